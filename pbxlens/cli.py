@@ -1,0 +1,195 @@
+"""The `pbxlens` command: thin wrappers that parse options, call the modules, print with rich."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pbxlens import PbxlensError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="CDR and call-center analytics for KalliopePBX and Asterisk.")
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store (default: PBXLENS_DB "
+                                                "or data/pbxlens.duckdb)")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _date(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise _fail(f"{name}: not a date in the form YYYY-MM-DD: {value!r}") from None
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="folder to write the files into")],
+    days: Annotated[int, typer.Option(min=1, max=3660)] = 30,
+    calls_per_day: Annotated[int, typer.Option(min=1, max=1_000_000)] = 2000,
+    seed: int = 1,
+    start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD")] = None,
+    formats: Annotated[str, typer.Option(help="comma-separated: csv,csv-detailed,json,xml,xlsx")]
+    = "csv,csv-detailed,json,xml,xlsx",
+) -> None:
+    """Simulate a call center and write its PBX exports (deterministic per seed)."""
+    from pbxlens import simulate
+
+    chosen = [f.strip() for f in formats.split(",") if f.strip()]
+    unknown = sorted(set(chosen) - set(simulate.ALL_FORMATS))
+    if unknown:
+        raise _fail(f"unknown format(s): {', '.join(unknown)}; "
+                    f"choose from {', '.join(simulate.ALL_FORMATS)}")
+    summary = simulate.generate(out_dir, days=days, calls_per_day=calls_per_day, seed=seed,
+                                start=_date(start, "--start"), formats=chosen)
+    out.print(f"wrote {summary.calls} calls ({summary.legs} path lines) in "
+              f"{summary.seconds:.1f} s to {out_dir}:")
+    for f in summary.files:
+        out.print(f"  {f}")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files or folders")],
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
+) -> None:
+    """Load PBX exports (CDR CSV/JSON/XML/XLSX, directory file) into the store."""
+    from pbxlens import db as store
+    from pbxlens.ingest import ingest_paths
+
+    try:
+        con = store.connect(db)
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    try:
+        if as_json:
+            results = ingest_paths(con, paths)
+        else:
+            results = _ingest_with_progress(con, paths)
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    finally:
+        con.close()
+    if as_json:
+        sys.stdout.write(json.dumps({"files": [r.public() for r in results]}) + "\n")
+    else:
+        _print_results(results)
+    errors = [r for r in results if r.error]
+    if errors:
+        raise _fail(errors[0].error if len(errors) == 1
+                    else f"{len(errors)} files could not be read; first: {errors[0].error}")
+
+
+def _ingest_with_progress(con, paths):
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from pbxlens.ingest import ingest_paths
+    from pbxlens.ingest.sniff import walk
+
+    files = walk(paths)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} files"), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("ingest", total=len(files))
+        done: set[str] = set()
+
+        def note(path: str, stage: str) -> None:
+            bar.update(task, description=f"{stage} {Path(path).name}")
+            if stage == "reading" and done:
+                bar.advance(task)
+            done.add(path)
+
+        results = ingest_paths(con, files, progress=note)
+        bar.update(task, completed=len(files))
+    return results
+
+
+def _print_results(results) -> None:
+    table = Table(title="ingest")
+    for col in ("file", "format", "read", "loaded", "duplicate", "quarantined", "note"):
+        table.add_column(col, justify="right" if col in ("read", "loaded", "duplicate",
+                                                          "quarantined") else "left")
+    for r in results:
+        table.add_row(Path(r.path).name, r.format, f"{r.rows_read:,}", f"{r.rows_loaded:,}",
+                      f"{r.rows_duplicate:,}", f"{r.rows_quarantined:,}",
+                      r.error or r.skipped or "")
+    out.print(table)
+
+
+@app.command()
+def status(db: DbOption = None) -> None:
+    """What the store holds: calls, path lines, batches, quarantine, date range."""
+    from pbxlens import db as store
+
+    try:
+        con = store.connect(db, read_only=True)
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM calls), (SELECT count(*) FROM call_legs),"
+        " (SELECT count(*) FROM ingest_batches), (SELECT count(*) FROM quarantine),"
+        " (SELECT min(start_ts)::DATE FROM calls), (SELECT max(start_ts)::DATE FROM calls),"
+        " (SELECT count(*) FROM operators), (SELECT count(*) FROM queues)"
+    ).fetchone()
+    table = Table(title=f"store {store.resolve_path(db)}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for label, value in zip(
+        ("calls", "path lines", "batches", "quarantined rows", "first day", "last day",
+         "operators", "queues"), row, strict=True):
+        table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value or ""))
+    out.print(table)
+    by = con.execute("SELECT direction, status, count(*) FROM calls GROUP BY ALL ORDER BY ALL")
+    t2 = Table(title="calls by direction and status")
+    for c in ("direction", "status", "calls"):
+        t2.add_column(c)
+    for d, s, n in by.fetchall():
+        t2.add_row(d, s, f"{n:,}")
+    out.print(t2)
+
+
+@app.command()
+def quarantine(
+    db: DbOption = None,
+    batch: Annotated[int | None, typer.Option(help="only this batch")] = None,
+    limit: int = 50,
+) -> None:
+    """List quarantined rows with their file, line and reason."""
+    from pbxlens import db as store
+
+    con = store.connect(db, read_only=True)
+    rows = con.execute(
+        "SELECT batch_id, source, line, reason, left(raw, 80) FROM quarantine"
+        " WHERE ? IS NULL OR batch_id = ? ORDER BY batch_id, record LIMIT ?",
+        [batch, batch, limit],
+    ).fetchall()
+    table = Table(title="quarantine")
+    for c in ("batch", "file", "line", "reason", "raw"):
+        table.add_column(c, overflow="fold")
+    for b, src, line, reason, raw in rows:
+        table.add_row(str(b), Path(src).name, str(line or ""), reason, raw or "")
+    out.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except PbxlensError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)

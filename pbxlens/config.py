@@ -1,0 +1,69 @@
+"""Settings: defaults, then a TOML file, then PBXLENS_* environment variables.
+
+The TOML file is `pbxlens.toml` in the working directory or the path in PBXLENS_CONFIG.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_DB = Path("data/pbxlens.duckdb")
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads the settings TOML file; a missing file is an empty source."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        path = Path(os.environ.get("PBXLENS_CONFIG", "pbxlens.toml"))
+        self._data: dict[str, Any] = {}
+        if path.is_file():
+            with path.open("rb") as fh:
+                self._data = tomllib.load(fh)
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PBXLENS_", extra="ignore")
+
+    db: Path = DEFAULT_DB
+    timezone: str = "Europe/Rome"
+    default_region: str = "IT"
+    # "Voip codice impegno chiamata": the outbound line-seizure prefix stripped from numbers.
+    line_prefix: str = ""
+    default_range_months: int = 1
+    service_level_s: int = 20
+    short_abandon_s: int = 5
+    coincidence_bucket_min: int = 15
+    grade_of_service: float = 0.01
+    # Largest accepted upload / webhook body, bytes.
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024)
+    secret_key: str = ""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls), file_secret_settings)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,105 @@
+"""Ingest: read files of any supported source into the store, one transaction per file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from pbxlens import PbxlensError
+from pbxlens.ingest import directory, kalliope_cdr, loader, normalize, sniff
+from pbxlens.ingest.loader import FileResult
+
+Progress = Callable[[str, str], None]  # (path, stage)
+
+
+def ingest_paths(
+    con: duckdb.DuckDBPyConnection, paths: list[Path], *, progress: Progress | None = None
+) -> list[FileResult]:
+    """Ingest every file (folders are walked). A file that cannot be read at all gets an
+    `error` in its result and the others still load."""
+    normalize.prepare(con)
+    results = []
+    for path in sniff.walk(paths):
+        results.append(ingest_file(con, path, progress=progress))
+    return results
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection, path: Path, *, progress: Progress | None = None
+) -> FileResult:
+    note = progress or (lambda _p, _s: None)
+    timer = loader.Timer()
+    started = datetime.now(UTC)
+    result = FileResult(path=str(path), format="unknown")
+    try:
+        kind = sniff.detect(path)
+        sha = loader.sha256_of(path)
+        seen = loader.already_loaded(con, sha)
+        if kind.kind == "json" and directory.is_directory(path):
+            result.format = "directory_json"
+        if seen:
+            result.format = seen[2]
+            result.rows_read = result.rows_duplicate = seen[1]
+            result.skipped = f"already loaded as batch {seen[0]}"
+            return result
+        note(str(path), "reading")
+        if result.format == "directory_json":
+            _load_directory(con, path, result, sha, started, timer)
+        else:
+            _load_cdr(con, path, kind, result, sha, started, timer, note)
+    except PbxlensError as exc:
+        _rollback(con)
+        result.error = str(exc)
+    except duckdb.Error as exc:
+        _rollback(con)
+        result.error = f"{path}: {str(exc).splitlines()[0]}"
+    finally:
+        result.seconds = round(result.seconds or timer.lap(), 3)
+    return result
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # no transaction was open
+
+
+def _load_directory(con, path, result, sha, started, timer) -> None:
+    d = directory.parse(path)
+    parse_s = timer.lap()
+    result.batch_id = loader.begin_batch(con)
+    n = directory.load(con, d)
+    result.rows_read = result.rows_loaded = n
+    loader.finish_batch(con, result, sha=sha, started=started, parse_s=parse_s,
+                        load_s=timer.lap())
+
+
+def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
+    raw = kalliope_cdr.READERS[kind.kind](con, path, kind)
+    result.format = raw.format
+    result.rows_read = raw.rows_read
+    note(str(path), "normalizing")
+    normalize.stage(con)
+    parse_s = timer.lap()
+    note(str(path), "loading")
+    result.batch_id = loader.begin_batch(con)
+    counts = loader.load_cdr(con, result.batch_id, has_detail=raw.has_detail)
+    result.rows_loaded = counts["rows_loaded"]
+    result.rows_duplicate = counts["rows_duplicate"]
+    result.calls_loaded = counts["calls_loaded"]
+    result.rows_quarantined = loader.quarantine(con, result.batch_id, str(path))
+    loader.finish_batch(con, result, sha=sha, started=started, parse_s=parse_s,
+                        load_s=timer.lap())
+    _drop_scratch(con)
+
+
+def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    """Free the staging tables of the last file (they can hold millions of rows)."""
+    con.execute("DROP VIEW IF EXISTS raw_rows")
+    for t in ("raw_csv", "raw_rows", "norm", "good", "stage_legs", "stage_calls", "stage_paths",
+              "stage_class", "stage_rejects"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")

@@ -1,0 +1,370 @@
+"""Kalliope CDR readers: CSV (summary and detailed), JSON, XML and XLSX.
+
+Each reader lays the file out as the temp table `raw_rows`: one row per detail line (or per
+call when the file has no path), every known field as text under its canonical name, plus
+`_rec` (record number), `_line` (line number, header = 1) and `_extra` (unknown columns, JSON).
+Rows that cannot even be split into fields land in the temp table `raw_rejects`.
+The CSV path runs entirely inside DuckDB's reader, so large exports never pass through Python.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from pbxlens.ingest.fields import ALL_FIELDS, DETAIL_FIELDS, DETAIL_SHORT, map_headers
+from pbxlens.ingest.sniff import CHUNK, FileKind, UnreadableFileError, csv_header
+
+RAW_COLUMNS = ("_rec", "_line", *ALL_FIELDS, "_extra")
+
+
+@dataclass
+class RawBatch:
+    format: str
+    rows_read: int
+    has_detail: bool
+
+
+def _reset(con: duckdb.DuckDBPyConnection) -> None:
+    for name in ("raw_rows", "raw_csv", "raw_rejects", "csv_rejects", "csv_rejects_scan"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+        con.execute(f"DROP VIEW IF EXISTS {name}")
+    con.execute(
+        "CREATE TEMP TABLE raw_rejects (_rec BIGINT, _line BIGINT, raw TEXT, reason TEXT)"
+    )
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# ---------------------------------------------------------------------------------------- CSV
+def read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawBatch:
+    _reset(con)
+    headers = csv_header(path, kind)
+    mapped = map_headers(headers)
+    if "unique_id" not in mapped:
+        raise UnreadableFileError(
+            f"{path}: not a Kalliope CDR export (no unique_id / 'ID univoco' column in the header)"
+        )
+    names = [m or f"_x{i}" for i, m in enumerate(mapped)]
+    source, cleanup = _utf8_copy(path, kind)
+    try:
+        con.execute(
+            "CREATE TEMP TABLE raw_csv AS SELECT * FROM read_csv(?, header = true, names = ?,"
+            " all_varchar = true, delim = ?, quote = '\"', escape = '\"', strict_mode = true,"
+            " store_rejects = true, rejects_table = 'csv_rejects',"
+            " rejects_scan = 'csv_rejects_scan', max_line_size = 1048576)",
+            [str(source), names, kind.delimiter],
+        )
+    except duckdb.Error as exc:
+        raise UnreadableFileError(f"{path}: cannot read as CSV: {str(exc).splitlines()[0]}") from None
+    finally:
+        if cleanup:
+            source.unlink(missing_ok=True)
+    # DuckDB numbers reject lines by record (header = 1); good rows get the same numbering:
+    # good row k sits after the rejects whose own good-row count (line - 2 - j) is <= k.
+    con.execute(
+        "CREATE TEMP TABLE rej_lines AS SELECT line, line_byte_position AS pos,"
+        " string_agg(DISTINCT error_type::TEXT || ': ' || error_message, '; ') AS reason,"
+        " any_value(csv_line) AS csv_line FROM csv_rejects GROUP BY ALL"
+    )
+    con.execute(
+        "CREATE TEMP TABLE rej_steps AS SELECT line - 2 - j AS k0, max(j + 1) AS before"
+        " FROM (SELECT line, row_number() OVER (ORDER BY line) - 1 AS j FROM rej_lines)"
+        " GROUP BY ALL"
+    )
+    present = [n for n in names if n in ALL_FIELDS]
+    extras = [(h, n) for h, n in zip(headers, names, strict=True) if n.startswith("_x")]
+    extra_sql = (
+        "json_object(" + ", ".join(f"{_sql_str(h)}, {n}" for h, n in extras) + ")"
+        if extras else "NULL"
+    )
+    cols = ", ".join(
+        (f'"{f}"' if f in present else f"NULL::TEXT AS {f}") for f in ALL_FIELDS
+    )
+    con.execute(
+        f"CREATE TEMP VIEW raw_rows AS SELECT (r.k + 2 + coalesce(s.before, 0)) AS _line,"
+        f" (r.k + 1 + coalesce(s.before, 0)) AS _rec, {cols}, {extra_sql}::TEXT AS _extra"
+        " FROM (SELECT rowid AS k, * FROM raw_csv) r"
+        " ASOF LEFT JOIN rej_steps s ON r.k >= s.k0"
+    )
+    _csv_rejects_to_raw(con, path)
+    rows = con.execute("SELECT count(*) FROM raw_csv").fetchone()[0]
+    rejected = con.execute("SELECT count(*) FROM raw_rejects").fetchone()[0]
+    has_detail = any(f in present for f in DETAIL_FIELDS)
+    fmt = "kalliope_cdr_csv_detailed" if has_detail else "kalliope_cdr_csv"
+    return RawBatch(fmt, rows + rejected, has_detail)
+
+
+def _csv_rejects_to_raw(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Copy DuckDB's rejected lines to raw_rejects, with their original bytes from the file."""
+    rejects = con.execute("SELECT line, pos, reason, csv_line FROM rej_lines ORDER BY line").fetchall()
+    if not rejects:
+        return
+    out = []
+    with path.open("rb") as fh:
+        for line, pos, reason, csv_line in rejects:
+            raw = csv_line
+            if pos is not None:
+                fh.seek(pos)
+                raw = fh.readline(1 << 20).rstrip(b"\r\n").decode("utf-8", errors="backslashreplace")
+            out.append((line - 1, line, raw, reason))
+    con.executemany("INSERT INTO raw_rejects VALUES (?, ?, ?, ?)", out)
+
+
+def _utf8_copy(path: Path, kind: FileKind) -> tuple[Path, bool]:
+    """DuckDB reads UTF-8 (BOM or not) and UTF-16 itself; cp1252 is transcoded to a temp file."""
+    if kind.encoding != "cp1252":
+        return path, False
+    tmp = tempfile.NamedTemporaryFile(prefix="pbxlens-", suffix=".csv", delete=False)  # noqa: SIM115
+    with path.open("r", encoding="cp1252", errors="replace", newline="") as src, tmp:
+        while chunk := src.read(CHUNK):
+            tmp.write(chunk.encode("utf-8"))
+    return Path(tmp.name), True
+
+
+# ------------------------------------------------------------------- JSON / XML / XLSX records
+class _Collector:
+    """Accumulates flattened rows (one per detail line) for the Arrow hand-off."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list] = {c: [] for c in RAW_COLUMNS}
+        self.rejects: list[tuple] = []
+        self.has_detail = False
+        self.records = 0
+
+    def add_call(self, rec: int, line: int | None, call: dict, details: list[dict]) -> None:
+        self.records += 1
+        call_map = _canonical(call, detail=False)
+        extra = {k: v for k, v in call.items() if k not in call_map[1] and k != "details"}
+        rows = [_canonical(d, detail=True)[0] for d in details] or [{}]
+        self.has_detail = self.has_detail or bool(details)
+        for drow in rows:
+            cols = self.columns
+            cols["_rec"].append(rec)
+            cols["_line"].append(line)
+            for f in ALL_FIELDS:
+                cols[f].append(drow.get(f) if f in DETAIL_FIELDS else call_map[0].get(f))
+            cols["_extra"].append(json.dumps(extra, ensure_ascii=False) if extra else None)
+
+    def reject(self, rec: int | None, line: int | None, raw: str, reason: str) -> None:
+        self.records += 1
+        self.rejects.append((rec, line, raw[:100_000], reason))
+
+    def load(self, con: duckdb.DuckDBPyConnection) -> None:
+        table = pa.table({c: pa.array(v, type=pa.int64() if c in ("_rec", "_line") else pa.string())
+                          for c, v in self.columns.items()})
+        con.register("raw_arrow", table)
+        con.execute("CREATE TEMP TABLE raw_rows AS SELECT * FROM raw_arrow")
+        con.unregister("raw_arrow")
+        if self.rejects:
+            con.executemany("INSERT INTO raw_rejects VALUES (?, ?, ?, ?)", self.rejects)
+
+
+def _text(value: object) -> str | None:
+    """A cell or JSON value as the text an export would carry."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, timedelta):
+        return str(value.total_seconds())
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _canonical(obj: dict, *, detail: bool) -> tuple[dict[str, str | None], set[str]]:
+    keys = list(obj.keys())
+    if detail:
+        keys_mapped = [DETAIL_SHORT.get(k.lower()) or k for k in keys]
+        mapped = map_headers(keys_mapped)
+        # A detail key may also be a call-field spelling ("answered_by"): move it to detail_.
+        mapped = [
+            (m if m is None or m.startswith("detail_") else DETAIL_SHORT.get(m, None))
+            for m in mapped
+        ]
+    else:
+        mapped = map_headers(keys)
+    out: dict[str, str | None] = {}
+    used: set[str] = set()
+    for k, m in zip(keys, mapped, strict=True):
+        if m:
+            out[m] = _text(obj[k])
+            used.add(k)
+    return out, used
+
+
+def read_json(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawBatch:
+    _reset(con)
+    text = path.read_bytes().decode(_py_encoding(kind), errors="replace").lstrip("\ufeff")
+    col = _Collector()
+    for rec, line, item, error in _json_items(text):
+        if error:
+            col.reject(rec, line, item, error)
+        elif not isinstance(item, dict):
+            col.reject(rec, line, json.dumps(item)[:2000], "record is not a JSON object")
+        else:
+            details = item.get("details") or item.get("call_details") or []
+            if not isinstance(details, list):
+                details = []
+            col.add_call(rec, line, item, [d for d in details if isinstance(d, dict)])
+    if not col.records:
+        raise UnreadableFileError(f"{path}: no CDR records in the JSON")
+    col.load(con)
+    return RawBatch("kalliope_cdr_json", col.records, col.has_detail)
+
+
+def _json_items(text: str) -> Iterator[tuple[int, int | None, object, str | None]]:
+    """(record, line, value, error) for each call object; salvages a truncated array."""
+    dec = json.JSONDecoder(parse_float=str, parse_int=str)
+    stripped = text.strip()
+    if stripped.startswith("{") and "\n{" in stripped:  # JSON lines
+        for n, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    yield n, n, dec.decode(line), None
+                except json.JSONDecodeError as exc:
+                    yield n, n, line, f"invalid JSON: {exc.msg}"
+        return
+    try:
+        doc = dec.decode(stripped)
+    except json.JSONDecodeError:
+        doc = None
+    if doc is not None:
+        if isinstance(doc, dict):
+            doc = doc.get("calls") or doc.get("cdr") or doc.get("data") or [doc]
+        if not isinstance(doc, list):
+            raise UnreadableFileError("JSON document is neither an array nor an object of calls")
+        for n, item in enumerate(doc, start=1):
+            yield n, None, item, None
+        return
+    # Truncated or damaged array: take whole objects one by one, quarantine the tail.
+    pos = stripped.find("[")
+    if pos < 0:
+        raise UnreadableFileError("invalid JSON and not an array of calls")
+    pos += 1
+    n = 0
+    while True:
+        while pos < len(stripped) and stripped[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(stripped) or stripped[pos] == "]":
+            return
+        n += 1
+        try:
+            item, end = dec.raw_decode(stripped, pos)
+        except json.JSONDecodeError as exc:
+            line = stripped.count("\n", 0, pos) + 1
+            yield n, line, stripped[pos:], f"truncated or invalid JSON from here: {exc.msg}"
+            return
+        yield n, None, item, None
+        pos = end
+
+
+def read_xml(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawBatch:
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import ElementTree as DET
+
+    _reset(con)
+    col = _Collector()
+    n = 0
+    try:
+        for _event, elem in DET.iterparse(str(path), events=("end",)):
+            if elem.tag != "call":
+                continue
+            n += 1
+            call: dict[str, object] = {}
+            details: list[dict] = []
+            for child in elem:
+                if child.tag in ("details", "call_details"):
+                    details.extend({g.tag: (g.text or "") for g in d} for d in child)
+                else:
+                    call[child.tag] = child.text or ""
+            col.add_call(n, None, call, details)
+            elem.clear()
+    except ParseError as exc:
+        if n == 0 and not col.records:
+            raise UnreadableFileError(f"{path}: not well-formed XML ({exc})") from None
+        tail = path.read_bytes()[-2000:].decode("utf-8", errors="backslashreplace")
+        col.reject(n + 1, exc.position[0] if exc.position else None, tail,
+                   f"truncated or malformed XML after call {n}: {exc}")
+    if not col.records:
+        raise UnreadableFileError(f"{path}: no <call> elements in the XML")
+    col.load(con)
+    return RawBatch("kalliope_cdr_xml", col.records, col.has_detail)
+
+
+def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawBatch:
+    import openpyxl
+
+    _reset(con)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile/openpyxl raise many types for a damaged workbook
+        raise UnreadableFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
+    try:
+        ws = wb.worksheets[0]
+        rows = ws.iter_rows(values_only=True)
+        header = next(rows, None)
+        if not header:
+            raise UnreadableFileError(f"{path}: the first sheet is empty")
+        headers = [str(h).strip() if h is not None else "" for h in header]
+        mapped = map_headers(headers)
+        if "unique_id" not in mapped:
+            raise UnreadableFileError(
+                f"{path}: not a Kalliope CDR export (no unique_id / 'ID univoco' column)"
+            )
+        col = _Collector()
+        width = len(headers)
+        for line, values in enumerate(rows, start=2):
+            if values is None or all(v is None or v == "" for v in values):
+                continue
+            if len(values) > width and any(v not in (None, "") for v in values[width:]):
+                col.reject(line - 1, line, json.dumps([_text(v) for v in values]),
+                           f"TOO MANY COLUMNS: expected {width}")
+                continue
+            col.records += 1
+            cols = col.columns
+            cols["_rec"].append(line - 1)
+            cols["_line"].append(line)
+            extra = {}
+            by_field: dict[str, str | None] = {}
+            for h, m, v in zip(headers, mapped, values, strict=False):
+                if m:
+                    by_field[m] = _text(v)
+                elif v not in (None, ""):
+                    extra[h] = _text(v)
+            for f in ALL_FIELDS:
+                cols[f].append(by_field.get(f))
+            cols["_extra"].append(json.dumps(extra, ensure_ascii=False) if extra else None)
+        has_detail = any(m in DETAIL_FIELDS for m in mapped if m)
+    finally:
+        wb.close()
+    col.has_detail = has_detail
+    col.load(con)
+    fmt = "kalliope_cdr_xlsx_detailed" if has_detail else "kalliope_cdr_xlsx"
+    return RawBatch(fmt, col.records, has_detail)
+
+
+def _py_encoding(kind: FileKind) -> str:
+    return {"utf-8": "utf-8-sig", "binary": "utf-8"}.get(kind.encoding, kind.encoding)
+
+
+READERS = {"csv": read_csv, "json": read_json, "xml": read_xml, "xlsx": read_xlsx}

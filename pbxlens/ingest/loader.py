@@ -1,0 +1,185 @@
+"""Loads one parsed batch into the store: one transaction per batch.
+
+The batch's provenance row, its facts and its quarantine rows commit together or not at all,
+so a killed ingest leaves the store as it was before that file and a rerun completes it.
+Idempotency is by natural key (tenant, unique_id, leg_branch) and content hash: a call already
+stored with the same content is a duplicate; with other content the newer load replaces it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+CALL_COLUMNS = (
+    "tenant", "unique_id", "leg_branch", "unique_epoch", "source_type", "destination_type",
+    "status", "status_raw", "start_ts", "channel_up_ts", "answer_ts", "end_ts", "answered_by",
+    "caller", "caller_name", "caller_anonymous", "called", "gateway_name", "account_code",
+    "duration_s", "bill_s", "src_peer_name", "src_ip", "src_port", "src_extension",
+    "direction", "path_len", "path_incomplete", "content_hash", "path_hash", "batch_id", "extra",
+)
+LEG_COLUMNS = (
+    "tenant", "unique_id", "leg_branch", "seq", "source_num", "source_anonymous", "dest_type",
+    "dest_id", "dest_name", "dest_num", "enter_ts", "enqueue_ts", "answer_ts", "exit_ts",
+    "exit_cause", "exit_cause_raw", "answered_by", "waiting_s", "mapped_source_num",
+    "mapped_dst_num", "account_code", "checktime_in_hours", "batch_id",
+)
+
+
+@dataclass
+class FileResult:
+    path: str
+    format: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_duplicate: int = 0
+    rows_quarantined: int = 0
+    calls_loaded: int = 0
+    batch_id: int | None = None
+    skipped: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def public(self) -> dict:
+        d = asdict(self)
+        d.pop("extra")
+        return {k: v for k, v in d.items() if v is not None}
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def already_loaded(con: duckdb.DuckDBPyConnection, sha: str) -> tuple[int, int, str] | None:
+    """(batch_id, rows_read, format) of the batch that already loaded these exact bytes."""
+    row = con.execute(
+        "SELECT batch_id, rows_read, format FROM ingest_batches WHERE sha256 = ?"
+        " ORDER BY batch_id LIMIT 1",
+        [sha],
+    ).fetchone()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def begin_batch(con: duckdb.DuckDBPyConnection) -> int:
+    con.execute("BEGIN TRANSACTION")
+    return con.execute("SELECT nextval('ingest_batch_seq')").fetchone()[0]
+
+
+def finish_batch(
+    con: duckdb.DuckDBPyConnection, result: FileResult, *, sha: str, started: datetime,
+    parse_s: float, load_s: float,
+) -> None:
+    con.execute(
+        "INSERT INTO ingest_batches (batch_id, source, sha256, format, rows_read, rows_loaded,"
+        " rows_duplicate, rows_quarantined, calls_loaded, started_at, finished_at, parse_s, load_s)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [result.batch_id, result.path, sha, result.format, result.rows_read, result.rows_loaded,
+         result.rows_duplicate, result.rows_quarantined, result.calls_loaded, started,
+         datetime.now(UTC), parse_s, load_s],
+    )
+    con.execute("COMMIT")
+
+
+def quarantine(con: duckdb.DuckDBPyConnection, batch_id: int, source: str) -> int:
+    """stage_rejects -> quarantine; returns the number of rows quarantined."""
+    con.execute(
+        "INSERT INTO quarantine (batch_id, source, line, record, raw, reason)"
+        " SELECT ?, ?, _line, _rec, raw, reason FROM stage_rejects ORDER BY _rec, _line",
+        [batch_id, source],
+    )
+    return con.execute("SELECT count(*) FROM stage_rejects").fetchone()[0]
+
+
+def load_cdr(con: duckdb.DuckDBPyConnection, batch_id: int, *, has_detail: bool) -> dict[str, int]:
+    """Upsert stage_calls / stage_legs into calls / call_legs. Returns row and call counts.
+
+    Row counts are in file records: rows for CSV/XLSX (detail lines of a detailed export),
+    call objects for JSON/XML; so that read = loaded + duplicate + quarantined.
+    """
+    detail = "true" if has_detail else "false"
+    con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE stage_class AS
+    SELECT s.tenant, s.unique_id, s.leg_branch, s.call_hash,
+        CASE WHEN c.unique_id IS NULL THEN 'new'
+             WHEN c.content_hash = s.call_hash
+                  AND (NOT {detail} OR c.path_hash IS NOT DISTINCT FROM s.path_hash) THEN 'dup'
+             ELSE 'changed' END AS cls,
+        c.path_len AS old_path_len, c.path_hash AS old_path_hash
+    FROM stage_calls s
+    LEFT JOIN calls c ON c.tenant = s.tenant AND c.unique_id = s.unique_id
+        AND c.leg_branch = s.leg_branch
+    """)
+    changed = con.execute("SELECT count(*) FROM stage_class WHERE cls = 'changed'").fetchone()[0]
+    if changed:
+        con.execute("""
+        DELETE FROM calls c USING stage_class k
+        WHERE k.cls = 'changed' AND c.tenant = k.tenant AND c.unique_id = k.unique_id
+          AND c.leg_branch = k.leg_branch
+        """)
+        if has_detail:
+            con.execute("""
+            DELETE FROM call_legs l USING stage_class k
+            WHERE k.cls = 'changed' AND l.tenant = k.tenant AND l.unique_id = k.unique_id
+              AND l.leg_branch = k.leg_branch
+            """)
+    # A summary export carries no path: a call it replaces keeps the path already stored.
+    keep_path = "false" if has_detail else "k.old_path_len IS NOT NULL"
+    cols = ", ".join(CALL_COLUMNS)
+    con.execute(f"""
+    INSERT INTO calls ({cols})
+    SELECT s.tenant, s.unique_id, s.leg_branch, s.unique_epoch, s.source_type,
+        s.destination_type, s.status, s.status_raw, s.start_ts, s.channel_up_ts, s.answer_ts,
+        s.end_ts, s.answered_by, s.caller, s.caller_name, s.caller_anonymous, s.called,
+        s.gateway_name, s.account_code, s.duration_s, s.bill_s, s.src_peer_name, s.src_ip,
+        s.src_port, s.src_extension, s.direction,
+        CASE WHEN {keep_path} THEN k.old_path_len ELSE s.path_len END,
+        s.path_incomplete, s.call_hash,
+        CASE WHEN {keep_path} THEN k.old_path_hash WHEN {detail} THEN coalesce(s.path_hash, 0)
+             ELSE NULL END,
+        $batch, s.extra
+    FROM stage_calls s JOIN stage_class k USING (tenant, unique_id, leg_branch)
+    WHERE k.cls <> 'dup'
+    """, {"batch": batch_id})
+    if has_detail:
+        lcols = ", ".join(LEG_COLUMNS)
+        con.execute(f"""
+        INSERT INTO call_legs ({lcols})
+        SELECT l.tenant, l.unique_id, k.leg_branch, l.seq, l.source_num, l.source_anonymous,
+            l.dest_type, l.dest_id, l.dest_name, l.dest_num, l.enter_ts, l.enqueue_ts,
+            l.answer_ts, l.exit_ts, l.exit_cause, l.exit_cause_raw, l.answered_by, l.waiting_s,
+            l.mapped_source_num, l.mapped_dst_num, l.account_code, l.checktime_in_hours, $batch
+        FROM stage_legs l JOIN stage_class k USING (tenant, unique_id, call_hash)
+        WHERE k.cls <> 'dup'
+        """, {"batch": batch_id})
+    counts = con.execute("""
+    SELECT
+      coalesce(sum(CASE WHEN k.cls <> 'dup' THEN greatest(p.n, 1) END), 0),
+      coalesce(sum(CASE WHEN k.cls = 'dup' THEN greatest(p.n, 1) END), 0),
+      count(*) FILTER (WHERE k.cls <> 'dup')
+    FROM stage_class k
+    LEFT JOIN (SELECT tenant, unique_id, call_hash, count(DISTINCT _rec) AS n FROM good
+               GROUP BY ALL) p
+      USING (tenant, unique_id, call_hash)
+    """).fetchone()
+    return {"rows_loaded": int(counts[0]), "rows_duplicate": int(counts[1]),
+            "calls_loaded": int(counts[2])}
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def lap(self) -> float:
+        t = time.perf_counter()
+        dt, self.t0 = t - self.t0, t
+        return dt

@@ -1,0 +1,108 @@
+"""What a file is: its kind (csv/json/xml/xlsx), its text encoding, its CSV delimiter.
+
+Pure inspection of bytes; nothing here touches the store.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from pbxlens import PbxlensError
+
+CHUNK = 8 * 1024 * 1024
+SUFFIXES = {".csv", ".txt", ".json", ".jsonl", ".xml", ".xlsx"}
+
+
+class UnreadableFileError(PbxlensError):
+    """A file that cannot be parsed at all (empty, binary, truncated beyond salvage)."""
+
+
+@dataclass(frozen=True)
+class FileKind:
+    kind: str            # csv | json | xml | xlsx
+    encoding: str        # utf-8 | utf-8-sig | utf-16 | cp1252 (text kinds)
+    delimiter: str = ","
+
+
+def detect(path: Path) -> FileKind:
+    size = path.stat().st_size
+    if size == 0:
+        raise UnreadableFileError(f"{path}: the file is empty (0 bytes)")
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    if head.startswith(b"PK\x03\x04"):
+        return FileKind("xlsx", "binary")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+        text = head.decode("utf-16", errors="replace")
+    else:
+        if b"\x00" in head[:8192]:
+            raise UnreadableFileError(f"{path}: not a text file (binary content)")
+        encoding = text_encoding(path)
+        text = head.decode("cp1252" if encoding == "cp1252" else "utf-8", errors="replace")
+    body = text.lstrip("\ufeff \t\r\n")
+    if not body:
+        raise UnreadableFileError(f"{path}: the file holds only white space")
+    if body[0] in "[{":
+        return FileKind("json", encoding)
+    if body[0] == "<":
+        return FileKind("xml", encoding)
+    return FileKind("csv", encoding, csv_delimiter(body))
+
+
+def text_encoding(path: Path) -> str:
+    """utf-8 unless the bytes say cp1252: non-UTF-8 bytes and no valid multi-byte UTF-8 at all.
+
+    A UTF-8 file with a few broken bytes stays UTF-8: the broken rows go to quarantine.
+    """
+    valid_multibyte = invalid = 0
+    with path.open("rb") as fh:
+        if fh.read(3) != codecs.BOM_UTF8:
+            fh.seek(0)
+        else:
+            return "utf-8"
+        while chunk := fh.read(CHUNK):
+            if chunk.isascii():
+                continue
+            text = chunk.decode("utf-8", errors="replace")
+            bad = text.count("\ufffd")
+            # A chunk boundary may split one character: allow a little slack.
+            invalid += max(0, bad - 1)
+            valid_multibyte += sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
+            if valid_multibyte and invalid:
+                break
+    if invalid and not valid_multibyte:
+        return "cp1252"
+    return "utf-8"
+
+
+def csv_delimiter(text: str) -> str:
+    first = text.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def csv_header(path: Path, kind: FileKind) -> list[str]:
+    enc = "utf-8-sig" if kind.encoding == "utf-8" else kind.encoding
+    with path.open("r", encoding=enc, errors="replace", newline="") as fh:
+        line = fh.readline()
+    row = next(csv.reader(io.StringIO(line), delimiter=kind.delimiter), [])
+    return [c.strip() for c in row]
+
+
+def walk(paths: list[Path]) -> list[Path]:
+    """Files named on the command line, and the known-suffix files under folders, sorted."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES))
+        elif p.exists():
+            out.append(p)
+        else:
+            raise PbxlensError(f"{p}: no such file or folder")
+    return out
