@@ -165,6 +165,36 @@ def status(db: DbOption = None) -> None:
 
 
 @app.command()
+def demo(
+    db: DbOption = None,
+    data_dir: Annotated[Path, typer.Option("--data", help="where the sample month is written")]
+    = Path("data/demo"),
+    seed: int = 7,
+) -> None:
+    """Generate and ingest a sample month when the store is empty, then show what it holds."""
+    from pbxlens import db as store
+    from pbxlens import simulate
+    from pbxlens.ingest import ingest_paths
+
+    try:
+        con = store.connect(db)
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    try:
+        if con.execute("SELECT count(*) FROM calls").fetchone()[0] == 0:
+            today = date.today()
+            start = today.replace(day=1) if today.day > 7 else None
+            if not (data_dir / "cdr_detailed.csv").exists():
+                out.print(f"generating a sample month into {data_dir} ...")
+                simulate.generate(data_dir, days=30, calls_per_day=1500, seed=seed,
+                                  start=start, formats=["csv-detailed"])
+            _print_results(ingest_paths(con, [data_dir]))
+    finally:
+        con.close()
+    status(db)
+
+
+@app.command()
 def quarantine(
     db: DbOption = None,
     batch: Annotated[int | None, typer.Option(help="only this batch")] = None,
@@ -185,6 +215,72 @@ def quarantine(
     for b, src, line, reason, raw in rows:
         table.add_row(str(b), Path(src).name, str(line or ""), reason, raw or "")
     out.print(table)
+
+
+@app.command()
+def reports() -> None:
+    """List the reports of the catalog (id, English and Italian titles)."""
+    from pbxlens.reports import all_reports
+
+    table = Table("id", "title", "titolo")
+    for d in all_reports():
+        table.add_row(d.id, d.en, d.it)
+    out.print(table)
+
+
+@app.command()
+def report(
+    report_id: Annotated[str, typer.Argument(metavar="ID", help="report id, see `pbxlens reports`")],
+    db: DbOption = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="last day (inclusive)")] = None,
+    filters: Annotated[list[str] | None, typer.Option(
+        "--filter", help="key=value[,value...]; repeatable")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table|json|csv|xlsx")] = "table",
+    out_file: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
+    lang: Annotated[str, typer.Option(help="en|it")] = "en",
+) -> None:
+    """Run one report of the catalog and print or export it."""
+    from pbxlens import db as store
+    from pbxlens.reports import Params, export, get, run
+    from pbxlens.reports.filters import parse_filters
+
+    try:
+        defn = get(report_id)
+    except KeyError:
+        raise _fail(f"unknown report {report_id!r}; see `pbxlens reports`") from None
+    if fmt not in ("table", "json", "csv", "xlsx"):
+        raise _fail(f"--format: expected table, json, csv or xlsx, got {fmt!r}")
+    if lang not in ("en", "it"):
+        raise _fail(f"--lang: expected en or it, got {lang!r}")
+    if fmt == "xlsx" and out_file is None:
+        raise _fail("--format xlsx needs --out FILE")
+    try:
+        params = Params(date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"),
+                        filters=parse_filters(filters or [], defn.filters, report_id), lang=lang)
+        params.resolved()
+        con = store.connect(db, read_only=True)
+        result = run(con, report_id, params)
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    if fmt == "xlsx":
+        export.to_xlsx(result, out_file)
+        err.print(f"wrote {out_file}")
+        return
+    if fmt == "table" and out_file is None:
+        export.print_tables(result, out)
+        return
+    text = export.to_json(result) if fmt == "json" else export.to_csv(result)
+    if fmt == "table":
+        from rich.console import Console as _C
+
+        with open(out_file, "w", encoding="utf-8") as fh:
+            export.print_tables(result, _C(file=fh, width=400))
+        return
+    if out_file:
+        out_file.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 
 from pbxlens import PbxlensError
+from pbxlens.config import get_settings
 from pbxlens.ingest import directory, kalliope_cdr, loader, normalize, sniff
 from pbxlens.ingest.loader import FileResult
 
@@ -83,7 +84,7 @@ def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
     result.format = raw.format
     result.rows_read = raw.rows_read
     note(str(path), "normalizing")
-    normalize.stage(con)
+    normalize.stage(con, tz=get_settings().timezone)
     parse_s = timer.lap()
     note(str(path), "loading")
     result.batch_id = loader.begin_batch(con)
@@ -99,7 +100,4 @@ def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
 
 def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
     """Free the staging tables of the last file (they can hold millions of rows)."""
-    con.execute("DROP VIEW IF EXISTS raw_rows")
-    for t in ("raw_csv", "raw_rows", "norm", "good", "stage_legs", "stage_calls", "stage_paths",
-              "stage_class", "stage_rejects"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
+    kalliope_cdr.drop_temp(con, (*kalliope_cdr.SCRATCH, *normalize.SCRATCH))

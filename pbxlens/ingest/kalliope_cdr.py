@@ -22,7 +22,7 @@ import pyarrow as pa
 from pbxlens.ingest.fields import ALL_FIELDS, DETAIL_FIELDS, DETAIL_SHORT, map_headers
 from pbxlens.ingest.sniff import CHUNK, FileKind, UnreadableFileError, csv_header
 
-RAW_COLUMNS = ("_rec", "_line", *ALL_FIELDS, "_extra")
+RAW_COLUMNS = ("_row", "_rec", "_line", *ALL_FIELDS, "_extra")
 
 
 @dataclass
@@ -32,10 +32,24 @@ class RawBatch:
     has_detail: bool
 
 
+SCRATCH = ("raw_rows", "raw_csv", "raw_rejects", "csv_rejects", "csv_rejects_scan",
+           "rej_lines", "rej_steps")
+
+
+def drop_temp(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> None:
+    """Drop these temp tables/views if they exist, whichever kind each one is."""
+    found = con.execute(
+        "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary AND list_contains(?, table_name)"
+        " UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary"
+        " AND list_contains(?, view_name)",
+        [list(names), list(names)],
+    ).fetchall()
+    for name, kind in found:
+        con.execute(f"DROP {kind} IF EXISTS {name}")
+
+
 def _reset(con: duckdb.DuckDBPyConnection) -> None:
-    for name in ("raw_rows", "raw_csv", "raw_rejects", "csv_rejects", "csv_rejects_scan"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
-        con.execute(f"DROP VIEW IF EXISTS {name}")
+    drop_temp(con, SCRATCH)
     con.execute(
         "CREATE TEMP TABLE raw_rejects (_rec BIGINT, _line BIGINT, raw TEXT, reason TEXT)"
     )
@@ -90,11 +104,15 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawB
     cols = ", ".join(
         (f'"{f}"' if f in present else f"NULL::TEXT AS {f}") for f in ALL_FIELDS
     )
+    if con.execute("SELECT count(*) FROM rej_steps").fetchone()[0]:
+        numbering = ("(SELECT rowid AS k, * FROM raw_csv) r"
+                     " ASOF LEFT JOIN rej_steps s ON r.k >= s.k0")
+        before = "coalesce(s.before, 0)"
+    else:  # the common case: no rejects, no join
+        numbering, before = "(SELECT rowid AS k, * FROM raw_csv) r", "0"
     con.execute(
-        f"CREATE TEMP VIEW raw_rows AS SELECT (r.k + 2 + coalesce(s.before, 0)) AS _line,"
-        f" (r.k + 1 + coalesce(s.before, 0)) AS _rec, {cols}, {extra_sql}::TEXT AS _extra"
-        " FROM (SELECT rowid AS k, * FROM raw_csv) r"
-        " ASOF LEFT JOIN rej_steps s ON r.k >= s.k0"
+        f"CREATE TEMP VIEW raw_rows AS SELECT r.k AS _row, (r.k + 2 + {before}) AS _line,"
+        f" (r.k + 1 + {before}) AS _rec, {cols}, {extra_sql}::TEXT AS _extra FROM {numbering}"
     )
     _csv_rejects_to_raw(con, path)
     rows = con.execute("SELECT count(*) FROM raw_csv").fetchone()[0]
@@ -149,6 +167,7 @@ class _Collector:
         self.has_detail = self.has_detail or bool(details)
         for drow in rows:
             cols = self.columns
+            cols["_row"].append(len(cols["_row"]))
             cols["_rec"].append(rec)
             cols["_line"].append(line)
             for f in ALL_FIELDS:
@@ -160,7 +179,7 @@ class _Collector:
         self.rejects.append((rec, line, raw[:100_000], reason))
 
     def load(self, con: duckdb.DuckDBPyConnection) -> None:
-        table = pa.table({c: pa.array(v, type=pa.int64() if c in ("_rec", "_line") else pa.string())
+        table = pa.table({c: pa.array(v, type=pa.int64() if c in ("_row", "_rec", "_line") else pa.string())
                           for c, v in self.columns.items()})
         con.register("raw_arrow", table)
         con.execute("CREATE TEMP TABLE raw_rows AS SELECT * FROM raw_arrow")
@@ -187,7 +206,7 @@ def _text(value: object) -> str | None:
         return str(int(value))
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
-    return str(value)
+    return str(value).strip()
 
 
 def _canonical(obj: dict, *, detail: bool) -> tuple[dict[str, str | None], set[str]]:
@@ -342,6 +361,7 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Raw
                 continue
             col.records += 1
             cols = col.columns
+            cols["_row"].append(len(cols["_row"]))
             cols["_rec"].append(line - 1)
             cols["_line"].append(line)
             extra = {}

@@ -18,7 +18,7 @@ import duckdb
 
 CALL_COLUMNS = (
     "tenant", "unique_id", "leg_branch", "unique_epoch", "source_type", "destination_type",
-    "status", "status_raw", "start_ts", "channel_up_ts", "answer_ts", "end_ts", "answered_by",
+    "status", "status_raw", "start_ts", "start_local", "channel_up_ts", "answer_ts", "end_ts", "answered_by",
     "caller", "caller_name", "caller_anonymous", "called", "gateway_name", "account_code",
     "duration_s", "bill_s", "src_peer_name", "src_ip", "src_port", "src_extension",
     "direction", "path_len", "path_incomplete", "content_hash", "path_hash", "batch_id", "extra",
@@ -138,7 +138,8 @@ def load_cdr(con: duckdb.DuckDBPyConnection, batch_id: int, *, has_detail: bool)
     con.execute(f"""
     INSERT INTO calls ({cols})
     SELECT s.tenant, s.unique_id, s.leg_branch, s.unique_epoch, s.source_type,
-        s.destination_type, s.status, s.status_raw, s.start_ts, s.channel_up_ts, s.answer_ts,
+        s.destination_type, s.status, s.status_raw, s.start_ts, s.start_local, s.channel_up_ts,
+        s.answer_ts,
         s.end_ts, s.answered_by, s.caller, s.caller_name, s.caller_anonymous, s.called,
         s.gateway_name, s.account_code, s.duration_s, s.bill_s, s.src_peer_name, s.src_ip,
         s.src_port, s.src_extension, s.direction,

@@ -7,14 +7,27 @@ Output temp tables: `stage_calls`, `stage_legs`, `stage_rejects`.
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 
-from pbxlens.models import vocabulary
+from pbxlens.models import timezone, vocabulary
 
 _MACROS = r"""
 CREATE OR REPLACE TEMP MACRO pbx_blank(s) AS (s IS NULL OR trim(s) = '');
-CREATE OR REPLACE TEMP MACRO pbx_txt(s) AS nullif(trim(s), '');
-CREATE OR REPLACE TEMP MACRO pbx_ts(s) AS CASE
+-- Readers hand over stripped text (DuckDB's CSV reader, Python readers strip): no trim here.
+CREATE OR REPLACE TEMP MACRO pbx_txt(s) AS nullif(s, '');
+-- A wall-clock time as written by the PBX (no offset): naive local TIMESTAMP.
+CREATE OR REPLACE TEMP MACRO pbx_local(s) AS CASE
+    WHEN s IS NULL OR length(s) < 10 THEN NULL::TIMESTAMP
+    WHEN length(s) <= 19 OR (length(s) <= 26 AND substr(s, 20, 1) = '.')
+        THEN coalesce(TRY_CAST(s AS TIMESTAMP),
+            try_strptime(trim(s), ['%d/%m/%Y %H:%M:%S', '%d/%m/%Y %H:%M', '%d-%m-%Y %H:%M:%S',
+                                   '%Y/%m/%d %H:%M:%S', '%d/%m/%Y %H:%M:%S.%f']))
+    ELSE NULL::TIMESTAMP
+END;
+-- An instant that carries its own zone (ISO 8601 offset, Z) or an epoch: TIMESTAMPTZ.
+CREATE OR REPLACE TEMP MACRO pbx_abs(s) AS CASE
     WHEN s IS NULL OR trim(s) = '' THEN NULL::TIMESTAMPTZ
     WHEN regexp_full_match(trim(s), '\d{9,10}(\.\d+)?')
         THEN to_timestamp(TRY_CAST(trim(s) AS DOUBLE))
@@ -23,23 +36,27 @@ CREATE OR REPLACE TEMP MACRO pbx_ts(s) AS CASE
         THEN try_strptime(regexp_replace(trim(s), 'Z$', '+00:00'),
             ['%Y-%m-%dT%H:%M:%S%z', '%Y-%m-%dT%H:%M:%S.%f%z',
              '%Y-%m-%d %H:%M:%S%z', '%Y-%m-%d %H:%M:%S.%f%z'])
-    ELSE try_strptime(trim(s),
-            ['%Y-%m-%d %H:%M:%S', '%d/%m/%Y %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f',
-             '%Y-%m-%dT%H:%M:%S', '%Y-%m-%dT%H:%M:%S.%f', '%d/%m/%Y %H:%M',
-             '%d-%m-%Y %H:%M:%S', '%Y/%m/%d %H:%M:%S'])::TIMESTAMPTZ
+    ELSE NULL::TIMESTAMPTZ
 END;
 CREATE OR REPLACE TEMP MACRO pbx_hms(s) AS
     regexp_extract(trim(s), '^(-?)(?:(\d+)\s*(?:gg|g|d|days?)\s+)?(\d+):(\d{1,2}):(\d{1,2}(?:[.,]\d+)?)$',
                    ['sign', 'd', 'h', 'm', 's']);
-CREATE OR REPLACE TEMP MACRO pbx_dur(s) AS CASE
-    WHEN s IS NULL OR trim(s) = '' THEN NULL::DECIMAL(18, 3)
-    WHEN TRY_CAST(replace(trim(s), ',', '.') AS DECIMAL(18, 3)) IS NOT NULL
-        THEN TRY_CAST(replace(trim(s), ',', '.') AS DECIMAL(18, 3))
+CREATE OR REPLACE TEMP MACRO pbx_dur_hms(s) AS CASE
     WHEN pbx_hms(s).h = '' THEN NULL::DECIMAL(18, 3)
     ELSE (CASE WHEN pbx_hms(s).sign = '-' THEN -1 ELSE 1 END) * (
         coalesce(TRY_CAST(nullif(pbx_hms(s).d, '') AS BIGINT), 0) * 86400
         + CAST(pbx_hms(s).h AS BIGINT) * 3600 + CAST(pbx_hms(s).m AS BIGINT) * 60
         + CAST(replace(pbx_hms(s).s, ',', '.') AS DECIMAL(18, 3)))::DECIMAL(18, 3)
+END;
+CREATE OR REPLACE TEMP MACRO pbx_dur(s) AS CASE
+    WHEN s IS NULL OR trim(s) = '' THEN NULL::DECIMAL(18, 3)
+    WHEN TRY_CAST(s AS DECIMAL(18, 3)) IS NOT NULL THEN TRY_CAST(s AS DECIMAL(18, 3))
+    -- fast path: h:mm:ss (DuckDB reads it as an interval)
+    WHEN regexp_full_match(s, '\d{1,3}:\d{2}:\d{2}')
+        THEN epoch(TRY_CAST(s AS INTERVAL))::DECIMAL(18, 3)
+    WHEN TRY_CAST(replace(trim(s), ',', '.') AS DECIMAL(18, 3)) IS NOT NULL
+        THEN TRY_CAST(replace(trim(s), ',', '.') AS DECIMAL(18, 3))
+    ELSE pbx_dur_hms(s)
 END;
 CREATE OR REPLACE TEMP MACRO pbx_bool(s) AS CASE lower(trim(s))
     WHEN '1' THEN true WHEN 'true' THEN true WHEN 'yes' THEN true WHEN 'si' THEN true
@@ -76,6 +93,10 @@ LEG_COLUMNS = (
 )
 
 
+SCRATCH = ("norm", "good", "vmap", "stage_legs", "stage_paths", "stage_calls", "stage_class",
+           "stage_rejects")
+
+
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Create the parsing macros and the vocabulary table on this connection (idempotent)."""
     con.execute(_MACROS)
@@ -83,67 +104,134 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.executemany("INSERT INTO vocab VALUES (?, ?, ?)", vocabulary.alias_rows())
 
 
-def _vocab(scope: str, expr: str) -> str:
-    k = vocabulary.sql_key(expr)
-    fallback = f"pbx_txt({expr})" if scope == "endpoint_type" else f"upper(pbx_txt({expr}))"
-    return (f"coalesce((SELECT code FROM vocab v WHERE v.scope = '{scope}' AND v.key = {k}),"
-            f" {fallback})")
+VOCAB_COLUMNS = {
+    "source_type": "endpoint_type",
+    "destination_type": "endpoint_type",
+    "status": "status",
+    "detail_destination_type": "endpoint_type",
+    "detail_exit_cause": "exit_cause",
+}
 
 
-def _ts_check(field: str) -> str:
-    return (f"CASE WHEN NOT pbx_blank({field}) AND pbx_ts({field}) IS NULL"
-            f" THEN 'unparsable {field} ' || to_json(trim({field}))::TEXT END")
+def _map_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
+    """vmap(col, raw, code): the distinct spellings of this batch, normalized by the vocabulary
+    module (few values, so Python here is not a per-row loop)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE vmap (col TEXT, raw TEXT, code TEXT)")
+    rows = []
+    for col, scope in VOCAB_COLUMNS.items():
+        for (raw,) in con.execute(f"SELECT DISTINCT {col} FROM raw_rows WHERE {col} IS NOT NULL").fetchall():
+            rows.append((col, raw, vocabulary.normalize(scope, raw)))
+    if rows:
+        con.executemany("INSERT INTO vmap VALUES (?, ?, ?)", rows)
 
 
-def stage(con: duckdb.DuckDBPyConnection, *, default_tenant: str = "default") -> None:
+def _years(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """The span of years the batch's start times cover, widened by one on each side."""
+    lo, hi = con.execute(
+        "SELECT min(year(pbx_local(start_datetime))), max(year(pbx_local(start_datetime)))"
+        " FROM raw_rows"
+    ).fetchone()
+    this = date.today().year
+    lo = min(max(lo or this, 1990), 2100)
+    hi = max(min(hi or this, 2100), lo)
+    return lo - 1, hi + 1
+
+
+def stage(con: duckdb.DuckDBPyConnection, *, tz: str, default_tenant: str = "default") -> None:
     """raw_rows -> stage_calls, stage_legs, stage_rejects (temp tables)."""
+    _map_vocabulary(con)
+    y0, y1 = _years(con)
+
+    def bad_ts(f: str) -> str:
+        return (f"CASE WHEN NOT pbx_blank({f}) AND p_{f} IS NULL"
+                f" THEN 'unparsable {f} ' || to_json(trim({f}))::TEXT END")
+
     checks = [
         "CASE WHEN pbx_blank(unique_id) THEN 'missing unique_id' END",
         "CASE WHEN pbx_blank(start_datetime) THEN 'missing start_datetime' END",
         "CASE WHEN pbx_blank(status) THEN 'missing status' END",
-        *(_ts_check(f) for f in TS_FIELDS + DETAIL_TS),
-        "CASE WHEN pbx_dur(duration) IS NULL AND NOT pbx_blank(duration)"
+        *(bad_ts(f) for f in TS_FIELDS + DETAIL_TS),
+        "CASE WHEN p_duration IS NULL AND NOT pbx_blank(duration)"
         " THEN 'unparsable duration ' || to_json(trim(duration))::TEXT"
-        " WHEN pbx_dur(duration) < 0 THEN 'negative duration ' || to_json(trim(duration))::TEXT"
-        f" WHEN pbx_dur(duration) > {MAX_SECONDS}"
+        " WHEN p_duration < 0 THEN 'negative duration ' || to_json(trim(duration))::TEXT"
+        f" WHEN p_duration > {MAX_SECONDS}"
         " THEN 'absurd duration (over 7 days) ' || to_json(trim(duration))::TEXT END",
-        "CASE WHEN pbx_dur(bill_secs) IS NULL AND NOT pbx_blank(bill_secs)"
+        "CASE WHEN p_bill_secs IS NULL AND NOT pbx_blank(bill_secs)"
         " THEN 'unparsable bill_secs ' || to_json(trim(bill_secs))::TEXT"
-        f" WHEN pbx_dur(bill_secs) < -{BILL_NEGATIVE_TOLERANCE}"
+        f" WHEN p_bill_secs < -{BILL_NEGATIVE_TOLERANCE}"
         " THEN 'negative bill_secs ' || to_json(trim(bill_secs))::TEXT"
-        f" WHEN pbx_dur(bill_secs) > {MAX_SECONDS}"
+        f" WHEN p_bill_secs > {MAX_SECONDS}"
         " THEN 'absurd bill_secs (over 7 days) ' || to_json(trim(bill_secs))::TEXT END",
-        "CASE WHEN pbx_dur(detail_waiting_time) IS NULL AND NOT pbx_blank(detail_waiting_time)"
+        "CASE WHEN p_detail_waiting_time IS NULL AND NOT pbx_blank(detail_waiting_time)"
         " THEN 'unparsable detail_waiting_time ' || to_json(trim(detail_waiting_time))::TEXT"
-        " WHEN pbx_dur(detail_waiting_time) < 0 THEN 'negative detail_waiting_time' END",
-        "CASE WHEN pbx_ts(end_datetime) < pbx_ts(start_datetime)"
-        " THEN 'end_datetime before start_datetime' END",
+        " WHEN p_detail_waiting_time < 0 THEN 'negative detail_waiting_time' END",
+        "CASE WHEN p_end_datetime < p_start_datetime THEN 'end_datetime before start_datetime' END",
     ]
-    has_leg = " OR ".join(f"NOT pbx_blank({f})" for f in DETAIL_TEXT)
+    has_leg = "coalesce(" + ", ".join(f"nullif({f}, '')" for f in DETAIL_TEXT) + ") IS NOT NULL"
     raw_struct = "to_json(struct_pack(" + ", ".join(
         f"{f} := {f}" for f in (
             "unique_id", "status", "start_datetime", "end_datetime", "duration", "bill_secs",
             "caller", "called", *DETAIL_TEXT)
     ) + "))::TEXT"
+    local = ", ".join(
+        [f"pbx_local({f}) AS l_{f}" for f in TS_FIELDS + DETAIL_TS]
+        + [f"pbx_dur({f}) AS p_{f}" for f in ("duration", "bill_secs", "detail_waiting_time")]
+    )
+    instants = ", ".join(
+        f"CASE WHEN l_{f} IS NOT NULL THEN {timezone.utc_sql(f'l_{f}', tz, y0, y1)}"
+        f" ELSE pbx_abs({f}) END AS p_{f}, {timezone.fold_sql(f'l_{f}', tz, y0, y1)} AS fold_{f}"
+        for f in TS_FIELDS + DETAIL_TS
+    )
+    # Autumn fold: the start takes the reading its unique_id (start epoch, UTC) agrees with;
+    # any other ambiguous time of the call takes the earliest reading not before the start.
+    later = ", ".join(
+        f"CASE WHEN fold_{f} > 0 AND p_{f} - to_seconds(fold_{f}) >= p_start_datetime"
+        f" THEN p_{f} - to_seconds(fold_{f}) ELSE p_{f} END AS p_{f}"
+        for f in TS_FIELDS[1:] + DETAIL_TS
+    )
+    joins = " ".join(
+        f"LEFT JOIN vmap v_{c} ON v_{c}.col = '{c}' AND v_{c}.raw = r.{c}" for c in VOCAB_COLUMNS
+    )
 
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE norm AS
-    SELECT * EXCLUDE (raw_json), CASE WHEN reason IS NOT NULL THEN raw_json END AS raw_json
-    FROM (
-      SELECT _rec, _line, nullif(concat_ws('; ', {', '.join(checks)}), '') AS reason,
-        {raw_struct} AS raw_json,
+    WITH parsed0 AS (
+      SELECT r.*, {local},
+          v_source_type.code AS n_source_type, v_destination_type.code AS n_destination_type,
+          v_status.code AS n_status, v_detail_destination_type.code AS n_dest_type,
+          v_detail_exit_cause.code AS n_exit_cause,
+          TRY_CAST(split_part(trim(r.unique_id), '.', 1) AS BIGINT) AS unique_epoch
+      FROM raw_rows r {joins}
+    ), parsed1 AS (
+      SELECT *, {instants} FROM parsed0
+    ), parsed2 AS (
+      SELECT * REPLACE (CASE WHEN fold_start_datetime > 0 AND unique_epoch IS NOT NULL
+            AND abs(epoch(p_start_datetime) - fold_start_datetime - unique_epoch)
+                < abs(epoch(p_start_datetime) - unique_epoch)
+          THEN p_start_datetime - to_seconds(fold_start_datetime)
+          ELSE p_start_datetime END AS p_start_datetime)
+      FROM parsed1
+    ), parsed AS (
+      SELECT * REPLACE ({later}) FROM parsed2
+    ), checked AS (
+      SELECT *, nullif(concat_ws('; ', {', '.join(checks)}), '') AS reason FROM parsed
+    )
+    SELECT _rec, _line, _row, reason,
+        CASE WHEN reason IS NOT NULL THEN {raw_struct} END AS raw_json,
         coalesce(pbx_txt(tenant), $tenant) AS tenant,
         trim(unique_id) AS unique_id,
-        {_vocab('endpoint_type', 'source_type')} AS source_type,
-        {_vocab('endpoint_type', 'destination_type')} AS destination_type,
-        {_vocab('status', 'status')} AS status,
+        n_source_type AS source_type,
+        n_destination_type AS destination_type,
+        n_status AS status,
         pbx_txt(status) AS status_raw,
-        pbx_ts(start_datetime) AS start_ts,
-        pbx_ts(channel_up_datetime) AS channel_up_ts,
-        pbx_ts(answer_datetime) AS answer_ts,
-        pbx_ts(end_datetime) AS end_ts_raw,
-        pbx_dur(duration) AS duration_d,
-        pbx_dur(bill_secs) AS bill_d,
+        p_start_datetime AS start_ts,
+        coalesce(l_start_datetime, timezone($tz, p_start_datetime)) AS start_local,
+        unique_epoch,
+        p_channel_up_datetime AS channel_up_ts,
+        p_answer_datetime AS answer_ts,
+        p_end_datetime AS end_ts_raw,
+        p_duration AS duration_d,
+        p_bill_secs AS bill_d,
         pbx_txt(answered_by) AS answered_by,
         pbx_txt(caller) AS caller,
         pbx_txt(caller_name) AS caller_name,
@@ -158,25 +246,24 @@ def stage(con: duckdb.DuckDBPyConnection, *, default_tenant: str = "default") ->
         ({has_leg}) AS has_leg,
         pbx_txt(detail_source_num) AS source_num,
         pbx_bool(detail_source_anonymous) AS source_anonymous,
-        {_vocab('endpoint_type', 'detail_destination_type')} AS dest_type,
+        n_dest_type AS dest_type,
         pbx_txt(detail_destination_id) AS dest_id,
         pbx_txt(detail_destination_name) AS dest_name,
         pbx_txt(detail_destination_num) AS dest_num,
-        pbx_ts(detail_enter_datetime) AS enter_ts,
-        pbx_ts(detail_enqueue_datetime) AS enqueue_ts,
-        pbx_ts(detail_answer_datetime) AS leg_answer_ts,
-        pbx_ts(detail_exit_datetime) AS exit_ts,
-        {_vocab('exit_cause', 'detail_exit_cause')} AS exit_cause,
+        p_detail_enter_datetime AS enter_ts,
+        p_detail_enqueue_datetime AS enqueue_ts,
+        p_detail_answer_datetime AS leg_answer_ts,
+        p_detail_exit_datetime AS exit_ts,
+        n_exit_cause AS exit_cause,
         pbx_txt(detail_exit_cause) AS exit_cause_raw,
         pbx_txt(detail_answered_by) AS leg_answered_by,
-        pbx_dur(detail_waiting_time)::DECIMAL(10, 3) AS waiting_s,
+        p_detail_waiting_time::DECIMAL(10, 3) AS waiting_s,
         pbx_txt(detail_mapped_source_num) AS mapped_source_num,
         pbx_txt(detail_mapped_dst_num) AS mapped_dst_num,
         pbx_txt(detail_account_code) AS leg_account_code,
         pbx_bool(detail_checktime_in_hours) AS checktime_in_hours
-      FROM raw_rows
-    )
-    """, {"tenant": default_tenant})
+    FROM checked
+    """, {"tenant": default_tenant, "tz": tz})
 
     con.execute("""
     CREATE OR REPLACE TEMP TABLE stage_rejects AS
@@ -189,7 +276,7 @@ def stage(con: duckdb.DuckDBPyConnection, *, default_tenant: str = "default") ->
     # only when the export left it empty; bill time clamped at 0 (#5644).
     hash_cols = ", ".join(CALL_HASH_COLUMNS)
     con.execute(f"""
-    CREATE OR REPLACE TEMP TABLE good AS
+    CREATE OR REPLACE TEMP VIEW good AS
     SELECT *, hash({hash_cols}) AS call_hash
     FROM (
       SELECT * EXCLUDE (end_ts_raw, duration_d, bill_d, src_ip_port),
@@ -198,28 +285,27 @@ def stage(con: duckdb.DuckDBPyConnection, *, default_tenant: str = "default") ->
                  (epoch(end_ts_raw) - epoch(start_ts))::INTEGER, 0) AS duration_s,
         greatest(coalesce(bill_d, 0), 0)::DECIMAL(12, 3) AS bill_s,
         nullif(regexp_extract(src_ip_port, '^\\[?([0-9A-Fa-f:.]+?)\\]?:(\\d+)$', 1), '') AS src_ip,
-        TRY_CAST(regexp_extract(src_ip_port, ':(\\d+)$', 1) AS INTEGER) AS src_port,
-        TRY_CAST(split_part(unique_id, '.', 1) AS BIGINT) AS unique_epoch
+        TRY_CAST(regexp_extract(src_ip_port, ':(\\d+)$', 1) AS INTEGER) AS src_port
       FROM norm WHERE reason IS NULL
     )
     """)
 
-    leg_struct = ", ".join(f"{c} := {c}" for c in LEG_COLUMNS)
+    leg_cols = ", ".join(LEG_COLUMNS)
     con.execute("""
     CREATE OR REPLACE TEMP TABLE stage_legs AS
     SELECT g.tenant, g.unique_id, g.call_hash,
-        row_number() OVER (PARTITION BY g.tenant, g.unique_id, g.call_hash ORDER BY g._rec, g.rid)
+        row_number() OVER (PARTITION BY g.tenant, g.unique_id, g.call_hash ORDER BY g._row)
             ::SMALLINT AS seq,
         source_num, source_anonymous, dest_type, dest_id, dest_name, dest_num, enter_ts,
         enqueue_ts, leg_answer_ts AS answer_ts, exit_ts, exit_cause, exit_cause_raw,
         leg_answered_by AS answered_by, waiting_s, mapped_source_num, mapped_dst_num,
         leg_account_code AS account_code, checktime_in_hours
-    FROM (SELECT rowid AS rid, * FROM good WHERE has_leg) g
+    FROM good g WHERE g.has_leg
     """)
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE stage_paths AS
     SELECT tenant, unique_id, call_hash, count(*)::SMALLINT AS path_len,
-        hash(list(struct_pack({leg_struct}) ORDER BY seq)) AS path_hash,
+        bit_xor(hash(seq, {leg_cols})) AS path_hash,
         bool_or(dest_type = 'obl') AS via_obl
     FROM stage_legs GROUP BY ALL
     """)
@@ -231,6 +317,7 @@ def stage(con: duckdb.DuckDBPyConnection, *, default_tenant: str = "default") ->
     WITH grouped AS (
       SELECT tenant, unique_id, call_hash, min(_rec) AS first_rec, {any_cols},
           any_value(status_raw) AS status_raw, any_value(unique_epoch) AS unique_epoch,
+          any_value(start_local) AS start_local,
           any_value(extra) AS extra
       FROM good GROUP BY tenant, unique_id, call_hash
     )
@@ -242,7 +329,8 @@ def stage(con: duckdb.DuckDBPyConnection, *, default_tenant: str = "default") ->
         CASE WHEN c.source_type = 'ibl' THEN 'incoming'
              WHEN c.destination_type = 'obl' OR coalesce(p.via_obl, false) THEN 'outgoing'
              ELSE 'internal' END AS direction,
-        EXISTS (SELECT 1 FROM norm n WHERE n.reason IS NOT NULL AND n.tenant = c.tenant
-                AND n.unique_id = c.unique_id) AS path_incomplete
+        (b.unique_id IS NOT NULL) AS path_incomplete
     FROM grouped c LEFT JOIN stage_paths p USING (tenant, unique_id, call_hash)
+    LEFT JOIN (SELECT DISTINCT tenant, unique_id FROM norm WHERE reason IS NOT NULL) b
+        USING (tenant, unique_id)
     """)

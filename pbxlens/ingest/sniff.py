@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,25 +60,24 @@ def text_encoding(path: Path) -> str:
 
     A UTF-8 file with a few broken bytes stays UTF-8: the broken rows go to quarantine.
     """
-    valid_multibyte = invalid = 0
+    has_multibyte = has_invalid = False
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     with path.open("rb") as fh:
-        if fh.read(3) != codecs.BOM_UTF8:
-            fh.seek(0)
-        else:
+        if fh.read(3) == codecs.BOM_UTF8:
             return "utf-8"
+        fh.seek(0)
         while chunk := fh.read(CHUNK):
             if chunk.isascii():
                 continue
-            text = chunk.decode("utf-8", errors="replace")
-            bad = text.count("\ufffd")
-            # A chunk boundary may split one character: allow a little slack.
-            invalid += max(0, bad - 1)
-            valid_multibyte += sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
-            if valid_multibyte and invalid:
+            text = decoder.decode(chunk)
+            has_invalid = has_invalid or "\ufffd" in text
+            has_multibyte = has_multibyte or _MULTIBYTE.search(text) is not None
+            if has_multibyte and has_invalid:
                 break
-    if invalid and not valid_multibyte:
-        return "cp1252"
-    return "utf-8"
+    return "cp1252" if has_invalid and not has_multibyte else "utf-8"
+
+
+_MULTIBYTE = re.compile("[^\x00-\x7f\ufffd]")
 
 
 def csv_delimiter(text: str) -> str:

@@ -87,6 +87,7 @@ CREATE TABLE calls (
     status            TEXT NOT NULL,       -- normalized (vocabulary.STATUSES)
     status_raw        TEXT,
     start_ts          TIMESTAMPTZ NOT NULL,
+    start_local       TIMESTAMP NOT NULL,  -- start as the PBX wall clock: buckets days and hours
     channel_up_ts     TIMESTAMPTZ,
     answer_ts         TIMESTAMPTZ,
     end_ts            TIMESTAMPTZ,
