@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,10 +64,8 @@ def ingest_file(
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
-    try:
+    with contextlib.suppress(duckdb.Error):  # no transaction was open
         con.execute("ROLLBACK")
-    except duckdb.Error:
-        pass  # no transaction was open
 
 
 def _load_directory(con, path, result, sha, started, timer) -> None:

@@ -139,11 +139,11 @@ def _csv_rejects_to_raw(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 
 def _utf8_copy(path: Path, kind: FileKind) -> tuple[Path, bool]:
-    """DuckDB reads UTF-8 (BOM or not) and UTF-16 itself; cp1252 is transcoded to a temp file."""
-    if kind.encoding != "cp1252":
+    """DuckDB reads UTF-8 (BOM or not); cp1252 and UTF-16 are transcoded to a temp file."""
+    if kind.encoding not in ("cp1252", "utf-16"):
         return path, False
     tmp = tempfile.NamedTemporaryFile(prefix="pbxlens-", suffix=".csv", delete=False)  # noqa: SIM115
-    with path.open("r", encoding="cp1252", errors="replace", newline="") as src, tmp:
+    with path.open("r", encoding=kind.encoding, errors="replace", newline="") as src, tmp:
         while chunk := src.read(CHUNK):
             tmp.write(chunk.encode("utf-8"))
     return Path(tmp.name), True
@@ -246,6 +246,8 @@ def read_json(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Raw
             col.add_call(rec, line, item, [d for d in details if isinstance(d, dict)])
     if not col.records:
         raise UnreadableFileError(f"{path}: no CDR records in the JSON")
+    if not col.columns["_rec"]:
+        raise UnreadableFileError(f"{path}: no complete call in the JSON ({col.rejects[0][3]})")
     col.load(con)
     return RawBatch("kalliope_cdr_json", col.records, col.has_detail)
 
@@ -299,6 +301,7 @@ def _json_items(text: str) -> Iterator[tuple[int, int | None, object, str | None
 def read_xml(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawBatch:
     from xml.etree.ElementTree import ParseError
 
+    from defusedxml import DefusedXmlException
     from defusedxml import ElementTree as DET
 
     _reset(con)
@@ -318,6 +321,8 @@ def read_xml(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawB
                     call[child.tag] = child.text or ""
             col.add_call(n, None, call, details)
             elem.clear()
+    except DefusedXmlException as exc:
+        raise UnreadableFileError(f"{path}: refused unsafe XML ({type(exc).__name__})") from None
     except ParseError as exc:
         if n == 0 and not col.records:
             raise UnreadableFileError(f"{path}: not well-formed XML ({exc})") from None

@@ -1,0 +1,3 @@
+from pbxlens.cli import main
+
+main()
