@@ -1,0 +1,8 @@
+"""Writers of the simulated truth (CDR formats and the directory)."""
+
+from .cdr import FORMAT_WRITERS, format_batch
+from .common import CALL_FIELDS, DETAIL_FIELDS, TimeFormatter, call_values, detail_values
+from .directory import write_directory
+
+__all__ = ["CALL_FIELDS", "DETAIL_FIELDS", "FORMAT_WRITERS", "TimeFormatter", "call_values",
+           "detail_values", "format_batch", "write_directory"]

@@ -1,0 +1,16 @@
+"""directory.json writer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..directory import Directory
+
+
+def write_directory(d: Directory, out_dir: Path, timezone: str) -> Path:
+    path = out_dir / "directory.json"
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(d.to_json(timezone), f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    return path
