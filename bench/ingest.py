@@ -8,7 +8,6 @@ Usage: python bench/ingest.py [--calls 1000000] [--repeat 2]
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import time

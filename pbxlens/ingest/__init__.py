@@ -81,9 +81,14 @@ def _load_directory(con, path, result, sha, started, timer) -> None:
 def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
     raw = kalliope_cdr.READERS[kind.kind](con, path, kind)
     result.format = raw.format
-    result.rows_read = raw.rows_read
     note(str(path), "normalizing")
-    normalize.stage(con, tz=get_settings().timezone)
+    try:
+        normalize.stage(con, tz=get_settings().timezone,
+                        years=raw.years or normalize.years_in(con), after_norm=raw.after_scan)
+    except duckdb.InvalidInputException as exc:  # the CSV reader gave up on the whole file
+        raise sniff.UnreadableFileError(f"{path}: cannot read as CSV: {str(exc).splitlines()[0]}") from None
+    result.rows_read = raw.rows_read if raw.rows_read is not None else con.execute(
+        "SELECT (SELECT count(*) FROM norm) + (SELECT count(*) FROM raw_rejects)").fetchone()[0]
     parse_s = timer.lap()
     note(str(path), "loading")
     result.batch_id = loader.begin_batch(con)

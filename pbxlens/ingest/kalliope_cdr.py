@@ -10,8 +10,9 @@ The CSV path runs entirely inside DuckDB's reader, so large exports never pass t
 from __future__ import annotations
 
 import json
+import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from pbxlens.ingest.fields import ALL_FIELDS, DETAIL_FIELDS, DETAIL_SHORT, map_headers
+from pbxlens.ingest.normalize import clamp_years
 from pbxlens.ingest.sniff import CHUNK, FileKind, UnreadableFileError, csv_header
 
 RAW_COLUMNS = ("_row", "_rec", "_line", *ALL_FIELDS, "_extra")
@@ -28,11 +30,13 @@ RAW_COLUMNS = ("_row", "_rec", "_line", *ALL_FIELDS, "_extra")
 @dataclass
 class RawBatch:
     format: str
-    rows_read: int
+    rows_read: int | None  # None: counted after the scan (CSV)
     has_detail: bool
+    years: tuple[int, int] | None = None  # None: scan raw_rows for them
+    after_scan: Callable[[], None] | None = None
 
 
-SCRATCH = ("raw_rows", "raw_csv", "raw_rejects", "csv_rejects", "csv_rejects_scan",
+SCRATCH = ("raw_rows", "raw_csv", "raw_rejects", "csv_rejects", "csv_rejects_scan", "raw_arrow",
            "rej_lines", "rej_steps")
 
 
@@ -53,6 +57,7 @@ def _reset(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "CREATE TEMP TABLE raw_rejects (_rec BIGINT, _line BIGINT, raw TEXT, reason TEXT)"
     )
+    con.execute("CREATE TEMP TABLE rej_steps (k0 BIGINT, before BIGINT)")
 
 
 def _sql_str(text: str) -> str:
@@ -61,6 +66,11 @@ def _sql_str(text: str) -> str:
 
 # ---------------------------------------------------------------------------------------- CSV
 def read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawBatch:
+    """Lay the CSV out as the view `raw_rows` over DuckDB's reader; nothing is read yet.
+
+    The scan happens once, when normalize builds `norm`; `after_scan` then collects the lines
+    the reader rejected (wrong column count, bad bytes) with their original bytes.
+    """
     _reset(con)
     headers = csv_header(path, kind)
     mapped = map_headers(headers)
@@ -70,56 +80,60 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawB
         )
     names = [m or f"_x{i}" for i, m in enumerate(mapped)]
     source, cleanup = _utf8_copy(path, kind)
-    try:
-        con.execute(
-            "CREATE TEMP TABLE raw_csv AS SELECT * FROM read_csv(?, header = true, names = ?,"
-            " all_varchar = true, delim = ?, quote = '\"', escape = '\"', strict_mode = true,"
-            " store_rejects = true, rejects_table = 'csv_rejects',"
-            " rejects_scan = 'csv_rejects_scan', max_line_size = 1048576)",
-            [str(source), names, kind.delimiter],
-        )
-    except duckdb.Error as exc:
-        raise UnreadableFileError(f"{path}: cannot read as CSV: {str(exc).splitlines()[0]}") from None
-    finally:
-        if cleanup:
-            source.unlink(missing_ok=True)
-    # DuckDB numbers reject lines by record (header = 1); good rows get the same numbering:
-    # good row k sits after the rejects whose own good-row count (line - 2 - j) is <= k.
-    con.execute(
-        "CREATE TEMP TABLE rej_lines AS SELECT line, line_byte_position AS pos,"
-        " string_agg(DISTINCT error_type::TEXT || ': ' || error_message, '; ') AS reason,"
-        " any_value(csv_line) AS csv_line FROM csv_rejects GROUP BY ALL"
-    )
-    con.execute(
-        "CREATE TEMP TABLE rej_steps AS SELECT line - 2 - j AS k0, max(j + 1) AS before"
-        " FROM (SELECT line, row_number() OVER (ORDER BY line) - 1 AS j FROM rej_lines)"
-        " GROUP BY ALL"
-    )
     present = [n for n in names if n in ALL_FIELDS]
     extras = [(h, n) for h, n in zip(headers, names, strict=True) if n.startswith("_x")]
     extra_sql = (
         "json_object(" + ", ".join(f"{_sql_str(h)}, {n}" for h, n in extras) + ")"
         if extras else "NULL"
     )
-    cols = ", ".join(
-        (f'"{f}"' if f in present else f"NULL::TEXT AS {f}") for f in ALL_FIELDS
-    )
-    if con.execute("SELECT count(*) FROM rej_steps").fetchone()[0]:
-        numbering = ("(SELECT rowid AS k, * FROM raw_csv) r"
-                     " ASOF LEFT JOIN rej_steps s ON r.k >= s.k0")
-        before = "coalesce(s.before, 0)"
-    else:  # the common case: no rejects, no join
-        numbering, before = "(SELECT rowid AS k, * FROM raw_csv) r", "0"
+    cols = ", ".join((f'"{f}"' if f in present else f"NULL::TEXT AS {f}") for f in ALL_FIELDS)
+    # read_csv arguments are bound as values; the view keeps them as literals.
+    names_sql = "[" + ", ".join(_sql_str(n) for n in names) + "]"
     con.execute(
-        f"CREATE TEMP VIEW raw_rows AS SELECT r.k AS _row, (r.k + 2 + {before}) AS _line,"
-        f" (r.k + 1 + {before}) AS _rec, {cols}, {extra_sql}::TEXT AS _extra FROM {numbering}"
+        "CREATE TEMP VIEW raw_rows AS SELECT row_number() OVER () - 1 AS _row,"
+        f" NULL::BIGINT AS _rec, NULL::BIGINT AS _line, {cols}, {extra_sql}::TEXT AS _extra"
+        f" FROM read_csv({_sql_str(str(source))}, header = true, names = {names_sql},"
+        f" all_varchar = true, delim = {_sql_str(kind.delimiter)}, quote = '\"', escape = '\"',"
+        " strict_mode = true, store_rejects = true, rejects_table = 'csv_rejects',"
+        " rejects_scan = 'csv_rejects_scan', max_line_size = 1048576)"
     )
-    _csv_rejects_to_raw(con, path)
-    rows = con.execute("SELECT count(*) FROM raw_csv").fetchone()[0]
-    rejected = con.execute("SELECT count(*) FROM raw_rejects").fetchone()[0]
+
+    def after_scan() -> None:
+        if cleanup:
+            source.unlink(missing_ok=True)
+        # DuckDB numbers reject lines by record (header = 1); a good row k sits after the
+        # rejects whose own good-row count (line - 2 - j) is <= k.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE rej_lines AS SELECT line, line_byte_position AS pos,"
+            " string_agg(DISTINCT error_type::TEXT || ': ' || error_message, '; ') AS reason,"
+            " any_value(csv_line) AS csv_line FROM csv_rejects GROUP BY ALL"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE rej_steps AS SELECT line - 2 - j AS k0,"
+            " max(j + 1) AS before"
+            " FROM (SELECT line, row_number() OVER (ORDER BY line) - 1 AS j FROM rej_lines)"
+            " GROUP BY ALL"
+        )
+        _csv_rejects_to_raw(con, path)
+
     has_detail = any(f in present for f in DETAIL_FIELDS)
     fmt = "kalliope_cdr_csv_detailed" if has_detail else "kalliope_cdr_csv"
-    return RawBatch(fmt, rows + rejected, has_detail)
+    return RawBatch(fmt, None, has_detail, years=_sniff_years(path), after_scan=after_scan)
+
+
+_YEAR = re.compile(rb"(?:\b(19\d\d|20\d\d)-\d\d-\d\d)|(?:\d\d/\d\d/(19\d\d|20\d\d)\b)")
+
+
+def _sniff_years(path: Path) -> tuple[int, int]:
+    """The years the export covers, from its first and last 256 KiB (an export is a period:
+    a month, a day). Stray dates outside still convert correctly, only slower."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(1 << 18)
+        fh.seek(max(0, size - (1 << 18)))
+        tail = fh.read()
+    years = [int(a or b) for a, b in _YEAR.findall(head + tail)]
+    return clamp_years(min(years, default=None), max(years, default=None))
 
 
 def _csv_rejects_to_raw(con: duckdb.DuckDBPyConnection, path: Path) -> None:

@@ -109,7 +109,7 @@ def load_cdr(con: duckdb.DuckDBPyConnection, batch_id: int, *, has_detail: bool)
     detail = "true" if has_detail else "false"
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE stage_class AS
-    SELECT s.tenant, s.unique_id, s.leg_branch, s.call_hash,
+    SELECT s.tenant, s.unique_id, s.leg_branch, s.group_hash, s.first_row,
         CASE WHEN c.unique_id IS NULL THEN 'new'
              WHEN c.content_hash = s.call_hash
                   AND (NOT {detail} OR c.path_hash IS NOT DISTINCT FROM s.path_hash) THEN 'dup'
@@ -155,11 +155,12 @@ def load_cdr(con: duckdb.DuckDBPyConnection, batch_id: int, *, has_detail: bool)
         lcols = ", ".join(LEG_COLUMNS)
         con.execute(f"""
         INSERT INTO call_legs ({lcols})
-        SELECT l.tenant, l.unique_id, k.leg_branch, l.seq, l.source_num, l.source_anonymous,
+        SELECT l.tenant, l.unique_id, k.leg_branch, (l._row - k.first_row + 1)::INTEGER,
+            l.source_num, l.source_anonymous,
             l.dest_type, l.dest_id, l.dest_name, l.dest_num, l.enter_ts, l.enqueue_ts,
             l.answer_ts, l.exit_ts, l.exit_cause, l.exit_cause_raw, l.answered_by, l.waiting_s,
             l.mapped_source_num, l.mapped_dst_num, l.account_code, l.checktime_in_hours, $batch
-        FROM stage_legs l JOIN stage_class k USING (tenant, unique_id, call_hash)
+        FROM stage_legs l JOIN stage_class k USING (tenant, unique_id, group_hash)
         WHERE k.cls <> 'dup'
         """, {"batch": batch_id})
     counts = con.execute("""
@@ -168,9 +169,9 @@ def load_cdr(con: duckdb.DuckDBPyConnection, batch_id: int, *, has_detail: bool)
       coalesce(sum(CASE WHEN k.cls = 'dup' THEN greatest(p.n, 1) END), 0),
       count(*) FILTER (WHERE k.cls <> 'dup')
     FROM stage_class k
-    LEFT JOIN (SELECT tenant, unique_id, call_hash, count(DISTINCT _rec) AS n FROM good
-               GROUP BY ALL) p
-      USING (tenant, unique_id, call_hash)
+    LEFT JOIN (SELECT tenant, unique_id, group_hash, count(DISTINCT coalesce(_rec, _row)) AS n
+               FROM good GROUP BY ALL) p
+      USING (tenant, unique_id, group_hash)
     """).fetchone()
     return {"rows_loaded": int(counts[0]), "rows_duplicate": int(counts[1]),
             "calls_loaded": int(counts[2])}

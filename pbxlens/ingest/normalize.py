@@ -7,6 +7,7 @@ Output temp tables: `stage_calls`, `stage_legs`, `stage_rejects`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import duckdb
@@ -108,39 +109,51 @@ VOCAB_COLUMNS = {
     "source_type": "endpoint_type",
     "destination_type": "endpoint_type",
     "status": "status",
-    "detail_destination_type": "endpoint_type",
-    "detail_exit_cause": "exit_cause",
+    "dest_type": "endpoint_type",
+    "exit_cause": "exit_cause",
 }
 
 
 def _map_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
-    """vmap(col, raw, code): the distinct spellings of this batch, normalized by the vocabulary
-    module (few values, so Python here is not a per-row loop)."""
+    """vmap(col, raw, code): the distinct spellings of this batch (read from `norm`, where the
+    vocabulary columns are still raw text), normalized by the vocabulary module. Few values,
+    so Python here is not a per-row loop."""
     con.execute("CREATE OR REPLACE TEMP TABLE vmap (col TEXT, raw TEXT, code TEXT)")
     rows = []
     for col, scope in VOCAB_COLUMNS.items():
-        for (raw,) in con.execute(f"SELECT DISTINCT {col} FROM raw_rows WHERE {col} IS NOT NULL").fetchall():
+        for (raw,) in con.execute(f"SELECT DISTINCT {col} FROM norm WHERE {col} IS NOT NULL").fetchall():
             rows.append((col, raw, vocabulary.normalize(scope, raw)))
     if rows:
         con.executemany("INSERT INTO vmap VALUES (?, ?, ?)", rows)
 
 
-def _years(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
-    """The span of years the batch's start times cover, widened by one on each side."""
+def _vmap(col: str, alias: str) -> str:
+    return f"LEFT JOIN vmap v_{col} ON v_{col}.col = '{col}' AND v_{col}.raw = {alias}.{col}"
+
+
+def years_in(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """The span of years of the batch's start times (raw_rows must be cheap to scan)."""
     lo, hi = con.execute(
         "SELECT min(year(pbx_local(start_datetime))), max(year(pbx_local(start_datetime)))"
         " FROM raw_rows"
     ).fetchone()
+    return clamp_years(lo, hi)
+
+
+def clamp_years(lo: int | None, hi: int | None) -> tuple[int, int]:
     this = date.today().year
     lo = min(max(lo or this, 1990), 2100)
     hi = max(min(hi or this, 2100), lo)
-    return lo - 1, hi + 1
+    return lo, hi
 
 
-def stage(con: duckdb.DuckDBPyConnection, *, tz: str, default_tenant: str = "default") -> None:
-    """raw_rows -> stage_calls, stage_legs, stage_rejects (temp tables)."""
-    _map_vocabulary(con)
-    y0, y1 = _years(con)
+def stage(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
+          default_tenant: str = "default", after_norm: Callable[[], None] | None = None) -> None:
+    """raw_rows -> norm -> stage_calls, stage_legs, stage_rejects (temp tables).
+
+    raw_rows may be a view over DuckDB's CSV reader: it is scanned exactly once, by `norm`.
+    """
+    y0, y1 = years
 
     def bad_ts(f: str) -> str:
         return (f"CASE WHEN NOT pbx_blank({f}) AND p_{f} IS NULL"
@@ -189,19 +202,19 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, default_tenant: str = "def
         f" THEN p_{f} - to_seconds(fold_{f}) ELSE p_{f} END AS p_{f}"
         for f in TS_FIELDS[1:] + DETAIL_TS
     )
-    joins = " ".join(
-        f"LEFT JOIN vmap v_{c} ON v_{c}.col = '{c}' AND v_{c}.raw = r.{c}" for c in VOCAB_COLUMNS
-    )
+    # Rows of one call (or one click2call branch) share these: the grouping key.
+    group_cols = ("tenant", "unique_id", "source_type", "destination_type", "status",
+                  "start_ts", "channel_up_ts", "answer_ts", "end_ts_raw", "answered_by",
+                  "caller", "caller_name", "caller_anonymous", "called", "gateway_name",
+                  "account_code", "duration_d", "bill_d", "src_peer_name", "src_ip_port",
+                  "src_extension")
 
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE norm AS
     WITH parsed0 AS (
       SELECT r.*, {local},
-          v_source_type.code AS n_source_type, v_destination_type.code AS n_destination_type,
-          v_status.code AS n_status, v_detail_destination_type.code AS n_dest_type,
-          v_detail_exit_cause.code AS n_exit_cause,
           TRY_CAST(split_part(trim(r.unique_id), '.', 1) AS BIGINT) AS unique_epoch
-      FROM raw_rows r {joins}
+      FROM raw_rows r
     ), parsed1 AS (
       SELECT *, {instants} FROM parsed0
     ), parsed2 AS (
@@ -215,15 +228,14 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, default_tenant: str = "def
       SELECT * REPLACE ({later}) FROM parsed2
     ), checked AS (
       SELECT *, nullif(concat_ws('; ', {', '.join(checks)}), '') AS reason FROM parsed
-    )
-    SELECT _rec, _line, _row, reason,
+    ), out AS (
+    SELECT _row, _rec, _line, reason,
         CASE WHEN reason IS NOT NULL THEN {raw_struct} END AS raw_json,
         coalesce(pbx_txt(tenant), $tenant) AS tenant,
         trim(unique_id) AS unique_id,
-        n_source_type AS source_type,
-        n_destination_type AS destination_type,
-        n_status AS status,
-        pbx_txt(status) AS status_raw,
+        pbx_txt(source_type) AS source_type,
+        pbx_txt(destination_type) AS destination_type,
+        pbx_txt(status) AS status,
         p_start_datetime AS start_ts,
         coalesce(l_start_datetime, timezone($tz, p_start_datetime)) AS start_local,
         unique_epoch,
@@ -246,7 +258,7 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, default_tenant: str = "def
         ({has_leg}) AS has_leg,
         pbx_txt(detail_source_num) AS source_num,
         pbx_bool(detail_source_anonymous) AS source_anonymous,
-        n_dest_type AS dest_type,
+        pbx_txt(detail_destination_type) AS dest_type,
         pbx_txt(detail_destination_id) AS dest_id,
         pbx_txt(detail_destination_name) AS dest_name,
         pbx_txt(detail_destination_num) AS dest_num,
@@ -254,83 +266,100 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, default_tenant: str = "def
         p_detail_enqueue_datetime AS enqueue_ts,
         p_detail_answer_datetime AS leg_answer_ts,
         p_detail_exit_datetime AS exit_ts,
-        n_exit_cause AS exit_cause,
-        pbx_txt(detail_exit_cause) AS exit_cause_raw,
+        pbx_txt(detail_exit_cause) AS exit_cause,
         pbx_txt(detail_answered_by) AS leg_answered_by,
         p_detail_waiting_time::DECIMAL(10, 3) AS waiting_s,
         pbx_txt(detail_mapped_source_num) AS mapped_source_num,
         pbx_txt(detail_mapped_dst_num) AS mapped_dst_num,
         pbx_txt(detail_account_code) AS leg_account_code,
         pbx_bool(detail_checktime_in_hours) AS checktime_in_hours
-    FROM checked
-    """, {"tenant": default_tenant, "tz": tz})
-
-    con.execute("""
-    CREATE OR REPLACE TEMP TABLE stage_rejects AS
-    SELECT _rec, _line, raw_json AS raw, reason FROM norm WHERE reason IS NOT NULL
-    UNION ALL BY NAME
-    SELECT _rec, _line, raw, reason FROM raw_rejects
-    """)
-
-    # Derived call fields: durations from the CDR's own fields; end from start + duration
-    # only when the export left it empty; bill time clamped at 0 (#5644).
-    hash_cols = ", ".join(CALL_HASH_COLUMNS)
-    con.execute(f"""
-    CREATE OR REPLACE TEMP VIEW good AS
-    SELECT *, hash({hash_cols}) AS call_hash
-    FROM (
-      SELECT * EXCLUDE (end_ts_raw, duration_d, bill_d, src_ip_port),
+    FROM checked)
+    SELECT * EXCLUDE (end_ts_raw, duration_d, bill_d, src_ip_port),
+        hash({', '.join(group_cols)}) AS group_hash,
+        -- durations from the CDR's own fields; end from start + duration only when the
+        -- export left it empty; bill time clamped at 0 (#5644)
         coalesce(end_ts_raw, start_ts + to_seconds(coalesce(floor(duration_d), 0)::BIGINT)) AS end_ts,
         coalesce(floor(duration_d)::INTEGER,
                  (epoch(end_ts_raw) - epoch(start_ts))::INTEGER, 0) AS duration_s,
         greatest(coalesce(bill_d, 0), 0)::DECIMAL(12, 3) AS bill_s,
         nullif(regexp_extract(src_ip_port, '^\\[?([0-9A-Fa-f:.]+?)\\]?:(\\d+)$', 1), '') AS src_ip,
         TRY_CAST(regexp_extract(src_ip_port, ':(\\d+)$', 1) AS INTEGER) AS src_port
-      FROM norm WHERE reason IS NULL
-    )
+    FROM out
+    """, {"tenant": default_tenant, "tz": tz})
+    if after_norm:
+        after_norm()
+    _map_vocabulary(con)
+
+    # CSV rows carry only their row index; rejected ones get their record/line numbers here,
+    # shifted past the lines DuckDB's reader rejected before them (rej_steps).
+    con.execute("""
+    CREATE OR REPLACE TEMP TABLE stage_rejects AS
+    SELECT coalesce(n._rec, n._row + 1 + coalesce(s.before, 0)) AS _rec,
+           coalesce(n._line, n._row + 2 + coalesce(s.before, 0)) AS _line,
+           n.raw_json AS raw, n.reason
+    FROM (SELECT * FROM norm WHERE reason IS NOT NULL) n
+    ASOF LEFT JOIN rej_steps s ON n._row >= s.k0
+    UNION ALL BY NAME
+    SELECT _rec, _line, raw, reason FROM raw_rejects
     """)
 
-    leg_cols = ", ".join(LEG_COLUMNS)
-    con.execute("""
-    CREATE OR REPLACE TEMP TABLE stage_legs AS
-    SELECT g.tenant, g.unique_id, g.call_hash,
-        row_number() OVER (PARTITION BY g.tenant, g.unique_id, g.call_hash ORDER BY g._row)
-            ::SMALLINT AS seq,
-        source_num, source_anonymous, dest_type, dest_id, dest_name, dest_num, enter_ts,
-        enqueue_ts, leg_answer_ts AS answer_ts, exit_ts, exit_cause, exit_cause_raw,
+    con.execute("CREATE OR REPLACE TEMP VIEW good AS SELECT * FROM norm WHERE reason IS NULL")
+
+    # Legs stay a view: seq is given at insert time as the row's offset from its call's first
+    # row (the rows of a call are consecutive and in path order), so no window is needed.
+    con.execute(f"""
+    CREATE OR REPLACE TEMP VIEW stage_legs AS
+    SELECT g.tenant, g.unique_id, g.group_hash, g._row,
+        source_num, source_anonymous, coalesce(v_dest_type.code, g.dest_type) AS dest_type,
+        dest_id, dest_name, dest_num, enter_ts, enqueue_ts, leg_answer_ts AS answer_ts, exit_ts,
+        coalesce(v_exit_cause.code, g.exit_cause) AS exit_cause, g.exit_cause AS exit_cause_raw,
         leg_answered_by AS answered_by, waiting_s, mapped_source_num, mapped_dst_num,
         leg_account_code AS account_code, checktime_in_hours
-    FROM good g WHERE g.has_leg
+    FROM good g {_vmap('dest_type', 'g')} {_vmap('exit_cause', 'g')}
+    WHERE g.has_leg
     """)
+    leg_cols = ", ".join(c for c in LEG_COLUMNS if c != "exit_cause_raw")
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE stage_paths AS
-    SELECT tenant, unique_id, call_hash, count(*)::SMALLINT AS path_len,
-        bit_xor(hash(seq, {leg_cols})) AS path_hash,
+    SELECT tenant, unique_id, group_hash, count(*)::INTEGER AS path_len,
+        -- order-free and position-free: the same path in another export hashes the same
+        hash(sum(hash({leg_cols})::HUGEINT)) AS path_hash,
         bool_or(dest_type = 'obl') AS via_obl
     FROM stage_legs GROUP BY ALL
     """)
     any_cols = ", ".join(
-        f"any_value({c}) AS {c}" for c in CALL_HASH_COLUMNS if c not in ("tenant", "unique_id")
+        f"any_value({c}) AS {c}" for c in CALL_HASH_COLUMNS
+        if c not in ("tenant", "unique_id", "source_type", "destination_type", "status")
     )
+    hash_cols = ", ".join(CALL_HASH_COLUMNS)
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE stage_calls AS
     WITH grouped AS (
-      SELECT tenant, unique_id, call_hash, min(_rec) AS first_rec, {any_cols},
-          any_value(status_raw) AS status_raw, any_value(unique_epoch) AS unique_epoch,
-          any_value(start_local) AS start_local,
+      SELECT tenant, unique_id, group_hash, min(_row) AS first_row,
+          any_value(source_type) AS source_type, any_value(destination_type) AS destination_type,
+          any_value(status) AS status, {any_cols},
+          any_value(unique_epoch) AS unique_epoch, any_value(start_local) AS start_local,
           any_value(extra) AS extra
-      FROM good GROUP BY tenant, unique_id, call_hash
+      FROM good GROUP BY tenant, unique_id, group_hash
+    ), named AS (
+      SELECT c.* REPLACE (
+            coalesce(v_source_type.code, c.source_type) AS source_type,
+            coalesce(v_destination_type.code, c.destination_type) AS destination_type,
+            coalesce(v_status.code, upper(c.status)) AS status),
+          c.status AS status_raw
+      FROM grouped c {_vmap('source_type', 'c')} {_vmap('destination_type', 'c')}
+          {_vmap('status', 'c')}
     )
-    SELECT c.*,
-        (dense_rank() OVER (PARTITION BY c.tenant, c.unique_id ORDER BY c.first_rec) - 1)
+    SELECT c.*, hash({hash_cols}) AS call_hash,
+        (dense_rank() OVER (PARTITION BY c.tenant, c.unique_id ORDER BY c.first_row) - 1)
             ::SMALLINT AS leg_branch,
-        coalesce(p.path_len, 0)::SMALLINT AS path_len,
+        coalesce(p.path_len, 0)::INTEGER AS path_len,
         p.path_hash,
         CASE WHEN c.source_type = 'ibl' THEN 'incoming'
              WHEN c.destination_type = 'obl' OR coalesce(p.via_obl, false) THEN 'outgoing'
              ELSE 'internal' END AS direction,
         (b.unique_id IS NOT NULL) AS path_incomplete
-    FROM grouped c LEFT JOIN stage_paths p USING (tenant, unique_id, call_hash)
+    FROM named c LEFT JOIN stage_paths p USING (tenant, unique_id, group_hash)
     LEFT JOIN (SELECT DISTINCT tenant, unique_id FROM norm WHERE reason IS NOT NULL) b
         USING (tenant, unique_id)
     """)

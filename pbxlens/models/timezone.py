@@ -73,17 +73,28 @@ def _lit(t: datetime) -> str:
     return f"TIMESTAMP '{t.isoformat(sep=' ')}'"
 
 
+def _range(expr: str, year_from: int, year_to: int) -> str:
+    return (f"{expr} >= {_lit(datetime(year_from, 1, 1))} AND "
+            f"{expr} < {_lit(datetime(year_to + 1, 1, 1))}")
+
+
 def utc_sql(expr: str, tz: str, year_from: int, year_to: int) -> str:
-    """SQL turning the naive local TIMESTAMP `expr` into a TIMESTAMPTZ instant."""
+    """SQL turning the naive local TIMESTAMP `expr` into a TIMESTAMPTZ instant.
+
+    Values inside [year_from, year_to] take the transition CASE; any other value (a stray date
+    in an export) still converts correctly, through ICU.
+    """
+    zone = ZoneInfo(tz).key  # raises for an unknown zone: the literal below is a valid name
     steps = transitions(tz, year_from, year_to)
     offset = base_offset(tz, year_from)
-    if not steps:
-        return f"to_timestamp(epoch({expr}) - {offset})"
     parts = []
     for t in steps:
         parts.append(f"WHEN {expr} < {_lit(t.local_break)} THEN {offset}")
         offset = t.after
-    return f"to_timestamp(epoch({expr}) - CASE {' '.join(parts)} ELSE {offset} END)"
+    shift = f"CASE {' '.join(parts)} ELSE {offset} END" if parts else str(offset)
+    return (f"CASE WHEN {_range(expr, year_from, year_to)}"
+            f" THEN to_timestamp(epoch({expr}) - {shift})"
+            f" ELSE timezone('{zone}', {expr}) END")
 
 
 def fold_sql(expr: str, tz: str, year_from: int, year_to: int) -> str:

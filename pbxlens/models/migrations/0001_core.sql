@@ -105,7 +105,7 @@ CREATE TABLE calls (
     src_port          INTEGER,
     src_extension     TEXT,
     direction         TEXT NOT NULL,       -- incoming / outgoing / internal
-    path_len          SMALLINT NOT NULL,
+    path_len          INTEGER NOT NULL,
     path_incomplete   BOOLEAN NOT NULL,    -- some detail rows of this call went to quarantine
     content_hash      UBIGINT NOT NULL,    -- hash of the normalized call fields
     path_hash         UBIGINT,             -- hash of the normalized path; NULL = no path known
@@ -118,7 +118,7 @@ CREATE TABLE call_legs (
     tenant              TEXT NOT NULL,
     unique_id           TEXT NOT NULL,
     leg_branch          SMALLINT NOT NULL,
-    seq                 SMALLINT NOT NULL,
+    seq                 INTEGER NOT NULL,     -- path order; a gap where a row was quarantined
     source_num          TEXT,
     source_anonymous    BOOLEAN,
     dest_type           TEXT,
