@@ -1,0 +1,200 @@
+"""R1, the CDR dashboard: call grain, by direction (incoming / outgoing / internal) and status,
+over days, hours and weekdays (one SQL query with GROUPING SETS)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pbxlens.models import vocabulary
+from pbxlens.reports import common as cm
+from pbxlens.reports import filters as flt
+from pbxlens.reports import format as fmt
+from pbxlens.reports.catalog import Group, ReportDef, SummaryField, register
+from pbxlens.reports.common import M
+from pbxlens.reports.engine import RawTable, RowSpec
+
+FIELDS = ("n", "dur", "wait", "talk")
+DIRS = ("incoming", "outgoing", "internal")
+
+SQL = f"""
+WITH f AS (
+  SELECT c.direction || '|' || c.status AS block, CAST(c.start_ts AS DATE) AS day,
+    hour(c.start_ts) AS hr, dayofweek(c.start_ts) AS dow, c.duration_s AS dur,
+    CASE WHEN c.direction = 'incoming' THEN coalesce(
+      {cm.sec('c.start_ts', 'coalesce(c.answer_ts, c.channel_up_ts)')}, c.duration_s)
+      ELSE 0 END AS wait,
+    CASE WHEN c.direction = 'incoming' THEN CAST(floor(c.bill_s) AS BIGINT) ELSE 0 END AS talk
+  FROM calls c
+  WHERE c.start_ts >= CAST(? AS TIMESTAMPTZ) AND c.start_ts < CAST(? AS TIMESTAMPTZ) {{where}}
+)
+SELECT day, hr, dow, block, GROUPING(day, hr, dow) AS gid, count(*) AS n, sum(dur) AS dur,
+  sum(wait) AS wait, sum(talk) AS talk
+FROM f
+GROUP BY GROUPING SETS ((day, block), (hr, block), (dow, block))
+"""
+
+
+def _dir(d: str):
+    return lambda b: b.split("|", 1)[0] == d
+
+
+def _ok(b: str) -> bool:
+    return b.endswith("|OK")
+
+
+def _ko(b: str) -> bool:
+    return not b.endswith("|OK")
+
+
+def _and(*preds):
+    return lambda b: all(p(b) for p in preds)
+
+
+def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+    lo, hi = flt.bounds(d_from, d_to)
+    w = flt.Where()
+    flt.call_filters(w, p)
+    cols, rows = cm.fetch(con, SQL.format(where=w.sql()), [lo, hi, *w.args])
+    it = p.lang == "it"
+    facts: dict[str, dict] = {"day": {}, "hr": {}, "dow": {}}
+    gids = {0b011: ("day", lambda r: r["day"].isoformat()), 0b101: ("hr", lambda r: str(r["hr"])),
+            0b110: ("dow", lambda r: str(r["dow"]))}
+    for row in rows:
+        r = dict(zip(cols, row, strict=True))
+        kind, keyf = gids[r["gid"]]
+        cm.put(facts[kind], keyf(r), r["block"], r, FIELDS)
+    days = cm.days_between(d_from, d_to)
+    raws = [
+        RawTable("daily", "Totale" if it else "Total",
+                 [RowSpec(d.isoformat(), fmt.day_label(d)) for d in days], facts["day"],
+                 row_header="Data" if it else "Date"),
+        RawTable("hourly", "Ripartizione oraria" if it else "Hourly breakdown",
+                 [RowSpec(str(h), fmt.hour_label(h)) for h in range(24)], facts["hr"],
+                 row_header="Ora" if it else "Hour"),
+        RawTable("weekly", "Ripartizione settimanale" if it else "Weekday breakdown",
+                 [RowSpec(str(i), fmt.weekday_label(i, p.lang)) for i in range(7)],
+                 facts["dow"], row_header="Giorno" if it else "Day"),
+    ]
+    return raws, _charts(facts, days, p.lang)
+
+
+def _series(by_slot: dict, slots: list[str], field: str) -> list[dict]:
+    def ser(pred):
+        return [int(sum(v.get(field, 0) for b, v in by_slot.get(s, {}).items() if pred(b)))
+                for s in slots]
+    return [{"key": "total", "label": "total", "color": cm.ORANGE, "kind": "column",
+             "data": ser(lambda b: True)},
+            {"key": "answered", "label": "answered", "color": cm.GREEN, "kind": "line",
+             "data": ser(_ok)},
+            {"key": "unanswered", "label": "unanswered", "color": cm.RED, "kind": "line",
+             "data": ser(_ko)}]
+
+
+def _charts(facts: dict, days: list[date], lang: str) -> list[dict]:
+    it = lang == "it"
+    dk = [d.isoformat() for d in days]
+    dx = [fmt.day_label(d) for d in days]
+    hk = [str(h) for h in range(24)]
+    wk = [str(i) for i in range(7)]
+    charts = [
+        {"id": "daily_calls", "title": "Chiamate per giorno" if it else "Calls per day",
+         "type": "combo", "x": dx, "series": _series(facts["day"], dk, "n")},
+        {"id": "daily_duration", "title": "Durata per giorno (s)" if it else "Duration per day (s)",
+         "type": "combo", "x": dx, "series": _series(facts["day"], dk, "dur")},
+        {"id": "hourly_calls", "title": "Chiamate per ora" if it else "Calls by hour",
+         "type": "combo", "x": cm.hour_x(), "series": _series(facts["hr"], hk, "n")},
+        {"id": "hourly_duration", "title": "Durata per ora (s)" if it else "Duration by hour (s)",
+         "type": "combo", "x": cm.hour_x(), "series": _series(facts["hr"], hk, "dur")},
+        {"id": "weekday_calls", "title": "Chiamate per giorno della settimana" if it else
+         "Calls by weekday", "type": "combo", "x": cm.weekday_x(lang),
+         "series": _series(facts["dow"], wk, "n")},
+        {"id": "weekday_duration", "title": "Durata per giorno della settimana (s)" if it else
+         "Duration by weekday (s)", "type": "combo", "x": cm.weekday_x(lang),
+         "series": _series(facts["dow"], wk, "dur")},
+    ]
+    # pies (and the stacked band, same data): per direction, answered + unanswered by status
+    tot: dict[str, int] = {}
+    for fs in facts["dow"].values():
+        for b, v in fs.items():
+            tot[b] = tot.get(b, 0) + int(v.get("n", 0))
+    order = [s.code for s in vocabulary.STATUSES]
+    for d in DIRS:
+        present = sorted({b.split("|", 1)[1] for b in tot if b.startswith(d + "|")},
+                         key=lambda s: (order.index(s) if s in order else 99, s))
+        labels = [vocabulary.label("status", s, lang) if s in order else s for s in present]
+        data = [tot.get(f"{d}|{s}", 0) for s in present]
+        charts.append({"id": f"pie_{d}", "title": (dict(incoming="Ingresso", outgoing="Uscita",
+                                                    internal="Interna")[d]
+                                               if it else d.capitalize()),
+                       "type": "pie", "x": labels, "codes": present,
+                       "series": [{"key": "n", "label": "quantity", "data": data}]})
+    return charts
+
+
+_H = "duration_h"  # the dashboard tables show cumulative hours (§0.4)
+
+
+def _dir_group(d: str, en: str, it_: str, full: bool) -> Group:
+    ms = [M("answered", "N. answered", "N. RISPOSTE", blocks=_ok, thousands=False),
+          M("unanswered", "N. unanswered", "N. NON RISPOSTE", blocks=_ko, thousands=False),
+          M("t_total", "T. total", "T. TOTALE", _H, field="dur")]
+    if full:
+        ms += [M("t_wait", "T. wait", "T. ATTESA", _H, field="wait",
+                 doc="Σ (answer, else channel up − start); duration when never answered (C5)"),
+               M("t_talk", "T. talk", "T. CONVERSAZIONE", _H, field="talk",
+                 doc="Σ floor(bill_secs): talk after media answer (C5)"),
+               M("pct_wait", "% wait", "% ATTESA", "percent", "pct", "wait", ("wait", "talk"),
+                 doc="T.ATTESA / (T.ATTESA + T.CONVERSAZIONE); blank when both are 0")]
+    return Group(d, en, it_, tuple(ms), blocks=_dir(d))
+
+
+LAYOUT = (
+    Group("total", "TOTAL", "TOTALE", (
+        M("answered", "answered", "RISPOSTE", blocks=_ok, thousands=False),
+        M("unanswered", "unanswered", "NON RISPOSTE", blocks=_ko, thousands=False))),
+    _dir_group("incoming", "INCOMING", "INGRESSO", True),
+    _dir_group("outgoing", "OUTGOING", "USCITA", False),
+    _dir_group("internal", "INTERNAL", "INTERNA", False),
+)
+
+
+def _box(d: str, en: str, it_: str) -> tuple[SummaryField, ...]:
+    b = _dir(d)
+    return (
+        SummaryField(f"{d}.total", f"{en} total", f"{it_} totale", M("n", "", "", blocks=b)),
+        SummaryField(f"{d}.answered", f"{en} answered", f"{it_} risposte",
+                     M("n", "", "", blocks=_and(b, _ok))),
+        SummaryField(f"{d}.unanswered", f"{en} unanswered", f"{it_} non risposte",
+                     M("n", "", "", blocks=_and(b, _ko))),
+        SummaryField(f"{d}.duration", f"{en} total duration", f"{it_} durata totale",
+                     M("d", "", "", "duration", field="dur", blocks=b)),
+        SummaryField(f"{d}.avg_duration", f"{en} average duration", f"{it_} durata media",
+                     M("a", "", "", "duration", "avg", "dur", blocks=b)),
+    )
+
+
+register(ReportDef(
+    id="cdr.dashboard", en="CDR dashboard", it="Voip Report Cdr", source="CDR call",
+    family="dashboard", grouping="dashboard",
+    grouping_doc="three tables: every day of the range, 24 hours, 7 weekdays (Sunday first); "
+                 "columns by direction",
+    filters=("status", "source", "destination", "billing_code", "gateway"),
+    layout=LAYOUT,
+    summary=_box("incoming", "Incoming", "Ingresso") + _box("outgoing", "Outgoing", "Uscita")
+    + _box("internal", "Internal", "Interna"),
+    charts_doc="report charts: `daily_calls`, `daily_duration`, `hourly_calls`, "
+               "`hourly_duration`, `weekday_calls`, `weekday_duration` (total column, answered "
+               "and unanswered lines) and `pie_incoming|outgoing|internal` (answered and each "
+               "unanswered status; the stacked band shows the same series).",
+    definitions=(
+        ("grain", "One row per CDR call (header), placed by its start time in the PBX timezone."),
+        ("answered", "status OK; every other status is unanswered."),
+        ("direction", "incoming: source type ibl; outgoing: destination obl or an obl detail "
+                      "line; internal: the rest (§0.8)."),
+        ("T. TOTALE", "Σ duration (the CDR's own field)."),
+        ("T. ATTESA", "incoming only: Σ (answer, else channel up, − start); duration when "
+                      "neither exists (C5)."),
+        ("T. CONVERSAZIONE", "incoming only: Σ floor(bill_secs) (C5)."),
+        ("% ATTESA", "T.ATTESA / (T.ATTESA + T.CONVERSAZIONE), 2 decimals half-up; 100 % when "
+                     "talk is 0; blank when both are 0 (errata R1)."),
+    )))

@@ -1,0 +1,159 @@
+"""Runs a report definition: the family engine aggregates in SQL, this module turns the
+aggregated sums into tables (columns, rows, totals, header strip) from the definition alone."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+import duckdb
+
+from pbxlens.reports import filters as flt
+from pbxlens.reports.catalog import (
+    BlockGroups,
+    ColumnOut,
+    Group,
+    Metric,
+    ReportDef,
+    Result,
+    TableOut,
+    get,
+    order_codes,
+)
+
+Facts = dict[str, dict[str, float]]  # block -> field -> sum
+
+
+@dataclass
+class RowSpec:
+    key: str
+    label: str
+    level: int = 0
+    children: list[str] = field(default_factory=list)  # keys of rows whose sums it adds up
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class RawTable:
+    """What a family engine hands back: rows in display order and their additive sums."""
+
+    key: str
+    title: str
+    rows: list[RowSpec]
+    facts: dict[str, Facts]  # row key -> block -> field -> sum (leaf rows only)
+    charts: list[dict] = field(default_factory=list)
+    row_header: str = ""
+
+
+def add_facts(into: Facts, other: Facts) -> None:
+    for b, fs in other.items():
+        tgt = into.setdefault(b, {})
+        for f, v in fs.items():
+            tgt[f] = tgt.get(f, 0) + (v or 0)
+
+
+def pct(num: float, den: float) -> float | None:
+    if not den:
+        return None
+    v = Decimal(num) * 100 / Decimal(den)
+    return float(v.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def evaluate(facts: Facts, metric: Metric, group_blocks=lambda b: True):
+    blocks = [b for b in facts if group_blocks(b) and (metric.blocks is None or metric.blocks(b))]
+
+    def s(f: str) -> float:
+        return sum(facts[b].get(f, 0) or 0 for b in blocks)
+
+    if metric.kind == "sum":
+        return int(s(metric.field))
+    den = sum(s(f) for f in metric.den)
+    if metric.kind == "avg":
+        return int(s(metric.field) // den) if den else None  # floored (§0.4)
+    if metric.kind == "pct":
+        return pct(s(metric.field), den)
+    raise ValueError(metric.kind)
+
+
+def expand_layout(defn: ReportDef, present: set[str]) -> list[Group]:
+    groups: list[Group] = []
+    for item in defn.layout:
+        if isinstance(item, Group):
+            if item.optional and not any(item.blocks(b) for b in present):
+                continue
+            groups.append(item)
+            continue
+        assert isinstance(item, BlockGroups)
+        for code in order_codes([b for b in present if item.include(b)], item.order):
+            en, it = item.labels.get(code, (code, code))
+            groups.append(Group(key=code.lower().replace(" ", "_").replace("?", "unknown"),
+                                en=en, it=it, metrics=item.metrics_for(code),
+                                blocks=lambda b, c=code: b == c))
+    return groups
+
+
+def build_table(defn: ReportDef, raw: RawTable, lang: str) -> TableOut:
+    it = lang == "it"
+    row_facts: dict[str, Facts] = {}
+    for spec in raw.rows:  # leaves first, then parents (children precede in row_facts lookups)
+        if not spec.children:
+            row_facts[spec.key] = raw.facts.get(spec.key, {})
+    for spec in raw.rows:
+        if spec.children:
+            acc: Facts = {}
+            for ch in spec.children:
+                add_facts(acc, row_facts.get(ch, {}))
+            row_facts[spec.key] = acc
+    totals: Facts = {}
+    for spec in raw.rows:
+        if spec.level == 0:
+            add_facts(totals, row_facts[spec.key])
+    present = {b for b, fs in totals.items() if fs.get("n", 0)}
+    groups = expand_layout(defn, present)
+    cols: list[tuple[ColumnOut, Group, Metric]] = []
+    for g in groups:
+        for m in g.metrics:
+            key = f"{g.key}.{m.key}" if len(g.metrics) > 1 or m.key != g.key else g.key
+            cols.append((ColumnOut(key=key, label=m.it if it else m.en,
+                                   group=g.it if it else g.en, unit=m.unit, group_key=g.key,
+                                   kind=m.kind, thousands=m.thousands), g, m))
+
+    def values(facts: Facts) -> dict:
+        return {c.key: evaluate(facts, m, g.blocks) for c, g, m in cols}
+
+    rows = []
+    for spec in raw.rows:
+        r = {"label": spec.label, "level": spec.level, "key": spec.key}
+        r.update(spec.extra)
+        r.update(values(row_facts[spec.key]))
+        rows.append(r)
+    tot = {"label": defn.totals_label[1] if it else defn.totals_label[0], "level": "total"}
+    tot.update(values(totals))
+    summary = {sf.key: evaluate(totals, sf.metric) for sf in defn.summary}
+    sfields = [{"key": sf.key, "label": sf.it if it else sf.en, "unit": sf.metric.unit}
+               for sf in defn.summary]
+    return TableOut(key=raw.key, title=raw.title, columns=[c for c, _g, _m in cols], rows=rows,
+                    totals=tot, summary=summary, summary_fields=sfields, charts=raw.charts,
+                    row_header=raw.row_header)
+
+
+FAMILIES = {"queue": "pbxlens.reports.queue", "operator": "pbxlens.reports.operator",
+            "dashboard": "pbxlens.reports.dashboard"}
+
+
+def run(con: duckdb.DuckDBPyConnection, report_id: str, params: flt.Params | None = None) -> Result:
+    """Run report `report_id` on the store `con` (a connection whose TimeZone is the PBX's)."""
+    params = params or flt.Params()
+    defn = get(report_id)
+    flt.validate(params, defn.filters, report_id)
+    d_from, d_to = params.resolved()
+    family = importlib.import_module(FAMILIES[defn.family])
+    raws, charts = family.build(con, defn, params, d_from, d_to)
+    lang = params.lang
+    tables = [build_table(defn, r, lang) for r in raws]
+    shown = {"from": d_from.isoformat(), "to": d_to.isoformat()}
+    shown.update({k: v for k, v in sorted(params.filters.items()) if v})
+    return Result(report=defn.id, title=defn.title(lang), lang=lang, filters=shown,
+                  tables=tables, charts=charts,
+                  definitions=[{"term": t, "definition": d} for t, d in defn.definitions])
