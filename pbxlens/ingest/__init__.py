@@ -11,7 +11,7 @@ import duckdb
 
 from pbxlens import PbxlensError
 from pbxlens.config import get_settings
-from pbxlens.ingest import directory, kalliope_cdr, loader, normalize, sniff
+from pbxlens.ingest import derive, directory, kalliope_cdr, loader, normalize, sniff
 from pbxlens.ingest.loader import FileResult
 
 Progress = Callable[[str, str], None]  # (path, stage)
@@ -96,6 +96,8 @@ def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
     result.rows_loaded = counts["rows_loaded"]
     result.rows_duplicate = counts["rows_duplicate"]
     result.calls_loaded = counts["calls_loaded"]
+    if result.calls_loaded:
+        derive.refresh(con, result.batch_id)
     result.rows_quarantined = loader.quarantine(con, result.batch_id, str(path))
     loader.finish_batch(con, result, sha=sha, started=started, parse_s=parse_s,
                         load_s=timer.lap())
