@@ -60,6 +60,10 @@ def connect(db: str | Path | None = None, *, read_only: bool = False) -> duckdb.
     except duckdb.Error as exc:
         raise PbxlensError(f"cannot open the store {path}: {str(exc).splitlines()[0]}") from None
     con.execute(f"SET TimeZone = '{_tz()}'")
+    # Progress is tracked (the CLI polls query_progress() for its bar) but never printed by
+    # DuckDB itself: stdout carries JSON for `--json` commands.
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
     if not read_only:
         migrate(con)
     return con
