@@ -19,6 +19,8 @@ demo: $(STAMP)
 	$(VENV)/bin/pbxlens demo --db $(DB)
 
 test: $(STAMP)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		apt-get update && apt-get install -y chromium chromium-driver; fi
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -97,6 +97,9 @@ def ingest(
 
 
 def _ingest_with_progress(con, paths):
+    """Ingest with a rich bar: files done, and the running step's progress inside DuckDB."""
+    import threading
+
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from pbxlens.ingest import ingest_paths
@@ -104,19 +107,34 @@ def _ingest_with_progress(con, paths):
 
     files = walk(paths)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} files"), TimeElapsedColumn(),
+                  TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
-        task = bar.add_task("ingest", total=len(files))
-        done: set[str] = set()
+        overall = bar.add_task(f"{len(files)} files", total=max(len(files), 1))
+        step = bar.add_task("", total=100)
+        seen: list[str] = []
+        stop = threading.Event()
 
         def note(path: str, stage: str) -> None:
-            bar.update(task, description=f"{stage} {Path(path).name}")
-            if stage == "reading" and done:
-                bar.advance(task)
-            done.add(path)
+            if path not in seen:
+                if seen:
+                    bar.advance(overall)
+                seen.append(path)
+            bar.update(step, description=f"{stage} {Path(path).name}", completed=0)
 
-        results = ingest_paths(con, files, progress=note)
-        bar.update(task, completed=len(files))
+        def poll() -> None:  # DuckDB reports the running query's progress to any thread
+            while not stop.wait(0.2):
+                pct = con.query_progress()
+                if pct >= 0:
+                    bar.update(step, completed=pct)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        try:
+            results = ingest_paths(con, files, progress=note)
+        finally:
+            stop.set()
+            poller.join()
+        bar.update(overall, completed=len(files))
     return results
 
 
@@ -170,8 +188,13 @@ def demo(
     data_dir: Annotated[Path, typer.Option("--data", help="where the sample month is written")]
     = Path("data/demo"),
     seed: int = 7,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="then create demo "
+                                              "users and serve the web app")] = True,
+    host: str = "127.0.0.1",
+    port: int = 8050,
 ) -> None:
-    """Generate and ingest a sample month when the store is empty, then show what it holds."""
+    """Generate and ingest a sample month when the store is empty, show what it holds, then
+    create demo users (printed with their passwords) and serve the web app."""
     from pbxlens import db as store
     from pbxlens import simulate
     from pbxlens.ingest import ingest_paths
@@ -192,6 +215,35 @@ def demo(
     finally:
         con.close()
     status(db)
+    if serve_after:
+        serve(db=db, host=host, port=port, demo_users=True)
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8050,
+    threads: Annotated[int, typer.Option(min=1, max=64)] = 8,
+    demo_users: Annotated[bool, typer.Option(hidden=True)] = False,
+) -> None:
+    """Serve the web app, HTTP API and background jobs (this process becomes the store's writer)."""
+    from pbxlens.dashboards.server import serve as run_server
+
+    def before(web_store) -> None:
+        if demo_users:
+            from pbxlens.dashboards.demo import ensure_demo_users
+
+            table = Table("user", "role", "password", title="demo users")
+            for row in ensure_demo_users(web_store):
+                table.add_row(*row)
+            out.print(table)
+        out.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
+
+    try:
+        run_server(db=db, host=host, port=port, threads=threads, before=before)
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
 
 
 @app.command()

@@ -1,0 +1,34 @@
+"""Roles → what a user may see. One table, read by pages, exports and the API alike.
+
+- admin: every report, plus users, settings, directory import and ingest status;
+- supervisor: every report;
+- finance: the billing reports (ids containing "billing");
+- operator: their own callbacks and tickets (later issues), no call-center reports.
+"""
+
+from __future__ import annotations
+
+from pbxlens.dashboards.auth import User
+from pbxlens.reports import all_reports
+
+
+def can_see_report(user: User | None, report_id: str) -> bool:
+    if user is None or user.disabled:
+        return False
+    if user.role in ("admin", "supervisor"):
+        return True
+    if user.role == "finance":
+        return "billing" in report_id
+    return False
+
+
+def visible_reports(user: User | None) -> list:
+    return [d for d in all_reports() if can_see_report(user, d.id)]
+
+
+def is_admin(user: User | None) -> bool:
+    return user is not None and not user.disabled and user.role == "admin"
+
+
+def can_use_widgets(user: User | None) -> bool:
+    return bool(visible_reports(user))

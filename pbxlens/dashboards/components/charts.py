@@ -1,0 +1,50 @@
+"""Plotly figures from the chart dicts a report `Result` carries (spec §0.2 item 3:
+green = answered, red = unanswered, orange = total drawn as columns)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+_NAMES = {"total": ("Total", "Totale"), "answered": ("Answered", "Risposte"),
+          "unanswered": ("Unanswered", "Non risposte"), "quantity": ("Quantity", "Quantità")}
+
+
+def _name(key: str, lang: str) -> str:
+    en, it = _NAMES.get(key, (key, key))
+    return it if lang == "it" else en
+
+
+def figure(chart: dict, lang: str = "en", *, height: int = 300) -> go.Figure:
+    fig = go.Figure()
+    if chart.get("type") == "pie":
+        s = chart["series"][0]
+        fig.add_trace(go.Pie(labels=[_name(x, lang) for x in chart["x"]], values=s["data"],
+                             marker={"colors": s.get("colors")} if s.get("colors") else None,
+                             hole=0.45, sort=False, textinfo="percent",
+                             hovertemplate="%{label}: %{percent:.1%} • %{value}<extra></extra>"))
+    else:
+        for s in chart.get("series", []):
+            name = _name(s.get("key") or s.get("label", ""), lang)
+            if s.get("kind") == "column":
+                fig.add_trace(go.Bar(x=chart["x"], y=s["data"], name=name,
+                                     marker_color=s.get("color"), opacity=0.55))
+            else:
+                fig.add_trace(go.Scatter(x=chart["x"], y=s["data"], name=name, mode="lines+markers",
+                                         line={"color": s.get("color"), "width": 2}))
+    fig.update_layout(title={"text": chart.get("title", ""), "font": {"size": 14}, "x": 0.01},
+                      height=height, margin={"l": 40, "r": 10, "t": 40, "b": 30},
+                      legend={"orientation": "h", "y": -0.15}, template="plotly_white",
+                      hovermode="x unified" if chart.get("type") != "pie" else "closest")
+    if chart.get("type") != "pie":
+        fig.update_xaxes(tickangle=0, nticks=13)
+    return fig
+
+
+def main_chart(result) -> dict | None:
+    """The chart a widget shows: the answered/unanswered pie, else the first report chart,
+    else the first table's chart."""
+    charts = list(result.charts) + [c for t in result.tables for c in t.charts]
+    for c in charts:
+        if c.get("id") == "answered_pie":
+            return c
+    return charts[0] if charts else None

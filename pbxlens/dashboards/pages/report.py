@@ -1,0 +1,189 @@
+"""The one generic report page: `/reports/<report_id>`, generated from the catalog entry
+(filter bar from its filters, charts and tables from its `Result`). No page per report."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import dash
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+
+from pbxlens import PbxlensError
+from pbxlens.dashboards import access, service, widgets
+from pbxlens.dashboards import context as web
+from pbxlens.dashboards.components.filters import filter_bar, values_to_filters
+from pbxlens.dashboards.components.report_view import render_result
+from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.pages.common import error_box, forbidden
+from pbxlens.reports import Params, get
+
+dash.register_page(__name__, path_template="/reports/<report_id>", name="Report",
+                   title="pbxlens · report")
+
+
+def _initial(defn, kwargs) -> Params:
+    chosen = {k: [x for x in str(v).split(",") if x] for k, v in kwargs.items()
+              if k in defn.filters and v}
+    try:
+        p = service.params_from_json({"from": kwargs.get("from"), "to": kwargs.get("to"),
+                                      "filters": chosen})
+        p.resolved()
+    except PbxlensError:
+        p = Params()
+    return p
+
+
+def layout(report_id: str | None = None, **kwargs):
+    user, lang = web.user(), web.lang()
+    try:
+        defn = get(report_id or "")
+    except KeyError:
+        return html.Div(t("not_found", lang), className="pbx-alert")
+    if not access.can_see_report(user, defn.id):
+        return forbidden(lang)
+    p = _initial(defn, kwargs)
+    d_from, d_to = p.resolved()
+    with web.store().cursor() as cur:
+        bar = filter_bar(defn, cur, user.tenant, lang, d_from, d_to, p.filters)
+    head = html.Div([
+        html.Div([html.H1(defn.title(lang), id="rp-title"),
+                  html.Div(defn.en if lang == "it" else defn.it, className="pbx-subtitle")]),
+        html.Div([html.Button(t("search", lang), id="rp-apply", n_clicks=0,
+                              className="pbx-btn pbx-btn-primary"),
+                  html.Button(t("reset", lang), id="rp-reset", n_clicks=0, className="pbx-btn"),
+                  html.Button(t("widget", lang), id="rp-widget-btn", n_clicks=0,
+                              className="pbx-btn"),
+                  html.Button(t("print", lang), id="rp-print", n_clicks=0,
+                              className="pbx-btn")], className="pbx-actions no-print"),
+    ], className="pbx-page-head")
+    return html.Div([
+        dcc.Store(id="rp-report", data=defn.id),
+        dcc.Store(id="rp-params", data=service.params_to_json(p)),
+        dcc.Download(id="rp-download"),
+        html.Span(id="rp-print-dummy", style={"display": "none"}),
+        head,
+        html.Div(bar, className="pbx-card pbx-filter-card no-print"),
+        _widget_form(lang, defn.title(lang)),
+        dcc.Loading(html.Div(id="rp-content"), type="dot", color="#1f6feb"),
+    ], className="pbx-report-page")
+
+
+def _widget_form(lang: str, title: str) -> html.Div:
+    return html.Div([
+        html.H3(t("widget_from_report", lang)),
+        html.Div([
+            html.Div([html.Label(t("widget_title", lang)),
+                      dcc.Input(id="rp-w-title", value=title, className="pbx-input")],
+                     className="pbx-field"),
+            html.Div([html.Label(t("size", lang)),
+                      dcc.Dropdown(id="rp-w-size", value="m", clearable=False,
+                                   options=[{"value": s, "label": t(n, lang)} for s, n in
+                                            (("s", "small"), ("m", "medium"), ("l", "large"))])],
+                     className="pbx-field"),
+            html.Div([html.Label(t("colour", lang)),
+                      dcc.Input(id="rp-w-color", type="text", value="#1f6feb",
+                                className="pbx-input")], className="pbx-field"),
+            html.Div(dcc.Checklist(id="rp-w-refresh",
+                                   options=[{"value": "y", "label": " " + t("auto_refresh", lang)}],
+                                   value=[]), className="pbx-field pbx-field-check"),
+        ], className="pbx-filters"),
+        html.Button(t("save", lang), id="rp-w-save", n_clicks=0, className="pbx-btn pbx-btn-primary"),
+        html.Span(id="rp-w-msg", className="pbx-msg"),
+    ], id="rp-widget-form", className="pbx-card no-print", style={"display": "none"})
+
+
+# ----------------------------------------------------------------------------- callbacks
+
+
+@dash.callback(
+    Output("rp-content", "children"), Output("rp-params", "data"),
+    Input("rp-apply", "n_clicks"),
+    State("rp-report", "data"), State("rp-dates", "start_date"), State("rp-dates", "end_date"),
+    State({"type": "rp-filter", "key": ALL}, "value"),
+    State({"type": "rp-filter", "key": ALL}, "id"),
+)
+def show_report(_n, report_id, start, end, values, ids):
+    lang = web.lang()
+    try:
+        p = service.params_from_json({"from": start, "to": end,
+                                      "filters": values_to_filters(ids, values)}, lang=lang)
+        result = service.run_report(web.store(), web.user(), report_id, p)
+    except PbxlensError as exc:
+        return error_box(str(exc)), no_update
+    return render_result(result, lang), service.params_to_json(p)
+
+
+@dash.callback(
+    Output({"type": "rp-filter", "key": ALL}, "value"),
+    Input("rp-reset", "n_clicks"),
+    State({"type": "rp-filter", "key": ALL}, "id"),
+    prevent_initial_call=True,
+)
+def reset_filters(_n, ids):
+    return ["no" if i["key"] == "empty_queue" else ("" if i["key"] in ("source", "destination")
+                                                    else []) for i in ids]
+
+
+@dash.callback(
+    Output("rp-download", "data"),
+    Input({"type": "rp-export", "table": ALL}, "n_clicks"),
+    State("rp-params", "data"), State("rp-report", "data"),
+    prevent_initial_call=True,
+)
+def export_xlsx(clicks, params, report_id):
+    if not ctx.triggered_id or not any(clicks or []):
+        return no_update
+    trig = ctx.triggered[0]["value"] if ctx.triggered else None
+    if not trig:
+        return no_update
+    from pbxlens.reports import export
+
+    idx = ctx.triggered_id["table"]
+    result = service.run_report(web.store(), web.user(), report_id,
+                                service.params_from_json(params, lang=web.lang()))
+    if idx >= len(result.tables):
+        return no_update
+    one = dataclasses.replace(result, tables=[result.tables[idx]])
+    buf = io.BytesIO()
+    export.to_xlsx(one, buf)
+    name = f"{report_id}_{params.get('from') or ''}_{params.get('to') or ''}"
+    if len(result.tables) > 1:
+        name += f"_{idx + 1}"
+    return dcc.send_bytes(buf.getvalue(), f"{name}.xlsx")
+
+
+@dash.callback(
+    Output("rp-widget-form", "style"),
+    Input("rp-widget-btn", "n_clicks"), State("rp-widget-form", "style"),
+    prevent_initial_call=True,
+)
+def toggle_widget_form(_n, style):
+    shown = (style or {}).get("display") != "none"
+    return {"display": "none"} if shown else {"display": "block"}
+
+
+@dash.callback(
+    Output("rp-w-msg", "children"),
+    Input("rp-w-save", "n_clicks"),
+    State("rp-w-title", "value"), State("rp-w-size", "value"), State("rp-w-color", "value"),
+    State("rp-w-refresh", "value"), State("rp-params", "data"), State("rp-report", "data"),
+    prevent_initial_call=True,
+)
+def save_widget(n, title, size, color, refresh, params, report_id):
+    user = web.user()
+    if not n or not access.can_see_report(user, report_id):
+        return no_update
+    try:
+        widgets.add(web.store(), user.id, title, report_id, params or {}, size=size or "m",
+                    color=color, auto_refresh=bool(refresh))
+    except PbxlensError as exc:
+        return str(exc)
+    return t("saved", web.lang())
+
+
+dash.clientside_callback(
+    "function(n) { if (n) { window.print(); } return ''; }",
+    Output("rp-print-dummy", "children"), Input("rp-print", "n_clicks"),
+    prevent_initial_call=True,
+)

@@ -1,0 +1,234 @@
+"""The app factory and the Flask routes around the Dash pages: login/logout, language,
+the JSON API, file upload, and `serve()` (waitress, several threads, one process that is the
+store's single writer)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from pathlib import Path
+from urllib.parse import quote
+
+import dash
+import flask
+from dash import dcc, html
+
+from pbxlens.config import get_settings
+from pbxlens.dashboards import access, auth, i18n, service
+from pbxlens.dashboards import context as ctx
+from pbxlens.dashboards.store import Store
+
+PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest")
+_OPEN_PREFIXES = ("/login", "/_dash-component-suites/", "/assets/", "/_favicon.ico", "/health")
+_app_lock = threading.Lock()
+_app_made = False
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """A boolean PBXLENS_* environment variable (settings this module alone reads)."""
+    v = os.environ.get(f"PBXLENS_{name}")
+    return default if v is None else v.strip().lower() in ("1", "true", "yes", "on")
+
+
+def create_app(store: Store, *, https: bool | None = None) -> dash.Dash:
+    """The Dash app over `store`. Dash keeps page and callback registries per process, so
+    one process builds one app."""
+    global _app_made
+    with _app_lock:
+        if _app_made:
+            raise RuntimeError("create_app() runs once per process (Dash registries are global)")
+        _app_made = True
+    https = env_flag("HTTPS") if https is None else https
+    app = dash.Dash(__name__, use_pages=True, pages_folder="", title="pbxlens",
+                    assets_folder=str(Path(__file__).with_name("assets")),
+                    suppress_callback_exceptions=True, update_title=None)
+    server = app.server
+    settings = get_settings()
+    server.config.update(
+        SECRET_KEY=auth.secret_key(store, settings.secret_key),
+        SESSION_COOKIE_NAME="pbxlens_session", SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=https,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+    )
+    server.extensions["pbxlens"] = store
+    for name in PAGES:  # what Dash does for a pages folder: import, then attach the layout
+        module = importlib.import_module(f"pbxlens.dashboards.pages.{name}")
+        dash.page_registry[module.__name__]["layout"] = module.layout
+    app.layout = shell
+    _routes(server, store)
+    return app
+
+
+def shell():
+    """The app shell around every page: top bar with navigation, the page, a URL tracker."""
+    u = ctx.user()
+    lang = ctx.lang()
+    links = [dcc.Link(i18n.t("reports", lang), href="/", className="pbx-nav-link")]
+    if u and access.can_use_widgets(u):
+        links.append(dcc.Link(i18n.t("widgets", lang), href="/widgets", className="pbx-nav-link"))
+    if access.is_admin(u):
+        links += [dcc.Link(i18n.t("users", lang), href="/admin/users", className="pbx-nav-link"),
+                  dcc.Link(i18n.t("ingest", lang), href="/admin/ingest", className="pbx-nav-link")]
+    other = "en" if lang == "it" else "it"
+    right = [html.Span(f"{u.username} · {u.role}" if u else "", className="pbx-user"),
+             html.A(other.upper(), href=f"/lang/{other}", className="pbx-nav-link pbx-lang"),
+             html.A(i18n.t("logout", lang), href="/logout", className="pbx-nav-link",
+                    id="pbx-logout")]
+    return html.Div([
+        html.Header([html.A([html.Span("pbx", className="pbx-logo-a"),
+                             html.Span("lens", className="pbx-logo-b")], href="/",
+                            className="pbx-logo"),
+                     html.Nav(links, className="pbx-nav"),
+                     html.Div(right, className="pbx-nav-right")], className="pbx-topbar"),
+        html.Main(dash.page_container, className="pbx-main"),
+    ])
+
+
+# ----------------------------------------------------------------------------- routes
+
+_LOGIN_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>pbxlens · log in</title><link rel="stylesheet" href="/assets/style.css"></head>
+<body class="pbx-login-body"><form method="post" class="pbx-login" autocomplete="on">
+<div class="pbx-logo pbx-logo-big"><span class="pbx-logo-a">pbx</span><span
+ class="pbx-logo-b">lens</span></div>
+<p class="pbx-login-sub">Call-center analytics for KalliopePBX</p>
+{% if error %}<div class="pbx-alert" id="login-error">{{ error }}</div>{% endif %}
+<label>Username<input name="username" id="username" value="{{ username }}" required autofocus></label>
+<label>Password<input name="password" id="password" type="password" required></label>
+<input type="hidden" name="next" value="{{ next }}">
+<button type="submit" class="pbx-btn pbx-btn-primary" id="login-btn">Log in</button>
+</form></body></html>"""
+
+
+_UPLOAD_HTML = """<!doctype html><html><head><meta charset="utf-8">
+<link rel="stylesheet" href="/assets/style.css"></head><body class="pbx-frame-body">
+<form method="post" enctype="multipart/form-data" class="pbx-upload">
+<input type="file" name="files" id="files" multiple required>
+<button type="submit" class="pbx-btn pbx-btn-primary" id="upload-btn">{{ button }}</button>
+</form>{% if msg %}<div class="pbx-msg" id="upload-msg">{{ msg }}</div>{% endif %}</body></html>"""
+
+
+def _safe_next(target: str | None) -> str:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _client_ip() -> str:
+    return flask.request.remote_addr or "?"
+
+
+def _bearer() -> str | None:
+    h = flask.request.headers.get("Authorization", "")
+    return h[7:].strip() if h.lower().startswith("bearer ") else None
+
+
+def _routes(server: flask.Flask, store: Store) -> None:
+    @server.before_request
+    def _guard():
+        path = flask.request.path
+        flask.g.user = auth.session_user(store, flask.session.get("sid"))
+        if path.startswith("/api/") and flask.g.user is None:
+            flask.g.user = auth.token_user(store, _bearer())
+        if flask.g.user is not None or path.startswith(_OPEN_PREFIXES):
+            return None
+        if path.startswith(("/api/", "/_dash-", "/_reload-hash")) or flask.request.method != "GET":
+            return flask.jsonify({"error": "unauthenticated", "message": "log in first",
+                                  "status": 401}), 401
+        nxt = flask.request.full_path.rstrip("?")
+        return flask.redirect("/login?next=" + quote(nxt, safe="/"))
+
+    @server.after_request
+    def _headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        return resp
+
+    @server.route("/login", methods=["GET", "POST"])
+    def login():
+        nxt = _safe_next(flask.request.values.get("next"))
+        if flask.request.method == "GET":
+            return flask.render_template_string(_LOGIN_HTML, error=None, username="", next=nxt)
+        username = flask.request.form.get("username", "")
+        try:
+            user = auth.authenticate(store, username, flask.request.form.get("password", ""),
+                                     _client_ip())
+        except auth.AuthError as exc:
+            status = 429 if "too many" in str(exc) else 401
+            return flask.render_template_string(_LOGIN_HTML, error=str(exc), username=username,
+                                                next=nxt), status
+        flask.session.clear()
+        flask.session["sid"] = auth.open_session(store, user)
+        return flask.redirect(nxt)
+
+    @server.route("/logout")
+    def logout():
+        auth.close_session(store, flask.session.get("sid"))
+        flask.session.clear()
+        return flask.redirect("/login")
+
+    @server.route("/lang/<code>")
+    def set_lang(code: str):
+        if code in ("en", "it") and flask.g.user is not None:
+            auth.update_user(store, flask.g.user.id, lang=code)
+        return flask.redirect(_safe_next(flask.request.referrer and
+                                         "/" + flask.request.referrer.split("/", 3)[-1]))
+
+    @server.route("/health")
+    def health():
+        return {"ok": True}
+
+    @server.route("/api/reports")
+    def api_reports():
+        return {"reports": [{"id": d.id, "en": d.en, "it": d.it, "filters": list(d.filters)}
+                            for d in access.visible_reports(flask.g.user)]}
+
+    @server.route("/api/reports/<path:report_id>")
+    def api_report(report_id: str):
+        from pbxlens.reports import export
+
+        try:
+            params = service.params_from_query(report_id, flask.request.args)
+            result = service.run_report(store, flask.g.user, report_id, params)
+        except service.WebError as exc:
+            return flask.jsonify(exc.public()), exc.status
+        return flask.jsonify(export.to_dict(result))
+
+    @server.route("/admin/upload", methods=["GET", "POST"])
+    def upload():
+        from pbxlens.dashboards.uploads import ingest_uploads
+
+        if not access.is_admin(flask.g.user):
+            return flask.jsonify({"error": "forbidden", "status": 403}), 403
+        msg = None
+        if flask.request.method == "POST":
+            msg = ingest_uploads(store, flask.request.files.getlist("files"))
+        lang = flask.g.user.lang
+        return flask.render_template_string(_UPLOAD_HTML, msg=msg,
+                                            button=i18n.t("upload_btn", lang))
+
+    @server.errorhandler(413)
+    def too_large(_exc):
+        limit = get_settings().max_upload_bytes
+        return flask.jsonify({"error": "too-large", "status": 413,
+                              "message": f"uploads are limited to {limit} bytes"}), 413
+
+
+def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 8050,
+          threads: int = 8, before=None) -> None:
+    """Run the app with waitress: UI, HTTP endpoints and background jobs, one process.
+    `before(store)` runs once the store is open (e.g. to create demo users)."""
+    import waitress
+
+    from pbxlens.dashboards import jobs
+
+    store = Store(db)
+    if before is not None:
+        before(store)
+    app = create_app(store)
+    jobs.start(store)
+    waitress.serve(app.server, host=host, port=port, threads=threads,
+                   max_request_body_size=get_settings().max_upload_bytes + 1024 * 1024,
+                   ident="pbxlens")

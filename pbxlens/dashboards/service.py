@@ -1,0 +1,106 @@
+"""The one way the web app runs a report: access check → tenant scope → engine → masking.
+
+Pages, XLSX downloads, widgets and the HTTP API all call `run_report`, so roles, tenant
+isolation and the privacy mask hold everywhere by construction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+from pbxlens import PbxlensError
+from pbxlens.dashboards import access, privacy
+from pbxlens.dashboards.auth import User
+from pbxlens.dashboards.store import Store
+from pbxlens.reports import Params, Result, get, run
+from pbxlens.reports.filters import parse_filters
+
+
+class WebError(PbxlensError):
+    """An error with a stable id and an HTTP status, rendered as JSON or a page alert."""
+
+    status = 400
+    error_id = "bad-request"
+
+    def __init__(self, message: str, *, status: int | None = None, error_id: str | None = None):
+        super().__init__(message)
+        self.status = status or self.status
+        self.error_id = error_id or self.error_id
+
+    def public(self) -> dict:
+        return {"error": self.error_id, "message": str(self), "status": self.status}
+
+
+_PARAM_FIELDS = {f.name for f in dataclasses.fields(Params)}
+
+
+def report_def(report_id: str):
+    try:
+        return get(report_id)
+    except KeyError:
+        raise WebError(f"unknown report {report_id!r}", status=404, error_id="report-not-found") \
+            from None
+
+
+def scope_tenant(con, user: User, params: Params) -> Params:
+    """Restrict the report to the user's tenant. Reports take a `tenant` parameter when
+    `Params` has one; until then a store holding any other tenant's calls is refused
+    (fail closed) rather than shown."""
+    if "tenant" in _PARAM_FIELDS:
+        return dataclasses.replace(params, tenant=user.tenant)
+    other = con.execute("SELECT 1 FROM calls WHERE tenant <> ? LIMIT 1", [user.tenant]).fetchone()
+    if other:
+        raise WebError("this store holds several tenants and the report engine cannot scope a "
+                       "report to one yet", status=403, error_id="tenant-scope-unavailable")
+    return params
+
+
+def run_report(store: Store, user: User | None, report_id: str, params: Params) -> Result:
+    defn = report_def(report_id)
+    if not access.can_see_report(user, defn.id):
+        raise WebError(f"you may not see {report_id}", status=403, error_id="forbidden")
+    with store.cursor() as cur:
+        scoped = scope_tenant(cur, user, params)
+        result = run(cur, defn.id, scoped)
+    return privacy.mask_result(result, user.privacy)
+
+
+# ----------------------------------------------------------------------------- params
+
+
+def params_to_json(p: Params) -> dict:
+    return {"from": p.date_from.isoformat() if p.date_from else None,
+            "to": p.date_to.isoformat() if p.date_to else None,
+            "filters": {k: list(v) for k, v in p.filters.items() if v}, "lang": p.lang}
+
+
+def _day(s: str | None, name: str) -> date | None:
+    if not s:
+        return None
+    try:
+        return date.fromisoformat(str(s)[:10])
+    except ValueError:
+        raise WebError(f"{name}: not a date YYYY-MM-DD: {s!r}", error_id="bad-date") from None
+
+
+def params_from_json(d: dict | None, lang: str = "en") -> Params:
+    d = d or {}
+    filters = {k: [str(x) for x in v] for k, v in (d.get("filters") or {}).items() if v}
+    return Params(date_from=_day(d.get("from"), "from"), date_to=_day(d.get("to"), "to"),
+                  filters=filters, lang=d.get("lang") or lang)
+
+
+def params_from_query(report_id: str, args, lang: str = "en") -> Params:
+    """`?from=&to=&filter=k=v1,v2&filter=...&lang=` (the CLI's --filter syntax)."""
+    defn = report_def(report_id)
+    try:
+        filters = parse_filters(args.getlist("filter"), defn.filters, report_id)
+        p = Params(date_from=_day(args.get("from"), "from"), date_to=_day(args.get("to"), "to"),
+                   filters=filters, lang=args.get("lang") or lang)
+        p.resolved()
+    except WebError:
+        raise
+    except PbxlensError as exc:
+        raise WebError(str(exc), error_id="bad-filter") from None
+    return p

@@ -1,0 +1,65 @@
+"""One live pbxlens server per test process (Dash registries are per process), shared by
+tests/dashboards and tests/browser: waitress in a thread on 127.0.0.1, a free port, a real
+store with two simulated weekdays (seed 11) and one user per role."""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+PASSWORD = "correct-horse-1"
+DAY1, DAY2 = "2026-05-11", "2026-05-12"
+USERS = {  # username -> (role, privacy, tenant)
+    "admin": ("admin", True, "default"),
+    "sup": ("supervisor", False, "default"),
+    "supfull": ("supervisor", True, "default"),
+    "fin": ("finance", False, "default"),
+    "op": ("operator", False, "default"),
+    "acme": ("supervisor", True, "acme"),
+}
+
+
+@dataclass
+class Live:
+    base_url: str
+    store: object
+    folder: Path
+    tokens: dict = field(default_factory=dict)
+    app: object = None
+
+
+@functools.cache
+def live_server() -> Live:
+    import waitress
+
+    from pbxlens.dashboards import auth
+    from pbxlens.dashboards.server import create_app
+    from pbxlens.dashboards.store import Store
+    from pbxlens.ingest import ingest_paths
+    from pbxlens.simulate import generate
+
+    folder = Path(tempfile.mkdtemp(prefix="pbxlens-web-"))
+    generate(folder / "sim", days=2, calls_per_day=250, seed=11, start=date(2026, 5, 11),
+             formats=["csv-detailed"])
+    store = Store(folder / "store.duckdb")
+    with store.writing() as cur:
+        ingest_paths(cur, [folder / "sim"])
+        # another tenant's directory: must never appear in the default tenant's filters
+        cur.execute("INSERT INTO queues (tenant, id, name) VALUES ('acme', '9901', 'Acme Only')")
+    live = Live(base_url="", store=store, folder=folder)
+    for name, (role, privacy, tenant) in USERS.items():
+        u = auth.create_user(store, name, PASSWORD, role, privacy=privacy, tenant=tenant)
+        live.tokens[name] = auth.issue_token(store, u.id)
+    app = live.app = create_app(store, https=False)
+    server = waitress.create_server(app.server, host="127.0.0.1", port=0, threads=8)
+    threading.Thread(target=server.run, name="pbxlens-test-server", daemon=True).start()
+    live.base_url = f"http://127.0.0.1:{server.effective_port}"
+    return live
+
+
+def login(client, username: str, password: str = PASSWORD):
+    return client.post("/login", data={"username": username, "password": password, "next": "/"})
