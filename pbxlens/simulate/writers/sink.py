@@ -124,15 +124,15 @@ class ProcessSink:
                 return
             try:
                 self._conn.send_bytes(data)
-            except BaseException as e:  # noqa: BLE001 - re-raised by the main thread
+            except BaseException as e:  # re-raised by the main thread
                 self._send_error = e
                 while self._q.get() is not None:  # unblock the producer, then stop
                     pass
                 return
 
-    def _put(self, item) -> None:
+    def _put(self, item, check: bool = True) -> None:
         while True:
-            if self._send_error is not None:
+            if check and self._send_error is not None:
                 raise self._failure()
             try:
                 self._q.put(item, timeout=0.2)
@@ -159,7 +159,7 @@ class ProcessSink:
             if ok:
                 self._put(b"")  # end of data for the writer process
             if self._thread.is_alive():
-                self._put(None)
+                self._put(None, check=False)  # a failed sender drains until this
                 self._thread.join()
             if ok:
                 if self._send_error is not None:
