@@ -5,7 +5,6 @@ store's single writer)."""
 from __future__ import annotations
 
 import importlib
-import os
 import threading
 from pathlib import Path
 from urllib.parse import quote
@@ -25,12 +24,6 @@ _app_lock = threading.Lock()
 _app_made = False
 
 
-def env_flag(name: str, default: bool = False) -> bool:
-    """A boolean PBXLENS_* environment variable (settings this module alone reads)."""
-    v = os.environ.get(f"PBXLENS_{name}")
-    return default if v is None else v.strip().lower() in ("1", "true", "yes", "on")
-
-
 def create_app(store: Store, *, https: bool | None = None) -> dash.Dash:
     """The Dash app over `store`. Dash keeps page and callback registries per process, so
     one process builds one app."""
@@ -39,7 +32,7 @@ def create_app(store: Store, *, https: bool | None = None) -> dash.Dash:
         if _app_made:
             raise RuntimeError("create_app() runs once per process (Dash registries are global)")
         _app_made = True
-    https = env_flag("HTTPS") if https is None else https
+    https = get_settings().https if https is None else https
     app = dash.Dash(__name__, use_pages=True, pages_folder="", title="pbxlens",
                     assets_folder=str(Path(__file__).with_name("assets")),
                     suppress_callback_exceptions=True, update_title=None)
