@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Largest accepted upload / webhook body, bytes.
     max_upload_bytes: int = Field(default=512 * 1024 * 1024)
     secret_key: str = ""
+    # DuckDB's memory budget while ingesting; staging spills to <store>.tmp beyond it.
+    ingest_memory_limit: str = "1200MB"
     # Behind an https proxy: session cookies get the Secure flag.
     https: bool = False
 

@@ -11,7 +11,7 @@ import duckdb
 
 from pbxlens import PbxlensError
 from pbxlens.config import get_settings
-from pbxlens.ingest import derive, directory, kalliope_cdr, loader, normalize, sniff
+from pbxlens.ingest import asterisk, derive, directory, kalliope_cdr, loader, normalize, sniff
 from pbxlens.ingest.loader import FileResult
 
 Progress = Callable[[str, str], None]  # (path, stage)
@@ -24,8 +24,10 @@ def ingest_paths(
     `error` in its result and the others still load."""
     normalize.prepare(con)
     results = []
-    for path in sniff.walk(paths):
-        results.append(ingest_file(con, path, progress=progress))
+    files = sniff.walk(paths)
+    with asterisk.pairing(files):  # queue_log + Master.csv of one run merge (asterisk.py)
+        for path in files:
+            results.append(ingest_file(con, path, progress=progress))
     return results
 
 
@@ -79,7 +81,7 @@ def _load_directory(con, path, result, sha, started, timer) -> None:
 
 
 def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
-    raw = kalliope_cdr.READERS[kind.kind](con, path, kind)
+    raw = {**kalliope_cdr.READERS, **asterisk.READERS}[kind.kind](con, path, kind)
     result.format = raw.format
     note(str(path), "normalizing")
     try:
