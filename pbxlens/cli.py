@@ -335,6 +335,90 @@ def report(
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+@app.command("pbx-auth-header")
+def pbx_auth_header(
+    user: Annotated[str, typer.Option("--user")],
+    password: Annotated[str, typer.Option("--password")],
+    domain: Annotated[str, typer.Option("--domain")],
+    salt: Annotated[str, typer.Option("--salt", help="from GET rest/salt/<domain>")],
+    nonce: Annotated[str | None, typer.Option(help="hex, >= 8 chars (default: random)")] = None,
+    created: Annotated[str | None, typer.Option(help="YYYY-MM-DDThh:mm:ssZ (default: now, UTC)")]
+    = None,
+) -> None:
+    """Print the KalliopePBX X-authenticate header line for one REST request."""
+    from pbxlens.ingest.pbx_api import CREATED_FORMAT, header_line
+
+    if created is not None:
+        try:
+            datetime.strptime(created, CREATED_FORMAT)
+        except ValueError:
+            raise _fail(f"--created: expected YYYY-MM-DDThh:mm:ssZ, got {created!r}") from None
+    sys.stdout.write(header_line(user, password, domain, salt, nonce=nonce, created=created) + "\n")
+
+
+@app.command()
+def pull(
+    pbx: Annotated[str, typer.Option("--pbx", help="PBX base URL, e.g. https://pbx.example")],
+    user: Annotated[str, typer.Option("--user")],
+    password: Annotated[str, typer.Option("--password", envvar="PBXLENS_PBX_PASSWORD")],
+    domain: Annotated[str, typer.Option("--domain", help="tenant domain")] = "default",
+    since: Annotated[str | None, typer.Option(help="first day YYYY-MM-DD (default: the stored "
+                                              "watermark - 1 day, else a week back)")] = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help="skip TLS verification")] = False,
+    db: DbOption = None,
+) -> None:
+    """Pull the CDR from a KalliopePBX REST API, day by day from the stored watermark."""
+    from pbxlens import db as store
+    from pbxlens.ingest import pbx_api
+
+    try:
+        con = store.connect(db)
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    try:
+        with pbx_api.PbxClient(pbx, user, password, domain, verify=not insecure) as client:
+            res = pbx_api.pull(con, client, since=_date(since, "--since"),
+                               progress=lambda m: err.print(m, highlight=False))
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    finally:
+        con.close()
+    out.print(f"pulled {len(res.days)} days, {res.calls:,} calls; watermark {res.watermark}")
+
+
+@app.command("fake-pbx")
+def fake_pbx(
+    port: Annotated[int, typer.Option(min=0, max=65535)] = 8088,
+    host: str = "127.0.0.1",
+    data: Annotated[Path | None, typer.Option("--data", help="folder with cdr.json (default: "
+                                              "simulate the last 3 days)")] = None,
+    user: str = "admin",
+    password: str = "admin",  # noqa: S107 - the fake PBX's demo login
+    domain: str = "default",
+) -> None:
+    """Serve a fake KalliopePBX REST API (salt, CDR by day) with X-authenticate checks."""
+    import tempfile
+
+    from pbxlens.simulate.fake_pbx import FakePbx, demo_data
+
+    fake = FakePbx(users={user: (password, domain)},
+                   salts={domain: "b5a8fdcf2f8d5acdad33c4a072a97d7a"})
+    folder = data or demo_data(Path(tempfile.mkdtemp(prefix="pbxlens-fakepbx-")))
+    n = fake.load_dir(folder)
+    srv = fake.server(host, port)
+    out.print(f"fake PBX with {n:,} calls on http://{host}:{srv.server_address[1]}/rest/ "
+              f"(user {user}, domain {domain}; Ctrl-C to stop)")
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.server_close()
+
+
+
+
+
 def main() -> None:
     try:
         app()

@@ -55,6 +55,18 @@ class Settings(BaseSettings):
     ingest_memory_limit: str = "1200MB"
     # Behind an https proxy: session cookies get the Secure flag.
     https: bool = False
+    # PBX REST pull (issue: live feeds); the server pulls only when url, user and password are set.
+    pbx_url: str = ""
+    pbx_user: str = ""
+    pbx_password: str = ""
+    pbx_domain: str = "default"
+    pbx_verify_tls: bool = True
+    pull_interval_s: int = 900
+    # Webhook tokens, one per source; a source without a token refuses every request.
+    webhook_token_events: str = ""
+    webhook_token_dynamic_routing: str = ""
+    webhook_token_feedback: str = ""
+    webhook_max_bytes: int = 1024 * 1024
 
     @classmethod
     def settings_customise_sources(

@@ -32,4 +32,38 @@ def start(store: Store, interval_s: float = INTERVAL_S) -> threading.Event:
                 housekeeping(store)
 
     threading.Thread(target=loop, name="pbxlens-jobs", daemon=True).start()
+    start_pull(store, stop)
     return stop
+
+
+def pull_once(store: Store, settings) -> None:
+    """One PBX pull under the write lock (issue 7); errors are logged, retried next interval."""
+    from pbxlens.ingest import pbx_api
+
+    with pbx_api.PbxClient(settings.url, settings.user, settings.password, settings.domain,
+                           verify=settings.verify) as client, store.cursor() as cur:
+        pbx_api.pull(cur, client, lock=store.write_lock)
+
+
+def start_pull(store: Store, stop: threading.Event) -> bool:
+    """Pull the PBX CDR every `pull_interval_s` when `pbx_url`/user/password are configured."""
+    import logging
+
+    from pbxlens.ingest.pbx_api import pull_settings
+
+    settings = pull_settings()
+    if settings is None:
+        return False
+    log = logging.getLogger("pbxlens.pull")
+
+    def loop() -> None:
+        while True:
+            try:
+                pull_once(store, settings)
+            except Exception as exc:  # a failed pull is retried next interval
+                log.warning("PBX pull failed: %s", exc)
+            if stop.wait(settings.interval_s):
+                return
+
+    threading.Thread(target=loop, name="pbxlens-pull", daemon=True).start()
+    return True

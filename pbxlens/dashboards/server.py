@@ -50,6 +50,9 @@ def create_app(store: Store, *, https: bool | None = None) -> dash.Dash:
         dash.page_registry[module.__name__]["layout"] = module.layout
     app.layout = shell
     _routes(server, store)
+    from pbxlens.dashboards import webhooks
+
+    webhooks.install(server, store)
     return app
 
 

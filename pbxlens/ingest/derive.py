@@ -1,9 +1,208 @@
-"""Derived facts kept beside calls/call_legs, refreshed inside each batch's transaction."""
+"""Derived facts kept beside calls/call_legs, refreshed inside each batch's transaction.
+
+Three narrow tables let each report family read ONE table filtered by a day range, with no
+join to call_legs, no window function and no time-zone arithmetic at report time:
+
+- ``call_facts``: one row per call (the dashboard's grain), with its start buckets and the
+  incoming wait/talk seconds of C5 precomputed;
+- ``queue_visits``: one row per CDR detail line of type ``queue`` (spec §0.9 per-visit times
+  precomputed as whole seconds, the exit-cause block, the call's start buckets in PBX local
+  time — C22);
+- ``agent_legs``: one row per operator leg: *received* legs (detail lines of type
+  ``local_exten``, with the queue visit they belong to) and *originated candidates* (calls of
+  direction outgoing/internal whose src_peer_name is set; the report keeps those whose
+  src_peer_name is an operator account, resolved against the directory at report time because
+  the directory may be loaded after the CDR).
+
+Everything here depends only on the call and its own path (never on the directory or on
+settings), so the rows of a call are a pure function of its calls/call_legs rows: refreshing
+the calls of a batch equals a full rebuild.
+
+Ring leg -> queue visit rule (unchanged from the reports): a ``local_exten`` line belongs to the
+nearest earlier ``queue`` line of the same call when it starts inside that visit's
+[enter, exit] window and has the visit's source number.
+"""
 
 from __future__ import annotations
 
 import duckdb
 
+TABLES = ("call_facts", "queue_visits", "agent_legs")
+
+
+def _sec(a: str, b: str) -> str:
+    return f"CAST(date_diff('second', {a}, {b}) AS INTEGER)"
+
+
+_ANS = "'NCC-AGENT', 'NCC-CALLER', 'NCC', 'ANSWER', 'TRANSFER', 'TRASFERIMENTO'"
+
+_Q_BLOCK = """CASE WHEN l.exit_cause = 'ATXFER' THEN 'TRASFERIMENTO'
+           WHEN l.exit_cause = 'JOINEMPTY' THEN 'QUEUE_JOINEMPTY'
+           WHEN l.exit_cause = 'ANSWERED_ELSEWHERE' THEN 'ANSWERED ELSEWHERE'
+           WHEN l.exit_cause = 'CANCELED_NOWAIT' THEN 'CANCELED NOWAIT'
+           WHEN l.exit_cause IS NULL OR l.exit_cause IN ('?', '??') THEN '?'
+           ELSE l.exit_cause END"""
+
+_R_BLOCK = """CASE
+           WHEN r.exit_cause = 'BLINDXFER' THEN 'TRANSFER'
+           WHEN r.exit_cause = 'ATXFER' THEN 'TRASFERIMENTO'
+           WHEN r.exit_cause = 'ANSWERED_ELSEWHERE' THEN 'ANSWERED ELSEWHERE'
+           WHEN r.exit_cause = 'CANCELED_NOWAIT' THEN 'CANCELED NOWAIT'
+           WHEN r.exit_cause = 'NOANSWER' AND r.q_seq IS NOT NULL THEN 'TIMEOUT'
+           WHEN r.exit_cause = 'DECLINED' THEN 'REFUSED'
+           WHEN r.exit_cause IN ('UFWD', 'CFWD2MOBILE', 'FASTXFER2MOBILE') THEN 'FORWARD'
+           WHEN r.exit_cause IS NULL OR r.exit_cause IN ('?', '??') THEN '?'
+           ELSE r.exit_cause END"""
+
+_O_BLOCK = """CASE WHEN c.status = 'OK' THEN 'ANSWER' WHEN c.status IN ('?', '??') THEN '?'
+           ELSE c.status END"""
+
+# {scope}: a relation with the calls whose derived rows are (re)built.
+CALL_FACTS_SQL = f"""INSERT INTO call_facts
+SELECT c.tenant, c.unique_id, c.leg_branch,
+  CAST(c.start_local AS DATE) AS day, CAST(hour(c.start_local) AS SMALLINT) AS hr,
+  CAST(dayofweek(c.start_local) AS SMALLINT) AS dow, c.direction, c.status, c.caller, c.called,
+  c.account_code, c.gateway_name, c.duration_s AS dur_s,
+  CASE WHEN c.direction = 'incoming' THEN coalesce(
+    {_sec('c.start_ts', 'coalesce(c.answer_ts, c.channel_up_ts)')}, c.duration_s)
+    ELSE 0 END AS wait_s,
+  CASE WHEN c.direction = 'incoming' THEN CAST(floor(c.bill_s) AS INTEGER) ELSE 0 END AS talk_s
+FROM {{scope}} c
+ORDER BY day, unique_id, leg_branch
+"""
+
+QUEUE_VISITS_SQL = f"""INSERT INTO queue_visits
+WITH v AS (
+  SELECT l.tenant, l.unique_id, l.leg_branch, l.seq, c.start_local, c.status,
+    l.dest_id, l.dest_name, l.exit_cause, {_Q_BLOCK} AS block,
+    nullif(l.answered_by, '') AS account,
+    l.enter_ts, coalesce(l.enqueue_ts, l.enter_ts) AS enq_ts, l.answer_ts, l.exit_ts
+  FROM {{scope}} c
+  JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
+    AND l.leg_branch = c.leg_branch
+  WHERE l.dest_type = 'queue'
+), a AS (
+  SELECT *, block IN ({_ANS}) AS ans, coalesce({_sec('enter_ts', 'exit_ts')}, 0) AS tot
+  FROM v
+)
+SELECT tenant, unique_id, leg_branch, seq,
+  CAST(start_local AS DATE) AS day, CAST(hour(start_local) AS SMALLINT) AS hr,
+  CAST(dayofweek(start_local) AS SMALLINT) AS dow, status,
+  coalesce(nullif(dest_id, ''), nullif(dest_name, ''), '') AS qkey,
+  dest_id AS queue_id, dest_name AS queue_name,
+  coalesce(nullif(dest_id, ''), nullif(dest_name, '')) IS NULL AS empty_queue,
+  exit_cause, block, ans AS answered, account,
+  coalesce({_sec('enter_ts', 'enq_ts')}, 0) AS queuing_s,
+  CASE WHEN ans THEN coalesce({_sec('enq_ts', 'answer_ts')}, 0) ELSE 0 END AS resp_s,
+  CASE WHEN ans THEN coalesce({_sec('answer_ts', 'exit_ts')}, 0) ELSE 0 END AS talk_s,
+  tot AS tot_s,
+  CASE WHEN ans THEN tot ELSE 0 END AS dur_s,
+  CASE WHEN ans THEN 0 ELSE tot END AS wait_s,
+  CASE WHEN ans THEN coalesce({_sec('enter_ts', 'answer_ts')}, 0) ELSE 0 END AS asa_s
+FROM a
+ORDER BY day, unique_id, leg_branch, seq
+"""
+
+AGENT_LEGS_SQL = f"""INSERT INTO agent_legs
+WITH c AS (
+  SELECT * FROM {{scope}}
+), l AS (
+  SELECT l.tenant, l.unique_id, l.leg_branch, l.seq, l.dest_type, l.dest_id, l.dest_name,
+    l.source_num, l.enter_ts, l.answer_ts, l.exit_ts, l.exit_cause, l.answered_by,
+    c.start_local, c.direction, c.status, c.caller, c.called
+  FROM c
+  JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
+    AND l.leg_branch = c.leg_branch
+  WHERE l.dest_type IN ('queue', 'local_exten')
+), w AS (
+  SELECT *, max(CASE WHEN dest_type = 'queue' THEN seq END) OVER (
+      PARTITION BY tenant, unique_id, leg_branch ORDER BY seq
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_qseq
+  FROM l
+), r AS (
+  SELECT w.*, q.seq AS q_seq, q.dest_id AS q_id, q.dest_name AS q_name, q.enter_ts AS q_enter
+  FROM w
+  LEFT JOIN l q ON q.tenant = w.tenant AND q.unique_id = w.unique_id
+    AND q.leg_branch = w.leg_branch AND q.seq = w.prev_qseq
+    AND w.enter_ts >= q.enter_ts AND w.enter_ts <= q.exit_ts
+    AND w.source_num IS NOT DISTINCT FROM q.source_num
+  WHERE w.dest_type = 'local_exten'
+), rb AS (
+  SELECT r.*, {_R_BLOCK} AS block FROM r
+), legs AS (
+  SELECT tenant, unique_id, leg_branch, seq, 'recv' AS kind, start_local, status, direction,
+    caller, called, dest_id AS extension, dest_name AS op_name,
+    CASE WHEN block IN ({_ANS}) THEN nullif(answered_by, '') END AS account,
+    q_seq, CASE WHEN q_seq IS NOT NULL THEN
+      coalesce(nullif(q_id, ''), nullif(q_name, ''), '') END AS qkey,
+    q_id AS queue_id, q_name AS queue_name, exit_cause, block, block IN ({_ANS}) AS answered,
+    coalesce({_sec('enter_ts', 'coalesce(answer_ts, exit_ts)')}, 0) AS ring_s,
+    CASE WHEN block IN ({_ANS}) THEN
+      coalesce({_sec('coalesce(q_enter, enter_ts)', 'answer_ts')}, 0) ELSE 0 END AS resp_s,
+    CASE WHEN block IN ({_ANS}) THEN coalesce({_sec('answer_ts', 'exit_ts')}, 0) ELSE 0 END
+      AS talk_s,
+    CASE WHEN block IN ({_ANS}) THEN coalesce({_sec('answer_ts', 'exit_ts')}, 0)
+         WHEN block IN ('ANSWERED ELSEWHERE', 'REFUSED', 'TIMEOUT') THEN 0
+         ELSE coalesce({_sec('enter_ts', 'exit_ts')}, 0) END AS worked_s
+  FROM rb
+  UNION ALL
+  SELECT c.tenant, c.unique_id, c.leg_branch, 0 AS seq, 'orig' AS kind, c.start_local,
+    c.status, c.direction, c.caller, c.called, NULL AS extension, NULL AS op_name,
+    c.src_peer_name AS account, NULL AS q_seq, NULL AS qkey, NULL AS queue_id,
+    NULL AS queue_name, c.status AS exit_cause, {_O_BLOCK} AS block,
+    c.status = 'OK' AS answered,
+    coalesce({_sec('c.start_ts', 'coalesce(c.answer_ts, c.end_ts)')}, 0) AS ring_s,
+    CASE WHEN c.status = 'OK' THEN coalesce({_sec('c.start_ts', 'c.answer_ts')}, 0) ELSE 0 END
+      AS resp_s,
+    CASE WHEN c.status = 'OK' THEN coalesce({_sec('c.answer_ts', 'c.end_ts')}, 0) ELSE 0 END
+      AS talk_s,
+    c.duration_s AS worked_s
+  FROM c
+  WHERE c.src_peer_name IS NOT NULL AND c.direction IN ('outgoing', 'internal')
+)
+SELECT tenant, unique_id, leg_branch, seq, kind,
+  CAST(start_local AS DATE) AS day, CAST(hour(start_local) AS SMALLINT) AS hr,
+  CAST(dayofweek(start_local) AS SMALLINT) AS dow, status, direction, caller, called,
+  extension, op_name, account, q_seq, qkey, queue_id, queue_name, exit_cause, block, answered,
+  CASE
+    WHEN kind = 'recv' AND answered AND direction = 'incoming' THEN 'IN'
+    WHEN kind = 'recv' AND answered AND direction = 'internal' THEN 'INT'
+    WHEN kind = 'orig' AND direction = 'outgoing' AND status = 'OK' THEN 'OUT_OK'
+    WHEN kind = 'orig' AND direction = 'outgoing' THEN 'OUT_KO' END AS dir_block,
+  ring_s, resp_s, talk_s, worked_s
+FROM legs
+ORDER BY day, unique_id, leg_branch, seq
+"""
+
+_INSERTS = (CALL_FACTS_SQL, QUEUE_VISITS_SQL, AGENT_LEGS_SQL)
+
+_DELETE = """DELETE FROM {table} d USING (
+  SELECT DISTINCT tenant, unique_id, leg_branch FROM calls WHERE batch_id = ?) b
+WHERE d.tenant = b.tenant AND d.unique_id = b.unique_id AND d.leg_branch = b.leg_branch"""
+
+_BATCH_SCOPE = "(SELECT * FROM calls WHERE batch_id = ?)"
+
+
+def backfill_sql() -> list[str]:
+    """The statements that derive every call in the store (migration 0003 runs these)."""
+    return [sql.format(scope="calls") for sql in _INSERTS]
+
 
 def refresh(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
-    """Recompute the derived rows of the calls this batch inserted or replaced."""
+    """Recompute the derived rows of the calls this batch inserted or replaced.
+
+    The calls of the batch are those with ``calls.batch_id = batch_id`` (a replaced call was
+    deleted and re-inserted with the new batch id; its path may be older, when a summary
+    export replaced it, so legs are joined by key, not by batch)."""
+    for table in TABLES:
+        con.execute(_DELETE.format(table=table), [batch_id])
+    for sql in _INSERTS:
+        con.execute(sql.format(scope=_BATCH_SCOPE), [batch_id])
+
+
+def rebuild(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every derived row from calls/call_legs (repairs; equals refreshing all)."""
+    for table in TABLES:
+        con.execute(f"DELETE FROM {table}")
+    for sql in backfill_sql():
+        con.execute(sql)

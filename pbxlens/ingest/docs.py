@@ -85,6 +85,59 @@ no limit configured), `outbound_configurations`, `billing_codes`. Every entry ha
 """
 
 
+FEEDS = """
+## Asterisk / FreePBX
+
+- `Master.csv` (cdr_csv): no header; 16-21 columns; `start` at column 10 and a disposition
+  (`ANSWERED`, `NO ANSWER`, `BUSY`, `FAILED`, `CONGESTION`) at column 15. A record is a call
+  (rows sharing a `uniqueid` are one call).
+- `queue_log`: `epoch|callid|queue|agent|EVENT|data...` lines (in folders: files named
+  `queue_log*`). A record is a callid.
+- Master.csv columns: `accountcode, src, dst, dcontext, clid, channel, dstchannel, lastapp,
+  lastdata, start, answer, end, duration, billsec, disposition, amaflags`, then `uniqueid`,
+  `userfield` (loguniqueid/loguserfield) and `peeraccount, linkedid, sequence`
+  (newcdrcolumns). `clid` `"name" <num>` gives `caller_name`; the columns the Kalliope layout
+  lacks are kept in `calls.extra`. Without `uniqueid` a call's id is its start epoch + a hash.
+- queue_log: each queue visit is a `queue` path line (ENTERQUEUE = enter and enqueue, CONNECT =
+  answer, the closing event = exit; a missing ENTERQUEUE is back-dated by the reported wait),
+  each agent ring a `local_exten` line (RINGNOANSWER -> `NOANSWER`, RINGCANCELED -> `CANCELED`
+  or `ANSWERED_ELSEWHERE`, CONNECT -> `ANSWER`, ended by COMPLETE* -> `ANSWER`,
+  (BLIND)TRANSFER -> `BLINDXFER`, ATTENDEDTRANSFER -> `ATXFER`). Queue exits: ABANDON ->
+  `CANCELED`, EXITWITHTIMEOUT -> `TIMEOUT`, EXITEMPTY -> `LEAVEEMPTY`, JOINEMPTY/JOINUNAVAIL ->
+  `JOINEMPTY`, FULL, CLOSED, EXITWITHKEY kept. A transfer to another queue keeps the callid:
+  one call, several queue lines. Member events (ADDMEMBER, PAUSE, AGENTLOGIN...) are skipped.
+- **Merge**: queue_log and Master.csv given to one `ingest` run make one call per shared
+  callid = uniqueid (or linkedid): call fields from Master.csv, path from queue_log.
+
+## PBX REST pull (`pbxlens pull`)
+
+`GET rest/salt/<domain>`, then `GET rest/cdr?year=&month=&day=` with a fresh X-authenticate
+header per request; the JSON answer is an array of calls in the JSON layout above. Each day is
+kept as a file under `pulls/` next to the store and ingested like a file; `pull_watermarks`
+remembers the last day; the next pull starts at that day - 1. Call Center CDR answers
+(`rest/callCenterCdr`) are kept as raw files, not loaded.
+
+## Webhooks (`pbxlens serve`)
+
+- `POST /api/events`: one JSON event or an array (`event_id`, `event_name`,
+  `event_severity` 0-4, `event_timestamp` epoch or ISO 8601, `event_pbx_serial`, `params` object
+  or JSON string) -> `pbx_events`, key (`event_pbx_serial`, `event_id`; without an id, a hash
+  of the event).
+- `POST /voipToCall/kalliopeToCall/insert/`: `<parameters>` with `unique_id`, `caller`,
+  `called`, `servicecode`, `param1..5` -> `dynamic_routing_requests`, key (tenant, `unique_id`).
+- `POST /voip/apiInstradamento/instradamento`: `<parameters>` with `unique_id`, `caller`,
+  `called`, `param1..5`, `group` (the seed's collapsed form is tolerated) -> `feedback_requests`,
+  key (tenant, `unique_id`, group, body sha256); `rating` = `param1` when 1-6.
+
+A repeat of a key is acknowledged and stored once.
+Token per source (`X-Pbxlens-Token` header, `?token=`, or the HTTP Basic password); bodies over
+`webhook_max_bytes` (default 1 MiB) get 413; XML with a DTD or entities is refused; empty
+elements and unreplaced `%PLACEHOLDER%`s read as empty; a malformed body gets 400 with the
+reason and a `quarantine` row. The views `pbx_events_reconciled`,
+`dynamic_routing_reconciled` and `feedback_reconciled` add `in_calls`.
+"""
+
+
 def render() -> str:
     aliases = documented_aliases()
     lines = [INTRO.rstrip("\n")]
@@ -97,6 +150,7 @@ def render() -> str:
                                                            "endpoint_type")):
         lines += ["", f"## {title}", "", _vocab_table(scope)]
     lines.append(DIRECTORY.rstrip("\n"))
+    lines.append(FEEDS.rstrip("\n"))
     return "\n".join(lines) + "\n"
 
 

@@ -38,6 +38,7 @@ class RawBatch:
 
 
 SCRATCH = ("raw_rows", "raw_csv", "raw_rejects", "csv_rejects", "csv_rejects_scan", "raw_arrow",
+           "jrec", "jflat",
            "rej_lines", "rej_steps")
 
 
@@ -248,6 +249,11 @@ def _key_map(keys: tuple[str, ...], detail: bool) -> tuple[tuple[str, str], ...]
 
 def read_json(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawBatch:
     _reset(con)
+    if _json_fast_path_fits(path, kind):
+        try:
+            return _read_json_in_duckdb(con, path)
+        except duckdb.Error:
+            _reset(con)  # damaged somewhere: the Python reader salvages what it can
     text = path.read_bytes().decode(_py_encoding(kind), errors="replace").lstrip("\ufeff")
     col = _Collector()
     for rec, line, item, error in _json_items(text):
@@ -266,6 +272,63 @@ def read_json(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Raw
         raise UnreadableFileError(f"{path}: no complete call in the JSON ({col.rejects[0][3]})")
     col.load(con)
     return RawBatch("kalliope_cdr_json", col.records, col.has_detail)
+
+
+def _json_fast_path_fits(path: Path, kind: FileKind) -> bool:
+    """DuckDB's JSON reader suits a UTF-8 array whose unique_id is a string (a JSON number
+    would lose its trailing zeros: 1455617312.30 is not 1455617312.3)."""
+    if kind.encoding != "utf-8":
+        return False
+    with path.open("rb") as fh:
+        head = fh.read(65536).decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
+    if not head.startswith("["):
+        return False
+    try:
+        first, _end = json.JSONDecoder().raw_decode(head, head.index("{"))
+    except (ValueError, json.JSONDecodeError):
+        return False
+    return isinstance(first, dict) and isinstance(first.get("unique_id"), str)
+
+
+def _jpath(key: str) -> str:
+    return _sql_str("$." + json.dumps(key))
+
+
+def _read_json_in_duckdb(con: duckdb.DuckDBPyConnection, path: Path) -> RawBatch:
+    """An array of call objects, flattened to one row per detail entirely inside DuckDB."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE jrec AS SELECT row_number() OVER () AS _rec, json"
+        " FROM read_json_objects(?, format = 'array')", [str(path)])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE jflat AS SELECT _rec, json, unnest(CASE WHEN"
+        " json_array_length(json, '$.details') > 0 THEN json_extract(json, '$.details[*]')"
+        " ELSE [NULL::JSON] END) AS d FROM jrec")
+    top = [k for (k,) in con.execute(
+        "SELECT DISTINCT unnest(json_keys(json)) FROM jrec ORDER BY 1").fetchall()]
+    sub = [k for (k,) in con.execute(
+        "SELECT DISTINCT unnest(json_keys(d)) FROM jflat WHERE d IS NOT NULL ORDER BY 1").fetchall()]
+    call_map = dict((m, k) for k, m in _key_map(tuple(k for k in top if k != "details"), False))
+    detail_map = dict((m, k) for k, m in _key_map(tuple(sub), True))
+    cols = []
+    for f in ALL_FIELDS:
+        if f in DETAIL_FIELDS and f in detail_map:
+            cols.append(f"trim(json_extract_string(d, {_jpath(detail_map[f])})) AS {f}")
+        elif f in call_map:
+            cols.append(f"trim(json_extract_string(json, {_jpath(call_map[f])})) AS {f}")
+        else:
+            cols.append(f"NULL::TEXT AS {f}")
+    unknown = [k for k in top if k not in call_map.values() and k not in ("details", "call_details")]
+    extra = ("json_object(" + ", ".join(f"{_sql_str(k)}, json_extract(json, {_jpath(k)})"
+                                        for k in unknown) + ")::TEXT") if unknown else "NULL::TEXT"
+    con.execute(
+        f"CREATE TEMP TABLE raw_rows AS SELECT row_number() OVER () - 1 AS _row, _rec,"
+        f" NULL::BIGINT AS _line, {', '.join(cols)}, {extra} AS _extra FROM jflat")
+    rows = con.execute("SELECT count(*) FROM jrec").fetchone()[0]
+    has_detail = bool(detail_map) and con.execute(
+        "SELECT count(*) > 0 FROM jflat WHERE d IS NOT NULL").fetchone()[0]
+    if not rows:
+        raise UnreadableFileError(f"{path}: no CDR records in the JSON")
+    return RawBatch("kalliope_cdr_json", rows, has_detail)
 
 
 def _json_items(text: str) -> Iterator[tuple[int, int | None, object, str | None]]:

@@ -24,7 +24,7 @@ class UnreadableFileError(PbxlensError):
 
 @dataclass(frozen=True)
 class FileKind:
-    kind: str            # csv | json | xml | xlsx
+    kind: str            # csv | json | xml | xlsx | asterisk_master | asterisk_queue_log
     encoding: str        # utf-8 | utf-8-sig | utf-16 | cp1252 (text kinds)
     delimiter: str = ","
 
@@ -52,7 +52,11 @@ def detect(path: Path) -> FileKind:
         return FileKind("json", encoding)
     if body[0] == "<":
         return FileKind("xml", encoding)
-    return FileKind("csv", encoding, csv_delimiter(body))
+    kind = FileKind("csv", encoding, csv_delimiter(body))
+    from pbxlens.ingest import asterisk  # Master.csv and queue_log are header-less text
+
+    flavour = asterisk.detect(path, kind)
+    return FileKind(flavour, encoding, kind.delimiter) if flavour else kind
 
 
 def text_encoding(path: Path) -> str:
@@ -100,7 +104,8 @@ def walk(paths: list[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES))
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and (
+                f.suffix.lower() in SUFFIXES or f.name.startswith("queue_log"))))
         elif p.exists():
             out.append(p)
         else:

@@ -119,8 +119,7 @@ def build_table(defn: ReportDef, raw: RawTable, lang: str) -> TableOut:
                                    group=g.it if it else g.en, unit=m.unit, group_key=g.key,
                                    kind=m.kind, thousands=m.thousands), g, m))
 
-    def values(facts: Facts) -> dict:
-        return {c.key: evaluate(facts, m, g.blocks) for c, g, m in cols}
+    values = _compiled(cols, list(dict.fromkeys(b for f in row_facts.values() for b in f)))
 
     rows = []
     for spec in raw.rows:
@@ -136,6 +135,41 @@ def build_table(defn: ReportDef, raw: RawTable, lang: str) -> TableOut:
     return TableOut(key=raw.key, title=raw.title, columns=[c for c, _g, _m in cols], rows=rows,
                     totals=tot, summary=summary, summary_fields=sfields, charts=raw.charts,
                     row_header=raw.row_header)
+
+
+def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str]):
+    """`evaluate` for every column at once: each column's block set is resolved once per table
+    (not once per cell) and each (blocks, field) sum is computed once per row."""
+    plan = []
+    for c, g, m in cols:
+        bs = tuple(b for b in blocks if g.blocks(b) and (m.blocks is None or m.blocks(b)))
+        plan.append((c.key, m.kind, (bs, m.field), tuple((bs, f) for f in m.den)))
+
+    def values(facts: Facts) -> dict:
+        memo: dict = {}
+
+        def s(key: tuple) -> float:
+            v = memo.get(key)
+            if v is None:
+                bs, f = key
+                v = memo[key] = sum((facts[b].get(f, 0) or 0) for b in bs if b in facts)
+            return v
+
+        out = {}
+        for key, kind, num, dens in plan:
+            if kind == "sum":
+                out[key] = int(s(num))
+                continue
+            den = sum(s(d) for d in dens)
+            if kind == "avg":
+                out[key] = int(s(num) // den) if den else None
+            elif kind == "pct":
+                out[key] = pct(s(num), den)
+            else:
+                raise ValueError(kind)
+        return out
+
+    return values
 
 
 FAMILIES = {"queue": "pbxlens.reports.queue", "operator": "pbxlens.reports.operator",

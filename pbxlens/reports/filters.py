@@ -49,6 +49,7 @@ class Params:
     filters: dict[str, list[str]] = field(default_factory=dict)
     lang: str = "en"
     today: date | None = None  # for tests: the default range ends here
+    tenant: str | None = None  # None: every tenant (CLI on the store); the web app sets it
 
     def resolved(self) -> tuple[date, date]:
         """The range; default = the last `default_range_months` month(s) ending today (§0.3)."""
@@ -159,7 +160,9 @@ def cause_codes(values: list[str]) -> list[str]:
 
 
 def call_filters(w: Where, p: Params, alias: str = "c") -> None:
-    """Filters on the call header: status, source, destination, billing code, gateway."""
+    """Filters on the call header: tenant, status, source, destination, billing code, gateway."""
+    if p.tenant is not None:
+        w.add(f"{alias}.tenant = ?", p.tenant)
     st = status_codes(p.values("status"))
     if st:
         w.any_of([f"{alias}.status"], st)

@@ -22,96 +22,59 @@ from pbxlens.reports.engine import RawTable, RowSpec
 
 FIELDS = ("n", "worked", "talk", "ring", "resp")
 NO_ACCOUNT = "\x00"  # the key of the pseudo account row of legs with no account
-_ANS = ", ".join(f"'{b}'" for b in cm.ANSWERED_BLOCKS)
 
-_RECV_BLOCK = """CASE
-      WHEN r.exit_cause = 'BLINDXFER' THEN 'TRANSFER'
-      WHEN r.exit_cause = 'ATXFER' THEN 'TRASFERIMENTO'
-      WHEN r.exit_cause = 'ANSWERED_ELSEWHERE' THEN 'ANSWERED ELSEWHERE'
-      WHEN r.exit_cause = 'CANCELED_NOWAIT' THEN 'CANCELED NOWAIT'
-      WHEN r.exit_cause = 'NOANSWER' AND r.qkey IS NOT NULL THEN 'TIMEOUT'
-      WHEN r.exit_cause = 'DECLINED' THEN 'REFUSED'
-      WHEN r.exit_cause IN ('UFWD', 'CFWD2MOBILE', 'FASTXFER2MOBILE') THEN 'FORWARD'
-      WHEN r.exit_cause IS NULL OR r.exit_cause IN ('?', '??') THEN '?'
-      ELSE r.exit_cause END"""
-
-_ORIG_BLOCK = """CASE WHEN c.status = 'OK' THEN 'ANSWER' WHEN c.status IN ('?', '??') THEN '?'
-      ELSE c.status END"""
-
-SQL = f"""
-WITH c AS (
-  SELECT c.tenant, c.unique_id, c.leg_branch, c.start_ts, c.answer_ts, c.end_ts, c.status,
-    c.direction, c.duration_s, c.src_peer_name
-  FROM calls c
-  WHERE c.start_ts >= CAST(? AS TIMESTAMPTZ) AND c.start_ts < CAST(? AS TIMESTAMPTZ) {{call_where}}
-), l AS (
-  SELECT l.tenant, l.unique_id, l.leg_branch, l.seq, l.dest_type, l.dest_id, l.dest_name,
-    l.source_num, l.enter_ts, l.answer_ts, l.exit_ts, l.exit_cause, l.answered_by,
-    c.start_ts, c.direction, c.status
-  FROM call_legs l
-  JOIN c ON c.tenant = l.tenant AND c.unique_id = l.unique_id AND c.leg_branch = l.leg_branch
-  WHERE l.dest_type IN ('queue', 'local_exten')
-), w AS (
-  SELECT *, max(CASE WHEN dest_type = 'queue' THEN seq END) OVER (
-      PARTITION BY tenant, unique_id, leg_branch ORDER BY seq
-      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS qseq
-  FROM l
-), r AS (
-  SELECT w.*, CASE WHEN q.seq IS NOT NULL THEN
-      coalesce(nullif(q.dest_id, ''), nullif(q.dest_name, ''), '') END AS qkey,
-    coalesce(qq.name, nullif(q.dest_name, ''), q.dest_id, '') AS qlabel, q.enter_ts AS q_enter
-  FROM w
-  LEFT JOIN l q ON q.tenant = w.tenant AND q.unique_id = w.unique_id
-    AND q.leg_branch = w.leg_branch AND q.seq = w.qseq
-    AND w.enter_ts >= q.enter_ts AND w.enter_ts <= q.exit_ts
-    AND w.source_num IS NOT DISTINCT FROM q.source_num
-  LEFT JOIN queues qq ON qq.tenant = q.tenant AND qq.id = q.dest_id
-  WHERE w.dest_type = 'local_exten'
-), rb AS (
-  SELECT r.*, {_RECV_BLOCK} AS block FROM r
-), legs AS (
-  SELECT tenant, dest_id AS op, dest_name AS op_name,
-    CASE WHEN block IN ({_ANS}) THEN nullif(answered_by, '') END AS account,
-    qkey, qlabel, block, exit_cause, start_ts, direction, status, 'recv' AS kind,
-    block IN ({_ANS}) AS ans,
-    CASE WHEN block IN ({_ANS}) THEN coalesce({cm.sec('answer_ts', 'exit_ts')}, 0)
-         WHEN block IN ('ANSWERED ELSEWHERE', 'REFUSED', 'TIMEOUT') THEN 0
-         ELSE coalesce({cm.sec('enter_ts', 'exit_ts')}, 0) END AS worked,
-    CASE WHEN block IN ({_ANS}) THEN coalesce({cm.sec('answer_ts', 'exit_ts')}, 0) ELSE 0 END
-      AS talk,
-    coalesce({cm.sec('enter_ts', 'coalesce(answer_ts, exit_ts)')}, 0) AS ring,
-    CASE WHEN block IN ({_ANS}) THEN
-      coalesce({cm.sec('coalesce(q_enter, enter_ts)', 'answer_ts')}, 0) ELSE 0 END AS resp
-  FROM rb
-  {{orig}}
-), f AS (
-  SELECT *, CASE
-      WHEN kind = 'recv' AND ans AND direction = 'incoming' THEN 'IN'
-      WHEN kind = 'recv' AND ans AND direction = 'internal' THEN 'INT'
-      WHEN kind = 'orig' AND direction = 'outgoing' AND status = 'OK' THEN 'OUT_OK'
-      WHEN kind = 'orig' AND direction = 'outgoing' THEN 'OUT_KO' END AS dir_block,
-    dayofweek(start_ts) AS dow, hour(start_ts) AS hr
-  FROM legs WHERE 1 = 1 {{leg_where}}
+# Reads the derived table agent_legs (one row per operator leg, blocks and C17/C19 times
+# precomputed at ingest by pbxlens.ingest.derive, the ring leg -> queue visit association
+# included): no join to call_legs, no window function. Originated candidates become operator
+# legs by joining the (small) accounts table; queue names come from the directory.
+SQL = """
+WITH legs AS (
+  SELECT g.extension AS op, g.op_name, g.account, g.block,
+    g.exit_cause, g.dir_block, g.dow, g.hr, g.worked_s AS worked, g.talk_s AS talk,
+    g.ring_s AS ring, g.resp_s AS resp
+  FROM agent_legs g
+  WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) AND g.kind = 'recv' {call_where}
+  {orig}
 )
-SELECT {{keys}}, max(op_name) AS op_name, max(qlabel) AS qlabel, {{block}} AS block,
-  {{gid}} AS gid, count(*) AS n, sum(worked) AS worked, sum(talk) AS talk, sum(ring) AS ring,
+SELECT {keys}, max(op_name) AS op_name, {block} AS block,
+  {gid} AS gid, count(*) AS n, sum(worked) AS worked, sum(talk) AS talk, sum(ring) AS ring,
   sum(resp) AS resp
-FROM f {{block_where}}
-GROUP BY GROUPING SETS ({{sets}})
+FROM legs WHERE 1 = 1 {leg_where} {block_where}
+GROUP BY GROUPING SETS ({sets})
 """
 
-_ORIG = f"""UNION ALL
-  SELECT c.tenant, a.extension AS op, NULL AS op_name, c.src_peer_name AS account,
-    NULL AS qkey, NULL AS qlabel, {_ORIG_BLOCK} AS block, c.status AS exit_cause, c.start_ts,
-    c.direction, c.status, 'orig' AS kind, c.status = 'OK' AS ans,
-    c.duration_s AS worked,
-    CASE WHEN c.status = 'OK' THEN coalesce({cm.sec('c.answer_ts', 'c.end_ts')}, 0) ELSE 0 END
-      AS talk,
-    coalesce({cm.sec('c.start_ts', 'coalesce(c.answer_ts, c.end_ts)')}, 0) AS ring,
-    CASE WHEN c.status = 'OK' THEN coalesce({cm.sec('c.start_ts', 'c.answer_ts')}, 0) ELSE 0 END
-      AS resp
-  FROM c JOIN accounts a ON a.tenant = c.tenant AND a.account = c.src_peer_name
-  WHERE c.direction IN ('outgoing', 'internal')"""
+_ORIG = """UNION ALL
+  SELECT a.extension AS op, NULL AS op_name, g.account, g.block,
+    g.exit_cause, g.dir_block, g.dow, g.hr, g.worked_s AS worked, g.talk_s AS talk,
+    g.ring_s AS ring, g.resp_s AS resp
+  FROM agent_legs g JOIN accounts a ON a.tenant = g.tenant AND a.account = g.account
+  WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) AND g.kind = 'orig' {call_where}"""
+
+# R3 (queue legs only): the legs of the range are first summed per queue identity, operator,
+# account and block, so that the directory's queue names are joined on those sums, not per leg.
+SQL_QUEUE = """
+WITH g AS (
+  SELECT g.tenant, g.queue_id, g.queue_name, g.qkey, g.extension AS op, g.account, g.block,
+    max(g.op_name) AS op_name, count(*) AS n, sum(g.worked_s) AS worked,
+    sum(g.talk_s) AS talk, sum(g.ring_s) AS ring, sum(g.resp_s) AS resp
+  FROM agent_legs g
+  WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) AND g.kind = 'recv'
+    AND g.qkey IS NOT NULL {call_where} {leg_where}
+  GROUP BY g.tenant, g.queue_id, g.queue_name, g.qkey, g.extension, g.account, g.block
+), l AS (
+  SELECT g.*, {qlabel} AS qlabel
+  FROM g
+  LEFT JOIN queues qq ON qq.tenant = g.tenant AND qq.id = g.queue_id
+  WHERE 1 = 1 {label_where}
+)
+SELECT qkey, op, account, max(op_name) AS op_name, max(qlabel) AS qlabel, block,
+  GROUPING(qkey, op, account) AS gid, sum(n) AS n, sum(worked) AS worked, sum(talk) AS talk,
+  sum(ring) AS ring, sum(resp) AS resp
+FROM l
+GROUP BY GROUPING SETS ((qkey, op, account, block))
+"""
+
+_QLABEL = "coalesce(qq.name, nullif(g.queue_name, ''), g.queue_id, '')"
 
 # grouping -> (keys, sets, include originated legs, block expression)
 GROUPINGS = {
@@ -123,24 +86,33 @@ GROUPINGS = {
 
 
 def query(defn: ReportDef, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
-    lo, hi = flt.bounds(d_from, d_to)
     keys, sets, with_orig, block = GROUPINGS[defn.grouping]
     cw = flt.Where()
-    flt.call_filters(cw, p)
-    lw = flt.Where()
+    flt.call_filters(cw, p, "g")
+    causes = flt.cause_codes(p.values("exit_cause"))
     if defn.grouping == "queue_operator_account":
-        lw.add("qkey IS NOT NULL")
+        lw = flt.Where()
         if not p.flag("empty_queue"):
-            lw.add("qkey <> ''")
-        lw.any_of(["qkey", "qlabel"], p.values("queue"))
+            lw.add("g.qkey <> ''")
+        lw.any_of(["g.extension"], p.values("operator"))
+        lw.any_of(["g.account"], p.values("account"))
+        lw.any_of(["g.exit_cause", "g.block"], causes)
+        qw = flt.Where()
+        qw.any_of(["g.qkey", _QLABEL], p.values("queue"))
+        sql = SQL_QUEUE.format(call_where=cw.sql(), leg_where=lw.sql(), qlabel=_QLABEL,
+                               label_where=qw.sql())
+        return sql, [d_from.isoformat(), d_to.isoformat(), *cw.args, *lw.args, *qw.args]
+    lw = flt.Where()
     lw.any_of(["op"], p.values("operator"))
     lw.any_of(["account"], p.values("account"))
-    lw.any_of(["exit_cause", "block"], flt.cause_codes(p.values("exit_cause")))
-    sql = SQL.format(call_where=cw.sql(), orig=_ORIG if with_orig else "",
+    lw.any_of(["exit_cause", "block"], causes)
+    sql = SQL.format(call_where=cw.sql(),
+                     orig=_ORIG.format(call_where=cw.sql()) if with_orig else "",
                      leg_where=lw.sql(), keys=", ".join(keys), block=block,
                      gid="GROUPING(" + ", ".join(keys) + ")", sets=sets,
-                     block_where="WHERE dir_block IS NOT NULL" if block == "dir_block" else "")
-    return sql, [lo, hi, *cw.args, *lw.args]
+                     block_where="AND dir_block IS NOT NULL" if block == "dir_block" else "")
+    rng = [d_from.isoformat(), d_to.isoformat(), *cw.args]
+    return sql, [*rng, *(rng if with_orig else []), *lw.args]
 
 
 def _op_label(op: str, name: str | None) -> str:

@@ -19,55 +19,41 @@ from pbxlens.reports.engine import RawTable, RowSpec
 FIELDS = ("n", "tot", "talk", "dur", "queuing", "resp", "wait", "notalk", "asa", "sl_hit",
           "sl_den", "ab", "ab_den", "short")
 
-_BLOCK_SQL = """CASE WHEN l.exit_cause = 'ATXFER' THEN 'TRASFERIMENTO'
-         WHEN l.exit_cause = 'JOINEMPTY' THEN 'QUEUE_JOINEMPTY'
-         WHEN l.exit_cause = 'ANSWERED_ELSEWHERE' THEN 'ANSWERED ELSEWHERE'
-         WHEN l.exit_cause = 'CANCELED_NOWAIT' THEN 'CANCELED NOWAIT'
-         WHEN l.exit_cause IS NULL OR l.exit_cause IN ('?', '??') THEN '?'
-         ELSE l.exit_cause END"""
 
 _ANS = ", ".join(f"'{b}'" for b in cm.ANSWERED_BLOCKS)
+_QLABEL = "coalesce(q.name, nullif(g.queue_name, ''), g.queue_id, '')"
 
+# Reads the derived table queue_visits (one row per visit, §0.9 times precomputed at ingest by
+# pbxlens.ingest.derive): no join to call_legs. The visits of the range are first summed per
+# finest grouping key, queue identity and KPI threshold side (answered within T s; waited at
+# least S s), so that no per-visit CASE and no per-visit join run; queue names come from the
+# directory on those sums, which are then rolled up into the grouping sets.
 SQL = f"""
-WITH v AS (
-  SELECT coalesce(nullif(l.dest_id, ''), nullif(l.dest_name, ''), '') AS qkey,
-    coalesce(q.name, nullif(l.dest_name, ''), l.dest_id, '') AS qlabel,
-    c.start_ts, l.exit_cause, {_BLOCK_SQL} AS block,
-    l.enter_ts, coalesce(l.enqueue_ts, l.enter_ts) AS enq_ts, l.answer_ts, l.exit_ts
-  FROM call_legs l
-  JOIN calls c ON c.tenant = l.tenant AND c.unique_id = l.unique_id
-    AND c.leg_branch = l.leg_branch
-  LEFT JOIN queues q ON q.tenant = l.tenant AND q.id = l.dest_id
-  WHERE l.dest_type = 'queue'
-    AND c.start_ts >= CAST(? AS TIMESTAMPTZ) AND c.start_ts < CAST(? AS TIMESTAMPTZ)
-    {{call_where}}
-), a AS (
-  SELECT *, block IN ({_ANS}) AS ans,
-    coalesce({cm.sec('enter_ts', 'exit_ts')}, 0) AS tot
-  FROM v WHERE 1 = 1 {{visit_where}}
-), f AS (
-  SELECT qkey, qlabel, block, CAST(start_ts AS DATE) AS day, hour(start_ts) AS hr,
-    dayofweek(start_ts) AS dow,
-    tot,
-    CASE WHEN ans THEN coalesce({cm.sec('answer_ts', 'exit_ts')}, 0) ELSE 0 END AS talk,
-    CASE WHEN ans THEN tot ELSE 0 END AS dur,
-    coalesce({cm.sec('enter_ts', 'enq_ts')}, 0) AS queuing,
-    CASE WHEN ans THEN coalesce({cm.sec('enq_ts', 'answer_ts')}, 0) ELSE 0 END AS resp,
-    CASE WHEN ans THEN 0 ELSE tot END AS wait,
-    CASE WHEN ans THEN coalesce({cm.sec('enter_ts', 'answer_ts')}, 0) ELSE 0 END AS asa,
-    ans, block IN ('CANCELED', 'CANCELED NOWAIT') AS canc
-  FROM a
+WITH g AS (
+  SELECT v.tenant, v.queue_id, v.queue_name, {{fine}}, v.asa_s <= ? AS fast,
+    v.wait_s >= ? AS long, count(*) AS n, sum(v.tot_s) AS tot, sum(v.talk_s) AS talk,
+    sum(v.dur_s) AS dur, sum(v.queuing_s) AS queuing, sum(v.resp_s) AS resp,
+    sum(v.wait_s) AS wait, sum(v.asa_s) AS asa
+  FROM queue_visits v
+  WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) {{call_where}} {{visit_where}}
+  GROUP BY v.tenant, v.queue_id, v.queue_name, {{fine}}, fast, long
+), l AS (
+  SELECT g.*, {_QLABEL} AS qlabel,
+    g.block IN ({_ANS}) AS ans, g.block IN ('CANCELED', 'CANCELED NOWAIT') AS canc
+  FROM g
+  LEFT JOIN queues q ON q.tenant = g.tenant AND q.id = g.queue_id
+  WHERE 1 = 1 {{label_where}}
 )
 SELECT {{keys}}, max(qlabel) AS qlabel, block, {{gid}} AS gid,
-  count(*) AS n, sum(tot) AS tot, sum(talk) AS talk, sum(dur) AS dur, sum(queuing) AS queuing,
-  sum(resp) AS resp, sum(wait) AS wait, sum(tot - talk) AS notalk, sum(asa) AS asa,
-  sum(CASE WHEN ans AND asa <= ? THEN 1 ELSE 0 END) AS sl_hit,
-  sum(CASE WHEN ans OR (canc AND wait >= ?) THEN 1 ELSE 0 END) AS sl_den,
-  sum(CASE WHEN canc AND wait >= ? THEN 1 ELSE 0 END) AS ab,
-  sum(CASE WHEN block IN ('QUEUE_JOINEMPTY', 'FULL', 'CLOSED') OR (canc AND wait < ?)
-      THEN 0 ELSE 1 END) AS ab_den,
-  sum(CASE WHEN canc AND wait < ? THEN 1 ELSE 0 END) AS short
-FROM f
+  sum(n) AS n, sum(tot) AS tot, sum(talk) AS talk, sum(dur) AS dur, sum(queuing) AS queuing,
+  sum(resp) AS resp, sum(wait) AS wait, sum(tot) - sum(talk) AS notalk, sum(asa) AS asa,
+  sum(CASE WHEN ans AND fast THEN n ELSE 0 END) AS sl_hit,
+  sum(CASE WHEN ans OR (canc AND long) THEN n ELSE 0 END) AS sl_den,
+  sum(CASE WHEN canc AND long THEN n ELSE 0 END) AS ab,
+  sum(CASE WHEN block IN ('QUEUE_JOINEMPTY', 'FULL', 'CLOSED') OR (canc AND NOT long)
+      THEN 0 ELSE n END) AS ab_den,
+  sum(CASE WHEN canc AND NOT long THEN n ELSE 0 END) AS short
+FROM l
 GROUP BY GROUPING SETS ({{sets}})
 """
 
@@ -81,21 +67,21 @@ GROUPINGS = {
 
 def query(defn: ReportDef, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     st = get_settings()
-    lo, hi = flt.bounds(d_from, d_to)
     cw = flt.Where()
-    flt.call_filters(cw, p)
-    vw = flt.Where()
+    flt.call_filters(cw, p, "v")
+    vw = flt.Where()  # on visits
     if not p.flag("empty_queue"):
-        vw.add("qkey <> ''")
-    vw.any_of(["qkey", "qlabel"], p.values("queue"))
-    causes = flt.cause_codes(p.values("exit_cause"))
-    vw.any_of(["exit_cause", "block"], causes)
+        vw.add("v.qkey <> ''")
+    vw.any_of(["v.exit_cause", "v.block"], flt.cause_codes(p.values("exit_cause")))
+    lw = flt.Where()  # on queue identities (the name comes from the directory)
+    lw.any_of(["g.qkey", _QLABEL], p.values("queue"))
     keys, sets = GROUPINGS[defn.grouping]
     gid = "GROUPING(" + ", ".join(keys) + ")"
-    sql = SQL.format(call_where=cw.sql(), visit_where=vw.sql(), keys=", ".join(keys), gid=gid,
-                     sets=sets)
+    fine = ", ".join(f"v.{k}" for k in (*keys, "block"))
+    sql = SQL.format(call_where=cw.sql(), visit_where=vw.sql(), label_where=lw.sql(),
+                     keys=", ".join(keys), gid=gid, sets=sets, fine=fine)
     t, s = st.service_level_s, st.short_abandon_s
-    return sql, [lo, hi, *cw.args, *vw.args, t, s, s, s, s]
+    return sql, [t, s, d_from.isoformat(), d_to.isoformat(), *cw.args, *vw.args, *lw.args]
 
 
 def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
