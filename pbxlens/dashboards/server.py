@@ -18,7 +18,8 @@ from pbxlens.dashboards import access, auth, i18n, service
 from pbxlens.dashboards import context as ctx
 from pbxlens.dashboards.store import Store
 
-PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest")
+PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quarantine",
+         "admin_directory", "admin_settings")
 _OPEN_PREFIXES = ("/login", "/_dash-component-suites/", "/assets/", "/_favicon.ico", "/health")
 _app_lock = threading.Lock()
 _app_made = False
@@ -65,7 +66,9 @@ def shell():
         links.append(dcc.Link(i18n.t("widgets", lang), href="/widgets", className="pbx-nav-link"))
     if access.is_admin(u):
         links += [dcc.Link(i18n.t("users", lang), href="/admin/users", className="pbx-nav-link"),
-                  dcc.Link(i18n.t("ingest", lang), href="/admin/ingest", className="pbx-nav-link")]
+                  dcc.Link(i18n.t("ingest", lang), href="/admin/ingest", className="pbx-nav-link"),
+                  dcc.Link(i18n.t("settings", lang), href="/admin/settings",
+                           className="pbx-nav-link")]
     other = "en" if lang == "it" else "it"
     right = [html.Span(f"{u.username} · {u.role}" if u else "", className="pbx-user"),
              html.A(other.upper(), href=f"/lang/{other}", className="pbx-nav-link pbx-lang"),

@@ -28,7 +28,6 @@ import contextlib
 import hashlib
 import hmac
 import json
-import os
 import queue
 import re
 import threading
@@ -38,7 +37,7 @@ from decimal import Decimal, InvalidOperation
 
 import flask
 
-from pbxlens.config import get_settings
+from pbxlens.config import Settings
 from pbxlens.dashboards.store import Store
 
 EVENTS_PATH = "/api/events"
@@ -57,10 +56,10 @@ class BadBody(Exception):
 
 # ---------------------------------------------------------------------------- settings
 def _setting(name: str, default: str | None = None) -> str | None:
-    v = getattr(get_settings(), name, None)
-    if v in (None, ""):
-        v = os.environ.get(f"PBXLENS_{name.upper()}", default)
-    return None if v in (None, "") else str(v)
+    # Read fresh (not the cached settings): a token rotated in the environment or the
+    # settings file takes effect without a restart.
+    v = getattr(Settings(), name, None)
+    return default if v in (None, "") else str(v)
 
 
 def token_for(source: str) -> str | None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
 import secrets
 from collections.abc import Callable
@@ -353,21 +352,12 @@ class PullSettings:
 
 
 def pull_settings() -> PullSettings | None:
-    """Settings `pbx_url`, `pbx_user`, `pbx_password`, `pbx_domain`, `pull_interval_s`,
-    `pbx_verify_tls` from pbxlens.config when it has them, else PBXLENS_* environment."""
-    from pbxlens.config import get_settings
+    """The pull configuration (settings `pbx_url`, `pbx_user`, `pbx_password`, `pbx_domain`,
+    `pull_interval_s`, `pbx_verify_tls`), read fresh; None when the PBX is not configured."""
+    from pbxlens.config import Settings
 
-    s = get_settings()
-
-    def get(name: str, default: str | None = None) -> str | None:
-        v = getattr(s, name, None)
-        if v in (None, ""):
-            v = os.environ.get(f"PBXLENS_{name.upper()}", default)
-        return None if v is None else str(v)
-
-    url, user, pw = get("pbx_url"), get("pbx_user"), get("pbx_password")
-    if not (url and user and pw):
+    s = Settings()
+    if not (s.pbx_url and s.pbx_user and s.pbx_password):
         return None
-    return PullSettings(url, user, pw, get("pbx_domain", "default") or "default",
-                        float(get("pull_interval_s", "900") or 900),
-                        (get("pbx_verify_tls", "1") or "1").lower() not in ("0", "false", "no", "off"))
+    return PullSettings(s.pbx_url, s.pbx_user, s.pbx_password, s.pbx_domain or "default",
+                        float(s.pull_interval_s), s.pbx_verify_tls)

@@ -50,3 +50,23 @@ def browser(downloads):
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory):
+    """Screenshots of the main pages: $PBXLENS_ARTIFACTS, else <pytest basetemp>/artifacts."""
+    import os
+
+    d = Path(os.environ.get("PBXLENS_ARTIFACTS") or tmp_path_factory.getbasetemp() / "artifacts")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+@pytest.fixture
+def shot(browser, artifacts):
+    def take(name: str) -> Path:
+        p = artifacts / f"{name}.png"
+        browser.save_screenshot(str(p))
+        return p
+
+    return take

@@ -50,6 +50,8 @@ def test_login_report_filter_and_export(live, browser, downloads):
     assert n_all > 1
     assert "Coda = " in d.find_element(By.ID, "rp-applied").text
     # server-side XLSX through dcc.Download
+    for old in downloads.glob("*"):
+        old.unlink()
     d.find_element(By.CSS_SELECTOR, ".pbx-export").click()
     deadline = time.time() + 30
     files = []

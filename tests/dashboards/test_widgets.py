@@ -7,7 +7,9 @@ import json
 
 import flask
 import plotly
+import pytest
 
+from pbxlens import PbxlensError
 from pbxlens.dashboards import auth, widgets
 from tests.dashboards.dashcall import dash_call
 from tests.dashboards.live import DAY1, DAY2
@@ -28,13 +30,17 @@ def test_save_widget_from_report_page_and_render_it(live, client_for):
                    {"id": "rp-w-color", "property": "value", "value": "#aa3300"},
                    {"id": "rp-w-refresh", "property": "value", "value": ["y"]},
                    {"id": "rp-params", "property": "data", "value": params},
-                   {"id": "rp-report", "property": "data", "value": "cdr.queues"}])
+                   {"id": "rp-report", "property": "data", "value": "cdr.queues"},
+                   {"id": "rp-w-icon", "property": "value", "value": "📞"},
+                   {"id": "rp-w-background", "property": "value", "value": "#ffffff"},
+                   {"id": "rp-w-wcolor", "property": "value", "value": "#eeeeee"}])
     assert r.status_code == 200 and "Salvato" in r.text
     u = _user(live, "supfull")
     (w,) = widgets.list_for(live.store, u.id)
     assert (w.title, w.report_id, w.size, w.auto_refresh) == ("Queues this week", "cdr.queues",
                                                               "l", True)
     assert w.params["from"] == DAY1
+    assert (w.icon, w.background, w.widget_color, w.url) == ("📞", "#ffffff", "#eeeeee", None)
     with live.app.server.test_request_context("/widgets"):
         flask.g.user = u
         tree = json.dumps(page.layout(), cls=plotly.utils.PlotlyJSONEncoder)
@@ -44,3 +50,28 @@ def test_save_widget_from_report_page_and_render_it(live, client_for):
     assert not widgets.delete(live.store, _user(live, "sup").id, w.id)
     assert widgets.delete(live.store, u.id, w.id)
     assert widgets.list_for(live.store, u.id) == []
+
+
+def test_widget_sources_colours_and_order(live):
+    u = _user(live, "acme")  # a user no other test gives widgets
+    s = live.store
+    with pytest.raises(PbxlensError, match="either a report or a URL"):
+        widgets.add(s, u.id, "both", "cdr.queues", {}, url="https://example.org")
+    with pytest.raises(PbxlensError, match="http"):
+        widgets.add(s, u.id, "bad", None, None, url="javascript:alert(1)")
+    with pytest.raises(PbxlensError, match="colour"):
+        widgets.add(s, u.id, "bad", "cdr.queues", {}, color="red;x:url(y)")
+    a = widgets.add(s, u.id, "A", "cdr.queues", {"filters": {}})
+    b = widgets.add(s, u.id, "B", None, None, url="https://example.org/x", icon="🌐")
+    c = widgets.add(s, u.id, "C", None, None, url="/reports/cdr.queues")
+    ids = [w.id for w in widgets.list_for(s, u.id)]
+    assert ids[-3:] == [a.id, b.id, c.id]
+    assert widgets.reorder(s, u.id, [c.id, a.id, 999999])[:2] == [c.id, a.id]  # foreign id ignored
+    assert [w.id for w in widgets.list_for(s, u.id)][:3] == [c.id, a.id, b.id]
+    widgets.move(s, u.id, b.id, -1)
+    assert [w.id for w in widgets.list_for(s, u.id)][:3] == [c.id, b.id, a.id]
+    other = _user(live, "supfull")
+    widgets.reorder(s, other.id, [a.id])  # not theirs: nothing moves
+    assert [w.id for w in widgets.list_for(s, u.id)][:3] == [c.id, b.id, a.id]
+    for w in (a, b, c):
+        widgets.delete(s, u.id, w.id)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-_NAMES = {"total": ("Total", "Totale"), "answered": ("Answered", "Risposte"),
-          "unanswered": ("Unanswered", "Non risposte"), "quantity": ("Quantity", "Quantità")}
+from pbxlens.dashboards.i18n import STRINGS, t
+
+_SERIES = ("total", "answered", "unanswered", "quantity")
 
 
 def _name(key: str, lang: str) -> str:
-    en, it = _NAMES.get(key, (key, key))
-    return it if lang == "it" else en
+    return t(key, lang) if key in _SERIES and key in STRINGS else key
 
 
 def figure(chart: dict, lang: str = "en", *, height: int = 300) -> go.Figure:

@@ -78,7 +78,7 @@ def grid(table, lang: str, grid_id) -> dag.AgGrid:
         dashGridOptions={"pinnedBottomRowData": [totals], "suppressFieldDotNotation": True,
                          "domLayout": "autoHeight" if auto else "normal",
                          "rowHeight": 30, "headerHeight": 34, "groupHeaderHeight": 30,
-                         "suppressCellFocus": True},
+                         "suppressCellFocus": True, "suppressColumnVirtualisation": True},
         getRowStyle=_ROW_STYLES,
         className="ag-theme-alpine pbx-grid",
         style={"width": "100%"} if auto else {"width": "100%", "height": "640px"},

@@ -10,7 +10,7 @@ from pbxlens.config import get_settings
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import forbidden
+from pbxlens.dashboards.pages.common import admin_tabs, forbidden
 
 dash.register_page(__name__, path="/admin/ingest", name="Ingest", title="pbxlens · ingest")
 
@@ -39,6 +39,7 @@ def layout(**_kwargs):
         batches = _table(cur, _BATCHES, "ai-batches")
         quarantine = _table(cur, _QUARANTINE, "ai-quarantine")
     return html.Div([
+        admin_tabs("/admin/ingest", lang),
         html.H1(t("ingest", lang)),
         html.Section([
             html.H3(t("upload", lang)),

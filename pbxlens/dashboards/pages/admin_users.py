@@ -7,10 +7,10 @@ import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html, no_update
 
 from pbxlens import PbxlensError
-from pbxlens.dashboards import access, auth
+from pbxlens.dashboards import access, admin, auth
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import forbidden
+from pbxlens.dashboards.pages.common import admin_tabs, forbidden
 
 dash.register_page(__name__, path="/admin/users", name="Users", title="pbxlens · users")
 
@@ -26,9 +26,12 @@ def layout(**_kwargs):
     if not access.is_admin(web.user()):
         return forbidden(lang)
     roles = [{"value": r, "label": r} for r in auth.ROLES]
-    cols = [{"field": f, "headerName": f} for f in
-            ("username", "role", "privacy", "tenant", "extension", "lang", "disabled")]
+    cols = [{"field": f, "headerName": t(k, lang)} for f, k in
+            (("username", "username"), ("role", "role"), ("privacy", "privacy"),
+             ("tenant", "tenant"), ("extension", "extension"), ("lang", "language"),
+             ("disabled", "disabled"))]
     return html.Div([
+        admin_tabs("/admin/users", lang),
         html.H1(t("users", lang)),
         html.Section([
             html.H3(t("create_user", lang)),
@@ -85,16 +88,17 @@ def layout(**_kwargs):
 def users_action(_c, _t, _p, new_role, _k, name, password, role, tenant, ext, privacy, selected):
     if not access.is_admin(web.user()):
         return no_update, t("forbidden", web.lang())
-    store, trig = web.store(), dash.ctx.triggered_id
+    store, trig, lang = web.store(), dash.ctx.triggered_id, web.lang()
     sel = (selected or [None])[0]
     msg = ""
     try:
         if trig == "au-create":
             u = auth.create_user(store, name or "", password or "", role, privacy=bool(privacy),
-                                 tenant=(tenant or "default").strip(), extension=ext or None)
-            msg = f"created {u.username}"
+                                 tenant=(tenant or "default").strip(), extension=ext or None,
+                                 lang=admin.get_ui(store, "default_lang"))
+            msg = t("created_user", lang, name=u.username)
         elif sel is None:
-            return no_update, "select a user first"
+            return no_update, t("select_user", lang)
         elif trig == "au-toggle":
             auth.update_user(store, sel["id"], disabled=not sel["disabled"])
         elif trig == "au-priv-toggle":
@@ -102,7 +106,7 @@ def users_action(_c, _t, _p, new_role, _k, name, password, role, tenant, ext, pr
         elif trig == "au-set-role" and new_role:
             auth.update_user(store, sel["id"], role=new_role)
         elif trig == "au-token":
-            msg = f"API token for {sel['username']} (shown once): {auth.issue_token(store, sel['id'])}"
+            msg = t("token_once", lang, name=sel["username"], token=auth.issue_token(store, sel["id"]))
     except PbxlensError as exc:
         return no_update, str(exc)
     return _rows(), msg

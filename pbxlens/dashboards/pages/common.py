@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from dash import html
+from dash import dcc, html
 
 from pbxlens.dashboards.i18n import t
+
+# the admin area's pages: (path, label key), shown as tabs on each of them
+ADMIN_TABS = (("/admin/users", "users"), ("/admin/ingest", "ingest"),
+              ("/admin/quarantine", "quarantine"), ("/admin/directory", "directory"),
+              ("/admin/settings", "settings"))
 
 
 def forbidden(lang: str) -> html.Div:
@@ -13,3 +18,15 @@ def forbidden(lang: str) -> html.Div:
 
 def error_box(message: str) -> html.Div:
     return html.Div(message, className="pbx-alert")
+
+
+def admin_tabs(current: str, lang: str) -> html.Nav:
+    return html.Nav([dcc.Link(t(key, lang), href=path,
+                              className="pbx-tab" + (" pbx-tab-on" if path == current else ""))
+                     for path, key in ADMIN_TABS], className="pbx-tabs no-print", id="admin-tabs")
+
+
+def grid_rows(rel) -> tuple[list[str], list[dict]]:
+    """(column names, row dicts) of a DuckDB relation."""
+    cols = [d[0] for d in rel.description]
+    return cols, [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]

@@ -14,6 +14,7 @@ from pbxlens.dashboards import access, service, widgets
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.components.filters import filter_bar, values_to_filters
 from pbxlens.dashboards.components.report_view import render_result
+from pbxlens.dashboards.components.widget_form import widget_form
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import error_box, forbidden
 from pbxlens.reports import Params, get
@@ -64,33 +65,9 @@ def layout(report_id: str | None = None, **kwargs):
         html.Span(id="rp-print-dummy", style={"display": "none"}),
         head,
         html.Div(bar, className="pbx-card pbx-filter-card no-print"),
-        _widget_form(lang, defn.title(lang)),
+        widget_form("rp-w", lang, defn.title(lang)),
         dcc.Loading(html.Div(id="rp-content"), type="dot", color="#1f6feb"),
     ], className="pbx-report-page")
-
-
-def _widget_form(lang: str, title: str) -> html.Div:
-    return html.Div([
-        html.H3(t("widget_from_report", lang)),
-        html.Div([
-            html.Div([html.Label(t("widget_title", lang)),
-                      dcc.Input(id="rp-w-title", value=title, className="pbx-input")],
-                     className="pbx-field"),
-            html.Div([html.Label(t("size", lang)),
-                      dcc.Dropdown(id="rp-w-size", value="m", clearable=False,
-                                   options=[{"value": s, "label": t(n, lang)} for s, n in
-                                            (("s", "small"), ("m", "medium"), ("l", "large"))])],
-                     className="pbx-field"),
-            html.Div([html.Label(t("colour", lang)),
-                      dcc.Input(id="rp-w-color", type="text", value="#1f6feb",
-                                className="pbx-input")], className="pbx-field"),
-            html.Div(dcc.Checklist(id="rp-w-refresh",
-                                   options=[{"value": "y", "label": " " + t("auto_refresh", lang)}],
-                                   value=[]), className="pbx-field pbx-field-check"),
-        ], className="pbx-filters"),
-        html.Button(t("save", lang), id="rp-w-save", n_clicks=0, className="pbx-btn pbx-btn-primary"),
-        html.Span(id="rp-w-msg", className="pbx-msg"),
-    ], id="rp-widget-form", className="pbx-card no-print", style={"display": "none"})
 
 
 # ----------------------------------------------------------------------------- callbacks
@@ -154,13 +131,16 @@ def export_xlsx(clicks, params, report_id):
 
 
 @dash.callback(
-    Output("rp-widget-form", "style"),
-    Input("rp-widget-btn", "n_clicks"), State("rp-widget-form", "style"),
+    Output("rp-w-form", "style"),
+    Input("rp-widget-btn", "n_clicks"), Input("rp-w-close", "n_clicks"),
+    State("rp-w-form", "style"),
     prevent_initial_call=True,
 )
-def toggle_widget_form(_n, style):
+def toggle_widget_form(_n, _c, style):
     shown = (style or {}).get("display") != "none"
-    return {"display": "none"} if shown else {"display": "block"}
+    if ctx.triggered_id == "rp-w-close" or shown:
+        return {"display": "none"}
+    return {"display": "block"}
 
 
 @dash.callback(
@@ -168,15 +148,17 @@ def toggle_widget_form(_n, style):
     Input("rp-w-save", "n_clicks"),
     State("rp-w-title", "value"), State("rp-w-size", "value"), State("rp-w-color", "value"),
     State("rp-w-refresh", "value"), State("rp-params", "data"), State("rp-report", "data"),
+    State("rp-w-icon", "value"), State("rp-w-background", "value"), State("rp-w-wcolor", "value"),
     prevent_initial_call=True,
 )
-def save_widget(n, title, size, color, refresh, params, report_id):
+def save_widget(n, title, size, color, refresh, params, report_id, icon, background, wcolor):
     user = web.user()
     if not n or not access.can_see_report(user, report_id):
         return no_update
     try:
         widgets.add(web.store(), user.id, title, report_id, params or {}, size=size or "m",
-                    color=color, auto_refresh=bool(refresh))
+                    color=color, auto_refresh=bool(refresh), icon=icon, background=background,
+                    widget_color=wcolor)
     except PbxlensError as exc:
         return str(exc)
     return t("saved", web.lang())

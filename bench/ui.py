@@ -1,0 +1,171 @@
+"""Web UI benchmark: the first render of each report page in real Chromium, against the CLI.
+
+For every report of the catalog, over a one-month range: the browser time from navigation to
+the grid's rows present (or the page's "no data" box), and the time of
+`pbxlens report ID --format json` for the same report and filters (a subprocess, Python start
+included, run before the server opens the store), and their ratio.
+
+    python bench/ui.py                 # a small store simulated now (30 days x 400 calls)
+    python bench/ui.py --db PATH       # a COPY of PATH (the original is never opened)
+
+The store the server runs on is always a temporary copy: the server writes to it (users,
+migrations), and the CLI runs against that same copy before the server starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+PASSWORD = "bench-password-1"
+
+
+def small_store(folder: Path, days: int, per_day: int) -> tuple[Path, date]:
+    from pbxlens import db
+    from pbxlens.ingest import ingest_paths
+    from pbxlens.simulate import generate
+
+    start = date(2026, 4, 1)
+    generate(folder / "sim", days=days, calls_per_day=per_day, seed=7, start=start,
+             formats=["csv-detailed"])
+    path = folder / "store.duckdb"
+    con = db.connect(path)
+    ingest_paths(con, [folder / "sim"])
+    con.close()
+    return path, start
+
+
+def first_day(path: Path) -> date:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        d = con.execute("SELECT min(start_ts)::DATE FROM calls").fetchone()[0]
+    finally:
+        con.close()
+    return d
+
+
+def cli_time(db: Path, report_id: str, d_from: date, d_to: date, repeat: int) -> tuple[float, int]:
+    exe = Path(sys.executable).with_name("pbxlens")
+    best, rows = float("inf"), 0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = subprocess.run([str(exe), "report", report_id, "--db", str(db), "--format", "json",
+                              "--from", d_from.isoformat(), "--to", d_to.isoformat()],
+                             capture_output=True, text=True, check=True, timeout=1800)
+        best = min(best, time.perf_counter() - t0)
+        rows = sum(len(t["rows"]) for t in json.loads(out.stdout)["tables"])
+    return best, rows
+
+
+def start_server(db: Path) -> str:
+    import waitress
+
+    from pbxlens.dashboards import auth
+    from pbxlens.dashboards.server import create_app
+    from pbxlens.dashboards.store import Store
+
+    store = Store(db)
+    if not any(u.username == "bench" for u in auth.list_users(store)):
+        auth.create_user(store, "bench", PASSWORD, "admin", privacy=True, lang="en")
+    app = create_app(store, https=False)
+    server = waitress.create_server(app.server, host="127.0.0.1", port=0, threads=8)
+    threading.Thread(target=server.run, daemon=True).start()
+    return f"http://127.0.0.1:{server.effective_port}"
+
+
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--no-first-run",
+              "--disable-background-networking", "--window-size=1500,1200",
+              f"--user-data-dir={tempfile.mkdtemp(prefix='pbxlens-bench-chrome-')}"):
+        opts.add_argument(a)
+    d = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    d.set_page_load_timeout(600)
+    return d
+
+
+def page_time(d, base: str, report_id: str, d_from: date, d_to: date) -> float:
+    from selenium.webdriver.common.by import By
+
+    done = (".ag-center-cols-container .ag-row, #rp-content .pbx-empty, #rp-content .pbx-alert")
+    d.get(base + "/")  # a neutral page, so the next navigation is a fresh first render
+    t0 = time.perf_counter()
+    d.get(f"{base}/reports/{report_id}?from={d_from}&to={d_to}")
+    deadline = t0 + 1800
+    while time.perf_counter() < deadline:
+        if d.find_elements(By.CSS_SELECTOR, done):
+            return time.perf_counter() - t0
+        time.sleep(0.02)
+    raise TimeoutError(report_id)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", type=Path, help="a store to copy (default: simulate a small one)")
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--per-day", type=int, default=400)
+    ap.add_argument("--repeat", type=int, default=2, help="runs per report; the best is kept")
+    args = ap.parse_args()
+
+    from selenium.webdriver.common.by import By
+
+    from pbxlens.reports import all_reports
+
+    work = Path(tempfile.mkdtemp(prefix="pbxlens-bench-ui-"))
+    try:
+        if args.db:
+            if not args.db.exists():
+                sys.exit(f"no store at {args.db}")
+            db = work / "store.duckdb"
+            shutil.copyfile(args.db, db)
+            wal = args.db.with_name(args.db.name + ".wal")
+            if wal.exists():
+                shutil.copyfile(wal, db.with_name(db.name + ".wal"))
+            start = first_day(db)
+            label = f"copy of {args.db}"
+        else:
+            db, start = small_store(work, args.days, args.per_day)
+            label = f"simulated {args.days} days x {args.per_day} calls"
+        d_from, d_to = start, start + timedelta(days=30)
+        reports = [r.id for r in all_reports()]
+        print(f"store: {label}; range {d_from} .. {d_to}", flush=True)
+        cli = {r: cli_time(db, r, d_from, d_to, args.repeat) for r in reports}
+        base = start_server(db)
+        d = browser()
+        try:
+            d.get(base + "/login")
+            d.find_element(By.ID, "username").send_keys("bench")
+            d.find_element(By.ID, "password").send_keys(PASSWORD)
+            d.find_element(By.ID, "login-btn").click()
+            page_time(d, base, reports[0], d_from, d_to)  # warm the browser's asset cache
+            print(f"{'report':24} {'rows':>6} {'browser s':>10} {'cli json s':>11} {'ratio':>7}")
+            for r in reports:
+                t = min(page_time(d, base, r, d_from, d_to) for _ in range(args.repeat))
+                c, rows = cli[r]
+                print(f"{r:24} {rows:6d} {t:10.2f} {c:11.2f} {t / c:7.2f}", flush=True)
+        finally:
+            d.quit()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

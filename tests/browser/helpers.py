@@ -1,0 +1,52 @@
+"""Small selenium helpers shared by the browser tests."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.dashboards.live import PASSWORD
+
+
+def wait(driver, seconds=30):
+    return WebDriverWait(driver, seconds, poll_frequency=0.1,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+
+
+def login(driver, base, username, password=PASSWORD):
+    driver.get(base + "/logout")
+    driver.get(base + "/login")  # (an anonymous /logout lands on /login?next=/logout)
+    driver.find_element(By.ID, "username").send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login-btn").click()
+    wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".pbx-topbar")))
+
+
+def rows(driver):
+    return driver.find_elements(By.CSS_SELECTOR, ".ag-center-cols-container .ag-row")
+
+
+def nav_hrefs(driver) -> set[str]:
+    links = driver.find_elements(By.CSS_SELECTOR, ".pbx-nav a")
+    return {"/" + link.get_attribute("href").split("/", 3)[3] for link in links}
+
+
+def wait_download(folder: Path, seconds=30) -> Path:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        done = [p for p in folder.glob("*.xlsx")]
+        if done:
+            time.sleep(0.2)
+            return done[0]
+        time.sleep(0.2)
+    raise AssertionError("no XLSX downloaded")
+
+
+def clear(folder: Path) -> None:
+    for p in folder.iterdir():
+        p.unlink()
