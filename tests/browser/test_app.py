@@ -35,7 +35,8 @@ def test_login_and_logout(live, browser, shot):
     d.find_element(By.ID, "username").send_keys("sup")
     d.find_element(By.ID, "password").send_keys("wrong-password")
     d.find_element(By.ID, "login-btn").click()
-    assert "wrong username or password" in d.find_element(By.ID, "login-error").text
+    err = wait(d).until(PRESENT((By.ID, "login-error")))  # the form posts and the page reloads
+    assert "wrong username or password" in err.text
     login(d, base, "sup")
     d.get(base + "/")
     wait(d).until(PRESENT((By.CSS_SELECTOR, ".pbx-report-card")))
