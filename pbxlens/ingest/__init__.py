@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from pbxlens import PbxlensError
+from pbxlens.billing import rating
 from pbxlens.config import get_settings
 from pbxlens.ingest import asterisk, derive, directory, kalliope_cdr, loader, normalize, sniff
 from pbxlens.ingest.loader import FileResult
@@ -100,6 +101,7 @@ def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
     result.calls_loaded = counts["calls_loaded"]
     if result.calls_loaded:
         derive.refresh(con, result.batch_id)
+        rating.rate_batch(con, result.batch_id)
     result.rows_quarantined = loader.quarantine(con, result.batch_id, str(path))
     loader.finish_batch(con, result, sha=sha, started=started, parse_s=parse_s,
                         load_s=timer.lap())

@@ -138,6 +138,36 @@ reason and a `quarantine` row. The views `pbx_events_reconciled`,
 """
 
 
+BILLING = """
+## Billing files (`pbxlens billing tariffs|profiles import|export FILE`)
+
+**Tariffs** (CSV or XLSX, first sheet; header names case-insensitive, Nexus labels accepted):
+`id` (update that tariff; blank = new), `tenant`, `company` (organization id or name; blank =
+every company), `description`* (`descrizione`), `inbound_gateway` (`gateway name`),
+`outbound_config` (`gateway name configurazione`), `valid_from`* / `valid_to` (YYYY-MM-DD or
+DD/MM/YYYY, inclusive, blank = open), `status` (`attiva`/`non attiva`, t/f), `answer_charge`
+(`scatto`), `rate_in` / `rate_out` (EUR per minute; blank = the tariff does not value that
+direction), `free_minutes` (annual allowance), `prefix` (`prefisso`), `countries` (ISO codes,
+comma-separated), `initial_block_s` (default 0), `increment_s` (default 1 = per second).
+Money: up to 5 decimals, decimal comma or dot.
+
+**PBX billing profiles** (the PBX template, XLSX or tab/`;`/`,`-separated CSV): `name, type,
+selection, connectionfee, connectionduration, nextunitsfee, nextunitsduration, enabled`; one row
+per rule, `type` exact|prefix|any, fees in EUR with a comma or a dot, durations in seconds,
+`enabled` t/f (per profile). Export writes `0,01`-style decimals and an empty `any` row for a
+profile without one. Attach a profile to an outgoing line: `pbxlens billing profiles attach LINE
+PROFILE`.
+
+**Rating decisions.** Billed seconds = bill_secs rounded up to whole seconds; only answered
+incoming/outgoing calls (bill_secs > 0). Tariff precedence: company > tenant > gateway > longest
+prefix > countries > latest valid_from > lowest id. Free allowance: one pool per tariff, tenant,
+company and calendar year, consumed in start order, before the initial block/increment; the
+answer charge is always due. Cost = answer + rate x charged seconds / 60, rounded once half-up
+to 5 decimals. Profiles: exact > longest prefix > any; cost = connectionfee + nextunitsfee x
+ceil((s - connectionduration) / nextunitsduration), flat when nextunitsduration is 0. The finance
+export's totals are the exact sums of the per-call costs (displayed to the cent).
+"""
+
 def render() -> str:
     aliases = documented_aliases()
     lines = [INTRO.rstrip("\n")]
@@ -151,6 +181,7 @@ def render() -> str:
         lines += ["", f"## {title}", "", _vocab_table(scope)]
     lines.append(DIRECTORY.rstrip("\n"))
     lines.append(FEEDS.rstrip("\n"))
+    lines.append(BILLING.rstrip("\n"))
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,146 @@
+"""`pbxlens billing ...`: tariffs, profiles, rating, consumption, finance export."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pbxlens import PbxlensError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Billing: Nexus tariffs, PBX billing profiles, call costs, finance export.")
+tariffs_app = typer.Typer(no_args_is_help=True, help="Nexus tariffs (XLSX or CSV files).")
+profiles_app = typer.Typer(no_args_is_help=True, help="PBX billing profiles (the PBX's XLSX template).")
+app.add_typer(tariffs_app, name="tariffs")
+app.add_typer(profiles_app, name="profiles")
+out = Console()
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store")]
+
+
+def _con(db: Path | None, read_only: bool = False):
+    from pbxlens import db as store
+
+    return store.connect(db, read_only=read_only)
+
+
+def _date(v: str | None, name: str) -> date | None:
+    if v is None:
+        return None
+    try:
+        return datetime.strptime(v, "%Y-%m-%d").date()
+    except ValueError:
+        raise PbxlensError(f"{name}: not a date in the form YYYY-MM-DD: {v!r}") from None
+
+
+def _stats(what: str, s: dict) -> None:
+    out.print(f"{what}: " + ", ".join(f"{k} {v:,}" for k, v in s.items() if k != "run_id"), highlight=False)
+
+
+@tariffs_app.command("import")
+def tariffs_import(file: Path, db: DbOption = None) -> None:
+    """Add or update (by id) the tariffs of FILE, then re-rate the changed calls."""
+    from pbxlens.billing import tariffs
+
+    _stats("tariffs", tariffs.import_tariffs(_con(db), file))
+
+
+@tariffs_app.command("export")
+def tariffs_export(file: Path, db: DbOption = None) -> None:
+    from pbxlens.billing import tariffs
+
+    out.print(f"{tariffs.export_tariffs(_con(db, True), file)} tariffs written to {file}")
+
+
+@profiles_app.command("import")
+def profiles_import(file: Path, db: DbOption = None,
+                    tenant: Annotated[str, typer.Option(help="tenant domain")] = "default") -> None:
+    """Create or replace (by name) the profiles of FILE, then re-rate."""
+    from pbxlens.billing import profiles
+
+    _stats("profiles", profiles.import_profiles(_con(db), file, tenant=tenant))
+
+
+@profiles_app.command("export")
+def profiles_export(file: Path, db: DbOption = None) -> None:
+    from pbxlens.billing import profiles
+
+    out.print(f"{profiles.export_profiles(_con(db, True), file)} rules written to {file}")
+
+
+@profiles_app.command("attach")
+def profiles_attach(line: Annotated[str, typer.Argument(help="outgoing line (gateway/trunk name)")],
+                    profile: Annotated[str | None, typer.Argument(help="profile; omit to detach")] = None,
+                    db: DbOption = None,
+                    tenant: Annotated[str, typer.Option(help="tenant domain")] = "default") -> None:
+    """Attach a billing profile to an outgoing line (or detach it), then re-rate."""
+    from pbxlens.billing import profiles
+
+    _stats("line", profiles.set_line(_con(db), line, profile, tenant=tenant))
+
+
+@app.command()
+def rate(all_calls: Annotated[bool, typer.Option("--all", help="every call of the store")] = False,
+         db: DbOption = None) -> None:
+    """Rate the calls (with --all: every call; else the calls not rated yet)."""
+    from pbxlens.billing import rating
+
+    con = _con(db)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if all_calls:
+            s = rating.rate_all(con)
+        else:
+            s = rating.rate_unrated(con)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    _stats("rated", s)
+
+
+@app.command()
+def consumption(year: Annotated[int | None, typer.Option(help="calendar year (default: current)")] = None,
+                db: DbOption = None) -> None:
+    """Consumption per tariff and company: time, cost, hypothetical cost, free minutes used."""
+    from pbxlens.billing.consumption import consumption as rows_of
+
+    year = year or date.today().year
+    rows = rows_of(_con(db, True), year=year)
+    t = Table(title=f"consumption {year}")
+    for c in ("tariff", "company", "direction", "calls", "time", "cost €", "hypothetical €",
+              "free used / limit"):
+        t.add_column(c, justify="right" if c not in ("tariff", "company", "direction") else "left")
+    for r in rows:
+        free = ""
+        if r["direction"] == "total" and r["free_limit_s"]:
+            free = f"{_hms(r['free_used_s'])} / {_hms(r['free_limit_s'])} ({r['free_pct']}%)"
+        t.add_row(f"{r['tariff_id']} {r['description'] or ''}", r["company"] or "-", r["direction"],
+                  f"{r['calls']:,}", _hms(r["seconds"]), f"{r['cost']:.2f}", f"{r['cost_nofree']:.2f}", free)
+    out.print(t)
+
+
+def _hms(s: int) -> str:
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+@app.command("export")
+def export(out_file: Annotated[Path, typer.Option("--out", help="FILE.xlsx")],
+           date_from: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD")] = None,
+           date_to: Annotated[str | None, typer.Option("--to", help="last day (inclusive)")] = None,
+           method: Annotated[str, typer.Option(help="tariff | profile")] = "tariff",
+           db: DbOption = None) -> None:
+    """Finance workbook: one sheet per breakdown (month, date, organization, gateway, operator,
+    cost center, division) with totals."""
+    from pbxlens.billing.export import export_xlsx
+
+    if method not in ("tariff", "profile"):
+        raise PbxlensError("--method: tariff or profile")
+    counts = export_xlsx(_con(db, True), out_file, date_from=_date(date_from, "--from"),
+                         date_to=_date(date_to, "--to"), method=method)
+    out.print(f"{out_file}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), highlight=False)

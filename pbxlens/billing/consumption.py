@@ -1,0 +1,116 @@
+"""Tariff consumption (nexus_modules.md C.3) and the finance breakdowns (C.4), as plain rows.
+
+Sums are exact Decimals of the stored 5-dp per-call costs; nothing is rounded here (display
+rounds to 2 dp; every total equals the sum of the per-call costs).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+
+def consumption(con: duckdb.DuckDBPyConnection, *, year: int | None = None, date_from: date | None = None,
+                date_to: date | None = None, company: str | None = None) -> list[dict[str, Any]]:
+    """One row per (tariff, company, direction in|out|total): calls, seconds, cost, hypothetical
+    cost; with free_used_s (the pool's free seconds used in the year) / free_limit_s and pct."""
+    where, params = ["cc.method = 'tariff'"], []
+    if year is not None:
+        where.append("cc.yr = ?")
+        params.append(year)
+    if date_from is not None:
+        where.append("cc.day >= ?")
+        params.append(date_from)
+    if date_to is not None:
+        where.append("cc.day <= ?")
+        params.append(date_to)
+    if company is not None:
+        where.append("cc.company = ?")
+        params.append(company)
+    sql = f"""
+SELECT cc.tariff_id, t.description, cc.company, coalesce(cc.direction, 'total') AS direction,
+  count(*) AS calls, sum(cc.billed_s) AS seconds, sum(cc.cost) AS cost, sum(cc.cost_nofree) AS cost_nofree,
+  sum(cc.free_s) AS free_used_s, CAST(coalesce(t.free_minutes, 0) * 60 AS BIGINT) AS free_limit_s
+FROM call_costs cc LEFT JOIN billing_tariffs t ON t.id = cc.tariff_id
+WHERE {' AND '.join(where)}
+GROUP BY GROUPING SETS ((cc.tariff_id, t.description, t.free_minutes, cc.company, cc.direction),
+                        (cc.tariff_id, t.description, t.free_minutes, cc.company))
+ORDER BY cc.tariff_id, cc.company, direction"""
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    out = []
+    for r in cur.fetchall():
+        row = dict(zip(names, r, strict=True))
+        row["seconds"] = int(row["seconds"] or 0)
+        row["free_used_s"] = int(row["free_used_s"] or 0)
+        lim = row["free_limit_s"]
+        row["free_pct"] = round(100 * row["free_used_s"] / lim) if lim else None
+        out.append(row)
+    return out
+
+
+BREAKDOWNS: dict[str, tuple[str, str]] = {
+    # name: (SQL key expression over cc/op/org/cen/div, sheet title)
+    "month": ("strftime(cc.day, '%Y-%m')", "Month"),
+    "date": ("CAST(cc.day AS TEXT)", "Date"),
+    "organization": ("coalesce(org.name, nullif(cc.company, ''), '(none)')", "Organization"),
+    "gateway": ("coalesce(cc.gateway, '(none)')", "Gateway"),
+    "operator": ("coalesce(cc.extension || ' ' || coalesce(op.name, ''), '(none)')", "Operator"),
+    "cost_center": ("coalesce(cen.name, op.cost_center, '(none)')", "Cost center"),
+    "division": ("coalesce(dv.name, op.division, '(none)')", "Division"),
+}
+MEASURES = ("calls", "calls_in", "calls_out", "seconds", "seconds_in", "seconds_out", "cost_in",
+            "cost_out", "cost", "cost_nofree_in", "cost_nofree_out", "cost_nofree")
+
+
+def breakdown(con: duckdb.DuckDBPyConnection, by: str, *, date_from: date | None = None,
+              date_to: date | None = None, method: str = "tariff") -> list[dict[str, Any]]:
+    """The 12 dashboard measures per key of one breakdown (C.4), sorted by key."""
+    key = BREAKDOWNS[by][0]
+    where, params = ["cc.method = ?"], [method]
+    if date_from is not None:
+        where.append("cc.day >= ?")
+        params.append(date_from)
+    if date_to is not None:
+        where.append("cc.day <= ?")
+        params.append(date_to)
+    zero = "CAST(0 AS DECIMAL(18, 5))"
+    sql = f"""
+SELECT {key} AS key, count(*) AS calls,
+  count(*) FILTER (WHERE cc.direction = 'in') AS calls_in,
+  count(*) FILTER (WHERE cc.direction = 'out') AS calls_out,
+  sum(cc.billed_s) AS seconds,
+  coalesce(sum(cc.billed_s) FILTER (WHERE cc.direction = 'in'), 0) AS seconds_in,
+  coalesce(sum(cc.billed_s) FILTER (WHERE cc.direction = 'out'), 0) AS seconds_out,
+  coalesce(sum(cc.cost) FILTER (WHERE cc.direction = 'in'), {zero}) AS cost_in,
+  coalesce(sum(cc.cost) FILTER (WHERE cc.direction = 'out'), {zero}) AS cost_out,
+  sum(cc.cost) AS cost,
+  coalesce(sum(cc.cost_nofree) FILTER (WHERE cc.direction = 'in'), {zero}) AS cost_nofree_in,
+  coalesce(sum(cc.cost_nofree) FILTER (WHERE cc.direction = 'out'), {zero}) AS cost_nofree_out,
+  sum(cc.cost_nofree) AS cost_nofree
+FROM call_costs cc
+LEFT JOIN operators op ON op.tenant = cc.tenant AND op.extension = cc.extension
+LEFT JOIN organizations org ON org.tenant = cc.tenant AND org.id = cc.company
+LEFT JOIN cost_centers cen ON cen.tenant = op.tenant AND cen.id = op.cost_center
+LEFT JOIN divisions dv ON dv.tenant = op.tenant AND dv.id = op.division
+WHERE {' AND '.join(where)}
+GROUP BY key ORDER BY key"""
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    rows = []
+    for r in cur.fetchall():
+        row = dict(zip(names, r, strict=True))
+        for m in MEASURES:
+            if m.startswith("cost"):
+                row[m] = Decimal(row[m] or 0)
+            else:
+                row[m] = int(row[m] or 0)
+        rows.append(row)
+    return rows
+
+
+def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {m: sum((r[m] for r in rows), Decimal(0) if m.startswith("cost") else 0) for m in MEASURES}

@@ -1,0 +1,149 @@
+"""Tabular files of the billing module: read CSV/XLSX(/XLS) into rows of text, write them back."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from pbxlens import PbxlensError
+
+
+class BillingFileError(PbxlensError):
+    exit_code = 2
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """Rows as {lower-case header: value} (text, or date/number from typed XLSX cells)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        rows = [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+    elif suffix == ".xls":
+        raise BillingFileError(f"{path}: legacy .xls is not readable here: save it as .xlsx or .csv")
+    else:
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        first = text.splitlines()[0] if text else ""
+        delim = max(("\t", ";", ","), key=first.count)
+        rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+    rows = [r for r in rows if any(v not in (None, "") for v in r)]
+    if not rows:
+        raise BillingFileError(f"{path}: empty file")
+    header = [str(h or "").strip().lower() for h in rows[0]]
+    out = []
+    for r in rows[1:]:
+        cells = [v.strip() if isinstance(v, str) else v for v in r]
+        out.append({h: (cells[i] if i < len(cells) else None) for i, h in enumerate(header) if h})
+    return out
+
+
+def text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    s = str(v).strip()
+    return s or None
+
+
+def decimal(v: Any, what: str) -> Decimal | None:
+    """A decimal from `0,01`, `0.01`, `1.234,5` or a number cell; blank -> None."""
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    if isinstance(v, (int, Decimal)):
+        return Decimal(v)
+    if isinstance(v, float):
+        return Decimal(repr(v))
+    s = str(v).strip().replace("€", "").replace(" ", "")
+    if "," in s:
+        s = s.replace(".", "").replace(",", ".")
+    try:
+        return Decimal(s)
+    except InvalidOperation:
+        raise BillingFileError(f"{what}: not a number: {v!r}") from None
+
+
+def integer(v: Any, what: str) -> int | None:
+    d = decimal(v, what)
+    if d is None:
+        return None
+    if d != d.to_integral_value():
+        raise BillingFileError(f"{what}: not a whole number: {v!r}")
+    return int(d)
+
+
+def day(v: Any, what: str) -> date | None:
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    s = str(v).strip()[:10]
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(s, fmt).date()
+        except ValueError:
+            pass
+    raise BillingFileError(f"{what}: not a date (YYYY-MM-DD or DD/MM/YYYY): {v!r}")
+
+
+def flag(v: Any, what: str, default: bool = True) -> bool:
+    s = (text(v) or "").lower()
+    if not s:
+        return default
+    if s in ("t", "true", "1", "y", "yes", "si", "sì", "attiva", "active", "enabled"):
+        return True
+    if s in ("f", "false", "0", "n", "no", "non attiva", "inactive", "disabled"):
+        return False
+    raise BillingFileError(f"{what}: not a flag (t/f): {v!r}")
+
+
+def comma(d: Decimal | None) -> str:
+    """0.01000 -> '0,01' (the PBX template's decimal comma); None -> ''."""
+    if d is None:
+        return ""
+    s = format(d.normalize(), "f")
+    return s.replace(".", ",")
+
+
+def write_rows(path: Path, header: list[str], rows: list[list[Any]], *, delimiter: str = ",",
+               number_formats: dict[str, str] | None = None) -> None:
+    """CSV or XLSX by suffix. XLSX text cells are written as strings, never as formulas."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".xlsx":
+        import xlsxwriter
+
+        wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
+                                             "strings_to_urls": False})
+        ws = wb.add_worksheet()
+        bold = wb.add_format({"bold": True})
+        fmts = {k: wb.add_format({"num_format": v}) for k, v in (number_formats or {}).items()}
+        datef = wb.add_format({"num_format": "yyyy-mm-dd"})
+        ws.write_row(0, 0, header, bold)
+        for i, r in enumerate(rows, start=1):
+            for j, v in enumerate(r):
+                if v is None or v == "":
+                    continue
+                if isinstance(v, str):
+                    ws.write_string(i, j, v)
+                elif isinstance(v, date):
+                    ws.write_datetime(i, j, datetime(v.year, v.month, v.day), datef)
+                elif isinstance(v, Decimal):
+                    ws.write_number(i, j, float(v), fmts.get(header[j]))
+                else:
+                    ws.write_number(i, j, v, fmts.get(header[j]))
+        wb.close()
+    else:
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, delimiter=delimiter)
+            w.writerow(header)
+            for r in rows:
+                w.writerow(["" if v is None else (v.isoformat() if isinstance(v, date) else v) for v in r])

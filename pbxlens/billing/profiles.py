@@ -1,0 +1,138 @@
+"""PBX billing profiles (nexus_modules.md C.6, pbx_data.md §5.4): the PBX's XLSX template.
+
+Template columns: name, type, selection, connectionfee, connectionduration, nextunitsfee,
+nextunitsduration, enabled -- one row per rule, `name` groups rows into profiles, `enabled` is
+the profile's flag repeated on every row (t/f), decimals with a comma or a dot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pbxlens.billing import files, rating
+from pbxlens.billing.files import BillingFileError
+from pbxlens.billing.tariffs import transaction
+
+TEMPLATE = ["name", "type", "selection", "connectionfee", "connectionduration", "nextunitsfee",
+            "nextunitsduration", "enabled"]
+
+
+def _parse(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    profiles: dict[str, dict[str, Any]] = {}
+    for n, r in enumerate(rows, start=2):
+        where = f"row {n}"
+        name = files.text(r.get("name"))
+        if not name:
+            raise BillingFileError(f"{where}: name is required")
+        kind = (files.text(r.get("type")) or "any").lower()
+        if kind not in ("exact", "prefix", "any"):
+            raise BillingFileError(f"{where}: type must be exact, prefix or any: {kind!r}")
+        sel = files.text(r.get("selection"))
+        if kind != "any" and not sel:
+            raise BillingFileError(f"{where}: a {kind} rule needs a selection")
+        rule = {
+            "kind": kind, "selection": sel if kind != "any" else None,
+            "connection_fee": files.decimal(r.get("connectionfee"), f"{where} connectionfee"),
+            "connection_s": files.integer(r.get("connectionduration"), f"{where} connectionduration"),
+            "next_fee": files.decimal(r.get("nextunitsfee"), f"{where} nextunitsfee"),
+            "next_s": files.integer(r.get("nextunitsduration"), f"{where} nextunitsduration"),
+        }
+        for k in ("connection_fee", "next_fee", "connection_s", "next_s"):
+            if rule[k] is not None and rule[k] < 0:
+                raise BillingFileError(f"{where}: {k} must be >= 0")
+        p = profiles.setdefault(name, {"name": name, "enabled": files.flag(r.get("enabled"), where),
+                                       "rules": []})
+        p["rules"].append(rule)
+    return profiles
+
+
+def save_profile(con: duckdb.DuckDBPyConnection, name: str, rules: list[dict[str, Any]], *,
+                 enabled: bool = True, tenant: str = "default") -> int:
+    """Create or replace a profile (by tenant and name) with its rules; returns its id.
+    No re-rating here: callers re-rate once (import_profiles, set_line)."""
+    row = con.execute("SELECT id FROM billing_profiles WHERE tenant = ? AND name = ?",
+                      [tenant, name]).fetchone()
+    if row:
+        pid = row[0]
+        con.execute("UPDATE billing_profiles SET enabled = ? WHERE id = ?", [enabled, pid])
+        con.execute("DELETE FROM billing_profile_rules WHERE profile_id = ?", [pid])
+    else:
+        pid = con.execute("INSERT INTO billing_profiles (tenant, name, enabled) VALUES (?, ?, ?) "
+                          "RETURNING id",
+                          [tenant, name, enabled]).fetchone()[0]
+    for pos, r in enumerate(rules, start=1):
+        con.execute("INSERT INTO billing_profile_rules (profile_id, pos, kind, selection, connection_fee, "
+                    "connection_s, next_fee, next_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [pid, pos, r["kind"], r.get("selection"), r.get("connection_fee"), r.get("connection_s"),
+                     r.get("next_fee"), r.get("next_s")])
+    return pid
+
+
+def import_profiles(con: duckdb.DuckDBPyConnection, path: Path, *, tenant: str = "default") -> dict[str, int]:
+    profiles = _parse(files.read_rows(path))
+    with transaction(con):
+        for p in profiles.values():
+            save_profile(con, p["name"], p["rules"], enabled=p["enabled"], tenant=tenant)
+        stats = rating.rate_all(con)
+    return {"profiles": len(profiles), "rules": sum(len(p["rules"]) for p in profiles.values()), **stats}
+
+
+def list_profiles(con: duckdb.DuckDBPyConnection, *, tenant: str | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT id, tenant, name, enabled FROM billing_profiles"
+    params: list[Any] = []
+    if tenant is not None:
+        sql += " WHERE tenant = ?"
+        params.append(tenant)
+    out = []
+    for pid, ten, name, enabled in con.execute(sql + " ORDER BY id", params).fetchall():
+        rules = con.execute("SELECT id, kind, selection, connection_fee, connection_s, next_fee, next_s "
+                            "FROM billing_profile_rules WHERE profile_id = ? ORDER BY pos", [pid]).fetchall()
+        out.append({"id": pid, "tenant": ten, "name": name, "enabled": enabled, "rules": [
+            dict(zip(("id", "kind", "selection", "connection_fee", "connection_s", "next_fee", "next_s"),
+                     r, strict=True)) for r in rules]})
+    return out
+
+
+def export_rows(con: duckdb.DuckDBPyConnection, *, tenant: str | None = None) -> list[list[str]]:
+    """Template rows. A profile without an `any` rule gets an `any` row with empty fees (C.6)."""
+    rows = []
+    for p in list_profiles(con, tenant=tenant):
+        flag = "t" if p["enabled"] else "f"
+        rules = list(p["rules"])
+        if not any(r["kind"] == "any" for r in rules):
+            rules.insert(0, {"kind": "any", "selection": None, "connection_fee": None, "connection_s": None,
+                             "next_fee": None, "next_s": None})
+        for r in rules:
+            rows.append([p["name"], r["kind"], r["selection"] or "", files.comma(r["connection_fee"]),
+                         "" if r["connection_s"] is None else str(r["connection_s"]),
+                         files.comma(r["next_fee"]), "" if r["next_s"] is None else str(r["next_s"]), flag])
+    return rows
+
+
+def export_profiles(con: duckdb.DuckDBPyConnection, path: Path, *, tenant: str | None = None) -> int:
+    """XLSX (text cells, as the PBX template) or a tab-separated CSV like the seed's export."""
+    rows = export_rows(con, tenant=tenant)
+    files.write_rows(path, TEMPLATE, rows, delimiter="\t")
+    return len(rows)
+
+
+def set_line(con: duckdb.DuckDBPyConnection, line: str, profile: str | None, *,
+             tenant: str = "default") -> dict[str, int]:
+    """Attach a profile (by name) to an outgoing line, or detach it (profile None); re-rate."""
+    with transaction(con):
+        con.execute("DELETE FROM billing_profile_lines WHERE tenant = ? AND line = ?", [tenant, line])
+        if profile is not None:
+            row = con.execute("SELECT id FROM billing_profiles WHERE tenant = ? AND name = ?",
+                              [tenant, profile]).fetchone()
+            if not row:
+                raise BillingFileError(f"no billing profile {profile!r} in tenant {tenant!r}")
+            con.execute("INSERT INTO billing_profile_lines VALUES (?, ?, ?)", [tenant, line, row[0]])
+        return rating.rate_all(con)
+
+
+def lines(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    return con.execute("SELECT pl.tenant, pl.line, p.name FROM billing_profile_lines pl "
+                       "JOIN billing_profiles p ON p.id = pl.profile_id ORDER BY 1, 2").fetchall()

@@ -1,0 +1,326 @@
+"""The rating engine: per-call costs under Nexus tariffs and PBX billing profiles, in DuckDB SQL.
+
+Every run rates a *scope* of calls (one ingest batch, the calls a tariff change can touch, or
+the whole store) set-based, then writes to ``call_costs`` only the rows whose values changed:
+rating twice changes nothing, and a change rewrites only the calls it affects plus the later
+calls of the same free-allowance pool (tariff, tenant, company, year) whose consumption shifts.
+
+Decisions (docs/decisions.md "Billing"; nexus_modules.md C.2, C.6, errata):
+- billed seconds = ceil(bill_secs) (errata "Billed seconds": whole seconds rounded up);
+- only incoming/outgoing calls with bill_secs > 0 are rated (C.2 step 1, L18314);
+- tariff precedence: company set > tenant set > gateway set > longest prefix > countries set >
+  latest valid_from > lowest id (BL-4); validity is inclusive on the PBX local day;
+- the annual free allowance is one pool per (tariff, tenant, company, calendar year), consumed in
+  start order (ties by unique_id, leg_branch) by the billed seconds, before the initial block /
+  increment rounding (C.7); the answer charge is always due (BL-2);
+- charged(x) = 0 if x = 0, the initial block if x <= block, else block + ceil((x - block) /
+  increment) * increment; cost = answer + rate * charged / 60, rounded once, half-up, to 5 dp;
+- profiles: exact > longest prefix > any (PB-1); cost = connectionfee + nextunitsfee *
+  ceil((s - connectionduration) / nextunitsduration) when s > connectionduration and
+  nextunitsduration > 0 (flat rules otherwise, PB-3); a rule without fees charges nothing.
+Money is integer hundred-thousandths inside the SQL (exact), DECIMAL(18,5) in the table.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import phonenumbers
+
+from pbxlens.config import get_settings
+
+SCRATCH = ("_bill_cfg", "_bill_scope", "_bill_in", "_bill_t", "_bill_choice", "_bill_rows",
+           "_bill_pool", "_bill_others", "_bill_new", "_bill_aff", "_bill_del")
+
+VALUE_COLS = ("tenant, unique_id, leg_branch, method, tariff_id, profile_id, rule_id, direction, "
+              "start_ts, day, yr, company, extension, gateway, billed_s, free_s, charged_s, cost, "
+              "cost_nofree")
+KEY = ("tenant", "unique_id", "leg_branch")
+
+
+def _on(a: str, b: str, cols: tuple[str, ...] = KEY) -> str:
+    return " AND ".join(f"{a}.{c} = {b}.{c}" for c in cols)
+
+
+def _charged(x: str, block: str, inc: str) -> str:
+    """Seconds billed for x billable seconds under an initial block and an increment."""
+    return (f"(CASE WHEN {x} <= 0 THEN 0 WHEN {x} <= {block} THEN {block} "
+            f"ELSE {block} + (({x} - {block} + {inc} - 1) // {inc}) * {inc} END)")
+
+
+def _money(units: str) -> str:
+    """Integer hundred-thousandths of a euro -> DECIMAL(18,5), exactly."""
+    return f"CAST(CAST({units} AS DECIMAL(18, 0)) * CAST(0.00001 AS DECIMAL(6, 5)) AS DECIMAL(18, 5))"
+
+
+def _units(dec: str) -> str:
+    return f"CAST(coalesce({dec}, 0) * 100000 AS BIGINT)"
+
+
+def _prepare(con: duckdb.DuckDBPyConnection) -> None:
+    s = get_settings()
+    home = str(phonenumbers.country_code_for_region(s.default_region) or 39)
+    con.execute("CREATE OR REPLACE TEMP TABLE _bill_cfg AS SELECT CAST(? AS TEXT) AS seize, "
+                "CAST(? AS TEXT) AS home", [s.line_prefix or "", home])
+
+
+def _number_sql() -> str:
+    """The external number in national dialled form (errata "Number normalization")."""
+    n0 = ("regexp_replace(CASE WHEN c.direction = 'incoming' THEN c.caller ELSE c.called END, "
+          "'[^0-9+]', '', 'g')")
+    n1 = (f"(CASE WHEN c.direction = 'outgoing' AND g.seize <> '' AND starts_with({n0}, g.seize) "
+          f"THEN substr({n0}, length(g.seize) + 1) ELSE {n0} END)")
+    return (f"(CASE WHEN starts_with({n1}, '+' || g.home) THEN substr({n1}, length(g.home) + 2) "
+            f"WHEN starts_with({n1}, '00' || g.home) THEN substr({n1}, length(g.home) + 3) "
+            f"WHEN starts_with({n1}, '+') THEN '00' || substr({n1}, 2) ELSE {n1} END)")
+
+
+def _build_inputs(con: duckdb.DuckDBPyConnection, scoped: bool) -> None:
+    cj = "JOIN _bill_scope s ON " + _on("s", "c") if scoped else ""
+    lj = "JOIN _bill_scope s ON " + _on("s", "l") if scoped else ""
+    con.execute(f"""
+CREATE OR REPLACE TEMP TABLE _bill_in AS
+WITH c AS (
+  SELECT c.rowid AS rid, c.* FROM calls c {cj}
+  WHERE c.direction IN ('incoming', 'outgoing') AND c.bill_s > 0),
+obl AS (
+  SELECT l.tenant, l.unique_id, l.leg_branch, arg_max(l.dest_id, l.seq) AS cfg,
+         arg_max(l.dest_name, l.seq) AS line
+  FROM call_legs l {lj} WHERE l.dest_type = 'obl' GROUP BY l.tenant, l.unique_id, l.leg_branch)
+SELECT c.rid, c.tenant, c.unique_id, c.leg_branch,
+  CASE WHEN c.direction = 'incoming' THEN 'in' ELSE 'out' END AS dir,
+  c.start_ts, CAST(c.start_local AS DATE) AS day, CAST(year(c.start_local) AS SMALLINT) AS yr,
+  CAST(ceil(c.bill_s) AS INTEGER) AS s,
+  CASE WHEN c.direction = 'incoming' THEN c.gateway_name ELSE coalesce(o.cfg, c.gateway_name) END AS gw,
+  coalesce(o.line, c.gateway_name) AS line,
+  {_number_sql()} AS num,
+  coalesce(op.organization, '') AS company, org.name AS company_name, op.extension AS extension
+FROM c
+CROSS JOIN _bill_cfg g
+LEFT JOIN obl o ON {_on("o", "c")}
+LEFT JOIN accounts a ON a.tenant = c.tenant
+  AND a.account = CASE WHEN c.direction = 'incoming' THEN c.answered_by ELSE c.src_peer_name END
+LEFT JOIN operators op ON op.tenant = c.tenant AND op.extension = coalesce(a.extension,
+  CASE WHEN c.direction = 'incoming' THEN c.answered_by ELSE coalesce(c.src_extension, c.caller) END)
+LEFT JOIN organizations org ON org.tenant = c.tenant AND org.id = op.organization""")
+
+
+def _build_tariffs(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""
+CREATE OR REPLACE TEMP TABLE _bill_t AS
+WITH t AS (
+  SELECT t.*, d.dir,
+    CASE WHEN d.dir = 'in' THEN t.rate_in ELSE t.rate_out END AS rate,
+    CASE WHEN d.dir = 'in' THEN t.inbound_gateway ELSE t.outbound_config END AS gw,
+    (SELECT list(tc.calling_code) FROM billing_tariff_countries tc WHERE tc.tariff_id = t.id) AS ccs
+  FROM billing_tariffs t CROSS JOIN (SELECT 'in' AS dir UNION ALL SELECT 'out' AS dir) d
+  WHERE t.active)
+SELECT id, dir, tenant, company, gw, nullif(prefix, '') AS prefix, valid_from, valid_to, ccs,
+  CAST(coalesce(free_minutes, 0) * 60 AS BIGINT) AS free_l, initial_block_s AS blk, increment_s AS inc,
+  CAST(coalesce(answer_charge, 0) * 100000 AS BIGINT) AS a_u, CAST(rate * 100000 AS BIGINT) AS r_u,
+  row_number() OVER (ORDER BY (company IS NOT NULL) DESC, (tenant IS NOT NULL) DESC,
+    (gw IS NOT NULL) DESC, length(coalesce(prefix, '')) DESC, (ccs IS NOT NULL) DESC,
+    valid_from DESC, id) AS rnk
+FROM t WHERE rate IS NOT NULL""")
+
+
+_CHOICE = """
+CREATE OR REPLACE TEMP TABLE _bill_choice AS
+SELECT i.rid, arg_min(t.id, t.rnk) AS tariff_id
+FROM _bill_in i CROSS JOIN _bill_cfg g
+JOIN _bill_t t ON t.dir = i.dir
+  AND i.day >= t.valid_from AND (t.valid_to IS NULL OR i.day <= t.valid_to)
+  AND (t.tenant IS NULL OR t.tenant = i.tenant)
+  AND (t.company IS NULL OR t.company = i.company OR t.company = i.company_name)
+  AND (t.gw IS NULL OR t.gw = i.gw)
+  AND (t.prefix IS NULL OR starts_with(i.num, t.prefix))
+  AND (t.ccs IS NULL OR len(list_filter(t.ccs, x -> starts_with(i.num, '00' || x)
+       OR (x = g.home AND NOT starts_with(i.num, '00')))) > 0)
+GROUP BY i.rid"""
+
+_ROWS = """
+CREATE OR REPLACE TEMP TABLE _bill_rows AS
+SELECT i.tenant, i.unique_id, i.leg_branch, ch.tariff_id, i.dir AS direction, i.start_ts, i.day,
+  i.yr, i.company, i.extension, i.gw AS gateway, i.s AS billed_s, false AS other
+FROM _bill_in i JOIN _bill_choice ch ON {on}"""
+
+# Pools whose running sums can change: those of the new rows and of the old rows of the scope.
+_POOLS = """
+CREATE OR REPLACE TEMP TABLE _bill_pool AS
+SELECT tariff_id, tenant, company, yr, min(start_ts) AS t0 FROM (
+  SELECT r.tariff_id, r.tenant, r.company, r.yr, r.start_ts FROM _bill_rows r
+  JOIN _bill_t t ON t.id = r.tariff_id AND t.dir = r.direction WHERE t.free_l > 0
+  UNION ALL
+  SELECT cc.tariff_id, cc.tenant, cc.company, cc.yr, cc.start_ts FROM call_costs cc
+  JOIN _bill_scope s ON {on}
+  WHERE cc.method = 'tariff' AND (cc.free_s > 0 OR cc.tariff_id IN (
+    SELECT id FROM billing_tariffs WHERE free_minutes > 0))) p
+GROUP BY tariff_id, tenant, company, yr"""
+
+_OTHERS = """
+CREATE OR REPLACE TEMP TABLE _bill_others AS
+SELECT cc.tenant, cc.unique_id, cc.leg_branch, cc.tariff_id, cc.direction, cc.start_ts, cc.day,
+  cc.yr, cc.company, cc.extension, cc.gateway, cc.billed_s, cc.start_ts >= p.t0 AS other
+FROM call_costs cc
+JOIN _bill_pool p ON p.tariff_id = cc.tariff_id AND p.tenant = cc.tenant AND p.company = cc.company
+  AND p.yr = cc.yr
+WHERE cc.method = 'tariff'
+  AND NOT EXISTS (SELECT 1 FROM _bill_scope s WHERE {on})"""
+
+_TARIFF_NEW = """
+WITH r AS (
+  SELECT r.*, t.free_l, t.blk, t.inc, t.a_u, t.r_u FROM (
+    SELECT * FROM _bill_rows {others}) r
+  JOIN _bill_t t ON t.id = r.tariff_id AND t.dir = r.direction),
+base AS (
+  {base}),
+w AS (
+  SELECT r.*, coalesce(base.used, 0) + coalesce(sum(r.billed_s) OVER (
+      PARTITION BY r.tariff_id, r.tenant, r.company, r.yr
+      ORDER BY r.start_ts, r.unique_id, r.leg_branch
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS used_before
+  FROM r LEFT JOIN base ON base.tariff_id = r.tariff_id AND base.tenant = r.tenant
+    AND base.company = r.company AND base.yr = r.yr
+  WHERE r.free_l > 0),
+f AS (
+  SELECT w.* EXCLUDE (used_before),
+    CAST(least(w.billed_s, greatest(0, w.free_l - w.used_before)) AS INTEGER) AS free_s FROM w
+  UNION ALL
+  SELECT r.*, 0 AS free_s FROM r WHERE r.free_l = 0),
+g AS (
+  SELECT f.*, {charged} AS charged_s, {charged_full} AS charged_full FROM f)
+SELECT tenant, unique_id, leg_branch, 'tariff' AS method, tariff_id, CAST(NULL AS BIGINT) AS profile_id,
+  CAST(NULL AS BIGINT) AS rule_id, direction, start_ts, day, yr, company, extension, gateway,
+  billed_s, free_s, CAST(charged_s AS INTEGER) AS charged_s,
+  {cost} AS cost, {cost_nofree} AS cost_nofree
+FROM g"""
+
+_PROFILE_NEW = """
+WITH m AS (
+  SELECT i.rid, p.id AS profile_id,
+    arg_max(r.id, CASE r.kind WHEN 'exact' THEN 1000000 WHEN 'prefix' THEN 1000 + length(r.selection)
+        ELSE 0 END * 100000 - r.pos) AS rule_id
+  FROM _bill_in i
+  JOIN billing_profile_lines pl ON pl.tenant = i.tenant AND pl.line = i.line
+  JOIN billing_profiles p ON p.id = pl.profile_id AND p.enabled
+  JOIN billing_profile_rules r ON r.profile_id = p.id AND (r.kind = 'any'
+    OR (r.kind = 'exact' AND r.selection = i.num)
+    OR (r.kind = 'prefix' AND starts_with(i.num, r.selection)))
+  WHERE i.dir = 'out'
+  GROUP BY i.rid, p.id),
+c AS (
+  SELECT i.* EXCLUDE (rid), m.profile_id, m.rule_id,
+    {cf} + CASE WHEN i.s > coalesce(r.connection_s, 0) AND coalesce(r.next_s, 0) > 0
+                 AND r.next_fee IS NOT NULL
+            THEN {nf} * ((i.s - coalesce(r.connection_s, 0) + r.next_s - 1) // r.next_s) ELSE 0 END
+      AS cost_u
+  FROM _bill_in i JOIN m ON {on}
+  JOIN billing_profile_rules r ON r.id = m.rule_id
+  WHERE r.connection_fee IS NOT NULL OR r.next_fee IS NOT NULL)
+SELECT tenant, unique_id, leg_branch, 'profile' AS method, CAST(NULL AS BIGINT) AS tariff_id,
+  profile_id, rule_id, dir AS direction, start_ts, day, yr, company, extension, line AS gateway,
+  s AS billed_s, 0 AS free_s, s AS charged_s, {cost} AS cost, {cost} AS cost_nofree
+FROM c"""
+
+
+def _rate(con: duckdb.DuckDBPyConnection, scoped: bool) -> dict[str, int]:
+    """Rate the calls of _bill_scope (or every call) and write the changed rows."""
+    run_id = con.execute("SELECT nextval('billing_run_seq')").fetchone()[0]
+    _prepare(con)
+    if not scoped:
+        con.execute("CREATE OR REPLACE TEMP TABLE _bill_scope (tenant TEXT, unique_id TEXT, "
+                    "leg_branch SMALLINT)")
+    _build_inputs(con, scoped)
+    _build_tariffs(con)
+    con.execute(_CHOICE)
+    con.execute(_ROWS.format(on="i.rid = ch.rid"))
+    if scoped:
+        con.execute(_POOLS.format(on=_on("cc", "s")))
+        con.execute(_OTHERS.format(on=_on("s", "cc")))
+        others = "UNION ALL SELECT * FROM _bill_others WHERE other"
+        base = ("SELECT tariff_id, tenant, company, yr, sum(billed_s) AS used FROM _bill_others "
+                "WHERE NOT other GROUP BY tariff_id, tenant, company, yr")
+    else:
+        others = ""
+        base = ("SELECT CAST(NULL AS BIGINT) AS tariff_id, CAST(NULL AS TEXT) AS tenant, "
+                "CAST(NULL AS TEXT) AS company, CAST(NULL AS SMALLINT) AS yr, 0 AS used WHERE false")
+    tariff_sql = _TARIFF_NEW.format(
+        others=others, base=base,
+        charged=_charged("f.billed_s - f.free_s", "f.blk", "f.inc"),
+        charged_full=_charged("f.billed_s", "f.blk", "f.inc"),
+        cost=_money("a_u + (r_u * charged_s + 30) // 60"),
+        cost_nofree=_money("a_u + (r_u * charged_full + 30) // 60"))
+    profile_sql = _PROFILE_NEW.format(
+        on="i.rid = m.rid", cf=_units("r.connection_fee"), nf=_units("r.next_fee"),
+        cost=_money("cost_u"))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _bill_new AS SELECT * FROM ({tariff_sql}) "
+                f"UNION ALL SELECT * FROM ({profile_sql})")
+    if scoped:
+        con.execute("""CREATE OR REPLACE TEMP TABLE _bill_aff AS
+            SELECT DISTINCT s.tenant, s.unique_id, s.leg_branch, m.method FROM _bill_scope s
+            CROSS JOIN (SELECT 'tariff' AS method UNION ALL SELECT 'profile' AS method) m
+            UNION SELECT tenant, unique_id, leg_branch, 'tariff' FROM _bill_others WHERE other""")
+        old = (f"SELECT {_cols('cc')} FROM call_costs cc JOIN _bill_aff a ON "
+               f"{_on('a', 'cc', (*KEY, 'method'))}")
+    else:
+        old = f"SELECT {VALUE_COLS} FROM call_costs"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _bill_del AS {old} EXCEPT SELECT {VALUE_COLS} FROM _bill_new")
+    deleted = con.execute("SELECT count(*) FROM _bill_del").fetchone()[0]
+    if deleted:
+        con.execute(f"DELETE FROM call_costs cc USING _bill_del d WHERE {_on('d', 'cc', (*KEY, 'method'))}")
+    written = con.execute(
+        f"INSERT INTO call_costs SELECT *, ? AS run_id FROM (SELECT {VALUE_COLS} FROM _bill_new "
+        f"EXCEPT {old})", [run_id]).fetchone()[0]
+    rated = con.execute("SELECT count(*) FROM _bill_in").fetchone()[0]
+    _drop(con)
+    return {"run_id": run_id, "calls": rated, "written": written, "deleted": deleted}
+
+
+def _cols(alias: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in VALUE_COLS.split(","))
+
+
+def _drop(con: duckdb.DuckDBPyConnection) -> None:
+    for t in SCRATCH:
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def rate_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict[str, int]:
+    """Rate the calls one ingest batch inserted or replaced (runs inside the batch's transaction)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _bill_scope AS SELECT DISTINCT tenant, unique_id, "
+                "leg_branch FROM calls WHERE batch_id = ?", [batch_id])
+    return _rate(con, scoped=True)
+
+
+def rate_all(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rate every call; only the rows whose values change are rewritten."""
+    return _rate(con, scoped=False)
+
+
+def rerate_tariffs(con: duckdb.DuckDBPyConnection, tariff_ids: list[int]) -> dict[str, int]:
+    """Re-rate what a change of these tariffs (added, edited or deleted) can affect: the calls
+    they rated before and the answered calls inside their (new) validity and direction."""
+    if not tariff_ids:
+        return {"run_id": 0, "calls": 0, "written": 0, "deleted": 0}
+    ids = ", ".join(str(int(i)) for i in tariff_ids)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_scope AS
+SELECT tenant, unique_id, leg_branch FROM call_costs WHERE method = 'tariff' AND tariff_id IN ({ids})
+UNION
+SELECT c.tenant, c.unique_id, c.leg_branch FROM calls c
+JOIN billing_tariffs t ON t.id IN ({ids}) AND t.active
+  AND c.start_local >= t.valid_from
+  AND (t.valid_to IS NULL OR c.start_local < t.valid_to + INTERVAL 1 DAY)
+  AND ((c.direction = 'incoming' AND t.rate_in IS NOT NULL)
+    OR (c.direction = 'outgoing' AND t.rate_out IS NOT NULL))
+  AND (t.tenant IS NULL OR t.tenant = c.tenant)
+WHERE c.bill_s > 0""")
+    return _rate(con, scoped=True)
+
+
+def rate_unrated(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rate the answered external calls that have no cost row yet (e.g. loaded before 0006)."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE _bill_scope AS
+SELECT c.tenant, c.unique_id, c.leg_branch FROM calls c
+WHERE c.direction IN ('incoming', 'outgoing') AND c.bill_s > 0
+  AND NOT EXISTS (SELECT 1 FROM call_costs cc WHERE cc.tenant = c.tenant
+                  AND cc.unique_id = c.unique_id AND cc.leg_branch = c.leg_branch)""")
+    return _rate(con, scoped=True)

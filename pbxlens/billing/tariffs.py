@@ -1,0 +1,221 @@
+"""Nexus tariffs ("Tariffazione", nexus_modules.md C.1): CRUD, file import/export.
+
+Every change re-rates only the calls it can affect (rating.rerate_tariffs). The functions run
+their own transaction; the web app calls them as they are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import phonenumbers
+
+from pbxlens.billing import files, rating
+from pbxlens.billing.files import BillingFileError
+
+# File columns, in export order, with the aliases accepted on import (Nexus list labels).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "id": (),
+    "tenant": (),
+    "company": ("azienda",),
+    "description": ("descrizione",),
+    "inbound_gateway": ("gateway name", "gateway_name"),
+    "outbound_config": ("gateway name configurazione", "outbound_gateway_config"),
+    "valid_from": ("data inizio validita", "data inizio validità"),
+    "valid_to": ("data fine validita", "data fine validità"),
+    "status": ("stato",),
+    "answer_charge": ("scatto", "click"),
+    "rate_in": ("tariffa in",),
+    "rate_out": ("tariffa out",),
+    "free_minutes": ("limite gratuito annuale",),
+    "prefix": ("prefisso", "area code"),
+    "countries": ("paesi",),
+    "initial_block_s": ("initial_block",),
+    "increment_s": ("increment",),
+}
+FIELDS = ("tenant", "company", "description", "inbound_gateway", "outbound_config", "valid_from",
+          "valid_to", "active", "answer_charge", "rate_in", "rate_out", "free_minutes", "prefix",
+          "countries", "initial_block_s", "increment_s")
+MONEY = ("answer_charge", "rate_in", "rate_out")
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(values) - set(FIELDS)
+    if unknown:
+        raise BillingFileError(f"unknown tariff fields: {', '.join(sorted(unknown))}")
+    v = dict(values)
+    for k in MONEY:
+        if k in v:
+            d = files.decimal(v[k], k)
+            if d is not None and (d < 0 or d != d.quantize(Decimal("0.00001"))):
+                raise BillingFileError(f"{k}: must be >= 0 with at most 5 decimals: {v[k]!r}")
+            v[k] = d
+    for k in ("free_minutes", "initial_block_s", "increment_s"):
+        if k in v:
+            v[k] = files.integer(v[k], k)
+            if v[k] is not None and v[k] < 0:
+                raise BillingFileError(f"{k}: must be >= 0")
+    if v.get("increment_s") is None and "increment_s" in v:
+        v["increment_s"] = 1
+    if v.get("initial_block_s") is None and "initial_block_s" in v:
+        v["initial_block_s"] = 0
+    if v.get("increment_s") == 0:
+        raise BillingFileError("increment_s: must be >= 1")
+    for k in ("valid_from", "valid_to"):
+        if k in v:
+            v[k] = files.day(v[k], k)
+    for k in ("tenant", "company", "description", "inbound_gateway", "outbound_config", "prefix"):
+        if k in v:
+            v[k] = files.text(v[k])
+    if "countries" in v:
+        codes = [c.strip().upper() for c in (files.text(v["countries"]) or "").replace(";", ",").split(",")]
+        codes = [c for c in codes if c]
+        for c in codes:
+            if not phonenumbers.country_code_for_region(c):
+                raise BillingFileError(f"countries: unknown ISO country code {c!r}")
+        v["countries"] = ",".join(codes) or None
+    return v
+
+
+def _save_countries(con: duckdb.DuckDBPyConnection, tariff_id: int, countries: str | None) -> None:
+    con.execute("DELETE FROM billing_tariff_countries WHERE tariff_id = ?", [tariff_id])
+    for c in (countries or "").split(","):
+        if c:
+            con.execute("INSERT INTO billing_tariff_countries VALUES (?, ?, ?)",
+                        [tariff_id, c, str(phonenumbers.country_code_for_region(c))])
+
+
+def _insert(con: duckdb.DuckDBPyConnection, v: dict[str, Any], tariff_id: int | None = None) -> int:
+    if not v.get("description"):
+        raise BillingFileError("description: required")
+    if not v.get("valid_from"):
+        raise BillingFileError("valid_from: required")
+    if v.get("valid_to") and v["valid_to"] < v["valid_from"]:
+        raise BillingFileError("valid_to: before valid_from")
+    cols = [k for k in FIELDS if k in v and v[k] is not None]
+    if tariff_id is not None:
+        cols = ["id", *cols]
+        v = {**v, "id": tariff_id}
+    row = con.execute(
+        f"INSERT INTO billing_tariffs ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) RETURNING id",
+        [v[k] for k in cols]).fetchone()
+    _save_countries(con, row[0], v.get("countries"))
+    return row[0]
+
+
+def add_tariff(con: duckdb.DuckDBPyConnection, *, rerate: bool = True, **values: Any) -> int:
+    """Create a tariff; re-rate the calls it can affect. Returns its id."""
+    v = _clean(values)
+    with transaction(con):
+        tid = _insert(con, v)
+        if rerate:
+            rating.rerate_tariffs(con, [tid])
+    return tid
+
+
+def get_tariff(con: duckdb.DuckDBPyConnection, tariff_id: int) -> dict[str, Any] | None:
+    rows = list_tariffs(con, ids=[tariff_id])
+    return rows[0] if rows else None
+
+
+def list_tariffs(con: duckdb.DuckDBPyConnection, *, company: str | None = None,
+                 ids: list[int] | None = None) -> list[dict[str, Any]]:
+    sql = f"SELECT id, {', '.join(FIELDS)} FROM billing_tariffs WHERE true"
+    params: list[Any] = []
+    if company is not None:
+        sql += " AND company = ?"
+        params.append(company)
+    if ids is not None:
+        sql += f" AND id IN ({', '.join('?' * len(ids))})" if ids else " AND false"
+        params += list(ids)
+    cur = con.execute(sql + " ORDER BY valid_from, id", params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def update_tariff(con: duckdb.DuckDBPyConnection, tariff_id: int, **values: Any) -> None:
+    """Change some fields of a tariff; re-rate what the old and the new version touch."""
+    current = get_tariff(con, tariff_id)
+    if current is None:
+        raise BillingFileError(f"no tariff {tariff_id}")
+    v = {**{k: current[k] for k in FIELDS}, **_clean(values)}
+    with transaction(con):
+        con.execute("DELETE FROM billing_tariffs WHERE id = ?", [tariff_id])
+        _insert(con, v, tariff_id)
+        con.execute("UPDATE billing_tariffs SET updated_at = current_timestamp WHERE id = ?", [tariff_id])
+        rating.rerate_tariffs(con, [tariff_id])
+
+
+def delete_tariff(con: duckdb.DuckDBPyConnection, tariff_id: int) -> None:
+    with transaction(con):
+        con.execute("DELETE FROM billing_tariffs WHERE id = ?", [tariff_id])
+        con.execute("DELETE FROM billing_tariff_countries WHERE tariff_id = ?", [tariff_id])
+        rating.rerate_tariffs(con, [tariff_id])
+
+
+def _from_file_row(row: dict[str, Any], n: int) -> tuple[int | None, dict[str, Any]]:
+    got: dict[str, Any] = {}
+    for col, aliases in COLUMNS.items():
+        for name in (col, *aliases):
+            if name in row:
+                got[col] = row[name]
+                break
+    try:
+        tid = files.integer(got.pop("id", None), "id")
+        status = got.pop("status", None)
+        got["active"] = files.flag(status, "status")
+        return tid, _clean(got)
+    except BillingFileError as exc:
+        raise BillingFileError(f"row {n + 1}: {exc}") from None
+
+
+def import_tariffs(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, int]:
+    """Insert or update (by id) every tariff of a CSV/XLSX file (columns: COLUMNS), then rate."""
+    parsed = [_from_file_row(r, n) for n, r in enumerate(files.read_rows(path), start=1)]
+    added = updated = 0
+    with transaction(con):
+        for tid, v in parsed:
+            exists = con.execute("SELECT 1 FROM billing_tariffs WHERE id = ?", [tid]).fetchone()
+            if tid is not None and exists:
+                current = get_tariff(con, tid)
+                con.execute("DELETE FROM billing_tariffs WHERE id = ?", [tid])
+                _insert(con, {**{k: current[k] for k in FIELDS}, **v}, tid)
+                updated += 1
+            else:
+                _insert(con, v, tid)
+                added += 1
+        if any(tid is not None for tid, _ in parsed):  # keep the sequence ahead of explicit ids
+            top = con.execute("SELECT max(id) FROM billing_tariffs").fetchone()[0] or 0
+            while con.execute("SELECT nextval('billing_tariff_seq')").fetchone()[0] <= top:
+                pass
+        stats = rating.rate_all(con)
+    return {"added": added, "updated": updated, **stats}
+
+
+def export_tariffs(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    rows = list_tariffs(con)
+    header = list(COLUMNS)
+    out = []
+    for t in rows:
+        t = {**t, "status": "attiva" if t["active"] else "non attiva"}
+        out.append([t.get(c) for c in header])
+    money = "0.00000"
+    files.write_rows(path, header, out, number_formats={k: money for k in MONEY})
+    return len(out)
+
