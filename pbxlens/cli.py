@@ -28,6 +28,16 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _open(db: Path | None, *, read_only: bool = False):
+    """The store, or a one-line error (exit 2, or 3 when another process holds it)."""
+    from pbxlens import db as store
+
+    try:
+        return store.connect(db, read_only=read_only)
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+
+
 def _date(value: str | None, name: str) -> date | None:
     if value is None:
         return None
@@ -70,13 +80,9 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
 ) -> None:
     """Load PBX exports (CDR CSV/JSON/XML/XLSX, directory file) into the store."""
-    from pbxlens import db as store
     from pbxlens.ingest import ingest_paths
 
-    try:
-        con = store.connect(db)
-    except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+    con = _open(db)
     try:
         if as_json:
             results = ingest_paths(con, paths)
@@ -155,10 +161,7 @@ def status(db: DbOption = None) -> None:
     """What the store holds: calls, path lines, batches, quarantine, date range."""
     from pbxlens import db as store
 
-    try:
-        con = store.connect(db, read_only=True)
-    except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+    con = _open(db, read_only=True)
     row = con.execute(
         "SELECT (SELECT count(*) FROM calls), (SELECT count(*) FROM call_legs),"
         " (SELECT count(*) FROM ingest_batches), (SELECT count(*) FROM quarantine),"
@@ -195,14 +198,10 @@ def demo(
 ) -> None:
     """Generate and ingest a sample month when the store is empty, show what it holds, then
     create demo users (printed with their passwords) and serve the web app."""
-    from pbxlens import db as store
     from pbxlens import simulate
     from pbxlens.ingest import ingest_paths
 
-    try:
-        con = store.connect(db)
-    except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+    con = _open(db)
     try:
         if con.execute("SELECT count(*) FROM calls").fetchone()[0] == 0:
             today = date.today()
@@ -253,9 +252,8 @@ def quarantine(
     limit: int = 50,
 ) -> None:
     """List quarantined rows with their file, line and reason."""
-    from pbxlens import db as store
 
-    con = store.connect(db, read_only=True)
+    con = _open(db, read_only=True)
     rows = con.execute(
         "SELECT batch_id, source, line, reason, left(raw, 80) FROM quarantine"
         " WHERE ? IS NULL OR batch_id = ? ORDER BY batch_id, record LIMIT ?",
@@ -368,13 +366,9 @@ def pull(
     db: DbOption = None,
 ) -> None:
     """Pull the CDR from a KalliopePBX REST API, day by day from the stored watermark."""
-    from pbxlens import db as store
     from pbxlens.ingest import pbx_api
 
-    try:
-        con = store.connect(db)
-    except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+    con = _open(db)
     try:
         with pbx_api.PbxClient(pbx, user, password, domain, verify=not insecure) as client:
             res = pbx_api.pull(con, client, since=_date(since, "--since"),
@@ -416,7 +410,9 @@ def fake_pbx(
         srv.server_close()
 
 
+from pbxlens.billing.cli import app as billing_app  # noqa: E402
 
+app.add_typer(billing_app, name="billing")
 
 
 def main() -> None:
