@@ -92,7 +92,9 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawB
     # read_csv arguments are bound as values; the view keeps them as literals.
     names_sql = "[" + ", ".join(_sql_str(n) for n in names) + "]"
     con.execute(
-        "CREATE TEMP VIEW raw_rows AS SELECT row_number() OVER () - 1 AS _row,"
+        # _row (file order) is numbered by normalize after the parallel parse: a window here
+        # would serialize the whole scan.
+        "CREATE TEMP VIEW raw_rows AS SELECT NULL::BIGINT AS _row,"
         f" NULL::BIGINT AS _rec, NULL::BIGINT AS _line, {cols}, {extra_sql}::TEXT AS _extra"
         f" FROM read_csv({_sql_str(str(source))}, header = true, names = {names_sql},"
         f" all_varchar = true, delim = {_sql_str(kind.delimiter)}, quote = '\"', escape = '\"',"

@@ -274,7 +274,8 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
         pbx_txt(detail_account_code) AS leg_account_code,
         pbx_bool(detail_checktime_in_hours) AS checktime_in_hours
     FROM checked)
-    SELECT * EXCLUDE (end_ts_raw, duration_d, bill_d, src_ip_port),
+    SELECT * EXCLUDE (end_ts_raw, duration_d, bill_d, src_ip_port)
+            REPLACE (coalesce(_row, row_number() OVER () - 1) AS _row),
         hash({', '.join(group_cols)}) AS group_hash,
         -- durations from the CDR's own fields; end from start + duration only when the
         -- export left it empty; bill time clamped at 0 (#5644)
