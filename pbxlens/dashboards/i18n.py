@@ -11,6 +11,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ingest": ("Ingest", "Importazione"),
     "logout": ("Log out", "Esci"),
     "login": ("Log in", "Accedi"),
+    "login_sub": ("Call-center analytics for KalliopePBX", "Analisi del call center per KalliopePBX"),
     "username": ("Username", "Nome utente"),
     "password": ("Password", "Password"),
     "search": ("Search", "Cerca"),

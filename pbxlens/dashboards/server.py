@@ -86,17 +86,18 @@ def shell():
 
 # ----------------------------------------------------------------------------- routes
 
-_LOGIN_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>pbxlens · log in</title><link rel="stylesheet" href="/assets/style.css"></head>
+_LOGIN_HTML = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8">
+<title>pbxlens · {{ t.login }}</title><link rel="stylesheet" href="/assets/style.css"></head>
 <body class="pbx-login-body"><form method="post" class="pbx-login" autocomplete="on">
 <div class="pbx-logo pbx-logo-big"><span class="pbx-logo-a">pbx</span><span
  class="pbx-logo-b">lens</span></div>
-<p class="pbx-login-sub">Call-center analytics for KalliopePBX</p>
+<p class="pbx-login-sub">{{ t.login_sub }}</p>
 {% if error %}<div class="pbx-alert" id="login-error">{{ error }}</div>{% endif %}
-<label>Username<input name="username" id="username" value="{{ username }}" required autofocus></label>
-<label>Password<input name="password" id="password" type="password" required></label>
+<label>{{ t.username }}<input name="username" id="username" value="{{ username }}" required autofocus></label>
+<label>{{ t.password }}<input name="password" id="password" type="password" required></label>
 <input type="hidden" name="next" value="{{ next }}">
-<button type="submit" class="pbx-btn pbx-btn-primary" id="login-btn">Log in</button>
+<button type="submit" class="pbx-btn pbx-btn-primary" id="login-btn">{{ t.login }}</button>
+<p class="pbx-login-sub"><a href="?lang={{ other }}&amp;next={{ next }}">{{ other|upper }}</a></p>
 </form></body></html>"""
 
 
@@ -145,19 +146,27 @@ def _routes(server: flask.Flask, store: Store) -> None:
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         return resp
 
+    def _login_page(**kw):
+        # No user yet: ?lang= or the browser's Accept-Language picks the language.
+        lang = flask.request.values.get("lang") or flask.request.accept_languages.best_match(
+            ["en", "it"], default="en")
+        lang = lang if lang in ("en", "it") else "en"
+        t = {k: i18n.t(k, lang) for k in ("login", "login_sub", "username", "password")}
+        return flask.render_template_string(_LOGIN_HTML, lang=lang, t=t,
+                                            other="it" if lang == "en" else "en", **kw)
+
     @server.route("/login", methods=["GET", "POST"])
     def login():
         nxt = _safe_next(flask.request.values.get("next"))
         if flask.request.method == "GET":
-            return flask.render_template_string(_LOGIN_HTML, error=None, username="", next=nxt)
+            return _login_page(error=None, username="", next=nxt)
         username = flask.request.form.get("username", "")
         try:
             user = auth.authenticate(store, username, flask.request.form.get("password", ""),
                                      _client_ip())
         except auth.AuthError as exc:
             status = 429 if "too many" in str(exc) else 401
-            return flask.render_template_string(_LOGIN_HTML, error=str(exc), username=username,
-                                                next=nxt), status
+            return _login_page(error=str(exc), username=username, next=nxt), status
         flask.session.clear()
         flask.session["sid"] = auth.open_session(store, user)
         return flask.redirect(nxt)

@@ -229,3 +229,13 @@ def test_upload_ingests_in_the_server_process(live, client_for):
     finally:
         server.config["MAX_CONTENT_LENGTH"] = old
     assert big.status_code == 413
+
+
+def test_login_page_speaks_the_browser_language(live):
+    import httpx
+
+    it = httpx.get(live.base_url + "/login", headers={"Accept-Language": "it-IT,it;q=0.9"})
+    en = httpx.get(live.base_url + "/login", headers={"Accept-Language": "en-US"})
+    assert "Accedi" in it.text and 'lang="it"' in it.text
+    assert "Log in" in en.text and "Accedi" not in en.text
+    assert "Nome utente" in httpx.get(live.base_url + "/login?lang=it").text
