@@ -24,12 +24,38 @@ def ingest_paths(
     """Ingest every file (folders are walked). A file that cannot be read at all gets an
     `error` in its result and the others still load."""
     normalize.prepare(con)
-    results = []
     files = sniff.walk(paths)
-    with asterisk.pairing(files):  # queue_log + Master.csv of one run merge (asterisk.py)
-        for path in files:
-            results.append(ingest_file(con, path, progress=progress))
-    return results
+    stage = _attach_stage(con)
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute("SET memory_limit = ?", [get_settings().ingest_memory_limit])
+    try:
+        with asterisk.pairing(files):  # queue_log + Master.csv of one run merge (asterisk.py)
+            return [ingest_file(con, path, progress=progress) for path in files]
+    finally:
+        con.execute("SET memory_limit = ?", [before])
+        con.execute(f"DETACH DATABASE IF EXISTS {normalize.STAGE}")
+        if stage:
+            for f in (stage, Path(f"{stage}.wal")):
+                f.unlink(missing_ok=True)
+
+
+def _attach_stage(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """A scratch database beside the store for the big staging tables: unlike temp tables its
+    blocks spill to disk, so memory stays within `ingest_memory_limit`. In memory for an
+    in-memory store; whatever a killed run left there is discarded."""
+    store = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()[0]
+    con.execute(f"DETACH DATABASE IF EXISTS {normalize.STAGE}")
+    if not store:
+        con.execute(f"ATTACH ':memory:' AS {normalize.STAGE}")
+        return None
+    path = Path(f"{store}.stage")
+    for f in (path, Path(f"{path}.wal")):
+        f.unlink(missing_ok=True)
+    literal = "'" + str(path).replace("'", "''") + "'"  # ATTACH takes no bound parameter
+    con.execute(f"ATTACH {literal} AS {normalize.STAGE}")
+    return path
 
 
 def ingest_file(

@@ -94,6 +94,10 @@ LEG_COLUMNS = (
 )
 
 
+# The two big staging tables live in a scratch database beside the store (attached by the
+# ingest): unlike temp tables, its blocks spill to disk, so memory stays within the budget.
+STAGE = "pbx_stage"
+
 SCRATCH = ("norm", "good", "vmap", "stage_legs", "stage_paths", "stage_calls", "stage_class",
            "stage_rejects")
 
@@ -210,7 +214,7 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
                   "src_extension")
 
     con.execute(f"""
-    CREATE OR REPLACE TEMP TABLE norm AS
+    CREATE OR REPLACE TABLE {STAGE}.norm AS
     WITH parsed0 AS (
       SELECT r.*, {local},
           TRY_CAST(split_part(trim(r.unique_id), '.', 1) AS BIGINT) AS unique_epoch
@@ -287,6 +291,7 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
         TRY_CAST(regexp_extract(src_ip_port, ':(\\d+)$', 1) AS INTEGER) AS src_port
     FROM out
     """, {"tenant": default_tenant, "tz": tz})
+    con.execute(f"CREATE OR REPLACE TEMP VIEW norm AS SELECT * FROM {STAGE}.norm")
     if after_norm:
         after_norm()
     _map_vocabulary(con)
@@ -334,7 +339,7 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
     )
     hash_cols = ", ".join(CALL_HASH_COLUMNS)
     con.execute(f"""
-    CREATE OR REPLACE TEMP TABLE stage_calls AS
+    CREATE OR REPLACE TABLE {STAGE}.stage_calls AS
     WITH grouped AS (
       SELECT tenant, unique_id, group_hash, min(_row) AS first_row,
           any_value(source_type) AS source_type, any_value(destination_type) AS destination_type,
@@ -364,3 +369,4 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
     LEFT JOIN (SELECT DISTINCT tenant, unique_id FROM norm WHERE reason IS NOT NULL) b
         USING (tenant, unique_id)
     """)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW stage_calls AS SELECT * FROM {STAGE}.stage_calls")

@@ -278,7 +278,7 @@ def pull(con: duckdb.DuckDBPyConnection, client: PbxClient, *, since: date | Non
     """
     import contextlib
 
-    from pbxlens.ingest import ingest_file, normalize
+    from pbxlens.ingest import ingest_paths
 
     note = progress or (lambda _m: None)
     today = today or datetime.now(_pbx_tz()).date()
@@ -287,8 +287,6 @@ def pull(con: duckdb.DuckDBPyConnection, client: PbxClient, *, since: date | Non
     raw_dir = Path(raw_dir or _default_raw_dir(con)) / _slug(client)
     raw_dir.mkdir(parents=True, exist_ok=True)
     writing = lock if lock is not None else contextlib.nullcontext()
-    with writing:
-        normalize.prepare(con)
     for day in days_to_pull(watermark(con, source), since, today):
         calls = client.cdr_day(day)
         dr = DayResult(day, len(calls))
@@ -298,7 +296,7 @@ def pull(con: duckdb.DuckDBPyConnection, client: PbxClient, *, since: date | Non
             path = raw_dir / f"cdr-{day.isoformat()}-{sha}.json"
             path.write_bytes(body)
             with writing:
-                fr = ingest_file(con, path)
+                fr = ingest_paths(con, [path])[0]
             if fr.error:
                 dr.error = fr.error
                 result.days.append(dr)
