@@ -181,6 +181,7 @@ _DELETE = """DELETE FROM {table} d USING (
 WHERE d.tenant = b.tenant AND d.unique_id = b.unique_id AND d.leg_branch = b.leg_branch"""
 
 _BATCH_SCOPE = "(SELECT * FROM calls WHERE batch_id = ?)"
+CALLS_PER_SLICE = 150_000
 
 
 def backfill_sql() -> list[str]:
@@ -196,8 +197,15 @@ def refresh(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
     export replaced it, so legs are joined by key, not by batch)."""
     for table in TABLES:
         con.execute(_DELETE.format(table=table), [batch_id])
-    for sql in _INSERTS:
-        con.execute(sql.format(scope=_BATCH_SCOPE), [batch_id])
+    # A big batch is derived in slices of whole calls (by unique_id hash), so that the leg
+    # joins and windows stay within the ingest memory budget.
+    n = con.execute("SELECT count(*) FROM calls WHERE batch_id = ?", [batch_id]).fetchone()[0]
+    slices = max(1, -(-n // CALLS_PER_SLICE))
+    for k in range(slices):
+        scope = _BATCH_SCOPE if slices == 1 else (
+            f"(SELECT * FROM calls WHERE batch_id = ? AND hash(unique_id) % {slices} = {k})")
+        for sql in _INSERTS:
+            con.execute(sql.format(scope=scope), [batch_id])
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:

@@ -97,3 +97,11 @@ def test_migration_backfills_with_the_derive_statements():
 def test_answered_blocks_match_the_reports():
     from pbxlens.reports.common import ANSWERED_BLOCKS
     assert ", ".join(f"'{b}'" for b in ANSWERED_BLOCKS) == derive._ANS
+
+
+def test_a_big_batch_derived_in_slices_equals_one_pass(sim_all, store, monkeypatch):
+    r = load(store, sim_all / "cdr_detailed.csv")
+    whole = derived(store)
+    monkeypatch.setattr(derive, "CALLS_PER_SLICE", 37)  # many slices of whole calls
+    derive.refresh(store, r.batch_id)
+    assert derived(store) == whole
