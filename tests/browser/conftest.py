@@ -32,7 +32,7 @@ def downloads():
 @pytest.fixture(scope="session")
 def browser(downloads):
     if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()):
-        pytest.skip("Chromium is not installed (make test installs it)")
+        pytest.fail("Chromium is not installed: run `make test`, which installs it")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
