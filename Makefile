@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(VENV)/bin/pbxlens demo --db $(DB)
 
 test: $(STAMP)
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
 		apt-get update && apt-get install -y chromium chromium-driver; fi
 	$(PY) -m pytest
 
