@@ -13,23 +13,19 @@ from typing import Any
 import duckdb
 
 
+def _where(*conditions: tuple[str, Any]) -> tuple[list[str], list[Any]]:
+    """The predicates whose value is given (None = no filter), with their bound values."""
+    kept = [(sql, value) for sql, value in conditions if value is not None]
+    return [sql for sql, _v in kept], [v for _s, v in kept]
+
+
 def consumption(con: duckdb.DuckDBPyConnection, *, year: int | None = None, date_from: date | None = None,
                 date_to: date | None = None, company: str | None = None) -> list[dict[str, Any]]:
     """One row per (tariff, company, direction in|out|total): calls, seconds, cost, hypothetical
     cost; with free_used_s (the pool's free seconds used in the year) / free_limit_s and pct."""
-    where, params = ["cc.method = 'tariff'"], []
-    if year is not None:
-        where.append("cc.yr = ?")
-        params.append(year)
-    if date_from is not None:
-        where.append("cc.day >= ?")
-        params.append(date_from)
-    if date_to is not None:
-        where.append("cc.day <= ?")
-        params.append(date_to)
-    if company is not None:
-        where.append("cc.company = ?")
-        params.append(company)
+    where, params = _where(("cc.method = ?", "tariff"), ("cc.yr = ?", year),
+                           ("cc.day >= ?", date_from), ("cc.day <= ?", date_to),
+                           ("cc.company = ?", company))
     sql = f"""
 SELECT cc.tariff_id, t.description, cc.company, coalesce(cc.direction, 'total') AS direction,
   count(*) AS calls, sum(cc.billed_s) AS seconds, sum(cc.cost) AS cost, sum(cc.cost_nofree) AS cost_nofree,
@@ -70,13 +66,8 @@ def breakdown(con: duckdb.DuckDBPyConnection, by: str, *, date_from: date | None
               date_to: date | None = None, method: str = "tariff") -> list[dict[str, Any]]:
     """The 12 dashboard measures per key of one breakdown (C.4), sorted by key."""
     key = BREAKDOWNS[by][0]
-    where, params = ["cc.method = ?"], [method]
-    if date_from is not None:
-        where.append("cc.day >= ?")
-        params.append(date_from)
-    if date_to is not None:
-        where.append("cc.day <= ?")
-        params.append(date_to)
+    where, params = _where(("cc.method = ?", method), ("cc.day >= ?", date_from),
+                           ("cc.day <= ?", date_to))
     zero = "CAST(0 AS DECIMAL(18, 5))"
     sql = f"""
 SELECT {key} AS key, count(*) AS calls,
