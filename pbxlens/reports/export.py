@@ -79,6 +79,26 @@ def _sheet_name(title: str, used: set[str]) -> str:
     return name
 
 
+def group_spans(cols) -> list[tuple[int, int]]:
+    """(first, last) column index of each run of columns under one group header: the top row
+    of a two-level header, shared by the XLSX export and the web grid.
+
+    Example:
+        >>> from pbxlens.reports.catalog import ColumnOut as C
+        >>> group_spans([C("a", "", "G", "count", "g"), C("b", "", "G", "count", "g"),
+        ...              C("c", "", "H", "count", "h")])
+        [(0, 1), (2, 2)]
+    """
+    spans, i = [], 0
+    while i < len(cols):
+        j = i
+        while j + 1 < len(cols) and cols[j + 1].group_key == cols[i].group_key:
+            j += 1
+        spans.append((i, j))
+        i = j + 1
+    return spans
+
+
 def to_xlsx(result: Result, path: str | Path | io.BytesIO) -> None:
     """One sheet per table: title row, two-level header (merged group cells), typed cells
     (durations as Excel durations = seconds/86400 with `[h]:mm:ss`, counts as integers,
@@ -107,17 +127,12 @@ def to_xlsx(result: Result, path: str | Path | io.BytesIO) -> None:
         ws.write_string(1, 0, "", f_group)
         ws.write_string(2, 0, t.row_header or "", f_head)
         col = 1
-        i = 0
         cols = t.columns
-        while i < len(cols):
-            j = i
-            while j + 1 < len(cols) and cols[j + 1].group_key == cols[i].group_key:
-                j += 1
+        for i, j in group_spans(cols):
             if j > i:
                 ws.merge_range(1, col + i, 1, col + j, cols[i].group, f_group)
             else:
                 ws.write_string(1, col + i, cols[i].group, f_group)
-            i = j + 1
         for k, c in enumerate(cols):
             ws.write_string(2, col + k, c.label, f_head)
         r = 3

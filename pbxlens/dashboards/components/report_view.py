@@ -17,6 +17,7 @@ from pbxlens.dashboards.components.charts import figure
 from pbxlens.dashboards.i18n import t
 from pbxlens.reports import format as fmt
 from pbxlens.reports.catalog import FILTERS
+from pbxlens.reports.export import group_spans
 
 _ROW_STYLES = {"styleConditions": [
     {"condition": "params.data._cls === 'op'",
@@ -34,18 +35,13 @@ def column_defs(table, lang: str) -> list[dict]:
     first = {"field": "label", "headerName": table.row_header or "", "pinned": "left",
              "width": 210, "cellStyle": {"textAlign": "left"}}
     defs: list[dict] = [first]
-    i = 0
     cols = table.columns
-    while i < len(cols):
-        j = i
-        while j + 1 < len(cols) and cols[j + 1].group_key == cols[i].group_key:
-            j += 1
+    for i, j in group_spans(cols):
         children = [{"field": f"c{k}", "headerName": cols[k].label, "type": "rightAligned",
                      "width": _WIDTH.get(cols[k].unit, 104)} for k in range(i, j + 1)]
         defs.append({"headerName": cols[i].group, "children": children,
                      "headerClass": "pbx-group", "wrapHeaderText": True,
                      "autoHeaderHeight": True})
-        i = j + 1
     return defs
 
 
