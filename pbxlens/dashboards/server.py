@@ -4,7 +4,9 @@ store's single writer)."""
 
 from __future__ import annotations
 
+import hmac
 import importlib
+import secrets
 import threading
 from pathlib import Path
 from urllib.parse import quote
@@ -96,6 +98,7 @@ _LOGIN_HTML = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf
 <label>{{ t.username }}<input name="username" id="username" value="{{ username }}" required autofocus></label>
 <label>{{ t.password }}<input name="password" id="password" type="password" required></label>
 <input type="hidden" name="next" value="{{ next }}">
+<input type="hidden" name="csrf_token" value="{{ csrf }}">
 <button type="submit" class="pbx-btn pbx-btn-primary" id="login-btn">{{ t.login }}</button>
 <p class="pbx-login-sub"><a href="?lang={{ other }}&amp;next={{ next }}">{{ other|upper }}</a></p>
 </form></body></html>"""
@@ -105,8 +108,26 @@ _UPLOAD_HTML = """<!doctype html><html><head><meta charset="utf-8">
 <link rel="stylesheet" href="/assets/style.css"></head><body class="pbx-frame-body">
 <form method="post" enctype="multipart/form-data" class="pbx-upload">
 <input type="file" name="files" id="files" multiple required>
+<input type="hidden" name="csrf_token" value="{{ csrf }}">
 <button type="submit" class="pbx-btn pbx-btn-primary" id="upload-btn">{{ button }}</button>
 </form>{% if msg %}<div class="pbx-msg" id="upload-msg">{{ msg }}</div>{% endif %}</body></html>"""
+
+
+CSRF_COOKIE = "_csrf_token"  # the name dash-renderer reads to send X-CSRFToken
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _csrf_token() -> str:
+    token = flask.session.get("csrf")
+    if not token:
+        token = flask.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def _csrf_ok() -> bool:
+    want = flask.session.get("csrf")
+    given = flask.request.headers.get("X-CSRFToken") or flask.request.form.get("csrf_token")
+    return bool(want and given) and hmac.compare_digest(want.encode(), given.encode())
 
 
 def _safe_next(target: str | None) -> str:
@@ -129,9 +150,14 @@ def _routes(server: flask.Flask, store: Store) -> None:
     def _guard():
         path = flask.request.path
         flask.g.user = auth.session_user(store, flask.session.get("sid"))
+        by_token = False
         if path.startswith("/api/") and flask.g.user is None:
             flask.g.user = auth.token_user(store, _bearer())
+            by_token = flask.g.user is not None
         if flask.g.user is not None or path.startswith(_OPEN_PREFIXES):
+            if flask.request.method not in _SAFE_METHODS and not by_token and not _csrf_ok():
+                return flask.jsonify({"error": "csrf", "status": 403,
+                                      "message": "missing or wrong CSRF token: reload the page"}), 403
             return None
         if path.startswith(("/api/", "/_dash-", "/_reload-hash")) or flask.request.method != "GET":
             return flask.jsonify({"error": "unauthenticated", "message": "log in first",
@@ -141,6 +167,13 @@ def _routes(server: flask.Flask, store: Store) -> None:
 
     @server.after_request
     def _headers(resp):
+        # Double-submit CSRF token: the session (signed cookie) holds it, a readable cookie
+        # carries it to the page; dash-renderer sends that cookie back as X-CSRFToken on every
+        # callback, and the HTML forms post it as a hidden field.
+        token = _csrf_token()
+        if flask.request.cookies.get(CSRF_COOKIE) != token:
+            resp.set_cookie(CSRF_COOKIE, token, httponly=False, samesite="Strict",
+                            secure=bool(server.config.get("SESSION_COOKIE_SECURE")))
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
@@ -152,7 +185,7 @@ def _routes(server: flask.Flask, store: Store) -> None:
             ["en", "it"], default="en")
         lang = lang if lang in ("en", "it") else "en"
         t = {k: i18n.t(k, lang) for k in ("login", "login_sub", "username", "password")}
-        return flask.render_template_string(_LOGIN_HTML, lang=lang, t=t,
+        return flask.render_template_string(_LOGIN_HTML, lang=lang, t=t, csrf=_csrf_token(),
                                             other="it" if lang == "en" else "en", **kw)
 
     @server.route("/login", methods=["GET", "POST"])
@@ -214,7 +247,7 @@ def _routes(server: flask.Flask, store: Store) -> None:
         if flask.request.method == "POST":
             msg = ingest_uploads(store, flask.request.files.getlist("files"))
         lang = flask.g.user.lang
-        return flask.render_template_string(_UPLOAD_HTML, msg=msg,
+        return flask.render_template_string(_UPLOAD_HTML, msg=msg, csrf=_csrf_token(),
                                             button=i18n.t("upload_btn", lang))
 
     @server.errorhandler(413)

@@ -62,4 +62,12 @@ def live_server() -> Live:
 
 
 def login(client, username: str, password: str = PASSWORD):
-    return client.post("/login", data={"username": username, "password": password, "next": "/"})
+    """Log in like the browser does (the form's CSRF token included); afterwards the client
+    sends the session's CSRF token as X-CSRFToken on every request, as dash-renderer does."""
+    client.get("/login")
+    r = client.post("/login", data={"username": username, "password": password, "next": "/",
+                                    "csrf_token": client.cookies.get("_csrf_token", "")})
+    if r.status_code == 302:
+        client.get("/health")  # the token is renewed with the new session
+        client.headers["X-CSRFToken"] = client.cookies.get("_csrf_token", "")
+    return r

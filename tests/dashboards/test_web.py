@@ -8,6 +8,7 @@ import io
 import json
 
 import flask
+import httpx
 import openpyxl
 import plotly
 
@@ -48,11 +49,34 @@ def test_login_sets_a_safe_cookie_and_logout_ends_the_session(client_for):
 
 def test_bad_password_is_refused_and_next_is_kept_local(client_for):
     c = client_for()
-    r = c.post("/login", data={"username": "sup", "password": "wrong-pass", "next": "/"})
+    c.get("/login")
+    csrf = c.cookies["_csrf_token"]
+    r = c.post("/login", data={"username": "sup", "password": "wrong-pass", "next": "/",
+                               "csrf_token": csrf})
     assert r.status_code == 401 and "wrong username or password" in r.text
     r = c.post("/login", data={"username": "sup", "password": PASSWORD,
-                               "next": "//evil.example/x"})
+                               "next": "//evil.example/x", "csrf_token": csrf})
     assert r.headers["location"] == "/"
+
+
+def test_posts_without_the_csrf_token_are_refused(client_for, live):
+    c = client_for()
+    c.get("/login")
+    r = c.post("/login", data={"username": "sup", "password": PASSWORD, "next": "/"})
+    assert r.status_code == 403 and r.json()["error"] == "csrf"
+    sup = client_for("sup")
+    assert sup.cookies["_csrf_token"] == sup.headers["X-CSRFToken"]
+    body = {"output": "x.children", "outputs": {"id": "x", "property": "children"},
+            "inputs": [], "changedPropIds": []}
+    forged = client_for()
+    forged.cookies.update(dict(sup.cookies))  # the session cookie alone (a cross-site form)
+    r = forged.post("/_dash-update-component", json=body)
+    assert r.status_code == 403 and r.json()["error"] == "csrf"
+    r = forged.post("/_dash-update-component", json=body, headers={"X-CSRFToken": "guess"})
+    assert r.status_code == 403
+    # the API's bearer tokens are not cookies: no CSRF token needed there
+    assert httpx.get(live.base_url + "/api/reports",
+                     headers={"Authorization": f"Bearer {live.tokens['sup']}"}).status_code == 200
 
 
 # ----------------------------------------------------------------------------- roles
