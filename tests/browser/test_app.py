@@ -252,6 +252,12 @@ def test_italian_switch_is_per_user_and_persists(live, browser, shot):
     wait(d).until(PRESENT((By.ID, "wd-add")))
     assert d.find_element(By.ID, "pbx-logout").text == "Esci"
     assert d.find_element(By.ID, "wd-lock").text.endswith("Sblocca per disporre")
+    d.get(base + "/reports/cdr.queues")
+    from pbxlens.reports import get
+
+    wait(d).until(lambda drv: drv.title == f"pbxlens · {get('cdr.queues').it}")  # tab title too
+    d.get(base + "/")
+    wait(d).until(lambda drv: drv.title == "pbxlens · Report")
     assert _user(live, "sup").lang == "it"  # another user's language is untouched
 
 

@@ -13,10 +13,10 @@ from pbxlens import PbxlensError
 from pbxlens.dashboards import access, admin
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import admin_tabs, error_box, forbidden
+from pbxlens.dashboards.pages.common import admin_tabs, error_box, forbidden, page_title
 
 dash.register_page(__name__, path="/admin/directory", name="Directory",
-                   title="pbxlens · directory")
+                   title=page_title("directory"))
 
 MAX_BYTES = 50 * 1024 * 1024  # a directory is small; the browser holds it in memory
 

@@ -10,9 +10,9 @@ from pbxlens.config import get_settings
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import admin_tabs, forbidden
+from pbxlens.dashboards.pages.common import admin_tabs, forbidden, page_title
 
-dash.register_page(__name__, path="/admin/ingest", name="Ingest", title="pbxlens · ingest")
+dash.register_page(__name__, path="/admin/ingest", name="Ingest", title=page_title("ingest"))
 
 _BATCHES = """
 SELECT b.batch_id, b.source, b.format, b.tenant, b.rows_read, b.rows_loaded, b.rows_duplicate,

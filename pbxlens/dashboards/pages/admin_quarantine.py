@@ -12,10 +12,10 @@ from dash import Input, Output, State, ctx, dcc, html
 from pbxlens.dashboards import access, admin
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import admin_tabs, forbidden
+from pbxlens.dashboards.pages.common import admin_tabs, forbidden, page_title
 
 dash.register_page(__name__, path="/admin/quarantine", name="Quarantine",
-                   title="pbxlens · quarantine")
+                   title=page_title("quarantine"))
 
 
 def layout(batch: str | None = None, **_kwargs):

@@ -11,9 +11,9 @@ from pbxlens import PbxlensError
 from pbxlens.dashboards import access, admin
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import admin_tabs, forbidden
+from pbxlens.dashboards.pages.common import admin_tabs, forbidden, page_title
 
-dash.register_page(__name__, path="/admin/settings", name="Settings", title="pbxlens · settings")
+dash.register_page(__name__, path="/admin/settings", name="Settings", title=page_title("settings"))
 
 
 def _control(key: str, value, lang: str):

@@ -10,9 +10,9 @@ from pbxlens import PbxlensError
 from pbxlens.dashboards import access, admin, auth
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import admin_tabs, forbidden
+from pbxlens.dashboards.pages.common import admin_tabs, forbidden, page_title
 
-dash.register_page(__name__, path="/admin/users", name="Users", title="pbxlens · users")
+dash.register_page(__name__, path="/admin/users", name="Users", title=page_title("users"))
 
 
 def _rows():

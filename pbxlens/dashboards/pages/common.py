@@ -30,3 +30,15 @@ def grid_rows(rel) -> tuple[list[str], list[dict]]:
     """(column names, row dicts) of a DuckDB relation."""
     cols = [d[0] for d in rel.description]
     return cols, [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+
+
+def page_title(key: str | None = None):
+    """The tab title of a page in the user's language: Dash calls it per request (with the
+    path variables), so an Italian user gets Italian tab titles."""
+    from pbxlens.dashboards import context as ctx
+    from pbxlens.dashboards.i18n import t
+
+    def title(**_path_variables) -> str:
+        return f"pbxlens · {t(key, ctx.lang())}" if key else "pbxlens"
+
+    return title

@@ -8,8 +8,9 @@ from dash import dcc, html
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as ctx
 from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.pages.common import page_title
 
-dash.register_page(__name__, path="/", name="Reports", title="pbxlens")
+dash.register_page(__name__, path="/", name="Reports", title=page_title("reports"))
 
 
 def layout(**_kwargs):

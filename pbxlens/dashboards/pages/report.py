@@ -19,8 +19,18 @@ from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import error_box, forbidden
 from pbxlens.reports import Params, get
 
-dash.register_page(__name__, path_template="/reports/<report_id>", name="Report",
-                   title="pbxlens · report")
+
+def _title(report_id: str | None = None, **_kw) -> str:
+    from pbxlens.dashboards import context as ctx
+
+    try:
+        defn = get(report_id or "")
+    except KeyError:
+        return "pbxlens"
+    return f"pbxlens · {defn.it if ctx.lang() == 'it' else defn.en}"
+
+
+dash.register_page(__name__, path_template="/reports/<report_id>", name="Report", title=_title)
 
 
 def _initial(defn, kwargs) -> Params:

@@ -14,9 +14,9 @@ from pbxlens.dashboards import context as web
 from pbxlens.dashboards.components.charts import figure, main_chart
 from pbxlens.dashboards.components.widget_form import widget_form
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import forbidden
+from pbxlens.dashboards.pages.common import forbidden, page_title
 
-dash.register_page(__name__, path="/widgets", name="Dashboard", title="pbxlens · dashboard")
+dash.register_page(__name__, path="/widgets", name="Dashboard", title=page_title("widgets"))
 
 _HEIGHT = {"s": 240, "m": 300, "l": 380}
 _GRID = "pbx-widget-grid"
