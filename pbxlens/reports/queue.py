@@ -287,7 +287,9 @@ register(ReportDef(
     family="queue", grouping="queue", grouping_doc="one table; one row per queue",
     filters=_Q_FILTERS, layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS,
     charts_doc="report charts: `answered_pie` (answered vs unanswered), `by_weekday` and "
-               "`by_hour` (total column, answered and unanswered lines; Sunday first)."))
+               "`by_hour` (total column, answered and unanswered lines; Sunday first); a mini "
+               "pie (answered vs unanswered) before each queue name in the web table.",
+    options={"row_pie": ("answered.n", "unanswered.n")}))
 
 register(ReportDef(
     id="cdr.queues_by_date", en="Queue report by date", it="Voip Report Cdr Code per Data",

@@ -39,6 +39,12 @@ def test_login_report_filter_and_export(live, browser, downloads):
     n_all = len(_rows(d))
     pinned = d.find_elements(By.CSS_SELECTOR, ".ag-floating-bottom .ag-row")
     assert pinned and "Totali" in pinned[0].text
+    # a mini pie (answered vs unanswered) before each queue name, none on the totals row
+    pies = d.find_elements(By.CSS_SELECTOR, ".ag-pinned-left-cols-container .pbx-mini-pie")
+    assert len(pies) == n_all
+    tip = pies[0].find_element(By.XPATH, "..").get_attribute("title")
+    assert tip and " / " in tip and "%" in tip
+    assert not d.find_elements(By.CSS_SELECTOR, ".ag-floating-bottom .pbx-mini-pie")
     # change a filter: pick one queue in the "Coda" multi-select and search again
     labels = d.find_elements(By.CSS_SELECTOR, ".ag-pinned-left-cols-container .ag-row")
     first_queue = labels[0].text.strip()

@@ -31,9 +31,11 @@ _ROW_STYLES = {"styleConditions": [
 _WIDTH = {"duration": 124, "duration_h": 112, "count": 96, "percent": 100}
 
 
-def column_defs(table, lang: str) -> list[dict]:
+def column_defs(table, lang: str, pie: tuple[str, str] | None = None) -> list[dict]:
     first = {"field": "label", "headerName": table.row_header or "", "pinned": "left",
              "width": 210, "cellStyle": {"textAlign": "left"}}
+    if pie:
+        first.update(cellRenderer="MiniPie", width=236)
     defs: list[dict] = [first]
     cols = table.columns
     for i, j in group_spans(cols):
@@ -45,7 +47,7 @@ def column_defs(table, lang: str) -> list[dict]:
     return defs
 
 
-def row_data(table, lang: str) -> tuple[list[dict], dict]:
+def row_data(table, lang: str, pie: tuple[str, str] | None = None) -> tuple[list[dict], dict]:
     def cells(r: dict) -> dict:
         return {f"c{k}": fmt.cell(r.get(c.key), c.unit, c.kind, lang=lang, thousands=c.thousands)
                 for k, c in enumerate(table.columns)}
@@ -57,17 +59,24 @@ def row_data(table, lang: str) -> tuple[list[dict], dict]:
         lvl = r.get("level")
         cls = "acc" if lvl == 1 else ("op" if nxt is not None and nxt.get("level") == 1 else "")
         label = ("\u2003" if lvl == 1 else "") + str(r.get("label", ""))
-        rows.append({"label": label, "_cls": cls, **cells(r)})
+        row = {"label": label, "_cls": cls, **cells(r)}
+        if pie and not lvl:
+            row["_pa"], row["_pu"] = r.get(pie[0]) or 0, r.get(pie[1]) or 0
+        rows.append(row)
     totals = {"label": str(table.totals.get("label", "")), "_cls": "total", **cells(table.totals)}
     return rows, totals
 
 
-def grid(table, lang: str, grid_id) -> dag.AgGrid:
-    rows, totals = row_data(table, lang)
+def grid(table, lang: str, grid_id, pie: tuple[str, str] | None = None) -> dag.AgGrid:
+    """`pie`: the (answered, unanswered) column keys of a mini pie before each row name, from
+    the report's `options["row_pie"]`."""
+    if pie and not {c.key for c in table.columns} >= set(pie):
+        pie = None
+    rows, totals = row_data(table, lang, pie)
     auto = len(rows) <= 35
     return dag.AgGrid(
         id=grid_id,
-        columnDefs=column_defs(table, lang),
+        columnDefs=column_defs(table, lang, pie),
         rowData=rows,
         defaultColDef={"sortable": False, "resizable": True, "suppressMovable": True,
                        "wrapHeaderText": True, "autoHeaderHeight": True},
@@ -114,6 +123,12 @@ def filters_line(result, lang: str) -> html.Div:
 
 
 def render_result(result, lang: str, export_type: str = "rp-export") -> list:
+    from pbxlens.reports import get
+
+    try:
+        pie = get(result.report).options.get("row_pie")
+    except KeyError:
+        pie = None
     out: list = [filters_line(result, lang)]
     top = chart_row(result.charts, lang, "rc")
     if top:
@@ -129,7 +144,7 @@ def render_result(result, lang: str, export_type: str = "rp-export") -> list:
         tc = chart_row(table.charts, lang, f"tc{i}")
         if tc:
             body.append(tc)
-        body.append(grid(table, lang, {"type": "rp-grid", "table": i}))
+        body.append(grid(table, lang, {"type": "rp-grid", "table": i}, pie))
         out.append(html.Section(body, className="pbx-card pbx-table-card"))
     if not result.tables:
         out.append(html.Div(t("no_rows", lang), className="pbx-empty"))
