@@ -3,8 +3,6 @@ green = answered, red = unanswered, orange = total drawn as columns)."""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
-
 from pbxlens.dashboards.i18n import STRINGS, t
 
 _SERIES = ("total", "answered", "unanswered", "quantity")
@@ -14,30 +12,49 @@ def _name(key: str, lang: str) -> str:
     return t(key, lang) if key in _SERIES and key in STRINGS else key
 
 
-def figure(chart: dict, lang: str = "en", *, height: int = 300) -> go.Figure:
-    fig = go.Figure()
+# The look of plotly's "plotly_white" template, spelled out: a figure is sent as a plain dict,
+# because building go.Figure objects (validation of every property, the template expanded into
+# each figure) cost ~0.2 s a chart, most of a page's first render.
+_AXIS = {"gridcolor": "#EBF0F8", "linecolor": "#EBF0F8", "zerolinecolor": "#EBF0F8",
+         "zerolinewidth": 2, "automargin": True, "ticks": ""}
+_FONT = {"color": "#2a3f5f"}
+_COLORWAY = ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692"]
+
+
+def figure(chart: dict, lang: str = "en", *, height: int = 300,
+           background: str | None = None) -> dict:
+    """A plotly figure (as a dict, what dcc.Graph takes) from a report chart."""
+    traces: list[dict] = []
     if chart.get("type") == "pie":
         s = chart["series"][0]
-        fig.add_trace(go.Pie(labels=[_name(x, lang) for x in chart["x"]], values=s["data"],
-                             marker={"colors": s.get("colors")} if s.get("colors") else None,
-                             hole=0.45, sort=False, textinfo="percent",
-                             hovertemplate="%{label}: %{percent:.1%} • %{value}<extra></extra>"))
+        pie = {"type": "pie", "labels": [_name(x, lang) for x in chart["x"]], "values": s["data"],
+               "hole": 0.45, "sort": False, "textinfo": "percent",
+               "hovertemplate": "%{label}: %{percent:.1%} • %{value}<extra></extra>"}
+        if s.get("colors"):
+            pie["marker"] = {"colors": s["colors"]}
+        traces.append(pie)
     else:
         for s in chart.get("series", []):
             name = _name(s.get("key") or s.get("label", ""), lang)
             if s.get("kind") == "column":
-                fig.add_trace(go.Bar(x=chart["x"], y=s["data"], name=name,
-                                     marker_color=s.get("color"), opacity=0.55))
+                traces.append({"type": "bar", "x": chart["x"], "y": s["data"], "name": name,
+                               "marker": {"color": s.get("color")}, "opacity": 0.55})
             else:
-                fig.add_trace(go.Scatter(x=chart["x"], y=s["data"], name=name, mode="lines+markers",
-                                         line={"color": s.get("color"), "width": 2}))
-    fig.update_layout(title={"text": chart.get("title", ""), "font": {"size": 14}, "x": 0.01},
-                      height=height, margin={"l": 40, "r": 10, "t": 40, "b": 30},
-                      legend={"orientation": "h", "y": -0.15}, template="plotly_white",
-                      hovermode="x unified" if chart.get("type") != "pie" else "closest")
+                traces.append({"type": "scatter", "x": chart["x"], "y": s["data"], "name": name,
+                               "mode": "lines+markers",
+                               "line": {"color": s.get("color"), "width": 2}})
+    bg = background or "white"
+    layout: dict = {
+        "title": {"text": chart.get("title", ""), "font": {"size": 14}, "x": 0.01},
+        "height": height, "margin": {"l": 40, "r": 10, "t": 40, "b": 30},
+        "legend": {"orientation": "h", "y": -0.15}, "font": _FONT, "colorway": _COLORWAY,
+        "paper_bgcolor": bg, "plot_bgcolor": bg,
+        "hovermode": "x unified" if chart.get("type") != "pie" else "closest",
+    }
     if chart.get("type") != "pie":
-        fig.update_xaxes(tickangle=0, nticks=13)
-    return fig
+        layout["xaxis"] = {**_AXIS, "tickangle": 0, "nticks": 13}
+        layout["yaxis"] = dict(_AXIS)
+    return {"data": traces, "layout": layout}
 
 
 def main_chart(result) -> dict | None:

@@ -31,10 +31,8 @@ def _figure(w: widgets.Widget):
     chart = main_chart(result)
     if chart is None:
         return None, t("no_rows", web.lang())
-    fig = figure(chart, web.lang(), height=_HEIGHT.get(w.size, 300))
-    if w.background:
-        fig.update_layout(paper_bgcolor=w.background, plot_bgcolor=w.background)
-    return fig, ""
+    return figure(chart, web.lang(), height=_HEIGHT.get(w.size, 300),
+                  background=w.background or None), ""
 
 
 def _body(w: widgets.Widget, lang: str):
