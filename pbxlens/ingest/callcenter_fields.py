@@ -147,3 +147,47 @@ def documented_aliases() -> dict[str, list[str]]:
         doc[a].append(f"{s} (1st)")
         doc[b].append(f"{s} (2nd)")
     return doc
+
+
+def doc_section() -> str:
+    """The Call Center CDR section of docs/formats.md."""
+    aliases = documented_aliases()
+    lines = ["", "## Kalliope Call Center CDR", "",
+             "The seed lists no column of the Call Center CDR (pbx_data.md §2.1, A-9): pbxlens "
+             "defines the layouts below, in the CDR's naming style, from the spec's concepts "
+             "(queue calls and operator events, nexus_reports.md R28-R34, C7, C26). The "
+             "simulator writes them (`pbxlens generate --formats cc-csv,cc-csv-detailed,"
+             "cc-json,cc-xml,cc-xlsx,cc-xlsx-detailed`).", "",
+             "| layout | how it is recognized | one record is |", "|---|---|---|",
+             "| CSV / XLSX | a header with `unique_id`, `enter_datetime` and `queue_id` or "
+             "`queue_name` (or aliases) and no CDR `start_datetime` | a row = a queue call |",
+             "| CSV / XLSX detailed (\"Export operator events\") | `event_*` columns too; one "
+             "row per operator event, the queue-call fields repeated; a queue call without "
+             "events has one row with empty event fields | a row |",
+             "| JSON | an array of queue-call objects with `\"operator_events\": [...]` (event "
+             "keys may omit the `event_` prefix) | an object = a queue call |",
+             "| XML | `<callcenter_cdr><queue_call>...<operator_events><event>...` "
+             "(defusedxml) | a `<queue_call>` |", "",
+             "- **Queue call** = one call's visit to one queue; natural key (tenant, "
+             "`unique_id`, queue id else name else '' (empty queue), `enter_datetime`). "
+             "Loaded into `queue_calls`; its operator events into `cc_agent_legs` (one row per "
+             "presentation to an account; identical duplicate events, K-17113, count once).",
+             "- Instants, encodings, delimiters, idempotency (skip of identical bytes; "
+             "identical content = duplicate; different content = the newer load replaces the "
+             "queue call and its events; a summary file keeps the stored events) and the "
+             "`ingest --json` summary are as for the CDR.",
+             "- **Rejected rows** (quarantine, with line and reason): missing `unique_id`, "
+             "`enter_datetime` or `exit_datetime`; an unparsable instant; exit before enter; a "
+             "queue call over 7 days; an event without `event_ring_datetime`; event end before "
+             "ring; the wrong number of columns; the unreadable tail of a JSON/XML file.",
+             "- Outcomes are normalized with the exit-cause vocabulary above (`CANCELLED` -> "
+             "`CANCELED`, `QUEUE_JOINEMPTY` -> `JOINEMPTY`, `ANSWERED ELSEWHERE` -> "
+             "`ANSWERED_ELSEWHERE` ...); `direction` accepts "
+             + "; ".join(f"`{c}`: " + ", ".join(f"`{s}`" for s in sp)
+                         for c, sp in DIRECTIONS.items()) + " (blank = `incoming`).", "",
+             "| field | level | meaning | accepted names |", "|---|---|---|---|"]
+    for level, doc in (("queue call", QUEUE_CALL_DOC), ("event", EVENT_DOC)):
+        for f, meaning in doc:
+            names = ", ".join(f"`{a}`" for a in dict.fromkeys(aliases[f]))
+            lines.append(f"| `{f}` | {level} | {meaning} | {names} |")
+    return "\n".join(lines)

@@ -229,3 +229,37 @@ def test_queue_operators(cc):
     acc = next(iter(per))[2]
     r = run(cc.con(), "cc.queue_operators", _p(cc, account=acc))
     assert sum(t.totals["total.n"] for t in r.tables) == sum(x["acc"] == acc for x in ls)
+
+
+CC_IDS = ("cc.dashboard", "cc.queues", "cc.queue_callers", "cc.queues_by_date",
+          "cc.queue_operators", "cc.queues_by_hour", "cc.operators")
+
+
+def test_exports_and_sql_transpile(cc_stores, tmp_path):
+    import csv
+    import io
+
+    import openpyxl
+    import sqlglot
+
+    from pbxlens.reports import callcenter, export
+    from pbxlens.reports.catalog import get
+
+    s = cc_stores[0]
+    for rid in CC_IDS:
+        res = run(s.con(), rid, Params(date_from=s.d_from, date_to=s.d_to, lang="it"))
+        doc = json.loads(export.to_json(res))
+        path = tmp_path / f"{rid}.xlsx"
+        export.to_xlsx(res, path)
+        wb = openpyxl.load_workbook(path)
+        assert len(wb.worksheets) == max(1, len(doc["tables"])), rid
+        assert next(iter(csv.reader(io.StringIO(export.to_csv(res)))))[0] in ("label", "table")
+    p = _p(s, exit_cause="NCC", direction="incoming")
+    for rid in ("cc.queues", "cc.queues_by_date", "cc.queues_by_hour"):
+        sql, _a = callcenter._queue_query(get(rid), p, s.d_from, s.d_to)
+        for dialect in ("spark", "clickhouse", "postgres"):
+            assert sqlglot.transpile(sql, read="duckdb", write=dialect)
+    for sql in (callcenter.LEG_SQL, callcenter.DASH_SQL, callcenter.CALLERS_SQL):
+        sql = sql.format(where="", label_where="", keys="op", sets="(op, block)",
+                         gid="GROUPING(op)")
+        assert sqlglot.transpile(sql, read="duckdb", write="spark")
