@@ -84,7 +84,8 @@ CREATE TABLE cc_agent_legs (
     batch_id        BIGINT NOT NULL
 );
 
--- Every operator leg, whichever export it came from (source 'cdr' | 'cc').
+-- Every received operator leg, whichever export it came from (source 'cdr' | 'cc'); the CDR's
+-- originated candidates (kind 'orig') need the directory to become legs (reports/operator.py).
 CREATE VIEW all_agent_legs AS
 SELECT 'cdr' AS source, tenant, unique_id, day, hr, dow, direction, status, extension,
   account, qkey, queue_id, queue_name, exit_cause, block, answered, ring_s, resp_s, talk_s,
