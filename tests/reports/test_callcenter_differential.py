@@ -174,6 +174,10 @@ def test_queue_callers(cc):
         assert (row["answered.n"], row["unanswered.n"]) == (a, u), row["key"]
     uids = {v["uid"] for v in nv.visits(cc.data, cc.d_from, cc.d_to) if v["dir"] == "incoming"}
     assert r.tables[0].totals["total.n"] == len(uids)
+    vs = [v for v in nv.visits(cc.data, cc.d_from, cc.d_to) if v["dir"] == "incoming"]
+    qk = sorted({v["qkey"] for v in vs})[0]
+    r = run(cc.con(), "cc.queue_callers", _p(cc, queue=qk))
+    assert r.tables[0].totals["total.n"] == len({v["uid"] for v in vs if v["qkey"] == qk})
 
 
 def _check_leg_row(row: dict, ls: list[dict], ctx) -> None:
