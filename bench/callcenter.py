@@ -85,7 +85,7 @@ def build(store: Path, target: int) -> None:
     copies = max(1, -(-target // base))
     con.execute("CREATE TEMP TABLE k AS SELECT range AS k FROM range(1, ?)", [copies])
     shift = f"to_days(CAST(k.k * {DAYS} AS INTEGER))"
-    day = f"CAST(day + k.k * {DAYS} AS DATE)"
+    day = f"CAST(day + CAST(k.k * {DAYS} AS INTEGER) AS DATE)"
     dow = f"CAST(dayofweek({day}) AS SMALLINT)"
     con.execute(f"""INSERT INTO queue_calls SELECT q.* REPLACE (
         q.unique_id || '-' || k.k AS unique_id, enter_ts + {shift} AS enter_ts,
