@@ -54,17 +54,20 @@ def generate(
     calls_per_day: Annotated[int, typer.Option(min=1, max=1_000_000)] = 2000,
     seed: int = 1,
     start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD")] = None,
-    formats: Annotated[str, typer.Option(help="comma-separated: csv,csv-detailed,json,xml,xlsx")]
+    formats: Annotated[str, typer.Option(help="comma-separated: csv,csv-detailed,json,xml,xlsx; "
+                                "Call Center CDR: cc-csv,cc-csv-detailed,cc-json,cc-xml,"
+                                "cc-xlsx,cc-xlsx-detailed")]
     = "csv,csv-detailed,json,xml,xlsx",
 ) -> None:
     """Simulate a call center and write its PBX exports (deterministic per seed)."""
     from pbxlens import simulate
 
     chosen = [f.strip() for f in formats.split(",") if f.strip()]
-    unknown = sorted(set(chosen) - set(simulate.ALL_FORMATS))
+    known = simulate.ALL_FORMATS + simulate.CC_FORMATS  # CC_FORMATS: Call Center CDR
+    unknown = sorted(set(chosen) - set(known))
     if unknown:
         raise _fail(f"unknown format(s): {', '.join(unknown)}; "
-                    f"choose from {', '.join(simulate.ALL_FORMATS)}")
+                    f"choose from {', '.join(known)}")
     summary = simulate.generate(out_dir, days=days, calls_per_day=calls_per_day, seed=seed,
                                 start=_date(start, "--start"), formats=chosen)
     out.print(f"wrote {summary.calls} calls ({summary.legs} path lines) in "

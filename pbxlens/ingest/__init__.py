@@ -12,7 +12,16 @@ import duckdb
 from pbxlens import PbxlensError
 from pbxlens.billing import rating
 from pbxlens.config import get_settings
-from pbxlens.ingest import asterisk, derive, directory, kalliope_cdr, loader, normalize, sniff
+from pbxlens.ingest import (
+    asterisk,
+    derive,
+    directory,
+    kalliope_callcenter,
+    kalliope_cdr,
+    loader,
+    normalize,
+    sniff,
+)
 from pbxlens.ingest.loader import FileResult
 
 Progress = Callable[[str, str], None]  # (path, stage)
@@ -79,6 +88,8 @@ def ingest_file(
         note(str(path), "reading")
         if result.format == "directory_json":
             _load_directory(con, path, result, sha, started, timer)
+        elif kind.kind.startswith("callcenter_"):
+            _load_callcenter(con, path, kind, result, sha, started, timer, note)
         else:
             _load_cdr(con, path, kind, result, sha, started, timer, note)
     except PbxlensError as exc:
@@ -132,6 +143,29 @@ def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
     loader.finish_batch(con, result, sha=sha, started=started, parse_s=parse_s,
                         load_s=timer.lap())
     _drop_scratch(con)
+
+
+def _load_callcenter(con, path, kind, result, sha, started, timer, note) -> None:
+    """A Call Center CDR file (issue 6): same batch, idempotency and quarantine rules."""
+    cc = kalliope_callcenter
+    try:
+        raw = cc.READERS[kind.kind.removeprefix("callcenter_")](con, path, kind)
+        result.format = raw.format
+        note(str(path), "normalizing")
+        cc.stage(con, tz=get_settings().timezone)
+        result.rows_read = raw.rows_read
+        parse_s = timer.lap()
+        note(str(path), "loading")
+        result.batch_id = loader.begin_batch(con)
+        counts = cc.load(con, result.batch_id, has_events=raw.has_events)
+        result.rows_loaded = counts["rows_loaded"]
+        result.rows_duplicate = counts["rows_duplicate"]
+        result.calls_loaded = counts["calls_loaded"]
+        result.rows_quarantined = cc.quarantine(con, result.batch_id, str(path))
+        loader.finish_batch(con, result, sha=sha, started=started, parse_s=parse_s,
+                            load_s=timer.lap())
+    finally:
+        cc.drop_scratch(con)
 
 
 def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:

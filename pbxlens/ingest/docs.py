@@ -5,6 +5,7 @@ Usage: python -m pbxlens.ingest.docs > docs/formats.md
 
 from __future__ import annotations
 
+from pbxlens.ingest import callcenter_fields
 from pbxlens.ingest.fields import ALL_FIELDS, CALL_FIELDS, documented_aliases
 from pbxlens.ingest.normalize import BILL_NEGATIVE_TOLERANCE, MAX_SECONDS
 from pbxlens.models import vocabulary
@@ -179,6 +180,7 @@ def render() -> str:
                          "kept verbatim)", "exit_cause"), ("Source and destination types",
                                                            "endpoint_type")):
         lines += ["", f"## {title}", "", _vocab_table(scope)]
+    lines.append(callcenter_fields.doc_section())  # Call Center CDR (issue 6)
     lines.append(DIRECTORY.rstrip("\n"))
     lines.append(FEEDS.rstrip("\n"))
     lines.append(BILLING.rstrip("\n"))

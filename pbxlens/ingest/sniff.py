@@ -25,11 +25,21 @@ class UnreadableFileError(PbxlensError):
 @dataclass(frozen=True)
 class FileKind:
     kind: str            # csv | json | xml | xlsx | asterisk_master | asterisk_queue_log
+    #                      | callcenter_csv | callcenter_json | callcenter_xml | callcenter_xlsx
     encoding: str        # utf-8 | utf-8-sig | utf-16 | cp1252 (text kinds)
     delimiter: str = ","
 
 
 def detect(path: Path) -> FileKind:
+    kind = _detect(path)
+    from pbxlens.ingest import kalliope_callcenter  # a Call Center CDR, not a plain CDR?
+
+    if kind.kind in ("csv", "json", "xml", "xlsx") and kalliope_callcenter.detect(path, kind):
+        return FileKind(f"callcenter_{kind.kind}", kind.encoding, kind.delimiter)
+    return kind
+
+
+def _detect(path: Path) -> FileKind:
     size = path.stat().st_size
     if size == 0:
         raise UnreadableFileError(f"{path}: the file is empty (0 bytes)")

@@ -168,7 +168,8 @@ def _load() -> None:
     # the family modules register their definitions on import
     import importlib
 
-    for mod in ("dashboard", "queue", "operator"):  # catalog order: R1, R2/R4/R5, R3/R14/R15
+    # catalog order: R1, R2/R4/R5, R3/R14/R15; callcenter: R28-R34 (issue 6)
+    for mod in ("dashboard", "queue", "operator", "callcenter"):
         importlib.import_module(f"pbxlens.reports.{mod}")
 
 

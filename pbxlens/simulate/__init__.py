@@ -18,8 +18,11 @@ from .engine import Engine, status_from_legs
 from .truth import CC_OUTCOMES, Call, Leg, Truth
 
 ALL_FORMATS: tuple[str, ...] = ("csv", "csv-detailed", "json", "xml", "xlsx")
+# Call Center CDR layouts (issue 6); not in ALL_FORMATS, which stays the plain CDR
+CC_FORMATS: tuple[str, ...] = ("cc-csv", "cc-csv-detailed", "cc-json", "cc-xml", "cc-xlsx",
+                               "cc-xlsx-detailed")
 
-__all__ = ["ALL_FORMATS", "CC_OUTCOMES", "Call", "Directory", "GenerateSummary", "Leg", "Truth",
+__all__ = ["ALL_FORMATS", "CC_FORMATS", "CC_OUTCOMES", "Call", "Directory", "GenerateSummary", "Leg", "Truth",
            "build_directory", "generate", "simulate", "status_from_legs"]
 
 

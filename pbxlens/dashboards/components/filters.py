@@ -31,6 +31,9 @@ def options(con, key: str, tenant: str, lang: str) -> list[dict] | None:
     if key == "exit_cause":
         return [{"value": s.code, "label": f"{s.code} – {s.it if lang == 'it' else s.en}"}
                 for s in vocabulary.EXIT_CAUSES]
+    if key == "direction":  # Call Center reports (issue 6, C26)
+        return [{"value": "incoming", "label": "Ingresso" if lang == "it" else "Incoming"},
+                {"value": "local", "label": "Locale" if lang == "it" else "Local"}]
     if key == "empty_queue":
         return [{"value": "no", "label": t("no", lang)}, {"value": "yes", "label": t("yes", lang)}]
     sql = _DIRECTORY_SQL.get(key)

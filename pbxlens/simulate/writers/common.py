@@ -207,12 +207,16 @@ def to_raw(calls: list[Call]) -> list[tuple]:
             for c in calls]
 
 
-def pack(calls: list[Call]) -> bytes:
-    """``Call`` objects -> pickled raw tuples, for a writer process (``unpack``)."""
-    return pickle.dumps(to_raw(calls), protocol=pickle.HIGHEST_PROTOCOL)
+def pack(calls: list[Call], *, cdr: bool = True, cc: bool = False) -> bytes:
+    """``Call`` objects -> pickled (CDR raw tuples, Call Center raw tuples), for a writer
+    process (``unpack``); a part not asked for is None."""
+    from .callcenter import cc_raw
+
+    return pickle.dumps((to_raw(calls) if cdr else None, cc_raw(calls) if cc else None),
+                        protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def unpack(data: bytes) -> list[tuple]:
+def unpack(data: bytes) -> tuple[list[tuple] | None, list[tuple] | None]:
     """``pack`` output -> raw call tuples (only ever fed our own writer pipe's data)."""
     return pickle.loads(data)  # noqa: S301 - produced by pack() in the parent process
 

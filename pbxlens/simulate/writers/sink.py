@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 
 from ..truth import Call
+from .callcenter import cc_raw, format_cc
 from .cdr import FORMAT_WRITERS
 from .common import TimeFormatter, format_raw, pack, unpack
 
@@ -33,11 +34,19 @@ class _Writers:
             self.close()
             raise
         self.fmt = TimeFormatter(tz)
+        # Call Center writers take queue-call rows (callcenter.py), the others CDR rows
+        self.cdr = [w for w in self.writers if not getattr(w, "callcenter", False)]
+        self.cc = [w for w in self.writers if getattr(w, "callcenter", False)]
 
-    def write_raw(self, batch, *, objects: bool) -> None:
-        rows = format_raw(batch, self.fmt, objects=objects)
-        for w in self.writers:
-            w.write(rows)
+    def write_raw(self, batch, *, objects: bool, cc_batch=None) -> None:
+        if self.cdr:
+            rows = format_raw(batch, self.fmt, objects=objects)
+            for w in self.cdr:
+                w.write(rows)
+        if self.cc:
+            cc_rows = format_cc(cc_raw(batch) if objects else cc_batch, self.fmt)
+            for w in self.cc:
+                w.write(cc_rows)
 
     def close(self) -> None:
         for w in self.writers:
@@ -65,7 +74,8 @@ def _writer_main(conn, out_dir: str, fmts: list[str], tz: str) -> None:
                 data = conn.recv_bytes()
                 if not data:
                     break
-                w.write_raw(unpack(data), objects=False)
+                batch, cc_batch = unpack(data)
+                w.write_raw(batch, objects=False, cc_batch=cc_batch)
                 del data
                 gc.collect(0)
         finally:
@@ -110,6 +120,8 @@ class ProcessSink:
                                  name="pbxlens-simulate-writer", daemon=True)
         self._proc.start()
         child.close()
+        self._cc = any(getattr(FORMAT_WRITERS[f], "callcenter", False) for f in fmts)
+        self._cdr = any(not getattr(FORMAT_WRITERS[f], "callcenter", False) for f in fmts)
         _grow_pipe(self._conn)
         self._q: queue.Queue = queue.Queue(maxsize=self.QUEUE_DAYS)
         self._send_error: BaseException | None = None
@@ -152,7 +164,7 @@ class ProcessSink:
         return RuntimeError(info)
 
     def write(self, calls: list[Call]) -> None:
-        self._put(pack(calls))
+        self._put(pack(calls, cdr=self._cdr, cc=self._cc))
 
     def close(self, *, ok: bool = True) -> None:
         try:
