@@ -182,10 +182,10 @@ def recipients(conn: sa.Connection, ticket_id: int, event: str, *, extra: Iterab
             found += [(a, user, role) for a, user in _role_addresses(conn, t, role)]
     found += [(a, False, "extra") for a in split_addresses(list(extra))]
     sender = _norm(t["owner_email"])
-    if channel == "email" and sender:
-        if opts["skip_sender"]:
-            found = [f for f in found if _norm(f[0]) != sender]
-        elif event == "insert" and opts["notify_sender_on_open"] \
+    if channel == "email" and sender and (opts["skip_sender"] or event == "insert"):
+        # the sender of an email ticket hears of its opening only through the sender options
+        found = [f for f in found if _norm(f[0]) != sender]
+        if not opts["skip_sender"] and opts["notify_sender_on_open"] \
                 and not listed(sender, blacklist(conn, "opening_sender")):
             found.append((sender, False, "sender"))
     blocked = blacklist(conn, "out") + (blacklist(conn, "in") if channel == "email" else [])
