@@ -50,7 +50,14 @@ class Filters:
 
 
 def can_use(user: User | None) -> bool:
-    return user is not None and not user.disabled and user.role in ("admin", "supervisor", "operator")
+    from pbxlens.dashboards.access import can_use_tickets
+
+    return can_use_tickets(user)
+
+
+def can_see(conn: sa.Connection, user: User | None, ticket_id: int) -> bool:
+    t = S.tickets.c
+    return conn.execute(sa.select(t.id).where(t.id == ticket_id, visible(user))).first() is not None
 
 
 def visible(user: User | None):
