@@ -168,7 +168,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "import_xlsx": ("Import XLSX", "Importa XLSX"),
     "search_text": ("Number, title or description", "Numero, titolo o descrizione"),
     "only_unread": ("Only with unread notifications", "Solo con notifiche non lette"),
-    "saved": ("Saved {what}.", "Salvato {what}."),
+    "saved_record": ("Saved {what}.", "Salvato {what}."),
     "inbound": ("Inbound", "Inbound"),
     "outbound": ("Outbound", "Outbound"),
     "note": ("Note", "Note"),

@@ -45,14 +45,14 @@ def national(raw: str | None, *, outbound: bool = False) -> str | None:
     if outbound:  # "Voip codice impegno chiamata": the PBX adds it to outbound destinations
         seize = get_settings().line_prefix or ""
         if seize and s.startswith(seize) and len(s) > len(seize) + 3:
-            s = s[len(seize):]
+            s = s[len(seize) :]
     if not s.strip("+"):
         return None
     home = _home()
     if s.startswith("+" + home):
-        s = s[len(home) + 1:]
+        s = s[len(home) + 1 :]
     elif s.startswith("00" + home):
-        s = s[len(home) + 2:]
+        s = s[len(home) + 2 :]
     elif s.startswith("+"):
         s = "00" + s[1:]
     return s or None
@@ -83,11 +83,15 @@ def national_sql(col: str, outbound: str = "false") -> str:
     s0 = f"regexp_replace(coalesce({col}, ''), '[^0-9+]', '', 'g')"
     s0 = f"(left({s0}, 1) || replace(substr({s0}, 2), '+', ''))"
     if seize:
-        s1 = (f"(CASE WHEN ({outbound}) AND starts_with({s0}, '{seize}') AND length({s0}) > "
-              f"{len(seize) + 3} THEN substr({s0}, {len(seize) + 1}) ELSE {s0} END)")
+        s1 = (
+            f"(CASE WHEN ({outbound}) AND starts_with({s0}, '{seize}') AND length({s0}) > "
+            f"{len(seize) + 3} THEN substr({s0}, {len(seize) + 1}) ELSE {s0} END)"
+        )
     else:
         s1 = s0
-    return (f"nullif(CASE WHEN replace({s1}, '+', '') = '' THEN NULL "
-            f"WHEN starts_with({s1}, '+{home}') THEN substr({s1}, {len(home) + 2}) "
-            f"WHEN starts_with({s1}, '00{home}') THEN substr({s1}, {len(home) + 3}) "
-            f"WHEN starts_with({s1}, '+') THEN '00' || substr({s1}, 2) ELSE {s1} END, '')")
+    return (
+        f"nullif(CASE WHEN replace({s1}, '+', '') = '' THEN NULL "
+        f"WHEN starts_with({s1}, '+{home}') THEN substr({s1}, {len(home) + 2}) "
+        f"WHEN starts_with({s1}, '00{home}') THEN substr({s1}, {len(home) + 3}) "
+        f"WHEN starts_with({s1}, '+') THEN '00' || substr({s1}, 2) ELSE {s1} END, '')"
+    )

@@ -30,18 +30,39 @@ CHUNK = 64 * 1024
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 TYPES = {  # extension -> content type
-    ".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-    ".gif": "image/gif", ".txt": "text/plain", ".log": "text/plain", ".csv": "text/csv",
-    ".zip": "application/zip", ".xlsx": _XLSX, ".docx": _DOCX,
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".txt": "text/plain",
+    ".log": "text/plain",
+    ".csv": "text/csv",
+    ".zip": "application/zip",
+    ".xlsx": _XLSX,
+    ".docx": _DOCX,
     ".odt": "application/vnd.oasis.opendocument.text",
-    ".ods": "application/vnd.oasis.opendocument.spreadsheet", ".eml": "message/rfc822",
-    ".exe": "application/x-msdownload", ".html": "text/html", ".htm": "text/html",
-    ".svg": "image/svg+xml", ".js": "text/javascript",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".eml": "message/rfc822",
+    ".exe": "application/x-msdownload",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".svg": "image/svg+xml",
+    ".js": "text/javascript",
 }
-_MAGIC = {"application/pdf": (b"%PDF-",), "image/png": (b"\x89PNG\r\n\x1a\n",),
-          "image/jpeg": (b"\xff\xd8\xff",), "image/gif": (b"GIF87a", b"GIF89a")}
-_ZIPPED = ("application/zip", _XLSX, _DOCX, "application/vnd.oasis.opendocument.text",
-           "application/vnd.oasis.opendocument.spreadsheet")
+_MAGIC = {
+    "application/pdf": (b"%PDF-",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+}
+_ZIPPED = (
+    "application/zip",
+    _XLSX,
+    _DOCX,
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+)
 _TEXT = ("text/plain", "text/csv", "message/rfc822")
 _SAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
@@ -74,11 +95,15 @@ def content_type(filename: str, declared: str | None, allowed: Iterable[str]) ->
     ctype = TYPES.get(ext)
     allowed = {a.lower() for a in allowed}
     if ctype is None or ctype not in allowed:
-        raise AttachmentError(f"{filename}: this type of file is not allowed "
-                              f"(allowed: {', '.join(sorted(allowed))})")
+        raise AttachmentError(
+            f"{filename}: this type of file is not allowed (allowed: {', '.join(sorted(allowed))})"
+        )
     d = (declared or "").split(";")[0].strip().lower()
-    if d and d not in ("application/octet-stream", ctype) and not (
-            ctype == "text/csv" and d in ("text/plain", "application/vnd.ms-excel")):
+    if (
+        d
+        and d not in ("application/octet-stream", ctype)
+        and not (ctype == "text/csv" and d in ("text/plain", "application/vnd.ms-excel"))
+    ):
         raise AttachmentError(f"{filename}: declared as {d}, but its name says {ctype}")
     return ctype
 
@@ -95,9 +120,18 @@ def _check_content(filename: str, ctype: str, head: bytes) -> None:
         raise AttachmentError(f"{filename}: its content is not a {ctype} file")
 
 
-def save(conn: sa.Connection, folder: Path, ticket_id: int, filename: str, data: BinaryIO | bytes,
-         *, declared_type: str | None = None, user_id: int | None = None,
-         max_bytes: int | None = None, allowed: Iterable[str] | None = None) -> int:
+def save(
+    conn: sa.Connection,
+    folder: Path,
+    ticket_id: int,
+    filename: str,
+    data: BinaryIO | bytes,
+    *,
+    declared_type: str | None = None,
+    user_id: int | None = None,
+    max_bytes: int | None = None,
+    allowed: Iterable[str] | None = None,
+) -> int:
     """Store one file for the ticket; returns the attachment id."""
     ticket.require(conn, ticket_id)
     max_bytes = get_settings().ticket_attachment_max_bytes if max_bytes is None else max_bytes
@@ -116,7 +150,7 @@ def save(conn: sa.Connection, folder: Path, ticket_id: int, filename: str, data:
                 if size > max_bytes:
                     raise AttachmentError(f"{name}: larger than the limit of {max_bytes:,} bytes")
                 if len(head) < 512:
-                    head += chunk[:512 - len(head)]
+                    head += chunk[: 512 - len(head)]
                 digest.update(chunk)
                 out.write(chunk)
         if size == 0:
@@ -127,10 +161,19 @@ def save(conn: sa.Connection, folder: Path, ticket_id: int, filename: str, data:
         tmp.unlink(missing_ok=True)
         raise
     try:
-        return conn.execute(S.attachments.insert().values(
-            ticket_id=ticket_id, filename=name, content_type=ctype, size_bytes=size,
-            sha256=digest.hexdigest(), stored_name=stored, uploaded_by=user_id)
-            .returning(S.attachments.c.id)).scalar_one()
+        return conn.execute(
+            S.attachments.insert()
+            .values(
+                ticket_id=ticket_id,
+                filename=name,
+                content_type=ctype,
+                size_bytes=size,
+                sha256=digest.hexdigest(),
+                stored_name=stored,
+                uploaded_by=user_id,
+            )
+            .returning(S.attachments.c.id)
+        ).scalar_one()
     except BaseException:
         (folder / stored).unlink(missing_ok=True)
         raise
@@ -138,8 +181,12 @@ def save(conn: sa.Connection, folder: Path, ticket_id: int, filename: str, data:
 
 def list_for(conn: sa.Connection, ticket_id: int) -> list[dict]:
     a = S.attachments.c
-    return [dict(r) for r in conn.execute(sa.select(S.attachments).where(a.ticket_id == ticket_id)
-                                          .order_by(a.id)).mappings()]
+    return [
+        dict(r)
+        for r in conn.execute(
+            sa.select(S.attachments).where(a.ticket_id == ticket_id).order_by(a.id)
+        ).mappings()
+    ]
 
 
 def open_attachment(conn: sa.Connection, folder: Path, attachment_id: int) -> tuple[dict, Path]:

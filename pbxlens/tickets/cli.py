@@ -13,8 +13,11 @@ from rich.table import Table
 
 from pbxlens.dashboards.auth import User
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Tickets and call trace: companies, tickets, imports, exports, notifications.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Tickets and call trace: companies, tickets, imports, exports, notifications.",
+)
 out = Console()
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store")]
@@ -60,9 +63,13 @@ def _import(kind: str, file: Path, db: Path | None, tenant: str, strict: bool, a
 
 
 @app.command("import-companies")
-def import_companies(file: Path, db: DbOption = None, tenant: TenantOption = "default",
-                     strict: StrictOption = False,
-                     as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def import_companies(
+    file: Path,
+    db: DbOption = None,
+    tenant: TenantOption = "default",
+    strict: StrictOption = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Companies, contacts and their numbers from XLSX/CSV (exit 1 when rows were rejected)."""
     _import("companies", file, db, tenant, strict, as_json)
 
@@ -79,9 +86,13 @@ def export_companies(file: Path, db: DbOption = None, tenant: TenantOption = "de
 
 
 @app.command("import")
-def import_tickets(file: Path, db: DbOption = None, tenant: TenantOption = "default",
-                   strict: StrictOption = False,
-                   as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def import_tickets(
+    file: Path,
+    db: DbOption = None,
+    tenant: TenantOption = "default",
+    strict: StrictOption = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Tickets from XLSX/CSV, validated row by row (exit 1 when rows were rejected)."""
     _import("tickets", file, db, tenant, strict, as_json)
 
@@ -98,9 +109,13 @@ def _rows(db, tenant, status, search):
 
 
 @app.command("export")
-def export_tickets(file: Path, db: DbOption = None, tenant: TenantOption = "default",
-                   status: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
-                   search: Annotated[str | None, typer.Option(help="number, title or description")] = None) -> None:
+def export_tickets(
+    file: Path,
+    db: DbOption = None,
+    tenant: TenantOption = "default",
+    status: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
+    search: Annotated[str | None, typer.Option(help="number, title or description")] = None,
+) -> None:
     """The ticket list's visible columns as XLSX or CSV (by the file's suffix)."""
     from pbxlens.tickets import files
 
@@ -109,10 +124,13 @@ def export_tickets(file: Path, db: DbOption = None, tenant: TenantOption = "defa
 
 
 @app.command("list")
-def list_tickets(db: DbOption = None, tenant: TenantOption = "default",
-                 status: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
-                 search: Annotated[str | None, typer.Option()] = None,
-                 as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_tickets(
+    db: DbOption = None,
+    tenant: TenantOption = "default",
+    status: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
+    search: Annotated[str | None, typer.Option()] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     from pbxlens.tickets.tracking import format_hm
 
     rows = _rows(db, tenant, status, search)
@@ -121,38 +139,62 @@ def list_tickets(db: DbOption = None, tenant: TenantOption = "default",
         return
     t = Table("number", "title", "final customer", "status", "priority", "type", "tracking")
     for r in rows:
-        t.add_row(r["number"], r["title"], r["final_customer"], r["status"], r["priority"], r["type"],
-                  format_hm(r["tracking_s"]))
+        t.add_row(
+            r["number"],
+            r["title"],
+            r["final_customer"],
+            r["status"],
+            r["priority"],
+            r["type"],
+            format_hm(r["tracking_s"]),
+        )
     out.print(t)
 
 
 @app.command("lookup")
-def lookup(number: str, db: DbOption = None, tenant: TenantOption = "default",
-           direction: Annotated[str, typer.Option(help="in | out")] = "in",
-           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def lookup(
+    number: str,
+    db: DbOption = None,
+    tenant: TenantOption = "default",
+    direction: Annotated[str, typer.Option(help="in | out")] = "in",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """What the trace mask shows for NUMBER: company, contact, recent calls, open tickets."""
     from pbxlens.tickets import trace
 
     store = _store(db)
     try:
         with store.sa_read() as c, store.cursor() as cur:
-            m = trace.mask(c, cur, direction=direction, tenant=tenant,
-                           caller=number if direction == "in" else None,
-                           called=number if direction == "out" else None)
+            m = trace.mask(
+                c,
+                cur,
+                direction=direction,
+                tenant=tenant,
+                caller=number if direction == "in" else None,
+                called=number if direction == "out" else None,
+            )
     finally:
         store.close()
     side = m.customer
-    d = {"number": side.match.number, "company": (side.match.company or {}).get("name"),
-         "contact": (side.match.contact or {}).get("name"), "blacklisted": side.blacklisted,
-         "financial": {k: str(v) for k, v in m.financial.items()},
-         "recent_calls": m.recent_calls,
-         "open_tickets": [{"number": t["number"], "title": t["title"], "status": t["status"]}
-                          for t in m.open_tickets]}
+    d = {
+        "number": side.match.number,
+        "company": (side.match.company or {}).get("name"),
+        "contact": (side.match.contact or {}).get("name"),
+        "blacklisted": side.blacklisted,
+        "financial": {k: str(v) for k, v in m.financial.items()},
+        "recent_calls": m.recent_calls,
+        "open_tickets": [
+            {"number": t["number"], "title": t["title"], "status": t["status"]} for t in m.open_tickets
+        ],
+    }
     if as_json:
         print(json.dumps(d, default=str))
         return
-    out.print(f"{d['number']}: {d['company'] or 'ND'} / {d['contact'] or '-'}"
-              f"{' (blacklisted)' if d['blacklisted'] else ''}", highlight=False)
+    out.print(
+        f"{d['number']}: {d['company'] or 'ND'} / {d['contact'] or '-'}"
+        f"{' (blacklisted)' if d['blacklisted'] else ''}",
+        highlight=False,
+    )
     for t in d["open_tickets"]:
         out.print(f"  {t['number']} {t['status']} {t['title']}", highlight=False)
     out.print(f"  {len(d['recent_calls'])} recent calls", highlight=False)

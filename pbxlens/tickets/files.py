@@ -32,28 +32,68 @@ MAX_ROWS = 100_000
 
 # header spellings -> field (English keys, the export's labels, the Italian UI's labels)
 _TICKET_HEADERS = {
-    "number": "number", "numerazione": "number", "numero": "number",
-    "title": "title", "titolo": "title", "name": "title",
-    "account": "account", "final_customer": "final_customer", "cliente_finale": "final_customer",
-    "account_contact": "account_contact", "contatto_account": "account_contact",
+    "number": "number",
+    "numerazione": "number",
+    "numero": "number",
+    "title": "title",
+    "titolo": "title",
+    "name": "title",
+    "account": "account",
+    "final_customer": "final_customer",
+    "cliente_finale": "final_customer",
+    "account_contact": "account_contact",
+    "contatto_account": "account_contact",
     "final_customer_contact": "final_customer_contact",
     "contatto_final_customer": "final_customer_contact",
-    "status": "status", "stato": "status", "priority": "priority", "priorita": "priority",
-    "type": "type", "tipologia": "type", "description": "description", "descrizione": "description",
-    "tags": "tags", "external": "external", "estimate_hours": "estimate_hours", "estimate": "estimate_hours",
-    "stima": "estimate_hours", "created_at": "created_at", "data_creazione": "created_at",
-    "due_date": "due_date", "data_scadenza": "due_date", "estimated_start": "estimated_start",
-    "data_inizio_stimata": "estimated_start", "in_charge": "in_charge", "utente_in_carico": "in_charge",
-    "assigned": "assigned", "utente_assegnato": "assigned",
+    "status": "status",
+    "stato": "status",
+    "priority": "priority",
+    "priorita": "priority",
+    "type": "type",
+    "tipologia": "type",
+    "description": "description",
+    "descrizione": "description",
+    "tags": "tags",
+    "external": "external",
+    "estimate_hours": "estimate_hours",
+    "estimate": "estimate_hours",
+    "stima": "estimate_hours",
+    "created_at": "created_at",
+    "data_creazione": "created_at",
+    "due_date": "due_date",
+    "data_scadenza": "due_date",
+    "estimated_start": "estimated_start",
+    "data_inizio_stimata": "estimated_start",
+    "in_charge": "in_charge",
+    "utente_in_carico": "in_charge",
+    "assigned": "assigned",
+    "utente_assegnato": "assigned",
     "extra_notify_emails": "extra_notify_emails",
 }
 _COMPANY_HEADERS = {
-    "company": "company", "azienda": "company", "name": "company", "code": "code", "codice": "code",
-    "vat": "vat", "partita_iva": "vat", "piva": "vat", "email": "email", "phones": "phones",
-    "phone": "phones", "telefono": "phones", "telefoni": "phones", "contact": "contact",
-    "referente": "contact", "contatto": "contact", "contact_email": "contact_email",
-    "contact_phones": "contact_phones", "contact_phone": "contact_phones",
-    "score": "score", "outlook": "outlook", "bad_debts": "bad_debts", "exposure": "exposure",
+    "company": "company",
+    "azienda": "company",
+    "name": "company",
+    "code": "code",
+    "codice": "code",
+    "vat": "vat",
+    "partita_iva": "vat",
+    "piva": "vat",
+    "email": "email",
+    "phones": "phones",
+    "phone": "phones",
+    "telefono": "phones",
+    "telefoni": "phones",
+    "contact": "contact",
+    "referente": "contact",
+    "contatto": "contact",
+    "contact_email": "contact_email",
+    "contact_phones": "contact_phones",
+    "contact_phone": "contact_phones",
+    "score": "score",
+    "outlook": "outlook",
+    "bad_debts": "bad_debts",
+    "exposure": "exposure",
     "credit_line": "credit_line",
 }
 TICKET_REQUIRED = ("title", "account", "final_customer", "status", "type", "priority")
@@ -63,12 +103,16 @@ TICKET_REQUIRED = ("title", "account", "final_customer", "status", "type", "prio
 class ImportReport:
     rows: int = 0
     imported: int = 0
-    rejected: list[tuple[int, str]] = field(default_factory=list)   # (line, reason)
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
     written: bool = True
 
     def as_dict(self) -> dict:
-        return {"rows": self.rows, "imported": self.imported, "written": self.written,
-                "rejected": [{"line": ln, "reason": r} for ln, r in self.rejected]}
+        return {
+            "rows": self.rows,
+            "imported": self.imported,
+            "written": self.written,
+            "rejected": [{"line": ln, "reason": r} for ln, r in self.rejected],
+        }
 
 
 class _Rejected(Exception):
@@ -80,8 +124,10 @@ class StrictImportError(TicketError):
 
     def __init__(self, report: ImportReport) -> None:
         self.report = report
-        super().__init__(f"{len(report.rejected)} row(s) rejected, nothing imported: "
-                         + "; ".join(f"line {ln}: {r}" for ln, r in report.rejected[:5]))
+        super().__init__(
+            f"{len(report.rejected)} row(s) rejected, nothing imported: "
+            + "; ".join(f"line {ln}: {r}" for ln, r in report.rejected[:5])
+        )
 
 
 def _key(h: Any) -> str:
@@ -166,8 +212,15 @@ def _when(v: Any, what: str) -> datetime | None:
         dt = datetime.combine(v, time())
     else:
         s = str(v).strip()
-        for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%d/%m/%Y %H:%M:%S",
-                    "%d/%m/%Y %H:%M", "%d/%m/%Y", "%Y-%m-%dT%H:%M:%S"):
+        for fmt in (
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%d",
+            "%d/%m/%Y %H:%M:%S",
+            "%d/%m/%Y %H:%M",
+            "%d/%m/%Y",
+            "%Y-%m-%dT%H:%M:%S",
+        ):
             try:
                 dt = datetime.strptime(s, fmt)
                 break
@@ -204,8 +257,14 @@ def _run(conn: sa.Connection, recs, apply, strict: bool) -> ImportReport:
 # ------------------------------------------------------------------------- companies
 
 
-def import_companies(conn: sa.Connection, path: Path | str, *, tenant: str = "default",
-                     data: bytes | None = None, strict: bool = False) -> ImportReport:
+def import_companies(
+    conn: sa.Connection,
+    path: Path | str,
+    *,
+    tenant: str = "default",
+    data: bytes | None = None,
+    strict: bool = False,
+) -> ImportReport:
     """One row per company, or per contact of a company (the company is created on its first
     row and completed by the next ones). Phones are separated by `;` or `,`."""
     recs = _records(path, data, _COMPANY_HEADERS)
@@ -230,19 +289,37 @@ def import_companies(conn: sa.Connection, path: Path | str, *, tenant: str = "de
         fin = {k: _text(rec.get(k)) for k in ("score", "outlook")}
         fin |= {k: _decimal(rec.get(k), k) for k in ("bad_debts", "exposure", "credit_line")}
         fin = {k: v for k, v in fin.items() if v is not None}
-        cphones, kphones = phones(rec.get("phones"), "phones"), phones(rec.get("contact_phones"), "contact_phones")
+        cphones, kphones = (
+            phones(rec.get("phones"), "phones"),
+            phones(rec.get("contact_phones"), "contact_phones"),
+        )
         mail, kmail = email(rec.get("email"), "email"), email(rec.get("contact_email"), "contact_email")
         contact = _text(rec.get("contact"))
         if (kphones or kmail) and not contact:
             raise _Rejected("contact_phones / contact_email without a contact")
         comp = companies.company_by_name(conn, name, tenant)
         if comp is None:
-            cid = companies.create_company(conn, name, tenant=tenant, code=_text(rec.get("code")),
-                                           vat=_text(rec.get("vat")), email=mail, **fin)
+            cid = companies.create_company(
+                conn,
+                name,
+                tenant=tenant,
+                code=_text(rec.get("code")),
+                vat=_text(rec.get("vat")),
+                email=mail,
+                **fin,
+            )
         else:
             cid = comp["id"]
-            upd = {k: v for k, v in {"code": _text(rec.get("code")), "vat": _text(rec.get("vat")),
-                                     "email": mail, **fin}.items() if v is not None}
+            upd = {
+                k: v
+                for k, v in {
+                    "code": _text(rec.get("code")),
+                    "vat": _text(rec.get("vat")),
+                    "email": mail,
+                    **fin,
+                }.items()
+                if v is not None
+            }
             if upd:
                 companies.update_company(conn, cid, **upd)
         for p in cphones:
@@ -259,8 +336,21 @@ def import_companies(conn: sa.Connection, path: Path | str, *, tenant: str = "de
 
 
 def export_companies(conn: sa.Connection, path: Path | str, *, tenant: str = "default") -> int:
-    header = ["company", "code", "vat", "email", "phones", "contact", "contact_email",
-              "contact_phones", "score", "outlook", "bad_debts", "exposure", "credit_line"]
+    header = [
+        "company",
+        "code",
+        "vat",
+        "email",
+        "phones",
+        "contact",
+        "contact_email",
+        "contact_phones",
+        "score",
+        "outlook",
+        "bad_debts",
+        "exposure",
+        "credit_line",
+    ]
     rows = []
     for c in companies.list_companies(conn, tenant):
         base = [c["name"], c["code"], c["vat"], c["email"], "; ".join(companies.phones_of(conn, c["id"]))]
@@ -269,8 +359,9 @@ def export_companies(conn: sa.Connection, path: Path | str, *, tenant: str = "de
         if not contacts:
             rows.append([*base, None, None, None, *fin])
         for k in contacts:
-            rows.append([*base, k["name"], k["email"],
-                         "; ".join(companies.phones_of(conn, c["id"], k["id"])), *fin])
+            rows.append(
+                [*base, k["name"], k["email"], "; ".join(companies.phones_of(conn, c["id"], k["id"])), *fin]
+            )
     _write(Path(path), header, rows)
     return len(rows)
 
@@ -278,16 +369,27 @@ def export_companies(conn: sa.Connection, path: Path | str, *, tenant: str = "de
 # ------------------------------------------------------------------------- tickets
 
 
-def import_tickets(conn: sa.Connection, path: Path | str, *, tenant: str = "default",
-                   user=None, data: bytes | None = None, strict: bool = False) -> ImportReport:
+def import_tickets(
+    conn: sa.Connection,
+    path: Path | str,
+    *,
+    tenant: str = "default",
+    user=None,
+    data: bytes | None = None,
+    strict: bool = False,
+) -> ImportReport:
     """One row per ticket. Mandatory: account, final_customer, title, status, type, priority;
     an unknown company, contact, user, type, priority or status, or a number already used,
     rejects the row (B.3 DECISION)."""
     recs = _records(path, data, _TICKET_HEADERS)
     prios = set(conn.execute(sa.select(S.priorities.c.code)).scalars())
     types = set(conn.execute(sa.select(S.types.c.code)).scalars())
-    users = {u.lower(): i for i, u in conn.execute(sa.select(W.users.c.id, W.users.c.username)
-                                                   .where(W.users.c.tenant == tenant))}
+    users = {
+        u.lower(): i
+        for i, u in conn.execute(
+            sa.select(W.users.c.id, W.users.c.username).where(W.users.c.tenant == tenant)
+        )
+    }
 
     def company(rec: dict, key: str) -> int:
         c = companies.company_by_name(conn, _text(rec.get(key)) or "", tenant)
@@ -325,29 +427,52 @@ def import_tickets(conn: sa.Connection, path: Path | str, *, tenant: str = "defa
             raise _Rejected(f"number {number} exists")
         acc, fin = company(rec, "account"), company(rec, "final_customer")
         ticket.create(
-            conn, tenant=tenant, user=user, number=number, title=_text(rec["title"]),
-            account_id=acc, final_customer_id=fin, account_contact_id=contact(rec, "account_contact", acc),
+            conn,
+            tenant=tenant,
+            user=user,
+            number=number,
+            title=_text(rec["title"]),
+            account_id=acc,
+            final_customer_id=fin,
+            account_contact_id=contact(rec, "account_contact", acc),
             final_customer_contact_id=contact(rec, "final_customer_contact", fin),
-            status=ticket.status_of(_text(rec["status"])), type=_text(rec["type"]),
-            priority=_text(rec["priority"]), description=_text(rec.get("description")),
+            status=ticket.status_of(_text(rec["status"])),
+            type=_text(rec["type"]),
+            priority=_text(rec["priority"]),
+            description=_text(rec.get("description")),
             tags=[x for x in re.split(r"[;,]", _text(rec.get("tags")) or "") if x.strip()],
             external=_flag(rec.get("external"), "external"),
             estimate_hours=_decimal(rec.get("estimate_hours"), "estimate_hours"),
             created_at=_when(rec.get("created_at"), "created_at"),
             due_date=_when(rec.get("due_date"), "due_date"),
             estimated_start=_when(rec.get("estimated_start"), "estimated_start"),
-            in_charge_user_id=user_id(rec, "in_charge"), assigned_user_id=user_id(rec, "assigned"),
-            extra_notify_emails=_text(rec.get("extra_notify_emails")), creation_mode="import",
-            notify_on=False)  # an import is history: nobody is notified of it
+            in_charge_user_id=user_id(rec, "in_charge"),
+            assigned_user_id=user_id(rec, "assigned"),
+            extra_notify_emails=_text(rec.get("extra_notify_emails")),
+            creation_mode="import",
+            notify_on=False,
+        )  # an import is history: nobody is notified of it
 
     return _run(conn, recs, apply, strict)
 
 
-LABELS = {"number": "number", "title": "title", "account": "account",
-          "final_customer": "final_customer", "status": "status", "in_charge": "in_charge",
-          "assigned": "assigned", "priority": "priority", "type": "type", "area": "area",
-          "tags": "tags", "created_at": "created_at", "last_reply_at": "last_reply_at",
-          "estimate_hours": "estimate_hours", "tracking_s": "tracking"}
+LABELS = {
+    "number": "number",
+    "title": "title",
+    "account": "account",
+    "final_customer": "final_customer",
+    "status": "status",
+    "in_charge": "in_charge",
+    "assigned": "assigned",
+    "priority": "priority",
+    "type": "type",
+    "area": "area",
+    "tags": "tags",
+    "created_at": "created_at",
+    "last_reply_at": "last_reply_at",
+    "estimate_hours": "estimate_hours",
+    "tracking_s": "tracking",
+}
 
 
 def export_tickets(rows: list[dict], path: Path | str, columns: tuple[str, ...] | None = None) -> int:
@@ -355,8 +480,12 @@ def export_tickets(rows: list[dict], path: Path | str, columns: tuple[str, ...] 
     from pbxlens.tickets.listing import COLUMNS
 
     cols = list(columns or COLUMNS)
-    _write(Path(path), [LABELS.get(c, c) for c in cols], [[r.get(c) for c in cols] for r in rows],
-           durations={LABELS["tracking_s"]})
+    _write(
+        Path(path),
+        [LABELS.get(c, c) for c in cols],
+        [[r.get(c) for c in cols] for r in rows],
+        durations={LABELS["tracking_s"]},
+    )
     return len(rows)
 
 
@@ -369,8 +498,15 @@ def _write(path: Path, header: list[str], rows: list[list[Any]], durations: set[
     if path.suffix.lower() == ".xlsx":
         import xlsxwriter
 
-        wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
-                                             "strings_to_urls": False, "remove_timezone": True})
+        wb = xlsxwriter.Workbook(
+            str(path),
+            {
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+                "remove_timezone": True,
+            },
+        )
         ws = wb.add_worksheet()
         bold = wb.add_format({"bold": True})
         dtf = wb.add_format({"num_format": "dd/mm/yyyy hh:mm:ss"})
@@ -381,7 +517,7 @@ def _write(path: Path, header: list[str], rows: list[list[Any]], durations: set[
                 if v is None or v == "":
                     continue
                 if header[j] in durations:
-                    ws.write_number(i, j, int(v) / 86400, durf)   # an Excel duration
+                    ws.write_number(i, j, int(v) / 86400, durf)  # an Excel duration
                 elif isinstance(v, datetime):
                     ws.write_datetime(i, j, _local(v), dtf)
                 elif isinstance(v, bool):
@@ -396,6 +532,15 @@ def _write(path: Path, header: list[str], rows: list[list[Any]], durations: set[
         w = csv.writer(fh)
         w.writerow(header)
         for r in rows:
-            w.writerow(["" if v is None else format_hm(v) if header[j] in durations
-                        else _local(v).strftime("%d/%m/%Y %H:%M:%S") if isinstance(v, datetime)
-                        else v for j, v in enumerate(r)])
+            w.writerow(
+                [
+                    ""
+                    if v is None
+                    else format_hm(v)
+                    if header[j] in durations
+                    else _local(v).strftime("%d/%m/%Y %H:%M:%S")
+                    if isinstance(v, datetime)
+                    else v
+                    for j, v in enumerate(r)
+                ]
+            )

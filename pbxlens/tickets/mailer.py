@@ -26,7 +26,7 @@ MAX_ATTEMPTS = 5
 @dataclass
 class SendResult:
     enabled: bool
-    sent: int = 0         # messages
+    sent: int = 0  # messages
     failed: int = 0
     recipients: int = 0
 
@@ -34,8 +34,13 @@ class SendResult:
 def _pending(store: Store) -> dict[tuple, list[dict]]:
     o = S.outbox.c
     with store.sa_read() as conn:
-        rows = conn.execute(sa.select(S.outbox).where(o.sent_at.is_(None), o.attempts < MAX_ATTEMPTS)
-                            .order_by(o.id)).mappings().all()
+        rows = (
+            conn.execute(
+                sa.select(S.outbox).where(o.sent_at.is_(None), o.attempts < MAX_ATTEMPTS).order_by(o.id)
+            )
+            .mappings()
+            .all()
+        )
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault((r["ticket_id"], r["event"], r["message_id"]), []).append(dict(r))
@@ -50,7 +55,7 @@ def build(rows: list[dict], sender: str) -> EmailMessage:
     msg["Subject"] = rows[0]["subject"]
     msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1] or "pbxlens")
     msg.set_content(rows[0]["body"])
-    return msg   # Bcc addresses travel in the envelope only, never in a header
+    return msg  # Bcc addresses travel in the envelope only, never in a header
 
 
 def send_pending(store: Store, settings: Settings | None = None) -> SendResult:
@@ -69,8 +74,9 @@ def send_pending(store: Store, settings: Settings | None = None) -> SendResult:
         for rows in groups.values():
             ids = [r["id"] for r in rows]
             try:
-                smtp.send_message(build(rows, s.smtp_from), from_addr=s.smtp_from,
-                                  to_addrs=[r["recipient"] for r in rows])
+                smtp.send_message(
+                    build(rows, s.smtp_from), from_addr=s.smtp_from, to_addrs=[r["recipient"] for r in rows]
+                )
                 error = None
             except smtplib.SMTPException as exc:
                 error = str(exc)[:500]

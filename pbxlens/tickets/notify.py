@@ -35,7 +35,7 @@ BLACKLISTS = ("opening_sender", "out", "in")
 @dataclass(frozen=True)
 class Recipient:
     address: str
-    header: str      # to | bcc
+    header: str  # to | bcc
     role: str
 
 
@@ -45,8 +45,9 @@ def user_email(conn: sa.Connection, user_id: int | None) -> str | None:
     return conn.execute(sa.select(S.users.c.email).where(S.users.c.user_id == user_id)).scalar()
 
 
-def set_user(conn: sa.Connection, user_id: int, *, email: str | None = None,
-             areas: Iterable[str] | None = None) -> None:
+def set_user(
+    conn: sa.Connection, user_id: int, *, email: str | None = None, areas: Iterable[str] | None = None
+) -> None:
     """The module's data about a user: notification address and areas."""
     u = S.users.c
     if conn.execute(sa.select(u.user_id).where(u.user_id == user_id)).first():
@@ -60,8 +61,9 @@ def set_user(conn: sa.Connection, user_id: int, *, email: str | None = None,
 
 
 def user_areas(conn: sa.Connection, user_id: int) -> list[str]:
-    return list(conn.execute(sa.select(S.user_areas.c.area)
-                             .where(S.user_areas.c.user_id == user_id)).scalars())
+    return list(
+        conn.execute(sa.select(S.user_areas.c.area).where(S.user_areas.c.user_id == user_id)).scalars()
+    )
 
 
 def channel_of(ticket: dict) -> str:
@@ -132,9 +134,16 @@ def set_subscriptions(conn: sa.Connection, channel: str, event: str, roles: Iter
 
 def options(conn: sa.Connection, channel: str, event: str) -> dict:
     o = S.notify_options.c
-    r = conn.execute(sa.select(S.notify_options).where(o.channel == channel, o.event == event)).mappings().first()
-    return dict(r) if r else {"only_absent": False, "bcc_users": False, "skip_sender": False,
-                              "notify_sender_on_open": False}
+    r = (
+        conn.execute(sa.select(S.notify_options).where(o.channel == channel, o.event == event))
+        .mappings()
+        .first()
+    )
+    return (
+        dict(r)
+        if r
+        else {"only_absent": False, "bcc_users": False, "skip_sender": False, "notify_sender_on_open": False}
+    )
 
 
 def set_options(conn: sa.Connection, channel: str, event: str, **flags: bool) -> None:
@@ -149,25 +158,46 @@ def _role_addresses(conn: sa.Connection, t: dict, role: str) -> list[tuple[str |
     if role in ("in_charge", "assigned"):
         return [(user_email(conn, t[f"{role}_user_id"]), True)]
     if role == "company":
-        return [(conn.execute(sa.select(S.companies.c.email)
-                              .where(S.companies.c.id == t["final_customer_id"])).scalar(), False)]
+        return [
+            (
+                conn.execute(
+                    sa.select(S.companies.c.email).where(S.companies.c.id == t["final_customer_id"])
+                ).scalar(),
+                False,
+            )
+        ]
     if role == "contact":
         ids = [i for i in (t["final_customer_contact_id"], t["account_contact_id"]) if i is not None]
-        return [(e, False) for e in conn.execute(sa.select(S.contacts.c.email)
-                                                 .where(S.contacts.c.id.in_(ids))).scalars()] if ids else []
+        return (
+            [
+                (e, False)
+                for e in conn.execute(sa.select(S.contacts.c.email).where(S.contacts.c.id.in_(ids))).scalars()
+            ]
+            if ids
+            else []
+        )
     if role == "cc":
         return [(a, False) for a in split_addresses(t["extra_notify_emails"])]
     sh = S.shares.c
     if role == "shared_users":
-        q = sa.select(S.users.c.email).join(S.shares, sh.user_id == S.users.c.user_id).where(sh.ticket_id == t["id"])
+        q = (
+            sa.select(S.users.c.email)
+            .join(S.shares, sh.user_id == S.users.c.user_id)
+            .where(sh.ticket_id == t["id"])
+        )
     else:
-        q = (sa.select(S.users.c.email).join(S.user_areas, S.user_areas.c.user_id == S.users.c.user_id)
-             .join(S.shares, sh.area == S.user_areas.c.area).where(sh.ticket_id == t["id"]))
+        q = (
+            sa.select(S.users.c.email)
+            .join(S.user_areas, S.user_areas.c.user_id == S.users.c.user_id)
+            .join(S.shares, sh.area == S.user_areas.c.area)
+            .where(sh.ticket_id == t["id"])
+        )
     return [(e, True) for e in conn.execute(q).scalars()]
 
 
-def recipients(conn: sa.Connection, ticket_id: int, event: str, *, extra: Iterable[str] = (),
-               present: Iterable[str] = ()) -> list[Recipient]:
+def recipients(
+    conn: sa.Connection, ticket_id: int, event: str, *, extra: Iterable[str] = (), present: Iterable[str] = ()
+) -> list[Recipient]:
     """The addresses notified of `event` on the ticket, in matrix order."""
     t = conn.execute(sa.select(S.tickets).where(S.tickets.c.id == ticket_id)).mappings().first()
     if t is None or not t["notify"]:
@@ -185,8 +215,11 @@ def recipients(conn: sa.Connection, ticket_id: int, event: str, *, extra: Iterab
     if channel == "email" and sender and (opts["skip_sender"] or event == "insert"):
         # the sender of an email ticket hears of its opening only through the sender options
         found = [f for f in found if _norm(f[0]) != sender]
-        if not opts["skip_sender"] and opts["notify_sender_on_open"] \
-                and not listed(sender, blacklist(conn, "opening_sender")):
+        if (
+            not opts["skip_sender"]
+            and opts["notify_sender_on_open"]
+            and not listed(sender, blacklist(conn, "opening_sender"))
+        ):
             found.append((sender, False, "sender"))
     blocked = blacklist(conn, "out") + (blacklist(conn, "in") if channel == "email" else [])
     absent = set(split_addresses(list(present))) if opts["only_absent"] else set()
@@ -199,8 +232,15 @@ def recipients(conn: sa.Connection, ticket_id: int, event: str, *, extra: Iterab
     return list(out.values())
 
 
-def queue(conn: sa.Connection, ticket_id: int, event: str, *, message_id: int | None = None,
-          extra: Iterable[str] = (), present: Iterable[str] = ()) -> list[Recipient]:
+def queue(
+    conn: sa.Connection,
+    ticket_id: int,
+    event: str,
+    *,
+    message_id: int | None = None,
+    extra: Iterable[str] = (),
+    present: Iterable[str] = (),
+) -> list[Recipient]:
     """Record the notice of `event` in the outbox, one row per recipient."""
     rs = recipients(conn, ticket_id, event, extra=extra, present=present)
     if not rs:
@@ -213,9 +253,18 @@ def queue(conn: sa.Connection, ticket_id: int, event: str, *, message_id: int | 
     # the [TICK-nnnn] marker threads email replies back to the ticket (DECISION TK-4)
     subject = f"[{t['number']}] {t['title']}"
     for r in rs:
-        conn.execute(S.outbox.insert().values(
-            ticket_id=ticket_id, message_id=message_id, channel=channel_of(dict(t)), event=event,
-            recipient=r.address, header=r.header, subject=subject, body=body))
+        conn.execute(
+            S.outbox.insert().values(
+                ticket_id=ticket_id,
+                message_id=message_id,
+                channel=channel_of(dict(t)),
+                event=event,
+                recipient=r.address,
+                header=r.header,
+                subject=subject,
+                body=body,
+            )
+        )
     return rs
 
 

@@ -40,8 +40,9 @@ def take(conn: sa.Connection, counter: str) -> str:
     if counter not in COUNTERS:
         raise TicketError(f"unknown counter {counter!r}")
     c = S.counters.c
-    value = conn.execute(sa.update(S.counters).where(c.name == counter)
-                         .values(value=c.value + 1).returning(c.value)).scalar_one()
+    value = conn.execute(
+        sa.update(S.counters).where(c.name == counter).values(value=c.value + 1).returning(c.value)
+    ).scalar_one()
     return format_number(counter, value)
 
 
@@ -49,10 +50,8 @@ def bump_to(conn: sa.Connection, counter: str, value: int) -> None:
     """Make sure the next number of `counter` is above `value` (imports with explicit numbers,
     or "the latest number is TICK-0125")."""
     c = S.counters.c
-    conn.execute(sa.update(S.counters).where(c.name == counter, c.value < value)
-                 .values(value=value))
+    conn.execute(sa.update(S.counters).where(c.name == counter, c.value < value).values(value=value))
 
 
 def current(conn: sa.Connection, counter: str) -> int:
-    return conn.execute(sa.select(S.counters.c.value)
-                        .where(S.counters.c.name == counter)).scalar_one()
+    return conn.execute(sa.select(S.counters.c.value).where(S.counters.c.name == counter)).scalar_one()

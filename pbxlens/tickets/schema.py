@@ -7,7 +7,8 @@ import sqlalchemy as sa
 meta = sa.MetaData()
 
 companies = sa.Table(
-    "ticket_companies", meta,
+    "ticket_companies",
+    meta,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("tenant", sa.Text, nullable=False),
     sa.Column("name", sa.Text, nullable=False),
@@ -23,7 +24,8 @@ companies = sa.Table(
 )
 
 contacts = sa.Table(
-    "ticket_contacts", meta,
+    "ticket_contacts",
+    meta,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("company_id", sa.BigInteger, nullable=False),
     sa.Column("name", sa.Text, nullable=False),
@@ -32,7 +34,8 @@ contacts = sa.Table(
 )
 
 phones = sa.Table(
-    "ticket_phones", meta,
+    "ticket_phones",
+    meta,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("tenant", sa.Text, nullable=False),
     sa.Column("company_id", sa.BigInteger, nullable=False),
@@ -44,12 +47,14 @@ phones = sa.Table(
 )
 
 areas = sa.Table(
-    "ticket_areas", meta,
+    "ticket_areas",
+    meta,
     sa.Column("name", sa.Text, primary_key=True),
 )
 
 types = sa.Table(
-    "ticket_types", meta,
+    "ticket_types",
+    meta,
     sa.Column("code", sa.Text, primary_key=True),
     sa.Column("is_default", sa.Boolean, nullable=False),
     sa.Column("area", sa.Text),
@@ -58,13 +63,15 @@ types = sa.Table(
 )
 
 types_by_company = sa.Table(
-    "ticket_types_by_company", meta,
+    "ticket_types_by_company",
+    meta,
     sa.Column("company_id", sa.BigInteger, primary_key=True),
     sa.Column("type", sa.Text, primary_key=True),
 )
 
 priorities = sa.Table(
-    "ticket_priorities", meta,
+    "ticket_priorities",
+    meta,
     sa.Column("code", sa.Text, primary_key=True),
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("color", sa.Text, nullable=False),
@@ -72,25 +79,29 @@ priorities = sa.Table(
 )
 
 counters = sa.Table(
-    "ticket_counters", meta,
+    "ticket_counters",
+    meta,
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
 )
 
 users = sa.Table(
-    "ticket_users", meta,
+    "ticket_users",
+    meta,
     sa.Column("user_id", sa.BigInteger, primary_key=True),
     sa.Column("email", sa.Text),
 )
 
 user_areas = sa.Table(
-    "ticket_user_areas", meta,
+    "ticket_user_areas",
+    meta,
     sa.Column("user_id", sa.BigInteger, primary_key=True),
     sa.Column("area", sa.Text, primary_key=True),
 )
 
 tickets = sa.Table(
-    "tickets", meta,
+    "tickets",
+    meta,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("tenant", sa.Text, nullable=False),
     sa.Column("number", sa.Text, nullable=False),
@@ -122,38 +133,44 @@ tickets = sa.Table(
 )
 
 tags = sa.Table(
-    "ticket_tags", meta,
+    "ticket_tags",
+    meta,
     sa.Column("ticket_id", sa.BigInteger, primary_key=True),
     sa.Column("tag", sa.Text, primary_key=True),
 )
 
 links = sa.Table(
-    "ticket_links", meta,
+    "ticket_links",
+    meta,
     sa.Column("ticket_id", sa.BigInteger, primary_key=True),
     sa.Column("related_id", sa.BigInteger, primary_key=True),
 )
 
 calls = sa.Table(
-    "ticket_calls", meta,
+    "ticket_calls",
+    meta,
     sa.Column("ticket_id", sa.BigInteger, primary_key=True),
     sa.Column("unique_id", sa.Text, primary_key=True),
 )
 
 shares = sa.Table(
-    "ticket_shares", meta,
+    "ticket_shares",
+    meta,
     sa.Column("ticket_id", sa.BigInteger, nullable=False),
     sa.Column("user_id", sa.BigInteger),
     sa.Column("area", sa.Text),
 )
 
 unread = sa.Table(
-    "ticket_unread", meta,
+    "ticket_unread",
+    meta,
     sa.Column("ticket_id", sa.BigInteger, primary_key=True),
     sa.Column("user_id", sa.BigInteger, primary_key=True),
 )
 
 attachments = sa.Table(
-    "ticket_attachments", meta,
+    "ticket_attachments",
+    meta,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("ticket_id", sa.BigInteger, nullable=False),
     sa.Column("filename", sa.Text, nullable=False),
@@ -166,7 +183,8 @@ attachments = sa.Table(
 )
 
 tracking = sa.Table(
-    "ticket_tracking", meta,
+    "ticket_tracking",
+    meta,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("ticket_id", sa.BigInteger, nullable=False),
     sa.Column("tracked_at", sa.DateTime(timezone=True), nullable=False),
@@ -179,7 +197,8 @@ tracking = sa.Table(
 )
 
 messages = sa.Table(
-    "ticket_messages", meta,
+    "ticket_messages",
+    meta,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("ticket_id", sa.BigInteger, nullable=False),
     sa.Column("written_at", sa.DateTime(timezone=True), nullable=False),
@@ -191,14 +210,16 @@ messages = sa.Table(
 )
 
 subscriptions = sa.Table(
-    "ticket_subscriptions", meta,
+    "ticket_subscriptions",
+    meta,
     sa.Column("channel", sa.Text, primary_key=True),
     sa.Column("event", sa.Text, primary_key=True),
     sa.Column("recipient", sa.Text, primary_key=True),
 )
 
 notify_options = sa.Table(
-    "ticket_notify_options", meta,
+    "ticket_notify_options",
+    meta,
     sa.Column("channel", sa.Text, primary_key=True),
     sa.Column("event", sa.Text, primary_key=True),
     sa.Column("only_absent", sa.Boolean, nullable=False),
@@ -208,13 +229,15 @@ notify_options = sa.Table(
 )
 
 notify_blacklist = sa.Table(
-    "ticket_notify_blacklist", meta,
+    "ticket_notify_blacklist",
+    meta,
     sa.Column("kind", sa.Text, primary_key=True),
     sa.Column("entry", sa.Text, primary_key=True),
 )
 
 outbox = sa.Table(
-    "ticket_outbox", meta,
+    "ticket_outbox",
+    meta,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("ticket_id", sa.BigInteger, nullable=False),
     sa.Column("message_id", sa.BigInteger),
@@ -231,7 +254,8 @@ outbox = sa.Table(
 )
 
 trace_records = sa.Table(
-    "trace_records", meta,
+    "trace_records",
+    meta,
     sa.Column("id", sa.BigInteger, primary_key=True),
     sa.Column("tenant", sa.Text, nullable=False),
     sa.Column("number", sa.Text, nullable=False),
@@ -257,7 +281,8 @@ trace_records = sa.Table(
 )
 
 trace_blacklist = sa.Table(
-    "trace_blacklist", meta,
+    "trace_blacklist",
+    meta,
     sa.Column("tenant", sa.Text, primary_key=True),
     sa.Column("national", sa.Text, primary_key=True),
     sa.Column("raw", sa.Text, nullable=False),

@@ -25,18 +25,40 @@ STATUSES = ("nuovo", "in_lavorazione", "sospeso", "chiuso", "annullato")
 FINAL = ("chiuso", "annullato")
 # every spelling the seed and the UI use (L6415, L6436-6439, L6460, L6651, L6730)
 _ALIASES = {
-    "nuovo": "nuovo", "new": "nuovo",
-    "in_lavorazione": "in_lavorazione", "in lavorazione": "in_lavorazione",
-    "in progress": "in_lavorazione", "in process": "in_lavorazione", "working": "in_lavorazione",
-    "sospeso": "sospeso", "suspended": "sospeso",
-    "chiuso": "chiuso", "closed": "chiuso",
-    "annullato": "annullato", "cancelled": "annullato", "canceled": "annullato",
+    "nuovo": "nuovo",
+    "new": "nuovo",
+    "in_lavorazione": "in_lavorazione",
+    "in lavorazione": "in_lavorazione",
+    "in progress": "in_lavorazione",
+    "in process": "in_lavorazione",
+    "working": "in_lavorazione",
+    "sospeso": "sospeso",
+    "suspended": "sospeso",
+    "chiuso": "chiuso",
+    "closed": "chiuso",
+    "annullato": "annullato",
+    "cancelled": "annullato",
+    "canceled": "annullato",
 }
 CREATION_MODES = ("manual", "email", "web-form", "call", "monitoring", "import")
-EDITABLE = ("title", "description", "account_id", "final_customer_id", "account_contact_id",
-            "final_customer_contact_id", "priority", "type", "external", "notify",
-            "estimated_start", "due_date", "estimate_hours", "in_charge_user_id",
-            "assigned_user_id", "extra_notify_emails")
+EDITABLE = (
+    "title",
+    "description",
+    "account_id",
+    "final_customer_id",
+    "account_contact_id",
+    "final_customer_contact_id",
+    "priority",
+    "type",
+    "external",
+    "notify",
+    "estimated_start",
+    "due_date",
+    "estimate_hours",
+    "in_charge_user_id",
+    "assigned_user_id",
+    "extra_notify_emails",
+)
 
 
 def status_of(text: str | None) -> str:
@@ -58,13 +80,16 @@ def _check_refs(conn: sa.Connection, tenant: str, v: dict) -> None:
         c = companies.get_company(conn, v.get(key))
         if c is None or c["tenant"] != tenant:
             raise TicketError(f"{key.removesuffix('_id').replace('_', ' ')}: no such company")
-    for key, comp in (("account_contact_id", "account_id"),
-                      ("final_customer_contact_id", "final_customer_id")):
+    for key, comp in (
+        ("account_contact_id", "account_id"),
+        ("final_customer_contact_id", "final_customer_id"),
+    ):
         if v.get(key) is not None:
             k = companies.get_contact(conn, v[key])
             if k is None or k["company_id"] != v[comp]:
-                raise TicketError(f"{key.removesuffix('_id').replace('_', ' ')}: "
-                                  "not a contact of that company")
+                raise TicketError(
+                    f"{key.removesuffix('_id').replace('_', ' ')}: not a contact of that company"
+                )
     if not conn.execute(sa.select(S.priorities.c.code).where(S.priorities.c.code == v["priority"])).first():
         raise TicketError(f"unknown priority {v['priority']!r}")
     if v["type"] not in companies.allowed_types(conn, v["final_customer_id"]):
@@ -79,27 +104,52 @@ def _area(conn: sa.Connection, type_code: str) -> str | None:
     return conn.execute(sa.select(S.types.c.area).where(S.types.c.code == type_code)).scalar()
 
 
-def create(conn: sa.Connection, *, title: str, account_id: int, final_customer_id: int, type: str,
-           priority: str, user: User | None = None, tenant: str | None = None,
-           status: str = "nuovo", description: str | None = None,
-           account_contact_id: int | None = None, final_customer_contact_id: int | None = None,
-           tags: Iterable[str] = (), external: bool = False, notify_on: bool = True,
-           creation_mode: str = "manual", created_at: datetime | None = None,
-           estimated_start: datetime | None = None, due_date: datetime | None = None,
-           estimate_hours: Decimal | float | None = None, in_charge_user_id: int | None = None,
-           assigned_user_id: int | None = None, extra_notify_emails: str | None = None,
-           owner_email: str | None = None, related: Iterable[int] = (),
-           unique_ids: Iterable[str] = (), number: str | None = None,
-           shares: Iterable[tuple[int | None, str | None]] = ()) -> int:
+def create(
+    conn: sa.Connection,
+    *,
+    title: str,
+    account_id: int,
+    final_customer_id: int,
+    type: str,
+    priority: str,
+    user: User | None = None,
+    tenant: str | None = None,
+    status: str = "nuovo",
+    description: str | None = None,
+    account_contact_id: int | None = None,
+    final_customer_contact_id: int | None = None,
+    tags: Iterable[str] = (),
+    external: bool = False,
+    notify_on: bool = True,
+    creation_mode: str = "manual",
+    created_at: datetime | None = None,
+    estimated_start: datetime | None = None,
+    due_date: datetime | None = None,
+    estimate_hours: Decimal | float | None = None,
+    in_charge_user_id: int | None = None,
+    assigned_user_id: int | None = None,
+    extra_notify_emails: str | None = None,
+    owner_email: str | None = None,
+    related: Iterable[int] = (),
+    unique_ids: Iterable[str] = (),
+    number: str | None = None,
+    shares: Iterable[tuple[int | None, str | None]] = (),
+) -> int:
     """Insert a ticket (number taken in this transaction) and queue its creation notice."""
     tenant = tenant or (user.tenant if user else "default")
     status = status_of(status)
     if creation_mode not in CREATION_MODES:
         raise TicketError(f"unknown creation mode {creation_mode!r}")
-    v = {"title": (title or "").strip(), "account_id": account_id,
-         "final_customer_id": final_customer_id, "type": type, "priority": priority,
-         "account_contact_id": account_contact_id,
-         "final_customer_contact_id": final_customer_contact_id, "estimate_hours": estimate_hours}
+    v = {
+        "title": (title or "").strip(),
+        "account_id": account_id,
+        "final_customer_id": final_customer_id,
+        "type": type,
+        "priority": priority,
+        "account_contact_id": account_contact_id,
+        "final_customer_contact_id": final_customer_contact_id,
+        "estimate_hours": estimate_hours,
+    }
     _check_refs(conn, tenant, v)
     if number:
         counter, value = numbering.parse(number)
@@ -112,14 +162,31 @@ def create(conn: sa.Connection, *, title: str, account_id: int, final_customer_i
     at = created_at or now()
     if owner_email is None and user is not None:
         owner_email = notify.user_email(conn, user.id)
-    tid = conn.execute(S.tickets.insert().values(
-        tenant=tenant, number=number, description=description, status=status,
-        area=_area(conn, type), external=bool(external), notify=bool(notify_on),
-        creation_mode=creation_mode, created_at=at, updated_at=at, sla_start=at,  # DECISION TK-3
-        estimated_start=estimated_start, due_date=due_date, owner_user_id=user.id if user else None,
-        owner_email=owner_email, in_charge_user_id=in_charge_user_id,
-        assigned_user_id=assigned_user_id, extra_notify_emails=extra_notify_emails or None,
-        **v).returning(S.tickets.c.id)).scalar_one()
+    tid = conn.execute(
+        S.tickets.insert()
+        .values(
+            tenant=tenant,
+            number=number,
+            description=description,
+            status=status,
+            area=_area(conn, type),
+            external=bool(external),
+            notify=bool(notify_on),
+            creation_mode=creation_mode,
+            created_at=at,
+            updated_at=at,
+            sla_start=at,  # DECISION TK-3
+            estimated_start=estimated_start,
+            due_date=due_date,
+            owner_user_id=user.id if user else None,
+            owner_email=owner_email,
+            in_charge_user_id=in_charge_user_id,
+            assigned_user_id=assigned_user_id,
+            extra_notify_emails=extra_notify_emails or None,
+            **v,
+        )
+        .returning(S.tickets.c.id)
+    ).scalar_one()
     set_tags(conn, tid, tags)
     for r in related:
         link_ticket(conn, tid, r)
@@ -136,15 +203,26 @@ def get(conn: sa.Connection, ticket_id: int) -> dict | None:
     if r is None:
         return None
     d = dict(r)
-    d["tags"] = list(conn.execute(sa.select(S.tags.c.tag).where(S.tags.c.ticket_id == ticket_id)
-                                  .order_by(S.tags.c.tag)).scalars())
-    d["unique_ids"] = list(conn.execute(sa.select(S.calls.c.unique_id)
-                                        .where(S.calls.c.ticket_id == ticket_id)
-                                        .order_by(S.calls.c.unique_id)).scalars())
-    d["related"] = list(conn.execute(sa.select(S.links.c.related_id)
-                                     .where(S.links.c.ticket_id == ticket_id)).scalars())
-    d["tracking_s"] = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(S.tracking.c.duration_s), 0))
-                                   .where(S.tracking.c.ticket_id == ticket_id)).scalar_one()
+    d["tags"] = list(
+        conn.execute(
+            sa.select(S.tags.c.tag).where(S.tags.c.ticket_id == ticket_id).order_by(S.tags.c.tag)
+        ).scalars()
+    )
+    d["unique_ids"] = list(
+        conn.execute(
+            sa.select(S.calls.c.unique_id)
+            .where(S.calls.c.ticket_id == ticket_id)
+            .order_by(S.calls.c.unique_id)
+        ).scalars()
+    )
+    d["related"] = list(
+        conn.execute(sa.select(S.links.c.related_id).where(S.links.c.ticket_id == ticket_id)).scalars()
+    )
+    d["tracking_s"] = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(S.tracking.c.duration_s), 0)).where(
+            S.tracking.c.ticket_id == ticket_id
+        )
+    ).scalar_one()
     return d
 
 
@@ -175,8 +253,7 @@ def update(conn: sa.Connection, ticket_id: int, **values) -> None:
         _check_refs(conn, t["tenant"], v)
         if "type" in values:
             values["area"] = _area(conn, values["type"])
-        conn.execute(S.tickets.update().where(S.tickets.c.id == ticket_id)
-                     .values(updated_at=now(), **values))
+        conn.execute(S.tickets.update().where(S.tickets.c.id == ticket_id).values(updated_at=now(), **values))
     if tags is not None:
         set_tags(conn, ticket_id, tags)
     if status is not None:
@@ -189,22 +266,29 @@ def set_status(conn: sa.Connection, ticket_id: int, status: str) -> str:
     if t["status"] in FINAL and new not in (t["status"], "in_lavorazione"):
         raise TicketError(f"{t['number']} is {t['status']}: it can only be reopened (in_lavorazione)")
     if new != t["status"]:
-        conn.execute(S.tickets.update().where(S.tickets.c.id == ticket_id)
-                     .values(status=new, updated_at=now()))
+        conn.execute(
+            S.tickets.update().where(S.tickets.c.id == ticket_id).values(status=new, updated_at=now())
+        )
     return new
 
 
 def take_charge(conn: sa.Connection, ticket_id: int, user: User) -> None:
     """The orange button: in charge = user; the status does not change (B.7)."""
     require(conn, ticket_id)
-    conn.execute(S.tickets.update().where(S.tickets.c.id == ticket_id)
-                 .values(in_charge_user_id=user.id, updated_at=now()))
+    conn.execute(
+        S.tickets.update()
+        .where(S.tickets.c.id == ticket_id)
+        .values(in_charge_user_id=user.id, updated_at=now())
+    )
 
 
 def assign(conn: sa.Connection, ticket_id: int, user_id: int | None) -> None:
     require(conn, ticket_id)
-    conn.execute(S.tickets.update().where(S.tickets.c.id == ticket_id)
-                 .values(assigned_user_id=user_id, updated_at=now()))
+    conn.execute(
+        S.tickets.update()
+        .where(S.tickets.c.id == ticket_id)
+        .values(assigned_user_id=user_id, updated_at=now())
+    )
 
 
 def set_tags(conn: sa.Connection, ticket_id: int, tags: Iterable[str]) -> None:
@@ -232,9 +316,17 @@ def link_ticket(conn: sa.Connection, ticket_id: int, related_id: int) -> None:
             conn.execute(S.links.insert().values(ticket_id=a, related_id=b))
 
 
-def add_message(conn: sa.Connection, ticket_id: int, user: User | None, body: str, *,
-                kind: str = "public", extra_emails: Iterable[str] = (),
-                status: str | None = None, author_email: str | None = None) -> int:
+def add_message(
+    conn: sa.Connection,
+    ticket_id: int,
+    user: User | None,
+    body: str,
+    *,
+    kind: str = "public",
+    extra_emails: Iterable[str] = (),
+    status: str | None = None,
+    author_email: str | None = None,
+) -> int:
     """A reply (public: notified per the matrix) or an internal note (no email). Both flag the
     ticket unread for its other viewers (the yellow letter, B.3)."""
     if kind not in ("internal", "public"):
@@ -245,14 +337,28 @@ def add_message(conn: sa.Connection, ticket_id: int, user: User | None, body: st
         set_status(conn, ticket_id, status)
     t = require(conn, ticket_id)
     at = now()
-    mid = conn.execute(S.messages.insert().values(
-        ticket_id=ticket_id, written_at=at, author_user_id=user.id if user else None,
-        author_email=author_email or (notify.user_email(conn, user.id) if user else None),
-        kind=kind, body=body.strip(), status_at=t["status"]).returning(S.messages.c.id)).scalar_one()
-    conn.execute(S.tickets.update().where(S.tickets.c.id == ticket_id)
-                 .values(last_reply_at=at, updated_at=at))
-    viewers = {t["owner_user_id"], t["in_charge_user_id"], t["assigned_user_id"],
-               *conn.execute(sa.select(S.shares.c.user_id).where(S.shares.c.ticket_id == ticket_id)).scalars()}
+    mid = conn.execute(
+        S.messages.insert()
+        .values(
+            ticket_id=ticket_id,
+            written_at=at,
+            author_user_id=user.id if user else None,
+            author_email=author_email or (notify.user_email(conn, user.id) if user else None),
+            kind=kind,
+            body=body.strip(),
+            status_at=t["status"],
+        )
+        .returning(S.messages.c.id)
+    ).scalar_one()
+    conn.execute(
+        S.tickets.update().where(S.tickets.c.id == ticket_id).values(last_reply_at=at, updated_at=at)
+    )
+    viewers = {
+        t["owner_user_id"],
+        t["in_charge_user_id"],
+        t["assigned_user_id"],
+        *conn.execute(sa.select(S.shares.c.user_id).where(S.shares.c.ticket_id == ticket_id)).scalars(),
+    }
     viewers -= {None, user.id if user else None}
     u = S.unread.c
     for v in viewers:
@@ -269,5 +375,9 @@ def mark_read(conn: sa.Connection, ticket_id: int, user_id: int) -> None:
 
 def messages(conn: sa.Connection, ticket_id: int) -> list[dict]:
     m = S.messages.c
-    return [dict(r) for r in conn.execute(sa.select(S.messages).where(m.ticket_id == ticket_id)
-                                          .order_by(m.written_at, m.id)).mappings()]
+    return [
+        dict(r)
+        for r in conn.execute(
+            sa.select(S.messages).where(m.ticket_id == ticket_id).order_by(m.written_at, m.id)
+        ).mappings()
+    ]

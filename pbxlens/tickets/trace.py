@@ -53,17 +53,24 @@ class Mask:
 def is_blacklisted(conn: sa.Connection, raw: str | None, tenant: str = "default") -> bool:
     n = phone.national(raw)
     b = S.trace_blacklist.c
-    return bool(n) and conn.execute(sa.select(b.national).where(b.tenant == tenant, b.national == n)).first() is not None
+    return (
+        bool(n)
+        and conn.execute(sa.select(b.national).where(b.tenant == tenant, b.national == n)).first() is not None
+    )
 
 
-def blacklist_number(conn: sa.Connection, raw: str, *, tenant: str = "default",
-                     user_id: int | None = None) -> str:
+def blacklist_number(
+    conn: sa.Connection, raw: str, *, tenant: str = "default", user_id: int | None = None
+) -> str:
     n = phone.national(raw)
     if not n:
         raise TicketError(f"not a phone number: {raw!r}")
     if not is_blacklisted(conn, raw, tenant):
-        conn.execute(S.trace_blacklist.insert().values(tenant=tenant, national=n, raw=raw.strip(),
-                                                       added_by=user_id, added_at=now()))
+        conn.execute(
+            S.trace_blacklist.insert().values(
+                tenant=tenant, national=n, raw=raw.strip(), added_by=user_id, added_at=now()
+            )
+        )
     return n
 
 
@@ -74,8 +81,9 @@ def financial_panel(company: dict | None) -> dict:
     return {k: ("ND" if company.get(k) is None else company[k]) for k in keys}
 
 
-def recent_calls(cur: duckdb.DuckDBPyConnection, number: str | None, *, tenant: str = "default",
-                 limit: int = RECENT_LIMIT) -> list[dict]:
+def recent_calls(
+    cur: duckdb.DuckDBPyConnection, number: str | None, *, tenant: str = "default", limit: int = RECENT_LIMIT
+) -> list[dict]:
     """The CDR calls from or to `number` (any written form), newest first. The suffix test is a
     cheap pre-filter; the match itself is on the national form, the same rule as everywhere."""
     n = phone.national(number)
@@ -87,8 +95,8 @@ SELECT unique_id, strftime(start_local, '%d/%m/%Y %H:%M:%S') AS start, caller, c
        direction, CAST(bill_s AS DOUBLE) AS bill_s
 FROM calls
 WHERE tenant = ? AND (caller LIKE ? OR called LIKE ?)
-  AND ((direction <> 'outgoing' AND {phone.national_sql('caller')} = ?)
-       OR {phone.national_sql('called', "direction = 'outgoing'")} = ?)
+  AND ((direction <> 'outgoing' AND {phone.national_sql("caller")} = ?)
+       OR {phone.national_sql("called", "direction = 'outgoing'")} = ?)
 ORDER BY start_ts DESC, unique_id DESC, leg_branch
 LIMIT ?"""
     rel = cur.execute(sql, [tenant, tail, tail, n, n, limit])
@@ -100,24 +108,40 @@ def open_tickets(conn: sa.Connection, company_id: int | None, tenant: str = "def
     if company_id is None:
         return []
     t = S.tickets.c
-    q = (sa.select(t.id, t.number, t.title, t.status, t.priority, t.created_at)
-         .where(t.tenant == tenant, t.status.in_(OPEN),
-                sa.or_(t.final_customer_id == company_id, t.account_id == company_id))
-         .order_by(t.created_at.desc(), t.id.desc()))
+    q = (
+        sa.select(t.id, t.number, t.title, t.status, t.priority, t.created_at)
+        .where(
+            t.tenant == tenant,
+            t.status.in_(OPEN),
+            sa.or_(t.final_customer_id == company_id, t.account_id == company_id),
+        )
+        .order_by(t.created_at.desc(), t.id.desc())
+    )
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
-def mask(conn: sa.Connection, cur: duckdb.DuckDBPyConnection | None, *, direction: str = "in",
-         caller: str | None = None, called: str | None = None, unique_id: str | None = None,
-         tenant: str = "default") -> Mask:
+def mask(
+    conn: sa.Connection,
+    cur: duckdb.DuckDBPyConnection | None,
+    *,
+    direction: str = "in",
+    caller: str | None = None,
+    called: str | None = None,
+    unique_id: str | None = None,
+    tenant: str = "default",
+) -> Mask:
     if direction not in ("in", "out"):
         raise TicketError(f"direction is in or out, not {direction!r}")
 
     def side(raw):
         return Side(raw, companies.lookup(conn, raw, tenant), is_blacklisted(conn, raw, tenant))
 
-    m = Mask(direction=direction, caller=side(caller) if direction == "in" else None,
-             called=side(called), unique_id=(unique_id or "").strip() or None)
+    m = Mask(
+        direction=direction,
+        caller=side(caller) if direction == "in" else None,
+        called=side(called),
+        unique_id=(unique_id or "").strip() or None,
+    )
     cust = m.customer
     m.financial = financial_panel(cust.match.company)
     if cur is not None:
@@ -126,8 +150,15 @@ def mask(conn: sa.Connection, cur: duckdb.DuckDBPyConnection | None, *, directio
     return m
 
 
-def _apply(conn: sa.Connection, raw: str | None, company_id: int | None, contact_id: int | None,
-           actions: set[str], tenant: str, user: User | None) -> None:
+def _apply(
+    conn: sa.Connection,
+    raw: str | None,
+    company_id: int | None,
+    contact_id: int | None,
+    actions: set[str],
+    tenant: str,
+    user: User | None,
+) -> None:
     bad = actions - set(ACTIONS)
     if bad:
         raise TicketError(f"unknown action(s) {sorted(bad)}")
@@ -148,15 +179,29 @@ def _apply(conn: sa.Connection, raw: str | None, company_id: int | None, contact
         companies.add_phone(conn, k["company_id"], raw, contact_id=k["id"])
 
 
-def create(conn: sa.Connection, *, direction: str, type: str, priority: str,
-           user: User | None = None, tenant: str | None = None, caller: str | None = None,
-           called: str | None = None, unique_id: str | None = None,
-           caller_company_id: int | None = None, caller_contact_id: int | None = None,
-           called_company_id: int | None = None, called_contact_id: int | None = None,
-           note: str | None = None, description: str | None = None,
-           start_at: datetime | None = None, end_at: datetime | None = None,
-           ticket_id: int | None = None, caller_actions: set[str] = frozenset(),
-           called_actions: set[str] = frozenset()) -> tuple[int, str]:
+def create(
+    conn: sa.Connection,
+    *,
+    direction: str,
+    type: str,
+    priority: str,
+    user: User | None = None,
+    tenant: str | None = None,
+    caller: str | None = None,
+    called: str | None = None,
+    unique_id: str | None = None,
+    caller_company_id: int | None = None,
+    caller_contact_id: int | None = None,
+    called_company_id: int | None = None,
+    called_contact_id: int | None = None,
+    note: str | None = None,
+    description: str | None = None,
+    start_at: datetime | None = None,
+    end_at: datetime | None = None,
+    ticket_id: int | None = None,
+    caller_actions: set[str] = frozenset(),
+    called_actions: set[str] = frozenset(),
+) -> tuple[int, str]:
     """Save a trace record; returns (id, number)."""
     tenant = tenant or (user.tenant if user else "default")
     if direction not in ("in", "out"):
@@ -171,8 +216,10 @@ def create(conn: sa.Connection, *, direction: str, type: str, priority: str,
     start_at = start_at or now()
     if end_at is not None and end_at < start_at:
         raise TicketError("the end comes before the start")
-    for cid, kid, what in ((caller_company_id, caller_contact_id, "caller"),
-                           (called_company_id, called_contact_id, "called")):
+    for cid, kid, what in (
+        (caller_company_id, caller_contact_id, "caller"),
+        (called_company_id, called_contact_id, "called"),
+    ):
         comp = companies.get_company(conn, cid)
         if cid is not None and (comp is None or comp["tenant"] != tenant):
             raise TicketError(f"{what} company: no such company")
@@ -182,36 +229,84 @@ def create(conn: sa.Connection, *, direction: str, type: str, priority: str,
     _apply(conn, caller, caller_company_id, caller_contact_id, set(caller_actions), tenant, user)
     _apply(conn, called, called_company_id, called_contact_id, set(called_actions), tenant, user)
     number = numbering.take(conn, "CHM-IN" if direction == "in" else "CHM-OUT")
-    rid = conn.execute(S.trace_records.insert().values(
-        tenant=tenant, number=number, direction=direction, unique_id=(unique_id or "").strip() or None,
-        caller=caller, called=called, caller_national=phone.national(caller),
-        called_national=phone.national(called, outbound=direction == "out"),
-        caller_company_id=caller_company_id, caller_contact_id=caller_contact_id,
-        called_company_id=called_company_id, called_contact_id=called_contact_id,
-        note=note, description=description, type=type, priority=priority, start_at=start_at,
-        end_at=end_at, ticket_id=ticket_id, owner_user_id=user.id if user else None,
-        created_at=now()).returning(S.trace_records.c.id)).scalar_one()
+    rid = conn.execute(
+        S.trace_records.insert()
+        .values(
+            tenant=tenant,
+            number=number,
+            direction=direction,
+            unique_id=(unique_id or "").strip() or None,
+            caller=caller,
+            called=called,
+            caller_national=phone.national(caller),
+            called_national=phone.national(called, outbound=direction == "out"),
+            caller_company_id=caller_company_id,
+            caller_contact_id=caller_contact_id,
+            called_company_id=called_company_id,
+            called_contact_id=called_contact_id,
+            note=note,
+            description=description,
+            type=type,
+            priority=priority,
+            start_at=start_at,
+            end_at=end_at,
+            ticket_id=ticket_id,
+            owner_user_id=user.id if user else None,
+            created_at=now(),
+        )
+        .returning(S.trace_records.c.id)
+    ).scalar_one()
     return rid, number
 
 
-def records(conn: sa.Connection, *, tenant: str = "default", direction: str | None = None,
-            text: str | None = None, limit: int = 500) -> list[dict]:
+def records(
+    conn: sa.Connection,
+    *,
+    tenant: str = "default",
+    direction: str | None = None,
+    text: str | None = None,
+    limit: int = 500,
+) -> list[dict]:
     """The list of the Trace page: newest first, company names resolved."""
     r = S.trace_records.c
     a, b = S.companies.alias("a"), S.companies.alias("b")
-    q = (sa.select(r.id, r.number, r.direction, a.c.name.label("caller_company"),
-                   b.c.name.label("called_company"), r.description, r.caller, r.called, r.type,
-                   r.priority, r.start_at, r.end_at, r.unique_id, r.note, r.owner_user_id)
-         .select_from(S.trace_records.outerjoin(a, a.c.id == r.caller_company_id)
-                      .outerjoin(b, b.c.id == r.called_company_id))
-         .where(r.tenant == tenant).order_by(r.start_at.desc(), r.id.desc()).limit(limit))
+    q = (
+        sa.select(
+            r.id,
+            r.number,
+            r.direction,
+            a.c.name.label("caller_company"),
+            b.c.name.label("called_company"),
+            r.description,
+            r.caller,
+            r.called,
+            r.type,
+            r.priority,
+            r.start_at,
+            r.end_at,
+            r.unique_id,
+            r.note,
+            r.owner_user_id,
+        )
+        .select_from(
+            S.trace_records.outerjoin(a, a.c.id == r.caller_company_id).outerjoin(
+                b, b.c.id == r.called_company_id
+            )
+        )
+        .where(r.tenant == tenant)
+        .order_by(r.start_at.desc(), r.id.desc())
+        .limit(limit)
+    )
     if direction:
         q = q.where(r.direction == direction)
     if text and text.strip():
         like = f"%{text.strip().lower()}%"
         n = phone.national(text)
-        conds = [sa.func.lower(r.number).like(like), sa.func.lower(sa.func.coalesce(r.description, "")).like(like),
-                 sa.func.lower(sa.func.coalesce(r.note, "")).like(like)]
+        conds = [
+            sa.func.lower(r.number).like(like),
+            sa.func.lower(sa.func.coalesce(r.description, "")).like(like),
+            sa.func.lower(sa.func.coalesce(r.note, "")).like(like),
+        ]
         if n and len(n) >= 3:
             conds += [r.caller_national == n, r.called_national == n]
         q = q.where(sa.or_(*conds))

@@ -44,9 +44,17 @@ def format_hm(seconds: int | None) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}"
 
 
-def add(conn: sa.Connection, ticket_id: int, *, duration: str | int, type: str,
-        user: User | None = None, at: datetime | None = None, billable: bool = True,
-        description: str | None = None) -> int:
+def add(
+    conn: sa.Connection,
+    ticket_id: int,
+    *,
+    duration: str | int,
+    type: str,
+    user: User | None = None,
+    at: datetime | None = None,
+    billable: bool = True,
+    description: str | None = None,
+) -> int:
     t = ticket.require(conn, ticket_id)
     seconds = parse_duration(duration)
     if seconds <= 0:
@@ -55,10 +63,19 @@ def add(conn: sa.Connection, ticket_id: int, *, duration: str | int, type: str,
         raise TicketError(f"unknown type {type!r}")
     if t["status"] in ticket.FINAL:
         raise TicketError(f"{t['number']} is {t['status']}: reopen it before tracking time")
-    tid = conn.execute(S.tracking.insert().values(
-        ticket_id=ticket_id, tracked_at=at or now(), duration_s=seconds, type=type,
-        billable=bool(billable), description=(description or "").strip() or None,
-        user_id=user.id if user else None).returning(S.tracking.c.id)).scalar_one()
+    tid = conn.execute(
+        S.tracking.insert()
+        .values(
+            ticket_id=ticket_id,
+            tracked_at=at or now(),
+            duration_s=seconds,
+            type=type,
+            billable=bool(billable),
+            description=(description or "").strip() or None,
+            user_id=user.id if user else None,
+        )
+        .returning(S.tracking.c.id)
+    ).scalar_one()
     if t["status"] == "nuovo":
         ticket.set_status(conn, ticket_id, "in_lavorazione")
     return tid
@@ -67,8 +84,12 @@ def add(conn: sa.Connection, ticket_id: int, *, duration: str | int, type: str,
 def entries(conn: sa.Connection, ticket_id: int) -> list[dict]:
     k = S.tracking.c
     t = ticket.require(conn, ticket_id)
-    rows = [dict(r) for r in conn.execute(sa.select(S.tracking).where(k.ticket_id == ticket_id)
-                                          .order_by(k.tracked_at, k.id)).mappings()]
+    rows = [
+        dict(r)
+        for r in conn.execute(
+            sa.select(S.tracking).where(k.ticket_id == ticket_id).order_by(k.tracked_at, k.id)
+        ).mappings()
+    ]
     for r in rows:
         r["description"] = r["description"] or t["description"]
     return rows

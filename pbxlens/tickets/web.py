@@ -40,15 +40,25 @@ def install(server: flask.Flask, store: Store) -> None:
             else:
                 user = flask.g.user
                 try:
-                    write(store, lambda c: attachments.save(
-                        c, folder, ticket_id, f.filename, f.stream, declared_type=f.mimetype,
-                        user_id=user.id))
+                    write(
+                        store,
+                        lambda c: attachments.save(
+                            c,
+                            folder,
+                            ticket_id,
+                            f.filename,
+                            f.stream,
+                            declared_type=f.mimetype,
+                            user_id=user.id,
+                        ),
+                    )
                     msg = f"{attachments.safe_name(f.filename)}: saved"
                 except TicketError as exc:
                     msg = str(exc)
         limit = get_settings().ticket_attachment_max_bytes
-        return flask.render_template_string(_FORM, msg=msg, button="Upload",
-                                            limit=f"{limit / 1024 / 1024:.0f} MiB")
+        return flask.render_template_string(
+            _FORM, msg=msg, button="Upload", limit=f"{limit / 1024 / 1024:.0f} MiB"
+        )
 
     @server.route("/tickets/attachment/<int:attachment_id>")
     def ticket_attachment(attachment_id: int):
@@ -59,5 +69,6 @@ def install(server: flask.Flask, store: Store) -> None:
             return flask.jsonify({"error": "not-found", "status": 404}), 404
         if not _visible(row["ticket_id"]):
             return flask.jsonify({"error": "forbidden", "status": 403}), 403
-        return flask.send_file(path, mimetype=row["content_type"], as_attachment=True,
-                               download_name=row["filename"])
+        return flask.send_file(
+            path, mimetype=row["content_type"], as_attachment=True, download_name=row["filename"]
+        )

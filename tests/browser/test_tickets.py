@@ -29,7 +29,7 @@ def test_ticket_from_a_caller_url(live, browser, shot):
         if companies.company_by_name(c, "Acme Browser") is None:
             acme = companies.create_company(c, "Acme Browser", phones=("0461 765432",))
             companies.add_contact(c, acme, "Mario Rossi", phones=("+39 333 7654321",))
-    login(d, base, "sup")                                   # no privacy right
+    login(d, base, "sup")  # no privacy right
     d.get(f"{base}/tickets/new?caller={quote('0039 333 765 4321')}&unique_id=1778600000.42")
     match = wait(d).until(PRESENT((By.ID, "tn-match")))
     assert match.text == "Acme Browser · Mario Rossi"
@@ -65,9 +65,9 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     d.get(f"{base}/trace?direction=in&caller=3337654321&uniqueid=1778600000.42")
     side = wait(d).until(PRESENT((By.ID, "tr-caller-side")))
     main = d.find_element(By.TAG_NAME, "main").text
-    assert "3337654xxx" in side.text and "3337654321" not in main   # masked
+    assert "3337654xxx" in side.text and "3337654321" not in main  # masked
     assert "Acme Browser" in side.text and "Mario Rossi" in side.text
-    assert tk["number"] in d.find_element(By.TAG_NAME, "main").text           # its open tickets
+    assert tk["number"] in d.find_element(By.TAG_NAME, "main").text  # its open tickets
     shot("trace_mask")
     sup = next(u for u in auth.list_users(store) if u.username == "sup")
     with store.sa_read() as c:

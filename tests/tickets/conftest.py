@@ -15,8 +15,8 @@ class World:
     users: dict
     acme: int
     nextup: int
-    mario: int        # contact of Acme
-    anna: int         # contact of NEXTUP SRL
+    mario: int  # contact of Acme
+    anna: int  # contact of NEXTUP SRL
 
 
 @pytest.fixture
@@ -36,10 +36,19 @@ def world(store) -> World:
         notify.set_user(c, users["tech"].id, email="tech@nexus.it", areas=["Centro Analisi"])
         notify.set_user(c, users["sup"].id, email="sup@nexus.it")
         acme = companies.create_company(c, "Acme", email="info@acme.it", phones=("0461 123456",))
-        mario = companies.add_contact(c, acme, "Mario Rossi", email="mario@acme.it",
-                                      phones=("+39 333 1234567",))
-        nextup = companies.create_company(c, "NEXTUP SRL", email="info@nextup.it", score="A",
-                                          outlook="buono", exposure="1200.50", credit_line="5000")
-        anna = companies.add_contact(c, nextup, "Anna Bianchi", email="anna@nextup.it",
-                                     phones=("3478127773",))
+        mario = companies.add_contact(
+            c, acme, "Mario Rossi", email="mario@acme.it", phones=("+39 333 1234567",)
+        )
+        nextup = companies.create_company(
+            c,
+            "NEXTUP SRL",
+            email="info@nextup.it",
+            score="A",
+            outlook="buono",
+            exposure="1200.50",
+            credit_line="5000",
+        )
+        anna = companies.add_contact(
+            c, nextup, "Anna Bianchi", email="anna@nextup.it", phones=("3478127773",)
+        )
     return World(store, users, acme, nextup, mario, anna)

@@ -15,15 +15,18 @@ run = CliRunner().invoke
 
 def test_cli_import_list_export_lookup(tmp_path):
     db = str(tmp_path / "s.duckdb")
-    (tmp_path / "c.csv").write_text("company;phones;contact;contact_phones\n"
-                                    "Acme;0461 123456;Mario;+39 333 1234567\n"
-                                    ";0461;;\n", encoding="utf-8")
+    (tmp_path / "c.csv").write_text(
+        "company;phones;contact;contact_phones\nAcme;0461 123456;Mario;+39 333 1234567\n;0461;;\n",
+        encoding="utf-8",
+    )
     r = run(app, ["tickets", "import-companies", str(tmp_path / "c.csv"), "--db", db, "--json"])
     assert r.exit_code == 1 and json.loads(r.stdout)["rejected"][0]["line"] == 3
     (tmp_path / "t.csv").write_text(
         "title,account,final_customer,status,type,priority\n"
         "Stampante,Acme,Acme,nuovo,assistenza,priorita 1\n"
-        "Rete,Acme,Acme,in lavorazione,analisi,priorita 2\n", encoding="utf-8")
+        "Rete,Acme,Acme,in lavorazione,analisi,priorita 2\n",
+        encoding="utf-8",
+    )
     r = run(app, ["tickets", "import", str(tmp_path / "t.csv"), "--db", db])
     assert r.exit_code == 0, r.stdout
     r = run(app, ["tickets", "list", "--db", db, "--json", "--status", "nuovo"])

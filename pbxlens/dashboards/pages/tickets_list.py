@@ -37,15 +37,26 @@ def _filters(values: list | None, text: str | None, unread: list | None) -> list
 def _grid_rows(rows: list[dict], privacy: bool) -> list[dict]:
     out = []
     for r in rows:
-        out.append({"number": f"[{r['number']}](/tickets/edit?id={r['id']})",
-                    "title": r["title"] if privacy else mask_text(r["title"]),
-                    "account": r["account"], "final_customer": r["final_customer"], "status": r["status"],
-                    "in_charge": r["in_charge"] or "", "assigned": r["assigned"] or "",
-                    "priority": r["priority"], "color": r["priority_color"], "type": r["type"],
-                    "area": r["area"] or "", "tags": r["tags"], "bell": "✉" if r["unread"] else "",
-                    "created": r["created_at"].strftime("%d/%m/%Y %H:%M") if r["created_at"] else "",
-                    "estimate": float(r["estimate_hours"]) if r["estimate_hours"] is not None else None,
-                    "tracking": format_hm(r["tracking_s"])})
+        out.append(
+            {
+                "number": f"[{r['number']}](/tickets/edit?id={r['id']})",
+                "title": r["title"] if privacy else mask_text(r["title"]),
+                "account": r["account"],
+                "final_customer": r["final_customer"],
+                "status": r["status"],
+                "in_charge": r["in_charge"] or "",
+                "assigned": r["assigned"] or "",
+                "priority": r["priority"],
+                "color": r["priority_color"],
+                "type": r["type"],
+                "area": r["area"] or "",
+                "tags": r["tags"],
+                "bell": "✉" if r["unread"] else "",
+                "created": r["created_at"].strftime("%d/%m/%Y %H:%M") if r["created_at"] else "",
+                "estimate": float(r["estimate_hours"]) if r["estimate_hours"] is not None else None,
+                "tracking": format_hm(r["tracking_s"]),
+            }
+        )
     return out
 
 
@@ -60,49 +71,98 @@ def layout(**_kwargs):
     with web.store().sa_read() as c:
         rows = listing.rows(c, u)
         counts = listing.quick_counts(c, u)
-    cols = [{"field": "number", "cellRenderer": "markdown", "headerName": t("ticket", lang)},
-            {"field": "title", "headerName": t("title", lang), "flex": 2},
-            {"field": "account", "headerName": t("account", lang)},
-            {"field": "final_customer", "headerName": t("final_customer", lang)},
-            {"field": "status", "headerName": t("status", lang)},
-            {"field": "in_charge", "headerName": t("in_charge", lang)},
-            {"field": "assigned", "headerName": t("assigned", lang)},
-            {"field": "priority", "headerName": t("priority", lang),
-             "cellStyle": {"function": "{'borderLeft': '6px solid ' + (params.data.color || '#ccc')}"}},
-            {"field": "type", "headerName": t("type", lang)}, {"field": "area", "headerName": t("area", lang)},
-            {"field": "tags", "headerName": t("tags", lang)}, {"field": "bell", "headerName": "🔔", "width": 70},
-            {"field": "created"}, {"field": "estimate"}, {"field": "tracking", "headerName": t("tracking", lang)}]
-    panel = [html.Div([html.B(t(f, lang) if f not in ("estimate", "tracking") else f),
-                       dcc.Checklist(id={"type": "tl-facet", "facet": f}, options=o, value=[])],
-                      className="pbx-facet")
-             for f, o in zip(_FACETS, _facet_options(counts), strict=True)]
-    tools = [html.Button(t("export_xls", lang), id="tl-xlsx", n_clicks=0, className="pbx-btn"),
-             html.Button(t("export_csv", lang), id="tl-csv", n_clicks=0, className="pbx-btn"),
-             dcc.Link(t("new_ticket", lang), href="/tickets/new", className="pbx-btn pbx-btn-primary")]
+    cols = [
+        {"field": "number", "cellRenderer": "markdown", "headerName": t("ticket", lang)},
+        {"field": "title", "headerName": t("title", lang), "flex": 2},
+        {"field": "account", "headerName": t("account", lang)},
+        {"field": "final_customer", "headerName": t("final_customer", lang)},
+        {"field": "status", "headerName": t("status", lang)},
+        {"field": "in_charge", "headerName": t("in_charge", lang)},
+        {"field": "assigned", "headerName": t("assigned", lang)},
+        {
+            "field": "priority",
+            "headerName": t("priority", lang),
+            "cellStyle": {"function": "{'borderLeft': '6px solid ' + (params.data.color || '#ccc')}"},
+        },
+        {"field": "type", "headerName": t("type", lang)},
+        {"field": "area", "headerName": t("area", lang)},
+        {"field": "tags", "headerName": t("tags", lang)},
+        {"field": "bell", "headerName": "🔔", "width": 70},
+        {"field": "created"},
+        {"field": "estimate"},
+        {"field": "tracking", "headerName": t("tracking", lang)},
+    ]
+    panel = [
+        html.Div(
+            [
+                html.B(t(f, lang) if f not in ("estimate", "tracking") else f),
+                dcc.Checklist(id={"type": "tl-facet", "facet": f}, options=o, value=[]),
+            ],
+            className="pbx-facet",
+        )
+        for f, o in zip(_FACETS, _facet_options(counts), strict=True)
+    ]
+    tools = [
+        html.Button(t("export_xls", lang), id="tl-xlsx", n_clicks=0, className="pbx-btn"),
+        html.Button(t("export_csv", lang), id="tl-csv", n_clicks=0, className="pbx-btn"),
+        dcc.Link(t("new_ticket", lang), href="/tickets/new", className="pbx-btn pbx-btn-primary"),
+    ]
     if u.role in ("admin", "supervisor"):
-        tools.append(dcc.Upload(html.Button(t("import_xlsx", lang), className="pbx-btn"), id="tl-import",
-                                accept=".xlsx,.csv", max_size=20 * 1024 * 1024))
-    return html.Div([
-        html.H1(t("tickets", lang)),
-        html.Div([
-            dcc.Input(id="tl-text", placeholder=t("search_text", lang), className="pbx-input",
-                      debounce=True),
-            dcc.Checklist(id="tl-unread", value=[], options=[{"value": "y", "label": " " + t("only_unread", lang)}]),
-            html.Button(t("search", lang), id="tl-search", n_clicks=0, className="pbx-btn pbx-btn-primary"),
-            *tools,
-        ], className="pbx-actions"),
-        html.Div(id="tl-msg", className="pbx-msg"),
-        html.Div([
-            html.Aside(panel, className="pbx-card pbx-facets", id="tl-facets",
-                       style={"minWidth": "200px"}),
-            html.Div(dag.AgGrid(id="tl-grid", rowData=_grid_rows(rows, u.privacy), columnDefs=cols,
-                                dashGridOptions={"domLayout": "autoHeight", "pagination": True,
-                                                 "paginationPageSize": 50},
-                                columnSize="autoSize", className="ag-theme-alpine pbx-grid"),
-                     style={"flex": "1", "overflow": "auto"}),
-        ], style={"display": "flex", "gap": "12px", "alignItems": "flex-start"}),
-        dcc.Download(id="tl-download"),
-    ])
+        tools.append(
+            dcc.Upload(
+                html.Button(t("import_xlsx", lang), className="pbx-btn"),
+                id="tl-import",
+                accept=".xlsx,.csv",
+                max_size=20 * 1024 * 1024,
+            )
+        )
+    return html.Div(
+        [
+            html.H1(t("tickets", lang)),
+            html.Div(
+                [
+                    dcc.Input(
+                        id="tl-text", placeholder=t("search_text", lang), className="pbx-input", debounce=True
+                    ),
+                    dcc.Checklist(
+                        id="tl-unread",
+                        value=[],
+                        options=[{"value": "y", "label": " " + t("only_unread", lang)}],
+                    ),
+                    html.Button(
+                        t("search", lang), id="tl-search", n_clicks=0, className="pbx-btn pbx-btn-primary"
+                    ),
+                    *tools,
+                ],
+                className="pbx-actions",
+            ),
+            html.Div(id="tl-msg", className="pbx-msg"),
+            html.Div(
+                [
+                    html.Aside(
+                        panel, className="pbx-card pbx-facets", id="tl-facets", style={"minWidth": "200px"}
+                    ),
+                    html.Div(
+                        dag.AgGrid(
+                            id="tl-grid",
+                            rowData=_grid_rows(rows, u.privacy),
+                            columnDefs=cols,
+                            dashGridOptions={
+                                "domLayout": "autoHeight",
+                                "pagination": True,
+                                "paginationPageSize": 50,
+                            },
+                            columnSize="autoSize",
+                            className="ag-theme-alpine pbx-grid",
+                        ),
+                        style={"flex": "1", "overflow": "auto"},
+                    ),
+                ],
+                style={"display": "flex", "gap": "12px", "alignItems": "flex-start"},
+            ),
+            dcc.Download(id="tl-download"),
+        ]
+    )
 
 
 def _query(values, text, unread):
@@ -113,10 +173,15 @@ def _query(values, text, unread):
 
 
 @dash.callback(
-    Output("tl-grid", "rowData"), Output({"type": "tl-facet", "facet": dash.ALL}, "options"),
+    Output("tl-grid", "rowData"),
+    Output({"type": "tl-facet", "facet": dash.ALL}, "options"),
     Output("tl-msg", "children", allow_duplicate=True),
-    Input("tl-search", "n_clicks"), Input({"type": "tl-facet", "facet": dash.ALL}, "value"),
-    Input("tl-text", "value"), Input("tl-unread", "value"), prevent_initial_call=True)
+    Input("tl-search", "n_clicks"),
+    Input({"type": "tl-facet", "facet": dash.ALL}, "value"),
+    Input("tl-text", "value"),
+    Input("tl-unread", "value"),
+    prevent_initial_call=True,
+)
 def search(_n, values, text, unread):
     u = web.user()
     if not access.can_use_tickets(u):
@@ -129,9 +194,14 @@ def search(_n, values, text, unread):
 
 
 @dash.callback(
-    Output("tl-download", "data"), Input("tl-xlsx", "n_clicks"), Input("tl-csv", "n_clicks"),
-    State({"type": "tl-facet", "facet": dash.ALL}, "value"), State("tl-text", "value"),
-    State("tl-unread", "value"), prevent_initial_call=True)
+    Output("tl-download", "data"),
+    Input("tl-xlsx", "n_clicks"),
+    Input("tl-csv", "n_clicks"),
+    State({"type": "tl-facet", "facet": dash.ALL}, "value"),
+    State("tl-text", "value"),
+    State("tl-unread", "value"),
+    prevent_initial_call=True,
+)
 def export(_x, _c, values, text, unread):
     u = web.user()
     if not access.can_use_tickets(u):
@@ -146,18 +216,27 @@ def export(_x, _c, values, text, unread):
         return dcc.send_bytes(p.read_bytes(), p.name)
 
 
-@dash.callback(Output("tl-msg", "children"), Input("tl-import", "contents"),
-               State("tl-import", "filename"), prevent_initial_call=True)
+@dash.callback(
+    Output("tl-msg", "children"),
+    Input("tl-import", "contents"),
+    State("tl-import", "filename"),
+    prevent_initial_call=True,
+)
 def import_file(contents, filename):
     u, lang = web.user(), web.lang()
     if u is None or u.role not in ("admin", "supervisor") or not contents:
         return t("forbidden", lang)
     data = base64.b64decode(contents.split(",", 1)[1])
     try:
-        rep = db.write(web.store(), lambda c: files.import_tickets(c, filename or "upload.xlsx",
-                                                                   data=data, tenant=u.tenant, user=u))
+        rep = db.write(
+            web.store(),
+            lambda c: files.import_tickets(c, filename or "upload.xlsx", data=data, tenant=u.tenant, user=u),
+        )
     except PbxlensError as exc:
         return str(exc)
-    return html.Div([html.Div(t("imported_rows", lang, ok=rep.imported, bad=len(rep.rejected))),
-                     html.Ul([html.Li(f"{t('line', lang)} {ln}: {r}") for ln, r in rep.rejected],
-                             id="tl-rejected")])
+    return html.Div(
+        [
+            html.Div(t("imported_rows", lang, ok=rep.imported, bad=len(rep.rejected))),
+            html.Ul([html.Li(f"{t('line', lang)} {ln}: {r}") for ln, r in rep.rejected], id="tl-rejected"),
+        ]
+    )
