@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import shutil
+
 import pytest
 
 from pbxlens.dashboards import auth
+from pbxlens.dashboards import tables as W
 from pbxlens.dashboards.store import Store
 from pbxlens.tickets import companies, notify
 
@@ -19,8 +22,17 @@ class World:
     anna: int  # contact of NEXTUP SRL
 
 
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory):
+    """A migrated empty store, made once and copied for each test (migrations cost seconds)."""
+    path = tmp_path_factory.mktemp("tickets-template") / "t.duckdb"
+    Store(path).close()
+    return path
+
+
 @pytest.fixture
-def store(tmp_path):
+def store(tmp_path, migrated):
+    shutil.copy(migrated, tmp_path / "t.duckdb")
     s = Store(tmp_path / "t.duckdb")
     yield s
     s.close()
@@ -30,7 +42,10 @@ def store(tmp_path):
 def world(store) -> World:
     users = {}
     for name, role in (("u", "operator"), ("tech", "operator"), ("sup", "supervisor")):
-        users[name] = auth.create_user(store, name, "password-123", role)
+        with store.sa_write() as c:  # no password hashing: these users never log in
+            uid = c.execute(W.users.insert().values(username=name, password_hash="-", role=role)
+                            .returning(W.users.c.id)).scalar_one()
+        users[name] = auth.get_user(store, uid)
     with store.sa_write() as c:
         notify.set_user(c, users["u"].id, email="u@nexus.it", areas=["Assistenza"])
         notify.set_user(c, users["tech"].id, email="tech@nexus.it", areas=["Centro Analisi"])
