@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import shutil
+from dataclasses import dataclass
 
 import pytest
 
