@@ -95,3 +95,24 @@ def send_pending(store: Store, settings: Settings | None = None) -> SendResult:
             else:
                 res.failed += 1
     return res
+
+
+def start_sender(store: Store, stop, interval_s: float = 60) -> bool:
+    """The server's sending loop (a daemon thread of `dashboards.jobs.start`) when
+    `smtp_enabled`; a failed pass (server down) is logged and retried next interval."""
+    import logging
+    import threading
+
+    if not get_settings().smtp_enabled:
+        return False
+    log = logging.getLogger("pbxlens.mail")
+
+    def loop() -> None:
+        while not stop.wait(interval_s):
+            try:
+                send_pending(store)
+            except Exception as exc:
+                log.warning("ticket notifications not sent: %s", exc)
+
+    threading.Thread(target=loop, name="pbxlens-mail", daemon=True).start()
+    return True

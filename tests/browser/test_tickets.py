@@ -12,7 +12,7 @@ from selenium.webdriver.support import expected_conditions as EC
 
 from pbxlens.dashboards import auth
 from pbxlens.tickets import companies, listing, ticket
-from tests.browser.helpers import login, wait
+from tests.browser.helpers import login, rows, wait
 
 PRESENT = EC.presence_of_element_located
 
@@ -61,6 +61,11 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     shot("ticket_edit")
     d.get(base + "/tickets")
     wait(d).until(lambda drv: tk["number"] in drv.find_element(By.ID, "tl-grid").text)
+    assert d.find_elements(By.ID, "tl-advanced") and d.find_elements(By.ID, "tl-facets")
+    box = d.find_element(By.ID, "tl-text")
+    box.send_keys("bloccata")
+    d.find_element(By.ID, "tl-search").click()
+    wait(d).until(lambda drv: len(rows(drv)) == 1 and tk["number"] in rows(drv)[0].text)
     shot("tickets_list")
     d.get(f"{base}/trace?direction=in&caller=3337654321&uniqueid=1778600000.42")
     side = wait(d).until(PRESENT((By.ID, "tr-caller-side")))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import tempfile
+from datetime import date
 from pathlib import Path
 
 import dash
@@ -18,8 +19,9 @@ from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import forbidden
+from pbxlens.dashboards.pages.tickets_new import field, options, users_options
 from pbxlens.dashboards.privacy import mask_text
-from pbxlens.tickets import db, files, listing
+from pbxlens.tickets import companies, db, files, listing, ticket
 from pbxlens.tickets.tracking import format_hm
 
 dash.register_page(__name__, path="/tickets", name="Tickets", title="pbxlens · tickets")
@@ -27,11 +29,62 @@ dash.register_page(__name__, path="/tickets", name="Tickets", title="pbxlens · 
 _FACETS = ("status", "priority", "type", "area", "tags", "estimate", "tracking")
 
 
-def _filters(values: list | None, text: str | None, unread: list | None) -> listing.Filters:
+# the search mask's other filters (B.3 "Search"), applied with the search button
+_ADV = (
+    "account_id",
+    "final_customer_id",
+    "in_charge_user_id",
+    "assigned_user_id",
+    "creation_mode",
+    "created_from",
+    "created_to",
+    "last_reply_from",
+    "last_reply_to",
+    "external",
+)
+
+
+def _filters(
+    values: list | None, text: str | None, unread: list | None, adv: list | None = None
+) -> listing.Filters:
     f = listing.Filters(text=text or None, unread_only=bool(unread))
     for facet, v in zip(_FACETS, values or [], strict=False):
         setattr(f, facet, list(v or []))
+    for key, v in zip(_ADV, adv or [], strict=False):
+        if v in (None, ""):
+            continue
+        if key.endswith(("_from", "_to")):
+            v = date.fromisoformat(str(v)[:10])
+        elif key == "external":
+            v = v == "y"
+        setattr(f, key, v)
     return f
+
+
+def _advanced(lang: str) -> html.Div:
+    with web.store().sa_read() as c:
+        comps = options(companies.list_companies(c, web.user().tenant))
+        users = users_options(c, web.user().tenant)
+    modes = [{"label": m, "value": m} for m in ticket.CREATION_MODES]
+    yes_no = [{"label": t("yes", lang), "value": "y"}, {"label": t("no", lang), "value": "n"}]
+    controls = {
+        "account_id": (t("account", lang), dcc.Dropdown(options=comps)),
+        "final_customer_id": (t("final_customer", lang), dcc.Dropdown(options=comps)),
+        "in_charge_user_id": (t("in_charge", lang), dcc.Dropdown(options=users)),
+        "assigned_user_id": (t("assigned", lang), dcc.Dropdown(options=users)),
+        "creation_mode": ("creation mode", dcc.Dropdown(options=modes)),
+        "created_from": (t("date_from", lang), dcc.Input(type="date", className="pbx-input")),
+        "created_to": (t("date_to", lang), dcc.Input(type="date", className="pbx-input")),
+        "last_reply_from": ("last reply >=", dcc.Input(type="date", className="pbx-input")),
+        "last_reply_to": ("last reply <=", dcc.Input(type="date", className="pbx-input")),
+        "external": (t("external", lang), dcc.Dropdown(options=yes_no)),
+    }
+    out = []
+    for key in _ADV:
+        label, ctl = controls[key]
+        ctl.id = {"type": "tl-adv", "key": key}
+        out.append(field(label, ctl))
+    return html.Div(out, className="pbx-filters", id="tl-advanced")
 
 
 def _grid_rows(rows: list[dict], privacy: bool) -> list[dict]:
@@ -136,6 +189,7 @@ def layout(**_kwargs):
                 ],
                 className="pbx-actions",
             ),
+            _advanced(lang),
             html.Div(id="tl-msg", className="pbx-msg"),
             html.Div(
                 [
@@ -165,9 +219,9 @@ def layout(**_kwargs):
     )
 
 
-def _query(values, text, unread):
+def _query(values, text, unread, adv=None):
     u = web.user()
-    f = _filters(values, text, unread)
+    f = _filters(values, text, unread, adv)
     with web.store().sa_read() as c:
         return listing.rows(c, u, f), listing.quick_counts(c, u, f)
 
@@ -180,15 +234,16 @@ def _query(values, text, unread):
     Input({"type": "tl-facet", "facet": dash.ALL}, "value"),
     Input("tl-text", "value"),
     Input("tl-unread", "value"),
+    State({"type": "tl-adv", "key": dash.ALL}, "value"),
     prevent_initial_call=True,
 )
-def search(_n, values, text, unread):
+def search(_n, values, text, unread, adv):
     u = web.user()
     if not access.can_use_tickets(u):
         return no_update, [no_update] * len(_FACETS), t("forbidden", web.lang())
     try:
-        rows, counts = _query(values, text, unread)
-    except PbxlensError as exc:
+        rows, counts = _query(values, text, unread, adv)
+    except (PbxlensError, ValueError) as exc:
         return no_update, [no_update] * len(_FACETS), str(exc)
     return _grid_rows(rows, u.privacy), _facet_options(counts), ""
 
@@ -200,13 +255,14 @@ def search(_n, values, text, unread):
     State({"type": "tl-facet", "facet": dash.ALL}, "value"),
     State("tl-text", "value"),
     State("tl-unread", "value"),
+    State({"type": "tl-adv", "key": dash.ALL}, "value"),
     prevent_initial_call=True,
 )
-def export(_x, _c, values, text, unread):
+def export(_x, _c, values, text, unread, adv):
     u = web.user()
     if not access.can_use_tickets(u):
         return no_update
-    rows, _ = _query(values, text, unread)
+    rows, _ = _query(values, text, unread, adv)
     if not u.privacy:
         rows = [{**r, "title": mask_text(r["title"])} for r in rows]
     suffix = ".xlsx" if dash.ctx.triggered_id == "tl-xlsx" else ".csv"
