@@ -416,6 +416,9 @@ def fake_pbx(
 from pbxlens.billing.cli import app as billing_app  # noqa: E402
 
 app.add_typer(billing_app, name="billing")
+from pbxlens.tickets.cli import app as tickets_app  # noqa: E402
+
+app.add_typer(tickets_app, name="tickets")
 
 
 def main() -> None:

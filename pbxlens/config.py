@@ -67,6 +67,24 @@ class Settings(BaseSettings):
     webhook_token_dynamic_routing: str = ""
     webhook_token_feedback: str = ""
     webhook_max_bytes: int = 1024 * 1024
+    # Tickets (issue 10): attachments on disk (default: <store>.attachments/ beside the store),
+    # their size limit and content-type allow-list; the SMTP sender of the notification outbox
+    # (off by default: the outbox only records who would be notified).
+    ticket_attachments_dir: str = ""
+    ticket_attachment_max_bytes: int = 10 * 1024 * 1024
+    ticket_attachment_types: str = (
+        "application/pdf,image/png,image/jpeg,image/gif,text/plain,text/csv,application/zip,"
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+        "application/vnd.oasis.opendocument.text,application/vnd.oasis.opendocument.spreadsheet,"
+        "message/rfc822")
+    smtp_enabled: bool = False
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_from: str = "pbxlens@localhost"
 
     @classmethod
     def settings_customise_sources(

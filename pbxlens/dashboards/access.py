@@ -32,3 +32,9 @@ def is_admin(user: User | None) -> bool:
 
 def can_use_widgets(user: User | None) -> bool:
     return bool(visible_reports(user))
+
+
+def can_use_tickets(user: User | None) -> bool:
+    """Tickets and trace (issue 10): admins, supervisors and operators; an operator sees the
+    tickets of their areas (pbxlens.tickets.listing.visible)."""
+    return user is not None and not user.disabled and user.role in ("admin", "supervisor", "operator")

@@ -33,6 +33,9 @@ def start(store: Store, interval_s: float = INTERVAL_S) -> threading.Event:
 
     threading.Thread(target=loop, name="pbxlens-jobs", daemon=True).start()
     start_pull(store, stop)
+    from pbxlens.tickets.mailer import start_sender
+
+    start_sender(store, stop)  # ticket notifications, when smtp_enabled (issue 10)
     return stop
 
 

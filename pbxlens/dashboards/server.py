@@ -21,7 +21,8 @@ from pbxlens.dashboards import context as ctx
 from pbxlens.dashboards.store import Store
 
 PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quarantine",
-         "admin_directory", "admin_settings")
+         "admin_directory", "admin_settings", "tickets_list", "tickets_new", "tickets_edit",
+         "trace_records")
 _OPEN_PREFIXES = ("/login", "/_dash-component-suites/", "/assets/", "/_favicon.ico", "/health")
 _app_lock = threading.Lock()
 _app_made = False
@@ -56,6 +57,9 @@ def create_app(store: Store, *, https: bool | None = None) -> dash.Dash:
     from pbxlens.dashboards import webhooks
 
     webhooks.install(server, store)
+    from pbxlens.tickets import web as tickets_web
+
+    tickets_web.install(server, store)
     return app
 
 
@@ -66,6 +70,9 @@ def shell():
     links = [dcc.Link(i18n.t("reports", lang), href="/", className="pbx-nav-link")]
     if u and access.can_use_widgets(u):
         links.append(dcc.Link(i18n.t("widgets", lang), href="/widgets", className="pbx-nav-link"))
+    if access.can_use_tickets(u):
+        links += [dcc.Link(i18n.t("tickets", lang), href="/tickets", className="pbx-nav-link"),
+                  dcc.Link(i18n.t("trace", lang), href="/trace", className="pbx-nav-link")]
     if access.is_admin(u):
         links += [dcc.Link(i18n.t("users", lang), href="/admin/users", className="pbx-nav-link"),
                   dcc.Link(i18n.t("ingest", lang), href="/admin/ingest", className="pbx-nav-link"),

@@ -1,0 +1,312 @@
+"""New ticket (nexus_modules.md B.2, B.10): `GET /tickets/new?caller=NUM&unique_id=ID` is what
+the PBX's CTI opens when a call rings or is answered: the form comes pre-filled with the company
+and contact found for the number (any written form), the call linked, and the company's open
+tickets beside it. External numbers are masked for users without the privacy right."""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, dcc, html, no_update
+
+from pbxlens import PbxlensError
+from pbxlens.dashboards import access
+from pbxlens.dashboards import context as web
+from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.pages.common import forbidden
+from pbxlens.dashboards.privacy import mask_number
+from pbxlens.tickets import companies, db, ticket, trace
+
+dash.register_page(__name__, path="/tickets/new", name="New ticket", title="pbxlens · ticket")
+
+
+def field(label: str, control, wide: bool = False) -> html.Div:
+    return html.Div([html.Label(label), control], className="pbx-field" + (" pbx-field-wide" if wide else ""))
+
+
+def options(rows, label="name", value="id") -> list[dict]:
+    return [{"label": r[label], "value": r[value]} for r in rows]
+
+
+def users_options(c, tenant: str) -> list[dict]:
+    import sqlalchemy as sa
+
+    from pbxlens.dashboards import tables as W
+
+    q = sa.select(W.users.c.id, W.users.c.username).where(
+        W.users.c.tenant == tenant, W.users.c.disabled.is_(False)
+    )
+    return [{"label": n, "value": i} for i, n in c.execute(q.order_by(W.users.c.username))]
+
+
+def priority_options(c) -> list[dict]:
+    import sqlalchemy as sa
+
+    from pbxlens.tickets import schema as S
+
+    p = S.priorities.c
+    return [
+        {
+            "label": html.Span([html.Span("●", style={"color": col}), f" {code} ({d})"]),
+            "value": code,
+            "search": code,
+        }
+        for code, d, col in c.execute(sa.select(p.code, p.description, p.color).order_by(p.rank))
+    ]
+
+
+def layout(caller: str | None = None, unique_id: str | None = None, uniqueid: str | None = None, **_kwargs):
+    u, lang = web.user(), web.lang()
+    if not access.can_use_tickets(u):
+        return forbidden(lang)
+    uid = (unique_id or uniqueid or "").strip() or None
+    with web.store().sa_read() as c:
+        m = companies.lookup(c, caller, u.tenant) if caller else None
+        cid = m.company["id"] if m and m.company else None
+        kid = m.contact["id"] if m and m.contact else None
+        comps = options(companies.list_companies(c, u.tenant))
+        contacts = options(companies.list_contacts(c, cid)) if cid else []
+        types = [{"label": x, "value": x} for x in companies.allowed_types(c, cid)]
+        prios = priority_options(c)
+        users = users_options(c, u.tenant)
+        open_t = trace.open_tickets(c, cid, u.tenant)
+    shown = caller if (u.privacy or not caller) else mask_number(caller)
+    head = []
+    if caller:
+        who = (
+            f"{m.company['name']}" + (f" · {m.contact['name']}" if m.contact else "")
+            if m and m.company
+            else t("unknown_number", lang)
+        )
+        head.append(
+            html.Div(
+                [
+                    html.B(f"{t('caller', lang)}: "),
+                    html.Span(shown, id="tn-caller"),
+                    " → ",
+                    html.Span(who, id="tn-match"),
+                ],
+                className="pbx-msg",
+            )
+        )
+    if uid:
+        head.append(
+            html.Div(
+                [html.B(f"{t('linked_call', lang)}: "), html.Span(uid, id="tn-call")], className="pbx-muted"
+            )
+        )
+    side = (
+        html.Section(
+            [
+                html.H3(t("open_tickets", lang)),
+                html.Ul(
+                    [
+                        html.Li(
+                            dcc.Link(
+                                f"{x['number']} · {x['status']} · {x['title']}",
+                                href=f"/tickets/edit?id={x['id']}",
+                            )
+                        )
+                        for x in open_t
+                    ],
+                    id="tn-open",
+                ),
+            ],
+            className="pbx-card",
+        )
+        if open_t
+        else html.Div()
+    )
+    return html.Div(
+        [
+            dcc.Location(id="tn-go", refresh=True),
+            dcc.Store(id="tn-ctx", data={"unique_id": uid, "caller": caller}),
+            html.H1(t("new_ticket", lang)),
+            *head,
+            html.Section(
+                [
+                    html.Div(
+                        [
+                            field(
+                                t("title", lang) + " *",
+                                dcc.Input(id="tn-title", className="pbx-input"),
+                                wide=True,
+                            ),
+                            field(
+                                t("account", lang) + " *",
+                                dcc.Dropdown(id="tn-account", options=comps, value=cid),
+                            ),
+                            field(
+                                t("account_contact", lang),
+                                dcc.Dropdown(id="tn-account-contact", options=contacts, value=kid),
+                            ),
+                            field(
+                                t("final_customer", lang) + " *",
+                                dcc.Dropdown(id="tn-final", options=comps, value=cid),
+                            ),
+                            field(
+                                t("final_customer_contact", lang),
+                                dcc.Dropdown(id="tn-final-contact", options=contacts, value=kid),
+                            ),
+                            field(t("type", lang) + " *", dcc.Dropdown(id="tn-type", options=types)),
+                            field(t("priority", lang) + " *", dcc.Dropdown(id="tn-priority", options=prios)),
+                            field(
+                                t("status", lang),
+                                dcc.Dropdown(
+                                    id="tn-status",
+                                    value="nuovo",
+                                    clearable=False,
+                                    options=[{"label": s, "value": s} for s in ticket.STATUSES],
+                                ),
+                            ),
+                            field(t("tags", lang), dcc.Input(id="tn-tags", className="pbx-input")),
+                            field(
+                                t("estimate_hours", lang),
+                                dcc.Input(id="tn-estimate", type="number", min=0, className="pbx-input"),
+                            ),
+                            field(t("in_charge", lang), dcc.Dropdown(id="tn-in-charge", options=users)),
+                            field(t("assigned", lang), dcc.Dropdown(id="tn-assigned", options=users)),
+                            field(t("extra_emails", lang), dcc.Input(id="tn-extra", className="pbx-input")),
+                            html.Div(
+                                dcc.Checklist(
+                                    id="tn-flags",
+                                    value=["notify"],
+                                    options=[
+                                        {"value": "notify", "label": " " + t("notify_ticket", lang)},
+                                        {"value": "external", "label": " " + t("external", lang)},
+                                    ],
+                                ),
+                                className="pbx-field pbx-field-check",
+                            ),
+                            field(
+                                t("description", lang),
+                                dcc.Textarea(
+                                    id="tn-description",
+                                    className="pbx-input",
+                                    style={"width": "100%", "height": "90px"},
+                                ),
+                                wide=True,
+                            ),
+                        ],
+                        className="pbx-filters",
+                    ),
+                    html.Button(
+                        t("save", lang), id="tn-save", n_clicks=0, className="pbx-btn pbx-btn-primary"
+                    ),
+                    html.Div(id="tn-msg", className="pbx-msg"),
+                ],
+                className="pbx-card",
+            ),
+            side,
+        ]
+    )
+
+
+@dash.callback(
+    Output("tn-account-contact", "options"), Input("tn-account", "value"), prevent_initial_call=True
+)
+def account_contacts(company_id):
+    with web.store().sa_read() as c:
+        return options(companies.list_contacts(c, company_id)) if company_id else []
+
+
+@dash.callback(
+    Output("tn-final-contact", "options"),
+    Output("tn-type", "options"),
+    Input("tn-final", "value"),
+    prevent_initial_call=True,
+)
+def final_contacts(company_id):
+    with web.store().sa_read() as c:
+        return (
+            (options(companies.list_contacts(c, company_id)) if company_id else []),
+            [{"label": x, "value": x} for x in companies.allowed_types(c, company_id)],
+        )
+
+
+@dash.callback(
+    Output("tn-go", "href"),
+    Output("tn-msg", "children"),
+    Input("tn-save", "n_clicks"),
+    State("tn-title", "value"),
+    State("tn-account", "value"),
+    State("tn-account-contact", "value"),
+    State("tn-final", "value"),
+    State("tn-final-contact", "value"),
+    State("tn-type", "value"),
+    State("tn-priority", "value"),
+    State("tn-status", "value"),
+    State("tn-tags", "value"),
+    State("tn-estimate", "value"),
+    State("tn-in-charge", "value"),
+    State("tn-assigned", "value"),
+    State("tn-extra", "value"),
+    State("tn-flags", "value"),
+    State("tn-description", "value"),
+    State("tn-ctx", "data"),
+    prevent_initial_call=True,
+)
+def save(
+    _n,
+    title,
+    account,
+    account_contact,
+    final,
+    final_contact,
+    type_,
+    priority,
+    status,
+    tags,
+    estimate,
+    in_charge,
+    assigned,
+    extra,
+    flags,
+    description,
+    ctx,
+):
+    u = web.user()
+    if not access.can_use_tickets(u):
+        return no_update, t("forbidden", web.lang())
+    missing = [
+        k
+        for k, v in (
+            ("title", title),
+            ("account", account),
+            ("final_customer", final),
+            ("type", type_),
+            ("priority", priority),
+        )
+        if not v
+    ]
+    if missing:
+        return no_update, ", ".join(t(k, web.lang()) for k in missing) + " *"
+    ctx = ctx or {}
+    try:
+        tid = db.write(
+            web.store(),
+            lambda c: ticket.create(
+                c,
+                user=u,
+                title=title,
+                account_id=account,
+                final_customer_id=final,
+                account_contact_id=account_contact,
+                final_customer_contact_id=final_contact,
+                type=type_,
+                priority=priority,
+                status=status or "nuovo",
+                description=description,
+                tags=(tags or "").split(","),
+                estimate_hours=estimate,
+                in_charge_user_id=in_charge,
+                assigned_user_id=assigned,
+                extra_notify_emails=extra,
+                notify_on="notify" in (flags or []),
+                external="external" in (flags or []),
+                creation_mode="call" if ctx.get("caller") or ctx.get("unique_id") else "manual",
+                unique_ids=[ctx["unique_id"]] if ctx.get("unique_id") else [],
+            ),
+        )
+    except PbxlensError as exc:
+        return no_update, str(exc)
+    return f"/tickets/edit?id={tid}", ""

@@ -1,0 +1,321 @@
+"""Trace (nexus_modules.md B.11): the call mask opened by the CTI
+(`/trace?direction=in&caller=NUM&called=NUM&uniqueid=ID`, `/trace?direction=out&called=NUM`)
+with the company and contact of each side, the financial panel, the three ticks (blacklist, link
+the number to the company, to the contact), the customer's recent CDR calls and open tickets;
+and the list of inbound/outbound records (CHM-IN-NNNN / CHM-OUT-NNNN) below. External numbers
+are masked for users without the privacy right."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dash
+import dash_ag_grid as dag
+from dash import Input, Output, State, dcc, html, no_update
+
+from pbxlens import PbxlensError
+from pbxlens.config import get_settings
+from pbxlens.dashboards import access
+from pbxlens.dashboards import context as web
+from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.pages.common import forbidden
+from pbxlens.dashboards.pages.tickets_new import field, options, priority_options
+from pbxlens.dashboards.privacy import mask_number
+from pbxlens.tickets import companies, db, trace
+
+dash.register_page(__name__, path="/trace", name="Trace", title="pbxlens · trace")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, datetime):
+        return v.astimezone(ZoneInfo(get_settings().timezone)).strftime("%d/%m/%Y %H:%M:%S")
+    return "" if v is None else str(v)
+
+
+def _records(privacy: bool, text: str | None = None) -> list[dict]:
+    u = web.user()
+    with web.store().sa_read() as c:
+        rows = trace.records(c, tenant=u.tenant, text=text)
+    m = (lambda s: s) if privacy else mask_number
+    return [
+        {
+            "number": r["number"],
+            "caller_company": r["caller_company"] or "",
+            "called_company": r["called_company"] or "",
+            "description": r["description"] or "",
+            "caller": m(r["caller"]) or "",
+            "called": m(r["called"]) or "",
+            "type": r["type"],
+            "start": _fmt(r["start_at"]),
+            "end": _fmt(r["end_at"]),
+        }
+        for r in rows
+    ]
+
+
+def _side(prefix: str, label: str, side: trace.Side, comps, lang: str, privacy: bool):
+    mt = side.match
+    cid = mt.company["id"] if mt.company else None
+    with web.store().sa_read() as c:
+        contacts = options(companies.list_contacts(c, cid)) if cid else []
+    shown = side.raw if privacy else mask_number(side.raw)
+    return html.Div(
+        [
+            html.H3(f"{label}: {shown or ''}" + (" ⛔" if side.blacklisted else "")),
+            field(
+                t("company", lang),
+                dcc.Dropdown(id=f"tr-{prefix}-company", options=comps, value=cid, placeholder="ND"),
+            ),
+            field(
+                t("contact", lang),
+                dcc.Dropdown(
+                    id=f"tr-{prefix}-contact",
+                    options=contacts,
+                    value=mt.contact["id"] if mt.contact else None,
+                ),
+            ),
+            dcc.Checklist(
+                id=f"tr-{prefix}-actions",
+                value=[],
+                options=[
+                    {"value": "blacklist", "label": " " + t("add_blacklist", lang)},
+                    {"value": "link_company", "label": " " + t("link_company", lang)},
+                    {"value": "link_contact", "label": " " + t("link_contact", lang)},
+                ],
+            ),
+        ],
+        className="pbx-card",
+        id=f"tr-{prefix}-side",
+    )
+
+
+def layout(
+    direction: str = "in",
+    caller: str | None = None,
+    called: str | None = None,
+    uniqueid: str | None = None,
+    unique_id: str | None = None,
+    **_kwargs,
+):
+    u, lang = web.user(), web.lang()
+    if not access.can_use_tickets(u):
+        return forbidden(lang)
+    direction = "out" if direction == "out" else "in"
+    body = [html.H1(t("trace", lang))]
+    if caller or called:
+        with web.store().sa_read() as c, web.store().cursor() as cur:
+            m = trace.mask(
+                c,
+                cur,
+                direction=direction,
+                caller=caller,
+                called=called,
+                unique_id=unique_id or uniqueid,
+                tenant=u.tenant,
+            )
+            comps = options(companies.list_companies(c, u.tenant))
+            types = [
+                {"label": x, "value": x}
+                for x in companies.allowed_types(c, (m.customer.match.company or {}).get("id"))
+            ]
+            prios = priority_options(c)
+        mask = (lambda s: s) if u.privacy else mask_number
+        sides = [
+            _side("caller", t("caller", lang), m.caller, comps, lang, u.privacy)
+            if m.caller
+            else html.Div(
+                [
+                    dcc.Dropdown(id="tr-caller-company"),
+                    dcc.Dropdown(id="tr-caller-contact"),
+                    dcc.Checklist(id="tr-caller-actions", options=[], value=[]),
+                ],
+                style={"display": "none"},
+            )
+        ]  # outbound: the caller is the own company
+        sides.append(_side("called", t("called", lang), m.called, comps, lang, u.privacy))
+        fin = html.Dl(
+            [x for k, v in m.financial.items() for x in (html.Dt(k), html.Dd(str(v)))],
+            className="pbx-dl",
+            id="tr-financial",
+        )
+        calls = [{**r, "caller": mask(r["caller"]), "called": mask(r["called"])} for r in m.recent_calls]
+        body += [
+            dcc.Store(
+                id="tr-ctx",
+                data={"direction": direction, "caller": caller, "called": called, "unique_id": m.unique_id},
+            ),
+            html.H2(t("inbound" if direction == "in" else "outbound", lang)),
+            html.Div(
+                [*sides, html.Div([html.H3(t("financial", lang)), fin], className="pbx-card")],
+                style={"display": "flex", "gap": "12px", "flexWrap": "wrap"},
+            ),
+            html.Section(
+                [
+                    html.Div(
+                        [
+                            field(t("type", lang) + " *", dcc.Dropdown(id="tr-type", options=types)),
+                            field(t("priority", lang) + " *", dcc.Dropdown(id="tr-priority", options=prios)),
+                            field(t("note", lang), dcc.Input(id="tr-note", className="pbx-input")),
+                            field(
+                                t("description", lang), dcc.Input(id="tr-description", className="pbx-input")
+                            ),
+                        ],
+                        className="pbx-filters",
+                    ),
+                    html.Button(
+                        t("save", lang), id="tr-save", n_clicks=0, className="pbx-btn pbx-btn-primary"
+                    ),
+                    html.Div(id="tr-msg", className="pbx-msg"),
+                ],
+                className="pbx-card",
+            ),
+            html.Section(
+                [
+                    html.H3(t("open_tickets", lang)),
+                    html.Ul(
+                        [
+                            html.Li(
+                                dcc.Link(
+                                    f"{x['number']} · {x['status']} · {x['title']}",
+                                    href=f"/tickets/edit?id={x['id']}",
+                                )
+                            )
+                            for x in m.open_tickets
+                        ]
+                    ),
+                ],
+                className="pbx-card",
+            ),
+            html.Section(
+                [
+                    html.H3(t("recent_calls", lang)),
+                    dag.AgGrid(
+                        id="tr-calls",
+                        rowData=calls,
+                        columnDefs=[
+                            {"field": f}
+                            for f in ("unique_id", "start", "caller", "called", "status", "direction")
+                        ],
+                        dashGridOptions={"domLayout": "autoHeight"},
+                        columnSize="sizeToFit",
+                        className="ag-theme-alpine pbx-grid",
+                    ),
+                ],
+                className="pbx-card",
+            ),
+        ]
+    cols = [
+        "number",
+        "caller_company",
+        "called_company",
+        "description",
+        "caller",
+        "called",
+        "type",
+        "start",
+        "end",
+    ]
+    body += [
+        html.Section(
+            [
+                html.Div(
+                    [
+                        dcc.Input(
+                            id="tr-search",
+                            placeholder=t("search", lang),
+                            debounce=True,
+                            className="pbx-input",
+                        ),
+                        dcc.Link(
+                            t("new_trace", lang) + " (in)",
+                            href="/trace?direction=in&caller=",
+                            className="pbx-btn",
+                        ),
+                    ],
+                    className="pbx-actions",
+                ),
+                dag.AgGrid(
+                    id="tr-grid",
+                    rowData=_records(u.privacy),
+                    columnDefs=[{"field": f} for f in cols],
+                    dashGridOptions={"domLayout": "autoHeight", "pagination": True, "paginationPageSize": 50},
+                    columnSize="autoSize",
+                    className="ag-theme-alpine pbx-grid",
+                ),
+            ],
+            className="pbx-card",
+        )
+    ]
+    return html.Div(body)
+
+
+@dash.callback(Output("tr-grid", "rowData"), Input("tr-search", "value"), prevent_initial_call=True)
+def search(text):
+    u = web.user()
+    if not access.can_use_tickets(u):
+        return no_update
+    return _records(u.privacy, text)
+
+
+@dash.callback(
+    Output("tr-msg", "children"),
+    Output("tr-grid", "rowData", allow_duplicate=True),
+    Input("tr-save", "n_clicks"),
+    State("tr-ctx", "data"),
+    State("tr-type", "value"),
+    State("tr-priority", "value"),
+    State("tr-note", "value"),
+    State("tr-description", "value"),
+    State("tr-caller-company", "value"),
+    State("tr-caller-contact", "value"),
+    State("tr-caller-actions", "value"),
+    State("tr-called-company", "value"),
+    State("tr-called-contact", "value"),
+    State("tr-called-actions", "value"),
+    prevent_initial_call=True,
+)
+def save(
+    _n,
+    ctx,
+    type_,
+    priority,
+    note,
+    description,
+    caller_co,
+    caller_ct,
+    caller_act,
+    called_co,
+    called_ct,
+    called_act,
+):
+    u, lang = web.user(), web.lang()
+    if not access.can_use_tickets(u):
+        return t("forbidden", lang), no_update
+    if not type_ or not priority:
+        return f"{t('type', lang)} / {t('priority', lang)} *", no_update
+    try:
+        _rid, number = db.write(
+            web.store(),
+            lambda c: trace.create(
+                c,
+                user=u,
+                direction=ctx["direction"],
+                caller=ctx.get("caller"),
+                called=ctx.get("called"),
+                unique_id=ctx.get("unique_id"),
+                type=type_,
+                priority=priority,
+                note=note,
+                description=description,
+                caller_company_id=caller_co,
+                caller_contact_id=caller_ct,
+                called_company_id=called_co,
+                called_contact_id=called_ct,
+                caller_actions=set(caller_act or []),
+                called_actions=set(called_act or []),
+            ),
+        )
+    except PbxlensError as exc:
+        return str(exc), no_update
+    return t("saved_record", lang, what=number), _records(u.privacy)

@@ -1,0 +1,216 @@
+"""`pbxlens tickets ...`: import/export of companies and tickets, list, lookup of a number,
+and the SMTP sender of the notification outbox. The CLI sees the whole tenant (admin rights)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pbxlens.dashboards.auth import User
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Tickets and call trace: companies, tickets, imports, exports, notifications.",
+)
+out = Console()
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store")]
+TenantOption = Annotated[str, typer.Option(help="tenant")]
+StrictOption = Annotated[bool, typer.Option("--strict", help="any rejected row writes nothing")]
+
+
+def _store(db: Path | None):
+    from pbxlens.dashboards.store import Store
+
+    return Store(db)
+
+
+def _cli_user(tenant: str) -> User:
+    return User(id=0, username="cli", role="admin", privacy=True, tenant=tenant)
+
+
+def _report(rep, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(rep.as_dict()))
+        return
+    out.print(f"{rep.rows} rows: {rep.imported} imported, {len(rep.rejected)} rejected", highlight=False)
+    for line, reason in rep.rejected:
+        out.print(f"  line {line}: {reason}", highlight=False)
+
+
+def _import(kind: str, file: Path, db: Path | None, tenant: str, strict: bool, as_json: bool) -> None:
+    from pbxlens.tickets import files
+    from pbxlens.tickets.db import write
+
+    store = _store(db)
+    fn = files.import_companies if kind == "companies" else files.import_tickets
+    try:
+        rep = write(store, lambda c: fn(c, file, tenant=tenant, strict=strict))
+    except files.StrictImportError as exc:
+        _report(exc.report, as_json)
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    _report(rep, as_json)
+    if rep.rejected:
+        raise typer.Exit(1)
+
+
+@app.command("import-companies")
+def import_companies(
+    file: Path,
+    db: DbOption = None,
+    tenant: TenantOption = "default",
+    strict: StrictOption = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Companies, contacts and their numbers from XLSX/CSV (exit 1 when rows were rejected)."""
+    _import("companies", file, db, tenant, strict, as_json)
+
+
+@app.command("export-companies")
+def export_companies(file: Path, db: DbOption = None, tenant: TenantOption = "default") -> None:
+    from pbxlens.tickets import files
+
+    store = _store(db)
+    with store.sa_read() as c:
+        n = files.export_companies(c, file, tenant=tenant)
+    store.close()
+    out.print(f"{n} rows written to {file}", highlight=False)
+
+
+@app.command("import")
+def import_tickets(
+    file: Path,
+    db: DbOption = None,
+    tenant: TenantOption = "default",
+    strict: StrictOption = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Tickets from XLSX/CSV, validated row by row (exit 1 when rows were rejected)."""
+    _import("tickets", file, db, tenant, strict, as_json)
+
+
+def _rows(db, tenant, status, search):
+    from pbxlens.tickets import listing
+
+    store = _store(db)
+    try:
+        with store.sa_read() as c:
+            return listing.rows(c, _cli_user(tenant), listing.Filters(status=status or [], text=search))
+    finally:
+        store.close()
+
+
+@app.command("export")
+def export_tickets(
+    file: Path,
+    db: DbOption = None,
+    tenant: TenantOption = "default",
+    status: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
+    search: Annotated[str | None, typer.Option(help="number, title or description")] = None,
+) -> None:
+    """The ticket list's visible columns as XLSX or CSV (by the file's suffix)."""
+    from pbxlens.tickets import files
+
+    n = files.export_tickets(_rows(db, tenant, status, search), file)
+    out.print(f"{n} tickets written to {file}", highlight=False)
+
+
+@app.command("list")
+def list_tickets(
+    db: DbOption = None,
+    tenant: TenantOption = "default",
+    status: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
+    search: Annotated[str | None, typer.Option()] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    from pbxlens.tickets.tracking import format_hm
+
+    rows = _rows(db, tenant, status, search)
+    if as_json:
+        print(json.dumps(rows, default=str))
+        return
+    t = Table("number", "title", "final customer", "status", "priority", "type", "tracking")
+    for r in rows:
+        t.add_row(
+            r["number"],
+            r["title"],
+            r["final_customer"],
+            r["status"],
+            r["priority"],
+            r["type"],
+            format_hm(r["tracking_s"]),
+        )
+    out.print(t)
+
+
+@app.command("lookup")
+def lookup(
+    number: str,
+    db: DbOption = None,
+    tenant: TenantOption = "default",
+    direction: Annotated[str, typer.Option(help="in | out")] = "in",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """What the trace mask shows for NUMBER: company, contact, recent calls, open tickets."""
+    from pbxlens.tickets import trace
+
+    store = _store(db)
+    try:
+        with store.sa_read() as c, store.cursor() as cur:
+            m = trace.mask(
+                c,
+                cur,
+                direction=direction,
+                tenant=tenant,
+                caller=number if direction == "in" else None,
+                called=number if direction == "out" else None,
+            )
+    finally:
+        store.close()
+    side = m.customer
+    d = {
+        "number": side.match.number,
+        "company": (side.match.company or {}).get("name"),
+        "contact": (side.match.contact or {}).get("name"),
+        "blacklisted": side.blacklisted,
+        "financial": {k: str(v) for k, v in m.financial.items()},
+        "recent_calls": m.recent_calls,
+        "open_tickets": [
+            {"number": t["number"], "title": t["title"], "status": t["status"]} for t in m.open_tickets
+        ],
+    }
+    if as_json:
+        print(json.dumps(d, default=str))
+        return
+    out.print(
+        f"{d['number']}: {d['company'] or 'ND'} / {d['contact'] or '-'}"
+        f"{' (blacklisted)' if d['blacklisted'] else ''}",
+        highlight=False,
+    )
+    for t in d["open_tickets"]:
+        out.print(f"  {t['number']} {t['status']} {t['title']}", highlight=False)
+    out.print(f"  {len(d['recent_calls'])} recent calls", highlight=False)
+
+
+@app.command("send-outbox")
+def send_outbox(db: DbOption = None) -> None:
+    """Send the pending notifications by SMTP (setting smtp_enabled)."""
+    from pbxlens.tickets import mailer
+
+    store = _store(db)
+    try:
+        res = mailer.send_pending(store)
+    finally:
+        store.close()
+    if not res.enabled:
+        out.print("SMTP is disabled (smtp_enabled = false): the outbox keeps the notices")
+        return
+    out.print(f"{res.sent} sent to {res.recipients} recipients, {res.failed} failed", highlight=False)

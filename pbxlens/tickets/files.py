@@ -1,0 +1,546 @@
+"""Import and export of the module's files (nexus_modules.md B.3 "Actions menu").
+
+Imports (companies and contacts; tickets) read XLSX or CSV, validate every row and return a
+report of the rejected rows with their line and reason. The whole import is one transaction:
+each row is written completely or not at all, and with `strict` a single rejected row writes
+nothing. Exports write the grid's visible columns, in order, as XLSX (typed cells: dates as
+dates, tracking as an Excel duration) or CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from pbxlens.config import get_settings
+from pbxlens.dashboards import tables as W
+from pbxlens.tickets import TicketError, companies, ticket
+from pbxlens.tickets import schema as S
+from pbxlens.tickets.tracking import format_hm
+
+MAX_ROWS = 100_000
+
+# header spellings -> field (English keys, the export's labels, the Italian UI's labels)
+_TICKET_HEADERS = {
+    "number": "number",
+    "numerazione": "number",
+    "numero": "number",
+    "title": "title",
+    "titolo": "title",
+    "name": "title",
+    "account": "account",
+    "final_customer": "final_customer",
+    "cliente_finale": "final_customer",
+    "account_contact": "account_contact",
+    "contatto_account": "account_contact",
+    "final_customer_contact": "final_customer_contact",
+    "contatto_final_customer": "final_customer_contact",
+    "status": "status",
+    "stato": "status",
+    "priority": "priority",
+    "priorita": "priority",
+    "type": "type",
+    "tipologia": "type",
+    "description": "description",
+    "descrizione": "description",
+    "tags": "tags",
+    "external": "external",
+    "estimate_hours": "estimate_hours",
+    "estimate": "estimate_hours",
+    "stima": "estimate_hours",
+    "created_at": "created_at",
+    "data_creazione": "created_at",
+    "due_date": "due_date",
+    "data_scadenza": "due_date",
+    "estimated_start": "estimated_start",
+    "data_inizio_stimata": "estimated_start",
+    "in_charge": "in_charge",
+    "utente_in_carico": "in_charge",
+    "assigned": "assigned",
+    "utente_assegnato": "assigned",
+    "extra_notify_emails": "extra_notify_emails",
+}
+_COMPANY_HEADERS = {
+    "company": "company",
+    "azienda": "company",
+    "name": "company",
+    "code": "code",
+    "codice": "code",
+    "vat": "vat",
+    "partita_iva": "vat",
+    "piva": "vat",
+    "email": "email",
+    "phones": "phones",
+    "phone": "phones",
+    "telefono": "phones",
+    "telefoni": "phones",
+    "contact": "contact",
+    "referente": "contact",
+    "contatto": "contact",
+    "contact_email": "contact_email",
+    "contact_phones": "contact_phones",
+    "contact_phone": "contact_phones",
+    "score": "score",
+    "outlook": "outlook",
+    "bad_debts": "bad_debts",
+    "exposure": "exposure",
+    "credit_line": "credit_line",
+}
+TICKET_REQUIRED = ("title", "account", "final_customer", "status", "type", "priority")
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    imported: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    written: bool = True
+
+    def as_dict(self) -> dict:
+        return {
+            "rows": self.rows,
+            "imported": self.imported,
+            "written": self.written,
+            "rejected": [{"line": ln, "reason": r} for ln, r in self.rejected],
+        }
+
+
+class _Rejected(Exception):
+    pass
+
+
+class StrictImportError(TicketError):
+    """A strict import with rejected rows: nothing was written."""
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+        super().__init__(
+            f"{len(report.rejected)} row(s) rejected, nothing imported: "
+            + "; ".join(f"line {ln}: {r}" for ln, r in report.rejected[:5])
+        )
+
+
+def _key(h: Any) -> str:
+    s = unicodedata.normalize("NFKD", str(h or "")).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", s.strip().lower()).strip("_")
+
+
+def read_table(path: Path | str, data: bytes | None = None) -> list[tuple[int, list[Any]]]:
+    """(line number, cells) of every row, the header included (line 1); XLSX or CSV."""
+    path = Path(path)
+    raw = data if data is not None else path.read_bytes()
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        except Exception as exc:
+            raise TicketError(f"{path.name}: not a readable XLSX file ({exc.__class__.__name__})") from None
+        out = [(i, list(r)) for i, r in enumerate(wb.worksheets[0].iter_rows(values_only=True), 1)]
+        wb.close()
+    elif path.suffix.lower() in (".csv", ".txt"):
+        text = raw.decode("utf-8-sig", errors="replace")
+        first = text.splitlines()[0] if text else ""
+        delim = max(("\t", ";", ","), key=first.count)
+        out = list(enumerate(csv.reader(io.StringIO(text), delimiter=delim), 1))
+    else:
+        raise TicketError(f"{path.name}: import XLSX or CSV files")
+    out = [(i, r) for i, r in out if any(v not in (None, "") for v in r)]
+    if len(out) > MAX_ROWS + 1:
+        raise TicketError(f"{path.name}: more than {MAX_ROWS:,} rows")
+    if not out:
+        raise TicketError(f"{path.name}: empty file")
+    return out
+
+
+def _records(path, data, aliases: dict[str, str]) -> list[tuple[int, dict[str, Any]]]:
+    table = read_table(path, data)
+    header = [aliases.get(_key(h)) for h in table[0][1]]
+    recs = []
+    for line, cells in table[1:]:
+        d = {}
+        for i, h in enumerate(header):
+            if h and i < len(cells):
+                v = cells[i]
+                d[h] = v.strip() if isinstance(v, str) else v
+        recs.append((line, d))
+    return recs
+
+
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    s = str(v).strip()
+    return s or None
+
+
+def _decimal(v: Any, what: str) -> Decimal | None:
+    s = _text(v)
+    if s is None:
+        return None
+    if isinstance(v, int | float):
+        return Decimal(repr(v))
+    s = s.replace("€", "").replace(" ", "")
+    if "," in s:
+        s = s.replace(".", "").replace(",", ".")
+    try:
+        return Decimal(s)
+    except InvalidOperation:
+        raise _Rejected(f"{what}: not a number: {v!r}") from None
+
+
+def _when(v: Any, what: str) -> datetime | None:
+    """A datetime from a typed cell or `YYYY-MM-DD[ HH:MM[:SS]]` / `DD/MM/YYYY[ HH:MM[:SS]]`,
+    read as PBX local time when it has no zone."""
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    if isinstance(v, datetime):
+        dt = v
+    elif isinstance(v, date):
+        dt = datetime.combine(v, time())
+    else:
+        s = str(v).strip()
+        for fmt in (
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%d",
+            "%d/%m/%Y %H:%M:%S",
+            "%d/%m/%Y %H:%M",
+            "%d/%m/%Y",
+            "%Y-%m-%dT%H:%M:%S",
+        ):
+            try:
+                dt = datetime.strptime(s, fmt)
+                break
+            except ValueError:
+                continue
+        else:
+            raise _Rejected(f"{what}: not a date: {v!r}")
+    return dt if dt.tzinfo else dt.replace(tzinfo=ZoneInfo(get_settings().timezone))
+
+
+def _flag(v: Any, what: str) -> bool:
+    s = (_text(v) or "").lower()
+    if s in ("", "0", "no", "n", "false", "f", "falso"):
+        return False
+    if s in ("1", "yes", "y", "si", "sì", "true", "t", "x", "vero"):
+        return True
+    raise _Rejected(f"{what}: not yes/no: {v!r}")
+
+
+def _run(conn: sa.Connection, recs, apply, strict: bool) -> ImportReport:
+    rep = ImportReport(rows=len(recs))
+    for line, rec in recs:
+        try:
+            apply(rec)
+            rep.imported += 1
+        except (_Rejected, TicketError) as exc:
+            rep.rejected.append((line, str(exc)))
+    if strict and rep.rejected:
+        rep.imported, rep.written = 0, False
+        raise StrictImportError(rep)  # raised inside the caller's transaction: it rolls back
+    return rep
+
+
+# ------------------------------------------------------------------------- companies
+
+
+def import_companies(
+    conn: sa.Connection,
+    path: Path | str,
+    *,
+    tenant: str = "default",
+    data: bytes | None = None,
+    strict: bool = False,
+) -> ImportReport:
+    """One row per company, or per contact of a company (the company is created on its first
+    row and completed by the next ones). Phones are separated by `;` or `,`."""
+    recs = _records(path, data, _COMPANY_HEADERS)
+
+    def phones(v: Any, what: str) -> list[str]:
+        out = [p.strip() for p in re.split(r"[;,/]", _text(v) or "") if p.strip()]
+        for p in out:
+            if companies.valid_phone(p) is None:
+                raise _Rejected(f"{what}: not a phone number: {p!r}")
+        return out
+
+    def email(v: Any, what: str) -> str | None:
+        s = _text(v)
+        if s and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", s):
+            raise _Rejected(f"{what}: not an email address: {s!r}")
+        return s
+
+    def apply(rec: dict) -> None:
+        name = _text(rec.get("company"))
+        if not name:
+            raise _Rejected("company: missing")
+        fin = {k: _text(rec.get(k)) for k in ("score", "outlook")}
+        fin |= {k: _decimal(rec.get(k), k) for k in ("bad_debts", "exposure", "credit_line")}
+        fin = {k: v for k, v in fin.items() if v is not None}
+        cphones, kphones = (
+            phones(rec.get("phones"), "phones"),
+            phones(rec.get("contact_phones"), "contact_phones"),
+        )
+        mail, kmail = email(rec.get("email"), "email"), email(rec.get("contact_email"), "contact_email")
+        contact = _text(rec.get("contact"))
+        if (kphones or kmail) and not contact:
+            raise _Rejected("contact_phones / contact_email without a contact")
+        comp = companies.company_by_name(conn, name, tenant)
+        if comp is None:
+            cid = companies.create_company(
+                conn,
+                name,
+                tenant=tenant,
+                code=_text(rec.get("code")),
+                vat=_text(rec.get("vat")),
+                email=mail,
+                **fin,
+            )
+        else:
+            cid = comp["id"]
+            upd = {
+                k: v
+                for k, v in {
+                    "code": _text(rec.get("code")),
+                    "vat": _text(rec.get("vat")),
+                    "email": mail,
+                    **fin,
+                }.items()
+                if v is not None
+            }
+            if upd:
+                companies.update_company(conn, cid, **upd)
+        for p in cphones:
+            companies.add_phone(conn, cid, p)
+        if contact:
+            k = companies.contact_by_name(conn, cid, contact)
+            kid = k["id"] if k else companies.add_contact(conn, cid, contact, email=kmail)
+            if k and kmail:
+                conn.execute(S.contacts.update().where(S.contacts.c.id == kid).values(email=kmail))
+            for p in kphones:
+                companies.add_phone(conn, cid, p, contact_id=kid)
+
+    return _run(conn, recs, apply, strict)
+
+
+def export_companies(conn: sa.Connection, path: Path | str, *, tenant: str = "default") -> int:
+    header = [
+        "company",
+        "code",
+        "vat",
+        "email",
+        "phones",
+        "contact",
+        "contact_email",
+        "contact_phones",
+        "score",
+        "outlook",
+        "bad_debts",
+        "exposure",
+        "credit_line",
+    ]
+    rows = []
+    for c in companies.list_companies(conn, tenant):
+        base = [c["name"], c["code"], c["vat"], c["email"], "; ".join(companies.phones_of(conn, c["id"]))]
+        fin = [c["score"], c["outlook"], c["bad_debts"], c["exposure"], c["credit_line"]]
+        contacts = companies.list_contacts(conn, c["id"])
+        if not contacts:
+            rows.append([*base, None, None, None, *fin])
+        for k in contacts:
+            rows.append(
+                [*base, k["name"], k["email"], "; ".join(companies.phones_of(conn, c["id"], k["id"])), *fin]
+            )
+    _write(Path(path), header, rows)
+    return len(rows)
+
+
+# ------------------------------------------------------------------------- tickets
+
+
+def import_tickets(
+    conn: sa.Connection,
+    path: Path | str,
+    *,
+    tenant: str = "default",
+    user=None,
+    data: bytes | None = None,
+    strict: bool = False,
+) -> ImportReport:
+    """One row per ticket. Mandatory: account, final_customer, title, status, type, priority;
+    an unknown company, contact, user, type, priority or status, or a number already used,
+    rejects the row (B.3 DECISION)."""
+    recs = _records(path, data, _TICKET_HEADERS)
+    prios = set(conn.execute(sa.select(S.priorities.c.code)).scalars())
+    types = set(conn.execute(sa.select(S.types.c.code)).scalars())
+    users = {
+        u.lower(): i
+        for i, u in conn.execute(
+            sa.select(W.users.c.id, W.users.c.username).where(W.users.c.tenant == tenant)
+        )
+    }
+
+    def company(rec: dict, key: str) -> int:
+        c = companies.company_by_name(conn, _text(rec.get(key)) or "", tenant)
+        if c is None:
+            raise _Rejected(f"{key}: unknown company {rec.get(key)!r}")
+        return c["id"]
+
+    def contact(rec: dict, key: str, cid: int) -> int | None:
+        name = _text(rec.get(key))
+        if not name:
+            return None
+        k = companies.contact_by_name(conn, cid, name)
+        if k is None:
+            raise _Rejected(f"{key}: unknown contact {name!r}")
+        return k["id"]
+
+    def user_id(rec: dict, key: str) -> int | None:
+        name = _text(rec.get(key))
+        if not name:
+            return None
+        if name.lower() not in users:
+            raise _Rejected(f"{key}: unknown user {name!r}")
+        return users[name.lower()]
+
+    def apply(rec: dict) -> None:
+        missing = [k for k in TICKET_REQUIRED if not _text(rec.get(k))]
+        if missing:
+            raise _Rejected(f"missing {', '.join(missing)}")
+        if _text(rec["priority"]) not in prios:
+            raise _Rejected(f"priority: unknown {rec['priority']!r}")
+        if _text(rec["type"]) not in types:
+            raise _Rejected(f"type: unknown {rec['type']!r}")
+        number = _text(rec.get("number"))
+        if number and ticket.by_number(conn, number) is not None:
+            raise _Rejected(f"number {number} exists")
+        acc, fin = company(rec, "account"), company(rec, "final_customer")
+        ticket.create(
+            conn,
+            tenant=tenant,
+            user=user,
+            number=number,
+            title=_text(rec["title"]),
+            account_id=acc,
+            final_customer_id=fin,
+            account_contact_id=contact(rec, "account_contact", acc),
+            final_customer_contact_id=contact(rec, "final_customer_contact", fin),
+            status=ticket.status_of(_text(rec["status"])),
+            type=_text(rec["type"]),
+            priority=_text(rec["priority"]),
+            description=_text(rec.get("description")),
+            tags=[x for x in re.split(r"[;,]", _text(rec.get("tags")) or "") if x.strip()],
+            external=_flag(rec.get("external"), "external"),
+            estimate_hours=_decimal(rec.get("estimate_hours"), "estimate_hours"),
+            created_at=_when(rec.get("created_at"), "created_at"),
+            due_date=_when(rec.get("due_date"), "due_date"),
+            estimated_start=_when(rec.get("estimated_start"), "estimated_start"),
+            in_charge_user_id=user_id(rec, "in_charge"),
+            assigned_user_id=user_id(rec, "assigned"),
+            extra_notify_emails=_text(rec.get("extra_notify_emails")),
+            creation_mode="import",
+            notify_on=False,
+        )  # an import is history: nobody is notified of it
+
+    return _run(conn, recs, apply, strict)
+
+
+LABELS = {
+    "number": "number",
+    "title": "title",
+    "account": "account",
+    "final_customer": "final_customer",
+    "status": "status",
+    "in_charge": "in_charge",
+    "assigned": "assigned",
+    "priority": "priority",
+    "type": "type",
+    "area": "area",
+    "tags": "tags",
+    "created_at": "created_at",
+    "last_reply_at": "last_reply_at",
+    "estimate_hours": "estimate_hours",
+    "tracking_s": "tracking",
+}
+
+
+def export_tickets(rows: list[dict], path: Path | str, columns: tuple[str, ...] | None = None) -> int:
+    """The grid's rows (`listing.rows`) with its visible columns, in order."""
+    from pbxlens.tickets.listing import COLUMNS
+
+    cols = list(columns or COLUMNS)
+    _write(
+        Path(path),
+        [LABELS.get(c, c) for c in cols],
+        [[r.get(c) for c in cols] for r in rows],
+        durations={LABELS["tracking_s"]},
+    )
+    return len(rows)
+
+
+def _local(v: datetime) -> datetime:
+    return v.astimezone(ZoneInfo(get_settings().timezone)).replace(tzinfo=None) if v.tzinfo else v
+
+
+def _write(path: Path, header: list[str], rows: list[list[Any]], durations: set[str] = frozenset()) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".xlsx":
+        import xlsxwriter
+
+        wb = xlsxwriter.Workbook(
+            str(path),
+            {
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+                "remove_timezone": True,
+            },
+        )
+        ws = wb.add_worksheet()
+        bold = wb.add_format({"bold": True})
+        dtf = wb.add_format({"num_format": "dd/mm/yyyy hh:mm:ss"})
+        durf = wb.add_format({"num_format": "[h]:mm"})
+        ws.write_row(0, 0, header, bold)
+        for i, r in enumerate(rows, start=1):
+            for j, v in enumerate(r):
+                if v is None or v == "":
+                    continue
+                if header[j] in durations:
+                    ws.write_number(i, j, int(v) / 86400, durf)  # an Excel duration
+                elif isinstance(v, datetime):
+                    ws.write_datetime(i, j, _local(v), dtf)
+                elif isinstance(v, bool):
+                    ws.write_boolean(i, j, v)
+                elif isinstance(v, int | float | Decimal):
+                    ws.write_number(i, j, float(v))
+                else:
+                    ws.write_string(i, j, str(v))
+        wb.close()
+        return
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        for r in rows:
+            w.writerow(
+                [
+                    ""
+                    if v is None
+                    else format_hm(v)
+                    if header[j] in durations
+                    else _local(v).strftime("%d/%m/%Y %H:%M:%S")
+                    if isinstance(v, datetime)
+                    else v
+                    for j, v in enumerate(r)
+                ]
+            )

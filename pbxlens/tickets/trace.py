@@ -1,0 +1,313 @@
+"""Trace: inbound and outbound call records (nexus_modules.md B.11).
+
+The mask for a call resolves each side's number to a company and contact (`companies.lookup`),
+shows the financial panel of the customer's company (`ND` when unknown), the customer's recent
+calls from the CDR (the `calls` table, at most 50, newest first) and the company's open tickets.
+Saving numbers the record CHM-IN-NNNN / CHM-OUT-NNNN and applies the three ticks of each side:
+add the number to the blacklist, link it to the company, link it to the contact.
+An outbound record has only the called side: the caller is always the own company.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import sqlalchemy as sa
+
+from pbxlens.dashboards.auth import User
+from pbxlens.models import phone
+from pbxlens.tickets import TicketError, companies, numbering
+from pbxlens.tickets import schema as S
+from pbxlens.tickets.db import now
+
+ACTIONS = ("blacklist", "link_company", "link_contact")
+OPEN = ("nuovo", "in_lavorazione", "sospeso")
+RECENT_LIMIT = 50
+
+
+@dataclass
+class Side:
+    raw: str | None
+    match: companies.Match
+    blacklisted: bool = False
+
+
+@dataclass
+class Mask:
+    direction: str
+    caller: Side | None
+    called: Side | None
+    unique_id: str | None
+    financial: dict = field(default_factory=dict)
+    recent_calls: list[dict] = field(default_factory=list)
+    open_tickets: list[dict] = field(default_factory=list)
+
+    @property
+    def customer(self) -> Side | None:
+        """The external side: the caller of an inbound call, the called of an outbound one."""
+        return self.caller if self.direction == "in" else self.called
+
+
+def is_blacklisted(conn: sa.Connection, raw: str | None, tenant: str = "default") -> bool:
+    n = phone.national(raw)
+    b = S.trace_blacklist.c
+    return (
+        bool(n)
+        and conn.execute(sa.select(b.national).where(b.tenant == tenant, b.national == n)).first() is not None
+    )
+
+
+def blacklist_number(
+    conn: sa.Connection, raw: str, *, tenant: str = "default", user_id: int | None = None
+) -> str:
+    n = phone.national(raw)
+    if not n:
+        raise TicketError(f"not a phone number: {raw!r}")
+    if not is_blacklisted(conn, raw, tenant):
+        conn.execute(
+            S.trace_blacklist.insert().values(
+                tenant=tenant, national=n, raw=raw.strip(), added_by=user_id, added_at=now()
+            )
+        )
+    return n
+
+
+def financial_panel(company: dict | None) -> dict:
+    keys = companies.FINANCIAL
+    if company is None:
+        return dict.fromkeys(keys, "ND")
+    return {k: ("ND" if company.get(k) is None else company[k]) for k in keys}
+
+
+def recent_calls(
+    cur: duckdb.DuckDBPyConnection, number: str | None, *, tenant: str = "default", limit: int = RECENT_LIMIT
+) -> list[dict]:
+    """The CDR calls from or to `number` (any written form), newest first. The suffix test is a
+    cheap pre-filter; the match itself is on the national form, the same rule as everywhere."""
+    n = phone.national(number)
+    if not n or len(n) < 3:
+        return []
+    tail = "%" + n[-4:]
+    sql = f"""
+SELECT unique_id, strftime(start_local, '%d/%m/%Y %H:%M:%S') AS start, caller, called, status,
+       direction, CAST(bill_s AS DOUBLE) AS bill_s
+FROM calls
+WHERE tenant = ? AND (caller LIKE ? OR called LIKE ?)
+  AND ((direction <> 'outgoing' AND {phone.national_sql("caller")} = ?)
+       OR {phone.national_sql("called", "direction = 'outgoing'")} = ?)
+ORDER BY start_ts DESC, unique_id DESC, leg_branch
+LIMIT ?"""
+    rel = cur.execute(sql, [tenant, tail, tail, n, n, limit])
+    cols = [d[0] for d in rel.description]
+    return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+
+
+def open_tickets(conn: sa.Connection, company_id: int | None, tenant: str = "default") -> list[dict]:
+    if company_id is None:
+        return []
+    t = S.tickets.c
+    q = (
+        sa.select(t.id, t.number, t.title, t.status, t.priority, t.created_at)
+        .where(
+            t.tenant == tenant,
+            t.status.in_(OPEN),
+            sa.or_(t.final_customer_id == company_id, t.account_id == company_id),
+        )
+        .order_by(t.created_at.desc(), t.id.desc())
+    )
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def mask(
+    conn: sa.Connection,
+    cur: duckdb.DuckDBPyConnection | None,
+    *,
+    direction: str = "in",
+    caller: str | None = None,
+    called: str | None = None,
+    unique_id: str | None = None,
+    tenant: str = "default",
+) -> Mask:
+    if direction not in ("in", "out"):
+        raise TicketError(f"direction is in or out, not {direction!r}")
+
+    def side(raw):
+        return Side(raw, companies.lookup(conn, raw, tenant), is_blacklisted(conn, raw, tenant))
+
+    m = Mask(
+        direction=direction,
+        caller=side(caller) if direction == "in" else None,
+        called=side(called),
+        unique_id=(unique_id or "").strip() or None,
+    )
+    cust = m.customer
+    m.financial = financial_panel(cust.match.company)
+    if cur is not None:
+        m.recent_calls = recent_calls(cur, cust.raw, tenant=tenant)
+    m.open_tickets = open_tickets(conn, (cust.match.company or {}).get("id"), tenant)
+    return m
+
+
+def _apply(
+    conn: sa.Connection,
+    raw: str | None,
+    company_id: int | None,
+    contact_id: int | None,
+    actions: set[str],
+    tenant: str,
+    user: User | None,
+) -> None:
+    bad = actions - set(ACTIONS)
+    if bad:
+        raise TicketError(f"unknown action(s) {sorted(bad)}")
+    if not actions:
+        return
+    if not phone.national(raw):
+        raise TicketError("no number to act on")
+    if "blacklist" in actions:
+        blacklist_number(conn, raw, tenant=tenant, user_id=user.id if user else None)
+    if "link_company" in actions:
+        if company_id is None:
+            raise TicketError("choose the company to link the number to")
+        companies.add_phone(conn, company_id, raw)
+    if "link_contact" in actions:
+        k = companies.get_contact(conn, contact_id)
+        if k is None:
+            raise TicketError("choose the contact to link the number to")
+        companies.add_phone(conn, k["company_id"], raw, contact_id=k["id"])
+
+
+def create(
+    conn: sa.Connection,
+    *,
+    direction: str,
+    type: str,
+    priority: str,
+    user: User | None = None,
+    tenant: str | None = None,
+    caller: str | None = None,
+    called: str | None = None,
+    unique_id: str | None = None,
+    caller_company_id: int | None = None,
+    caller_contact_id: int | None = None,
+    called_company_id: int | None = None,
+    called_contact_id: int | None = None,
+    note: str | None = None,
+    description: str | None = None,
+    start_at: datetime | None = None,
+    end_at: datetime | None = None,
+    ticket_id: int | None = None,
+    caller_actions: set[str] = frozenset(),
+    called_actions: set[str] = frozenset(),
+) -> tuple[int, str]:
+    """Save a trace record; returns (id, number)."""
+    tenant = tenant or (user.tenant if user else "default")
+    if direction not in ("in", "out"):
+        raise TicketError(f"direction is in or out, not {direction!r}")
+    if direction == "out":  # the caller is the own company (B.11 "Outbound mask")
+        caller_company_id = caller_contact_id = None
+        caller_actions = frozenset()
+    if not conn.execute(sa.select(S.types.c.code).where(S.types.c.code == type)).first():
+        raise TicketError(f"unknown type {type!r}")
+    if not conn.execute(sa.select(S.priorities.c.code).where(S.priorities.c.code == priority)).first():
+        raise TicketError(f"unknown priority {priority!r}")
+    start_at = start_at or now()
+    if end_at is not None and end_at < start_at:
+        raise TicketError("the end comes before the start")
+    for cid, kid, what in (
+        (caller_company_id, caller_contact_id, "caller"),
+        (called_company_id, called_contact_id, "called"),
+    ):
+        comp = companies.get_company(conn, cid)
+        if cid is not None and (comp is None or comp["tenant"] != tenant):
+            raise TicketError(f"{what} company: no such company")
+        k = companies.get_contact(conn, kid)
+        if kid is not None and (k is None or (cid is not None and k["company_id"] != cid)):
+            raise TicketError(f"{what} contact: not a contact of that company")
+    _apply(conn, caller, caller_company_id, caller_contact_id, set(caller_actions), tenant, user)
+    _apply(conn, called, called_company_id, called_contact_id, set(called_actions), tenant, user)
+    number = numbering.take(conn, "CHM-IN" if direction == "in" else "CHM-OUT")
+    rid = conn.execute(
+        S.trace_records.insert()
+        .values(
+            tenant=tenant,
+            number=number,
+            direction=direction,
+            unique_id=(unique_id or "").strip() or None,
+            caller=caller,
+            called=called,
+            caller_national=phone.national(caller),
+            called_national=phone.national(called, outbound=direction == "out"),
+            caller_company_id=caller_company_id,
+            caller_contact_id=caller_contact_id,
+            called_company_id=called_company_id,
+            called_contact_id=called_contact_id,
+            note=note,
+            description=description,
+            type=type,
+            priority=priority,
+            start_at=start_at,
+            end_at=end_at,
+            ticket_id=ticket_id,
+            owner_user_id=user.id if user else None,
+            created_at=now(),
+        )
+        .returning(S.trace_records.c.id)
+    ).scalar_one()
+    return rid, number
+
+
+def records(
+    conn: sa.Connection,
+    *,
+    tenant: str = "default",
+    direction: str | None = None,
+    text: str | None = None,
+    limit: int = 500,
+) -> list[dict]:
+    """The list of the Trace page: newest first, company names resolved."""
+    r = S.trace_records.c
+    a, b = S.companies.alias("a"), S.companies.alias("b")
+    q = (
+        sa.select(
+            r.id,
+            r.number,
+            r.direction,
+            a.c.name.label("caller_company"),
+            b.c.name.label("called_company"),
+            r.description,
+            r.caller,
+            r.called,
+            r.type,
+            r.priority,
+            r.start_at,
+            r.end_at,
+            r.unique_id,
+            r.note,
+            r.owner_user_id,
+        )
+        .select_from(
+            S.trace_records.outerjoin(a, a.c.id == r.caller_company_id).outerjoin(
+                b, b.c.id == r.called_company_id
+            )
+        )
+        .where(r.tenant == tenant)
+        .order_by(r.start_at.desc(), r.id.desc())
+        .limit(limit)
+    )
+    if direction:
+        q = q.where(r.direction == direction)
+    if text and text.strip():
+        like = f"%{text.strip().lower()}%"
+        n = phone.national(text)
+        conds = [
+            sa.func.lower(r.number).like(like),
+            sa.func.lower(sa.func.coalesce(r.description, "")).like(like),
+            sa.func.lower(sa.func.coalesce(r.note, "")).like(like),
+        ]
+        if n and len(n) >= 3:
+            conds += [r.caller_national == n, r.called_national == n]
+        q = q.where(sa.or_(*conds))
+    return [dict(x) for x in conn.execute(q).mappings()]

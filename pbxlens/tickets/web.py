@@ -1,0 +1,74 @@
+"""Flask routes of the module around its Dash pages: the attachment upload form of a ticket (a
+plain multipart form in an iframe, streamed to disk, as the ingest upload) and the download of
+an attachment, both behind the app's session guard and the ticket's visibility."""
+
+from __future__ import annotations
+
+import flask
+
+from pbxlens.dashboards.store import Store
+from pbxlens.tickets import TicketError, attachments, listing
+from pbxlens.tickets.db import write
+
+_FORM = """<!doctype html><html><head><meta charset="utf-8">
+<link rel="stylesheet" href="/assets/style.css"></head><body class="pbx-frame-body">
+<form method="post" enctype="multipart/form-data" class="pbx-upload">
+<input type="file" name="file" id="att-file" required>
+<button type="submit" class="pbx-btn pbx-btn-primary" id="att-btn">{{ button }}</button>
+<span class="pbx-muted">max {{ limit }}</span>
+</form>{% if msg %}<div class="pbx-msg" id="att-msg">{{ msg }}</div>{% endif %}</body></html>"""
+
+
+def install(server: flask.Flask, store: Store) -> None:
+    folder = attachments.folder_for(store.path)
+
+    def _visible(ticket_id: int) -> bool:
+        with store.sa_read() as c:
+            return listing.can_see(c, flask.g.get("user"), ticket_id)
+
+    @server.route("/tickets/<int:ticket_id>/attach", methods=["GET", "POST"])
+    def ticket_attach(ticket_id: int):
+        from pbxlens.config import get_settings
+
+        if not _visible(ticket_id):
+            return flask.jsonify({"error": "forbidden", "status": 403}), 403
+        msg = None
+        if flask.request.method == "POST":
+            f = flask.request.files.get("file")
+            if f is None or not f.filename:
+                msg = "no file chosen"
+            else:
+                user = flask.g.user
+                try:
+                    write(
+                        store,
+                        lambda c: attachments.save(
+                            c,
+                            folder,
+                            ticket_id,
+                            f.filename,
+                            f.stream,
+                            declared_type=f.mimetype,
+                            user_id=user.id,
+                        ),
+                    )
+                    msg = f"{attachments.safe_name(f.filename)}: saved"
+                except TicketError as exc:
+                    msg = str(exc)
+        limit = get_settings().ticket_attachment_max_bytes
+        return flask.render_template_string(
+            _FORM, msg=msg, button="Upload", limit=f"{limit / 1024 / 1024:.0f} MiB"
+        )
+
+    @server.route("/tickets/attachment/<int:attachment_id>")
+    def ticket_attachment(attachment_id: int):
+        try:
+            with store.sa_read() as c:
+                row, path = attachments.open_attachment(c, folder, attachment_id)
+        except TicketError:
+            return flask.jsonify({"error": "not-found", "status": 404}), 404
+        if not _visible(row["ticket_id"]):
+            return flask.jsonify({"error": "forbidden", "status": 403}), 403
+        return flask.send_file(
+            path, mimetype=row["content_type"], as_attachment=True, download_name=row["filename"]
+        )
