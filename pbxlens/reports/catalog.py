@@ -78,6 +78,7 @@ class FilterDef:
     it: str
     multi: bool = True
     doc: str = ""
+    numeric: bool = False  # one whole number (e.g. chart slot minutes), not a yes/no flag
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,9 @@ def _load() -> None:
     # the family modules register their definitions on import
     import importlib
 
-    for mod in ("dashboard", "queue", "operator"):  # catalog order: R1, R2/R4/R5, R3/R14/R15
+    for mod in ("dashboard", "queue", "operator",  # catalog order: R1, R2/R4/R5, R3/R14/R15
+                "billing_code", "group", "organization", "checktime"):  # issue 5: R6-R8, R11-R13,
+        # R16/R17/R21/R22, R23/R24
         importlib.import_module(f"pbxlens.reports.{mod}")
 
 
