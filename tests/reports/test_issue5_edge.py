@@ -408,3 +408,37 @@ def test_empty_range_and_exports(edge5, rid, tmp_path):
     last = 4 + len(t["rows"])
     assert ws.cell(last, 2).value == (t["totals"]["total.n"] or None)
     assert export.to_csv(res).count("\n") >= len(t["rows"])
+
+
+def test_sql_transpiles():
+    import sqlglot
+
+    from pbxlens.reports import billing_code, checktime, group, organization
+    from pbxlens.reports.catalog import get
+    for rid, mod in (("cdr.billing_codes", billing_code), ("cdr.billing_codes_operators",
+                                                            billing_code),
+                     ("cdr.groups_by_date", group), ("cdr.organizations", organization),
+                     ("cdr.org_units_operators", organization), ("cdr.ivr", checktime)):
+        d = get(rid)
+        f = {"exit_cause": ["NCC"]} if "exit_cause" in d.filters else {}
+        sql, _args = mod.query(d, Params(date_from=MAY4, date_to=MAY4, filters=f), MAY4, MAY4)
+        for dialect in ("spark", "clickhouse", "postgres"):
+            assert sqlglot.transpile(sql, read="duckdb", write=dialect)
+
+
+def test_migration_0012_backfills_with_the_derive_statements(edge5, tmp_path):
+    from pbxlens.ingest import derive
+    sql = next(s for v, _n, s in db.migrations() if v == 12)
+    for stmt in derive.backfill_sql(12):
+        assert stmt.rstrip() in sql, "regenerate 0012 from derive.backfill_sql(12)"
+    # a store whose derived rows were refreshed by ingest equals a full rebuild
+    import shutil
+    p = tmp_path / "copy.duckdb"
+    shutil.copy(edge5, p)
+    con = db.connect(p)
+    snap = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in derive.ISSUE5_TABLES}
+    assert all(snap.values())
+    derive.rebuild(con)
+    assert snap == {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                    for t in derive.ISSUE5_TABLES}
