@@ -230,10 +230,13 @@ WITH l AS (
     AND l.leg_branch = c.leg_branch
   WHERE l.dest_type IN ('callg', 'queue', 'ivr', 'local_exten', 'obl')
 ), w AS (
+  -- the window runs over the lines of calls that visit a group only (a small share)
   SELECT *, max(CASE WHEN dest_type IN ('callg', 'queue', 'ivr') THEN seq END) OVER (
       PARTITION BY tenant, unique_id, leg_branch ORDER BY seq
       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_seq
   FROM l
+  WHERE EXISTS (SELECT 1 FROM l g WHERE g.dest_type = 'callg' AND g.tenant = l.tenant
+                AND g.unique_id = l.unique_id AND g.leg_branch = l.leg_branch)
 ), m AS (
   SELECT w.tenant, w.unique_id, w.leg_branch, w.prev_seq,
     count(*) FILTER (WHERE w.exit_cause = 'CFWD') AS n_cfwd,
