@@ -99,21 +99,25 @@ FROM c LEFT JOIN o ON o.tenant = c.tenant AND o.unique_id = c.unique_id
 ORDER BY day, c.unique_id, c.leg_branch;
 
 INSERT INTO group_visits
-WITH l AS (
-  SELECT l.tenant, l.unique_id, l.leg_branch, l.seq, l.dest_type, l.dest_id, l.dest_name,
-    l.enter_ts, l.answer_ts, l.exit_ts, l.exit_cause, c.start_local, c.status
+WITH gc AS (
+  -- the calls that visit a group (a small share): only their lines are joined and windowed
+  SELECT DISTINCT c.tenant, c.unique_id, c.leg_branch, c.start_local, c.status
   FROM calls c
   JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
     AND l.leg_branch = c.leg_branch
+  WHERE l.dest_type = 'callg'
+), l AS (
+  SELECT l.tenant, l.unique_id, l.leg_branch, l.seq, l.dest_type, l.dest_id, l.dest_name,
+    l.enter_ts, l.answer_ts, l.exit_ts, l.exit_cause, gc.start_local, gc.status
+  FROM gc
+  JOIN call_legs l ON l.tenant = gc.tenant AND l.unique_id = gc.unique_id
+    AND l.leg_branch = gc.leg_branch
   WHERE l.dest_type IN ('callg', 'queue', 'ivr', 'local_exten', 'obl')
 ), w AS (
-  -- the window runs over the lines of calls that visit a group only (a small share)
   SELECT *, max(CASE WHEN dest_type IN ('callg', 'queue', 'ivr') THEN seq END) OVER (
       PARTITION BY tenant, unique_id, leg_branch ORDER BY seq
       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_seq
   FROM l
-  WHERE EXISTS (SELECT 1 FROM l g WHERE g.dest_type = 'callg' AND g.tenant = l.tenant
-                AND g.unique_id = l.unique_id AND g.leg_branch = l.leg_branch)
 ), m AS (
   SELECT w.tenant, w.unique_id, w.leg_branch, w.prev_seq,
     count(*) FILTER (WHERE w.exit_cause = 'CFWD') AS n_cfwd,
