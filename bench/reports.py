@@ -4,7 +4,8 @@ Generates ~200k calls once (20 days x 10k/day), ingests them, then INSERT ... SE
 copies (unique_id suffixed, times shifted by 20 days each) into bench/out/reports.duckdb
 (reused if present). Runs every report for a one-month and a one-year range and prints p50
 per report and the ratio against a minimal hand-written DuckDB query computing the same core
-counts and sums (measured in the same run).
+counts and sums (measured in the same run). `python bench/reports.py ID...` runs only those
+reports.
 """
 
 from __future__ import annotations
@@ -28,12 +29,19 @@ START = date(2023, 1, 2)
 DAYS, PER_DAY, COPIES = 20, 10_000, 50
 REPEAT = 5
 REPORTS = ("cdr.dashboard", "cdr.queues", "cdr.queues_by_date", "cdr.queues_by_hour",
-           "cdr.queue_operators", "cdr.operators", "cdr.operator_accounts")
+           "cdr.queue_operators", "cdr.operators", "cdr.operator_accounts",
+           # issue 5 (this engineer's part)
+           "cdr.billing_codes", "cdr.billing_codes_by_date", "cdr.billing_codes_operators",
+           "cdr.groups", "cdr.groups_by_date", "cdr.groups_by_hour", "cdr.organizations",
+           "cdr.organizations_operators", "cdr.org_units", "cdr.org_units_operators",
+           "cdr.checktime", "cdr.ivr")
 
 _RANGE = "day >= CAST(? AS DATE) AND day <= CAST(? AS DATE)"
 _QSUMS = ("count(*), sum(tot_s), sum(talk_s), sum(dur_s), sum(queuing_s), sum(resp_s), "
           "sum(wait_s), sum(asa_s)")
 _LSUMS = "count(*), sum(worked_s), sum(talk_s), sum(ring_s), sum(resp_s)"
+_BSUMS = "count(*), sum(dur_s), sum(bill_s), sum(talk_s), sum(wait_s)"
+_GSUMS = "count(*), sum(talk_s), sum(n_cfwd), sum(n_ufwd), sum(n_fork)"
 # operator legs: received legs, plus originated candidates whose account is an operator's
 _LEGS = f"""(SELECT extension AS op, account, block, dir_block, dow, hr, worked_s, talk_s,
         ring_s, resp_s
@@ -65,6 +73,46 @@ BASELINES = {
       GROUP BY GROUPING SETS ((op, block), (dow, block), (hr, block))""",
     "cdr.operator_accounts": f"""SELECT op, account, dir_block, {_LSUMS} FROM {_LEGS}
       WHERE dir_block IS NOT NULL GROUP BY op, account, dir_block""",
+    # issue 5
+    "cdr.billing_codes": f"""SELECT account_code, dow, hr, status, {_BSUMS} FROM billing_calls
+      WHERE {_RANGE} GROUP BY GROUPING SETS ((account_code, status), (dow, status),
+        (account_code, hr, status))""",
+    "cdr.billing_codes_by_date": f"""SELECT account_code, day, dow, block, {_BSUMS}
+      FROM billing_calls WHERE {_RANGE}
+      GROUP BY GROUPING SETS ((account_code, day, block), (account_code, dow, block))""",
+    "cdr.billing_codes_operators": f"""SELECT b.account_code, coalesce(a.extension,
+        x.extension) AS op, a.account, b.block, {_BSUMS}
+      FROM billing_calls b LEFT JOIN accounts a ON a.account = b.account
+      LEFT JOIN operators x ON x.extension = b.caller
+      WHERE b.{_RANGE} GROUP BY ALL""",
+    "cdr.groups": f"""SELECT gkey, dow, hr, answered, {_GSUMS} FROM group_visits
+      WHERE {_RANGE} GROUP BY GROUPING SETS ((gkey, answered), (dow, answered),
+        (hr, answered))""",
+    "cdr.groups_by_date": f"""SELECT gkey, day, dow, answered, {_GSUMS} FROM group_visits
+      WHERE {_RANGE} GROUP BY GROUPING SETS ((gkey, day, answered), (gkey, dow, answered))""",
+    "cdr.groups_by_hour": f"""SELECT gkey, hr, answered, {_GSUMS} FROM group_visits
+      WHERE {_RANGE} GROUP BY gkey, hr, answered""",
+    "cdr.organizations": f"""SELECT o.organization, l.dow, l.hr, l.block, {_LSUMS}
+      FROM {_LEGS} l JOIN operators o ON o.extension = l.op
+      GROUP BY GROUPING SETS ((o.organization, l.block), (l.dow, l.block), (l.hr, l.block))""",
+    "cdr.organizations_operators": f"""SELECT o.organization, l.op, l.account, l.block, {_LSUMS}
+      FROM {_LEGS} l JOIN operators o ON o.extension = l.op GROUP BY ALL""",
+    "cdr.org_units": f"""SELECT o.org_unit, l.dow, l.hr, l.block, {_LSUMS}
+      FROM {_LEGS} l JOIN operators o ON o.extension = l.op
+      GROUP BY GROUPING SETS ((o.org_unit, l.block), (l.dow, l.block), (l.hr, l.block))""",
+    "cdr.org_units_operators": f"""SELECT o.org_unit, l.op, l.account, l.block, {_LSUMS}
+      FROM {_LEGS} l JOIN operators o ON o.extension = l.op GROUP BY ALL""",
+    "cdr.checktime": f"""SELECT gkey, mod // 60 AS slot, ok, count(*) FROM gate_passes
+      WHERE {_RANGE} AND kind = 'checktime'
+      GROUP BY GROUPING SETS ((gkey, ok), (slot, ok))""",
+    # IVR: a failed call takes the menu its called number reached most often
+    "cdr.ivr": f"""WITH p AS (SELECT * FROM gate_passes WHERE {_RANGE} AND kind = 'ivr'),
+      m AS (SELECT called, arg_max(gkey, n) AS gkey FROM (SELECT called, gkey, count(*) AS n
+            FROM p WHERE gkey IS NOT NULL GROUP BY ALL) GROUP BY called)
+      SELECT coalesce(p.gkey, m.gkey) AS g, mod // 60 AS slot, ok, count(*),
+        count(*) FILTER (WHERE ok AND NOT routed)
+      FROM p LEFT JOIN m ON p.gkey IS NULL AND m.called = p.called
+      GROUP BY GROUPING SETS ((g, ok), (slot, ok))""",
 }
 
 
@@ -127,8 +175,9 @@ def main() -> None:
               "year": (last - timedelta(days=364), last)}
     print(f"{'report':24} {'range':6} {'p50 s':>7} {'base s':>7} {'ratio':>6} target")
     misses = 0
+    only = [a for a in sys.argv[1:] if a in REPORTS] or list(REPORTS)
     for name, (d0, d1) in ranges.items():
-        for rid in REPORTS:
+        for rid in only:
             args = [d0.isoformat(), d1.isoformat()] * (BASELINES[rid].count("?") // 2)
             base = timed(lambda s=BASELINES[rid], a=args: con.execute(s, a).fetchall())
             p = Params(date_from=d0, date_to=d1)

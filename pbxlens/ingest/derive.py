@@ -174,7 +174,147 @@ FROM legs
 ORDER BY day, unique_id, leg_branch, seq
 """
 
-_INSERTS = (CALL_FACTS_SQL, QUEUE_VISITS_SQL, AGENT_LEGS_SQL)
+# --- issue 5 (billing codes, groups, checktime, IVR): three more narrow tables (0012) ---------
+
+# Exit cause of an outgoing call's external (obl) line -> report block (as an operator leg's,
+# without the queue-only TIMEOUT case).
+_B_BLOCK = """CASE
+           WHEN o.exit_cause = 'BLINDXFER' THEN 'TRANSFER'
+           WHEN o.exit_cause = 'ATXFER' THEN 'TRASFERIMENTO'
+           WHEN o.exit_cause = 'ANSWERED_ELSEWHERE' THEN 'ANSWERED ELSEWHERE'
+           WHEN o.exit_cause = 'DECLINED' THEN 'REFUSED'
+           WHEN o.exit_cause IN ('UFWD', 'CFWD2MOBILE', 'FASTXFER2MOBILE') THEN 'FORWARD'
+           WHEN o.exit_cause IN ('?', '??') THEN '?'
+           ELSE o.exit_cause END"""
+
+# R6-R8: one row per outgoing call with a billing code (C27). The block is the exit cause of
+# the call's last obl line; a call loaded without its path takes NCC when OK, else its status.
+BILLING_CALLS_SQL = f"""INSERT INTO billing_calls
+WITH c AS (
+  SELECT * FROM {{scope}}
+  WHERE direction = 'outgoing' AND nullif(account_code, '') IS NOT NULL
+), o AS (
+  SELECT l.tenant, l.unique_id, l.leg_branch, arg_max(l.exit_cause, l.seq) AS exit_cause
+  FROM c JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
+    AND l.leg_branch = c.leg_branch
+  WHERE l.dest_type = 'obl'
+  GROUP BY l.tenant, l.unique_id, l.leg_branch
+)
+SELECT c.tenant, c.unique_id, c.leg_branch,
+  CAST(c.start_local AS DATE) AS day, CAST(hour(c.start_local) AS SMALLINT) AS hr,
+  CAST(dayofweek(c.start_local) AS SMALLINT) AS dow, c.status, c.account_code, c.caller,
+  c.called, c.src_peer_name AS account, o.exit_cause,
+  CASE WHEN o.exit_cause IS NULL THEN (CASE WHEN c.status = 'OK' THEN 'NCC'
+         WHEN c.status IN ('?', '??') THEN '?' ELSE c.status END)
+       ELSE {_B_BLOCK} END AS block,
+  c.duration_s AS dur_s, CAST(floor(c.bill_s) AS INTEGER) AS bill_s,
+  CASE WHEN c.answer_ts IS NULL THEN 0
+       ELSE coalesce({_sec('c.answer_ts', 'c.end_ts')}, 0) END AS talk_s,
+  CASE WHEN c.answer_ts IS NULL THEN 0
+       ELSE coalesce({_sec('c.start_ts', 'c.answer_ts')}, 0) END AS wait_s
+FROM c LEFT JOIN o ON o.tenant = c.tenant AND o.unique_id = c.unique_id
+  AND o.leg_branch = c.leg_branch
+ORDER BY day, c.unique_id, c.leg_branch
+"""
+
+# R11-R13: one row per ring-group visit (detail line `callg`). Its member legs are the
+# local_exten/obl lines whose nearest earlier container line (callg, queue, ivr) is this visit
+# and that start inside [enter, exit]; CFWD/UFWD/FORK2MOBILE among them are counted (C20).
+# Answered = the visit was answered and talked (talk > 0, C21).
+GROUP_VISITS_SQL = f"""INSERT INTO group_visits
+WITH gc AS (
+  -- the calls that visit a group (a small share): only their lines are joined and windowed
+  SELECT DISTINCT c.tenant, c.unique_id, c.leg_branch, c.start_local, c.status
+  FROM {{scope}} c
+  JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
+    AND l.leg_branch = c.leg_branch
+  WHERE l.dest_type = 'callg'
+), l AS (
+  SELECT l.tenant, l.unique_id, l.leg_branch, l.seq, l.dest_type, l.dest_id, l.dest_name,
+    l.enter_ts, l.answer_ts, l.exit_ts, l.exit_cause, gc.start_local, gc.status
+  FROM gc
+  JOIN call_legs l ON l.tenant = gc.tenant AND l.unique_id = gc.unique_id
+    AND l.leg_branch = gc.leg_branch
+  WHERE l.dest_type IN ('callg', 'queue', 'ivr', 'local_exten', 'obl')
+), w AS (
+  SELECT *, max(CASE WHEN dest_type IN ('callg', 'queue', 'ivr') THEN seq END) OVER (
+      PARTITION BY tenant, unique_id, leg_branch ORDER BY seq
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_seq
+  FROM l
+), m AS (
+  SELECT w.tenant, w.unique_id, w.leg_branch, w.prev_seq,
+    count(*) FILTER (WHERE w.exit_cause = 'CFWD') AS n_cfwd,
+    count(*) FILTER (WHERE w.exit_cause = 'UFWD') AS n_ufwd,
+    count(*) FILTER (WHERE w.exit_cause = 'FORK2MOBILE') AS n_fork
+  FROM w JOIN l g ON g.tenant = w.tenant AND g.unique_id = w.unique_id
+    AND g.leg_branch = w.leg_branch AND g.seq = w.prev_seq
+  WHERE g.dest_type = 'callg' AND w.dest_type IN ('local_exten', 'obl')
+    AND w.exit_cause IN ('CFWD', 'UFWD', 'FORK2MOBILE')
+    AND w.enter_ts >= g.enter_ts AND w.enter_ts <= g.exit_ts
+  GROUP BY w.tenant, w.unique_id, w.leg_branch, w.prev_seq
+), g AS (
+  SELECT l.*, coalesce({_sec('l.answer_ts', 'l.exit_ts')}, 0) AS talk
+  FROM l WHERE l.dest_type = 'callg'
+)
+SELECT g.tenant, g.unique_id, g.leg_branch, g.seq,
+  CAST(g.start_local AS DATE) AS day, CAST(hour(g.start_local) AS SMALLINT) AS hr,
+  CAST(dayofweek(g.start_local) AS SMALLINT) AS dow, g.status,
+  coalesce(nullif(g.dest_id, ''), nullif(g.dest_name, ''), '') AS gkey,
+  g.dest_id AS group_id, g.dest_name AS group_name, g.exit_cause,
+  g.answer_ts IS NOT NULL AND g.talk > 0 AS answered,
+  CASE WHEN g.answer_ts IS NOT NULL AND g.talk > 0 THEN g.talk ELSE 0 END AS talk_s,
+  CAST(coalesce(m.n_cfwd, 0) AS INTEGER) AS n_cfwd,
+  CAST(coalesce(m.n_ufwd, 0) AS INTEGER) AS n_ufwd,
+  CAST(coalesce(m.n_fork, 0) AS INTEGER) AS n_fork
+FROM g LEFT JOIN m ON m.tenant = g.tenant AND m.unique_id = g.unique_id
+  AND m.leg_branch = g.leg_branch AND m.prev_seq = g.seq
+ORDER BY day, g.unique_id, g.leg_branch, g.seq
+"""
+
+# R23/R24: one row per checktime line (OK = in hours: detail_checktime_in_hours, else an exit
+# cause other than CLOSED; C11) and per IVR pass. IVR (errata C12): OK = the call reached the
+# menu (one row per ivr line; routed = the menu executed a choice, exit cause NCC/OK); FAILED =
+# a call addressed to an IVR (header destination type ivr) that never entered one (e.g. closed
+# by a time control): one row with seq 0 and no menu, assigned to a menu at report time through
+# its called number. Slots use the call start in PBX local time (C22).
+GATE_PASSES_SQL = """INSERT INTO gate_passes
+WITH c AS (
+  SELECT * FROM {scope}
+), l AS (
+  SELECT l.tenant, l.unique_id, l.leg_branch, l.seq, l.dest_type AS kind, l.dest_id,
+    l.dest_name, l.exit_cause, l.checktime_in_hours, c.start_local, c.called
+  FROM c JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
+    AND l.leg_branch = c.leg_branch
+  WHERE l.dest_type IN ('checktime', 'ivr')
+), p AS (
+  SELECT tenant, unique_id, leg_branch, seq, kind, start_local, called,
+    coalesce(nullif(dest_id, ''), nullif(dest_name, ''), '') AS gkey, dest_id AS gate_id,
+    dest_name AS gate_name, exit_cause,
+    CASE WHEN kind = 'ivr' THEN true
+         ELSE coalesce(checktime_in_hours, exit_cause IS DISTINCT FROM 'CLOSED') END AS ok,
+    kind = 'ivr' AND exit_cause IN ('NCC', 'OK') AS routed
+  FROM l
+  UNION ALL
+  SELECT c.tenant, c.unique_id, c.leg_branch, 0, 'ivr', c.start_local, c.called, NULL, NULL,
+    NULL, NULL, false, false
+  FROM c
+  WHERE c.destination_type = 'ivr' AND NOT EXISTS (
+    SELECT 1 FROM l WHERE l.tenant = c.tenant AND l.unique_id = c.unique_id
+      AND l.leg_branch = c.leg_branch AND l.kind = 'ivr')
+)
+SELECT tenant, unique_id, leg_branch, seq, kind,
+  CAST(start_local AS DATE) AS day,
+  CAST(hour(start_local) * 60 + minute(start_local) AS SMALLINT) AS mod, called, gkey, gate_id,
+  gate_name, exit_cause, ok, routed
+FROM p
+ORDER BY day, unique_id, leg_branch, seq
+"""
+
+ISSUE5_TABLES = ("billing_calls", "group_visits", "gate_passes")
+_ISSUE5_INSERTS = (BILLING_CALLS_SQL, GROUP_VISITS_SQL, GATE_PASSES_SQL)
+
+_INSERTS = (CALL_FACTS_SQL, QUEUE_VISITS_SQL, AGENT_LEGS_SQL, *_ISSUE5_INSERTS)
+TABLES = (*TABLES, *ISSUE5_TABLES)
 
 _DELETE = """DELETE FROM {table} d USING (
   SELECT DISTINCT tenant, unique_id, leg_branch FROM calls WHERE batch_id = ?) b
@@ -184,9 +324,11 @@ _BATCH_SCOPE = "(SELECT * FROM calls WHERE batch_id = ?)"
 CALLS_PER_SLICE = 150_000
 
 
-def backfill_sql() -> list[str]:
-    """The statements that derive every call in the store (migration 0003 runs these)."""
-    return [sql.format(scope="calls") for sql in _INSERTS]
+def backfill_sql(version: int = 3) -> list[str]:
+    """The statements that derive every call in the store (migration 0003 runs those of its
+    three tables, migration 0012 those of the issue-5 tables)."""
+    sqls = _INSERTS[:3] if version == 3 else _ISSUE5_INSERTS
+    return [sql.format(scope="calls") for sql in sqls]
 
 
 def refresh(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
@@ -212,5 +354,5 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute every derived row from calls/call_legs (repairs; equals refreshing all)."""
     for table in TABLES:
         con.execute(f"DELETE FROM {table}")
-    for sql in backfill_sql():
+    for sql in backfill_sql(3) + backfill_sql(12):
         con.execute(sql)

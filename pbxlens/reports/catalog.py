@@ -78,6 +78,7 @@ class FilterDef:
     it: str
     multi: bool = True
     doc: str = ""
+    numeric: bool = False  # one whole number (e.g. chart slot minutes), not a yes/no flag
 
 
 @dataclass(frozen=True)
@@ -168,8 +169,10 @@ def _load() -> None:
     # the family modules register their definitions on import
     import importlib
 
-    # catalog order: R1, R2/R4/R5, R3/R14/R15; callcenter: R28-R34 (issue 6)
-    for mod in ("dashboard", "queue", "operator", "callcenter"):
+    # catalog order: R1, R2/R4/R5, R3/R14/R15, then the families of issue 5 (R6-R8, R11-R13,
+    # R16/R17/R21/R22, R23/R24) and the Call Center (R28-R34, issue 6)
+    for mod in ("dashboard", "queue", "operator", "billing_code", "group", "organization",
+                "checktime", "callcenter"):
         importlib.import_module(f"pbxlens.reports.{mod}")
 
 

@@ -173,7 +173,11 @@ def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str]):
 
 
 FAMILIES = {"queue": "pbxlens.reports.queue", "operator": "pbxlens.reports.operator",
-            "dashboard": "pbxlens.reports.dashboard"}
+            "dashboard": "pbxlens.reports.dashboard",
+            # issue 5: billing codes, groups, organizations / OUs, checktime and IVR
+            "billing_code": "pbxlens.reports.billing_code", "group": "pbxlens.reports.group",
+            "organization": "pbxlens.reports.organization",
+            "checktime": "pbxlens.reports.checktime"}
 
 
 def run(con: duckdb.DuckDBPyConnection, report_id: str, params: flt.Params | None = None) -> Result:

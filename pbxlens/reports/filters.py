@@ -66,6 +66,11 @@ class Params:
         vals = self.filters.get(key) or []
         return bool(vals) and vals[-1].strip().lower() in _YES
 
+    def number(self, key: str, default: int) -> int:
+        """A numeric single-value filter (validated by `validate`), else `default`."""
+        vals = self.filters.get(key) or []
+        return int(vals[-1]) if vals and str(vals[-1]).strip() else default
+
     def values(self, key: str) -> list[str]:
         return [v for v in self.filters.get(key, []) if v != ""]
 
@@ -88,10 +93,21 @@ def parse_filters(items: list[str], allowed: tuple[str, ...], report_id: str) ->
             raise PbxlensError(f"unknown filter {k!r} for {report_id}; "
                                f"known: {', '.join(allowed)}")
         vals = [x.strip() for x in v.split(",")] if FILTERS[k].multi else [v.strip()]
-        if not FILTERS[k].multi and vals[0].lower() not in _YES | _NO:
-            raise PbxlensError(f"--filter {k}: expected yes or no, got {v!r}")
+        _check_single(k, vals[0])
         out.setdefault(k, []).extend(x for x in vals if x)
     return out
+
+
+def _check_single(k: str, v: str) -> None:
+    f = FILTERS[k]
+    if f.multi:
+        return
+    if f.numeric:
+        if not (v.strip().isdigit() and 1 <= int(v) <= 1440):
+            raise PbxlensError(f"--filter {k}: expected a whole number from 1 to 1440, "
+                               f"got {v!r}")
+    elif v.strip().lower() not in _YES | _NO:
+        raise PbxlensError(f"--filter {k}: expected yes or no, got {v!r}")
 
 
 def validate(params: Params, allowed: tuple[str, ...], report_id: str) -> None:
@@ -99,8 +115,8 @@ def validate(params: Params, allowed: tuple[str, ...], report_id: str) -> None:
         if k not in allowed:
             raise PbxlensError(f"unknown filter {k!r} for {report_id}; "
                                f"known: {', '.join(allowed)}")
-        if not FILTERS[k].multi and vals and vals[-1].strip().lower() not in _YES | _NO:
-            raise PbxlensError(f"--filter {k}: expected yes or no, got {vals[-1]!r}")
+        if vals:
+            _check_single(k, vals[-1])
 
 
 def bounds(d_from: date, d_to: date) -> tuple[str, str]:

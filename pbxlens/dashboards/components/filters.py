@@ -19,6 +19,12 @@ _DIRECTORY_SQL = {
     "billing_code": "SELECT code, code || coalesce(' – ' || description, '') FROM billing_codes"
                     " WHERE tenant = ? ORDER BY code",
     "gateway": "SELECT name, name FROM gateways WHERE tenant = ? ORDER BY name",
+    # issue 5: groups, organizations / units, checktime, IVR menus
+    "group": "SELECT id, coalesce(name, id) FROM ring_groups WHERE tenant = ? ORDER BY 2",
+    "organization": "SELECT id, coalesce(name, id) FROM organizations WHERE tenant = ? ORDER BY 2",
+    "org_unit": "SELECT id, coalesce(name, id) FROM org_units WHERE tenant = ? ORDER BY 2",
+    "checktime": "SELECT id, coalesce(name, id) FROM checktimes WHERE tenant = ? ORDER BY 2",
+    "ivr": "SELECT id, coalesce(name, id) FROM ivrs WHERE tenant = ? ORDER BY 2",
 }
 _TEXT = {"source", "destination"}
 

@@ -1,0 +1,212 @@
+"""The pass / fail family: R23 (checktime) and R24 (IVR menu): OK vs FAILED per time control or
+IVR menu and per N-minute slot of the day ("Raggruppa grafico (minuti)").
+
+Reads the derived table `gate_passes` (pbxlens.ingest.derive):
+- checktime: one row per `checktime` detail line; OK = in hours (detail_checktime_in_hours,
+  else an exit cause other than CLOSED), FAILED = out of hours or forced closure (C11);
+- IVR (errata C12): OK = the call reached the menu (one row per `ivr` line); FAILED = a call
+  addressed to an IVR (header destination type ivr) that never entered one. Such a call names
+  no menu: it is assigned to the menu that the calls of the range to the same called number
+  reached most often (ties: the lowest key), else to a "(no menu)" row. Beyond Nexus, the
+  post-menu outcome: calls that reached the menu but left it without a routing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pbxlens.reports import common as cm
+from pbxlens.reports import filters as flt
+from pbxlens.reports.catalog import FilterDef, Group, ReportDef, register, register_filter
+from pbxlens.reports.common import M
+from pbxlens.reports.engine import RawTable, RowSpec
+
+for _f in (
+    FilterDef("checktime", "Checktime", "Checktime", doc="Time control id or name."),
+    FilterDef("ivr", "IVR", "IVR", doc="IVR menu id or name."),
+    FilterDef("chart_minutes", "Group chart (minutes)", "Raggruppa grafico (minuti)",
+              multi=False, numeric=True,
+              doc="Width of the time slots of the slot chart and table, 1-1440 minutes "
+                  "(default 60); slots restart every day at 00:00 (C11)."),
+):
+    register_filter(_f)
+
+FIELDS = ("n", "ok", "failed", "unrouted")
+DEFAULT_MINUTES = 60
+NO_MENU = ""
+
+SQL = """
+WITH p AS (
+  SELECT p.tenant, p.gkey, p.gate_name, p.called, p.mod, p.ok, p.routed
+  FROM gate_passes p
+  WHERE p.day >= CAST(? AS DATE) AND p.day <= CAST(? AS DATE) AND p.kind = ? {where}
+), m AS (
+  SELECT tenant, called, first(gkey ORDER BY n DESC, gkey) AS gkey
+  FROM (SELECT tenant, called, gkey, count(*) AS n FROM p WHERE gkey IS NOT NULL
+        GROUP BY tenant, called, gkey)
+  GROUP BY tenant, called
+), s AS (
+  SELECT p.tenant, coalesce(p.gkey, m.gkey, '') AS gkey, max(p.gate_name) AS gname,
+    CAST(p.mod // ? AS INTEGER) AS slot, CASE WHEN p.ok THEN 'OK' ELSE 'FAILED' END AS block,
+    count(*) AS n, count(*) FILTER (WHERE p.ok AND NOT p.routed) AS unrouted
+  FROM p LEFT JOIN m ON p.gkey IS NULL AND m.tenant = p.tenant
+    AND m.called IS NOT DISTINCT FROM p.called
+  GROUP BY ALL
+), l AS (
+  SELECT s.*, coalesce(d.name, s.gname, s.gkey) AS glabel
+  FROM s LEFT JOIN {names} d ON d.tenant = s.tenant AND d.id = s.gkey
+  WHERE 1 = 1 {label_where}
+)
+SELECT gkey, slot, max(glabel) AS glabel, block, GROUPING(gkey, slot) AS gid, sum(n) AS n,
+  sum(CASE WHEN block = 'OK' THEN n ELSE 0 END) AS ok,
+  sum(CASE WHEN block = 'FAILED' THEN n ELSE 0 END) AS failed, sum(unrouted) AS unrouted
+FROM l
+GROUP BY GROUPING SETS ((gkey, block), (slot, block))
+"""
+
+KINDS = {"checktime": ("checktimes", "checktime"), "ivr": ("ivrs", "ivr")}
+
+
+def query(defn: ReportDef, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    kind = defn.grouping
+    names, fkey = KINDS[kind]
+    w = flt.Where()
+    if p.tenant is not None:
+        w.add("p.tenant = ?", p.tenant)
+    lw = flt.Where()
+    lw.any_of(["s.gkey", "coalesce(d.name, s.gname, s.gkey)"], p.values(fkey))
+    sql = SQL.format(where=w.sql(), names=names, label_where=lw.sql())
+    minutes = p.number("chart_minutes", DEFAULT_MINUTES)
+    return sql, [d_from.isoformat(), d_to.isoformat(), kind, *w.args, minutes, *lw.args]
+
+
+def slot_label(slot: int, minutes: int) -> str:
+    m = slot * minutes
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+    sql, args = query(defn, p, d_from, d_to)
+    cols, rows = cm.fetch(con, sql, args)
+    it = p.lang == "it"
+    minutes = p.number("chart_minutes", DEFAULT_MINUTES)
+    recs = [dict(zip(cols, r, strict=True)) for r in rows]
+    per_gate: dict = {}
+    per_slot: dict = {}
+    labels: dict[str, str] = {}
+    for r in recs:
+        if r["gid"] == 1:  # (gkey, block)
+            cm.put(per_gate, r["gkey"], r["block"], r, FIELDS)
+            labels[r["gkey"]] = r["glabel"] or ""
+        else:  # (slot, block)
+            cm.put(per_slot, str(r["slot"]), r["block"], r, FIELDS)
+    if NO_MENU in labels:
+        labels[NO_MENU] = "(nessun menu)" if it else "(no menu)"
+    names, fkey = KINDS[defn.grouping]
+    for v in p.values(fkey):  # a filtered checktime / menu is shown even without data
+        if v not in labels and v not in labels.values():
+            for k, n in con.execute(f"SELECT id, name FROM {names} WHERE id = ? OR name = ?",
+                                    [v, v]).fetchall():
+                labels.setdefault(k, n or k)
+    order = sorted(labels, key=lambda k: (k == NO_MENU, labels[k].lower(), k))
+    nslots = -(-1440 // minutes)
+    slot_keys = [str(s) for s in range(nslots)]
+    slot_x = [slot_label(s, minutes) for s in range(nslots)]
+    word = "Checktime" if defn.grouping == "checktime" else ("Menu IVR" if it else "IVR menu")
+    raws = [
+        RawTable("gates", word, [RowSpec(k, labels[k]) for k in order], per_gate,
+                 row_header=word),
+        RawTable("slots", f"{'Fasce di' if it else 'Slots of'} {minutes} min",
+                 [RowSpec(k, x) for k, x in zip(slot_keys, slot_x, strict=True)], per_slot,
+                 row_header="Fascia" if it else "Slot"),
+    ]
+    tot_ok = sum(int(fs.get("OK", {}).get("n", 0)) for fs in per_gate.values())
+    tot_ko = sum(int(fs.get("FAILED", {}).get("n", 0)) for fs in per_gate.values())
+
+    def ser(block: str) -> list[int]:
+        return [int(per_slot.get(k, {}).get(block, {}).get("n", 0)) for k in slot_keys]
+
+    charts = [
+        {"id": "ok_pie", "title": "OK / FAILED", "type": "pie", "x": ["OK", "FAILED"],
+         "series": [{"key": "n", "label": "quantity", "colors": [cm.GREEN, cm.RED],
+                     "data": [tot_ok, tot_ko]}]},
+        {"id": "by_slot", "title": (f"Per fascia di {minutes} minuti" if it else
+                                    f"By {minutes}-minute slot"), "type": "combo", "x": slot_x,
+         "series": [{"key": "OK", "label": "OK", "color": cm.GREEN, "kind": "column",
+                     "data": ser("OK")},
+                    {"key": "FAILED", "label": "FAILED", "color": cm.RED, "kind": "column",
+                     "data": ser("FAILED")}]},
+    ]
+    return raws, charts
+
+
+# ----------------------------------------------------------------------------- definitions
+
+def _is_ok(b: str) -> bool:
+    return b == "OK"
+
+
+def _is_failed(b: str) -> bool:
+    return b == "FAILED"
+
+
+def _layout(ivr: bool):
+    groups = [
+        Group("total", "TOTAL", "TOTALE", (cm.QTY,)),
+        Group("ok", "OK", "OK", (
+            M("n", "quantity", "quantità", blocks=_is_ok),
+            M("pct", "%", "%", "percent", "pct", "ok", ("n",)))),
+        Group("failed", "FAILED", "FAILED", (
+            M("n", "quantity", "quantità", blocks=_is_failed),
+            M("pct", "%", "%", "percent", "pct", "failed", ("n",)))),
+    ]
+    if ivr:
+        groups.append(Group("left_menu", "LEFT IN MENU (beyond Nexus)",
+                            "USCITE DAL MENU (oltre Nexus)", (
+                                M("n", "quantity", "quantità", field="unrouted",
+                                  doc="reached the menu, then hung up or timed out without a "
+                                      "routing"),)))
+    return tuple(groups)
+
+
+_CT_DEFS = (
+    ("grain", "One row per checktime detail line (a call that went through a time control)."),
+    ("OK", "In hours: the PBX routed the call to the in-periods destination "
+           "(detail_checktime_in_hours = 1; without that field, an exit cause other than "
+           "CLOSED) (C11)."),
+    ("FAILED", "Out of hours (failover) or forced closure: checktime_in_hours = 0, or exit "
+               "cause CLOSED."),
+    ("slot", "floor(minute of the day of the call start / N), N = chart_minutes (default 60), "
+             "in the PBX timezone; the slot table and chart sum every day of the range."),
+)
+
+_IVR_DEFS = (
+    ("grain", "One row per IVR detail line (a pass through a menu), plus one per call "
+              "addressed to an IVR (header destination type ivr) that never reached a menu."),
+    ("OK", "The call reached the menu (errata C12: success is measured before the menu)."),
+    ("FAILED", "The call was addressed to an IVR but never entered one (e.g. closed by a time "
+               "control). It is assigned to the menu most often reached by the range's calls "
+               "to the same called number, else to the '(no menu)' row."),
+    ("left in menu", "Beyond Nexus: reached the menu but left it without a routing (IVR exit "
+                     "cause other than NCC/OK: caller hung up, timeout, invalid choice)."),
+    ("slot", "floor(minute of the day of the call start / N), N = chart_minutes (default 60), "
+             "in the PBX timezone; the slot table and chart sum every day of the range."),
+)
+
+register(ReportDef(
+    id="cdr.checktime", en="Checktime report", it="Voip Report Cdr Checktime",
+    source="CDR checktime line", family="checktime", grouping="checktime",
+    grouping_doc="two tables: one row per time control; one row per N-minute slot of the day",
+    filters=("checktime", "chart_minutes"), layout=_layout(False), definitions=_CT_DEFS,
+    table_title=("Checktime", "Checktime"),
+    charts_doc="report charts: `ok_pie` (OK green vs FAILED red), `by_slot` (OK and FAILED "
+               "columns per N-minute slot)."))
+
+register(ReportDef(
+    id="cdr.ivr", en="IVR menu report", it="Voip Report Cdr Menu IVR",
+    source="CDR IVR line / call addressed to an IVR", family="checktime", grouping="ivr",
+    grouping_doc="two tables: one row per IVR menu; one row per N-minute slot of the day",
+    filters=("ivr", "chart_minutes"), layout=_layout(True), definitions=_IVR_DEFS,
+    table_title=("IVR menu", "Menu IVR"),
+    charts_doc="report charts: `ok_pie` (OK green vs FAILED red), `by_slot` (OK and FAILED "
+               "columns per N-minute slot)."))
