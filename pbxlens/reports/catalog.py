@@ -31,8 +31,8 @@ class Metric:
     key: str
     en: str
     it: str
-    unit: str  # count | duration | duration_h | percent
-    kind: str = "sum"  # sum | avg | pct
+    unit: str  # count | duration | duration_h | percent | decimal | instant
+    kind: str = "sum"  # sum | avg | pct | ratio (num / den, 2 decimals half-up)
     field: str = "n"  # summed field (sum), numerator (avg, pct)
     den: tuple[str, ...] = ("n",)  # avg / pct: denominator fields (summed together)
     blocks: Callable[[str], bool] | None = None  # restrict to some of the group's blocks
@@ -168,7 +168,8 @@ def _load() -> None:
     # the family modules register their definitions on import
     import importlib
 
-    for mod in ("dashboard", "queue", "operator"):  # catalog order: R1, R2/R4/R5, R3/R14/R15
+    for mod in ("dashboard", "queue", "operator",  # catalog order: R1, R2/R4/R5, R3/R14/R15
+                "coincidence", "wait", "number"):  # issue 5: R9/R10, R18/R19/R26/R27, R20/R25
         importlib.import_module(f"pbxlens.reports.{mod}")
 
 

@@ -44,6 +44,9 @@ class RawTable:
     facts: dict[str, Facts]  # row key -> block -> field -> sum (leaf rows only)
     charts: list[dict] = field(default_factory=list)
     row_header: str = ""
+    # The facts key whose sums make the totals row and header strip, when they are not the
+    # sum of the level-0 rows (coincidences: the PBX-wide sweep; peaks do not add up).
+    totals_key: str | None = None
 
 
 def add_facts(into: Facts, other: Facts) -> None:
@@ -60,6 +63,14 @@ def pct(num: float, den: float) -> float | None:
     return float(v.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+def ratio(num: float, den: float) -> float | None:
+    """num / den rounded half-up to 2 decimals (Erlangs); blank when den = 0."""
+    if not den:
+        return None
+    v = Decimal(num) / Decimal(den)
+    return float(v.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 def evaluate(facts: Facts, metric: Metric, group_blocks=lambda b: True):
     blocks = [b for b in facts if group_blocks(b) and (metric.blocks is None or metric.blocks(b))]
 
@@ -73,6 +84,8 @@ def evaluate(facts: Facts, metric: Metric, group_blocks=lambda b: True):
         return int(s(metric.field) // den) if den else None  # floored (§0.4)
     if metric.kind == "pct":
         return pct(s(metric.field), den)
+    if metric.kind == "ratio":
+        return ratio(s(metric.field), den)
     raise ValueError(metric.kind)
 
 
@@ -106,9 +119,12 @@ def build_table(defn: ReportDef, raw: RawTable, lang: str) -> TableOut:
                 add_facts(acc, row_facts.get(ch, {}))
             row_facts[spec.key] = acc
     totals: Facts = {}
-    for spec in raw.rows:
-        if spec.level == 0:
-            add_facts(totals, row_facts[spec.key])
+    if raw.totals_key is not None:
+        add_facts(totals, raw.facts.get(raw.totals_key, {}))
+    else:
+        for spec in raw.rows:
+            if spec.level == 0:
+                add_facts(totals, row_facts[spec.key])
     present = {b for b, fs in totals.items() if fs.get("n", 0)}
     groups = expand_layout(defn, present)
     cols: list[tuple[ColumnOut, Group, Metric]] = []
@@ -165,6 +181,8 @@ def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str]):
                 out[key] = int(s(num) // den) if den else None
             elif kind == "pct":
                 out[key] = pct(s(num), den)
+            elif kind == "ratio":
+                out[key] = ratio(s(num), den)
             else:
                 raise ValueError(kind)
         return out
@@ -173,7 +191,10 @@ def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str]):
 
 
 FAMILIES = {"queue": "pbxlens.reports.queue", "operator": "pbxlens.reports.operator",
-            "dashboard": "pbxlens.reports.dashboard"}
+            "dashboard": "pbxlens.reports.dashboard",
+            # issue 5 (coincidences, waits, numbers)
+            "coincidence": "pbxlens.reports.coincidence", "wait": "pbxlens.reports.wait",
+            "number": "pbxlens.reports.number"}
 
 
 def run(con: duckdb.DuckDBPyConnection, report_id: str, params: flt.Params | None = None) -> Result:
