@@ -135,7 +135,8 @@ def build_table(defn: ReportDef, raw: RawTable, lang: str) -> TableOut:
                                    group=g.it if it else g.en, unit=m.unit, group_key=g.key,
                                    kind=m.kind, thousands=m.thousands), g, m))
 
-    values = _compiled(cols, list(dict.fromkeys(b for f in row_facts.values() for b in f)))
+    values = _compiled(cols, list(dict.fromkeys(
+        b for f in [*row_facts.values(), totals] for b in f)))  # totals_key may add blocks
 
     rows = []
     for spec in raw.rows:
