@@ -175,9 +175,9 @@ ORDER BY day, unique_id, leg_branch, seq
 """
 
 # line_calls (issue 5, coincidences): one row per call that used a line (migration 0013).
-LINE_CALLS_SQL = f"""INSERT INTO line_calls
+LINE_CALLS_SQL = """INSERT INTO line_calls
 WITH c AS (
-  SELECT * FROM {{scope}} WHERE nullif(gateway_name, '') IS NOT NULL
+  SELECT * FROM {scope} WHERE nullif(gateway_name, '') IS NOT NULL
 ), o AS (
   SELECT l.tenant, l.unique_id, l.leg_branch, arg_max(nullif(l.dest_id, ''), l.seq) AS cfg
   FROM c JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
