@@ -61,6 +61,7 @@ class BlockGroups:
     metrics_for: Callable[[str], tuple[Metric, ...]]
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (en, it)
     include: Callable[[str], bool] = lambda b: True
+    doc: str = ""  # docs: what one group stands for, when the codes are not exit causes
 
 
 @dataclass(frozen=True)

@@ -255,7 +255,8 @@ def _line_group() -> tuple:
         BlockGroups(order=tuple(f"≥{k}" for k in range(1, 2000)),
                     metrics_for=lambda c: (M("n", "time", "tempo", "duration"),),
                     include=lambda b: b.startswith("≥"),
-                    labels={f"≥{k}": (f"≥ {k} CH", f"≥ {k} CAN") for k in range(1, 2000)}),
+                    labels={f"≥{k}": (f"≥ {k} CH", f"≥ {k} CAN") for k in range(1, 2000)},
+                    doc="one group per k = 1 ... the peak (≥ k CH): time at ≥ k channels"),
     )
 
 

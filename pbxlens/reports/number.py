@@ -215,7 +215,9 @@ register(ReportDef(
         Group("total", "TOTAL", "TOTALE", (M("n", "quantity", "quantità"),)),
         BlockGroups(order=STATUS_ORDER, metrics_for=lambda c: (M("n", "quantity", "quantità"),),
                     labels={s: (vocabulary.label("status", s, "en"), _STATUS_IT[s])
-                            for s in STATUS_ORDER}),
+                            for s in STATUS_ORDER},
+                    doc="one group per call status present (OK, ANNULLATA, SENZA RISPOSTA, "
+                        "NON DISPONIBILE, OCCUPATO, FAILED, VIETATA, ??)"),
     ),
     charts_doc="pies `mobile_fixed`, `mobile_status`, `fixed_status`.",
     definitions=(

@@ -29,8 +29,17 @@ def figure(chart: dict, lang: str = "en", *, height: int = 300) -> go.Figure:
                 fig.add_trace(go.Bar(x=chart["x"], y=s["data"], name=name,
                                      marker_color=s.get("color"), opacity=0.55))
             else:
-                fig.add_trace(go.Scatter(x=chart["x"], y=s["data"], name=name, mode="lines+markers",
-                                         line={"color": s.get("color"), "width": 2}))
+                # per-point colours (coincidence occupancy bands) and dashed reference lines;
+                # WebGL beyond a few thousand points (a year of 15-minute buckets)
+                big = len(s["data"]) > 3000
+                trace = go.Scattergl if big else go.Scatter
+                mode = "lines" if s.get("dash") or (big and not s.get("colors")) else \
+                    "lines+markers"
+                fig.add_trace(trace(x=chart["x"], y=s["data"], name=name, mode=mode,
+                                    line={"color": s.get("color"), "width": 2,
+                                          "dash": s.get("dash")},
+                                    marker={"color": s.get("colors") or s.get("color"),
+                                            "size": 4 if big else 6}))
     fig.update_layout(title={"text": chart.get("title", ""), "font": {"size": 14}, "x": 0.01},
                       height=height, margin={"l": 40, "r": 10, "t": 40, "b": 30},
                       legend={"orientation": "h", "y": -0.15}, template="plotly_white",
