@@ -241,3 +241,28 @@ def test_provinces_with_line_prefix(lines_store, monkeypatch):
     finally:
         monkeypatch.delenv("PBXLENS_LINE_PREFIX")
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("rid", ["cdr.coincidences", "cdr.coincidences_out",
+                                 "cdr.queue_wait_times", "cdr.incoming_wait_times",
+                                 "cdr.queue_abandon_times", "cdr.incoming_abandon_times",
+                                 "cdr.conversation_times", "cdr.provinces"])
+def test_page_components_and_xlsx(lines_store, rid, tmp_path):
+    """The generic report page and the XLSX export take these reports as they are."""
+    import openpyxl
+
+    from pbxlens.dashboards.components.charts import figure
+    from pbxlens.dashboards.components.report_view import render_result
+    from pbxlens.reports.export import to_xlsx
+
+    con = db.connect(lines_store, read_only=True)
+    try:
+        res = run(con, rid, Params(date_from=DAY, date_to=DAY, lang="it"))
+    finally:
+        con.close()
+    render_result(res, "it")
+    for c in res.charts:
+        figure(c, "it")
+    to_xlsx(res, tmp_path / "r.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    assert len(wb.worksheets) == len(res.tables)

@@ -19,6 +19,7 @@ _DIRECTORY_SQL = {
     "billing_code": "SELECT code, code || coalesce(' – ' || description, '') FROM billing_codes"
                     " WHERE tenant = ? ORDER BY code",
     "gateway": "SELECT name, name FROM gateways WHERE tenant = ? ORDER BY name",
+    "out_config": "SELECT name, name FROM outbound_configurations WHERE tenant = ? ORDER BY name",
 }
 _TEXT = {"source", "destination"}
 
@@ -31,7 +32,11 @@ def options(con, key: str, tenant: str, lang: str) -> list[dict] | None:
     if key == "exit_cause":
         return [{"value": s.code, "label": f"{s.code} – {s.it if lang == 'it' else s.en}"}
                 for s in vocabulary.EXIT_CAUSES]
-    if key == "empty_queue":
+    if key == "province":
+        from pbxlens.models.numbers import provinces
+
+        return [{"value": p, "label": p} for p in provinces()]
+    if key == "empty_queue" or not FILTERS[key].multi:  # every yes/no filter
         return [{"value": "no", "label": t("no", lang)}, {"value": "yes", "label": t("yes", lang)}]
     sql = _DIRECTORY_SQL.get(key)
     if sql is None:
@@ -77,7 +82,7 @@ def values_to_filters(ids: list[dict], values: list) -> dict[str, list[str]]:
             vals = [x.strip() for x in str(v).split(",") if x.strip()]
         else:
             vals = [str(v)]
-        if key == "empty_queue" and vals == ["no"]:
+        if not FILTERS[key].multi and vals == ["no"]:
             continue
         if vals:
             out[key] = vals

@@ -18,6 +18,7 @@ from pbxlens.dashboards.components.widget_form import widget_form
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import error_box, forbidden
 from pbxlens.reports import Params, get
+from pbxlens.reports.catalog import FILTERS
 
 dash.register_page(__name__, path_template="/reports/<report_id>", name="Report",
                    title="pbxlens · report")
@@ -98,8 +99,8 @@ def show_report(_n, report_id, start, end, values, ids):
     prevent_initial_call=True,
 )
 def reset_filters(_n, ids):
-    return ["no" if i["key"] == "empty_queue" else ("" if i["key"] in ("source", "destination")
-                                                    else []) for i in ids]
+    return ["no" if not FILTERS[i["key"]].multi else ("" if i["key"] in ("source", "destination")
+                                                      else []) for i in ids]
 
 
 @dash.callback(
