@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import duckdb
 
-TABLES = ("call_facts", "queue_visits", "agent_legs")
+TABLES = ("call_facts", "queue_visits", "agent_legs", "line_calls")
 
 
 def _sec(a: str, b: str) -> str:
@@ -313,7 +313,30 @@ ORDER BY day, unique_id, leg_branch, seq
 ISSUE5_TABLES = ("billing_calls", "group_visits", "gate_passes")
 _ISSUE5_INSERTS = (BILLING_CALLS_SQL, GROUP_VISITS_SQL, GATE_PASSES_SQL)
 
-_INSERTS = (CALL_FACTS_SQL, QUEUE_VISITS_SQL, AGENT_LEGS_SQL, *_ISSUE5_INSERTS)
+# line_calls (issue 5, coincidences): one row per call that used a line (migration 0013).
+LINE_CALLS_SQL = """INSERT INTO line_calls
+WITH c AS (
+  SELECT * FROM {scope} WHERE nullif(gateway_name, '') IS NOT NULL
+), o AS (
+  SELECT l.tenant, l.unique_id, l.leg_branch, arg_max(nullif(l.dest_id, ''), l.seq) AS cfg
+  FROM c JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
+    AND l.leg_branch = c.leg_branch
+  WHERE l.dest_type = 'obl' AND c.direction = 'outgoing'
+  GROUP BY l.tenant, l.unique_id, l.leg_branch
+)
+SELECT c.tenant, c.unique_id, c.leg_branch, CAST(c.start_local AS DATE) AS day, c.direction,
+  c.gateway_name AS gateway,
+  CASE WHEN c.direction = 'outgoing' THEN coalesce(o.cfg, c.gateway_name) END AS out_config,
+  CAST(floor(epoch(c.start_ts)) AS BIGINT) AS start_s,
+  CAST(floor(epoch(coalesce(c.answer_ts, c.channel_up_ts))) AS BIGINT) AS answer_s,
+  CAST(floor(epoch(coalesce(c.end_ts, c.start_ts + to_seconds(c.duration_s)))) AS BIGINT)
+    AS end_s
+FROM c LEFT JOIN o ON o.tenant = c.tenant AND o.unique_id = c.unique_id
+  AND o.leg_branch = c.leg_branch
+ORDER BY day, start_s
+"""
+
+_INSERTS = (CALL_FACTS_SQL, QUEUE_VISITS_SQL, AGENT_LEGS_SQL, *_ISSUE5_INSERTS, LINE_CALLS_SQL)
 TABLES = (*TABLES, *ISSUE5_TABLES)
 
 _DELETE = """DELETE FROM {table} d USING (

@@ -31,8 +31,8 @@ class Metric:
     key: str
     en: str
     it: str
-    unit: str  # count | duration | duration_h | percent
-    kind: str = "sum"  # sum | avg | pct
+    unit: str  # count | duration | duration_h | percent | decimal | instant
+    kind: str = "sum"  # sum | avg | pct | ratio (num / den, 2 decimals half-up)
     field: str = "n"  # summed field (sum), numerator (avg, pct)
     den: tuple[str, ...] = ("n",)  # avg / pct: denominator fields (summed together)
     blocks: Callable[[str], bool] | None = None  # restrict to some of the group's blocks
@@ -61,6 +61,7 @@ class BlockGroups:
     metrics_for: Callable[[str], tuple[Metric, ...]]
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (en, it)
     include: Callable[[str], bool] = lambda b: True
+    doc: str = ""  # docs: what one group stands for, when the codes are not exit causes
 
 
 @dataclass(frozen=True)
@@ -169,10 +170,10 @@ def _load() -> None:
     # the family modules register their definitions on import
     import importlib
 
-    # catalog order: R1, R2/R4/R5, R3/R14/R15, then the families of issue 5 (R6-R8, R11-R13,
-    # R16/R17/R21/R22, R23/R24) and the Call Center (R28-R34, issue 6)
-    for mod in ("dashboard", "queue", "operator", "billing_code", "group", "organization",
-                "checktime", "callcenter"):
+    # catalog order: R1, R2/R4/R5, R3/R14/R15, then issue 5: R6-R8, R9/R10, R11-R13,
+    # R16/R17/R21/R22, R18/R19/R26/R27, R20/R25, R23/R24; the Call Center: R28-R34 (issue 6)
+    for mod in ("dashboard", "queue", "operator", "billing_code", "coincidence", "group",
+                "organization", "wait", "number", "checktime", "callcenter"):
         importlib.import_module(f"pbxlens.reports.{mod}")
 
 

@@ -29,10 +29,13 @@ def render() -> str:
            "<column key>: value}], totals, summary, summary_fields: [{key, label, unit}], "
            "charts}], charts, definitions}`. Units: `count` (int), `duration` / `duration_h` "
            "(int seconds), `percent` (percent points, 2 decimals half-up), `money` (string of "
-           "the exact Decimal). A blank average is `null`. Account rows have `level` 1, the "
-           "totals row `level` \"total\". Charts: `{id, title, type: combo|pie, x: [labels], "
-           "series: [{key, label, color, kind, data}]}` (green answered, red unanswered, "
-           "orange total).", "",
+           "the exact Decimal), `decimal` (a number with 2 decimals, e.g. Erlangs), `instant` "
+           "(epoch seconds, shown in the PBX timezone; 0 = none). A blank average is `null`. "
+           "Account rows have `level` 1, the "
+           "totals row `level` \"total\". Charts: `{id, title, type: combo|pie|timeseries, x: "
+           "[labels], series: [{key, label, color, kind, data}]}` (green answered, red "
+           "unanswered, orange total); a series may add `colors` (one per point) and `dash`.",
+           "",
            "CSV: one table → plain (`label, level, <column keys>`); several → a leading "
            "`table` column and the union of columns. XLSX: one sheet per table, two-level "
            "merged header, typed cells (`[h]:mm:ss` durations, integers, `0.00%`), totals "
@@ -52,6 +55,8 @@ def render() -> str:
                 out.append(f"- **{item.en}** / *{item.it}*"
                            + (" (only when present)" if item.optional else "")
                            + f": {_metrics(item.metrics)}")
+            elif isinstance(item, BlockGroups) and item.doc:  # a non exit-cause template
+                out.append(f"- **{item.doc}**: " + _metrics(item.metrics_for("")))
             elif isinstance(item, BlockGroups):
                 out.append("- **one group per exit cause present** (answered families): "
                            + _metrics(item.metrics_for(item.order[0])))

@@ -44,6 +44,9 @@ class RawTable:
     facts: dict[str, Facts]  # row key -> block -> field -> sum (leaf rows only)
     charts: list[dict] = field(default_factory=list)
     row_header: str = ""
+    # The facts key whose sums make the totals row and header strip, when they are not the
+    # sum of the level-0 rows (coincidences: the PBX-wide sweep; peaks do not add up).
+    totals_key: str | None = None
 
 
 def add_facts(into: Facts, other: Facts) -> None:
@@ -60,6 +63,14 @@ def pct(num: float, den: float) -> float | None:
     return float(v.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+def ratio(num: float, den: float) -> float | None:
+    """num / den rounded half-up to 2 decimals (Erlangs); blank when den = 0."""
+    if not den:
+        return None
+    v = Decimal(num) / Decimal(den)
+    return float(v.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 def evaluate(facts: Facts, metric: Metric, group_blocks=lambda b: True):
     blocks = [b for b in facts if group_blocks(b) and (metric.blocks is None or metric.blocks(b))]
 
@@ -73,6 +84,8 @@ def evaluate(facts: Facts, metric: Metric, group_blocks=lambda b: True):
         return int(s(metric.field) // den) if den else None  # floored (§0.4)
     if metric.kind == "pct":
         return pct(s(metric.field), den)
+    if metric.kind == "ratio":
+        return ratio(s(metric.field), den)
     raise ValueError(metric.kind)
 
 
@@ -106,9 +119,12 @@ def build_table(defn: ReportDef, raw: RawTable, lang: str) -> TableOut:
                 add_facts(acc, row_facts.get(ch, {}))
             row_facts[spec.key] = acc
     totals: Facts = {}
-    for spec in raw.rows:
-        if spec.level == 0:
-            add_facts(totals, row_facts[spec.key])
+    if raw.totals_key is not None:
+        add_facts(totals, raw.facts.get(raw.totals_key, {}))
+    else:
+        for spec in raw.rows:
+            if spec.level == 0:
+                add_facts(totals, row_facts[spec.key])
     present = {b for b, fs in totals.items() if fs.get("n", 0)}
     groups = expand_layout(defn, present)
     cols: list[tuple[ColumnOut, Group, Metric]] = []
@@ -119,7 +135,8 @@ def build_table(defn: ReportDef, raw: RawTable, lang: str) -> TableOut:
                                    group=g.it if it else g.en, unit=m.unit, group_key=g.key,
                                    kind=m.kind, thousands=m.thousands), g, m))
 
-    values = _compiled(cols, list(dict.fromkeys(b for f in row_facts.values() for b in f)))
+    values = _compiled(cols, list(dict.fromkeys(
+        b for f in [*row_facts.values(), totals] for b in f)))  # totals_key may add blocks
 
     rows = []
     for spec in raw.rows:
@@ -165,6 +182,8 @@ def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str]):
                 out[key] = int(s(num) // den) if den else None
             elif kind == "pct":
                 out[key] = pct(s(num), den)
+            elif kind == "ratio":
+                out[key] = ratio(s(num), den)
             else:
                 raise ValueError(kind)
         return out
@@ -177,7 +196,10 @@ FAMILIES = {"queue": "pbxlens.reports.queue", "operator": "pbxlens.reports.opera
             # issue 5: billing codes, groups, organizations / OUs, checktime and IVR
             "billing_code": "pbxlens.reports.billing_code", "group": "pbxlens.reports.group",
             "organization": "pbxlens.reports.organization",
-            "checktime": "pbxlens.reports.checktime"}
+            "checktime": "pbxlens.reports.checktime",
+            # issue 5 (coincidences, waits, numbers)
+            "coincidence": "pbxlens.reports.coincidence", "wait": "pbxlens.reports.wait",
+            "number": "pbxlens.reports.number"}
 
 
 def run(con: duckdb.DuckDBPyConnection, report_id: str, params: flt.Params | None = None) -> Result:

@@ -163,8 +163,10 @@ def _write_values(ws, r, col, cols, row, f_dur, f_int, f_pct, f_blank=None) -> N
             ws.write_number(r, col + k, int(v), f_int)
         elif c.unit == "percent":
             ws.write_number(r, col + k, float(v) / 100, f_pct)
-        elif c.unit == "money":
+        elif c.unit in ("money", "decimal"):
             ws.write_number(r, col + k, float(v))
+        elif c.unit == "instant":
+            ws.write_string(r, col + k, fmt.instant(v))
         else:
             ws.write_string(r, col + k, str(v))
 

@@ -76,4 +76,21 @@ def cell(value, unit: str, kind: str = "sum", *, lang: str = "it", thousands: bo
         return percent(value, lang=lang)
     if unit == "money":
         return f"€ {value}"
+    if unit == "decimal":  # Erlangs: 2 decimals, Italian comma
+        txt = f"{Decimal(str(value)).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):.2f}"
+        return txt.replace(".", ",") if lang == "it" else txt
+    if unit == "instant":  # epoch seconds -> PBX local `dd/mm/yyyy HH:MM:SS`; 0 = none
+        return instant(value)
     return str(value)
+
+
+def instant(epoch_s: int | None) -> str:
+    if not epoch_s:
+        return ""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from pbxlens.config import get_settings
+
+    return datetime.fromtimestamp(int(epoch_s), ZoneInfo(get_settings().timezone)).strftime(
+        "%d/%m/%Y %H:%M:%S")

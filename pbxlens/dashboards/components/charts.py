@@ -40,9 +40,17 @@ def figure(chart: dict, lang: str = "en", *, height: int = 300,
                 traces.append({"type": "bar", "x": chart["x"], "y": s["data"], "name": name,
                                "marker": {"color": s.get("color")}, "opacity": 0.55})
             else:
-                traces.append({"type": "scatter", "x": chart["x"], "y": s["data"], "name": name,
-                               "mode": "lines+markers",
-                               "line": {"color": s.get("color"), "width": 2}})
+                # per-point colours (coincidence occupancy bands) and dashed reference lines;
+                # WebGL beyond a few thousand points (a year of 15-minute buckets)
+                big = len(s["data"]) > 3000
+                mode = "lines" if s.get("dash") or (big and not s.get("colors")) else \
+                    "lines+markers"
+                traces.append({"type": "scattergl" if big else "scatter", "x": chart["x"],
+                               "y": s["data"], "name": name, "mode": mode,
+                               "line": {"color": s.get("color"), "width": 2,
+                                        "dash": s.get("dash")},
+                               "marker": {"color": s.get("colors") or s.get("color"),
+                                          "size": 4 if big else 6}})
     bg = background or "white"
     layout: dict = {
         "title": {"text": chart.get("title", ""), "font": {"size": 14}, "x": 0.01},

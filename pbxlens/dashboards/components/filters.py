@@ -25,6 +25,7 @@ _DIRECTORY_SQL = {
     "org_unit": "SELECT id, coalesce(name, id) FROM org_units WHERE tenant = ? ORDER BY 2",
     "checktime": "SELECT id, coalesce(name, id) FROM checktimes WHERE tenant = ? ORDER BY 2",
     "ivr": "SELECT id, coalesce(name, id) FROM ivrs WHERE tenant = ? ORDER BY 2",
+    "out_config": "SELECT name, name FROM outbound_configurations WHERE tenant = ? ORDER BY name",
 }
 _TEXT = {"source", "destination"}
 
@@ -40,7 +41,11 @@ def options(con, key: str, tenant: str, lang: str) -> list[dict] | None:
     if key == "direction":  # Call Center reports (issue 6, C26)
         return [{"value": "incoming", "label": "Ingresso" if lang == "it" else "Incoming"},
                 {"value": "local", "label": "Locale" if lang == "it" else "Local"}]
-    if key == "empty_queue":
+    if key == "province":
+        from pbxlens.models.numbers import provinces
+
+        return [{"value": p, "label": p} for p in provinces()]
+    if key == "empty_queue" or not FILTERS[key].multi:  # every yes/no filter
         return [{"value": "no", "label": t("no", lang)}, {"value": "yes", "label": t("yes", lang)}]
     sql = _DIRECTORY_SQL.get(key)
     if sql is None:
@@ -86,7 +91,7 @@ def values_to_filters(ids: list[dict], values: list) -> dict[str, list[str]]:
             vals = [x.strip() for x in str(v).split(",") if x.strip()]
         else:
             vals = [str(v)]
-        if key == "empty_queue" and vals == ["no"]:
+        if not FILTERS[key].multi and vals == ["no"]:
             continue
         if vals:
             out[key] = vals

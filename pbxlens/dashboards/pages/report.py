@@ -18,6 +18,7 @@ from pbxlens.dashboards.components.widget_form import widget_form
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import error_box, forbidden
 from pbxlens.reports import Params, get
+from pbxlens.reports.catalog import FILTERS
 
 
 def _title(report_id: str | None = None, **_kw) -> str:
@@ -108,8 +109,8 @@ def show_report(_n, report_id, start, end, values, ids):
     prevent_initial_call=True,
 )
 def reset_filters(_n, ids):
-    return ["no" if i["key"] == "empty_queue" else ("" if i["key"] in ("source", "destination")
-                                                    else []) for i in ids]
+    return ["no" if not FILTERS[i["key"]].multi else ("" if i["key"] in ("source", "destination")
+                                                      else []) for i in ids]
 
 
 @dash.callback(

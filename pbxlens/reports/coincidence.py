@@ -1,0 +1,317 @@
+"""R9 and R10, coincidences: how many calls hold a line at the same time.
+
+Exact concurrency at one-second resolution over half-open intervals [answer, end) (C10; with
+the `from_start` filter, [start, end): ringing holds a channel too). One SQL sweep over the
+derived table `line_calls`: +1 at each interval's start and −1 at its end, summed per second
+(so ends and starts of the same second net out: ends before starts), a running sum per line
+(window function) gives the level on [t, next t). Bucket boundaries enter the sweep as 0-events,
+so every constant-level segment lies inside one chart bucket: a bucket's peak is the max level
+of its segments and its time-weighted average is Σ level × length / bucket length. The same
+sweep summed over lines is the PBX-wide row (the table's totals).
+
+Beyond Nexus: busy-hour carried traffic (Erlangs = channel-seconds in the busiest clock hour /
+3600), the Erlang B channel recommendation at the `grade_of_service` setting (anchors §2.4),
+and the seconds spent at ≥ k channels.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pbxlens import PbxlensError
+from pbxlens.config import get_settings
+from pbxlens.reports import common as cm
+from pbxlens.reports import erlang
+from pbxlens.reports import filters as flt
+from pbxlens.reports.catalog import (
+    BlockGroups,
+    FilterDef,
+    Group,
+    ReportDef,
+    register,
+    register_filter,
+)
+from pbxlens.reports.common import M
+from pbxlens.reports.engine import RawTable, RowSpec
+
+register_filter(FilterDef(
+    "out_config", "Gateway configuration", "Configurazione gateway",
+    doc="Outbound gateway configuration (the last outbound-line detail line's id)."))
+register_filter(FilterDef(
+    "from_start", "Count from call start", "Conta dall'inizio chiamata", multi=False,
+    doc="yes/no, default no: intervals [start, end) instead of [answer, end) (C10)."))
+
+ALL = "\x1f*"  # facts key of the PBX-wide sweep (never a line name)
+_PEAK_KEY = 1 << 40  # orders (level, earliest second) in one BIGINT: levels < 2^23, spans < 2^40
+YELLOW, GREY, BLUE = "#f9a825", "#9e9e9e", "#546e7a"
+
+SQL = """
+WITH iv AS (
+  SELECT {line} AS line, greatest({a}, $lo) AS s, least(end_s, $hi) AS e
+  FROM line_calls
+  WHERE day <= CAST($d_to AS DATE) AND end_s > $lo AND {a} < $hi AND end_s > {a} {where}
+), ev AS (
+  SELECT line, s AS t, 1 AS d FROM iv
+  UNION ALL SELECT line, e AS t, -1 AS d FROM iv
+  UNION ALL SELECT l.line, b.range AS t, 0 AS d
+  FROM (SELECT DISTINCT line FROM iv) l CROSS JOIN range($lo, $hi, $bucket) b
+), net AS (
+  SELECT coalesce(line, $all) AS line, t, sum(d) AS d, count(*) FILTER (WHERE d = 1) AS starts
+  FROM ev GROUP BY GROUPING SETS ((line, t), (t))
+), lv AS (
+  SELECT line, t, starts,
+    sum(d) OVER (PARTITION BY line ORDER BY t ROWS UNBOUNDED PRECEDING) AS level,
+    coalesce(lead(t) OVER (PARTITION BY line ORDER BY t), $hi) - t AS dt
+  FROM net
+)
+SELECT line, (t - $lo) // $bucket AS b, level, GROUPING(b, level) AS gid,
+  max(level) AS peak, sum(level * dt) AS level_s, sum(dt) AS secs, sum(starts) AS n,
+  arg_max(t, level * $key - t) AS peak_t
+FROM lv
+GROUP BY GROUPING SETS ((line, b), (line, level))
+"""
+
+
+def _bucket_s() -> int:
+    m = get_settings().coincidence_bucket_min
+    if m <= 0 or 60 % m:
+        raise PbxlensError(f"coincidence_bucket_min must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, "
+                           f"15, 20, 30 or 60), got {m}")
+    return m * 60
+
+
+def _epoch(d: date) -> int:
+    tz = ZoneInfo(get_settings().timezone)
+    return int(datetime.combine(d, time(0), tz).timestamp())
+
+
+def _limits(con, table: str, p: flt.Params) -> dict[tuple[str, str], int]:
+    w = flt.Where()
+    if p.tenant is not None:
+        w.add("tenant = ?", p.tenant)
+    rows = con.execute(f"SELECT tenant, name, coalesce(channel_limit, 0) FROM {table}"
+                       f" WHERE true{w.sql()}", w.args).fetchall()
+    return {(t, n): int(lim) for t, n, lim in rows}
+
+
+def sweep(con, key: str, p: flt.Params, lo: int, hi: int, bucket: int, d_to: date,
+          outgoing_only: bool, values: list[str]) -> list[tuple]:
+    """Rows (line, b, level, gid, peak, level_s, secs, n, peak_t) of the sweep; line is
+    `tenant \\x1f name`, or ALL for the PBX-wide sweep."""
+    a = "start_s" if p.flag("from_start") else "answer_s"
+    # every value is bound by name (DuckDB does not mix `?` and `$name` in one statement)
+    named: dict = {"lo": lo, "hi": hi, "bucket": bucket, "d_to": d_to.isoformat(), "all": ALL,
+                   "key": _PEAK_KEY}
+    preds = []
+    if p.tenant is not None:
+        preds.append("tenant = $tenant")
+        named["tenant"] = p.tenant
+    if outgoing_only:
+        preds.append("direction = 'outgoing'")
+    if values:
+        preds.append(f"{key} IN ({', '.join(f'$v{i}' for i in range(len(values)))})")
+        named.update({f"v{i}": v for i, v in enumerate(values)})
+    where = "".join(f" AND {x}" for x in preds)
+    sql = SQL.format(line=f"tenant || chr(31) || {key}", a=a, where=where)
+    return con.execute(sql, named).fetchall()
+
+
+def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+    opts = defn.options
+    key, table, outgoing_only = opts["key"], opts["limits"], opts["outgoing_only"]
+    values = p.values(opts["filter"])
+    bucket = _bucket_s()
+    gos = get_settings().grade_of_service
+    lo, hi = _epoch(d_from), _epoch(d_to + timedelta(days=1))
+    range_s = hi - lo
+    nb = range_s // bucket
+    rows = sweep(con, key, p, lo, hi, bucket, d_to, outgoing_only, values)
+
+    limits = _limits(con, table, p)
+    lines = {ln for ln, *_r in rows if ln != ALL}
+    lines |= {f"{t}\x1f{n}" for (t, n) in limits if not values or n in values}
+    tenants = {ln.split("\x1f", 1)[0] for ln in lines}
+
+    def label(ln: str) -> str:
+        t, n = ln.split("\x1f", 1)
+        return n if len(tenants) <= 1 else f"{n} ({t})"
+
+    per: dict[str, dict] = {}
+    for ln, b, level, gid, peak, level_s, secs, n, peak_t in rows:
+        d = per.setdefault(ln, {"peak": [0] * nb, "avg_s": [0] * nb, "peak_t": [0] * nb,
+                                "hist": {}, "n": 0})
+        if gid == 1:  # (line, b)
+            if 0 <= b < nb:
+                d["peak"][b], d["avg_s"][b], d["peak_t"][b] = int(peak), int(level_s), int(peak_t)
+                d["n"] += int(n)
+        else:  # (line, level)
+            d["hist"][int(level)] = d["hist"].get(int(level), 0) + int(secs)
+
+    def lim(ln: str) -> int:
+        if ln == ALL:
+            ls = [limits.get(tuple(x.split("\x1f", 1)), 0) for x in lines]
+            return sum(ls) if ls and all(ls) else 0
+        return limits.get(tuple(ln.split("\x1f", 1)), 0)
+
+    per_hour = 3600 // bucket
+    facts: dict[str, dict] = {}
+    charts = []
+    it = p.lang == "it"
+    order = sorted(lines, key=label)
+    for ln in [*order, ALL]:
+        d = per.get(ln)
+        limit = lim(ln)
+        f = {"n": 0, "limit": limit, "peak": 0, "peak_at": 0, "level_s": 0, "range_s": range_s,
+             "cap_s": limit * range_s, "bh_at": 0, "bh_level_s": 0, "hour_s": 0, "erl_b": 0}
+        blocks: dict[str, dict] = {"line": f}
+        if d is not None:
+            peaks = d["peak"]
+            top = max(peaks) if peaks else 0
+            hours = [sum(d["avg_s"][h * per_hour:(h + 1) * per_hour])
+                     for h in range(nb // per_hour)]
+            bh = max(range(len(hours)), key=lambda h: (hours[h], -h)) if hours else 0
+            first = next((i for i, v in enumerate(peaks) if v == top), 0)
+            f.update(n=d["n"], peak=top, peak_at=d["peak_t"][first] if top else 0,
+                     level_s=sum(d["avg_s"]),
+                     bh_at=lo + bh * 3600 if hours and hours[bh] else 0,
+                     bh_level_s=hours[bh] if hours else 0, hour_s=3600,
+                     erl_b=erlang.channels_for(hours[bh] / 3600, gos) if hours else 0)
+            acc = 0
+            for k in sorted(d["hist"], reverse=True):
+                if k <= 0:
+                    break
+                acc += d["hist"][k]
+                blocks[f"≥{k}"] = {"n": acc}
+            # every k from 1 to the peak, even when a level was skipped
+            for k in range(top, 0, -1):
+                blocks.setdefault(f"≥{k}", {"n": blocks.get(f"≥{k + 1}", {"n": 0})["n"]})
+            charts.append(_chart(ln, "Tutte le linee" if it and ln == ALL else
+                                 "All lines" if ln == ALL else label(ln),
+                                 d, limit, lo, bucket, nb, f["level_s"], range_s, it))
+        facts[ln if ln == ALL else label(ln)] = blocks
+    raw = RawTable("lines", defn.table_title[1] if it else defn.table_title[0],
+                   [RowSpec(label(ln), label(ln)) for ln in order], facts,
+                   row_header="Linea" if it else "Line", totals_key=ALL)
+    return [raw], charts
+
+
+def _color(peak: int, limit: int) -> str:
+    if not limit:
+        return BLUE
+    occ = peak / limit
+    return cm.GREEN if occ < 0.75 else cm.ORANGE if occ < 0.9 else cm.RED
+
+
+def _chart(ln: str, title: str, d: dict, limit: int, lo: int, bucket: int, nb: int,
+           level_s: int, range_s: int, it: bool) -> dict:
+    tz = ZoneInfo(get_settings().timezone)
+    x = [datetime.fromtimestamp(lo + i * bucket, tz).strftime("%d/%m/%Y %H:%M")
+         for i in range(nb)]
+    avg_all = round(level_s / range_s, 2) if range_s else 0
+    series = [
+        {"key": "peak", "label": "picco" if it else "peak", "kind": "line", "color": BLUE,
+         "colors": [_color(v, limit) for v in d["peak"]], "data": d["peak"]},
+        {"key": "average", "label": "media" if it else "average", "kind": "line",
+         "color": GREY, "data": [round(v / bucket, 2) for v in d["avg_s"]]},
+        {"key": "range_average", "label": "media del periodo" if it else "range average",
+         "kind": "line", "color": YELLOW, "dash": "dash", "data": [avg_all] * nb},
+    ]
+    if limit:
+        series.append({"key": "limit", "label": "canali" if it else "channels", "kind": "line",
+                       "color": cm.RED, "dash": "dot", "data": [limit] * nb})
+    return {"id": "coincidences_" + ("all" if ln == ALL else ln.split("\x1f", 1)[1]),
+            "title": title, "type": "timeseries", "x": x, "series": series,
+            "limit": limit}
+
+
+def _line_group() -> tuple:
+    def is_line(b: str) -> bool:
+        return b == "line"
+
+    def g(key, en, it_, *ms):
+        return Group(key, en, it_, tuple(ms), blocks=is_line, optional=True)
+
+    return (
+        g("line", "LINE", "LINEA",
+          M("limit", "channels", "canali", field="limit", thousands=False,
+            doc="the configured channel limit; blank = none configured (no colour bands)"),
+          M("n", "calls", "chiamate", doc="intervals counted (calls of the line in range)")),
+        g("peak", "PEAK", "PICCO",
+          M("peak", "channels", "canali", field="peak", thousands=False),
+          M("pct", "% of channels", "% dei canali", "percent", "pct", "peak", ("limit",)),
+          M("at", "first at", "primo alle", "instant", field="peak_at")),
+        g("average", "AVERAGE", "MEDIA",
+          M("erlang", "channels (E)", "canali (E)", "decimal", "ratio", "level_s",
+            ("range_s",), doc="time-weighted mean concurrency over the range, in Erlangs"),
+          M("pct", "% occupancy", "% occupazione", "percent", "pct", "level_s", ("cap_s",))),
+        g("busy_hour", "BUSY HOUR", "ORA DI PUNTA",
+          M("at", "from", "dalle", "instant", field="bh_at"),
+          M("erlang", "carried (E)", "traffico (E)", "decimal", "ratio", "bh_level_s",
+            ("hour_s",)),
+          M("erlang_b", "Erlang B channels", "canali Erlang B", field="erl_b",
+            thousands=False,
+            doc="smallest N with B(busy-hour traffic, N) <= grade_of_service")),
+        BlockGroups(order=tuple(f"≥{k}" for k in range(1, 2000)),
+                    metrics_for=lambda c: (M("n", "time", "tempo", "duration"),),
+                    include=lambda b: b.startswith("≥"),
+                    labels={f"≥{k}": (f"≥ {k} CH", f"≥ {k} CAN") for k in range(1, 2000)},
+                    doc="one group per k = 1 ... the peak (≥ k CH): time at ≥ k channels"),
+    )
+
+
+_DEFS = (
+    ("interval", "[answer, end) of each call (answer = answer time, else channel up), or "
+                 "[start, end) with `from_start=yes`; whole seconds; an interval holds a "
+                 "channel from its first second up to, not including, its last (C10)."),
+    ("ties", "ends before starts at the same second: a call ending at t and one starting at t "
+             "never overlap; a call with start = end holds nothing."),
+    ("bucket", "chart buckets of `coincidence_bucket_min` minutes (default 15) from local "
+               "midnight: peak = max concurrency in the bucket, average = time-weighted "
+               "mean (Erlangs)."),
+    ("colours", "each point against the line's channel limit: green < 75 %, orange 75-90 %, "
+                "red >= 90 %; no limit configured: no bands; dashed yellow = the range "
+                "average."),
+    ("busy hour", "the clock hour with the most channel-seconds; carried traffic = "
+                  "channel-seconds / 3600 (Erlangs), a lower bound of the offered traffic "
+                  "when calls were blocked."),
+    ("Erlang B", "smallest N with B(A, N) <= `grade_of_service` (default 0.01), A = busy-hour "
+                 "carried traffic (anchors §2.4)."),
+    ("≥ k", "seconds during which at least k channels were busy."),
+    ("Totals", "the PBX-wide sweep (all lines of the report at once): its channels are the sum "
+               "of the limits when every line has one."),
+)
+
+register(ReportDef(
+    id="cdr.coincidences", en="Coincidences", it="Voip Report Cdr Contemporaneita",
+    source="CDR call intervals", family="coincidence", grouping="gateway",
+    grouping_doc="one row and one chart per gateway (line), every direction; totals = the "
+                 "PBX-wide concurrency",
+    filters=("gateway", "from_start"),
+    layout=_line_group(),
+    charts_doc="`coincidences_<gateway>` and `coincidences_all`: per bucket the peak (points "
+               "coloured by occupancy), the time-weighted average, the range average (dashed "
+               "yellow) and the channel limit.",
+    definitions=_DEFS,
+    totals_label=("All lines", "Tutte le linee"),
+    table_title=("Concurrent calls per line", "Chiamate contemporanee per linea"),
+    options={"key": "gateway", "limits": "gateways", "outgoing_only": False,
+             "filter": "gateway"},
+))
+
+register(ReportDef(
+    id="cdr.coincidences_out", en="Coincidences out",
+    it="Voip Report Cdr Contemporaneita Uscita",
+    source="CDR outgoing call intervals", family="coincidence", grouping="out_config",
+    grouping_doc="one row and one chart per outbound gateway configuration, outgoing calls "
+                 "only; totals = all configurations at once",
+    filters=("out_config", "from_start"),
+    layout=_line_group(),
+    charts_doc="`coincidences_<configuration>` and `coincidences_all`, as cdr.coincidences.",
+    definitions=_DEFS,
+    totals_label=("All configurations", "Tutte le configurazioni"),
+    table_title=("Concurrent outgoing calls per configuration",
+                 "Chiamate in uscita contemporanee per configurazione"),
+    options={"key": "out_config", "limits": "outbound_configurations", "outgoing_only": True,
+             "filter": "out_config"},
+))
