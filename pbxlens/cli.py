@@ -54,17 +54,18 @@ def generate(
     calls_per_day: Annotated[int, typer.Option(min=1, max=1_000_000)] = 2000,
     seed: int = 1,
     start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD")] = None,
-    formats: Annotated[str, typer.Option(help="comma-separated: csv,csv-detailed,json,xml,xlsx")]
+    formats: Annotated[str, typer.Option(help="comma-separated: csv,csv-detailed,json,xml,xlsx"
+                                         " (also: events, feedback)")]
     = "csv,csv-detailed,json,xml,xlsx",
 ) -> None:
     """Simulate a call center and write its PBX exports (deterministic per seed)."""
     from pbxlens import simulate
 
     chosen = [f.strip() for f in formats.split(",") if f.strip()]
-    unknown = sorted(set(chosen) - set(simulate.ALL_FORMATS))
+    known = simulate.ALL_FORMATS + simulate.EXTRA_FORMATS
+    unknown = sorted(set(chosen) - set(known))
     if unknown:
-        raise _fail(f"unknown format(s): {', '.join(unknown)}; "
-                    f"choose from {', '.join(simulate.ALL_FORMATS)}")
+        raise _fail(f"unknown format(s): {', '.join(unknown)}; choose from {', '.join(known)}")
     summary = simulate.generate(out_dir, days=days, calls_per_day=calls_per_day, seed=seed,
                                 start=_date(start, "--start"), formats=chosen)
     out.print(f"wrote {summary.calls} calls ({summary.legs} path lines) in "
@@ -209,7 +210,7 @@ def demo(
             if not (data_dir / "cdr_detailed.csv").exists():
                 out.print(f"generating a sample month into {data_dir} ...")
                 simulate.generate(data_dir, days=30, calls_per_day=1500, seed=seed,
-                                  start=start, formats=["csv-detailed"])
+                                  start=start, formats=["csv-detailed", "events"])
             _print_results(ingest_paths(con, [data_dir]))
     finally:
         con.close()

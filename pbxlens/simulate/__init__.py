@@ -18,8 +18,11 @@ from .engine import Engine, status_from_legs
 from .truth import CC_OUTCOMES, Call, Leg, Truth
 
 ALL_FORMATS: tuple[str, ...] = ("csv", "csv-detailed", "json", "xml", "xlsx")
+# derived from the truth after the run (simulate/activity.py): the queue-member event log and
+# the feedback requests
+EXTRA_FORMATS: tuple[str, ...] = ("events", "feedback")
 
-__all__ = ["ALL_FORMATS", "CC_OUTCOMES", "Call", "Directory", "GenerateSummary", "Leg", "Truth",
+__all__ = ["ALL_FORMATS", "CC_OUTCOMES", "EXTRA_FORMATS", "Call", "Directory", "GenerateSummary", "Leg", "Truth",
            "build_directory", "generate", "simulate", "status_from_legs"]
 
 
@@ -106,6 +109,10 @@ def generate(out_dir: Path, *, days: int = 30, calls_per_day: int = 2000, seed: 
     from .writers.sink import open_sink, usable_cpus
 
     t0 = time.perf_counter()
+    from .activity import BusyLog, write_events, write_feedback
+
+    extra = [f for f in formats if f in EXTRA_FORMATS]
+    formats = [f for f in formats if f not in EXTRA_FORMATS]
     unknown = [f for f in formats if f not in FORMAT_WRITERS]
     if unknown:
         raise ValueError(f"unknown format(s) {unknown}; known: {list(FORMAT_WRITERS)}")
@@ -117,12 +124,15 @@ def generate(out_dir: Path, *, days: int = 30, calls_per_day: int = 2000, seed: 
         writer_process = (usable_cpus() >= 2
                           and days * calls_per_day >= WRITER_PROCESS_MIN_CALLS)
     sink = open_sink(out_dir, fmts, tz, writer_process)
+    busy = BusyLog() if extra else None
     n_calls = n_legs = 0
     ok = False
     try:
         with _NoCyclicGC() as nogc:
             for batch in eng.run():
                 sink.write(batch)
+                if busy is not None:
+                    busy.add(batch)
                 n_calls += len(batch)
                 n_legs += sum(len(c.legs) for c in batch)
                 del batch
@@ -133,5 +143,9 @@ def generate(out_dir: Path, *, days: int = 30, calls_per_day: int = 2000, seed: 
     finally:
         sink.close(ok=ok)
     files = [out_dir / FORMAT_WRITERS[f].filename for f in fmts]
+    if "events" in extra:
+        files.append(write_events(out_dir, eng, busy, seed))
+    if "feedback" in extra:
+        files.append(write_feedback(out_dir, busy, seed))
     files.append(write_directory(eng.d, out_dir, tz))
     return GenerateSummary(n_calls, n_legs, files, time.perf_counter() - t0)
