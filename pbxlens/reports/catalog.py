@@ -7,6 +7,7 @@ partition of the facts, e.g. one block per exit cause) and shows *metrics* over 
 - ``sum``   Σ field                                   (quantities, times)
 - ``avg``   floor(Σ field / Σ count)  blank when Σ count = 0        (spec §0.4)
 - ``pct``   100 · Σ num / Σ den       blank when Σ den = 0
+- ``share`` 100 · Σ field / the same Σ over the whole table (its totals row shows 100)
 
 Because every cell is a function of additive sums, a totals row or a header strip is the same
 function applied to summed sums: weighted averages come for free (spec §0.5 rule 9, C1).
@@ -32,7 +33,7 @@ class Metric:
     en: str
     it: str
     unit: str  # count | duration | duration_h | percent
-    kind: str = "sum"  # sum | avg | pct
+    kind: str = "sum"  # sum | avg | pct | share
     field: str = "n"  # summed field (sum), numerator (avg, pct)
     den: tuple[str, ...] = ("n",)  # avg / pct: denominator fields (summed together)
     blocks: Callable[[str], bool] | None = None  # restrict to some of the group's blocks
@@ -61,6 +62,7 @@ class BlockGroups:
     metrics_for: Callable[[str], tuple[Metric, ...]]
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (en, it)
     include: Callable[[str], bool] = lambda b: True
+    doc: str = ""  # what a block is, for docs/reports.md (default: an exit cause)
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,8 @@ def _load() -> None:
     # the family modules register their definitions on import
     import importlib
 
-    for mod in ("dashboard", "queue", "operator"):  # catalog order: R1, R2/R4/R5, R3/R14/R15
+    for mod in ("dashboard", "queue", "operator",  # catalog order: R1, R2/R4/R5, R3/R14/R15
+                "activity", "feedback"):  # issue 6 parts 3-4
         importlib.import_module(f"pbxlens.reports.{mod}")
 
 

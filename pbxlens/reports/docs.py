@@ -51,6 +51,8 @@ def render() -> str:
                 out.append(f"- **{item.en}** / *{item.it}*"
                            + (" (only when present)" if item.optional else "")
                            + f": {_metrics(item.metrics)}")
+            elif isinstance(item, BlockGroups) and item.doc:
+                out.append(f"- **{item.doc}**: " + _metrics(item.metrics_for("")))
             elif isinstance(item, BlockGroups):
                 out.append("- **one group per exit cause present** (answered families): "
                            + _metrics(item.metrics_for("NCC")))

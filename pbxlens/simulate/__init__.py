@@ -22,8 +22,8 @@ ALL_FORMATS: tuple[str, ...] = ("csv", "csv-detailed", "json", "xml", "xlsx")
 # the feedback requests
 EXTRA_FORMATS: tuple[str, ...] = ("events", "feedback")
 
-__all__ = ["ALL_FORMATS", "CC_OUTCOMES", "EXTRA_FORMATS", "Call", "Directory", "GenerateSummary", "Leg", "Truth",
-           "build_directory", "generate", "simulate", "status_from_legs"]
+__all__ = ["ALL_FORMATS", "CC_OUTCOMES", "EXTRA_FORMATS", "Call", "Directory", "GenerateSummary",
+           "Leg", "Truth", "build_directory", "generate", "simulate", "status_from_legs"]
 
 
 @dataclass
