@@ -12,6 +12,7 @@ def _metrics(ms) -> str:
 
 
 def render() -> str:
+    all_reports()  # load the family modules first: some register their own filters
     out = ["# Reports", "",
            "Generated from the catalog (`pbxlens/reports/catalog.py` and the family modules) by",
            "`python -m pbxlens.reports.docs > docs/reports.md`; a test keeps it up to date.", "",
