@@ -414,6 +414,9 @@ def fake_pbx(
 from pbxlens.billing.cli import app as billing_app  # noqa: E402
 
 app.add_typer(billing_app, name="billing")
+from pbxlens.ingest.activity_cli import app as activity_app  # noqa: E402
+
+app.add_typer(activity_app, name="activity")
 
 
 def main() -> None:
