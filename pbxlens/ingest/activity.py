@@ -45,7 +45,7 @@ def _first_sql(keys: tuple[str, ...]) -> str:
     return f"coalesce({', '.join(parts)})"
 
 
-def _events_sql() -> str:
+def _events_sql(scope: str = "batch_id = ?") -> str:
     from pbxlens.ingest import events as ev
 
     acc, ext = _first_sql(ev.ACCOUNT_KEYS), _first_sql(ev.EXTEN_KEYS)
@@ -57,7 +57,7 @@ SELECT tenant, pbx_serial, event_key, event_id, date_trunc('second', event_ts), 
   coalesce({acc}, {ext}), {acc}, {ext}, {_first_sql(ev.QUEUE_KEYS)},
   {_first_sql(ev.QUEUE_NAME_KEYS)}, {_first_sql(ev.REASON_KEYS)}, batch_id
 FROM pbx_events
-WHERE batch_id = ? AND event_name IN ({names}) AND event_ts IS NOT NULL
+WHERE {scope} AND event_name IN ({names}) AND event_ts IS NOT NULL
   AND coalesce({acc}, {ext}) IS NOT NULL
 ON CONFLICT DO NOTHING"""
 
@@ -212,10 +212,11 @@ def refresh_talk(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute every activity fact from agent_events and agent_legs (repairs, and stores
-    whose CDR was loaded before migration 0010)."""
-    for table in ("agent_intervals", "agent_activity", "agent_talk"):
+    """Recompute every activity fact from pbx_events and agent_legs (repairs, and stores
+    whose CDR or events were loaded before migration 0010)."""
+    for table in ("agent_events", "agent_intervals", "agent_activity", "agent_talk"):
         con.execute(f"DELETE FROM {table}")
+    con.execute(_events_sql("true"))
     con.execute("CREATE OR REPLACE TEMP TABLE aff AS SELECT DISTINCT tenant, member"
                 " FROM agent_events")
     con.execute(INTERVALS_SQL)

@@ -17,7 +17,7 @@ DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store")]
 
 @app.command()
 def rebuild(db: DbOption = None) -> None:
-    """Recompute every activity fact from agent_events and agent_legs, in one transaction
+    """Recompute every activity fact from pbx_events and agent_legs, in one transaction
     (stores whose CDR was loaded before the activity facts existed, or repairs)."""
     from pbxlens import db as store
     from pbxlens.ingest import activity
