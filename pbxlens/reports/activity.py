@@ -76,10 +76,10 @@ SELECT op, qk AS qkey, day, hr, block, max(qlabel) AS qlabel, GROUPING(op, qk, d
   sum(n) AS n, sum(logged) AS logged, sum(logins) AS logins, sum(paused) AS paused,
   sum(pauses) AS pauses, sum(avail) AS avail, sum(talk) AS talk, sum(calls) AS calls
 FROM l
-GROUP BY GROUPING SETS ((op, qk, day, block), (op, qk, hr, block))
+GROUP BY GROUPING SETS ((op, qk, block), (day, block), (hr, block))
 """
 
-GID_DAY, GID_HOUR = 0b0001, 0b0010
+GID_PAIR, GID_DAY, GID_HOUR = 0b0011, 0b1101, 0b1110
 
 
 def query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
@@ -115,37 +115,31 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
     it = p.lang == "it"
     names = dict(con.execute("SELECT extension, name FROM operators").fetchall())
     qlabels: dict[str, str] = {}
+    pair_facts: dict = {}
+    day_facts: dict = {}
+    hour_facts: dict = {}
     for r in recs:
-        qlabels.setdefault(r["qkey"], r["qlabel"] or r["qkey"])
-    pairs = sorted({(r["op"], r["qkey"]) for r in recs},
+        if r["gid"] == GID_PAIR:
+            qlabels.setdefault(r["qkey"], r["qlabel"] or r["qkey"])
+            cm.put(pair_facts, f"{r['op']}\x1f{r['qkey']}", r["block"], r, FIELDS)
+        elif r["gid"] == GID_DAY:
+            cm.put(day_facts, r["day"].isoformat(), r["block"], r, FIELDS)
+        elif r["gid"] == GID_HOUR:
+            cm.put(hour_facts, str(r["hr"]), r["block"], r, FIELDS)
+    pairs = sorted((k.split("\x1f") for k in pair_facts),
                    key=lambda k: (len(k[0]), k[0], qlabels[k[1]].lower(), k[1]))
-
-    def table(key: str, title: str, gid: int, slot, label, header: str) -> RawTable:
-        facts: dict = {}
-        slots: dict[tuple, set] = {}
-        for r in recs:
-            if r["gid"] != gid:
-                continue
-            s = slot(r)
-            slots.setdefault((r["op"], r["qkey"]), set()).add(s)
-            cm.put(facts, f"{r['op']}\x1f{r['qkey']}\x1f{s}", r["block"], r, FIELDS)
-        specs: list[RowSpec] = []
-        for op, qk in pairs:
-            kids = [RowSpec(f"{op}\x1f{qk}\x1f{s}", label(s), 1)
-                    for s in sorted(slots.get((op, qk), ()))]
-            specs.append(RowSpec(f"{op}\x1f{qk}", f"{_op_label(op, names.get(op))} · "
-                                 f"{qlabels[qk]}", 0, children=[k.key for k in kids],
-                                 extra={"operator": op, "queue": qk}))
-            specs += kids
-        return RawTable(key, title, specs, facts, row_header=header)
-
-    op_q = "Operatore · coda" if it else "Operator · queue"
-    days = table("days", "Per giorno" if it else "By day", GID_DAY,
-                 lambda r: r["day"].isoformat(),
-                 lambda s: fmt.day_label(date.fromisoformat(s)), op_q)
-    hours = table("hours", "Per ora" if it else "By hour", GID_HOUR, lambda r: int(r["hr"]),
-                  fmt.hour_label, op_q)
-    return [days, hours], []
+    op_rows = [RowSpec(f"{op}\x1f{qk}", f"{_op_label(op, names.get(op))} · {qlabels[qk]}", 0,
+                       extra={"operator": op, "queue": qk}) for op, qk in pairs]
+    return [
+        RawTable("operators", "Per operatore e coda" if it else "By operator and queue",
+                 op_rows, pair_facts, row_header="Operatore · coda" if it else "Operator · queue"),
+        RawTable("days", "Per giorno" if it else "By day",
+                 [RowSpec(k, fmt.day_label(date.fromisoformat(k))) for k in sorted(day_facts)],
+                 day_facts, row_header="Data" if it else "Date"),
+        RawTable("hours", "Per ora" if it else "By hour",
+                 [RowSpec(str(h), fmt.hour_label(h)) for h in range(24) if str(h) in hour_facts],
+                 hour_facts, row_header="Ora" if it else "Hour"),
+    ], []
 
 
 # ----------------------------------------------------------------------------- definitions
@@ -204,17 +198,19 @@ DEFINITIONS = (
                        "hour of one day: a pause across midnight counts on both days; the "
                        "spring DST day has no 02:00 row; hour 02:00 of the autumn day holds "
                        "its two real hours. The hour table sums each hour of day over the "
-                       "range."),
+                       "range; the facts keep every real hour."),
     ("operator", "The member's extension (event params), else the owner of its SIP account in "
-                 "the directory, else the account. Operator · queue rows are the sum of their "
-                 "day or hour rows; the totals row sums every operator · queue row."),
+                 "the directory, else the account. The three tables have the same totals; an "
+                 "operator's days and hours in one queue are the day and hour tables filtered "
+                 "by that operator and queue."),
 )
 
 register(ReportDef(
     id="cc.agent_activity", en="Agent activity", it="Attività operatori",
     source="queue-member events + operator legs (hour pieces)", family="activity",
     grouping="activity",
-    grouping_doc="two tables (by day, by hour of day); rows: operator · queue, then its days "
-                 "or hours with activity",
+    grouping_doc="three tables: one row per operator · queue; one per day; one per hour of "
+                 "day (the days and hours of the operators and queues filtered; a day or hour "
+                 "without activity is not listed)",
     filters=("queue", "operator"), layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS,
     table_title=("Agent activity", "Attività operatori"), charts_doc="none."))

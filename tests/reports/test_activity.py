@@ -98,15 +98,22 @@ def sim(request, sims) -> Sim:
     return sims[request.param]
 
 
-def _leaf_cells(res) -> dict:
-    """{(op, queue, 'day'|'hr', slot): row} of the level-1 rows of both tables."""
+def _cells(res) -> dict:
+    """{('pair', 'op\x1fqueue') | ('day', 'YYYY-MM-DD') | ('hr', h): row} of the 3 tables."""
     out = {}
-    for t, kind in zip(res.tables, ("day", "hr"), strict=True):
+    for t, kind in zip(res.tables, ("pair", "day", "hr"), strict=True):
         for row in t.rows:
-            if row["level"] == 1:
-                op, q, slot = row["key"].split("\x1f")
-                out[(op, q, kind, slot if kind == "day" else int(slot))] = row
+            out[(kind, int(row["key"]) if kind == "hr" else row["key"])] = row
     return out
+
+
+def _sum(cells: dict, pred) -> dict:
+    acc: dict = {}
+    for k, v in cells.items():
+        if pred(k):
+            for f, x in v.items():
+                acc[f] = acc.get(f, 0) + x
+    return acc
 
 
 def _pct(num: int, den: int) -> float:
@@ -137,40 +144,53 @@ def test_agent_activity_differential(sim):
     calls = naive.read_calls(sim.folder / "cdr_detailed.csv")
     now = int(datetime.now(UTC).timestamp())
     want = naive_activity.activity(events, calls, sim.d_from, sim.d_to, now)
-    res = run(sim.con(), "cc.agent_activity", Params(date_from=sim.d_from, date_to=sim.d_to))
-    got = _leaf_cells(res)
-    assert set(got) == set(want)
+    con = sim.con()
+    res = run(con, "cc.agent_activity", Params(date_from=sim.d_from, date_to=sim.d_to))
+    got = _cells(res)
+    pairs = {(k[0], k[1]) for k in want}
+    assert {k for k in got if k[0] == "pair"} == {("pair", f"{o}\x1f{q}") for o, q in pairs}
+    for o, q in pairs:
+        _check_row(got[("pair", f"{o}\x1f{q}")],
+                   _sum(want, lambda k, o=o, q=q: k[:3] == (o, q, "day")), (o, q))
+    for kind in ("day", "hr"):
+        slots = {k[3] for k in want if k[2] == kind}
+        assert {k[1] for k in got if k[0] == kind} == slots
+        for sl in slots:
+            _check_row(got[(kind, sl)], _sum(want, lambda k, kind=kind, sl=sl: k[2:] == (
+                kind, sl)), (kind, sl))
     assert any(k[2] == "day" and v.get("paused") for k, v in want.items())
     assert any(v.get("talk") for v in want.values())
-    for k, row in got.items():
-        _check_row(row, want[k], k)
-    # operator · queue rows sum their days; both tables have the same totals
-    days, hours = res.tables
-    assert days.totals == {**hours.totals}
-    tot_logged = sum(v.get("logged", 0) for k, v in want.items() if k[2] == "day")
-    assert days.totals["logged.logged"] == tot_logged == days.summary["logged"]
-    for row in days.rows:
-        if row["level"] == 0:
-            kids = [r for r in days.rows if r["level"] == 1
-                    and r["key"].startswith(row["key"] + "\x1f")]
-            assert row["talk.talk"] == sum(r["talk.talk"] for r in kids)
+    days, hours = res.tables[1], res.tables[2]
+    assert res.tables[0].totals == days.totals == hours.totals
+    assert days.summary["logged"] == days.totals["logged.logged"]
+    # one operator in one queue, by day and by hour: the most paused, the most talking pairs
+    day_cells = [(k, v) for k, v in want.items() if k[2] == "day"]
+    picks = {max(day_cells, key=lambda kv: kv[1].get("paused", 0))[0][:2],
+             max(day_cells, key=lambda kv: kv[1].get("talk", 0))[0][:2]}
+    for o, q in picks:
+        one = _cells(run(con, "cc.agent_activity", Params(
+            date_from=sim.d_from, date_to=sim.d_to, filters={"operator": [o], "queue": [q]})))
+        mine = {k[2:]: v for k, v in want.items() if k[:2] == (o, q)}
+        assert {k for k in one if k[0] != "pair"} == set(mine)
+        for k, v in mine.items():
+            _check_row(one[k], v, (o, q, k))
 
 
 def test_agent_activity_filters(sim):
     con = sim.con()
     full = run(con, "cc.agent_activity", Params(date_from=sim.d_from, date_to=sim.d_to))
-    some = next(r for r in full.tables[0].rows if r["level"] == 0)
+    some = full.tables[0].rows[0]
     res = run(con, "cc.agent_activity", Params(
         date_from=sim.d_from, date_to=sim.d_to,
         filters={"operator": [some["operator"]], "queue": [some["queue"]]}))
-    rows = [r for r in res.tables[0].rows if r["level"] == 0]
+    rows = res.tables[0].rows
     assert [r["key"] for r in rows] == [some["key"]]
     assert rows[0]["logged.logged"] == some["logged.logged"]
     # by queue name too (directory)
     name = con.execute("SELECT name FROM queues WHERE id = ?", [some["queue"]]).fetchone()[0]
     res2 = run(con, "cc.agent_activity", Params(date_from=sim.d_from, date_to=sim.d_to,
                                                  filters={"queue": [name]}))
-    assert {r["queue"] for r in res2.tables[0].rows if r["level"] == 0} == {some["queue"]}
+    assert {r["queue"] for r in res2.tables[0].rows} == {some["queue"]}
 
 
 def test_feedback_differential(sim):
@@ -276,11 +296,11 @@ def edge(tmp_path_factory):
     return path, res, again
 
 
-def _cells(path, d_from, d_to, **filters):
+def _edge(path, d_from, d_to, **filters):
     con = db.connect(path, read_only=True)
     res = run(con, "cc.agent_activity", Params(date_from=d_from, date_to=d_to,
                                                filters={k: [v] for k, v in filters.items()}))
-    return res, _leaf_cells(res)
+    return res, _cells(res)
 
 
 def test_edge_load(edge):
@@ -296,51 +316,55 @@ def test_edge_load(edge):
 
 
 def test_edge_pause_across_midnight(edge):
-    _res, c = _cells(edge[0], date(2026, 5, 4), date(2026, 5, 5), operator="501")
-    assert c[("501", "800", "day", "2026-05-04")]["logged.logged"] == 7200
-    assert c[("501", "800", "day", "2026-05-04")]["pause_lunch.paused"] == 600
-    assert c[("501", "800", "day", "2026-05-05")]["logged.logged"] == 3600
-    assert c[("501", "800", "day", "2026-05-05")]["paused.paused"] == 1200
-    assert c[("501", "800", "day", "2026-05-05")]["paused.pauses"] == 0  # started the day before
-    assert c[("501", "800", "hr", 23)]["paused.paused"] == 600
-    assert c[("501", "800", "hr", 0)]["paused.paused"] == 1200
-    assert c[("501", "800", "hr", 0)]["occupancy"] == 0.0
+    _res, c = _edge(edge[0], date(2026, 5, 4), date(2026, 5, 5), operator="501", queue="800")
+    assert c[("day", "2026-05-04")]["logged.logged"] == 7200
+    assert c[("day", "2026-05-04")]["pause_lunch.paused"] == 600
+    assert c[("day", "2026-05-05")]["logged.logged"] == 3600
+    assert c[("day", "2026-05-05")]["paused.paused"] == 1200
+    assert c[("day", "2026-05-05")]["paused.pauses"] == 0  # it started the day before
+    assert c[("hr", 23)]["paused.paused"] == 600
+    assert c[("hr", 0)]["paused.paused"] == 1200
+    assert c[("hr", 0)]["occupancy"] == 0.0
+    assert c[("pair", "501\x1f800")]["paused.paused"] == 1800
 
 
 def test_edge_remove_without_add_and_duplicates(edge):
-    _res, c = _cells(edge[0], date(2026, 5, 4), date(2026, 5, 4))
-    assert c[("502", "800", "day", "2026-05-04")]["logged.logged"] == 1800
-    assert ("502", "800", "hr", 10) not in c
-    row = c[("503", "800", "day", "2026-05-04")]
+    _res, c = _edge(edge[0], date(2026, 5, 4), date(2026, 5, 4), operator="502")
+    assert c[("day", "2026-05-04")]["logged.logged"] == 1800
+    assert ("hr", 10) not in c
+    _res, c = _edge(edge[0], date(2026, 5, 4), date(2026, 5, 4), operator="503")
+    row = c[("day", "2026-05-04")]
     assert (row["logged.logged"], row["logged.logins"]) == (3600, 1)
     assert (row["paused.paused"], row["paused.pauses"]) == (300, 1)
     assert row["pause_(no_reason).paused"] == 300
 
 
 def test_edge_queueless_pause_and_clipping(edge):
-    _res, c = _cells(edge[0], date(2026, 5, 4), date(2026, 5, 4), operator="504")
     for q in ("800", "801"):
-        row = c[("504", q, "day", "2026-05-04")]
+        _res, c = _edge(edge[0], date(2026, 5, 4), date(2026, 5, 4), operator="504", queue=q)
+        row = c[("day", "2026-05-04")]
         assert row["logged.logged"] == 3600
-        assert row["pause_break.paused"] == 600 == row["paused.paused"]  # 16:00 pause: logged out
+        assert row["pause_break.paused"] == 600 == row["paused.paused"]  # 16:00: logged out
+    _res, c = _edge(edge[0], date(2026, 5, 4), date(2026, 5, 4), operator="504")
+    assert {k[1] for k in c if k[0] == "pair"} == {"504\x1f800", "504\x1f801"}
 
 
 def test_edge_dst_days(edge):
-    _res, c = _cells(edge[0], date(2026, 3, 29), date(2026, 3, 29), operator="505")
-    assert c[("505", "800", "day", "2026-03-29")]["logged.logged"] == 3600
-    assert c[("505", "800", "hr", 1)]["logged.logged"] == 1800
-    assert ("505", "800", "hr", 2) not in c
-    assert c[("505", "800", "hr", 3)]["logged.logged"] == 1800
-    _res, c = _cells(edge[0], date(2026, 10, 24), date(2026, 10, 25), operator="505")
-    assert c[("505", "800", "day", "2026-10-25")]["logged.logged"] == 7200
-    assert ("505", "800", "day", "2026-10-24") not in c  # 23:30Z is 01:30 local on the 25th
-    assert c[("505", "800", "hr", 1)]["logged.logged"] == 1800
-    assert c[("505", "800", "hr", 2)]["logged.logged"] == 5400  # both real 02:00 hours
+    _res, c = _edge(edge[0], date(2026, 3, 29), date(2026, 3, 29), operator="505")
+    assert c[("day", "2026-03-29")]["logged.logged"] == 3600
+    assert c[("hr", 1)]["logged.logged"] == 1800
+    assert ("hr", 2) not in c
+    assert c[("hr", 3)]["logged.logged"] == 1800
+    _res, c = _edge(edge[0], date(2026, 10, 24), date(2026, 10, 25), operator="505")
+    assert c[("day", "2026-10-25")]["logged.logged"] == 7200
+    assert ("day", "2026-10-24") not in c  # 23:30Z is 01:30 local on the 25th
+    assert c[("hr", 1)]["logged.logged"] == 1800
+    assert c[("hr", 2)]["logged.logged"] == 5400  # both real 02:00 hours
 
 
 def test_edge_open_login(edge):
-    _res, c = _cells(edge[0], date(2026, 5, 6), date(2026, 5, 6), operator="506")
-    assert c[("506", "800", "day", "2026-05-06")]["logged.logged"] == 14 * 3600
+    _res, c = _edge(edge[0], date(2026, 5, 6), date(2026, 5, 6), operator="506")
+    assert c[("day", "2026-05-06")]["logged.logged"] == 14 * 3600
     con = db.connect(edge[0], read_only=True)
     assert con.execute("SELECT count(*) FROM agent_intervals WHERE member = '506'"
                        " AND end_ts IS NULL").fetchone()[0] == 1
