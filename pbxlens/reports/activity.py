@@ -31,6 +31,9 @@ NO_REASON = "(no reason)"
 _PIECE_COLS = ("tenant, member, member_account, member_exten, qkey, queue_id, queue_name, kind,"
                " reason, day, hr, secs, starts")
 
+# The pieces are already one row per interval and hour: they are labelled with their block and
+# summed once, straight into the grouping sets (no intermediate grouping); operators resolve
+# through the (small) accounts table per piece, queue names after the sums.
 SQL = """
 WITH pieces AS (
   SELECT {cols} FROM agent_activity p
@@ -38,43 +41,37 @@ WITH pieces AS (
   UNION ALL
   SELECT {cols} FROM ({open}) o
   WHERE o.day >= CAST(? AS DATE) AND o.day <= CAST(? AS DATE) {tw_o}
-), s AS (
-  SELECT tenant, member, member_account, member_exten, qkey, queue_id, queue_name, day, hr,
-    CASE WHEN kind = 'logged' THEN 'ACT'
-         ELSE 'pause ' || CASE WHEN reason = '' THEN '(no reason)' ELSE reason END END AS block,
-    count(*) AS n,
-    sum(CASE WHEN kind = 'logged' THEN secs ELSE 0 END) AS logged,
-    sum(CASE WHEN kind = 'logged' THEN starts ELSE 0 END) AS logins,
-    sum(CASE WHEN kind = 'paused' THEN secs ELSE 0 END) AS paused,
-    sum(CASE WHEN kind = 'paused' THEN starts ELSE 0 END) AS pauses,
-    sum(CASE WHEN kind = 'logged' THEN secs ELSE -secs END) AS avail,
-    0 AS talk, 0 AS calls
-  FROM pieces GROUP BY ALL
 ), st AS (
-  SELECT s.tenant, coalesce(s.member_exten, acc.extension, s.member) AS op, s.qkey, s.queue_id,
-    s.queue_name, s.day, s.hr, s.block, s.n, s.logged, s.logins, s.paused, s.pauses, s.avail,
-    s.talk, s.calls
-  FROM s LEFT JOIN accounts acc ON acc.tenant = s.tenant AND acc.account = s.member_account
+  SELECT p.tenant, coalesce(p.member_exten, acc.extension, p.member) AS op, p.qkey,
+    p.queue_id, p.queue_name, p.day, p.hr,
+    CASE WHEN p.kind = 'logged' THEN 'ACT'
+         ELSE 'pause ' || CASE WHEN p.reason = '' THEN '(no reason)' ELSE p.reason END
+    END AS block,
+    CASE WHEN p.kind = 'logged' THEN p.secs ELSE 0 END AS logged,
+    CASE WHEN p.kind = 'logged' THEN p.starts ELSE 0 END AS logins,
+    CASE WHEN p.kind = 'paused' THEN p.secs ELSE 0 END AS paused,
+    CASE WHEN p.kind = 'paused' THEN p.starts ELSE 0 END AS pauses,
+    CASE WHEN p.kind = 'logged' THEN p.secs ELSE -p.secs END AS avail,
+    0 AS talk, 0 AS calls
+  FROM pieces p LEFT JOIN accounts acc ON acc.tenant = p.tenant AND acc.account = p.member_account
 ), t AS (
   SELECT g.tenant, g.extension AS op, g.qkey, g.queue_id, g.queue_name, g.day, g.hr,
-    'ACT' AS block, count(*) AS n, 0 AS logged, 0 AS logins, 0 AS paused, 0 AS pauses,
-    0 AS avail, sum(g.secs) AS talk, sum(g.starts) AS calls
+    'ACT' AS block, 0 AS logged, 0 AS logins, 0 AS paused, 0 AS pauses, 0 AS avail,
+    g.secs AS talk, g.starts AS calls
   FROM agent_talk g
   WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) {tw_g}
-  GROUP BY ALL
 ), u AS (
   SELECT * FROM st UNION ALL SELECT * FROM t
 ), l AS (  -- a queue known only by name takes its directory id (the CDR's key)
-  SELECT u.*, coalesce(qn.id, u.qkey) AS qk,
-    coalesce(q.name, qn.name, nullif(u.queue_name, ''), u.queue_id, u.qkey) AS qlabel
+  SELECT u.*, coalesce(qn.id, u.qkey) AS qk
   FROM u
-  LEFT JOIN queues q ON q.tenant = u.tenant AND q.id = u.queue_id
   LEFT JOIN queues qn ON qn.tenant = u.tenant AND u.queue_id IS NULL AND qn.name = u.queue_name
   WHERE 1 = 1 {lw}
 )
-SELECT op, qk AS qkey, day, hr, block, max(qlabel) AS qlabel, GROUPING(op, qk, day, hr) AS gid,
-  sum(n) AS n, sum(logged) AS logged, sum(logins) AS logins, sum(paused) AS paused,
-  sum(pauses) AS pauses, sum(avail) AS avail, sum(talk) AS talk, sum(calls) AS calls
+SELECT op, qk AS qkey, day, hr, block, any_value(queue_name) AS qname,
+  GROUPING(op, qk, day, hr) AS gid, count(*) AS n, sum(logged) AS logged,
+  sum(logins) AS logins, sum(paused) AS paused, sum(pauses) AS pauses, sum(avail) AS avail,
+  sum(talk) AS talk, sum(calls) AS calls
 FROM l
 GROUP BY GROUPING SETS ((op, qk, block), (day, block), (hr, block))
 """
@@ -95,8 +92,12 @@ def query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
         tw_g.add("g.tenant = ?", p.tenant)
     lw = flt.Where()
     lw.any_of(["u.op"], p.values("operator"))
-    lw.any_of(["coalesce(qn.id, u.qkey)", "coalesce(q.name, qn.name, u.queue_name)"],
-              p.values("queue"))
+    queues = p.values("queue")
+    if queues:  # a queue id, or a name (the directory's or the one the data carries)
+        ph = ", ".join("?" for _ in queues)
+        lw.add(f"(coalesce(qn.id, u.qkey) IN ({ph}) OR u.queue_name IN ({ph}) OR "
+               f"coalesce(qn.id, u.qkey) IN (SELECT id FROM queues WHERE name IN ({ph})))",
+               *queues, *queues, *queues)
     sql = SQL.format(cols=_PIECE_COLS, open=open_pieces_sql(d_from.year - 1, d_to.year + 1),
                      tw=tw.sql(), tw_o=tw_o.sql(), tw_g=tw_g.sql(), lw=lw.sql())
     args = [lo_s, hi_s, *tw.args, hi.isoformat(), hi.isoformat(), lo_s, hi_s, *tw_o.args,
@@ -114,13 +115,15 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
     recs = [dict(zip(cols, r, strict=True)) for r in rows]
     it = p.lang == "it"
     names = dict(con.execute("SELECT extension, name FROM operators").fetchall())
+    qnames = dict(con.execute("SELECT id, name FROM queues WHERE tenant = coalesce(?, tenant)",
+                              [p.tenant]).fetchall())
     qlabels: dict[str, str] = {}
     pair_facts: dict = {}
     day_facts: dict = {}
     hour_facts: dict = {}
     for r in recs:
         if r["gid"] == GID_PAIR:
-            qlabels.setdefault(r["qkey"], r["qlabel"] or r["qkey"])
+            qlabels.setdefault(r["qkey"], qnames.get(r["qkey"]) or r["qname"] or r["qkey"])
             cm.put(pair_facts, f"{r['op']}\x1f{r['qkey']}", r["block"], r, FIELDS)
         elif r["gid"] == GID_DAY:
             cm.put(day_facts, r["day"].isoformat(), r["block"], r, FIELDS)

@@ -39,21 +39,29 @@ class Sim:
 
 
 def _post_feedback(store_path: Path, bodies: list[str]) -> None:
-    """Serve the real webhook app on a free port and POST every body to it (16 at a time:
-    the webhook commits whatever waits in one transaction)."""
+    """Serve the real webhook app (a threading HTTP server) on a free port and POST every body
+    to it, 16 at a time: the webhook commits whatever waits in one transaction."""
     from concurrent.futures import ThreadPoolExecutor
-
-    import waitress
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
     from pbxlens.dashboards.store import Store
     from pbxlens.dashboards.webhooks import FEEDBACK_PATH, make_app
 
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *_args) -> None:
+            pass
+
     store = Store(store_path)
-    server = waitress.create_server(make_app(store), host="127.0.0.1", port=0, threads=16)
-    t = threading.Thread(target=server.run, daemon=True)
+    server = make_server("127.0.0.1", 0, make_app(store), server_class=Server,
+                         handler_class=Quiet)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
     t.start()
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{server.effective_port}", timeout=30,
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.server_port}", timeout=30,
                           limits=httpx.Limits(max_connections=16)) as c:
             def post(b: str) -> httpx.Response:
                 return c.post(FEEDBACK_PATH, content=b.encode(),
@@ -64,7 +72,9 @@ def _post_feedback(store_path: Path, bodies: list[str]) -> None:
                 for r in pool.map(post, bodies):
                     assert r.status_code == 200, r.text
     finally:
-        server.close()
+        server.shutdown()
+        server.server_close()
+        t.join(10)
         store.close()
 
 
