@@ -3,15 +3,21 @@ same events loaded from the simulator's event-log file end in the same facts and
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 from datetime import date
+from pathlib import Path
 
 import httpx
+import openpyxl
+import pytest
 
 from pbxlens import db
 from pbxlens.ingest import ingest_paths
 from pbxlens.reports import Params, export, run
 from pbxlens.simulate import generate
+from tests.dashboards.dashcall import export_table, show_report
 from tests.dashboards.live import DAY1, DAY2
 
 TOKEN = "ev-activity-token"
@@ -29,11 +35,18 @@ def _facts(cur) -> dict[str, list]:
     return {k: sorted(cur.execute(q).fetchall(), key=repr) for k, q in FACT_QUERIES.items()}
 
 
-def test_webhook_and_file_give_the_same_facts(live, tmp_path, monkeypatch):
-    monkeypatch.setenv("PBXLENS_WEBHOOK_TOKEN_EVENTS", TOKEN)
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory) -> Path:
     # the live server holds seed 11, 2026-05-11..12, 250 calls/day: the same CDR, plus events
-    generate(tmp_path / "sim", days=2, calls_per_day=250, seed=11, start=date(2026, 5, 11),
+    folder = tmp_path_factory.mktemp("act-live")
+    generate(folder / "sim", days=2, calls_per_day=250, seed=11, start=date(2026, 5, 11),
              formats=["csv-detailed", "events"])
+    return folder
+
+
+def test_webhook_and_file_give_the_same_facts(live, sim, monkeypatch):
+    monkeypatch.setenv("PBXLENS_WEBHOOK_TOKEN_EVENTS", TOKEN)
+    tmp_path = sim
     lines = (tmp_path / "sim" / "events.jsonl").read_text(encoding="utf-8").splitlines()
     events = [json.loads(x) for x in lines]
     with httpx.Client(base_url=live.base_url, timeout=60,
@@ -73,3 +86,40 @@ def test_webhook_and_file_give_the_same_facts(live, tmp_path, monkeypatch):
     assert [t["rows"] for t in api["tables"]] == [t["rows"] for t in mine["tables"]]
     assert api["tables"][0]["totals"]["logged.logged"] > 0
     assert api["tables"][0]["totals"]["talk.talk"] > 0
+
+
+def _types(node, typ: str) -> list:
+    if isinstance(node, dict):
+        return ([node] if node.get("type") == typ else []) + [
+            x for v in node.values() for x in _types(v, typ)]
+    if isinstance(node, list):
+        return [x for v in node for x in _types(v, typ)]
+    return []
+
+
+def test_pages_and_export(live, sim, client_for, monkeypatch):
+    """The generic report page shows the activity grids and the feedback table with its pie;
+    the XLSX export of the activity table is typed."""
+    monkeypatch.setenv("PBXLENS_WEBHOOK_TOKEN_EVENTS", TOKEN)
+    events = [json.loads(x) for x in
+              (sim / "sim" / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    with httpx.Client(base_url=live.base_url, timeout=60,
+                      headers={"X-Pbxlens-Token": TOKEN}) as c:  # idempotent
+        assert c.post("/api/events", json=events).status_code == 200
+    sup = client_for("sup")
+    r = show_report(sup, "cc.agent_activity", DAY1, DAY2, {"queue": [], "operator": []})
+    assert r.status_code == 200, r.text
+    grids = _types(r.json()["response"]["rp-content"]["children"], "AgGrid")
+    assert len(grids) == 3 and all(g["props"]["rowData"] for g in grids)
+    r = show_report(sup, "feedback.service", DAY1, DAY2, {"queue": [], "group": []})
+    assert r.status_code == 200, r.text
+    content = r.json()["response"]["rp-content"]["children"]
+    assert len(_types(content, "AgGrid")[0]["props"]["rowData"]) == 6
+    assert _types(content, "Graph")
+    r = export_table(sup, "cc.agent_activity", {"from": DAY1, "to": DAY2, "filters": {},
+                                                "lang": "en"}, table=0)
+    data = r.json()["response"]["rp-download"]["data"]
+    ws = openpyxl.load_workbook(io.BytesIO(base64.b64decode(data["content"]))).worksheets[0]
+    values = [v for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+    assert any(isinstance(v, int | float) for v in values)
+    assert any("·" in str(v) for v in values)
