@@ -136,17 +136,19 @@ def _check_member_event(name: str, params: dict, ts: datetime | None) -> None:
 # ---------------------------------------------------------------------------- event-log file
 
 def is_event_log(path: Path) -> bool:
-    """JSON lines whose first object has an `event_name` (a CDR JSON has call objects)."""
+    """JSON lines whose first object has an `event_name` (a CDR JSON has call objects). Reads
+    at most 64 KiB: a CDR export on one long line is never read whole here."""
     with path.open("rb") as fh:
-        for raw in fh:
-            line = raw.decode("utf-8-sig", errors="replace").strip()
-            if line:
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError:
-                    return False
-                return isinstance(obj, dict) and "event_name" in obj
-    return False
+        head = fh.read(65536)
+    text = head.decode("utf-8-sig", errors="replace").lstrip()
+    line, nl, _rest = text.partition("\n")
+    if not nl and len(head) == 65536:
+        return False
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(obj, dict) and "event_name" in obj
 
 
 _COLS = ("pbx_serial", "event_key", "event_id", "event_name", "severity", "event_ts", "tenant",
