@@ -98,6 +98,10 @@ def generate(out_dir: Path, *, days: int = 30, calls_per_day: int = 2000, seed: 
              writer_process: bool | None = None) -> GenerateSummary:
     """Simulate and stream the CDR in ``formats`` plus ``directory.json`` into ``out_dir``.
 
+    ``formats`` may also name ``EXTRA_FORMATS``: ``events`` (the queue-member event log
+    ``events.jsonl``) and ``feedback`` (``feedback_requests.ndjson``), written after the run
+    from the truth (simulate/activity.py).
+
     ``progress`` is called after each simulated day with the number of calls simulated (and
     handed to the writers) so far.
 
@@ -105,12 +109,11 @@ def generate(out_dir: Path, *, days: int = 30, calls_per_day: int = 2000, seed: 
     simulation (``None`` = when at least 2 CPUs are usable and the run is not tiny). The files
     are byte-identical either way.
     """
+    from .activity import BusyLog, write_events, write_feedback
     from .writers import FORMAT_WRITERS, write_directory
     from .writers.sink import open_sink, usable_cpus
 
     t0 = time.perf_counter()
-    from .activity import BusyLog, write_events, write_feedback
-
     extra = [f for f in formats if f in EXTRA_FORMATS]
     formats = [f for f in formats if f not in EXTRA_FORMATS]
     unknown = [f for f in formats if f not in FORMAT_WRITERS]
