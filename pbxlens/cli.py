@@ -56,14 +56,14 @@ def generate(
     start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD")] = None,
     formats: Annotated[str, typer.Option(help="comma-separated: csv,csv-detailed,json,xml,xlsx; "
                                 "Call Center CDR: cc-csv,cc-csv-detailed,cc-json,cc-xml,"
-                                "cc-xlsx,cc-xlsx-detailed")]
+                                "cc-xlsx,cc-xlsx-detailed; also: events, feedback")]
     = "csv,csv-detailed,json,xml,xlsx",
 ) -> None:
     """Simulate a call center and write its PBX exports (deterministic per seed)."""
     from pbxlens import simulate
 
     chosen = [f.strip() for f in formats.split(",") if f.strip()]
-    known = simulate.ALL_FORMATS + simulate.CC_FORMATS  # CC_FORMATS: Call Center CDR
+    known = simulate.ALL_FORMATS + simulate.CC_FORMATS + simulate.EXTRA_FORMATS
     unknown = sorted(set(chosen) - set(known))
     if unknown:
         raise _fail(f"unknown format(s): {', '.join(unknown)}; "
@@ -212,7 +212,7 @@ def demo(
             if not (data_dir / "cdr_detailed.csv").exists():
                 out.print(f"generating a sample month into {data_dir} ...")
                 simulate.generate(data_dir, days=30, calls_per_day=1500, seed=seed,
-                                  start=start, formats=["csv-detailed"])
+                                  start=start, formats=["csv-detailed", "events"])
             _print_results(ingest_paths(con, [data_dir]))
     finally:
         con.close()
@@ -419,6 +419,9 @@ app.add_typer(billing_app, name="billing")
 from pbxlens.tickets.cli import app as tickets_app  # noqa: E402
 
 app.add_typer(tickets_app, name="tickets")
+from pbxlens.ingest.activity_cli import app as activity_app  # noqa: E402
+
+app.add_typer(activity_app, name="activity")
 
 
 def main() -> None:

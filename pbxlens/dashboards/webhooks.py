@@ -34,7 +34,6 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import flask
@@ -42,6 +41,7 @@ import pyarrow as pa
 
 from pbxlens.config import Settings
 from pbxlens.dashboards.store import Store
+from pbxlens.ingest import activity, events
 
 EVENTS_PATH = "/api/events"
 DR_PATH = "/voipToCall/kalliopeToCall/insert/"
@@ -123,20 +123,6 @@ def _clean(v: object) -> str | None:
     return None if s == "" or _PLACEHOLDER.match(s) else s
 
 
-def _epoch_or_iso(v: object) -> datetime | None:
-    if v in (None, ""):
-        return None
-    try:
-        return datetime.fromtimestamp(float(Decimal(str(v))), UTC)
-    except (InvalidOperation, ValueError, OverflowError):
-        pass
-    try:
-        ts = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
-    except ValueError:
-        raise BadBody(f"event_timestamp is neither epoch seconds nor ISO 8601: {str(v)[:40]!r}") from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-
-
 EVENT_FIELDS = ("pbx_serial", "event_key", "event_id", "event_name", "severity", "event_ts",
                 "tenant", "unique_id", "params")
 
@@ -156,50 +142,10 @@ def parse_events(body: bytes) -> list[dict]:
     out = []
     for i, ev in enumerate(items, start=1):
         where = f"event {i}: " if isinstance(doc, list) else ""
-        if not isinstance(ev, dict):
-            raise BadBody(f"{where}not a JSON object")
-        name = ev.get("event_name")
-        if not isinstance(name, str) or not name.strip():
-            raise BadBody(f"{where}event_name is missing")
-        params = ev.get("params", ev.get("event_params"))
-        if isinstance(params, str):
-            try:
-                params = json.loads(params) if params.strip() else {}
-            except json.JSONDecodeError:
-                raise BadBody(f"{where}params is a string but not JSON") from None
-        if params is None:
-            params = {}
-        if not isinstance(params, dict):
-            raise BadBody(f"{where}params must be an object")
-        eid = ev.get("event_id")
-        if eid not in (None, ""):
-            try:
-                eid = int(str(eid))
-            except ValueError:
-                raise BadBody(f"{where}event_id is not an integer: {str(eid)[:30]!r}") from None
-        else:
-            eid = None
-        sev = ev.get("event_severity")
-        if sev not in (None, ""):
-            try:
-                sev = int(str(sev))
-            except ValueError:
-                sev = -1
-            if not 0 <= sev <= 4:
-                raise BadBody(f"{where}event_severity must be 0-4 (0 = FATAL ... 4 = DEBUG)")
-        else:
-            sev = None
         try:
-            ts = _epoch_or_iso(ev.get("event_timestamp"))
-        except BadBody as exc:
+            out.append(events.parse_event(ev))  # the same parser as event-log files
+        except events.BadEvent as exc:
             raise BadBody(f"{where}{exc}") from None
-        key = str(eid) if eid is not None else hashlib.sha256(
-            json.dumps(ev, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-        uid = _clean(params.get("unique_id", ev.get("unique_id")))
-        out.append({"pbx_serial": str(ev.get("event_pbx_serial") or ""), "event_key": key,
-                    "event_id": eid, "event_name": name.strip(), "severity": sev, "event_ts": ts,
-                    "tenant": str(ev.get("tenant") or params.get("tenant") or "default"),
-                    "unique_id": uid, "params": json.dumps(params, ensure_ascii=False)})
     return out
 
 
@@ -345,6 +291,10 @@ class Committer:
                         loaded += lo
                         dup += r - lo
                         sources.add(source)
+                        if source == "events" and any(
+                                row["event_name"] in events.MEMBER_EVENTS
+                                for j in mine for row in j.rows):
+                            activity.refresh_events(cur, batch_id)  # same facts as a file
                 for j in jobs:
                     if j.reject is not None:
                         cur.execute("INSERT INTO quarantine (batch_id, source, line, record, raw, reason)"

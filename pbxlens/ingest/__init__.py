@@ -12,6 +12,7 @@ import duckdb
 from pbxlens import PbxlensError
 from pbxlens.billing import rating
 from pbxlens.config import get_settings
+from pbxlens.ingest import activity as activity_facts
 from pbxlens.ingest import (
     asterisk,
     derive,
@@ -22,6 +23,7 @@ from pbxlens.ingest import (
     normalize,
     sniff,
 )
+from pbxlens.ingest import events as event_log
 from pbxlens.ingest.loader import FileResult
 
 Progress = Callable[[str, str], None]  # (path, stage)
@@ -80,6 +82,8 @@ def ingest_file(
         seen = loader.already_loaded(con, sha)
         if kind.kind == "json" and directory.is_directory(path):
             result.format = "directory_json"
+        elif kind.kind == "json" and event_log.is_event_log(path):
+            result.format = event_log.FORMAT
         if seen:
             result.format = seen[2]
             result.rows_read = result.rows_duplicate = seen[1]
@@ -90,6 +94,8 @@ def ingest_file(
             _load_directory(con, path, result, sha, started, timer)
         elif kind.kind.startswith("callcenter_"):
             _load_callcenter(con, path, kind, result, sha, started, timer, note)
+        elif result.format == event_log.FORMAT:
+            event_log.load_file(con, path, result, sha, started, timer)
         else:
             _load_cdr(con, path, kind, result, sha, started, timer, note)
     except PbxlensError as exc:
@@ -138,6 +144,7 @@ def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
     result.calls_loaded = counts["calls_loaded"]
     if result.calls_loaded:
         derive.refresh(con, result.batch_id)
+        activity_facts.refresh_talk(con, result.batch_id)
         rating.rate_batch(con, result.batch_id)
     result.rows_quarantined = loader.quarantine(con, result.batch_id, str(path))
     loader.finish_batch(con, result, sha=sha, started=started, parse_s=parse_s,

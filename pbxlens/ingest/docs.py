@@ -110,6 +110,32 @@ FEEDS = """
 - **Merge**: queue_log and Master.csv given to one `ingest` run make one call per shared
   callid = uniqueid (or linkedid): call fields from Master.csv, path from queue_log.
 
+## PBX event log (`events.jsonl`)
+
+JSON lines, one event per line, each an object as the events webhook takes it (`event_id`,
+`event_name`, `event_severity`, `event_timestamp`, `event_pbx_serial`, `params`); recognized by
+an `event_name` in the first object. Every event goes to `pbx_events` under the webhook's key,
+so a file and the webhook never store one event twice. A line that is not JSON or not a valid
+event is quarantined with its line number and reason; an event seen before (in the file or
+already stored) counts as a duplicate.
+
+Queue-member events (`pbx.queuemember.added|removed|pause|unpause`, L13453-13459) also become
+`agent_events` and the agent activity facts (`agent_intervals`, `agent_activity`), through the
+file or the webhook alike. The seed lists no parameters for them (pbx_data.md A-14); accepted
+`params` names (first non-empty wins):
+
+| meaning | names |
+|---|---|
+| member SIP account | {acc} |
+| member extension | {ext} |
+| queue id | {qid} |
+| queue name | {qname} |
+| pause reason | {reason} |
+
+A member event needs a timestamp and a member (account or extension); `added` / `removed` also
+a queue; `pause` / `unpause` without a queue apply to every queue of the member. Instants are
+truncated to whole seconds.
+
 ## PBX REST pull (`pbxlens pull`)
 
 `GET rest/salt/<domain>`, then `GET rest/cdr?year=&month=&day=` with a fresh X-authenticate
@@ -169,6 +195,17 @@ ceil((s - connectionduration) / nextunitsduration), flat when nextunitsduration 
 export's totals are the exact sums of the per-call costs (displayed to the cent).
 """
 
+def _feeds() -> str:
+    from pbxlens.ingest import events as ev
+
+    def names(keys: tuple[str, ...]) -> str:
+        return ", ".join(f"`{k}`" for k in keys)
+
+    return (FEEDS.replace("{acc}", names(ev.ACCOUNT_KEYS)).replace("{ext}", names(ev.EXTEN_KEYS))
+            .replace("{qid}", names(ev.QUEUE_KEYS)).replace("{qname}", names(ev.QUEUE_NAME_KEYS))
+            .replace("{reason}", names(ev.REASON_KEYS)))
+
+
 def render() -> str:
     aliases = documented_aliases()
     lines = [INTRO.rstrip("\n")]
@@ -182,7 +219,7 @@ def render() -> str:
         lines += ["", f"## {title}", "", _vocab_table(scope)]
     lines.append(callcenter_fields.doc_section())  # Call Center CDR (issue 6)
     lines.append(DIRECTORY.rstrip("\n"))
-    lines.append(FEEDS.rstrip("\n"))
+    lines.append(_feeds().rstrip("\n"))
     lines.append(BILLING.rstrip("\n"))
     return "\n".join(lines) + "\n"
 

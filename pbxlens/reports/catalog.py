@@ -7,6 +7,7 @@ partition of the facts, e.g. one block per exit cause) and shows *metrics* over 
 - ``sum``   Σ field                                   (quantities, times)
 - ``avg``   floor(Σ field / Σ count)  blank when Σ count = 0        (spec §0.4)
 - ``pct``   100 · Σ num / Σ den       blank when Σ den = 0
+- ``share`` 100 · Σ field / the same Σ over the whole table (its totals row shows 100)
 
 Because every cell is a function of additive sums, a totals row or a header strip is the same
 function applied to summed sums: weighted averages come for free (spec §0.5 rule 9, C1).
@@ -32,7 +33,7 @@ class Metric:
     en: str
     it: str
     unit: str  # count | duration | duration_h | percent | decimal | instant
-    kind: str = "sum"  # sum | avg | pct | ratio (num / den, 2 decimals half-up)
+    kind: str = "sum"  # sum | avg | pct | ratio (num / den, 2 decimals half-up) | share
     field: str = "n"  # summed field (sum), numerator (avg, pct)
     den: tuple[str, ...] = ("n",)  # avg / pct: denominator fields (summed together)
     blocks: Callable[[str], bool] | None = None  # restrict to some of the group's blocks
@@ -171,9 +172,11 @@ def _load() -> None:
     import importlib
 
     # catalog order: R1, R2/R4/R5, R3/R14/R15, then issue 5: R6-R8, R9/R10, R11-R13,
-    # R16/R17/R21/R22, R18/R19/R26/R27, R20/R25, R23/R24; the Call Center: R28-R34 (issue 6)
+    # R16/R17/R21/R22, R18/R19/R26/R27, R20/R25, R23/R24; the Call Center: R28-R34, agent
+    # activity and feedback (issue 6)
     for mod in ("dashboard", "queue", "operator", "billing_code", "coincidence", "group",
-                "organization", "wait", "number", "checktime", "callcenter"):
+                "organization", "wait", "number", "checktime", "callcenter", "activity",
+                "feedback"):
         importlib.import_module(f"pbxlens.reports.{mod}")
 
 

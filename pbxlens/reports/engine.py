@@ -86,6 +86,8 @@ def evaluate(facts: Facts, metric: Metric, group_blocks=lambda b: True):
         return pct(s(metric.field), den)
     if metric.kind == "ratio":
         return ratio(s(metric.field), den)
+    if metric.kind == "share":  # evaluated on the totals themselves
+        return pct(s(metric.field), s(metric.field))
     raise ValueError(metric.kind)
 
 
@@ -136,7 +138,7 @@ def build_table(defn: ReportDef, raw: RawTable, lang: str) -> TableOut:
                                    kind=m.kind, thousands=m.thousands), g, m))
 
     values = _compiled(cols, list(dict.fromkeys(
-        b for f in [*row_facts.values(), totals] for b in f)))  # totals_key may add blocks
+        b for f in [*row_facts.values(), totals] for b in f)), totals)  # totals_key may add blocks
 
     rows = []
     for spec in raw.rows:
@@ -154,13 +156,18 @@ def build_table(defn: ReportDef, raw: RawTable, lang: str) -> TableOut:
                     row_header=raw.row_header)
 
 
-def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str]):
+def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str],
+              totals: Facts | None = None):
     """`evaluate` for every column at once: each column's block set is resolved once per table
-    (not once per cell) and each (blocks, field) sum is computed once per row."""
+    (not once per cell) and each (blocks, field) sum is computed once per row. A `share`
+    column divides by the same sum over the table's totals."""
     plan = []
     for c, g, m in cols:
         bs = tuple(b for b in blocks if g.blocks(b) and (m.blocks is None or m.blocks(b)))
-        plan.append((c.key, m.kind, (bs, m.field), tuple((bs, f) for f in m.den)))
+        dens = tuple((bs, f) for f in m.den)
+        if m.kind == "share":
+            dens = (sum((totals or {}).get(b, {}).get(m.field, 0) or 0 for b in bs),)
+        plan.append((c.key, m.kind, (bs, m.field), dens))
 
     def values(facts: Facts) -> dict:
         memo: dict = {}
@@ -176,6 +183,9 @@ def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str]):
         for key, kind, num, dens in plan:
             if kind == "sum":
                 out[key] = int(s(num))
+                continue
+            if kind == "share":
+                out[key] = pct(s(num), dens[0])
                 continue
             den = sum(s(d) for d in dens)
             if kind == "avg":

@@ -21,9 +21,13 @@ ALL_FORMATS: tuple[str, ...] = ("csv", "csv-detailed", "json", "xml", "xlsx")
 # Call Center CDR layouts (issue 6); not in ALL_FORMATS, which stays the plain CDR
 CC_FORMATS: tuple[str, ...] = ("cc-csv", "cc-csv-detailed", "cc-json", "cc-xml", "cc-xlsx",
                                "cc-xlsx-detailed")
+# derived from the truth after the run (simulate/activity.py): the queue-member event log and
+# the feedback requests
+EXTRA_FORMATS: tuple[str, ...] = ("events", "feedback")
 
-__all__ = ["ALL_FORMATS", "CC_FORMATS", "CC_OUTCOMES", "Call", "Directory", "GenerateSummary", "Leg", "Truth",
-           "build_directory", "generate", "simulate", "status_from_legs"]
+__all__ = ["ALL_FORMATS", "CC_FORMATS", "CC_OUTCOMES", "EXTRA_FORMATS", "Call", "Directory",
+           "GenerateSummary", "Leg", "Truth", "build_directory", "generate", "simulate",
+           "status_from_legs"]
 
 
 @dataclass
@@ -98,6 +102,10 @@ def generate(out_dir: Path, *, days: int = 30, calls_per_day: int = 2000, seed: 
              writer_process: bool | None = None) -> GenerateSummary:
     """Simulate and stream the CDR in ``formats`` plus ``directory.json`` into ``out_dir``.
 
+    ``formats`` may also name ``EXTRA_FORMATS``: ``events`` (the queue-member event log
+    ``events.jsonl``) and ``feedback`` (``feedback_requests.ndjson``), written after the run
+    from the truth (simulate/activity.py).
+
     ``progress`` is called after each simulated day with the number of calls simulated (and
     handed to the writers) so far.
 
@@ -105,10 +113,13 @@ def generate(out_dir: Path, *, days: int = 30, calls_per_day: int = 2000, seed: 
     simulation (``None`` = when at least 2 CPUs are usable and the run is not tiny). The files
     are byte-identical either way.
     """
+    from .activity import BusyLog, write_events, write_feedback
     from .writers import FORMAT_WRITERS, write_directory
     from .writers.sink import open_sink, usable_cpus
 
     t0 = time.perf_counter()
+    extra = [f for f in formats if f in EXTRA_FORMATS]
+    formats = [f for f in formats if f not in EXTRA_FORMATS]
     unknown = [f for f in formats if f not in FORMAT_WRITERS]
     if unknown:
         raise ValueError(f"unknown format(s) {unknown}; known: {list(FORMAT_WRITERS)}")
@@ -120,12 +131,15 @@ def generate(out_dir: Path, *, days: int = 30, calls_per_day: int = 2000, seed: 
         writer_process = (usable_cpus() >= 2
                           and days * calls_per_day >= WRITER_PROCESS_MIN_CALLS)
     sink = open_sink(out_dir, fmts, tz, writer_process)
+    busy = BusyLog() if extra else None
     n_calls = n_legs = 0
     ok = False
     try:
         with _NoCyclicGC() as nogc:
             for batch in eng.run():
                 sink.write(batch)
+                if busy is not None:
+                    busy.add(batch)
                 n_calls += len(batch)
                 n_legs += sum(len(c.legs) for c in batch)
                 del batch
@@ -136,5 +150,9 @@ def generate(out_dir: Path, *, days: int = 30, calls_per_day: int = 2000, seed: 
     finally:
         sink.close(ok=ok)
     files = [out_dir / FORMAT_WRITERS[f].filename for f in fmts]
+    if "events" in extra:
+        files.append(write_events(out_dir, eng, busy, seed))
+    if "feedback" in extra:
+        files.append(write_feedback(out_dir, busy, seed))
     files.append(write_directory(eng.d, out_dir, tz))
     return GenerateSummary(n_calls, n_legs, files, time.perf_counter() - t0)

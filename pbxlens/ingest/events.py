@@ -1,0 +1,213 @@
+"""PBX event notifications (formats.md §2): one JSON object per event.
+
+The same parser serves the events webhook (pbxlens/dashboards/webhooks.py, a body holds one
+event or an array) and the event-log file (JSON lines, loaded by `pbxlens ingest`): both paths
+store the same `pbx_events` rows under the same key, and both turn the queue-member events
+among them into agent activity facts (pbxlens/ingest/activity.py) in the same transaction.
+
+Queue-member events (`pbx.queuemember.added|removed|pause|unpause`, L13453-13459) carry their
+parameters in `params`; the seed does not list them (pbx_data.md A-14), so several spellings
+are accepted (QUEUE_KEYS ...). A member event must name its member; `added` / `removed` must
+name their queue; a pause without a queue pauses the member in every queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from pbxlens.ingest import activity, loader
+from pbxlens.ingest.loader import FileResult
+
+MEMBER_EVENTS = {"pbx.queuemember.added": "added", "pbx.queuemember.removed": "removed",
+                 "pbx.queuemember.pause": "pause", "pbx.queuemember.unpause": "unpause"}
+QUEUE_KEYS = ("queue", "queue_id", "queue_number", "queue_exten")
+QUEUE_NAME_KEYS = ("queue_name", "queuename")
+ACCOUNT_KEYS = ("member_account", "account", "member", "interface", "peer")
+EXTEN_KEYS = ("member_exten", "member_extension", "extension", "exten")
+REASON_KEYS = ("reason", "pause_reason", "paused_reason")
+FORMAT = "pbx_events_jsonl"
+
+
+class BadEvent(Exception):
+    """An event that cannot be stored (the webhook answers 400, a file line is quarantined)."""
+
+
+_PLACEHOLDER = re.compile(r"^%[A-Za-z0-9_\[\]]+%$")
+
+
+def _clean(v: object) -> str | None:
+    """Empty and unreplaced `%PLACEHOLDER%` values (the PBX leaves unknown ones verbatim)
+    read as absent."""
+    if v is None:
+        return None
+    s = str(v).strip()
+    return None if s == "" or _PLACEHOLDER.match(s) else s
+
+
+def _first(params: dict, keys: tuple[str, ...]) -> str | None:
+    for k in keys:
+        v = _clean(params.get(k))
+        if v is not None:
+            return v
+    return None
+
+
+def instant(v: object) -> datetime | None:
+    """`event_timestamp`: epoch seconds (with decimals) or ISO 8601 (no offset = UTC)."""
+    if v in (None, ""):
+        return None
+    try:
+        return datetime.fromtimestamp(float(Decimal(str(v))), UTC)
+    except (InvalidOperation, ValueError, OverflowError):
+        pass
+    try:
+        ts = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+    except ValueError:
+        raise BadEvent(f"event_timestamp is neither epoch seconds nor ISO 8601: {str(v)[:40]!r}") from None
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def parse_event(ev: object) -> dict:
+    """One event object -> a `pbx_events` row (params as a JSON string)."""
+    if not isinstance(ev, dict):
+        raise BadEvent("not a JSON object")
+    name = ev.get("event_name")
+    if not isinstance(name, str) or not name.strip():
+        raise BadEvent("event_name is missing")
+    name = name.strip()
+    params = ev.get("params", ev.get("event_params"))
+    if isinstance(params, str):
+        try:
+            params = json.loads(params) if params.strip() else {}
+        except json.JSONDecodeError:
+            raise BadEvent("params is a string but not JSON") from None
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise BadEvent("params must be an object")
+    eid = ev.get("event_id")
+    if eid not in (None, ""):
+        try:
+            eid = int(str(eid))
+        except ValueError:
+            raise BadEvent(f"event_id is not an integer: {str(eid)[:30]!r}") from None
+    else:
+        eid = None
+    sev = ev.get("event_severity")
+    if sev not in (None, ""):
+        try:
+            sev = int(str(sev))
+        except ValueError:
+            sev = -1
+        if not 0 <= sev <= 4:
+            raise BadEvent("event_severity must be 0-4 (0 = FATAL ... 4 = DEBUG)")
+    else:
+        sev = None
+    ts = instant(ev.get("event_timestamp"))
+    if name in MEMBER_EVENTS:
+        _check_member_event(name, params, ts)
+    key = str(eid) if eid is not None else hashlib.sha256(
+        json.dumps(ev, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    uid = _clean(params.get("unique_id", ev.get("unique_id")))
+    return {"pbx_serial": str(ev.get("event_pbx_serial") or ""), "event_key": key,
+            "event_id": eid, "event_name": name, "severity": sev, "event_ts": ts,
+            "tenant": str(ev.get("tenant") or params.get("tenant") or "default"),
+            "unique_id": uid, "params": json.dumps(params, ensure_ascii=False)}
+
+
+def _check_member_event(name: str, params: dict, ts: datetime | None) -> None:
+    if ts is None:
+        raise BadEvent(f"{name}: event_timestamp is missing")
+    if _first(params, ACCOUNT_KEYS) is None and _first(params, EXTEN_KEYS) is None:
+        raise BadEvent(f"{name}: no member (params member_account or member_exten)")
+    if MEMBER_EVENTS[name] in ("added", "removed") and (
+            _first(params, QUEUE_KEYS) is None and _first(params, QUEUE_NAME_KEYS) is None):
+        raise BadEvent(f"{name}: no queue (params queue or queue_name)")
+
+
+# ---------------------------------------------------------------------------- event-log file
+
+def is_event_log(path: Path) -> bool:
+    """JSON lines whose first object has an `event_name` (a CDR JSON has call objects). Reads
+    at most 64 KiB: a CDR export on one long line is never read whole here."""
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    text = head.decode("utf-8-sig", errors="replace").lstrip()
+    line, nl, _rest = text.partition("\n")
+    if not nl and len(head) == 65536:
+        return False
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(obj, dict) and "event_name" in obj
+
+
+_COLS = ("pbx_serial", "event_key", "event_id", "event_name", "severity", "event_ts", "tenant",
+         "unique_id", "params")
+_SCHEMA = pa.schema([("pbx_serial", pa.string()), ("event_key", pa.string()),
+                     ("event_id", pa.int64()), ("event_name", pa.string()),
+                     ("severity", pa.int16()), ("event_ts", pa.timestamp("us", tz="UTC")),
+                     ("tenant", pa.string()), ("unique_id", pa.string()),
+                     ("params", pa.string()), ("line", pa.int64())])
+
+
+def load_file(con: duckdb.DuckDBPyConnection, path: Path, result: FileResult, sha: str,
+              started: datetime, timer: loader.Timer) -> None:
+    """An event log (JSON lines) -> pbx_events (+ agent activity facts), one transaction.
+    A line that is not a valid event is quarantined with its line number and the reason; an
+    event already stored (same serial and id, or same content without id) is a duplicate."""
+    result.format = FORMAT
+    rows: list[dict] = []
+    rejects: list[tuple[int, str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    dup_in_file = 0
+    with path.open("r", encoding="utf-8-sig", errors="replace") as fh:
+        for n, line in enumerate(fh, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                row = parse_event(json.loads(text))
+            except json.JSONDecodeError as exc:
+                rejects.append((n, text, f"invalid JSON: {exc.msg} at column {exc.colno}"))
+                continue
+            except BadEvent as exc:
+                rejects.append((n, text, str(exc)))
+                continue
+            k = (row["pbx_serial"], row["event_key"])
+            if k in seen:
+                dup_in_file += 1
+                continue
+            seen.add(k)
+            row["line"] = n
+            rows.append(row)
+    result.rows_read = len(rows) + len(rejects) + dup_in_file
+    parse_s = timer.lap()
+    result.batch_id = loader.begin_batch(con)
+    ev_rows = pa.Table.from_pylist(rows, schema=_SCHEMA)  # noqa: F841 (DuckDB scans it by name)
+    cols = ", ".join(_COLS)
+    new = con.execute(
+        f"INSERT INTO pbx_events ({cols}, received_at, batch_id)"
+        f" SELECT {', '.join('params::JSON' if c == 'params' else c for c in _COLS)}, ?, ?"
+        " FROM ev_rows ON CONFLICT DO NOTHING RETURNING 1",
+        [datetime.now(UTC), result.batch_id]).fetchall()
+    result.rows_loaded = len(new)
+    result.rows_duplicate = len(rows) - len(new) + dup_in_file
+    if rejects:
+        con.executemany(
+            "INSERT INTO quarantine (batch_id, source, line, record, raw, reason)"
+            " VALUES (?, ?, ?, NULL, ?, ?)",
+            [[result.batch_id, str(path), n, raw[:100_000], reason] for n, raw, reason in rejects])
+    result.rows_quarantined = len(rejects)
+    activity.refresh_events(con, result.batch_id)
+    loader.finish_batch(con, result, sha=sha, started=started, parse_s=parse_s,
+                        load_s=timer.lap())
