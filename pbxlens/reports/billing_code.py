@@ -346,7 +346,8 @@ DEFINITIONS = (
 )
 
 register(ReportDef(
-    id="cdr.billing_codes", en="Billing codes report", it="Voip Report Cdr Codici Fatturazione",
+    id="cdr.billing_codes", options={"row_pie": ("answered.n", "unanswered.n")},
+    en="Billing codes report", it="Voip Report Cdr Codici Fatturazione",
     source="CDR call (outgoing, with a billing code)", family="billing_code", grouping="code",
     grouping_doc="one table; one row per billing code",
     filters=("status", "billing_code"), layout=R6_LAYOUT, summary=R6_SUMMARY,

@@ -174,7 +174,8 @@ DEFINITIONS = (
 )
 
 register(ReportDef(
-    id="cdr.groups", en="Groups report", it="Voip Report Cdr Gruppi",
+    id="cdr.groups", options={"row_pie": ("answered.n", "unanswered.n")},
+    en="Groups report", it="Voip Report Cdr Gruppi",
     source="CDR ring-group visit", family="group", grouping="group",
     grouping_doc="one table; one row per ring group", filters=("group",), layout=LAYOUT,
     definitions=DEFINITIONS, table_title=("Calls handled", "Chiamate gestite"),

@@ -211,7 +211,8 @@ register(ReportDef(
     source="operator leg", family="organization", grouping="unit",
     grouping_doc="one table; one row per organization",
     filters=(*_COMMON, "organization", "operator"), layout=op.R14_LAYOUT,
-    summary=op.LEG_SUMMARY, definitions=DEFINITIONS, options={"unit": "organization"},
+    summary=op.LEG_SUMMARY, definitions=DEFINITIONS,
+    options={"unit": "organization", "row_pie": ("answered.n", "unanswered.n")},
     charts_doc="report charts: `answered_pie` (all organizations), `by_weekday` and `by_hour` "
                "(total column, answered and unanswered lines)."))
 
@@ -229,7 +230,7 @@ register(ReportDef(
     source="operator leg", family="organization", grouping="unit",
     grouping_doc="one table; one row per organizational unit",
     filters=(*_COMMON, "org_unit", "operator"), layout=op.R14_LAYOUT, summary=op.LEG_SUMMARY,
-    definitions=DEFINITIONS, options={"unit": "org_unit"},
+    definitions=DEFINITIONS, options={"unit": "org_unit", "row_pie": ("answered.n", "unanswered.n")},
     charts_doc="report charts: `answered_pie`, `by_weekday`, `by_hour` (as R16)."))
 
 register(ReportDef(
