@@ -77,3 +77,27 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     sup = next(u for u in auth.list_users(store) if u.username == "sup")
     with store.sa_read() as c:
         assert tid in {r["id"] for r in listing.rows(c, sup)}
+
+
+def test_trace_unknown_caller_new_company_linked(live, browser, shot):                    # TR-1
+    d, base = browser, live.base_url
+    login(d, base, "supfull")                               # privacy right: full numbers
+    d.get(f"{base}/trace?direction=in&caller=0212349999&called=0461999000&uniqueid=1778600000.9")
+    side = wait(d).until(PRESENT((By.ID, "tr-caller-side")))
+    assert "0212349999" in side.text
+    assert set(d.find_element(By.ID, "tr-financial").find_elements(By.TAG_NAME, "dd")[0].text.split()) == {"ND"}
+    d.find_element(By.ID, "tr-caller-newco").send_keys("Foo Browser")
+    d.find_element(By.ID, "tr-caller-mkco").click()
+    wait(d).until(lambda drv: "Foo Browser" in drv.find_element(By.ID, "tr-caller-company").text)
+    d.find_element(By.XPATH, "//*[@id='tr-caller-actions']//label[contains(., \"all'azienda\")]//input").click()
+    _pick(d, "tr-type", "assistenza")
+    _pick(d, "tr-priority", "priorita 2")
+    d.find_element(By.ID, "tr-save").click()
+    msg = wait(d).until(lambda drv: "CHM-IN-" in drv.find_element(By.ID, "tr-msg").text
+                        and drv.find_element(By.ID, "tr-msg"))
+    number = msg.text.split()[-1].rstrip(".")
+    wait(d).until(lambda drv: number in drv.find_element(By.ID, "tr-grid").text)
+    d.get(f"{base}/trace?direction=in&caller={quote('+39 02 1234 9999')}")
+    side = wait(d).until(PRESENT((By.ID, "tr-caller-side")))
+    assert "Foo Browser" in side.text
+    shot("trace_linked")
