@@ -181,6 +181,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "link_contact": ("link the number to the contact", "associa il numero al referente"),
     "financial": ("Financial panel", "Pannello finanziario"),
     "new_trace": ("New trace", "Nuovo trace"),
+    "estimate": ("Estimate", "Stima"),
+    "creation_mode": ("Creation mode", "Modalità di creazione"),
+    "last_reply_from": ("Last reply >=", "Ultimo reply >="),
+    "last_reply_to": ("Last reply <=", "Ultimo reply <="),
+    "score": ("Score", "Score"),
+    "outlook": ("Outlook", "Outlook"),
+    "bad_debts": ("Bad debts", "Crediti in sofferenza"),
+    "exposure": ("Exposure", "Esposizione"),
+    "credit_line": ("Credit line", "Fido"),
     "imported_rows": ("{ok} imported, {bad} rejected", "{ok} importati, {bad} scartati"),
 }
 

@@ -35,7 +35,7 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     assert match.text == "Acme Browser · Mario Rossi"
     assert d.find_element(By.ID, "tn-caller").text == "0039 333 765 4xxx"
     assert d.find_element(By.ID, "tn-call").text == "1778600000.42"
-    assert "Acme Browser" in d.find_element(By.ID, "tn-final").text
+    wait(d).until(lambda drv: "Acme Browser" in drv.find_element(By.ID, "tn-final").text)
     assert "Mario Rossi" in d.find_element(By.ID, "tn-final-contact").text
     d.find_element(By.ID, "tn-title").send_keys("Stampante bloccata")
     _pick(d, "tn-type", "assistenza")
@@ -69,6 +69,7 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     shot("tickets_list")
     d.get(f"{base}/trace?direction=in&caller=3337654321&uniqueid=1778600000.42")
     side = wait(d).until(PRESENT((By.ID, "tr-caller-side")))
+    wait(d).until(lambda drv: "Mario Rossi" in drv.find_element(By.ID, "tr-caller-side").text)
     main = d.find_element(By.TAG_NAME, "main").text
     assert "3337654xxx" in side.text and "3337654321" not in main  # masked
     assert "Acme Browser" in side.text and "Mario Rossi" in side.text
@@ -98,6 +99,5 @@ def test_trace_unknown_caller_new_company_linked(live, browser, shot):          
     number = msg.text.split()[-1].rstrip(".")
     wait(d).until(lambda drv: number in drv.find_element(By.ID, "tr-grid").text)
     d.get(f"{base}/trace?direction=in&caller={quote('+39 02 1234 9999')}")
-    side = wait(d).until(PRESENT((By.ID, "tr-caller-side")))
-    assert "Foo Browser" in side.text
+    wait(d).until(lambda drv: "Foo Browser" in drv.find_element(By.ID, "tr-caller-side").text)
     shot("trace_linked")

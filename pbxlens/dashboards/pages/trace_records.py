@@ -155,7 +155,7 @@ def layout(
         ]  # outbound: the caller is the own company
         sides.append(_side("called", t("called", lang), m.called, comps, lang, u.privacy))
         fin = html.Dl(
-            [x for k, v in m.financial.items() for x in (html.Dt(k), html.Dd(str(v)))],
+            [x for k, v in m.financial.items() for x in (html.Dt(t(k, lang)), html.Dd(str(v)))],
             className="pbx-dl",
             id="tr-financial",
         )
