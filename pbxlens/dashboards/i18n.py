@@ -190,6 +190,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bad_debts": ("Bad debts", "Crediti in sofferenza"),
     "exposure": ("Exposure", "Esposizione"),
     "credit_line": ("Credit line", "Fido"),
+    "estimated_start": ("Estimated start", "Data inizio stimata"),
+    "related": ("Related tickets", "Ticket correlati"),
     "imported_rows": ("{ok} imported, {bad} rejected", "{ok} importati, {bad} scartati"),
 }
 
