@@ -192,6 +192,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "credit_line": ("Credit line", "Fido"),
     "estimated_start": ("Estimated start", "Data inizio stimata"),
     "related": ("Related tickets", "Ticket correlati"),
+    "companies": ("Companies", "Aziende"),
+    "phones": ("Phones", "Telefoni"),
+    "email": ("Email", "Email"),
     "imported_rows": ("{ok} imported, {bad} rejected", "{ok} importati, {bad} scartati"),
 }
 

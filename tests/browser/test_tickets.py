@@ -67,6 +67,10 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     d.find_element(By.ID, "tl-search").click()
     wait(d).until(lambda drv: len(rows(drv)) == 1 and tk["number"] in rows(drv)[0].text)
     shot("tickets_list")
+    d.get(base + "/tickets/companies")
+    wait(d).until(lambda drv: "Acme Browser" in drv.find_element(By.ID, "tc-grid").text)
+    grid = d.find_element(By.ID, "tc-grid").text
+    assert "0461 765xxx" in grid and "0461 765432" not in grid  # masked without the privacy right
     d.get(f"{base}/trace?direction=in&caller=3337654321&uniqueid=1778600000.42")
     side = wait(d).until(PRESENT((By.ID, "tr-caller-side")))
     wait(d).until(lambda drv: "Mario Rossi" in drv.find_element(By.ID, "tr-caller-side").text)

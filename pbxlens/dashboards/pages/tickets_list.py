@@ -159,6 +159,7 @@ def layout(**_kwargs):
         html.Button(t("export_xls", lang), id="tl-xlsx", n_clicks=0, className="pbx-btn"),
         html.Button(t("export_csv", lang), id="tl-csv", n_clicks=0, className="pbx-btn"),
         dcc.Link(t("new_ticket", lang), href="/tickets/new", className="pbx-btn pbx-btn-primary"),
+        dcc.Link(t("companies", lang), href="/tickets/companies", className="pbx-btn"),
     ]
     if u.role in ("admin", "supervisor"):
         tools.append(
