@@ -214,3 +214,127 @@ def send_outbox(db: DbOption = None) -> None:
         out.print("SMTP is disabled (smtp_enabled = false): the outbox keeps the notices")
         return
     out.print(f"{res.sent} sent to {res.recipients} recipients, {res.failed} failed", highlight=False)
+
+
+config_app = typer.Typer(no_args_is_help=True, help="Types, areas and the notification matrix.")
+app.add_typer(config_app, name="config")
+
+
+def _write(db: Path | None, fn):
+    from pbxlens.tickets.db import write
+
+    store = _store(db)
+    try:
+        return write(store, fn)
+    finally:
+        store.close()
+
+
+@config_app.command("default-types")
+def default_types(
+    types: Annotated[str, typer.Argument(help="comma-separated type codes")], db: DbOption = None
+) -> None:
+    """The types a company without its own assignment may use (B.4)."""
+    from pbxlens.tickets import companies
+
+    _write(db, lambda c: companies.set_default_types(c, [x.strip() for x in types.split(",") if x.strip()]))
+
+
+@config_app.command("company-types")
+def company_types(
+    company: str,
+    types: Annotated[str, typer.Argument(help="comma-separated; empty = defaults")],
+    db: DbOption = None,
+    tenant: TenantOption = "default",
+) -> None:
+    """The types COMPANY may use (B.4 "Tipologia per Azienda")."""
+    from pbxlens.tickets import TicketError, companies
+
+    def run(c):
+        comp = companies.company_by_name(c, company, tenant)
+        if comp is None:
+            raise TicketError(f"no company {company!r}")
+        companies.set_company_types(c, comp["id"], [x.strip() for x in types.split(",") if x.strip()])
+
+    _write(db, run)
+
+
+@config_app.command("type-area")
+def type_area(
+    type_code: str, area: Annotated[str, typer.Argument(help="area; empty = none")], db: DbOption = None
+) -> None:
+    """Assign a type to an area (B.5): its tickets are visible to that area only."""
+    from pbxlens.tickets import TicketError
+    from pbxlens.tickets import schema as S
+
+    def run(c):
+        if area and not c.execute(S.areas.select().where(S.areas.c.name == area)).first():
+            c.execute(S.areas.insert().values(name=area))
+        n = c.execute(S.types.update().where(S.types.c.code == type_code).values(area=area or None)).rowcount
+        if not n:
+            raise TicketError(f"unknown type {type_code!r}")
+
+    _write(db, run)
+
+
+@config_app.command("notify")
+def notify_matrix(
+    channel: Annotated[str, typer.Argument(help="ticket | support | email")],
+    event: Annotated[str, typer.Argument(help="insert | reply")],
+    roles: Annotated[
+        str,
+        typer.Argument(
+            help="comma-separated: owner, in_charge, assigned, "
+            "company, contact, cc, shared_users, shared_areas"
+        ),
+    ],
+    db: DbOption = None,
+) -> None:
+    """Set one column of the subscription matrix (B.6)."""
+    from pbxlens.tickets import notify
+
+    _write(
+        db,
+        lambda c: notify.set_subscriptions(
+            c, channel, event, [x.strip() for x in roles.split(",") if x.strip()]
+        ),
+    )
+
+
+@config_app.command("blacklist")
+def notify_blacklist(
+    kind: Annotated[str, typer.Argument(help="out | in | opening_sender")],
+    entries: Annotated[str, typer.Argument(help="comma-separated addresses or domains")],
+    db: DbOption = None,
+) -> None:
+    """Replace a notification blacklist (B.6)."""
+    from pbxlens.tickets import notify
+
+    _write(db, lambda c: notify.set_blacklist(c, kind, entries.split(",")))
+
+
+@config_app.command("user")
+def user_profile(
+    username: str,
+    email: Annotated[str | None, typer.Option()] = None,
+    areas: Annotated[str | None, typer.Option(help="comma-separated areas")] = None,
+    db: DbOption = None,
+) -> None:
+    """A user's notification address and areas."""
+    import sqlalchemy as sa
+
+    from pbxlens.dashboards import tables as W
+    from pbxlens.tickets import TicketError, notify
+
+    def run(c):
+        uid = c.execute(sa.select(W.users.c.id).where(W.users.c.username == username)).scalar()
+        if uid is None:
+            raise TicketError(f"no user {username!r}")
+        notify.set_user(
+            c,
+            uid,
+            email=email,
+            areas=[x.strip() for x in areas.split(",") if x.strip()] if areas is not None else None,
+        )
+
+    _write(db, run)

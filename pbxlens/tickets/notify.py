@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from pbxlens.tickets import TicketError
 from pbxlens.tickets import schema as S
 
 ROLES = ("owner", "in_charge", "assigned", "company", "contact", "cc", "shared_users", "shared_areas")
@@ -111,7 +112,7 @@ def blacklist(conn: sa.Connection, kind: str) -> list[str]:
 
 def set_blacklist(conn: sa.Connection, kind: str, entries: Iterable[str]) -> None:
     if kind not in BLACKLISTS:
-        raise ValueError(f"unknown blacklist {kind!r}")
+        raise TicketError(f"unknown blacklist {kind!r}; choose from {', '.join(BLACKLISTS)}")
     conn.execute(S.notify_blacklist.delete().where(S.notify_blacklist.c.kind == kind))
     for e in dict.fromkeys(x.strip().lower() for x in entries if x and x.strip()):
         conn.execute(S.notify_blacklist.insert().values(kind=kind, entry=e))
@@ -125,7 +126,7 @@ def subscriptions(conn: sa.Connection, channel: str, event: str) -> set[str]:
 def set_subscriptions(conn: sa.Connection, channel: str, event: str, roles: Iterable[str]) -> None:
     roles = set(roles)
     if channel not in CHANNELS or event not in EVENTS or roles - set(ROLES):
-        raise ValueError(f"bad subscription {channel}/{event}/{sorted(roles - set(ROLES))}")
+        raise TicketError(f"bad subscription {channel}/{event}/{sorted(roles - set(ROLES))}")
     s = S.subscriptions.c
     conn.execute(S.subscriptions.delete().where(s.channel == channel, s.event == event))
     for r in sorted(roles):

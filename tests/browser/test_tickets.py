@@ -35,7 +35,7 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     assert match.text == "Acme Browser · Mario Rossi"
     assert d.find_element(By.ID, "tn-caller").text == "0039 333 765 4xxx"
     assert d.find_element(By.ID, "tn-call").text == "1778600000.42"
-    assert "Acme Browser" in d.find_element(By.ID, "tn-final").text
+    wait(d).until(lambda drv: "Acme Browser" in drv.find_element(By.ID, "tn-final").text)
     assert "Mario Rossi" in d.find_element(By.ID, "tn-final-contact").text
     d.find_element(By.ID, "tn-title").send_keys("Stampante bloccata")
     _pick(d, "tn-type", "assistenza")
@@ -67,8 +67,13 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     d.find_element(By.ID, "tl-search").click()
     wait(d).until(lambda drv: len(rows(drv)) == 1 and tk["number"] in rows(drv)[0].text)
     shot("tickets_list")
+    d.get(base + "/tickets/companies")
+    wait(d).until(lambda drv: "Acme Browser" in drv.find_element(By.ID, "tc-grid").text)
+    grid = d.find_element(By.ID, "tc-grid").text
+    assert "0461 765xxx" in grid and "0461 765432" not in grid  # masked without the privacy right
     d.get(f"{base}/trace?direction=in&caller=3337654321&uniqueid=1778600000.42")
     side = wait(d).until(PRESENT((By.ID, "tr-caller-side")))
+    wait(d).until(lambda drv: "Mario Rossi" in drv.find_element(By.ID, "tr-caller-side").text)
     main = d.find_element(By.TAG_NAME, "main").text
     assert "3337654xxx" in side.text and "3337654321" not in main  # masked
     assert "Acme Browser" in side.text and "Mario Rossi" in side.text
@@ -77,3 +82,26 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     sup = next(u for u in auth.list_users(store) if u.username == "sup")
     with store.sa_read() as c:
         assert tid in {r["id"] for r in listing.rows(c, sup)}
+
+
+def test_trace_unknown_caller_new_company_linked(live, browser, shot):                    # TR-1
+    d, base = browser, live.base_url
+    login(d, base, "supfull")                               # privacy right: full numbers
+    d.get(f"{base}/trace?direction=in&caller=0212349999&called=0461999000&uniqueid=1778600000.9")
+    side = wait(d).until(PRESENT((By.ID, "tr-caller-side")))
+    assert "0212349999" in side.text
+    assert set(d.find_element(By.ID, "tr-financial").find_elements(By.TAG_NAME, "dd")[0].text.split()) == {"ND"}
+    d.find_element(By.ID, "tr-caller-newco").send_keys("Foo Browser")
+    d.find_element(By.ID, "tr-caller-mkco").click()
+    wait(d).until(lambda drv: "Foo Browser" in drv.find_element(By.ID, "tr-caller-company").text)
+    d.find_element(By.XPATH, "//*[@id='tr-caller-actions']//label[contains(., \"all'azienda\")]//input").click()
+    _pick(d, "tr-type", "assistenza")
+    _pick(d, "tr-priority", "priorita 2")
+    d.find_element(By.ID, "tr-save").click()
+    msg = wait(d).until(lambda drv: "CHM-IN-" in drv.find_element(By.ID, "tr-msg").text
+                        and drv.find_element(By.ID, "tr-msg"))
+    number = msg.text.split()[-1].rstrip(".")
+    wait(d).until(lambda drv: number in drv.find_element(By.ID, "tr-grid").text)
+    d.get(f"{base}/trace?direction=in&caller={quote('+39 02 1234 9999')}")
+    wait(d).until(lambda drv: "Foo Browser" in drv.find_element(By.ID, "tr-caller-side").text)
+    shot("trace_linked")

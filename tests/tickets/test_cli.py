@@ -40,3 +40,16 @@ def test_cli_import_list_export_lookup(tmp_path):
     assert (d["company"], d["contact"], len(d["open_tickets"])) == ("Acme", "Mario", 2)
     r = run(app, ["tickets", "send-outbox", "--db", db])
     assert "disabled" in r.stdout
+    r = run(app, ["tickets", "config", "company-types", "Acme", "assistenza", "--db", db])
+    assert r.exit_code == 0, r.output
+    r = run(app, ["tickets", "config", "type-area", "commerciale", "Vendite", "--db", db])
+    assert r.exit_code == 0, r.output
+    r = run(app, ["tickets", "config", "notify", "ticket", "reply", "owner,bogus", "--db", db])
+    assert r.exit_code != 0
+    from pbxlens.dashboards.store import Store
+    from pbxlens.tickets import companies
+
+    s = Store(db)
+    with s.sa_read() as c:
+        assert companies.allowed_types(c, companies.company_by_name(c, "Acme")["id"]) == ["assistenza"]
+    s.close()

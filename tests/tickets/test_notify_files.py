@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import socket
+import threading
+import time
 from email import message_from_bytes, policy
 
 import openpyxl
@@ -147,10 +149,19 @@ def test_smtp_sender_against_a_real_server(world, monkeypatch):
         res = mailer.send_pending(w.store)
         assert (res.sent, res.failed) == (2, 0)  # the creation and the reply
         assert mailer.send_pending(w.store).sent == 0  # nothing twice
+        # the server's loop sends what arrives later
+        with w.store.sa_write() as c:
+            ticket.add_message(c, tid, w.users["sup"], "Ancora una cosa")
+        stop = threading.Event()
+        assert mailer.start_sender(w.store, stop, interval_s=0.05)
+        deadline = time.time() + 20
+        while len(got) < 3 and time.time() < deadline:
+            time.sleep(0.05)
+        stop.set()
     finally:
         ctl.stop()
     by_subject = {m["Subject"]: (rcpt, m) for rcpt, m in got}
-    assert set(by_subject) == {"[TICK-0001] Stampante"} and len(got) == 2
+    assert set(by_subject) == {"[TICK-0001] Stampante"} and len(got) == 3
     reply = next((r, m) for r, m in got if "Risolto" in m.get_content())
     assert reply[0] == ["a@acme.it", "tech@nexus.it"]
     assert reply[1]["To"] == "a@acme.it" and reply[1]["Bcc"] is None  # tech is a user: BCC

@@ -44,6 +44,10 @@ def _details(tid: int, lang: str):
         tracks = tracking.entries(c, tid)
         msgs = ticket.messages(c, tid)
         atts = attachments.list_for(c, tid)
+        related = [ticket.get(c, r)["number"] for r in tk["related"]]
+        in_charge = next(
+            (x["label"] for x in users_options(c, tk["tenant"]) if x["value"] == tk["in_charge_user_id"]), ""
+        )
     txt = (lambda s: s) if u.privacy else mask_text
     info = [
         (t("account", lang), acc["name"]),
@@ -54,6 +58,10 @@ def _details(tid: int, lang: str):
         (t("area", lang), tk["area"]),
         (t("tags", lang), ", ".join(tk["tags"])),
         ("SLA", _fmt(tk["sla_start"])),
+        (t("estimated_start", lang), _fmt(tk["estimated_start"])),
+        (t("due_date", lang), _fmt(tk["due_date"])),
+        (t("in_charge", lang), in_charge),
+        (t("related", lang), ", ".join(related)),
         (t("tracking", lang), tracking.format_hm(tk["tracking_s"])),
         (t("linked_call", lang), ", ".join(tk["unique_ids"])),
     ]
@@ -64,7 +72,7 @@ def _details(tid: int, lang: str):
                 [
                     x
                     for k, v in info
-                    for x in (html.Dt(k), html.Dd(_fmt(v), id=f"te-{k.lower().replace(' ', '-')}"))
+                    for x in (html.Dt(k), html.Dd(_fmt(v)))
                 ],
                 className="pbx-dl",
                 id="te-info",
@@ -156,6 +164,10 @@ def layout(id: str | None = None, **_kwargs):  # `id`: the query parameter
                             field(
                                 t("assigned", lang),
                                 dcc.Dropdown(id="te-assigned", options=users, value=tk["assigned_user_id"]),
+                            ),
+                            field(
+                                t("tags", lang),
+                                dcc.Input(id="te-tags", value=", ".join(tk["tags"]), className="pbx-input"),
                             ),
                         ],
                         className="pbx-filters",
@@ -255,6 +267,7 @@ def layout(id: str | None = None, **_kwargs):  # `id`: the query parameter
     State("te-status", "value"),
     State("te-priority", "value"),
     State("te-assigned", "value"),
+    State("te-tags", "value"),
     State("te-duration", "value"),
     State("te-track-type", "value"),
     State("te-track-desc", "value"),
@@ -264,7 +277,9 @@ def layout(id: str | None = None, **_kwargs):  # `id`: the query parameter
     State("te-kind", "value"),
     prevent_initial_call=True,
 )
-def act(_s, _c, _t, _r, tid, status, priority, assigned, duration, ttype, tdesc, billable, body, extra, kind):
+def act(
+    _s, _c, _t, _r, tid, status, priority, assigned, tags, duration, ttype, tdesc, billable, body, extra, kind
+):
     u, lang, trig = web.user(), web.lang(), dash.ctx.triggered_id
     with web.store().sa_read() as c:
         if not listing.can_see(c, u, tid):
@@ -272,7 +287,14 @@ def act(_s, _c, _t, _r, tid, status, priority, assigned, duration, ttype, tdesc,
 
     def run(c):
         if trig == "te-save":
-            ticket.update(c, tid, status=status, priority=priority, assigned_user_id=assigned)
+            ticket.update(
+                c,
+                tid,
+                status=status,
+                priority=priority,
+                assigned_user_id=assigned,
+                tags=(tags or "").split(","),
+            )
         elif trig == "te-charge":
             ticket.take_charge(c, tid, u)
         elif trig == "te-track":

@@ -72,11 +72,11 @@ def _advanced(lang: str) -> html.Div:
         "final_customer_id": (t("final_customer", lang), dcc.Dropdown(options=comps)),
         "in_charge_user_id": (t("in_charge", lang), dcc.Dropdown(options=users)),
         "assigned_user_id": (t("assigned", lang), dcc.Dropdown(options=users)),
-        "creation_mode": ("creation mode", dcc.Dropdown(options=modes)),
+        "creation_mode": (t("creation_mode", lang), dcc.Dropdown(options=modes)),
         "created_from": (t("date_from", lang), dcc.Input(type="date", className="pbx-input")),
         "created_to": (t("date_to", lang), dcc.Input(type="date", className="pbx-input")),
-        "last_reply_from": ("last reply >=", dcc.Input(type="date", className="pbx-input")),
-        "last_reply_to": ("last reply <=", dcc.Input(type="date", className="pbx-input")),
+        "last_reply_from": (t("last_reply_from", lang), dcc.Input(type="date", className="pbx-input")),
+        "last_reply_to": (t("last_reply_to", lang), dcc.Input(type="date", className="pbx-input")),
         "external": (t("external", lang), dcc.Dropdown(options=yes_no)),
     }
     out = []
@@ -148,7 +148,7 @@ def layout(**_kwargs):
     panel = [
         html.Div(
             [
-                html.B(t(f, lang) if f not in ("estimate", "tracking") else f),
+                html.B(t(f, lang)),
                 dcc.Checklist(id={"type": "tl-facet", "facet": f}, options=o, value=[]),
             ],
             className="pbx-facet",
@@ -159,6 +159,7 @@ def layout(**_kwargs):
         html.Button(t("export_xls", lang), id="tl-xlsx", n_clicks=0, className="pbx-btn"),
         html.Button(t("export_csv", lang), id="tl-csv", n_clicks=0, className="pbx-btn"),
         dcc.Link(t("new_ticket", lang), href="/tickets/new", className="pbx-btn pbx-btn-primary"),
+        dcc.Link(t("companies", lang), href="/tickets/companies", className="pbx-btn"),
     ]
     if u.role in ("admin", "supervisor"):
         tools.append(

@@ -54,6 +54,18 @@ def priority_options(c) -> list[dict]:
     ]
 
 
+def local_when(value: str | None):
+    """A `datetime-local` input value, read as PBX local time."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from pbxlens.config import get_settings
+
+    if not value:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(get_settings().timezone))
+
+
 def layout(caller: str | None = None, unique_id: str | None = None, uniqueid: str | None = None, **_kwargs):
     u, lang = web.user(), web.lang()
     if not access.can_use_tickets(u):
@@ -166,6 +178,20 @@ def layout(caller: str | None = None, unique_id: str | None = None, uniqueid: st
                             field(t("in_charge", lang), dcc.Dropdown(id="tn-in-charge", options=users)),
                             field(t("assigned", lang), dcc.Dropdown(id="tn-assigned", options=users)),
                             field(t("extra_emails", lang), dcc.Input(id="tn-extra", className="pbx-input")),
+                            field(
+                                t("estimated_start", lang),
+                                dcc.Input(id="tn-start", type="datetime-local", className="pbx-input"),
+                            ),
+                            field(
+                                t("due_date", lang),
+                                dcc.Input(id="tn-due", type="datetime-local", className="pbx-input"),
+                            ),
+                            field(
+                                t("related", lang),
+                                dcc.Input(
+                                    id="tn-related", placeholder="TICK-0001, ...", className="pbx-input"
+                                ),
+                            ),
                             html.Div(
                                 dcc.Checklist(
                                     id="tn-flags",
@@ -240,6 +266,9 @@ def final_contacts(company_id):
     State("tn-in-charge", "value"),
     State("tn-assigned", "value"),
     State("tn-extra", "value"),
+    State("tn-start", "value"),
+    State("tn-due", "value"),
+    State("tn-related", "value"),
     State("tn-flags", "value"),
     State("tn-description", "value"),
     State("tn-ctx", "data"),
@@ -260,6 +289,9 @@ def save(
     in_charge,
     assigned,
     extra,
+    start,
+    due,
+    related,
     flags,
     description,
     ctx,
@@ -281,32 +313,43 @@ def save(
     if missing:
         return no_update, ", ".join(t(k, web.lang()) for k in missing) + " *"
     ctx = ctx or {}
-    try:
-        tid = db.write(
-            web.store(),
-            lambda c: ticket.create(
-                c,
-                user=u,
-                title=title,
-                account_id=account,
-                final_customer_id=final,
-                account_contact_id=account_contact,
-                final_customer_contact_id=final_contact,
-                type=type_,
-                priority=priority,
-                status=status or "nuovo",
-                description=description,
-                tags=(tags or "").split(","),
-                estimate_hours=estimate,
-                in_charge_user_id=in_charge,
-                assigned_user_id=assigned,
-                extra_notify_emails=extra,
-                notify_on="notify" in (flags or []),
-                external="external" in (flags or []),
-                creation_mode="call" if ctx.get("caller") or ctx.get("unique_id") else "manual",
-                unique_ids=[ctx["unique_id"]] if ctx.get("unique_id") else [],
-            ),
+
+    def create(c):
+        rel = []
+        for n in (related or "").replace(";", ",").split(","):
+            if n.strip():
+                r = ticket.by_number(c, n)
+                if r is None:
+                    raise PbxlensError(f"no ticket {n.strip()}")
+                rel.append(r["id"])
+        return ticket.create(
+            c,
+            related=rel,
+            estimated_start=local_when(start),
+            due_date=local_when(due),
+            user=u,
+            title=title,
+            account_id=account,
+            final_customer_id=final,
+            account_contact_id=account_contact,
+            final_customer_contact_id=final_contact,
+            type=type_,
+            priority=priority,
+            status=status or "nuovo",
+            description=description,
+            tags=(tags or "").split(","),
+            estimate_hours=estimate,
+            in_charge_user_id=in_charge,
+            assigned_user_id=assigned,
+            extra_notify_emails=extra,
+            notify_on="notify" in (flags or []),
+            external="external" in (flags or []),
+            creation_mode="call" if ctx.get("caller") or ctx.get("unique_id") else "manual",
+            unique_ids=[ctx["unique_id"]] if ctx.get("unique_id") else [],
         )
-    except PbxlensError as exc:
+
+    try:
+        tid = db.write(web.store(), create)
+    except (PbxlensError, ValueError) as exc:
         return no_update, str(exc)
     return f"/tickets/edit?id={tid}", ""

@@ -33,6 +33,17 @@ def _fmt(v) -> str:
     return "" if v is None else str(v)
 
 
+def _now_local() -> str:
+    return datetime.now(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%dT%H:%M")
+
+
+def _when(value: str | None) -> datetime | None:
+    """A `datetime-local` input value, read as PBX local time."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(get_settings().timezone))
+
+
 def _records(privacy: bool, text: str | None = None) -> list[dict]:
     u = web.user()
     with web.store().sa_read() as c:
@@ -74,6 +85,13 @@ def _side(prefix: str, label: str, side: trace.Side, comps, lang: str, privacy: 
                     options=contacts,
                     value=mt.contact["id"] if mt.contact else None,
                 ),
+            ),
+            html.Div(  # the pencil of B.11: create the company when the number is unknown
+                [
+                    dcc.Input(id=f"tr-{prefix}-newco", placeholder=t("company", lang), className="pbx-input"),
+                    html.Button("✎ +", id=f"tr-{prefix}-mkco", n_clicks=0, className="pbx-btn pbx-btn-small"),
+                ],
+                className="pbx-actions",
             ),
             dcc.Checklist(
                 id=f"tr-{prefix}-actions",
@@ -129,13 +147,15 @@ def layout(
                     dcc.Dropdown(id="tr-caller-company"),
                     dcc.Dropdown(id="tr-caller-contact"),
                     dcc.Checklist(id="tr-caller-actions", options=[], value=[]),
+                    dcc.Input(id="tr-caller-newco"),
+                    html.Button(id="tr-caller-mkco", n_clicks=0),
                 ],
                 style={"display": "none"},
             )
         ]  # outbound: the caller is the own company
         sides.append(_side("called", t("called", lang), m.called, comps, lang, u.privacy))
         fin = html.Dl(
-            [x for k, v in m.financial.items() for x in (html.Dt(k), html.Dd(str(v)))],
+            [x for k, v in m.financial.items() for x in (html.Dt(t(k, lang)), html.Dd(str(v)))],
             className="pbx-dl",
             id="tr-financial",
         )
@@ -157,6 +177,19 @@ def layout(
                             field(t("type", lang) + " *", dcc.Dropdown(id="tr-type", options=types)),
                             field(t("priority", lang) + " *", dcc.Dropdown(id="tr-priority", options=prios)),
                             field(t("note", lang), dcc.Input(id="tr-note", className="pbx-input")),
+                            field(
+                                t("start", lang) + " *",
+                                dcc.Input(
+                                    id="tr-start",
+                                    type="datetime-local",
+                                    value=_now_local(),
+                                    className="pbx-input",
+                                ),
+                            ),
+                            field(
+                                t("end", lang),
+                                dcc.Input(id="tr-end", type="datetime-local", className="pbx-input"),
+                            ),
                             field(
                                 t("description", lang), dcc.Input(id="tr-description", className="pbx-input")
                             ),
@@ -267,6 +300,8 @@ def search(text):
     State("tr-priority", "value"),
     State("tr-note", "value"),
     State("tr-description", "value"),
+    State("tr-start", "value"),
+    State("tr-end", "value"),
     State("tr-caller-company", "value"),
     State("tr-caller-contact", "value"),
     State("tr-caller-actions", "value"),
@@ -282,6 +317,8 @@ def save(
     priority,
     note,
     description,
+    start,
+    end,
     caller_co,
     caller_ct,
     caller_act,
@@ -295,6 +332,7 @@ def save(
     if not type_ or not priority:
         return f"{t('type', lang)} / {t('priority', lang)} *", no_update
     try:
+        start_at, end_at = _when(start), _when(end)
         _rid, number = db.write(
             web.store(),
             lambda c: trace.create(
@@ -308,6 +346,8 @@ def save(
                 priority=priority,
                 note=note,
                 description=description,
+                start_at=start_at,
+                end_at=end_at,
                 caller_company_id=caller_co,
                 caller_contact_id=caller_ct,
                 called_company_id=called_co,
@@ -316,6 +356,31 @@ def save(
                 called_actions=set(called_act or []),
             ),
         )
-    except PbxlensError as exc:
+    except (PbxlensError, ValueError) as exc:
         return str(exc), no_update
     return t("saved_record", lang, what=number), _records(u.privacy)
+
+
+def _company_maker(prefix: str) -> None:
+    @dash.callback(
+        Output(f"tr-{prefix}-company", "options"),
+        Output(f"tr-{prefix}-company", "value"),
+        Output("tr-msg", "children", allow_duplicate=True),
+        Input(f"tr-{prefix}-mkco", "n_clicks"),
+        State(f"tr-{prefix}-newco", "value"),
+        prevent_initial_call=True,
+    )
+    def make_company(_n, name):
+        u = web.user()
+        if not access.can_use_tickets(u):
+            return no_update, no_update, t("forbidden", web.lang())
+        try:
+            cid = db.write(web.store(), lambda c: companies.create_company(c, name or "", tenant=u.tenant))
+        except PbxlensError as exc:
+            return no_update, no_update, str(exc)
+        with web.store().sa_read() as c:
+            return options(companies.list_companies(c, u.tenant)), cid, ""
+
+
+for _prefix in ("caller", "called"):
+    _company_maker(_prefix)

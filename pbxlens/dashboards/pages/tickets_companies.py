@@ -1,0 +1,116 @@
+"""Companies and contacts of the ticket module (nexus_modules.md B.1 "customer master data"):
+their numbers (masked without the privacy right) and financial data, and the XLSX/CSV import
+validated row by row with the report of rejected rows (admins and supervisors)."""
+
+from __future__ import annotations
+
+import base64
+
+import dash
+import dash_ag_grid as dag
+from dash import Input, Output, State, dcc, html
+
+from pbxlens import PbxlensError
+from pbxlens.dashboards import access
+from pbxlens.dashboards import context as web
+from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.pages.common import forbidden
+from pbxlens.dashboards.privacy import mask_number
+from pbxlens.tickets import companies, db, files
+
+dash.register_page(__name__, path="/tickets/companies", name="Companies", title="pbxlens · companies")
+
+
+def _rows() -> list[dict]:
+    u = web.user()
+    m = (lambda s: s) if u.privacy else mask_number
+    out = []
+    with web.store().sa_read() as c:
+        for co in companies.list_companies(c, u.tenant):
+            contacts = companies.list_contacts(c, co["id"])
+            out.append(
+                {
+                    "company": co["name"],
+                    "contact": "",
+                    "email": co["email"] or "",
+                    "phones": ", ".join(m(p) for p in companies.phones_of(c, co["id"])),
+                    "outlook": co["outlook"] or "",
+                    "exposure": str(co["exposure"] or ""),
+                }
+            )
+            for k in contacts:
+                out.append(
+                    {
+                        "company": co["name"],
+                        "contact": k["name"],
+                        "email": k["email"] or "",
+                        "phones": ", ".join(m(p) for p in companies.phones_of(c, co["id"], k["id"])),
+                        "outlook": "",
+                        "exposure": "",
+                    }
+                )
+    return out
+
+
+def layout(**_kwargs):
+    u, lang = web.user(), web.lang()
+    if not access.can_use_tickets(u):
+        return forbidden(lang)
+    tools = []
+    if u.role in ("admin", "supervisor"):
+        tools.append(
+            dcc.Upload(
+                html.Button(t("import_xlsx", lang), className="pbx-btn"),
+                id="tc-import",
+                accept=".xlsx,.csv",
+                max_size=20 * 1024 * 1024,
+            )
+        )
+    return html.Div(
+        [
+            html.H1(t("companies", lang)),
+            html.Div(
+                [dcc.Link(t("tickets", lang), href="/tickets", className="pbx-btn"), *tools],
+                className="pbx-actions",
+            ),
+            html.Div(id="tc-msg", className="pbx-msg"),
+            dag.AgGrid(
+                id="tc-grid",
+                rowData=_rows(),
+                columnDefs=[
+                    {"field": f, "headerName": t(f, lang)}
+                    for f in ("company", "contact", "email", "phones", "outlook", "exposure")
+                ],
+                dashGridOptions={"domLayout": "autoHeight", "pagination": True, "paginationPageSize": 50},
+                columnSize="sizeToFit",
+                className="ag-theme-alpine pbx-grid",
+            ),
+        ]
+    )
+
+
+@dash.callback(
+    Output("tc-msg", "children"),
+    Output("tc-grid", "rowData"),
+    Input("tc-import", "contents"),
+    State("tc-import", "filename"),
+    prevent_initial_call=True,
+)
+def import_file(contents, filename):
+    u, lang = web.user(), web.lang()
+    if u is None or u.role not in ("admin", "supervisor") or not contents:
+        return t("forbidden", lang), dash.no_update
+    data = base64.b64decode(contents.split(",", 1)[1])
+    try:
+        rep = db.write(
+            web.store(),
+            lambda c: files.import_companies(c, filename or "upload.xlsx", data=data, tenant=u.tenant),
+        )
+    except PbxlensError as exc:
+        return str(exc), dash.no_update
+    return html.Div(
+        [
+            html.Div(t("imported_rows", lang, ok=rep.imported, bad=len(rep.rejected))),
+            html.Ul([html.Li(f"{t('line', lang)} {ln}: {r}") for ln, r in rep.rejected], id="tc-rejected"),
+        ]
+    ), _rows()
