@@ -14,6 +14,7 @@ _FORM = """<!doctype html><html><head><meta charset="utf-8">
 <link rel="stylesheet" href="/assets/style.css"></head><body class="pbx-frame-body">
 <form method="post" enctype="multipart/form-data" class="pbx-upload">
 <input type="file" name="file" id="att-file" required>
+<input type="hidden" name="csrf_token" value="{{ csrf }}">
 <button type="submit" class="pbx-btn pbx-btn-primary" id="att-btn">{{ button }}</button>
 <span class="pbx-muted">max {{ limit }}</span>
 </form>{% if msg %}<div class="pbx-msg" id="att-msg">{{ msg }}</div>{% endif %}</body></html>"""
@@ -57,7 +58,8 @@ def install(server: flask.Flask, store: Store) -> None:
                     msg = str(exc)
         limit = get_settings().ticket_attachment_max_bytes
         return flask.render_template_string(
-            _FORM, msg=msg, button="Upload", limit=f"{limit / 1024 / 1024:.0f} MiB"
+            _FORM, msg=msg, button="Upload", csrf=flask.session.get("csrf", ""),
+            limit=f"{limit / 1024 / 1024:.0f} MiB"
         )
 
     @server.route("/tickets/attachment/<int:attachment_id>")
