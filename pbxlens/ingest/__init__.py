@@ -14,6 +14,7 @@ from pbxlens.billing import rating
 from pbxlens.config import get_settings
 from pbxlens.ingest import asterisk, derive, directory, kalliope_cdr, loader, normalize, sniff
 from pbxlens.ingest.loader import FileResult
+from pbxlens.missed_calls import reconcile as missed
 
 Progress = Callable[[str, str], None]  # (path, stage)
 
@@ -128,6 +129,7 @@ def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
     if result.calls_loaded:
         derive.refresh(con, result.batch_id)
         rating.rate_batch(con, result.batch_id)
+        missed.on_batch(con, result.batch_id)
     result.rows_quarantined = loader.quarantine(con, result.batch_id, str(path))
     loader.finish_batch(con, result, sha=sha, started=started, parse_s=parse_s,
                         load_s=timer.lap())

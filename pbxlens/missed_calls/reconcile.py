@@ -149,7 +149,7 @@ JOIN _mc_cl c ON c.cid = s.cid
 WHERE s.is_close = 1 AND c.start_ts <= r.first_call""").fetchone()[0]
         if not bad:
             break
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _mc_req AS
+    con.execute("""CREATE OR REPLACE TEMP TABLE _mc_req AS
 WITH ev AS (
   SELECT s.gap, e.* FROM _mc_seg s JOIN _mc_ev e ON e.tenant = s.tenant AND e.unique_id = s.ref
   WHERE s.is_close = 0
