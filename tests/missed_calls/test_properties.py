@@ -130,7 +130,7 @@ def _random_world(seed: int):
         elif kind == "inbound":
             bill = rng.choice([0, 3, 5, 6, 40])
             vm = rng.random() < 0.2
-            status = "OK" if bill else "OK"
+            status = "OK"
             items.append(naive.Item("inbound", num, start, end, status, Decimal(bill), not vm))
             plan.append((kind, form, start, {"bill": bill, "vm": vm, "dur": max(dur, bill + 1)}))
             if vm:  # a voicemail-answered queue call is also a missed call
