@@ -168,7 +168,7 @@ def _load() -> None:
     # the family modules register their definitions on import
     import importlib
 
-    for mod in ("dashboard", "queue", "operator"):  # catalog order: R1, R2/R4/R5, R3/R14/R15
+    for mod in ("dashboard", "queue", "operator", "missed"):  # R1, R2/R4/R5, R3/R14/R15, A.7-8
         importlib.import_module(f"pbxlens.reports.{mod}")
 
 
