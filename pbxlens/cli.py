@@ -413,6 +413,9 @@ def fake_pbx(
 from pbxlens.billing.cli import app as billing_app  # noqa: E402
 
 app.add_typer(billing_app, name="billing")
+from pbxlens.missed_calls.cli import app as missed_app  # noqa: E402
+
+app.add_typer(missed_app, name="missed")
 
 
 def main() -> None:
