@@ -275,7 +275,7 @@ TODAY_LAYOUT = (
         _k("avg_bill", "Average bill secs", "Media bill secs", "bill_sum", kind="avg",
            den=("bill_n",), doc="mean bill_secs of the day's answered callback calls (floored)"),
         # a 2-decimal mean through the pct metric: recalled_den holds 100 x the count
-        M("avg_recalled", "Average recalled", "Media richiamate", "number", "pct",
+        M("avg_recalled", "Average recalled", "Media richiamate", "decimal", "pct",
           "recalled_sum", ("recalled_den",)),
         _k("to_manage", "Requests to be managed", "Richieste da gestire", "to_manage"),
         M("pct_to_manage", "% of requests to be handled", "% richieste da gestire", "percent",
