@@ -421,3 +421,20 @@ def set_setting(db: Db, actor: Actor, key: str, value: str) -> None:
             cur.execute("BEGIN TRANSACTION")
             reconcile.rebuild_all(cur)
             cur.execute("COMMIT")
+
+
+def token(request_key: str) -> str:
+    """The opaque id a page gives a request (its key holds the number, which users without
+    the privacy right must not receive)."""
+    import hashlib
+
+    return hashlib.md5(request_key.encode(), usedforsecurity=False).hexdigest()
+
+
+def resolve(db: Db, tenant: str, tok: str) -> str:
+    with db.cursor() as cur:
+        r = cur.execute("SELECT request_key FROM missed_requests WHERE tenant = ? AND md5(request_key) = ?",
+                        [tenant, tok]).fetchone()
+    if r is None:
+        raise NotFound("that request no longer exists")
+    return r[0]
