@@ -23,11 +23,17 @@ def _cfg() -> tuple[str, str]:
     return seize, home
 
 
-def national_sql(expr: str, outbound: bool) -> str:
-    """SQL of N(expr). `outbound`: a number the PBX dialled (strip the seizure code). The two
-    settings are digits (checked), so they are inlined as literals."""
+def clean_sql(expr: str) -> str:
+    """SQL: the digits (and '+') of expr; compute it once per row, then `national_sql` on it."""
+    return f"regexp_replace(coalesce({expr}, ''), '[^0-9+]', '', 'g')"
+
+
+def national_sql(expr: str, outbound: bool, *, cleaned: bool = False) -> str:
+    """SQL of N(expr). `outbound`: a number the PBX dialled (strip the seizure code).
+    `cleaned`: expr is already `clean_sql(...)` (a column), so the regexp runs once per row.
+    The two settings are digits (checked), so they are inlined as literals."""
     seize, home = _cfg()
-    n0 = f"regexp_replace(coalesce({expr}, ''), '[^0-9+]', '', 'g')"
+    n0 = expr if cleaned else clean_sql(expr)
     if outbound and seize:
         n1 = f"(CASE WHEN starts_with({n0}, '{seize}') THEN substr({n0}, {len(seize) + 1}) ELSE {n0} END)"
     else:

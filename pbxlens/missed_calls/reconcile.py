@@ -63,9 +63,6 @@ def for_keys(con: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> dic
 
 def rebuild_all(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rebuild everything (after a settings change, or to check that incremental == full)."""
-    con.execute("""CREATE OR REPLACE TEMP TABLE _mc_keys AS
-        SELECT DISTINCT tenant, unique_id FROM calls
-        UNION SELECT tenant, unique_id FROM dynamic_routing_requests""")
     return _refresh(con, scoped=False)
 
 
@@ -92,8 +89,9 @@ def _refresh(con: duckdb.DuckDBPyConnection, *, scoped: bool) -> dict[str, int]:
     else:
         for t in ("missed_events", "missed_contacts", "missed_requests", "missed_attempts"):
             con.execute(f"DELETE FROM {t}")
-    con.execute(f"INSERT INTO missed_events BY NAME {events_sql('_mc_keys', vals)}")
-    con.execute(f"INSERT INTO missed_contacts BY NAME {contacts_sql('_mc_keys')}")
+    keys = "_mc_keys" if scoped else None
+    con.execute(f"INSERT INTO missed_events BY NAME {events_sql(keys, vals)}")
+    con.execute(f"INSERT INTO missed_contacts BY NAME {contacts_sql(keys)}")
     if scoped:
         con.execute("""INSERT INTO _mc_nums
             SELECT tenant, call_num FROM missed_events x
@@ -116,7 +114,7 @@ def _requests(con: duckdb.DuckDBPyConnection, vals: dict[str, str], *, scoped: b
     con.execute(f"CREATE OR REPLACE TEMP TABLE _mc_ev AS SELECT x.* FROM missed_events x {nums('x')}")
     # Closers of numbers that have missed calls (others can close nothing).
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _mc_cl AS
-SELECT row_number() OVER (ORDER BY tenant, call_num, key_ts, ref) AS cid, * FROM (
+SELECT row_number() OVER () AS cid, * FROM (  -- cid: identity within this run only
   SELECT x.tenant, x.call_num, x.unique_id AS ref,
     CASE WHEN x.kind = 'inbound' THEN 'served_inbound' ELSE 'handled_with_callback' END AS closure,
     x.start_ts, x.end_ts AS key_ts
@@ -137,7 +135,7 @@ WITH s AS (
   SELECT tenant, call_num, key_ts, 1, ref, cid FROM _mc_cl c
   WHERE NOT EXISTS (SELECT 1 FROM _mc_bad b WHERE b.cid = c.cid)
 )
-SELECT *, sum(is_close) OVER (PARTITION BY tenant, call_num ORDER BY t, is_close DESC, cid, ref
+SELECT *, sum(is_close) OVER (PARTITION BY tenant, call_num ORDER BY t, is_close DESC, ref
                               ROWS UNBOUNDED PRECEDING) - is_close AS gap
 FROM s""")
         bad = con.execute("""INSERT INTO _mc_bad

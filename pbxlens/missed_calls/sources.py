@@ -21,20 +21,26 @@ batch rebuilds only its own calls.
 from __future__ import annotations
 
 from pbxlens.missed_calls import settings as ms
-from pbxlens.missed_calls.numbers import national_sql
+from pbxlens.missed_calls.numbers import clean_sql, national_sql
 
 _PERSON = "(l.answer_ts IS NOT NULL AND l.dest_type IN ('local_exten', 'obl'))"
 _END = "coalesce(c.end_ts, c.start_ts + to_seconds(c.duration_s))"
 
 
-def events_sql(keys: str, vals: dict[str, str]) -> str:
+def _in(keys: str | None, alias: str) -> str:
+    return "" if keys is None else (
+        f"SEMI JOIN {keys} k ON k.tenant = {alias}.tenant AND k.unique_id = {alias}.unique_id")
+
+
+def events_sql(keys: str | None, vals: dict[str, str]) -> str:
     """SELECT of missed_events rows for the calls / requests whose (tenant, unique_id) is in
-    the relation `keys` (a table name or a parenthesized SELECT without parameters)."""
+    the relation `keys` (a table name or a parenthesized SELECT without parameters), or of
+    every call when `keys` is None."""
     require_queue = "true" if ms.flag(vals, "require_queue") else "false"
     checktime = "true" if ms.flag(vals, "import_checktime") else "false"
     return f"""
 WITH c AS (
-  SELECT c.* FROM calls c SEMI JOIN {keys} k ON k.tenant = c.tenant AND k.unique_id = c.unique_id
+  SELECT c.* FROM calls c {_in(keys, 'c')}
   WHERE c.direction = 'incoming'
 ), lg AS (
   SELECT l.tenant, l.unique_id, l.leg_branch, bool_or({_PERSON}) AS person,
@@ -66,11 +72,11 @@ WITH c AS (
     coalesce(cs.start_ts, r.received_at) AS event_ts, r.param1 AS queue,
     coalesce(nullif(r.param2, ''), 'queue') AS type, 'dynamic_routing' AS source,
     cs.account_code, r.servicecode, false AS anon
-  FROM dynamic_routing_requests r
-  SEMI JOIN {keys} k ON k.tenant = r.tenant AND k.unique_id = r.unique_id
+  FROM dynamic_routing_requests r {_in(keys, 'r')}
   LEFT JOIN (
     SELECT c.tenant, c.unique_id, min(c.start_ts) AS start_ts, min(c.account_code) AS account_code
-    FROM calls c SEMI JOIN {keys} k ON k.tenant = c.tenant AND k.unique_id = c.unique_id
+    FROM calls c SEMI JOIN dynamic_routing_requests r2
+      ON r2.tenant = c.tenant AND r2.unique_id = c.unique_id {_in(keys, 'c')}
     GROUP BY c.tenant, c.unique_id) cs ON cs.tenant = r.tenant AND cs.unique_id = r.unique_id
 ), u AS (
   SELECT *, 0 AS pri FROM dr
@@ -78,8 +84,9 @@ WITH c AS (
   SELECT *, CASE WHEN source = 'time_control' THEN 1 ELSE 2 END AS pri FROM cdr
   -- Call Center CDR (queue_calls, issue 6): one more branch here, priority 1.5
 ), n AS (
-  SELECT *, {national_sql('caller', outbound=False)} AS call_num FROM u
-  WHERE NOT anon AND lower(coalesce(caller, '')) NOT IN ('anonymous', 'unknown', 'restricted')
+  SELECT *, {national_sql('cleaned', outbound=False, cleaned=True)} AS call_num
+  FROM (SELECT *, {clean_sql('caller')} AS cleaned FROM u
+        WHERE NOT anon AND lower(coalesce(caller, '')) NOT IN ('anonymous', 'unknown', 'restricted'))
 )
 SELECT tenant, unique_id, arg_min(call_num, pri) AS call_num, arg_min(caller, pri) AS caller,
   arg_min(called, pri) AS called, arg_min(event_ts, pri) AS event_ts,
@@ -91,13 +98,15 @@ GROUP BY tenant, unique_id
 """
 
 
-def contacts_sql(keys: str) -> str:
+def contacts_sql(keys: str | None) -> str:
     """SELECT of missed_contacts rows: answered inbound calls (with whether a person answered)
     and outbound calls (one row per unique_id and dialled number: a click-to-call's two CDR
     rows count once, errata "Callback attempts")."""
     return f"""
 WITH c AS (
-  SELECT c.* FROM calls c SEMI JOIN {keys} k ON k.tenant = c.tenant AND k.unique_id = c.unique_id
+  SELECT c.*, {clean_sql("CASE WHEN c.direction = 'incoming' THEN c.caller ELSE c.called END")}
+    AS cleaned
+  FROM calls c {_in(keys, 'c')}
   WHERE (c.direction = 'incoming' AND c.status = 'OK') OR c.direction = 'outgoing'
 ), lg AS (
   SELECT l.tenant, l.unique_id, l.leg_branch, bool_or({_PERSON}) AS person
@@ -106,8 +115,8 @@ WITH c AS (
   GROUP BY l.tenant, l.unique_id, l.leg_branch
 ), x AS (
   SELECT c.tenant, c.unique_id,
-    CASE WHEN c.direction = 'incoming' THEN {national_sql('c.caller', outbound=False)}
-         ELSE {national_sql('c.called', outbound=True)} END AS call_num,
+    CASE WHEN c.direction = 'incoming' THEN {national_sql('c.cleaned', False, cleaned=True)}
+         ELSE {national_sql('c.cleaned', True, cleaned=True)} END AS call_num,
     CASE WHEN c.direction = 'incoming' THEN 'inbound' ELSE 'outbound' END AS kind,
     c.start_ts, {_END} AS end_ts, c.status, c.bill_s,
     coalesce(lg.person, true) AS person,

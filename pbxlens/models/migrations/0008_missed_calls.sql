@@ -58,9 +58,8 @@ CREATE TABLE missed_requests (
     closure        TEXT,                 -- served_inbound | handled_with_callback | forced_closure
     closed_at      TIMESTAMPTZ,
     closed_by      TEXT,                 -- unique_id of the closing call, or the flushing user
-    recall_s       INTEGER,              -- first successful callback start - first_call
-    PRIMARY KEY (tenant, request_key)
-);
+    recall_s       INTEGER               -- first successful callback start - first_call
+);                                       -- key (tenant, request_key), kept unique by reconcile
 
 CREATE TABLE missed_attempts (
     tenant        TEXT NOT NULL,
