@@ -422,6 +422,9 @@ app.add_typer(tickets_app, name="tickets")
 from pbxlens.ingest.activity_cli import app as activity_app  # noqa: E402
 
 app.add_typer(activity_app, name="activity")
+from pbxlens.missed_calls.cli import app as missed_app  # noqa: E402
+
+app.add_typer(missed_app, name="missed")
 
 
 def main() -> None:

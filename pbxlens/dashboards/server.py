@@ -22,7 +22,7 @@ from pbxlens.dashboards.store import Store
 
 PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quarantine",
          "admin_directory", "admin_settings", "tickets_list", "tickets_new", "tickets_edit",
-         "trace_records", "tickets_companies")
+         "trace_records", "tickets_companies", "missed_calls", "missed_manage")
 _OPEN_PREFIXES = ("/login", "/_dash-component-suites/", "/assets/", "/_favicon.ico", "/health")
 _app_lock = threading.Lock()
 _app_made = False
@@ -70,6 +70,11 @@ def shell():
     links = [dcc.Link(i18n.t("reports", lang), href="/", className="pbx-nav-link")]
     if u and access.can_use_widgets(u):
         links.append(dcc.Link(i18n.t("widgets", lang), href="/widgets", className="pbx-nav-link"))
+    if u and not u.disabled and u.role in ("operator", "supervisor", "admin"):  # issue 9
+        links.append(dcc.Link(i18n.t("missed_calls", lang), href="/missed", className="pbx-nav-link"))
+    if u and not u.disabled and u.role in ("supervisor", "admin"):
+        links.append(dcc.Link(i18n.t("mc_manage", lang), href="/missed/manage",
+                              className="pbx-nav-link"))
     if access.can_use_tickets(u):
         links += [dcc.Link(i18n.t("tickets", lang), href="/tickets", className="pbx-nav-link"),
                   dcc.Link(i18n.t("trace", lang), href="/trace", className="pbx-nav-link")]

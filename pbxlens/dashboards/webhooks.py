@@ -304,6 +304,10 @@ class Committer:
                         quarantined += 1
                         sources.add(j.source)
                     j.batch_id = batch_id
+                if "dynamic_routing" in sources:  # missed calls: new requests (issue 9)
+                    from pbxlens.missed_calls import reconcile
+
+                    reconcile.on_batch(cur, batch_id)
                 fmt = "webhook_" + "+".join(sorted(sources))
                 cur.execute(
                     "INSERT INTO ingest_batches (batch_id, source, sha256, format, rows_read, rows_loaded,"

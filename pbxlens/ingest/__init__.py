@@ -25,6 +25,7 @@ from pbxlens.ingest import (
 )
 from pbxlens.ingest import events as event_log
 from pbxlens.ingest.loader import FileResult
+from pbxlens.missed_calls import reconcile as missed
 
 Progress = Callable[[str, str], None]  # (path, stage)
 
@@ -146,6 +147,7 @@ def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
         derive.refresh(con, result.batch_id)
         activity_facts.refresh_talk(con, result.batch_id)
         rating.rate_batch(con, result.batch_id)
+        missed.on_batch(con, result.batch_id)
     result.rows_quarantined = loader.quarantine(con, result.batch_id, str(path))
     loader.finish_batch(con, result, sha=sha, started=started, parse_s=parse_s,
                         load_s=timer.lap())

@@ -176,7 +176,7 @@ def _load() -> None:
     # activity and feedback (issue 6)
     for mod in ("dashboard", "queue", "operator", "billing_code", "coincidence", "group",
                 "organization", "wait", "number", "checktime", "callcenter", "activity",
-                "feedback"):
+                "feedback", "missed"):  # ... and missed calls (A.7-8)
         importlib.import_module(f"pbxlens.reports.{mod}")
 
 

@@ -53,7 +53,10 @@ def add_facts(into: Facts, other: Facts) -> None:
     for b, fs in other.items():
         tgt = into.setdefault(b, {})
         for f, v in fs.items():
-            tgt[f] = tgt.get(f, 0) + (v or 0)
+            if f.startswith(("min_", "max_")) and f in tgt:  # extremes roll up as extremes
+                tgt[f] = (min if f[:4] == "min_" else max)(tgt[f], v)
+            else:
+                tgt[f] = tgt.get(f, 0) + (v or 0)
 
 
 def pct(num: float, den: float) -> float | None:

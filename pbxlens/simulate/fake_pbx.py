@@ -4,7 +4,9 @@ It serves `GET rest/salt/<domain>` (anonymous) and, behind X-authenticate checke
 does (pbx_data.md §4.2: wrong digest, a nonce reused within 5 minutes, `Created` more than 5
 minutes off the clock -> 401), `GET rest/cdr?year=&month=&day=` with the calls of that day
 (JSON in the canonical CDR layout, formats.md §1.3) and, when the data folder has one,
-`GET rest/callCenterCdr?...` (404 otherwise).
+`GET rest/callCenterCdr?...` (404 otherwise), and the click-to-call originate
+`GET rest/phoneServices/c2c/<dest>/<src>` (pbx_callcenter.md, L9179): recorded in
+`originated` as (src, dest) and answered with a `call_uuid`.
 
 Data: the simulator's `cdr.json` (any JSON array of calls) in `--data DIR`; calls are grouped by
 the date of `start_datetime`. Without data a small simulation of the last 3 days is used.
@@ -39,6 +41,7 @@ class FakePbx:
         self.lock = threading.Lock()
         self.fail_next = 0           # answer 503 to the next N authenticated requests (retry tests)
         self.requests: list[str] = []  # request log: "GET /rest/cdr?..." -> status
+        self.originated: list[tuple[str, str]] = []  # click-to-call (src extension, dest)
 
     # ----------------------------------------------------------------------------- data
     def add_calls(self, calls: list[dict]) -> None:
@@ -137,6 +140,14 @@ class FakePbx:
                     if pbx.fail_next > 0:
                         pbx.fail_next -= 1
                         return self._send(503, {"error": "busy (injected)"})
+                if len(parts) == 5 and parts[:3] == ["rest", "phoneServices", "c2c"]:
+                    dest, src = parts[3], parts[4]
+                    if not (dest.isdigit() and src):
+                        return self._send(400, {"error": "c2c/<destination digits>/<extension>"})
+                    with pbx.lock:
+                        pbx.originated.append((src, dest))
+                        n = len(pbx.originated)
+                    return self._send(200, {"result": "OK", "call_uuid": f"c2c-{n}"})
                 q = {k: v[0] for k, v in parse_qs(url.query).items()}
                 if parts in (["rest", "cdr"], ["rest", "callCenterCdr"]):
                     try:

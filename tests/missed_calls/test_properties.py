@@ -1,0 +1,186 @@
+"""Concurrency, replays, number forms and a randomized differential test of the state machine
+against the naive recomputation (naive_missed.py), on real DuckDB stores."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from pbxlens.missed_calls import operations as op
+from pbxlens.missed_calls import reconcile
+from pbxlens.missed_calls.numbers import national, national_sql
+from tests.missed_calls import naive_missed as naive
+from tests.missed_calls.helpers import Cdr, at, requests
+
+SUP = op.Actor("boss", "supervisor", "default", None)
+
+
+def test_twenty_threads_book_the_same_request_exactly_one_wins(con):
+    c = Cdr(con)
+    c.dynamic_routing("3331234567", "09:00:00")
+    c.commit()
+    db = op.Db.from_connection(con)
+    key = requests(con)[0]["request_key"]
+    barrier = threading.Barrier(20)
+    results: list[str] = []
+
+    def book(i: int) -> None:
+        barrier.wait()
+        try:
+            op.book(db, op.Actor(f"op{i}", "operator", "default", str(500 + i)), key)
+            results.append(f"won:op{i}")
+        except op.Conflict as exc:
+            results.append(str(exc))
+
+    threads = [threading.Thread(target=book, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [r for r in results if r.startswith("won:")]
+    assert len(results) == 20 and len(winners) == 1
+    who = winners[0][4:]
+    assert results.count(f"already booked by {who}") == 19
+    rows = con.execute("SELECT booked_by FROM missed_bookings").fetchall()
+    assert rows == [(who,)]
+
+
+FORMS = ["3331234567", "+393331234567", "+39 333 1234567", "0039 333 123 4567",
+         "(+39) 333-1234567", "333 12 34 567"]
+
+
+def test_number_forms_are_one_number(con):
+    assert {national(f) for f in FORMS} == {"3331234567"}
+    assert national("03331234567", outbound=True) == "3331234567"  # seizure code 0
+    assert national("0 0039 333 1234567", outbound=True) == "3331234567"
+    assert national("+33 6 12 34 56 78") == "0033612345678"
+    assert national("anonymous") == ""
+    sql = national_sql("x", outbound=False)
+    for f in [*FORMS, "0501234567", "+39 050 1234567", "0033612345678", "+33612345678",
+              "+44 20 7946 0000", "anonymous", ""]:
+        assert con.execute(f"SELECT {sql} FROM (SELECT ? AS x)", [f]).fetchone()[0] == national(f), f
+    c = Cdr(con)
+    t = at("09:00:00")
+    for i, f in enumerate(FORMS):
+        (c.inbound if i % 2 else c.dynamic_routing)(f, t + timedelta(minutes=i))
+    c.commit()
+    [r] = requests(con)
+    assert (r["call_num"], r["num_calls"]) == ("3331234567", len(FORMS))
+    c.outbound("0 333 123 4567", "11:00:00", status="OK", bill=30)  # dialled with the seizure 0
+    c.commit()
+    assert requests(con)[0]["closure"] == "handled_with_callback"
+
+
+def test_anonymous_callers_make_no_request(con):
+    c = Cdr(con)
+    c.dynamic_routing("anonymous", "09:00:00")
+    c.inbound("unknown", "09:01:00")
+    c.commit()
+    assert requests(con) == []
+
+
+def _snapshot(con) -> list[tuple]:
+    return con.execute("SELECT * EXCLUDE (closed_by) FROM missed_requests ORDER BY ALL").fetchall()
+
+
+def test_replaying_a_file_is_a_noop(con, tmp_path):
+    """Real ingest of a simulated CSV: loading it again leaves every request unchanged, and the
+    incremental result equals a full rebuild."""
+    from datetime import date
+
+    from pbxlens.ingest import ingest_paths
+    from pbxlens.simulate import generate
+
+    generate(tmp_path / "sim", days=1, calls_per_day=300, seed=5, start=date(2026, 5, 11),
+             formats=["csv-detailed"])
+    ingest_paths(con, [tmp_path / "sim"])
+    first = _snapshot(con)
+    assert first, "the simulation has unanswered queue calls"
+    # the same calls again, as a new file (a byte-identical file is skipped before parsing)
+    src = next((tmp_path / "sim").rglob("*.csv"))
+    copy = tmp_path / "again.csv"
+    copy.write_bytes(src.read_bytes() + b"\n")
+    ingest_paths(con, [copy])
+    assert _snapshot(con) == first
+    reconcile.rebuild_all(con)
+    assert _snapshot(con) == first
+
+
+def _random_world(seed: int):
+    rng = random.Random(seed)
+    numbers = {f"33{rng.randrange(10**7, 10**8)}": None for _ in range(6)}
+    items, plan = [], []
+    slots = rng.sample(range(60), 45)  # distinct starts on a 1000 s grid: no ties
+    base = at("00:00:00")
+    for s in slots:
+        num = rng.choice(list(numbers))
+        start = base + timedelta(seconds=1000 * s)
+        kind = rng.choices(["missed_cdr", "missed_dr", "inbound", "outbound", "flush"],
+                           [4, 2, 2, 4, 1])[0]
+        dur = rng.randrange(1, 900)
+        end = start + timedelta(seconds=dur)
+        form = rng.choice(["{n}", "+39{n}", "0039 {n}", "{a} {b}"]).format(n=num, a=num[:3], b=num[3:])
+        if kind.startswith("missed"):
+            items.append(naive.Item("missed", num, start, start))
+            plan.append((kind, form, start, {}))
+        elif kind == "inbound":
+            bill = rng.choice([0, 3, 5, 6, 40])
+            vm = rng.random() < 0.2
+            status = "OK"
+            items.append(naive.Item("inbound", num, start, end, status, Decimal(bill), not vm))
+            plan.append((kind, form, start, {"bill": bill, "vm": vm, "dur": max(dur, bill + 1)}))
+            if vm:  # a voicemail-answered queue call is also a missed call
+                items.append(naive.Item("missed", num, start, start))
+        elif kind == "outbound":
+            status = rng.choice(["OK", "OK", "NOANSWER", "BUSY"])
+            bill = rng.choice([0, 2, 5, 6, 30]) if status == "OK" else 0
+            items.append(naive.Item("outbound", num, start, end, status, Decimal(bill)))
+            plan.append((kind, "0" + form, start, {"status": status, "bill": bill, "dur": max(dur, bill + 1)}))
+        else:
+            items.append(naive.Item("flush", num, start, start))
+            plan.append((kind, num, start, {}))
+    return rng, items, plan
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_random_histories_match_the_naive_state_machine(con, seed):
+    rng, items, plan = _random_world(seed)
+    chunks: list[list] = [[], [], []]
+    for p in plan:
+        chunks[rng.randrange(3)].append(p)
+    for chunk in chunks:  # three batches in a random order of arrival
+        c = Cdr(con)
+        for kind, form, start, kw in chunk:
+            if kind == "missed_cdr":
+                c.inbound(form, start)
+            elif kind == "missed_dr":
+                c.dynamic_routing(form, start)
+            elif kind == "inbound":
+                if kw["vm"]:
+                    c.inbound(form, start, voicemail=True, bill=kw["bill"] or 1, dur=kw["dur"])
+                else:
+                    c.inbound(form, start, answered=True, bill=kw["bill"], dur=kw["dur"])
+            elif kind == "outbound":
+                c.outbound(form, start, status=kw["status"], bill=kw["bill"], dur=kw["dur"])
+            else:
+                con.execute("INSERT INTO missed_flushes VALUES (nextval('missed_flush_seq'), "
+                            "'default', ?, 'x', ?, 'boss')", [form, start])
+        c.commit()
+    # flushes are operator actions: rebuild their numbers as flush() does
+    nums = [("default", n) for (n,) in con.execute("SELECT DISTINCT call_num FROM missed_flushes").fetchall()]
+    reconcile.rebuild_numbers(con, nums)
+    for i in items:  # voicemail "inbound" items carried bill 0 in the fixture when bill was 0
+        if i.kind == "inbound" and not i.person and i.bill == 0:
+            i.bill = Decimal(1)
+    want = sorted((r.num, r.first_call, r.last_call, r.num_calls, r.num_recalled, r.last_recalled,
+                   r.closure, r.closed_at) for r in naive.run(items))
+    got = sorted((r["call_num"], r["first_call"], r["last_call"], r["num_calls"], r["num_recalled"],
+                  r["last_recalled"], r["closure"], r["closed_at"]) for r in requests(con))
+    assert got == want
+    before = _snapshot(con)
+    reconcile.rebuild_all(con)
+    assert _snapshot(con) == before
