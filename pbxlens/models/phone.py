@@ -41,11 +41,12 @@ def national(raw: str | None, *, outbound: bool = False) -> str | None:
         >>> national("201")
         '201'
     """
-    s = digits(raw)
+    s = _NOT_DIAL.sub("", str(raw or "").strip())
     if outbound:  # "Voip codice impegno chiamata": the PBX adds it to outbound destinations
-        seize = get_settings().line_prefix or ""
+        seize = get_settings().line_prefix or ""  # (before the '+' check: "0+39..." is dialled)
         if seize and s.startswith(seize) and len(s) > len(seize) + 3:
             s = s[len(seize) :]
+    s = s[:1] + s[1:].replace("+", "")
     if not s.strip("+"):
         return None
     home = _home()
@@ -81,14 +82,12 @@ def national_sql(col: str, outbound: str = "false") -> str:
     if not (seize.isdigit() or seize == "") or not home.isdigit():
         raise ValueError("line_prefix and the home calling code must be digits")
     s0 = f"regexp_replace(coalesce({col}, ''), '[^0-9+]', '', 'g')"
-    s0 = f"(left({s0}, 1) || replace(substr({s0}, 2), '+', ''))"
     if seize:
-        s1 = (
+        s0 = (
             f"(CASE WHEN ({outbound}) AND starts_with({s0}, '{seize}') AND length({s0}) > "
             f"{len(seize) + 3} THEN substr({s0}, {len(seize) + 1}) ELSE {s0} END)"
         )
-    else:
-        s1 = s0
+    s1 = f"(left({s0}, 1) || replace(substr({s0}, 2), '+', ''))"
     return (
         f"nullif(CASE WHEN replace({s1}, '+', '') = '' THEN NULL "
         f"WHEN starts_with({s1}, '+{home}') THEN substr({s1}, {len(home) + 2}) "
