@@ -551,7 +551,9 @@ register(ReportDef(
                "`pie_exit` (queue exit status), `pie_served_status`, `pie_unserved_status`.",
     definitions=(*Q_DEFINITIONS,
                  ("durata", "exit − enter of the queue call (time spent in the queue service)."),
-                 ("served", "answered queue calls (NCC, TRASFERIMENTO)."))))
+                 ("served", "answered queue calls (NCC, TRASFERIMENTO)."),
+                 ("empty queue", "the dashboard counts every queue call, those in an empty "
+                                 "(unnamed) queue included: it has no empty-queue filter."))))
 
 register(ReportDef(
     id="cc.queues", en="Call Center queue report", it="Voip Report Call Center Code",
