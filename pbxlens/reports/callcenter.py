@@ -239,14 +239,15 @@ def _build_callers(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date
 # ============================================================================ R28 dashboard
 DASH_SQL = """
 WITH g AS (
-  SELECT v.day, v.hr, v.dow, v.direction || '|' || v.block AS block, count(*) AS n,
-    sum(v.tot_s) AS dur
+  SELECT v.day, v.hr, v.dow, v.direction, v.block AS b, count(*) AS n, sum(v.tot_s) AS dur
   FROM queue_calls v
   WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) {where}
-  GROUP BY ALL
+  GROUP BY v.day, v.hr, v.dow, v.direction, v.block
+), c AS (
+  SELECT day, hr, dow, direction || '|' || b AS block, n, dur FROM g
 )
 SELECT day, hr, dow, block, GROUPING(day, hr, dow) AS gid, sum(n) AS n, sum(dur) AS dur
-FROM g GROUP BY GROUPING SETS ((day, block), (hr, block), (dow, block))
+FROM c GROUP BY GROUPING SETS ((day, block), (hr, block), (dow, block))
 """
 DIRS = ("incoming", "local")
 
@@ -359,14 +360,16 @@ def _dash_charts(facts: dict, days: list[date], lang: str) -> list[dict]:
 
 
 # ============================================================================ operator legs
+# R32: legs summed per queue identity, operator, account and block; the directory's queue names
+# are joined on those sums.
 LEG_SQL = f"""
 WITH g AS (
   SELECT g.tenant, g.queue_id, g.queue_name, g.qkey, g.extension AS op, g.account, g.block,
-    g.dow, g.hr, max(g.op_name) AS op_name, count(*) AS n, sum(g.worked_s) AS worked,
+    max(g.op_name) AS op_name, count(*) AS n, sum(g.worked_s) AS worked,
     sum(g.talk_s) AS talk, sum(g.ring_s) AS ring, sum(g.resp_s) AS resp
   FROM cc_agent_legs g
   WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) {{where}}
-  GROUP BY ALL
+  GROUP BY g.tenant, g.queue_id, g.queue_name, g.qkey, g.extension, g.account, g.block
 ), l AS (
   SELECT g.*, {_QLABEL} AS qlabel FROM g
   LEFT JOIN queues qq ON qq.tenant = g.tenant AND qq.id = g.queue_id
@@ -375,6 +378,21 @@ WITH g AS (
 SELECT {{keys}}, max(op_name) AS op_name, max(qlabel) AS qlabel, block, {{gid}} AS gid,
   sum(n) AS n, sum(worked) AS worked, sum(talk) AS talk, sum(ring) AS ring, sum(resp) AS resp
 FROM l GROUP BY GROUPING SETS ({{sets}})
+"""
+# R34: no queue in the output, so no directory join: a queue filter matches the queue key, the
+# exported name or the directory's name (a subquery on the small queues table).
+OP_SQL = """
+WITH g AS (
+  SELECT g.extension AS op, g.block, g.dow, g.hr, max(g.op_name) AS op_name, count(*) AS n,
+    sum(g.worked_s) AS worked, sum(g.talk_s) AS talk, sum(g.ring_s) AS ring,
+    sum(g.resp_s) AS resp
+  FROM cc_agent_legs g
+  WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) {where} {label_where}
+  GROUP BY g.extension, g.block, g.dow, g.hr
+)
+SELECT {keys}, max(op_name) AS op_name, NULL AS qlabel, block, {gid} AS gid, sum(n) AS n,
+  sum(worked) AS worked, sum(talk) AS talk, sum(ring) AS ring, sum(resp) AS resp
+FROM g GROUP BY GROUPING SETS ({sets})
 """
 L_GROUPINGS = {
     "queue_operator_account": (("qkey", "op", "account"), "(qkey, op, account, block)"),
@@ -391,10 +409,18 @@ def _build_legs(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
     w.any_of(["g.account"], p.values("account"))
     w.any_of(["g.exit_cause", "g.block"], flt.cause_codes(p.values("exit_cause")))
     lw = flt.Where()
-    lw.any_of(["g.qkey", _QLABEL], p.values("queue"))
+    qs = p.values("queue")
+    if defn.grouping == "operator":
+        if qs:
+            ph = ", ".join("?" for _ in qs)
+            lw.add(f"(g.qkey IN ({ph}) OR g.queue_name IN ({ph}) OR g.queue_id IN (SELECT id"
+                   f" FROM queues WHERE name IN ({ph})))", *qs, *qs, *qs)
+    else:
+        lw.any_of(["g.qkey", _QLABEL], qs)
     keys, sets = L_GROUPINGS[defn.grouping]
-    sql = LEG_SQL.format(where=w.sql(), label_where=lw.sql(), keys=", ".join(keys), sets=sets,
-                         gid="GROUPING(" + ", ".join(keys) + ")")
+    sql = (OP_SQL if defn.grouping == "operator" else LEG_SQL).format(
+        where=w.sql(), label_where=lw.sql(), keys=", ".join(keys), sets=sets,
+        gid="GROUPING(" + ", ".join(keys) + ")")
     cols, rows = cm.fetch(con, sql, [d_from.isoformat(), d_to.isoformat(), *w.args, *lw.args])
     recs = [dict(zip(cols, r, strict=True)) for r in rows]
     gid = _gid_of(keys)
