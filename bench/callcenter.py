@@ -83,20 +83,23 @@ def build(store: Path, target: int) -> None:
     print(f"ingested {base:,} queue calls in {time.perf_counter() - t:.0f} s", flush=True)
     t = time.perf_counter()
     copies = max(1, -(-target // base))
-    con.execute("CREATE TEMP TABLE k AS SELECT range AS k FROM range(1, ?)", [copies])
-    shift = f"to_days(CAST(k.k * {DAYS} AS INTEGER))"
-    day = f"CAST(day + CAST(k.k * {DAYS} AS INTEGER) AS DATE)"
-    dow = f"CAST(dayofweek({day}) AS SMALLINT)"
-    con.execute(f"""INSERT INTO queue_calls SELECT q.* REPLACE (
-        q.unique_id || '-' || k.k AS unique_id, enter_ts + {shift} AS enter_ts,
-        welcome_end_ts + {shift} AS welcome_end_ts, enqueue_ts + {shift} AS enqueue_ts,
-        answer_ts + {shift} AS answer_ts, exit_ts + {shift} AS exit_ts, {day} AS day,
-        {dow} AS dow) FROM queue_calls q, k ORDER BY k.k, q.day""")
-    con.execute(f"""INSERT INTO cc_agent_legs SELECT l.* REPLACE (
-        l.unique_id || '-' || k.k AS unique_id, q_enter_ts + {shift} AS q_enter_ts,
-        ring_ts + {shift} AS ring_ts, answer_ts + {shift} AS answer_ts,
-        end_ts + {shift} AS end_ts, {day} AS day, {dow} AS dow)
-        FROM cc_agent_legs l, k ORDER BY k.k, l.day""")
+    # one INSERT per copy, from day-ordered snapshots: memory stays flat and each copy lands
+    # as a contiguous run of days (zone maps keep range scans tight), no global sort
+    con.execute("CREATE TEMP TABLE qb AS SELECT * FROM queue_calls ORDER BY day, unique_id")
+    con.execute("CREATE TEMP TABLE lb AS SELECT * FROM cc_agent_legs ORDER BY day, unique_id")
+    for k in range(1, copies):
+        shift = f"to_days({k * DAYS})"
+        day = f"CAST(day + {k * DAYS} AS DATE)"
+        dow = f"CAST(dayofweek({day}) AS SMALLINT)"
+        con.execute(f"""INSERT INTO queue_calls SELECT q.* REPLACE (
+            q.unique_id || '-{k}' AS unique_id, enter_ts + {shift} AS enter_ts,
+            welcome_end_ts + {shift} AS welcome_end_ts, enqueue_ts + {shift} AS enqueue_ts,
+            answer_ts + {shift} AS answer_ts, exit_ts + {shift} AS exit_ts, {day} AS day,
+            {dow} AS dow) FROM qb q""")
+        con.execute(f"""INSERT INTO cc_agent_legs SELECT l.* REPLACE (
+            l.unique_id || '-{k}' AS unique_id, q_enter_ts + {shift} AS q_enter_ts,
+            ring_ts + {shift} AS ring_ts, answer_ts + {shift} AS answer_ts,
+            end_ts + {shift} AS end_ts, {day} AS day, {dow} AS dow) FROM lb l""")
     con.execute("CHECKPOINT")
     con.close()
     tmp.rename(store)

@@ -190,6 +190,10 @@ def _rows_layout(col: _Collector, headers: list[str], rows, path: Path) -> None:
     if "unique_id" not in mapped:
         raise UnreadableFileError(f"{path}: not a Call Center CDR (no unique_id column)")
     width = len(headers)
+    cols = col.columns
+    slots = [(cols[m], i) for i, m in enumerate(mapped) if m]
+    absent = [cols[f] for f in ALL_FIELDS if f not in mapped]
+    unknown = [i for i, m in enumerate(mapped) if not m]
     for line, values in rows:
         if all(v in (None, "") for v in values):
             continue
@@ -200,14 +204,15 @@ def _rows_layout(col: _Collector, headers: list[str], rows, path: Path) -> None:
                        f"wrong number of columns: expected {width}, found {len(values)}")
             continue
         col.records += 1
-        fields: dict = {}
-        extra: dict = {}
-        for h, m, v in zip(headers, mapped, values, strict=False):
-            if m:
-                fields[m] = _text(v) or None
-            elif v not in (None, ""):
-                extra[h] = _text(v)
-        col.add(rec, line, fields, extra)
+        cols["_rec"].append(rec)
+        cols["_line"].append(line)
+        for lst, i in slots:  # column-wise appends: no per-row dict (the hot loop)
+            v = values[i]
+            lst.append((v.strip() or None) if type(v) is str else (_text(v) or None))
+        for lst in absent:
+            lst.append(None)
+        extra = {headers[i]: _text(values[i]) for i in unknown if values[i] not in (None, "")}
+        cols["_extra"].append(json.dumps(extra, ensure_ascii=False) if extra else None)
     col.has_events = any(m in EVENT_FIELDS for m in mapped if m)
 
 

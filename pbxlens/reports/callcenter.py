@@ -239,14 +239,15 @@ def _build_callers(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date
 # ============================================================================ R28 dashboard
 DASH_SQL = """
 WITH g AS (
-  SELECT v.day, v.hr, v.dow, v.direction || '|' || v.block AS block, count(*) AS n,
-    sum(v.tot_s) AS dur
+  SELECT v.day, v.hr, v.dow, v.direction, v.block AS b, count(*) AS n, sum(v.tot_s) AS dur
   FROM queue_calls v
   WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) {where}
-  GROUP BY ALL
+  GROUP BY v.day, v.hr, v.dow, v.direction, v.block
+), c AS (
+  SELECT day, hr, dow, direction || '|' || b AS block, n, dur FROM g
 )
 SELECT day, hr, dow, block, GROUPING(day, hr, dow) AS gid, sum(n) AS n, sum(dur) AS dur
-FROM g GROUP BY GROUPING SETS ((day, block), (hr, block), (dow, block))
+FROM c GROUP BY GROUPING SETS ((day, block), (hr, block), (dow, block))
 """
 DIRS = ("incoming", "local")
 
@@ -299,20 +300,24 @@ def _dash_charts(facts: dict, days: list[date], lang: str) -> list[dict]:
     it = lang == "it"
 
     def series(by_slot: dict, slots: list[str], field: str) -> list[dict]:
+        # one pass over each slot's blocks: (direction, served) -> sum
+        sums = []
+        for sl in slots:
+            acc: dict = {}
+            for b, v in by_slot.get(sl, {}).items():
+                d, blk = b.split("|", 1)
+                k = (d, cm.is_answered(blk))
+                acc[k] = acc.get(k, 0) + int(v.get(field, 0))
+            sums.append(acc)
         out = []
         for d in DIRS:
+            out.append({"key": f"{d}_total", "label": f"{d} total", "color": cm.ORANGE,
+                        "kind": "column", "data": [a.get((d, True), 0) + a.get((d, False), 0)
+                                                   for a in sums]})
             for ok, label in ((True, "answered"), (False, "unanswered")):
-                pred = _and(_dir(d), _served if ok else _unserved)
                 out.append({"key": f"{d}_{label}", "label": f"{d} {label}",
                             "color": (cm.GREEN if ok else cm.RED), "kind": "line",
-                            "data": [int(sum(v.get(field, 0) for b, v in
-                                             by_slot.get(s, {}).items() if pred(b)))
-                                     for s in slots]})
-            out.insert(len(out) - 2, {
-                "key": f"{d}_total", "label": f"{d} total", "color": cm.ORANGE,
-                "kind": "column", "data": [int(sum(v.get(field, 0) for b, v in
-                                                   by_slot.get(s, {}).items() if _dir(d)(b)))
-                                           for s in slots]})
+                            "data": [a.get((d, ok), 0) for a in sums]})
         return out
 
     dk, hk, wk = [d.isoformat() for d in days], [str(h) for h in range(24)], \
@@ -359,22 +364,41 @@ def _dash_charts(facts: dict, days: list[date], lang: str) -> list[dict]:
 
 
 # ============================================================================ operator legs
-LEG_SQL = f"""
+# R32: legs summed per queue identity, operator, account and block; the directory's queue names
+# are joined on those sums.
+LEG_SQL = """
 WITH g AS (
-  SELECT g.tenant, g.queue_id, g.queue_name, g.qkey, g.extension AS op, g.account, g.block,
-    g.dow, g.hr, max(g.op_name) AS op_name, count(*) AS n, sum(g.worked_s) AS worked,
+  SELECT g.tenant, g.qkey, g.extension AS op, g.account, g.block,
+    any_value(g.queue_name) AS queue_name, count(*) AS n, sum(g.worked_s) AS worked,
     sum(g.talk_s) AS talk, sum(g.ring_s) AS ring, sum(g.resp_s) AS resp
   FROM cc_agent_legs g
-  WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) {{where}}
-  GROUP BY ALL
+  WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) {where}
+  GROUP BY g.tenant, g.qkey, g.extension, g.account, g.block
 ), l AS (
-  SELECT g.*, {_QLABEL} AS qlabel FROM g
-  LEFT JOIN queues qq ON qq.tenant = g.tenant AND qq.id = g.queue_id
-  WHERE 1 = 1 {{label_where}}
+  -- qkey is the queue id whenever the export gave one
+  SELECT g.*, coalesce(qq.name, nullif(g.queue_name, ''), g.qkey) AS qlabel FROM g
+  LEFT JOIN queues qq ON qq.tenant = g.tenant AND qq.id = g.qkey
+  WHERE 1 = 1 {label_where}
 )
-SELECT {{keys}}, max(op_name) AS op_name, max(qlabel) AS qlabel, block, {{gid}} AS gid,
+SELECT {keys}, NULL AS op_name, max(qlabel) AS qlabel, block, {gid} AS gid,
   sum(n) AS n, sum(worked) AS worked, sum(talk) AS talk, sum(ring) AS ring, sum(resp) AS resp
-FROM l GROUP BY GROUPING SETS ({{sets}})
+FROM l GROUP BY GROUPING SETS ({sets})
+"""
+_LQLABEL = "coalesce(qq.name, nullif(g.queue_name, ''), g.qkey)"
+# R34: no queue in the output, so no directory join: a queue filter matches the queue key, the
+# exported name or the directory's name (a subquery on the small queues table).
+OP_SQL = """
+WITH g AS (
+  SELECT g.extension AS op, g.block, g.dow, g.hr, count(*) AS n,
+    sum(g.worked_s) AS worked, sum(g.talk_s) AS talk, sum(g.ring_s) AS ring,
+    sum(g.resp_s) AS resp
+  FROM cc_agent_legs g
+  WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) {where} {label_where}
+  GROUP BY g.extension, g.block, g.dow, g.hr
+)
+SELECT {keys}, NULL AS op_name, NULL AS qlabel, block, {gid} AS gid, sum(n) AS n,
+  sum(worked) AS worked, sum(talk) AS talk, sum(ring) AS ring, sum(resp) AS resp
+FROM g GROUP BY GROUPING SETS ({sets})
 """
 L_GROUPINGS = {
     "queue_operator_account": (("qkey", "op", "account"), "(qkey, op, account, block)"),
@@ -391,10 +415,18 @@ def _build_legs(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
     w.any_of(["g.account"], p.values("account"))
     w.any_of(["g.exit_cause", "g.block"], flt.cause_codes(p.values("exit_cause")))
     lw = flt.Where()
-    lw.any_of(["g.qkey", _QLABEL], p.values("queue"))
+    qs = p.values("queue")
+    if defn.grouping == "operator":
+        if qs:
+            ph = ", ".join("?" for _ in qs)
+            lw.add(f"(g.qkey IN ({ph}) OR g.queue_name IN ({ph}) OR g.queue_id IN (SELECT id"
+                   f" FROM queues WHERE name IN ({ph})))", *qs, *qs, *qs)
+    else:
+        lw.any_of(["g.qkey", _LQLABEL], qs)
     keys, sets = L_GROUPINGS[defn.grouping]
-    sql = LEG_SQL.format(where=w.sql(), label_where=lw.sql(), keys=", ".join(keys), sets=sets,
-                         gid="GROUPING(" + ", ".join(keys) + ")")
+    sql = (OP_SQL if defn.grouping == "operator" else LEG_SQL).format(
+        where=w.sql(), label_where=lw.sql(), keys=", ".join(keys), sets=sets,
+        gid="GROUPING(" + ", ".join(keys) + ")")
     cols, rows = cm.fetch(con, sql, [d_from.isoformat(), d_to.isoformat(), *w.args, *lw.args])
     recs = [dict(zip(cols, r, strict=True)) for r in rows]
     gid = _gid_of(keys)
@@ -403,9 +435,16 @@ def _build_legs(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
     ops: dict[str, str | None] = {}
     for r in recs:
         if r.get("op") is not None:
-            ops.setdefault(r["op"], r["op_name"])
+            ops.setdefault(r["op"], None)
     for o in p.values("operator"):
         ops.setdefault(o, None)
+    missing = [o for o in ops if o not in names]
+    if missing:  # operators the directory lacks: the name the export carried
+        ph = ", ".join("?" for _ in missing)
+        ops.update(con.execute(f"SELECT extension, max(op_name) FROM cc_agent_legs WHERE"
+                               f" extension IN ({ph}) AND day >= CAST(? AS DATE) AND"
+                               f" day <= CAST(? AS DATE) GROUP BY extension",
+                               [*missing, d_from.isoformat(), d_to.isoformat()]).fetchall())
 
     def label(o: str) -> str:
         return op_family._op_label(o, names.get(o) or ops.get(o))
@@ -551,7 +590,9 @@ register(ReportDef(
                "`pie_exit` (queue exit status), `pie_served_status`, `pie_unserved_status`.",
     definitions=(*Q_DEFINITIONS,
                  ("durata", "exit − enter of the queue call (time spent in the queue service)."),
-                 ("served", "answered queue calls (NCC, TRASFERIMENTO)."))))
+                 ("served", "answered queue calls (NCC, TRASFERIMENTO)."),
+                 ("empty queue", "the dashboard counts every queue call, those in an empty "
+                                 "(unnamed) queue included: it has no empty-queue filter."))))
 
 register(ReportDef(
     id="cc.queues", en="Call Center queue report", it="Voip Report Call Center Code",

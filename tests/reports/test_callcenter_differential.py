@@ -263,7 +263,8 @@ def test_exports_and_sql_transpile(cc_stores, tmp_path):
         sql, _a = callcenter._queue_query(get(rid), p, s.d_from, s.d_to)
         for dialect in ("spark", "clickhouse", "postgres"):
             assert sqlglot.transpile(sql, read="duckdb", write=dialect)
-    for sql in (callcenter.LEG_SQL, callcenter.DASH_SQL, callcenter.CALLERS_SQL):
+    for sql in (callcenter.LEG_SQL, callcenter.OP_SQL, callcenter.DASH_SQL,
+                callcenter.CALLERS_SQL):
         sql = sql.format(where="", label_where="", keys="op", sets="(op, block)",
                          gid="GROUPING(op)")
         assert sqlglot.transpile(sql, read="duckdb", write="spark")

@@ -224,4 +224,3 @@ FORMAT_WRITERS = {
 def format_batch(calls: list[Call], fmt: TimeFormatter):
     """``Call`` objects -> ``[(call values, [detail values, ...]), ...]`` (all strings)."""
     return format_raw(calls, fmt, objects=True)
-
