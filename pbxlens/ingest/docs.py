@@ -141,8 +141,8 @@ truncated to whole seconds.
 `GET rest/salt/<domain>`, then `GET rest/cdr?year=&month=&day=` with a fresh X-authenticate
 header per request; the JSON answer is an array of calls in the JSON layout above. Each day is
 kept as a file under `pulls/` next to the store and ingested like a file; `pull_watermarks`
-remembers the last day; the next pull starts at that day - 1. Call Center CDR answers
-(`rest/callCenterCdr`) are kept as raw files, not loaded.
+remembers the last day; the next pull starts at that day - 1. The Call Center CDR answers
+(`rest/callCenterCdr`, by end day) are kept and ingested the same way (Call Center layouts below).
 
 ## Webhooks (`pbxlens serve`)
 

@@ -273,7 +273,7 @@ def pull(con: duckdb.DuckDBPyConnection, client: PbxClient, *, since: date | Non
     """Pull day by day; each day is one ingest transaction, then the watermark advances.
 
     The payloads are kept as files under `raw_dir` (provenance: the batch's source is the file);
-    Call Center CDR payloads are kept there too, not loaded (their ingest is another issue).
+    Call Center CDR payloads are kept there too and ingested the same way.
     `lock` (the server's write lock) is held only while a day is written, not while fetching.
     """
     import contextlib
@@ -307,9 +307,20 @@ def pull(con: duckdb.DuckDBPyConnection, client: PbxClient, *, since: date | Non
         cc = client.cc_day(day)
         if cc is None:
             dr.cc = "not served"
+        elif not cc.strip() or cc.strip() == b"[]":
+            dr.cc = "0 queue calls"
         else:
-            (raw_dir / f"callcenter-{day.isoformat()}.json").write_bytes(cc)
-            dr.cc = "stored raw (not loaded)"
+            sha = hashlib.sha256(cc).hexdigest()[:12]
+            path = raw_dir / f"callcenter-{day.isoformat()}-{sha}.json"
+            path.write_bytes(cc)
+            with writing:
+                fr = ingest_paths(con, [path])[0]
+            if fr.error:
+                dr.cc = f"error: {fr.error}"
+                result.days.append(dr)
+                raise PbxApiError(f"Call Center CDR of {day}: {fr.error}")
+            dr.cc = (f"{fr.rows_read} rows, {fr.rows_loaded} loaded, {fr.rows_duplicate} duplicate"
+                     + (f", {fr.rows_quarantined} quarantined" if fr.rows_quarantined else ""))
         with writing:
             _set_watermark(con, source, day, dr.loaded)
         result.days.append(dr)

@@ -63,8 +63,9 @@ class FakePbx:
                 continue
             doc = json.loads(p.read_text(encoding="utf-8-sig"))
             if p.name.startswith(("callcenter", "cc")):
-                for row in doc:
-                    d = date.fromisoformat(str(row.get("start_datetime", ""))[:10])
+                for row in doc:  # the PBX serves the Call Center CDR by end time (C22)
+                    when = row.get("exit_datetime") or row.get("enter_datetime") or ""
+                    d = date.fromisoformat(str(when)[:10])
                     self.cc.setdefault(d, []).append(row)
                 continue
             if isinstance(doc, list):

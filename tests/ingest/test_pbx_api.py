@@ -144,11 +144,27 @@ def test_pull_retries_with_backoff_and_cc_note(fake, store, tmp_path):
     assert res.days[0].calls == 1 and res.days[0].cc == "not served"
     assert sum(" 503" in r for r in fake.requests) == 2
     assert _counts(store) == (1, 1)
-    fake.cc[d] = [{"unique_id": "1778490000.1", "queue": "Q1", "start_datetime": f"{d} 10:00:00"}]
-    res = pbx_api.pull(store, client, since=d, today=d, raw_dir=tmp_path / "raw")
-    assert res.days[0].cc.startswith("stored raw")
-    stored = list((tmp_path / "raw").rglob("callcenter-2026-05-11.json"))
-    assert json.loads(stored[0].read_text())[0]["queue"] == "Q1"
+
+
+
+def test_pull_loads_the_call_center_cdr(fake, store, tmp_path):
+    """The Call Center CDR of each day is pulled and ingested like a file: queue calls with
+    their operator events, idempotent on the next pull."""
+    from pbxlens.simulate import generate
+
+    d = date(2026, 5, 11)
+    generate(tmp_path / "sim", days=1, calls_per_day=60, seed=4, start=d,
+             formats=["json", "cc-json"])
+    fake.load_dir(tmp_path / "sim")
+    want = json.loads((tmp_path / "sim" / "cc_cdr.json").read_text())
+    client = pbx_api.PbxClient(fake.url, "admin", "admin", "default")
+    res = pbx_api.pull(store, client, since=d, today=d + timedelta(days=1), raw_dir=tmp_path / "raw")
+    assert res.days[0].cc.startswith(f"{len(want)} rows, {len(want)} loaded")
+    n_events = sum(len(r.get("operator_events") or []) for r in want)
+    assert store.execute("SELECT count(*) FROM queue_calls").fetchone()[0] == len(want)
+    assert 0 < store.execute("SELECT count(*) FROM cc_agent_legs").fetchone()[0] <= n_events
+    res = pbx_api.pull(store, client, since=d, today=d + timedelta(days=1), raw_dir=tmp_path / "raw")
+    assert store.execute("SELECT count(*) FROM queue_calls").fetchone()[0] == len(want)
 
 
 def test_pull_fails_cleanly_on_bad_password(fake, store, tmp_path):
