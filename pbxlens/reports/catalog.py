@@ -31,7 +31,7 @@ class Metric:
     key: str
     en: str
     it: str
-    unit: str  # count | duration | duration_h | percent
+    unit: str  # count | duration | duration_h | percent | money
     kind: str = "sum"  # sum | avg | pct
     field: str = "n"  # summed field (sum), numerator (avg, pct)
     den: tuple[str, ...] = ("n",)  # avg / pct: denominator fields (summed together)
@@ -168,7 +168,7 @@ def _load() -> None:
     # the family modules register their definitions on import
     import importlib
 
-    for mod in ("dashboard", "queue", "operator"):  # catalog order: R1, R2/R4/R5, R3/R14/R15
+    for mod in ("dashboard", "queue", "operator", "billing"):  # R1, R2/R4/R5, R3/R14/R15, billing
         importlib.import_module(f"pbxlens.reports.{mod}")
 
 

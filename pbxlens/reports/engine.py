@@ -67,13 +67,20 @@ def evaluate(facts: Facts, metric: Metric, group_blocks=lambda b: True):
         return sum(facts[b].get(f, 0) or 0 for b in blocks)
 
     if metric.kind == "sum":
-        return int(s(metric.field))
+        return _sum_value(s(metric.field), metric.unit)
     den = sum(s(f) for f in metric.den)
     if metric.kind == "avg":
         return int(s(metric.field) // den) if den else None  # floored (§0.4)
     if metric.kind == "pct":
         return pct(s(metric.field), den)
     raise ValueError(metric.kind)
+
+
+def _sum_value(v, unit: str):
+    """A summed cell: money stays the exact Decimal (never a float, design.md), the rest int."""
+    if unit == "money":
+        return v if isinstance(v, Decimal) else Decimal(v or 0)
+    return int(v)
 
 
 def expand_layout(defn: ReportDef, present: set[str]) -> list[Group]:
@@ -143,7 +150,7 @@ def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str]):
     plan = []
     for c, g, m in cols:
         bs = tuple(b for b in blocks if g.blocks(b) and (m.blocks is None or m.blocks(b)))
-        plan.append((c.key, m.kind, (bs, m.field), tuple((bs, f) for f in m.den)))
+        plan.append((c.key, m.kind, (bs, m.field), tuple((bs, f) for f in m.den), m.unit))
 
     def values(facts: Facts) -> dict:
         memo: dict = {}
@@ -156,9 +163,9 @@ def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str]):
             return v
 
         out = {}
-        for key, kind, num, dens in plan:
+        for key, kind, num, dens, unit in plan:
             if kind == "sum":
-                out[key] = int(s(num))
+                out[key] = _sum_value(s(num), unit)
                 continue
             den = sum(s(d) for d in dens)
             if kind == "avg":
@@ -173,7 +180,7 @@ def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str]):
 
 
 FAMILIES = {"queue": "pbxlens.reports.queue", "operator": "pbxlens.reports.operator",
-            "dashboard": "pbxlens.reports.dashboard"}
+            "dashboard": "pbxlens.reports.dashboard", "billing": "pbxlens.reports.billing"}
 
 
 def run(con: duckdb.DuckDBPyConnection, report_id: str, params: flt.Params | None = None) -> Result:
