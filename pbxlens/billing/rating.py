@@ -362,7 +362,8 @@ def rate_all(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def rerate_tariffs(con: duckdb.DuckDBPyConnection, tariff_ids: list[int]) -> dict[str, int]:
     """Re-rate what a change of these tariffs (added, edited or deleted) can affect: the calls
-    they rated before and the answered calls inside their (new) validity and direction."""
+    they rated before and the answered calls inside their (new) validity, direction, tenant and
+    gateway (a superset: prefix and company are left to the rating itself)."""
     if not tariff_ids:
         return {"run_id": 0, "calls": 0, "written": 0, "deleted": 0}
     ids = ", ".join(str(int(i)) for i in tariff_ids)
@@ -376,6 +377,11 @@ JOIN billing_tariffs t ON t.id IN ({ids}) AND t.active
   AND ((c.direction = 'incoming' AND t.rate_in IS NOT NULL)
     OR (c.direction = 'outgoing' AND t.rate_out IS NOT NULL))
   AND (t.tenant IS NULL OR t.tenant = c.tenant)
+  AND (c.direction <> 'incoming' OR t.inbound_gateway IS NULL OR t.inbound_gateway = c.gateway_name)
+  AND (c.direction <> 'outgoing' OR t.outbound_config IS NULL OR t.outbound_config = c.gateway_name
+       OR EXISTS (SELECT 1 FROM call_legs l WHERE l.tenant = c.tenant AND l.unique_id = c.unique_id
+                  AND l.leg_branch = c.leg_branch AND l.dest_type = 'obl'
+                  AND l.dest_id = t.outbound_config))
 WHERE c.bill_s > 0""")
     return _rate(con, scoped=True)
 
