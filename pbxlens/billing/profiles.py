@@ -133,6 +133,19 @@ def set_line(con: duckdb.DuckDBPyConnection, line: str, profile: str | None, *,
         return rating.rate_all(con)
 
 
+def delete_profile(con: duckdb.DuckDBPyConnection, name: str, *, tenant: str = "default") -> dict[str, int]:
+    """Remove a profile, its rules and its line attachments; re-rate."""
+    with transaction(con):
+        row = con.execute("SELECT id FROM billing_profiles WHERE tenant = ? AND name = ?",
+                          [tenant, name]).fetchone()
+        if not row:
+            raise BillingFileError(f"no billing profile {name!r} in tenant {tenant!r}")
+        for t in ("billing_profile_rules", "billing_profile_lines"):
+            con.execute(f"DELETE FROM {t} WHERE profile_id = ?", [row[0]])
+        con.execute("DELETE FROM billing_profiles WHERE id = ?", [row[0]])
+        return rating.rate_all(con)
+
+
 def lines(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     return con.execute("SELECT pl.tenant, pl.line, p.name FROM billing_profile_lines pl "
                        "JOIN billing_profiles p ON p.id = pl.profile_id ORDER BY 1, 2").fetchall()

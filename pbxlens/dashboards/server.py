@@ -19,7 +19,8 @@ from pbxlens.dashboards import context as ctx
 from pbxlens.dashboards.store import Store
 
 PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quarantine",
-         "admin_directory", "admin_settings")
+         "admin_directory", "admin_settings",
+         "billing_home", "billing_tariffs", "billing_profiles", "billing_multiservice")
 _OPEN_PREFIXES = ("/login", "/_dash-component-suites/", "/assets/", "/_favicon.ico", "/health")
 _app_lock = threading.Lock()
 _app_made = False
@@ -64,6 +65,8 @@ def shell():
     links = [dcc.Link(i18n.t("reports", lang), href="/", className="pbx-nav-link")]
     if u and access.can_use_widgets(u):
         links.append(dcc.Link(i18n.t("widgets", lang), href="/widgets", className="pbx-nav-link"))
+    if access.can_manage_billing(u):
+        links.append(dcc.Link(i18n.t("billing", lang), href="/billing", className="pbx-nav-link"))
     if access.is_admin(u):
         links += [dcc.Link(i18n.t("users", lang), href="/admin/users", className="pbx-nav-link"),
                   dcc.Link(i18n.t("ingest", lang), href="/admin/ingest", className="pbx-nav-link"),

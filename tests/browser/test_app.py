@@ -54,6 +54,7 @@ def test_each_role_sees_exactly_its_pages(live, browser):
         u = _user(live, name)
         expected = {"/"} | ({"/widgets"} if access.can_use_widgets(u) else set())
         expected |= admin_pages if access.is_admin(u) else set()
+        expected |= {"/billing"} if access.can_manage_billing(u) else set()
         login(d, base, name)
         assert nav_hrefs(d) == expected, name
         for path, marker in (("/admin/quarantine", "aq-grid"), ("/reports/cdr.queues", "rp-filterbar"),
