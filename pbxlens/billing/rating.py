@@ -386,6 +386,27 @@ WHERE c.bill_s > 0""")
     return _rate(con, scoped=True)
 
 
+def rerate_lines(con: duckdb.DuckDBPyConnection, tenant: str, lines: list[str]) -> dict[str, int]:
+    """Re-rate what a change of the billing profiles of these outgoing lines can affect: the
+    tenant's answered outgoing calls on them (gateway or obl detail line) and the calls their
+    profiles valued before."""
+    if not lines:
+        return {"run_id": 0, "calls": 0, "written": 0, "deleted": 0}
+    con.execute("CREATE OR REPLACE TEMP TABLE _bill_lines AS SELECT unnest(?::TEXT[]) AS line", [lines])
+    con.execute("""CREATE OR REPLACE TEMP TABLE _bill_scope AS
+SELECT tenant, unique_id, leg_branch FROM call_costs
+WHERE method = 'profile' AND tenant = ? AND gateway IN (SELECT line FROM _bill_lines)
+UNION
+SELECT c.tenant, c.unique_id, c.leg_branch FROM calls c
+WHERE c.tenant = ? AND c.direction = 'outgoing' AND c.bill_s > 0
+  AND (c.gateway_name IN (SELECT line FROM _bill_lines)
+       OR EXISTS (SELECT 1 FROM call_legs l WHERE l.tenant = c.tenant AND l.unique_id = c.unique_id
+                  AND l.leg_branch = c.leg_branch AND l.dest_type = 'obl'
+                  AND l.dest_name IN (SELECT line FROM _bill_lines)))""", [tenant, tenant])
+    con.execute("DROP TABLE _bill_lines")
+    return _rate(con, scoped=True)
+
+
 def rate_unrated(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rate the answered external calls that have no cost row yet (e.g. loaded before 0006)."""
     con.execute("""CREATE OR REPLACE TEMP TABLE _bill_scope AS

@@ -135,3 +135,21 @@ def test_cli_report_billing(tmp_path, con):
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
     assert d["tables"][0]["totals"]["cost.cost"] == "0.60000"
+
+
+def test_profile_line_change_rerates_only_that_line(con, tmp_path):
+    from pbxlens.billing import profiles
+
+    on_l1 = [add_call(con, line="L1", bill=61) for _ in range(2)]
+    on_l2 = [add_call(con, line="L2", bill=61) for _ in range(2)]
+    f = tmp_path / "p.csv"
+    f.write_text("name;type;selection;connectionfee;connectionduration;nextunitsfee;"
+                 "nextunitsduration;enabled\nbilling;any;;0,01;1;0,05;60;t\n", encoding="utf-8")
+    assert profiles.import_profiles(con, f)["calls"] == 0  # attached to no line yet
+    s = profiles.set_line(con, "L1", "billing")
+    assert s["calls"] == 2 and s["written"] == 2  # the two L1 calls only
+    got = dict(con.execute("SELECT unique_id, cost FROM call_costs WHERE method = 'profile'").fetchall())
+    assert got == {u: D("0.06000") for u in on_l1}  # PB-1: 0,01 + 0,05 × ceil(60/60)
+    assert profiles.set_line(con, "L1", None)["deleted"] == 2
+    assert not con.execute("SELECT count(*) FROM call_costs WHERE method = 'profile'").fetchone()[0]
+    assert all(u not in got for u in on_l2)
