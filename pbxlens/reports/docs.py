@@ -12,6 +12,7 @@ def _metrics(ms) -> str:
 
 
 def render() -> str:
+    reports = all_reports()  # first: family modules register their own filters on import
     out = ["# Reports", "",
            "Generated from the catalog (`pbxlens/reports/catalog.py` and the family modules) by",
            "`python -m pbxlens.reports.docs > docs/reports.md`; a test keeps it up to date.", "",
@@ -41,7 +42,7 @@ def render() -> str:
         out.append(f"| `{f.key}` | {f.en} | {f.it} | {f.doc} |")
     out.append("")
     out.append("Multi-value: `--filter queue=700,701` or repeated `--filter`.")
-    for d in all_reports():
+    for d in reports:
         out += ["", f"## `{d.id}` — {d.en}", "", f"- Italian title: *{d.it}*",
                 f"- Source: {d.source}", f"- Grouping: {d.grouping_doc}",
                 f"- Filters: {', '.join(f'`{k}`' for k in d.filters)}",
