@@ -29,7 +29,7 @@ import phonenumbers
 from pbxlens.config import get_settings
 
 SCRATCH = ("_bill_cfg", "_bill_scope", "_bill_in", "_bill_t", "_bill_k", "_bill_choice",
-           "_bill_pool", "_bill_others", "_bill_new", "_bill_aff", "_bill_old",
+           "_bill_pool", "_bill_base", "_bill_others", "_bill_new", "_bill_aff", "_bill_old",
            "_bill_diff")
 
 VALUE_COLS = ("tenant, unique_id, leg_branch, method, tariff_id, profile_id, rule_id, direction, "
@@ -189,17 +189,35 @@ SELECT tariff_id, tenant, company, yr, min(start_ts) AS t0 FROM (
   UNION ALL
   SELECT cc.tariff_id, cc.tenant, cc.company, cc.yr, cc.start_ts FROM call_costs cc
   JOIN _bill_scope s ON {on}
-  WHERE cc.method = 'tariff' AND (cc.free_s > 0 OR cc.tariff_id IN (
+  WHERE cc.method = 'tariff' {bounds} AND (cc.free_s > 0 OR cc.tariff_id IN (
     SELECT id FROM billing_tariffs WHERE free_minutes > 0))) p
 GROUP BY tariff_id, tenant, company, yr"""
+
+# What each pool had used before its first changed call (t0): those calls keep their values.
+# A pool already exhausted by then cannot move: its later calls keep free_s = 0 whatever the
+# change, so only the pools with allowance left at t0 replay their later calls (_bill_others).
+_BASE = """
+CREATE OR REPLACE TEMP TABLE _bill_base AS
+WITH prior AS (
+  SELECT cc.tariff_id, cc.tenant, cc.company, cc.yr, sum(cc.billed_s) AS used
+  FROM call_costs cc
+  JOIN _bill_pool p ON p.tariff_id = cc.tariff_id AND p.tenant = cc.tenant AND p.company = cc.company
+    AND p.yr = cc.yr AND cc.start_ts < p.t0
+  WHERE cc.method = 'tariff' {years}
+  GROUP BY cc.tariff_id, cc.tenant, cc.company, cc.yr)
+SELECT p.*, coalesce(prior.used, 0) AS used, coalesce(t.free_l, 0) AS free_l
+FROM _bill_pool p
+LEFT JOIN prior ON prior.tariff_id = p.tariff_id AND prior.tenant = p.tenant
+  AND prior.company = p.company AND prior.yr = p.yr
+LEFT JOIN (SELECT id, max(free_l) AS free_l FROM _bill_t GROUP BY id) t ON t.id = p.tariff_id"""
 
 _OTHERS = """
 CREATE OR REPLACE TEMP TABLE _bill_others AS
 SELECT cc.tenant, cc.unique_id, cc.leg_branch, cc.tariff_id, cc.direction, cc.start_ts, cc.day,
-  cc.yr, cc.company, cc.extension, cc.gateway, cc.billed_s, cc.start_ts >= p.t0 AS other
+  cc.yr, cc.company, cc.extension, cc.gateway, cc.billed_s, true AS other
 FROM call_costs cc
-JOIN _bill_pool p ON p.tariff_id = cc.tariff_id AND p.tenant = cc.tenant AND p.company = cc.company
-  AND p.yr = cc.yr
+JOIN _bill_base p ON p.tariff_id = cc.tariff_id AND p.tenant = cc.tenant AND p.company = cc.company
+  AND p.yr = cc.yr AND p.used < p.free_l AND cc.start_ts >= p.t0
 WHERE cc.method = 'tariff' {years}
   AND NOT EXISTS (SELECT 1 FROM _bill_scope s WHERE {on})"""
 
@@ -295,13 +313,14 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
     con.execute(_CHOICE)
     con.execute(_ROWS.format(p=p))
     if scoped:
-        con.execute(_POOLS.format(on=_on("cc", "s")))
+        con.execute(_POOLS.format(on=_on("cc", "s"),
+                                  bounds=_between("cc.day", lo, hi) if bound_old else ""))
         y = con.execute("SELECT min(yr), max(yr) FROM _bill_pool").fetchone()
         years = f" AND cc.yr BETWEEN {int(y[0])} AND {int(y[1])}" if y[0] is not None else " AND false"
+        con.execute(_BASE.format(years=years))
         con.execute(_OTHERS.format(on=_on("s", "cc"), years=years))
         others = "UNION ALL SELECT * FROM _bill_others WHERE other"
-        base = ("SELECT tariff_id, tenant, company, yr, sum(billed_s) AS used FROM _bill_others "
-                "WHERE NOT other GROUP BY tariff_id, tenant, company, yr")
+        base = "SELECT tariff_id, tenant, company, yr, used FROM _bill_base"
     else:
         others = ""
         base = ("SELECT CAST(NULL AS BIGINT) AS tariff_id, CAST(NULL AS TEXT) AS tenant, "

@@ -153,3 +153,29 @@ def test_profile_line_change_rerates_only_that_line(con, tmp_path):
     assert profiles.set_line(con, "L1", None)["deleted"] == 2
     assert not con.execute("SELECT count(*) FROM call_costs WHERE method = 'profile'").fetchone()[0]
     assert all(u not in got for u in on_l2)
+
+
+def test_rerates_equal_a_full_rating(con):
+    """Exhausted and open allowance pools, calls moving between pools: every incremental
+    re-rating leaves exactly what rating the store from scratch gives."""
+    from pbxlens.billing import rating
+
+    for m in (1, 2, 3):
+        for d in (1, 2):
+            for n in ("0612345678", "3331234567"):
+                add_call(con, start=f"2022-0{m}-0{d} 10:0{d}:00", bill=100, number=n)
+    tariffs.add_tariff(con, description="free", valid_from="2022-01-01", rate_out="0.5",
+                       free_minutes=2)
+    open_pool = tariffs.add_tariff(con, description="big", valid_from="2022-01-01", prefix="06",
+                                   rate_out="0.4", free_minutes=5)
+    mob = tariffs.add_tariff(con, description="mob", valid_from="2022-02-01", prefix="3", rate_out="1")
+    tariffs.update_tariff(con, mob, rate_out="2", valid_from="2022-03-01")
+    tariffs.update_tariff(con, open_pool, valid_from="2022-02-01")
+    cols = "unique_id, method, tariff_id, free_s, charged_s, cost, cost_nofree"
+    incremental = con.execute(f"SELECT {cols} FROM call_costs ORDER BY ALL").fetchall()
+    con.execute("DELETE FROM call_costs")
+    con.execute("BEGIN TRANSACTION")
+    rating.rate_all(con)
+    con.execute("COMMIT")
+    assert con.execute(f"SELECT {cols} FROM call_costs ORDER BY ALL").fetchall() == incremental
+    assert any(r[3] for r in incremental)
