@@ -179,3 +179,25 @@ def test_rerates_equal_a_full_rating(con):
     con.execute("COMMIT")
     assert con.execute(f"SELECT {cols} FROM call_costs ORDER BY ALL").fetchall() == incremental
     assert any(r[3] for r in incremental)
+
+
+def test_cli_multiservice(tmp_path):
+    from pbxlens import db
+
+    path = str(tmp_path / "m.duckdb")
+    db.connect(path).close()
+
+    def cli(*args):
+        r = subprocess.run([sys.executable, "-m", "pbxlens", "billing", *args, "--db", path],
+                           capture_output=True, text=True, timeout=120)
+        return r
+
+    assert cli("service", "visura camerale", "--rate", "24").returncode == 0
+    assert cli("contract", "ACME", "--from", "2022-06-01").returncode == 0
+    assert cli("quantity", "ACME", "1", "10", "--from", "2022-06-01", "--to", "2022-06-30").returncode == 0
+    bad = cli("quantity", "ACME", "1", "-2", "--from", "2022-06-01", "--to", "2022-06-30")
+    assert bad.returncode == 2 and "quantity" in (bad.stderr + bad.stdout)
+    r = subprocess.run([sys.executable, "-m", "pbxlens", "report", "billing.multiservice", "--db", path,
+                        "--from", "2022-06-01", "--to", "2022-06-30", "--format", "json"],
+                       capture_output=True, text=True, timeout=120)
+    assert json.loads(r.stdout)["tables"][0]["totals"]["total.cost"] == "240.00000"
