@@ -4,12 +4,15 @@ the ratio against a plain DuckDB query computing the same tariff costs without f
 The 10M calls are simulator output tiled inside DuckDB (unique_id suffix, dates shifted by the
 simulated span per tile) into bench/out/billing.duckdb (rebuilt with --rebuild).
 Targets (issue 8): rate 10M <= 10 s; re-rate 10 % <= 3 s.
-Usage: python bench/billing.py [--calls 10000000] [--rebuild]
+Usage: python bench/billing.py [--calls 10000000] [--rebuild] [--store PATH]
+(--store: an existing store to rate, e.g. a COPY of bench/out/reports.duckdb; its billing tables
+are reset, so never point it at a store you want to keep)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import date
@@ -129,13 +132,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=10_000_000)
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--store", type=Path, default=None)
     args = ap.parse_args()
     from pbxlens import db
     from pbxlens.billing import rating, tariffs
 
-    if args.rebuild or not STORE.exists():
+    store = args.store or STORE
+    if args.store is None and (args.rebuild or not STORE.exists()):
         build(args.calls)
-    con = db.connect(STORE)
+    con = db.connect(store)
     n_calls = con.execute("SELECT count(*) FROM calls").fetchone()[0]
     window = setup_tariffs(con)
 
@@ -164,6 +169,8 @@ def main() -> None:
          f"{touched:,} rows rewritten ({100 * touched / max(rated, 1):.1f} % of rated); target <= 3 s"),
         ("plain DuckDB query, no free minutes", f"{t_plain:.2f} s", f"{plain_n:,} rows"),
         ("ratio rate all / plain", f"{t_full / t_plain:.2f}", ""),
+        ("load average at the end", " ".join(f"{x:.1f}" for x in os.getloadavg()),
+         f"{os.cpu_count()} CPUs (shared machine)"),
     ]
     w = max(len(r[0]) for r in rows)
     for a, b, c in rows:

@@ -144,3 +144,48 @@ def export(out_file: Annotated[Path, typer.Option("--out", help="FILE.xlsx")],
     counts = export_xlsx(_con(db, True), out_file, date_from=_date(date_from, "--from"),
                          date_to=_date(date_to, "--to"), method=method)
     out.print(f"{out_file}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), highlight=False)
+
+
+# ----------------------------------------------------------------------------- multiservice
+
+TenantOption = Annotated[str, typer.Option(help="tenant domain")]
+
+
+@app.command("service")
+def service_add(name: str,
+                rate: Annotated[str, typer.Option(help="EUR per minute (calls) or per unit")],
+                kind: Annotated[str, typer.Option(help="calls_in | calls_out | units")] = "units",
+                free: Annotated[int, typer.Option(help="free minutes (calls) or units")] = 0,
+                answer: Annotated[str | None, typer.Option(help="answer charge (calls)")] = None,
+                db: DbOption = None, tenant: TenantOption = "default") -> None:
+    """Add a multiservice service (e.g. "chiamate in", "visura camerale")."""
+    from pbxlens.billing import multiservice
+
+    sid = multiservice.add_service(_con(db), tenant=tenant, name=name, kind=kind, rate=rate,
+                                   free_limit=free, answer_charge=answer)
+    out.print(f"service {sid}: {name}")
+
+
+@app.command("contract")
+def contract(company: str,
+             date_from: Annotated[str, typer.Option("--from", help="first day (competenza)")],
+             date_to: Annotated[str | None, typer.Option("--to", help="last day; omit = open")] = None,
+             db: DbOption = None, tenant: TenantOption = "default") -> None:
+    """Set a company's multiservice contract period (competenza)."""
+    from pbxlens.billing import multiservice
+
+    multiservice.set_contract(_con(db), company, date_from, date_to, tenant=tenant)
+    out.print(f"contract {company}: {date_from} - {date_to or '...'}")
+
+
+@app.command("quantity")
+def quantity(company: str, service_id: int, qty: int,
+             date_from: Annotated[str, typer.Option("--from", help="period start")],
+             date_to: Annotated[str, typer.Option("--to", help="period end")],
+             db: DbOption = None, tenant: TenantOption = "default") -> None:
+    """Enter a quantity of a non-call service for a company and a period."""
+    from pbxlens.billing import multiservice
+
+    qid = multiservice.add_quantity(_con(db), company, service_id, date_from, date_to, qty,
+                                    tenant=tenant)
+    out.print(f"quantity {qid}: {company} service {service_id} x {qty}")

@@ -63,11 +63,12 @@ MEASURES = ("calls", "calls_in", "calls_out", "seconds", "seconds_in", "seconds_
 
 
 def breakdown(con: duckdb.DuckDBPyConnection, by: str, *, date_from: date | None = None,
-              date_to: date | None = None, method: str = "tariff") -> list[dict[str, Any]]:
+              date_to: date | None = None, method: str = "tariff",
+              tenant: str | None = None) -> list[dict[str, Any]]:
     """The 12 dashboard measures per key of one breakdown (C.4), sorted by key."""
     key = BREAKDOWNS[by][0]
-    where, params = _where(("cc.method = ?", method), ("cc.day >= ?", date_from),
-                           ("cc.day <= ?", date_to))
+    where, params = _where(("cc.method = ?", method), ("cc.tenant = ?", tenant),
+                           ("cc.day >= ?", date_from), ("cc.day <= ?", date_to))
     zero = "CAST(0 AS DECIMAL(18, 5))"
     sql = f"""
 SELECT {key} AS key, count(*) AS calls,

@@ -25,7 +25,8 @@ EURO = '[$€-x-euro2] #,##0.00;-[$€-x-euro2] #,##0.00'
 
 
 def export_xlsx(con: duckdb.DuckDBPyConnection, out: Path, *, date_from: date | None = None,
-                date_to: date | None = None, method: str = "tariff") -> dict[str, int]:
+                date_to: date | None = None, method: str = "tariff",
+                tenant: str | None = None) -> dict[str, int]:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(str(out), {"strings_to_formulas": False, "strings_to_numbers": False,
@@ -38,7 +39,8 @@ def export_xlsx(con: duckdb.DuckDBPyConnection, out: Path, *, date_from: date | 
     int_b = wb.add_format({"bold": True})
     counts = {}
     for by, (_, title) in BREAKDOWNS.items():
-        rows = breakdown(con, by, date_from=date_from, date_to=date_to, method=method)
+        rows = breakdown(con, by, date_from=date_from, date_to=date_to, method=method,
+                         tenant=tenant)
         ws = wb.add_worksheet(title)
         ws.write_row(0, 0, [title, *(LABELS[m] for m in MEASURES)], bold)
         ws.set_column(0, 0, 28)

@@ -74,10 +74,19 @@ def save_profile(con: duckdb.DuckDBPyConnection, name: str, rules: list[dict[str
 def import_profiles(con: duckdb.DuckDBPyConnection, path: Path, *, tenant: str = "default") -> dict[str, int]:
     profiles = _parse(files.read_rows(path))
     with transaction(con):
-        for p in profiles.values():
-            save_profile(con, p["name"], p["rules"], enabled=p["enabled"], tenant=tenant)
-        stats = rating.rate_all(con)
+        ids = [save_profile(con, p["name"], p["rules"], enabled=p["enabled"], tenant=tenant)
+               for p in profiles.values()]
+        # only the calls of the lines these profiles value (a new profile has none yet)
+        stats = rating.rerate_lines(con, tenant, _lines_of(con, ids))
     return {"profiles": len(profiles), "rules": sum(len(p["rules"]) for p in profiles.values()), **stats}
+
+
+def _lines_of(con: duckdb.DuckDBPyConnection, profile_ids: list[int]) -> list[str]:
+    if not profile_ids:
+        return []
+    return [r[0] for r in con.execute(
+        f"SELECT line FROM billing_profile_lines WHERE profile_id IN ({', '.join('?' * len(profile_ids))})",
+        profile_ids).fetchall()]
 
 
 def list_profiles(con: duckdb.DuckDBPyConnection, *, tenant: str | None = None) -> list[dict[str, Any]]:
@@ -121,7 +130,8 @@ def export_profiles(con: duckdb.DuckDBPyConnection, path: Path, *, tenant: str |
 
 def set_line(con: duckdb.DuckDBPyConnection, line: str, profile: str | None, *,
              tenant: str = "default") -> dict[str, int]:
-    """Attach a profile (by name) to an outgoing line, or detach it (profile None); re-rate."""
+    """Attach a profile (by name) to an outgoing line, or detach it (profile None); re-rate the
+    calls of that line only."""
     with transaction(con):
         con.execute("DELETE FROM billing_profile_lines WHERE tenant = ? AND line = ?", [tenant, line])
         if profile is not None:
@@ -130,7 +140,21 @@ def set_line(con: duckdb.DuckDBPyConnection, line: str, profile: str | None, *,
             if not row:
                 raise BillingFileError(f"no billing profile {profile!r} in tenant {tenant!r}")
             con.execute("INSERT INTO billing_profile_lines VALUES (?, ?, ?)", [tenant, line, row[0]])
-        return rating.rate_all(con)
+        return rating.rerate_lines(con, tenant, [line])
+
+
+def delete_profile(con: duckdb.DuckDBPyConnection, name: str, *, tenant: str = "default") -> dict[str, int]:
+    """Remove a profile, its rules and its line attachments; re-rate."""
+    with transaction(con):
+        row = con.execute("SELECT id FROM billing_profiles WHERE tenant = ? AND name = ?",
+                          [tenant, name]).fetchone()
+        if not row:
+            raise BillingFileError(f"no billing profile {name!r} in tenant {tenant!r}")
+        lines = _lines_of(con, [row[0]])
+        for t in ("billing_profile_rules", "billing_profile_lines"):
+            con.execute(f"DELETE FROM {t} WHERE profile_id = ?", [row[0]])
+        con.execute("DELETE FROM billing_profiles WHERE id = ?", [row[0]])
+        return rating.rerate_lines(con, tenant, lines)
 
 
 def lines(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:

@@ -185,31 +185,45 @@ def _from_file_row(row: dict[str, Any], n: int) -> tuple[int | None, dict[str, A
         raise BillingFileError(f"row {n + 1}: {exc}") from None
 
 
-def import_tariffs(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, int]:
-    """Insert or update (by id) every tariff of a CSV/XLSX file (columns: COLUMNS), then rate."""
+def import_tariffs(con: duckdb.DuckDBPyConnection, path: Path, *,
+                   tenant: str | None = None) -> dict[str, int]:
+    """Insert or update (by id) every tariff of a CSV/XLSX file (columns: COLUMNS), then re-rate
+    only the calls the added or changed tariffs can affect (not the whole store)."""
     parsed = [_from_file_row(r, n) for n, r in enumerate(files.read_rows(path), start=1)]
+    if tenant is not None:  # the web app imports into the user's tenant only
+        for n, (tid, v) in enumerate(parsed, start=2):
+            v["tenant"] = tenant
+            row = con.execute("SELECT tenant FROM billing_tariffs WHERE id = ?", [tid]).fetchone()
+            if tid is not None and row and row[0] != tenant:
+                raise BillingFileError(f"row {n}: tariff {tid} belongs to another tenant")
     added = updated = 0
+    touched: list[int] = []
     with transaction(con):
         for tid, v in parsed:
             exists = con.execute("SELECT 1 FROM billing_tariffs WHERE id = ?", [tid]).fetchone()
             if tid is not None and exists:
-                current = get_tariff(con, tid)
+                current = {k: get_tariff(con, tid)[k] for k in FIELDS}
+                merged = {**current, **v}
+                if merged == current:
+                    continue  # unchanged row: nothing to re-rate (importing twice is a no-op)
                 con.execute("DELETE FROM billing_tariffs WHERE id = ?", [tid])
-                _insert(con, {**{k: current[k] for k in FIELDS}, **v}, tid)
+                touched.append(_insert(con, merged, tid))
                 updated += 1
             else:
-                _insert(con, v, tid)
+                touched.append(_insert(con, v, tid))
                 added += 1
         if any(tid is not None for tid, _ in parsed):  # keep the sequence ahead of explicit ids
             top = con.execute("SELECT max(id) FROM billing_tariffs").fetchone()[0] or 0
             while con.execute("SELECT nextval('billing_tariff_seq')").fetchone()[0] <= top:
                 pass
-        stats = rating.rate_all(con)
+        # only the calls the new and changed tariffs can touch (their old calls included)
+        stats = rating.rerate_tariffs(con, touched)
     return {"added": added, "updated": updated, **stats}
 
 
-def export_tariffs(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-    rows = list_tariffs(con)
+def export_tariffs(con: duckdb.DuckDBPyConnection, path: Path, *, tenant: str | None = None) -> int:
+    """Every tariff (with `tenant`: that tenant's and the all-tenant ones) as CSV or XLSX."""
+    rows = [r for r in list_tariffs(con) if tenant is None or r["tenant"] in (None, tenant)]
     header = list(COLUMNS)
     out = []
     for t in rows:

@@ -1,8 +1,9 @@
 """Roles → what a user may see. One table, read by pages, exports and the API alike.
 
 - admin: every report, plus users, settings, directory import and ingest status;
-- supervisor: every report;
-- finance: the billing reports (ids containing "billing");
+- supervisor: every report but the billing ones;
+- finance: the billing reports (`billing.*`) and the billing pages (tariffs, profiles,
+  multiservice, finance export), as admin;
 - operator: their own callbacks and tickets (later issues), no call-center reports.
 """
 
@@ -15,11 +16,14 @@ from pbxlens.reports import all_reports
 def can_see_report(user: User | None, report_id: str) -> bool:
     if user is None or user.disabled:
         return False
-    if user.role in ("admin", "supervisor"):
-        return True
-    if user.role == "finance":
-        return "billing" in report_id
-    return False
+    if report_id.startswith("billing."):  # issue 8: billing is for finance and admin only
+        return user.role in ("admin", "finance")
+    return user.role in ("admin", "supervisor")
+
+
+def can_manage_billing(user: User | None) -> bool:
+    """Tariffs, billing profiles, multiservice and the finance export (issue 8 part 8)."""
+    return user is not None and not user.disabled and user.role in ("admin", "finance")
 
 
 def visible_reports(user: User | None) -> list:

@@ -32,7 +32,7 @@ class Metric:
     key: str
     en: str
     it: str
-    unit: str  # count | duration | duration_h | percent | decimal | instant
+    unit: str  # count | duration | duration_h | percent | money | decimal | instant
     kind: str = "sum"  # sum | avg | pct | ratio (num / den, 2 decimals half-up) | share
     field: str = "n"  # summed field (sum), numerator (avg, pct)
     den: tuple[str, ...] = ("n",)  # avg / pct: denominator fields (summed together)
@@ -176,7 +176,7 @@ def _load() -> None:
     # activity and feedback (issue 6)
     for mod in ("dashboard", "queue", "operator", "billing_code", "coincidence", "group",
                 "organization", "wait", "number", "checktime", "callcenter", "activity",
-                "feedback", "missed"):  # ... and missed calls (A.7-8)
+                "feedback", "missed", "billing"):  # ... missed calls (A.7-8), billing
         importlib.import_module(f"pbxlens.reports.{mod}")
 
 

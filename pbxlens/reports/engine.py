@@ -81,7 +81,7 @@ def evaluate(facts: Facts, metric: Metric, group_blocks=lambda b: True):
         return sum(facts[b].get(f, 0) or 0 for b in blocks)
 
     if metric.kind == "sum":
-        return int(s(metric.field))
+        return _sum_value(s(metric.field), metric.unit)
     den = sum(s(f) for f in metric.den)
     if metric.kind == "avg":
         return int(s(metric.field) // den) if den else None  # floored (§0.4)
@@ -92,6 +92,13 @@ def evaluate(facts: Facts, metric: Metric, group_blocks=lambda b: True):
     if metric.kind == "share":  # evaluated on the totals themselves
         return pct(s(metric.field), s(metric.field))
     raise ValueError(metric.kind)
+
+
+def _sum_value(v, unit: str):
+    """A summed cell: money stays the exact Decimal (never a float, design.md), the rest int."""
+    if unit == "money":
+        return v if isinstance(v, Decimal) else Decimal(v or 0)
+    return int(v)
 
 
 def expand_layout(defn: ReportDef, present: set[str]) -> list[Group]:
@@ -170,7 +177,7 @@ def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str],
         dens = tuple((bs, f) for f in m.den)
         if m.kind == "share":
             dens = (sum((totals or {}).get(b, {}).get(m.field, 0) or 0 for b in bs),)
-        plan.append((c.key, m.kind, (bs, m.field), dens))
+        plan.append((c.key, m.kind, (bs, m.field), dens, m.unit))
 
     def values(facts: Facts) -> dict:
         memo: dict = {}
@@ -183,9 +190,9 @@ def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str],
             return v
 
         out = {}
-        for key, kind, num, dens in plan:
+        for key, kind, num, dens, unit in plan:
             if kind == "sum":
-                out[key] = int(s(num))
+                out[key] = _sum_value(s(num), unit)
                 continue
             if kind == "share":
                 out[key] = pct(s(num), dens[0])
@@ -212,7 +219,8 @@ FAMILIES = {"queue": "pbxlens.reports.queue", "operator": "pbxlens.reports.opera
             "checktime": "pbxlens.reports.checktime",
             # issue 5 (coincidences, waits, numbers)
             "coincidence": "pbxlens.reports.coincidence", "wait": "pbxlens.reports.wait",
-            "number": "pbxlens.reports.number"}
+            "number": "pbxlens.reports.number",
+            "billing": "pbxlens.reports.billing"}
 
 
 def run(con: duckdb.DuckDBPyConnection, report_id: str, params: flt.Params | None = None) -> Result:

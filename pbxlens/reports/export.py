@@ -66,6 +66,8 @@ def to_csv(result: Result) -> str:
 
 # ----------------------------------------------------------------------------- XLSX
 
+# money cells: numbers shown as `€ 1,234.56` (the finance export's format)
+EURO = '[$€-x-euro2] #,##0.00;-[$€-x-euro2] #,##0.00'
 _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -115,6 +117,8 @@ def to_xlsx(result: Result, path: str | Path | io.BytesIO) -> None:
     f_int = wb.add_format({"num_format": "#,##0"})
     f_pct = wb.add_format({"num_format": "0.00%"})
     f_lvl1 = wb.add_format({"indent": 1})
+    f_eur = wb.add_format({"num_format": EURO})
+    f_teur = wb.add_format({"bold": True, "top": 1, "num_format": EURO})
     f_tot = wb.add_format({"bold": True, "top": 1})
     f_tdur = wb.add_format({"bold": True, "top": 1, "num_format": "[h]:mm:ss"})
     f_tint = wb.add_format({"bold": True, "top": 1, "num_format": "#,##0"})
@@ -139,10 +143,10 @@ def to_xlsx(result: Result, path: str | Path | io.BytesIO) -> None:
         for row in t.rows:
             ws.write_string(r, 0, str(row.get("label", "")), f_lvl1 if row.get("level") == 1
                             else None)
-            _write_values(ws, r, col, cols, row, f_dur, f_int, f_pct)
+            _write_values(ws, r, col, cols, row, f_dur, f_int, f_pct, f_eur=f_eur)
             r += 1
         ws.write_string(r, 0, str(t.totals.get("label", "")), f_tot)
-        _write_values(ws, r, col, cols, t.totals, f_tdur, f_tint, f_tpct, f_tot)
+        _write_values(ws, r, col, cols, t.totals, f_tdur, f_tint, f_tpct, f_tot, f_eur=f_teur)
         ws.freeze_panes(3, 1)
         ws.autofilter(2, 0, max(r - 1, 2), len(cols))
         ws.set_column(0, 0, 24)
@@ -150,7 +154,7 @@ def to_xlsx(result: Result, path: str | Path | io.BytesIO) -> None:
     wb.close()
 
 
-def _write_values(ws, r, col, cols, row, f_dur, f_int, f_pct, f_blank=None) -> None:
+def _write_values(ws, r, col, cols, row, f_dur, f_int, f_pct, f_blank=None, f_eur=None) -> None:
     for k, c in enumerate(cols):
         v = row.get(c.key)
         if v is None:
@@ -163,7 +167,9 @@ def _write_values(ws, r, col, cols, row, f_dur, f_int, f_pct, f_blank=None) -> N
             ws.write_number(r, col + k, int(v), f_int)
         elif c.unit == "percent":
             ws.write_number(r, col + k, float(v) / 100, f_pct)
-        elif c.unit in ("money", "decimal"):
+        elif c.unit == "money":  # a number (typed cell) with the euro format
+            ws.write_number(r, col + k, float(v), f_eur)
+        elif c.unit == "decimal":
             ws.write_number(r, col + k, float(v))
         elif c.unit == "instant":
             ws.write_string(r, col + k, fmt.instant(v))

@@ -48,6 +48,18 @@ def percent(v: float | None, *, style: str = "trim", lang: str = "en") -> str:
     return (s.replace(".", ",") if lang == "it" else s) + " %"
 
 
+def money(v, *, lang: str = "it") -> str:
+    """`€ 20.086,01` (Italian, nexus L6885) or `€ 20,086.01`: the exact Decimal rounded once,
+    half-up, to the cent for display only."""
+    if v is None:
+        return ""
+    q = Decimal(str(v)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    s = f"{q:,.2f}"
+    if lang == "it":
+        s = s.replace(",", "_").replace(".", ",").replace("_", ".")
+    return f"€ {s}"
+
+
 def day_label(d: date) -> str:
     return d.strftime("%d/%m/%Y")
 
@@ -75,7 +87,7 @@ def cell(value, unit: str, kind: str = "sum", *, lang: str = "it", thousands: bo
     if unit == "percent":
         return percent(value, lang=lang)
     if unit == "money":
-        return f"€ {value}"
+        return money(value, lang=lang)
     if unit == "decimal":  # Erlangs: 2 decimals, Italian comma
         txt = f"{Decimal(str(value)).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):.2f}"
         return txt.replace(".", ",") if lang == "it" else txt

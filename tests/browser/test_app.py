@@ -57,6 +57,7 @@ def test_each_role_sees_exactly_its_pages(live, browser):
         expected |= {"/tickets", "/trace"} if access.can_use_tickets(u) else set()
         expected |= {"/missed"} if u.role in ("operator", "supervisor", "admin") else set()
         expected |= {"/missed/manage"} if u.role in ("supervisor", "admin") else set()
+        expected |= {"/billing"} if access.can_manage_billing(u) else set()
         login(d, base, name)
         assert nav_hrefs(d) == expected, name
         for path, marker in (("/admin/quarantine", "aq-grid"), ("/reports/cdr.queues", "rp-filterbar"),

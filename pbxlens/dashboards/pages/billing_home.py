@@ -1,0 +1,102 @@
+"""Billing (issue 8 part 8): the billing area's landing page for finance and admin users: links
+to the billing reports (generic catalog pages), the tariff/profile/multiservice pages, and the
+finance export (`pbxlens billing export` as a download)."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import dash
+from dash import Input, Output, State, dcc, html, no_update
+
+from pbxlens import PbxlensError
+from pbxlens.dashboards import access
+from pbxlens.dashboards import context as web
+from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.pages.common import error_box, forbidden
+
+dash.register_page(__name__, path="/billing", name="Billing", title="pbxlens · billing")
+
+TABS = (("/billing", "billing"), ("/billing/tariffs", "tariffs"),
+        ("/billing/profiles", "profiles"), ("/billing/multiservice", "multiservice"))
+MAX_UPLOAD = 10 * 1024 * 1024  # tariff and profile files are small; the browser holds them
+
+
+def billing_tabs(current: str, lang: str) -> html.Nav:
+    return html.Nav([dcc.Link(t(key, lang), href=path,
+                              className="pbx-tab" + (" pbx-tab-on" if path == current else ""))
+                     for path, key in TABS], className="pbx-tabs no-print", id="billing-tabs")
+
+
+def upload_to_file(contents: str, filename: str, folder: str) -> Path:
+    """A dcc.Upload payload (data URL) as a file with the upload's suffix (csv/xlsx only)."""
+    import base64
+
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".txt", ".tsv"):
+        raise PbxlensError(f"{filename}: CSV or XLSX only")
+    data = base64.b64decode(contents.split(",", 1)[1])
+    if len(data) > MAX_UPLOAD:
+        raise PbxlensError(f"{filename}: larger than {MAX_UPLOAD} bytes")
+    p = Path(folder) / f"upload{suffix}"
+    p.write_bytes(data)
+    return p
+
+
+def layout(**_kwargs):
+    lang, user = web.lang(), web.user()
+    if not access.can_manage_billing(user):
+        return forbidden(lang)
+    reports = [d for d in access.visible_reports(user) if d.id.startswith("billing.")]
+    cards = [dcc.Link([html.Div(d.title(lang), className="pbx-card-title"),
+                       html.Div(d.id, className="pbx-card-id")],
+                      href=f"/reports/{d.id}", className="pbx-card pbx-report-card")
+             for d in reports]
+    today = date.today()
+    return html.Div([
+        billing_tabs("/billing", lang),
+        html.H1(t("billing", lang)),
+        html.Section([
+            html.H3(t("finance_export", lang)),
+            html.Div([
+                dcc.DatePickerRange(id="bh-dates", start_date=today.replace(day=1) - timedelta(days=1),
+                                    end_date=today, display_format="DD/MM/YYYY",
+                                    first_day_of_week=1, minimum_nights=0),
+                html.Button(t("download", lang), id="bh-export", n_clicks=0,
+                            className="pbx-btn pbx-btn-primary"),
+            ], className="pbx-actions"),
+            html.Div(id="bh-msg"),
+            dcc.Download(id="bh-download"),
+        ], className="pbx-card"),
+        html.H3(t("billing_reports", lang)),
+        html.Div(cards, className="pbx-card-grid", id="bh-reports"),
+    ])
+
+
+@dash.callback(
+    Output("bh-download", "data"), Output("bh-msg", "children"),
+    Input("bh-export", "n_clicks"),
+    State("bh-dates", "start_date"), State("bh-dates", "end_date"),
+    prevent_initial_call=True,
+)
+def finance_export(n, start, end):
+    if not n:
+        return no_update, no_update
+    if not access.can_manage_billing(web.user()):
+        return no_update, error_box(t("forbidden", web.lang()))
+    from pbxlens.billing.export import export_xlsx
+
+    try:
+        lo = date.fromisoformat(start[:10]) if start else None
+        hi = date.fromisoformat(end[:10]) if end else None
+    except ValueError as exc:
+        return no_update, error_box(str(exc))
+    with tempfile.TemporaryDirectory(prefix="pbxlens-fin-") as tmp:
+        out = Path(tmp) / "finance.xlsx"
+        with web.store().cursor() as cur:
+            export_xlsx(cur, out, date_from=lo, date_to=hi, tenant=web.user().tenant)
+        data = io.BytesIO(out.read_bytes())
+    return dcc.send_bytes(data.getvalue(), f"billing_{lo or ''}_{hi or ''}.xlsx"), ""

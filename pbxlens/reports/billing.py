@@ -1,0 +1,395 @@
+"""The billing family (issue 8, nexus_modules.md C.3-C.5): the billing dashboard, its
+breakdowns, the tariff consumption and the multiservice billing, as catalog definitions.
+
+Facts come from `call_costs` (one row per rated call and method, written by the rating engine)
+summed per row key and *block* = direction (`in` / `out`): count, billed seconds, cost, cost
+without the free allowance, free seconds. Money stays Decimal end to end: the per-call costs
+are exact 5-dp Decimals, every cell is an exact sum of them (so every total equals the sum of
+the per-call costs), JSON carries them as strings, XLSX as numbers with a euro format, and the
+display rounds once, half-up, to the cent (BL-8, L6885).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pbxlens.reports import common as cm
+from pbxlens.reports import filters as flt
+from pbxlens.reports import format as fmt
+from pbxlens.reports.catalog import (
+    BlockGroups,
+    FilterDef,
+    Group,
+    ReportDef,
+    SummaryField,
+    register,
+    register_filter,
+)
+from pbxlens.reports.common import M
+from pbxlens.reports.engine import RawTable, RowSpec
+
+for _f in (
+    FilterDef("company", "Company", "Azienda",
+              doc="Billing: the call's company (organization id or name; BL-7)."),
+    FilterDef("direction", "Direction", "Direzione",
+              doc="Billing: `in` or `out` (incoming/outgoing, ingresso/uscita accepted)."),
+    FilterDef("cost_center", "Cost center", "Centro di costo",
+              doc="Billing: the operator's cost center (id or name)."),
+    FilterDef("division", "Division", "Divisione",
+              doc="Billing: the operator's division (id or name)."),
+    FilterDef("billing_method", "Valued by", "Valorizzazione",
+              doc="Billing: `tariff` (Nexus tariffs, default) or `profile` (PBX billing "
+                  "profiles); the last value wins."),
+):
+    register_filter(_f)
+
+FIELDS = ("n", "s", "cost", "nofree", "free", "lim")
+MONEY_FIELDS = ("cost", "nofree")
+_IN = {"in", "incoming", "ingresso", "entrata", "i"}
+_OUT = {"out", "outgoing", "uscita", "o"}
+
+
+def _dir(d: str):
+    return lambda b: b == d
+
+
+_H = "duration_h"  # cumulative hours, as the seed's 756:21:54 (L6890)
+
+
+def _measures() -> tuple[Group, ...]:
+    i, o = _dir("in"), _dir("out")
+    return (
+        Group("qty", "Quantity", "Quantità", (
+            M("n", "quantity", "quantità", doc="rated calls"),
+            M("n_in", "quantity in", "quantità in", blocks=i),
+            M("n_out", "quantity out", "quantità out", blocks=o))),
+        Group("time", "Time", "Tempo", (
+            M("s", "time", "tempo", _H, field="s", doc="Σ billed seconds (bill_secs rounded up)"),
+            M("s_in", "time in", "tempo in", _H, field="s", blocks=i),
+            M("s_out", "time out", "tempo out", _H, field="s", blocks=o))),
+        Group("cost", "Cost €", "Costo €", (
+            M("cost_in", "cost in", "costo in", "money", field="cost", blocks=i),
+            M("cost_out", "cost out", "costo out", "money", field="cost", blocks=o),
+            M("cost", "cost total", "costo tot", "money", field="cost",
+              doc="Σ per-call costs (5 dp, exact)"))),
+        Group("nofree", "Cost without free minutes €", "Costo senza flat €", (
+            M("nofree_in", "in", "in senza flat", "money", field="nofree", blocks=i),
+            M("nofree_out", "out", "out senza flat", "money", field="nofree", blocks=o),
+            M("nofree", "total", "tot senza flat", "money", field="nofree",
+              doc="Σ hypothetical costs without the annual free allowance"))),
+    )
+
+
+LAYOUT = _measures()
+
+
+def _headline() -> tuple[SummaryField, ...]:
+    out = []
+    for g in LAYOUT:
+        for m in g.metrics:
+            out.append(SummaryField(m.key, m.en, m.it, m))
+    return tuple(out)
+
+
+# grouping -> (key SQL, label SQL, row header en/it)
+KEYS: dict[str, tuple[str, str, str, str]] = {
+    "month": ("strftime(cc.day, '%Y-%m')", "strftime(cc.day, '%Y-%m')", "Month", "Mese"),
+    "date": ("CAST(cc.day AS TEXT)", "CAST(cc.day AS TEXT)", "Date", "Data"),
+    "organization": ("cc.company", "coalesce(org.name, nullif(cc.company, ''), '(none)')",
+                     "Organization", "Azienda"),
+    "org_unit": ("coalesce(op.org_unit, '')", "coalesce(ou.name, op.org_unit, '(none)')",
+                 "Organizational unit", "Ente"),
+    "gateway": ("coalesce(cc.gateway, '')", "coalesce(cc.gateway, '(none)')", "Gateway", "Gateway"),
+    "operator": ("coalesce(cc.extension, '')",
+                 "coalesce(cc.extension || coalesce(' ' || op.name, ''), '(none)')",
+                 "Operator", "Operatore"),
+    "cost_center": ("coalesce(op.cost_center, '')", "coalesce(cen.name, op.cost_center, '(none)')",
+                    "Cost center", "Centro di costo"),
+    "division": ("coalesce(op.division, '')", "coalesce(dv.name, op.division, '(none)')",
+                 "Division", "Divisione"),
+    "tariff": ("CAST(cc.tariff_id AS TEXT)",
+               "coalesce(t.description, 'tariff ' || CAST(cc.tariff_id AS TEXT))", "Tariff",
+               "Tariffa"),
+}
+
+SQL = """
+SELECT {key} AS k, max({label}) AS label, cc.direction AS block, count(*) AS n,
+  sum(cc.billed_s) AS s, sum(cc.cost) AS cost, sum(cc.cost_nofree) AS nofree,
+  sum(cc.free_s) AS free, {lim} AS lim
+FROM call_costs cc
+LEFT JOIN operators op ON op.tenant = cc.tenant AND op.extension = cc.extension
+LEFT JOIN organizations org ON org.tenant = cc.tenant AND org.id = cc.company
+LEFT JOIN org_units ou ON ou.tenant = op.tenant AND ou.id = op.org_unit
+LEFT JOIN cost_centers cen ON cen.tenant = op.tenant AND cen.id = op.cost_center
+LEFT JOIN divisions dv ON dv.tenant = op.tenant AND dv.id = op.division
+LEFT JOIN billing_tariffs t ON t.id = cc.tariff_id
+WHERE cc.method = ? AND cc.day >= CAST(? AS DATE) AND cc.day <= CAST(? AS DATE) {where}
+GROUP BY k, cc.direction
+"""
+
+# The free allowance of a tariff over the range: its annual minutes once per (company, year)
+# pool that has calls in the range (C.3 footer "used / limit").
+_LIM_SQL = """
+SELECT CAST(cc.tariff_id AS TEXT) AS k,
+  CAST(coalesce(any_value(t.free_minutes), 0) * 60 AS BIGINT)
+    * count(DISTINCT cc.company || '|' || CAST(cc.yr AS TEXT)) AS lim
+FROM call_costs cc LEFT JOIN billing_tariffs t ON t.id = cc.tariff_id
+LEFT JOIN operators op ON op.tenant = cc.tenant AND op.extension = cc.extension
+LEFT JOIN organizations org ON org.tenant = cc.tenant AND org.id = cc.company
+LEFT JOIN cost_centers cen ON cen.tenant = op.tenant AND cen.id = op.cost_center
+LEFT JOIN divisions dv ON dv.tenant = op.tenant AND dv.id = op.division
+WHERE cc.method = 'tariff' AND cc.day >= CAST(? AS DATE) AND cc.day <= CAST(? AS DATE) {where}
+GROUP BY cc.tariff_id
+"""
+
+
+def method(p: flt.Params) -> str:
+    vals = [v.strip().lower() for v in p.values("billing_method")]
+    m = vals[-1] if vals else "tariff"
+    if m not in ("tariff", "profile"):
+        from pbxlens import PbxlensError
+
+        raise PbxlensError(f"--filter billing_method: tariff or profile, got {m!r}")
+    return m
+
+
+def cost_filters(w: flt.Where, p: flt.Params) -> None:
+    """The billing filters on call_costs (cc) and the operator directory (op, org, cen, dv)."""
+    if p.tenant is not None:
+        w.add("cc.tenant = ?", p.tenant)
+    w.any_of(["cc.company", "org.name"], p.values("company"))
+    dirs = set()
+    for v in p.values("direction"):
+        v = v.strip().lower()
+        if v in _IN:
+            dirs.add("in")
+        elif v in _OUT:
+            dirs.add("out")
+        else:
+            from pbxlens import PbxlensError
+
+            raise PbxlensError(f"--filter direction: in or out, got {v!r}")
+    w.any_of(["cc.direction"], sorted(dirs))
+    w.any_of(["cc.gateway"], p.values("gateway"))
+    w.any_of(["cc.extension"], p.values("operator"))
+    w.any_of(["op.cost_center", "cen.name"], p.values("cost_center"))
+    w.any_of(["op.division", "dv.name"], p.values("division"))
+
+
+def _put(facts: dict, row: str, block: str, rec: dict) -> None:
+    tgt = facts.setdefault(row, {}).setdefault(block, {})
+    for f in FIELDS:
+        v = rec.get(f) or 0
+        if f in MONEY_FIELDS:
+            tgt[f] = tgt.get(f, Decimal(0)) + Decimal(v)
+        else:
+            tgt[f] = tgt.get(f, 0) + int(v)
+
+
+def breakdown(con, by: str, p: flt.Params, d_from: date, d_to: date) -> tuple[list[RowSpec], dict]:
+    """Rows (sorted by key) and facts of one breakdown."""
+    key, label, _en, _it = KEYS[by]
+    w = flt.Where()
+    cost_filters(w, p)
+    sql = SQL.format(key=key, label=label, where=w.sql(), lim="0")
+    cols, rows = cm.fetch(con, sql, [method(p), d_from.isoformat(), d_to.isoformat(), *w.args])
+    facts: dict = {}
+    labels: dict[str, str] = {}
+    for row in rows:
+        r = dict(zip(cols, row, strict=True))
+        k = r["k"] if r["k"] is not None else ""
+        labels[k] = r["label"]
+        _put(facts, k, r["block"], r)
+    if by == "tariff":
+        cols, rows = cm.fetch(con, _LIM_SQL.format(where=w.sql()),
+                              [d_from.isoformat(), d_to.isoformat(), *w.args])
+        for row in rows:
+            r = dict(zip(cols, row, strict=True))
+            if r["k"] in facts:
+                facts[r["k"]].setdefault("pool", {"n": 0})["lim"] = int(r["lim"] or 0)
+    order = sorted(labels, key=lambda k: (int(k) if by == "tariff" and k.isdigit() else 0,
+                                          labels[k] if by not in ("month", "date") else k, k))
+    specs = []
+    for k in order:
+        lbl = labels[k]
+        if by == "date":
+            lbl = fmt.day_label(date.fromisoformat(k))
+        specs.append(RowSpec(k, lbl))
+    return specs, facts
+
+
+def _series_chart(cid: str, title: str, specs: list[RowSpec], facts: dict) -> dict:
+    def ser(field: str, block: str | None) -> list[float]:
+        out = []
+        for s in specs:
+            fs = facts.get(s.key, {})
+            v = sum((b.get(field, 0) for k, b in fs.items() if block is None or k == block),
+                    Decimal(0))
+            out.append(float(v))
+        return out
+
+    x = [s.label for s in specs]
+    return {"id": cid, "title": title, "type": "combo", "x": x, "series": [
+        {"key": "cost", "label": "cost €", "color": cm.ORANGE, "kind": "column",
+         "data": ser("cost", None)},
+        {"key": "cost_in", "label": "cost in €", "color": cm.GREEN, "kind": "line",
+         "data": ser("cost", "in")},
+        {"key": "cost_out", "label": "cost out €", "color": cm.RED, "kind": "line",
+         "data": ser("cost", "out")}]}
+
+
+def _multiservice(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+    from pbxlens.billing.multiservice import lines
+
+    it = p.lang == "it"
+    facts: dict = {}
+    specs: dict[str, RowSpec] = {}
+    for r in lines(con, d_from, d_to, companies=p.values("company") or None, tenant=p.tenant):
+        key = f"{r['tenant']}|{r['company']}"
+        if key not in specs:
+            period = fmt.day_label(r["valid_from"]) + " – " + (
+                fmt.day_label(r["valid_to"]) if r["valid_to"] else "…")
+            specs[key] = RowSpec(key, f"{r['company_name']} ({period})",
+                                 extra={"company": r["company"], "period_from": str(r["valid_from"]),
+                                        "period_to": str(r["valid_to"] or "")})
+        # n = 1 per (company, service) line keeps every service's columns on the page even
+        # when no company used it (the seed shows "chiamate out ... 0"); q is the quantity
+        facts.setdefault(key, {})[r["service"]] = {
+            "n": 1, "q": int(r["qty"]), "s": int(r["secs"]), "cost": Decimal(r["cost"])}
+    rows = sorted(specs.values(), key=lambda s: s.label.lower())
+    title = "Fatturazione" if it else "Billing"
+    return [RawTable("multiservice", title, rows, facts,
+                     row_header="Ragione sociale (competenza)" if it else "Company (period)")], []
+
+
+def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+    it = p.lang == "it"
+    if defn.grouping == "multiservice":
+        return _multiservice(con, defn, p, d_from, d_to)
+    if defn.grouping == "dashboard":
+        raws, charts = [], []
+        for by, tk, en, it_ in (("month", "monthly", "Costs by month", "Costi per mese"),
+                                ("date", "daily", "Costs by date", "Costi per data")):
+            specs, facts = breakdown(con, by, p, d_from, d_to)
+            raws.append(RawTable(tk, it_ if it else en, specs, facts,
+                                 row_header=KEYS[by][3] if it else KEYS[by][2]))
+            charts.append(_series_chart(f"{tk}_cost", it_ if it else en, specs, facts))
+        return raws, charts
+    by = defn.grouping
+    specs, facts = breakdown(con, by, p, d_from, d_to)
+    title = defn.table_title[1] if it else defn.table_title[0]
+    return [RawTable(by, title, specs, facts,
+                     row_header=KEYS[by][3] if it else KEYS[by][2])], []
+
+
+# ----------------------------------------------------------------------------- definitions
+
+FILTERS = ("company", "direction", "gateway", "operator", "cost_center", "division",
+           "billing_method")
+DEFS = (
+    ("grain", "One row per rated call and method (`call_costs`): answered incoming/outgoing "
+              "calls with bill_secs > 0 that a tariff (or, with billing_method=profile, a PBX "
+              "billing profile) values, placed on the call's PBX-local start day."),
+    ("time", "Σ billed seconds: bill_secs rounded up to whole seconds (decisions.md)."),
+    ("cost", "Σ per-call costs: answer charge + rate × charged seconds / 60, each call rounded "
+             "once half-up to 5 decimals (C.2, BL-8); totals are exact sums of the per-call "
+             "costs, displayed rounded to the cent."),
+    ("cost without free minutes", "Σ hypothetical per-call costs as if no annual free "
+                                  "allowance existed (\"senza flat\", C.3/C.4)."),
+    ("company", "The organization of the call's operator (answered_by for incoming, the "
+                "placing account/extension for outgoing; BL-7)."),
+)
+_COMMON = dict(source="rated call (call_costs)", family="billing", filters=FILTERS,
+               layout=LAYOUT, definitions=DEFS, totals_label=("Total", "Totale"))
+
+register(ReportDef(
+    id="billing.dashboard", en="Billing dashboard", it="Dashboard tariffazione",
+    grouping="dashboard",
+    grouping_doc="two tables: months (YYYY-MM) and dates with rated calls; the header strip "
+                 "holds the 12 headline totals (C.4)",
+    summary=_headline(), table_title=("Costs", "Costi"),
+    charts_doc="`monthly_cost`, `daily_cost`: cost (column), cost in and cost out (lines), EUR.",
+    **_COMMON))
+
+for _by, _en, _it in (
+    ("month", "Billing by month", "Costi per mese"),
+    ("date", "Billing by date", "Costi per data"),
+    ("organization", "Billing by organization", "Costi per azienda"),
+    ("org_unit", "Billing by organizational unit", "Costi per ente"),
+    ("gateway", "Billing by gateway", "Costi per gateway"),
+    ("operator", "Billing by operator", "Costi per operatore"),
+    ("cost_center", "Billing by cost center", "Costi per centro di costo"),
+    ("division", "Billing by division", "Costi per divisione"),
+):
+    register(ReportDef(
+        id=f"billing.by_{_by}", en=_en, it=_it, grouping=_by,
+        grouping_doc=f"one row per {KEYS[_by][2].lower()} with rated calls, sorted",
+        table_title=(_en, _it), charts_doc="none.", **_COMMON))
+
+register(ReportDef(
+    id="billing.consumption", en="Tariff consumption", it="Consumo tariffe",
+    source="rated call (call_costs)", family="billing", grouping="tariff",
+    grouping_doc="one row per tariff with rated calls; columns by direction (entrata / uscita / "
+                 "totale, C.3)",
+    filters=("company", "direction", "gateway", "operator", "cost_center", "division"),
+    layout=(
+        Group("in", "Inbound", "Entrata", (
+            M("n", "calls", "chiamate", blocks=_dir("in")),
+            M("s", "time", "tempo", _H, field="s", blocks=_dir("in")),
+            M("cost", "cost €", "costo €", "money", field="cost", blocks=_dir("in")),
+            M("nofree", "hypothetical cost €", "costo ipotetico €", "money", field="nofree",
+              blocks=_dir("in")))),
+        Group("out", "Outbound", "Uscita", (
+            M("n", "calls", "chiamate", blocks=_dir("out")),
+            M("s", "time", "tempo", _H, field="s", blocks=_dir("out")),
+            M("cost", "cost €", "costo €", "money", field="cost", blocks=_dir("out")),
+            M("nofree", "hypothetical cost €", "costo ipotetico €", "money", field="nofree",
+              blocks=_dir("out")))),
+        Group("total", "Total", "Totale", (
+            M("n", "calls", "chiamate"),
+            M("s", "time", "tempo", _H, field="s"),
+            M("cost", "cost €", "costo €", "money", field="cost"),
+            M("nofree", "hypothetical cost €", "costo ipotetico €", "money", field="nofree"))),
+        Group("free", "Free minutes", "Limite gratuito", (
+            M("used", "used", "usato", _H, field="free",
+              doc="Σ free-allowance seconds the calls of the range consumed"),
+            M("limit", "allowance", "limite", _H, field="lim",
+              doc="annual free minutes × the (company, year) pools with calls in the range"),
+            M("pct", "% used", "% usato", "percent", "pct", "free", ("lim",)))),
+    ),
+    table_title=("Consumption", "Consumo"), charts_doc="none.",
+    definitions=(*DEFS, ("free minutes", "One pool per tariff, tenant, company and calendar year,"
+                                         " shared by inbound and outbound, consumed in start "
+                                         "order (C.2, BL-3).")),
+    totals_label=("Total", "Totale")))
+
+
+def _ms_metrics(code: str):
+    return (M("q", "total", "totale", field="q", blocks=_dir(code)),
+            M("s", "time", "tempo", "duration", field="s", blocks=_dir(code)),
+            M("cost", "cost €", "costo €", "money", field="cost", blocks=_dir(code)))
+
+
+register(ReportDef(
+    id="billing.multiservice", en="Multiservice billing", it="Fatturazione multiservizio",
+    source="contract, service, CDR call", family="billing", grouping="multiservice",
+    grouping_doc="one row per company with a contract overlapping the range, labelled with its "
+                 "period (competenza); one column group per service (C.5)",
+    filters=("company",),
+    layout=(
+        BlockGroups(order=("chiamate in", "chiamate out"), metrics_for=_ms_metrics),
+        Group("total", "Total costs", "Totale costi", (
+            M("cost", "cost €", "costo €", "money", field="cost"),)),
+    ),
+    table_title=("Billing", "Fatturazione"), charts_doc="none.",
+    definitions=(
+        ("calls", "Call services (kind calls_in / calls_out): the company's answered calls of "
+                  "that direction with start in the contract period ∩ the range; cost = calls × "
+                  "answer charge + rate × max(0, minutes − free minutes) (C.5)."),
+        ("units", "Other services: Σ quantities entered for periods overlapping the contract "
+                  "period ∩ the range; cost = max(0, quantity − free) × rate."),
+        ("rounding", "Each service cost rounded once half-up to 5 decimals; the total is their "
+                     "exact sum."),
+    ),
+    totals_label=("Total", "Totale")))
