@@ -26,10 +26,13 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# Each script prints its table of figures and ratios; BENCH=name runs one (e.g. BENCH=billing).
+BENCHES ?= simulate ingest reports coincidences callcenter activity billing missed webhook ui scale
+
 bench: $(STAMP)
-	$(PY) bench/simulate.py
-	$(PY) bench/ingest.py
-	@if [ -f bench/reports.py ]; then $(PY) bench/reports.py; fi
+	@rc=0; for b in $(if $(BENCH),$(BENCH),$(BENCHES)); do \
+		if [ -f bench/$$b.py ]; then echo "== bench/$$b.py"; $(PY) bench/$$b.py || rc=1; fi; \
+	done; exit $$rc
 
 clean:
 	rm -rf $(VENV) bench/out .pytest_cache .ruff_cache
