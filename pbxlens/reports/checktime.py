@@ -35,23 +35,29 @@ FIELDS = ("n", "ok", "failed", "unrouted")
 DEFAULT_MINUTES = 60
 NO_MENU = ""
 
+# The passes of the range are summed per (control / menu, called number, minute of the day)
+# first; an IVR call that never reached a menu is assigned one on those sums (only the called
+# numbers of such calls are looked at), then sums are cut into N-minute slots.
 SQL = """
 WITH p AS (
-  SELECT p.tenant, p.gkey, p.gate_name, p.called, p.mod, p.ok, p.routed
+  SELECT p.tenant, p.gkey, any_value(p.gate_name) AS gate_name, {called} AS called, p.mod,
+    p.ok, count(*) AS n, count(*) FILTER (WHERE p.ok AND NOT p.routed) AS unrouted
   FROM gate_passes p
   WHERE p.day >= CAST(? AS DATE) AND p.day <= CAST(? AS DATE) AND p.kind = ? {where}
+  GROUP BY p.tenant, p.gkey, {called}, p.mod, p.ok
 ), m AS (
   SELECT tenant, called, first(gkey ORDER BY n DESC, gkey) AS gkey
-  FROM (SELECT tenant, called, gkey, count(*) AS n FROM p WHERE gkey IS NOT NULL
+  FROM (SELECT tenant, called, gkey, sum(n) AS n FROM p
+        WHERE gkey IS NOT NULL AND called IN (SELECT called FROM p WHERE gkey IS NULL)
         GROUP BY tenant, called, gkey)
   GROUP BY tenant, called
 ), s AS (
-  SELECT p.tenant, coalesce(p.gkey, m.gkey, '') AS gkey, max(p.gate_name) AS gname,
+  SELECT p.tenant, coalesce(p.gkey, m.gkey, '') AS gkey, any_value(p.gate_name) AS gname,
     CAST(p.mod // ? AS INTEGER) AS slot, CASE WHEN p.ok THEN 'OK' ELSE 'FAILED' END AS block,
-    count(*) AS n, count(*) FILTER (WHERE p.ok AND NOT p.routed) AS unrouted
+    sum(p.n) AS n, sum(p.unrouted) AS unrouted
   FROM p LEFT JOIN m ON p.gkey IS NULL AND m.tenant = p.tenant
     AND m.called IS NOT DISTINCT FROM p.called
-  GROUP BY ALL
+  GROUP BY p.tenant, coalesce(p.gkey, m.gkey, ''), slot, block
 ), l AS (
   SELECT s.*, coalesce(d.name, s.gname, s.gkey) AS glabel
   FROM s LEFT JOIN {names} d ON d.tenant = s.tenant AND d.id = s.gkey
@@ -75,7 +81,9 @@ def query(defn: ReportDef, p: flt.Params, d_from: date, d_to: date) -> tuple[str
         w.add("p.tenant = ?", p.tenant)
     lw = flt.Where()
     lw.any_of(["s.gkey", "coalesce(d.name, s.gname, s.gkey)"], p.values(fkey))
-    sql = SQL.format(where=w.sql(), names=names, label_where=lw.sql())
+    # only the IVR report needs the called number (to place calls that reached no menu)
+    sql = SQL.format(where=w.sql(), names=names, label_where=lw.sql(),
+                     called="p.called" if kind == "ivr" else "CAST(NULL AS TEXT)")
     minutes = p.number("chart_minutes", DEFAULT_MINUTES)
     return sql, [d_from.isoformat(), d_to.isoformat(), kind, *w.args, minutes, *lw.args]
 

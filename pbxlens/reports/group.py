@@ -25,14 +25,15 @@ _GLABEL = "coalesce(r.name, nullif(g.group_name, ''), g.group_id, '')"
 # Visits are summed per finest key first; group names come from the directory on those sums.
 SQL = f"""
 WITH g AS (
-  SELECT v.tenant, v.gkey, v.group_id, v.group_name, {{fine}},
-    CASE WHEN v.answered THEN 'ANSWER' ELSE 'NOANSWER' END AS block, count(*) AS n,
+  SELECT v.tenant, v.gkey, any_value(v.group_id) AS group_id,
+    any_value(v.group_name) AS group_name, {{fine}}, v.answered, count(*) AS n,
     sum(v.talk_s) AS talk, sum(v.n_cfwd) AS cfwd, sum(v.n_ufwd) AS ufwd, sum(v.n_fork) AS fork
   FROM group_visits v
   WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) AND v.gkey <> '' {{where}}
-  GROUP BY ALL
+  GROUP BY v.tenant, v.gkey, {{fine}}, v.answered
 ), l AS (
-  SELECT g.*, {_GLABEL} AS glabel
+  SELECT g.*, {_GLABEL} AS glabel,
+    CASE WHEN g.answered THEN 'ANSWER' ELSE 'NOANSWER' END AS block
   FROM g LEFT JOIN ring_groups r ON r.tenant = g.tenant AND r.id = g.group_id
   WHERE 1 = 1 {{label_where}}
 )
