@@ -50,5 +50,6 @@ def test_cti_url_survives_the_login_redirect(live, client_for):
     assert r.status_code == 302
     assert r.headers["location"].startswith("/login?next=/tickets/new%3Fcaller%3D")
     r = anon.post("/login", data={"username": "op", "password": "correct-horse-1",
+                                  "csrf_token": anon.cookies.get("_csrf_token", ""),
                                   "next": "/tickets/new?caller=%2B39%20333%201234567&unique_id=1778600000.7"})
     assert r.headers["location"] == "/tickets/new?caller=%2B39%20333%201234567&unique_id=1778600000.7"
