@@ -170,6 +170,8 @@ def _load_callcenter(con, path, kind, result, sha, started, timer, note) -> None
         result.rows_loaded = counts["rows_loaded"]
         result.rows_duplicate = counts["rows_duplicate"]
         result.calls_loaded = counts["calls_loaded"]
+        if result.calls_loaded:
+            missed.on_batch(con, result.batch_id)  # unanswered queue calls -> callbacks
         result.rows_quarantined = cc.quarantine(con, result.batch_id, str(path))
         loader.finish_batch(con, result, sha=sha, started=started, parse_s=parse_s,
                             load_s=timer.lap())

@@ -44,12 +44,14 @@ def _threshold(vals: dict[str, str]) -> str:
 
 
 def on_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict[str, int]:
-    """Reconcile after one ingest batch (CDR file or webhook group commit), inside its
-    transaction: the calls and dynamic-routing rows the batch inserted or replaced."""
+    """Reconcile after one ingest batch (CDR or Call Center CDR file, webhook group commit),
+    inside its transaction: the calls, queue calls and dynamic-routing rows the batch inserted
+    or replaced."""
     con.execute("""CREATE OR REPLACE TEMP TABLE _mc_keys AS
         SELECT DISTINCT tenant, unique_id FROM calls WHERE batch_id = ?
+        UNION SELECT tenant, unique_id FROM queue_calls WHERE batch_id = ?
         UNION SELECT tenant, unique_id FROM dynamic_routing_requests WHERE batch_id = ?""",
-                [batch_id, batch_id])
+                [batch_id, batch_id, batch_id])
     return _refresh(con, scoped=True)
 
 

@@ -10,7 +10,9 @@ the CDR contacts of a number.
   failed a time control (A.3.3: type `checktime`, source `time_control`);
 - the dynamic-routing insert endpoint (`dynamic_routing_requests`, A.3.1): type = param2
   (`queue`), queue = param1, time = the CDR start of its unique_id when known, else receipt;
-- the Call Center CDR (`queue_calls`, issue 6) is to be added HERE as one more UNION branch.
+- the Call Center CDR (`queue_calls`, issue 6): incoming calls none of whose queue visits was
+  answered, for the calls the CDR does not hold (when it does, the CDR decides: a call answered
+  after leaving the queue is not missed).
 
 One event per (tenant, unique_id): dynamic routing wins over time control over the CDR.
 
@@ -78,11 +80,23 @@ WITH c AS (
     FROM calls c SEMI JOIN dynamic_routing_requests r2
       ON r2.tenant = c.tenant AND r2.unique_id = c.unique_id {_in(keys, 'c')}
     GROUP BY c.tenant, c.unique_id) cs ON cs.tenant = r.tenant AND cs.unique_id = r.unique_id
+), cc AS (
+  SELECT q.tenant, q.unique_id, arg_min(q.caller, q.enter_ts) AS caller,
+    arg_min(q.called, q.enter_ts) AS called, min(q.enter_ts) AS event_ts,
+    arg_max(coalesce(nullif(q.queue_name, ''), nullif(q.queue_id, '')), q.enter_ts) AS queue,
+    'queue' AS type, 'callcenter' AS source, arg_min(q.account_code, q.enter_ts) AS account_code,
+    CAST(NULL AS TEXT) AS servicecode, false AS anon
+  FROM queue_calls q {_in(keys, 'q')}
+  WHERE q.direction = 'incoming' AND NOT EXISTS (
+    SELECT 1 FROM calls c3 WHERE c3.tenant = q.tenant AND c3.unique_id = q.unique_id)
+  GROUP BY q.tenant, q.unique_id
+  HAVING NOT bool_or(q.answered)
 ), u AS (
   SELECT *, 0 AS pri FROM dr
   UNION ALL
   SELECT *, CASE WHEN source = 'time_control' THEN 1 ELSE 2 END AS pri FROM cdr
-  -- Call Center CDR (queue_calls, issue 6): one more branch here, priority 1.5
+  UNION ALL
+  SELECT *, 2 AS pri FROM cc
 ), n AS (
   SELECT *, {national_sql('cleaned', outbound=False, cleaned=True)} AS call_num
   FROM (SELECT *, {clean_sql('caller')} AS cleaned FROM u
