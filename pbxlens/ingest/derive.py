@@ -207,9 +207,10 @@ _BATCH_SCOPE = "(SELECT * FROM calls WHERE batch_id = ?)"
 CALLS_PER_SLICE = 150_000
 
 
-def backfill_sql() -> list[str]:
-    """The statements that derive every call in the store (migration 0003 runs these)."""
-    return [sql.format(scope="calls") for sql in _INSERTS]
+def backfill_sql(inserts: tuple[str, ...] = _INSERTS[:3]) -> list[str]:
+    """The statements that derive every call in the store (migration 0003 runs the first
+    three; migration 0013 runs line_calls')."""
+    return [sql.format(scope="calls") for sql in inserts]
 
 
 def refresh(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
@@ -235,5 +236,5 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute every derived row from calls/call_legs (repairs; equals refreshing all)."""
     for table in TABLES:
         con.execute(f"DELETE FROM {table}")
-    for sql in backfill_sql():
+    for sql in backfill_sql(_INSERTS):
         con.execute(sql)

@@ -266,3 +266,11 @@ def test_page_components_and_xlsx(lines_store, rid, tmp_path):
     to_xlsx(res, tmp_path / "r.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
     assert len(wb.worksheets) == len(res.tables)
+
+
+def test_line_calls_migration_uses_the_derive_statement():
+    from pbxlens.ingest import derive
+
+    sql = next(s for v, _n, s in db.migrations() if v == 13)
+    (stmt,) = derive.backfill_sql((derive.LINE_CALLS_SQL,))
+    assert stmt.rstrip() in sql, "regenerate 0013_line_calls.sql from derive.LINE_CALLS_SQL"
