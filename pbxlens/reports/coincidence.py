@@ -65,7 +65,7 @@ WITH iv AS (
 ), ki AS (
   SELECT ln.i << 36 AS p, iv.s, iv.e FROM iv JOIN ln ON ln.h = iv.h
 ), bd AS (
-  SELECT range << 2 | 1 AS k FROM range(0, $hi - $lo, $bucket)
+  SELECT (g.x << 2) | 1 AS k FROM range(0, $hi - $lo, $bucket) AS g(x)
 ), ev AS (
   SELECT p | (s << 2) | 2 AS k FROM ki
   UNION ALL SELECT p | (e << 2) AS k FROM ki
