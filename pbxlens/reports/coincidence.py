@@ -161,8 +161,10 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
 
     per: dict[str, dict] = {}
     for ln, b, level, gid, peak, level_s, secs, n, peak_t in rows:
-        d = per.setdefault(ln, {"peak": [0] * nb, "avg_s": [0] * nb, "peak_t": [0] * nb,
-                                "hist": {}, "n": 0})
+        d = per.get(ln)
+        if d is None:
+            d = per[ln] = {"peak": [0] * nb, "avg_s": [0] * nb, "peak_t": [0] * nb,
+                           "hist": {}, "n": 0}
         if gid == 1:  # (line, b)
             if 0 <= b < nb:
                 d["peak"][b], d["avg_s"][b] = int(peak or 0), int(level_s or 0)
@@ -182,6 +184,7 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
     charts = []
     it = p.lang == "it"
     order = sorted(lines, key=label)
+    x: list[str] | None = None
     for ln in [*order, ALL]:
         d = per.get(ln)
         limit = lim(ln)
@@ -209,9 +212,13 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
             # every k from 1 to the peak, even when a level was skipped
             for k in range(top, 0, -1):
                 blocks.setdefault(f"≥{k}", {"n": blocks.get(f"≥{k + 1}", {"n": 0})["n"]})
+            if x is None:  # bucket labels, once for every chart
+                tz = ZoneInfo(get_settings().timezone)
+                x = [datetime.fromtimestamp(lo + i * bucket, tz).strftime("%d/%m/%Y %H:%M")
+                     for i in range(nb)]
             charts.append(_chart(ln, "Tutte le linee" if it and ln == ALL else
                                  "All lines" if ln == ALL else label(ln),
-                                 d, limit, lo, bucket, nb, f["level_s"], range_s, it))
+                                 d, limit, x, bucket, nb, f["level_s"], range_s, it))
         facts[ln if ln == ALL else label(ln)] = blocks
     raw = RawTable("lines", defn.table_title[1] if it else defn.table_title[0],
                    [RowSpec(label(ln), label(ln)) for ln in order], facts,
@@ -226,11 +233,8 @@ def _color(peak: int, limit: int) -> str:
     return cm.GREEN if occ < 0.75 else cm.ORANGE if occ < 0.9 else cm.RED
 
 
-def _chart(ln: str, title: str, d: dict, limit: int, lo: int, bucket: int, nb: int,
+def _chart(ln: str, title: str, d: dict, limit: int, x: list[str], bucket: int, nb: int,
            level_s: int, range_s: int, it: bool) -> dict:
-    tz = ZoneInfo(get_settings().timezone)
-    x = [datetime.fromtimestamp(lo + i * bucket, tz).strftime("%d/%m/%Y %H:%M")
-         for i in range(nb)]
     avg_all = round(level_s / range_s, 2) if range_s else 0
     series = [
         {"key": "peak", "label": "picco" if it else "peak", "kind": "line", "color": BLUE,
