@@ -347,10 +347,11 @@ _BATCH_SCOPE = "(SELECT * FROM calls WHERE batch_id = ?)"
 CALLS_PER_SLICE = 150_000
 
 
-def backfill_sql(version: int = 3) -> list[str]:
-    """The statements that derive every call in the store (migration 0003 runs those of its
-    three tables, migration 0012 those of the issue-5 tables)."""
-    sqls = _INSERTS[:3] if version == 3 else _ISSUE5_INSERTS
+def backfill_sql(which: int | tuple[str, ...] = 3) -> list[str]:
+    """The statements that derive every call in the store: `3` those of migration 0003's three
+    tables, `12` those of the issue-5 tables (migration 0012), or the given INSERT statements
+    (migration 0013 runs line_calls')."""
+    sqls = _INSERTS[:3] if which == 3 else _ISSUE5_INSERTS if which == 12 else which
     return [sql.format(scope="calls") for sql in sqls]
 
 
@@ -377,5 +378,5 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute every derived row from calls/call_legs (repairs; equals refreshing all)."""
     for table in TABLES:
         con.execute(f"DELETE FROM {table}")
-    for sql in backfill_sql(3) + backfill_sql(12):
+    for sql in backfill_sql(_INSERTS):
         con.execute(sql)

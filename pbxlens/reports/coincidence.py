@@ -2,12 +2,12 @@
 
 Exact concurrency at one-second resolution over half-open intervals [answer, end) (C10; with
 the `from_start` filter, [start, end): ringing holds a channel too). One SQL sweep over the
-derived table `line_calls`: +1 at each interval's start and −1 at its end, summed per second
-(so ends and starts of the same second net out: ends before starts), a running sum per line
-(window function) gives the level on [t, next t). Bucket boundaries enter the sweep as 0-events,
-so every constant-level segment lies inside one chart bucket: a bucket's peak is the max level
-of its segments and its time-weighted average is Σ level × length / bucket length. The same
-sweep summed over lines is the PBX-wide row (the table's totals).
+derived table `line_calls`: a +1 event at each interval's start and a −1 at its end, sorted with
+ends before starts at the same second, and a running sum (window function in input order) gives
+the level between consecutive events. Bucket boundaries enter the sweep as 0-events, so every
+constant-level segment lies inside one chart bucket: a bucket's peak is the max level of its
+segments and its time-weighted average is Σ level × length / bucket length. The same sweep over
+all lines at once is the PBX-wide row (the table's totals).
 
 Beyond Nexus: busy-hour carried traffic (Erlangs = channel-seconds in the busiest clock hour /
 3600), the Erlang B channel recommendation at the `grade_of_service` setting (anchors §2.4),
@@ -46,30 +46,52 @@ ALL = "\x1f*"  # facts key of the PBX-wide sweep (never a line name)
 _PEAK_KEY = 1 << 40  # orders (level, earliest second) in one BIGINT: levels < 2^23, spans < 2^40
 YELLOW, GREY, BLUE = "#f9a825", "#9e9e9e", "#546e7a"
 
+# The sweep as ONE sort of 64-bit keys and one streaming pass (the window functions run in
+# input order, no PARTITION BY): key = line index << 36 | second << 2 | kind, kind 0 = an end,
+# 1 = a bucket boundary, 2 = a start, so a second's ends sort before its starts (half-open
+# intervals). Line index 0 is the PBX-wide sweep (every event once more). Every line's deltas
+# sum to 0, so the running sum over the whole sorted stream is each line's own level; a row's
+# segment [previous second, its second) holds the level before its own event. Boundaries cut
+# segments at bucket starts, so a segment lies in the bucket of its first second.
 SQL = """
 WITH iv AS (
-  SELECT {line} AS line, greatest({a}, $lo) AS s, least(end_s, $hi) AS e
+  SELECT hash(tenant, {key}) AS h, tenant, {key} AS name,
+    greatest({a}, $lo) - $lo AS s, least(end_s, $hi) - $lo AS e
   FROM line_calls
   WHERE day <= CAST($d_to AS DATE) AND end_s > $lo AND {a} < $hi AND end_s > {a} {where}
+), ln AS (
+  SELECT h, tenant, name, row_number() OVER (ORDER BY tenant, name) AS i
+  FROM (SELECT h, any_value(tenant) AS tenant, any_value(name) AS name FROM iv GROUP BY h)
+), ki AS (
+  SELECT ln.i << 36 AS p, iv.s, iv.e FROM iv JOIN ln ON ln.h = iv.h
+), bd AS (
+  SELECT (g.x << 2) | 1 AS k FROM range(0, $hi - $lo, $bucket) AS g(x)
 ), ev AS (
-  SELECT line, s AS t, 1 AS d FROM iv
-  UNION ALL SELECT line, e AS t, -1 AS d FROM iv
-  UNION ALL SELECT l.line, b.range AS t, 0 AS d
-  FROM (SELECT DISTINCT line FROM iv) l CROSS JOIN range($lo, $hi, $bucket) b
-), net AS (
-  SELECT coalesce(line, $all) AS line, t, sum(d) AS d, count(*) FILTER (WHERE d = 1) AS starts
-  FROM ev GROUP BY GROUPING SETS ((line, t), (t))
-), lv AS (
-  SELECT line, t, starts,
-    sum(d) OVER (PARTITION BY line ORDER BY t ROWS UNBOUNDED PRECEDING) AS level,
-    coalesce(lead(t) OVER (PARTITION BY line ORDER BY t), $hi) - t AS dt
-  FROM net
+  SELECT p | (s << 2) | 2 AS k FROM ki
+  UNION ALL SELECT p | (e << 2) AS k FROM ki
+  UNION ALL SELECT (s << 2) | 2 AS k FROM ki
+  UNION ALL SELECT e << 2 AS k FROM ki
+  UNION ALL SELECT (ln.i << 36) | bd.k FROM ln CROSS JOIN bd
+  UNION ALL SELECT k FROM bd
+), st AS (
+  SELECT k, lag(k) OVER () AS pk,
+    CAST(sum((k & 3) - 1) OVER (ROWS UNBOUNDED PRECEDING) AS BIGINT) AS level
+  FROM (SELECT k FROM ev ORDER BY k)
+), seg AS (
+  SELECT pk >> 36 AS i, (pk >> 2) & 17179869183 AS pt,
+    ((k >> 2) & 17179869183) - ((pk >> 2) & 17179869183) AS dt,
+    level - ((k & 3) - 1) AS lv, (pk & 3) = 2 AS started
+  FROM st WHERE k >> 36 = pk >> 36
+), agg AS (
+  SELECT i, pt // $bucket AS b, lv, GROUPING(b, lv) AS gid,
+    max(lv) FILTER (WHERE dt > 0) AS peak, sum(lv * dt) AS level_s, sum(dt) AS secs,
+    count(*) FILTER (WHERE started) AS n,
+    arg_max(pt, lv * $key - pt) FILTER (WHERE dt > 0) AS peak_t
+  FROM seg GROUP BY GROUPING SETS ((i, b), (i, lv))
 )
-SELECT line, (t - $lo) // $bucket AS b, level, GROUPING(b, level) AS gid,
-  max(level) AS peak, sum(level * dt) AS level_s, sum(dt) AS secs, sum(starts) AS n,
-  arg_max(t, level * $key - t) AS peak_t
-FROM lv
-GROUP BY GROUPING SETS ((line, b), (line, level))
+SELECT coalesce(ln.tenant || chr(31) || ln.name, $all) AS line, agg.b, agg.lv, agg.gid,
+  agg.peak, agg.level_s, agg.secs, agg.n, agg.peak_t + $lo AS peak_t
+FROM agg LEFT JOIN ln ON ln.i = agg.i
 """
 
 
@@ -113,7 +135,7 @@ def sweep(con, key: str, p: flt.Params, lo: int, hi: int, bucket: int, d_to: dat
         preds.append(f"{key} IN ({', '.join(f'$v{i}' for i in range(len(values)))})")
         named.update({f"v{i}": v for i, v in enumerate(values)})
     where = "".join(f" AND {x}" for x in preds)
-    sql = SQL.format(line=f"tenant || chr(31) || {key}", a=a, where=where)
+    sql = SQL.format(key=key, a=a, where=where)
     return con.execute(sql, named).fetchall()
 
 
@@ -139,14 +161,17 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
 
     per: dict[str, dict] = {}
     for ln, b, level, gid, peak, level_s, secs, n, peak_t in rows:
-        d = per.setdefault(ln, {"peak": [0] * nb, "avg_s": [0] * nb, "peak_t": [0] * nb,
-                                "hist": {}, "n": 0})
+        d = per.get(ln)
+        if d is None:
+            d = per[ln] = {"peak": [0] * nb, "avg_s": [0] * nb, "peak_t": [0] * nb,
+                           "hist": {}, "n": 0}
         if gid == 1:  # (line, b)
             if 0 <= b < nb:
-                d["peak"][b], d["avg_s"][b], d["peak_t"][b] = int(peak), int(level_s), int(peak_t)
+                d["peak"][b], d["avg_s"][b] = int(peak or 0), int(level_s or 0)
+                d["peak_t"][b] = int(peak_t or 0)
                 d["n"] += int(n)
         else:  # (line, level)
-            d["hist"][int(level)] = d["hist"].get(int(level), 0) + int(secs)
+            d["hist"][int(level)] = d["hist"].get(int(level), 0) + int(secs or 0)
 
     def lim(ln: str) -> int:
         if ln == ALL:
@@ -159,6 +184,7 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
     charts = []
     it = p.lang == "it"
     order = sorted(lines, key=label)
+    x: list[str] | None = None
     for ln in [*order, ALL]:
         d = per.get(ln)
         limit = lim(ln)
@@ -186,9 +212,13 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
             # every k from 1 to the peak, even when a level was skipped
             for k in range(top, 0, -1):
                 blocks.setdefault(f"≥{k}", {"n": blocks.get(f"≥{k + 1}", {"n": 0})["n"]})
+            if x is None:  # bucket labels, once for every chart
+                tz = ZoneInfo(get_settings().timezone)
+                x = [datetime.fromtimestamp(lo + i * bucket, tz).strftime("%d/%m/%Y %H:%M")
+                     for i in range(nb)]
             charts.append(_chart(ln, "Tutte le linee" if it and ln == ALL else
                                  "All lines" if ln == ALL else label(ln),
-                                 d, limit, lo, bucket, nb, f["level_s"], range_s, it))
+                                 d, limit, x, bucket, nb, f["level_s"], range_s, it))
         facts[ln if ln == ALL else label(ln)] = blocks
     raw = RawTable("lines", defn.table_title[1] if it else defn.table_title[0],
                    [RowSpec(label(ln), label(ln)) for ln in order], facts,
@@ -203,11 +233,8 @@ def _color(peak: int, limit: int) -> str:
     return cm.GREEN if occ < 0.75 else cm.ORANGE if occ < 0.9 else cm.RED
 
 
-def _chart(ln: str, title: str, d: dict, limit: int, lo: int, bucket: int, nb: int,
+def _chart(ln: str, title: str, d: dict, limit: int, x: list[str], bucket: int, nb: int,
            level_s: int, range_s: int, it: bool) -> dict:
-    tz = ZoneInfo(get_settings().timezone)
-    x = [datetime.fromtimestamp(lo + i * bucket, tz).strftime("%d/%m/%Y %H:%M")
-         for i in range(nb)]
     avg_all = round(level_s / range_s, 2) if range_s else 0
     series = [
         {"key": "peak", "label": "picco" if it else "peak", "kind": "line", "color": BLUE,

@@ -266,3 +266,29 @@ def test_page_components_and_xlsx(lines_store, rid, tmp_path):
     to_xlsx(res, tmp_path / "r.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
     assert len(wb.worksheets) == len(res.tables)
+
+
+def test_line_calls_migration_uses_the_derive_statement():
+    from pbxlens.ingest import derive
+
+    sql = next(s for v, _n, s in db.migrations() if v == 13)
+    (stmt,) = derive.backfill_sql((derive.LINE_CALLS_SQL,))
+    assert stmt.rstrip() in sql, "regenerate 0013_line_calls.sql from derive.LINE_CALLS_SQL"
+
+
+def test_sql_transpiles():
+    """The new families' SQL stays within what sqlglot transpiles (design.md)."""
+    import sqlglot
+
+    from pbxlens.reports import coincidence, number, wait
+    from pbxlens.reports.catalog import get
+
+    p = Params(date_from=DAY, date_to=DAY)
+    sqls = [coincidence.SQL.format(key="gateway", a="answer_s", where=""),
+            wait.query(get("cdr.queue_abandon_times"), p, DAY, DAY)[0],
+            wait.query(get("cdr.incoming_wait_times"), p, DAY, DAY)[0],
+            number.PROV_SQL.format(calls=number._calls(p, DAY, DAY)[0], pwhere="",
+                                   classify=numbers.classify_sql("SELECT DISTINCT num FROM o"))]
+    for sql in sqls:
+        for dialect in ("spark", "clickhouse", "postgres"):
+            assert sqlglot.transpile(sql, read="duckdb", write=dialect)

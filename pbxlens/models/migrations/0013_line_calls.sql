@@ -31,7 +31,8 @@ SELECT c.tenant, c.unique_id, c.leg_branch, CAST(c.start_local AS DATE) AS day, 
   CASE WHEN c.direction = 'outgoing' THEN coalesce(o.cfg, c.gateway_name) END AS out_config,
   CAST(floor(epoch(c.start_ts)) AS BIGINT) AS start_s,
   CAST(floor(epoch(coalesce(c.answer_ts, c.channel_up_ts))) AS BIGINT) AS answer_s,
-  CAST(floor(epoch(coalesce(c.end_ts, c.start_ts + to_seconds(c.duration_s)))) AS BIGINT) AS end_s
+  CAST(floor(epoch(coalesce(c.end_ts, c.start_ts + to_seconds(c.duration_s)))) AS BIGINT)
+    AS end_s
 FROM c LEFT JOIN o ON o.tenant = c.tenant AND o.unique_id = c.unique_id
   AND o.leg_branch = c.leg_branch
 ORDER BY day, start_s;
