@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     webhook_token_dynamic_routing: str = ""
     webhook_token_feedback: str = ""
     webhook_max_bytes: int = 1024 * 1024
+    # scale (issue 11): hourly rollups answer the reports they can; retention in months
+    # (current month + 24, as the PBX keeps); the lake that retention exports to first
+    rollups: bool = True
+    retention_months: int = 25
+    lake: str = ""
 
     @classmethod
     def settings_customise_sources(
