@@ -67,7 +67,7 @@ def session(master: str | None = None, tz: str | None = None, app: str = "pbxlen
     with _SESSION_LOCK:
         b = (SparkSession.builder.appName(app).master(master or "local[2]")
              .config("spark.sql.session.timeZone", tz or db._tz())
-             .config("spark.sql.shuffle.partitions", "4")
+             .config("spark.sql.shuffle.partitions", "2")
              .config("spark.default.parallelism", "2")
              .config("spark.ui.enabled", "false")
              .config("spark.ui.showConsoleProgress", "false")
