@@ -7,7 +7,8 @@
 - Partitions: by tenant when the table has a NOT NULL `tenant` column; by month (PBX local) when
   a time column says which month a row belongs to: `day`, else `start_local`, else the call's
   start through the call key (tenant, unique_id, leg_branch) for rows of a call's path, else
-  `start_ts`. Other tables (the directory) are partitioned by tenant only.
+  `start_ts`, else `received_at` (webhook feeds). Other tables (the directory) are partitioned
+  by tenant only.
 - Incremental and idempotent: a fingerprint (row count and sum of row hashes) per partition is
   kept in `_lake.json`; an export rewrites only the partitions whose fingerprint changed, each
   one written to a staging folder and then swapped in place. Partitions that are no longer in
@@ -90,6 +91,8 @@ def plan(con: duckdb.DuckDBPyConnection) -> list[LakeTable]:
             month, join = "strftime(c.start_local, '%Y-%m')", True
         elif by.get("start_ts", ("",))[0].startswith("TIMESTAMP"):
             month = "strftime(t.start_ts, '%Y-%m')"
+        elif by.get("received_at", ("",))[0].startswith("TIMESTAMP"):  # webhook feeds
+            month = "strftime(t.received_at, '%Y-%m')"
         out.append(LakeTable(t, [(c, ty) for c, ty, _n in cs], tenant, month, join))
     return sorted(out, key=lambda x: x.name)
 

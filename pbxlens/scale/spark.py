@@ -58,8 +58,10 @@ def to_spark(sql: str, args=None) -> tuple[str, list]:
 _SESSION_LOCK = threading.Lock()
 
 
-def session(master: str | None = None, tz: str | None = None, app: str = "pbxlens"):
-    """A Spark session (local[2] by default; any cluster by master URL)."""
+def session(master: str | None = None, tz: str | None = None, app: str = "pbxlens",
+            conf: dict[str, str] | None = None):
+    """A Spark session (local[2] by default; any cluster by master URL). `conf` adds or
+    overrides Spark settings (tests turn off what only pays on big data)."""
     from pyspark.sql import SparkSession
 
     from pbxlens import db
@@ -75,6 +77,8 @@ def session(master: str | None = None, tz: str | None = None, app: str = "pbxlen
              .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
              .config("spark.driver.memory", "1g")
              .config("spark.sql.adaptive.enabled", "true"))
+        for k, v in (conf or {}).items():
+            b = b.config(k, v)
         spark = b.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
         return spark

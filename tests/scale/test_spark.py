@@ -27,12 +27,16 @@ def test_adapter_rewrites_only_dialect_differences():
 @pytest.fixture(scope="module")
 def spark_engine(sim):
     pytest.importorskip("pyspark")
-    from pbxlens.scale.spark import SparkEngine
+    from pbxlens.scale.spark import SparkEngine, session
 
-    eng = SparkEngine(sim.lake)
+    # small data: no adaptive re-planning, no code generation, one shuffle partition
+    spark = session(conf={"spark.sql.adaptive.enabled": "false",
+                          "spark.sql.codegen.wholeStage": "false",
+                          "spark.sql.shuffle.partitions": "1"})
+    eng = SparkEngine(sim.lake, spark=spark)
     yield eng
     eng.close()
-    eng.spark.stop()
+    spark.stop()
 
 
 @pytest.mark.slow
