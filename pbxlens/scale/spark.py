@@ -15,6 +15,7 @@ Dialect differences handled (the only per-engine knowledge in the project):
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -178,5 +179,6 @@ class SparkEngine:
     def close(self) -> None:
         """Views go; the session stays for the process (starting one costs seconds)."""
         for v in self._views:
-            self.spark.catalog.dropTempView(v)
+            with contextlib.suppress(Exception):  # a stopped session has no views left
+                self.spark.catalog.dropTempView(v)
         self._views.clear()
