@@ -70,8 +70,8 @@ def backup_cmd(
             try:
                 con = store.connect(db, read_only=True)
             except store.StoreLockedError as exc:
-                raise PbxlensError(f"{exc}; or pass --server URL --token T to let the server "
-                                   "take the snapshot") from None
+                raise store.StoreLockedError(f"{exc}; or pass --server URL --token T to let "
+                                             "the server take the snapshot") from None
             tables = backup.backup(con, out)["tables"]
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
