@@ -8,7 +8,8 @@ as Spark SQL with the values bound as Spark parameters (never written into the t
 UDF runs: everything executes in the JVM.
 
 Dialect differences handled (the only per-engine knowledge in the project):
-- `dayofweek(x)`: DuckDB counts Sunday = 0, Spark Sunday = 1;
+- `dayofweek(x)`: DuckDB counts Sunday = 0, Spark Sunday = 1; `isodow(x)` (Monday = 1) is
+  Spark's `weekday(x) + 1` (sqlglot's own rendering of it is off by one day);
 - `GROUPING(a, b, ...)` with several columns is DuckDB's bit mask; Spark accepts one column
   (its `grouping_id` must list every grouping column), so the mask is spelled out bit by bit.
 """
@@ -36,6 +37,10 @@ def adapt(tree: exp.Expression) -> exp.Expression:
     for node in list(tree.find_all(exp.DayOfWeek)):
         node.replace(exp.paren(exp.Sub(this=exp.Anonymous(this="DAYOFWEEK",
                                                             expressions=[node.this]),
+                                       expression=exp.Literal.number(1))))
+    for node in list(tree.find_all(exp.DayOfWeekIso)):  # Monday = 1 ... Sunday = 7
+        node.replace(exp.paren(exp.Add(this=exp.Anonymous(this="WEEKDAY",
+                                                          expressions=[node.this]),
                                        expression=exp.Literal.number(1))))
     for node in list(tree.find_all(exp.Grouping)):
         cols = list(node.expressions)

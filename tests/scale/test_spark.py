@@ -22,6 +22,7 @@ def test_adapter_rewrites_only_dialect_differences():
     assert "(DAYOFWEEK(day) - 1)" in sql
     assert "CAST(GROUPING(a) AS INT) * 2 + CAST(GROUPING(b) AS INT) * 1" in sql
     assert "'?'" in sql and sql.count("?") == 3 and args == ["%x%", "2026-05-01"]
+    assert "(WEEKDAY(d) + 1)" in to_spark("SELECT isodow(d) FROM t")[0]
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +61,14 @@ def test_spark_tenant_and_filters(sim, spark_engine):
                filters={"status": ["OK"], "source": ["3*"]})
     for rid in ("cdr.dashboard",):
         assert to_json(engine.run(spark_engine, rid, p)) == to_json(engine.run(store, rid, p))
+
+
+@pytest.mark.slow
+def test_spark_dialect_differences_on_data(sim, spark_engine):
+    from pbxlens.scale import lake
+
+    q = ("SELECT day, dayofweek(day) AS a, isodow(day) AS b, count(*) AS n, "
+         "GROUPING(day, tenant) AS g FROM call_facts WHERE tenant LIKE ? ESCAPE '\\' "
+         "GROUP BY GROUPING SETS ((day, tenant), (day)) ORDER BY day, g, n")
+    want = lake.open_duckdb(sim.lake).execute(q, ["%a%"]).fetchall()
+    assert spark_engine.execute(q, ["%a%"]).fetchall() == want
