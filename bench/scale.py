@@ -25,9 +25,8 @@ from pbxlens.reports import all_reports, engine
 from pbxlens.reports.filters import Params
 from pbxlens.scale import lake, rollups
 
-TABLES = ["call_facts", "queue_visits", "agent_legs", "call_facts_hourly",
-          "queue_visits_hourly", "agent_legs_hourly", "rollup_meta", "queues", "operators",
-          "accounts"]
+TABLES = ["call_facts", "queue_visits", "agent_legs", *(r.table for r in rollups.ROLLUPS),
+          "rollup_meta", "queues", "operators", "accounts"]
 
 
 def _t(fn):
@@ -77,8 +76,11 @@ def main() -> None:
         print(f"copying {args.src} ...", flush=True)
         shutil.copy(args.src, store)
     con = db.connect(store)  # applies migration 0011
-    if not con.execute("SELECT count(*) FROM rollup_meta").fetchone()[0]:
-        print(f"rollups built in {_t(lambda: rollups.rebuild(con)):.1f} s", flush=True)
+    built = {r[0] for r in con.execute("SELECT name FROM rollup_meta").fetchall()}
+    for r in rollups.ROLLUPS:
+        if r.table not in built:
+            print(f"{r.table} built in {_t(lambda r=r: rollups.rebuild(con, r)):.1f} s",
+                  flush=True)
     n_calls = con.execute("SELECT count(*) FROM call_facts").fetchone()[0]
     lo, hi = con.execute("SELECT min(day), max(day) FROM call_facts").fetchone()
     rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}

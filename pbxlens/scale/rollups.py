@@ -43,7 +43,9 @@ class Rollup:
     flags: dict[str, tuple[str, type, str]] = field(default_factory=dict)
 
 
-ROLLUPS: dict[str, Rollup] = {r.raw: r for r in (
+# In preference order: a query is answered by the FIRST rollup of its raw table that can
+# (the coarser ones come first: fewer dimensions, fewer rows).
+ROLLUPS: list[Rollup] = [
     Rollup("call_facts", "call_facts_hourly",
            ("tenant", "day", "hr", "dow", "direction", "status", "account_code", "gateway_name"),
            ("dur_s", "wait_s", "talk_s")),
@@ -53,12 +55,18 @@ ROLLUPS: dict[str, Rollup] = {r.raw: r for r in (
            ("queuing_s", "resp_s", "talk_s", "tot_s", "dur_s", "wait_s", "asa_s"),
            {"sl_fast": ("asa_s", exp.LTE, "service_level_s"),
             "sa_long": ("wait_s", exp.GTE, "short_abandon_s")}),
+    # per operator only (no call status, direction or queue): R14/R15 without those filters
+    Rollup("agent_legs", "agent_legs_op_hourly",
+           ("tenant", "day", "hr", "dow", "kind", "extension", "op_name", "account",
+            "exit_cause", "block", "answered", "dir_block"),
+           ("ring_s", "resp_s", "talk_s", "worked_s")),
     Rollup("agent_legs", "agent_legs_hourly",
            ("tenant", "day", "hr", "dow", "kind", "status", "direction", "extension", "op_name",
             "account", "qkey", "queue_id", "queue_name", "exit_cause", "block", "answered",
             "dir_block"),
            ("ring_s", "resp_s", "talk_s", "worked_s")),
-)}
+]
+RAW = frozenset(r.raw for r in ROLLUPS)
 
 _SQL_OP = {exp.LTE: "<=", exp.GTE: ">=", exp.LT: "<", exp.GT: ">"}
 _enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("rollups", default=True)
@@ -108,7 +116,7 @@ def _meta_ok(con: duckdb.DuckDBPyConnection, r: Rollup) -> bool:
 def rebuild(con: duckdb.DuckDBPyConnection, only: Rollup | None = None) -> None:
     """Recompute every rollup from the derived tables (and record the thresholds used)."""
     th = _thresholds()
-    for r in [only] if only else ROLLUPS.values():
+    for r in [only] if only else ROLLUPS:
         con.execute(f"DELETE FROM {r.table}")
         sql, args = _insert_sql(r, "")
         con.execute(sql, args)
@@ -136,7 +144,7 @@ def refresh(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
           ON d.tenant = b.tenant AND d.unique_id = b.unique_id AND d.leg_branch = b.leg_branch""",
                 [batch_id])
     scope = "(SELECT DISTINCT tenant, day FROM _rollup_days)"
-    for r in ROLLUPS.values():
+    for r in ROLLUPS:
         if not _meta_ok(con, r):
             rebuild(con, r)
             continue
@@ -150,7 +158,7 @@ def refresh(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
 
 def delete_months(con: duckdb.DuckDBPyConnection, before: str) -> None:
     """Retention: drop rollup rows of days before `before` (ISO date)."""
-    for r in ROLLUPS.values():
+    for r in ROLLUPS:
         con.execute(f"DELETE FROM {r.table} WHERE day < CAST(? AS DATE)", [before])
 
 
@@ -158,12 +166,12 @@ def delete_months(con: duckdb.DuckDBPyConnection, before: str) -> None:
 
 
 def _tables(con) -> set[str]:
+    names = ["rollup_meta", *(r.table for r in ROLLUPS)]
     has = getattr(con, "has_table", None)
     if has is not None:
-        return {n for r in ROLLUPS.values() for n in (r.table, "rollup_meta") if has(n)}
-    rows = con.execute("SELECT table_name FROM information_schema.tables "
-                       "WHERE table_name IN ('rollup_meta', 'call_facts_hourly', "
-                       "'queue_visits_hourly', 'agent_legs_hourly')").fetchall()
+        return {n for n in names if has(n)}
+    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_name IN ("
+                       + ", ".join("?" for _ in names) + ")", names).fetchall()
     return {r[0] for r in rows}
 
 
@@ -181,7 +189,7 @@ def route(con, sql: str, args) -> tuple[str, list]:
     if not _enabled.get() or not getattr(get_settings(), "rollups", True):
         return sql, args
     low = sql.lower()
-    if not any(raw in low for raw in ROLLUPS):
+    if not any(raw in low for raw in RAW):
         return sql, args
     built = _built(con)
     if not built:
@@ -191,16 +199,15 @@ def route(con, sql: str, args) -> tuple[str, list]:
     except Exception:  # not parseable by sqlglot: run it as written
         return sql, args
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
-    hits = [t for t in tree.find_all(exp.Table) if t.name in ROLLUPS and t.name not in ctes]
+    hits = [t for t in tree.find_all(exp.Table) if t.name in RAW and t.name not in ctes]
     if not hits:
         return sql, args
-    th = {"service_level_s": None, "short_abandon_s": None}
     for t in hits:
-        r = ROLLUPS[t.name]
-        if r.table not in built:
-            return sql, args
-        th["service_level_s"], th["short_abandon_s"] = built[r.table]
-        if not _rewrite(t, r, params, dict(th)):
+        for r in (r for r in ROLLUPS if r.raw == t.name and r.table in built):
+            sl, sa = built[r.table]
+            if _rewrite(t, r, params, {"service_level_s": sl, "short_abandon_s": sa}):
+                break  # _rewrite changes the tree only when it succeeds
+        else:
             return sql, args
     return sqltext.render(tree, params, "duckdb")
 

@@ -82,6 +82,11 @@ def test_rollups_answer_the_core_reports_and_refuse_what_they_cannot(sim):
         sql, args = mod.query(engine.get(rid), MONTH, START, END)
         new, _ = rollups.route(con, sql, args)
         assert "_hourly" in new, rid
+    sql, args = operator.query(engine.get("cdr.operators"), MONTH, START, END)
+    assert "agent_legs_op_hourly" in rollups.route(con, sql, args)[0]  # the coarser one
+    p = Params(date_from=START, date_to=END, filters={"status": ["OK"]})
+    sql, args = operator.query(engine.get("cdr.operators"), p, START, END)
+    assert "agent_legs_hourly" in rollups.route(con, sql, args)[0]  # status: the finer one
     # a caller filter reads a column the rollup does not keep: raw path, same numbers
     p = Params(date_from=START, date_to=END, filters={"source": ["3*"]})
     sql, args = operator.query(engine.get("cdr.operators"), p, START, END)
@@ -104,7 +109,7 @@ def test_rollups_are_maintained_incrementally(sim, tmp_path):
                              start=date(2026, 6, 1))
     ingest_paths(con, extra)
     ingest_paths(con, extra)  # a repeat is a no-op
-    tables = [r.table for r in rollups.ROLLUPS.values()]
+    tables = [r.table for r in rollups.ROLLUPS]
     before = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
     rollups.rebuild(con)
     for t in tables:

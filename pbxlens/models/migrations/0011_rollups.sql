@@ -29,6 +29,15 @@ CREATE TABLE agent_legs_hourly (
     n BIGINT NOT NULL, ring_s BIGINT, resp_s BIGINT, talk_s BIGINT, worked_s BIGINT
 );
 
+-- agent_legs per operator only (no call status, direction, queue): the operator reports
+-- without those filters read this smaller one.
+CREATE TABLE agent_legs_op_hourly (
+    tenant TEXT NOT NULL, day DATE NOT NULL, hr SMALLINT NOT NULL, dow SMALLINT NOT NULL,
+    kind TEXT NOT NULL, extension TEXT, op_name TEXT, account TEXT, exit_cause TEXT,
+    block TEXT NOT NULL, answered BOOLEAN NOT NULL, dir_block TEXT,
+    n BIGINT NOT NULL, ring_s BIGINT, resp_s BIGINT, talk_s BIGINT, worked_s BIGINT
+);
+
 -- One row per built rollup: the thresholds its flags were computed with.
 CREATE TABLE rollup_meta (
     name TEXT PRIMARY KEY, service_level_s INTEGER, short_abandon_s INTEGER,
