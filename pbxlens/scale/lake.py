@@ -14,6 +14,8 @@
   one written to a staging folder and then swapped in place. Partitions that are no longer in
   the store (retention removed them) stay in the lake: the lake is the archive.
 - `_schema/<table>.parquet` (no rows) keeps every table readable when it has no partition yet.
+- Rows keep the store's insertion order (by batch, each batch in day order): no sort, which
+  would cost more than the whole write on big tables.
 """
 
 from __future__ import annotations
@@ -179,8 +181,6 @@ def export(con: duckdb.DuckDBPyConnection, out: str | Path, d_from: date | None 
         shutil.rmtree(tgt, ignore_errors=True)
         tgt.mkdir(parents=True)
         cols = ", ".join(c for c, _ty in t.columns if c != "tenant" or not t.tenant)
-        order = ", ".join(c for c in ("day", "start_local", "start_ts", "unique_id", "leg_branch",
-                                      "seq") if c in dict(t.columns))
         keys = [[(c[0] or "") for c in changed], [(c[1] or "") for c in changed]]
         part = f", PARTITION_BY ({', '.join(t.partition_cols)})" if t.partition_cols else ""
         target = tgt if t.partition_cols else tgt / "all"
@@ -191,8 +191,7 @@ def export(con: duckdb.DuckDBPyConnection, out: str | Path, d_from: date | None 
         sel += ", month" if t.month else ""
         con.execute(f"""COPY ({sel} FROM ({_source(t)}) s
             SEMI JOIN (SELECT unnest(?) AS a, unnest(?) AS b) k
-              ON coalesce(s._tenant, '') = k.a AND coalesce(s.month, '') = k.b
-            {'ORDER BY ' + order if order else ''})
+              ON coalesce(s._tenant, '') = k.a AND coalesce(s.month, '') = k.b)
             TO '{target.as_posix()}' (FORMAT parquet, COMPRESSION zstd{part})""", keys)
         for tenant, month, key, n, fp in changed:
             src, dst = tgt / key, out / t.name / key
