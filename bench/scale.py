@@ -127,7 +127,7 @@ def bench_reports(args, out: Path, lk: Path, n_calls: int, hi: date) -> None:
     tl = out / f"lake{args.tiles}"
     tile(lk, tl, args.tiles)
     n_lake = sum(p["rows"] for p in lake.read_manifest(tl)["tables"]["call_facts"]
-                 ["partitions"].values()) * args.tiles
+                 ["partitions"].values())
     print(f"tiled lake: {args.tiles} tiles, {n_lake:,} calls (store: {n_calls:,})", flush=True)
     lcon = lake.open_duckdb(tl)
     end = hi
