@@ -292,9 +292,14 @@ def report(
     fmt: Annotated[str, typer.Option("--format", help="table|json|csv|xlsx")] = "table",
     out_file: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
     lang: Annotated[str, typer.Option(help="en|it")] = "en",
+    lake: Annotated[Path | None, typer.Option("--lake", help="run over a Parquet lake "
+                                              "(export-lake) instead of --db")] = None,
+    engine_: Annotated[str, typer.Option("--engine", help="duckdb|spark (spark needs --lake)")
+                       ] = "duckdb",
+    spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark master URL "
+                                                     "(default local[2])")] = None,
 ) -> None:
     """Run one report of the catalog and print or export it."""
-    from pbxlens import db as store
     from pbxlens.reports import Params, export, get, run
     from pbxlens.reports.filters import parse_filters
 
@@ -312,7 +317,9 @@ def report(
         params = Params(date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"),
                         filters=parse_filters(filters or [], defn.filters, report_id), lang=lang)
         params.resolved()
-        con = store.connect(db, read_only=True)
+        from pbxlens.scale.cli import open_reports
+
+        con = open_reports(db, lake, engine_, spark_master)
         result = run(con, report_id, params)
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
@@ -414,6 +421,7 @@ def fake_pbx(
 
 
 from pbxlens.billing.cli import app as billing_app  # noqa: E402
+from pbxlens.scale import cli as scale_cli  # noqa: E402
 
 app.add_typer(billing_app, name="billing")
 from pbxlens.tickets.cli import app as tickets_app  # noqa: E402
@@ -425,6 +433,7 @@ app.add_typer(activity_app, name="activity")
 from pbxlens.missed_calls.cli import app as missed_app  # noqa: E402
 
 app.add_typer(missed_app, name="missed")
+scale_cli.register(app)  # export-lake, backup, restore, retention, rollups-rebuild (issue 11)
 
 
 def main() -> None:

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = False
     smtp_from: str = "pbxlens@localhost"
+    # scale (issue 11): hourly rollups answer the reports they can; retention in months
+    # (current month + 24, as the PBX keeps); the lake that retention exports to first
+    rollups: bool = True
+    retention_months: int = 25
+    lake: str = ""
 
     @classmethod
     def settings_customise_sources(

@@ -232,6 +232,10 @@ def _routes(server: flask.Flask, store: Store) -> None:
         return flask.redirect(_safe_next(flask.request.referrer and
                                          "/" + flask.request.referrer.split("/", 3)[-1]))
 
+    from pbxlens.scale import http as scale_http  # POST /api/admin/backup (issue 11)
+
+    scale_http.register(server, store)
+
     @server.route("/health")
     def health():
         return {"ok": True}

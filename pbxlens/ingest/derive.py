@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import duckdb
 
+from pbxlens.scale import rollups
+
 TABLES = ("call_facts", "queue_visits", "agent_legs", "line_calls")
 
 
@@ -361,6 +363,7 @@ def refresh(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
     The calls of the batch are those with ``calls.batch_id = batch_id`` (a replaced call was
     deleted and re-inserted with the new batch id; its path may be older, when a summary
     export replaced it, so legs are joined by key, not by batch)."""
+    rollups.capture(con, batch_id)  # the days the replaced rows held (issue 11)
     for table in TABLES:
         con.execute(_DELETE.format(table=table), [batch_id])
     # A big batch is derived in slices of whole calls (by unique_id hash), so that the leg
@@ -372,6 +375,7 @@ def refresh(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
             f"(SELECT * FROM calls WHERE batch_id = ? AND hash(unique_id) % {slices} = {k})")
         for sql in _INSERTS:
             con.execute(sql.format(scope=scope), [batch_id])
+    rollups.refresh(con, batch_id)
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
@@ -380,3 +384,4 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DELETE FROM {table}")
     for sql in backfill_sql(_INSERTS):
         con.execute(sql)
+    rollups.rebuild(con)

@@ -43,6 +43,11 @@ def days_between(d_from: date, d_to: date) -> list[date]:
 
 
 def fetch(con: duckdb.DuckDBPyConnection, sql: str, args: list) -> tuple[list[str], list[tuple]]:
+    """Run a report query; the hourly rollups answer it when they can (pbxlens.scale.rollups),
+    on whichever engine `con` is (a DuckDB connection, the lake, the Spark adapter)."""
+    from pbxlens.scale import rollups
+
+    sql, args = rollups.route(con, sql, args)
     cur = con.execute(sql, args)
     cols = [d[0] for d in cur.description]
     return cols, cur.fetchall()

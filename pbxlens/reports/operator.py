@@ -26,18 +26,21 @@ NO_ACCOUNT = "\x00"  # the key of the pseudo account row of legs with no account
 # Reads the derived table agent_legs (one row per operator leg, blocks and C17/C19 times
 # precomputed at ingest by pbxlens.ingest.derive, the ring leg -> queue visit association
 # included): no join to call_legs, no window function. Originated candidates become operator
-# legs by joining the (small) accounts table; queue names come from the directory.
+# legs by joining the (small) accounts table; queue names come from the directory. Legs are
+# summed per finest key inside the CTE, so that the hourly rollup can answer the same query
+# (pbxlens.scale.rollups).
 SQL = """
 WITH legs AS (
-  SELECT g.extension AS op, g.op_name, g.account, g.block,
-    g.exit_cause, g.dir_block, g.dow, g.hr, g.worked_s AS worked, g.talk_s AS talk,
-    g.ring_s AS ring, g.resp_s AS resp
+  SELECT g.extension AS op, max(g.op_name) AS op_name, g.account, g.block,
+    g.exit_cause, g.dir_block, g.dow, g.hr, count(*) AS n, sum(g.worked_s) AS worked,
+    sum(g.talk_s) AS talk, sum(g.ring_s) AS ring, sum(g.resp_s) AS resp
   FROM agent_legs g
   WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) AND g.kind = 'recv' {call_where}
+  GROUP BY g.extension, g.account, g.block, g.exit_cause, g.dir_block, g.dow, g.hr
   {orig}
 )
 SELECT {keys}, max(op_name) AS op_name, {block} AS block,
-  {gid} AS gid, count(*) AS n, sum(worked) AS worked, sum(talk) AS talk, sum(ring) AS ring,
+  {gid} AS gid, sum(n) AS n, sum(worked) AS worked, sum(talk) AS talk, sum(ring) AS ring,
   sum(resp) AS resp
 FROM legs WHERE 1 = 1 {leg_where} {block_where}
 GROUP BY GROUPING SETS ({sets})
@@ -45,10 +48,11 @@ GROUP BY GROUPING SETS ({sets})
 
 _ORIG = """UNION ALL
   SELECT a.extension AS op, NULL AS op_name, g.account, g.block,
-    g.exit_cause, g.dir_block, g.dow, g.hr, g.worked_s AS worked, g.talk_s AS talk,
-    g.ring_s AS ring, g.resp_s AS resp
+    g.exit_cause, g.dir_block, g.dow, g.hr, count(*) AS n, sum(g.worked_s) AS worked,
+    sum(g.talk_s) AS talk, sum(g.ring_s) AS ring, sum(g.resp_s) AS resp
   FROM agent_legs g JOIN accounts a ON a.tenant = g.tenant AND a.account = g.account
-  WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) AND g.kind = 'orig' {call_where}"""
+  WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) AND g.kind = 'orig' {call_where}
+  GROUP BY a.extension, g.account, g.block, g.exit_cause, g.dir_block, g.dow, g.hr"""
 
 # R3 (queue legs only): the legs of the range are first summed per queue identity, operator,
 # account and block, so that the directory's queue names are joined on those sums, not per leg.
@@ -127,7 +131,9 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
     it = p.lang == "it"
     recs = [dict(zip(cols, r, strict=True)) for r in rows]
     ops: dict[str, str | None] = {}
-    dirnames = dict(con.execute("SELECT extension, name FROM operators").fetchall())
+    # ordered, so that with several tenants the same name wins on every engine
+    dirnames = dict(con.execute("SELECT extension, name FROM operators "
+                                "ORDER BY extension, tenant DESC").fetchall())
     for r in recs:
         if r.get("op") is not None:
             ops.setdefault(r["op"], r["op_name"])
@@ -172,8 +178,8 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
         return [table], charts
 
     accounts: dict[str, list[str]] = {}
-    for acc, ext in con.execute("SELECT account, extension FROM accounts ORDER BY account"
-                                ).fetchall():
+    for acc, ext in con.execute("SELECT account, extension FROM accounts "
+                                "ORDER BY account, tenant, extension").fetchall():
         accounts.setdefault(ext, []).append(acc)
     acc_filter = set(p.values("account"))
 

@@ -1,0 +1,159 @@
+"""CLI commands of issue 11: export-lake, backup, restore, retention, rollups."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pbxlens import PbxlensError
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store (default: PBXLENS_DB "
+                                                "or data/pbxlens.duckdb)")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    from pbxlens.cli import _fail as fail
+
+    return fail(message, code)
+
+
+def _day(v: str | None, name: str) -> date | None:
+    from pbxlens.cli import _date
+
+    return _date(v, name)
+
+
+def export_lake(
+    out: Annotated[Path, typer.Option("--out", help="lake folder")],
+    db: DbOption = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="last day (inclusive)")] = None,
+) -> None:
+    """Write the store as a Parquet lake partitioned by tenant and month (incremental)."""
+    from pbxlens import db as store
+    from pbxlens.scale import lake
+
+    try:
+        con = store.connect(db, read_only=True)
+        st = lake.export(con, out, _day(date_from, "--from"), _day(date_to, "--to"))
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    sys.stdout.write(json.dumps({"out": str(out), "tables": st.tables,
+                                 "partitions_seen": st.partitions_seen,
+                                 "partitions_written": st.partitions_written,
+                                 "rows_written": st.rows_written,
+                                 "seconds": round(st.seconds, 3)}) + "\n")
+
+
+def backup_cmd(
+    out: Annotated[Path, typer.Option("--out", help="new folder for the snapshot")],
+    db: DbOption = None,
+    server: Annotated[str | None, typer.Option(
+        "--server", help="when `pbxlens serve` holds the store: its URL")] = None,
+    token: Annotated[str | None, typer.Option("--token", envvar="PBXLENS_API_TOKEN",
+                                              help="admin API token for --server")] = None,
+) -> None:
+    """Consistent snapshot of the store (through the server when it is running)."""
+    from pbxlens import db as store
+    from pbxlens.scale import backup
+
+    try:
+        if server:
+            res = backup.request_server_backup(server, token or "", out.resolve())
+            tables = res["tables"]
+        else:
+            try:
+                con = store.connect(db, read_only=True)
+            except store.StoreLockedError as exc:
+                raise store.StoreLockedError(f"{exc}; or pass --server URL --token T to let "
+                                             "the server take the snapshot") from None
+            tables = backup.backup(con, out)["tables"]
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    sys.stdout.write(json.dumps({"out": str(out), "tables": len(tables),
+                                 "rows": sum(v["rows"] for v in tables.values())}) + "\n")
+
+
+def restore_cmd(
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="a backup folder")],
+    db: Annotated[Path, typer.Option("--db", help="the new store file")],
+) -> None:
+    """Restore a backup into a new store file and verify every table."""
+    from pbxlens.scale import backup
+
+    try:
+        got = backup.restore(folder, db)
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    sys.stdout.write(json.dumps({"db": str(db), "tables": len(got),
+                                 "rows": sum(v["rows"] for v in got.values())}) + "\n")
+
+
+def retention_cmd(
+    db: DbOption = None,
+    months: Annotated[int | None, typer.Option(help="months kept (default: setting "
+                                                    "retention_months, 25)")] = None,
+    lake_dir: Annotated[Path | None, typer.Option("--lake", help="export here first "
+                                                  "(default: setting lake)")] = None,
+    backups: Annotated[list[Path] | None, typer.Option("--backup", help="a backup that holds "
+                                                       "the old months; repeatable")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
+) -> None:
+    """Remove facts older than the retention, only where a lake or backup holds them."""
+    from pbxlens import db as store
+    from pbxlens.scale import retention
+
+    try:
+        con = store.connect(db)
+        res = retention.apply(con, months=months, lake=lake_dir, backups=list(backups or []),
+                              dry_run=dry_run)
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    sys.stdout.write(json.dumps(res.__dict__) + "\n")
+
+
+def rollups_cmd(db: DbOption = None) -> None:
+    """Rebuild the hourly rollups from the derived tables."""
+    from pbxlens import db as store
+    from pbxlens.scale import rollups
+
+    try:
+        con = store.connect(db)
+        rollups.rebuild(con)
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export-lake")(export_lake)
+    app.command("backup")(backup_cmd)
+    app.command("restore")(restore_cmd)
+    app.command("retention")(retention_cmd)
+    app.command("rollups-rebuild")(rollups_cmd)
+
+
+def open_reports(db: Path | None, lake_dir: Path | None, engine: str,
+                 spark_master: str | None):
+    """The connection a report runs on: the store, DuckDB over a lake, or Spark over a lake."""
+    from pbxlens import db as store
+
+    if engine not in ("duckdb", "spark"):
+        raise PbxlensError(f"--engine: expected duckdb or spark, got {engine!r}")
+    if engine == "spark":
+        if lake_dir is None:
+            raise PbxlensError("--engine spark needs --lake DIR")
+        from pbxlens.scale.spark import SparkEngine
+
+        return SparkEngine(lake_dir, master=spark_master)
+    if lake_dir is not None:
+        if db is not None:
+            raise PbxlensError("give --db or --lake, not both")
+        from pbxlens.scale import lake
+
+        return lake.open_duckdb(lake_dir)
+    return store.connect(db, read_only=True)

@@ -1,0 +1,33 @@
+"""The server's scale endpoint: `POST /api/admin/backup {"out": DIR}` (admin session or
+Bearer token). The server is the store's single writer, so it takes the snapshot itself, on a
+cursor of its connection, under its write lock (no write can interleave)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import flask
+
+from pbxlens import PbxlensError
+from pbxlens.dashboards import access
+
+
+def register(server: flask.Flask, store) -> None:
+    @server.route("/api/admin/backup", methods=["POST"])
+    def api_backup():
+        from pbxlens.scale import backup
+
+        if not access.is_admin(flask.g.user):
+            return flask.jsonify({"error": "forbidden", "status": 403}), 403
+        body = flask.request.get_json(silent=True) or {}
+        out = body.get("out")
+        if not isinstance(out, str) or not Path(out).is_absolute():
+            return flask.jsonify({"error": "bad-request", "status": 400,
+                                  "message": "out: an absolute folder path"}), 400
+        try:
+            with store.writing() as cur:
+                man = backup.backup(cur, out)
+        except PbxlensError as exc:
+            return flask.jsonify({"error": "bad-request", "status": 400,
+                                  "message": str(exc)}), 400
+        return flask.jsonify({"out": out, "tables": man["tables"]})
