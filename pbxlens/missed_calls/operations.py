@@ -132,14 +132,16 @@ FILTERS = ("type", "queue", "source", "caller", "account_code", "first_from", "f
            "last_from", "last_to", "recalled_from", "recalled_to", "num_recalled")
 
 
-def _dialing_sql(vals: dict[str, str]) -> str:
+def _dialing_sql(vals: dict[str, str], one: bool = False) -> str:
     """(tenant, call_num) with a callback in progress: a click-to-call dial not yet in the CDR,
-    or a live pbx.call.start without its end (R6b). `?` = now, twice."""
+    or a live pbx.call.start without its end (R6b). Parameters: now, [tenant, call_num,] now
+    (`one`: only that number's dials, for the booking check)."""
     called = ("coalesce(e.params->>'called', e.params->>'dnid', e.params->>'destination', "
               "e.params->>'called_num', e.params->>'callee')")
+    only = " AND d.tenant = ? AND d.call_num = ?" if one else ""
     return f"""
 SELECT d.tenant, d.call_num FROM missed_dials d
-WHERE d.started_at > CAST(? AS TIMESTAMPTZ) - to_seconds({int(vals['dial_timeout_s'])})
+WHERE d.started_at > CAST(? AS TIMESTAMPTZ) - to_seconds({int(vals['dial_timeout_s'])}){only}
   AND NOT EXISTS (SELECT 1 FROM missed_contacts x WHERE x.tenant = d.tenant
     AND x.call_num = d.call_num AND x.kind = 'outbound'
     AND x.start_ts >= d.started_at - INTERVAL 60 SECOND)
@@ -276,9 +278,9 @@ def _open_request(conn: sa.Connection, tenant: str, key: str) -> dict:
 def _dialing(db: Db, tenant: str, call_num: str, now: datetime) -> bool:
     with db.cursor() as cur:
         vals = ms.load(cur)
-        return bool(cur.execute(f"SELECT count(*) FROM ({_dialing_sql(vals)}) d "
+        return bool(cur.execute(f"SELECT count(*) FROM ({_dialing_sql(vals, one=True)}) d "
                                 "WHERE tenant = ? AND call_num = ?",
-                                [now, now, tenant, call_num]).fetchone()[0])
+                                [now, tenant, call_num, now, tenant, call_num]).fetchone()[0])
 
 
 def book(db: Db, actor: Actor, key: str, now: datetime | None = None, *,

@@ -128,47 +128,46 @@ SELECT row_number() OVER () AS cid, * FROM (  -- cid: identity within this run o
   SELECT f.tenant, f.call_num, f.flushed_by, 'forced_closure', f.flushed_at, f.flushed_at
   FROM missed_flushes f {nums('f')})""")
     con.execute("CREATE OR REPLACE TEMP TABLE _mc_bad (cid BIGINT)")
+    # One stream per number, no joins: DuckDB plans joins of transaction-local temp tables
+    # badly (no statistics), and reconcile runs inside the ingest batch's transaction.
     for _round in range(MAX_ROUNDS):
         con.execute("""CREATE OR REPLACE TEMP TABLE _mc_seg AS
 WITH s AS (
-  SELECT tenant, call_num, event_ts AS t, 0 AS is_close, unique_id AS ref, CAST(NULL AS BIGINT) AS cid
+  SELECT tenant, call_num, event_ts AS t, 0 AS is_close, unique_id AS ref,
+    CAST(NULL AS BIGINT) AS cid, CAST(NULL AS TIMESTAMPTZ) AS start_ts, CAST(NULL AS TEXT) AS closure,
+    queue, type, source, account_code
   FROM _mc_ev
   UNION ALL
-  SELECT tenant, call_num, key_ts, 1, ref, cid FROM _mc_cl c
-  WHERE NOT EXISTS (SELECT 1 FROM _mc_bad b WHERE b.cid = c.cid)
+  SELECT tenant, call_num, key_ts, 1, ref, cid, start_ts, closure, NULL, NULL, NULL, NULL
+  FROM _mc_cl c WHERE NOT EXISTS (SELECT 1 FROM _mc_bad b WHERE b.cid = c.cid)
+), g AS (
+  SELECT *, sum(is_close) OVER (PARTITION BY tenant, call_num ORDER BY t, is_close DESC, ref
+                                ROWS UNBOUNDED PRECEDING) - is_close AS gap
+  FROM s
 )
-SELECT *, sum(is_close) OVER (PARTITION BY tenant, call_num ORDER BY t, is_close DESC, ref
-                              ROWS UNBOUNDED PRECEDING) - is_close AS gap
-FROM s""")
-        bad = con.execute("""INSERT INTO _mc_bad
-WITH r AS (SELECT tenant, call_num, gap, min(t) AS first_call FROM _mc_seg WHERE is_close = 0
-           GROUP BY tenant, call_num, gap)
-SELECT s.cid FROM _mc_seg s
-JOIN r ON r.tenant = s.tenant AND r.call_num = s.call_num AND r.gap = s.gap
-JOIN _mc_cl c ON c.cid = s.cid
-WHERE s.is_close = 1 AND c.start_ts <= r.first_call""").fetchone()[0]
+SELECT *, min(CASE WHEN is_close = 0 THEN t END) OVER (PARTITION BY tenant, call_num, gap)
+  AS gap_first
+FROM g""")
+        bad = con.execute("INSERT INTO _mc_bad SELECT cid FROM _mc_seg "
+                          "WHERE is_close = 1 AND start_ts <= gap_first").fetchone()[0]
         if not bad:
             break
     con.execute("""CREATE OR REPLACE TEMP TABLE _mc_req AS
-WITH ev AS (
-  SELECT s.gap, e.* FROM _mc_seg s JOIN _mc_ev e ON e.tenant = s.tenant AND e.unique_id = s.ref
-  WHERE s.is_close = 0
-), r AS (
-  SELECT tenant, call_num, gap, min(event_ts) AS first_call, max(event_ts) AS last_call,
-    count(*) AS num_calls,
-    first(unique_id ORDER BY event_ts, unique_id) AS first_uid,
-    last(queue ORDER BY event_ts, unique_id) AS queue,
-    last(type ORDER BY event_ts, unique_id) AS type,
-    last(source ORDER BY event_ts, unique_id) AS source,
-    last(account_code ORDER BY event_ts, unique_id) AS account_code
-  FROM ev GROUP BY tenant, call_num, gap
-), cl AS (
-  SELECT s.tenant, s.call_num, s.gap, c.closure, c.key_ts AS closed_at, c.ref AS closed_by
-  FROM _mc_seg s JOIN _mc_cl c ON c.cid = s.cid
-  WHERE s.is_close = 1 AND NOT EXISTS (SELECT 1 FROM _mc_bad b WHERE b.cid = s.cid)
+WITH r AS (
+  SELECT tenant, call_num, gap, min(t) FILTER (WHERE is_close = 0) AS first_call,
+    max(t) FILTER (WHERE is_close = 0) AS last_call,
+    count(*) FILTER (WHERE is_close = 0) AS num_calls,
+    first(ref ORDER BY t, ref) FILTER (WHERE is_close = 0) AS first_uid,
+    last(queue ORDER BY t, ref) FILTER (WHERE is_close = 0) AS queue,
+    last(type ORDER BY t, ref) FILTER (WHERE is_close = 0) AS type,
+    last(source ORDER BY t, ref) FILTER (WHERE is_close = 0) AS source,
+    last(account_code ORDER BY t, ref) FILTER (WHERE is_close = 0) AS account_code,
+    min(closure) FILTER (WHERE is_close = 1) AS closure,
+    min(t) FILTER (WHERE is_close = 1) AS closed_at,
+    min(ref) FILTER (WHERE is_close = 1) AS closed_by
+  FROM _mc_seg GROUP BY tenant, call_num, gap
 )
-SELECT r.*, cl.closure, cl.closed_at, cl.closed_by, r.call_num || '|' || r.first_uid AS request_key
-FROM r LEFT JOIN cl ON cl.tenant = r.tenant AND cl.call_num = r.call_num AND cl.gap = r.gap""")
+SELECT *, call_num || '|' || first_uid AS request_key FROM r WHERE num_calls > 0""")
     if scoped:
         for t in ("missed_requests", "missed_attempts"):
             con.execute(f"DELETE FROM {t} USING _mc_nums s "

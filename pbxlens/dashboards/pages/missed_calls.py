@@ -51,10 +51,14 @@ def _window(db: op.Db, tz: str) -> str:
 def rows(view: str, filters: dict) -> list[dict]:
     user = web.user()
     db = _db()
+    with db.cursor() as cur:
+        crm = ms.load(cur)["crm_url"]
     out = []
     for r in op.list_requests(db, op.Actor.of(user), view, filters):
         num = r["call_num"] if user.privacy else privacy.mask_number(r["call_num"])
-        out.append({"id": op.token(r["request_key"]), "call_num": num,
+        # the CRM link (A.4) carries the number: only for users with the privacy right
+        link = f"[CRM]({crm.replace('{call_num}', r['call_num'])})" if crm and user.privacy else ""
+        out.append({"link": link, "id": op.token(r["request_key"]), "call_num": num,
                     "first_call": _ts(r["first_call"]), "last_call": _ts(r["last_call"]),
                     "num_calls": r["num_calls"], "num_recalled": r["num_recalled"],
                     "last_recalled": _ts(r["last_recalled"]), "queue": r["queue"] or "",
@@ -75,6 +79,9 @@ def _cols(lang: str, booked: bool) -> list[dict]:
           {"field": "call_num", "headerName": t("mc_call_num", lang),
            "cellClass": "pbx-mc-num" if booked else ""},
           {"field": "queue", "headerName": t("mc_queue", lang)}]
+    if booked:
+        c.append({"field": "link", "headerName": "", "cellRenderer": "markdown",
+                  "linkTarget": "_blank", "width": 70})
     return c
 
 
