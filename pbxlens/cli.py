@@ -317,6 +317,8 @@ def report(
         params = Params(date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"),
                         filters=parse_filters(filters or [], defn.filters, report_id), lang=lang)
         params.resolved()
+        if engine_ not in defn.options.get("engines", ("duckdb", "spark")):
+            raise _fail(f"{report_id} runs on DuckDB only (its SQL has no Spark form yet)")
         from pbxlens.scale.cli import open_reports
 
         con = open_reports(db, lake, engine_, spark_master)

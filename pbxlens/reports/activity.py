@@ -114,7 +114,7 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
     cols, rows = cm.fetch(con, sql, args)
     recs = [dict(zip(cols, r, strict=True)) for r in rows]
     it = p.lang == "it"
-    names = dict(con.execute("SELECT extension, name FROM operators").fetchall())
+    names = cm.operator_names(con, p.tenant)
     qnames = dict(con.execute("SELECT id, name FROM queues WHERE tenant = coalesce(?, tenant)",
                               [p.tenant]).fetchall())
     qlabels: dict[str, str] = {}

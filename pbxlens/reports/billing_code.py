@@ -150,11 +150,8 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
                 row_header="Data" if it else "Date"))
         return raws, []
     # code_operator: one table per code; rows operator, then its accounts (listed even empty)
-    dirnames = dict(con.execute("SELECT extension, name FROM operators").fetchall())
-    accounts: dict[str, list[str]] = {}
-    for acc, ext in con.execute("SELECT account, extension FROM accounts ORDER BY account"
-                                ).fetchall():
-        accounts.setdefault(ext, []).append(acc)
+    dirnames = cm.operator_names(con, p.tenant)
+    accounts = cm.operator_accounts(con, p.tenant)
     acc_filter = set(p.values("account"))
     per_code: dict[str, dict] = {}
     for r in recs:

@@ -431,7 +431,7 @@ def _build_legs(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
     recs = [dict(zip(cols, r, strict=True)) for r in rows]
     gid = _gid_of(keys)
     it = p.lang == "it"
-    names = dict(con.execute("SELECT extension, name FROM operators").fetchall())
+    names = cm.operator_names(con, p.tenant)
     ops: dict[str, str | None] = {}
     for r in recs:
         if r.get("op") is not None:
@@ -469,10 +469,7 @@ def _build_legs(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
                                        L_FIELDS), list(range(24)))]
         return [RawTable("operators", title, [RowSpec(o, label(o)) for o in order], facts,
                          row_header="Operatore" if it else "Operator")], charts
-    accounts: dict[str, list[str]] = {}
-    for acc, ext in con.execute("SELECT account, extension FROM accounts ORDER BY account"
-                                ).fetchall():
-        accounts.setdefault(ext, []).append(acc)
+    accounts = cm.operator_accounts(con, p.tenant)
     acc_filter = set(p.values("account"))
     labels: dict[str, str] = {}
     per_q: dict[str, dict] = {}

@@ -46,11 +46,13 @@ WITH p AS (
   WHERE p.day >= CAST(? AS DATE) AND p.day <= CAST(? AS DATE) AND p.kind = ? {where}
   GROUP BY p.tenant, p.gkey, {called}, p.mod, p.ok
 ), m AS (
-  SELECT tenant, called, first(gkey ORDER BY n DESC, gkey) AS gkey
-  FROM (SELECT tenant, called, gkey, sum(n) AS n FROM p
-        WHERE gkey IS NOT NULL AND called IN (SELECT called FROM p WHERE gkey IS NULL)
-        GROUP BY tenant, called, gkey)
-  GROUP BY tenant, called
+  SELECT tenant, called, gkey  -- the menu with most passes, ties to the smallest key
+  FROM (SELECT tenant, called, gkey, row_number() OVER (
+          PARTITION BY tenant, called ORDER BY n DESC, gkey) AS rk
+        FROM (SELECT tenant, called, gkey, sum(n) AS n FROM p
+              WHERE gkey IS NOT NULL AND called IN (SELECT called FROM p WHERE gkey IS NULL)
+              GROUP BY tenant, called, gkey))
+  WHERE rk = 1
 ), s AS (
   SELECT p.tenant, coalesce(p.gkey, m.gkey, '') AS gkey, any_value(p.gate_name) AS gname,
     CAST(p.mod // ? AS INTEGER) AS slot, CASE WHEN p.ok THEN 'OK' ELSE 'FAILED' END AS block,

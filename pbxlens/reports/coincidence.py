@@ -323,7 +323,8 @@ register(ReportDef(
     totals_label=("All lines", "Tutte le linee"),
     table_title=("Concurrent calls per line", "Chiamate contemporanee per linea"),
     options={"key": "gateway", "limits": "gateways", "outgoing_only": False,
-             "filter": "gateway"},
+             "filter": "gateway",
+             "engines": ("duckdb",)},  # the sweep is DuckDB SQL (decisions.md)
 ))
 
 register(ReportDef(
@@ -340,5 +341,6 @@ register(ReportDef(
     table_title=("Concurrent outgoing calls per configuration",
                  "Chiamate in uscita contemporanee per configurazione"),
     options={"key": "out_config", "limits": "outbound_configurations", "outgoing_only": True,
-             "filter": "out_config"},
+             "filter": "out_config",
+             "engines": ("duckdb",)},  # the sweep is DuckDB SQL (decisions.md)
 ))

@@ -94,3 +94,23 @@ def hour_x() -> list[str]:
 def sec(a: str, b: str) -> str:
     """Whole seconds from instant a to instant b (portable: DATEDIFF in other dialects)."""
     return f"date_diff('second', {a}, {b})"
+
+
+def operator_names(con, tenant: str | None) -> dict[str, str]:
+    """extension -> name from the directory: of the report's tenant when it is scoped (web
+    app); across tenants (CLI on a shared store) the alphabetically first tenant's name wins,
+    so that every engine (DuckDB, Spark) prints the same label."""
+    return dict(con.execute(
+        "SELECT extension, name FROM operators WHERE tenant = coalesce(?, tenant)"
+        " ORDER BY extension, tenant DESC", [tenant]).fetchall())
+
+
+def operator_accounts(con, tenant: str | None) -> dict[str, list[str]]:
+    """extension -> its SIP accounts (sorted, each once) from the directory, scoped like
+    `operator_names`."""
+    out: dict[str, list[str]] = {}
+    for acc, ext in con.execute(
+            "SELECT DISTINCT account, extension FROM accounts WHERE tenant = coalesce(?, tenant)"
+            " ORDER BY account, extension", [tenant]).fetchall():
+        out.setdefault(ext, []).append(acc)
+    return out

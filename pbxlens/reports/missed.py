@@ -188,7 +188,7 @@ register(ReportDef(
 TODAY_SQL = f"""
 WITH days AS (
   SELECT CAST(d AS DATE) AS d, least({_EOD.format(d='CAST(d AS DATE)')}, CAST(? AS TIMESTAMPTZ)) AS t
-  FROM range(CAST(? AS DATE), CAST(? AS DATE) + INTERVAL 1 DAY, INTERVAL 1 DAY) g(d)
+  FROM (SELECT unnest(generate_series(CAST(? AS DATE), CAST(? AS DATE), INTERVAL 1 DAY)) AS d) g
 ), r AS (
   SELECT r.*, b.booked_by IS NOT NULL AS booked FROM missed_requests r
   LEFT JOIN missed_bookings b ON b.tenant = r.tenant AND b.call_num = r.call_num

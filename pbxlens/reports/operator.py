@@ -132,8 +132,7 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
     recs = [dict(zip(cols, r, strict=True)) for r in rows]
     ops: dict[str, str | None] = {}
     # ordered, so that with several tenants the same name wins on every engine
-    dirnames = dict(con.execute("SELECT extension, name FROM operators "
-                                "ORDER BY extension, tenant DESC").fetchall())
+    dirnames = cm.operator_names(con, p.tenant)
     for r in recs:
         if r.get("op") is not None:
             ops.setdefault(r["op"], r["op_name"])
@@ -177,10 +176,7 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
                                 slots["hr"], list(range(24)))]
         return [table], charts
 
-    accounts: dict[str, list[str]] = {}
-    for acc, ext in con.execute("SELECT account, extension FROM accounts "
-                                "ORDER BY account, tenant, extension").fetchall():
-        accounts.setdefault(ext, []).append(acc)
+    accounts = cm.operator_accounts(con, p.tenant)
     acc_filter = set(p.values("account"))
 
     def op_rows(op: str, facts_of: dict) -> list[RowSpec]:

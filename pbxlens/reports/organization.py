@@ -141,11 +141,8 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
         return [RawTable(unit, title, [RowSpec(k, label(k)) for k in order], facts,
                          row_header=rh_unit)], charts
 
-    dirnames = dict(con.execute("SELECT extension, name FROM operators").fetchall())
-    accounts: dict[str, list[str]] = {}
-    for acc, ext in con.execute("SELECT account, extension FROM accounts ORDER BY account"
-                                ).fetchall():
-        accounts.setdefault(ext, []).append(acc)
+    dirnames = cm.operator_names(con, p.tenant)
+    accounts = cm.operator_accounts(con, p.tenant)
     per_unit: dict[str, dict] = {}
     for r in recs:
         cm.put(per_unit.setdefault(r["unit"], {}), (r["op"], r["account"] or op.NO_ACCOUNT),

@@ -11,7 +11,9 @@ Dialect differences handled (the only per-engine knowledge in the project):
 - `dayofweek(x)`: DuckDB counts Sunday = 0, Spark Sunday = 1; `isodow(x)` (Monday = 1) is
   Spark's `weekday(x) + 1` (sqlglot's own rendering of it is off by one day);
 - `GROUPING(a, b, ...)` with several columns is DuckDB's bit mask; Spark accepts one column
-  (its `grouping_id` must list every grouping column), so the mask is spelled out bit by bit.
+  (its `grouping_id` must list every grouping column), so the mask is spelled out bit by bit;
+- `WITH x AS MATERIALIZED (...)`: a DuckDB planner hint Spark does not parse, dropped;
+- `regexp_full_match(x, p)`: Spark's RLIKE searches, so the pattern is anchored `^(?:p)$`.
 """
 
 from __future__ import annotations
@@ -53,6 +55,14 @@ def adapt(tree: exp.Expression) -> exp.Expression:
             for t in terms[1:]:
                 total = exp.Add(this=total, expression=t)
             node.replace(exp.paren(total))
+    for node in tree.find_all(exp.CTE):  # `AS MATERIALIZED` is a DuckDB planner hint
+        node.set("materialized", None)
+    for node in list(tree.find_all(exp.RegexpFullMatch)):  # Spark has RLIKE (a search)
+        pat = node.expression
+        anchored = (exp.Literal.string(f"^(?:{pat.this})$") if isinstance(pat, exp.Literal)
+                    else exp.func("CONCAT", exp.Literal.string("^(?:"), pat.copy(),
+                                  exp.Literal.string(")$")))
+        node.replace(exp.RegexpLike(this=node.this.copy(), expression=anchored))
     return tree
 
 

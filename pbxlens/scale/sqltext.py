@@ -10,7 +10,7 @@ order. Values are never written into the SQL text: they stay bound parameters on
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import sqlglot
 from sqlglot import exp
@@ -19,22 +19,41 @@ from sqlglot.tokens import TokenType
 _MARK = re.compile(r"__PBXLENS_P(\d+)__")
 
 
-def parse(sql: str, args: Sequence | None) -> tuple[exp.Expression, dict[str, object]]:
-    """DuckDB SQL with `?` parameters -> (tree with named placeholders pN, {pN: value})."""
-    args = list(args or [])
+def parse(sql: str, args: Sequence | Mapping | None) -> tuple[exp.Expression, dict[str, object]]:
+    """DuckDB SQL with `?` parameters (args a sequence) or `$name` ones (args a mapping) ->
+    (tree with named placeholders pN, {pN: value})."""
+    named = isinstance(args, Mapping)
+    seq = [] if named or args is None else list(args)
+    values: list = []
     parts: list[str] = []
-    pos = n = 0
-    for tok in sqlglot.tokenize(sql, read="duckdb"):
-        if tok.token_type == TokenType.PLACEHOLDER and tok.text == "?":
-            n += 1
-            parts.append(sql[pos:tok.start])
-            parts.append(f":p{n}")
-            pos = tok.end + 1
+    pos = 0
+    toks = sqlglot.tokenize(sql, read="duckdb")
+    skip = -1
+    for i, tok in enumerate(toks):
+        if i == skip:
+            continue
+        if not named and tok.token_type == TokenType.PLACEHOLDER and tok.text == "?":
+            end = tok.end
+            if len(values) >= len(seq):
+                raise ValueError(f"the query has more parameters than the {len(seq)} values given")
+            values.append(seq[len(values)])
+        elif (named and tok.token_type == TokenType.PARAMETER and i + 1 < len(toks)
+              and toks[i + 1].start == tok.end + 1):
+            name = toks[i + 1].text
+            if name not in args:
+                raise ValueError(f"no value for ${name}")
+            values.append(args[name])
+            end, skip = toks[i + 1].end, i + 1
+        else:
+            continue
+        parts.append(sql[pos:tok.start])
+        parts.append(f":p{len(values)}")
+        pos = end + 1
     parts.append(sql[pos:])
-    if n != len(args):
-        raise ValueError(f"the query has {n} parameters, {len(args)} values given")
+    if not named and len(values) != len(seq):
+        raise ValueError(f"the query has {len(values)} parameters, {len(seq)} values given")
     tree = sqlglot.parse_one("".join(parts), read="duckdb")
-    return tree, {f"p{i + 1}": v for i, v in enumerate(args)}
+    return tree, {f"p{i + 1}": v for i, v in enumerate(values)}
 
 
 def render(tree: exp.Expression, params: dict[str, object], dialect: str) -> tuple[str, list]:
