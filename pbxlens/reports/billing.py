@@ -356,7 +356,8 @@ register(ReportDef(
               doc="Σ free-allowance seconds the calls of the range consumed"),
             M("limit", "allowance", "limite", _H, field="lim",
               doc="annual free minutes × the (company, year) pools with calls in the range"),
-            M("pct", "% used", "% usato", "percent", "pct", "free", ("lim",)))),
+            M("pct", "% used", "% usato", "percent", "pct_int", "free", ("lim",),
+              doc="used / allowance, a whole percent rounded half-up (BL-11: `(0%)`)"))),
     ),
     table_title=("Consumption", "Consumo"), charts_doc="none.",
     definitions=(*DEFS, ("free minutes", "One pool per tariff, tenant, company and calendar year,"

@@ -33,7 +33,7 @@ class Metric:
     en: str
     it: str
     unit: str  # count | duration | duration_h | percent | money | decimal | instant
-    kind: str = "sum"  # sum | avg | pct | ratio (num / den, 2 decimals half-up) | share
+    kind: str = "sum"  # sum | avg | pct | pct_int | ratio (num / den, 2 decimals) | share
     field: str = "n"  # summed field (sum), numerator (avg, pct)
     den: tuple[str, ...] = ("n",)  # avg / pct: denominator fields (summed together)
     blocks: Callable[[str], bool] | None = None  # restrict to some of the group's blocks

@@ -66,6 +66,13 @@ def pct(num: float, den: float) -> float | None:
     return float(v.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+def pct_int(num: float, den: float) -> int | None:
+    """A whole percent, rounded half-up (billing's free-limit "(0%)", BL-11)."""
+    if not den:
+        return None
+    return int((Decimal(num) * 100 / Decimal(den)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
 def ratio(num: float, den: float) -> float | None:
     """num / den rounded half-up to 2 decimals (Erlangs); blank when den = 0."""
     if not den:
@@ -87,6 +94,8 @@ def evaluate(facts: Facts, metric: Metric, group_blocks=lambda b: True):
         return int(s(metric.field) // den) if den else None  # floored (§0.4)
     if metric.kind == "pct":
         return pct(s(metric.field), den)
+    if metric.kind == "pct_int":
+        return pct_int(s(metric.field), den)
     if metric.kind == "ratio":
         return ratio(s(metric.field), den)
     if metric.kind == "share":  # evaluated on the totals themselves
@@ -202,6 +211,8 @@ def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str],
                 out[key] = int(s(num) // den) if den else None
             elif kind == "pct":
                 out[key] = pct(s(num), den)
+            elif kind == "pct_int":
+                out[key] = pct_int(s(num), den)
             elif kind == "ratio":
                 out[key] = ratio(s(num), den)
             else:

@@ -201,3 +201,18 @@ def test_cli_multiservice(tmp_path):
                         "--from", "2022-06-01", "--to", "2022-06-30", "--format", "json"],
                        capture_output=True, text=True, timeout=120)
     assert json.loads(r.stdout)["tables"][0]["totals"]["total.cost"] == "240.00000"
+
+
+def test_free_limit_percentage_is_a_whole_percent():
+    """BL-11: the consumption footer shows `(0%)`, a whole percent rounded half-up."""
+    from pbxlens.reports import get
+    from pbxlens.reports.engine import pct_int
+    from pbxlens.reports.format import cell
+
+    assert (pct_int(0, 6000), pct_int(30, 6000), pct_int(6000, 6000), pct_int(5, 0)) \
+        == (0, 1, 100, None)  # 0.5 % rounds half-up to 1 %
+    assert pct_int(2, 3) == 67
+    metric = next(m for g in get("billing.consumption").layout if getattr(g, "key", "") == "free"
+                  for m in g.metrics if m.key == "pct")
+    assert metric.kind == "pct_int"
+    assert cell(0, "percent", "pct_int") == "0%" and cell(67, "percent", "pct_int") == "67%"
