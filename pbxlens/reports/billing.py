@@ -33,7 +33,10 @@ for _f in (
     FilterDef("company", "Company", "Azienda",
               doc="Billing: the call's company (organization id or name; BL-7)."),
     FilterDef("direction", "Direction", "Direzione",
-              doc="Billing: `in` or `out` (incoming/outgoing, ingresso/uscita accepted)."),
+              doc=("Call Center reports: incoming (Ingresso: from an inbound line) or local "
+                   "(Locale: from an internal extension) (C26); billing reports: in or out "
+                   "(incoming/outgoing, ingresso/uscita accepted). One key, read by each family "
+                   "in its own sense.")),
     FilterDef("cost_center", "Cost center", "Centro di costo",
               doc="Billing: the operator's cost center (id or name)."),
     FilterDef("division", "Division", "Divisione",

@@ -37,8 +37,10 @@ engine.FAMILIES["callcenter"] = __name__
 
 register_filter(FilterDef(
     "direction", "Direction", "Direzione",
-    doc="Call Center only: incoming (Ingresso: from an inbound line) or local (Locale: from an "
-        "internal extension) (C26)."))
+    doc=("Call Center reports: incoming (Ingresso: from an inbound line) or local "
+         "(Locale: from an internal extension) (C26); billing reports: in or out "
+         "(incoming/outgoing, ingresso/uscita accepted). One key, read by each family "
+         "in its own sense.")))
 
 _D = "duration"
 Q_FIELDS = ("n", "tot", "talk", "dur", "queuing", "resp", "wait", "welcome", "qwait", "hold")

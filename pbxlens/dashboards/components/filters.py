@@ -26,11 +26,15 @@ _DIRECTORY_SQL = {
     "checktime": "SELECT id, coalesce(name, id) FROM checktimes WHERE tenant = ? ORDER BY 2",
     "ivr": "SELECT id, coalesce(name, id) FROM ivrs WHERE tenant = ? ORDER BY 2",
     "out_config": "SELECT name, name FROM outbound_configurations WHERE tenant = ? ORDER BY name",
+    # billing (issue 8): the company is an organization; cost centers, divisions
+    "company": "SELECT id, coalesce(name, id) FROM organizations WHERE tenant = ? ORDER BY 2",
+    "cost_center": "SELECT id, coalesce(name, id) FROM cost_centers WHERE tenant = ? ORDER BY 2",
+    "division": "SELECT id, coalesce(name, id) FROM divisions WHERE tenant = ? ORDER BY 2",
 }
 _TEXT = {"source", "destination"}
 
 
-def options(con, key: str, tenant: str, lang: str) -> list[dict] | None:
+def options(con, key: str, tenant: str, lang: str, family: str = "") -> list[dict] | None:
     """Dropdown options of a multi-select filter, or None for a free-text filter."""
     if key == "status":
         return [{"value": s.code, "label": s.it if lang == "it" else s.en}
@@ -38,6 +42,9 @@ def options(con, key: str, tenant: str, lang: str) -> list[dict] | None:
     if key == "exit_cause":
         return [{"value": s.code, "label": f"{s.code} – {s.it if lang == 'it' else s.en}"}
                 for s in vocabulary.EXIT_CAUSES]
+    if key == "direction" and family == "billing":  # billing: in / out
+        return [{"value": "in", "label": "Ingresso" if lang == "it" else "Incoming"},
+                {"value": "out", "label": "Uscita" if lang == "it" else "Outgoing"}]
     if key == "direction":  # Call Center reports (issue 6, C26)
         return [{"value": "incoming", "label": "Ingresso" if lang == "it" else "Incoming"},
                 {"value": "local", "label": "Locale" if lang == "it" else "Local"}]
@@ -63,7 +70,7 @@ def filter_bar(defn, con, tenant: str, lang: str, d_from, d_to, chosen: dict) ->
         f = FILTERS[key]
         label = f.it if lang == "it" else f.en
         fid = {"type": "rp-filter", "key": key}
-        opts = None if key in _TEXT else options(con, key, tenant, lang)
+        opts = None if key in _TEXT else options(con, key, tenant, lang, defn.family)
         value = chosen.get(key) or []
         if opts is None:
             ctl = dcc.Input(id=fid, type="text", value=",".join(value), debounce=True,
