@@ -139,7 +139,7 @@ def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
     parse_s = timer.lap()
     note(str(path), "loading")
     result.batch_id = loader.begin_batch(con)
-    counts = loader.load_cdr(con, result.batch_id, has_detail=raw.has_detail)
+    counts = loader.load_cdr(con, result.batch_id, has_detail=raw.has_detail, fmt=raw.format)
     result.rows_loaded = counts["rows_loaded"]
     result.rows_duplicate = counts["rows_duplicate"]
     result.calls_loaded = counts["calls_loaded"]

@@ -20,7 +20,10 @@ Merge rule (one ingest): when queue_log and Master.csv are given to the same `in
 queue_log calls are matched to Master.csv calls by callid = uniqueid (or linkedid). A matched
 call takes its call fields (status, times, caller, called, billsec, account code) from
 Master.csv and its path from queue_log; its Master.csv rows are not added as path lines. The
-queue_log file then loads only the callids that no Master.csv of the run describes.
+queue_log file then loads only the callids that no Master.csv of the run describes. Across
+runs the loader keeps the same rule (loader.load_cdr `fmt`): a later queue_log replaces only
+the path of a call a Master.csv stored, a later Master.csv only the fields of a call whose path
+came from a queue_log, so either order gives the store one run gives.
 """
 
 from __future__ import annotations

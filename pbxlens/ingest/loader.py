@@ -100,40 +100,74 @@ def quarantine(con: duckdb.DuckDBPyConnection, batch_id: int, source: str) -> in
     return con.execute("SELECT count(*) FROM stage_rejects").fetchone()[0]
 
 
-def load_cdr(con: duckdb.DuckDBPyConnection, batch_id: int, *, has_detail: bool) -> dict[str, int]:
+# Asterisk sources loaded in different runs (asterisk.py's merge rule across runs): a call's
+# fields come from Master.csv, its path from queue_log, whichever arrives first. Markers: the
+# format of the batch that stored the call row, and `extra.queue_log_legs` once merged.
+_MASTER, _QLOG = "asterisk_master_csv", "asterisk_queue_log"
+_MASTER_FIELDS = (f"(b.format = '{_MASTER}' OR "
+                  "json_extract_string(c.extra, '$.queue_log_legs') = 'true')")
+_QLOG_LEGS = (f"(b.format = '{_QLOG}' OR json_extract_string(c.extra, '$.queue_log_callid') "
+              "IS NOT NULL OR json_extract_string(c.extra, '$.queue_log_legs') = 'true')")
+_MERGED = """json_merge_patch(coalesce({x}, '{{}}'::JSON), '{{"queue_log_legs": true}}')"""
+
+
+def load_cdr(con: duckdb.DuckDBPyConnection, batch_id: int, *, has_detail: bool,
+             fmt: str | None = None) -> dict[str, int]:
     """Upsert stage_calls / stage_legs into calls / call_legs. Returns row and call counts.
 
     Row counts are in file records: rows for CSV/XLSX (detail lines of a detailed export),
     call objects for JSON/XML; so that read = loaded + duplicate + quarantined.
+    `fmt` (the reader's format) enables the Asterisk precedence: a queue_log replaces only the
+    path of a call Master.csv stored (`legs_only`); a Master.csv replaces only the fields of a
+    call whose path came from a queue_log (`keep_legs`).
     """
     detail = "true" if has_detail else "false"
+    legs_only = f"(c.unique_id IS NOT NULL AND {_MASTER_FIELDS})" if fmt == _QLOG else "false"
+    keep_legs = f"(c.unique_id IS NOT NULL AND {_QLOG_LEGS})" if fmt == _MASTER else "false"
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE stage_class AS
     SELECT s.tenant, s.unique_id, s.leg_branch, s.group_hash, s.first_row,
         CASE WHEN c.unique_id IS NULL THEN 'new'
+             WHEN {legs_only} THEN CASE WHEN c.path_hash IS NOT DISTINCT FROM s.path_hash
+                                        THEN 'dup' ELSE 'changed' END
+             WHEN {keep_legs} THEN CASE WHEN c.content_hash = s.call_hash
+                                        THEN 'dup' ELSE 'changed' END
              WHEN c.content_hash = s.call_hash
                   AND (NOT {detail} OR c.path_hash IS NOT DISTINCT FROM s.path_hash) THEN 'dup'
              ELSE 'changed' END AS cls,
+        coalesce({legs_only}, false) AS legs_only, coalesce({keep_legs}, false) AS keep_legs,
         c.path_len AS old_path_len, c.path_hash AS old_path_hash
     FROM stage_calls s
     LEFT JOIN calls c ON c.tenant = s.tenant AND c.unique_id = s.unique_id
         AND c.leg_branch = s.leg_branch
+    LEFT JOIN ingest_batches b ON b.batch_id = c.batch_id
     """)
     changed = con.execute("SELECT count(*) FROM stage_class WHERE cls = 'changed'").fetchone()[0]
     if changed:
+        if fmt == _QLOG:
+            con.execute(f"""
+            UPDATE calls SET batch_id = $batch, path_len = s.path_len,
+                path_hash = coalesce(s.path_hash, 0), extra = {_MERGED.format(x='calls.extra')}
+            FROM stage_class k, stage_calls s
+            WHERE k.cls = 'changed' AND k.legs_only AND calls.tenant = k.tenant
+              AND calls.unique_id = k.unique_id AND calls.leg_branch = k.leg_branch
+              AND s.tenant = k.tenant AND s.unique_id = k.unique_id
+              AND s.leg_branch = k.leg_branch
+            """, {"batch": batch_id})
         con.execute("""
         DELETE FROM calls c USING stage_class k
-        WHERE k.cls = 'changed' AND c.tenant = k.tenant AND c.unique_id = k.unique_id
-          AND c.leg_branch = k.leg_branch
+        WHERE k.cls = 'changed' AND NOT k.legs_only AND c.tenant = k.tenant
+          AND c.unique_id = k.unique_id AND c.leg_branch = k.leg_branch
         """)
         if has_detail:
             con.execute("""
             DELETE FROM call_legs l USING stage_class k
-            WHERE k.cls = 'changed' AND l.tenant = k.tenant AND l.unique_id = k.unique_id
-              AND l.leg_branch = k.leg_branch
+            WHERE k.cls = 'changed' AND NOT k.keep_legs AND l.tenant = k.tenant
+              AND l.unique_id = k.unique_id AND l.leg_branch = k.leg_branch
             """)
-    # A summary export carries no path: a call it replaces keeps the path already stored.
-    keep_path = "false" if has_detail else "k.old_path_len IS NOT NULL"
+    # A summary export carries no path: a call it replaces keeps the path already stored (so
+    # does a Master.csv over a queue_log path).
+    keep_path = "k.keep_legs" if has_detail else "k.old_path_len IS NOT NULL"
     cols = ", ".join(CALL_COLUMNS)
     con.execute(f"""
     INSERT INTO calls ({cols})
@@ -147,9 +181,9 @@ def load_cdr(con: duckdb.DuckDBPyConnection, batch_id: int, *, has_detail: bool)
         s.path_incomplete, s.call_hash,
         CASE WHEN {keep_path} THEN k.old_path_hash WHEN {detail} THEN coalesce(s.path_hash, 0)
              ELSE NULL END,
-        $batch, s.extra
+        $batch, CASE WHEN k.keep_legs THEN {_MERGED.format(x='s.extra')} ELSE s.extra END
     FROM stage_calls s JOIN stage_class k USING (tenant, unique_id, leg_branch)
-    WHERE k.cls <> 'dup'
+    WHERE k.cls <> 'dup' AND NOT k.legs_only
     """, {"batch": batch_id})
     if has_detail:
         lcols = ", ".join(LEG_COLUMNS)
@@ -161,7 +195,7 @@ def load_cdr(con: duckdb.DuckDBPyConnection, batch_id: int, *, has_detail: bool)
             l.answer_ts, l.exit_ts, l.exit_cause, l.exit_cause_raw, l.answered_by, l.waiting_s,
             l.mapped_source_num, l.mapped_dst_num, l.account_code, l.checktime_in_hours, $batch
         FROM stage_legs l JOIN stage_class k USING (tenant, unique_id, group_hash)
-        WHERE k.cls <> 'dup'
+        WHERE k.cls <> 'dup' AND NOT k.keep_legs
         """, {"batch": batch_id})
     counts = con.execute("""
     SELECT

@@ -171,3 +171,39 @@ def test_merge_master_and_queue_log_in_one_ingest(store, tmp_path):
     snap = "SELECT unique_id, status, caller, path_len FROM calls ORDER BY 1"
     assert rows(con2, snap) == rows(store, snap)
     con2.close()
+
+
+def _snapshot(con):
+    calls = rows(con, "SELECT unique_id, status, caller, caller_name, called, bill_s, path_len,"
+                      " gateway_name FROM calls ORDER BY 1")
+    paths = rows(con, "SELECT unique_id, seq, dest_type, dest_id, exit_cause, enter_ts, exit_ts"
+                      " FROM call_legs ORDER BY 1, 2")
+    visits = rows(con, "SELECT unique_id, queue_id, exit_cause FROM queue_visits ORDER BY 1, 2")
+    return calls, paths, visits
+
+
+def test_merge_across_runs_equals_one_run(tmp_path):
+    """Master.csv and queue_log loaded in separate runs, in either order, give the store one
+    run gives (call fields from Master.csv, path from queue_log); reloading changes nothing."""
+    from pbxlens import db
+
+    m = write(tmp_path, "Master.csv", MASTER_Q)
+    q = write(tmp_path, "queue_log", QLOG)
+    snaps = []
+    for name, runs in (("one", [[m, q]]), ("mq", [[m], [q]]), ("qm", [[q], [m]])):
+        con = db.connect(tmp_path / f"{name}.duckdb")
+        for files in runs:
+            assert all(r.error is None for r in ingest_paths(con, files))
+        for files in runs:  # the same files again: a no-op
+            copies = []
+            for f in files:
+                c = tmp_path / f"{name}-again-{f.name}"
+                c.write_text(f.read_text() + "\n")  # other bytes, same content
+                copies.append(c)
+            assert sum(r.rows_loaded for r in ingest_paths(con, copies)) == 0, name
+        snaps.append(_snapshot(con))
+        got = rows(con, "SELECT status, caller_name, called, bill_s FROM calls WHERE unique_id = ?",
+                   [f"{T0}.10"])
+        assert got == [("OK", "Cliente", "800", 88)], name
+        con.close()
+    assert snaps[1] == snaps[0] and snaps[2] == snaps[0]
