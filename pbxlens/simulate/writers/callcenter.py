@@ -21,9 +21,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
 
-from .cdr import XLSX_MAX_ROWS, _Base, _csv_text
+from .cdr import XLSX_MAX_ROWS, _Base, _csv_text, _el
 from .common import TimeFormatter
 
 QUEUE_CALL_FIELDS = (
@@ -140,10 +139,6 @@ class CcJsonWriter(_CcBase):
     def close(self) -> None:
         self.f.write("\n]\n")
         self.f.close()
-
-
-def _el(name: str, value: str) -> str:
-    return f"<{name}>{escape(value)}</{name}>" if value else f"<{name}/>"
 
 
 class CcXmlWriter(_CcBase):
