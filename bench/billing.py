@@ -55,9 +55,9 @@ FROM m JOIN billing_tariffs t ON t.id = m.tid
 
 
 def build(calls: int) -> None:
-    from pbxlens import db
     from pbxlens.ingest import ingest_paths
     from pbxlens.simulate import generate
+    from pbxlens.store import analytics as db
 
     for p in (STORE, Path(str(STORE) + ".wal")):
         p.unlink(missing_ok=True)
@@ -134,8 +134,8 @@ def main() -> None:
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--store", type=Path, default=None)
     args = ap.parse_args()
-    from pbxlens import db
     from pbxlens.billing import rating, tariffs
+    from pbxlens.store import analytics as db
 
     store = args.store or STORE
     if args.store is None and (args.rebuild or not STORE.exists()):

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pbxlens import db  # noqa: E402
+from pbxlens.store import analytics as db  # noqa: E402
 from pbxlens.reports import Params, run  # noqa: E402
 from pbxlens.reports.coincidence import _epoch  # noqa: E402
 

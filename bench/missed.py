@@ -85,7 +85,7 @@ def _gen(con, start: int, stop: int, missed: int, batch: int, pool: int) -> None
 
 
 def build(calls: int, missed: int) -> None:
-    from pbxlens import db
+    from pbxlens.store import analytics as db
 
     OUT.mkdir(parents=True, exist_ok=True)
     for p in (STORE, Path(str(STORE) + ".wal")):
@@ -100,8 +100,8 @@ def build(calls: int, missed: int) -> None:
 
 
 def bench_reconcile(calls: int, missed: int) -> dict:
-    from pbxlens import db
     from pbxlens.missed_calls import reconcile
+    from pbxlens.store import analytics as db
 
     con = db.connect(STORE)
     out = {}
@@ -128,8 +128,8 @@ def bench_reconcile(calls: int, missed: int) -> dict:
 
 
 def bench_booking(operators: int, seconds: float) -> dict:
-    from pbxlens.dashboards.store import Store
     from pbxlens.missed_calls import operations as op
+    from pbxlens.store import Stores as Store
 
     store = Store(STORE)
     db = op.Db.from_store(store)

@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pbxlens import db
 from pbxlens.reports import all_reports, engine
 from pbxlens.reports.filters import Params
 from pbxlens.scale import lake, rollups
+from pbxlens.store import analytics as db
 
 TABLES = ["call_facts", "queue_visits", "agent_legs", *(r.table for r in rollups.ROLLUPS),
           "rollup_meta", "queues", "operators", "accounts"]

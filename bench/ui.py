@@ -33,9 +33,9 @@ PASSWORD = "bench-password-1"
 
 
 def small_store(folder: Path, days: int, per_day: int) -> tuple[Path, date]:
-    from pbxlens import db
     from pbxlens.ingest import ingest_paths
     from pbxlens.simulate import generate
+    from pbxlens.store import analytics as db
 
     start = date(2026, 4, 1)
     generate(folder / "sim", days=days, calls_per_day=per_day, seed=7, start=start,
@@ -74,9 +74,9 @@ def cli_time(db: Path, report_id: str, d_from: date, d_to: date, repeat: int) ->
 def start_server(db: Path) -> str:
     import waitress
 
-    from pbxlens.dashboards import auth
     from pbxlens.dashboards.server import create_app
-    from pbxlens.dashboards.store import Store
+    from pbxlens.store import Stores as Store
+    from pbxlens.store import users as auth
 
     store = Store(db)
     if not any(u.username == "bench" for u in auth.list_users(store)):

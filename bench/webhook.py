@@ -35,10 +35,10 @@ def free_port() -> int:
 
 
 def prepare(folder: Path) -> tuple[str, list[str]]:
-    from pbxlens.dashboards import auth
-    from pbxlens.dashboards.store import Store
     from pbxlens.ingest import ingest_paths
     from pbxlens.simulate import generate
+    from pbxlens.store import Stores as Store
+    from pbxlens.store import users as auth
 
     generate(folder / "sim", days=1, calls_per_day=500, seed=5, start=date(2026, 5, 11),
              formats=["csv-detailed"])

@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from pbxlens import PbxlensError
+from pbxlens.console import err, out
+from pbxlens.store.server_link import forwardable, open_analytics, open_stores
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="CDR and call-center analytics for KalliopePBX and Asterisk.")
-out = Console()
-err = Console(stderr=True)
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store (default: PBXLENS_DB "
                                                 "or data/pbxlens.duckdb)")]
@@ -29,11 +28,10 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _open(db: Path | None, *, read_only: bool = False):
-    """The store, or a one-line error (exit 2, or 3 when another process holds it)."""
-    from pbxlens import db as store
-
+    """The analytics store (the server's, when it runs), or a one-line error (exit 2, or 3
+    when another process holds it)."""
     try:
-        return store.connect(db, read_only=read_only)
+        return open_analytics(db, read_only=read_only)
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
 
@@ -77,24 +75,27 @@ def generate(
 
 
 @app.command()
+@forwardable("jobs")
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="files or folders")],
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
 ) -> None:
-    """Load PBX exports (CDR CSV/JSON/XML/XLSX, directory file) into the store."""
-    from pbxlens.ingest import ingest_paths
+    """Load PBX exports (CDR CSV/JSON/XML/XLSX, directory file) into the store: a job of the
+    analytics writer (the server's, when one runs)."""
+    from pbxlens.ingest.job import ingest_job
+    from pbxlens.store.server_link import in_server
 
-    con = _open(db)
+    label = ", ".join(p.name for p in paths)[:500]
     try:
-        if as_json:
-            results = ingest_paths(con, paths)
-        else:
-            results = _ingest_with_progress(con, paths)
+        with open_stores(db) as stores:
+            if as_json or in_server():
+                results = stores.writer.run("ingest", label, ingest_job(paths),
+                                            created_by="cli")
+            else:
+                results = _ingest_with_progress(stores, paths, label)
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
-    finally:
-        con.close()
     if as_json:
         sys.stdout.write(json.dumps({"files": [r.public() for r in results]}) + "\n")
     else:
@@ -105,23 +106,24 @@ def ingest(
                     else f"{len(errors)} files could not be read; first: {errors[0].error}")
 
 
-def _ingest_with_progress(con, paths):
+def _ingest_with_progress(stores, paths, label):
     """Ingest with a rich bar: files done, and the running step's progress inside DuckDB."""
     import threading
 
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from pbxlens.ingest import ingest_paths
+    from pbxlens.ingest.job import ingest_job
     from pbxlens.ingest.sniff import walk
 
     files = walk(paths)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
+                  console=err.get(), transient=True) as bar:
         overall = bar.add_task(f"{len(files)} files", total=max(len(files), 1))
         step = bar.add_task("", total=100)
         seen: list[str] = []
         stop = threading.Event()
+        running = []
 
         def note(path: str, stage: str) -> None:
             if path not in seen:
@@ -132,14 +134,15 @@ def _ingest_with_progress(con, paths):
 
         def poll() -> None:  # DuckDB reports the running query's progress to any thread
             while not stop.wait(0.2):
-                pct = con.query_progress()
+                pct = running[0].query_progress() if running else -1
                 if pct >= 0:
                     bar.update(step, completed=pct)
 
         poller = threading.Thread(target=poll, daemon=True)
         poller.start()
         try:
-            results = ingest_paths(con, files, progress=note)
+            results = stores.writer.run("ingest", label, ingest_job(
+                paths, progress=note, watch=running.append), created_by="cli")
         finally:
             stop.set()
             poller.join()
@@ -160,9 +163,10 @@ def _print_results(results) -> None:
 
 
 @app.command()
+@forwardable("read")
 def status(db: DbOption = None) -> None:
     """What the store holds: calls, path lines, batches, quarantine, date range."""
-    from pbxlens import db as store
+    from pbxlens.store import analytics as store
 
     con = _open(db, read_only=True)
     row = con.execute(
@@ -188,6 +192,11 @@ def status(db: DbOption = None) -> None:
     out.print(t2)
 
 
+OpsUrlOption = Annotated[str | None, typer.Option(
+    "--ops-url", help="operations store URL (default: PBXLENS_OPS_URL, else SQLite beside the "
+    "DuckDB file), e.g. postgresql+psycopg://pbxlens@/pbxlens")]
+
+
 @app.command()
 def demo(
     db: DbOption = None,
@@ -198,27 +207,32 @@ def demo(
                                               "users and serve the web app")] = True,
     host: str = "127.0.0.1",
     port: int = 8050,
+    ops_url: OpsUrlOption = None,
 ) -> None:
     """Generate and ingest a sample month when the store is empty, show what it holds, then
     create demo users (printed with their passwords) and serve the web app."""
     from pbxlens import simulate
-    from pbxlens.ingest import ingest_paths
+    from pbxlens.ingest.job import ingest_job
+    from pbxlens.store import Stores
 
-    con = _open(db)
     try:
-        if con.execute("SELECT count(*) FROM calls").fetchone()[0] == 0:
-            today = date.today()
-            start = today.replace(day=1) if today.day > 7 else None
-            if not (data_dir / "cdr_detailed.csv").exists():
-                out.print(f"generating a sample month into {data_dir} ...")
-                simulate.generate(data_dir, days=30, calls_per_day=1500, seed=seed,
-                                  start=start, formats=["csv-detailed", "events"])
-            _print_results(ingest_paths(con, [data_dir]))
-    finally:
-        con.close()
-    status(db)
+        with Stores(db, ops_url) as stores:
+            with stores.cursor() as cur:
+                empty = cur.execute("SELECT count(*) FROM calls").fetchone()[0] == 0
+            if empty:
+                today = date.today()
+                start = today.replace(day=1) if today.day > 7 else None
+                if not (data_dir / "cdr_detailed.csv").exists():
+                    out.print(f"generating a sample month into {data_dir} ...")
+                    simulate.generate(data_dir, days=30, calls_per_day=1500, seed=seed,
+                                      start=start, formats=["csv-detailed", "events"])
+                _print_results(stores.writer.run("ingest", "demo month",
+                                                 ingest_job([data_dir]), created_by="demo"))
+    except PbxlensError as exc:
+        raise _fail(str(exc), exc.exit_code) from None
+    status(db=db)
     if serve_after:
-        serve(db=db, host=host, port=port, demo_users=True)
+        serve(db=db, host=host, port=port, demo_users=True, ops_url=ops_url)
 
 
 @app.command()
@@ -228,8 +242,10 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8050,
     threads: Annotated[int, typer.Option(min=1, max=64)] = 8,
     demo_users: Annotated[bool, typer.Option(hidden=True)] = False,
+    ops_url: OpsUrlOption = None,
 ) -> None:
-    """Serve the web app, HTTP API and background jobs (this process becomes the store's writer)."""
+    """Serve the web app, HTTP API and background jobs: this process owns both stores (CLI
+    commands run meanwhile go through it)."""
     from pbxlens.dashboards.server import serve as run_server
 
     def before(web_store) -> None:
@@ -243,12 +259,15 @@ def serve(
         out.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
 
     try:
-        run_server(db=db, host=host, port=port, threads=threads, before=before)
+        run_server(db=db, host=host, port=port, threads=threads, before=before, ops_url=ops_url)
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()
+@forwardable("read")
 def quarantine(
     db: DbOption = None,
     batch: Annotated[int | None, typer.Option(help="only this batch")] = None,
@@ -282,6 +301,7 @@ def reports() -> None:
 
 
 @app.command()
+@forwardable("read")
 def report(
     report_id: Annotated[str, typer.Argument(metavar="ID", help="report id, see `pbxlens reports`")],
     db: DbOption = None,
@@ -367,6 +387,7 @@ def pbx_auth_header(
 
 
 @app.command()
+@forwardable("jobs")
 def pull(
     pbx: Annotated[str, typer.Option("--pbx", help="PBX base URL, e.g. https://pbx.example")],
     user: Annotated[str, typer.Option("--user")],
@@ -380,15 +401,16 @@ def pull(
     """Pull the CDR from a KalliopePBX REST API, day by day from the stored watermark."""
     from pbxlens.ingest import pbx_api
 
-    con = _open(db)
     try:
-        with pbx_api.PbxClient(pbx, user, password, domain, verify=not insecure) as client:
-            res = pbx_api.pull(con, client, since=_date(since, "--since"),
-                               progress=lambda m: err.print(m, highlight=False))
+        with open_stores(db) as stores, stores.cursor() as cur, pbx_api.PbxClient(
+                pbx, user, password, domain, verify=not insecure) as client:
+            res = pbx_api.pull(cur, client, since=_date(since, "--since"),
+                               progress=lambda m: err.print(m, highlight=False),
+                               write=lambda fn: stores.writer.run(
+                                   "pull", f"PBX {pbx}", lambda ctx: fn(ctx.con),
+                                   created_by="cli"))
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
-    finally:
-        con.close()
     out.print(f"pulled {len(res.days)} days, {res.calls:,} calls; watermark {res.watermark}")
 
 

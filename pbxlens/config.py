@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PBXLENS_", extra="ignore")
 
     db: Path = DEFAULT_DB
+    # The operations store (users, bookings, tickets, the webhook inbox): a SQLAlchemy URL,
+    # e.g. postgresql+psycopg://pbxlens@/pbxlens; empty = SQLite beside the DuckDB file.
+    ops_url: str = ""
+    # Webhook inbox rows already moved into DuckDB are deleted after this many days.
+    inbox_retention_days: int = 7
     timezone: str = "Europe/Rome"
     default_region: str = "IT"
     # "Voip codice impegno chiamata": the outbound line-seizure prefix stripped from numbers.

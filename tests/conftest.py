@@ -28,8 +28,39 @@ def sim_all(tmp_path_factory) -> Path:
 @pytest.fixture
 def store(tmp_path):
     """A fresh store on disk; yields an open connection."""
-    from pbxlens import db
+    from pbxlens.store import analytics as db
 
     con = db.connect(tmp_path / "store.duckdb")
     yield con
     con.close()
+
+
+# ------------------------------------------------------------------ operations store back-ends
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One PostgreSQL cluster for the session (tests/pgcluster.py), stopped at the end."""
+    from tests.pgcluster import Cluster
+
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ops_url(request, tmp_path) -> str:
+    """Each operations-store test runs on both back-ends: a SQLite file, a fresh PostgreSQL
+    database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ops.sqlite'}"
+    return request.getfixturevalue("pg_cluster").new_database()
+
+
+@pytest.fixture
+def stores(tmp_path, ops_url):
+    """Both stores, fresh: a DuckDB file and the operations store of `ops_url`."""
+    from pbxlens.store import Stores
+
+    s = Stores(tmp_path / "store.duckdb", ops_url)
+    yield s
+    s.close()

@@ -70,7 +70,7 @@ def test_held_store_gives_a_one_line_error(tmp_path):
 
 
 def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path):
-    from pbxlens import db as store
+    from pbxlens.store import analytics as store
 
     out, db = tmp_path / "big", tmp_path / "k.duckdb"
     run("generate", "--out", str(out), "--days", "20", "--calls-per-day", "2500", "--seed", "3",

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pbxlens import db
+from pbxlens.store import analytics as db
 
 
 def test_migrations_apply_once_and_are_recorded(tmp_path):

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from pbxlens import PbxlensError
+from pbxlens.console import out
+from pbxlens.store.server_link import forwardable, open_analytics
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Billing: Nexus tariffs, PBX billing profiles, call costs, finance export.")
@@ -18,15 +19,12 @@ tariffs_app = typer.Typer(no_args_is_help=True, help="Nexus tariffs (XLSX or CSV
 profiles_app = typer.Typer(no_args_is_help=True, help="PBX billing profiles (the PBX's XLSX template).")
 app.add_typer(tariffs_app, name="tariffs")
 app.add_typer(profiles_app, name="profiles")
-out = Console()
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store")]
 
 
 def _con(db: Path | None, read_only: bool = False):
-    from pbxlens import db as store
-
-    return store.connect(db, read_only=read_only)
+    return open_analytics(db, read_only=read_only)
 
 
 def _date(v: str | None, name: str) -> date | None:
@@ -43,6 +41,7 @@ def _stats(what: str, s: dict) -> None:
 
 
 @tariffs_app.command("import")
+@forwardable("exclusive")
 def tariffs_import(file: Path, db: DbOption = None) -> None:
     """Add or update (by id) the tariffs of FILE, then re-rate the changed calls."""
     from pbxlens.billing import tariffs
@@ -51,6 +50,7 @@ def tariffs_import(file: Path, db: DbOption = None) -> None:
 
 
 @tariffs_app.command("export")
+@forwardable("read")
 def tariffs_export(file: Path, db: DbOption = None) -> None:
     from pbxlens.billing import tariffs
 
@@ -58,6 +58,7 @@ def tariffs_export(file: Path, db: DbOption = None) -> None:
 
 
 @profiles_app.command("import")
+@forwardable("exclusive")
 def profiles_import(file: Path, db: DbOption = None,
                     tenant: Annotated[str, typer.Option(help="tenant domain")] = "default") -> None:
     """Create or replace (by name) the profiles of FILE, then re-rate."""
@@ -67,6 +68,7 @@ def profiles_import(file: Path, db: DbOption = None,
 
 
 @profiles_app.command("export")
+@forwardable("read")
 def profiles_export(file: Path, db: DbOption = None) -> None:
     from pbxlens.billing import profiles
 
@@ -74,6 +76,7 @@ def profiles_export(file: Path, db: DbOption = None) -> None:
 
 
 @profiles_app.command("attach")
+@forwardable("exclusive")
 def profiles_attach(line: Annotated[str, typer.Argument(help="outgoing line (gateway/trunk name)")],
                     profile: Annotated[str | None, typer.Argument(help="profile; omit to detach")] = None,
                     db: DbOption = None,
@@ -85,6 +88,7 @@ def profiles_attach(line: Annotated[str, typer.Argument(help="outgoing line (gat
 
 
 @app.command()
+@forwardable("exclusive")
 def rate(all_calls: Annotated[bool, typer.Option("--all", help="every call of the store")] = False,
          db: DbOption = None) -> None:
     """Rate the calls (with --all: every call; else the calls not rated yet)."""
@@ -105,6 +109,7 @@ def rate(all_calls: Annotated[bool, typer.Option("--all", help="every call of th
 
 
 @app.command()
+@forwardable("read")
 def consumption(year: Annotated[int | None, typer.Option(help="calendar year (default: current)")] = None,
                 db: DbOption = None) -> None:
     """Consumption per tariff and company: time, cost, hypothetical cost, free minutes used."""
@@ -130,6 +135,7 @@ def _hms(s: int) -> str:
 
 
 @app.command("export")
+@forwardable("read")
 def export(out_file: Annotated[Path, typer.Option("--out", help="FILE.xlsx")],
            date_from: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD")] = None,
            date_to: Annotated[str | None, typer.Option("--to", help="last day (inclusive)")] = None,
@@ -152,6 +158,7 @@ TenantOption = Annotated[str, typer.Option(help="tenant domain")]
 
 
 @app.command("service")
+@forwardable("exclusive")
 def service_add(name: str,
                 rate: Annotated[str, typer.Option(help="EUR per minute (calls) or per unit")],
                 kind: Annotated[str, typer.Option(help="calls_in | calls_out | units")] = "units",
@@ -167,6 +174,7 @@ def service_add(name: str,
 
 
 @app.command("contract")
+@forwardable("exclusive")
 def contract(company: str,
              date_from: Annotated[str, typer.Option("--from", help="first day (competenza)")],
              date_to: Annotated[str | None, typer.Option("--to", help="last day; omit = open")] = None,
@@ -179,6 +187,7 @@ def contract(company: str,
 
 
 @app.command("quantity")
+@forwardable("exclusive")
 def quantity(company: str, service_id: int, qty: int,
              date_from: Annotated[str, typer.Option("--from", help="period start")],
              date_to: Annotated[str, typer.Option("--to", help="period end")],

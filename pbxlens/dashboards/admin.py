@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from pbxlens import PbxlensError
 from pbxlens.config import Settings, get_settings
-from pbxlens.dashboards import tables as T
-from pbxlens.dashboards.store import Store
+from pbxlens.store import Stores
+from pbxlens.store import schema as T
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,9 @@ UI_SETTINGS = {s.key: s for s in (
 )}
 
 
-def get_ui(store: Store, key: str):
+def get_ui(store: Stores, key: str):
     spec = UI_SETTINGS[key]
-    with store.sa_read() as c:
+    with store.ops_read() as c:
         raw = c.execute(sa.select(T.settings.c.value)
                         .where(T.settings.c.key == f"ui.{key}")).scalar_one_or_none()
     if raw is None:
@@ -60,11 +60,11 @@ def get_ui(store: Store, key: str):
         return spec.default
 
 
-def set_ui(store: Store, key: str, raw) -> object:
+def set_ui(store: Stores, key: str, raw) -> object:
     if key not in UI_SETTINGS:
         raise PbxlensError(f"unknown setting {key!r}")
     value = UI_SETTINGS[key].parse(raw)
-    with store.sa_write() as c:
+    with store.ops_write() as c:
         c.execute(T.settings.delete().where(T.settings.c.key == f"ui.{key}"))
         c.execute(T.settings.insert().values(key=f"ui.{key}", value=str(value)))
     return value
@@ -102,8 +102,8 @@ def effective_settings() -> list[dict]:
 # ----------------------------------------------------------------------------- directory
 
 
-def import_directory(store: Store, filename: str, data: bytes):
-    """Load an uploaded directory.json with `ingest_paths`, under the store's write lock.
+def import_directory(store: Stores, filename: str, data: bytes):
+    """Load an uploaded directory.json with `ingest_paths`, a job of the analytics writer.
     Anything that is not a directory file is refused before it reaches the store."""
     from pbxlens.ingest import directory, ingest_paths
 
@@ -112,8 +112,8 @@ def import_directory(store: Store, filename: str, data: bytes):
         path.write_bytes(data)
         if not directory.is_directory(path):
             raise PbxlensError(f"{Path(filename or 'upload').name}: not a pbxlens directory.json")
-        with store.writing() as cur:
-            (result,) = ingest_paths(cur, [path])
+        (result,) = store.writer.run("directory", "directory.json",
+                                     lambda ctx: ingest_paths(ctx.con, [path]))
     if result.error:
         raise PbxlensError(result.error)
     return result
@@ -127,7 +127,7 @@ SELECT t.tenant,
 FROM (SELECT tenant FROM operators UNION SELECT tenant FROM queues) t ORDER BY t.tenant"""
 
 
-def directory_counts(store: Store) -> list[dict]:
+def directory_counts(store: Stores) -> list[dict]:
     with store.cursor() as cur:
         rel = cur.execute(DIRECTORY_COUNTS)
         cols = [d[0] for d in rel.description]
@@ -139,7 +139,7 @@ def directory_counts(store: Store) -> list[dict]:
 _Q_WHERE = "WHERE ($batch IS NULL OR batch_id = $batch) AND ($source IS NULL OR source = $source)"
 
 
-def quarantine_page(store: Store, batch: int | None, source: str | None, page: int,
+def quarantine_page(store: Stores, batch: int | None, source: str | None, page: int,
                     size: int) -> tuple[list[dict], int]:
     """One page (0-based) of quarantined rows, filtered by batch and/or file, and the count
     of all matching rows. LIMIT/OFFSET in the database; every value is bound."""
@@ -155,7 +155,7 @@ def quarantine_page(store: Store, batch: int | None, source: str | None, page: i
     return rows, int(total)
 
 
-def quarantine_choices(store: Store) -> tuple[list[int], list[str]]:
+def quarantine_choices(store: Stores) -> tuple[list[int], list[str]]:
     """Batches and files that have quarantined rows (for the filter dropdowns)."""
     with store.cursor() as cur:
         batches = [r[0] for r in cur.execute(

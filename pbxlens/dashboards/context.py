@@ -1,15 +1,15 @@
-"""Request-scoped access to the app's store and the logged-in user (no module globals:
-the store hangs off the Flask app, the user off `flask.g`)."""
+"""Request-scoped access to the app's stores and the logged-in user (no module globals: the
+stores hang off the Flask app, the user off `flask.g`)."""
 
 from __future__ import annotations
 
 import flask
 
-from pbxlens.dashboards.auth import User
-from pbxlens.dashboards.store import Store
+from pbxlens.store import Stores
+from pbxlens.store.users import User
 
 
-def store() -> Store:
+def store() -> Stores:
     return flask.current_app.extensions["pbxlens"]
 
 

@@ -57,6 +57,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "quarantine": ("Quarantined rows", "Righe in quarantena"),
     "upload": ("Upload export files", "Carica file di esportazione"),
     "upload_btn": ("Upload and ingest", "Carica e importa"),
+    "upload_none": ("No file chosen", "Nessun file scelto"),
+    "job_queued": ("Queued", "In coda"),
+    "job_running": ("Loading", "Caricamento in corso"),
+    "job_done": ("Done", "Completato"),
+    "job_failed": ("Failed", "Non riuscito"),
     "max_size": ("Largest file", "File massimo"),
     "language": ("Language", "Lingua"),
     # widgets board (spec §0.6)

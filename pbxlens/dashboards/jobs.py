@@ -1,6 +1,6 @@
-"""Background jobs of the server process (daemon threads; the process is the store's writer).
-Today: housekeeping of expired sessions and old login failures. Scheduled PBX pulls and
-rating (later issues) register here."""
+"""Background jobs of the server process (daemon threads): housekeeping of the operations store
+(expired sessions, old login failures), the scheduled PBX pull (a job of the analytics writer)
+and the ticket notification sender."""
 
 from __future__ import annotations
 
@@ -8,21 +8,21 @@ import contextlib
 import threading
 from datetime import UTC, datetime, timedelta
 
-from pbxlens.dashboards import tables as T
-from pbxlens.dashboards.store import Store
+from pbxlens.store import Stores
+from pbxlens.store import schema as T
 
 INTERVAL_S = 600
 
 
-def housekeeping(store: Store) -> None:
+def housekeeping(store: Stores) -> None:
     now = datetime.now(UTC)
-    with store.sa_write() as c:
+    with store.ops_write() as c:
         c.execute(T.sessions.delete().where(T.sessions.c.expires_at < now))
         c.execute(T.login_failures.delete().where(
             T.login_failures.c.failed_at < now - timedelta(days=1)))
 
 
-def start(store: Store, interval_s: float = INTERVAL_S) -> threading.Event:
+def start(store: Stores, interval_s: float = INTERVAL_S) -> threading.Event:
     """Start the job loop; set the returned event to stop it."""
     stop = threading.Event()
 
@@ -39,16 +39,19 @@ def start(store: Store, interval_s: float = INTERVAL_S) -> threading.Event:
     return stop
 
 
-def pull_once(store: Store, settings) -> None:
-    """One PBX pull under the write lock (issue 7); errors are logged, retried next interval."""
+def pull_once(store: Stores, settings) -> None:
+    """One PBX pull, a job of the analytics writer; errors are logged, retried next interval."""
     from pbxlens.ingest import pbx_api
+
+    def write(fn):
+        return store.writer.run("pull", f"PBX {settings.url}", lambda ctx: fn(ctx.con))
 
     with pbx_api.PbxClient(settings.url, settings.user, settings.password, settings.domain,
                            verify=settings.verify) as client, store.cursor() as cur:
-        pbx_api.pull(cur, client, lock=store.write_lock)
+        pbx_api.pull(cur, client, write=write)
 
 
-def start_pull(store: Store, stop: threading.Event) -> bool:
+def start_pull(store: Stores, stop: threading.Event) -> bool:
     """Pull the PBX CDR every `pull_interval_s` when `pbx_url`/user/password are configured."""
     import logging
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hmac
 import importlib
 import secrets
+import signal
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import quote
@@ -16,9 +18,9 @@ import flask
 from dash import dcc, html
 
 from pbxlens.config import get_settings
-from pbxlens.dashboards import access, auth, i18n, service
+from pbxlens.dashboards import access, i18n, service
 from pbxlens.dashboards import context as ctx
-from pbxlens.dashboards.store import Store
+from pbxlens.store import Stores, server_link, users, writer
 
 PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quarantine",
          "admin_directory", "admin_settings", "tickets_list", "tickets_new", "tickets_edit",
@@ -29,7 +31,7 @@ _app_lock = threading.Lock()
 _app_made = False
 
 
-def create_app(store: Store, *, https: bool | None = None) -> dash.Dash:
+def create_app(store: Stores, *, https: bool | None = None) -> dash.Dash:
     """The Dash app over `store`. Dash keeps page and callback registries per process, so
     one process builds one app."""
     global _app_made
@@ -44,7 +46,7 @@ def create_app(store: Store, *, https: bool | None = None) -> dash.Dash:
     server = app.server
     settings = get_settings()
     server.config.update(
-        SECRET_KEY=auth.secret_key(store, settings.secret_key),
+        SECRET_KEY=users.secret_key(store, settings.secret_key),
         SESSION_COOKIE_NAME="pbxlens_session", SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=https,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
@@ -120,12 +122,18 @@ _LOGIN_HTML = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf
 
 
 _UPLOAD_HTML = """<!doctype html><html><head><meta charset="utf-8">
+{% if running %}<meta http-equiv="refresh" content="1">{% endif %}
 <link rel="stylesheet" href="/assets/style.css"></head><body class="pbx-frame-body">
 <form method="post" enctype="multipart/form-data" class="pbx-upload">
 <input type="file" name="files" id="files" multiple required>
 <input type="hidden" name="csrf_token" value="{{ csrf }}">
 <button type="submit" class="pbx-btn pbx-btn-primary" id="upload-btn">{{ button }}</button>
-</form>{% if msg %}<div class="pbx-msg" id="upload-msg">{{ msg }}</div>{% endif %}</body></html>"""
+</form>{% if msg %}<div class="pbx-msg" id="upload-msg">{{ msg }}</div>{% endif %}
+</body></html>"""
+
+
+def _job_json(row: dict) -> dict:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
 CSRF_COOKIE = "_csrf_token"  # the name dash-renderer reads to send X-CSRFToken
@@ -160,14 +168,16 @@ def _bearer() -> str | None:
     return h[7:].strip() if h.lower().startswith("bearer ") else None
 
 
-def _routes(server: flask.Flask, store: Store) -> None:
+def _routes(server: flask.Flask, store: Stores) -> None:
     @server.before_request
     def _guard():
         path = flask.request.path
-        flask.g.user = auth.session_user(store, flask.session.get("sid"))
+        if path == server_link.PATH:
+            return None  # the local CLI: its own token, checked by the route
+        flask.g.user = users.session_user(store, flask.session.get("sid"))
         by_token = False
         if path.startswith("/api/") and flask.g.user is None:
-            flask.g.user = auth.token_user(store, _bearer())
+            flask.g.user = users.token_user(store, _bearer())
             by_token = flask.g.user is not None
         if flask.g.user is not None or path.startswith(_OPEN_PREFIXES):
             if flask.request.method not in _SAFE_METHODS and not by_token and not _csrf_ok():
@@ -210,25 +220,25 @@ def _routes(server: flask.Flask, store: Store) -> None:
             return _login_page(error=None, username="", next=nxt)
         username = flask.request.form.get("username", "")
         try:
-            user = auth.authenticate(store, username, flask.request.form.get("password", ""),
+            user = users.authenticate(store, username, flask.request.form.get("password", ""),
                                      _client_ip())
-        except auth.AuthError as exc:
+        except users.AuthError as exc:
             status = 429 if "too many" in str(exc) else 401
             return _login_page(error=str(exc), username=username, next=nxt), status
         flask.session.clear()
-        flask.session["sid"] = auth.open_session(store, user)
+        flask.session["sid"] = users.open_session(store, user)
         return flask.redirect(nxt)
 
     @server.route("/logout")
     def logout():
-        auth.close_session(store, flask.session.get("sid"))
+        users.close_session(store, flask.session.get("sid"))
         flask.session.clear()
         return flask.redirect("/login")
 
     @server.route("/lang/<code>")
     def set_lang(code: str):
         if code in ("en", "it") and flask.g.user is not None:
-            auth.update_user(store, flask.g.user.id, lang=code)
+            users.update_user(store, flask.g.user.id, lang=code)
         return flask.redirect(_safe_next(flask.request.referrer and
                                          "/" + flask.request.referrer.split("/", 3)[-1]))
 
@@ -258,16 +268,70 @@ def _routes(server: flask.Flask, store: Store) -> None:
 
     @server.route("/admin/upload", methods=["GET", "POST"])
     def upload():
-        from pbxlens.dashboards.uploads import ingest_uploads
+        from pbxlens.dashboards.uploads import queue_uploads
 
         if not access.is_admin(flask.g.user):
             return flask.jsonify({"error": "forbidden", "status": 403}), 403
-        msg = None
-        if flask.request.method == "POST":
-            msg = ingest_uploads(store, flask.request.files.getlist("files"))
         lang = flask.g.user.lang
+        if flask.request.method == "POST":
+            job = queue_uploads(store, flask.request.files.getlist("files"),
+                                flask.g.user.username)
+            if job is None:
+                return _upload_page(lang, msg=i18n.t("upload_none", lang))
+            return flask.redirect(f"/admin/upload?job={job.id}")
+        job_id = flask.request.args.get("job", type=int)
+        if job_id is None:
+            return _upload_page(lang)
+        row = writer.job(store, job_id)
+        if row is None:
+            return _upload_page(lang, msg=i18n.t("upload_none", lang))
+        return _upload_page(lang, msg=_job_text(row, lang), running=row["state"] in
+                            ("queued", "running"))
+
+    def _upload_page(lang: str, msg: str | None = None, running: bool = False):
         return flask.render_template_string(_UPLOAD_HTML, msg=msg, csrf=_csrf_token(),
-                                            button=i18n.t("upload_btn", lang))
+                                            button=i18n.t("upload_btn", lang), running=running)
+
+    def _job_text(row: dict, lang: str) -> str:
+        from pbxlens.ingest.job import summary_of
+
+        state = i18n.t(f"job_{row['state']}", lang)
+        if row["state"] == "running":
+            return f"{state}: {row['stage'] or ''} ({round(100 * row['progress'])}%)"
+        if row["state"] == "failed":
+            return f"{state}: {row['error']}"
+        if row["state"] == "done":
+            return f"{state}: {summary_of(row['result'], strip=3)}"
+        return state
+
+    @server.route(server_link.PATH, methods=["POST"])
+    def local_cli():
+        """A CLI command of this machine's user, forwarded because this server holds the
+        store (pbxlens.store.server_link)."""
+        expected = server.config.get("PBXLENS_LOCAL_TOKEN")
+        remote = flask.request.remote_addr or ""
+        if not expected or remote not in ("127.0.0.1", "::1") or not server_link.token_ok(
+                expected, flask.request.headers.get(server_link.TOKEN_HEADER)):
+            return flask.jsonify({"error": "forbidden", "status": 403}), 403
+        body = flask.request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return flask.jsonify({"error": "bad-request", "status": 400}), 400
+        return flask.jsonify(server_link.execute(store, body))
+
+    @server.route("/api/jobs")
+    def api_jobs():
+        if not access.is_admin(flask.g.user):
+            return flask.jsonify({"error": "forbidden", "status": 403}), 403
+        return {"jobs": [_job_json(r) for r in writer.jobs(store)]}
+
+    @server.route("/api/jobs/<int:job_id>")
+    def api_job(job_id: int):
+        if not access.is_admin(flask.g.user):
+            return flask.jsonify({"error": "forbidden", "status": 403}), 403
+        row = writer.job(store, job_id)
+        if row is None:
+            return flask.jsonify({"error": "not-found", "status": 404}), 404
+        return _job_json(row)
 
     @server.errorhandler(413)
     def too_large(_exc):
@@ -277,18 +341,34 @@ def _routes(server: flask.Flask, store: Store) -> None:
 
 
 def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 8050,
-          threads: int = 8, before=None) -> None:
-    """Run the app with waitress: UI, HTTP endpoints and background jobs, one process.
-    `before(store)` runs once the store is open (e.g. to create demo users)."""
+          threads: int = 8, before=None, ops_url: str | None = None) -> None:
+    """Run the app with waitress: UI, HTTP endpoints, the analytics writer and background
+    jobs, one process that owns both stores. `before(store)` runs once the stores are open
+    (e.g. to create demo users)."""
     import waitress
 
     from pbxlens.dashboards import jobs
 
-    store = Store(db)
-    if before is not None:
-        before(store)
-    app = create_app(store)
-    jobs.start(store)
-    waitress.serve(app.server, host=host, port=port, threads=threads,
-                   max_request_body_size=get_settings().max_upload_bytes + 1024 * 1024,
-                   ident="pbxlens")
+    store = Stores(db, ops_url, threaded_writer=True)
+    store.writer.start()
+    stop = None
+    announced = None
+    try:
+        if before is not None:
+            before(store)
+        app = create_app(store)
+        stop = jobs.start(store)
+        http = waitress.create_server(
+            app.server, host=host, port=port, threads=threads, ident="pbxlens",
+            max_request_body_size=get_settings().max_upload_bytes + 1024 * 1024)
+        announced = server_link.announce(store.path, http.effective_port, host)
+        if threading.current_thread() is threading.main_thread():  # stop cleanly on SIGTERM
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        app.server.config["PBXLENS_LOCAL_TOKEN"] = announced[1]
+        http.run()
+    finally:
+        if announced is not None:
+            server_link.withdraw(*announced)
+        if stop is not None:
+            stop.set()
+        store.close()

@@ -10,11 +10,11 @@ import dataclasses
 from datetime import date
 
 from pbxlens import PbxlensError
-from pbxlens.dashboards import access, privacy
-from pbxlens.dashboards.auth import User
-from pbxlens.dashboards.store import Store
+from pbxlens.dashboards import access
 from pbxlens.reports import Params, Result, get, run
 from pbxlens.reports.filters import parse_filters
+from pbxlens.store import Stores, privacy
+from pbxlens.store.users import User
 
 
 class WebError(PbxlensError):
@@ -45,7 +45,7 @@ def scope_tenant(con, user: User, params: Params) -> Params:
     return dataclasses.replace(params, tenant=user.tenant)
 
 
-def run_report(store: Store, user: User | None, report_id: str, params: Params) -> Result:
+def run_report(store: Stores, user: User | None, report_id: str, params: Params) -> Result:
     defn = report_def(report_id)
     if not access.can_see_report(user, defn.id):
         raise WebError(f"you may not see {report_id}", status=403, error_id="forbidden")

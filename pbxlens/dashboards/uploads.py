@@ -1,6 +1,7 @@
-"""Uploaded export files → `pbxlens.ingest.ingest_paths`, in the server process, under the
-store's write lock. The size limit is the `max_upload_bytes` setting (Flask refuses larger
-bodies with 413 before this runs)."""
+"""Uploaded export files → a job of the analytics writer. The request returns as soon as the
+files are on disk and the job is queued; the admin ingest page shows its progress and outcome.
+The size limit is the `max_upload_bytes` setting (Flask refuses larger bodies with 413 before
+this runs)."""
 
 from __future__ import annotations
 
@@ -8,33 +9,32 @@ import re
 import tempfile
 from pathlib import Path
 
-from pbxlens.dashboards.store import Store
+from pbxlens.ingest.job import ingest_job
+from pbxlens.store import Stores
+from pbxlens.store.writer import Job
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def ingest_uploads(store: Store, files) -> str:
-    from pbxlens.ingest import ingest_paths
+def uploads_dir(store: Stores) -> Path:
+    """Uploads wait for their job beside the store (not in /tmp: they may be large)."""
+    folder = store.path.with_name(store.path.name + ".uploads")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
+
+def queue_uploads(store: Stores, files, user: str | None = None) -> Job | None:
+    """Save the uploaded files and queue their ingest; None when no file was chosen."""
     files = [f for f in files if f and f.filename]
     if not files:
-        return "no file chosen"
-    with tempfile.TemporaryDirectory(prefix="pbxlens-upload-") as tmp:
-        paths = []
-        for i, f in enumerate(files):
-            name = _SAFE.sub("_", Path(f.filename).name)[:100] or f"upload{i}"
-            p = Path(tmp) / f"{i:02d}_{name}"
-            f.save(p)
-            paths.append(p)
-        with store.writing() as cur:
-            results = ingest_paths(cur, paths)
-    parts = []
-    for r in results:
-        name = Path(r.path).name[3:]
-        if r.error:
-            parts.append(f"{name}: {r.error}")
-        else:
-            parts.append(f"{name}: {r.rows_loaded} loaded, {r.rows_duplicate} duplicate, "
-                         f"{r.rows_quarantined} quarantined" + (f" ({r.skipped})" if r.skipped
-                                                                 else ""))
-    return "; ".join(parts)
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=uploads_dir(store)))
+    paths = []
+    for i, f in enumerate(files):
+        name = _SAFE.sub("_", Path(f.filename).name)[:100] or f"upload{i}"
+        p = folder / f"{i:02d}_{name}"
+        f.save(p)
+        paths.append(p)
+    label = ", ".join(p.name[3:] for p in paths)
+    return store.writer.submit("upload", label, ingest_job(paths, cleanup=folder),
+                               created_by=user)

@@ -40,8 +40,8 @@ import flask
 import pyarrow as pa
 
 from pbxlens.config import Settings
-from pbxlens.dashboards.store import Store
 from pbxlens.ingest import activity, events
+from pbxlens.store import Stores
 
 EVENTS_PATH = "/api/events"
 DR_PATH = "/voipToCall/kalliopeToCall/insert/"
@@ -237,12 +237,11 @@ class _Job:
 class Committer:
     """One writer thread: drains the queue, commits all waiting jobs in one transaction."""
 
-    def __init__(self, store: Store, max_batch: int = 2000) -> None:
+    def __init__(self, store: Stores, max_batch: int = 2000) -> None:
         self.store = store
         self.max_batch = max_batch
         self.q: queue.Queue[_Job] = queue.Queue()
         self.commits = 0
-        self._cur = None
         threading.Thread(target=self._run, name="pbxlens-webhook-commit", daemon=True).start()
 
     def submit(self, job: _Job, timeout: float = 30.0) -> _Job:
@@ -273,53 +272,53 @@ class Committer:
                 j.done.set()
 
     def _commit(self, jobs: list[_Job]) -> None:
-        now = datetime.now(UTC)
-        with self.store.write_lock:
-            if self._cur is None:
-                self._cur = self.store.con.cursor()
-            cur = self._cur
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                batch_id = cur.execute("SELECT nextval('ingest_batch_seq')").fetchone()[0]
-                read = loaded = dup = quarantined = 0
-                sources = set()
-                for source in TABLES:
-                    mine = [j for j in jobs if j.source == source and j.reject is None]
-                    if mine:
-                        r, lo = self._insert(cur, source, mine, batch_id, now)
-                        read += r
-                        loaded += lo
-                        dup += r - lo
-                        sources.add(source)
-                        if source == "events" and any(
-                                row["event_name"] in events.MEMBER_EVENTS
-                                for j in mine for row in j.rows):
-                            activity.refresh_events(cur, batch_id)  # same facts as a file
-                for j in jobs:
-                    if j.reject is not None:
-                        cur.execute("INSERT INTO quarantine (batch_id, source, line, record, raw, reason)"
-                                    " VALUES (?, ?, NULL, NULL, ?, ?)",
-                                    [batch_id, f"webhook:{j.source}", j.reject[0], j.reject[1]])
-                        read += 1
-                        quarantined += 1
-                        sources.add(j.source)
-                    j.batch_id = batch_id
-                if "dynamic_routing" in sources:  # missed calls: new requests (issue 9)
-                    from pbxlens.missed_calls import reconcile
-
-                    reconcile.on_batch(cur, batch_id)
-                fmt = "webhook_" + "+".join(sorted(sources))
-                cur.execute(
-                    "INSERT INTO ingest_batches (batch_id, source, sha256, format, rows_read, rows_loaded,"
-                    " rows_duplicate, rows_quarantined, calls_loaded, started_at, finished_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                    [batch_id, "webhooks", f"webhook-batch-{batch_id}", fmt, read, loaded, dup,
-                     quarantined, now, datetime.now(UTC)])
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+        self.store.writer.run("webhooks", "webhook batch", lambda ctx: self._commit_on(ctx.con, jobs),
+                              lane="inbox", record=False)
         self.commits += 1
+
+    def _commit_on(self, cur, jobs: list[_Job]) -> None:
+        now = datetime.now(UTC)
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            batch_id = cur.execute("SELECT nextval('ingest_batch_seq')").fetchone()[0]
+            read = loaded = dup = quarantined = 0
+            sources = set()
+            for source in TABLES:
+                mine = [j for j in jobs if j.source == source and j.reject is None]
+                if mine:
+                    r, lo = self._insert(cur, source, mine, batch_id, now)
+                    read += r
+                    loaded += lo
+                    dup += r - lo
+                    sources.add(source)
+                    if source == "events" and any(
+                            row["event_name"] in events.MEMBER_EVENTS
+                            for j in mine for row in j.rows):
+                        activity.refresh_events(cur, batch_id)  # same facts as a file
+            for j in jobs:
+                if j.reject is not None:
+                    cur.execute("INSERT INTO quarantine (batch_id, source, line, record, raw, reason)"
+                                " VALUES (?, ?, NULL, NULL, ?, ?)",
+                                [batch_id, f"webhook:{j.source}", j.reject[0], j.reject[1]])
+                    read += 1
+                    quarantined += 1
+                    sources.add(j.source)
+                j.batch_id = batch_id
+            if "dynamic_routing" in sources:  # missed calls: new requests (issue 9)
+                from pbxlens.missed_calls import reconcile
+
+                reconcile.on_batch(cur, batch_id)
+            fmt = "webhook_" + "+".join(sorted(sources))
+            cur.execute(
+                "INSERT INTO ingest_batches (batch_id, source, sha256, format, rows_read, rows_loaded,"
+                " rows_duplicate, rows_quarantined, calls_loaded, started_at, finished_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                [batch_id, "webhooks", f"webhook-batch-{batch_id}", fmt, read, loaded, dup,
+                 quarantined, now, datetime.now(UTC)])
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
 
     def _insert(self, cur, source: str, jobs: list[_Job], batch_id: int, now: datetime) -> tuple[int, int]:
         """One INSERT ... SELECT over an Arrow table, ON CONFLICT DO NOTHING RETURNING the keys
@@ -368,7 +367,7 @@ def _error(source: str, status: int, error: str, reason: str) -> flask.Response:
                 "</response>", status)
 
 
-def make_app(store: Store) -> flask.Flask:
+def make_app(store: Stores) -> flask.Flask:
     app = flask.Flask("pbxlens.webhooks")
     committer = app.extensions["committer"] = Committer(store)
 
@@ -427,7 +426,7 @@ class _Dispatcher:
         return self.main(environ, start_response)
 
 
-def install(server: flask.Flask, store: Store) -> flask.Flask:
+def install(server: flask.Flask, store: Stores) -> flask.Flask:
     """Mount the webhook endpoints in front of `server` and add `GET /api/events/stats`
     (behind the app's usual session/API-token guard)."""
     hooks = make_app(store)

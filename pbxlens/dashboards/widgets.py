@@ -12,8 +12,8 @@ from urllib.parse import urlparse
 import sqlalchemy as sa
 
 from pbxlens import PbxlensError
-from pbxlens.dashboards import tables as T
-from pbxlens.dashboards.store import Store
+from pbxlens.store import Stores
+from pbxlens.store import schema as T
 
 SIZES = ("s", "m", "l")
 ICONS = ("📊", "📈", "📞", "☎️", "⏱️", "👥", "🎧", "💶", "⭐", "🌐")
@@ -74,7 +74,7 @@ def clean_url(value: str | None) -> str | None:
     return v
 
 
-def add(store: Store, owner: int, title: str, report_id: str | None, params: dict | None, *,
+def add(store: Stores, owner: int, title: str, report_id: str | None, params: dict | None, *,
         size: str = "m", color: str | None = None, auto_refresh: bool = False,
         page: str = "home", url: str | None = None, icon: str | None = None,
         background: str | None = None, widget_color: str | None = None) -> Widget:
@@ -93,7 +93,7 @@ def add(store: Store, owner: int, title: str, report_id: str | None, params: dic
                   color=clean_color(color, "colour"), auto_refresh=auto_refresh, url=url,
                   icon=icon or None, background=clean_color(background, "background"),
                   widget_color=clean_color(widget_color, "widget colour"))
-    with store.sa_write() as c:
+    with store.ops_write() as c:
         pos = c.execute(sa.select(sa.func.coalesce(sa.func.max(T.widgets.c.position), 0))
                         .where(T.widgets.c.owner == owner)).scalar_one()
         wid = c.execute(T.widgets.insert().values(position=pos + 1, **values)
@@ -102,15 +102,15 @@ def add(store: Store, owner: int, title: str, report_id: str | None, params: dic
     return _from_row(r)
 
 
-def list_for(store: Store, owner: int, page: str = "home") -> list[Widget]:
-    with store.sa_read() as c:
+def list_for(store: Stores, owner: int, page: str = "home") -> list[Widget]:
+    with store.ops_read() as c:
         rows = c.execute(sa.select(T.widgets).where(T.widgets.c.owner == owner,
                                                     T.widgets.c.page == page)
                          .order_by(T.widgets.c.position, T.widgets.c.id)).mappings().all()
     return [_from_row(r) for r in rows]
 
 
-def reorder(store: Store, owner: int, ids: list[int], page: str = "home") -> list[int]:
+def reorder(store: Stores, owner: int, ids: list[int], page: str = "home") -> list[int]:
     """Store `ids` (the owner's widgets in their new order) as positions 1..n. Ids of other
     users' widgets are ignored; the owner's widgets missing from `ids` keep their relative
     order after the listed ones. Returns the stored order."""
@@ -118,14 +118,14 @@ def reorder(store: Store, owner: int, ids: list[int], page: str = "home") -> lis
     mine = set(current)
     wanted = [i for i in dict.fromkeys(int(x) for x in ids) if i in mine]
     order = wanted + [i for i in current if i not in set(wanted)]
-    with store.sa_write() as c:
+    with store.ops_write() as c:
         for pos, wid in enumerate(order, start=1):
             c.execute(T.widgets.update().where(T.widgets.c.id == wid, T.widgets.c.owner == owner)
                       .values(position=pos))
     return order
 
 
-def move(store: Store, owner: int, widget_id: int, step: int, page: str = "home") -> list[int]:
+def move(store: Stores, owner: int, widget_id: int, step: int, page: str = "home") -> list[int]:
     """Move one widget `step` places (-1 = earlier, +1 = later) in the owner's order."""
     order = [w.id for w in list_for(store, owner, page)]
     if widget_id not in order:
@@ -136,9 +136,9 @@ def move(store: Store, owner: int, widget_id: int, step: int, page: str = "home"
     return reorder(store, owner, order, page)
 
 
-def delete(store: Store, owner: int, widget_id: int) -> bool:
+def delete(store: Stores, owner: int, widget_id: int) -> bool:
     """Delete one of `owner`'s widgets; another user's widget is left alone."""
-    with store.sa_write() as c:
+    with store.ops_write() as c:
         gone = c.execute(T.widgets.delete().where(T.widgets.c.id == widget_id,
                                                   T.widgets.c.owner == owner)
                          .returning(T.widgets.c.id)).all()  # duckdb-engine's rowcount is -1

@@ -6,23 +6,24 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from pbxlens.console import out
+from pbxlens.store.server_link import forwardable, open_analytics
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Agent activity facts (queue-member events, talk pieces).")
-out = Console()
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store")]
 
 
 @app.command()
+@forwardable("exclusive")
 def rebuild(db: DbOption = None) -> None:
     """Recompute every activity fact from pbx_events and agent_legs, in one transaction
     (stores whose CDR was loaded before the activity facts existed, or repairs)."""
-    from pbxlens import db as store
     from pbxlens.ingest import activity
 
-    con = store.connect(db)
+    con = open_analytics(db)
     try:
         con.execute("BEGIN TRANSACTION")
         activity.rebuild(con)

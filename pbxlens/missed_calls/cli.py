@@ -23,8 +23,8 @@ UserOption = Annotated[str, typer.Option("--user", "-u", help="acting pbxlens us
 
 
 def _db(db: Path | None):
-    from pbxlens import db as store
     from pbxlens.missed_calls import operations as op
+    from pbxlens.store import analytics as store
 
     return op.Db.from_connection(store.connect(db))
 
@@ -174,8 +174,8 @@ def settings(user: UserOption, key: Annotated[str | None, typer.Argument()] = No
 @app.command("reconcile")
 def reconcile_(db: DbOption = None) -> None:
     """Rebuild the callback requests from the stored CDR, dynamic-routing rows and flushes."""
-    from pbxlens import db as store
     from pbxlens.missed_calls import reconcile
+    from pbxlens.store import analytics as store
 
     con = store.connect(db)
     con.execute("BEGIN TRANSACTION")

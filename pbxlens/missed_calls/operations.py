@@ -71,9 +71,9 @@ class Db:
     @classmethod
     def from_connection(cls, con: duckdb.DuckDBPyConnection) -> Db:
         """For the CLI and tests: an engine over cursors of one DuckDB connection."""
-        from pbxlens import db as store_db
+        from pbxlens.store import analytics as store_db
 
-        tz = store_db._tz()
+        tz = store_db.timezone()
 
         def creator():
             from duckdb_engine import ConnectionWrapper

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from pbxlens import PbxlensError
+from pbxlens.store.server_link import forwardable, open_analytics
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store (default: PBXLENS_DB "
                                                 "or data/pbxlens.duckdb)")]
@@ -28,6 +29,7 @@ def _day(v: str | None, name: str) -> date | None:
     return _date(v, name)
 
 
+@forwardable("read")
 def export_lake(
     out: Annotated[Path, typer.Option("--out", help="lake folder")],
     db: DbOption = None,
@@ -35,11 +37,10 @@ def export_lake(
     date_to: Annotated[str | None, typer.Option("--to", help="last day (inclusive)")] = None,
 ) -> None:
     """Write the store as a Parquet lake partitioned by tenant and month (incremental)."""
-    from pbxlens import db as store
     from pbxlens.scale import lake
 
     try:
-        con = store.connect(db, read_only=True)
+        con = open_analytics(db, read_only=True)
         st = lake.export(con, out, _day(date_from, "--from"), _day(date_to, "--to"))
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
@@ -50,6 +51,7 @@ def export_lake(
                                  "seconds": round(st.seconds, 3)}) + "\n")
 
 
+@forwardable("exclusive")
 def backup_cmd(
     out: Annotated[Path, typer.Option("--out", help="new folder for the snapshot")],
     db: DbOption = None,
@@ -59,8 +61,8 @@ def backup_cmd(
                                               help="admin API token for --server")] = None,
 ) -> None:
     """Consistent snapshot of the store (through the server when it is running)."""
-    from pbxlens import db as store
     from pbxlens.scale import backup
+    from pbxlens.store import analytics as store
 
     try:
         if server:
@@ -68,7 +70,7 @@ def backup_cmd(
             tables = res["tables"]
         else:
             try:
-                con = store.connect(db, read_only=True)
+                con = open_analytics(db, read_only=True)
             except store.StoreLockedError as exc:
                 raise store.StoreLockedError(f"{exc}; or pass --server URL --token T to let "
                                              "the server take the snapshot") from None
@@ -94,6 +96,7 @@ def restore_cmd(
                                  "rows": sum(v["rows"] for v in got.values())}) + "\n")
 
 
+@forwardable("exclusive")
 def retention_cmd(
     db: DbOption = None,
     months: Annotated[int | None, typer.Option(help="months kept (default: setting "
@@ -105,11 +108,10 @@ def retention_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run")] = False,
 ) -> None:
     """Remove facts older than the retention, only where a lake or backup holds them."""
-    from pbxlens import db as store
     from pbxlens.scale import retention
 
     try:
-        con = store.connect(db)
+        con = open_analytics(db)
         res = retention.apply(con, months=months, lake=lake_dir, backups=list(backups or []),
                               dry_run=dry_run)
     except PbxlensError as exc:
@@ -117,13 +119,13 @@ def retention_cmd(
     sys.stdout.write(json.dumps(res.__dict__) + "\n")
 
 
+@forwardable("exclusive")
 def rollups_cmd(db: DbOption = None) -> None:
     """Rebuild the hourly rollups from the derived tables."""
-    from pbxlens import db as store
     from pbxlens.scale import rollups
 
     try:
-        con = store.connect(db)
+        con = open_analytics(db)
         rollups.rebuild(con)
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
@@ -140,7 +142,6 @@ def register(app: typer.Typer) -> None:
 def open_reports(db: Path | None, lake_dir: Path | None, engine: str,
                  spark_master: str | None):
     """The connection a report runs on: the store, DuckDB over a lake, or Spark over a lake."""
-    from pbxlens import db as store
 
     if engine not in ("duckdb", "spark"):
         raise PbxlensError(f"--engine: expected duckdb or spark, got {engine!r}")
@@ -156,4 +157,4 @@ def open_reports(db: Path | None, lake_dir: Path | None, engine: str,
         from pbxlens.scale import lake
 
         return lake.open_duckdb(lake_dir)
-    return store.connect(db, read_only=True)
+    return open_analytics(db, read_only=True)

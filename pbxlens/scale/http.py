@@ -1,6 +1,6 @@
 """The server's scale endpoint: `POST /api/admin/backup {"out": DIR}` (admin session or
-Bearer token). The server is the store's single writer, so it takes the snapshot itself, on a
-cursor of its connection, under its write lock (no write can interleave)."""
+Bearer token). The server is the store's single writer, so it takes the snapshot itself, as a
+job of its analytics writer (no write can interleave)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import flask
 
 from pbxlens import PbxlensError
-from pbxlens.dashboards import access
+from pbxlens.store import roles as access
 
 
 def register(server: flask.Flask, store) -> None:
@@ -25,8 +25,8 @@ def register(server: flask.Flask, store) -> None:
             return flask.jsonify({"error": "bad-request", "status": 400,
                                   "message": "out: an absolute folder path"}), 400
         try:
-            with store.writing() as cur:
-                man = backup.backup(cur, out)
+            man = store.writer.run("backup", out, lambda ctx: backup.backup(ctx.con, out),
+                                   created_by=flask.g.user.username)
         except PbxlensError as exc:
             return flask.jsonify({"error": "bad-request", "status": 400,
                                   "message": str(exc)}), 400

@@ -244,11 +244,11 @@ def files_glob(lake: Path, name: str, entry: dict) -> str | None:
 def open_duckdb(lake: str | Path, tz: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection where every lake table is a view with the store's
     column names, order and types: the catalog's SQL runs on it unchanged."""
-    from pbxlens import db
+    from pbxlens.store import analytics
 
     lake = Path(lake)
     con = duckdb.connect()
-    con.execute(f"SET TimeZone = '{tz or db._tz()}'")
+    con.execute(f"SET TimeZone = '{tz or analytics.timezone()}'")
     for name, entry in tables(lake).items():
         glob = files_glob(lake, name, entry)
         if glob is None:

@@ -80,11 +80,11 @@ def session(master: str | None = None, tz: str | None = None, app: str = "pbxlen
     overrides Spark settings (tests turn off what only pays on big data)."""
     from pyspark.sql import SparkSession
 
-    from pbxlens import db
+    from pbxlens.store import analytics
 
     with _SESSION_LOCK:
         b = (SparkSession.builder.appName(app).master(master or "local[2]")
-             .config("spark.sql.session.timeZone", tz or db._tz())
+             .config("spark.sql.session.timeZone", tz or analytics.timezone())
              .config("spark.sql.shuffle.partitions", "2")
              .config("spark.default.parallelism", "2")
              .config("spark.ui.enabled", "false")
@@ -148,11 +148,11 @@ class SparkEngine:
 
     def __init__(self, lake: str | Path, master: str | None = None, spark=None,
                  tz: str | None = None) -> None:
-        from pbxlens import db
+        from pbxlens.store import analytics
 
         self.lake = Path(lake)
         self.tables = lk.tables(self.lake)
-        self.tz = tz or db._tz()
+        self.tz = tz or analytics.timezone()
         self.spark = spark or session(master, self.tz)
         self._views: set[str] = set()
         self.last_sql = ""

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pbxlens.dashboards.auth import User
+from pbxlens.store.users import User
 
 app = typer.Typer(
     add_completion=False,
@@ -26,9 +26,9 @@ StrictOption = Annotated[bool, typer.Option("--strict", help="any rejected row w
 
 
 def _store(db: Path | None):
-    from pbxlens.dashboards.store import Store
+    from pbxlens.store import Stores
 
-    return Store(db)
+    return Stores(db)
 
 
 def _cli_user(tenant: str) -> User:
@@ -79,7 +79,7 @@ def export_companies(file: Path, db: DbOption = None, tenant: TenantOption = "de
     from pbxlens.tickets import files
 
     store = _store(db)
-    with store.sa_read() as c:
+    with store.ops_read() as c:
         n = files.export_companies(c, file, tenant=tenant)
     store.close()
     out.print(f"{n} rows written to {file}", highlight=False)
@@ -102,7 +102,7 @@ def _rows(db, tenant, status, search):
 
     store = _store(db)
     try:
-        with store.sa_read() as c:
+        with store.ops_read() as c:
             return listing.rows(c, _cli_user(tenant), listing.Filters(status=status or [], text=search))
     finally:
         store.close()
@@ -164,7 +164,7 @@ def lookup(
 
     store = _store(db)
     try:
-        with store.sa_read() as c, store.cursor() as cur:
+        with store.ops_read() as c, store.cursor() as cur:
             m = trace.mask(
                 c,
                 cur,
@@ -323,7 +323,7 @@ def user_profile(
     """A user's notification address and areas."""
     import sqlalchemy as sa
 
-    from pbxlens.dashboards import tables as W
+    from pbxlens.store import schema as W
     from pbxlens.tickets import TicketError, notify
 
     def run(c):

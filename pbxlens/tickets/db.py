@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 
-from pbxlens.dashboards.store import Store
+from pbxlens.store import Stores
 
 R = TypeVar("R")
 ATTEMPTS = 40
@@ -27,15 +27,15 @@ def is_conflict(exc: BaseException) -> bool:
     return "conflict" in text or "could not serialize" in text or "deadlock" in text
 
 
-def write(store: Store, fn: Callable[[sa.Connection], R], *, lock: bool = True) -> R:
+def write(store: Stores, fn: Callable[[sa.Connection], R], *, lock: bool = True) -> R:
     """Run `fn(conn)` in one transaction (under the store's write lock unless `lock` is
     False) and commit; retry the whole transaction on a write conflict."""
     for attempt in range(ATTEMPTS):
         try:
             if lock:
-                with store.sa_write() as conn:
+                with store.ops_write() as conn:
                     return fn(conn)
-            with store.engine.begin() as conn:
+            with store.ops.begin() as conn:
                 return fn(conn)
         except sa.exc.DBAPIError as exc:
             if not is_conflict(exc) or attempt == ATTEMPTS - 1:
@@ -44,6 +44,6 @@ def write(store: Store, fn: Callable[[sa.Connection], R], *, lock: bool = True) 
     raise AssertionError("unreachable")
 
 
-def read(store: Store, fn: Callable[[sa.Connection], R]) -> R:
-    with store.sa_read() as conn:
+def read(store: Stores, fn: Callable[[sa.Connection], R]) -> R:
+    with store.ops_read() as conn:
         return fn(conn)

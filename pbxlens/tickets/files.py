@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from pbxlens.config import get_settings
-from pbxlens.dashboards import tables as W
+from pbxlens.store import schema as W
 from pbxlens.tickets import TicketError, companies, ticket
 from pbxlens.tickets import schema as S
 from pbxlens.tickets.tracking import format_hm

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from pbxlens.config import get_settings
-from pbxlens.dashboards import tables as W
-from pbxlens.dashboards.auth import User
+from pbxlens.store import schema as W
+from pbxlens.store.users import User
 from pbxlens.tickets import schema as S
 from pbxlens.tickets.ticket import status_of
 
@@ -64,7 +64,7 @@ class Filters:
 
 
 def can_use(user: User | None) -> bool:
-    from pbxlens.dashboards.access import can_use_tickets
+    from pbxlens.store.roles import can_use_tickets
 
     return can_use_tickets(user)
 

@@ -16,7 +16,7 @@ from email.utils import make_msgid
 import sqlalchemy as sa
 
 from pbxlens.config import Settings, get_settings
-from pbxlens.dashboards.store import Store
+from pbxlens.store import Stores
 from pbxlens.tickets import schema as S
 from pbxlens.tickets.db import now, write
 
@@ -31,9 +31,9 @@ class SendResult:
     recipients: int = 0
 
 
-def _pending(store: Store) -> dict[tuple, list[dict]]:
+def _pending(store: Stores) -> dict[tuple, list[dict]]:
     o = S.outbox.c
-    with store.sa_read() as conn:
+    with store.ops_read() as conn:
         rows = (
             conn.execute(
                 sa.select(S.outbox).where(o.sent_at.is_(None), o.attempts < MAX_ATTEMPTS).order_by(o.id)
@@ -58,7 +58,7 @@ def build(rows: list[dict], sender: str) -> EmailMessage:
     return msg  # Bcc addresses travel in the envelope only, never in a header
 
 
-def send_pending(store: Store, settings: Settings | None = None) -> SendResult:
+def send_pending(store: Stores, settings: Settings | None = None) -> SendResult:
     s = settings or get_settings()
     if not s.smtp_enabled:
         return SendResult(enabled=False)
@@ -97,7 +97,7 @@ def send_pending(store: Store, settings: Settings | None = None) -> SendResult:
     return res
 
 
-def start_sender(store: Store, stop, interval_s: float = 60) -> bool:
+def start_sender(store: Stores, stop, interval_s: float = 60) -> bool:
     """The server's sending loop (a daemon thread of `dashboards.jobs.start`) when
     `smtp_enabled`; a failed pass (server down) is logged and retried next interval."""
     import logging

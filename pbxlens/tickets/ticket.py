@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from pbxlens.dashboards.auth import User
+from pbxlens.store.users import User
 from pbxlens.tickets import TicketError, companies, notify, numbering
 from pbxlens.tickets import schema as S
 from pbxlens.tickets.db import now

@@ -16,8 +16,8 @@ from datetime import datetime
 import duckdb
 import sqlalchemy as sa
 
-from pbxlens.dashboards.auth import User
 from pbxlens.models import phone
+from pbxlens.store.users import User
 from pbxlens.tickets import TicketError, companies, numbering
 from pbxlens.tickets import schema as S
 from pbxlens.tickets.db import now

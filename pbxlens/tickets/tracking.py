@@ -9,7 +9,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from pbxlens.dashboards.auth import User
+from pbxlens.store.users import User
 from pbxlens.tickets import TicketError, ticket
 from pbxlens.tickets import schema as S
 from pbxlens.tickets.db import now

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import flask
 
-from pbxlens.dashboards.store import Store
+from pbxlens.store import Stores
 from pbxlens.tickets import TicketError, attachments, listing
 from pbxlens.tickets.db import write
 
@@ -20,11 +20,11 @@ _FORM = """<!doctype html><html><head><meta charset="utf-8">
 </form>{% if msg %}<div class="pbx-msg" id="att-msg">{{ msg }}</div>{% endif %}</body></html>"""
 
 
-def install(server: flask.Flask, store: Store) -> None:
+def install(server: flask.Flask, store: Stores) -> None:
     folder = attachments.folder_for(store.path)
 
     def _visible(ticket_id: int) -> bool:
-        with store.sa_read() as c:
+        with store.ops_read() as c:
             return listing.can_see(c, flask.g.get("user"), ticket_id)
 
     @server.route("/tickets/<int:ticket_id>/attach", methods=["GET", "POST"])
@@ -65,7 +65,7 @@ def install(server: flask.Flask, store: Store) -> None:
     @server.route("/tickets/attachment/<int:attachment_id>")
     def ticket_attachment(attachment_id: int):
         try:
-            with store.sa_read() as c:
+            with store.ops_read() as c:
                 row, path = attachments.open_attachment(c, folder, attachment_id)
         except TicketError:
             return flask.jsonify({"error": "not-found", "status": 404}), 404

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from pbxlens import db
+from pbxlens.store import analytics as db
 
 
 @pytest.fixture()

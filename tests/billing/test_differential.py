@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from pbxlens import db
 from pbxlens.billing import rating, tariffs
 from pbxlens.ingest import ingest_paths
 from pbxlens.reports import Params, export, run
 from pbxlens.simulate import generate
+from pbxlens.store import analytics as db
 
 from . import naive_billing as nv
 

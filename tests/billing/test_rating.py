@@ -120,9 +120,9 @@ def test_ingest_rates_batch(tmp_path):
     from datetime import date
     from pathlib import Path
 
-    from pbxlens import db
     from pbxlens.ingest import ingest_paths
     from pbxlens.simulate import generate
+    from pbxlens.store import analytics as db
     generate(tmp_path / "sim", days=2, calls_per_day=100, seed=3, start=date(2022, 5, 1),
              formats=["csv-detailed"])
     con = db.connect(tmp_path / "s.duckdb")

@@ -182,7 +182,7 @@ def test_rerates_equal_a_full_rating(con):
 
 
 def test_cli_multiservice(tmp_path):
-    from pbxlens import db
+    from pbxlens.store import analytics as db
 
     path = str(tmp_path / "m.duckdb")
     db.connect(path).close()

@@ -14,8 +14,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 
-from pbxlens.dashboards import access, auth
+from pbxlens.dashboards import access
 from pbxlens.reports import get
+from pbxlens.store import users as auth
 from tests.browser.helpers import clear, login, nav_hrefs, rows, wait, wait_download
 from tests.dashboards.live import DAY1, DAY2
 

@@ -12,8 +12,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from pbxlens.dashboards import auth
 from pbxlens.missed_calls import reconcile
+from pbxlens.store import users as auth
 from tests.browser.conftest import CHROMIUM, DRIVER
 from tests.browser.helpers import login, wait
 from tests.dashboards.live import PASSWORD

@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 
-from pbxlens.dashboards import auth
+from pbxlens.store import users as auth
 from pbxlens.tickets import companies, listing, ticket
 from tests.browser.helpers import login, rows, wait
 
@@ -25,7 +25,7 @@ def _pick(driver, dropdown_id: str, text: str):
 
 def test_ticket_from_a_caller_url(live, browser, shot):
     d, base, store = browser, live.base_url, live.store
-    with store.sa_write() as c:
+    with store.ops_write() as c:
         if companies.company_by_name(c, "Acme Browser") is None:
             acme = companies.create_company(c, "Acme Browser", phones=("0461 765432",))
             companies.add_contact(c, acme, "Mario Rossi", phones=("+39 333 7654321",))
@@ -45,11 +45,11 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     number = wait(d).until(PRESENT((By.ID, "te-number")))
     assert "/tickets/edit?id=" in d.current_url
     tid = int(d.current_url.rsplit("=", 1)[1])
-    with store.sa_read() as c:
+    with store.ops_read() as c:
         tk = ticket.get(c, tid)
     assert tk["number"] == number.text and tk["unique_ids"] == ["1778600000.42"]
     assert (tk["creation_mode"], tk["status"], tk["area"]) == ("call", "nuovo", "Assistenza")
-    with store.sa_read() as c:
+    with store.ops_read() as c:
         assert companies.get_company(c, tk["final_customer_id"])["name"] == "Acme Browser"
         assert companies.get_contact(c, tk["final_customer_contact_id"])["name"] == "Mario Rossi"
     # tracking from the page: the first one moves the ticket to in_lavorazione
@@ -80,7 +80,7 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     assert tk["number"] in d.find_element(By.TAG_NAME, "main").text  # its open tickets
     shot("trace_mask")
     sup = next(u for u in auth.list_users(store) if u.username == "sup")
-    with store.sa_read() as c:
+    with store.ops_read() as c:
         assert tid in {r["id"] for r in listing.rows(c, sup)}
 
 

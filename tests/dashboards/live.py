@@ -36,16 +36,17 @@ class Live:
 def live_server() -> Live:
     import waitress
 
-    from pbxlens.dashboards import auth
     from pbxlens.dashboards.server import create_app
-    from pbxlens.dashboards.store import Store
     from pbxlens.ingest import ingest_paths
     from pbxlens.simulate import generate
+    from pbxlens.store import Stores as Store
+    from pbxlens.store import users as auth
 
     folder = Path(tempfile.mkdtemp(prefix="pbxlens-web-"))
     generate(folder / "sim", days=2, calls_per_day=250, seed=11, start=date(2026, 5, 11),
              formats=["csv-detailed"])
-    store = Store(folder / "store.duckdb")
+    store = Store(folder / "store.duckdb", threaded_writer=True)
+    store.writer.start()
     with store.writing() as cur:
         ingest_paths(cur, [folder / "sim"])
         # another tenant's directory: must never appear in the default tenant's filters

@@ -13,10 +13,10 @@ import httpx
 import openpyxl
 import pytest
 
-from pbxlens import db
 from pbxlens.ingest import ingest_paths
 from pbxlens.reports import Params, export, run
 from pbxlens.simulate import generate
+from pbxlens.store import analytics as db
 from tests.dashboards.dashcall import export_table, show_report
 from tests.dashboards.live import DAY1, DAY2
 

@@ -11,7 +11,8 @@ import plotly
 import pytest
 
 from pbxlens import PbxlensError
-from pbxlens.dashboards import admin, auth
+from pbxlens.dashboards import admin
+from pbxlens.store import users as auth
 from tests.dashboards.dashcall import dash_call
 
 QBATCH = 990001

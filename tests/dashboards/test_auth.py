@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pbxlens import PbxlensError
-from pbxlens.dashboards import auth
-from pbxlens.dashboards.store import Store
+from pbxlens.store import Stores as Store
+from pbxlens.store import users as auth
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import flask
 import openpyxl
 import plotly
 
-from pbxlens.dashboards import auth
+from pbxlens.store import users as auth
 from tests.dashboards.dashcall import dash_call
 from tests.dashboards.live import DAY1, DAY2
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pbxlens.dashboards import jobs
-from pbxlens.dashboards.store import Store
 from pbxlens.simulate.fake_pbx import FakePbx
+from pbxlens.store import Stores as Store
 
 
 def _call(uid: str, start: str) -> dict:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pbxlens.dashboards.privacy import mask_number, mask_result, mask_text
 from pbxlens.reports.catalog import ColumnOut, Result, TableOut
+from pbxlens.store.privacy import mask_number, mask_result, mask_text
 
 PAIRS = """
 0461123456        | 0461123xxx

@@ -5,7 +5,7 @@ URL surviving the login redirect."""
 from __future__ import annotations
 
 from pbxlens.config import get_settings
-from pbxlens.dashboards import auth
+from pbxlens.store import users as auth
 from pbxlens.tickets import attachments, companies, db, ticket
 
 
@@ -32,7 +32,7 @@ def test_attachment_upload_limits_download_and_access(live, client_for, monkeypa
     assert "larger than the limit" in r.text
     r = sup.post(f"/tickets/{tid}/attach", files={"file": ("x.exe", b"MZ", "application/octet-stream")})
     assert "not allowed" in r.text
-    with live.store.sa_read() as c:
+    with live.store.ops_read() as c:
         (att,) = attachments.list_for(c, tid)
     r = sup.get(f"/tickets/attachment/{att['id']}")
     assert r.status_code == 200 and r.content == pdf

@@ -6,14 +6,15 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 
 import flask
 import httpx
 import openpyxl
 import plotly
 
-from pbxlens.dashboards import auth
 from pbxlens.dashboards.components.filters import options
+from pbxlens.store import users as auth
 from tests.dashboards.dashcall import export_table, show_report
 from tests.dashboards.live import DAY1, DAY2, PASSWORD, login
 
@@ -241,11 +242,21 @@ def test_export_is_refused_to_roles_without_the_report(client_for):
 # ----------------------------------------------------------------------------- upload
 
 
-def test_upload_ingests_in_the_server_process(live, client_for):
+def test_upload_is_a_writer_job_the_page_follows(live, client_for):
     c = client_for("admin")
     sample = next((live.folder / "sim").glob("*.csv"))
     r = c.post("/admin/upload", files={"files": (sample.name, sample.read_bytes(), "text/csv")})
-    assert r.status_code == 200 and "already loaded" in r.text  # same bytes: idempotent
+    assert r.status_code == 302 and "/admin/upload?job=" in r.headers["location"]
+    job_id = int(r.headers["location"].rsplit("=", 1)[1])
+    for _ in range(600):  # the page refreshes itself while the job runs
+        page = c.get(r.headers["location"])
+        if 'http-equiv="refresh"' not in page.text:
+            break
+        time.sleep(0.1)
+    assert page.status_code == 200 and "already loaded" in page.text  # same bytes: idempotent
+    job = c.get(f"/api/jobs/{job_id}").json()
+    assert job["state"] == "done" and job["kind"] == "upload" and job["created_by"] == "admin"
+    assert client_for("sup").get(f"/api/jobs/{job_id}").status_code == 403
     server = live.app.server
     old = server.config["MAX_CONTENT_LENGTH"]
     server.config["MAX_CONTENT_LENGTH"] = 1000

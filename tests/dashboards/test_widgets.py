@@ -10,7 +10,8 @@ import plotly
 import pytest
 
 from pbxlens import PbxlensError
-from pbxlens.dashboards import auth, widgets
+from pbxlens.dashboards import widgets
+from pbxlens.store import users as auth
 from tests.dashboards.dashcall import dash_call
 from tests.dashboards.live import DAY1, DAY2
 

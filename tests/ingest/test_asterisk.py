@@ -164,7 +164,7 @@ def test_merge_master_and_queue_log_in_one_ingest(store, tmp_path):
     # the other order in one run gives the same store
     other = tmp_path / "o"
     other.mkdir()
-    from pbxlens import db
+    from pbxlens.store import analytics as db
 
     con2 = db.connect(other / "s.duckdb")
     ingest_paths(con2, [q, m])
@@ -185,7 +185,7 @@ def _snapshot(con):
 def test_merge_across_runs_equals_one_run(tmp_path):
     """Master.csv and queue_log loaded in separate runs, in either order, give the store one
     run gives (call fields from Master.csv, path from queue_log); reloading changes nothing."""
-    from pbxlens import db
+    from pbxlens.store import analytics as db
 
     m = write(tmp_path, "Master.csv", MASTER_Q)
     q = write(tmp_path, "queue_log", QLOG)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pbxlens import db
 from pbxlens.ingest import sniff
 from pbxlens.simulate import CC_FORMATS, generate
 from pbxlens.simulate.writers.callcenter import EVENT_FIELDS, QUEUE_CALL_FIELDS
+from pbxlens.store import analytics as db
 from tests.ingest.helpers import load
 
 QC_SNAP = "SELECT * EXCLUDE (batch_id) FROM queue_calls ORDER BY ALL"

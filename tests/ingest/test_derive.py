@@ -3,8 +3,8 @@ incremental refresh of each batch equals a full rebuild."""
 
 from __future__ import annotations
 
-from pbxlens import db
 from pbxlens.ingest import derive
+from pbxlens.store import analytics as db
 from tests.ingest.helpers import load
 from tests.ingest.test_loader import _split
 

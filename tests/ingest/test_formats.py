@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from pbxlens import db
+from pbxlens.store import analytics as db
 from tests.ingest.helpers import load, snapshot
 
 DETAILED = ["cdr_detailed.csv", "cdr.json", "cdr.xml", "cdr_detailed.xlsx"]

@@ -28,7 +28,7 @@ def test_seed_examples_match_the_wiki(store):
 
 
 def test_sample_formats_agree(store, tmp_path):
-    from pbxlens import db
+    from pbxlens.store import analytics as db
 
     snaps = []
     for name in ("cdr_detailed.csv", "cdr.json", "cdr.xml", "cdr_detailed.xlsx"):

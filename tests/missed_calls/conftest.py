@@ -7,8 +7,8 @@ import pytest
 def con(tmp_path, monkeypatch):
     """A fresh store with the fixtures of the spec's acceptance examples: line-seizure code 0,
     operators 515, 500, 612 on the PBX."""
-    from pbxlens import db
     from pbxlens.config import get_settings
+    from pbxlens.store import analytics as db
 
     monkeypatch.setenv("PBXLENS_LINE_PREFIX", "0")
     get_settings.cache_clear()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pbxlens import db
 from pbxlens.ingest import ingest_paths
 from pbxlens.simulate import generate
 from pbxlens.simulate.writers.common import CALL_FIELDS, DETAIL_FIELDS
+from pbxlens.store import analytics as db
 
 from . import naive
 

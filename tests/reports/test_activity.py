@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pbxlens import db
 from pbxlens.ingest import ingest_paths
 from pbxlens.reports import Params, run
 from pbxlens.simulate import generate
+from pbxlens.store import analytics as db
 
 from . import naive, naive_activity
 
@@ -45,8 +45,8 @@ def _post_feedback(store_path: Path, bodies: list[str]) -> None:
     from socketserver import ThreadingMixIn
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-    from pbxlens.dashboards.store import Store
     from pbxlens.dashboards.webhooks import FEEDBACK_PATH, make_app
+    from pbxlens.store import Stores as Store
 
     class Server(ThreadingMixIn, WSGIServer):
         daemon_threads = True

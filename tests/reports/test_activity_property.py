@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pbxlens import db
 from pbxlens.ingest import activity
 from pbxlens.ingest.events import parse_event
+from pbxlens.store import analytics as db
 
 from . import naive_activity
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pbxlens import db
 from pbxlens.ingest import ingest_paths
 from pbxlens.reports import Params, run
 from pbxlens.simulate import generate
+from pbxlens.store import analytics as db
 
 from . import naive_cc as nv
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pbxlens import db
 from pbxlens.ingest import ingest_paths
 from pbxlens.reports import Params, run
 from pbxlens.simulate.writers.callcenter import EVENT_FIELDS, QUEUE_CALL_FIELDS
+from pbxlens.store import analytics as db
 
 from .conftest import DIRECTORY
 

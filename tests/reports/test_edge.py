@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from pbxlens import db
 from pbxlens.reports import Params, run
+from pbxlens.store import analytics as db
 
 
 def _run(path, rid, d_from, d_to, **filters):

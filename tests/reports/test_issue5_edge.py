@@ -10,7 +10,8 @@ from datetime import date, timedelta
 import openpyxl
 import pytest
 
-from pbxlens import PbxlensError, db
+from pbxlens import PbxlensError
+from pbxlens.store import analytics as db
 from pbxlens.ingest import ingest_paths
 from pbxlens.reports import Params, export, run
 from pbxlens.reports import format as fmt

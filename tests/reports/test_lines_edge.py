@@ -12,13 +12,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pbxlens import db
 from pbxlens.ingest import ingest_paths
 from pbxlens.models import numbers
 from pbxlens.reports import Params, run
 from pbxlens.reports.erlang import blocking, channels_for
 from pbxlens.reports.export import to_dict
 from pbxlens.simulate.writers.common import CALL_FIELDS
+from pbxlens.store import analytics as db
 
 from . import naive_lines_waits_numbers as nv
 from .conftest import DIRECTORY, CdrBuilder, q

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pbxlens import db
 from pbxlens.ingest import ingest_paths
 from pbxlens.reports import engine
 from pbxlens.reports.export import to_dict
 from pbxlens.reports.filters import Params
+from pbxlens.store import analytics as db
 
 SAMPLE = Path(__file__).parents[2] / "data" / "samples" / "kalliope" / "cdr_summary.csv"
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pbxlens import db
 from pbxlens.ingest import ingest_paths
 from pbxlens.simulate.tenants import generate_tenants
+from pbxlens.store import analytics as db
 
 TENANTS = ["acme", "beta", "gamma"]
 START = date(2026, 5, 1)

@@ -9,13 +9,13 @@ from datetime import date
 import duckdb
 import pytest
 
-from pbxlens import db
 from pbxlens.ingest import ingest_paths
 from pbxlens.reports import all_reports, engine
 from pbxlens.reports.export import to_json
 from pbxlens.reports.filters import Params
 from pbxlens.scale import backup, lake, retention, rollups
 from pbxlens.simulate.tenants import generate_tenants
+from pbxlens.store import analytics as db
 
 from .conftest import END, START, TENANTS
 

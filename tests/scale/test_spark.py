@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from pbxlens import db
 from pbxlens.reports import all_reports, engine
 from pbxlens.reports.export import to_json
 from pbxlens.reports.filters import Params
 from pbxlens.scale import rollups
 from pbxlens.scale.spark import to_spark
+from pbxlens.store import analytics as db
 
 from .conftest import END, START
 

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from pbxlens.dashboards import auth
-from pbxlens.dashboards import tables as W
-from pbxlens.dashboards.store import Store
+from pbxlens.store import Stores as Store
+from pbxlens.store import schema as W
+from pbxlens.store import users as auth
 from pbxlens.tickets import companies, notify
 
 
@@ -41,11 +41,11 @@ def store(tmp_path, migrated):
 def world(store) -> World:
     users = {}
     for name, role in (("u", "operator"), ("tech", "operator"), ("sup", "supervisor")):
-        with store.sa_write() as c:  # no password hashing: these users never log in
+        with store.ops_write() as c:  # no password hashing: these users never log in
             uid = c.execute(W.users.insert().values(username=name, password_hash="-", role=role)
                             .returning(W.users.c.id)).scalar_one()
         users[name] = auth.get_user(store, uid)
-    with store.sa_write() as c:
+    with store.ops_write() as c:
         notify.set_user(c, users["u"].id, email="u@nexus.it", areas=["Assistenza"])
         notify.set_user(c, users["tech"].id, email="tech@nexus.it", areas=["Centro Analisi"])
         notify.set_user(c, users["sup"].id, email="sup@nexus.it")

@@ -46,10 +46,10 @@ def test_cli_import_list_export_lookup(tmp_path):
     assert r.exit_code == 0, r.output
     r = run(app, ["tickets", "config", "notify", "ticket", "reply", "owner,bogus", "--db", db])
     assert r.exit_code != 0
-    from pbxlens.dashboards.store import Store
+    from pbxlens.store import Stores as Store
     from pbxlens.tickets import companies
 
     s = Store(db)
-    with s.sa_read() as c:
+    with s.ops_read() as c:
         assert companies.allowed_types(c, companies.company_by_name(c, "Acme")["id"]) == ["assistenza"]
     s.close()

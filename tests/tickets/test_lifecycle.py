@@ -26,7 +26,7 @@ def _new(c, w, **kw):
 
 def test_create_track_take_charge_and_status_rules(world):
     w = world
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         numbering.bump_to(c, "TICK", 125)  # "the latest number is TICK-0125"
         tid = _new(c, w)
         t = ticket.get(c, tid)
@@ -53,7 +53,7 @@ def test_create_track_take_charge_and_status_rules(world):
 
 def test_refused_tickets_write_nothing(world):
     w = world
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         for kw, msg in (
             ({"title": " "}, "title"),
             ({"priority": "urgentissima"}, "priority"),
@@ -69,7 +69,7 @@ def test_refused_tickets_write_nothing(world):
 
 def test_types_by_company(world):  # TK-6
     w = world
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         companies.set_default_types(c, ["analisi", "assistenza", "commerciale"])
         companies.set_company_types(c, w.acme, ["assistenza"])
         assert companies.allowed_types(c, w.acme) == ["assistenza"]
@@ -81,7 +81,7 @@ def test_types_by_company(world):  # TK-6
 
 def test_area_visibility(world):
     w = world
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         a = _new(c, w, type="assistenza", user=w.users["sup"])  # area Assistenza
         b = _new(c, w, type="analisi", user=w.users["sup"])  # area Centro Analisi
         n = _new(c, w, type="commerciale", user=w.users["sup"])  # no area
@@ -108,14 +108,14 @@ def test_numbers_are_unique_under_concurrency(world, lock):
         t.join()
     assert not errors, errors
     assert sorted(made) == [f"TICK-{i:04d}" for i in range(1, 9)]
-    with w.store.sa_read() as c:
+    with w.store.ops_read() as c:
         assert numbering.current(c, "TICK") == 8
         assert sorted(r["number"] for r in listing.rows(c, w.users["sup"])) == sorted(made)
 
 
 def test_trace_numbers_per_direction(world):
     w = world
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         nums = [
             trace.create(
                 c,
@@ -139,7 +139,7 @@ def test_lookup_from_numbers_written_in_different_forms(world):
         "+39-333-123-4567",
         " (333) 1234567 ",
     ):
-        with world.store.sa_read() as c:
+        with world.store.ops_read() as c:
             m = companies.lookup(c, written)
         assert m.company["name"] == "Acme" and m.contact["name"] == "Mario Rossi", written
         assert m.number == "3331234567" and phone.e164(written) == "+393331234567"
@@ -147,7 +147,7 @@ def test_lookup_from_numbers_written_in_different_forms(world):
 
 def test_contact_match_wins_and_homonyms_are_candidates(world):
     w = world
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         other = companies.create_company(c, "Other", phones=("0461123456",))  # Acme's number too
         m = companies.lookup(c, "+39 0461 123456")
         assert m.company["id"] == other and [x["company"]["id"] for x in m.candidates] == [w.acme]
@@ -187,7 +187,7 @@ def test_trace_mask_inbound_known_unknown_and_linking(world, monkeypatch):  # TR
     from pbxlens.config import get_settings
 
     monkeypatch.setattr(get_settings(), "line_prefix", "0")
-    with w.store.sa_write() as c, w.store.cursor() as cur:
+    with w.store.ops_write() as c, w.store.cursor() as cur:
         tid = _new(c, w, final_customer_id=w.nextup, account_id=w.nextup, title="Rete")
         m = trace.mask(
             c, cur, direction="in", caller="3478127773", called="0461999000", unique_id="1778600000.0"
@@ -244,7 +244,7 @@ def test_trace_outbound_lists_at_most_50_calls(world):  # TR-2
         w.store,
         [("201", "3333914797", "outgoing", i) for i in range(60)] + [("201", "3333914798", "outgoing", 0)],
     )
-    with w.store.sa_write() as c, w.store.cursor() as cur:
+    with w.store.ops_write() as c, w.store.cursor() as cur:
         m = trace.mask(c, cur, direction="out", caller="201", called="3333914797")
         assert m.caller is None and len(m.recent_calls) == 50
         assert {r["called"] for r in m.recent_calls} == {"3333914797"}

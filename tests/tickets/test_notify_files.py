@@ -9,12 +9,14 @@ import io
 import socket
 import threading
 import time
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
 import openpyxl
 import pytest
 
 from pbxlens.config import get_settings
+from pbxlens.store import schema
 from pbxlens.tickets import TicketError, attachments, files, listing, mailer, notify, numbering, ticket
 
 
@@ -36,7 +38,7 @@ def _to(rs):
 
 def test_public_reply_recipients_with_out_blacklist(world):  # TK-4
     w = world
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         tid = _new(c, w, owner_email="a@acme.it", assigned_user_id=w.users["tech"].id)
         mid = ticket.add_message(c, tid, w.users["sup"], "Fatto", extra_emails=["boss@acme.it"])
         replies = [r["recipient"] for r in notify.outbox(c) if r["message_id"] == mid]
@@ -57,7 +59,7 @@ def test_public_reply_recipients_with_out_blacklist(world):  # TK-4
 
 def test_creation_recipients_follow_the_matrix(world):
     w = world
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         notify.set_subscriptions(c, "ticket", "insert", ["owner", "company", "contact", "cc", "in_charge"])
         notify.set_options(c, "ticket", "insert", bcc_users=True)
         tid = _new(
@@ -86,7 +88,7 @@ def test_creation_recipients_follow_the_matrix(world):
 
 def test_email_channel_sender_rules(world):
     w = world
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         tid = _new(c, w, creation_mode="email", owner_email="mario@newco.it", user=None)
         assert _to(notify.recipients(c, tid, "insert")) == ["mario@newco.it"]  # notify sender on opening
         notify.set_blacklist(c, "opening_sender", ["newco.it"])
@@ -129,7 +131,7 @@ def test_smtp_sender_against_a_real_server(world, monkeypatch):
             return "250 OK"
 
     w = world
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         notify.set_options(c, "ticket", "reply", bcc_users=True)
         tid = _new(c, w, owner_email="a@acme.it", assigned_user_id=w.users["tech"].id, user=None)
         ticket.add_message(c, tid, w.users["sup"], "Risolto, riavviare la stampante.")
@@ -150,7 +152,7 @@ def test_smtp_sender_against_a_real_server(world, monkeypatch):
         assert (res.sent, res.failed) == (2, 0)  # the creation and the reply
         assert mailer.send_pending(w.store).sent == 0  # nothing twice
         # the server's loop sends what arrives later
-        with w.store.sa_write() as c:
+        with w.store.ops_write() as c:
             ticket.add_message(c, tid, w.users["sup"], "Ancora una cosa")
         stop = threading.Event()
         assert mailer.start_sender(w.store, stop, interval_s=0.05)
@@ -165,7 +167,7 @@ def test_smtp_sender_against_a_real_server(world, monkeypatch):
     reply = next((r, m) for r, m in got if "Risolto" in m.get_content())
     assert reply[0] == ["a@acme.it", "tech@nexus.it"]
     assert reply[1]["To"] == "a@acme.it" and reply[1]["Bcc"] is None  # tech is a user: BCC
-    with w.store.sa_read() as c:
+    with w.store.ops_read() as c:
         assert all(r["sent_at"] is not None and r["attempts"] == 1 for r in notify.outbox(c))
 
 
@@ -176,7 +178,7 @@ def test_attachment_limits(world, tmp_path):
     w = world
     folder = tmp_path / "att"
     pdf = b"%PDF-1.4\n" + b"x" * 1000
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         tid = _new(c, w)
         aid = attachments.save(
             c,
@@ -240,11 +242,11 @@ def test_import_companies_then_tickets_with_bad_rows(world, tmp_path):
             ["Delta", None, None, "abc", None, None, None],  # line 6
         ],
     )
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         rep = files.import_companies(c, comp)
     assert (rep.rows, rep.imported) == (5, 2)
     assert [ln for ln, _ in rep.rejected] == [4, 5, 6]
-    with w.store.sa_read() as c:
+    with w.store.ops_read() as c:
         m = files.companies.lookup(c, "02 2222222")
         assert (
             m.company["name"] == "Beta SpA"
@@ -284,14 +286,14 @@ def test_import_companies_then_tickets_with_bad_rows(world, tmp_path):
             [None, "Odd", "Acme", "Acme", "forse", "assistenza", "priorita 1", None, "x"],  # line 8
         ],
     )
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         before = numbering.current(c, "TICK")
-    with pytest.raises(files.StrictImportError) as e, w.store.sa_write() as c:
+    with pytest.raises(files.StrictImportError) as e, w.store.ops_write() as c:
         files.import_tickets(c, tick, strict=True)
     assert [ln for ln, _ in e.value.report.rejected] == [4, 5, 6, 7, 8]
-    with w.store.sa_read() as c:  # strict: nothing written
+    with w.store.ops_read() as c:  # strict: nothing written
         assert listing.rows(c, w.users["sup"]) == [] and numbering.current(c, "TICK") == before
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         rep = files.import_tickets(c, tick)
         assert (rep.imported, [ln for ln, _ in rep.rejected]) == (2, [4, 5, 6, 7, 8])
         rows = listing.rows(c, w.users["sup"])
@@ -305,7 +307,7 @@ def test_import_companies_then_tickets_with_bad_rows(world, tmp_path):
 def test_quick_filters_and_exports(world, tmp_path):  # TK-7
     w = world
     seed = {"nuovo": 3, "in_lavorazione": 3, "chiuso": 87, "annullato": 5}
-    with w.store.sa_write() as c:
+    with w.store.ops_write() as c:
         for status in ("nuovo", "in_lavorazione"):  # through the API ...
             for i in range(3):
                 _new(
@@ -317,18 +319,14 @@ def test_quick_filters_and_exports(world, tmp_path):  # TK-7
                     tags=["vip"] if i == 0 else [],
                     priority="priorita 3" if i % 2 else "priorita 1",
                 )
-    with w.store.writing() as cur:  # ... and the closed history in one go
-        cur.execute(
-            """
-            INSERT INTO tickets (number, title, account_id, final_customer_id, status, priority,
-                                 type, area, created_at, updated_at)
-            SELECT 'TICK-' || lpad(CAST(100 + i AS TEXT), 4, '0'), 'old ' || i, ?, ?,
-                   CASE WHEN i < 87 THEN 'chiuso' ELSE 'annullato' END, 'priorita 3',
-                   'assistenza', 'Assistenza', now(), now()
-            FROM range(92) r(i)""",
-            [w.acme, w.acme],
-        )
-    with w.store.sa_write() as c:
+    now = datetime.now(UTC)
+    with w.store.ops_write() as c:  # ... and the closed history in one go
+        c.execute(schema.tickets.insert(), [
+            {"number": f"TICK-{100 + i:04d}", "title": f"old {i}", "account_id": w.acme,
+             "final_customer_id": w.acme, "status": "chiuso" if i < 87 else "annullato",
+             "priority": "priorita 3", "type": "assistenza", "area": "Assistenza",
+             "created_at": now, "updated_at": now} for i in range(92)])
+    with w.store.ops_write() as c:
         f = listing.Filters(status=["nuovo", "in_lavorazione"])
         rows = listing.rows(c, w.users["sup"], f)
         counts = listing.quick_counts(c, w.users["sup"], f)

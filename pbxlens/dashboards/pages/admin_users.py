@@ -7,10 +7,11 @@ import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html, no_update
 
 from pbxlens import PbxlensError
-from pbxlens.dashboards import access, admin, auth
+from pbxlens.dashboards import access, admin
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import admin_tabs, forbidden, page_title
+from pbxlens.store import users
 
 dash.register_page(__name__, path="/admin/users", name="Users", title=page_title("users"))
 
@@ -18,14 +19,14 @@ dash.register_page(__name__, path="/admin/users", name="Users", title=page_title
 def _rows():
     return [{"id": u.id, "username": u.username, "role": u.role, "privacy": u.privacy,
              "tenant": u.tenant, "extension": u.extension or "", "lang": u.lang,
-             "disabled": u.disabled} for u in auth.list_users(web.store())]
+             "disabled": u.disabled} for u in users.list_users(web.store())]
 
 
 def layout(**_kwargs):
     lang = web.lang()
     if not access.is_admin(web.user()):
         return forbidden(lang)
-    roles = [{"value": r, "label": r} for r in auth.ROLES]
+    roles = [{"value": r, "label": r} for r in users.ROLES]
     cols = [{"field": f, "headerName": t(k, lang)} for f, k in
             (("username", "username"), ("role", "role"), ("privacy", "privacy"),
              ("tenant", "tenant"), ("extension", "extension"), ("lang", "language"),
@@ -93,20 +94,20 @@ def users_action(_c, _t, _p, new_role, _k, name, password, role, tenant, ext, pr
     msg = ""
     try:
         if trig == "au-create":
-            u = auth.create_user(store, name or "", password or "", role, privacy=bool(privacy),
+            u = users.create_user(store, name or "", password or "", role, privacy=bool(privacy),
                                  tenant=(tenant or "default").strip(), extension=ext or None,
                                  lang=admin.get_ui(store, "default_lang"))
             msg = t("created_user", lang, name=u.username)
         elif sel is None:
             return no_update, t("select_user", lang)
         elif trig == "au-toggle":
-            auth.update_user(store, sel["id"], disabled=not sel["disabled"])
+            users.update_user(store, sel["id"], disabled=not sel["disabled"])
         elif trig == "au-priv-toggle":
-            auth.update_user(store, sel["id"], privacy=not sel["privacy"])
+            users.update_user(store, sel["id"], privacy=not sel["privacy"])
         elif trig == "au-set-role" and new_role:
-            auth.update_user(store, sel["id"], role=new_role)
+            users.update_user(store, sel["id"], role=new_role)
         elif trig == "au-token":
-            msg = t("token_once", lang, name=sel["username"], token=auth.issue_token(store, sel["id"]))
+            msg = t("token_once", lang, name=sel["username"], token=users.issue_token(store, sel["id"]))
     except PbxlensError as exc:
         return no_update, str(exc)
     return _rows(), msg

@@ -13,12 +13,12 @@ import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html, no_update
 
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards import privacy
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import forbidden
 from pbxlens.missed_calls import click2call
 from pbxlens.missed_calls import operations as op
 from pbxlens.missed_calls import settings as ms
+from pbxlens.store import privacy
 
 dash.register_page(__name__, path="/missed", name="Missed calls", title="pbxlens · missed calls")
 

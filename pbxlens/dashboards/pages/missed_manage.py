@@ -8,13 +8,13 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html, no_update
 
-from pbxlens.dashboards import auth
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import forbidden
 from pbxlens.dashboards.pages.missed_calls import _db, _ts
-from pbxlens.dashboards.privacy import mask_number
 from pbxlens.missed_calls import operations as op
+from pbxlens.store import users
+from pbxlens.store.privacy import mask_number
 
 dash.register_page(__name__, path="/missed/manage", name="Missed calls · manage",
                    title="pbxlens · missed calls")
@@ -40,7 +40,7 @@ def _rows() -> list[dict]:
 
 def _operators():
     user = web.user()
-    return op.eligible_operators(_db(), user.tenant, auth.list_users(web.store()))
+    return op.eligible_operators(_db(), user.tenant, users.list_users(web.store()))
 
 
 def layout(**_kwargs):
@@ -100,7 +100,7 @@ def manage(_a, _u, _f, selected, operator):
                 op.cancel(db, actor, k)
             msg = t("mc_unassigned", lang, n=len(keys))
         else:
-            target = next((u for u in auth.list_users(web.store()) if u.username == operator), None)
+            target = next((u for u in users.list_users(web.store()) if u.username == operator), None)
             if target is None:
                 return no_update, t("mc_operator", lang)
             for k in keys:

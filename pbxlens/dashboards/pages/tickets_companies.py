@@ -15,7 +15,7 @@ from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import forbidden
-from pbxlens.dashboards.privacy import mask_number
+from pbxlens.store.privacy import mask_number
 from pbxlens.tickets import companies, db, files
 
 dash.register_page(__name__, path="/tickets/companies", name="Companies", title="pbxlens · companies")
@@ -25,7 +25,7 @@ def _rows() -> list[dict]:
     u = web.user()
     m = (lambda s: s) if u.privacy else mask_number
     out = []
-    with web.store().sa_read() as c:
+    with web.store().ops_read() as c:
         for co in companies.list_companies(c, u.tenant):
             contacts = companies.list_contacts(c, co["id"])
             out.append(

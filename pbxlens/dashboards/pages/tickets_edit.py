@@ -19,7 +19,7 @@ from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import error_box, forbidden
 from pbxlens.dashboards.pages.tickets_new import field, priority_options, users_options
-from pbxlens.dashboards.privacy import mask_text
+from pbxlens.store.privacy import mask_text
 from pbxlens.tickets import attachments, companies, db, listing, ticket, tracking
 
 dash.register_page(__name__, path="/tickets/edit", name="Ticket", title="pbxlens · ticket")
@@ -33,7 +33,7 @@ def _fmt(v) -> str:
 
 def _details(tid: int, lang: str):
     u = web.user()
-    with web.store().sa_read() as c:
+    with web.store().ops_read() as c:
         if not listing.can_see(c, u, tid):
             return forbidden(lang)
         tk = ticket.get(c, tid)
@@ -133,7 +133,7 @@ def layout(id: str | None = None, **_kwargs):  # `id`: the query parameter
         tid = int(id or "")
     except ValueError:
         return error_box(t("not_found", lang))
-    with web.store().sa_read() as c:
+    with web.store().ops_read() as c:
         if not listing.can_see(c, u, tid):
             return forbidden(lang)
         tk = ticket.get(c, tid)
@@ -281,7 +281,7 @@ def act(
     _s, _c, _t, _r, tid, status, priority, assigned, tags, duration, ttype, tdesc, billable, body, extra, kind
 ):
     u, lang, trig = web.user(), web.lang(), dash.ctx.triggered_id
-    with web.store().sa_read() as c:
+    with web.store().ops_read() as c:
         if not listing.can_see(c, u, tid):
             return no_update, t("forbidden", lang)
 

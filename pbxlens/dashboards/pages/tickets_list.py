@@ -20,7 +20,7 @@ from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import forbidden
 from pbxlens.dashboards.pages.tickets_new import field, options, users_options
-from pbxlens.dashboards.privacy import mask_text
+from pbxlens.store.privacy import mask_text
 from pbxlens.tickets import companies, db, files, listing, ticket
 from pbxlens.tickets.tracking import format_hm
 
@@ -62,7 +62,7 @@ def _filters(
 
 
 def _advanced(lang: str) -> html.Div:
-    with web.store().sa_read() as c:
+    with web.store().ops_read() as c:
         comps = options(companies.list_companies(c, web.user().tenant))
         users = users_options(c, web.user().tenant)
     modes = [{"label": m, "value": m} for m in ticket.CREATION_MODES]
@@ -121,7 +121,7 @@ def layout(**_kwargs):
     u, lang = web.user(), web.lang()
     if not access.can_use_tickets(u):
         return forbidden(lang)
-    with web.store().sa_read() as c:
+    with web.store().ops_read() as c:
         rows = listing.rows(c, u)
         counts = listing.quick_counts(c, u)
     cols = [
@@ -223,7 +223,7 @@ def layout(**_kwargs):
 def _query(values, text, unread, adv=None):
     u = web.user()
     f = _filters(values, text, unread, adv)
-    with web.store().sa_read() as c:
+    with web.store().ops_read() as c:
         return listing.rows(c, u, f), listing.quick_counts(c, u, f)
 
 

@@ -13,7 +13,7 @@ from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import forbidden
-from pbxlens.dashboards.privacy import mask_number
+from pbxlens.store.privacy import mask_number
 from pbxlens.tickets import companies, db, ticket, trace
 
 dash.register_page(__name__, path="/tickets/new", name="New ticket", title="pbxlens · ticket")
@@ -30,7 +30,7 @@ def options(rows, label="name", value="id") -> list[dict]:
 def users_options(c, tenant: str) -> list[dict]:
     import sqlalchemy as sa
 
-    from pbxlens.dashboards import tables as W
+    from pbxlens.store import schema as W
 
     q = sa.select(W.users.c.id, W.users.c.username).where(
         W.users.c.tenant == tenant, W.users.c.disabled.is_(False)
@@ -71,7 +71,7 @@ def layout(caller: str | None = None, unique_id: str | None = None, uniqueid: st
     if not access.can_use_tickets(u):
         return forbidden(lang)
     uid = (unique_id or uniqueid or "").strip() or None
-    with web.store().sa_read() as c:
+    with web.store().ops_read() as c:
         m = companies.lookup(c, caller, u.tenant) if caller else None
         cid = m.company["id"] if m and m.company else None
         kid = m.contact["id"] if m and m.contact else None
@@ -231,7 +231,7 @@ def layout(caller: str | None = None, unique_id: str | None = None, uniqueid: st
     Output("tn-account-contact", "options"), Input("tn-account", "value"), prevent_initial_call=True
 )
 def account_contacts(company_id):
-    with web.store().sa_read() as c:
+    with web.store().ops_read() as c:
         return options(companies.list_contacts(c, company_id)) if company_id else []
 
 
@@ -242,7 +242,7 @@ def account_contacts(company_id):
     prevent_initial_call=True,
 )
 def final_contacts(company_id):
-    with web.store().sa_read() as c:
+    with web.store().ops_read() as c:
         return (
             (options(companies.list_contacts(c, company_id)) if company_id else []),
             [{"label": x, "value": x} for x in companies.allowed_types(c, company_id)],

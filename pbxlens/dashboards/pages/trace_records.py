@@ -21,7 +21,7 @@ from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import forbidden
 from pbxlens.dashboards.pages.tickets_new import field, options, priority_options
-from pbxlens.dashboards.privacy import mask_number
+from pbxlens.store.privacy import mask_number
 from pbxlens.tickets import companies, db, trace
 
 dash.register_page(__name__, path="/trace", name="Trace", title="pbxlens · trace")
@@ -46,7 +46,7 @@ def _when(value: str | None) -> datetime | None:
 
 def _records(privacy: bool, text: str | None = None) -> list[dict]:
     u = web.user()
-    with web.store().sa_read() as c:
+    with web.store().ops_read() as c:
         rows = trace.records(c, tenant=u.tenant, text=text)
     m = (lambda s: s) if privacy else mask_number
     return [
@@ -68,7 +68,7 @@ def _records(privacy: bool, text: str | None = None) -> list[dict]:
 def _side(prefix: str, label: str, side: trace.Side, comps, lang: str, privacy: bool):
     mt = side.match
     cid = mt.company["id"] if mt.company else None
-    with web.store().sa_read() as c:
+    with web.store().ops_read() as c:
         contacts = options(companies.list_contacts(c, cid)) if cid else []
     shown = side.raw if privacy else mask_number(side.raw)
     return html.Div(
@@ -122,7 +122,7 @@ def layout(
     direction = "out" if direction == "out" else "in"
     body = [html.H1(t("trace", lang))]
     if caller or called:
-        with web.store().sa_read() as c, web.store().cursor() as cur:
+        with web.store().ops_read() as c, web.store().cursor() as cur:
             m = trace.mask(
                 c,
                 cur,
@@ -378,7 +378,7 @@ def _company_maker(prefix: str) -> None:
             cid = db.write(web.store(), lambda c: companies.create_company(c, name or "", tenant=u.tenant))
         except PbxlensError as exc:
             return no_update, no_update, str(exc)
-        with web.store().sa_read() as c:
+        with web.store().ops_read() as c:
             return options(companies.list_companies(c, u.tenant)), cid, ""
 
 

@@ -3,7 +3,8 @@
 Passwords: scrypt with a per-user random salt, compared with `hmac.compare_digest`.
 Sessions: a random id in an HttpOnly cookie; only its sha256 is stored, so a leaked table
 cannot be replayed. Throttling: `MAX_FAILURES` failures of one username from one IP within
-`LOCK_S` seconds lock that pair until the window passes.
+`LOCK_S` seconds lock that pair until the window passes, and `MAX_ADDRESS_FAILURES` failures
+from one address across any usernames (password spraying) lock that address.
 """
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from pbxlens import PbxlensError
-from pbxlens.dashboards import tables as T
-from pbxlens.dashboards.store import Store
+from pbxlens.store import schema as T
+
+if TYPE_CHECKING:
+    from pbxlens.store import Stores
 
 ROLES = ("admin", "supervisor", "finance", "operator")
 MAX_FAILURES = 5
+MAX_ADDRESS_FAILURES = 20
 LOCK_S = 60
 SESSION_HOURS = 12
 _SCRYPT = (2**14, 8, 1)  # n, r, p
@@ -74,14 +79,14 @@ def verify_password(password: str, stored: str) -> bool:
 # ----------------------------------------------------------------------------- users
 
 
-def create_user(store: Store, username: str, password: str, role: str, *, privacy: bool = False,
+def create_user(store: Stores, username: str, password: str, role: str, *, privacy: bool = False,
                 tenant: str = "default", extension: str | None = None, lang: str = "it") -> User:
     username = username.strip()
     if role not in ROLES:
         raise PbxlensError(f"unknown role {role!r}; choose from {', '.join(ROLES)}")
     if not username or len(password) < 8:
         raise PbxlensError("a user needs a name and a password of at least 8 characters")
-    with store.sa_write() as c:
+    with store.ops_write() as c:
         if c.execute(sa.select(T.users.c.id).where(T.users.c.username == username)).first():
             raise PbxlensError(f"user {username!r} exists")
         uid = c.execute(T.users.insert().values(
@@ -91,35 +96,35 @@ def create_user(store: Store, username: str, password: str, role: str, *, privac
     return get_user(store, uid)
 
 
-def get_user(store: Store, user_id: int) -> User | None:
-    with store.sa_read() as c:
+def get_user(store: Stores, user_id: int) -> User | None:
+    with store.ops_read() as c:
         r = c.execute(sa.select(T.users).where(T.users.c.id == user_id)).mappings().first()
     return User.from_row(r) if r else None
 
 
-def list_users(store: Store) -> list[User]:
-    with store.sa_read() as c:
+def list_users(store: Stores) -> list[User]:
+    with store.ops_read() as c:
         rows = c.execute(sa.select(T.users).order_by(T.users.c.username)).mappings().all()
     return [User.from_row(r) for r in rows]
 
 
-def update_user(store: Store, user_id: int, **values) -> None:
+def update_user(store: Stores, user_id: int, **values) -> None:
     allowed = {"role", "privacy", "tenant", "extension", "lang", "disabled"}
     bad = set(values) - allowed
     if bad:
         raise PbxlensError(f"cannot change {sorted(bad)}")
     if "role" in values and values["role"] not in ROLES:
         raise PbxlensError(f"unknown role {values['role']!r}")
-    with store.sa_write() as c:
+    with store.ops_write() as c:
         c.execute(T.users.update().where(T.users.c.id == user_id).values(**values))
         if values.get("disabled"):
             c.execute(T.sessions.delete().where(T.sessions.c.user_id == user_id))
 
 
-def set_password(store: Store, user_id: int, password: str) -> None:
+def set_password(store: Stores, user_id: int, password: str) -> None:
     if len(password) < 8:
         raise PbxlensError("a password needs at least 8 characters")
-    with store.sa_write() as c:
+    with store.ops_write() as c:
         c.execute(T.users.update().where(T.users.c.id == user_id)
                   .values(password_hash=hash_password(password)))
 
@@ -131,30 +136,33 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def is_locked(store: Store, username: str, ip: str) -> bool:
+def is_locked(store: Stores, username: str, ip: str) -> bool:
+    """Too many recent failures for this username from this address, or from this address
+    across usernames."""
     since = _now() - timedelta(seconds=LOCK_S)
-    with store.sa_read() as c:
-        n = c.execute(sa.select(sa.func.count()).select_from(T.login_failures).where(
-            T.login_failures.c.username == username, T.login_failures.c.ip == ip,
-            T.login_failures.c.failed_at > since)).scalar_one()
-    return n >= MAX_FAILURES
+    f = T.login_failures.c
+    with store.ops_read() as c:
+        pair, address = c.execute(sa.select(
+            sa.func.count().filter(f.username == username), sa.func.count())
+            .where(f.ip == ip, f.failed_at > since)).one()
+    return pair >= MAX_FAILURES or address >= MAX_ADDRESS_FAILURES
 
 
-def authenticate(store: Store, username: str, password: str, ip: str) -> User:
+def authenticate(store: Stores, username: str, password: str, ip: str) -> User:
     """The user, or AuthError. Failures are recorded per (username, ip) for throttling."""
     username = username.strip()
     if is_locked(store, username, ip):
         raise AuthError(f"too many failed logins: try again in {LOCK_S} seconds")
-    with store.sa_read() as c:
+    with store.ops_read() as c:
         r = c.execute(sa.select(T.users).where(T.users.c.username == username)).mappings().first()
     # hash even for unknown users so that timing does not reveal which names exist
     ok = verify_password(password, r["password_hash"] if r else hash_password("x" * 12))
     if not r or not ok or r["disabled"]:
-        with store.sa_write() as c:
+        with store.ops_write() as c:
             c.execute(T.login_failures.insert().values(username=username, ip=ip,
                                                        failed_at=_now()))
         raise AuthError("wrong username or password")
-    with store.sa_write() as c:
+    with store.ops_write() as c:
         c.execute(T.login_failures.delete().where(T.login_failures.c.username == username,
                                                   T.login_failures.c.ip == ip))
     return User.from_row(r)
@@ -164,9 +172,9 @@ def _sha(s: str) -> str:
     return hashlib.sha256(s.encode()).hexdigest()
 
 
-def open_session(store: Store, user: User) -> str:
+def open_session(store: Stores, user: User) -> str:
     sid = secrets.token_urlsafe(32)
-    with store.sa_write() as c:
+    with store.ops_write() as c:
         c.execute(T.sessions.delete().where(T.sessions.c.expires_at < _now()))
         c.execute(T.sessions.insert().values(sid_hash=_sha(sid), user_id=user.id,
                                              created_at=_now(),
@@ -174,10 +182,10 @@ def open_session(store: Store, user: User) -> str:
     return sid
 
 
-def session_user(store: Store, sid: str | None) -> User | None:
+def session_user(store: Stores, sid: str | None) -> User | None:
     if not sid:
         return None
-    with store.sa_read() as c:
+    with store.ops_read() as c:
         r = c.execute(sa.select(T.users).join(T.sessions, T.sessions.c.user_id == T.users.c.id)
                       .where(T.sessions.c.sid_hash == _sha(sid),
                              T.sessions.c.expires_at > _now())).mappings().first()
@@ -186,32 +194,32 @@ def session_user(store: Store, sid: str | None) -> User | None:
     return User.from_row(r)
 
 
-def close_session(store: Store, sid: str | None) -> None:
+def close_session(store: Stores, sid: str | None) -> None:
     if sid:
-        with store.sa_write() as c:
+        with store.ops_write() as c:
             c.execute(T.sessions.delete().where(T.sessions.c.sid_hash == _sha(sid)))
 
 
 # ----------------------------------------------------------------------------- API tokens
 
 
-def issue_token(store: Store, user_id: int) -> str:
+def issue_token(store: Stores, user_id: int) -> str:
     """A new bearer token `pbx_<user id>_<secret>` (shown once; only its sha256 is kept)."""
     token = f"pbx_{user_id}_{secrets.token_urlsafe(32)}"
-    with store.sa_write() as c:
+    with store.ops_write() as c:
         c.execute(T.users.update().where(T.users.c.id == user_id)
                   .values(api_token_hash=_sha(token)))
     return token
 
 
-def token_user(store: Store, token: str | None) -> User | None:
+def token_user(store: Stores, token: str | None) -> User | None:
     if not token or not token.startswith("pbx_"):
         return None
     try:
         uid = int(token.split("_", 2)[1])
     except (IndexError, ValueError):
         return None
-    with store.sa_read() as c:
+    with store.ops_read() as c:
         r = c.execute(sa.select(T.users).where(T.users.c.id == uid)).mappings().first()
     if not r or r["disabled"] or not r["api_token_hash"]:
         return None
@@ -223,11 +231,11 @@ def token_user(store: Store, token: str | None) -> User | None:
 # ----------------------------------------------------------------------------- secret key
 
 
-def secret_key(store: Store, configured: str = "") -> str:
+def secret_key(store: Stores, configured: str = "") -> str:
     """PBXLENS_SECRET_KEY when set; else the key stored on first run (generated then)."""
     if configured:
         return configured
-    with store.sa_write() as c:
+    with store.ops_write() as c:
         r = c.execute(sa.select(T.settings.c.value)
                       .where(T.settings.c.key == "secret_key")).scalar_one_or_none()
         if r:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import copy
 import re
+from typing import TYPE_CHECKING
 
-from pbxlens.reports.catalog import Result
+if TYPE_CHECKING:  # the store sits below the report package: the type only, no import
+    from pbxlens.reports.catalog import Result
 
 # A number is "external" when it has at least this many digits; internal extensions
 # (e.g. 201, 5263) stay readable.

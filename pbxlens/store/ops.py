@@ -1,0 +1,166 @@
+"""The operations store: a SQLAlchemy Core engine over SQLite (WAL, the default, a file beside
+the DuckDB store) or PostgreSQL (`PBXLENS_OPS_URL` / `--ops-url`), migrated by Alembic.
+
+Every operator or supervisor action is one short transaction here; nothing in this module
+touches DuckDB. Errors of an unreachable database become `OpsUnavailable` (HTTP 503 in the web
+app, a one-line message in the CLI).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+
+from pbxlens import PbxlensError
+from pbxlens.store import schema
+
+SQLITE_BUSY_MS = 10_000
+
+
+class OpsUnavailable(PbxlensError):
+    """The operations store cannot be reached (PostgreSQL down, SQLite file unwritable)."""
+
+    status = 503
+    error_id = "ops-unavailable"
+
+
+def default_url(db_path: Path) -> str:
+    """SQLite beside the DuckDB file: data/pbxlens.duckdb -> data/pbxlens-ops.sqlite.
+
+    Example:
+        >>> default_url(Path("data/pbxlens.duckdb"))
+        'sqlite:///data/pbxlens-ops.sqlite'
+    """
+    return f"sqlite:///{db_path.with_name(db_path.stem + '-ops.sqlite')}"
+
+
+def resolve_url(db_path: Path, url: str | None = None) -> str:
+    """--ops-url, else PBXLENS_OPS_URL, else SQLite beside the DuckDB file."""
+    from pbxlens.config import get_settings
+
+    return url or os.environ.get("PBXLENS_OPS_URL") or get_settings().ops_url or default_url(db_path)
+
+
+def describe(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_con, _record) -> None:
+    # Autocommit at the driver level, so that SQLAlchemy's BEGIN (below) is the only one:
+    # pysqlite's own deferred BEGIN would let two writers both read, then deadlock on upgrade.
+    dbapi_con.isolation_level = None
+    cur = dbapi_con.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash (WAL), fast
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_begin(conn) -> None:
+    # BEGIN IMMEDIATE takes the write lock up front: a transaction that reads then writes never
+    # fails half-way with "database is locked"; it waits (busy_timeout) at its start instead.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write", True) else "BEGIN")
+
+
+def create_engine(url: str) -> sa.Engine:
+    """An engine for `url` with the back-end's settings; a SQLite file's folder must exist."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
+            folder = Path(u.database).resolve().parent
+            folder.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(u, pool_size=8, max_overflow=32, pool_timeout=30,
+                                  connect_args={"check_same_thread": False, "timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if u.get_backend_name() == "postgresql":
+        return sa.create_engine(u, pool_size=10, max_overflow=40, pool_pre_ping=True,
+                                pool_timeout=30)
+    raise PbxlensError(f"unsupported operations store {describe(url)}: use sqlite or postgresql")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """A connection-level failure (as opposed to a constraint violation)."""
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+@contextmanager
+def unavailable_as_error(engine: sa.Engine) -> Iterator[None]:
+    """Turn a connection failure into `OpsUnavailable` with the URL (password hidden)."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        if not is_unavailable(exc):
+            raise
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise OpsUnavailable(
+            f"the operations store {describe(str(engine.url))} is unavailable: {first}") from exc
+
+
+def insert_ignoring(conn: sa.Connection, table: sa.Table, rows: list[Mapping] | Mapping,
+                    keys: Iterable[str] | None = None) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING on either back-end; returns the rows inserted."""
+    dialect = conn.dialect.name
+    ins = (sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table))
+    stmt = ins.on_conflict_do_nothing(index_elements=list(keys) if keys else None)
+    return conn.execute(stmt, rows).rowcount
+
+
+def upsert(conn: sa.Connection, table: sa.Table, rows: list[Mapping] | Mapping,
+           keys: Iterable[str], update: Iterable[str]) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET the `update` columns, on either back-end."""
+    dialect = conn.dialect.name
+    ins = (sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table))
+    stmt = ins.on_conflict_do_update(index_elements=list(keys),
+                                     set_={c: ins.excluded[c] for c in update})
+    conn.execute(stmt, rows)
+
+
+def upgrade(engine: sa.Engine) -> None:
+    """Bring the schema to the newest Alembic revision (creating it in an empty database)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    with unavailable_as_error(engine), engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def check_writable(engine: sa.Engine) -> None:
+    """Fail at start-up, in one line, when the store cannot be written (read-only disk)."""
+    try:
+        with engine.begin() as conn:
+            upsert(conn, schema.ops_meta, {"key": "last_start", "value": "now"}, ["key"], ["value"])
+    except sa.exc.DBAPIError as exc:
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise OpsUnavailable(
+            f"cannot write the operations store {describe(str(engine.url))}: {first}") from None
+
+
+def meta_get(conn: sa.Connection, key: str) -> str | None:
+    t = schema.ops_meta
+    return conn.execute(sa.select(t.c.value).where(t.c.key == key)).scalar_one_or_none()
+
+
+def meta_set(conn: sa.Connection, key: str, value: str) -> None:
+    upsert(conn, schema.ops_meta, {"key": key, "value": value}, ["key"], ["value"])

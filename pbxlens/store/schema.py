@@ -1,0 +1,526 @@
+"""The operations store's tables (SQLAlchemy Core, one MetaData): what people and the PBX change
+one row at a time. The same definitions run on SQLite and PostgreSQL; Alembic revisions under
+`pbxlens/store/migrations/versions/` create them (the first revision is a frozen copy of this
+file as it was then; later changes get their own revision).
+
+Portable types: `Instant` keeps instants timezone-aware on both back-ends (SQLite has no
+TIMESTAMPTZ: it stores UTC text), `Id` is an auto-increment key on both (SQLite only makes an
+INTEGER PRIMARY KEY an alias of its rowid).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+
+class Instant(sa.types.TypeDecorator):
+    """An aware datetime, stored as UTC; naive values are refused (they are ambiguous)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware instant")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQL on SQLite
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+meta = sa.MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s", "pk": "pk_%(table_name)s"})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _id() -> sa.Column:
+    return sa.Column("id", Id, primary_key=True, autoincrement=True)
+
+
+# ------------------------------------------------------------------------ users and the app
+
+users = sa.Table(
+    "web_users", meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.Text, nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),   # scrypt$n$r$p$salt_hex$hash_hex
+    sa.Column("role", sa.Text, nullable=False),            # admin | supervisor | finance | operator
+    sa.Column("privacy", sa.Boolean, nullable=False, default=False),  # sees full numbers
+    sa.Column("tenant", sa.Text, nullable=False, default="default"),
+    sa.Column("extension", sa.Text),
+    sa.Column("lang", sa.Text, nullable=False, default="it"),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("api_token_hash", sa.Text),                  # sha256 hex of the bearer token
+    sa.Column("created_at", Instant, nullable=False, default=_now),
+)
+
+sessions = sa.Table(
+    "web_sessions", meta,
+    sa.Column("sid_hash", sa.Text, primary_key=True),      # sha256 hex of the cookie's id
+    sa.Column("user_id", sa.Integer, nullable=False, index=True),
+    sa.Column("created_at", Instant, nullable=False, default=_now),
+    sa.Column("expires_at", Instant, nullable=False),
+)
+
+login_failures = sa.Table(
+    "web_login_failures", meta,
+    sa.Column("username", sa.Text, nullable=False),
+    sa.Column("ip", sa.Text, nullable=False),
+    sa.Column("failed_at", Instant, nullable=False),
+    sa.Index("ix_login_failures_ip_at", "ip", "failed_at"),
+    sa.Index("ix_login_failures_user_at", "username", "failed_at"),
+)
+
+widgets = sa.Table(
+    "web_widgets", meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("owner", sa.Integer, nullable=False, index=True),
+    sa.Column("page", sa.Text, nullable=False, default="home"),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("report_id", sa.Text),
+    sa.Column("params", sa.JSON),                          # saved filters: {"from", "to", "filters"}
+    sa.Column("url", sa.Text),
+    sa.Column("icon", sa.Text),
+    sa.Column("size", sa.Text, nullable=False, default="m"),
+    sa.Column("color", sa.Text),
+    sa.Column("background", sa.Text),
+    sa.Column("widget_color", sa.Text),
+    sa.Column("auto_refresh", sa.Boolean, nullable=False, default=False),
+    sa.Column("position", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", Instant, nullable=False, default=_now),
+)
+
+settings = sa.Table(
+    "web_settings", meta,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# Facts about the store itself: the legacy upgrade's mark, the writer's watermarks.
+ops_meta = sa.Table(
+    "ops_meta", meta,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# The analytics writer's queue as people see it (admin page, CLI): one row per job.
+writer_jobs = sa.Table(
+    "writer_jobs", meta,
+    _id(),
+    sa.Column("kind", sa.Text, nullable=False),            # ingest | upload | rerate | ...
+    sa.Column("label", sa.Text, nullable=False),           # what a person reads (a file name)
+    sa.Column("state", sa.Text, nullable=False, default="queued"),  # queued running done failed
+    sa.Column("progress", sa.Float, nullable=False, default=0.0),   # 0..1
+    sa.Column("stage", sa.Text),
+    sa.Column("created_by", sa.Text),
+    sa.Column("created_at", Instant, nullable=False, default=_now),
+    sa.Column("started_at", Instant),
+    sa.Column("finished_at", Instant),
+    sa.Column("result", sa.JSON),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_writer_jobs_state", "state", "id"),
+)
+
+# ------------------------------------------------------------------ the PBX's live feeds
+
+# Every webhook body, committed before the 2xx answer; the writer moves it into DuckDB
+# (idempotently by the row's natural key) and stamps `moved_at`; moved rows are pruned later.
+event_inbox = sa.Table(
+    "event_inbox", meta,
+    _id(),
+    sa.Column("source", sa.Text, nullable=False),          # events | dynamic_routing | feedback
+    sa.Column("received_at", Instant, nullable=False),
+    sa.Column("remote_addr", sa.Text),
+    sa.Column("payload", sa.Text, nullable=False),         # JSON: the parsed rows
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("moved_at", Instant),
+    sa.Index("ix_event_inbox_pending", "moved_at", "id"),
+)
+
+# Calls in progress as the event intake sees them (pbx.call.* events): a callback to a
+# number is "in progress" while a row of that number is here.
+live_calls = sa.Table(
+    "live_calls", meta,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("unique_id", sa.Text, primary_key=True),
+    sa.Column("direction", sa.Text),                       # in | out | local
+    sa.Column("caller", sa.Text),
+    sa.Column("called", sa.Text),
+    sa.Column("called_num", sa.Text),                      # national form of the called number
+    sa.Column("queue", sa.Text),
+    sa.Column("agent", sa.Text),
+    sa.Column("state", sa.Text, nullable=False, default="ringing"),  # ringing waiting talking
+    sa.Column("started_at", Instant, nullable=False),
+    sa.Column("answered_at", Instant),
+    sa.Column("updated_at", Instant, nullable=False),
+    sa.Index("ix_live_calls_num", "tenant", "called_num"),
+)
+
+# -------------------------------------------------------------------------- missed calls
+
+# The callback requests the writer's reconciliation derives in DuckDB (missed_requests),
+# pushed here so that operators read and book them without touching DuckDB. `token` is the
+# random id pages and the API use (the request key holds the number).
+callback_requests = sa.Table(
+    "callback_requests", meta,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("request_key", sa.Text, primary_key=True),   # call_num|unique_id of its first call
+    sa.Column("token", sa.Text, nullable=False, unique=True),
+    sa.Column("call_num", sa.Text, nullable=False),
+    sa.Column("first_call", Instant, nullable=False),
+    sa.Column("last_call", Instant, nullable=False),
+    sa.Column("num_calls", sa.Integer, nullable=False),
+    sa.Column("num_recalled", sa.Integer, nullable=False, default=0),
+    sa.Column("last_recalled", Instant),
+    sa.Column("queue", sa.Text),
+    sa.Column("type", sa.Text),
+    sa.Column("source", sa.Text),
+    sa.Column("account_code", sa.Text),
+    sa.Column("state", sa.Text, nullable=False),           # open | closed
+    sa.Column("closure", sa.Text),
+    sa.Column("closed_at", Instant),
+    sa.Column("closed_by", sa.Text),
+    sa.Column("recall_s", sa.Integer),
+    sa.Column("updated_at", Instant, nullable=False, default=_now),
+    sa.Index("ix_callback_requests_open", "tenant", "state", "first_call"),
+    sa.Index("ix_callback_requests_num", "tenant", "call_num"),
+)
+
+missed_bookings = sa.Table(
+    "missed_bookings", meta,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("call_num", sa.Text, primary_key=True),
+    sa.Column("booked_by", sa.Text, nullable=False),
+    sa.Column("extension", sa.Text),
+    sa.Column("booked_at", Instant, nullable=False),
+    sa.Column("assigned_by", sa.Text),
+)
+
+missed_flushes = sa.Table(
+    "missed_flushes", meta,
+    _id(),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("call_num", sa.Text, nullable=False),
+    sa.Column("request_key", sa.Text, nullable=False),
+    sa.Column("flushed_at", Instant, nullable=False),
+    sa.Column("flushed_by", sa.Text, nullable=False),
+)
+
+missed_dials = sa.Table(
+    "missed_dials", meta,
+    _id(),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("call_num", sa.Text, nullable=False),
+    sa.Column("started_at", Instant, nullable=False),
+    sa.Column("started_by", sa.Text, nullable=False),
+    sa.Column("extension", sa.Text),
+    sa.Column("call_uuid", sa.Text),
+    sa.Index("ix_missed_dials_num", "tenant", "call_num", "started_at"),
+)
+
+missed_history = sa.Table(
+    "missed_history", meta,
+    _id(),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("call_num", sa.Text, nullable=False),
+    sa.Column("request_key", sa.Text),
+    sa.Column("at_ts", Instant, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Index("ix_missed_history_num", "tenant", "call_num"),
+)
+
+missed_settings = sa.Table(
+    "missed_settings", meta,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# ------------------------------------------------------------------------- tickets, trace
+
+ticket_companies = sa.Table(
+    "ticket_companies", meta,
+    _id(),
+    sa.Column("tenant", sa.Text, nullable=False, default="default"),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("code", sa.Text),
+    sa.Column("vat", sa.Text),
+    sa.Column("email", sa.Text),
+    sa.Column("score", sa.Text),
+    sa.Column("outlook", sa.Text),
+    sa.Column("bad_debts", sa.Numeric(14, 2)),
+    sa.Column("exposure", sa.Numeric(14, 2)),
+    sa.Column("credit_line", sa.Numeric(14, 2)),
+    sa.Column("updated_at", Instant, nullable=False, default=_now),
+    sa.UniqueConstraint("tenant", "name"),
+)
+
+ticket_contacts = sa.Table(
+    "ticket_contacts", meta,
+    _id(),
+    sa.Column("company_id", Id, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("email", sa.Text),
+    sa.Column("updated_at", Instant, nullable=False, default=_now),
+    sa.UniqueConstraint("company_id", "name"),
+)
+
+ticket_phones = sa.Table(
+    "ticket_phones", meta,
+    _id(),
+    sa.Column("tenant", sa.Text, nullable=False, default="default"),
+    sa.Column("company_id", Id, nullable=False),
+    sa.Column("contact_id", Id),
+    sa.Column("raw", sa.Text, nullable=False),
+    sa.Column("national", sa.Text, nullable=False),
+    sa.Column("e164", sa.Text),
+    sa.Column("added_at", Instant, nullable=False, default=_now),
+    sa.Index("ix_ticket_phones_national", "tenant", "national"),
+)
+
+ticket_areas = sa.Table("ticket_areas", meta, sa.Column("name", sa.Text, primary_key=True))
+
+ticket_types = sa.Table(
+    "ticket_types", meta,
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("is_default", sa.Boolean, nullable=False, default=True),
+    sa.Column("area", sa.Text),
+    sa.Column("project_required", sa.Boolean, nullable=False, default=False),
+    sa.Column("position", sa.Integer, nullable=False, default=0),
+)
+
+ticket_types_by_company = sa.Table(
+    "ticket_types_by_company", meta,
+    sa.Column("company_id", Id, primary_key=True),
+    sa.Column("type", sa.Text, primary_key=True),
+)
+
+ticket_priorities = sa.Table(
+    "ticket_priorities", meta,
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("color", sa.Text, nullable=False),
+    sa.Column("rank", sa.Integer, nullable=False),
+)
+
+ticket_counters = sa.Table(
+    "ticket_counters", meta,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False, default=0),
+)
+
+ticket_users = sa.Table(
+    "ticket_users", meta,
+    sa.Column("user_id", Id, primary_key=True),
+    sa.Column("email", sa.Text),
+)
+
+ticket_user_areas = sa.Table(
+    "ticket_user_areas", meta,
+    sa.Column("user_id", Id, primary_key=True),
+    sa.Column("area", sa.Text, primary_key=True),
+)
+
+TICKET_STATUSES = ("nuovo", "in_lavorazione", "sospeso", "chiuso", "annullato")
+CREATION_MODES = ("manual", "email", "web-form", "call", "monitoring", "import")
+
+tickets = sa.Table(
+    "tickets", meta,
+    _id(),
+    sa.Column("tenant", sa.Text, nullable=False, default="default"),
+    sa.Column("number", sa.Text, nullable=False, unique=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("account_id", Id, nullable=False),
+    sa.Column("final_customer_id", Id, nullable=False),
+    sa.Column("account_contact_id", Id),
+    sa.Column("final_customer_contact_id", Id),
+    sa.Column("status", sa.Text, nullable=False, default="nuovo"),
+    sa.Column("priority", sa.Text, nullable=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("area", sa.Text),
+    sa.Column("external", sa.Boolean, nullable=False, default=False),
+    sa.Column("notify", sa.Boolean, nullable=False, default=True),
+    sa.Column("creation_mode", sa.Text, nullable=False, default="manual"),
+    sa.Column("created_at", Instant, nullable=False),
+    sa.Column("updated_at", Instant, nullable=False),
+    sa.Column("estimated_start", Instant),
+    sa.Column("due_date", Instant),
+    sa.Column("sla_start", Instant),
+    sa.Column("estimate_hours", sa.Numeric(10, 2)),
+    sa.Column("owner_user_id", Id),
+    sa.Column("owner_email", sa.Text),
+    sa.Column("in_charge_user_id", Id),
+    sa.Column("assigned_user_id", Id),
+    sa.Column("extra_notify_emails", sa.Text),
+    sa.Column("last_reply_at", Instant),
+    sa.CheckConstraint(f"status IN {TICKET_STATUSES!r}", name="status"),
+    sa.CheckConstraint(f"creation_mode IN {CREATION_MODES!r}", name="creation_mode"),
+    sa.Index("ix_tickets_tenant_status", "tenant", "status"),
+)
+
+ticket_tags = sa.Table(
+    "ticket_tags", meta,
+    sa.Column("ticket_id", Id, primary_key=True),
+    sa.Column("tag", sa.Text, primary_key=True),
+)
+
+ticket_links = sa.Table(
+    "ticket_links", meta,
+    sa.Column("ticket_id", Id, primary_key=True),
+    sa.Column("related_id", Id, primary_key=True),
+)
+
+ticket_calls = sa.Table(
+    "ticket_calls", meta,
+    sa.Column("ticket_id", Id, primary_key=True),
+    sa.Column("unique_id", sa.Text, primary_key=True),
+    sa.Index("ix_ticket_calls_uid", "unique_id"),
+)
+
+ticket_shares = sa.Table(
+    "ticket_shares", meta,
+    sa.Column("ticket_id", Id, nullable=False, index=True),
+    sa.Column("user_id", Id),
+    sa.Column("area", sa.Text),
+)
+
+ticket_unread = sa.Table(
+    "ticket_unread", meta,
+    sa.Column("ticket_id", Id, primary_key=True),
+    sa.Column("user_id", Id, primary_key=True),
+)
+
+ticket_attachments = sa.Table(
+    "ticket_attachments", meta,
+    _id(),
+    sa.Column("ticket_id", Id, nullable=False, index=True),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("content_type", sa.Text, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("stored_name", sa.Text, nullable=False),
+    sa.Column("uploaded_by", Id),
+    sa.Column("uploaded_at", Instant, nullable=False, default=_now),
+)
+
+ticket_tracking = sa.Table(
+    "ticket_tracking", meta,
+    _id(),
+    sa.Column("ticket_id", Id, nullable=False, index=True),
+    sa.Column("tracked_at", Instant, nullable=False),
+    sa.Column("duration_s", sa.Integer, nullable=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("billable", sa.Boolean, nullable=False, default=True),
+    sa.Column("description", sa.Text),
+    sa.Column("user_id", Id),
+    sa.Column("created_at", Instant, nullable=False, default=_now),
+    sa.CheckConstraint("duration_s > 0", name="duration"),
+)
+
+ticket_messages = sa.Table(
+    "ticket_messages", meta,
+    _id(),
+    sa.Column("ticket_id", Id, nullable=False, index=True),
+    sa.Column("written_at", Instant, nullable=False),
+    sa.Column("author_user_id", Id),
+    sa.Column("author_email", sa.Text),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status_at", sa.Text, nullable=False),
+    sa.CheckConstraint("kind IN ('internal', 'public')", name="kind"),
+)
+
+ticket_subscriptions = sa.Table(
+    "ticket_subscriptions", meta,
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("event", sa.Text, primary_key=True),
+    sa.Column("recipient", sa.Text, primary_key=True),
+)
+
+ticket_notify_options = sa.Table(
+    "ticket_notify_options", meta,
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("event", sa.Text, primary_key=True),
+    sa.Column("only_absent", sa.Boolean, nullable=False, default=False),
+    sa.Column("bcc_users", sa.Boolean, nullable=False, default=False),
+    sa.Column("skip_sender", sa.Boolean, nullable=False, default=False),
+    sa.Column("notify_sender_on_open", sa.Boolean, nullable=False, default=False),
+)
+
+ticket_notify_blacklist = sa.Table(
+    "ticket_notify_blacklist", meta,
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("entry", sa.Text, primary_key=True),
+    sa.CheckConstraint("kind IN ('opening_sender', 'out', 'in')", name="kind"),
+)
+
+ticket_outbox = sa.Table(
+    "ticket_outbox", meta,
+    _id(),
+    sa.Column("ticket_id", Id, nullable=False),
+    sa.Column("message_id", Id),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("event", sa.Text, nullable=False),
+    sa.Column("recipient", sa.Text, nullable=False),
+    sa.Column("header", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", Instant, nullable=False, default=_now),
+    sa.Column("sent_at", Instant),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.CheckConstraint("header IN ('to', 'bcc')", name="header"),
+    sa.Index("ix_ticket_outbox_pending", "sent_at", "id"),
+)
+
+trace_records = sa.Table(
+    "trace_records", meta,
+    _id(),
+    sa.Column("tenant", sa.Text, nullable=False, default="default"),
+    sa.Column("number", sa.Text, nullable=False, unique=True),
+    sa.Column("direction", sa.Text, nullable=False),
+    sa.Column("unique_id", sa.Text),
+    sa.Column("caller", sa.Text),
+    sa.Column("called", sa.Text),
+    sa.Column("caller_national", sa.Text),
+    sa.Column("called_national", sa.Text),
+    sa.Column("caller_company_id", Id),
+    sa.Column("caller_contact_id", Id),
+    sa.Column("called_company_id", Id),
+    sa.Column("called_contact_id", Id),
+    sa.Column("note", sa.Text),
+    sa.Column("description", sa.Text),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("priority", sa.Text, nullable=False),
+    sa.Column("start_at", Instant, nullable=False),
+    sa.Column("end_at", Instant),
+    sa.Column("ticket_id", Id),
+    sa.Column("owner_user_id", Id),
+    sa.Column("created_at", Instant, nullable=False, default=_now),
+    sa.CheckConstraint("direction IN ('in', 'out')", name="direction"),
+)
+
+trace_blacklist = sa.Table(
+    "trace_blacklist", meta,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("national", sa.Text, primary_key=True),
+    sa.Column("raw", sa.Text, nullable=False),
+    sa.Column("added_by", Id),
+    sa.Column("added_at", Instant, nullable=False, default=_now),
+)

@@ -1,0 +1,68 @@
+"""A throwaway PostgreSQL cluster for the test session: Debian's server binaries, `initdb` in a
+temporary folder, listening only on a unix socket there, stopped (and removed) at the end.
+As root (CI), the server runs as the `postgres` system user, as PostgreSQL requires."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+
+def _bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if not found:
+        raise RuntimeError("PostgreSQL server binaries are missing: `make test` installs "
+                           "Debian's postgresql package")
+    return found[-1]
+
+
+class Cluster:
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="pbxlens-pg-"))
+        self.data = self.root / "data"
+        self.sock = self.root / "sock"
+        self.sock.mkdir()
+        self.port = 5432 + os.getpid() % 1000 + 1
+        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self._as:
+            shutil.chown(self.root, "postgres")
+            shutil.chown(self.sock, "postgres")
+        self._run([_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "pbxlens",
+                   "-E", "UTF8", "--locale", "C.UTF-8", "--no-sync"])
+        opts = (f"-k {self.sock} -p {self.port} -c listen_addresses='' -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self._run([_bin("pg_ctl"), "-D", str(self.data), "-o", opts, "-l",
+                   str(self.root / "log"), "-w", "start"])
+        self.admin = sa.create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT",
+                                      poolclass=sa.pool.NullPool)
+        self._n = 0
+
+    def _run(self, cmd: list[str]) -> None:
+        r = subprocess.run([*self._as, *cmd], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {r.stderr or r.stdout}")
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://pbxlens@/{database}?host={self.sock}&port={self.port}"
+
+    def new_database(self) -> str:
+        """A fresh, empty database's URL."""
+        self._n += 1
+        name = f"t{self._n}_{int(time.time() * 1000) % 100000}"
+        with self.admin.connect() as c:
+            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        return self.url(name)
+
+    def stop(self) -> None:
+        self.admin.dispose()
+        try:
+            self._run([_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"])
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,112 @@
+"""The operations store on both back-ends (SQLite file, PostgreSQL database): schema by Alembic,
+users, sessions, throttling, tokens, instants that stay aware, unreachable databases."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from pbxlens.store import ops, schema, users
+
+
+def test_alembic_creates_every_table_of_the_schema_once(stores):
+    names = set(sa.inspect(stores.ops).get_table_names())
+    assert set(schema.meta.tables) <= names
+    assert ops.current_revision(stores.ops) == "0001_operations"
+    ops.upgrade(stores.ops)  # a second upgrade is a no-op
+    with stores.ops_read() as c:  # the ticket configuration is seeded
+        assert c.execute(sa.select(sa.func.count()).select_from(schema.ticket_types)).scalar() == 7
+
+
+def test_users_sessions_and_tokens(stores):
+    u = users.create_user(stores, "anna", "password-1", "operator", extension="201")
+    with pytest.raises(users.PbxlensError, match="exists"):
+        users.create_user(stores, "anna", "password-2", "operator")
+    assert users.authenticate(stores, "anna", "password-1", "10.0.0.1") == u
+    sid = users.open_session(stores, u)
+    assert users.session_user(stores, sid) == u
+    users.update_user(stores, u.id, disabled=True)
+    assert users.session_user(stores, sid) is None  # disabling ends the sessions
+    users.update_user(stores, u.id, disabled=False)
+    token = users.issue_token(stores, u.id)
+    assert users.token_user(stores, token).username == "anna"
+    assert users.token_user(stores, token[:-1] + ("x" if token[-1] != "x" else "y")) is None
+
+
+def test_instants_come_back_aware_and_equal(stores):
+    when = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # the spring-forward night in Rome
+    with stores.ops_write() as c:
+        c.execute(schema.login_failures.insert().values(username="x", ip="1", failed_at=when))
+    with stores.ops_read() as c:
+        got = c.execute(sa.select(schema.login_failures.c.failed_at)).scalar_one()
+    assert got == when and got.tzinfo is not None
+    with pytest.raises(sa.exc.StatementError, match="naive"), stores.ops_write() as c:
+        c.execute(schema.login_failures.insert().values(username="x", ip="1",
+                                                        failed_at=datetime(2026, 1, 1)))
+
+
+def test_login_throttling_per_user_and_per_address(stores):
+    users.create_user(stores, "bob", "password-1", "operator")
+    for _ in range(users.MAX_FAILURES):
+        with pytest.raises(users.AuthError):
+            users.authenticate(stores, "bob", "wrong-pass", "10.0.0.2")
+    with pytest.raises(users.AuthError, match="too many"):  # even the right password
+        users.authenticate(stores, "bob", "password-1", "10.0.0.2")
+    assert users.authenticate(stores, "bob", "password-1", "10.0.0.3").username == "bob"
+    # spraying: one address, a different username each time
+    for i in range(users.MAX_ADDRESS_FAILURES):
+        with pytest.raises(users.AuthError):
+            users.authenticate(stores, f"guess{i}", "password-1", "10.0.0.9")
+    with pytest.raises(users.AuthError, match="too many"):
+        users.authenticate(stores, "bob", "password-1", "10.0.0.9")
+
+
+def test_concurrent_user_creation_has_one_winner(stores):
+    outcomes: list[str] = []
+
+    def create() -> None:
+        try:
+            users.create_user(stores, "same", "password-1", "operator")
+            outcomes.append("ok")
+        except users.PbxlensError:
+            outcomes.append("refused")
+        except sa.exc.IntegrityError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok"] + ["refused"] * 7
+    assert [u.username for u in users.list_users(stores)] == ["same"]
+
+
+def test_an_unreachable_postgresql_is_one_clear_error(tmp_path):
+    engine = ops.create_engine(f"postgresql+psycopg://pbxlens:secret@/x?host={tmp_path}&port=1")
+    with pytest.raises(ops.OpsUnavailable, match="unavailable") as exc:
+        with ops.unavailable_as_error(engine), engine.connect():
+            pass
+    assert "secret" not in str(exc.value)  # the password never reaches a message
+
+
+def test_a_read_only_sqlite_file_fails_at_start_up_in_one_line(tmp_path):
+    path = tmp_path / "ops.sqlite"
+    ops.upgrade(ops.create_engine(f"sqlite:///{path}"))
+    # SQLite's read-only open is what a read-only disk gives the driver
+    engine = ops.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    with pytest.raises(ops.OpsUnavailable, match="cannot write the operations store") as exc:
+        ops.check_writable(engine)
+    assert len(str(exc.value).splitlines()) == 1 and "readonly" in str(exc.value)
+
+
+def test_expired_sessions_are_not_users(stores):
+    u = users.create_user(stores, "carl", "password-1", "supervisor")
+    sid = users.open_session(stores, u)
+    with stores.ops_write() as c:
+        c.execute(schema.sessions.update().values(
+            expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert users.session_user(stores, sid) is None
