@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 DB     ?= data/pbxlens.duckdb
+PORT   ?= 8050
 
 .PHONY: install demo test lint bench clean
 
@@ -16,11 +17,18 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/pbxlens demo --db $(DB)
+	$(VENV)/bin/pbxlens demo --db $(DB) --port $(PORT)
+
+# The browser tests need Debian's chromium and chromedriver, the operations-store tests Debian's
+# PostgreSQL server binaries (the tests start a throwaway cluster themselves): installed when
+# missing (as root, or with sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 test: $(STAMP)
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
-		apt-get update && apt-get install -y chromium chromium-driver; fi
+	@missing=""; \
+	[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || missing="chromium chromium-driver"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; fi
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -455,6 +455,9 @@ from pbxlens.ingest.activity_cli import app as activity_app  # noqa: E402
 
 app.add_typer(activity_app, name="activity")
 from pbxlens.missed_calls.cli import app as missed_app  # noqa: E402
+from pbxlens.store.users_cli import app as users_app  # noqa: E402
+
+app.add_typer(users_app, name="users")
 
 app.add_typer(missed_app, name="missed")
 scale_cli.register(app)  # export-lake, backup, restore, retention, rollups-rebuild (issue 11)

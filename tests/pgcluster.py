@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -29,17 +30,18 @@ class Cluster:
         self.data = self.root / "data"
         self.sock = self.root / "sock"
         self.sock.mkdir()
-        self.port = 5432 + os.getpid() % 1000 + 1
+        with socket.socket() as s:  # a free port number (the server listens on a socket only)
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
         self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self._as:
             shutil.chown(self.root, "postgres")
             shutil.chown(self.sock, "postgres")
         self._run([_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "pbxlens",
                    "-E", "UTF8", "--locale", "C.UTF-8", "--no-sync"])
-        opts = (f"-k {self.sock} -p {self.port} -c listen_addresses='' -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run([_bin("pg_ctl"), "-D", str(self.data), "-o", opts, "-l",
-                   str(self.root / "log"), "-w", "start"])
+        self._opts = (f"-k {self.sock} -p {self.port} -c listen_addresses='' -c fsync=off "
+                      "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self.resume()
         self.admin = sa.create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT",
                                       poolclass=sa.pool.NullPool)
         self._n = 0
@@ -59,6 +61,14 @@ class Cluster:
         with self.admin.connect() as c:
             c.execute(sa.text(f'CREATE DATABASE "{name}"'))
         return self.url(name)
+
+    def pause(self) -> None:
+        """Stop the server cleanly (the data stays): clients see a database that is down."""
+        self._run([_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
+
+    def resume(self) -> None:
+        self._run([_bin("pg_ctl"), "-D", str(self.data), "-o", self._opts, "-l",
+                   str(self.root / "log"), "-w", "start"])
 
     def stop(self) -> None:
         self.admin.dispose()

@@ -58,6 +58,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "upload": ("Upload export files", "Carica file di esportazione"),
     "upload_btn": ("Upload and ingest", "Carica e importa"),
     "upload_none": ("No file chosen", "Nessun file scelto"),
+    "ops_unavailable_title": ("Database unavailable", "Database non disponibile"),
+    "ops_unavailable": ("The operations database cannot be reached right now. This page retries "
+                        "by itself every few seconds; nothing you saved is lost.",
+                        "Il database operativo non è raggiungibile in questo momento. La pagina "
+                        "riprova da sola ogni pochi secondi; nulla di ciò che è stato salvato "
+                        "va perso."),
     "job_queued": ("Queued", "In coda"),
     "job_running": ("Loading", "Caricamento in corso"),
     "job_done": ("Done", "Completato"),

@@ -20,7 +20,7 @@ from dash import dcc, html
 from pbxlens.config import get_settings
 from pbxlens.dashboards import access, i18n, service
 from pbxlens.dashboards import context as ctx
-from pbxlens.store import Stores, server_link, users, writer
+from pbxlens.store import Stores, ops, server_link, users, writer
 
 PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quarantine",
          "admin_directory", "admin_settings", "tickets_list", "tickets_new", "tickets_edit",
@@ -134,6 +134,14 @@ _UPLOAD_HTML = """<!doctype html><html><head><meta charset="utf-8">
 
 def _job_json(row: dict) -> dict:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+
+_UNAVAILABLE_HTML = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="5"><title>pbxlens · {{ title }}</title>
+<link rel="stylesheet" href="/assets/style.css"></head><body class="pbx-login-body">
+<div class="pbx-login"><div class="pbx-logo pbx-logo-big"><span class="pbx-logo-a">pbx</span><span
+ class="pbx-logo-b">lens</span></div><div class="pbx-alert" id="ops-unavailable">{{ text }}</div>
+</div></body></html>"""
 
 
 CSRF_COOKIE = "_csrf_token"  # the name dash-renderer reads to send X-CSRFToken
@@ -332,6 +340,24 @@ def _routes(server: flask.Flask, store: Stores) -> None:
         if row is None:
             return flask.jsonify({"error": "not-found", "status": 404}), 404
         return _job_json(row)
+
+    @server.errorhandler(ops.OpsUnavailable)
+    def ops_unavailable(exc: ops.OpsUnavailable):
+        """The operations store is down (PostgreSQL unreachable): say so on every page and
+        API answer, and come back by itself when it returns (the page retries)."""
+        lang = flask.request.accept_languages.best_match(["en", "it"], default="en")
+        wants_html = (flask.request.method == "GET" and not flask.request.path.startswith(
+            ("/api/", "/_dash-")) and "text/html" in flask.request.headers.get("Accept", ""))
+        if not wants_html:
+            resp = flask.jsonify({"error": "ops-unavailable", "status": 503,
+                                  "message": i18n.t("ops_unavailable", lang)})
+        else:
+            resp = flask.make_response(flask.render_template_string(
+                _UNAVAILABLE_HTML, lang=lang, title=i18n.t("ops_unavailable_title", lang),
+                text=i18n.t("ops_unavailable", lang)))
+        resp.status_code = 503
+        resp.headers["Retry-After"] = "5"
+        return resp
 
     @server.errorhandler(413)
     def too_large(_exc):

@@ -11,12 +11,12 @@ import openpyxl
 import pytest
 
 from pbxlens import PbxlensError
-from pbxlens.store import analytics as db
 from pbxlens.ingest import ingest_paths
 from pbxlens.reports import Params, export, run
 from pbxlens.reports import format as fmt
 from pbxlens.reports.filters import parse_filters
 from pbxlens.simulate.writers.common import CALL_FIELDS, DETAIL_FIELDS
+from pbxlens.store import analytics as db
 
 from .conftest import CdrBuilder
 

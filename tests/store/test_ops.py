@@ -87,9 +87,9 @@ def test_concurrent_user_creation_has_one_winner(stores):
 
 def test_an_unreachable_postgresql_is_one_clear_error(tmp_path):
     engine = ops.create_engine(f"postgresql+psycopg://pbxlens:secret@/x?host={tmp_path}&port=1")
-    with pytest.raises(ops.OpsUnavailable, match="unavailable") as exc:
-        with ops.unavailable_as_error(engine), engine.connect():
-            pass
+    with pytest.raises(ops.OpsUnavailable, match="unavailable") as exc, \
+            ops.unavailable_as_error(engine), engine.connect():
+        pass
     assert "secret" not in str(exc.value)  # the password never reaches a message
 
 
