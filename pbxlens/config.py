@@ -6,33 +6,23 @@ The TOML file is `pbxlens.toml` in the working directory or the path in PBXLENS_
 from __future__ import annotations
 
 import os
-import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 DEFAULT_DB = Path("data/pbxlens.duckdb")
 
 
-class _TomlSource(PydanticBaseSettingsSource):
-    """Reads the settings TOML file; a missing file is an empty source."""
-
-    def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        super().__init__(settings_cls)
-        path = Path(os.environ.get("PBXLENS_CONFIG", "pbxlens.toml"))
-        self._data: dict[str, Any] = {}
-        if path.is_file():
-            with path.open("rb") as fh:
-                self._data = tomllib.load(fh)
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+def config_file() -> Path:
+    """The settings file: PBXLENS_CONFIG, else pbxlens.toml in the working directory."""
+    return Path(os.environ.get("PBXLENS_CONFIG", "pbxlens.toml"))
 
 
 class Settings(BaseSettings):
@@ -96,6 +86,20 @@ class Settings(BaseSettings):
     retention_months: int = 25
     lake: str = ""
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        """An IANA zone zoneinfo knows (it also reaches SQL as a bound value, never as text)."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            if not v or v != v.strip() or "\x00" in v:
+                raise ValueError
+            ZoneInfo(v)
+        except (ValueError, ZoneInfoNotFoundError, OSError):
+            raise ValueError(f"not a known time zone: {v!r}") from None
+        return v
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -105,9 +109,24 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _TomlSource(settings_cls), file_secret_settings)
+        # a missing file is an empty source
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return (init_settings, env_settings, toml, file_secret_settings)
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, validated once; a bad value is one line naming the setting and where
+    settings come from."""
+    from pydantic import ValidationError
+
+    from pbxlens import PbxlensError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise PbxlensError(f"invalid setting {name} (from {config_file()} or PBXLENS_"
+                           f"{name.upper()}): {first['msg'].removeprefix('Value error, ')}"
+                           ) from None
