@@ -120,7 +120,6 @@ class AnalyticsWriter:
         self._threads: list[threading.Thread] = []
         # Held by each lane while it runs a job; `exclusive()` takes them all.
         self._lane_locks = {lane: threading.RLock() for lane in LANES}
-        self._cursors: dict[str, duckdb.DuckDBPyConnection] = {}
         self.current: dict[str, Job | None] = dict.fromkeys(LANES)
 
     # ------------------------------------------------------------------ public
@@ -191,19 +190,15 @@ class AnalyticsWriter:
                 return
             self._execute(job)
 
-    def _cursor(self, lane: str) -> duckdb.DuckDBPyConnection:
-        cur = self._cursors.get(lane)
-        if cur is None:
-            cur = self._cursors[lane] = analytics.cursor(self.stores.con)
-        return cur
-
     def _execute(self, job: Job) -> None:
         with self._lane_locks[job.lane]:
             self._execute_locked(job)
 
     def _execute_locked(self, job: Job) -> None:
         self.current[job.lane] = job
-        ctx = JobContext(con=self._cursor(job.lane), stores=self.stores, job_id=job.id)
+        # a cursor of its own: no temp table or macro of one job leaks into the next
+        ctx = JobContext(con=analytics.cursor(self.stores.con), stores=self.stores,
+                         job_id=job.id)
         self._record(job, state="running", started_at=datetime.now(UTC))
         try:
             job.result = job.fn(ctx)
@@ -218,6 +213,7 @@ class AnalyticsWriter:
             self._record(job, state="done", finished_at=datetime.now(UTC), progress=1.0,
                          result=_jsonable(job.result))
         finally:
+            ctx.con.close()
             self.current[job.lane] = None
             job.done.set()
 
