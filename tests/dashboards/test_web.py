@@ -13,7 +13,7 @@ import openpyxl
 import plotly
 
 from pbxlens.dashboards import auth
-from pbxlens.dashboards.components.filters import options
+from tests.dashboards.choices import options
 from tests.dashboards.dashcall import export_table, show_report
 from tests.dashboards.live import DAY1, DAY2, PASSWORD, login
 

@@ -128,7 +128,7 @@ def cases() -> list[tuple[str, str, dict]]:
 
     out = [(rid, lang, {}) for rid in report_ids() for lang in ("en", "it")]
     out += [(rid, "en", {k: FILTER_VALUES[k]}) for rid in report_ids()
-            for k in get(rid).filters]
+            for k in get(rid).filter_keys]
     return out
 
 

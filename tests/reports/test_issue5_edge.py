@@ -12,7 +12,7 @@ import pytest
 
 from pbxlens import PbxlensError, db
 from pbxlens.ingest import ingest_paths
-from pbxlens.reports import Params, export, run
+from pbxlens.reports import Params, export, get, run
 from pbxlens.reports import format as fmt
 from pbxlens.reports.filters import parse_filters
 from pbxlens.simulate.writers.common import CALL_FIELDS, DETAIL_FIELDS
@@ -354,10 +354,10 @@ def test_ivr_ok_failed(edge5):
 
 def test_chart_minutes_validation():
     with pytest.raises(PbxlensError):
-        parse_filters(["chart_minutes=0"], ("chart_minutes",), "cdr.ivr")
+        parse_filters(["chart_minutes=0"], get("cdr.ivr"))
     with pytest.raises(PbxlensError):
-        parse_filters(["chart_minutes=abc"], ("chart_minutes",), "cdr.ivr")
-    assert parse_filters(["chart_minutes=5"], ("chart_minutes",), "cdr.ivr") == {
+        parse_filters(["chart_minutes=abc"], get("cdr.ivr"))
+    assert parse_filters(["chart_minutes=5"], get("cdr.ivr")) == {
         "chart_minutes": ["5"]}
 
 
@@ -415,13 +415,20 @@ def test_sql_transpiles():
 
     from pbxlens.reports import billing_code, checktime, group, organization
     from pbxlens.reports.catalog import get
-    for rid, mod in (("cdr.billing_codes", billing_code), ("cdr.billing_codes_operators",
-                                                            billing_code),
-                     ("cdr.groups_by_date", group), ("cdr.organizations", organization),
-                     ("cdr.org_units_operators", organization), ("cdr.ivr", checktime)):
+    queries = {
+        "cdr.billing_codes": lambda p: billing_code.query(billing_code.BY_CODE, p, MAY4, MAY4),
+        "cdr.billing_codes_operators":
+            lambda p: billing_code.query(billing_code.BY_CODE_OPERATOR, p, MAY4, MAY4),
+        "cdr.groups_by_date": lambda p: group.query(group.BY_GROUP_DATE, p, MAY4, MAY4),
+        "cdr.organizations": lambda p: organization.query(organization.ORGANIZATION,
+                                                          organization.BY_UNIT, p, MAY4, MAY4),
+        "cdr.org_units_operators": lambda p: organization.query(
+            organization.ORG_UNIT, organization.BY_UNIT_OPERATOR, p, MAY4, MAY4),
+        "cdr.ivr": lambda p: checktime.IVR_MENUS.query(p, MAY4, MAY4)}
+    for rid, query in queries.items():
         d = get(rid)
-        f = {"exit_cause": ["NCC"]} if "exit_cause" in d.filters else {}
-        sql, _args = mod.query(d, Params(date_from=MAY4, date_to=MAY4, filters=f), MAY4, MAY4)
+        f = {"exit_cause": ["NCC"]} if "exit_cause" in d.filter_keys else {}
+        sql, _args = query(Params(date_from=MAY4, date_to=MAY4, filters=f))
         for dialect in ("spark", "clickhouse", "postgres"):
             assert sqlglot.transpile(sql, read="duckdb", write=dialect)
 

@@ -280,15 +280,14 @@ def test_sql_transpiles():
     """The new families' SQL stays within what sqlglot transpiles (design.md)."""
     import sqlglot
 
-    from pbxlens.reports import coincidence, number, wait
+    from pbxlens.reports import coincidence, number
     from pbxlens.reports.catalog import get
 
     p = Params(date_from=DAY, date_to=DAY)
     sqls = [coincidence.SQL.format(key="gateway", a="answer_s", where=""),
-            wait.query(get("cdr.queue_abandon_times"), p, DAY, DAY)[0],
-            wait.query(get("cdr.incoming_wait_times"), p, DAY, DAY)[0],
-            number.PROV_SQL.format(calls=number._calls(p, DAY, DAY)[0], pwhere="",
-                                   classify=numbers.classify_sql("SELECT DISTINCT num FROM o"))]
+            get("cdr.queue_abandon_times").build.query(p, DAY, DAY)[0],
+            get("cdr.incoming_wait_times").build.query(p, DAY, DAY)[0],
+            number.provinces_query(p, DAY, DAY)[0]]
     for sql in sqls:
         for dialect in ("spark", "clickhouse", "postgres"):
             assert sqlglot.transpile(sql, read="duckdb", write=dialect)
