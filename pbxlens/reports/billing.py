@@ -1,4 +1,4 @@
-"""The billing family (issue 8, nexus_modules.md C.3-C.5): the billing dashboard, its
+"""The billing reports (nexus_modules.md C.3-C.5): the billing dashboard, its
 breakdowns, the tariff consumption and the multiservice billing, as catalog definitions.
 
 Facts come from `call_costs` (one row per rated call and method, written by the rating engine)

@@ -20,7 +20,7 @@ from pbxlens.reports.catalog import (
     get,
     order_codes,
 )
-from pbxlens.reports.guard import Guard
+from pbxlens.reports.guard import Guard, checkpoint
 
 Facts = dict[str, dict[str, float]]  # block -> field -> sum
 
@@ -160,7 +160,9 @@ def build_table(defn: Report, raw: RawTable, lang: str) -> TableOut:
         b for f in [*row_facts.values(), totals] for b in f)), totals)  # totals_key may add blocks
 
     rows = []
-    for spec in raw.rows:
+    for i, spec in enumerate(raw.rows):
+        if i % 1024 == 0:
+            checkpoint()
         r = {"label": spec.label, "level": spec.level, "key": spec.key}
         r.update(spec.extra)
         r.update(values(row_facts[spec.key]))
@@ -230,14 +232,18 @@ def run(con: duckdb.DuckDBPyConnection, report: str | Report, params: flt.Params
     defn = get(report) if isinstance(report, str) else report
     flt.validate(params, defn)
     d_from, d_to = params.resolved()
+    lang = params.lang
     if guard is None:
         raws, charts = defn.build(con, defn, params, d_from, d_to)
+        tables = [build_table(defn, r, lang) for r in raws]
     else:
         guard.check_range(defn.id, d_from, d_to)
         with guard.limit(con, defn.id) as watched:
             raws, charts = defn.build(watched, defn, params, d_from, d_to)
-    lang = params.lang
-    tables = [build_table(defn, r, lang) for r in raws]
+            tables = []
+            for r in raws:  # the Python side stops at the limit too, between tables
+                watched.check()
+                tables.append(build_table(defn, r, lang))
     shown = {"from": d_from.isoformat(), "to": d_to.isoformat()}
     shown.update({k: v for k, v in sorted(params.filters.items()) if v})
     return Result(report=defn.id, title=defn.title(lang), lang=lang, filters=shown,

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -21,6 +22,14 @@ import duckdb
 from pbxlens import PbxlensError
 from pbxlens.config import get_settings
 from pbxlens.reports.filters import minus_months
+
+
+def checkpoint() -> None:
+    """Stop the running report here when its time is over (long Python loops call it; a
+    report run without a time limit passes straight through)."""
+    watched = _RUNNING.get()
+    if watched is not None:
+        watched.check()
 
 
 class ReportGuardError(PbxlensError):
@@ -72,16 +81,18 @@ class Guard:
                                f"{self.max_months} months; choose a shorter one")
 
     @contextmanager
-    def limit(self, con, report_id: str) -> Iterator[object]:
-        """`con`, watched: at the time limit the running query is interrupted and no further
-        query starts; the run then raises `TimeLimitExceeded`."""
-        if not self.time_limit_s or not hasattr(con, "interrupt"):
-            yield con
-            return
-        watched = _Watched(con, time.monotonic() + self.time_limit_s)
-        timer = threading.Timer(self.time_limit_s, watched.expire)
-        timer.daemon = True
-        timer.start()
+    def limit(self, con, report_id: str) -> Iterator[_Watched]:
+        """`con`, watched: at the time limit the running query is interrupted, no further
+        query starts and `check()` (called between the steps of a run) stops the run; it
+        then raises `TimeLimitExceeded`."""
+        watched = _Watched(con, time.monotonic() + self.time_limit_s
+                           if self.time_limit_s else None)
+        timer = None
+        if self.time_limit_s:
+            timer = threading.Timer(self.time_limit_s, watched.expire)
+            timer.daemon = True
+            timer.start()
+        token = _RUNNING.set(watched)
         try:
             yield watched
         except duckdb.InterruptException:
@@ -89,7 +100,9 @@ class Guard:
                 raise
             raise self._exceeded(report_id) from None
         finally:
-            timer.cancel()
+            _RUNNING.reset(token)
+            if timer is not None:
+                timer.cancel()
 
     def _exceeded(self, report_id: str) -> TimeLimitExceeded:
         return TimeLimitExceeded(f"{report_id}: stopped after the time limit of "
@@ -99,20 +112,28 @@ class Guard:
 class _Watched:
     """A connection whose queries stop at a deadline (every other attribute passes through)."""
 
-    def __init__(self, con, deadline: float) -> None:
+    def __init__(self, con, deadline: float | None) -> None:
         self._con = con
         self._deadline = deadline
         self.expired = False
 
     def expire(self) -> None:
         self.expired = True
-        self._con.interrupt()
+        if hasattr(self._con, "interrupt"):  # DuckDB; the Spark adapter has no interrupt
+            self._con.interrupt()
 
-    def execute(self, *args, **kwargs):
-        if self.expired or time.monotonic() >= self._deadline:
+    def check(self) -> None:
+        """Stop here when the time is over."""
+        if self.expired or (self._deadline is not None and time.monotonic() >= self._deadline):
             self.expired = True
             raise duckdb.InterruptException("the report's time limit is over")
+
+    def execute(self, *args, **kwargs):
+        self.check()
         return self._con.execute(*args, **kwargs)
 
     def __getattr__(self, name: str):
         return getattr(self._con, name)
+
+
+_RUNNING: ContextVar[_Watched | None] = ContextVar("pbxlens_report_deadline", default=None)

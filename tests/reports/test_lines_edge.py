@@ -1,4 +1,4 @@
-"""Issue 5 edge cases: coincidences on a hand-made CDR (back-to-back calls on one channel, a call
+"""Line reports' edge cases: coincidences on a hand-made CDR (back-to-back calls on one channel, a call
 with start = end, a call spanning the whole range, the DST spring day), wait-bucket borders,
 Erlang B against published table values, number classification of real-format numbers."""
 
