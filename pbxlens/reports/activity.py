@@ -23,7 +23,6 @@ from pbxlens.reports.engine import RawTable, RowSpec
 
 FIELDS = ("n", "logged", "logins", "paused", "pauses", "avail", "talk", "calls")
 ACT = "ACT"  # the block of logged-in time and talk; pause reasons have their own blocks
-NO_REASON = "(no reason)"
 
 _PIECE_COLS = ("tenant, member, member_account, member_exten, qkey, queue_id, queue_name, kind,"
                " reason, day, hr, secs, starts")
