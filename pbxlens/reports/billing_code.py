@@ -18,7 +18,7 @@ from pbxlens.models import vocabulary
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports import scaffold
-from pbxlens.reports.catalog import BlockGroups, Built, Group, Report, SummaryField, register_report
+from pbxlens.reports.catalog import BlockGroups, Built, Group, Report, register_report
 from pbxlens.reports.common import Grouping, M
 from pbxlens.reports.engine import RawTable, RowSpec
 
@@ -198,20 +198,14 @@ R6_LAYOUT = (
 )
 
 R6_SUMMARY = (
-    SummaryField("n", "quantity", "quantità", cm.QTY),
-    SummaryField("dur", "total time", "tempo totale", M("d", "", "", _D, field="dur")),
-    SummaryField("bill", "billing time", "tempo di fatturazione",
-                 M("b", "", "", _D, field="bill")),
-    SummaryField("talk", "talk time", "tempo di conversazione",
-                 M("t", "", "", _D, field="talk")),
-    SummaryField("avg_dur", "avg total time", "media tempo totale",
-                 M("ad", "", "", _D, "avg", "dur")),
-    SummaryField("avg_bill", "avg billing time", "media tempo fatturazione",
-                 M("ab", "", "", _D, "avg", "bill")),
-    SummaryField("avg_wait", "avg wait", "media tempo attesa",
-                 M("aw", "", "", _D, "avg", "wait")),
-    SummaryField("avg_talk", "avg talk time", "media tempo conversazione",
-                 M("at", "", "", _D, "avg", "talk")),
+    cm.SUMMARY_QTY,
+    cm.summary_total("dur", "total time", "tempo totale", "dur"),
+    cm.summary_total("bill", "billing time", "tempo di fatturazione", "bill"),
+    cm.summary_total("talk", "talk time", "tempo di conversazione", "talk"),
+    cm.summary_avg("avg_dur", "avg total time", "media tempo totale", "dur"),
+    cm.summary_avg("avg_bill", "avg billing time", "media tempo fatturazione", "bill"),
+    cm.summary_avg("avg_wait", "avg wait", "media tempo attesa", "wait"),
+    cm.summary_avg("avg_talk", "avg talk time", "media tempo conversazione", "talk"),
 )
 
 
@@ -252,30 +246,21 @@ def _leg_layout(answered: Group):
     )
 
 
-_WORKED = M("w", "", "", _D, field="dur")
 _R7_SUMMARY = (
-    SummaryField("n", "quantity", "quantità", cm.QTY),
-    SummaryField("worked", "time worked", "tempo lavorato", _WORKED),
-    SummaryField("talk", "talk time", "tempo di conversazione",
-                 M("t", "", "", _D, field="talk")),
-    SummaryField("avg_worked", "avg time worked", "media tempo lavorato",
-                 M("aw", "", "", _D, "avg", "dur")),
-    SummaryField("avg_wait", "avg wait", "media tempo attesa",
-                 M("awt", "", "", _D, "avg", "wait")),
-    SummaryField("avg_talk", "avg talk time", "media tempo conversazione",
-                 M("at", "", "", _D, "avg", "talk")),
+    cm.SUMMARY_QTY,
+    cm.summary_total("worked", "time worked", "tempo lavorato", "dur"),
+    cm.summary_total("talk", "talk time", "tempo di conversazione", "talk"),
+    cm.summary_avg("avg_worked", "avg time worked", "media tempo lavorato", "dur"),
+    cm.summary_avg("avg_wait", "avg wait", "media tempo attesa", "wait"),
+    cm.summary_avg("avg_talk", "avg talk time", "media tempo conversazione", "talk"),
 )
 _R8_SUMMARY = (
-    SummaryField("n", "quantity", "quantità", cm.QTY),
-    SummaryField("worked", "time worked", "tempo lavorato", _WORKED),
-    SummaryField("avg_worked", "avg time worked", "media tempo lavorato",
-                 M("aw", "", "", _D, "avg", "dur")),
-    SummaryField("talk", "talk time", "tempo di conversazione",
-                 M("t", "", "", _D, field="talk")),
-    SummaryField("avg_talk", "avg talk time", "media tempo conversazione",
-                 M("at", "", "", _D, "avg", "talk")),
-    SummaryField("avg_wait", "avg wait", "media tempo attesa",
-                 M("awt", "", "", _D, "avg", "wait")),
+    cm.SUMMARY_QTY,
+    cm.summary_total("worked", "time worked", "tempo lavorato", "dur"),
+    cm.summary_avg("avg_worked", "avg time worked", "media tempo lavorato", "dur"),
+    cm.summary_total("talk", "talk time", "tempo di conversazione", "talk"),
+    cm.summary_avg("avg_talk", "avg talk time", "media tempo conversazione", "talk"),
+    cm.summary_avg("avg_wait", "avg wait", "media tempo attesa", "wait"),
 )
 
 DEFINITIONS = (

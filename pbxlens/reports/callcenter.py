@@ -449,18 +449,14 @@ Q_LAYOUT = (
     BlockGroups(cm.BLOCK_ORDER, q_family.visit_metrics, _LABELS),
 )
 Q_SUMMARY = (
-    SummaryField("n", "quantity", "quantità", cm.QTY),
-    SummaryField("talk", "talk time", "tempo di conversazione", M("t", "", "", _D, field="talk")),
-    SummaryField("avg_tot", "avg call duration", "media durata chiamata",
-                 M("a", "", "", _D, "avg", "tot")),
-    SummaryField("avg_welcome", "avg welcome-message wait",
-                 "media tempo attesa messaggio di benvenuto",
-                 M("w", "", "", _D, "avg", "welcome")),
-    SummaryField("avg_queuing", "avg queuing time", "media tempo accodamento",
-                 M("q", "", "", _D, "avg", "queuing")),
-    SummaryField("avg_queue_wait", "avg wait in queue", "media tempo attesa in coda",
-                 M("qw", "", "", _D, "avg", "qwait")),
-    SummaryField("avg_hold", "avg wait", "media tempo di attesa", M("h", "", "", _D, "avg", "hold")),
+    cm.SUMMARY_QTY,
+    cm.summary_total("talk", "talk time", "tempo di conversazione", "talk"),
+    cm.summary_avg("avg_tot", "avg call duration", "media durata chiamata", "tot"),
+    cm.summary_avg("avg_welcome", "avg welcome-message wait",
+                   "media tempo attesa messaggio di benvenuto", "welcome"),
+    cm.summary_avg("avg_queuing", "avg queuing time", "media tempo accodamento", "queuing"),
+    cm.summary_avg("avg_queue_wait", "avg wait in queue", "media tempo attesa in coda", "qwait"),
+    cm.summary_avg("avg_hold", "avg wait", "media tempo di attesa", "hold"),
 )
 CC_DEFINITIONS = (
     ("source", "The Call Center CDR (queue calls and operator events), not the CDR."),

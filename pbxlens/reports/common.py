@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import duckdb
 
-from pbxlens.reports.catalog import Metric, in_set
+from pbxlens.reports.catalog import Metric, SummaryField, in_set
 from pbxlens.reports.guard import checkpoint
 
 # Exit-cause blocks in the spec's order (§0.5 rule 7): answered families, then unanswered
@@ -204,3 +204,18 @@ def add_filtered(con, labels: dict[str, str], values: list[str], table: str) -> 
             for k, name in con.execute(f"SELECT id, name FROM {table} WHERE id = ? OR name = ?",
                                        [v, v]).fetchall():
                 labels.setdefault(k, name or k)
+
+
+# ----------------------------------------------------------------------------- header strips
+
+SUMMARY_QTY = SummaryField("n", "quantity", "quantità", QTY)
+
+
+def summary_total(key: str, en: str, it: str, field: str) -> SummaryField:
+    """A header-strip duration: Σ field over the table."""
+    return SummaryField(key, en, it, M(key, "", "", "duration", field=field))
+
+
+def summary_avg(key: str, en: str, it: str, field: str) -> SummaryField:
+    """A header-strip average: Σ field / the table quantity, floored."""
+    return SummaryField(key, en, it, M(key, "", "", "duration", "avg", field))

@@ -263,16 +263,13 @@ R14_LAYOUT = (
 )
 
 LEG_SUMMARY = (
-    SummaryField("n", "quantity", "quantità", cm.QTY),
-    SummaryField("tot", "total time", "tempo totale", M("w", "", "", _D, field="worked")),
-    SummaryField("talk", "talk time", "tempo di conversazione", M("t", "", "", _D, field="talk")),
-    SummaryField("avg_tot", "avg total time", "media tempo totale",
-                 M("aw", "", "", _D, "avg", "worked")),
+    cm.SUMMARY_QTY,
+    cm.summary_total("tot", "total time", "tempo totale", "worked"),
+    cm.summary_total("talk", "talk time", "tempo di conversazione", "talk"),
+    cm.summary_avg("avg_tot", "avg total time", "media tempo totale", "worked"),
     SummaryField("avg_ring", "avg ring time", "media tempo squillo", RING_AVG),
-    SummaryField("avg_resp", "avg response time", "media tempo risposta",
-                 M("ar", "", "", _D, "avg", "resp")),
-    SummaryField("avg_talk", "avg talk time", "media tempo conversazione",
-                 M("at", "", "", _D, "avg", "talk")),
+    cm.summary_avg("avg_resp", "avg response time", "media tempo risposta", "resp"),
+    cm.summary_avg("avg_talk", "avg talk time", "media tempo conversazione", "talk"),
 )
 
 _IN, _INT = in_set(("IN",)), in_set(("INT",))
@@ -354,8 +351,7 @@ register_report(Report(
     filters=(flt.STATUS, flt.EXIT_CAUSE, flt.OPERATOR, flt.ACCOUNT, flt.SOURCE,
              flt.DESTINATION),
     layout=R15_LAYOUT, summary=(
-        SummaryField("worked", "total time worked", "tempo totale lavorato",
-                     M("w", "", "", _D, field="worked")),),
+        cm.summary_total("worked", "total time worked", "tempo totale lavorato", "worked"),),
     definitions=(
         *LEG_DEFINITIONS,
         ("ingresso", "answered received legs of incoming calls; worked = talk."),
