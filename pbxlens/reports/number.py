@@ -110,7 +110,7 @@ def conversation_times(con, defn: Report, p: flt.Params, d_from: date, d_to: dat
             cm.put(by_day, r["day"].isoformat(), r["cls"], r, ("n", "talk"))
     it = p.lang == "it"
     months = _months(d_from, d_to)
-    raw = RawTable("months", defn.table_title[1] if it else defn.table_title[0],
+    raw = RawTable("months", defn.text(defn.table_title, p.lang),
                    [RowSpec(m, m) for m in months], by_month,
                    row_header="Mese" if it else "Month")
     days = cm.days_between(d_from, d_to)
