@@ -10,6 +10,7 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import openpyxl
 import polars as pl
@@ -19,7 +20,6 @@ from typer.testing import CliRunner
 import pbxlens
 from pbxlens import PbxlensError
 from pbxlens.cli import app
-from pbxlens.dashboards.auth import User
 from tests.reports import json_contract as jc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,19 +99,19 @@ def test_privacy_and_user_scope(store):
     assert len(long_numbers) > 0
     assert hidden.filter(pl.col("caller").str.ends_with("xxx")).height == long_numbers.height
     # the web app's mask of a report, for the same user
-    from pbxlens.dashboards.privacy import mask_result
+    from pbxlens.api import mask_result
 
     r = full.report("missed.history", start="2026-05-04", end="2026-05-05",
                     filters={"number": "3312345678"})
     assert masked.report("missed.history", start="2026-05-04", end="2026-05-05",
                          filters={"number": "3312345678"}).to_json() == \
         pbxlens.reports.export.to_json(mask_result(r.result, False))
-    sup = User(id=1, username="sup", role="supervisor", privacy=False, tenant="default")
+    sup = SimpleNamespace(role="supervisor", privacy=False, tenant="default", disabled=False)
     as_sup = pbxlens.open(store, privacy=sup)
     assert not any(r.id.startswith("billing.") for r in as_sup.reports())
     with pytest.raises(PbxlensError, match="may not see"):
         as_sup.report("billing.dashboard", start="2026-05-04", end="2026-05-05")
-    other = User(id=2, username="o", role="supervisor", privacy=True, tenant="nobody")
+    other = SimpleNamespace(role="supervisor", privacy=True, tenant="nobody", disabled=False)
     empty = pbxlens.open(store, privacy=other).report("cdr.queues", start="2026-05-04",
                                                       end="2026-05-05")
     assert not empty.totals().get("total.n")
