@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pbxlens.store import analytics as db  # noqa: E402
 from pbxlens.ingest import ingest_paths  # noqa: E402
 from pbxlens.reports import Params, run  # noqa: E402
 from pbxlens.simulate import generate  # noqa: E402
+from pbxlens.store import analytics as db  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 STORE = OUT / "activity.duckdb"

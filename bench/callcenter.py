@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pbxlens.store import analytics as db  # noqa: E402
 from pbxlens.reports import Params, run  # noqa: E402
+from pbxlens.store import analytics as db  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 START = date(2020, 1, 6)

@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from pbxlens.store import analytics as db  # noqa: E402
 from pbxlens.reports import Params, run  # noqa: E402
 from pbxlens.reports.coincidence import _epoch  # noqa: E402
+from pbxlens.store import analytics as db  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 SRC = OUT / "coincidences_src.duckdb"

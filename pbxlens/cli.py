@@ -318,9 +318,15 @@ def report(
                        ] = "duckdb",
     spark_master: Annotated[str | None, typer.Option("--spark-master", help="Spark master URL "
                                                      "(default local[2])")] = None,
+    time_limit: Annotated[float | None, typer.Option(
+        "--time-limit", help="seconds the report may run (default: setting "
+        "report_time_limit_s; 0 = no limit)")] = None,
+    max_months: Annotated[int | None, typer.Option(
+        "--max-months", help="longest range in months (default: setting report_max_months; "
+        "0 = any)")] = None,
 ) -> None:
     """Run one report of the catalog and print or export it."""
-    from pbxlens.reports import Params, export, get, run
+    from pbxlens.reports import Guard, Params, export, get, run
     from pbxlens.reports.filters import parse_filters
 
     try:
@@ -335,14 +341,17 @@ def report(
         raise _fail("--format xlsx needs --out FILE")
     try:
         params = Params(date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"),
-                        filters=parse_filters(filters or [], defn.filters, report_id), lang=lang)
+                        filters=parse_filters(filters or [], defn), lang=lang)
         params.resolved()
-        if engine_ not in defn.options.get("engines", ("duckdb", "spark")):
+        if engine_ not in defn.engines:
             raise _fail(f"{report_id} runs on DuckDB only (its SQL has no Spark form yet)")
         from pbxlens.scale.cli import open_reports
 
         con = open_reports(db, lake, engine_, spark_master)
-        result = run(con, report_id, params)
+        guard = Guard.from_settings()
+        guard = Guard(time_limit_s=guard.time_limit_s if time_limit is None else time_limit,
+                      max_months=guard.max_months if max_months is None else max_months)
+        result = run(con, defn, params, guard=guard)
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     if fmt == "xlsx":

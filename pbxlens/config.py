@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     rollups: bool = True
     retention_months: int = 25
     lake: str = ""
+    # The guard on reports run by the web app and the HTTP API: seconds a run may take and
+    # the longest range in months (the PBX's own retention); 0 = no limit. The CLI may override.
+    report_time_limit_s: float = 30.0
+    report_max_months: int = 25
 
     @field_validator("timezone")
     @classmethod

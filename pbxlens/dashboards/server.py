@@ -260,7 +260,7 @@ def _routes(server: flask.Flask, store: Stores) -> None:
 
     @server.route("/api/reports")
     def api_reports():
-        return {"reports": [{"id": d.id, "en": d.en, "it": d.it, "filters": list(d.filters)}
+        return {"reports": [{"id": d.id, "en": d.en, "it": d.it, "filters": list(d.filter_keys)}
                             for d in access.visible_reports(flask.g.user)]}
 
     @server.route("/api/reports/<path:report_id>")

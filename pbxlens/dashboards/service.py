@@ -1,7 +1,9 @@
-"""The one way the web app runs a report: access check → tenant scope → engine → masking.
+"""The one way the web app runs a report: access check → tenant scope → guard → engine →
+masking.
 
 Pages, XLSX downloads, widgets and the HTTP API all call `run_report`, so roles, tenant
-isolation and the privacy mask hold everywhere by construction.
+isolation, the query guard (settings `report_time_limit_s`, `report_max_months`) and the
+privacy mask hold everywhere by construction.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import date
 
 from pbxlens import PbxlensError
 from pbxlens.dashboards import access
-from pbxlens.reports import Params, Result, get, run
+from pbxlens.reports import Guard, Params, ReportGuardError, Result, get, run
 from pbxlens.reports.filters import parse_filters
 from pbxlens.store import Stores, privacy
 from pbxlens.store.users import User
@@ -49,9 +51,12 @@ def run_report(store: Stores, user: User | None, report_id: str, params: Params)
     defn = report_def(report_id)
     if not access.can_see_report(user, defn.id):
         raise WebError(f"you may not see {report_id}", status=403, error_id="forbidden")
-    with store.cursor() as cur:
-        scoped = scope_tenant(cur, user, params)
-        result = run(cur, defn.id, scoped)
+    try:
+        with store.cursor() as cur:
+            scoped = scope_tenant(cur, user, params)
+            result = run(cur, defn, scoped, guard=Guard.from_settings())
+    except ReportGuardError as exc:
+        raise WebError(str(exc), status=exc.status, error_id=exc.error_id) from None
     return privacy.mask_result(result, user.privacy)
 
 
@@ -84,7 +89,7 @@ def params_from_query(report_id: str, args, lang: str = "en") -> Params:
     """`?from=&to=&filter=k=v1,v2&filter=...&lang=` (the CLI's --filter syntax)."""
     defn = report_def(report_id)
     try:
-        filters = parse_filters(args.getlist("filter"), defn.filters, report_id)
+        filters = parse_filters(args.getlist("filter"), defn)
         p = Params(date_from=_day(args.get("from"), "from"), date_to=_day(args.get("to"), "to"),
                    filters=filters, lang=args.get("lang") or lang)
         p.resolved()

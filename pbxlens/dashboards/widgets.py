@@ -1,7 +1,7 @@
 """Per-user widgets (spec §0.6 [REC] model), stored through SQLAlchemy.
 
-A widget's source is a report (with the filters saved when it was made) or a URL. Positions
-are per owner; `reorder` stores the order the user arranged in layout mode.
+A widget's source is a report of the catalog (with the filters saved when it was made) or a
+URL. Positions are per owner; `reorder` stores the order the user arranged in layout mode.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 import sqlalchemy as sa
 
 from pbxlens import PbxlensError
+from pbxlens.reports import get as get_report
 from pbxlens.store import Stores
 from pbxlens.store import schema as T
 
@@ -86,6 +87,11 @@ def add(store: Stores, owner: int, title: str, report_id: str | None, params: di
     url = clean_url(url)
     if bool(report_id) == bool(url):
         raise PbxlensError("a widget shows either a report or a URL")
+    if report_id:
+        try:
+            get_report(report_id)
+        except KeyError:
+            raise PbxlensError(f"unknown report {report_id!r}") from None
     if icon and icon not in ICONS:
         raise PbxlensError("unknown icon")
     values = dict(owner=owner, page=page, title=title[:120], report_id=report_id or None,

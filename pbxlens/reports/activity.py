@@ -15,18 +15,14 @@ from zoneinfo import ZoneInfo
 from pbxlens.config import get_settings
 from pbxlens.ingest.activity import open_pieces_sql
 from pbxlens.reports import common as cm
-from pbxlens.reports import engine
 from pbxlens.reports import filters as flt
 from pbxlens.reports import format as fmt
-from pbxlens.reports.catalog import BlockGroups, Group, ReportDef, SummaryField, register
+from pbxlens.reports.catalog import BlockGroups, Built, Group, Report, SummaryField, register_report
 from pbxlens.reports.common import M
 from pbxlens.reports.engine import RawTable, RowSpec
 
-engine.FAMILIES["activity"] = __name__
-
 FIELDS = ("n", "logged", "logins", "paused", "pauses", "avail", "talk", "calls")
 ACT = "ACT"  # the block of logged-in time and talk; pause reasons have their own blocks
-NO_REASON = "(no reason)"
 
 _PIECE_COLS = ("tenant, member, member_account, member_exten, qkey, queue_id, queue_name, kind,"
                " reason, day, hr, secs, starts")
@@ -105,11 +101,8 @@ def query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     return sql, args
 
 
-def _op_label(op: str, name: str | None) -> str:
-    return f"{op} ({name})" if name and name != op else op
-
-
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+def build(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cc.agent_activity: by operator and queue, by day, by hour."""
     sql, args = query(p, d_from, d_to)
     cols, rows = cm.fetch(con, sql, args)
     recs = [dict(zip(cols, r, strict=True)) for r in rows]
@@ -131,7 +124,7 @@ def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
             cm.put(hour_facts, str(r["hr"]), r["block"], r, FIELDS)
     pairs = sorted((k.split("\x1f") for k in pair_facts),
                    key=lambda k: (len(k[0]), k[0], qlabels[k[1]].lower(), k[1]))
-    op_rows = [RowSpec(f"{op}\x1f{qk}", f"{_op_label(op, names.get(op))} · {qlabels[qk]}", 0,
+    op_rows = [RowSpec(f"{op}\x1f{qk}", f"{cm.op_label(op, names.get(op))} · {qlabels[qk]}", 0,
                        extra={"operator": op, "queue": qk}) for op, qk in pairs]
     return [
         RawTable("operators", "Per operatore e coda" if it else "By operator and queue",
@@ -208,12 +201,11 @@ DEFINITIONS = (
                  "by that operator and queue."),
 )
 
-register(ReportDef(
+register_report(Report(
     id="cc.agent_activity", en="Agent activity", it="Attività operatori",
-    source="queue-member events + operator legs (hour pieces)", family="activity",
-    grouping="activity",
-    grouping_doc="three tables: one row per operator · queue; one per day; one per hour of "
-                 "day (the days and hours of the operators and queues filtered; a day or hour "
-                 "without activity is not listed)",
-    filters=("queue", "operator"), layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS,
+    source="queue-member events + operator legs (hour pieces)", build=build,
+    tables_doc="three tables: one row per operator · queue; one per day; one per hour of "
+               "day (the days and hours of the operators and queues filtered; a day or hour "
+               "without activity is not listed)",
+    filters=(flt.QUEUE, flt.OPERATOR), layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS,
     table_title=("Agent activity", "Attività operatori"), charts_doc="none."))

@@ -1,4 +1,4 @@
-"""The billing family (issue 8, nexus_modules.md C.3-C.5): the billing dashboard, its
+"""The billing reports (nexus_modules.md C.3-C.5): the billing dashboard, its
 breakdowns, the tariff consumption and the multiservice billing, as catalog definitions.
 
 Facts come from `call_costs` (one row per rated call and method, written by the rating engine)
@@ -11,41 +11,48 @@ display rounds once, half-up, to the cent (BL-8, L6885).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from pbxlens import PbxlensError
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports import format as fmt
 from pbxlens.reports.catalog import (
     BlockGroups,
+    Built,
     FilterDef,
     Group,
-    ReportDef,
+    Report,
     SummaryField,
-    register,
-    register_filter,
+    register_report,
 )
 from pbxlens.reports.common import M
 from pbxlens.reports.engine import RawTable, RowSpec
 
-for _f in (
-    FilterDef("company", "Company", "Azienda",
-              doc="Billing: the call's company (organization id or name; BL-7)."),
-    FilterDef("direction", "Direction", "Direzione",
-              doc=("Call Center reports: incoming (Ingresso: from an inbound line) or local "
-                   "(Locale: from an internal extension) (C26); billing reports: in or out "
-                   "(incoming/outgoing, ingresso/uscita accepted). One key, read by each family "
-                   "in its own sense.")),
-    FilterDef("cost_center", "Cost center", "Centro di costo",
-              doc="Billing: the operator's cost center (id or name)."),
-    FilterDef("division", "Division", "Divisione",
-              doc="Billing: the operator's division (id or name)."),
-    FilterDef("billing_method", "Valued by", "Valorizzazione",
-              doc="Billing: `tariff` (Nexus tariffs, default) or `profile` (PBX billing "
-                  "profiles); the last value wins."),
-):
-    register_filter(_f)
+COMPANY = FilterDef(
+    "company", "Company", "Azienda",
+    doc="Billing: the call's company (organization id or name; BL-7).",
+    options=flt.DirectoryOptions("SELECT id, coalesce(name, id) FROM organizations"
+                                 " WHERE tenant = ? ORDER BY 2"))
+DIRECTION = FilterDef(
+    "direction", "Direction", "Direzione",
+    options=flt.FixedOptions((("in", "Incoming", "Ingresso"), ("out", "Outgoing", "Uscita"))),
+    doc="Billing reports: in or out (incoming/outgoing, ingresso/uscita accepted).")
+COST_CENTER = FilterDef(
+    "cost_center", "Cost center", "Centro di costo",
+    doc="Billing: the operator's cost center (id or name).",
+    options=flt.DirectoryOptions("SELECT id, coalesce(name, id) FROM cost_centers"
+                                 " WHERE tenant = ? ORDER BY 2"))
+DIVISION = FilterDef(
+    "division", "Division", "Divisione", doc="Billing: the operator's division (id or name).",
+    options=flt.DirectoryOptions("SELECT id, coalesce(name, id) FROM divisions"
+                                 " WHERE tenant = ? ORDER BY 2"))
+BILLING_METHOD = FilterDef(
+    "billing_method", "Valued by", "Valorizzazione",
+    doc="Billing: `tariff` (Nexus tariffs, default) or `profile` (PBX billing profiles); the "
+        "last value wins.")
 
 FIELDS = ("n", "s", "cost", "nofree", "free", "lim")
 MONEY_FIELDS = ("cost", "nofree")
@@ -95,26 +102,73 @@ def _headline() -> tuple[SummaryField, ...]:
     return tuple(out)
 
 
-# grouping -> (key SQL, label SQL, row header en/it)
-KEYS: dict[str, tuple[str, str, str, str]] = {
-    "month": ("strftime(cc.day, '%Y-%m')", "strftime(cc.day, '%Y-%m')", "Month", "Mese"),
-    "date": ("CAST(cc.day AS TEXT)", "CAST(cc.day AS TEXT)", "Date", "Data"),
-    "organization": ("cc.company", "coalesce(org.name, nullif(cc.company, ''), '(none)')",
-                     "Organization", "Azienda"),
-    "org_unit": ("coalesce(op.org_unit, '')", "coalesce(ou.name, op.org_unit, '(none)')",
-                 "Organizational unit", "Ente"),
-    "gateway": ("coalesce(cc.gateway, '')", "coalesce(cc.gateway, '(none)')", "Gateway", "Gateway"),
-    "operator": ("coalesce(cc.extension, '')",
-                 "coalesce(cc.extension || coalesce(' ' || op.name, ''), '(none)')",
-                 "Operator", "Operatore"),
-    "cost_center": ("coalesce(op.cost_center, '')", "coalesce(cen.name, op.cost_center, '(none)')",
-                    "Cost center", "Centro di costo"),
-    "division": ("coalesce(op.division, '')", "coalesce(dv.name, op.division, '(none)')",
-                 "Division", "Divisione"),
-    "tariff": ("CAST(cc.tariff_id AS TEXT)",
-               "coalesce(t.description, 'tariff ' || CAST(cc.tariff_id AS TEXT))", "Tariff",
-               "Tariffa"),
-}
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """The rated calls by one key: its SQL, its label's SQL, the table key and row header.
+    `by_key` sorts the rows by key (months, dates) instead of by label; `dates` labels the rows
+    as days; `allowance` adds each tariff's free minutes (the consumption's limit). Calling it
+    builds a one-table report."""
+
+    name: str
+    key: str
+    label: str
+    header: tuple[str, str]
+    by_key: bool = False
+    dates: bool = False
+    allowance: bool = False
+
+    def rows(self, con, p: flt.Params, d_from: date, d_to: date) -> tuple[list[RowSpec], dict]:
+        """Rows (sorted) and facts."""
+        w = flt.Where()
+        cost_filters(w, p)
+        sql = SQL.format(key=self.key, label=self.label, where=w.sql(), lim="0")
+        facts: dict = {}
+        labels: dict[str, str] = {}
+        for r in cm.records(con, sql, [method(p), d_from.isoformat(), d_to.isoformat(), *w.args]):
+            k = r["k"] if r["k"] is not None else ""
+            labels[k] = r["label"]
+            _put(facts, k, r["block"], r)
+        if self.allowance:
+            for r in cm.records(con, _LIM_SQL.format(where=w.sql()),
+                                [d_from.isoformat(), d_to.isoformat(), *w.args]):
+                if r["k"] in facts:
+                    facts[r["k"]].setdefault("pool", {"n": 0})["lim"] = int(r["lim"] or 0)
+        order = sorted(labels, key=lambda k: (int(k) if self.allowance and k.isdigit() else 0,
+                                              k if self.by_key else labels[k], k))
+        return [RowSpec(k, fmt.day_label(date.fromisoformat(k)) if self.dates else labels[k])
+                for k in order], facts
+
+    def __call__(self, con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+        specs, facts = self.rows(con, p, d_from, d_to)
+        return [RawTable(self.name, defn.text(defn.table_title, p.lang), specs, facts,
+                         row_header=cm.tr(p.lang, *self.header))], []
+
+
+BY_MONTH = Breakdown("month", "strftime(cc.day, '%Y-%m')", "strftime(cc.day, '%Y-%m')",
+                     ("Month", "Mese"), by_key=True)
+BY_DATE = Breakdown("date", "CAST(cc.day AS TEXT)", "CAST(cc.day AS TEXT)", ("Date", "Data"),
+                    by_key=True, dates=True)
+BY_ORGANIZATION = Breakdown("organization", "cc.company",
+                            "coalesce(org.name, nullif(cc.company, ''), '(none)')",
+                            ("Organization", "Azienda"))
+BY_ORG_UNIT = Breakdown("org_unit", "coalesce(op.org_unit, '')",
+                        "coalesce(ou.name, op.org_unit, '(none)')",
+                        ("Organizational unit", "Ente"))
+BY_GATEWAY = Breakdown("gateway", "coalesce(cc.gateway, '')", "coalesce(cc.gateway, '(none)')",
+                       ("Gateway", "Gateway"))
+BY_OPERATOR = Breakdown("operator", "coalesce(cc.extension, '')",
+                        "coalesce(cc.extension || coalesce(' ' || op.name, ''), '(none)')",
+                        ("Operator", "Operatore"))
+BY_COST_CENTER = Breakdown("cost_center", "coalesce(op.cost_center, '')",
+                           "coalesce(cen.name, op.cost_center, '(none)')",
+                           ("Cost center", "Centro di costo"))
+BY_DIVISION = Breakdown("division", "coalesce(op.division, '')",
+                        "coalesce(dv.name, op.division, '(none)')", ("Division", "Divisione"))
+BY_TARIFF = Breakdown("tariff", "CAST(cc.tariff_id AS TEXT)",
+                      "coalesce(t.description, 'tariff ' || CAST(cc.tariff_id AS TEXT))",
+                      ("Tariff", "Tariffa"), allowance=True)
 
 SQL = """
 SELECT {key} AS k, max({label}) AS label, cc.direction AS block, count(*) AS n,
@@ -151,8 +205,6 @@ def method(p: flt.Params) -> str:
     vals = [v.strip().lower() for v in p.values("billing_method")]
     m = vals[-1] if vals else "tariff"
     if m not in ("tariff", "profile"):
-        from pbxlens import PbxlensError
-
         raise PbxlensError(f"--filter billing_method: tariff or profile, got {m!r}")
     return m
 
@@ -170,8 +222,6 @@ def cost_filters(w: flt.Where, p: flt.Params) -> None:
         elif v in _OUT:
             dirs.add("out")
         else:
-            from pbxlens import PbxlensError
-
             raise PbxlensError(f"--filter direction: in or out, got {v!r}")
     w.any_of(["cc.direction"], sorted(dirs))
     w.any_of(["cc.gateway"], p.values("gateway"))
@@ -188,38 +238,6 @@ def _put(facts: dict, row: str, block: str, rec: dict) -> None:
             tgt[f] = tgt.get(f, Decimal(0)) + Decimal(v)
         else:
             tgt[f] = tgt.get(f, 0) + int(v)
-
-
-def breakdown(con, by: str, p: flt.Params, d_from: date, d_to: date) -> tuple[list[RowSpec], dict]:
-    """Rows (sorted by key) and facts of one breakdown."""
-    key, label, _en, _it = KEYS[by]
-    w = flt.Where()
-    cost_filters(w, p)
-    sql = SQL.format(key=key, label=label, where=w.sql(), lim="0")
-    cols, rows = cm.fetch(con, sql, [method(p), d_from.isoformat(), d_to.isoformat(), *w.args])
-    facts: dict = {}
-    labels: dict[str, str] = {}
-    for row in rows:
-        r = dict(zip(cols, row, strict=True))
-        k = r["k"] if r["k"] is not None else ""
-        labels[k] = r["label"]
-        _put(facts, k, r["block"], r)
-    if by == "tariff":
-        cols, rows = cm.fetch(con, _LIM_SQL.format(where=w.sql()),
-                              [d_from.isoformat(), d_to.isoformat(), *w.args])
-        for row in rows:
-            r = dict(zip(cols, row, strict=True))
-            if r["k"] in facts:
-                facts[r["k"]].setdefault("pool", {"n": 0})["lim"] = int(r["lim"] or 0)
-    order = sorted(labels, key=lambda k: (int(k) if by == "tariff" and k.isdigit() else 0,
-                                          labels[k] if by not in ("month", "date") else k, k))
-    specs = []
-    for k in order:
-        lbl = labels[k]
-        if by == "date":
-            lbl = fmt.day_label(date.fromisoformat(k))
-        specs.append(RowSpec(k, lbl))
-    return specs, facts
 
 
 def _series_chart(cid: str, title: str, specs: list[RowSpec], facts: dict) -> dict:
@@ -242,7 +260,8 @@ def _series_chart(cid: str, title: str, specs: list[RowSpec], facts: dict) -> di
          "data": ser("cost", "out")}]}
 
 
-def _multiservice(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+def multiservice(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """billing.multiservice (C.5): one row per company contract, one group per service."""
     from pbxlens.billing.multiservice import lines
 
     it = p.lang == "it"
@@ -266,30 +285,21 @@ def _multiservice(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date)
                      row_header="Ragione sociale (competenza)" if it else "Company (period)")], []
 
 
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
-    it = p.lang == "it"
-    if defn.grouping == "multiservice":
-        return _multiservice(con, defn, p, d_from, d_to)
-    if defn.grouping == "dashboard":
-        raws, charts = [], []
-        for by, tk, en, it_ in (("month", "monthly", "Costs by month", "Costi per mese"),
-                                ("date", "daily", "Costs by date", "Costi per data")):
-            specs, facts = breakdown(con, by, p, d_from, d_to)
-            raws.append(RawTable(tk, it_ if it else en, specs, facts,
-                                 row_header=KEYS[by][3] if it else KEYS[by][2]))
-            charts.append(_series_chart(f"{tk}_cost", it_ if it else en, specs, facts))
-        return raws, charts
-    by = defn.grouping
-    specs, facts = breakdown(con, by, p, d_from, d_to)
-    title = defn.table_title[1] if it else defn.table_title[0]
-    return [RawTable(by, title, specs, facts,
-                     row_header=KEYS[by][3] if it else KEYS[by][2])], []
+def dashboard(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """billing.dashboard (C.4): the costs by month and by date, and their charts."""
+    raws, charts = [], []
+    for by, tk, en, it_ in ((BY_MONTH, "monthly", "Costs by month", "Costi per mese"),
+                            (BY_DATE, "daily", "Costs by date", "Costi per data")):
+        specs, facts = by.rows(con, p, d_from, d_to)
+        raws.append(RawTable(tk, cm.tr(p.lang, en, it_), specs, facts,
+                             row_header=cm.tr(p.lang, *by.header)))
+        charts.append(_series_chart(f"{tk}_cost", cm.tr(p.lang, en, it_), specs, facts))
+    return raws, charts
 
 
 # ----------------------------------------------------------------------------- definitions
 
-FILTERS = ("company", "direction", "gateway", "operator", "cost_center", "division",
-           "billing_method")
+FILTERS = (COMPANY, DIRECTION, flt.GATEWAY, flt.OPERATOR, COST_CENTER, DIVISION, BILLING_METHOD)
 DEFS = (
     ("grain", "One row per rated call and method (`call_costs`): answered incoming/outgoing "
               "calls with bill_secs > 0 that a tariff (or, with billing_method=profile, a PBX "
@@ -303,39 +313,38 @@ DEFS = (
     ("company", "The organization of the call's operator (answered_by for incoming, the "
                 "placing account/extension for outgoing; BL-7)."),
 )
-_COMMON = dict(source="rated call (call_costs)", family="billing", filters=FILTERS,
+_COMMON = dict(source="rated call (call_costs)", filters=FILTERS,
                layout=LAYOUT, definitions=DEFS, totals_label=("Total", "Totale"))
 
-register(ReportDef(
-    id="billing.dashboard", en="Billing dashboard", it="Dashboard tariffazione",
-    grouping="dashboard",
-    grouping_doc="two tables: months (YYYY-MM) and dates with rated calls; the header strip "
-                 "holds the 12 headline totals (C.4)",
+register_report(Report(
+    id="billing.dashboard", en="Billing dashboard", it="Dashboard tariffazione", build=dashboard,
+    tables_doc="two tables: months (YYYY-MM) and dates with rated calls; the header strip "
+               "holds the 12 headline totals (C.4)",
     summary=_headline(), table_title=("Costs", "Costi"),
     charts_doc="`monthly_cost`, `daily_cost`: cost (column), cost in and cost out (lines), EUR.",
     **_COMMON))
 
 for _by, _en, _it in (
-    ("month", "Billing by month", "Costi per mese"),
-    ("date", "Billing by date", "Costi per data"),
-    ("organization", "Billing by organization", "Costi per azienda"),
-    ("org_unit", "Billing by organizational unit", "Costi per ente"),
-    ("gateway", "Billing by gateway", "Costi per gateway"),
-    ("operator", "Billing by operator", "Costi per operatore"),
-    ("cost_center", "Billing by cost center", "Costi per centro di costo"),
-    ("division", "Billing by division", "Costi per divisione"),
+    (BY_MONTH, "Billing by month", "Costi per mese"),
+    (BY_DATE, "Billing by date", "Costi per data"),
+    (BY_ORGANIZATION, "Billing by organization", "Costi per azienda"),
+    (BY_ORG_UNIT, "Billing by organizational unit", "Costi per ente"),
+    (BY_GATEWAY, "Billing by gateway", "Costi per gateway"),
+    (BY_OPERATOR, "Billing by operator", "Costi per operatore"),
+    (BY_COST_CENTER, "Billing by cost center", "Costi per centro di costo"),
+    (BY_DIVISION, "Billing by division", "Costi per divisione"),
 ):
-    register(ReportDef(
-        id=f"billing.by_{_by}", en=_en, it=_it, grouping=_by,
-        grouping_doc=f"one row per {KEYS[_by][2].lower()} with rated calls, sorted",
+    register_report(Report(
+        id=f"billing.by_{_by.name}", en=_en, it=_it, build=_by,
+        tables_doc=f"one row per {_by.header[0].lower()} with rated calls, sorted",
         table_title=(_en, _it), charts_doc="none.", **_COMMON))
 
-register(ReportDef(
+register_report(Report(
     id="billing.consumption", en="Tariff consumption", it="Consumo tariffe",
-    source="rated call (call_costs)", family="billing", grouping="tariff",
-    grouping_doc="one row per tariff with rated calls; columns by direction (entrata / uscita / "
-                 "totale, C.3)",
-    filters=("company", "direction", "gateway", "operator", "cost_center", "division"),
+    source="rated call (call_costs)", build=BY_TARIFF,
+    tables_doc="one row per tariff with rated calls; columns by direction (entrata / uscita / "
+               "totale, C.3)",
+    filters=(COMPANY, DIRECTION, flt.GATEWAY, flt.OPERATOR, COST_CENTER, DIVISION),
     layout=(
         Group("in", "Inbound", "Entrata", (
             M("n", "calls", "chiamate", blocks=_dir("in")),
@@ -375,12 +384,12 @@ def _ms_metrics(code: str):
             M("cost", "cost €", "costo €", "money", field="cost", blocks=_dir(code)))
 
 
-register(ReportDef(
+register_report(Report(
     id="billing.multiservice", en="Multiservice billing", it="Fatturazione multiservizio",
-    source="contract, service, CDR call", family="billing", grouping="multiservice",
-    grouping_doc="one row per company with a contract overlapping the range, labelled with its "
-                 "period (competenza); one column group per service (C.5)",
-    filters=("company",),
+    source="contract, service, CDR call", build=multiservice,
+    tables_doc="one row per company with a contract overlapping the range, labelled with its "
+               "period (competenza); one column group per service (C.5)",
+    filters=(COMPANY,),
     layout=(
         BlockGroups(order=("chiamate in", "chiamate out"), metrics_for=_ms_metrics),
         Group("total", "Total costs", "Totale costi", (

@@ -11,16 +11,16 @@ its duration (C17); talk = end − answer, wait = answer − start, billing time
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from pbxlens.models import vocabulary
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
-from pbxlens.reports import format as fmt
-from pbxlens.reports.catalog import BlockGroups, Group, ReportDef, SummaryField, register
-from pbxlens.reports.common import M
+from pbxlens.reports import scaffold
+from pbxlens.reports.catalog import BlockGroups, Built, Group, Report, register_report
+from pbxlens.reports.common import Grouping, M
 from pbxlens.reports.engine import RawTable, RowSpec
-from pbxlens.reports.operator import NO_ACCOUNT, _acc_label, _op_label
 
 FIELDS = ("n", "dur", "bill", "talk", "wait")
 
@@ -50,161 +50,119 @@ _OPS = """, o AS (
   LEFT JOIN operators x ON x.tenant = g.tenant AND x.extension = g.caller
 )"""
 
-# grouping -> (keys, finest per-call columns, block column, grouping sets)
-GROUPINGS = {
-    "code": (("code", "dow", "hr"), ("dow", "hr"), "status_block",
-             "(code, block), (dow, block), (code, hr, block)"),
-    "code_date": (("code", "day", "dow"), ("day", "dow"), "block",
-                  "(code, day, block), (code, dow, block)"),
-    "code_operator": (("code", "op", "acc"), ("account", "caller"), "block",
-                      "(code, op, acc, block)"),
-}
+
+
+@dataclass(frozen=True)
+class CodeGrouping(Grouping):
+    """A grouping of the billing-code query: the per-call columns summed first (`fine`),
+    blocks by call status (R6) or by exit cause, and whether each call's operator is resolved
+    (R8)."""
+
+    fine: tuple[str, ...] = ()
+    by_status: bool = False
+    operators: bool = False
+
+
+BY_CODE = CodeGrouping(("code", "dow", "hr"), "(code, block), (dow, block), (code, hr, block)",
+                       fine=("dow", "hr"), by_status=True)
+BY_CODE_DATE = CodeGrouping(("code", "day", "dow"), "(code, day, block), (code, dow, block)",
+                            fine=("day", "dow"))
+BY_CODE_OPERATOR = CodeGrouping(("code", "op", "acc"), "(code, op, acc, block)",
+                                fine=("account", "caller"), operators=True)
 
 _STATUS_BLOCK = "CASE WHEN b.status IN ('?', '??') THEN '?' ELSE b.status END"
 
 
-def query(defn: ReportDef, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
-    keys, fine, block, sets = GROUPINGS[defn.grouping]
+def query(g: CodeGrouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     w = flt.Where()
     flt.call_filters(w, p, "b")
     w.any_of(["b.exit_cause", "b.block"], flt.cause_codes(p.values("exit_cause")))
-    bexpr = _STATUS_BLOCK if block == "status_block" else "b.block"
-    fine_sql = ", ".join([f"b.{f}" for f in fine] + [f"{bexpr} AS block"])
+    bexpr = _STATUS_BLOCK if g.by_status else "b.block"
+    fine_sql = ", ".join([f"b.{f}" for f in g.fine] + [f"{bexpr} AS block"])
     ow = flt.Where()
-    if defn.grouping == "code_operator":
+    if g.operators:
         ow.add("op IS NOT NULL")
         ow.any_of(["op"], p.values("operator"))
         ow.any_of(["acc"], p.values("account"))
-    sql = SQL.format(fine=fine_sql, where=w.sql(), ops=_OPS if defn.grouping ==
-                     "code_operator" else "", keys=", ".join(keys),
-                     gid="GROUPING(" + ", ".join(keys) + ")", sets=sets,
-                     src="o" if defn.grouping == "code_operator" else "g", op_where=ow.sql())
+    sql = SQL.format(fine=fine_sql, where=w.sql(), ops=_OPS if g.operators else "",
+                     keys=g.columns, gid=g.gid, sets=g.sets, src="o" if g.operators else "g",
+                     op_where=ow.sql())
     return sql, [d_from.isoformat(), d_to.isoformat(), *w.args, *ow.args]
 
 
-def _gid(keys: tuple[str, ...], *present: str) -> int:
-    g = 0
-    for i, k in enumerate(keys):
-        if k not in present:
-            g |= 1 << (len(keys) - 1 - i)
-    return g
+def _codes(recs: list[dict], p: flt.Params) -> list[str]:
+    """The billing codes of the rows and of the filter (shown even without data)."""
+    return sorted({r["code"] for r in recs if r.get("code") is not None} |
+                  set(p.values("billing_code")), key=lambda c: (len(c), c))
 
 
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
-    sql, args = query(defn, p, d_from, d_to)
-    cols, rows = cm.fetch(con, sql, args)
-    keys = GROUPINGS[defn.grouping][0]
-    recs = [dict(zip(cols, r, strict=True)) for r in rows]
-    it = p.lang == "it"
-    lang = p.lang
-    by: dict[int, list[dict]] = {}
-    for r in recs:
-        by.setdefault(r["gid"], []).append(r)
-    codes = sorted({r["code"] for r in recs if r.get("code") is not None} |
-                   set(p.values("billing_code")), key=lambda c: (len(c), c))
-    title = defn.table_title[1] if it else defn.table_title[0]
-    if defn.grouping == "code":
-        facts: dict = {}
-        for r in by.get(_gid(keys, "code"), []):
-            cm.put(facts, r["code"], r["block"], r, FIELDS)
-        allb: dict = {}
-        for fs in facts.values():
-            for b, v in fs.items():
-                cm.put(allb, "all", b, v, tuple(v))
-        by_dow: dict = {}
-        for r in by.get(_gid(keys, "dow"), []):
-            cm.put(by_dow, r["dow"], r["block"], r, FIELDS)
-        per_hr: dict = {}
-        for r in by.get(_gid(keys, "code", "hr"), []):
-            per_hr.setdefault(r["code"], [0] * 24)[r["hr"]] += int(r["n"])
-        charts = [
-            _pie("answered_pie", "Risposte / non risposte" if it else "Answered / unanswered",
-                 allb.get("all", {})),
-            _slots("by_weekday", "Per giorno della settimana" if it else "By weekday",
-                   cm.weekday_x(lang), by_dow, list(range(7))),
-            {"id": "by_hour", "title": "Andamento chiamate per codice di fatturazione per "
-             "fascia oraria" if it else "Calls by billing code by time slot", "type": "line",
-             "x": cm.hour_x(), "series": [{"key": c, "label": c, "kind": "line",
-                                           "data": per_hr.get(c, [0] * 24)} for c in codes]},
-        ]
-        return [RawTable("billing_codes", title, [RowSpec(c, c) for c in codes], facts,
-                         row_header="Codice di fatturazione" if it else "Billing code")], charts
-    raws: list[RawTable] = []
-    if defn.grouping == "code_date":
-        days = cm.days_between(d_from, d_to)
-        for code in codes:
-            facts = {}
-            for r in by.get(_gid(keys, "code", "day"), []):
-                if r["code"] == code:
-                    cm.put(facts, r["day"].isoformat(), r["block"], r, FIELDS)
-            by_dow = {}
-            for r in by.get(_gid(keys, "code", "dow"), []):
-                if r["code"] == code:
-                    cm.put(by_dow, r["dow"], r["block"], r, FIELDS)
-            raws.append(RawTable(
-                code, f"{title} {'codice di fatturazione' if it else 'billing code'}: {code}",
-                [RowSpec(d.isoformat(), fmt.day_label(d)) for d in days], facts,
-                charts=[cm.slot_chart("by_weekday", "Per giorno della settimana" if it else
-                                      "By weekday", cm.weekday_x(lang), by_dow,
-                                      list(range(7)))],
-                row_header="Data" if it else "Date"))
-        return raws, []
-    # code_operator: one table per code; rows operator, then its accounts (listed even empty)
-    dirnames = cm.operator_names(con, p.tenant)
+def _code_title(defn: Report, lang: str, code: str) -> str:
+    return scaffold.per_entity_title(defn.text(defn.table_title, lang), lang,
+                                     ("billing code", "codice di fatturazione"), code)
+
+
+def by_code(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.billing_codes (R6): one row per code; blocks are call statuses (answered = OK)."""
+    sets = cm.GroupingSets(BY_CODE.keys, cm.records(con, *query(BY_CODE, p, d_from, d_to)))
+    codes = _codes(sets.rows, p)
+    facts = cm.facts_by(sets.of("code"), lambda r: r["code"], FIELDS)
+    per_hr: dict = {}
+    for r in sets.of("code", "hr"):
+        per_hr.setdefault(r["code"], [0] * 24)[r["hr"]] += int(r["n"])
+    charts = [
+        scaffold.answered_pie(p.lang, cm.all_blocks(facts), answered=_ok),
+        scaffold.weekday_chart(p.lang, cm.facts_by(sets.of("dow"), lambda r: r["dow"], FIELDS),
+                               answered=_ok),
+        {"id": "by_hour", "title": cm.tr(p.lang, "Calls by billing code by time slot",
+                                         "Andamento chiamate per codice di fatturazione per "
+                                         "fascia oraria"), "type": "line",
+         "x": scaffold.hour_x(), "series": [{"key": c, "label": c, "kind": "line",
+                                             "data": per_hr.get(c, [0] * 24)} for c in codes]},
+    ]
+    return [RawTable("billing_codes", defn.text(defn.table_title, p.lang),
+                     [RowSpec(c, c) for c in codes], facts,
+                     row_header=cm.tr(p.lang, "Billing code", "Codice di fatturazione"))], charts
+
+
+def by_date(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.billing_codes_by_date (R7): per code, one row per day and its weekday chart."""
+    sets = cm.GroupingSets(BY_CODE_DATE.keys,
+                           cm.records(con, *query(BY_CODE_DATE, p, d_from, d_to)))
+    raws = []
+    for code in _codes(sets.rows, p):
+        days = cm.facts_by((r for r in sets.of("code", "day") if r["code"] == code),
+                           cm.by_day, FIELDS)
+        dows = cm.facts_by((r for r in sets.of("code", "dow") if r["code"] == code),
+                           lambda r: r["dow"], FIELDS)
+        raws.append(scaffold.daily_table(code, _code_title(defn, p.lang, code), days, d_from,
+                                         d_to, p.lang,
+                                         charts=[scaffold.weekday_chart(p.lang, dows)]))
+    return raws, []
+
+
+def by_operator(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.billing_codes_operators (R8): per code, operator then its accounts (listed even
+    without data)."""
+    recs = cm.records(con, *query(BY_CODE_OPERATOR, p, d_from, d_to))
+    label = scaffold.by_operator_label(cm.operator_names(con, p.tenant))
     accounts = cm.operator_accounts(con, p.tenant)
-    acc_filter = set(p.values("account"))
     per_code: dict[str, dict] = {}
     for r in recs:
-        cm.put(per_code.setdefault(r["code"], {}), (r["op"], r["acc"] or NO_ACCOUNT),
+        cm.put(per_code.setdefault(r["code"], {}), (r["op"], r["acc"] or scaffold.NO_ACCOUNT),
                r["block"], r, FIELDS)
-    for code in codes:
+    raws = []
+    for code in _codes(recs, p):
         facts_of = per_code.get(code, {})
-        ops = sorted({o for o, _a in facts_of} | set(p.values("operator")),
-                     key=lambda o: (len(o), o))
-        rows_: list[RowSpec] = []
-        for op in ops:
-            seen = [a for a in accounts.get(op, []) if not acc_filter or a in acc_filter]
-            for (o, a) in facts_of:
-                if o == op and a not in seen:
-                    seen.append(a)
-            children = [RowSpec(f"{op}\x1f{a}", _acc_label(a, it), 1) for a in seen]
-            rows_ += [RowSpec(op, _op_label(op, dirnames.get(op)), 0,
-                              children=[c.key for c in children]), *children]
-        facts = {f"{o}\x1f{a}": v for (o, a), v in facts_of.items()}
-        raws.append(RawTable(
-            code, f"{title} {'codice di fatturazione' if it else 'billing code'}: {code}", rows_,
-            facts, row_header="Operatore" if it else "Operator"))
+        ops = scaffold.operator_order({o for o, _a in facts_of} | set(p.values("operator")))
+        rows, facts = scaffold.operator_rows(ops, label, facts_of, accounts, p.lang,
+                                             only=set(p.values("account")))
+        raws.append(RawTable(code, _code_title(defn, p.lang, code), rows, facts,
+                             row_header=cm.tr(p.lang, "Operator", "Operatore")))
     return raws, []
 
 
 def _ok(b: str) -> bool:
     return b == "OK"
-
-
-def _ko(b: str) -> bool:
-    return b != "OK"
-
-
-def _slots(cid: str, title: str, x: list[str], by_slot: dict, slots: list) -> dict:
-    """total / answered (OK) / unanswered series (R6 blocks are call statuses)."""
-    def ser(pred):
-        return [int(sum(fs.get("n", 0) for b, fs in by_slot.get(s, {}).items() if pred(b)))
-                for s in slots]
-    return {"id": cid, "title": title, "type": "combo", "x": x, "series": [
-        {"key": "total", "label": "total", "color": cm.ORANGE, "kind": "column",
-         "data": ser(lambda b: True)},
-        {"key": "answered", "label": "answered", "color": cm.GREEN, "kind": "line",
-         "data": ser(_ok)},
-        {"key": "unanswered", "label": "unanswered", "color": cm.RED, "kind": "line",
-         "data": ser(_ko)}]}
-
-
-def _pie(cid: str, title: str, facts_by_block: dict) -> dict:
-    a = int(sum(fs.get("n", 0) for b, fs in facts_by_block.items() if _ok(b)))
-    u = int(sum(fs.get("n", 0) for b, fs in facts_by_block.items() if _ko(b)))
-    return {"id": cid, "title": title, "type": "pie", "x": ["answered", "unanswered"],
-            "series": [{"key": "n", "label": "quantity", "colors": [cm.GREEN, cm.RED],
-                        "data": [a, u]}]}
 
 
 # ----------------------------------------------------------------------------- definitions
@@ -240,20 +198,14 @@ R6_LAYOUT = (
 )
 
 R6_SUMMARY = (
-    SummaryField("n", "quantity", "quantità", cm.QTY),
-    SummaryField("dur", "total time", "tempo totale", M("d", "", "", _D, field="dur")),
-    SummaryField("bill", "billing time", "tempo di fatturazione",
-                 M("b", "", "", _D, field="bill")),
-    SummaryField("talk", "talk time", "tempo di conversazione",
-                 M("t", "", "", _D, field="talk")),
-    SummaryField("avg_dur", "avg total time", "media tempo totale",
-                 M("ad", "", "", _D, "avg", "dur")),
-    SummaryField("avg_bill", "avg billing time", "media tempo fatturazione",
-                 M("ab", "", "", _D, "avg", "bill")),
-    SummaryField("avg_wait", "avg wait", "media tempo attesa",
-                 M("aw", "", "", _D, "avg", "wait")),
-    SummaryField("avg_talk", "avg talk time", "media tempo conversazione",
-                 M("at", "", "", _D, "avg", "talk")),
+    cm.SUMMARY_QTY,
+    cm.summary_total("dur", "total time", "tempo totale", "dur"),
+    cm.summary_total("bill", "billing time", "tempo di fatturazione", "bill"),
+    cm.summary_total("talk", "talk time", "tempo di conversazione", "talk"),
+    cm.summary_avg("avg_dur", "avg total time", "media tempo totale", "dur"),
+    cm.summary_avg("avg_bill", "avg billing time", "media tempo fatturazione", "bill"),
+    cm.summary_avg("avg_wait", "avg wait", "media tempo attesa", "wait"),
+    cm.summary_avg("avg_talk", "avg talk time", "media tempo conversazione", "talk"),
 )
 
 
@@ -294,30 +246,21 @@ def _leg_layout(answered: Group):
     )
 
 
-_WORKED = M("w", "", "", _D, field="dur")
 _R7_SUMMARY = (
-    SummaryField("n", "quantity", "quantità", cm.QTY),
-    SummaryField("worked", "time worked", "tempo lavorato", _WORKED),
-    SummaryField("talk", "talk time", "tempo di conversazione",
-                 M("t", "", "", _D, field="talk")),
-    SummaryField("avg_worked", "avg time worked", "media tempo lavorato",
-                 M("aw", "", "", _D, "avg", "dur")),
-    SummaryField("avg_wait", "avg wait", "media tempo attesa",
-                 M("awt", "", "", _D, "avg", "wait")),
-    SummaryField("avg_talk", "avg talk time", "media tempo conversazione",
-                 M("at", "", "", _D, "avg", "talk")),
+    cm.SUMMARY_QTY,
+    cm.summary_total("worked", "time worked", "tempo lavorato", "dur"),
+    cm.summary_total("talk", "talk time", "tempo di conversazione", "talk"),
+    cm.summary_avg("avg_worked", "avg time worked", "media tempo lavorato", "dur"),
+    cm.summary_avg("avg_wait", "avg wait", "media tempo attesa", "wait"),
+    cm.summary_avg("avg_talk", "avg talk time", "media tempo conversazione", "talk"),
 )
 _R8_SUMMARY = (
-    SummaryField("n", "quantity", "quantità", cm.QTY),
-    SummaryField("worked", "time worked", "tempo lavorato", _WORKED),
-    SummaryField("avg_worked", "avg time worked", "media tempo lavorato",
-                 M("aw", "", "", _D, "avg", "dur")),
-    SummaryField("talk", "talk time", "tempo di conversazione",
-                 M("t", "", "", _D, field="talk")),
-    SummaryField("avg_talk", "avg talk time", "media tempo conversazione",
-                 M("at", "", "", _D, "avg", "talk")),
-    SummaryField("avg_wait", "avg wait", "media tempo attesa",
-                 M("awt", "", "", _D, "avg", "wait")),
+    cm.SUMMARY_QTY,
+    cm.summary_total("worked", "time worked", "tempo lavorato", "dur"),
+    cm.summary_avg("avg_worked", "avg time worked", "media tempo lavorato", "dur"),
+    cm.summary_total("talk", "talk time", "tempo di conversazione", "talk"),
+    cm.summary_avg("avg_talk", "avg talk time", "media tempo conversazione", "talk"),
+    cm.summary_avg("avg_wait", "avg wait", "media tempo attesa", "wait"),
 )
 
 DEFINITIONS = (
@@ -342,33 +285,31 @@ DEFINITIONS = (
                  "totals rows are weighted (C1, C2)."),
 )
 
-register(ReportDef(
-    id="cdr.billing_codes", options={"row_pie": ("answered.n", "unanswered.n")},
+register_report(Report(
+    id="cdr.billing_codes", row_pie=("answered.n", "unanswered.n"),
     en="Billing codes report", it="Voip Report Cdr Codici Fatturazione",
-    source="CDR call (outgoing, with a billing code)", family="billing_code", grouping="code",
-    grouping_doc="one table; one row per billing code",
-    filters=("status", "billing_code"), layout=R6_LAYOUT, summary=R6_SUMMARY,
+    source="CDR call (outgoing, with a billing code)", build=by_code,
+    tables_doc="one table; one row per billing code",
+    filters=(flt.STATUS, flt.BILLING_CODE), layout=R6_LAYOUT, summary=R6_SUMMARY,
     definitions=DEFINITIONS,
     charts_doc="report charts (behind the graphs button in Nexus): `answered_pie` (OK vs the "
                "rest), `by_weekday` (total column, answered and unanswered lines; Sunday "
                "first), `by_hour` (one line per billing code: calls per hour 00:00-23:00)."))
 
-register(ReportDef(
+register_report(Report(
     id="cdr.billing_codes_by_date", en="Billing codes report by date",
     it="Voip Report Cdr Codici Fatturazione per Data",
-    source="CDR call (outgoing, with a billing code)", family="billing_code",
-    grouping="code_date",
-    grouping_doc="one table per billing code; one row per day of the range (every day listed)",
-    filters=("status", "exit_cause", "billing_code"), layout=_leg_layout(_R7_ANSWERED),
+    source="CDR call (outgoing, with a billing code)", build=by_date,
+    tables_doc="one table per billing code; one row per day of the range (every day listed)",
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.BILLING_CODE), layout=_leg_layout(_R7_ANSWERED),
     summary=_R7_SUMMARY, definitions=DEFINITIONS,
     charts_doc="per table: `by_weekday` (total column, answered and unanswered lines)."))
 
-register(ReportDef(
+register_report(Report(
     id="cdr.billing_codes_operators", en="Billing codes operators report",
     it="Voip Report Cdr Codici Fatturazione Dettaglio Operatori Account",
-    source="CDR call (outgoing, with a billing code)", family="billing_code",
-    grouping="code_operator",
-    grouping_doc="one table per billing code; rows: operator, then its accounts",
-    filters=("status", "exit_cause", "billing_code", "operator", "account"),
+    source="CDR call (outgoing, with a billing code)", build=by_operator,
+    tables_doc="one table per billing code; rows: operator, then its accounts",
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.BILLING_CODE, flt.OPERATOR, flt.ACCOUNT),
     layout=_leg_layout(_R8_ANSWERED), summary=_R8_SUMMARY, definitions=DEFINITIONS,
     charts_doc="none."))

@@ -16,31 +16,28 @@ from datetime import date
 from pbxlens import PbxlensError
 from pbxlens.ingest.callcenter_fields import DIRECTIONS
 from pbxlens.reports import common as cm
-from pbxlens.reports import engine
 from pbxlens.reports import filters as flt
 from pbxlens.reports import format as fmt
 from pbxlens.reports import operator as op_family
 from pbxlens.reports import queue as q_family
+from pbxlens.reports import scaffold
 from pbxlens.reports.catalog import (
     BlockGroups,
+    Built,
     FilterDef,
     Group,
-    ReportDef,
+    Report,
     SummaryField,
-    register,
-    register_filter,
+    register_report,
 )
-from pbxlens.reports.common import M
+from pbxlens.reports.common import Grouping, M
 from pbxlens.reports.engine import RawTable, RowSpec
 
-engine.FAMILIES["callcenter"] = __name__
-
-register_filter(FilterDef(
+DIRECTION = FilterDef(
     "direction", "Direction", "Direzione",
-    doc=("Call Center reports: incoming (Ingresso: from an inbound line) or local "
-         "(Locale: from an internal extension) (C26); billing reports: in or out "
-         "(incoming/outgoing, ingresso/uscita accepted). One key, read by each family "
-         "in its own sense.")))
+    options=flt.FixedOptions((("incoming", "Incoming", "Ingresso"), ("local", "Local", "Locale"))),
+    doc="Call Center reports: incoming (Ingresso: from an inbound line) or local (Locale: from "
+        "an internal extension) (C26).")
 
 _D = "duration"
 Q_FIELDS = ("n", "tot", "talk", "dur", "queuing", "resp", "wait", "welcome", "qwait", "hold")
@@ -65,29 +62,8 @@ def _common_where(w: flt.Where, p: flt.Params, a: str) -> None:
     w.any_of([f"{a}.direction"], _directions(p.values("direction")))
 
 
-def _gid_of(keys: tuple[str, ...]):
-    def gid(*present: str) -> int:
-        g = 0
-        for i, k in enumerate(keys):
-            if k not in present:
-                g |= 1 << (len(keys) - 1 - i)
-        return g
-    return gid
-
-
-def _slots(recs: list[dict], key: str, fields: tuple[str, ...]) -> dict:
-    out: dict = {}
-    for r in recs:
-        cm.put(out, r[key], r["block"], r, fields)
-    return out
-
-
 def _queue_order(con, labels: dict[str, str], p: flt.Params) -> list[str]:
-    for q in p.values("queue"):  # a filtered queue is shown even without data
-        if q not in labels and q not in labels.values():
-            for qid, name in con.execute("SELECT id, name FROM queues WHERE id = ? OR name = ?",
-                                         [q, q]).fetchall():
-                labels.setdefault(qid, name or qid)
+    cm.add_filtered(con, labels, p.values("queue"), "queues")
     return sorted(labels, key=lambda k: (k == "", (labels[k] or "").lower(), k))
 
 
@@ -113,14 +89,12 @@ SELECT {{keys}}, max(qlabel) AS qlabel, block, {{gid}} AS gid, sum(n) AS n, sum(
   sum(wait) AS wait, sum(welcome) AS welcome, sum(qwait) AS qwait, sum(hold) AS hold
 FROM l GROUP BY GROUPING SETS ({{sets}})
 """
-Q_GROUPINGS = {
-    "queue": (("qkey", "dow", "hr"), "(qkey, block), (dow, block), (hr, block)"),
-    "queue_date": (("qkey", "day", "dow"), "(qkey, day, block), (qkey, dow, block)"),
-    "queue_hour": (("qkey", "hr"), "(qkey, hr, block)"),
-}
+BY_QUEUE = Grouping(("qkey", "dow", "hr"), "(qkey, block), (dow, block), (hr, block)")
+BY_QUEUE_DATE = Grouping(("qkey", "day", "dow"), "(qkey, day, block), (qkey, dow, block)")
+BY_QUEUE_HOUR = Grouping(("qkey", "hr"), "(qkey, hr, block)")
 
 
-def _queue_query(defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+def queue_query(g: Grouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     w = flt.Where()
     _common_where(w, p, "v")
     if not p.flag("empty_queue"):
@@ -128,67 +102,53 @@ def _queue_query(defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
     w.any_of(["v.exit_cause", "v.block"], flt.cause_codes(p.values("exit_cause")))
     lw = flt.Where()
     lw.any_of(["g.qkey", _QLABEL], p.values("queue"))
-    keys, sets = Q_GROUPINGS[defn.grouping]
-    sql = QUEUE_SQL.format(fine=", ".join(f"v.{k}" for k in (*keys, "block")), where=w.sql(),
-                           label_where=lw.sql(), keys=", ".join(keys), sets=sets,
-                           gid="GROUPING(" + ", ".join(keys) + ")")
+    sql = QUEUE_SQL.format(fine=", ".join(f"v.{k}" for k in (*g.keys, "block")), where=w.sql(),
+                           label_where=lw.sql(), keys=g.columns, sets=g.sets, gid=g.gid)
     return sql, [d_from.isoformat(), d_to.isoformat(), *w.args, *lw.args]
 
 
-def _build_queues(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
-    sql, args = _queue_query(defn, p, d_from, d_to)
-    cols, rows = cm.fetch(con, sql, args)
-    keys, _s = Q_GROUPINGS[defn.grouping]
-    gid = _gid_of(keys)
-    it = p.lang == "it"
-    recs = [dict(zip(cols, r, strict=True)) for r in rows]
-    by: dict[int, list[dict]] = {}
-    labels: dict[str, str] = {}
-    for r in recs:
-        by.setdefault(r["gid"], []).append(r)
-        if r["qkey"] is not None:
-            labels[r["qkey"]] = r["qlabel"] or ""
-    order = _queue_order(con, labels, p)
-    title = defn.table_title[1] if it else defn.table_title[0]
-    wk_title = "Per giorno della settimana" if it else "By weekday"
-    if defn.grouping == "queue":
-        facts: dict = {}
-        for r in by.get(gid("qkey"), []):
-            cm.put(facts, r["qkey"], r["block"], r, Q_FIELDS)
-        allb: dict = {}
-        for fs in facts.values():
-            engine.add_facts(allb, fs)
-        charts = [cm.pie("answered_pie", "Risposte / non risposte" if it else
-                         "Answered / unanswered", allb),
-                  cm.slot_chart("by_weekday", wk_title, cm.weekday_x(p.lang),
-                                _slots(by.get(gid("dow"), []), "dow", Q_FIELDS), list(range(7))),
-                  cm.slot_chart("by_hour", "Per ora" if it else "By hour", cm.hour_x(),
-                                _slots(by.get(gid("hr"), []), "hr", Q_FIELDS), list(range(24)))]
-        return [RawTable("queues", title, [RowSpec(k, labels[k]) for k in order], facts,
-                         row_header="Coda" if it else "Queue")], charts
+def _queue_calls(con, g: Grouping, p: flt.Params, d_from: date, d_to: date):
+    sets = cm.GroupingSets(g.keys, cm.records(con, *queue_query(g, p, d_from, d_to)))
+    labels = {r["qkey"]: r["qlabel"] or "" for r in sets.rows if r["qkey"] is not None}
+    return sets, labels, _queue_order(con, labels, p)
+
+
+def by_queue(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cc.queues (R29): one row per queue, and the chart trio."""
+    sets, labels, order = _queue_calls(con, BY_QUEUE, p, d_from, d_to)
+    facts = cm.facts_by(sets.of("qkey"), lambda r: r["qkey"], Q_FIELDS)
+    table = RawTable("queues", defn.text(defn.table_title, p.lang),
+                     [RowSpec(k, labels[k]) for k in order], facts,
+                     row_header=cm.tr(p.lang, "Queue", "Coda"))
+    return [table], scaffold.chart_trio(
+        p.lang, facts, cm.facts_by(sets.of("dow"), lambda r: r["dow"], Q_FIELDS),
+        cm.facts_by(sets.of("hr"), lambda r: r["hr"], Q_FIELDS))
+
+
+def by_queue_date(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cc.queues_by_date (R31): per queue, one row per day and its weekday chart."""
+    sets, labels, order = _queue_calls(con, BY_QUEUE_DATE, p, d_from, d_to)
+    title = defn.text(defn.table_title, p.lang)
     raws = []
     for qk in order:
-        facts = {}
-        qt = f"{title} {'coda' if it else 'queue'}: {labels[qk]}"
-        if defn.grouping == "queue_date":
-            for r in by.get(gid("qkey", "day"), []):
-                if r["qkey"] == qk:
-                    cm.put(facts, r["day"].isoformat(), r["block"], r, Q_FIELDS)
-            rows_ = [RowSpec(d.isoformat(), fmt.day_label(d))
-                     for d in cm.days_between(d_from, d_to)]
-            dow = _slots([r for r in by.get(gid("qkey", "dow"), []) if r["qkey"] == qk], "dow",
-                         Q_FIELDS)
-            charts = [cm.slot_chart("by_weekday", wk_title, cm.weekday_x(p.lang), dow,
-                                    list(range(7)))]
-            raws.append(RawTable(qk, qt, rows_, facts, charts=charts,
-                                 row_header="Data" if it else "Date"))
-        else:
-            for r in by.get(gid("qkey", "hr"), []):
-                if r["qkey"] == qk:
-                    cm.put(facts, str(r["hr"]), r["block"], r, Q_FIELDS)
-            rows_ = [RowSpec(str(h), fmt.hour_label(h)) for h in range(24)]
-            raws.append(RawTable(qk, qt, rows_, facts, row_header="Ora" if it else "Hour"))
+        days = cm.facts_by((r for r in sets.of("qkey", "day") if r["qkey"] == qk), cm.by_day,
+                           Q_FIELDS)
+        dows = cm.facts_by((r for r in sets.of("qkey", "dow") if r["qkey"] == qk),
+                           lambda r: r["dow"], Q_FIELDS)
+        raws.append(scaffold.daily_table(
+            qk, scaffold.per_entity_title(title, p.lang, ("queue", "coda"), labels[qk]), days,
+            d_from, d_to, p.lang, charts=[scaffold.weekday_chart(p.lang, dows)]))
     return raws, []
+
+
+def by_queue_hour(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cc.queues_by_hour (R33): per queue, 24 rows."""
+    sets, labels, order = _queue_calls(con, BY_QUEUE_HOUR, p, d_from, d_to)
+    title = defn.text(defn.table_title, p.lang)
+    return [scaffold.hourly_table(
+        qk, scaffold.per_entity_title(title, p.lang, ("queue", "coda"), labels[qk]),
+        cm.facts_by((r for r in sets.of("qkey", "hr") if r["qkey"] == qk), cm.by_hour,
+                    Q_FIELDS), p.lang) for qk in order], []
 
 
 # ============================================================================ R30 callers
@@ -207,7 +167,7 @@ FROM c GROUP BY ALL
 """
 
 
-def _build_callers(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+def callers_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     w = flt.Where()
     _common_where(w, p, "v")
     if not p.flag("empty_queue"):
@@ -216,26 +176,20 @@ def _build_callers(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date
         w.add("(v.qkey IN (SELECT unnest(?)) OR v.queue_name IN (SELECT unnest(?)) OR v.queue_id"
               " IN (SELECT id FROM queues WHERE name IN (SELECT unnest(?))))",
               p.values("queue"), p.values("queue"), p.values("queue"))
-    cols, rows = cm.fetch(con, CALLERS_SQL.format(where=w.sql()),
-                          [d_from.isoformat(), d_to.isoformat(), *w.args])
-    it = p.lang == "it"
-    facts: dict = {}
-    for row in rows:
-        r = dict(zip(cols, row, strict=True))
-        cm.put(facts, r["day"].isoformat(), r["block"], r, ("n",))
+    return CALLERS_SQL.format(where=w.sql()), [d_from.isoformat(), d_to.isoformat(), *w.args]
+
+
+def callers(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cc.queue_callers (R30): incoming calls per day, each once across its queues."""
+    facts = cm.facts_by(cm.records(con, *callers_query(p, d_from, d_to)), cm.by_day, ("n",))
     days = cm.days_between(d_from, d_to)
-    allb: dict = {}
-    for fs in facts.values():
-        engine.add_facts(allb, fs)
-    charts = [cm.pie("answered_pie", "Risposte / non risposte" if it else
-                     "Answered / unanswered", allb),
-              cm.slot_chart("by_day", "Per giorno" if it else "By day",
-                            [fmt.day_label(d) for d in days], facts,
-                            [d.isoformat() for d in days])]
-    table = RawTable("callers", "Chiamate in ingresso" if it else "Incoming calls",
-                     [RowSpec(d.isoformat(), fmt.day_label(d)) for d in days], facts,
-                     row_header="Data" if it else "Date")
-    return [table], charts
+    charts = [scaffold.answered_pie(p.lang, cm.all_blocks(facts)),
+              scaffold.slot_chart("by_day", cm.tr(p.lang, "By day", "Per giorno"),
+                                  [fmt.day_label(d) for d in days], facts,
+                                  [d.isoformat() for d in days])]
+    return [scaffold.daily_table("callers", cm.tr(p.lang, "Incoming calls",
+                                                  "Chiamate in ingresso"),
+                                 facts, d_from, d_to, p.lang)], charts
 
 
 # ============================================================================ R28 dashboard
@@ -270,32 +224,22 @@ def _and(*preds):
     return lambda b: all(f(b) for f in preds)
 
 
-def _build_dashboard(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+def dashboard_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     w = flt.Where()
     _common_where(w, p, "v")
-    cols, rows = cm.fetch(con, DASH_SQL.format(where=w.sql()),
-                          [d_from.isoformat(), d_to.isoformat(), *w.args])
-    it = p.lang == "it"
-    facts: dict[str, dict] = {"day": {}, "hr": {}, "dow": {}}
-    kinds = {0b011: ("day", lambda r: r["day"].isoformat()),
-             0b101: ("hr", lambda r: str(r["hr"])), 0b110: ("dow", lambda r: str(r["dow"]))}
-    for row in rows:
-        r = dict(zip(cols, row, strict=True))
-        kind, keyf = kinds[r["gid"]]
-        cm.put(facts[kind], keyf(r), r["block"], r, ("n", "dur"))
-    days = cm.days_between(d_from, d_to)
-    raws = [
-        RawTable("daily", "Totale" if it else "Total",
-                 [RowSpec(d.isoformat(), fmt.day_label(d)) for d in days], facts["day"],
-                 row_header="Data" if it else "Date"),
-        RawTable("hourly", "Ripartizione oraria" if it else "Hourly breakdown",
-                 [RowSpec(str(h), fmt.hour_label(h)) for h in range(24)], facts["hr"],
-                 row_header="Ora" if it else "Hour"),
-        RawTable("weekly", "Ripartizione settimanale" if it else "Weekday breakdown",
-                 [RowSpec(str(i), fmt.weekday_label(i, p.lang)) for i in range(7)],
-                 facts["dow"], row_header="Giorno" if it else "Day"),
-    ]
-    return raws, _dash_charts(facts, days, p.lang)
+    return DASH_SQL.format(where=w.sql()), [d_from.isoformat(), d_to.isoformat(), *w.args]
+
+
+def dashboard(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cc.dashboard (R28): the day, hour and weekday tables of the queue calls, by
+    direction."""
+    sets = cm.GroupingSets(("day", "hr", "dow"),
+                           cm.records(con, *dashboard_query(p, d_from, d_to)))
+    facts = {"day": cm.facts_by(sets.of("day"), cm.by_day, ("n", "dur")),
+             "hr": cm.facts_by(sets.of("hr"), cm.by_hour, ("n", "dur")),
+             "dow": cm.facts_by(sets.of("dow"), lambda r: str(r["dow"]), ("n", "dur"))}
+    return (scaffold.day_hour_weekday_tables(facts, d_from, d_to, p.lang),
+            _dash_charts(facts, cm.days_between(d_from, d_to), p.lang))
 
 
 def _dash_charts(facts: dict, days: list[date], lang: str) -> list[dict]:
@@ -327,8 +271,8 @@ def _dash_charts(facts: dict, days: list[date], lang: str) -> list[dict]:
     charts = []
     for cid, en, it_, x, slots, kind in (
             ("daily", "per day", "per giorno", [fmt.day_label(d) for d in days], dk, "day"),
-            ("hourly", "by time slot", "per fascia oraria", cm.hour_x(), hk, "hr"),
-            ("weekday", "by weekday", "per giorno della settimana", cm.weekday_x(lang), wk,
+            ("hourly", "by time slot", "per fascia oraria", scaffold.hour_x(), hk, "hr"),
+            ("weekday", "by weekday", "per giorno della settimana", scaffold.weekday_x(lang), wk,
              "dow")):
         charts.append({"id": f"{cid}_calls", "title": ("Chiamate " + it_) if it else
                        ("Calls " + en), "type": "combo", "x": x,
@@ -402,13 +346,11 @@ SELECT {keys}, NULL AS op_name, NULL AS qlabel, block, {gid} AS gid, sum(n) AS n
   sum(worked) AS worked, sum(talk) AS talk, sum(ring) AS ring, sum(resp) AS resp
 FROM g GROUP BY GROUPING SETS ({sets})
 """
-L_GROUPINGS = {
-    "queue_operator_account": (("qkey", "op", "account"), "(qkey, op, account, block)"),
-    "operator": (("op", "dow", "hr"), "(op, block), (dow, block), (hr, block)"),
-}
+BY_QUEUE_OPERATOR = Grouping(("qkey", "op", "account"), "(qkey, op, account, block)")
+BY_OPERATOR = Grouping(("op", "dow", "hr"), "(op, block), (dow, block), (hr, block)")
 
 
-def _build_legs(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+def _leg_where(p: flt.Params) -> flt.Where:
     w = flt.Where()
     _common_where(w, p, "g")
     if not p.flag("empty_queue"):
@@ -416,23 +358,37 @@ def _build_legs(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
     w.any_of(["g.extension"], p.values("operator"))
     w.any_of(["g.account"], p.values("account"))
     w.any_of(["g.exit_cause", "g.block"], flt.cause_codes(p.values("exit_cause")))
-    lw = flt.Where()
+    return w
+
+
+def legs_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """R32: the legs by queue, operator and account."""
+    w, lw = _leg_where(p), flt.Where()
+    lw.any_of(["g.qkey", _LQLABEL], p.values("queue"))
+    g = BY_QUEUE_OPERATOR
+    sql = LEG_SQL.format(where=w.sql(), label_where=lw.sql(), keys=g.columns, sets=g.sets,
+                         gid=g.gid)
+    return sql, [d_from.isoformat(), d_to.isoformat(), *w.args, *lw.args]
+
+
+def operators_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """R34: the legs by operator (a queue filter matches the key, the exported name or the
+    directory's name)."""
+    w, lw = _leg_where(p), flt.Where()
     qs = p.values("queue")
-    if defn.grouping == "operator":
-        if qs:
-            ph = ", ".join("?" for _ in qs)
-            lw.add(f"(g.qkey IN ({ph}) OR g.queue_name IN ({ph}) OR g.queue_id IN (SELECT id"
-                   f" FROM queues WHERE name IN ({ph})))", *qs, *qs, *qs)
-    else:
-        lw.any_of(["g.qkey", _LQLABEL], qs)
-    keys, sets = L_GROUPINGS[defn.grouping]
-    sql = (OP_SQL if defn.grouping == "operator" else LEG_SQL).format(
-        where=w.sql(), label_where=lw.sql(), keys=", ".join(keys), sets=sets,
-        gid="GROUPING(" + ", ".join(keys) + ")")
-    cols, rows = cm.fetch(con, sql, [d_from.isoformat(), d_to.isoformat(), *w.args, *lw.args])
-    recs = [dict(zip(cols, r, strict=True)) for r in rows]
-    gid = _gid_of(keys)
-    it = p.lang == "it"
+    if qs:
+        ph = ", ".join("?" for _ in qs)
+        lw.add(f"(g.qkey IN ({ph}) OR g.queue_name IN ({ph}) OR g.queue_id IN (SELECT id"
+               f" FROM queues WHERE name IN ({ph})))", *qs, *qs, *qs)
+    g = BY_OPERATOR
+    sql = OP_SQL.format(where=w.sql(), label_where=lw.sql(), keys=g.columns, sets=g.sets,
+                        gid=g.gid)
+    return sql, [d_from.isoformat(), d_to.isoformat(), *w.args, *lw.args]
+
+
+def _operators(con, recs: list[dict], p: flt.Params, d_from: date, d_to: date):
+    """The operators of the rows and of the filter, and their row label: the directory's
+    name, else the name the export carried."""
     names = cm.operator_names(con, p.tenant)
     ops: dict[str, str | None] = {}
     for r in recs:
@@ -447,85 +403,60 @@ def _build_legs(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
                                f" extension IN ({ph}) AND day >= CAST(? AS DATE) AND"
                                f" day <= CAST(? AS DATE) GROUP BY extension",
                                [*missing, d_from.isoformat(), d_to.isoformat()]).fetchall())
+    return ops, scaffold.by_operator_label(names, ops)
 
-    def label(o: str) -> str:
-        return op_family._op_label(o, names.get(o) or ops.get(o))
 
-    title = defn.table_title[1] if it else defn.table_title[0]
-    if defn.grouping == "operator":
-        facts: dict = {}
-        allb: dict = {}
-        for r in recs:
-            if r["gid"] == gid("op"):
-                cm.put(facts, r["op"], r["block"], r, L_FIELDS)
-                cm.put(allb, "all", r["block"], r, L_FIELDS)
-        order = sorted(ops, key=lambda o: (len(o), o))
-        charts = [cm.pie("answered_pie", "Risposte / non risposte" if it else
-                         "Answered / unanswered", allb.get("all", {})),
-                  cm.slot_chart("by_weekday", "Per giorno della settimana" if it else
-                                "By weekday", cm.weekday_x(p.lang),
-                                _slots([r for r in recs if r["gid"] == gid("dow")], "dow",
-                                       L_FIELDS), list(range(7))),
-                  cm.slot_chart("by_hour", "Per ora" if it else "By hour", cm.hour_x(),
-                                _slots([r for r in recs if r["gid"] == gid("hr")], "hr",
-                                       L_FIELDS), list(range(24)))]
-        return [RawTable("operators", title, [RowSpec(o, label(o)) for o in order], facts,
-                         row_header="Operatore" if it else "Operator")], charts
+def operators(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cc.operators (R34): one row per operator, and the chart trio."""
+    sets = cm.GroupingSets(BY_OPERATOR.keys, cm.records(con, *operators_query(p, d_from, d_to)))
+    ops, label = _operators(con, sets.rows, p, d_from, d_to)
+    facts = cm.facts_by(sets.of("op"), lambda r: r["op"], L_FIELDS)
+    table = RawTable("operators", defn.text(defn.table_title, p.lang),
+                     [RowSpec(o, label(o)) for o in scaffold.operator_order(ops)], facts,
+                     row_header=cm.tr(p.lang, "Operator", "Operatore"))
+    return [table], scaffold.chart_trio(
+        p.lang, facts, cm.facts_by(sets.of("dow"), lambda r: r["dow"], L_FIELDS),
+        cm.facts_by(sets.of("hr"), lambda r: r["hr"], L_FIELDS))
+
+
+def queue_operators(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cc.queue_operators (R32): per queue, operator then its accounts."""
+    recs = cm.records(con, *legs_query(p, d_from, d_to))
+    _ops, label = _operators(con, recs, p, d_from, d_to)
     accounts = cm.operator_accounts(con, p.tenant)
-    acc_filter = set(p.values("account"))
     labels: dict[str, str] = {}
     per_q: dict[str, dict] = {}
     for r in recs:
         labels.setdefault(r["qkey"], r["qlabel"] or "")
-        cm.put(per_q.setdefault(r["qkey"], {}), (r["op"], r["account"] or op_family.NO_ACCOUNT),
+        cm.put(per_q.setdefault(r["qkey"], {}), (r["op"], r["account"] or scaffold.NO_ACCOUNT),
                r["block"], r, L_FIELDS)
+    title = defn.text(defn.table_title, p.lang)
     raws = []
     for qk in _queue_order(con, labels, p):
         facts_of = per_q.get(qk, {})
-        rows_: list[RowSpec] = []
-        for o in sorted({o for o, _a in facts_of}, key=lambda o: (len(o), o)):
-            seen = [a for a in accounts.get(o, []) if not acc_filter or a in acc_filter]
-            seen += sorted({a for oo, a in facts_of if oo == o and a not in seen})
-            kids = [RowSpec(f"{o}\x1f{a}", op_family._acc_label(a, it), 1) for a in seen]
-            rows_ += [RowSpec(o, label(o), 0, children=[k.key for k in kids]), *kids]
-        raws.append(RawTable(qk, f"{title} {'coda' if it else 'queue'}: {labels[qk]}", rows_,
-                             {f"{o}\x1f{a}": v for (o, a), v in facts_of.items()},
-                             row_header="Operatore" if it else "Operator"))
+        rows, facts = scaffold.operator_rows(
+            scaffold.operator_order({o for o, _a in facts_of}), label, facts_of, accounts,
+            p.lang, only=set(p.values("account")), sort_extra=True)
+        raws.append(RawTable(qk, scaffold.per_entity_title(title, p.lang, ("queue", "coda"),
+                                                           labels[qk]),
+                             rows, facts, row_header=cm.tr(p.lang, "Operator", "Operatore")))
     return raws, []
 
 
-BUILDERS = {"queue": _build_queues, "queue_date": _build_queues, "queue_hour": _build_queues,
-            "callers": _build_callers, "dashboard": _build_dashboard,
-            "queue_operator_account": _build_legs, "operator": _build_legs}
-
-
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
-    return BUILDERS[defn.grouping](con, defn, p, d_from, d_to)
-
-
 # ============================================================================ definitions
-def _q_metrics(code: str):
-    return q_family._answered_metrics(code) if cm.is_answered(code) else \
-        q_family._unanswered_metrics(code)
-
-
 Q_LAYOUT = (
     *q_family.LAYOUT[:3],
-    BlockGroups(cm.BLOCK_ORDER, _q_metrics, _LABELS),
+    BlockGroups(cm.BLOCK_ORDER, q_family.visit_metrics, _LABELS),
 )
 Q_SUMMARY = (
-    SummaryField("n", "quantity", "quantità", cm.QTY),
-    SummaryField("talk", "talk time", "tempo di conversazione", M("t", "", "", _D, field="talk")),
-    SummaryField("avg_tot", "avg call duration", "media durata chiamata",
-                 M("a", "", "", _D, "avg", "tot")),
-    SummaryField("avg_welcome", "avg welcome-message wait",
-                 "media tempo attesa messaggio di benvenuto",
-                 M("w", "", "", _D, "avg", "welcome")),
-    SummaryField("avg_queuing", "avg queuing time", "media tempo accodamento",
-                 M("q", "", "", _D, "avg", "queuing")),
-    SummaryField("avg_queue_wait", "avg wait in queue", "media tempo attesa in coda",
-                 M("qw", "", "", _D, "avg", "qwait")),
-    SummaryField("avg_hold", "avg wait", "media tempo di attesa", M("h", "", "", _D, "avg", "hold")),
+    cm.SUMMARY_QTY,
+    cm.summary_total("talk", "talk time", "tempo di conversazione", "talk"),
+    cm.summary_avg("avg_tot", "avg call duration", "media durata chiamata", "tot"),
+    cm.summary_avg("avg_welcome", "avg welcome-message wait",
+                   "media tempo attesa messaggio di benvenuto", "welcome"),
+    cm.summary_avg("avg_queuing", "avg queuing time", "media tempo accodamento", "queuing"),
+    cm.summary_avg("avg_queue_wait", "avg wait in queue", "media tempo attesa in coda", "qwait"),
+    cm.summary_avg("avg_hold", "avg wait", "media tempo di attesa", "hold"),
 )
 CC_DEFINITIONS = (
     ("source", "The Call Center CDR (queue calls and operator events), not the CDR."),
@@ -555,13 +486,13 @@ Q_DEFINITIONS = (
     ("averages", "Σ seconds / count, floored; header averages divide by the table quantity "
                  "(C1, C2)."),
 )
-_Q_FILTERS = ("status", "exit_cause", "queue", "direction", "empty_queue")
+_Q_FILTERS = (flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, DIRECTION, flt.EMPTY_QUEUE)
 
-register(ReportDef(
+register_report(Report(
     id="cc.dashboard", en="Call Center dashboard", it="Voip Report Call Center",
-    source="CC queue call", family="callcenter", grouping="dashboard",
-    grouping_doc="three tables: every day of the range, 24 hours, 7 weekdays (Sunday first); "
-                 "columns by direction (incoming / local)",
+    source="CC queue call", build=dashboard,
+    tables_doc="three tables: every day of the range, 24 hours, 7 weekdays (Sunday first); "
+               "columns by direction (incoming / local)",
     filters=(), layout=(
         Group("total", "TOTAL", "TOTALE", (
             M("served", "served", "servite", blocks=_served, thousands=False),
@@ -593,20 +524,18 @@ register(ReportDef(
                  ("empty queue", "the dashboard counts every queue call, those in an empty "
                                  "(unnamed) queue included: it has no empty-queue filter."))))
 
-register(ReportDef(
+register_report(Report(
     id="cc.queues", en="Call Center queue report", it="Voip Report Call Center Code",
-    source="CC queue call", family="callcenter", grouping="queue",
-    grouping_doc="one table; one row per queue", filters=_Q_FILTERS, layout=Q_LAYOUT,
-    summary=Q_SUMMARY, definitions=Q_DEFINITIONS,
+    source="CC queue call", build=by_queue, tables_doc="one table; one row per queue",
+    filters=_Q_FILTERS, layout=Q_LAYOUT, summary=Q_SUMMARY, definitions=Q_DEFINITIONS,
     charts_doc="report charts: `answered_pie`, `by_weekday`, `by_hour` (total column, answered "
                "and unanswered lines; Sunday first)."))
 
-register(ReportDef(
+register_report(Report(
     id="cc.queue_callers", en="Call Center queue report per caller",
     it="Voip Report Call Center Code per Caller", source="CC queue call (incoming calls)",
-    family="callcenter", grouping="callers",
-    grouping_doc="one table; one row per day of the range (the data of the charts)",
-    filters=("queue", "empty_queue"),
+    build=callers, tables_doc="one table; one row per day of the range (the data of the charts)",
+    filters=(flt.QUEUE, flt.EMPTY_QUEUE),
     layout=(Group("total", "TOTAL", "TOTALE", (cm.QTY,)),
             Group("answered", "ANSWERED", "RISPOSTE", (cm.QTY,), blocks=cm.is_answered),
             Group("unanswered", "UNANSWERED", "NON RISPOSTE", (cm.QTY,),
@@ -620,11 +549,10 @@ register(ReportDef(
                  ("answered", "at least one of its queue visits was answered."),
                  ("day", "the (end) day of its first queue visit."))))
 
-register(ReportDef(
+register_report(Report(
     id="cc.queues_by_date", en="Call Center queue report by date",
-    it="Voip Report Call Center Code per Data", source="CC queue call", family="callcenter",
-    grouping="queue_date",
-    grouping_doc="one table per queue; one row per day of the range (every day listed)",
+    it="Voip Report Call Center Code per Data", source="CC queue call", build=by_queue_date,
+    tables_doc="one table per queue; one row per day of the range (every day listed)",
     filters=_Q_FILTERS, layout=Q_LAYOUT, summary=Q_SUMMARY, definitions=Q_DEFINITIONS,
     charts_doc="per table: `by_weekday` (total, answered, unanswered; Sunday first)."))
 
@@ -643,28 +571,27 @@ L_DEFINITIONS = (
                       "without data (§0.5 rule 8)."),
 )
 
-register(ReportDef(
+register_report(Report(
     id="cc.queue_operators", en="Call Center queue operators report",
     it="Voip Report Call Center Code con Dettaglio Operatori Account",
-    source="CC operator event", family="callcenter", grouping="queue_operator_account",
-    grouping_doc="one table per queue; rows: operator, then its accounts",
-    filters=("status", "exit_cause", "queue", "operator", "account", "direction",
-             "empty_queue"),
+    source="CC operator event", build=queue_operators,
+    tables_doc="one table per queue; rows: operator, then its accounts",
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, flt.OPERATOR, flt.ACCOUNT, DIRECTION,
+             flt.EMPTY_QUEUE),
     layout=op_family.R3_LAYOUT, summary=op_family.LEG_SUMMARY, definitions=L_DEFINITIONS,
     charts_doc="none."))
 
-register(ReportDef(
+register_report(Report(
     id="cc.queues_by_hour", en="Call Center queue report by hour",
-    it="Voip Report Call Center Code per Ora", source="CC queue call", family="callcenter",
-    grouping="queue_hour", grouping_doc="one table per queue; 24 rows 00:00-23:00",
+    it="Voip Report Call Center Code per Ora", source="CC queue call", build=by_queue_hour,
+    tables_doc="one table per queue; 24 rows 00:00-23:00",
     filters=_Q_FILTERS, layout=Q_LAYOUT, summary=Q_SUMMARY, definitions=Q_DEFINITIONS,
     charts_doc="none (tables only)."))
 
-register(ReportDef(
+register_report(Report(
     id="cc.operators", en="Call Center operators report", it="Voip Report Call Center Operatori",
-    source="CC operator event", family="callcenter", grouping="operator",
-    grouping_doc="one table; one row per operator",
-    filters=("status", "exit_cause", "operator", "queue", "direction"),
+    source="CC operator event", build=operators, tables_doc="one table; one row per operator",
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.OPERATOR, flt.QUEUE, DIRECTION),
     layout=op_family.R14_LAYOUT, summary=op_family.LEG_SUMMARY, definitions=L_DEFINITIONS,
     charts_doc="report charts: `answered_pie`, `by_weekday`, `by_hour` (total column, answered "
                "and unanswered lines)."))

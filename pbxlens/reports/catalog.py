@@ -1,8 +1,10 @@
-"""The report catalog: one declarative definition per report.
+"""The report catalog: what a report is, and the one registry of them.
 
-A definition names its source (a *family engine* plus the grouping it asks of it), its filters,
-and its output tables as column groups. A column group sums a set of *blocks* (the family's
-partition of the facts, e.g. one block per exit cause) and shows *metrics* over those sums:
+A `Report` names its source, its filters, its output tables as column groups, and the function
+(or query object) that builds it: `report.build(con, report, params, d_from, d_to)` runs the
+report's SQL and hands back the rows of its tables with their additive sums (`engine.RawTable`).
+A column group sums a set of *blocks* (the build's partition of the facts, e.g. one block per
+exit cause) and shows *metrics* over those sums:
 
 - ``sum``   Σ field                                   (quantities, times)
 - ``avg``   floor(Σ field / Σ count)  blank when Σ count = 0        (spec §0.4)
@@ -12,15 +14,22 @@ partition of the facts, e.g. one block per exit cause) and shows *metrics* over 
 Because every cell is a function of additive sums, a totals row or a header strip is the same
 function applied to summed sums: weighted averages come for free (spec §0.5 rule 9, C1).
 
-Pages, the CLI and the exports read only these definitions and the `Result` that `run()`
-returns; nothing is hand-written per report.
+Reports enter the catalog through `register_report()`, the built-in ones too (importing
+`pbxlens.reports` imports their modules, which register them), so a plugin adds a report the
+same way. Pages, the CLI, the API, the docs and the exports read only the registered reports
+and the `Result` that `engine.run()` returns; nothing is hand-written per report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pbxlens.reports.engine import RawTable
+    from pbxlens.reports.filters import Params
 
 # ----------------------------------------------------------------------------- definitions
 
@@ -41,6 +50,10 @@ class Metric:
     doc: str = ""
 
 
+def _every_block(_block: str) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Group:
     """A column group (a metric family): the top header cell of a two-level header."""
@@ -49,7 +62,7 @@ class Group:
     en: str
     it: str
     metrics: tuple[Metric, ...]
-    blocks: Callable[[str], bool] = lambda b: True  # which blocks it sums
+    blocks: Callable[[str], bool] = _every_block  # which blocks it sums
     optional: bool = False  # shown only when its blocks hold at least one fact (§0.5 rule 7)
 
 
@@ -61,7 +74,7 @@ class BlockGroups:
     order: tuple[str, ...]
     metrics_for: Callable[[str], tuple[Metric, ...]]
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (en, it)
-    include: Callable[[str], bool] = lambda b: True
+    include: Callable[[str], bool] = _every_block
     doc: str = ""  # docs: what one group stands for, when the codes are not exit causes
 
 
@@ -73,36 +86,70 @@ class SummaryField:
     metric: Metric  # evaluated over all blocks of the table (divides by the table quantity)
 
 
+# (store connection, tenant or None, language) -> [{"value", "label"}]: a filter's choices
+Options = Callable[[Any, "str | None", str], list[dict]]
+
+
 @dataclass(frozen=True)
 class FilterDef:
+    """A filter a report accepts: its key (`--filter key=...`, the page control), en/it labels,
+    how its values are read, and where the web page's choices come from (`options`; None = a
+    free-text box)."""
+
     key: str
     en: str
     it: str
     multi: bool = True
     doc: str = ""
     numeric: bool = False  # one whole number (e.g. chart slot minutes), not a yes/no flag
+    options: Options | None = None
+
+    def label(self, lang: str = "en") -> str:
+        return self.it if lang == "it" else self.en
+
+
+# What a build hands back: the report's tables (rows and their sums) and its charts.
+Built = tuple[list["RawTable"], list[dict]]
+# (store connection, the report, its parameters, first day, last day) -> Built
+Build = Callable[[Any, "Report", "Params", date, date], Built]
 
 
 @dataclass(frozen=True)
-class ReportDef:
+class Report:
+    """One report: a declarative definition that holds its own build."""
+
     id: str
     en: str  # English title
     it: str  # Italian page title
     source: str  # grain, for docs: "CDR call", "CDR queue visit", "operator leg"
-    family: str  # engine module key: dashboard | queue | operator
-    grouping: str  # family-specific grouping key
-    grouping_doc: str
-    filters: tuple[str, ...]
+    build: Build  # runs the SQL: follow it from the definition to the query
+    tables_doc: str  # docs: the tables and rows the build returns
+    filters: tuple[FilterDef, ...]
     layout: tuple[Group | BlockGroups, ...]
     summary: tuple[SummaryField, ...] = ()
     charts_doc: str = ""
     definitions: tuple[tuple[str, str], ...] = ()  # (term, definition) for docs and pages
     totals_label: tuple[str, str] = ("Totals", "Totali")
     table_title: tuple[str, str] = ("Calls handled", "Numero chiamate gestite")
-    options: dict[str, Any] = field(default_factory=dict)
+    row_pie: tuple[str, str] | None = None  # page: a mini pie of these two columns per row
+    engines: tuple[str, ...] = ("duckdb", "spark")  # where its SQL runs (decisions.md)
 
     def title(self, lang: str = "en") -> str:
         return self.it if lang == "it" else self.en
+
+    def text(self, pair: tuple[str, str], lang: str) -> str:
+        """The en/it `pair` of this definition (table_title, totals_label) in `lang`."""
+        return pair[1] if lang == "it" else pair[0]
+
+    @property
+    def filter_keys(self) -> tuple[str, ...]:
+        return tuple(f.key for f in self.filters)
+
+    def filter(self, key: str) -> FilterDef:
+        for f in self.filters:
+            if f.key == key:
+                return f
+        raise KeyError(key)
 
 
 # ----------------------------------------------------------------------------- results
@@ -148,49 +195,38 @@ class Result:
 
 # ----------------------------------------------------------------------------- registry
 
-FILTERS: dict[str, FilterDef] = {}
-REPORTS: dict[str, ReportDef] = {}
+_REPORTS: dict[str, Report] = {}
 
 
-def register_filter(f: FilterDef) -> FilterDef:
-    FILTERS[f.key] = f
-    return f
+def register_report(report: Report) -> Report:
+    """Add `report` to the catalog (ids are unique; the catalog keeps registration order)."""
+    if report.id in _REPORTS:
+        raise ValueError(f"report {report.id} registered twice")
+    keys = report.filter_keys
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"{report.id}: a filter key is listed twice in {keys}")
+    _REPORTS[report.id] = report
+    return report
 
 
-def register(defn: ReportDef) -> ReportDef:
-    if defn.id in REPORTS:
-        raise ValueError(f"report {defn.id} registered twice")
-    unknown = [k for k in defn.filters if k not in FILTERS]
-    if unknown:
-        raise ValueError(f"{defn.id}: unknown filters {unknown}")
-    REPORTS[defn.id] = defn
-    return defn
-
-
-def _load() -> None:
-    # the family modules register their definitions on import
-    import importlib
-
-    # catalog order: R1, R2/R4/R5, R3/R14/R15, then issue 5: R6-R8, R9/R10, R11-R13,
-    # R16/R17/R21/R22, R18/R19/R26/R27, R20/R25, R23/R24; the Call Center: R28-R34, agent
-    # activity and feedback (issue 6)
-    for mod in ("dashboard", "queue", "operator", "billing_code", "coincidence", "group",
-                "organization", "wait", "number", "checktime", "callcenter", "activity",
-                "feedback", "missed", "billing"):  # ... missed calls (A.7-8), billing
-        importlib.import_module(f"pbxlens.reports.{mod}")
-
-
-def get(report_id: str) -> ReportDef:
-    _load()
+def get(report_id: str) -> Report:
     try:
-        return REPORTS[report_id]
+        return _REPORTS[report_id]
     except KeyError:
         raise KeyError(report_id) from None
 
 
-def all_reports() -> list[ReportDef]:
-    _load()
-    return list(REPORTS.values())
+def all_reports() -> list[Report]:
+    return list(_REPORTS.values())
+
+
+def all_filters() -> list[FilterDef]:
+    """Every filter of the catalog once, in the order reports first use it."""
+    seen: dict[int, FilterDef] = {}
+    for r in _REPORTS.values():
+        for f in r.filters:
+            seen.setdefault(id(f), f)
+    return list(seen.values())
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -202,7 +238,12 @@ def in_set(codes: Sequence[str]) -> Callable[[str], bool]:
 
 
 def order_codes(present: Sequence[str], order: Sequence[str]) -> list[str]:
-    """Spec §0.5 rule 7: the listed order, then unknown codes alphabetically, `?` last."""
+    """Spec §0.5 rule 7: the listed order, then unknown codes alphabetically, `?` last.
+
+    Example:
+        >>> order_codes(["ZZZ", "?", "NCC", "BUSY"], ("NCC", "BUSY"))
+        ['NCC', 'BUSY', 'ZZZ', '?']
+    """
     pos = {c: i for i, c in enumerate(order)}
     known = sorted((c for c in present if c in pos), key=pos.__getitem__)
     rest = sorted(c for c in present if c not in pos and c != "?")

@@ -13,23 +13,20 @@ Reads the derived table `gate_passes` (pbxlens.ingest.derive):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
-from pbxlens.reports.catalog import FilterDef, Group, ReportDef, register, register_filter
+from pbxlens.reports.catalog import Built, FilterDef, Group, Report, register_report
 from pbxlens.reports.common import M
 from pbxlens.reports.engine import RawTable, RowSpec
 
-for _f in (
-    FilterDef("checktime", "Checktime", "Checktime", doc="Time control id or name."),
-    FilterDef("ivr", "IVR", "IVR", doc="IVR menu id or name."),
-    FilterDef("chart_minutes", "Group chart (minutes)", "Raggruppa grafico (minuti)",
-              multi=False, numeric=True,
-              doc="Width of the time slots of the slot chart and table, 1-1440 minutes "
-                  "(default 60); slots restart every day at 00:00 (C11)."),
-):
-    register_filter(_f)
+CHART_MINUTES = FilterDef(
+    "chart_minutes", "Group chart (minutes)", "Raggruppa grafico (minuti)", multi=False,
+    numeric=True,
+    doc="Width of the time slots of the slot chart and table, 1-1440 minutes (default 60); "
+        "slots restart every day at 00:00 (C11).")
 
 FIELDS = ("n", "ok", "failed", "unrouted")
 DEFAULT_MINUTES = 60
@@ -72,82 +69,94 @@ FROM l
 GROUP BY GROUPING SETS ((gkey, block), (slot, block))
 """
 
-KINDS = {"checktime": ("checktimes", "checktime"), "ivr": ("ivrs", "ivr")}
-
-
-def query(defn: ReportDef, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
-    kind = defn.grouping
-    names, fkey = KINDS[kind]
-    w = flt.Where()
-    if p.tenant is not None:
-        w.add("p.tenant = ?", p.tenant)
-    lw = flt.Where()
-    lw.any_of(["s.gkey", "coalesce(d.name, s.gname, s.gkey)"], p.values(fkey))
-    # only the IVR report needs the called number (to place calls that reached no menu)
-    sql = SQL.format(where=w.sql(), names=names, label_where=lw.sql(),
-                     called="p.called" if kind == "ivr" else "CAST(NULL AS TEXT)")
-    minutes = p.number("chart_minutes", DEFAULT_MINUTES)
-    return sql, [d_from.isoformat(), d_to.isoformat(), kind, *w.args, minutes, *lw.args]
-
-
 def slot_label(slot: int, minutes: int) -> str:
     m = slot * minutes
     return f"{m // 60:02d}:{m % 60:02d}"
 
 
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
-    sql, args = query(defn, p, d_from, d_to)
-    cols, rows = cm.fetch(con, sql, args)
-    it = p.lang == "it"
-    minutes = p.number("chart_minutes", DEFAULT_MINUTES)
-    recs = [dict(zip(cols, r, strict=True)) for r in rows]
-    per_gate: dict = {}
-    per_slot: dict = {}
-    labels: dict[str, str] = {}
-    for r in recs:
-        if r["gid"] == 1:  # (gkey, block)
-            cm.put(per_gate, r["gkey"], r["block"], r, FIELDS)
-            labels[r["gkey"]] = r["glabel"] or ""
-        else:  # (slot, block)
-            cm.put(per_slot, str(r["slot"]), r["block"], r, FIELDS)
-    if NO_MENU in labels:
-        labels[NO_MENU] = "(nessun menu)" if it else "(no menu)"
-    names, fkey = KINDS[defn.grouping]
-    for v in p.values(fkey):  # a filtered checktime / menu is shown even without data
-        if v not in labels and v not in labels.values():
-            for k, n in con.execute(f"SELECT id, name FROM {names} WHERE id = ? OR name = ?",
-                                    [v, v]).fetchall():
-                labels.setdefault(k, n or k)
-    order = sorted(labels, key=lambda k: (k == NO_MENU, labels[k].lower(), k))
-    nslots = -(-1440 // minutes)
-    slot_keys = [str(s) for s in range(nslots)]
-    slot_x = [slot_label(s, minutes) for s in range(nslots)]
-    word = "Checktime" if defn.grouping == "checktime" else ("Menu IVR" if it else "IVR menu")
-    raws = [
-        RawTable("gates", word, [RowSpec(k, labels[k]) for k in order], per_gate,
-                 row_header=word),
-        RawTable("slots", f"{'Fasce di' if it else 'Slots of'} {minutes} min",
-                 [RowSpec(k, x) for k, x in zip(slot_keys, slot_x, strict=True)], per_slot,
-                 row_header="Fascia" if it else "Slot"),
-    ]
+@dataclass(frozen=True)
+class Gate:
+    """What a pass / fail report counts: the `kind` of `gate_passes` rows, the directory table
+    of names, its filter, the word for a row, and whether calls that reached no gate are placed
+    by their called number (IVR). Calling it builds the report."""
+
+    kind: str
+    names: str
+    filter: FilterDef
+    word: tuple[str, str]
+    by_called: bool = False
+
+    def query(self, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+        w = flt.Where()
+        if p.tenant is not None:
+            w.add("p.tenant = ?", p.tenant)
+        lw = flt.Where()
+        lw.any_of(["s.gkey", "coalesce(d.name, s.gname, s.gkey)"], p.values(self.filter.key))
+        # only the IVR report needs the called number (to place calls that reached no menu)
+        sql = SQL.format(where=w.sql(), names=self.names, label_where=lw.sql(),
+                         called="p.called" if self.by_called else "CAST(NULL AS TEXT)")
+        minutes = p.number("chart_minutes", DEFAULT_MINUTES)
+        return sql, [d_from.isoformat(), d_to.isoformat(), self.kind, *w.args, minutes,
+                     *lw.args]
+
+    def __call__(self, con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+        minutes = p.number("chart_minutes", DEFAULT_MINUTES)
+        per_gate: dict = {}
+        per_slot: dict = {}
+        labels: dict[str, str] = {}
+        for r in cm.records(con, *self.query(p, d_from, d_to)):
+            if r["gid"] == 1:  # (gkey, block)
+                cm.put(per_gate, r["gkey"], r["block"], r, FIELDS)
+                labels[r["gkey"]] = r["glabel"] or ""
+            else:  # (slot, block)
+                cm.put(per_slot, str(r["slot"]), r["block"], r, FIELDS)
+        if NO_MENU in labels:
+            labels[NO_MENU] = cm.tr(p.lang, "(no menu)", "(nessun menu)")
+        cm.add_filtered(con, labels, p.values(self.filter.key), self.names)
+        order = sorted(labels, key=lambda k: (k == NO_MENU, labels[k].lower(), k))
+        slot_keys = [str(s) for s in range(-(-1440 // minutes))]
+        slot_x = [slot_label(int(k), minutes) for k in slot_keys]
+        word = cm.tr(p.lang, *self.word)
+        raws = [
+            RawTable("gates", word, [RowSpec(k, labels[k]) for k in order], per_gate,
+                     row_header=word),
+            RawTable("slots", f"{cm.tr(p.lang, 'Slots of', 'Fasce di')} {minutes} min",
+                     [RowSpec(k, x) for k, x in zip(slot_keys, slot_x, strict=True)], per_slot,
+                     row_header=cm.tr(p.lang, "Slot", "Fascia")),
+        ]
+        return raws, _charts(p.lang, minutes, per_gate, per_slot, slot_keys, slot_x)
+
+
+def _charts(lang: str, minutes: int, per_gate: dict, per_slot: dict, slot_keys: list[str],
+            slot_x: list[str]) -> list[dict]:
     tot_ok = sum(int(fs.get("OK", {}).get("n", 0)) for fs in per_gate.values())
     tot_ko = sum(int(fs.get("FAILED", {}).get("n", 0)) for fs in per_gate.values())
 
     def ser(block: str) -> list[int]:
         return [int(per_slot.get(k, {}).get(block, {}).get("n", 0)) for k in slot_keys]
 
-    charts = [
+    return [
         {"id": "ok_pie", "title": "OK / FAILED", "type": "pie", "x": ["OK", "FAILED"],
          "series": [{"key": "n", "label": "quantity", "colors": [cm.GREEN, cm.RED],
                      "data": [tot_ok, tot_ko]}]},
-        {"id": "by_slot", "title": (f"Per fascia di {minutes} minuti" if it else
-                                    f"By {minutes}-minute slot"), "type": "combo", "x": slot_x,
+        {"id": "by_slot", "title": cm.tr(lang, f"By {minutes}-minute slot",
+                                         f"Per fascia di {minutes} minuti"),
+         "type": "combo", "x": slot_x,
          "series": [{"key": "OK", "label": "OK", "color": cm.GREEN, "kind": "column",
                      "data": ser("OK")},
                     {"key": "FAILED", "label": "FAILED", "color": cm.RED, "kind": "column",
                      "data": ser("FAILED")}]},
     ]
-    return raws, charts
+
+
+CHECKTIMES = Gate("checktime", "checktimes", FilterDef(
+    "checktime", "Checktime", "Checktime", doc="Time control id or name.",
+    options=flt.DirectoryOptions("SELECT id, coalesce(name, id) FROM checktimes"
+                                 " WHERE tenant = ? ORDER BY 2")), word=("Checktime", "Checktime"))
+IVR_MENUS = Gate("ivr", "ivrs", FilterDef(
+    "ivr", "IVR", "IVR", doc="IVR menu id or name.",
+    options=flt.DirectoryOptions("SELECT id, coalesce(name, id) FROM ivrs WHERE tenant = ?"
+                                 " ORDER BY 2")), word=("IVR menu", "Menu IVR"), by_called=True)
 
 
 # ----------------------------------------------------------------------------- definitions
@@ -203,20 +212,20 @@ _IVR_DEFS = (
              "in the PBX timezone; the slot table and chart sum every day of the range."),
 )
 
-register(ReportDef(
+register_report(Report(
     id="cdr.checktime", en="Checktime report", it="Voip Report Cdr Checktime",
-    source="CDR checktime line", family="checktime", grouping="checktime",
-    grouping_doc="two tables: one row per time control; one row per N-minute slot of the day",
-    filters=("checktime", "chart_minutes"), layout=_layout(False), definitions=_CT_DEFS,
+    source="CDR checktime line", build=CHECKTIMES,
+    tables_doc="two tables: one row per time control; one row per N-minute slot of the day",
+    filters=(CHECKTIMES.filter, CHART_MINUTES), layout=_layout(False), definitions=_CT_DEFS,
     table_title=("Checktime", "Checktime"),
     charts_doc="report charts: `ok_pie` (OK green vs FAILED red), `by_slot` (OK and FAILED "
                "columns per N-minute slot)."))
 
-register(ReportDef(
+register_report(Report(
     id="cdr.ivr", en="IVR menu report", it="Voip Report Cdr Menu IVR",
-    source="CDR IVR line / call addressed to an IVR", family="checktime", grouping="ivr",
-    grouping_doc="two tables: one row per IVR menu; one row per N-minute slot of the day",
-    filters=("ivr", "chart_minutes"), layout=_layout(True), definitions=_IVR_DEFS,
+    source="CDR IVR line / call addressed to an IVR", build=IVR_MENUS,
+    tables_doc="two tables: one row per IVR menu; one row per N-minute slot of the day",
+    filters=(IVR_MENUS.filter, CHART_MINUTES), layout=_layout(True), definitions=_IVR_DEFS,
     table_title=("IVR menu", "Menu IVR"),
     charts_doc="report charts: `ok_pie` (OK green vs FAILED red), `by_slot` (OK and FAILED "
                "columns per N-minute slot)."))

@@ -16,6 +16,7 @@ and the seconds spent at ≥ k channels.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,23 +25,39 @@ from pbxlens.config import get_settings
 from pbxlens.reports import common as cm
 from pbxlens.reports import erlang
 from pbxlens.reports import filters as flt
-from pbxlens.reports.catalog import (
-    BlockGroups,
-    FilterDef,
-    Group,
-    ReportDef,
-    register,
-    register_filter,
-)
+from pbxlens.reports.catalog import BlockGroups, Built, FilterDef, Group, Report, register_report
 from pbxlens.reports.common import M
 from pbxlens.reports.engine import RawTable, RowSpec
 
-register_filter(FilterDef(
+OUT_CONFIG = FilterDef(
     "out_config", "Gateway configuration", "Configurazione gateway",
-    doc="Outbound gateway configuration (the last outbound-line detail line's id)."))
-register_filter(FilterDef(
+    doc="Outbound gateway configuration (the last outbound-line detail line's id).",
+    options=flt.DirectoryOptions("SELECT name, name FROM outbound_configurations"
+                                 " WHERE tenant = ? ORDER BY name"))
+FROM_START = FilterDef(
     "from_start", "Count from call start", "Conta dall'inizio chiamata", multi=False,
-    doc="yes/no, default no: intervals [start, end) instead of [answer, end) (C10)."))
+    options=flt.YES_NO,
+    doc="yes/no, default no: intervals [start, end) instead of [answer, end) (C10).")
+
+
+@dataclass(frozen=True)
+class Lines:
+    """What a coincidence report sweeps: the `line_calls` column that names a line, the
+    directory table of the lines' channel limits, outgoing calls only or every direction, and
+    the filter that picks lines. Calling it builds the report (`build`)."""
+
+    key: str
+    limits: str
+    outgoing_only: bool
+    filter: str
+
+    def __call__(self, con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+        return build(con, defn, p, d_from, d_to, self)
+
+
+GATEWAYS = Lines(key="gateway", limits="gateways", outgoing_only=False, filter="gateway")
+OUT_CONFIGS = Lines(key="out_config", limits="outbound_configurations", outgoing_only=True,
+                    filter="out_config")
 
 ALL = "\x1f*"  # facts key of the PBX-wide sweep (never a line name)
 _PEAK_KEY = 1 << 40  # orders (level, earliest second) in one BIGINT: levels < 2^23, spans < 2^40
@@ -139,10 +156,11 @@ def sweep(con, key: str, p: flt.Params, lo: int, hi: int, bucket: int, d_to: dat
     return con.execute(sql, named).fetchall()
 
 
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
-    opts = defn.options
-    key, table, outgoing_only = opts["key"], opts["limits"], opts["outgoing_only"]
-    values = p.values(opts["filter"])
+def build(con, defn: Report, p: flt.Params, d_from: date, d_to: date, lines: Lines) -> Built:
+    # Over 80 lines on purpose: one pass turns the sweep's rows into each line's facts, its
+    # >= k histogram and its chart; split, the steps would pass the same five maps around.
+    key, table, outgoing_only = lines.key, lines.limits, lines.outgoing_only
+    values = p.values(lines.filter)
     bucket = _bucket_s()
     gos = get_settings().grade_of_service
     lo, hi = _epoch(d_from), _epoch(d_to + timedelta(days=1))
@@ -309,12 +327,12 @@ _DEFS = (
                "of the limits when every line has one."),
 )
 
-register(ReportDef(
+register_report(Report(
     id="cdr.coincidences", en="Coincidences", it="Voip Report Cdr Contemporaneita",
-    source="CDR call intervals", family="coincidence", grouping="gateway",
-    grouping_doc="one row and one chart per gateway (line), every direction; totals = the "
-                 "PBX-wide concurrency",
-    filters=("gateway", "from_start"),
+    source="CDR call intervals", build=GATEWAYS,
+    tables_doc="one row and one chart per gateway (line), every direction; totals = the "
+               "PBX-wide concurrency",
+    filters=(flt.GATEWAY, FROM_START),
     layout=_line_group(),
     charts_doc="`coincidences_<gateway>` and `coincidences_all`: per bucket the peak (points "
                "coloured by occupancy), the time-weighted average, the range average (dashed "
@@ -322,25 +340,21 @@ register(ReportDef(
     definitions=_DEFS,
     totals_label=("All lines", "Tutte le linee"),
     table_title=("Concurrent calls per line", "Chiamate contemporanee per linea"),
-    options={"key": "gateway", "limits": "gateways", "outgoing_only": False,
-             "filter": "gateway",
-             "engines": ("duckdb",)},  # the sweep is DuckDB SQL (decisions.md)
+    engines=("duckdb",),  # the sweep is DuckDB SQL (decisions.md)
 ))
 
-register(ReportDef(
+register_report(Report(
     id="cdr.coincidences_out", en="Coincidences out",
     it="Voip Report Cdr Contemporaneita Uscita",
-    source="CDR outgoing call intervals", family="coincidence", grouping="out_config",
-    grouping_doc="one row and one chart per outbound gateway configuration, outgoing calls "
-                 "only; totals = all configurations at once",
-    filters=("out_config", "from_start"),
+    source="CDR outgoing call intervals", build=OUT_CONFIGS,
+    tables_doc="one row and one chart per outbound gateway configuration, outgoing calls "
+               "only; totals = all configurations at once",
+    filters=(OUT_CONFIG, FROM_START),
     layout=_line_group(),
     charts_doc="`coincidences_<configuration>` and `coincidences_all`, as cdr.coincidences.",
     definitions=_DEFS,
     totals_label=("All configurations", "Tutte le configurazioni"),
     table_title=("Concurrent outgoing calls per configuration",
                  "Chiamate in uscita contemporanee per configurazione"),
-    options={"key": "out_config", "limits": "outbound_configurations", "outgoing_only": True,
-             "filter": "out_config",
-             "engines": ("duckdb",)},  # the sweep is DuckDB SQL (decisions.md)
+    engines=("duckdb",),  # the sweep is DuckDB SQL (decisions.md)
 ))

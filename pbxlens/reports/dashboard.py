@@ -9,9 +9,9 @@ from pbxlens.models import vocabulary
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports import format as fmt
-from pbxlens.reports.catalog import Group, ReportDef, SummaryField, register
+from pbxlens.reports import scaffold
+from pbxlens.reports.catalog import Built, Group, Report, SummaryField, register_report
 from pbxlens.reports.common import M
-from pbxlens.reports.engine import RawTable, RowSpec
 
 FIELDS = ("n", "dur", "wait", "talk")
 DIRS = ("incoming", "outgoing", "internal")
@@ -53,32 +53,20 @@ def _and(*preds):
     return lambda b: all(p(b) for p in preds)
 
 
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
-    lo, hi = d_from.isoformat(), d_to.isoformat()
+def query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     w = flt.Where()
     flt.call_filters(w, p)
-    cols, rows = cm.fetch(con, SQL.format(where=w.sql()), [lo, hi, *w.args])
-    it = p.lang == "it"
-    facts: dict[str, dict] = {"day": {}, "hr": {}, "dow": {}}
-    gids = {0b011: ("day", lambda r: r["day"].isoformat()), 0b101: ("hr", lambda r: str(r["hr"])),
-            0b110: ("dow", lambda r: str(r["dow"]))}
-    for row in rows:
-        r = dict(zip(cols, row, strict=True))
-        kind, keyf = gids[r["gid"]]
-        cm.put(facts[kind], keyf(r), r["block"], r, FIELDS)
-    days = cm.days_between(d_from, d_to)
-    raws = [
-        RawTable("daily", "Totale" if it else "Total",
-                 [RowSpec(d.isoformat(), fmt.day_label(d)) for d in days], facts["day"],
-                 row_header="Data" if it else "Date"),
-        RawTable("hourly", "Ripartizione oraria" if it else "Hourly breakdown",
-                 [RowSpec(str(h), fmt.hour_label(h)) for h in range(24)], facts["hr"],
-                 row_header="Ora" if it else "Hour"),
-        RawTable("weekly", "Ripartizione settimanale" if it else "Weekday breakdown",
-                 [RowSpec(str(i), fmt.weekday_label(i, p.lang)) for i in range(7)],
-                 facts["dow"], row_header="Giorno" if it else "Day"),
-    ]
-    return raws, _charts(facts, days, p.lang)
+    return SQL.format(where=w.sql()), [d_from.isoformat(), d_to.isoformat(), *w.args]
+
+
+def build(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.dashboard: the day, hour and weekday tables of the calls, by direction and status."""
+    sets = cm.GroupingSets(("day", "hr", "dow"), cm.records(con, *query(p, d_from, d_to)))
+    facts = {"day": cm.facts_by(sets.of("day"), cm.by_day, FIELDS),
+             "hr": cm.facts_by(sets.of("hr"), cm.by_hour, FIELDS),
+             "dow": cm.facts_by(sets.of("dow"), lambda r: str(r["dow"]), FIELDS)}
+    return (scaffold.day_hour_weekday_tables(facts, d_from, d_to, p.lang),
+            _charts(facts, cm.days_between(d_from, d_to), p.lang))
 
 
 def _series(by_slot: dict, slots: list[str], field: str) -> list[dict]:
@@ -105,14 +93,14 @@ def _charts(facts: dict, days: list[date], lang: str) -> list[dict]:
         {"id": "daily_duration", "title": "Durata per giorno (s)" if it else "Duration per day (s)",
          "type": "combo", "x": dx, "series": _series(facts["day"], dk, "dur")},
         {"id": "hourly_calls", "title": "Chiamate per ora" if it else "Calls by hour",
-         "type": "combo", "x": cm.hour_x(), "series": _series(facts["hr"], hk, "n")},
+         "type": "combo", "x": scaffold.hour_x(), "series": _series(facts["hr"], hk, "n")},
         {"id": "hourly_duration", "title": "Durata per ora (s)" if it else "Duration by hour (s)",
-         "type": "combo", "x": cm.hour_x(), "series": _series(facts["hr"], hk, "dur")},
+         "type": "combo", "x": scaffold.hour_x(), "series": _series(facts["hr"], hk, "dur")},
         {"id": "weekday_calls", "title": "Chiamate per giorno della settimana" if it else
-         "Calls by weekday", "type": "combo", "x": cm.weekday_x(lang),
+         "Calls by weekday", "type": "combo", "x": scaffold.weekday_x(lang),
          "series": _series(facts["dow"], wk, "n")},
         {"id": "weekday_duration", "title": "Durata per giorno della settimana (s)" if it else
-         "Duration by weekday (s)", "type": "combo", "x": cm.weekday_x(lang),
+         "Duration by weekday (s)", "type": "combo", "x": scaffold.weekday_x(lang),
          "series": _series(facts["dow"], wk, "dur")},
     ]
     # pies (and the stacked band, same data): per direction, answered + unanswered by status
@@ -176,12 +164,12 @@ def _box(d: str, en: str, it_: str) -> tuple[SummaryField, ...]:
     )
 
 
-register(ReportDef(
+register_report(Report(
     id="cdr.dashboard", en="CDR dashboard", it="Voip Report Cdr", source="CDR call",
-    family="dashboard", grouping="dashboard",
-    grouping_doc="three tables: every day of the range, 24 hours, 7 weekdays (Sunday first); "
-                 "columns by direction",
-    filters=("status", "source", "destination", "billing_code", "gateway"),
+    build=build,
+    tables_doc="three tables: every day of the range, 24 hours, 7 weekdays (Sunday first); "
+               "columns by direction",
+    filters=(flt.STATUS, flt.SOURCE, flt.DESTINATION, flt.BILLING_CODE, flt.GATEWAY),
     layout=LAYOUT,
     summary=_box("incoming", "Incoming", "Ingresso") + _box("outgoing", "Outgoing", "Uscita")
     + _box("internal", "Internal", "Interna"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pbxlens.reports.catalog import FILTERS, BlockGroups, Group, all_reports
+from pbxlens.reports.catalog import BlockGroups, Group, all_filters, all_reports
 from pbxlens.reports.common import BLOCK_ORDER
 
 
@@ -12,9 +12,10 @@ def _metrics(ms) -> str:
 
 
 def render() -> str:
-    reports = all_reports()  # loads the family modules first: they register their filters
+    reports = all_reports()
     out = ["# Reports", "",
-           "Generated from the catalog (`pbxlens/reports/catalog.py` and the family modules) by",
+           "Generated from the catalog (the reports registered by the modules of",
+           "`pbxlens/reports/`, see `pbxlens/reports/catalog.py`) by",
            "`python -m pbxlens.reports.docs > docs/reports.md`; a test keeps it up to date.", "",
            "Common rules: dates are PBX-local days, both inclusive (`--to` through 23:59:59); "
            "CDR reports place a call by its start time. Averages are Σ seconds / count, "
@@ -41,14 +42,14 @@ def render() -> str:
            "merged header, typed cells (`[h]:mm:ss` durations, integers, `0.00%`), totals "
            "row, frozen header, autofilter.", "", "## Filters", "",
            "| key | English | Italiano | meaning |", "|---|---|---|---|"]
-    for f in FILTERS.values():
+    for f in all_filters():
         out.append(f"| `{f.key}` | {f.en} | {f.it} | {f.doc} |")
     out.append("")
     out.append("Multi-value: `--filter queue=700,701` or repeated `--filter`.")
     for d in reports:
         out += ["", f"## `{d.id}` — {d.en}", "", f"- Italian title: *{d.it}*",
-                f"- Source: {d.source}", f"- Grouping: {d.grouping_doc}",
-                f"- Filters: {', '.join(f'`{k}`' for k in d.filters)}",
+                f"- Source: {d.source}", f"- Grouping: {d.tables_doc}",
+                f"- Filters: {', '.join(f'`{k}`' for k in d.filter_keys)}",
                 f"- Charts: {d.charts_doc}", "", "Columns:", ""]
         for item in d.layout:
             if isinstance(item, Group):

@@ -1,9 +1,8 @@
-"""Runs a report definition: the family engine aggregates in SQL, this module turns the
-aggregated sums into tables (columns, rows, totals, header strip) from the definition alone."""
+"""Runs a report: its build aggregates in SQL, this module turns the aggregated sums into
+tables (columns, rows, totals, header strip) from the definition alone."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -15,12 +14,13 @@ from pbxlens.reports.catalog import (
     ColumnOut,
     Group,
     Metric,
-    ReportDef,
+    Report,
     Result,
     TableOut,
     get,
     order_codes,
 )
+from pbxlens.reports.guard import Guard, checkpoint
 
 Facts = dict[str, dict[str, float]]  # block -> field -> sum
 
@@ -36,7 +36,7 @@ class RowSpec:
 
 @dataclass
 class RawTable:
-    """What a family engine hands back: rows in display order and their additive sums."""
+    """What a build hands back per table: rows in display order and their additive sums."""
 
     key: str
     title: str
@@ -110,7 +110,7 @@ def _sum_value(v, unit: str):
     return int(v)
 
 
-def expand_layout(defn: ReportDef, present: set[str]) -> list[Group]:
+def expand_layout(defn: Report, present: set[str]) -> list[Group]:
     groups: list[Group] = []
     for item in defn.layout:
         if isinstance(item, Group):
@@ -127,7 +127,7 @@ def expand_layout(defn: ReportDef, present: set[str]) -> list[Group]:
     return groups
 
 
-def build_table(defn: ReportDef, raw: RawTable, lang: str) -> TableOut:
+def build_table(defn: Report, raw: RawTable, lang: str) -> TableOut:
     it = lang == "it"
     row_facts: dict[str, Facts] = {}
     for spec in raw.rows:  # leaves first, then parents (children precede in row_facts lookups)
@@ -160,7 +160,9 @@ def build_table(defn: ReportDef, raw: RawTable, lang: str) -> TableOut:
         b for f in [*row_facts.values(), totals] for b in f)), totals)  # totals_key may add blocks
 
     rows = []
-    for spec in raw.rows:
+    for i, spec in enumerate(raw.rows):
+        if i % 1024 == 0:
+            checkpoint()
         r = {"label": spec.label, "level": spec.level, "key": spec.key}
         r.update(spec.extra)
         r.update(values(row_facts[spec.key]))
@@ -222,28 +224,23 @@ def _compiled(cols: list[tuple[ColumnOut, Group, Metric]], blocks: list[str],
     return values
 
 
-FAMILIES = {"queue": "pbxlens.reports.queue", "operator": "pbxlens.reports.operator",
-            "dashboard": "pbxlens.reports.dashboard",
-            # issue 5: billing codes, groups, organizations / OUs, checktime and IVR
-            "billing_code": "pbxlens.reports.billing_code", "group": "pbxlens.reports.group",
-            "organization": "pbxlens.reports.organization",
-            "checktime": "pbxlens.reports.checktime",
-            # issue 5 (coincidences, waits, numbers)
-            "coincidence": "pbxlens.reports.coincidence", "wait": "pbxlens.reports.wait",
-            "number": "pbxlens.reports.number",
-            "billing": "pbxlens.reports.billing"}
-
-
-def run(con: duckdb.DuckDBPyConnection, report_id: str, params: flt.Params | None = None) -> Result:
-    """Run report `report_id` on the store `con` (a connection whose TimeZone is the PBX's)."""
+def run(con: duckdb.DuckDBPyConnection, report: str | Report, params: flt.Params | None = None,
+        guard: Guard | None = None) -> Result:
+    """Run `report` (an id of the catalog, or a definition) on the store `con` (a connection
+    whose TimeZone is the PBX's), under `guard` when given (range and time limits)."""
     params = params or flt.Params()
-    defn = get(report_id)
-    flt.validate(params, defn.filters, report_id)
+    defn = get(report) if isinstance(report, str) else report
+    flt.validate(params, defn)
     d_from, d_to = params.resolved()
-    family = importlib.import_module(FAMILIES[defn.family])
-    raws, charts = family.build(con, defn, params, d_from, d_to)
     lang = params.lang
-    tables = [build_table(defn, r, lang) for r in raws]
+    guard = guard or Guard()  # no limits
+    guard.check_range(defn.id, d_from, d_to)
+    with guard.limit(con, defn.id) as watched:
+        raws, charts = defn.build(watched, defn, params, d_from, d_to)
+        tables = []
+        for r in raws:  # the Python side stops at the limit too, between tables
+            watched.check()
+            tables.append(build_table(defn, r, lang))
     shown = {"from": d_from.isoformat(), "to": d_to.isoformat()}
     shown.update({k: v for k, v in sorted(params.filters.items()) if v})
     return Result(report=defn.id, title=defn.title(lang), lang=lang, filters=shown,

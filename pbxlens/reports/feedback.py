@@ -13,17 +13,24 @@ from __future__ import annotations
 from datetime import date
 
 from pbxlens.reports import common as cm
-from pbxlens.reports import engine
 from pbxlens.reports import filters as flt
-from pbxlens.reports.catalog import FilterDef, Group, ReportDef, SummaryField, register, register_filter
+from pbxlens.reports.catalog import (
+    Built,
+    FilterDef,
+    Group,
+    Report,
+    SummaryField,
+    register_report,
+)
 from pbxlens.reports.common import M
 from pbxlens.reports.engine import RawTable, RowSpec
 
-engine.FAMILIES["feedback"] = __name__
-
-register_filter(FilterDef("group", "Routing group", "Gruppo instradamento",
-                          doc="The `<group>` of the feedback requests (e.g. CS); several "
-                              "routings of one group are aggregated (L7693)."))
+ROUTING_GROUP = FilterDef(
+    "group", "Routing group", "Gruppo instradamento",
+    doc="The `<group>` of the feedback requests (e.g. CS); several routings of one group are "
+        "aggregated (L7693).",
+    options=flt.DirectoryOptions("SELECT DISTINCT grp, grp FROM feedback_requests"
+                                 " WHERE tenant = ? AND grp <> '' ORDER BY 1"))
 
 # Day of a rating: the call's start (PBX local day) when the CDR holds the call; else the
 # unique_id's epoch part (the call start in UTC, pbx_data.md §1.7) in the PBX timezone; else
@@ -50,7 +57,8 @@ _QUEUE = """EXISTS (SELECT 1 FROM queue_visits v LEFT JOIN queues q
   WHERE v.tenant = f.tenant AND v.unique_id = f.unique_id AND ({cond}))"""
 
 
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+def build(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """feedback.service: the calls per rating 6 down to 1 and their share."""
     fw = flt.Where()
     if p.tenant is not None:
         fw.add("f.tenant = ?", p.tenant)
@@ -82,11 +90,11 @@ LAYOUT = (
           doc="calls with this rating / calls with a valid rating (1-6)"),)),
 )
 
-register(ReportDef(
+register_report(Report(
     id="feedback.service", en="Feedback service report", it="Service Report",
-    source="feedback request (dynamic routing)", family="feedback", grouping="rating",
-    grouping_doc="one table; rows 6★ down to 1★ (every rating listed)",
-    filters=("queue", "group"), layout=LAYOUT,
+    source="feedback request (dynamic routing)", build=build,
+    tables_doc="one table; rows 6★ down to 1★ (every rating listed)",
+    filters=(flt.QUEUE, ROUTING_GROUP), layout=LAYOUT,
     summary=(SummaryField("n", "calls with a valid rating", "totale", M("n", "", "")),),
     definitions=(
         ("rating", "param1 of the feedback request (the digit typed after the call); only 1-6 "

@@ -1,40 +1,99 @@
-"""Report parameters: the date range and the filters every report may declare (spec §0.3)."""
+"""Report parameters (spec §0.3): the date range, the filters every report may declare with the
+choices the web page offers for them, and the SQL pieces that bind their values."""
 
 from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from pbxlens import PbxlensError
 from pbxlens.config import get_settings
 from pbxlens.models import vocabulary
-from pbxlens.reports.catalog import FILTERS, FilterDef, register_filter
+from pbxlens.reports.catalog import FilterDef
 
-for _f in (
-    FilterDef("status", "Status", "Stato",
-              doc="CDR call status (OK, CANCELED, NOANSWER, BUSY, FAILED, UNAVAILABLE, FORBIDDEN,"
-                  " ??); Italian labels and aliases accepted (C25)."),
-    FilterDef("exit_cause", "Exit cause", "Exit Cause",
-              doc="The grain's own exit cause (queue visit or operator leg): a PBX code (NCC, "
-                  "ATXFER, JOINEMPTY ...) or a report block (TRASFERIMENTO, QUEUE_JOINEMPTY, "
-                  "TIMEOUT, ANSWERED ELSEWHERE ...)."),
-    FilterDef("queue", "Queue", "Coda", doc="Queue id or name."),
-    FilterDef("operator", "Operator", "Operatore", doc="Operator extension."),
-    FilterDef("account", "Operator account", "Account Operatore", doc="SIP account id."),
-    FilterDef("source", "Source", "Sorgente",
-              doc="Caller number contains the text (`*` is a wildcard)."),
-    FilterDef("destination", "Destination", "Destinazione",
-              doc="Called number contains the text (`*` is a wildcard)."),
-    FilterDef("billing_code", "Billing code", "Codice Fatturazione", doc="CDR account_code."),
-    FilterDef("gateway", "Gateway name", "Nome gateway", doc="CDR gateway_name."),
-    FilterDef("empty_queue", "Show calls in empty queue", "Mostra chiamate in coda vuota",
-              multi=False,
-              doc="yes/no (sì/no), default no: include queue visits with no queue id and name, "
-                  "as a blank-named row (C23). Unrelated to QUEUE_JOINEMPTY."),
-):
-    register_filter(_f)
+if TYPE_CHECKING:
+    from pbxlens.reports.catalog import Report
+
+# ----------------------------------------------------------------------------- choices
+
+
+@dataclass(frozen=True)
+class DirectoryOptions:
+    """A filter's choices from the tenant's directory: `sql` selects (value, label) pairs with
+    one `?`, the tenant."""
+
+    sql: str
+
+    def __call__(self, con, tenant: str | None, lang: str) -> list[dict]:
+        return [{"value": v, "label": label}
+                for v, label in con.execute(self.sql, [tenant]).fetchall()]
+
+
+@dataclass(frozen=True)
+class FixedOptions:
+    """Choices that do not depend on the store: (value, English label, Italian label)."""
+
+    choices: tuple[tuple[str, str, str], ...]
+
+    def __call__(self, con, tenant: str | None, lang: str) -> list[dict]:
+        return [{"value": v, "label": it if lang == "it" else en} for v, en, it in self.choices]
+
+
+YES_NO = FixedOptions((("no", "No", "No"), ("yes", "Yes", "Sì")))
+
+
+def status_options(con, tenant: str | None, lang: str) -> list[dict]:
+    return [{"value": s.code, "label": s.it if lang == "it" else s.en}
+            for s in vocabulary.STATUSES]
+
+
+def exit_cause_options(con, tenant: str | None, lang: str) -> list[dict]:
+    return [{"value": s.code, "label": f"{s.code} – {s.it if lang == 'it' else s.en}"}
+            for s in vocabulary.EXIT_CAUSES]
+
+
+# ----------------------------------------------------------------------------- shared filters
+
+STATUS = FilterDef(
+    "status", "Status", "Stato", options=status_options,
+    doc="CDR call status (OK, CANCELED, NOANSWER, BUSY, FAILED, UNAVAILABLE, FORBIDDEN, ??); "
+        "Italian labels and aliases accepted (C25).")
+EXIT_CAUSE = FilterDef(
+    "exit_cause", "Exit cause", "Exit Cause", options=exit_cause_options,
+    doc="The grain's own exit cause (queue visit or operator leg): a PBX code (NCC, ATXFER, "
+        "JOINEMPTY ...) or a report block (TRASFERIMENTO, QUEUE_JOINEMPTY, TIMEOUT, ANSWERED "
+        "ELSEWHERE ...).")
+QUEUE = FilterDef(
+    "queue", "Queue", "Coda", doc="Queue id or name.",
+    options=DirectoryOptions("SELECT id, coalesce(name, id) || ' (' || id || ')' FROM queues"
+                             " WHERE tenant = ? ORDER BY 2"))
+OPERATOR = FilterDef(
+    "operator", "Operator", "Operatore", doc="Operator extension.",
+    options=DirectoryOptions("SELECT extension, extension || coalesce(' (' || name || ')', '')"
+                             " FROM operators WHERE tenant = ? ORDER BY extension"))
+ACCOUNT = FilterDef(
+    "account", "Operator account", "Account Operatore", doc="SIP account id.",
+    options=DirectoryOptions("SELECT account, account || ' · ' || extension FROM accounts"
+                             " WHERE tenant = ? ORDER BY account"))
+SOURCE = FilterDef("source", "Source", "Sorgente",
+                   doc="Caller number contains the text (`*` is a wildcard).")
+DESTINATION = FilterDef("destination", "Destination", "Destinazione",
+                        doc="Called number contains the text (`*` is a wildcard).")
+BILLING_CODE = FilterDef(
+    "billing_code", "Billing code", "Codice Fatturazione", doc="CDR account_code.",
+    options=DirectoryOptions("SELECT code, code || coalesce(' – ' || description, '')"
+                             " FROM billing_codes WHERE tenant = ? ORDER BY code"))
+GATEWAY = FilterDef(
+    "gateway", "Gateway name", "Nome gateway", doc="CDR gateway_name.",
+    options=DirectoryOptions("SELECT name, name FROM gateways WHERE tenant = ? ORDER BY name"))
+EMPTY_QUEUE = FilterDef(
+    "empty_queue", "Show calls in empty queue", "Mostra chiamate in coda vuota", multi=False,
+    options=YES_NO,
+    doc="yes/no (sì/no), default no: include queue visits with no queue id and name, as a "
+        "blank-named row (C23). Unrelated to QUEUE_JOINEMPTY.")
 
 _YES = {"yes", "y", "true", "1", "si", "sì", "on"}
 _NO = {"no", "n", "false", "0", "off"}
@@ -57,7 +116,7 @@ class Params:
         months = max(1, get_settings().default_range_months)
         d_to = self.date_to or (today if self.date_from is None else
                                 max(today, self.date_from))
-        d_from = self.date_from or (_minus_months(d_to, months) + timedelta(days=1))
+        d_from = self.date_from or (minus_months(d_to, months) + timedelta(days=1))
         if d_from > d_to:
             raise PbxlensError(f"the range is empty: {d_from} is after {d_to}")
         return d_from, d_to
@@ -75,48 +134,57 @@ class Params:
         return [v for v in self.filters.get(key, []) if v != ""]
 
 
-def _minus_months(d: date, months: int) -> date:
+def minus_months(d: date, months: int) -> date:
+    """The same day `months` months earlier (the last day of a shorter month).
+
+    Example:
+        >>> minus_months(date(2026, 3, 31), 1)
+        datetime.date(2026, 2, 28)
+    """
     y, m = divmod(d.year * 12 + d.month - 1 - months, 12)
     m += 1
     return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
 
 
-def parse_filters(items: list[str], allowed: tuple[str, ...], report_id: str) -> dict[str, list]:
+def _filter_of(report: Report, key: str) -> FilterDef:
+    try:
+        return report.filter(key)
+    except KeyError:
+        raise PbxlensError(f"unknown filter {key!r} for {report.id}; "
+                           f"known: {', '.join(report.filter_keys)}") from None
+
+
+def parse_filters(items: list[str], report: Report) -> dict[str, list]:
     """`key=v1,v2` items (repeatable) -> {key: [values]}; unknown keys raise PbxlensError."""
     out: dict[str, list[str]] = {}
     for item in items:
         if "=" not in item:
             raise PbxlensError(f"--filter {item!r}: expected key=value")
         k, v = item.split("=", 1)
-        k = k.strip().lower().replace("-", "_")
-        if k not in allowed:
-            raise PbxlensError(f"unknown filter {k!r} for {report_id}; "
-                               f"known: {', '.join(allowed)}")
-        vals = [x.strip() for x in v.split(",")] if FILTERS[k].multi else [v.strip()]
-        _check_single(k, vals[0])
-        out.setdefault(k, []).extend(x for x in vals if x)
+        f = _filter_of(report, k.strip().lower().replace("-", "_"))
+        vals = [x.strip() for x in v.split(",")] if f.multi else [v.strip()]
+        _check_single(f, vals[0])
+        out.setdefault(f.key, []).extend(x for x in vals if x)
     return out
 
 
-def _check_single(k: str, v: str) -> None:
-    f = FILTERS[k]
+def _check_single(f: FilterDef, v: str) -> None:
     if f.multi:
         return
     if f.numeric:
         if not (v.strip().isdigit() and 1 <= int(v) <= 1440):
-            raise PbxlensError(f"--filter {k}: expected a whole number from 1 to 1440, "
+            raise PbxlensError(f"--filter {f.key}: expected a whole number from 1 to 1440, "
                                f"got {v!r}")
     elif v.strip().lower() not in _YES | _NO:
-        raise PbxlensError(f"--filter {k}: expected yes or no, got {v!r}")
+        raise PbxlensError(f"--filter {f.key}: expected yes or no, got {v!r}")
 
 
-def validate(params: Params, allowed: tuple[str, ...], report_id: str) -> None:
+def validate(params: Params, report: Report) -> None:
+    """Every filter of `params` is one of the report's, with a well-formed value."""
     for k, vals in params.filters.items():
-        if k not in allowed:
-            raise PbxlensError(f"unknown filter {k!r} for {report_id}; "
-                               f"known: {', '.join(allowed)}")
+        f = _filter_of(report, k)
         if vals:
-            _check_single(k, vals[-1])
+            _check_single(f, vals[-1])
 
 
 def bounds(d_from: date, d_to: date) -> tuple[str, str]:

@@ -12,12 +12,15 @@ from datetime import date
 
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
-from pbxlens.reports import format as fmt
-from pbxlens.reports.catalog import FilterDef, Group, ReportDef, register, register_filter
-from pbxlens.reports.common import M
+from pbxlens.reports import scaffold
+from pbxlens.reports.catalog import Built, FilterDef, Group, Report, register_report
+from pbxlens.reports.common import Grouping, M
 from pbxlens.reports.engine import RawTable, RowSpec
 
-register_filter(FilterDef("group", "Group", "Gruppo", doc="Ring group id or name."))
+GROUP = FilterDef(
+    "group", "Group", "Gruppo", doc="Ring group id or name.",
+    options=flt.DirectoryOptions("SELECT id, coalesce(name, id) FROM ring_groups"
+                                 " WHERE tenant = ? ORDER BY 2"))
 
 FIELDS = ("n", "talk", "cfwd", "ufwd", "fork")
 _GLABEL = "coalesce(r.name, nullif(g.group_name, ''), g.group_id, '')"
@@ -43,101 +46,68 @@ FROM l
 GROUP BY GROUPING SETS ({{sets}})
 """
 
-GROUPINGS = {
-    "group": (("gkey", "dow", "hr"), "(gkey, block), (dow, block), (hr, block)"),
-    "group_date": (("gkey", "day", "dow"), "(gkey, day, block), (gkey, dow, block)"),
-    "group_hour": (("gkey", "hr"), "(gkey, hr, block)"),
-}
+BY_GROUP = Grouping(("gkey", "dow", "hr"), "(gkey, block), (dow, block), (hr, block)")
+BY_GROUP_DATE = Grouping(("gkey", "day", "dow"), "(gkey, day, block), (gkey, dow, block)")
+BY_GROUP_HOUR = Grouping(("gkey", "hr"), "(gkey, hr, block)")
 
 
-def query(defn: ReportDef, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
-    keys, sets = GROUPINGS[defn.grouping]
+def query(g: Grouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     w = flt.Where()
     if p.tenant is not None:
         w.add("v.tenant = ?", p.tenant)
     lw = flt.Where()
     lw.any_of(["g.gkey", _GLABEL], p.values("group"))
-    sql = SQL.format(fine=", ".join(f"v.{k}" for k in keys if k != "gkey"), where=w.sql(),
-                     label_where=lw.sql(), keys=", ".join(keys),
-                     gid="GROUPING(" + ", ".join(keys) + ")", sets=sets)
+    sql = SQL.format(fine=", ".join(f"v.{k}" for k in g.keys if k != "gkey"), where=w.sql(),
+                     label_where=lw.sql(), keys=g.columns, gid=g.gid, sets=g.sets)
     return sql, [d_from.isoformat(), d_to.isoformat(), *w.args, *lw.args]
 
 
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
-    sql, args = query(defn, p, d_from, d_to)
-    cols, rows = cm.fetch(con, sql, args)
-    keys, _sets = GROUPINGS[defn.grouping]
-    nk = len(keys)
-    it = p.lang == "it"
-    lang = p.lang
-    recs = [dict(zip(cols, r, strict=True)) for r in rows]
+def visits(con, g: Grouping, p: flt.Params, d_from: date, d_to: date
+           ) -> tuple[cm.GroupingSets, dict[str, str], list[str]]:
+    """The summed visits by grouping set, the groups' labels and their display order (a
+    filtered group is listed even without data)."""
+    sets = cm.GroupingSets(g.keys, cm.records(con, *query(g, p, d_from, d_to)))
+    labels = {r["gkey"]: r["glabel"] or "" for r in sets.having("gkey")}
+    cm.add_filtered(con, labels, p.values("group"), "ring_groups")
+    return sets, labels, sorted(labels, key=lambda k: ((labels[k] or "").lower(), k))
 
-    def gid_of(*present: str) -> int:
-        g = 0
-        for i, k in enumerate(keys):
-            if k not in present:
-                g |= 1 << (nk - 1 - i)
-        return g
 
-    by: dict[int, list[dict]] = {}
-    labels: dict[str, str] = {}
-    for r in recs:
-        by.setdefault(r["gid"], []).append(r)
-        if r.get("gkey") is not None:
-            labels[r["gkey"]] = r["glabel"] or ""
-    for gv in p.values("group"):  # a filtered group is shown even without data
-        if gv not in labels and gv not in labels.values():
-            for gid, name in con.execute("SELECT id, name FROM ring_groups WHERE id = ? OR "
-                                         "name = ?", [gv, gv]).fetchall():
-                labels.setdefault(gid, name or gid)
-    order = sorted(labels, key=lambda k: ((labels[k] or "").lower(), k))
-    title = defn.table_title[1] if it else defn.table_title[0]
-    if defn.grouping == "group":
-        facts: dict = {}
-        for r in by.get(gid_of("gkey"), []):
-            cm.put(facts, r["gkey"], r["block"], r, FIELDS)
-        allb: dict = {}
-        for fs in facts.values():
-            for b, v in fs.items():
-                cm.put(allb, "all", b, v, tuple(v))
-        slots: dict = {"dow": {}, "hr": {}}
-        for k in ("dow", "hr"):
-            for r in by.get(gid_of(k), []):
-                cm.put(slots[k], r[k], r["block"], r, FIELDS)
-        charts = [cm.pie("answered_pie", "Risposte / non risposte" if it else
-                         "Answered / unanswered", allb.get("all", {})),
-                  cm.slot_chart("by_weekday", "Per giorno della settimana" if it else
-                                "By weekday", cm.weekday_x(lang), slots["dow"], list(range(7))),
-                  cm.slot_chart("by_hour", "Per ora" if it else "By hour", cm.hour_x(),
-                                slots["hr"], list(range(24)))]
-        return [RawTable("groups", title, [RowSpec(k, labels[k]) for k in order], facts,
-                         row_header="Gruppo" if it else "Group")], charts
+def by_group(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.groups (R11): one row per ring group, and the chart trio."""
+    sets, labels, order = visits(con, BY_GROUP, p, d_from, d_to)
+    facts = cm.facts_by(sets.of("gkey"), lambda r: r["gkey"], FIELDS)
+    table = RawTable("groups", defn.text(defn.table_title, p.lang),
+                     [RowSpec(k, labels[k]) for k in order], facts,
+                     row_header=cm.tr(p.lang, "Group", "Gruppo"))
+    return [table], scaffold.chart_trio(p.lang, facts,
+                                        cm.facts_by(sets.of("dow"), lambda r: r["dow"], FIELDS),
+                                        cm.facts_by(sets.of("hr"), lambda r: r["hr"], FIELDS))
+
+
+def by_date(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.groups_by_date (R12): per group, one row per day and its weekday chart."""
+    sets, labels, order = visits(con, BY_GROUP_DATE, p, d_from, d_to)
+    title = defn.text(defn.table_title, p.lang)
     raws = []
     for gk in order:
-        facts = {}
-        gt = f"{title} {'gruppo' if it else 'group'}: {labels[gk]}"
-        if defn.grouping == "group_date":
-            for r in by.get(gid_of("gkey", "day"), []):
-                if r["gkey"] == gk:
-                    cm.put(facts, r["day"].isoformat(), r["block"], r, FIELDS)
-            by_dow: dict = {}
-            for r in by.get(gid_of("gkey", "dow"), []):
-                if r["gkey"] == gk:
-                    cm.put(by_dow, r["dow"], r["block"], r, FIELDS)
-            rows_ = [RowSpec(d.isoformat(), fmt.day_label(d)) for d in
-                     cm.days_between(d_from, d_to)]
-            tcharts = [cm.slot_chart("by_weekday", "Per giorno della settimana" if it else
-                                     "By weekday", cm.weekday_x(lang), by_dow, list(range(7)))]
-            rh = "Data" if it else "Date"
-        else:
-            for r in by.get(gid_of("gkey", "hr"), []):
-                if r["gkey"] == gk:
-                    cm.put(facts, str(r["hr"]), r["block"], r, FIELDS)
-            rows_ = [RowSpec(str(h), fmt.hour_label(h)) for h in range(24)]
-            tcharts = []
-            rh = "Ora" if it else "Hour"
-        raws.append(RawTable(gk, gt, rows_, facts, charts=tcharts, row_header=rh))
+        days = cm.facts_by((r for r in sets.of("gkey", "day") if r["gkey"] == gk), cm.by_day,
+                           FIELDS)
+        dows = cm.facts_by((r for r in sets.of("gkey", "dow") if r["gkey"] == gk),
+                           lambda r: r["dow"], FIELDS)
+        raws.append(scaffold.daily_table(
+            gk, scaffold.per_entity_title(title, p.lang, ("group", "gruppo"), labels[gk]), days,
+            d_from, d_to, p.lang, charts=[scaffold.weekday_chart(p.lang, dows)]))
     return raws, []
+
+
+def by_hour(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.groups_by_hour (R13): per group, 24 rows."""
+    sets, labels, order = visits(con, BY_GROUP_HOUR, p, d_from, d_to)
+    title = defn.text(defn.table_title, p.lang)
+    return [scaffold.hourly_table(
+        gk, scaffold.per_entity_title(title, p.lang, ("group", "gruppo"), labels[gk]),
+        cm.facts_by((r for r in sets.of("gkey", "hr") if r["gkey"] == gk), cm.by_hour, FIELDS),
+        p.lang) for gk in order], []
 
 
 # ----------------------------------------------------------------------------- definitions
@@ -174,27 +144,27 @@ DEFINITIONS = (
     ("date", "Visits are placed by their call's start time in the PBX timezone (C22)."),
 )
 
-register(ReportDef(
-    id="cdr.groups", options={"row_pie": ("answered.n", "unanswered.n")},
+register_report(Report(
+    id="cdr.groups", row_pie=("answered.n", "unanswered.n"),
     en="Groups report", it="Voip Report Cdr Gruppi",
-    source="CDR ring-group visit", family="group", grouping="group",
-    grouping_doc="one table; one row per ring group", filters=("group",), layout=LAYOUT,
+    source="CDR ring-group visit", build=by_group,
+    tables_doc="one table; one row per ring group", filters=(GROUP,), layout=LAYOUT,
     definitions=DEFINITIONS, table_title=("Calls handled", "Chiamate gestite"),
     charts_doc="report charts: `answered_pie` (answered vs unanswered), `by_weekday` and "
                "`by_hour` (total column, answered and unanswered lines; Sunday first). No "
                "header strip (as Nexus)."))
 
-register(ReportDef(
+register_report(Report(
     id="cdr.groups_by_date", en="Groups report by date", it="Voip Report Cdr Gruppi per Data",
-    source="CDR ring-group visit", family="group", grouping="group_date",
-    grouping_doc="one table per group; one row per day of the range (every day listed)",
-    filters=("group",), layout=LAYOUT, definitions=DEFINITIONS,
+    source="CDR ring-group visit", build=by_date,
+    tables_doc="one table per group; one row per day of the range (every day listed)",
+    filters=(GROUP,), layout=LAYOUT, definitions=DEFINITIONS,
     table_title=("Calls handled", "Chiamate gestite"),
     charts_doc="per table: `by_weekday` (total, answered, unanswered; Sunday first)."))
 
-register(ReportDef(
+register_report(Report(
     id="cdr.groups_by_hour", en="Groups report by hour", it="Voip Report Cdr Gruppi per Ora",
-    source="CDR ring-group visit", family="group", grouping="group_hour",
-    grouping_doc="one table per group; 24 rows 00:00-23:00", filters=("group",), layout=LAYOUT,
+    source="CDR ring-group visit", build=by_hour,
+    tables_doc="one table per group; 24 rows 00:00-23:00", filters=(GROUP,), layout=LAYOUT,
     definitions=DEFINITIONS, table_title=("Calls handled", "Chiamate gestite"),
     charts_doc="none (tables only)."))

@@ -19,20 +19,15 @@ from zoneinfo import ZoneInfo
 
 from pbxlens.config import get_settings
 from pbxlens.reports import common as cm
-from pbxlens.reports import engine
 from pbxlens.reports import filters as flt
 from pbxlens.reports import format as fmt
-from pbxlens.reports.catalog import FilterDef, Group, ReportDef, register, register_filter
+from pbxlens.reports.catalog import Built, FilterDef, Group, Report, register_report
 from pbxlens.reports.common import M
 from pbxlens.reports.engine import RawTable, RowSpec
 
-engine.FAMILIES.setdefault("missed", __name__)  # the family registers itself (catalog._load)
-
-for _f in (FilterDef("type", "Type", "Tipo", doc="Missed-call type: queue, call, checktime."),
-           FilterDef("number", "Number", "Numero",
-                     doc="Caller number contains the text (any written form: +39, 0039, spaces).")):
-    if _f.key not in flt.FILTERS:
-        register_filter(_f)
+TYPE = FilterDef("type", "Type", "Tipo", doc="Missed-call type: queue, call, checktime.")
+NUMBER = FilterDef("number", "Number", "Numero",
+                   doc="Caller number contains the text (any written form: +39, 0039, spaces).")
 
 CATS = ("served_inbound", "handled_with_callback", "forced_closure", "unanswered_callbacks",
         "not_managed")
@@ -114,7 +109,7 @@ def _cat_facts(rows, key) -> dict:
     return facts
 
 
-def build_dashboard(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+def build_dashboard(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
     it = p.lang == "it"
     now = _now(p)
     w = _req_where(p)
@@ -165,13 +160,13 @@ DASH_LAYOUT = (
     _cat_group("not_managed", optional=True),
 )
 
-register(ReportDef(
+register_report(Report(
     id="missed.dashboard", en="Missed calls dashboard", it="Dashboard Missed Call",
-    source="callback request", family="missed", grouping="dashboard",
-    grouping_doc="three tables: all requests of the range (state now), one row per day of "
-                 "first call (state at the end of that day), backlog: older requests closed "
-                 "or called back without answer on that day (state at its end)",
-    filters=("type", "queue"), layout=DASH_LAYOUT,
+    source="callback request", build=build_dashboard,
+    tables_doc="three tables: all requests of the range (state now), one row per day of "
+               "first call (state at the end of that day), backlog: older requests closed "
+               "or called back without answer on that day (state at its end)",
+    filters=(TYPE, flt.QUEUE), layout=DASH_LAYOUT,
     charts_doc="`daily_trend`: one line per category over the days of the range.",
     table_title=("Requests", "Richieste"),
     definitions=(
@@ -241,7 +236,7 @@ TODAY_FIELDS = ("calls", "customers", "managed", "inquiries", "called_back", "bi
                 "bl_calls", "bl_requests", "bl_customers", "bl_called", "bl_unbooked")
 
 
-def build_today(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+def build_today(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
     it = p.lang == "it"
     now = _now(p)
     w = _req_where(p)
@@ -299,12 +294,12 @@ TODAY_LAYOUT = (
     )),
 )
 
-register(ReportDef(
+register_report(Report(
     id="missed.today", en="Missed calls: today's report", it="Report Missed Call",
-    source="callback request", family="missed", grouping="today",
-    grouping_doc="one row per day (the day as \"today\", state at its end or now): the 13 "
-                 "Today's-report KPIs and the 6 backlog KPIs of nexus_modules.md A.8.1",
-    filters=("type", "queue"), layout=TODAY_LAYOUT, table_title=("KPIs", "KPI"),
+    source="callback request", build=build_today,
+    tables_doc="one row per day (the day as \"today\", state at its end or now): the 13 "
+               "Today's-report KPIs and the 6 backlog KPIs of nexus_modules.md A.8.1",
+    filters=(TYPE, flt.QUEUE), layout=TODAY_LAYOUT, table_title=("KPIs", "KPI"),
     definitions=(("today", "Requests whose first call is on the row's day; backlog = older "
                            "requests still open at the end of the day."),
                  ("customers", "Distinct normalized caller numbers."),)))
@@ -348,7 +343,7 @@ FROM per GROUP BY ALL ORDER BY queue, day
 CQ_FIELDS = ("tel_ans", "tel_unans", "numbers", "num_ans", "num_unans", "ok", "ko", "never")
 
 
-def build_caller_queue(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+def build_caller_queue(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
     from pbxlens.missed_calls.numbers import national_sql
 
     it = p.lang == "it"
@@ -403,11 +398,11 @@ CQ_LAYOUT = (Group("calls", "calls", "telefonate", (
         _k("never", "not called back", "non richiamati", "never"))),
 )
 
-register(ReportDef(
+register_report(Report(
     id="missed.caller_queue", en="Missed calls per caller and queue", it="Report Caller Queue",
-    source="CDR queue visit + callback request", family="missed", grouping="caller_queue",
-    grouping_doc="one table per queue, one row per day; numbers are normalized callers",
-    filters=("queue",), layout=CQ_LAYOUT, table_title=("Queue", "Coda"),
+    source="CDR queue visit + callback request", build=build_caller_queue,
+    tables_doc="one table per queue, one row per day; numbers are normalized callers",
+    filters=(flt.QUEUE,), layout=CQ_LAYOUT, table_title=("Queue", "Coda"),
     charts_doc="per queue: `pie:<queue>` answered vs unanswered calls, `daily:<queue>` the "
                "daily histogram.",
     definitions=(("numeri non risposti", "callers with at least one unanswered call in the "
@@ -444,7 +439,7 @@ FULL JOIN rc ON rc.d = x.d
 """
 
 
-def build_history(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
+def build_history(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
     it = p.lang == "it"
     w, rw = _req_where(p, "e"), _req_where(p, "r")
     lo, hi = d_from.isoformat(), d_to.isoformat()
@@ -479,11 +474,11 @@ def build_history(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date)
                      row_header="Data" if it else "Date")], charts
 
 
-register(ReportDef(
+register_report(Report(
     id="missed.history", en="Missed calls history", it="Report Missed Call",
-    source="missed call event + callback request", family="missed", grouping="history",
-    grouping_doc="one row per day of the missed calls",
-    filters=("number",),
+    source="missed call event + callback request", build=build_history,
+    tables_doc="one row per day of the missed calls",
+    filters=(NUMBER,),
     layout=(
         Group("customers", "customers", "clienti", (
             _k("n", "total", "totali", "n"),
@@ -505,8 +500,3 @@ register(ReportDef(
                         "(NethVoice, anchors §1.3), by the request's first-call day; min / "
                         "floored average / max."),
     )))
-
-
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
-    return {"dashboard": build_dashboard, "today": build_today, "caller_queue": build_caller_queue,
-            "history": build_history}[defn.grouping](con, defn, p, d_from, d_to)

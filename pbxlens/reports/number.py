@@ -14,19 +14,18 @@ from pbxlens.config import get_settings
 from pbxlens.models import numbers, vocabulary
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
-from pbxlens.reports.catalog import (
-    BlockGroups,
-    FilterDef,
-    Group,
-    ReportDef,
-    register,
-    register_filter,
-)
+from pbxlens.reports import format as fmt
+from pbxlens.reports.catalog import BlockGroups, Built, FilterDef, Group, Report, register_report
 from pbxlens.reports.common import M
 from pbxlens.reports.engine import RawTable, RowSpec
 
-register_filter(FilterDef("province", "Province", "Provincia",
-                          doc="Italian province code (BG, MI ...) of fixed numbers."))
+
+def province_options(con, tenant: str | None, lang: str) -> list[dict]:
+    return [{"value": p, "label": p} for p in numbers.provinces()]
+
+
+PROVINCE = FilterDef("province", "Province", "Provincia", options=province_options,
+                     doc="Italian province code (BG, MI ...) of fixed numbers.")
 
 # Outgoing calls of the range (start in PBX local time, C22) with their talk seconds
 # (end - answer, C6) and the number they called; {where}: call-header filters.
@@ -64,6 +63,27 @@ def _calls(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     return _CALLS.format(where=w.sql()), [d_from.isoformat(), d_to.isoformat(), *w.args]
 
 
+def _classify() -> str:
+    return numbers.classify_sql("SELECT DISTINCT num FROM o")
+
+
+def conversation_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    calls, args = _calls(p, d_from, d_to)
+    return (CONV_SQL.format(calls=calls, classify=_classify()),
+            [*args, get_settings().line_prefix])
+
+
+def provinces_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    calls, args = _calls(p, d_from, d_to)
+    pw = flt.Where()
+    provs = [v.strip().upper() for v in p.values("province")]
+    if provs:  # restricts the fixed calls; mobile numbers have no province
+        ph = ", ".join("?" for _ in provs)
+        pw.add(f"(k.cls = 'mobile' OR k.province IN ({ph}))", *provs)
+    return (PROV_SQL.format(calls=calls, classify=_classify(), pwhere=pw.sql()),
+            [*args, get_settings().line_prefix, *pw.args])
+
+
 def _months(d_from: date, d_to: date) -> list[str]:
     out, y, m = [], d_from.year, d_from.month
     while (y, m) <= (d_to.year, d_to.month):
@@ -72,20 +92,12 @@ def _months(d_from: date, d_to: date) -> list[str]:
     return out
 
 
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
-    calls, args = _calls(p, d_from, d_to)
-    classify = numbers.classify_sql("SELECT DISTINCT num FROM o")
-    args = [*args, get_settings().line_prefix]
-    if defn.grouping == "month":
-        return _conversation(con, defn, p, d_from, d_to, calls, classify, args)
-    return _provinces(con, defn, p, calls, classify, args)
-
-
 CONV_CLASSES = ("toll_free", "fixed", "mobile", "international")
 
 
-def _conversation(con, defn, p, d_from, d_to, calls, classify, args):
-    cols, rows = cm.fetch(con, CONV_SQL.format(calls=calls, classify=classify), args)
+def conversation_times(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.conversation_times (R20): talk seconds per month and number class."""
+    cols, rows = cm.fetch(con, *conversation_query(p, d_from, d_to))
     by_month: dict = {}
     by_day: dict = {}
     for row in rows:
@@ -98,12 +110,10 @@ def _conversation(con, defn, p, d_from, d_to, calls, classify, args):
             cm.put(by_day, r["day"].isoformat(), r["cls"], r, ("n", "talk"))
     it = p.lang == "it"
     months = _months(d_from, d_to)
-    raw = RawTable("months", defn.table_title[1] if it else defn.table_title[0],
+    raw = RawTable("months", defn.text(defn.table_title, p.lang),
                    [RowSpec(m, m) for m in months], by_month,
                    row_header="Mese" if it else "Month")
     days = cm.days_between(d_from, d_to)
-    from pbxlens.reports import format as fmt
-
     colors = {"toll_free": cm.GREEN, "fixed": "#1565c0", "mobile": cm.ORANGE,
               "international": "#6a1b9a"}
     chart = {"id": "daily_talk", "title": "Tempi di conversazione per giorno (s)" if it else
@@ -121,14 +131,9 @@ _STATUS_IT = {"OK": "OK", "CANCELED": "ANNULLATA", "NOANSWER": "SENZA RISPOSTA",
 STATUS_ORDER = ("OK", "CANCELED", "NOANSWER", "UNAVAILABLE", "BUSY", "FAILED", "FORBIDDEN", "??")
 
 
-def _provinces(con, defn, p, calls, classify, args):
-    pw = flt.Where()
-    provs = [v.strip().upper() for v in p.values("province")]
-    if provs:  # restricts the fixed calls; mobile numbers have no province
-        ph = ", ".join("?" for _ in provs)
-        pw.add(f"(k.cls = 'mobile' OR k.province IN ({ph}))", *provs)
-    sql = PROV_SQL.format(calls=calls, classify=classify, pwhere=pw.sql())
-    rows = con.execute(sql, [*args, *pw.args]).fetchall()
+def provinces(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.provinces (R25): mobile vs fixed calls by status, fixed calls per province."""
+    rows = con.execute(*provinces_query(p, d_from, d_to)).fetchall()
     kinds: dict = {}
     prov: dict = {}
     for cls, pr, status, n in rows:
@@ -185,11 +190,11 @@ def _cls_group(c: str) -> Group:
                  blocks=lambda b, c=c: b == c)
 
 
-register(ReportDef(
+register_report(Report(
     id="cdr.conversation_times", en="Conversation times",
     it="Report tempi conversazione chiamate in uscita", source="CDR call (outgoing)",
-    family="number", grouping="month",
-    grouping_doc="every month of the range (MM-YYYY) x four number classes",
+    build=conversation_times,
+    tables_doc="every month of the range (MM-YYYY) x four number classes",
     filters=(),
     layout=tuple(_cls_group(c) for c in CONV_CLASSES),
     charts_doc="`daily_talk`: talk seconds per day, one line per class.",
@@ -205,12 +210,12 @@ register(ReportDef(
 ))
 
 
-register(ReportDef(
+register_report(Report(
     id="cdr.provinces", en="Provinces", it="Voip Report Cdr Province",
-    source="CDR call (outgoing)", family="number", grouping="province",
-    grouping_doc="two tables: mobile / fixed rows, and one row per province of fixed numbers; "
-                 "columns by call status",
-    filters=("status", "province"),
+    source="CDR call (outgoing)", build=provinces,
+    tables_doc="two tables: mobile / fixed rows, and one row per province of fixed numbers; "
+               "columns by call status",
+    filters=(flt.STATUS, PROVINCE),
     layout=(
         Group("total", "TOTAL", "TOTALE", (M("n", "quantity", "quantità"),)),
         BlockGroups(order=STATUS_ORDER, metrics_for=lambda c: (M("n", "quantity", "quantità"),),

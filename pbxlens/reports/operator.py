@@ -12,16 +12,25 @@ An operator leg is either
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
-from pbxlens.reports.catalog import BlockGroups, Group, ReportDef, SummaryField, in_set, register
-from pbxlens.reports.common import M
+from pbxlens.reports import scaffold
+from pbxlens.reports.catalog import (
+    BlockGroups,
+    Built,
+    Group,
+    Report,
+    SummaryField,
+    in_set,
+    register_report,
+)
+from pbxlens.reports.common import Grouping, M
 from pbxlens.reports.engine import RawTable, RowSpec
 
 FIELDS = ("n", "worked", "talk", "ring", "resp")
-NO_ACCOUNT = "\x00"  # the key of the pseudo account row of legs with no account
 
 # Reads the derived table agent_legs (one row per operator leg, blocks and C17/C19 times
 # precomputed at ingest by pbxlens.ingest.derive, the ring leg -> queue visit association
@@ -37,7 +46,13 @@ WITH legs AS (
   FROM agent_legs g
   WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) AND g.kind = 'recv' {call_where}
   GROUP BY g.extension, g.account, g.block, g.exit_cause, g.dir_block, g.dow, g.hr
-  {orig}
+  UNION ALL
+  SELECT a.extension AS op, NULL AS op_name, g.account, g.block,
+    g.exit_cause, g.dir_block, g.dow, g.hr, count(*) AS n, sum(g.worked_s) AS worked,
+    sum(g.talk_s) AS talk, sum(g.ring_s) AS ring, sum(g.resp_s) AS resp
+  FROM agent_legs g JOIN accounts a ON a.tenant = g.tenant AND a.account = g.account
+  WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) AND g.kind = 'orig' {call_where}
+  GROUP BY a.extension, g.account, g.block, g.exit_cause, g.dir_block, g.dow, g.hr
 )
 SELECT {keys}, max(op_name) AS op_name, {block} AS block,
   {gid} AS gid, sum(n) AS n, sum(worked) AS worked, sum(talk) AS talk, sum(ring) AS ring,
@@ -45,14 +60,6 @@ SELECT {keys}, max(op_name) AS op_name, {block} AS block,
 FROM legs WHERE 1 = 1 {leg_where} {block_where}
 GROUP BY GROUPING SETS ({sets})
 """
-
-_ORIG = """UNION ALL
-  SELECT a.extension AS op, NULL AS op_name, g.account, g.block,
-    g.exit_cause, g.dir_block, g.dow, g.hr, count(*) AS n, sum(g.worked_s) AS worked,
-    sum(g.talk_s) AS talk, sum(g.ring_s) AS ring, sum(g.resp_s) AS resp
-  FROM agent_legs g JOIN accounts a ON a.tenant = g.tenant AND a.account = g.account
-  WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) AND g.kind = 'orig' {call_where}
-  GROUP BY a.extension, g.account, g.block, g.exit_cause, g.dir_block, g.dow, g.hr"""
 
 # R3 (queue legs only): the legs of the range are first summed per queue identity, operator,
 # account and block, so that the directory's queue names are joined on those sums, not per leg.
@@ -80,145 +87,117 @@ GROUP BY GROUPING SETS ((qkey, op, account, block))
 
 _QLABEL = "coalesce(qq.name, nullif(g.queue_name, ''), g.queue_id, '')"
 
-# grouping -> (keys, sets, include originated legs, block expression)
-GROUPINGS = {
-    "queue_operator_account": (("qkey", "op", "account"), "(qkey, op, account, block)", False,
-                               "block"),
-    "operator": (("op", "dow", "hr"), "(op, block), (dow, block), (hr, block)", True, "block"),
-    "operator_account": (("op", "account"), "(op, account, dir_block)", True, "dir_block"),
-}
+
+@dataclass(frozen=True)
+class LegGrouping(Grouping):
+    """A grouping of the operator-leg query and the column that makes its blocks: the
+    exit-cause block, or the direction block of R15."""
+
+    block: str = "block"
 
 
-def query(defn: ReportDef, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
-    keys, sets, with_orig, block = GROUPINGS[defn.grouping]
+BY_OPERATOR = LegGrouping(("op", "dow", "hr"), "(op, block), (dow, block), (hr, block)")
+BY_OPERATOR_ACCOUNT = LegGrouping(("op", "account"), "(op, account, dir_block)",
+                                  block="dir_block")
+
+
+def query(g: LegGrouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """R14 / R15: received and originated legs by operator."""
     cw = flt.Where()
     flt.call_filters(cw, p, "g")
-    causes = flt.cause_codes(p.values("exit_cause"))
-    if defn.grouping == "queue_operator_account":
-        lw = flt.Where()
-        if not p.flag("empty_queue"):
-            lw.add("g.qkey <> ''")
-        lw.any_of(["g.extension"], p.values("operator"))
-        lw.any_of(["g.account"], p.values("account"))
-        lw.any_of(["g.exit_cause", "g.block"], causes)
-        qw = flt.Where()
-        qw.any_of(["g.qkey", _QLABEL], p.values("queue"))
-        sql = SQL_QUEUE.format(call_where=cw.sql(), leg_where=lw.sql(), qlabel=_QLABEL,
-                               label_where=qw.sql())
-        return sql, [d_from.isoformat(), d_to.isoformat(), *cw.args, *lw.args, *qw.args]
     lw = flt.Where()
     lw.any_of(["op"], p.values("operator"))
     lw.any_of(["account"], p.values("account"))
-    lw.any_of(["exit_cause", "block"], causes)
-    sql = SQL.format(call_where=cw.sql(),
-                     orig=_ORIG.format(call_where=cw.sql()) if with_orig else "",
-                     leg_where=lw.sql(), keys=", ".join(keys), block=block,
-                     gid="GROUPING(" + ", ".join(keys) + ")", sets=sets,
-                     block_where="AND dir_block IS NOT NULL" if block == "dir_block" else "")
+    lw.any_of(["exit_cause", "block"], flt.cause_codes(p.values("exit_cause")))
+    sql = SQL.format(call_where=cw.sql(), leg_where=lw.sql(), keys=g.columns, block=g.block,
+                     gid=g.gid, sets=g.sets,
+                     block_where="AND dir_block IS NOT NULL" if g.block == "dir_block" else "")
     rng = [d_from.isoformat(), d_to.isoformat(), *cw.args]
-    return sql, [*rng, *(rng if with_orig else []), *lw.args]
+    return sql, [*rng, *rng, *lw.args]
 
 
-def _op_label(op: str, name: str | None) -> str:
-    return f"{op} ({name})" if name and name != op else op
+def queue_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """R3: the queue legs by queue, operator and account."""
+    cw = flt.Where()
+    flt.call_filters(cw, p, "g")
+    lw = flt.Where()
+    if not p.flag("empty_queue"):
+        lw.add("g.qkey <> ''")
+    lw.any_of(["g.extension"], p.values("operator"))
+    lw.any_of(["g.account"], p.values("account"))
+    lw.any_of(["g.exit_cause", "g.block"], flt.cause_codes(p.values("exit_cause")))
+    qw = flt.Where()
+    qw.any_of(["g.qkey", _QLABEL], p.values("queue"))
+    sql = SQL_QUEUE.format(call_where=cw.sql(), leg_where=lw.sql(), qlabel=_QLABEL,
+                           label_where=qw.sql())
+    return sql, [d_from.isoformat(), d_to.isoformat(), *cw.args, *lw.args, *qw.args]
 
 
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
-    sql, args = query(defn, p, d_from, d_to)
-    cols, rows = cm.fetch(con, sql, args)
-    keys = GROUPINGS[defn.grouping][0]
-    nk = len(keys)
-    it = p.lang == "it"
-    recs = [dict(zip(cols, r, strict=True)) for r in rows]
+def _operators(con, recs: list[dict], p: flt.Params):
+    """The operators of the rows and of the operator filter, in display order, and their row
+    label (the directory's name, else the one the data carried)."""
     ops: dict[str, str | None] = {}
-    # ordered, so that with several tenants the same name wins on every engine
-    dirnames = cm.operator_names(con, p.tenant)
     for r in recs:
         if r.get("op") is not None:
             ops.setdefault(r["op"], r["op_name"])
     for o in p.values("operator"):
         ops.setdefault(o, None)
+    # ordered, so that with several tenants the same name wins on every engine
+    label = scaffold.by_operator_label(cm.operator_names(con, p.tenant), ops)
+    return scaffold.operator_order(ops), label
 
-    def label(op: str) -> str:
-        return _op_label(op, dirnames.get(op) or ops.get(op))
 
-    def gid_of(*present: str) -> int:
-        g = 0
-        for i, k in enumerate(keys):
-            if k not in present:
-                g |= 1 << (nk - 1 - i)
-        return g
+def by_operator(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.operators (R14): one row per operator, and the chart trio."""
+    sets = cm.GroupingSets(BY_OPERATOR.keys,
+                           cm.records(con, *query(BY_OPERATOR, p, d_from, d_to)))
+    order, label = _operators(con, sets.rows, p)
+    facts = cm.facts_by(sets.of("op"), lambda r: r["op"], FIELDS)
+    table = RawTable("operators", defn.text(defn.table_title, p.lang),
+                     [RowSpec(o, label(o)) for o in order], facts,
+                     row_header=cm.tr(p.lang, "Operator", "Operatore"))
+    return [table], scaffold.chart_trio(
+        p.lang, facts, cm.facts_by(sets.of("dow"), lambda r: r["dow"], FIELDS),
+        cm.facts_by(sets.of("hr"), lambda r: r["hr"], FIELDS))
 
-    op_order = sorted(ops, key=lambda o: (len(o), o))
-    title = defn.table_title[1] if it else defn.table_title[0]
-    if defn.grouping == "operator":
-        facts: dict = {}
-        for r in recs:
-            if r["gid"] == gid_of("op"):
-                cm.put(facts, r["op"], r["block"], r, FIELDS)
-        table = RawTable("operators", title, [RowSpec(o, label(o)) for o in op_order], facts,
-                         row_header="Operatore" if it else "Operator")
-        slots: dict[str, dict] = {"dow": {}, "hr": {}}
-        allb: dict = {}
-        for r in recs:
-            if r["gid"] == gid_of("dow"):
-                cm.put(slots["dow"], r["dow"], r["block"], r, FIELDS)
-            elif r["gid"] == gid_of("hr"):
-                cm.put(slots["hr"], r["hr"], r["block"], r, FIELDS)
-            elif r["gid"] == gid_of("op"):
-                cm.put(allb, "all", r["block"], r, FIELDS)
-        charts = [cm.pie("answered_pie", "Risposte / non risposte" if it else
-                         "Answered / unanswered", allb.get("all", {})),
-                  cm.slot_chart("by_weekday", "Per giorno della settimana" if it else
-                                "By weekday", cm.weekday_x(p.lang), slots["dow"],
-                                list(range(7))),
-                  cm.slot_chart("by_hour", "Per ora" if it else "By hour", cm.hour_x(),
-                                slots["hr"], list(range(24)))]
-        return [table], charts
 
+def by_operator_account(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.operator_accounts (R15): operator, then its accounts; time worked by direction."""
+    recs = cm.records(con, *query(BY_OPERATOR_ACCOUNT, p, d_from, d_to))
+    order, label = _operators(con, recs, p)
+    facts_of: dict = {}
+    for r in recs:
+        cm.put(facts_of, (r["op"], r["account"] or scaffold.NO_ACCOUNT), r["block"], r, FIELDS)
+    rows, facts = scaffold.operator_rows(order, label, facts_of,
+                                         cm.operator_accounts(con, p.tenant), p.lang,
+                                         only=set(p.values("account")))
+    return [RawTable("operator_accounts", cm.tr(p.lang, "Calls handled and time worked",
+                                                "Numero chiamate gestite e Tempo di Lavoro"),
+                     rows, facts, row_header=cm.tr(p.lang, "Operator", "Operatore"))], []
+
+
+def by_queue_operator(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.queue_operators (R3): per queue, operator then its accounts."""
+    recs = cm.records(con, *queue_query(p, d_from, d_to))
+    _order, label = _operators(con, recs, p)
     accounts = cm.operator_accounts(con, p.tenant)
-    acc_filter = set(p.values("account"))
-
-    def op_rows(op: str, facts_of: dict) -> list[RowSpec]:
-        seen = [a for a in accounts.get(op, []) if not acc_filter or a in acc_filter]
-        for (o, a) in facts_of:
-            if o == op and a not in seen:
-                seen.append(a)
-        children = [RowSpec(f"{op}\x1f{a}", _acc_label(a, it), 1) for a in seen]
-        return [RowSpec(op, label(op), 0, children=[c.key for c in children]), *children]
-
-    if defn.grouping == "operator_account":
-        facts_of: dict = {}
-        for r in recs:
-            cm.put(facts_of, (r["op"], r["account"] or NO_ACCOUNT), r["block"], r, FIELDS)
-        rows_ = [x for o in op_order for x in op_rows(o, facts_of)]
-        facts = {f"{o}\x1f{a}": v for (o, a), v in facts_of.items()}
-        return [RawTable("operator_accounts", "Numero chiamate gestite e Tempo di Lavoro" if it
-                         else "Calls handled and time worked", rows_, facts,
-                         row_header="Operatore" if it else "Operator")], []
-
-    # queue_operator_account: one table per queue
     queues: dict[str, str] = {}
     per_q: dict[str, dict] = {}
     for r in recs:
         queues.setdefault(r["qkey"], r["qlabel"] or "")
-        cm.put(per_q.setdefault(r["qkey"], {}), (r["op"], r["account"] or NO_ACCOUNT),
+        cm.put(per_q.setdefault(r["qkey"], {}), (r["op"], r["account"] or scaffold.NO_ACCOUNT),
                r["block"], r, FIELDS)
+    title = defn.text(defn.table_title, p.lang)
     raws = []
     for qk in sorted(queues, key=lambda k: (k == "", queues[k].lower(), k)):
         facts_of = per_q[qk]
-        q_ops = sorted({o for o, _a in facts_of}, key=lambda o: (len(o), o))
-        rows_ = [x for o in q_ops for x in op_rows(o, facts_of)]
-        facts = {f"{o}\x1f{a}": v for (o, a), v in facts_of.items()}
-        raws.append(RawTable(qk, f"{title} {'coda' if it else 'queue'}: {queues[qk]}", rows_,
-                             facts, row_header="Operatore" if it else "Operator"))
+        rows, facts = scaffold.operator_rows(
+            scaffold.operator_order({o for o, _a in facts_of}), label, facts_of, accounts,
+            p.lang, only=set(p.values("account")))
+        raws.append(RawTable(qk, scaffold.per_entity_title(title, p.lang, ("queue", "coda"),
+                                                           queues[qk]),
+                             rows, facts, row_header=cm.tr(p.lang, "Operator", "Operatore")))
     return raws, []
-
-
-def _acc_label(a: str, it: bool) -> str:
-    if a == NO_ACCOUNT:
-        return "(nessun account)" if it else "(no account)"
-    return a
 
 
 # ----------------------------------------------------------------------------- definitions
@@ -227,7 +206,8 @@ _D = "duration"
 RING_AVG = M("avg_ring", "avg ring time", "media tempo squillo", _D, "avg", "ring")
 
 
-def _r3_metrics(code: str):
+def leg_metrics_detail(code: str):
+    """An exit-cause group of the queue / detail tables (R3, R17, R22)."""
     if cm.is_answered(code):  # order A (detail pages, errata R22)
         return (cm.QTY,
                 M("worked", "time worked", "tempo lavorato", _D, field="worked"),
@@ -239,7 +219,8 @@ def _r3_metrics(code: str):
     return (cm.QTY, RING_AVG)
 
 
-def _r14_metrics(code: str):
+def leg_metrics_summary(code: str):
+    """An exit-cause group of the summary tables (R14, R16, R21)."""
     if cm.is_answered(code):  # order B (summary pages)
         return (cm.QTY,
                 M("worked", "time worked", "tempo lavorato", _D, field="worked"),
@@ -253,7 +234,7 @@ def _r14_metrics(code: str):
             M("avg_worked", "avg time worked", "media tempo lavorato", _D, "avg", "worked"))
 
 
-_LEG_LABELS = {**cm.CAUSE_LABELS, "TRASFERIMENTO": ("TRANSFER (attended)", "TRASFERIMENTO")}
+LEG_LABELS = {**cm.CAUSE_LABELS, "TRASFERIMENTO": ("TRANSFER (attended)", "TRASFERIMENTO")}
 
 R3_LAYOUT = (
     Group("total", "TOTAL", "TOTALE", (cm.QTY,)),
@@ -265,7 +246,7 @@ R3_LAYOUT = (
         M("avg_resp", "avg response time", "media tempo risposta", _D, "avg", "resp"),
     ), blocks=cm.is_answered),
     Group("unanswered", "UNANSWERED", "NON RISPOSTE", (cm.QTY,), blocks=cm.is_unanswered),
-    BlockGroups(cm.BLOCK_ORDER, _r3_metrics, _LEG_LABELS),
+    BlockGroups(cm.BLOCK_ORDER, leg_metrics_detail, LEG_LABELS),
 )
 
 R14_LAYOUT = (
@@ -278,20 +259,17 @@ R14_LAYOUT = (
         M("avg_talk", "avg talk time", "media tempo conversazione", _D, "avg", "talk"),
     ), blocks=cm.is_answered),
     Group("unanswered", "UNANSWERED", "NON RISPOSTE", (cm.QTY,), blocks=cm.is_unanswered),
-    BlockGroups(cm.BLOCK_ORDER, _r14_metrics, _LEG_LABELS),
+    BlockGroups(cm.BLOCK_ORDER, leg_metrics_summary, LEG_LABELS),
 )
 
 LEG_SUMMARY = (
-    SummaryField("n", "quantity", "quantità", cm.QTY),
-    SummaryField("tot", "total time", "tempo totale", M("w", "", "", _D, field="worked")),
-    SummaryField("talk", "talk time", "tempo di conversazione", M("t", "", "", _D, field="talk")),
-    SummaryField("avg_tot", "avg total time", "media tempo totale",
-                 M("aw", "", "", _D, "avg", "worked")),
+    cm.SUMMARY_QTY,
+    cm.summary_total("tot", "total time", "tempo totale", "worked"),
+    cm.summary_total("talk", "talk time", "tempo di conversazione", "talk"),
+    cm.summary_avg("avg_tot", "avg total time", "media tempo totale", "worked"),
     SummaryField("avg_ring", "avg ring time", "media tempo squillo", RING_AVG),
-    SummaryField("avg_resp", "avg response time", "media tempo risposta",
-                 M("ar", "", "", _D, "avg", "resp")),
-    SummaryField("avg_talk", "avg talk time", "media tempo conversazione",
-                 M("at", "", "", _D, "avg", "talk")),
+    cm.summary_avg("avg_resp", "avg response time", "media tempo risposta", "resp"),
+    cm.summary_avg("avg_talk", "avg talk time", "media tempo conversazione", "talk"),
 )
 
 _IN, _INT = in_set(("IN",)), in_set(("INT",))
@@ -351,31 +329,29 @@ LEG_DEFINITIONS = (
                       "without data (§0.5 rule 8)."),
 )
 
-register(ReportDef(
+register_report(Report(
     id="cdr.queue_operators", en="Queue operators report",
     it="Voip Report Cdr Code con Dettaglio Operatori Account", source="operator leg (queue)",
-    family="operator", grouping="queue_operator_account",
-    grouping_doc="one table per queue; rows: operator, then its accounts",
-    filters=("status", "exit_cause", "queue", "operator", "account", "empty_queue"),
+    build=by_queue_operator, tables_doc="one table per queue; rows: operator, then its accounts",
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, flt.OPERATOR, flt.ACCOUNT, flt.EMPTY_QUEUE),
     layout=R3_LAYOUT, summary=LEG_SUMMARY, definitions=LEG_DEFINITIONS, charts_doc="none."))
 
-register(ReportDef(
+register_report(Report(
     id="cdr.operators", en="Operators report", it="Voip Report Cdr Operatori",
-    source="operator leg", family="operator", grouping="operator",
-    grouping_doc="one table; one row per operator",
-    filters=("status", "exit_cause", "operator", "source", "destination"),
+    source="operator leg", build=by_operator, tables_doc="one table; one row per operator",
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.OPERATOR, flt.SOURCE, flt.DESTINATION),
     layout=R14_LAYOUT, summary=LEG_SUMMARY, definitions=LEG_DEFINITIONS,
     charts_doc="report charts: `answered_pie`, `by_weekday`, `by_hour` (total column, answered "
                "and unanswered lines)."))
 
-register(ReportDef(
+register_report(Report(
     id="cdr.operator_accounts", en="Operators account report",
-    it="Voip Report Cdr Operatori Account", source="operator leg", family="operator",
-    grouping="operator_account", grouping_doc="one table; rows: operator, then its accounts",
-    filters=("status", "exit_cause", "operator", "account", "source", "destination"),
+    it="Voip Report Cdr Operatori Account", source="operator leg", build=by_operator_account,
+    tables_doc="one table; rows: operator, then its accounts",
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.OPERATOR, flt.ACCOUNT, flt.SOURCE,
+             flt.DESTINATION),
     layout=R15_LAYOUT, summary=(
-        SummaryField("worked", "total time worked", "tempo totale lavorato",
-                     M("w", "", "", _D, field="worked")),),
+        cm.summary_total("worked", "total time worked", "tempo totale lavorato", "worked"),),
     definitions=(
         *LEG_DEFINITIONS,
         ("ingresso", "answered received legs of incoming calls; worked = talk."),

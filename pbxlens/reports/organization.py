@@ -9,30 +9,47 @@ organization, Reparto = organizational unit). Legs of operators with neither are
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports import operator as op
-from pbxlens.reports.catalog import (
-    BlockGroups,
-    FilterDef,
-    Group,
-    ReportDef,
-    register,
-    register_filter,
-)
-from pbxlens.reports.common import M
+from pbxlens.reports import scaffold
+from pbxlens.reports.catalog import BlockGroups, Built, FilterDef, Group, Report, register_report
+from pbxlens.reports.common import Grouping, M
 from pbxlens.reports.engine import RawTable, RowSpec
 
-register_filter(FilterDef("organization", "Organization", "Organizzazione",
-                          doc="Organization (Ente) id or name of the operator."))
-register_filter(FilterDef("org_unit", "Organizational unit", "Reparto",
-                          doc="Organizational unit (Reparto) id or name of the operator."))
-
 FIELDS = op.FIELDS
-# unit option -> (operators column, directory table of names)
-UNITS = {"organization": ("organization", "organizations"), "org_unit": ("org_unit", "org_units")}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What a row stands for: the operators' organization (Ente) or organizational unit
+    (Reparto). `key` is the operators column, the filter key and the table key; `names` the
+    directory table of names; `header` the row header; `word` the per-unit table title's."""
+
+    key: str
+    names: str
+    filter: FilterDef
+    header: tuple[str, str]
+    word: tuple[str, str]
+
+
+ORGANIZATION = Unit(
+    "organization", "organizations",
+    FilterDef("organization", "Organization", "Organizzazione",
+              doc="Organization (Ente) id or name of the operator.",
+              options=flt.DirectoryOptions("SELECT id, coalesce(name, id) FROM organizations"
+                                           " WHERE tenant = ? ORDER BY 2")),
+    header=("Organization", "Organizzazione"), word=("organization", "ente"))
+ORG_UNIT = Unit(
+    "org_unit", "org_units",
+    FilterDef("org_unit", "Organizational unit", "Reparto",
+              doc="Organizational unit (Reparto) id or name of the operator.",
+              options=flt.DirectoryOptions("SELECT id, coalesce(name, id) FROM org_units"
+                                           " WHERE tenant = ? ORDER BY 2")),
+    header=("Organizational unit", "Reparto"), word=("organizational unit", "reparto"))
 
 # Legs of the range (received + originated by an operator account) are summed per operator and
 # finest key first; the directory's organization / unit is joined on those sums.
@@ -64,108 +81,98 @@ FROM u
 GROUP BY GROUPING SETS ({sets})
 """
 
-# grouping -> (keys, finest per-leg columns, grouping sets)
-GROUPINGS = {
-    "unit": (("unit", "dow", "hr"), ("dow", "hr"), "(unit, block), (dow, block), (hr, block)"),
-    "unit_operator": (("unit", "op", "account"), ("account",), "(unit, op, account, block)"),
-}
 
 
-def query(defn: ReportDef, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
-    unit = defn.options["unit"]
-    col, names = UNITS[unit]
-    keys, fine, sets = GROUPINGS[defn.grouping]
+@dataclass(frozen=True)
+class UnitGrouping(Grouping):
+    """A grouping of the unit query and the per-leg columns summed first (`fine`)."""
+
+    fine: tuple[str, ...] = ()
+
+
+BY_UNIT = UnitGrouping(("unit", "dow", "hr"), "(unit, block), (dow, block), (hr, block)",
+                       fine=("dow", "hr"))
+BY_UNIT_OPERATOR = UnitGrouping(("unit", "op", "account"), "(unit, op, account, block)",
+                                fine=("account",))
+
+
+def query(unit: Unit, g: UnitGrouping, p: flt.Params, d_from: date, d_to: date
+          ) -> tuple[str, list]:
     cw = flt.Where()
     flt.call_filters(cw, p, "g")
     lw = flt.Where()
     lw.any_of(["op"], p.values("operator"))
     lw.any_of(["exit_cause", "block"], flt.cause_codes(p.values("exit_cause")))
     uw = flt.Where()
-    uw.any_of([f"o.{col}", "un.name"], p.values(unit))
-    fine_cols = [f for f in fine if f != "account"]
+    uw.any_of([f"o.{unit.key}", "un.name"], p.values(unit.key))
+    fine_cols = [f for f in g.fine if f != "account"]
     sql = SQL.format(fine_g=", ".join(f"g.{f}" for f in fine_cols) or "NULL AS _x",
-                     fine=", ".join(fine), call_where=cw.sql(), leg_where=lw.sql(), col=col,
-                     names=names, unit_where=uw.sql(), keys=", ".join(keys),
-                     gid="GROUPING(" + ", ".join(keys) + ")", sets=sets)
+                     fine=", ".join(g.fine), call_where=cw.sql(), leg_where=lw.sql(),
+                     col=unit.key, names=unit.names, unit_where=uw.sql(), keys=g.columns,
+                     gid=g.gid, sets=g.sets)
     rng = [d_from.isoformat(), d_to.isoformat(), *cw.args]
     return sql, [*rng, *rng, *lw.args, *uw.args]
 
 
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
-    sql, args = query(defn, p, d_from, d_to)
-    cols, rows = cm.fetch(con, sql, args)
-    keys = GROUPINGS[defn.grouping][0]
-    nk = len(keys)
-    it = p.lang == "it"
-    unit = defn.options["unit"]
-    _col, names = UNITS[unit]
-    recs = [dict(zip(cols, r, strict=True)) for r in rows]
-    unit_names = dict(con.execute(f"SELECT id, name FROM {names}").fetchall())
+def _units(con, unit: Unit, recs: list[dict], p: flt.Params):
+    """The units of the rows and of the filter (shown even without data), in display order,
+    and their label (the directory's name)."""
+    unit_names = dict(con.execute(f"SELECT id, name FROM {unit.names}").fetchall())
     units = {r["unit"] for r in recs if r.get("unit") is not None}
-    for v in p.values(unit):  # a filtered unit is shown even without data
+    for v in p.values(unit.key):
         units |= {k for k, n in unit_names.items() if v in (k, n)}
-    order = sorted(units, key=lambda k: ((unit_names.get(k) or k).lower(), k))
 
     def label(k: str) -> str:
         return unit_names.get(k) or k
 
-    def gid_of(*present: str) -> int:
-        g = 0
-        for i, k in enumerate(keys):
-            if k not in present:
-                g |= 1 << (nk - 1 - i)
-        return g
+    return sorted(units, key=lambda k: (label(k).lower(), k)), label
 
-    title = defn.table_title[1] if it else defn.table_title[0]
-    rh_unit = (("Organizzazione" if it else "Organization") if unit == "organization" else
-               ("Reparto" if it else "Organizational unit"))
-    if defn.grouping == "unit":
-        facts: dict = {}
-        slots: dict = {"dow": {}, "hr": {}}
-        allb: dict = {}
+
+@dataclass(frozen=True)
+class ByUnit:
+    """R16 / R21: one row per unit, and the chart trio."""
+
+    unit: Unit
+
+    def __call__(self, con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+        sets = cm.GroupingSets(BY_UNIT.keys,
+                               cm.records(con, *query(self.unit, BY_UNIT, p, d_from, d_to)))
+        order, label = _units(con, self.unit, sets.rows, p)
+        facts = cm.facts_by(sets.of("unit"), lambda r: r["unit"], FIELDS)
+        table = RawTable(self.unit.key, defn.text(defn.table_title, p.lang),
+                         [RowSpec(k, label(k)) for k in order], facts,
+                         row_header=cm.tr(p.lang, *self.unit.header))
+        return [table], scaffold.chart_trio(
+            p.lang, facts, cm.facts_by(sets.of("dow"), lambda r: r["dow"], FIELDS),
+            cm.facts_by(sets.of("hr"), lambda r: r["hr"], FIELDS))
+
+
+@dataclass(frozen=True)
+class ByUnitOperator:
+    """R17 / R22: per unit, operator then its accounts."""
+
+    unit: Unit
+
+    def __call__(self, con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+        recs = cm.records(con, *query(self.unit, BY_UNIT_OPERATOR, p, d_from, d_to))
+        order, label = _units(con, self.unit, recs, p)
+        op_label = scaffold.by_operator_label(cm.operator_names(con, p.tenant))
+        accounts = cm.operator_accounts(con, p.tenant)
+        per_unit: dict[str, dict] = {}
         for r in recs:
-            if r["gid"] == gid_of("unit"):
-                cm.put(facts, r["unit"], r["block"], r, FIELDS)
-                cm.put(allb, "all", r["block"], r, FIELDS)
-            elif r["gid"] == gid_of("dow"):
-                cm.put(slots["dow"], r["dow"], r["block"], r, FIELDS)
-            elif r["gid"] == gid_of("hr"):
-                cm.put(slots["hr"], r["hr"], r["block"], r, FIELDS)
-        charts = [cm.pie("answered_pie", "Risposte / non risposte" if it else
-                         "Answered / unanswered", allb.get("all", {})),
-                  cm.slot_chart("by_weekday", "Per giorno della settimana" if it else
-                                "By weekday", cm.weekday_x(p.lang), slots["dow"],
-                                list(range(7))),
-                  cm.slot_chart("by_hour", "Per ora" if it else "By hour", cm.hour_x(),
-                                slots["hr"], list(range(24)))]
-        return [RawTable(unit, title, [RowSpec(k, label(k)) for k in order], facts,
-                         row_header=rh_unit)], charts
-
-    dirnames = cm.operator_names(con, p.tenant)
-    accounts = cm.operator_accounts(con, p.tenant)
-    per_unit: dict[str, dict] = {}
-    for r in recs:
-        cm.put(per_unit.setdefault(r["unit"], {}), (r["op"], r["account"] or op.NO_ACCOUNT),
-               r["block"], r, FIELDS)
-    raws = []
-    word = (("ente" if it else "organization") if unit == "organization" else
-            ("reparto" if it else "organizational unit"))
-    for uk in order:
-        facts_of = per_unit.get(uk, {})
-        ops = sorted({o for o, _a in facts_of}, key=lambda o: (len(o), o))
-        rows_: list[RowSpec] = []
-        for o in ops:
-            seen = list(accounts.get(o, []))
-            for (oo, a) in facts_of:
-                if oo == o and a not in seen:
-                    seen.append(a)
-            children = [RowSpec(f"{o}\x1f{a}", op._acc_label(a, it), 1) for a in seen]
-            rows_ += [RowSpec(o, op._op_label(o, dirnames.get(o)), 0,
-                              children=[c.key for c in children]), *children]
-        facts = {f"{o}\x1f{a}": v for (o, a), v in facts_of.items()}
-        raws.append(RawTable(uk, f"{title} {word} {label(uk)}", rows_, facts,
-                             row_header="Operatore" if it else "Operator"))
-    return raws, []
+            cm.put(per_unit.setdefault(r["unit"], {}),
+                   (r["op"], r["account"] or scaffold.NO_ACCOUNT), r["block"], r, FIELDS)
+        title = defn.text(defn.table_title, p.lang)
+        word = cm.tr(p.lang, *self.unit.word)
+        raws = []
+        for uk in order:
+            facts_of = per_unit.get(uk, {})
+            rows, facts = scaffold.operator_rows(
+                scaffold.operator_order({o for o, _a in facts_of}), op_label, facts_of,
+                accounts, p.lang)
+            raws.append(RawTable(uk, f"{title} {word} {label(uk)}", rows, facts,
+                                 row_header=cm.tr(p.lang, "Operator", "Operatore")))
+        return raws, []
 
 
 # ----------------------------------------------------------------------------- definitions
@@ -177,8 +184,8 @@ def _detail_metrics(code: str):
     """Detail pages (R17, R22): answered blocks in order A (errata R22), unanswered blocks
     quantity, time worked, average time worked."""
     if cm.is_answered(code):
-        return op._r3_metrics(code)
-    return op._r14_metrics(code)
+        return op.leg_metrics_detail(code)
+    return op.leg_metrics_summary(code)
 
 
 DETAIL_LAYOUT = (
@@ -191,7 +198,7 @@ DETAIL_LAYOUT = (
         M("avg_talk", "avg talk time", "media tempo conversazione", _D, "avg", "talk"),
     ), blocks=cm.is_answered),
     Group("unanswered", "UNANSWERED", "NON RISPOSTE", (cm.QTY,), blocks=cm.is_unanswered),
-    BlockGroups(cm.BLOCK_ORDER, _detail_metrics, op._LEG_LABELS),
+    BlockGroups(cm.BLOCK_ORDER, _detail_metrics, op.LEG_LABELS),
 )
 
 DEFINITIONS = (
@@ -201,39 +208,38 @@ DEFINITIONS = (
     *op.LEG_DEFINITIONS,
 )
 
-_COMMON = ("status", "exit_cause", "source", "destination")
+_COMMON = (flt.STATUS, flt.EXIT_CAUSE, flt.SOURCE, flt.DESTINATION)
 
-register(ReportDef(
+register_report(Report(
     id="cdr.organizations", en="Organizations report", it="Voip Report Cdr Organizzazione",
-    source="operator leg", family="organization", grouping="unit",
-    grouping_doc="one table; one row per organization",
-    filters=(*_COMMON, "organization", "operator"), layout=op.R14_LAYOUT,
-    summary=op.LEG_SUMMARY, definitions=DEFINITIONS,
-    options={"unit": "organization", "row_pie": ("answered.n", "unanswered.n")},
+    source="operator leg", build=ByUnit(ORGANIZATION),
+    tables_doc="one table; one row per organization",
+    filters=(*_COMMON, ORGANIZATION.filter, flt.OPERATOR), layout=op.R14_LAYOUT,
+    summary=op.LEG_SUMMARY, definitions=DEFINITIONS, row_pie=("answered.n", "unanswered.n"),
     charts_doc="report charts: `answered_pie` (all organizations), `by_weekday` and `by_hour` "
                "(total column, answered and unanswered lines)."))
 
-register(ReportDef(
+register_report(Report(
     id="cdr.organizations_operators", en="Organizations operators report",
     it="Voip Report Cdr Organizzazione Dettaglio Operatori Account", source="operator leg",
-    family="organization", grouping="unit_operator",
-    grouping_doc="one table per organization; rows: operator, then its accounts",
-    filters=(*_COMMON, "organization", "operator"), layout=DETAIL_LAYOUT,
-    summary=op.LEG_SUMMARY, definitions=DEFINITIONS, options={"unit": "organization"},
+    build=ByUnitOperator(ORGANIZATION),
+    tables_doc="one table per organization; rows: operator, then its accounts",
+    filters=(*_COMMON, ORGANIZATION.filter, flt.OPERATOR), layout=DETAIL_LAYOUT,
+    summary=op.LEG_SUMMARY, definitions=DEFINITIONS,
     charts_doc="none."))
 
-register(ReportDef(
+register_report(Report(
     id="cdr.org_units", en="Organizational units report", it="Voip Report Cdr Ente",
-    source="operator leg", family="organization", grouping="unit",
-    grouping_doc="one table; one row per organizational unit",
-    filters=(*_COMMON, "org_unit", "operator"), layout=op.R14_LAYOUT, summary=op.LEG_SUMMARY,
-    definitions=DEFINITIONS, options={"unit": "org_unit", "row_pie": ("answered.n", "unanswered.n")},
+    source="operator leg", build=ByUnit(ORG_UNIT),
+    tables_doc="one table; one row per organizational unit",
+    filters=(*_COMMON, ORG_UNIT.filter, flt.OPERATOR), layout=op.R14_LAYOUT,
+    summary=op.LEG_SUMMARY, definitions=DEFINITIONS, row_pie=("answered.n", "unanswered.n"),
     charts_doc="report charts: `answered_pie`, `by_weekday`, `by_hour` (as R16)."))
 
-register(ReportDef(
+register_report(Report(
     id="cdr.org_units_operators", en="Organizational units operators report",
     it="Voip Report Cdr Ente Dettaglio Operatori Account", source="operator leg",
-    family="organization", grouping="unit_operator",
-    grouping_doc="one table per organizational unit; rows: operator, then its accounts",
-    filters=(*_COMMON, "org_unit", "operator"), layout=DETAIL_LAYOUT, summary=op.LEG_SUMMARY,
-    definitions=DEFINITIONS, options={"unit": "org_unit"}, charts_doc="none."))
+    build=ByUnitOperator(ORG_UNIT),
+    tables_doc="one table per organizational unit; rows: operator, then its accounts",
+    filters=(*_COMMON, ORG_UNIT.filter, flt.OPERATOR), layout=DETAIL_LAYOUT,
+    summary=op.LEG_SUMMARY, definitions=DEFINITIONS, charts_doc="none."))

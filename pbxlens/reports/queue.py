@@ -11,9 +11,9 @@ from datetime import date
 from pbxlens.config import get_settings
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
-from pbxlens.reports import format as fmt
-from pbxlens.reports.catalog import BlockGroups, Group, ReportDef, SummaryField, register
-from pbxlens.reports.common import M
+from pbxlens.reports import scaffold
+from pbxlens.reports.catalog import BlockGroups, Built, Group, Report, SummaryField, register_report
+from pbxlens.reports.common import Grouping, M
 from pbxlens.reports.engine import RawTable, RowSpec
 
 FIELDS = ("n", "tot", "talk", "dur", "queuing", "resp", "wait", "notalk", "asa", "sl_hit",
@@ -57,15 +57,12 @@ FROM l
 GROUP BY GROUPING SETS ({{sets}})
 """
 
-# grouping -> (key columns, grouping sets)
-GROUPINGS = {
-    "queue": (("qkey", "dow", "hr"), "(qkey, block), (dow, block), (hr, block)"),
-    "queue_date": (("qkey", "day", "dow"), "(qkey, day, block), (qkey, dow, block)"),
-    "queue_hour": (("qkey", "hr"), "(qkey, hr, block)"),
-}
+BY_QUEUE = Grouping(("qkey", "dow", "hr"), "(qkey, block), (dow, block), (hr, block)")
+BY_QUEUE_DATE = Grouping(("qkey", "day", "dow"), "(qkey, day, block), (qkey, dow, block)")
+BY_QUEUE_HOUR = Grouping(("qkey", "hr"), "(qkey, hr, block)")
 
 
-def query(defn: ReportDef, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+def query(g: Grouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     st = get_settings()
     cw = flt.Where()
     flt.call_filters(cw, p, "v")
@@ -75,100 +72,59 @@ def query(defn: ReportDef, p: flt.Params, d_from: date, d_to: date) -> tuple[str
     vw.any_of(["v.exit_cause", "v.block"], flt.cause_codes(p.values("exit_cause")))
     lw = flt.Where()  # on queue identities (the name comes from the directory)
     lw.any_of(["g.qkey", _QLABEL], p.values("queue"))
-    keys, sets = GROUPINGS[defn.grouping]
-    gid = "GROUPING(" + ", ".join(keys) + ")"
-    fine = ", ".join(f"v.{k}" for k in (*keys, "block"))
+    fine = ", ".join(f"v.{k}" for k in (*g.keys, "block"))
     sql = SQL.format(call_where=cw.sql(), visit_where=vw.sql(), label_where=lw.sql(),
-                     keys=", ".join(keys), gid=gid, sets=sets, fine=fine)
+                     keys=g.columns, gid=g.gid, sets=g.sets, fine=fine)
     t, s = st.service_level_s, st.short_abandon_s
     return sql, [t, s, d_from.isoformat(), d_to.isoformat(), *cw.args, *vw.args, *lw.args]
 
 
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
-    sql, args = query(defn, p, d_from, d_to)
-    cols, rows = cm.fetch(con, sql, args)
-    keys, _sets = GROUPINGS[defn.grouping]
-    nk = len(keys)
-    lang = p.lang
-    it = lang == "it"
-    recs = [dict(zip(cols, r, strict=True)) for r in rows]
-    labels: dict[str, str] = {}
-    by: dict[int, list[dict]] = {}
-    for r in recs:
-        by.setdefault(r["gid"], []).append(r)
-        if r.get("qkey") is not None and r["gid"] & (1 << (nk - 1)) == 0:
-            labels[r["qkey"]] = r["qlabel"] or ""
+def visits(con, g: Grouping, p: flt.Params, d_from: date, d_to: date
+           ) -> tuple[cm.GroupingSets, dict[str, str], list[str]]:
+    """The summed visits by grouping set, the queues' labels and their display order (a
+    filtered queue is listed even without data)."""
+    sets = cm.GroupingSets(g.keys, cm.records(con, *query(g, p, d_from, d_to)))
+    labels = {r["qkey"]: r["qlabel"] or "" for r in sets.having("qkey")}
+    cm.add_filtered(con, labels, p.values("queue"), "queues")
+    return sets, labels, sorted(labels, key=lambda k: (k == "", (labels[k] or "").lower(), k))
 
-    def gid_of(*present: str) -> int:  # GROUPING() bit is 1 for keys rolled up
-        g = 0
-        for i, k in enumerate(keys):
-            if k not in present:
-                g |= 1 << (nk - 1 - i)
-        return g
 
-    qkeys = set(labels)
-    for q in p.values("queue"):  # a filtered queue is shown even without data
-        if q not in qkeys and q not in labels.values():
-            known = con.execute("SELECT id, name FROM queues WHERE id = ? OR name = ?",
-                                [q, q]).fetchall()
-            for qid, name in known:
-                labels.setdefault(qid, name or qid)
-    order = sorted(labels, key=lambda k: (k == "", (labels[k] or "").lower(), k))
-    title = defn.table_title[1] if it else defn.table_title[0]
-    charts: list[dict] = []
-    raws: list[RawTable] = []
-    if defn.grouping == "queue":
-        facts: dict = {}
-        for r in by.get(gid_of("qkey"), []):
-            cm.put(facts, r["qkey"], r["block"], r, FIELDS)
-        rows_ = [RowSpec(k, labels[k], 0) for k in order]
-        raws.append(RawTable("queues", title, rows_, facts,
-                             row_header="Coda" if it else "Queue"))
-        allb: dict = {}
-        for fs in facts.values():
-            for b, v in fs.items():
-                allb.setdefault(b, {})
-                for f, x in v.items():
-                    allb[b][f] = allb[b].get(f, 0) + x
-        by_dow = _slots(by.get(gid_of("dow"), []), "dow")
-        by_hr = _slots(by.get(gid_of("hr"), []), "hr")
-        charts = [cm.pie("answered_pie", "Risposte / non risposte" if it else
-                         "Answered / unanswered", allb),
-                  cm.slot_chart("by_weekday", "Per giorno della settimana" if it else
-                                "By weekday", cm.weekday_x(lang), by_dow, list(range(7))),
-                  cm.slot_chart("by_hour", "Per ora" if it else "By hour", cm.hour_x(), by_hr,
-                                list(range(24)))]
-        return raws, charts
-    days = cm.days_between(d_from, d_to)
+def by_queue(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.queues: one row per queue, and the chart trio."""
+    sets, labels, order = visits(con, BY_QUEUE, p, d_from, d_to)
+    facts = cm.facts_by(sets.of("qkey"), lambda r: r["qkey"], FIELDS)
+    table = RawTable("queues", defn.text(defn.table_title, p.lang),
+                     [RowSpec(k, labels[k]) for k in order], facts,
+                     row_header=cm.tr(p.lang, "Queue", "Coda"))
+    return [table], scaffold.chart_trio(p.lang, facts,
+                                        cm.facts_by(sets.of("dow"), lambda r: r["dow"], FIELDS),
+                                        cm.facts_by(sets.of("hr"), lambda r: r["hr"], FIELDS))
+
+
+def by_date(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.queues_by_date: per queue, one row per day and its weekday chart."""
+    sets, labels, order = visits(con, BY_QUEUE_DATE, p, d_from, d_to)
+    title = defn.text(defn.table_title, p.lang)
+    raws = []
     for qk in order:
-        facts = {}
-        qt = f"{title} {'coda' if it else 'queue'}: {labels[qk]}"
-        if defn.grouping == "queue_date":
-            for r in by.get(gid_of("qkey", "day"), []):
-                if r["qkey"] == qk:
-                    cm.put(facts, r["day"].isoformat(), r["block"], r, FIELDS)
-            rows_ = [RowSpec(d.isoformat(), fmt.day_label(d), 0) for d in days]
-            by_dow = _slots([r for r in by.get(gid_of("qkey", "dow"), []) if r["qkey"] == qk],
-                            "dow")
-            tcharts = [cm.slot_chart("by_weekday", "Per giorno della settimana" if it else
-                                     "By weekday", cm.weekday_x(lang), by_dow, list(range(7)))]
-            rh = "Data" if it else "Date"
-        else:
-            for r in by.get(gid_of("qkey", "hr"), []):
-                if r["qkey"] == qk:
-                    cm.put(facts, str(r["hr"]), r["block"], r, FIELDS)
-            rows_ = [RowSpec(str(h), fmt.hour_label(h), 0) for h in range(24)]
-            tcharts = []
-            rh = "Ora" if it else "Hour"
-        raws.append(RawTable(qk, qt, rows_, facts, charts=tcharts, row_header=rh))
-    return raws, charts
+        days = cm.facts_by((r for r in sets.of("qkey", "day") if r["qkey"] == qk), cm.by_day,
+                           FIELDS)
+        dows = cm.facts_by((r for r in sets.of("qkey", "dow") if r["qkey"] == qk),
+                           lambda r: r["dow"], FIELDS)
+        raws.append(scaffold.daily_table(
+            qk, scaffold.per_entity_title(title, p.lang, ("queue", "coda"), labels[qk]), days,
+            d_from, d_to, p.lang, charts=[scaffold.weekday_chart(p.lang, dows)]))
+    return raws, []
 
 
-def _slots(recs: list[dict], key: str) -> dict:
-    out: dict = {}
-    for r in recs:
-        cm.put(out, r[key], r["block"], r, FIELDS)
-    return out
+def by_hour(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """cdr.queues_by_hour: per queue, 24 rows."""
+    sets, labels, order = visits(con, BY_QUEUE_HOUR, p, d_from, d_to)
+    title = defn.text(defn.table_title, p.lang)
+    return [scaffold.hourly_table(
+        qk, scaffold.per_entity_title(title, p.lang, ("queue", "coda"), labels[qk]),
+        cm.facts_by((r for r in sets.of("qkey", "hr") if r["qkey"] == qk), cm.by_hour, FIELDS),
+        p.lang) for qk in order], []
 
 
 # ----------------------------------------------------------------------------- definitions
@@ -197,7 +153,8 @@ def _unanswered_metrics(_code: str):
     )
 
 
-def _metrics_for(code: str):
+def visit_metrics(code: str):
+    """The metrics of one exit-cause group of a queue-visit report (answered or not)."""
     return _answered_metrics(code) if cm.is_answered(code) else _unanswered_metrics(code)
 
 
@@ -238,25 +195,19 @@ LAYOUT = (
           "resp"),
     ), blocks=cm.is_answered),
     Group("unanswered", "UNANSWERED", "NON RISPOSTE", (cm.QTY,), blocks=cm.is_unanswered),
-    BlockGroups(cm.BLOCK_ORDER, _metrics_for, cm.CAUSE_LABELS),
+    BlockGroups(cm.BLOCK_ORDER, visit_metrics, cm.CAUSE_LABELS),
     KPI_GROUP,
 )
 
 SUMMARY = (
-    SummaryField("n", "quantity", "quantità", cm.QTY),
-    SummaryField("tot", "total time", "tempo totale", M("tot", "", "", _DUR, field="tot")),
-    SummaryField("talk", "talk time", "tempo di conversazione",
-                 M("talk", "", "", _DUR, field="talk")),
-    SummaryField("avg_tot", "avg total time", "media tempo totale",
-                 M("avg_tot", "", "", _DUR, "avg", "tot")),
-    SummaryField("avg_queuing", "avg queuing time", "media tempo accodamento",
-                 M("q", "", "", _DUR, "avg", "queuing")),
-    SummaryField("avg_wait", "avg wait", "media tempo attesa",
-                 M("w", "", "", _DUR, "avg", "notalk")),
-    SummaryField("avg_resp", "avg operator response", "media tempo risposta operatore",
-                 M("r", "", "", _DUR, "avg", "resp")),
-    SummaryField("avg_talk", "avg talk time", "media tempo conversazione",
-                 M("t", "", "", _DUR, "avg", "talk")),
+    cm.SUMMARY_QTY,
+    cm.summary_total("tot", "total time", "tempo totale", "tot"),
+    cm.summary_total("talk", "talk time", "tempo di conversazione", "talk"),
+    cm.summary_avg("avg_tot", "avg total time", "media tempo totale", "tot"),
+    cm.summary_avg("avg_queuing", "avg queuing time", "media tempo accodamento", "queuing"),
+    cm.summary_avg("avg_wait", "avg wait", "media tempo attesa", "notalk"),
+    cm.summary_avg("avg_resp", "avg operator response", "media tempo risposta operatore", "resp"),
+    cm.summary_avg("avg_talk", "avg talk time", "media tempo conversazione", "talk"),
     SummaryField("service_level", "service level", "livello di servizio", KPI_GROUP.metrics[0]),
     SummaryField("asa", "ASA", "velocità media di risposta", KPI_GROUP.metrics[2]),
     SummaryField("abandonment_rate", "abandonment rate", "tasso di abbandono",
@@ -280,27 +231,26 @@ DEFINITIONS = (
     *((k, v) for k, v in KPI_DOC.items()),
 )
 
-_Q_FILTERS = ("status", "exit_cause", "queue", "empty_queue")
+_Q_FILTERS = (flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, flt.EMPTY_QUEUE)
 
-register(ReportDef(
+register_report(Report(
     id="cdr.queues", en="Queue report", it="Voip Report Cdr Code", source="CDR queue visit",
-    family="queue", grouping="queue", grouping_doc="one table; one row per queue",
+    build=by_queue, tables_doc="one table; one row per queue",
     filters=_Q_FILTERS, layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS,
     charts_doc="report charts: `answered_pie` (answered vs unanswered), `by_weekday` and "
                "`by_hour` (total column, answered and unanswered lines; Sunday first); a mini "
                "pie (answered vs unanswered) before each queue name in the web table.",
-    options={"row_pie": ("answered.n", "unanswered.n")}))
+    row_pie=("answered.n", "unanswered.n")))
 
-register(ReportDef(
+register_report(Report(
     id="cdr.queues_by_date", en="Queue report by date", it="Voip Report Cdr Code per Data",
-    source="CDR queue visit", family="queue", grouping="queue_date",
-    grouping_doc="one table per queue; one row per day of the range (every day listed)",
+    source="CDR queue visit", build=by_date,
+    tables_doc="one table per queue; one row per day of the range (every day listed)",
     filters=_Q_FILTERS, layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS,
     charts_doc="per table: `by_weekday` (total, answered, unanswered; Sunday first)."))
 
-register(ReportDef(
+register_report(Report(
     id="cdr.queues_by_hour", en="Queue report by hour", it="Voip Report Cdr Code per Ora",
-    source="CDR queue visit", family="queue", grouping="queue_hour",
-    grouping_doc="one table per queue; 24 rows 00:00-23:00",
+    source="CDR queue visit", build=by_hour, tables_doc="one table per queue; 24 rows 00:00-23:00",
     filters=_Q_FILTERS, layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS,
     charts_doc="none (tables only)."))

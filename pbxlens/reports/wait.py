@@ -8,18 +8,20 @@ One SQL GROUP BY over a derived table (queue_visits or call_facts) per report.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
-from pbxlens.reports.catalog import FilterDef, Group, ReportDef, register, register_filter
+from pbxlens.reports.catalog import Built, FilterDef, Group, Report, register_report
 from pbxlens.reports.common import M
 from pbxlens.reports.engine import RawTable, RowSpec
 
-register_filter(FilterDef(
+ABANDON_ONLY = FilterDef(
     "abandon_only", "Caller abandonment only", "Solo abbandoni del chiamante", multi=False,
+    options=flt.YES_NO,
     doc="yes/no, default no: count only CANCELED (and CANCELED NOWAIT) instead of every "
-        "unanswered visit or call (errata C9)."))
+        "unanswered visit or call (errata C9).")
 
 BUCKETS = ("0-10", "11-20", "21-30", "31-40", "41-50", "51-60", "61-70", "71-80", "81-90",
            "91-100", "101-110", "111-120", "> 120")
@@ -39,55 +41,61 @@ _CALL = """SELECT {w} AS w FROM call_facts c
 SQL = "SELECT {bucket} AS b, count(*) AS n FROM ({inner}) x GROUP BY b"
 
 
-def query(defn: ReportDef, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
-    grain, answered = defn.options["grain"], defn.options["answered"]
-    w = flt.Where()
-    if grain == "queue":
-        if p.tenant is not None:
-            w.add("v.tenant = ?", p.tenant)
-        w.add("v.answered" if answered else "NOT v.answered")
-        if not p.flag("empty_queue"):
-            w.add("v.qkey <> ''")
-        qs = p.values("queue")
-        if qs:
-            w.any_of(["v.qkey", "coalesce(q.name, nullif(v.queue_name, ''), v.queue_id, '')"],
-                     qs)
-        if not answered and p.flag("abandon_only"):
-            w.add("v.block IN ('CANCELED', 'CANCELED NOWAIT')")
-        # answered: answer - enter (= detail_waiting_time); unanswered: exit - enter (§0.9)
-        inner = _QUEUE.format(w="v.asa_s" if answered else "v.wait_s", where=w.sql())
-    else:
-        if p.tenant is not None:
-            w.add("c.tenant = ?", p.tenant)
-        w.add("c.status = 'OK'" if answered else "c.status <> 'OK'")
-        if not answered and p.flag("abandon_only"):
-            w.add("c.status = 'CANCELED'")
-        # answered: (answer, else channel up) - start (C5, as R1); unanswered: the CDR's own
-        # duration = end - start (design.md: durations from the CDR's fields)
-        inner = _CALL.format(w="c.wait_s" if answered else "c.dur_s", where=w.sql())
-    return SQL.format(bucket=_BUCKET, inner=inner), [d_from.isoformat(), d_to.isoformat(),
-                                                      *w.args]
+@dataclass(frozen=True)
+class WaitHistogram:
+    """A histogram of waits: of queue visits (`queue`) or of incoming calls, answered or not.
+    Calling it builds the report."""
 
+    queue: bool
+    answered: bool
 
-def build(con, defn: ReportDef, p: flt.Params, d_from: date, d_to: date):
-    sql, args = query(defn, p, d_from, d_to)
-    counts = [0] * len(BUCKETS)
-    for b, n in con.execute(sql, args).fetchall():
-        counts[int(b)] += int(n)
-    total = sum(counts)
-    # every row carries the table's total as the percentage's denominator; the totals row is
-    # the whole table (100 %), not a sum of rows
-    facts = {BUCKETS[i]: {"all": {"n": counts[i], "den": total}} for i in range(len(BUCKETS))}
-    facts[ALL] = {"all": {"n": total, "den": total}}
-    it = p.lang == "it"
-    raw = RawTable("waits", defn.table_title[1] if it else defn.table_title[0],
-                   [RowSpec(b, b) for b in BUCKETS], facts,
-                   row_header="Attesa (secondi)" if it else "Wait (seconds)", totals_key=ALL)
-    chart = {"id": "histogram", "title": defn.title(p.lang), "type": "combo",
-             "x": list(BUCKETS), "series": [
-                 {"key": "quantity", "label": "quantity", "color": cm.ORANGE, "kind": "column",
-                  "data": counts}]}
-    return [raw], [chart]
+    def query(self, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+        w = flt.Where()
+        if self.queue:
+            if p.tenant is not None:
+                w.add("v.tenant = ?", p.tenant)
+            w.add("v.answered" if self.answered else "NOT v.answered")
+            if not p.flag("empty_queue"):
+                w.add("v.qkey <> ''")
+            qs = p.values("queue")
+            if qs:
+                w.any_of(["v.qkey",
+                          "coalesce(q.name, nullif(v.queue_name, ''), v.queue_id, '')"], qs)
+            if not self.answered and p.flag("abandon_only"):
+                w.add("v.block IN ('CANCELED', 'CANCELED NOWAIT')")
+            # answered: answer - enter (= detail_waiting_time); unanswered: exit - enter (§0.9)
+            inner = _QUEUE.format(w="v.asa_s" if self.answered else "v.wait_s", where=w.sql())
+        else:
+            if p.tenant is not None:
+                w.add("c.tenant = ?", p.tenant)
+            w.add("c.status = 'OK'" if self.answered else "c.status <> 'OK'")
+            if not self.answered and p.flag("abandon_only"):
+                w.add("c.status = 'CANCELED'")
+            # answered: (answer, else channel up) - start (C5, as R1); unanswered: the CDR's
+            # own duration = end - start (design.md: durations from the CDR's fields)
+            inner = _CALL.format(w="c.wait_s" if self.answered else "c.dur_s", where=w.sql())
+        return SQL.format(bucket=_BUCKET, inner=inner), [d_from.isoformat(), d_to.isoformat(),
+                                                          *w.args]
+
+    def __call__(self, con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+        counts = [0] * len(BUCKETS)
+        for b, n in con.execute(*self.query(p, d_from, d_to)).fetchall():
+            counts[int(b)] += int(n)
+        total = sum(counts)
+        # every row carries the table's total as the percentage's denominator; the totals row
+        # is the whole table (100 %), not a sum of rows
+        facts = {BUCKETS[i]: {"all": {"n": counts[i], "den": total}}
+                 for i in range(len(BUCKETS))}
+        facts[ALL] = {"all": {"n": total, "den": total}}
+        raw = RawTable("waits", defn.text(defn.table_title, p.lang),
+                       [RowSpec(b, b) for b in BUCKETS], facts,
+                       row_header=cm.tr(p.lang, "Wait (seconds)", "Attesa (secondi)"),
+                       totals_key=ALL)
+        chart = {"id": "histogram", "title": defn.title(p.lang), "type": "combo",
+                 "x": list(BUCKETS), "series": [
+                     {"key": "quantity", "label": "quantity", "color": cm.ORANGE,
+                      "kind": "column", "data": counts}]}
+        return [raw], [chart]
 
 
 LAYOUT = (Group("calls", "CALLS", "CHIAMATE", (
@@ -100,33 +108,31 @@ _DEFS_BUCKETS = ("buckets", "whole seconds: w <= 10 in 0-10, then ⌈w / 10⌉ t
                             "then > 120; the totals row is TOTALE (100 %).")
 
 
-def _def(rid, en, it_, source, grain, answered, filters, title, grouping_doc, measure):
-    register(ReportDef(
-        id=rid, en=en, it=it_, source=source, family="wait", grouping="wait_bucket",
-        grouping_doc=grouping_doc, filters=filters, layout=LAYOUT,
-        charts_doc="`histogram`: one column per bucket.",
+def _def(rid, en, it_, source, build, filters, title, tables_doc, measure):
+    register_report(Report(
+        id=rid, en=en, it=it_, source=source, build=build, tables_doc=tables_doc,
+        filters=filters, layout=LAYOUT, charts_doc="`histogram`: one column per bucket.",
         definitions=(("measure", measure), _DEFS_BUCKETS),
-        totals_label=("TOTAL", "TOTALE"), table_title=title,
-        options={"grain": grain, "answered": answered}))
+        totals_label=("TOTAL", "TOTALE"), table_title=title))
 
 
 _def("cdr.queue_wait_times", "Waiting times per queue",
      "Voip Cdr Report Tempi Attesa Chiamate in Coda Risposte", "CDR queue visit (answered)",
-     "queue", True, ("queue", "empty_queue"),
+     WaitHistogram(queue=True, answered=True), (flt.QUEUE, flt.EMPTY_QUEUE),
      ("Answered queue calls by waiting time (seconds)",
       "Numero chiamate in coda risposte per tempo di attesa (secondi)"),
      "13 wait buckets; all selected queues summed",
      "answered queue visits (NCC, TRASFERIMENTO ...); wait = answer - queue entry.")
 _def("cdr.incoming_wait_times", "Incoming wait times",
      "Voip Cdr Report Tempi Attesa Chiamate in Ingresso Risposte",
-     "CDR call (incoming answered)", "call", True, (),
+     "CDR call (incoming answered)", WaitHistogram(queue=False, answered=True), (),
      ("Answered incoming calls by waiting time (seconds)",
       "Numero chiamate in ingresso risposte per tempo di attesa (secondi)"),
      "13 wait buckets",
      "incoming calls with status OK; wait = answer (else channel up) - start (C5).")
 _def("cdr.queue_abandon_times", "Time abandonment queue",
      "Voip Cdr Report Tempi Abbandono Chiamate in Coda", "CDR queue visit (unanswered)",
-     "queue", False, ("queue", "empty_queue", "abandon_only"),
+     WaitHistogram(queue=True, answered=False), (flt.QUEUE, flt.EMPTY_QUEUE, ABANDON_ONLY),
      ("Unanswered queue calls by waiting time (seconds)",
       "Numero chiamate in coda non risposte per tempo di attesa (secondi)"),
      "13 wait buckets; all selected queues summed",
@@ -134,7 +140,7 @@ _def("cdr.queue_abandon_times", "Time abandonment queue",
      "CANCELED NOWAIT only, errata C9); wait = exit - queue entry.")
 _def("cdr.incoming_abandon_times", "Time abandonment entry",
      "Voip Cdr Report Tempi Abbandono in Ingresso", "CDR call (incoming unanswered)",
-     "call", False, ("abandon_only",),
+     WaitHistogram(queue=False, answered=False), (ABANDON_ONLY,),
      ("Unanswered incoming calls by waiting time (seconds)",
       "Numero chiamate in ingresso non risposte per tempo di attesa (secondi)"),
      "13 wait buckets",

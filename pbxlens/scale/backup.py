@@ -2,7 +2,7 @@
 
 A backup is DuckDB's own `EXPORT DATABASE` (schema, sequences and every table as Parquet) taken
 inside one read transaction, so it is a consistent snapshot even while the server keeps
-writing: the server (the store's single writer, dashboards/store.py) runs it on its own
+writing: the server (through its analytics writer) runs it on its own
 connection under its write lock when asked through `POST /api/admin/backup`; without a server
 the CLI opens the file itself. `_backup.json` records each table's row count and content
 checksum, and the per-(tenant, month) fingerprints retention relies on.

@@ -78,7 +78,12 @@ def session(master: str | None = None, tz: str | None = None, app: str = "pbxlen
             conf: dict[str, str] | None = None):
     """A Spark session (local[2] by default; any cluster by master URL). `conf` adds or
     overrides Spark settings (tests turn off what only pays on big data)."""
-    from pyspark.sql import SparkSession
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        from pbxlens import PbxlensError
+
+        raise PbxlensError("--engine spark needs pyspark: pip install 'pbxlens[spark]'") from None
 
     from pbxlens.store import analytics
 

@@ -3,9 +3,9 @@ company, cost-center and division filters list the tenant's directory."""
 
 from __future__ import annotations
 
-from pbxlens.dashboards.components.filters import options
 from pbxlens.reports import all_reports
 from pbxlens.store import analytics as db
+from tests.dashboards.choices import options
 
 
 def test_direction_per_family_and_billing_directory_lists(tmp_path):

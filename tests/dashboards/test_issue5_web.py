@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from pbxlens.dashboards.components.filters import options
+from tests.dashboards.choices import options
 from tests.dashboards.dashcall import show_report
 from tests.dashboards.live import DAY1, DAY2
 

@@ -13,8 +13,8 @@ import httpx
 import openpyxl
 import plotly
 
-from pbxlens.dashboards.components.filters import options
 from pbxlens.store import users as auth
+from tests.dashboards.choices import options
 from tests.dashboards.dashcall import export_table, show_report
 from tests.dashboards.live import DAY1, DAY2, PASSWORD, login
 

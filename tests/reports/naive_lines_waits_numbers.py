@@ -1,5 +1,5 @@
 """Naive pure-Python recomputation of the coincidence, wait-histogram and number-class reports
-(issue 5) from cdr_detailed.csv and directory.json (csv/json modules, phonenumbers' Python API).
+from cdr_detailed.csv and directory.json (csv/json modules, phonenumbers' Python API).
 
 Independent of the SQL: concurrency by expanding every call into the seconds it holds (one
 counter per second), waits from wall-clock differences, number classes from

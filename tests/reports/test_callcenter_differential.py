@@ -247,7 +247,6 @@ def test_exports_and_sql_transpile(cc_stores, tmp_path):
     import sqlglot
 
     from pbxlens.reports import callcenter, export
-    from pbxlens.reports.catalog import get
 
     s = cc_stores[0]
     for rid in CC_IDS:
@@ -259,8 +258,8 @@ def test_exports_and_sql_transpile(cc_stores, tmp_path):
         assert len(wb.worksheets) == max(1, len(doc["tables"])), rid
         assert next(iter(csv.reader(io.StringIO(export.to_csv(res)))))[0] in ("label", "table")
     p = _p(s, exit_cause="NCC", direction="incoming")
-    for rid in ("cc.queues", "cc.queues_by_date", "cc.queues_by_hour"):
-        sql, _a = callcenter._queue_query(get(rid), p, s.d_from, s.d_to)
+    for grouping in (callcenter.BY_QUEUE, callcenter.BY_QUEUE_DATE, callcenter.BY_QUEUE_HOUR):
+        sql, _a = callcenter.queue_query(grouping, p, s.d_from, s.d_to)
         for dialect in ("spark", "clickhouse", "postgres"):
             assert sqlglot.transpile(sql, read="duckdb", write=dialect)
     for sql in (callcenter.LEG_SQL, callcenter.OP_SQL, callcenter.DASH_SQL,

@@ -148,12 +148,12 @@ def test_docs_up_to_date():
 
 def test_catalog_and_sql_transpile(one):
     from pbxlens.reports import operator, queue
-    from pbxlens.reports.catalog import get
     defs = {d.id: d for d in all_reports()}
     assert set(IDS) <= set(defs)
     p = Params(date_from=one.d_from, date_to=one.d_to, filters={"exit_cause": ["NCC"]})
-    for rid, mod in (("cdr.queues", queue), ("cdr.queues_by_date", queue),
-                     ("cdr.queue_operators", operator), ("cdr.operators", operator)):
-        sql, _args = mod.query(get(rid), p, one.d_from, one.d_to)
+    for sql, _args in (queue.query(queue.BY_QUEUE, p, one.d_from, one.d_to),
+                       queue.query(queue.BY_QUEUE_DATE, p, one.d_from, one.d_to),
+                       operator.queue_query(p, one.d_from, one.d_to),
+                       operator.query(operator.BY_OPERATOR, p, one.d_from, one.d_to)):
         for dialect in ("spark", "clickhouse", "postgres"):
             assert sqlglot.transpile(sql, read="duckdb", write=dialect)

@@ -1,4 +1,4 @@
-"""Issue 5 edge cases: coincidences on a hand-made CDR (back-to-back calls on one channel, a call
+"""Line reports' edge cases: coincidences on a hand-made CDR (back-to-back calls on one channel, a call
 with start = end, a call spanning the whole range, the DST spring day), wait-bucket borders,
 Erlang B against published table values, number classification of real-format numbers."""
 
@@ -280,15 +280,14 @@ def test_sql_transpiles():
     """The new families' SQL stays within what sqlglot transpiles (design.md)."""
     import sqlglot
 
-    from pbxlens.reports import coincidence, number, wait
+    from pbxlens.reports import coincidence, number
     from pbxlens.reports.catalog import get
 
     p = Params(date_from=DAY, date_to=DAY)
     sqls = [coincidence.SQL.format(key="gateway", a="answer_s", where=""),
-            wait.query(get("cdr.queue_abandon_times"), p, DAY, DAY)[0],
-            wait.query(get("cdr.incoming_wait_times"), p, DAY, DAY)[0],
-            number.PROV_SQL.format(calls=number._calls(p, DAY, DAY)[0], pwhere="",
-                                   classify=numbers.classify_sql("SELECT DISTINCT num FROM o"))]
+            get("cdr.queue_abandon_times").build.query(p, DAY, DAY)[0],
+            get("cdr.incoming_wait_times").build.query(p, DAY, DAY)[0],
+            number.provinces_query(p, DAY, DAY)[0]]
     for sql in sqls:
         for dialect in ("spark", "clickhouse", "postgres"):
             assert sqlglot.transpile(sql, read="duckdb", write=dialect)

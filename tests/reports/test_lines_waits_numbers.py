@@ -1,4 +1,4 @@
-"""Issue 5 reports (coincidences, wait/abandon histograms, conversation times, provinces)
+"""The line, wait and number reports (coincidences, wait/abandon histograms, conversation times, provinces)
 against the naive recomputation from the simulator's exported files, 3 seeds."""
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ def test_every_report_rollup_path_equals_raw_path(sim):
         assert _json(con, defn.id) == raw, defn.id
         for p in (Params(date_from=START, date_to=END, tenant="gamma"),
                   Params(date_from=date(2026, 5, 10), date_to=date(2026, 5, 10),
-                         filters={"status": ["OK"]} if "status" in defn.filters else {})):
+                         filters={"status": ["OK"]} if "status" in defn.filter_keys else {})):
             with rollups.disabled():
                 raw = _json(con, defn.id, p)
             assert _json(con, defn.id, p) == raw, (defn.id, p)
@@ -77,19 +77,20 @@ def test_rollups_answer_the_core_reports_and_refuse_what_they_cannot(sim):
     from pbxlens.reports import operator, queue
 
     con = db.connect(sim.db, read_only=True)
-    for rid, mod in (("cdr.operators", operator), ("cdr.queues", queue),
-                     ("cdr.operator_accounts", operator)):
-        sql, args = mod.query(engine.get(rid), MONTH, START, END)
+    for rid, mod, grouping in (("cdr.operators", operator, operator.BY_OPERATOR),
+                               ("cdr.queues", queue, queue.BY_QUEUE),
+                               ("cdr.operator_accounts", operator, operator.BY_OPERATOR_ACCOUNT)):
+        sql, args = mod.query(grouping, MONTH, START, END)
         new, _ = rollups.route(con, sql, args)
         assert "_hourly" in new, rid
-    sql, args = operator.query(engine.get("cdr.operators"), MONTH, START, END)
+    sql, args = operator.query(operator.BY_OPERATOR, MONTH, START, END)
     assert "agent_legs_op_hourly" in rollups.route(con, sql, args)[0]  # the coarser one
     p = Params(date_from=START, date_to=END, filters={"status": ["OK"]})
-    sql, args = operator.query(engine.get("cdr.operators"), p, START, END)
+    sql, args = operator.query(operator.BY_OPERATOR, p, START, END)
     assert "agent_legs_hourly" in rollups.route(con, sql, args)[0]  # status: the finer one
     # a caller filter reads a column the rollup does not keep: raw path, same numbers
     p = Params(date_from=START, date_to=END, filters={"source": ["3*"]})
-    sql, args = operator.query(engine.get("cdr.operators"), p, START, END)
+    sql, args = operator.query(operator.BY_OPERATOR, p, START, END)
     assert rollups.route(con, sql, args)[0] == sql
     with rollups.disabled():
         raw = _json(con, "cdr.operators", p)
@@ -121,8 +122,9 @@ def test_rollups_are_maintained_incrementally(sim, tmp_path):
         assert _json(con, rid, p) == raw
     # settings change: the queue rollup's thresholds no longer match -> raw path, same result
     con.execute("UPDATE rollup_meta SET service_level_s = 999")
-    sql, args = __import__("pbxlens.reports.queue", fromlist=["query"]).query(
-        engine.get("cdr.queues"), MONTH, START, END)
+    from pbxlens.reports import queue
+
+    sql, args = queue.query(queue.BY_QUEUE, MONTH, START, END)
     assert rollups.route(con, sql, args)[0] == sql
 
 

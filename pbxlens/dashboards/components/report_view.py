@@ -15,8 +15,8 @@ from dash import dcc, html
 
 from pbxlens.dashboards.components.charts import figure
 from pbxlens.dashboards.i18n import t
+from pbxlens.reports import Report, get
 from pbxlens.reports import format as fmt
-from pbxlens.reports.catalog import FILTERS
 from pbxlens.reports.export import group_spans
 
 _ROW_STYLES = {"styleConditions": [
@@ -110,26 +110,24 @@ def chart_row(charts: list[dict], lang: str, prefix: str) -> html.Div | None:
                      for c in charts], className="pbx-charts")
 
 
-def filters_line(result, lang: str) -> html.Div:
+def filters_line(result, lang: str, defn: Report | None = None) -> html.Div:
     """"01/05/2026 – 31/05/2026 · Queue = 700, 701": the applied filters, from their labels."""
     f = dict(result.filters)
     d_from, d_to = date.fromisoformat(f.pop("from")), date.fromisoformat(f.pop("to"))
     parts = [f"{fmt.day_label(d_from)} – {fmt.day_label(d_to)}"]
     for k, v in f.items():
-        fd = FILTERS.get(k)
-        name = (fd.it if lang == "it" else fd.en) if fd else k
+        name = defn.filter(k).label(lang) if defn and k in defn.filter_keys else k
         parts.append(f"{name} = {', '.join(v) if isinstance(v, list) else v}")
     return html.Div(" · ".join(parts), className="pbx-applied", id="rp-applied")
 
 
 def render_result(result, lang: str, export_type: str = "rp-export") -> list:
-    from pbxlens.reports import get
-
     try:
-        pie = get(result.report).options.get("row_pie")
+        defn = get(result.report)
     except KeyError:
-        pie = None
-    out: list = [filters_line(result, lang)]
+        defn = None
+    pie = defn.row_pie if defn else None
+    out: list = [filters_line(result, lang, defn)]
     top = chart_row(result.charts, lang, "rc")
     if top:
         out.append(top)

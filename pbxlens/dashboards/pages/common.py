@@ -26,12 +26,6 @@ def admin_tabs(current: str, lang: str) -> html.Nav:
                      for path, key in ADMIN_TABS], className="pbx-tabs no-print", id="admin-tabs")
 
 
-def grid_rows(rel) -> tuple[list[str], list[dict]]:
-    """(column names, row dicts) of a DuckDB relation."""
-    cols = [d[0] for d in rel.description]
-    return cols, [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
-
-
 def page_title(key: str | None = None):
     """The tab title of a page in the user's language: Dash calls it per request (with the
     path variables), so an Italian user gets Italian tab titles."""

@@ -12,13 +12,12 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from pbxlens import PbxlensError
 from pbxlens.dashboards import access, service, widgets
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.components.filters import filter_bar, values_to_filters
+from pbxlens.dashboards.components.filters import filter_bar, reset_value, values_to_filters
 from pbxlens.dashboards.components.report_view import render_result
 from pbxlens.dashboards.components.widget_form import widget_form
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import error_box, forbidden
 from pbxlens.reports import Params, get
-from pbxlens.reports.catalog import FILTERS
 
 
 def _title(report_id: str | None = None, **_kw) -> str:
@@ -36,7 +35,7 @@ dash.register_page(__name__, path_template="/reports/<report_id>", name="Report"
 
 def _initial(defn, kwargs) -> Params:
     chosen = {k: [x for x in str(v).split(",") if x] for k, v in kwargs.items()
-              if k in defn.filters and v}
+              if k in defn.filter_keys and v}
     try:
         p = service.params_from_json({"from": kwargs.get("from"), "to": kwargs.get("to"),
                                       "filters": chosen})
@@ -94,8 +93,10 @@ def layout(report_id: str | None = None, **kwargs):
 def show_report(_n, report_id, start, end, values, ids):
     lang = web.lang()
     try:
+        defn = service.report_def(report_id)
         p = service.params_from_json({"from": start, "to": end,
-                                      "filters": values_to_filters(ids, values)}, lang=lang)
+                                      "filters": values_to_filters(defn, ids, values)},
+                                     lang=lang)
         result = service.run_report(web.store(), web.user(), report_id, p)
     except PbxlensError as exc:
         return error_box(str(exc)), no_update
@@ -105,12 +106,12 @@ def show_report(_n, report_id, start, end, values, ids):
 @dash.callback(
     Output({"type": "rp-filter", "key": ALL}, "value"),
     Input("rp-reset", "n_clicks"),
-    State({"type": "rp-filter", "key": ALL}, "id"),
+    State({"type": "rp-filter", "key": ALL}, "id"), State("rp-report", "data"),
     prevent_initial_call=True,
 )
-def reset_filters(_n, ids):
-    return ["no" if not FILTERS[i["key"]].multi else ("" if i["key"] in ("source", "destination")
-                                                      else []) for i in ids]
+def reset_filters(_n, ids, report_id):
+    defn = get(report_id)
+    return [reset_value(defn, i["key"]) for i in ids]
 
 
 @dash.callback(

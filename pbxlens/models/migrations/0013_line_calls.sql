@@ -1,4 +1,4 @@
--- Derived (issue 5, coincidences): one row per call that used a line, with its interval ends
+-- Derived (coincidences): one row per call that used a line, with its interval ends
 -- as epoch seconds, so that the coincidence reports sweep ONE narrow table with no join to
 -- call_legs and no time-zone arithmetic. Maintained by pbxlens.ingest.derive like call_facts;
 -- a pure function of the call's own calls/call_legs rows (channel limits stay in the directory).

@@ -1,4 +1,4 @@
-"""Issue-5 reports (R6-R8, R11-R13, R16, R17, R21-R24) against a naive pure-Python
+"""The directory reports (R6-R8, R11-R13, R16, R17, R21-R24) against a naive pure-Python
 recomputation from cdr_detailed.csv and directory.json (3 seeds, the `stores` of conftest)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from pbxlens.reports import Params, run
 
-from . import naive_issue5 as nv
+from . import naive_directory_reports as nv
 
 
 def _params(store, **filters):

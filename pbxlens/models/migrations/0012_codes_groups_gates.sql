@@ -1,4 +1,4 @@
--- Derived facts of the billing-code, group, checktime and IVR reports (issue 5), maintained by
+-- Derived facts of the billing-code, group, checktime and IVR reports, maintained by
 -- pbxlens.ingest.derive like 0003's tables: a pure function of each call's own calls/call_legs
 -- rows, bucketed on the call's start in PBX local time (C22), durations in whole seconds.
 

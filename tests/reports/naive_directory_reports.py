@@ -1,4 +1,4 @@
-"""Naive pure-Python recomputation of the issue-5 reports (billing codes, groups,
+"""Naive pure-Python recomputation of the directory reports (billing codes, groups,
 organizations / units, checktime, IVR) from cdr_detailed.csv and directory.json.
 
 Written independently from the SQL: it walks every call's path in file order (csv module only).

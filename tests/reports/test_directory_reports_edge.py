@@ -1,4 +1,5 @@
-"""Issue-5 reports on hand-made CDR: the spec's seed identities (§3.1 #9 billing codes, #12
+"""The directory reports (billing codes, groups, organizations and units, checktime, IVR)
+on hand-made CDR: the spec's seed identities (§3.1 #9 billing codes, #12
 groups ADRIA by date and BASSANO by hour), midnight, the DST change day, CFWD/UFWD/FORK2MOBILE
 member legs, checktime/IVR pass and fail, organizations, an empty range, exports, filters."""
 
@@ -12,7 +13,7 @@ import pytest
 
 from pbxlens import PbxlensError
 from pbxlens.ingest import ingest_paths
-from pbxlens.reports import Params, export, run
+from pbxlens.reports import Params, export, get, run
 from pbxlens.reports import format as fmt
 from pbxlens.reports.filters import parse_filters
 from pbxlens.simulate.writers.common import CALL_FIELDS, DETAIL_FIELDS
@@ -102,8 +103,8 @@ def group_call(b: Builder, start: str, gid: str, talk: int | None, *, members=()
            answer=ans, up=start, bill=f"{talk or 0}.000", answered_by="301" if ans else "")
 
 
-def edge_cdr() -> Builder:
-    b = Builder()
+def _billing_code_calls(b: Builder) -> None:
+    """R6-R8: the seed's four coded calls, midnight, calls out of scope."""
     # §3.1 #9, R6: four OK calls (durata, fatturazione, conversazione, attesa); 9999's durata
     # is the CDR field (19) while its timestamps give attesa 14 + conv 6 (seed noise, C6)
     for i, (code, dur, bill, talk, wait) in enumerate((
@@ -122,6 +123,9 @@ def edge_cdr() -> Builder:
     b.call("2026-05-04 13:00:00", "2026-05-04 13:01:00", [], src="ibl", dst="queue",
            status="CANCELED", up="2026-05-04 13:00:00", acode="9999")  # incoming with a code
 
+
+def _group_calls(b: Builder) -> None:
+    """R11-R13: member legs, talk-less answers, midnight, DST, the seed's ADRIA and BASSANO."""
     # groups: member legs CFWD, UFWD, FORK2MOBILE; answered with 0 s of talk = unanswered (C21)
     group_call(b, "2026-05-04 09:00:00", "600", 100, members=("CFWD", "UFWD", "FORK2MOBILE"))
     group_call(b, "2026-05-04 09:10:00", "600", 0)
@@ -161,6 +165,9 @@ def edge_cdr() -> Builder:
             n += 1
     assert not talks
 
+
+def _gate_calls(b: Builder) -> None:
+    """R23/R24: checktime and IVR passes and failures."""
     # checktime and IVR on 04/05 (slots of 15 minutes: 10:07, 10:14 -> 40; 10:15 -> 41)
     def ivr_call(start, *, ct, ivr_cause=None, called="0287654300"):
         legs = [{"type": "checktime", "id": "CT1", "name": "Orario ufficio", "enter": start,
@@ -178,6 +185,9 @@ def edge_cdr() -> Builder:
     ivr_call("2026-05-04 20:16:00", ct="0", called="0287654399")  # a number of no known IVR
     ivr_call("2026-03-29 03:30:00", ct="0")  # spring DST day, hour 3
 
+
+def _organization_calls(b: Builder) -> None:
+    """R16/R17/R21/R22: one queue call rung on three operators."""
     # organizations: a queue call answered by 301, 302 answered elsewhere, 303 (no org)
     s = "2026-05-04 14:00:00"
     b.call(s, _t(s, 120), [
@@ -190,6 +200,12 @@ def edge_cdr() -> Builder:
         {"type": "local_exten", "id": "303", "name": "", "enter": _t(s, 2), "exit": _t(s, 10),
          "cause": "ANSWERED_ELSEWHERE"}], answer=_t(s, 10), up=s, bill="110.000",
         answered_by="301")
+
+
+def edge_cdr() -> Builder:
+    b = Builder()
+    for add in (_billing_code_calls, _group_calls, _gate_calls, _organization_calls):
+        add(b)
     return b
 
 
@@ -355,10 +371,10 @@ def test_ivr_ok_failed(edge5):
 
 def test_chart_minutes_validation():
     with pytest.raises(PbxlensError):
-        parse_filters(["chart_minutes=0"], ("chart_minutes",), "cdr.ivr")
+        parse_filters(["chart_minutes=0"], get("cdr.ivr"))
     with pytest.raises(PbxlensError):
-        parse_filters(["chart_minutes=abc"], ("chart_minutes",), "cdr.ivr")
-    assert parse_filters(["chart_minutes=5"], ("chart_minutes",), "cdr.ivr") == {
+        parse_filters(["chart_minutes=abc"], get("cdr.ivr"))
+    assert parse_filters(["chart_minutes=5"], get("cdr.ivr")) == {
         "chart_minutes": ["5"]}
 
 
@@ -416,15 +432,25 @@ def test_sql_transpiles():
 
     from pbxlens.reports import billing_code, checktime, group, organization
     from pbxlens.reports.catalog import get
-    for rid, mod in (("cdr.billing_codes", billing_code), ("cdr.billing_codes_operators",
-                                                            billing_code),
-                     ("cdr.groups_by_date", group), ("cdr.organizations", organization),
-                     ("cdr.org_units_operators", organization), ("cdr.ivr", checktime)):
+    queries = {
+        "cdr.billing_codes": lambda p: billing_code.query(billing_code.BY_CODE, p, MAY4, MAY4),
+        "cdr.billing_codes_operators":
+            lambda p: billing_code.query(billing_code.BY_CODE_OPERATOR, p, MAY4, MAY4),
+        "cdr.groups_by_date": lambda p: group.query(group.BY_GROUP_DATE, p, MAY4, MAY4),
+        "cdr.organizations": lambda p: organization.query(organization.ORGANIZATION,
+                                                          organization.BY_UNIT, p, MAY4, MAY4),
+        "cdr.org_units_operators": lambda p: organization.query(
+            organization.ORG_UNIT, organization.BY_UNIT_OPERATOR, p, MAY4, MAY4),
+        "cdr.ivr": lambda p: checktime.IVR_MENUS.query(p, MAY4, MAY4)}
+    for rid, query in queries.items():
         d = get(rid)
-        f = {"exit_cause": ["NCC"]} if "exit_cause" in d.filters else {}
-        sql, _args = mod.query(d, Params(date_from=MAY4, date_to=MAY4, filters=f), MAY4, MAY4)
+        f = {"exit_cause": ["NCC"]} if "exit_cause" in d.filter_keys else {}
+        sql, _args = query(Params(date_from=MAY4, date_to=MAY4, filters=f))
         for dialect in ("spark", "clickhouse", "postgres"):
             assert sqlglot.transpile(sql, read="duckdb", write=dialect)
+
+
+DERIVED = ("billing_calls", "group_visits", "gate_passes")  # migration 0012's tables
 
 
 def test_migration_0012_backfills_with_the_derive_statements(edge5, tmp_path):
@@ -438,8 +464,8 @@ def test_migration_0012_backfills_with_the_derive_statements(edge5, tmp_path):
     shutil.copy(edge5, p)
     con = db.connect(p)
     snap = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-            for t in derive.ISSUE5_TABLES}
+            for t in DERIVED}
     assert all(snap.values())
     derive.rebuild(con)
     assert snap == {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-                    for t in derive.ISSUE5_TABLES}
+                    for t in DERIVED}
