@@ -23,11 +23,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from pbxlens import PbxlensError, db
+from pbxlens import PbxlensError
 from pbxlens.config import get_settings
 from pbxlens.reports import Guard, Params, Report, Result, all_reports, get, run
 from pbxlens.reports import export as report_export
 from pbxlens.reports.catalog import TableOut
+from pbxlens.store import analytics
 from pbxlens.store.privacy import NUMBER_KEYS, mask_number, mask_result  # masking, once
 
 # unit -> Arrow type of a report column (money: exact decimals, inferred from the values)
@@ -144,7 +145,7 @@ class Lens:
         self.path = Path(path)
         if not self.path.exists():
             raise PbxlensError(f"no store at {self.path}")
-        self.con = db.connect(self.path, read_only=True)
+        self.con = analytics.connect(self.path, read_only=True)
         self.privacy = privacy
         self.tenant = tenant
         self.user = user

@@ -53,9 +53,9 @@ def write_sources() -> None:
 def build_store(folder: Path) -> Path:
     """Ingest the committed sources into `folder/store.duckdb`, rate the calls, and add a
     multiservice contract; returns the store's path."""
-    from pbxlens import db
     from pbxlens.billing import multiservice, rating, tariffs
     from pbxlens.ingest import ingest_paths
+    from pbxlens.store import analytics as db
 
     src = folder / "sources"
     src.mkdir(parents=True, exist_ok=True)
@@ -145,7 +145,7 @@ def report_json(con, report_id: str, lang: str, filters: dict) -> str:
 
 
 def all_json(path: Path) -> dict[str, str]:
-    from pbxlens import db
+    from pbxlens.store import analytics as db
 
     con = db.connect(path, read_only=True)
     try:

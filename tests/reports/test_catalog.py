@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pbxlens import db
 from pbxlens.reports import Report, all_reports, get, register_report
 from pbxlens.reports.catalog import all_filters
+from pbxlens.store import analytics as db
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,7 +84,7 @@ def test_a_plugin_registers_a_report_the_same_way(tmp_path):
     '''), encoding="utf-8")
     script = textwrap.dedent(f'''
         import my_plugin  # registers its report
-        from pbxlens import db
+        from pbxlens.store import analytics as db
         from pbxlens.reports import Params, all_reports, run
         from pbxlens.reports.docs import render
         con = db.connect({str(tmp_path / "s.duckdb")!r})

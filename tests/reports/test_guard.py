@@ -14,12 +14,12 @@ import duckdb
 import httpx
 import pytest
 
-from pbxlens import db
 from pbxlens.reports import Guard, Params, Report, run
 from pbxlens.reports.catalog import Group
 from pbxlens.reports.common import QTY
 from pbxlens.reports.engine import RawTable
 from pbxlens.reports.guard import RangeTooLong, TimeLimitExceeded
+from pbxlens.store import analytics as db
 
 ALL_TIME = Params(date_from=date(1, 1, 1), date_to=date(9999, 12, 31))
 # about a minute of work for DuckDB on two cores: far beyond any limit below
