@@ -244,7 +244,8 @@ def _run(conn: sa.Connection, recs, apply, strict: bool) -> ImportReport:
     rep = ImportReport(rows=len(recs))
     for line, rec in recs:
         try:
-            apply(rec)
+            with conn.begin_nested():  # a savepoint: a rejected row leaves nothing behind
+                apply(rec)
             rep.imported += 1
         except (_Rejected, TicketError) as exc:
             rep.rejected.append((line, str(exc)))
