@@ -136,6 +136,7 @@ def create(
     shares: Iterable[tuple[int | None, str | None]] = (),
 ) -> int:
     """Insert a ticket (number taken in this transaction) and queue its creation notice."""
+    # long: most lines are the mask's fields, one keyword each
     tenant = tenant or (user.tenant if user else "default")
     status = status_of(status)
     if creation_mode not in CREATION_MODES:

@@ -119,6 +119,7 @@ def _facet_options(counts: dict) -> list[list[dict]]:
 
 def layout(**_kwargs):
     u, lang = web.user(), web.lang()
+    # long: one declarative Dash tree of the page; its data comes from the data layer in one go
     if not access.can_use_tickets(u):
         return forbidden(lang)
     with web.store().ops_read() as c:
