@@ -60,7 +60,7 @@ def create_app(store: Stores, *, https: bool | None = None) -> dash.Dash:
     from pbxlens.dashboards import webhooks
 
     webhooks.install(server, store)
-    from pbxlens.tickets import web as tickets_web
+    from pbxlens.dashboards import tickets_web
 
     tickets_web.install(server, store)
     return app

@@ -485,6 +485,9 @@ ticket_outbox = sa.Table(
     sa.Column("sent_at", Instant),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("last_error", sa.Text),
+    # a sender's claim while it talks SMTP; others skip the notice until it is marked or the
+    # claim is older than the lease (the sender died): revision 0002
+    sa.Column("claimed_at", Instant),
     sa.CheckConstraint("header IN ('to', 'bcc')", name="header"),
     sa.Index("ix_ticket_outbox_pending", "sent_at", "id"),
 )

@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -120,27 +121,36 @@ def _check_content(filename: str, ctype: str, head: bytes) -> None:
         raise AttachmentError(f"{filename}: its content is not a {ctype} file")
 
 
-def save(
-    conn: sa.Connection,
+@dataclass(frozen=True)
+class StoredFile:
+    """A file written to the attachment folder, not yet recorded."""
+
+    path: Path
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+
+
+def store_file(
     folder: Path,
     ticket_id: int,
     filename: str,
     data: BinaryIO | bytes,
     *,
     declared_type: str | None = None,
-    user_id: int | None = None,
     max_bytes: int | None = None,
     allowed: Iterable[str] | None = None,
-) -> int:
-    """Store one file for the ticket; returns the attachment id."""
-    ticket.require(conn, ticket_id)
+) -> StoredFile:
+    """Check and stream one file to disk (no transaction is open meanwhile: a slow disk holds
+    no lock of the operations store). A refused file leaves nothing behind."""
     max_bytes = get_settings().ticket_attachment_max_bytes if max_bytes is None else max_bytes
     name = safe_name(filename)
     ctype = content_type(name, declared_type, allowed_types() if allowed is None else allowed)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    stored = f"{ticket_id}-{secrets.token_hex(12)}"
-    tmp = folder / f".{stored}.part"
+    stored = folder / f"{ticket_id}-{secrets.token_hex(12)}"
+    tmp = folder / f".{stored.name}.part"
     digest, size, head = hashlib.sha256(), 0, b""
     read = (io.BytesIO(data) if isinstance(data, bytes | bytearray) else data).read
     try:
@@ -156,27 +166,52 @@ def save(
         if size == 0:
             raise AttachmentError(f"{name}: empty file")
         _check_content(name, ctype, head)
-        os.replace(tmp, folder / stored)
+        os.replace(tmp, stored)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return StoredFile(stored, name, ctype, size, digest.hexdigest())
+
+
+def record(conn: sa.Connection, ticket_id: int, f: StoredFile, *, user_id: int | None = None) -> int:
+    """The attachment's row; if it cannot be written, the file is removed."""
     try:
+        ticket.require(conn, ticket_id)
         return conn.execute(
             S.attachments.insert()
             .values(
                 ticket_id=ticket_id,
-                filename=name,
-                content_type=ctype,
-                size_bytes=size,
-                sha256=digest.hexdigest(),
-                stored_name=stored,
+                filename=f.filename,
+                content_type=f.content_type,
+                size_bytes=f.size_bytes,
+                sha256=f.sha256,
+                stored_name=f.path.name,
                 uploaded_by=user_id,
             )
             .returning(S.attachments.c.id)
         ).scalar_one()
     except BaseException:
-        (folder / stored).unlink(missing_ok=True)
+        f.path.unlink(missing_ok=True)
         raise
+
+
+def save(
+    conn: sa.Connection,
+    folder: Path,
+    ticket_id: int,
+    filename: str,
+    data: BinaryIO | bytes,
+    *,
+    declared_type: str | None = None,
+    user_id: int | None = None,
+    max_bytes: int | None = None,
+    allowed: Iterable[str] | None = None,
+) -> int:
+    """Store one file for the ticket and record it in `conn`'s transaction; returns its id."""
+    ticket.require(conn, ticket_id)
+    f = store_file(folder, ticket_id, filename, data, declared_type=declared_type,
+                   max_bytes=max_bytes, allowed=allowed)
+    return record(conn, ticket_id, f, user_id=user_id)
 
 
 def list_for(conn: sa.Connection, ticket_id: int) -> list[dict]:

@@ -1,16 +1,22 @@
 """`pbxlens tickets ...`: import/export of companies and tickets, list, lookup of a number,
-and the SMTP sender of the notification outbox. The CLI sees the whole tenant (admin rights)."""
+and the SMTP sender of the notification outbox. The CLI sees the whole tenant (admin rights,
+full numbers). Every command opens the stores with `open_stores`, and is `forwardable`: while
+`pbxlens serve` runs, the server runs it on its own stores and the output is the same. Each
+command is one short transaction of the operations store (an import: one, with a savepoint
+per row); none writes DuckDB, so they forward in mode "read"."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from pbxlens.console import out
+from pbxlens.store.server_link import forwardable, open_stores
 from pbxlens.store.users import User
 
 app = typer.Typer(
@@ -18,17 +24,11 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Tickets and call trace: companies, tickets, imports, exports, notifications.",
 )
-out = Console()
 
-DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store")]
+DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store (the operations store "
+                                                "is beside it, or PBXLENS_OPS_URL)")]
 TenantOption = Annotated[str, typer.Option(help="tenant")]
 StrictOption = Annotated[bool, typer.Option("--strict", help="any rejected row writes nothing")]
-
-
-def _store(db: Path | None):
-    from pbxlens.store import Stores
-
-    return Stores(db)
 
 
 def _cli_user(tenant: str) -> User:
@@ -37,7 +37,7 @@ def _cli_user(tenant: str) -> User:
 
 def _report(rep, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(rep.as_dict()))
+        sys.stdout.write(json.dumps(rep.as_dict()) + "\n")
         return
     out.print(f"{rep.rows} rows: {rep.imported} imported, {len(rep.rejected)} rejected", highlight=False)
     for line, reason in rep.rejected:
@@ -46,23 +46,21 @@ def _report(rep, as_json: bool) -> None:
 
 def _import(kind: str, file: Path, db: Path | None, tenant: str, strict: bool, as_json: bool) -> None:
     from pbxlens.tickets import files
-    from pbxlens.tickets.db import write
 
-    store = _store(db)
     fn = files.import_companies if kind == "companies" else files.import_tickets
     try:
-        rep = write(store, lambda c: fn(c, file, tenant=tenant, strict=strict))
+        with open_stores(db) as stores, stores.ops_write() as c:
+            rep = fn(c, file, tenant=tenant, strict=strict)
     except files.StrictImportError as exc:
         _report(exc.report, as_json)
         raise typer.Exit(1) from None
-    finally:
-        store.close()
     _report(rep, as_json)
     if rep.rejected:
         raise typer.Exit(1)
 
 
 @app.command("import-companies")
+@forwardable("read")
 def import_companies(
     file: Path,
     db: DbOption = None,
@@ -75,17 +73,17 @@ def import_companies(
 
 
 @app.command("export-companies")
+@forwardable("read")
 def export_companies(file: Path, db: DbOption = None, tenant: TenantOption = "default") -> None:
     from pbxlens.tickets import files
 
-    store = _store(db)
-    with store.ops_read() as c:
+    with open_stores(db) as stores, stores.ops_read() as c:
         n = files.export_companies(c, file, tenant=tenant)
-    store.close()
     out.print(f"{n} rows written to {file}", highlight=False)
 
 
 @app.command("import")
+@forwardable("read")
 def import_tickets(
     file: Path,
     db: DbOption = None,
@@ -100,15 +98,12 @@ def import_tickets(
 def _rows(db, tenant, status, search):
     from pbxlens.tickets import listing
 
-    store = _store(db)
-    try:
-        with store.ops_read() as c:
-            return listing.rows(c, _cli_user(tenant), listing.Filters(status=status or [], text=search))
-    finally:
-        store.close()
+    with open_stores(db) as stores, stores.ops_read() as c:
+        return listing.rows(c, _cli_user(tenant), listing.Filters(status=status or [], text=search))
 
 
 @app.command("export")
+@forwardable("read")
 def export_tickets(
     file: Path,
     db: DbOption = None,
@@ -124,6 +119,7 @@ def export_tickets(
 
 
 @app.command("list")
+@forwardable("read")
 def list_tickets(
     db: DbOption = None,
     tenant: TenantOption = "default",
@@ -135,7 +131,7 @@ def list_tickets(
 
     rows = _rows(db, tenant, status, search)
     if as_json:
-        print(json.dumps(rows, default=str))
+        sys.stdout.write(json.dumps(rows, default=str) + "\n")
         return
     t = Table("number", "title", "final customer", "status", "priority", "type", "tracking")
     for r in rows:
@@ -152,6 +148,7 @@ def list_tickets(
 
 
 @app.command("lookup")
+@forwardable("read")
 def lookup(
     number: str,
     db: DbOption = None,
@@ -162,19 +159,14 @@ def lookup(
     """What the trace mask shows for NUMBER: company, contact, recent calls, open tickets."""
     from pbxlens.tickets import trace
 
-    store = _store(db)
-    try:
-        with store.ops_read() as c, store.cursor() as cur:
-            m = trace.mask(
-                c,
-                cur,
-                direction=direction,
-                tenant=tenant,
-                caller=number if direction == "in" else None,
-                called=number if direction == "out" else None,
-            )
-    finally:
-        store.close()
+    with open_stores(db) as stores:
+        m = trace.mask(
+            stores,
+            _cli_user(tenant),
+            direction=direction,
+            caller=number if direction == "in" else None,
+            called=number if direction == "out" else None,
+        )
     side = m.customer
     d = {
         "number": side.match.number,
@@ -188,7 +180,7 @@ def lookup(
         ],
     }
     if as_json:
-        print(json.dumps(d, default=str))
+        sys.stdout.write(json.dumps(d, default=str) + "\n")
         return
     out.print(
         f"{d['number']}: {d['company'] or 'ND'} / {d['contact'] or '-'}"
@@ -201,15 +193,13 @@ def lookup(
 
 
 @app.command("send-outbox")
+@forwardable("read")
 def send_outbox(db: DbOption = None) -> None:
     """Send the pending notifications by SMTP (setting smtp_enabled)."""
     from pbxlens.tickets import mailer
 
-    store = _store(db)
-    try:
-        res = mailer.send_pending(store)
-    finally:
-        store.close()
+    with open_stores(db) as stores:
+        res = mailer.send_pending(stores)
     if not res.enabled:
         out.print("SMTP is disabled (smtp_enabled = false): the outbox keeps the notices")
         return
@@ -221,16 +211,13 @@ app.add_typer(config_app, name="config")
 
 
 def _write(db: Path | None, fn):
-    from pbxlens.tickets.db import write
-
-    store = _store(db)
-    try:
-        return write(store, fn)
-    finally:
-        store.close()
+    """`fn(conn)` in one transaction of the operations store."""
+    with open_stores(db) as stores, stores.ops_write() as c:
+        return fn(c)
 
 
 @config_app.command("default-types")
+@forwardable("read")
 def default_types(
     types: Annotated[str, typer.Argument(help="comma-separated type codes")], db: DbOption = None
 ) -> None:
@@ -241,6 +228,7 @@ def default_types(
 
 
 @config_app.command("company-types")
+@forwardable("read")
 def company_types(
     company: str,
     types: Annotated[str, typer.Argument(help="comma-separated; empty = defaults")],
@@ -260,6 +248,7 @@ def company_types(
 
 
 @config_app.command("type-area")
+@forwardable("read")
 def type_area(
     type_code: str, area: Annotated[str, typer.Argument(help="area; empty = none")], db: DbOption = None
 ) -> None:
@@ -278,6 +267,7 @@ def type_area(
 
 
 @config_app.command("notify")
+@forwardable("read")
 def notify_matrix(
     channel: Annotated[str, typer.Argument(help="ticket | support | email")],
     event: Annotated[str, typer.Argument(help="insert | reply")],
@@ -302,6 +292,7 @@ def notify_matrix(
 
 
 @config_app.command("blacklist")
+@forwardable("read")
 def notify_blacklist(
     kind: Annotated[str, typer.Argument(help="out | in | opening_sender")],
     entries: Annotated[str, typer.Argument(help="comma-separated addresses or domains")],
@@ -314,6 +305,7 @@ def notify_blacklist(
 
 
 @config_app.command("user")
+@forwardable("read")
 def user_profile(
     username: str,
     email: Annotated[str | None, typer.Option()] = None,

@@ -6,15 +6,16 @@ updated first, the others offered as candidates."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from pbxlens.models import phone
-from pbxlens.tickets import TicketError
+from pbxlens.tickets import TicketError, now
 from pbxlens.tickets import schema as S
-from pbxlens.tickets.db import now
 
 FINANCIAL = ("score", "outlook", "bad_debts", "exposure", "credit_line")
 
@@ -31,6 +32,16 @@ class Match:
     @property
     def found(self) -> bool:
         return self.company is not None
+
+
+@contextmanager
+def _exists_as_error(message: str) -> Iterator[None]:
+    """A unique key violated by a concurrent insert (the check above ran before it committed)
+    becomes the same refusal as the check's; the caller's transaction rolls back."""
+    try:
+        yield
+    except sa.exc.IntegrityError:
+        raise TicketError(message) from None
 
 
 def _clean(s: str | None) -> str | None:
@@ -57,19 +68,20 @@ def create_company(
         raise TicketError(f"unknown company fields {sorted(bad)}")
     if company_by_name(conn, name, tenant) is not None:
         raise TicketError(f"company {name!r} exists")
-    cid = conn.execute(
-        S.companies.insert()
-        .values(
-            tenant=tenant,
-            name=name,
-            code=_clean(code),
-            vat=_clean(vat),
-            email=_clean(email),
-            updated_at=now(),
-            **financial,
-        )
-        .returning(S.companies.c.id)
-    ).scalar_one()
+    with _exists_as_error(f"company {name!r} exists"):  # created meanwhile by another user
+        cid = conn.execute(
+            S.companies.insert()
+            .values(
+                tenant=tenant,
+                name=name,
+                code=_clean(code),
+                vat=_clean(vat),
+                email=_clean(email),
+                updated_at=now(),
+                **financial,
+            )
+            .returning(S.companies.c.id)
+        ).scalar_one()
     for p in phones:
         add_phone(conn, cid, p)
     return cid
@@ -96,11 +108,12 @@ def add_contact(
     c = S.contacts.c
     if conn.execute(sa.select(c.id).where(c.company_id == company_id, c.name == name)).first():
         raise TicketError(f"contact {name!r} exists in that company")
-    kid = conn.execute(
-        S.contacts.insert()
-        .values(company_id=company_id, name=name, email=_clean(email), updated_at=now())
-        .returning(c.id)
-    ).scalar_one()
+    with _exists_as_error(f"contact {name!r} exists in that company"):
+        kid = conn.execute(
+            S.contacts.insert()
+            .values(company_id=company_id, name=name, email=_clean(email), updated_at=now())
+            .returning(c.id)
+        ).scalar_one()
     for p in phones:
         add_phone(conn, company_id, p, contact_id=kid)
     return kid

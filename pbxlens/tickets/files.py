@@ -244,7 +244,8 @@ def _run(conn: sa.Connection, recs, apply, strict: bool) -> ImportReport:
     rep = ImportReport(rows=len(recs))
     for line, rec in recs:
         try:
-            apply(rec)
+            with conn.begin_nested():  # a savepoint: a rejected row leaves nothing behind
+                apply(rec)
             rep.imported += 1
         except (_Rejected, TicketError) as exc:
             rep.rejected.append((line, str(exc)))
@@ -381,6 +382,7 @@ def import_tickets(
     """One row per ticket. Mandatory: account, final_customer, title, status, type, priority;
     an unknown company, contact, user, type, priority or status, or a number already used,
     rejects the row (B.3 DECISION)."""
+    # long: the per-column validators live beside the row they check
     recs = _records(path, data, _TICKET_HEADERS)
     prios = set(conn.execute(sa.select(S.priorities.c.code)).scalars())
     types = set(conn.execute(sa.select(S.types.c.code)).scalars())

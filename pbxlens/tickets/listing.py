@@ -16,8 +16,10 @@ import sqlalchemy as sa
 
 from pbxlens.config import get_settings
 from pbxlens.store import schema as W
+from pbxlens.store.privacy import mask_text
 from pbxlens.store.users import User
 from pbxlens.tickets import schema as S
+from pbxlens.tickets import search
 from pbxlens.tickets.ticket import status_of
 
 FACETS = ("priority", "status", "type", "area", "tags", "estimate", "tracking")
@@ -113,7 +115,10 @@ def _tracking_sum():
     )
 
 
-def conditions(f: Filters, user: User | None, skip: str | None = None) -> list:
+def conditions(f: Filters, user: User | None, skip: str | None = None,
+               text_ids: list[int] | None = None) -> list:
+    """The WHERE clauses of `f` for `user` (without the facet `skip`); `text_ids`: the tickets
+    whose visible text matches `f.text` (`text_matches`), when SQL alone cannot tell."""
     t = S.tickets.c
     out = [visible(user)]
     if f.status and skip != "status":
@@ -130,15 +135,11 @@ def conditions(f: Filters, user: User | None, skip: str | None = None) -> list:
         out.append(t.estimate_hours.is_not(None) if f.estimate[0] == "with" else t.estimate_hours.is_(None))
     if f.tracking and skip != "tracking" and len(set(f.tracking)) == 1:
         out.append(_tracking_sum() > 0 if f.tracking[0] == "with" else _tracking_sum() == 0)
-    if f.text and f.text.strip():
-        like = f"%{f.text.strip().lower()}%"
-        out.append(
-            sa.or_(
-                sa.func.lower(t.number).like(like),
-                sa.func.lower(t.title).like(like),
-                sa.func.lower(sa.func.coalesce(t.description, "")).like(like),
-            )
-        )
+    text = search.clean(f.text)
+    if text_ids is not None:
+        out.append(t.id.in_(text_ids))
+    elif text:
+        out.append(search.like_any(text, (t.number, t.title, t.description)))
     for key in (
         "account_id",
         "final_customer_id",
@@ -163,10 +164,35 @@ def conditions(f: Filters, user: User | None, skip: str | None = None) -> list:
     return out
 
 
+def text_matches(conn: sa.Connection, user: User | None, f: Filters) -> list[int] | None:
+    """The tickets `user` sees whose text, as `user` sees it, contains `f.text`; None when the
+    stored text answers the same (a user with the privacy right, or a text without digits)."""
+    text = search.clean(f.text)
+    if not text or user is None or not search.needs_masked_match(text, user.privacy):
+        return None
+    t = S.tickets.c
+    q = (sa.select(t.id, t.number, t.title, t.description)
+         .where(visible(user),
+                search.like_any(text, (t.number, t.title, t.description), wildcard_digits=True))
+         .order_by(t.id.desc())
+         .limit(search.MAX_MATCHES))  # the newest: their ids are bound in the next query
+    return [i for i, *texts in conn.execute(q) if search.visible_contains(text, texts)]
+
+
+def shown(rows: list[dict], user: User | None) -> list[dict]:
+    """Titles and tags as `user` may see them (numbers in them masked without the privacy
+    right), in place."""
+    if user is None or not user.privacy:
+        for r in rows:
+            r["title"], r["tags"] = mask_text(r["title"]), mask_text(r.get("tags"))
+    return rows
+
+
 def rows(
     conn: sa.Connection, user: User | None, f: Filters | None = None, *, limit: int = 5000
 ) -> list[dict]:
-    """The grid's rows, number descending (sequence order, so TICK-10000 follows TICK-9999)."""
+    """The grid's rows, number descending (sequence order, so TICK-10000 follows TICK-9999),
+    with titles and tags masked for a user without the privacy right."""
     f = f or Filters()
     t = S.tickets.c
     acc, fin = S.companies.alias("acc"), S.companies.alias("fin")
@@ -204,7 +230,7 @@ def rows(
             .outerjoin(asg, asg.c.id == t.assigned_user_id)
             .outerjoin(S.priorities, S.priorities.c.code == t.priority)
         )
-        .where(*conditions(f, user))
+        .where(*conditions(f, user, text_ids=text_matches(conn, user, f)))
         .order_by(sa.func.length(t.number).desc(), t.number.desc())
         .limit(limit)
     )
@@ -220,7 +246,7 @@ def rows(
             tags.setdefault(tid, []).append(tag)
     for r in out:
         r["tags"] = ", ".join(tags.get(r["id"], []))
-    return out
+    return shown(out, user)
 
 
 def quick_counts(
@@ -229,9 +255,10 @@ def quick_counts(
     """For each quick filter, (value, tickets) under every other active filter (B.3 left panel)."""
     f = f or Filters()
     t = S.tickets.c
+    ids = text_matches(conn, user, f)
     out: dict[str, list[tuple[str, int]]] = {}
     for facet in FACETS:
-        where = conditions(f, user, skip=facet)
+        where = conditions(f, user, skip=facet, text_ids=ids)
         if facet == "tags":
             q = (
                 sa.select(S.tags.c.tag, sa.func.count())
@@ -248,4 +275,6 @@ def quick_counts(
             col = getattr(t, facet)
             q = sa.select(col, sa.func.count()).where(*where, col.is_not(None)).group_by(col).order_by(col)
         out[facet] = [(str(v), int(n)) for v, n in conn.execute(q)]
+    if user is not None and not user.privacy:  # a tag holding an external number stays hidden
+        out["tags"] = [(v, n) for v, n in out["tags"] if mask_text(v) == v]
     return out

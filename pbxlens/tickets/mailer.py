@@ -1,15 +1,20 @@
-"""The SMTP sender of the notification outbox, behind the `smtp_enabled` setting.
+"""The SMTP sender of the notification outbox (operations store), behind the `smtp_enabled`
+setting.
 
 Pending outbox rows are grouped into one message per notice (ticket, event, reply): `to`
-recipients in To, app users in Bcc when the matrix says so (B.6). The SMTP conversation happens
-outside the store's write lock; each notice is then marked sent (or its attempt and error
-recorded) in its own short transaction, so a crash re-sends at most the notice in flight.
+recipients in To, app users in Bcc when the matrix says so (B.6). Each notice is first claimed
+in a short transaction (`claimed_at` stamped and the attempt counted, on the condition that it
+is unsent and unclaimed, or claimed longer ago than the lease), then sent with no transaction
+open, then marked sent (or its error recorded) and released: two senders at once (the server's
+loop and `pbxlens tickets send-outbox`, or two web nodes) never send one notice twice, and a
+sender that dies mid-way leaves a claim that another takes over once the lease has passed.
 """
 
 from __future__ import annotations
 
 import smtplib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -17,10 +22,11 @@ import sqlalchemy as sa
 
 from pbxlens.config import Settings, get_settings
 from pbxlens.store import Stores
+from pbxlens.tickets import now
 from pbxlens.tickets import schema as S
-from pbxlens.tickets.db import now, write
 
 MAX_ATTEMPTS = 5
+LEASE = timedelta(minutes=10)  # far above one SMTP conversation (30 s timeouts)
 
 
 @dataclass
@@ -31,20 +37,51 @@ class SendResult:
     recipients: int = 0
 
 
+def _claimable(at: datetime):
+    o = S.outbox.c
+    return sa.and_(o.sent_at.is_(None), o.attempts < MAX_ATTEMPTS,
+                   sa.or_(o.claimed_at.is_(None), o.claimed_at < at - LEASE))
+
+
 def _pending(store: Stores) -> dict[tuple, list[dict]]:
     o = S.outbox.c
     with store.ops_read() as conn:
-        rows = (
-            conn.execute(
-                sa.select(S.outbox).where(o.sent_at.is_(None), o.attempts < MAX_ATTEMPTS).order_by(o.id)
-            )
-            .mappings()
-            .all()
-        )
+        rows = conn.execute(sa.select(S.outbox).where(_claimable(now())).order_by(o.id)).mappings().all()
     groups: dict[tuple, list[dict]] = {}
     for r in rows:
         groups.setdefault((r["ticket_id"], r["event"], r["message_id"]), []).append(dict(r))
     return groups
+
+
+class _Taken(Exception):
+    """Another sender claimed the notice first."""
+
+
+def _claim(store: Stores, rows: list[dict]) -> bool:
+    """Claim every row of the notice, all or nothing: each must still be claimable and have the
+    attempts it had when read."""
+    o = S.outbox.c
+    at = now()
+    try:
+        with store.ops_write() as conn:
+            for r in rows:
+                n = conn.execute(
+                    S.outbox.update()
+                    .where(o.id == r["id"], o.attempts == r["attempts"], _claimable(at))
+                    .values(attempts=o.attempts + 1, claimed_at=at)
+                ).rowcount
+                if n != 1:
+                    raise _Taken  # rolls the whole claim back
+    except _Taken:
+        return False
+    return True
+
+
+def _mark(store: Stores, ids: list[int], error: str | None) -> None:
+    o = S.outbox.c
+    vals = {"last_error": error} if error else {"sent_at": now(), "last_error": None}
+    with store.ops_write() as conn:
+        conn.execute(S.outbox.update().where(o.id.in_(ids)).values(claimed_at=None, **vals))
 
 
 def build(rows: list[dict], sender: str) -> EmailMessage:
@@ -72,7 +109,8 @@ def send_pending(store: Stores, settings: Settings | None = None) -> SendResult:
         if s.smtp_user:
             smtp.login(s.smtp_user, s.smtp_password)
         for rows in groups.values():
-            ids = [r["id"] for r in rows]
+            if not _claim(store, rows):
+                continue
             try:
                 smtp.send_message(
                     build(rows, s.smtp_from), from_addr=s.smtp_from, to_addrs=[r["recipient"] for r in rows]
@@ -80,15 +118,7 @@ def send_pending(store: Stores, settings: Settings | None = None) -> SendResult:
                 error = None
             except smtplib.SMTPException as exc:
                 error = str(exc)[:500]
-
-            def mark(conn, ids=ids, error=error):
-                o = S.outbox.c
-                vals = {"attempts": o.attempts + 1, "last_error": error}
-                if error is None:
-                    vals["sent_at"] = now()
-                conn.execute(S.outbox.update().where(o.id.in_(ids)).values(**vals))
-
-            write(store, mark)
+            _mark(store, [r["id"] for r in rows], error)
             if error is None:
                 res.sent += 1
                 res.recipients += len(rows)
@@ -98,8 +128,8 @@ def send_pending(store: Stores, settings: Settings | None = None) -> SendResult:
 
 
 def start_sender(store: Stores, stop, interval_s: float = 60) -> bool:
-    """The server's sending loop (a daemon thread of `dashboards.jobs.start`) when
-    `smtp_enabled`; a failed pass (server down) is logged and retried next interval."""
+    """The server's sending loop (a daemon thread, started with the server's jobs) when
+    `smtp_enabled`; a failed pass (SMTP or the store down) is logged and retried next interval."""
     import logging
     import threading
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from pbxlens.store.ops import upsert
 from pbxlens.tickets import TicketError
 from pbxlens.tickets import schema as S
 
@@ -50,15 +51,12 @@ def set_user(
     conn: sa.Connection, user_id: int, *, email: str | None = None, areas: Iterable[str] | None = None
 ) -> None:
     """The module's data about a user: notification address and areas."""
-    u = S.users.c
-    if conn.execute(sa.select(u.user_id).where(u.user_id == user_id)).first():
-        conn.execute(S.users.update().where(u.user_id == user_id).values(email=email))
-    else:
-        conn.execute(S.users.insert().values(user_id=user_id, email=email))
+    upsert(conn, S.users, {"user_id": user_id, "email": email}, ["user_id"], ["email"])
     if areas is not None:
         conn.execute(S.user_areas.delete().where(S.user_areas.c.user_id == user_id))
-        for a in dict.fromkeys(areas):
-            conn.execute(S.user_areas.insert().values(user_id=user_id, area=a))
+        rows = [{"user_id": user_id, "area": a} for a in dict.fromkeys(areas)]
+        if rows:
+            conn.execute(S.user_areas.insert(), rows)
 
 
 def user_areas(conn: sa.Connection, user_id: int) -> list[str]:

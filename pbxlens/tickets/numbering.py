@@ -1,10 +1,13 @@
 """Record numbers: TICK-0126, CHM-IN-0001, CHM-OUT-0001 (nexus_modules.md B.2, B.11): prefix
 and a sequence zero-padded to 4 digits (more digits past 9999).
 
-A number is taken by `UPDATE ticket_counters ... RETURNING` inside the transaction that inserts
-the record: on PostgreSQL the row lock makes the next taker wait; on DuckDB a concurrent taker
-gets a write conflict and retries (`tickets.db.write`); and the number columns are UNIQUE, so two
-records can never hold one number even if a counter is reset by hand."""
+A number is taken by `UPDATE ticket_counters ... RETURNING` (SQLite >= 3.35, PostgreSQL) inside
+the transaction that inserts the record, so a rolled-back record gives its number back and the
+numbers stay consecutive. Concurrent takers never both read one value: on SQLite the
+transaction holds the write lock from its start (BEGIN IMMEDIATE), on PostgreSQL the UPDATE's
+row lock makes the next taker wait for the commit and then see the new value (READ COMMITTED
+re-reads the row: no serialization failure, so no retry). The number columns are UNIQUE too, so
+two records can never hold one number even if a counter is reset by hand."""
 
 from __future__ import annotations
 

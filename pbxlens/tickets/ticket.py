@@ -16,10 +16,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from pbxlens.store.ops import insert_ignoring
 from pbxlens.store.users import User
-from pbxlens.tickets import TicketError, companies, notify, numbering
+from pbxlens.tickets import TicketError, companies, notify, now, numbering
 from pbxlens.tickets import schema as S
-from pbxlens.tickets.db import now
 
 STATUSES = ("nuovo", "in_lavorazione", "sospeso", "chiuso", "annullato")
 FINAL = ("chiuso", "annullato")
@@ -136,6 +136,7 @@ def create(
     shares: Iterable[tuple[int | None, str | None]] = (),
 ) -> int:
     """Insert a ticket (number taken in this transaction) and queue its creation notice."""
+    # long: most lines are the mask's fields, one keyword each
     tenant = tenant or (user.tenant if user else "default")
     status = status_of(status)
     if creation_mode not in CREATION_MODES:
@@ -293,27 +294,26 @@ def assign(conn: sa.Connection, ticket_id: int, user_id: int | None) -> None:
 
 def set_tags(conn: sa.Connection, ticket_id: int, tags: Iterable[str]) -> None:
     conn.execute(S.tags.delete().where(S.tags.c.ticket_id == ticket_id))
-    for tag in dict.fromkeys(t.strip().lower() for t in tags if t and t.strip()):
-        conn.execute(S.tags.insert().values(ticket_id=ticket_id, tag=tag))
+    rows = [{"ticket_id": ticket_id, "tag": tag}
+            for tag in dict.fromkeys(t.strip().lower() for t in tags if t and t.strip())]
+    if rows:
+        conn.execute(S.tags.insert(), rows)
 
 
 def link_call(conn: sa.Connection, ticket_id: int, unique_id: str) -> None:
     uid = str(unique_id or "").strip()
     if not uid:
         return
-    c = S.calls.c
-    if not conn.execute(sa.select(c.ticket_id).where(c.ticket_id == ticket_id, c.unique_id == uid)).first():
-        conn.execute(S.calls.insert().values(ticket_id=ticket_id, unique_id=uid))
+    insert_ignoring(conn, S.calls, {"ticket_id": ticket_id, "unique_id": uid})
 
 
 def link_ticket(conn: sa.Connection, ticket_id: int, related_id: int) -> None:
     if related_id == ticket_id:
         raise TicketError("a ticket cannot be related to itself")
     require(conn, related_id)
-    c = S.links.c
-    for a, b in ((ticket_id, related_id), (related_id, ticket_id)):  # the relation is symmetric
-        if not conn.execute(sa.select(c.ticket_id).where(c.ticket_id == a, c.related_id == b)).first():
-            conn.execute(S.links.insert().values(ticket_id=a, related_id=b))
+    insert_ignoring(conn, S.links, [  # the relation is symmetric
+        {"ticket_id": ticket_id, "related_id": related_id},
+        {"ticket_id": related_id, "related_id": ticket_id}])
 
 
 def add_message(
@@ -360,10 +360,8 @@ def add_message(
         *conn.execute(sa.select(S.shares.c.user_id).where(S.shares.c.ticket_id == ticket_id)).scalars(),
     }
     viewers -= {None, user.id if user else None}
-    u = S.unread.c
-    for v in viewers:
-        if not conn.execute(sa.select(u.ticket_id).where(u.ticket_id == ticket_id, u.user_id == v)).first():
-            conn.execute(S.unread.insert().values(ticket_id=ticket_id, user_id=v))
+    if viewers:  # a concurrent reply may flag the same viewer: ON CONFLICT DO NOTHING
+        insert_ignoring(conn, S.unread, [{"ticket_id": ticket_id, "user_id": v} for v in sorted(viewers)])
     if kind == "public":
         notify.queue(conn, ticket_id, "reply", message_id=mid, extra=extra_emails)
     return mid

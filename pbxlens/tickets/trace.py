@@ -1,11 +1,14 @@
 """Trace: inbound and outbound call records (nexus_modules.md B.11).
 
-The mask for a call resolves each side's number to a company and contact (`companies.lookup`),
-shows the financial panel of the customer's company (`ND` when unknown), the customer's recent
-calls from the CDR (the `calls` table, at most 50, newest first) and the company's open tickets.
+The mask for a call (`mask`) resolves each side's number to a company and contact
+(`companies.lookup`), shows the financial panel of the customer's company (`ND` when unknown),
+the company's open tickets (operations store) and the customer's recent calls from the CDR
+(`calls.recent`, DuckDB, at most 50, newest first): two reads, one per store, combined here.
 Saving numbers the record CHM-IN-NNNN / CHM-OUT-NNNN and applies the three ticks of each side:
 add the number to the blacklist, link it to the company, link it to the contact.
 An outbound record has only the called side: the caller is always the own company.
+Numbers, titles and descriptions are masked for users without the privacy right here, in the
+functions that feed the pages and the CLI.
 """
 
 from __future__ import annotations
@@ -13,18 +16,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import duckdb
 import sqlalchemy as sa
 
 from pbxlens.models import phone
+from pbxlens.store import Stores
+from pbxlens.store.ops import insert_ignoring
+from pbxlens.store.privacy import mask_number, mask_text
 from pbxlens.store.users import User
-from pbxlens.tickets import TicketError, companies, numbering
+from pbxlens.tickets import TicketError, calls, companies, now, numbering, search
 from pbxlens.tickets import schema as S
-from pbxlens.tickets.db import now
 
 ACTIONS = ("blacklist", "link_company", "link_contact")
 OPEN = ("nuovo", "in_lavorazione", "sospeso")
-RECENT_LIMIT = 50
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Side:
     raw: str | None
     match: companies.Match
     blacklisted: bool = False
+    shown: str | None = None  # the number as the user may see it
 
 
 @dataclass
@@ -65,13 +69,14 @@ def blacklist_number(
     n = phone.national(raw)
     if not n:
         raise TicketError(f"not a phone number: {raw!r}")
-    if not is_blacklisted(conn, raw, tenant):
-        conn.execute(
-            S.trace_blacklist.insert().values(
-                tenant=tenant, national=n, raw=raw.strip(), added_by=user_id, added_at=now()
-            )
-        )
+    insert_ignoring(conn, S.trace_blacklist, {"tenant": tenant, "national": n, "raw": raw.strip(),
+                                              "added_by": user_id, "added_at": now()})
     return n
+
+
+def shown(user: User | None, raw: str | None) -> str | None:
+    """A number as `user` may see it: whole with the privacy right, else masked."""
+    return raw if user is not None and user.privacy else mask_number(raw)
 
 
 def financial_panel(company: dict | None) -> dict:
@@ -81,72 +86,59 @@ def financial_panel(company: dict | None) -> dict:
     return {k: ("ND" if company.get(k) is None else company[k]) for k in keys}
 
 
-def recent_calls(
-    cur: duckdb.DuckDBPyConnection, number: str | None, *, tenant: str = "default", limit: int = RECENT_LIMIT
-) -> list[dict]:
-    """The CDR calls from or to `number` (any written form), newest first. The suffix test is a
-    cheap pre-filter; the match itself is on the national form, the same rule as everywhere."""
-    n = phone.national(number)
-    if not n or len(n) < 3:
-        return []
-    tail = "%" + n[-4:]
-    sql = f"""
-SELECT unique_id, strftime(start_local, '%d/%m/%Y %H:%M:%S') AS start, caller, called, status,
-       direction, CAST(bill_s AS DOUBLE) AS bill_s
-FROM calls
-WHERE tenant = ? AND (caller LIKE ? OR called LIKE ?)
-  AND ((direction <> 'outgoing' AND {phone.national_sql("caller")} = ?)
-       OR {phone.national_sql("called", "direction = 'outgoing'")} = ?)
-ORDER BY start_ts DESC, unique_id DESC, leg_branch
-LIMIT ?"""
-    rel = cur.execute(sql, [tenant, tail, tail, n, n, limit])
-    cols = [d[0] for d in rel.description]
-    return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
-
-
-def open_tickets(conn: sa.Connection, company_id: int | None, tenant: str = "default") -> list[dict]:
-    if company_id is None:
+def open_tickets(conn: sa.Connection, user: User | None, company_id: int | None) -> list[dict]:
+    """The open tickets of a company (as account or final customer), newest first, titles
+    masked for a user without the privacy right (the panel of the trace and new-ticket masks)."""
+    if company_id is None or user is None:
         return []
     t = S.tickets.c
     q = (
         sa.select(t.id, t.number, t.title, t.status, t.priority, t.created_at)
         .where(
-            t.tenant == tenant,
+            t.tenant == user.tenant,
             t.status.in_(OPEN),
             sa.or_(t.final_customer_id == company_id, t.account_id == company_id),
         )
         .order_by(t.created_at.desc(), t.id.desc())
     )
-    return [dict(r) for r in conn.execute(q).mappings()]
+    rows = [dict(r) for r in conn.execute(q).mappings()]
+    if not user.privacy:
+        for r in rows:
+            r["title"] = mask_text(r["title"])
+    return rows
 
 
 def mask(
-    conn: sa.Connection,
-    cur: duckdb.DuckDBPyConnection | None,
+    stores: Stores,
+    user: User,
     *,
     direction: str = "in",
     caller: str | None = None,
     called: str | None = None,
     unique_id: str | None = None,
-    tenant: str = "default",
 ) -> Mask:
+    """What the trace mask shows for a call, as `user` may see it: the operations store in one
+    short read, then the CDR's recent calls of the customer's number in DuckDB."""
     if direction not in ("in", "out"):
         raise TicketError(f"direction is in or out, not {direction!r}")
+    tenant = user.tenant
+    with stores.ops_read() as conn:
 
-    def side(raw):
-        return Side(raw, companies.lookup(conn, raw, tenant), is_blacklisted(conn, raw, tenant))
+        def side(raw):
+            return Side(raw, companies.lookup(conn, raw, tenant), is_blacklisted(conn, raw, tenant),
+                        shown(user, raw))
 
-    m = Mask(
-        direction=direction,
-        caller=side(caller) if direction == "in" else None,
-        called=side(called),
-        unique_id=(unique_id or "").strip() or None,
-    )
-    cust = m.customer
-    m.financial = financial_panel(cust.match.company)
-    if cur is not None:
-        m.recent_calls = recent_calls(cur, cust.raw, tenant=tenant)
-    m.open_tickets = open_tickets(conn, (cust.match.company or {}).get("id"), tenant)
+        m = Mask(
+            direction=direction,
+            caller=side(caller) if direction == "in" else None,
+            called=side(called),
+            unique_id=(unique_id or "").strip() or None,
+        )
+        cust = m.customer
+        m.financial = financial_panel(cust.match.company)
+        m.open_tickets = open_tickets(conn, user, (cust.match.company or {}).get("id"))
+    with stores.cursor() as cur:
+        m.recent_calls = calls.recent(cur, cust.raw, tenant=tenant, privacy=user.privacy)
     return m
 
 
@@ -261,13 +253,15 @@ def create(
 
 def records(
     conn: sa.Connection,
+    user: User,
     *,
-    tenant: str = "default",
     direction: str | None = None,
     text: str | None = None,
     limit: int = 500,
 ) -> list[dict]:
-    """The list of the Trace page: newest first, company names resolved."""
+    """The list of the Trace page: newest first, company names resolved; numbers, description
+    and note masked for a user without the privacy right, who also searches only by what they
+    see (`search`)."""
     r = S.trace_records.c
     a, b = S.companies.alias("a"), S.companies.alias("b")
     q = (
@@ -293,21 +287,32 @@ def records(
                 b, b.c.id == r.called_company_id
             )
         )
-        .where(r.tenant == tenant)
+        .where(r.tenant == user.tenant)
         .order_by(r.start_at.desc(), r.id.desc())
-        .limit(limit)
     )
     if direction:
         q = q.where(r.direction == direction)
-    if text and text.strip():
-        like = f"%{text.strip().lower()}%"
+    text = search.clean(text)
+    masked_match = bool(text) and search.needs_masked_match(text, user.privacy)
+    if text and not masked_match:
+        conds = [search.like_any(text, (r.number, r.description, r.note))]
         n = phone.national(text)
-        conds = [
-            sa.func.lower(r.number).like(like),
-            sa.func.lower(sa.func.coalesce(r.description, "")).like(like),
-            sa.func.lower(sa.func.coalesce(r.note, "")).like(like),
-        ]
         if n and len(n) >= 3:
             conds += [r.caller_national == n, r.called_national == n]
         q = q.where(sa.or_(*conds))
-    return [dict(x) for x in conn.execute(q).mappings()]
+    elif masked_match:
+        cols = (r.number, r.description, r.note, r.caller, r.called, r.caller_national,
+                r.called_national)
+        q = q.where(search.like_any(text, cols, wildcard_digits=True))
+    q = q.limit(search.MAX_MATCHES if masked_match else limit)  # a masked match: the newest
+    rows = [dict(x) for x in conn.execute(q).mappings()]
+    if masked_match:  # the visible text decides, then the limit
+        rows = [x for x in rows if search.visible_contains(
+            text, [x["number"], x["description"], x["note"]],
+            [x["caller"], x["called"], phone.national(x["caller"]), phone.national(x["called"])])]
+        rows = rows[:limit]
+    if not user.privacy:
+        for x in rows:
+            x["caller"], x["called"] = mask_number(x["caller"]), mask_number(x["called"])
+            x["description"], x["note"] = mask_text(x["description"]), mask_text(x["note"])
+    return rows

@@ -10,9 +10,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from pbxlens.store.users import User
-from pbxlens.tickets import TicketError, ticket
+from pbxlens.tickets import TicketError, now, ticket
 from pbxlens.tickets import schema as S
-from pbxlens.tickets.db import now
 
 _HM = re.compile(r"^\s*(\d{1,4}):([0-5]\d)(?::([0-5]\d))?\s*$")
 

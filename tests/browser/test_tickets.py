@@ -1,6 +1,7 @@
 """Real Chromium: the CTI opens /tickets/new?caller=...&unique_id=... and the operator saves a
 ticket pre-filled with the caller's company and contact, the call linked; the number is masked
-for a user without the privacy right; the ticket shows in the list and on the trace mask."""
+for a user without the privacy right (the caller, and numbers in titles in the list and the
+open-tickets panel); the ticket shows in the list and on the trace mask."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     assert d.find_element(By.ID, "tn-call").text == "1778600000.42"
     wait(d).until(lambda drv: "Acme Browser" in drv.find_element(By.ID, "tn-final").text)
     assert "Mario Rossi" in d.find_element(By.ID, "tn-final-contact").text
-    d.find_element(By.ID, "tn-title").send_keys("Stampante bloccata")
+    d.find_element(By.ID, "tn-title").send_keys("Stampante bloccata, richiamare 0461 765999")
     _pick(d, "tn-type", "assistenza")
     _pick(d, "tn-priority", "priorita 1")
     shot("ticket_new_from_call")
@@ -66,6 +67,7 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     box.send_keys("bloccata")
     d.find_element(By.ID, "tl-search").click()
     wait(d).until(lambda drv: len(rows(drv)) == 1 and tk["number"] in rows(drv)[0].text)
+    assert "0461 765xxx" in rows(d)[0].text and "765999" not in d.find_element(By.TAG_NAME, "main").text
     shot("tickets_list")
     d.get(base + "/tickets/companies")
     wait(d).until(lambda drv: "Acme Browser" in drv.find_element(By.ID, "tc-grid").text)
@@ -78,6 +80,7 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     assert "3337654xxx" in side.text and "3337654321" not in main  # masked
     assert "Acme Browser" in side.text and "Mario Rossi" in side.text
     assert tk["number"] in d.find_element(By.TAG_NAME, "main").text  # its open tickets
+    assert "richiamare 0461 765xxx" in main and "765999" not in main  # titles masked too
     shot("trace_mask")
     sup = next(u for u in auth.list_users(store) if u.username == "sup")
     with store.ops_read() as c:

@@ -1,12 +1,18 @@
 """The ticket routes over real HTTP (live waitress server): attachment upload within the size
 limit and the allow-list, download, refusal to users who may not see the ticket, and the CTI
-URL surviving the login redirect."""
+URL surviving the login redirect; the ticket and trace pages as each user gets them: numbers in
+titles masked without the privacy right, a ticket's linked call from the CDR."""
 
 from __future__ import annotations
 
+import json
+
+import flask
+import plotly
+
 from pbxlens.config import get_settings
 from pbxlens.store import users as auth
-from pbxlens.tickets import attachments, companies, db, ticket
+from pbxlens.tickets import attachments, companies, ticket, trace
 
 
 def _ticket(live, type_="analisi"):
@@ -18,7 +24,8 @@ def _ticket(live, type_="analisi"):
         return ticket.create(c, title="Web", account_id=acme, final_customer_id=acme, type=type_,
                              priority="priorita 2", user=sup, notify_on=False)
 
-    return db.write(live.store, make)
+    with live.store.ops_write() as c:
+        return make(c)
 
 
 def test_attachment_upload_limits_download_and_access(live, client_for, monkeypatch):
@@ -53,3 +60,45 @@ def test_cti_url_survives_the_login_redirect(live, client_for):
                                   "csrf_token": anon.cookies.get("_csrf_token", ""),
                                   "next": "/tickets/new?caller=%2B39%20333%201234567&unique_id=1778600000.7"})
     assert r.headers["location"] == "/tickets/new?caller=%2B39%20333%201234567&unique_id=1778600000.7"
+
+
+def _page(live, username, fn, **kw) -> str:
+    u = next(x for x in auth.list_users(live.store) if x.username == username)
+    with live.app.server.test_request_context("/"):
+        flask.g.user = u
+        return json.dumps(fn(**kw), cls=plotly.utils.PlotlyJSONEncoder)
+
+
+def test_ticket_and_trace_pages_mask_numbers_without_the_privacy_right(live):
+    from pbxlens.dashboards.pages import tickets_edit, tickets_list, tickets_new, trace_records
+
+    with live.store.cursor() as cur:  # a call of the simulated CDR, with an external caller
+        uid, caller = cur.execute(
+            "SELECT unique_id, caller FROM calls WHERE tenant = 'default' AND length(caller) >= 9 "
+            "ORDER BY unique_id LIMIT 1").fetchone()
+    sup = next(u for u in auth.list_users(live.store) if u.username == "sup")
+    with live.store.ops_write() as c:
+        acme = companies.company_by_name(c, "Acme Masked") or {}
+        acme = acme.get("id") or companies.create_company(c, "Acme Masked", phones=("0461 555123",))
+        tid = ticket.create(c, title="Richiamare 0461 765432", account_id=acme, final_customer_id=acme,
+                            type="commerciale", priority="priorita 2", user=sup, notify_on=False,
+                            unique_ids=[uid])
+        trace.create(c, direction="in", type="commerciale", priority="priorita 2",
+                     caller="0461555123", description="cliente 0461 765432")
+    pages = {
+        "new": (tickets_new.layout, {"caller": "0461 555123"}),
+        "trace": (trace_records.layout, {"direction": "in", "caller": "0461555123"}),
+        "list": (tickets_list.layout, {}),
+        "edit": (tickets_edit.layout, {"id": str(tid)}),
+    }
+    for name, (fn, kw) in pages.items():
+        masked, full = _page(live, "sup", fn, **kw), _page(live, "supfull", fn, **kw)
+        assert "765432" not in masked and "0461 765xxx" in masked, name
+        assert "0461 765432" in full, name
+        if name in ("new", "trace"):
+            assert "555123" not in masked and "555xxx" in masked, name
+    # the linked call, read from the CDR in DuckDB, on the ticket's page
+    masked, full = _page(live, "sup", tickets_edit.layout, id=str(tid)), _page(
+        live, "supfull", tickets_edit.layout, id=str(tid))
+    assert '"te-calls"' in full and uid in full and caller in full
+    assert uid in masked and caller not in masked and caller[:-3] + "xxx" in masked

@@ -30,9 +30,11 @@ def migrated(tmp_path_factory):
 
 
 @pytest.fixture
-def store(tmp_path, migrated):
+def store(tmp_path, migrated, ops_url):
+    """Both stores: a copy of the migrated DuckDB file and a fresh operations store on each
+    back-end (`ops_url`: SQLite, PostgreSQL)."""
     shutil.copy(migrated, tmp_path / "t.duckdb")
-    s = Store(tmp_path / "t.duckdb")
+    s = Store(tmp_path / "t.duckdb", ops_url)
     yield s
     s.close()
 
@@ -40,9 +42,11 @@ def store(tmp_path, migrated):
 @pytest.fixture
 def world(store) -> World:
     users = {}
-    for name, role in (("u", "operator"), ("tech", "operator"), ("sup", "supervisor")):
+    for name, role, privacy in (("u", "operator", False), ("tech", "operator", False),
+                                ("sup", "supervisor", False), ("full", "supervisor", True)):
         with store.ops_write() as c:  # no password hashing: these users never log in
-            uid = c.execute(W.users.insert().values(username=name, password_hash="-", role=role)
+            uid = c.execute(W.users.insert().values(username=name, password_hash="-", role=role,
+                                                    privacy=privacy)
                             .returning(W.users.c.id)).scalar_one()
         users[name] = auth.get_user(store, uid)
     with store.ops_write() as c:

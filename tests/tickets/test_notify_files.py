@@ -9,7 +9,7 @@ import io
 import socket
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import openpyxl
@@ -160,15 +160,43 @@ def test_smtp_sender_against_a_real_server(world, monkeypatch):
         while len(got) < 3 and time.time() < deadline:
             time.sleep(0.05)
         stop.set()
+        time.sleep(0.5)  # a pass of the loop still in flight ends; no new one starts
+        # two senders at once (the server's loop and `tickets send-outbox`): each notice once
+        with w.store.ops_write() as c:
+            for i in range(5):
+                ticket.add_message(c, tid, w.users["sup"], f"Nota {i}")
+        results = []
+        senders = [threading.Thread(target=lambda: results.append(mailer.send_pending(w.store)))
+                   for _ in range(2)]
+        for t in senders:
+            t.start()
+        for t in senders:
+            t.join()
+        assert sum(r.sent for r in results) == 5 and len(got) == 8
+        assert len({m.get_content() for _rcpt, m in got}) == 8
+        # a notice claimed by a sender that died: skipped until its claim is older than the lease
+        o = schema.ticket_outbox
+        with w.store.ops_write() as c:
+            ticket.add_message(c, tid, w.users["sup"], "In volo")
+            c.execute(o.update().where(o.c.sent_at.is_(None)).values(claimed_at=datetime.now(UTC),
+                                                                      attempts=1))
+        assert mailer.send_pending(w.store).sent == 0 and len(got) == 8
+        with w.store.ops_write() as c:
+            c.execute(o.update().where(o.c.sent_at.is_(None)).values(
+                claimed_at=datetime.now(UTC) - mailer.LEASE - timedelta(seconds=1)))
+        assert mailer.send_pending(w.store).sent == 1 and len(got) == 9
     finally:
         ctl.stop()
     by_subject = {m["Subject"]: (rcpt, m) for rcpt, m in got}
-    assert set(by_subject) == {"[TICK-0001] Stampante"} and len(got) == 3
+    assert set(by_subject) == {"[TICK-0001] Stampante"}
     reply = next((r, m) for r, m in got if "Risolto" in m.get_content())
     assert reply[0] == ["a@acme.it", "tech@nexus.it"]
     assert reply[1]["To"] == "a@acme.it" and reply[1]["Bcc"] is None  # tech is a user: BCC
     with w.store.ops_read() as c:
-        assert all(r["sent_at"] is not None and r["attempts"] == 1 for r in notify.outbox(c))
+        sent = notify.outbox(c)
+    assert all(r["sent_at"] is not None and r["claimed_at"] is None for r in sent)
+    last = max(r["message_id"] or 0 for r in sent)  # the notice taken over: 2 attempts, the rest 1
+    assert {r["message_id"] == last: r["attempts"] for r in sent} == {True: 2, False: 1}
 
 
 # ------------------------------------------------------------------------------ attachments

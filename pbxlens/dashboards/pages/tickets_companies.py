@@ -15,41 +15,14 @@ from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import forbidden
-from pbxlens.store.privacy import mask_number
-from pbxlens.tickets import companies, db, files
+from pbxlens.tickets import files, views
 
 dash.register_page(__name__, path="/tickets/companies", name="Companies", title="pbxlens · companies")
 
 
 def _rows() -> list[dict]:
-    u = web.user()
-    m = (lambda s: s) if u.privacy else mask_number
-    out = []
     with web.store().ops_read() as c:
-        for co in companies.list_companies(c, u.tenant):
-            contacts = companies.list_contacts(c, co["id"])
-            out.append(
-                {
-                    "company": co["name"],
-                    "contact": "",
-                    "email": co["email"] or "",
-                    "phones": ", ".join(m(p) for p in companies.phones_of(c, co["id"])),
-                    "outlook": co["outlook"] or "",
-                    "exposure": str(co["exposure"] or ""),
-                }
-            )
-            for k in contacts:
-                out.append(
-                    {
-                        "company": co["name"],
-                        "contact": k["name"],
-                        "email": k["email"] or "",
-                        "phones": ", ".join(m(p) for p in companies.phones_of(c, co["id"], k["id"])),
-                        "outlook": "",
-                        "exposure": "",
-                    }
-                )
-    return out
+        return views.company_rows(c, web.user())  # numbers masked for the user
 
 
 def layout(**_kwargs):
@@ -102,10 +75,8 @@ def import_file(contents, filename):
         return t("forbidden", lang), dash.no_update
     data = base64.b64decode(contents.split(",", 1)[1])
     try:
-        rep = db.write(
-            web.store(),
-            lambda c: files.import_companies(c, filename or "upload.xlsx", data=data, tenant=u.tenant),
-        )
+        with web.store().ops_write() as c:
+            rep = files.import_companies(c, filename or "upload.xlsx", data=data, tenant=u.tenant)
     except PbxlensError as exc:
         return str(exc), dash.no_update
     return html.Div(

@@ -1,7 +1,8 @@
 """A ticket (nexus_modules.md B.2, B.7): its fields, status/priority/assignment edits, take in
 charge, tracking entries (the first one moves a new ticket to in_lavorazione), replies and
-internal notes, attachments (upload form in a frame, size and type limits, download links).
-Opening the page marks the ticket read for the user (the bell)."""
+internal notes, attachments (upload form in a frame, size and type limits, download links), and
+the calls linked to it as the CDR holds them. Opening the page marks the ticket read for the user
+(the bell). The ticket comes from `tickets.views.ticket_details`, masked for the user."""
 
 from __future__ import annotations
 
@@ -19,8 +20,7 @@ from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import error_box, forbidden
 from pbxlens.dashboards.pages.tickets_new import field, priority_options, users_options
-from pbxlens.store.privacy import mask_text
-from pbxlens.tickets import attachments, companies, db, listing, ticket, tracking
+from pbxlens.tickets import companies, listing, ticket, tracking, views
 
 dash.register_page(__name__, path="/tickets/edit", name="Ticket", title="pbxlens · ticket")
 
@@ -31,27 +31,23 @@ def _fmt(v) -> str:
     return "" if v is None else str(v)
 
 
-def _details(tid: int, lang: str):
-    u = web.user()
-    with web.store().ops_read() as c:
-        if not listing.can_see(c, u, tid):
-            return forbidden(lang)
-        tk = ticket.get(c, tid)
-        acc, fin = (
-            companies.get_company(c, tk["account_id"]),
-            companies.get_company(c, tk["final_customer_id"]),
-        )
-        tracks = tracking.entries(c, tid)
-        msgs = ticket.messages(c, tid)
-        atts = attachments.list_for(c, tid)
-        related = [ticket.get(c, r)["number"] for r in tk["related"]]
-        in_charge = next(
-            (x["label"] for x in users_options(c, tk["tenant"]) if x["value"] == tk["in_charge_user_id"]), ""
-        )
-    txt = (lambda s: s) if u.privacy else mask_text
+def _grid(grid_id: str, rows: list[dict], fields: tuple[str, ...]) -> dag.AgGrid:
+    return dag.AgGrid(
+        id=grid_id,
+        rowData=rows,
+        columnDefs=[{"field": f} for f in fields],
+        dashGridOptions={"domLayout": "autoHeight"},
+        columnSize="sizeToFit",
+        className="ag-theme-alpine pbx-grid",
+    )
+
+
+def _details(tk: dict | None, lang: str):
+    if tk is None:
+        return forbidden(lang)
     info = [
-        (t("account", lang), acc["name"]),
-        (t("final_customer", lang), fin["name"]),
+        (t("account", lang), tk["account"]),
+        (t("final_customer", lang), tk["final_customer"]),
         (t("status", lang), tk["status"]),
         (t("priority", lang), tk["priority"]),
         (t("type", lang), tk["type"]),
@@ -60,52 +56,40 @@ def _details(tid: int, lang: str):
         ("SLA", _fmt(tk["sla_start"])),
         (t("estimated_start", lang), _fmt(tk["estimated_start"])),
         (t("due_date", lang), _fmt(tk["due_date"])),
-        (t("in_charge", lang), in_charge),
-        (t("related", lang), ", ".join(related)),
+        (t("in_charge", lang), tk["in_charge"]),
+        (t("related", lang), ", ".join(tk["related_numbers"])),
         (t("tracking", lang), tracking.format_hm(tk["tracking_s"])),
         (t("linked_call", lang), ", ".join(tk["unique_ids"])),
     ]
+    tracks = [
+        {
+            "date": _fmt(r["tracked_at"]),
+            "duration": tracking.format_hm(r["duration_s"]),
+            "type": r["type"],
+            "billable": r["billable"],
+            "description": r["description"] or "",
+        }
+        for r in tk["tracking"]
+    ]
     return html.Div(
         [
-            html.H1([html.Span(tk["number"], id="te-number"), " · ", txt(tk["title"])]),
+            html.H1([html.Span(tk["number"], id="te-number"), " · ", tk["title"]]),
             html.Dl(
-                [
-                    x
-                    for k, v in info
-                    for x in (html.Dt(k), html.Dd(_fmt(v)))
-                ],
+                [x for k, v in info for x in (html.Dt(k), html.Dd(_fmt(v)))],
                 className="pbx-dl",
                 id="te-info",
             ),
-            html.P(txt(tk["description"] or ""), className="pbx-muted"),
+            html.P(tk["description"] or "", className="pbx-muted"),
             html.H3(t("tracking", lang)),
-            dag.AgGrid(
-                id="te-tracking",
-                rowData=[
-                    {
-                        "date": _fmt(r["tracked_at"]),
-                        "duration": tracking.format_hm(r["duration_s"]),
-                        "type": r["type"],
-                        "billable": r["billable"],
-                        "description": txt(r["description"] or ""),
-                    }
-                    for r in tracks
-                ],
-                columnDefs=[{"field": f} for f in ("date", "duration", "type", "billable", "description")],
-                dashGridOptions={"domLayout": "autoHeight"},
-                columnSize="sizeToFit",
-                className="ag-theme-alpine pbx-grid",
-            ),
+            _grid("te-tracking", tracks, ("date", "duration", "type", "billable", "description")),
+            html.H3(t("linked_call", lang)),
+            _grid("te-calls", tk["calls"], ("unique_id", "start", "caller", "called", "status", "direction")),
             html.H3(t("messages", lang)),
             html.Ul(
                 [
-                    html.Li(
-                        [
-                            html.B(f"{_fmt(m['written_at'])} · {m['kind']} · {m['status_at']}: "),
-                            txt(m["body"]),
-                        ]
-                    )
-                    for m in msgs
+                    html.Li([html.B(f"{_fmt(m['written_at'])} · {m['kind']} · {m['status_at']}: "),
+                             m["body"]])
+                    for m in tk["messages"]
                 ],
                 id="te-messages",
             ),
@@ -117,7 +101,7 @@ def _details(tid: int, lang: str):
                             f"{a['filename']} ({a['size_bytes']:,} B)", href=f"/tickets/attachment/{a['id']}"
                         )
                     )
-                    for a in atts
+                    for a in tk["attachments"]
                 ],
                 id="te-attachments",
             ),
@@ -127,24 +111,26 @@ def _details(tid: int, lang: str):
 
 def layout(id: str | None = None, **_kwargs):  # `id`: the query parameter
     u, lang = web.user(), web.lang()
+    # long: one declarative Dash tree of the page; its data comes from the data layer in one go
     if not access.can_use_tickets(u):
         return forbidden(lang)
     try:
         tid = int(id or "")
     except ValueError:
         return error_box(t("not_found", lang))
+    tk = views.ticket_details(web.store(), u, tid)
+    if tk is None:
+        return forbidden(lang)
     with web.store().ops_read() as c:
-        if not listing.can_see(c, u, tid):
-            return forbidden(lang)
-        tk = ticket.get(c, tid)
         types = [{"label": x, "value": x} for x in companies.allowed_types(c, tk["final_customer_id"])]
         prios, users = priority_options(c), users_options(c, u.tenant)
-    db.write(web.store(), lambda c: ticket.mark_read(c, tid, u.id))
+    with web.store().ops_write() as c:
+        ticket.mark_read(c, tid, u.id)
     statuses = [{"label": s, "value": s} for s in ticket.STATUSES]
     return html.Div(
         [
             dcc.Store(id="te-id", data=tid),
-            html.Div(_details(tid, lang), id="te-body"),
+            html.Div(_details(tk, lang), id="te-body"),
             html.Section(
                 [
                     html.Div(
@@ -293,7 +279,7 @@ def act(
                 status=status,
                 priority=priority,
                 assigned_user_id=assigned,
-                tags=(tags or "").split(","),
+                tags=views.edited_tags(c, u, tid, (tags or "").split(",")),
             )
         elif trig == "te-charge":
             ticket.take_charge(c, tid, u)
@@ -318,7 +304,8 @@ def act(
             )
 
     try:
-        db.write(web.store(), run)
+        with web.store().ops_write() as c:
+            run(c)
     except PbxlensError as exc:
         return no_update, str(exc)
-    return _details(tid, lang), t("saved", lang)
+    return _details(views.ticket_details(web.store(), u, tid), lang), t("saved", lang)

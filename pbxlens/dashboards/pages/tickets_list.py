@@ -20,8 +20,7 @@ from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import forbidden
 from pbxlens.dashboards.pages.tickets_new import field, options, users_options
-from pbxlens.store.privacy import mask_text
-from pbxlens.tickets import companies, db, files, listing, ticket
+from pbxlens.tickets import companies, files, listing, ticket
 from pbxlens.tickets.tracking import format_hm
 
 dash.register_page(__name__, path="/tickets", name="Tickets", title="pbxlens · tickets")
@@ -87,13 +86,14 @@ def _advanced(lang: str) -> html.Div:
     return html.Div(out, className="pbx-filters", id="tl-advanced")
 
 
-def _grid_rows(rows: list[dict], privacy: bool) -> list[dict]:
+def _grid_rows(rows: list[dict]) -> list[dict]:
+    """The grid's cells; the rows come masked for the user from `listing.rows`."""
     out = []
     for r in rows:
         out.append(
             {
                 "number": f"[{r['number']}](/tickets/edit?id={r['id']})",
-                "title": r["title"] if privacy else mask_text(r["title"]),
+                "title": r["title"],
                 "account": r["account"],
                 "final_customer": r["final_customer"],
                 "status": r["status"],
@@ -119,6 +119,7 @@ def _facet_options(counts: dict) -> list[list[dict]]:
 
 def layout(**_kwargs):
     u, lang = web.user(), web.lang()
+    # long: one declarative Dash tree of the page; its data comes from the data layer in one go
     if not access.can_use_tickets(u):
         return forbidden(lang)
     with web.store().ops_read() as c:
@@ -200,7 +201,7 @@ def layout(**_kwargs):
                     html.Div(
                         dag.AgGrid(
                             id="tl-grid",
-                            rowData=_grid_rows(rows, u.privacy),
+                            rowData=_grid_rows(rows),
                             columnDefs=cols,
                             dashGridOptions={
                                 "domLayout": "autoHeight",
@@ -246,7 +247,7 @@ def search(_n, values, text, unread, adv):
         rows, counts = _query(values, text, unread, adv)
     except (PbxlensError, ValueError) as exc:
         return no_update, [no_update] * len(_FACETS), str(exc)
-    return _grid_rows(rows, u.privacy), _facet_options(counts), ""
+    return _grid_rows(rows), _facet_options(counts), ""
 
 
 @dash.callback(
@@ -263,9 +264,7 @@ def export(_x, _c, values, text, unread, adv):
     u = web.user()
     if not access.can_use_tickets(u):
         return no_update
-    rows, _ = _query(values, text, unread, adv)
-    if not u.privacy:
-        rows = [{**r, "title": mask_text(r["title"])} for r in rows]
+    rows, _ = _query(values, text, unread, adv)  # masked for the user, as on the page
     suffix = ".xlsx" if dash.ctx.triggered_id == "tl-xlsx" else ".csv"
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / f"tickets{suffix}"
@@ -285,10 +284,8 @@ def import_file(contents, filename):
         return t("forbidden", lang)
     data = base64.b64decode(contents.split(",", 1)[1])
     try:
-        rep = db.write(
-            web.store(),
-            lambda c: files.import_tickets(c, filename or "upload.xlsx", data=data, tenant=u.tenant, user=u),
-        )
+        with web.store().ops_write() as c:
+            rep = files.import_tickets(c, filename or "upload.xlsx", data=data, tenant=u.tenant, user=u)
     except PbxlensError as exc:
         return str(exc)
     return html.Div(

@@ -1,7 +1,8 @@
 """New ticket (nexus_modules.md B.2, B.10): `GET /tickets/new?caller=NUM&unique_id=ID` is what
 the PBX's CTI opens when a call rings or is answered: the form comes pre-filled with the company
 and contact found for the number (any written form), the call linked, and the company's open
-tickets beside it. External numbers are masked for users without the privacy right."""
+tickets beside it. External numbers (the caller, those in titles) come masked from the data
+layer (`tickets.views.caller_card`) for users without the privacy right."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import forbidden
-from pbxlens.store.privacy import mask_number
-from pbxlens.tickets import companies, db, ticket, trace
+from pbxlens.tickets import companies, ticket, views
 
 dash.register_page(__name__, path="/tickets/new", name="New ticket", title="pbxlens · ticket")
 
@@ -68,20 +68,18 @@ def local_when(value: str | None):
 
 def layout(caller: str | None = None, unique_id: str | None = None, uniqueid: str | None = None, **_kwargs):
     u, lang = web.user(), web.lang()
+    # long: one declarative Dash tree of the page; its data comes from the data layer in one go
     if not access.can_use_tickets(u):
         return forbidden(lang)
     uid = (unique_id or uniqueid or "").strip() or None
     with web.store().ops_read() as c:
-        m = companies.lookup(c, caller, u.tenant) if caller else None
-        cid = m.company["id"] if m and m.company else None
-        kid = m.contact["id"] if m and m.contact else None
+        card = views.caller_card(c, u, caller)
+        m, cid, kid, open_t = card.match, card.company_id, card.contact_id, card.open_tickets
         comps = options(companies.list_companies(c, u.tenant))
         contacts = options(companies.list_contacts(c, cid)) if cid else []
         types = [{"label": x, "value": x} for x in companies.allowed_types(c, cid)]
         prios = priority_options(c)
         users = users_options(c, u.tenant)
-        open_t = trace.open_tickets(c, cid, u.tenant)
-    shown = caller if (u.privacy or not caller) else mask_number(caller)
     head = []
     if caller:
         who = (
@@ -93,7 +91,7 @@ def layout(caller: str | None = None, unique_id: str | None = None, uniqueid: st
             html.Div(
                 [
                     html.B(f"{t('caller', lang)}: "),
-                    html.Span(shown, id="tn-caller"),
+                    html.Span(card.shown, id="tn-caller"),
                     " → ",
                     html.Span(who, id="tn-match"),
                 ],
@@ -131,7 +129,8 @@ def layout(caller: str | None = None, unique_id: str | None = None, uniqueid: st
     return html.Div(
         [
             dcc.Location(id="tn-go", refresh=True),
-            dcc.Store(id="tn-ctx", data={"unique_id": uid, "caller": caller}),
+            # the caller's number is not echoed to the browser: "from a call" is enough here
+            dcc.Store(id="tn-ctx", data={"unique_id": uid, "from_call": bool(caller or uid)}),
             html.H1(t("new_ticket", lang)),
             *head,
             html.Section(
@@ -344,12 +343,13 @@ def save(
             extra_notify_emails=extra,
             notify_on="notify" in (flags or []),
             external="external" in (flags or []),
-            creation_mode="call" if ctx.get("caller") or ctx.get("unique_id") else "manual",
+            creation_mode="call" if ctx.get("from_call") else "manual",
             unique_ids=[ctx["unique_id"]] if ctx.get("unique_id") else [],
         )
 
     try:
-        tid = db.write(web.store(), create)
+        with web.store().ops_write() as c:
+            tid = create(c)
     except (PbxlensError, ValueError) as exc:
         return no_update, str(exc)
     return f"/tickets/edit?id={tid}", ""

@@ -3,11 +3,13 @@
 with the company and contact of each side, the financial panel, the three ticks (blacklist, link
 the number to the company, to the contact), the customer's recent CDR calls and open tickets;
 and the list of inbound/outbound records (CHM-IN-NNNN / CHM-OUT-NNNN) below. External numbers
-are masked for users without the privacy right."""
+come masked from the data layer (`trace.mask`, `trace.records`) for users without the privacy
+right."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import dash
@@ -21,8 +23,7 @@ from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import forbidden
 from pbxlens.dashboards.pages.tickets_new import field, options, priority_options
-from pbxlens.store.privacy import mask_number
-from pbxlens.tickets import companies, db, trace
+from pbxlens.tickets import companies, trace
 
 dash.register_page(__name__, path="/trace", name="Trace", title="pbxlens · trace")
 
@@ -37,6 +38,12 @@ def _now_local() -> str:
     return datetime.now(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%dT%H:%M")
 
 
+def _query(search_query: str | None, key: str) -> str | None:
+    """One parameter of the page's URL query (`?direction=in&caller=...`)."""
+    values = parse_qs((search_query or "").lstrip("?")).get(key)
+    return values[0] if values else None
+
+
 def _when(value: str | None) -> datetime | None:
     """A `datetime-local` input value, read as PBX local time."""
     if not value:
@@ -44,19 +51,18 @@ def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(get_settings().timezone))
 
 
-def _records(privacy: bool, text: str | None = None) -> list[dict]:
+def _records(text: str | None = None) -> list[dict]:
     u = web.user()
     with web.store().ops_read() as c:
-        rows = trace.records(c, tenant=u.tenant, text=text)
-    m = (lambda s: s) if privacy else mask_number
+        rows = trace.records(c, u, text=text)
     return [
         {
             "number": r["number"],
             "caller_company": r["caller_company"] or "",
             "called_company": r["called_company"] or "",
             "description": r["description"] or "",
-            "caller": m(r["caller"]) or "",
-            "called": m(r["called"]) or "",
+            "caller": r["caller"] or "",
+            "called": r["called"] or "",
             "type": r["type"],
             "start": _fmt(r["start_at"]),
             "end": _fmt(r["end_at"]),
@@ -65,15 +71,14 @@ def _records(privacy: bool, text: str | None = None) -> list[dict]:
     ]
 
 
-def _side(prefix: str, label: str, side: trace.Side, comps, lang: str, privacy: bool):
+def _side(prefix: str, label: str, side: trace.Side, comps, lang: str):
     mt = side.match
     cid = mt.company["id"] if mt.company else None
     with web.store().ops_read() as c:
         contacts = options(companies.list_contacts(c, cid)) if cid else []
-    shown = side.raw if privacy else mask_number(side.raw)
     return html.Div(
         [
-            html.H3(f"{label}: {shown or ''}" + (" ⛔" if side.blacklisted else "")),
+            html.H3(f"{label}: {side.shown or ''}" + (" ⛔" if side.blacklisted else "")),
             field(
                 t("company", lang),
                 dcc.Dropdown(id=f"tr-{prefix}-company", options=comps, value=cid, placeholder="ND"),
@@ -117,30 +122,23 @@ def layout(
     **_kwargs,
 ):
     u, lang = web.user(), web.lang()
+    # long: one declarative Dash tree of the page; its data comes from the data layer in one go
     if not access.can_use_tickets(u):
         return forbidden(lang)
     direction = "out" if direction == "out" else "in"
     body = [html.H1(t("trace", lang))]
     if caller or called:
-        with web.store().ops_read() as c, web.store().cursor() as cur:
-            m = trace.mask(
-                c,
-                cur,
-                direction=direction,
-                caller=caller,
-                called=called,
-                unique_id=unique_id or uniqueid,
-                tenant=u.tenant,
-            )
+        m = trace.mask(web.store(), u, direction=direction, caller=caller, called=called,
+                       unique_id=unique_id or uniqueid)
+        with web.store().ops_read() as c:
             comps = options(companies.list_companies(c, u.tenant))
             types = [
                 {"label": x, "value": x}
                 for x in companies.allowed_types(c, (m.customer.match.company or {}).get("id"))
             ]
             prios = priority_options(c)
-        mask = (lambda s: s) if u.privacy else mask_number
         sides = [
-            _side("caller", t("caller", lang), m.caller, comps, lang, u.privacy)
+            _side("caller", t("caller", lang), m.caller, comps, lang)
             if m.caller
             else html.Div(
                 [
@@ -153,18 +151,15 @@ def layout(
                 style={"display": "none"},
             )
         ]  # outbound: the caller is the own company
-        sides.append(_side("called", t("called", lang), m.called, comps, lang, u.privacy))
+        sides.append(_side("called", t("called", lang), m.called, comps, lang))
         fin = html.Dl(
             [x for k, v in m.financial.items() for x in (html.Dt(t(k, lang)), html.Dd(str(v)))],
             className="pbx-dl",
             id="tr-financial",
         )
-        calls = [{**r, "caller": mask(r["caller"]), "called": mask(r["called"])} for r in m.recent_calls]
         body += [
-            dcc.Store(
-                id="tr-ctx",
-                data={"direction": direction, "caller": caller, "called": called, "unique_id": m.unique_id},
-            ),
+            # the numbers stay in the page's URL (the CTI put them there), never echoed back
+            dcc.Store(id="tr-ctx", data={"direction": direction, "unique_id": m.unique_id}),
             html.H2(t("inbound" if direction == "in" else "outbound", lang)),
             html.Div(
                 [*sides, html.Div([html.H3(t("financial", lang)), fin], className="pbx-card")],
@@ -225,7 +220,7 @@ def layout(
                     html.H3(t("recent_calls", lang)),
                     dag.AgGrid(
                         id="tr-calls",
-                        rowData=calls,
+                        rowData=m.recent_calls,
                         columnDefs=[
                             {"field": f}
                             for f in ("unique_id", "start", "caller", "called", "status", "direction")
@@ -270,7 +265,7 @@ def layout(
                 ),
                 dag.AgGrid(
                     id="tr-grid",
-                    rowData=_records(u.privacy),
+                    rowData=_records(),
                     columnDefs=[{"field": f} for f in cols],
                     dashGridOptions={"domLayout": "autoHeight", "pagination": True, "paginationPageSize": 50},
                     columnSize="autoSize",
@@ -288,7 +283,7 @@ def search(text):
     u = web.user()
     if not access.can_use_tickets(u):
         return no_update
-    return _records(u.privacy, text)
+    return _records(text)
 
 
 @dash.callback(
@@ -296,6 +291,7 @@ def search(text):
     Output("tr-grid", "rowData", allow_duplicate=True),
     Input("tr-save", "n_clicks"),
     State("tr-ctx", "data"),
+    State("_pages_location", "search"),
     State("tr-type", "value"),
     State("tr-priority", "value"),
     State("tr-note", "value"),
@@ -313,6 +309,7 @@ def search(text):
 def save(
     _n,
     ctx,
+    search_query,
     type_,
     priority,
     note,
@@ -333,14 +330,13 @@ def save(
         return f"{t('type', lang)} / {t('priority', lang)} *", no_update
     try:
         start_at, end_at = _when(start), _when(end)
-        _rid, number = db.write(
-            web.store(),
-            lambda c: trace.create(
+        with web.store().ops_write() as c:
+            _rid, number = trace.create(
                 c,
                 user=u,
                 direction=ctx["direction"],
-                caller=ctx.get("caller"),
-                called=ctx.get("called"),
+                caller=_query(search_query, "caller"),
+                called=_query(search_query, "called"),
                 unique_id=ctx.get("unique_id"),
                 type=type_,
                 priority=priority,
@@ -354,11 +350,10 @@ def save(
                 called_contact_id=called_ct,
                 caller_actions=set(caller_act or []),
                 called_actions=set(called_act or []),
-            ),
-        )
+            )
     except (PbxlensError, ValueError) as exc:
         return str(exc), no_update
-    return t("saved_record", lang, what=number), _records(u.privacy)
+    return t("saved_record", lang, what=number), _records()
 
 
 def _company_maker(prefix: str) -> None:
@@ -375,7 +370,8 @@ def _company_maker(prefix: str) -> None:
         if not access.can_use_tickets(u):
             return no_update, no_update, t("forbidden", web.lang())
         try:
-            cid = db.write(web.store(), lambda c: companies.create_company(c, name or "", tenant=u.tenant))
+            with web.store().ops_write() as c:
+                cid = companies.create_company(c, name or "", tenant=u.tenant)
         except PbxlensError as exc:
             return no_update, no_update, str(exc)
         with web.store().ops_read() as c:

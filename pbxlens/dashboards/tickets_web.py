@@ -1,4 +1,4 @@
-"""Flask routes of the module around its Dash pages: the attachment upload form of a ticket (a
+"""Flask routes of the ticket module around its Dash pages: the attachment upload form of a ticket (a
 plain multipart form in an iframe, streamed to disk, as the ingest upload) and the download of
 an attachment, both behind the app's session guard and the ticket's visibility."""
 
@@ -8,7 +8,6 @@ import flask
 
 from pbxlens.store import Stores
 from pbxlens.tickets import TicketError, attachments, listing
-from pbxlens.tickets.db import write
 
 _FORM = """<!doctype html><html><head><meta charset="utf-8">
 <link rel="stylesheet" href="/assets/style.css"></head><body class="pbx-frame-body">
@@ -41,18 +40,10 @@ def install(server: flask.Flask, store: Stores) -> None:
             else:
                 user = flask.g.user
                 try:
-                    write(
-                        store,
-                        lambda c: attachments.save(
-                            c,
-                            folder,
-                            ticket_id,
-                            f.filename,
-                            f.stream,
-                            declared_type=f.mimetype,
-                            user_id=user.id,
-                        ),
-                    )
+                    stored = attachments.store_file(folder, ticket_id, f.filename, f.stream,
+                                                    declared_type=f.mimetype)
+                    with store.ops_write() as c:  # a short transaction once the file is on disk
+                        attachments.record(c, ticket_id, stored, user_id=user.id)
                     msg = f"{attachments.safe_name(f.filename)}: saved"
                 except TicketError as exc:
                     msg = str(exc)
