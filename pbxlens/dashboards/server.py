@@ -353,6 +353,7 @@ def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 805
     store.writer.start()
     stop = None
     announced = None
+    app = None
     try:
         if before is not None:
             before(store)
@@ -371,4 +372,7 @@ def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 805
             server_link.withdraw(*announced)
         if stop is not None:
             stop.set()
+        mover = app.server.extensions.get("pbxlens_mover") if app is not None else None
+        if mover is not None:  # no move job after the writer stops (the rows wait in the inbox)
+            mover.stop()
         store.close()
