@@ -36,10 +36,7 @@ class Cluster:
             shutil.chown(self.sock, "postgres")
         self._run([_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "pbxlens",
                    "-E", "UTF8", "--locale", "C.UTF-8", "--no-sync"])
-        opts = (f"-k {self.sock} -p {self.port} -c listen_addresses='' -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run([_bin("pg_ctl"), "-D", str(self.data), "-o", opts, "-l",
-                   str(self.root / "log"), "-w", "start"])
+        self.resume()
         self.admin = sa.create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT",
                                       poolclass=sa.pool.NullPool)
         self._n = 0
@@ -59,6 +56,17 @@ class Cluster:
         with self.admin.connect() as c:
             c.execute(sa.text(f'CREATE DATABASE "{name}"'))
         return self.url(name)
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (a database outage); `resume()` starts it again."""
+        self.admin.dispose()
+        self._run([_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
+
+    def resume(self) -> None:
+        opts = (f"-k {self.sock} -p {self.port} -c listen_addresses='' -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self._run([_bin("pg_ctl"), "-D", str(self.data), "-o", opts, "-l",
+                   str(self.root / "log"), "-w", "start"])
 
     def stop(self) -> None:
         self.admin.dispose()

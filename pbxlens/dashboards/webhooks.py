@@ -137,7 +137,10 @@ def make_app(inbox: inbox_mod.Inbox):
     """The WSGI function of the three endpoints over one process's inbox committer."""
 
     def app(environ, start_response):
-        source = SOURCES[environ["PATH_INFO"]]
+        source = SOURCES.get(environ.get("PATH_INFO", ""))
+        if source is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found"]
         if environ["REQUEST_METHOD"] != "POST":
             return _answer(start_response, source, 405, "method", "POST only")
         ok = token_ok(source, presented_token(environ))
