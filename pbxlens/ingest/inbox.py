@@ -64,6 +64,7 @@ class Inbox:
         self.commits = 0
         self._q: queue.Queue[Entry | None] = queue.Queue()
         self._pg = engine.dialect.name == "postgresql"
+        self._conn: sa.Connection | None = None  # the committer's own: no pool round trip
         self._thread = threading.Thread(target=self._run, name="pbxlens-inbox-commit",
                                         daemon=True)
         self._thread.start()
@@ -88,6 +89,8 @@ class Inbox:
     def close(self) -> None:
         self._q.put(None)
         self._thread.join(5)
+        if self._conn is not None:
+            self._conn.close()
 
     # ----------------------------------------------------------------- private
     def _submit(self, entry: Entry, timeout: float) -> None:
@@ -147,8 +150,31 @@ class Inbox:
         return exc
 
     def _commit(self, batch: list[Entry]) -> None:
+        try:
+            self._commit_on(self._connection(), batch)
+        except sa.exc.DBAPIError as exc:
+            self._drop_connection()
+            if not exc.connection_invalidated:
+                raise
+            self._commit_on(self._connection(), batch)  # a server restart: once more, afresh
+
+    def _connection(self) -> sa.Connection:
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = self.engine.connect()
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.invalidate()
+                self._conn.close()
+            except sa.exc.SQLAlchemyError:
+                pass
+            self._conn = None
+
+    def _commit_on(self, conn: sa.Connection, batch: list[Entry]) -> None:
         now = datetime.now(UTC)
-        with self.engine.begin() as conn:
+        with conn.begin():
             if self._pg:
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(INBOX_LOCK)))
             conn.execute(schema.event_inbox.insert(), [
