@@ -24,7 +24,10 @@ def _bin(name: str) -> str:
 
 
 class Cluster:
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        # Tests trade durability for speed; `durable=True` (benchmarks) keeps PostgreSQL's
+        # defaults: fsync and synchronous commit on.
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="pbxlens-pg-"))
         self.data = self.root / "data"
         self.sock = self.root / "sock"
@@ -63,8 +66,9 @@ class Cluster:
         self._run([_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
 
     def resume(self) -> None:
-        opts = (f"-k {self.sock} -p {self.port} -c listen_addresses='' -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        opts = f"-k {self.sock} -p {self.port} -c listen_addresses='' -c max_connections=200"
+        if not self.durable:
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run([_bin("pg_ctl"), "-D", str(self.data), "-o", opts, "-l",
                    str(self.root / "log"), "-w", "start"])
 

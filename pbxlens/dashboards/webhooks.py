@@ -29,6 +29,7 @@ import base64
 import hmac
 import json
 import os
+import time
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -52,29 +53,38 @@ _STATUS = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized",
 
 # ---------------------------------------------------------------------------- settings
 _settings_cache: tuple[tuple, Settings] | None = None
+_checked_at = -1.0
+RECHECK_S = 1.0
 _ENV_NAMES = ("PBXLENS_WEBHOOK_TOKEN_EVENTS", "PBXLENS_WEBHOOK_TOKEN_DYNAMIC_ROUTING",
               "PBXLENS_WEBHOOK_TOKEN_FEEDBACK", "PBXLENS_WEBHOOK_MAX_BYTES",
               "PBXLENS_WEBHOOK_MAX_DEPTH")
 
 
 def settings() -> Settings:
-    # Not the process-wide cached settings: a token rotated in the environment or the settings
-    # file takes effect without a restart. But re-parse only when the PBXLENS_* environment or
-    # the file's mtime changed: parsing once per request cost ~1 ms of a ~2 ms request.
-    global _settings_cache
+    # Not the process-wide cached settings: a token rotated in the settings file (or the
+    # environment, in tests) takes effect without a restart. Re-parsed only when the PBXLENS_*
+    # variables or the file's mtime changed (parsing per request cost ~1 ms); the file is
+    # looked at no more than once a second (a stat per request cost a third of the edge).
+    global _settings_cache, _checked_at
+    env = tuple(os.environ.get(n) for n in _ENV_NAMES)
+    now = time.monotonic()
+    if (_settings_cache is not None and _settings_cache[0][0] == env
+            and now - _checked_at < RECHECK_S):
+        return _settings_cache[1]
+    _checked_at = now
     path = Path(os.environ.get("PBXLENS_CONFIG", "pbxlens.toml"))
     try:
         mtime = path.stat().st_mtime_ns
     except OSError:
         mtime = None
-    key = (tuple(os.environ.get(n) for n in _ENV_NAMES), str(path), mtime)
+    key = (env, str(path), mtime)
     if _settings_cache is None or _settings_cache[0] != key:
         _settings_cache = (key, Settings())
     return _settings_cache[1]
 
 
-def token_for(source: str) -> str | None:
-    return getattr(settings(), f"webhook_token_{source}", None) or None
+def token_for(source: str, s: Settings | None = None) -> str | None:
+    return getattr(s or settings(), f"webhook_token_{source}", None) or None
 
 
 def presented_token(environ: dict) -> str | None:
@@ -96,9 +106,9 @@ def presented_token(environ: dict) -> str | None:
     return None
 
 
-def token_ok(source: str, given: str | None) -> bool | None:
+def token_ok(source: str, given: str | None, s: Settings | None = None) -> bool | None:
     """None: no token configured for the source; else whether `given` matches."""
-    want = token_for(source)
+    want = token_for(source, s)
     if want is None:
         return None
     return given is not None and hmac.compare_digest(want.encode(), given.encode())
@@ -143,13 +153,13 @@ def make_app(inbox: inbox_mod.Inbox):
             return [b"not found"]
         if environ["REQUEST_METHOD"] != "POST":
             return _answer(start_response, source, 405, "method", "POST only")
-        ok = token_ok(source, presented_token(environ))
+        s = settings()
+        ok = token_ok(source, presented_token(environ), s)
         if ok is None:
             return _answer(start_response, source, 403, "disabled",
                            f"no token is configured for {source}")
         if not ok:
             return _answer(start_response, source, 401, "unauthorized", "missing or wrong token")
-        s = settings()
         limit = s.webhook_max_bytes
         try:
             declared = int(environ.get("CONTENT_LENGTH") or -1)

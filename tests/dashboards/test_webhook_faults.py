@@ -99,12 +99,14 @@ def free_port() -> int:
 
 def start_server(db, ops_url: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "PBXLENS_WEBHOOK_TOKEN_EVENTS": TOKEN}
-    proc = subprocess.Popen([sys.executable, "-m", "pbxlens", "serve", "--db", str(db),
-                             "--ops-url", ops_url, "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = db.with_name("serve.log")
+    with log.open("ab") as err:  # a file, not a pipe nobody reads (a full pipe blocks it)
+        proc = subprocess.Popen([sys.executable, "-m", "pbxlens", "serve", "--db", str(db),
+                                 "--ops-url", ops_url, "--host", "127.0.0.1", "--port",
+                                 str(port)], env=env, stdout=subprocess.DEVNULL, stderr=err)
 
     def up() -> bool:
-        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+        assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
         try:
             return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
         except httpx.HTTPError:
