@@ -34,7 +34,7 @@ from pbxlens.store import ops, schema
 log = logging.getLogger("pbxlens.inbox")
 MOVE_LIMIT = 50_000          # inbox rows per move (a body holds up to 10,000 events)
 MIN_GAP_S = 0.2              # between two moves under constant load: more rows per move
-INTERVAL_S = 1.0             # a move at least this often (other processes' commits too)
+INTERVAL_S = 0.5             # a move at least this often (intake processes' commits too)
 PRUNE_EVERY_S = 60.0
 STORE_ID_KEY = "inbox_store_id"
 
@@ -69,15 +69,22 @@ _INBOX_SCHEMA = pa.schema([("id", pa.int64()), ("source", pa.string()),
 
 
 # ------------------------------------------------------------------------------ the move
+_store_ids: dict[str, str] = {}
+
+
 def store_id(engine: sa.Engine) -> str:
     """The operations store's random id (made once): a watermark belongs to one store, so a
     switch to a new store (SQLite -> PostgreSQL) starts from id 0 instead of skipping rows."""
+    known = _store_ids.get(str(engine.url))
+    if known is not None:
+        return known
     with engine.begin() as conn:
         sid = ops.meta_get(conn, STORE_ID_KEY)
         if sid is None:
             ops.insert_ignoring(conn, schema.ops_meta,
                                 {"key": STORE_ID_KEY, "value": uuid.uuid4().hex}, ["key"])
             sid = ops.meta_get(conn, STORE_ID_KEY)
+    _store_ids[str(engine.url)] = sid
     return sid
 
 
