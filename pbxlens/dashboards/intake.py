@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     inbox = Inbox(engine)
     server = waitress.create_server(make_app(inbox), sockets=[listening_socket(args.host,
                                                                                args.port)],
-                                    threads=args.threads, ident="pbxlens-intake")
+                                    threads=args.threads, ident="pbxlens-intake",
+                                    connection_limit=1000)
     try:
         server.run()
     finally:

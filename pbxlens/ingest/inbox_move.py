@@ -28,7 +28,7 @@ import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 
-from pbxlens.ingest import events, live_calls
+from pbxlens.ingest import events, inbox, live_calls
 from pbxlens.store import ops, schema
 
 log = logging.getLogger("pbxlens.inbox")
@@ -283,6 +283,7 @@ class Mover:
             started = time.monotonic()
             full = self._move_once()
             self._follow_up_if_due()
+            self._safely(inbox.checkpoint, self.stores.ops)
             if started - self._pruned >= PRUNE_EVERY_S:
                 self._pruned = started
                 self._safely(prune, self.stores.ops)
