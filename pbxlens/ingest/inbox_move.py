@@ -32,7 +32,8 @@ from pbxlens.ingest import events, inbox, live_calls
 from pbxlens.store import ops, schema
 
 log = logging.getLogger("pbxlens.inbox")
-MOVE_LIMIT = 50_000          # inbox rows per move (a body holds up to 10,000 events)
+MOVE_LIMIT = 5_000           # inbox rows per move ...
+MOVE_EVENTS = 100_000        # ... and rows of them (a body holds up to 10,000): bounded memory
 MIN_GAP_S = 0.2              # between two moves under constant load: more rows per move
 INTERVAL_S = 0.5             # a move at least this often (intake processes' commits too)
 PRUNE_EVERY_S = 60.0
@@ -94,11 +95,24 @@ def watermark(con: duckdb.DuckDBPyConnection, sid: str) -> int:
 
 
 def _pending(engine: sa.Engine, after: int, limit: int) -> pa.Table:
+    """The next inbox rows above `after`: at most `limit`, and no more than MOVE_EVENTS rows
+    of theirs (the sizes are read first, the payloads only up to that cut)."""
     t = schema.event_inbox
     with ops.unavailable_as_error(engine), engine.connect() as conn:
-        rows = conn.execute(
-            sa.select(t.c.id, t.c.source, t.c.received_at, t.c.remote_addr, t.c.payload,
-                      t.c.reason).where(t.c.id > after).order_by(t.c.id).limit(limit)).all()
+        sizes = conn.execute(sa.select(t.c.id, t.c.rows).where(t.c.id > after)
+                             .order_by(t.c.id).limit(limit)).all()
+        if not sizes:
+            rows = []
+        else:
+            upto, total = sizes[0][0], 0
+            for ident, n in sizes:
+                if total and total + n > MOVE_EVENTS:
+                    break
+                upto, total = ident, total + n
+            rows = conn.execute(
+                sa.select(t.c.id, t.c.source, t.c.received_at, t.c.remote_addr, t.c.payload,
+                          t.c.reason).where(t.c.id > after, t.c.id <= upto).order_by(t.c.id)
+            ).all()
     cols = list(zip(*rows, strict=True)) if rows else [[] for _ in _INBOX_SCHEMA]
     return pa.table(dict(zip(_INBOX_SCHEMA.names, cols, strict=True)), schema=_INBOX_SCHEMA)
 
@@ -112,10 +126,35 @@ def move(con: duckdb.DuckDBPyConnection, engine: sa.Engine, limit: int = MOVE_LI
     result = {"inbox_rows": inbox.num_rows, "batch_id": None, "followups": False,
               "full": inbox.num_rows >= limit}
     if inbox.num_rows:
-        result |= _load(con, inbox, sid)
+        try:
+            result |= _load(con, inbox, sid)
+        except duckdb.Error as exc:  # a row DuckDB refuses must not stop the inbox
+            result |= _load_apart(con, inbox, sid, exc)
         last = max(last, result["last_id"])
     _mark_moved(engine, last)
     return result
+
+
+def _load_apart(con: duckdb.DuckDBPyConnection, inbox: pa.Table, sid: str,
+                first_error: duckdb.Error) -> dict:
+    """The page failed as a whole: move its rows one by one and quarantine, with DuckDB's
+    reason, the ones it refuses (an error path; the usual move is one statement per table)."""
+    log.warning("inbox move: %s; moving the rows one by one", str(first_error).splitlines()[0])
+    out: dict = {"pbx_events": 0, "dynamic_routing_requests": 0, "feedback_requests": 0,
+                 "rows_read": 0, "rows_loaded": 0, "rows_quarantined": 0, "followups": False}
+    for i in range(inbox.num_rows):
+        one = inbox.slice(i, 1)
+        try:
+            res = _load(con, one, sid)
+        except duckdb.Error as exc:
+            reason = f"not stored: {str(exc).splitlines()[0]}"
+            one = one.set_column(one.schema.get_field_index("reason"), "reason",
+                                 pa.array([reason[:2000]], pa.string()))
+            res = _load(con, one, sid)
+        for k in out:
+            out[k] = (out[k] or res.get(k)) if k == "followups" else out[k] + res.get(k, 0)
+        out["batch_id"], out["last_id"] = res["batch_id"], res["last_id"]
+    return out
 
 
 def _load(con: duckdb.DuckDBPyConnection, inbox: pa.Table, sid: str) -> dict:

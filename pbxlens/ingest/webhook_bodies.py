@@ -78,11 +78,15 @@ def _clean(v: object) -> str | None:
     return None if s == "" or _PLACEHOLDER.match(s) else s
 
 
+def _no_constant(name: str):
+    raise BadBody(f"invalid JSON: {name} is not a number JSON allows")
+
+
 def parse_events(body: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> list[dict]:
     """An events body -> `pbx_events` rows (event_ts an aware datetime, params a JSON text)."""
     check_depth(body, max_depth)
     try:
-        doc = json.loads(body.decode("utf-8-sig"))
+        doc = json.loads(body.decode("utf-8-sig"), parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise BadBody("body is not UTF-8") from None
     except json.JSONDecodeError as exc:

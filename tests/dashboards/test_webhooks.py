@@ -144,6 +144,8 @@ def test_event_basic_auth_and_params_as_string(http, live):
     (b'{"event_id": 6, "event_name": "x", "event_severity": 9}', "event_severity"),
     (b'{"event_id": 7, "event_name": "x", "event_timestamp": "yesterday"}', "event_timestamp"),
     (b'\xff\xfe{', "not UTF-8"),
+    (b'{"event_id": 8, "event_name": "x", "params": {"v": NaN}}', "NaN is not a number"),
+    (b'{"event_id": 123456789012345678901234567890, "event_name": "x"}', "event_id out of range"),
 ])
 def test_malformed_event_is_400_and_quarantined(http, live, body, reason):
     settled(live)

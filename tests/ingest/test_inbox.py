@@ -89,6 +89,25 @@ def test_crash_between_duckdb_commit_and_ops_mark(stores, intake, monkeypatch):
     assert q(stores, "SELECT count(*) FROM ingest_batches") == [(1,)]
 
 
+def test_a_row_duckdb_refuses_is_quarantined_not_a_stuck_inbox(stores, intake):
+    from datetime import UTC, datetime
+
+    from pbxlens.store import schema
+
+    intake.accept("events", events(ev(1)))
+    with stores.ops_write() as c:  # e.g. written by an older version: not a valid payload
+        c.execute(schema.event_inbox.insert().values(
+            source="events", received_at=datetime.now(UTC), payload='[{"event_id": "x1"}]',
+            rows=1))
+    intake.accept("events", events(ev(2)))
+    res = move(stores)
+    assert res["inbox_rows"] == 3 and res["pbx_events"] == 2 and res["rows_quarantined"] == 1
+    assert q(stores, "SELECT event_key FROM pbx_events ORDER BY 1") == [("1",), ("2",)]
+    [(raw, reason)] = q(stores, "SELECT raw, reason FROM quarantine")
+    assert raw == '[{"event_id": "x1"}]' and reason.startswith("not stored: ")
+    assert inbox.backlog(stores.ops)["pending"] == 0 and move(stores)["inbox_rows"] == 0
+
+
 def test_a_new_operations_store_starts_its_own_watermark(tmp_path, ops_url, intake, stores):
     intake.accept("events", events(ev(1), ev(2)))
     move(stores)
