@@ -127,12 +127,14 @@ class Inbox:
                 e = self._pending.pop(0)
                 batch.append(e)
                 n += e.rows
-        self._commit_batch(batch)
-        with self._lock:
-            if self._pending:  # hand the role to the first one waiting
-                self._pending[0].turn.set()  # not done: it leads the next batch
-            else:
-                self._busy = False
+        try:
+            self._commit_batch(batch)
+        finally:
+            with self._lock:
+                if self._pending:  # hand the role to the first one waiting
+                    self._pending[0].turn.set()  # not done: it leads the next batch
+                else:
+                    self._busy = False
 
     def _commit_batch(self, batch: list[Entry]) -> None:
         try:
