@@ -63,6 +63,9 @@ TARGETS = (
     ("feedback", "feedback_requests", ("tenant", "unique_id", "grp", "body_sha256"), _FB_COLS,
      _struct(_FB_COLS, {"rating": "SMALLINT"})),
 )
+# What a row's content can make DuckDB raise; anything else (a write conflict, I/O) is retried
+# by the next move instead of quarantining good rows.
+POISON = (duckdb.ConversionException, duckdb.InvalidInputException, duckdb.ConstraintException)
 _INBOX_SCHEMA = pa.schema([("id", pa.int64()), ("source", pa.string()),
                            ("received_at", pa.timestamp("us", tz="UTC")),
                            ("remote_addr", pa.string()), ("payload", pa.string()),
@@ -146,7 +149,7 @@ def _load_apart(con: duckdb.DuckDBPyConnection, inbox: pa.Table, sid: str,
         one = inbox.slice(i, 1)
         try:
             res = _load(con, one, sid)
-        except duckdb.Error as exc:
+        except POISON as exc:  # not a conflict or an I/O error: this row's content
             reason = f"not stored: {str(exc).splitlines()[0]}"
             one = one.set_column(one.schema.get_field_index("reason"), "reason",
                                  pa.array([reason[:2000]], pa.string()))
