@@ -400,7 +400,7 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=200)
     ap.add_argument("--intake-workers", default="0,2",
                     help="webhook intake processes to try: 0 = the server process itself")
-    ap.add_argument("--threads", type=int, default=16, help="the server's HTTP threads")
+    ap.add_argument("--threads", type=int, default=48, help="the server's HTTP threads")
     ap.add_argument("--days", type=int, default=10)
     ap.add_argument("--calls-per-day", type=int, default=20_000)
     ap.add_argument("--operators", type=int, default=50)
