@@ -18,6 +18,7 @@ deletes the rows it handled: a server killed in between runs them after its rest
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -305,6 +306,8 @@ class Mover:
 
     def start(self) -> Mover:
         self._thread.start()
+        # Stopped before the interpreter ends: a daemon thread killed inside DuckDB aborts it.
+        atexit.register(self.stop)
         return self
 
     def kick(self) -> None:
@@ -313,8 +316,10 @@ class Mover:
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._kick.set()
-        if self._thread.is_alive():
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        if self._followup is not None:
+            self._followup.done.wait(timeout)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

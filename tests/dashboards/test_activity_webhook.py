@@ -65,9 +65,10 @@ def test_webhook_and_file_give_the_same_facts(live, sim, monkeypatch):
 
     live.app.server.extensions["pbxlens_mover"].drain()  # in DuckDB, follow-ups run
     with live.store.cursor() as cur:
-        assert cur.execute("SELECT count(*) FROM pbx_events WHERE event_key IN"
-                           f" ({', '.join('?' * len(events))})",
-                           [str(e["event_id"]) for e in events]).fetchone()[0] == len(events)
+        keys = {str(e["event_id"]) for e in events}
+        assert cur.execute("SELECT count(DISTINCT event_key) FROM pbx_events WHERE event_key"
+                           f" IN ({', '.join('?' * len(keys))})", sorted(keys)).fetchone()[0] \
+            == len(keys)
     path = tmp_path / "file.duckdb"
     con = db.connect(path)
     res = ingest_paths(con, [tmp_path / "sim"])
