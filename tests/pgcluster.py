@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -27,18 +28,22 @@ class Cluster:
     def __init__(self, durable: bool = False) -> None:
         # Tests trade durability for speed; `durable=True` (benchmarks) keeps PostgreSQL's
         # defaults: fsync and synchronous commit on.
-        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="pbxlens-pg-"))
         self.data = self.root / "data"
         self.sock = self.root / "sock"
         self.sock.mkdir()
-        self.port = 5432 + os.getpid() % 1000 + 1
+        with socket.socket() as s:  # a free port number (the server listens on a socket only)
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
         self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         if self._as:
             shutil.chown(self.root, "postgres")
             shutil.chown(self.sock, "postgres")
         self._run([_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "pbxlens",
                    "-E", "UTF8", "--locale", "C.UTF-8", "--no-sync"])
+        self._opts = f"-k {self.sock} -p {self.port} -c listen_addresses='' -c max_connections=200"
+        if not durable:
+            self._opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self.resume()
         self.admin = sa.create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT",
                                       poolclass=sa.pool.NullPool)
@@ -61,15 +66,11 @@ class Cluster:
         return self.url(name)
 
     def pause(self) -> None:
-        """Stop the server, keeping its data (a database outage); `resume()` starts it again."""
-        self.admin.dispose()
+        """Stop the server cleanly (the data stays): clients see a database that is down."""
         self._run([_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
 
     def resume(self) -> None:
-        opts = f"-k {self.sock} -p {self.port} -c listen_addresses='' -c max_connections=200"
-        if not self.durable:
-            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run([_bin("pg_ctl"), "-D", str(self.data), "-o", opts, "-l",
+        self._run([_bin("pg_ctl"), "-D", str(self.data), "-o", self._opts, "-l",
                    str(self.root / "log"), "-w", "start"])
 
     def stop(self) -> None:
