@@ -53,6 +53,7 @@ def _post_feedback(store_path: Path, bodies: list[str]) -> None:
 
     class Server(ThreadingMixIn, WSGIServer):
         daemon_threads = True
+        request_queue_size = 64  # 16 posters at once: the default backlog of 5 resets some
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, *_args) -> None:
