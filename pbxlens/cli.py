@@ -243,6 +243,11 @@ def serve(
     threads: Annotated[int, typer.Option(min=1, max=64)] = 8,
     demo_users: Annotated[bool, typer.Option(hidden=True)] = False,
     ops_url: OpsUrlOption = None,
+    intake_port: Annotated[int | None, typer.Option(
+        min=1, max=65535, help="also serve the webhooks on this port, from intake processes "
+        "of their own")] = None,
+    intake_workers: Annotated[int, typer.Option(
+        min=1, max=16, help="intake processes on --intake-port")] = 2,
 ) -> None:
     """Serve the web app, HTTP API and background jobs: this process owns both stores (CLI
     commands run meanwhile go through it)."""
@@ -259,7 +264,8 @@ def serve(
         out.print(f"serving on http://{host}:{port}/ (Ctrl-C to stop)")
 
     try:
-        run_server(db=db, host=host, port=port, threads=threads, before=before, ops_url=ops_url)
+        run_server(db=db, host=host, port=port, threads=threads, before=before, ops_url=ops_url,
+                   intake_port=intake_port, intake_workers=intake_workers)
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     except KeyboardInterrupt:

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     webhook_token_dynamic_routing: str = ""
     webhook_token_feedback: str = ""
     webhook_max_bytes: int = 1024 * 1024
+    # Deepest accepted nesting of a webhook's JSON body (checked before parsing).
+    webhook_max_depth: int = 64
+    # A live call (pbx.call.start without its end) older than this is assumed over: pruned.
+    live_call_max_hours: int = 4
     # Tickets (issue 10): attachments on disk (default: <store>.attachments/ beside the store),
     # their size limit and content-type allow-list; the SMTP sender of the notification outbox
     # (off by default: the outbox only records who would be notified).

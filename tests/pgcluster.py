@@ -25,7 +25,9 @@ def _bin(name: str) -> str:
 
 
 class Cluster:
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        # Tests trade durability for speed; `durable=True` (benchmarks) keeps PostgreSQL's
+        # defaults: fsync and synchronous commit on.
         self.root = Path(tempfile.mkdtemp(prefix="pbxlens-pg-"))
         self.data = self.root / "data"
         self.sock = self.root / "sock"
@@ -39,8 +41,9 @@ class Cluster:
             shutil.chown(self.sock, "postgres")
         self._run([_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "pbxlens",
                    "-E", "UTF8", "--locale", "C.UTF-8", "--no-sync"])
-        self._opts = (f"-k {self.sock} -p {self.port} -c listen_addresses='' -c fsync=off "
-                      "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self._opts = f"-k {self.sock} -p {self.port} -c listen_addresses='' -c max_connections=200"
+        if not durable:
+            self._opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self.resume()
         self.admin = sa.create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT",
                                       poolclass=sa.pool.NullPool)

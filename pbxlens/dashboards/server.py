@@ -367,21 +367,27 @@ def _routes(server: flask.Flask, store: Stores) -> None:
 
 
 def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 8050,
-          threads: int = 8, before=None, ops_url: str | None = None) -> None:
+          threads: int = 8, before=None, ops_url: str | None = None,
+          intake_port: int | None = None, intake_workers: int = 2) -> None:
     """Run the app with waitress: UI, HTTP endpoints, the analytics writer and background
     jobs, one process that owns both stores. `before(store)` runs once the stores are open
-    (e.g. to create demo users)."""
+    (e.g. to create demo users). With `intake_port`, `intake_workers` child processes serve
+    the webhooks on that port too (pbxlens.dashboards.intake)."""
     import waitress
 
-    from pbxlens.dashboards import jobs
+    from pbxlens.dashboards import intake, jobs
 
     store = Stores(db, ops_url, threaded_writer=True)
     store.writer.start()
     stop = None
     announced = None
+    app = None
+    intakes = []
     try:
         if before is not None:
             before(store)
+        if intake_port:
+            intakes = intake.start(store.ops_url, host, intake_port, intake_workers)
         app = create_app(store)
         stop = jobs.start(store)
         http = waitress.create_server(
@@ -397,4 +403,8 @@ def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 805
             server_link.withdraw(*announced)
         if stop is not None:
             stop.set()
+        intake.stop(intakes)
+        mover = app.server.extensions.get("pbxlens_mover") if app is not None else None
+        if mover is not None:  # no move job after the writer stops (the rows wait in the inbox)
+            mover.stop()
         store.close()

@@ -156,11 +156,17 @@ remembers the last day; the next pull starts at that day - 1. The Call Center CD
   `called`, `param1..5`, `group` (the seed's collapsed form is tolerated) -> `feedback_requests`,
   key (tenant, `unique_id`, group, body sha256); `rating` = `param1` when 1-6.
 
-A repeat of a key is acknowledged and stored once.
+A 2xx answer means the body's rows are committed to the inbox of the operations store (SQLite or
+PostgreSQL): `/api/events` answers `{"accepted": N}`, the XML endpoints `<value>OK</value>`. The
+analytics writer moves the inbox into the tables above within about a second; a repeat of a key
+is acknowledged and stored once. `pbx.call.start` / answer / `pbx.call.end` events also keep the
+operations store's `live_calls` (calls in progress) in the same transaction.
 Token per source (`X-Pbxlens-Token` header, `?token=`, or the HTTP Basic password); bodies over
-`webhook_max_bytes` (default 1 MiB) get 413; XML with a DTD or entities is refused; empty
-elements and unreplaced `%PLACEHOLDER%`s read as empty; a malformed body gets 400 with the
-reason and a `quarantine` row. The views `pbx_events_reconciled`,
+`webhook_max_bytes` (default 1 MiB) get 413 before they are read, more than 10,000 events in one
+body 413, JSON nested deeper than `webhook_max_depth` (default 64) 400; XML with a DTD or
+entities is refused; empty elements and unreplaced `%PLACEHOLDER%`s read as empty; a malformed
+body gets 400 with the reason and a `quarantine` row (after the move). The operations store
+unreachable: 503 with `Retry-After` (the PBX retries), nothing stored. The views `pbx_events_reconciled`,
 `dynamic_routing_reconciled` and `feedback_reconciled` add `in_calls`.
 """
 

@@ -99,6 +99,8 @@ def parse_event(ev: object) -> dict:
             eid = int(str(eid))
         except ValueError:
             raise BadEvent(f"event_id is not an integer: {str(eid)[:30]!r}") from None
+        if not -(2**63) <= eid < 2**63:
+            raise BadEvent(f"event_id out of range: {str(eid)[:30]}")
     else:
         eid = None
     sev = ev.get("event_severity")

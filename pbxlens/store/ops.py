@@ -127,13 +127,27 @@ def upsert(conn: sa.Connection, table: sa.Table, rows: list[Mapping] | Mapping,
     conn.execute(stmt, rows)
 
 
-def upgrade(engine: sa.Engine) -> None:
-    """Bring the schema to the newest Alembic revision (creating it in an empty database)."""
-    from alembic import command
+def _alembic_config():
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest revision shipped with the package (one head: revisions form a line)."""
+    from alembic.script import ScriptDirectory
+
+    (head,) = ScriptDirectory.from_config(_alembic_config()).get_heads()
+    return head
+
+
+def upgrade(engine: sa.Engine) -> None:
+    """Bring the schema to the newest Alembic revision (creating it in an empty database)."""
+    from alembic import command
+
+    cfg = _alembic_config()
     with unavailable_as_error(engine), engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -148,6 +148,9 @@ event_inbox = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),         # JSON: the parsed rows
     sa.Column("rows", sa.Integer, nullable=False),
     sa.Column("moved_at", Instant),
+    # A rejected body (rows = 0, payload = the body as text): the move files it in DuckDB's
+    # quarantine with this reason.
+    sa.Column("reason", sa.Text),
     sa.Index("ix_event_inbox_pending", "moved_at", "id"),
 )
 
@@ -168,6 +171,15 @@ live_calls = sa.Table(
     sa.Column("answered_at", Instant),
     sa.Column("updated_at", Instant, nullable=False),
     sa.Index("ix_live_calls_num", "tenant", "called_num"),
+)
+
+# Calls whose pbx.call.end was seen recently: a start or answer arriving after its end (events
+# out of order, a resend) must not bring the call back as a ghost. Pruned with live_calls.
+live_call_ends = sa.Table(
+    "live_call_ends", meta,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("unique_id", sa.Text, primary_key=True),
+    sa.Column("ended_at", Instant, nullable=False),
 )
 
 # -------------------------------------------------------------------------- missed calls

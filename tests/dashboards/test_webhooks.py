@@ -1,13 +1,19 @@
-"""Webhook endpoints against the real running server: tokens, size limit, XML attacks,
-duplicates, malformed bodies (400 + quarantine), durability and CDR reconciliation."""
+"""Webhook endpoints against the real running server: tokens, size and depth limits, XML
+attacks, duplicates, malformed bodies (400 + quarantine), the inbox (committed before the answer,
+in DuckDB after the move) and CDR reconciliation."""
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 
 import httpx
 import pytest
+import sqlalchemy as sa
+
+from pbxlens.ingest import inbox
+from pbxlens.store import schema
 
 EV, DR, FB = "/api/events", "/voipToCall/kalliopeToCall/insert/", "/voip/apiInstradamento/instradamento"
 TOKENS = {"EVENTS": "ev-secret-1", "DYNAMIC_ROUTING": "dr-secret-2", "FEEDBACK": "fb-secret-3"}
@@ -65,6 +71,16 @@ def q(live, sql, params=None):
         return cur.execute(sql, params or []).fetchall()
 
 
+def settled(live) -> None:
+    """Everything acknowledged is in DuckDB, follow-ups included (no blind sleep)."""
+    live.app.server.extensions["pbxlens_mover"].drain()
+
+
+def inbox_rows(live) -> int:
+    with live.store.ops_read() as c:
+        return c.execute(sa.select(sa.func.count()).select_from(schema.event_inbox)).scalar()
+
+
 def ev(event_id, name="pbx.queue.servedcall", uid="1511212918.0", **kw):
     return {"event_id": event_id, "event_name": name, "event_severity": 3,
             "event_timestamp": "1511212923.123456", "event_pbx_serial": "KPBX40412345",
@@ -89,17 +105,23 @@ def test_token_required_per_source(http, monkeypatch):
                      params={"token": TOKENS["FEEDBACK"]}).status_code == 403
 
 
-def test_event_stored_once_and_committed_before_answer(http, live):
+def test_event_committed_before_answer_then_moved_once(http, live):
+    before = inbox_rows(live)
     r = post_ev(http, ev(9001))
-    assert r.status_code == 200 and r.json()["stored"] == 1
-    # committed: visible to a fresh cursor right after the answer
+    assert r.status_code == 200 and r.json() == {"accepted": 1}
+    assert inbox_rows(live) == before + 1  # committed to the inbox before the answer
+    # the mover brings it into DuckDB by itself within about a second
+    deadline = time.monotonic() + 10
+    while not q(live, "SELECT 1 FROM pbx_events WHERE event_key = '9001'"):
+        assert time.monotonic() < deadline, inbox.backlog(live.store.ops)
+        time.sleep(0.05)
     assert q(live, "SELECT event_name, severity, unique_id FROM pbx_events WHERE event_key = '9001'") == [
         ("pbx.queue.servedcall", 3, "1511212918.0")]
-    r = post_ev(http, ev(9001))
-    assert r.status_code == 200 and r.json() == {**r.json(), "stored": 0, "duplicates": 1}
-    # a batch with a repeat inside and one already stored
+    r = post_ev(http, ev(9001))  # a repeat is acknowledged ...
+    assert r.status_code == 200 and r.json() == {"accepted": 1}
     r = post_ev(http, [ev(9002), ev(9002), ev(9001), ev(9003, "pbx.queue.enter")])
-    assert r.json()["stored"] == 2 and r.json()["duplicates"] == 2
+    assert r.json() == {"accepted": 4}
+    settled(live)  # ... and stored once
     assert q(live, "SELECT count(*) FROM pbx_events WHERE event_key IN ('9001','9002','9003')") == [(3,)]
 
 
@@ -109,6 +131,7 @@ def test_event_basic_auth_and_params_as_string(http, live):
     basic = base64.b64encode(f"pbx:{TOKENS['EVENTS']}".encode()).decode()
     r = http.post(EV, content=json.dumps(body), headers={"Authorization": f"Basic {basic}"})
     assert r.status_code == 200
+    settled(live)
     assert q(live, "SELECT params->>'queue' FROM pbx_events WHERE event_key = '9010'") == [("QueueTest",)]
 
 
@@ -121,16 +144,50 @@ def test_event_basic_auth_and_params_as_string(http, live):
     (b'{"event_id": 6, "event_name": "x", "event_severity": 9}', "event_severity"),
     (b'{"event_id": 7, "event_name": "x", "event_timestamp": "yesterday"}', "event_timestamp"),
     (b'\xff\xfe{', "not UTF-8"),
+    (b'{"event_id": 8, "event_name": "x", "params": {"v": NaN}}', "NaN is not a number"),
+    (b'{"event_id": 123456789012345678901234567890, "event_name": "x"}', "event_id out of range"),
 ])
 def test_malformed_event_is_400_and_quarantined(http, live, body, reason):
+    settled(live)
     before = q(live, "SELECT count(*) FROM quarantine WHERE source = 'webhook:events'")[0][0]
+    stored = q(live, "SELECT count(*) FROM pbx_events")
     r = post_ev(http, body)
     assert r.status_code == 400 and reason in r.json()["reason"]
+    settled(live)
     rows = q(live, "SELECT reason FROM quarantine WHERE source = 'webhook:events'")
     assert len(rows) == before + 1 and any(reason in x[0] for x in rows)
+    assert q(live, "SELECT count(*) FROM pbx_events") == stored
 
 
-def test_oversized_bodies_refused(http, monkeypatch):
+@pytest.mark.parametrize("body,status,reason", [
+    (b"[" * 100_000 + b"]" * 100_000, 400, "nested 100000 levels deep"),
+    (json.dumps(ev(31, deep=json.loads("[" * 70 + "]" * 70))).encode(), 400, "nested 72 levels"),
+    # brackets inside a string do not count: this one is refused for what it is
+    (b'{"event_id": 1, "event_name": "x", "params": {"s": "' + b"[{" * 100 + b'"', 400,
+     "invalid JSON"),
+    (json.dumps([ev(40_000 + i) for i in range(10_001)], separators=(",", ":")).encode(), 413,
+     "10001 events in one body"),
+])
+def test_too_deep_or_too_many_refused_nothing_stored(http, live, monkeypatch, body, status,
+                                                     reason):
+    monkeypatch.setenv("PBXLENS_WEBHOOK_MAX_BYTES", str(4 * 1024 * 1024))
+    settled(live)
+    stored = q(live, "SELECT count(*) FROM pbx_events")
+    r = post_ev(http, body)
+    assert r.status_code == status and reason in r.json()["reason"], r.text
+    settled(live)
+    assert q(live, "SELECT count(*) FROM pbx_events") == stored
+
+
+def test_brackets_inside_strings_are_not_depth(http, live):
+    r = post_ev(http, ev(93033, note="[{" * 500 + "\\\"[["))
+    assert r.status_code == 200, r.text
+    settled(live)
+    assert q(live, "SELECT length(params->>'note') FROM pbx_events WHERE event_key = '93033'") \
+        == [(1004,)]
+
+
+def test_oversized_bodies_refused(http, live, monkeypatch):
     monkeypatch.setenv("PBXLENS_WEBHOOK_MAX_BYTES", "2048")
     big = [ev(20000 + i) for i in range(100)]
     r = post_ev(http, big)
@@ -139,7 +196,10 @@ def test_oversized_bodies_refused(http, monkeypatch):
     r = http.post(EV, content=iter([json.dumps(big).encode()]),
                   headers={"X-Pbxlens-Token": TOKENS["EVENTS"]})
     assert r.status_code == 413
+    assert "limited to 2048 bytes" in r.json()["reason"]
     assert post_ev(http, ev(20999)).status_code == 200
+    settled(live)
+    assert q(live, "SELECT count(*) FROM pbx_events WHERE event_key = '20000'") == [(0,)]
 
 
 def test_dynamic_routing_insert_idempotent_and_reconciled(http, live):
@@ -150,10 +210,12 @@ def test_dynamic_routing_insert_idempotent_and_reconciled(http, live):
     assert r.headers["content-type"].startswith("application/xml")
     r2 = http.post(DR, content=DR_BODY.format(uid=uid), params={"token": TOKENS["DYNAMIC_ROUTING"]})
     assert r2.status_code == 200 and r2.text == r.text
+    settled(live)
     rows = q(live, "SELECT caller, called, servicecode, param1, param2, param3, in_calls"
                    " FROM dynamic_routing_reconciled WHERE unique_id = ?", [uid])
     assert rows == [("3331234567", "0501234567", None, "IVR-Giorno-1Caldaie", "queue", None, True)]
     http.post(DR, content=DR_BODY.format(uid="1999999999.1"), params={"token": TOKENS["DYNAMIC_ROUTING"]})
+    settled(live)
     assert q(live, "SELECT in_calls FROM dynamic_routing_reconciled WHERE unique_id = '1999999999.1'") \
         == [(False,)]
 
@@ -171,6 +233,7 @@ def test_dynamic_routing_rejects(http, live, body, reason):
     r = http.post(DR, content=body, params={"token": TOKENS["DYNAMIC_ROUTING"]})
     assert r.status_code == 400 and reason in r.text, r.text
     assert "root:" not in r.text  # no /etc/passwd content anywhere
+    settled(live)
     assert q(live, "SELECT count(*) FROM quarantine WHERE source = 'webhook:dynamic_routing'"
                    " AND reason LIKE ?", [f"%{reason}%"])[0][0] >= 1
 
@@ -184,6 +247,7 @@ def test_feedback_log_and_ratings(http, live):
     well_formed = ("<?xml version=\"1.0\"?><parameters><unique_id>1674057020.5505</unique_id>"
                    "<caller>340</caller><called>045</called><param1>3</param1><group>CS</group></parameters>")
     assert http.post(FB, content=well_formed, headers=tok).status_code == 200
+    settled(live)
     rows = q(live, "SELECT unique_id, grp, rating FROM feedback_requests ORDER BY unique_id, rating")
     assert rows == [("1674056000.5503", "CS", None), ("1674056919.5504", "CS", 4),
                     ("1674057020.5505", "CS", 3), ("1674057020.5505", "CS", 5)]
@@ -193,11 +257,17 @@ def test_feedback_log_and_ratings(http, live):
 def test_events_reconcile_and_stats(http, live, client_for):
     uid = q(live, "SELECT unique_id FROM calls ORDER BY unique_id DESC LIMIT 1")[0][0]
     post_ev(http, [ev(9100, "pbx.call.end", uid=uid), ev(9101, "pbx.call.end", uid="1.999")])
+    settled(live)
     rows = q(live, "SELECT event_key, in_calls FROM pbx_events_reconciled"
                    " WHERE event_key IN ('9100', '9101') ORDER BY 1")
     assert rows == [("9100", True), ("9101", False)]
     assert client_for().get("/api/events/stats").status_code == 401
+    for name in ("op", "fin"):
+        assert client_for(name).get("/api/events/stats").status_code == 403
+    assert client_for("sup").get("/api/events/stats").status_code == 200
     stats = client_for("admin").get("/api/events/stats").json()
     assert stats["events"]["pbx.call.end"]["in_calls"] >= 1
+    assert stats["inbox"]["pending"] == 0 and stats["inbox"]["moves"] >= 1
+    assert stats["lag_s"]["events"] >= 2 and 0 <= stats["lag_s"]["p99"] < 30
     # the rest of the app is still behind the guard
     assert http.get("/api/reports").status_code == 401

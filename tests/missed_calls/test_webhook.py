@@ -1,5 +1,6 @@
 """MC-1/MC-2 over real HTTP: the PBX's dynamic-routing POST on the running server answers 200
-with `<value>`, and the committed row is reconciled into a request in the same transaction."""
+with `<value>` once the row is in the inbox; the move brings it into DuckDB and its follow-up
+reconciles it into a request."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def live(monkeypatch):
 
 
 def _request(live, num):
+    live.app.server.extensions["pbxlens_mover"].drain()  # moved and reconciled
     with live.store.cursor() as cur:
         return cur.execute("SELECT num_calls, state, queue, source FROM missed_requests "
                            "WHERE call_num = ?", [num]).fetchall()

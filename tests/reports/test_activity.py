@@ -40,23 +40,28 @@ class Sim:
 
 def _post_feedback(store_path: Path, bodies: list[str]) -> None:
     """Serve the real webhook app (a threading HTTP server) on a free port and POST every body
-    to it, 16 at a time: the webhook commits whatever waits in one transaction."""
+    to it, 16 at a time: the inbox commits whatever waits in one transaction; then move the
+    inbox into DuckDB."""
     from concurrent.futures import ThreadPoolExecutor
     from socketserver import ThreadingMixIn
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
     from pbxlens.dashboards.webhooks import FEEDBACK_PATH, make_app
+    from pbxlens.ingest.inbox import Inbox
+    from pbxlens.ingest.inbox_move import Mover
     from pbxlens.store import Stores as Store
 
     class Server(ThreadingMixIn, WSGIServer):
         daemon_threads = True
+        request_queue_size = 64  # 16 posters at once: the default backlog of 5 resets some
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, *_args) -> None:
             pass
 
     store = Store(store_path)
-    server = make_server("127.0.0.1", 0, make_app(store), server_class=Server,
+    inbox = Inbox(store.ops)
+    server = make_server("127.0.0.1", 0, make_app(inbox), server_class=Server,
                          handler_class=Quiet)
     t = threading.Thread(target=server.serve_forever, daemon=True)
     t.start()
@@ -71,10 +76,12 @@ def _post_feedback(store_path: Path, bodies: list[str]) -> None:
             with ThreadPoolExecutor(16) as pool:
                 for r in pool.map(post, bodies):
                     assert r.status_code == 200, r.text
+        Mover(store).drain()
     finally:
         server.shutdown()
         server.server_close()
         t.join(10)
+        inbox.close()
         store.close()
 
 

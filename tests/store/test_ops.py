@@ -15,7 +15,7 @@ from pbxlens.store import ops, schema, users
 def test_alembic_creates_every_table_of_the_schema_once(stores):
     names = set(sa.inspect(stores.ops).get_table_names())
     assert set(schema.meta.tables) <= names
-    assert ops.current_revision(stores.ops) == "0002_ticket_outbox_claim"
+    assert ops.current_revision(stores.ops) == ops.head_revision()
     ops.upgrade(stores.ops)  # a second upgrade is a no-op
     with stores.ops_read() as c:  # the ticket configuration is seeded
         assert c.execute(sa.select(sa.func.count()).select_from(schema.ticket_types)).scalar() == 7

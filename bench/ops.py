@@ -1,0 +1,453 @@
+"""Operations benchmark: webhooks and bookings against a real `pbxlens serve` while a 200k-call
+ingest runs in its analytics writer, on each operations back-end (SQLite, PostgreSQL).
+
+1. Webhooks: single-event POSTs to /api/events at a fixed rate (default 1,000/s) for 60 s,
+   sent by `wrk` (compiled; Debian's package: `apt-get install -y wrk`) paced by a LuaJIT clock.
+   Targets: >= 1,000 requests/s, p99 <= 50 ms, 0 lost (every 2xx'd event in DuckDB once),
+   inbox-to-DuckDB lag p99 <= 2 s. Baseline (before the inbox): about 250/s, p99 about 400 ms.
+2. Bookings: 50 concurrent operators over HTTP (`GET /api/missed?view=to_call`, `POST
+   /api/missed/<token>/book` -> 200 or 409): p99 <= 50 ms, p50 <= 10 ms (baseline p50 about
+   3 s, p99 4-8 s). Skipped with a message while the server has no such endpoint (404).
+3. Where one request's time goes: wrk at saturation against a bare WSGI hello, a Flask route
+   answering 401 (the baseline's "bare 401"), the webhook edge with parsing only, and with the
+   inbox commit, each under the same waitress server, no ingest.
+
+The ingest is the CLI's `pbxlens ingest` of the simulated CDR (cached under bench/out/ops/),
+forwarded to the running server as a writer job. PostgreSQL is a throwaway cluster
+(tests/pgcluster.py) with its durable defaults (fsync, synchronous commit).
+
+Each back-end runs twice: webhooks served by the server process itself, then by two intake
+processes of their own (`pbxlens serve --intake-port P --intake-workers 2`).
+
+Usage: python bench/ops.py [--backends sqlite,postgresql] [--intake-workers 0,2] [--rate 1000]
+       [--seconds 60] [--calls-per-day 20000] [--days 10] [--operators 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "bench" / "out" / "ops"
+TOKEN = "bench-ops-events"
+PASSWORD = "bench-password-1"
+
+# wrk's LuaJIT: a wall clock through the FFI paces the requests (each thread sends on its own
+# schedule); every event gets a unique id; statuses are counted; done() prints one JSON line.
+WRK_LUA = r"""
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_usec; } pbx_timeval;
+           int gettimeofday(pbx_timeval *tv, void *tz); ]]
+local tv = ffi.new("pbx_timeval")
+local function now_ms()
+  ffi.C.gettimeofday(tv, nil)
+  return tonumber(tv.tv_sec) * 1000 + tonumber(tv.tv_usec) / 1000
+end
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  tid = tonumber(wrk.thread:get("tid"))
+  interval = tonumber(args[1])  -- ms between two requests of this thread; 0 = no pacing
+  counter, ok_count, bad_count = 0, 0, 0
+  next_due = now_ms() + 200
+end
+function delay()
+  if interval <= 0 then return 0 end
+  next_due = next_due + interval
+  local d = next_due - now_ms()
+  if d < 0 then return 0 end
+  return d
+end
+function request()
+  counter = counter + 1
+  local id = (tid + 1) * 100000000 + counter
+  local body = '{"event_id": ' .. id .. ', "event_name": "pbx.queue.enter", ' ..
+    '"event_severity": 3, "event_timestamp": "1778480000.5", "event_pbx_serial": "BENCH", ' ..
+    '"params": {"unique_id": "1778480000.' .. id .. '", "queue": "600"}}'
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json",
+                                  ["X-Pbxlens-Token"] = "%TOKEN%"}, body)
+end
+function response(status, headers, body)
+  if status == 200 then ok_count = ok_count + 1 else bad_count = bad_count + 1 end
+end
+function done(summary, latency, requests)
+  local ok, bad = 0, 0
+  for _, t in ipairs(threads) do
+    ok = ok + tonumber(t:get("ok_count"))
+    bad = bad + tonumber(t:get("bad_count"))
+  end
+  local e = summary.errors
+  io.write(string.format('RESULT {"requests": %d, "ok": %d, "bad": %d, "seconds": %f, ' ..
+    '"p50_ms": %f, "p99_ms": %f, "max_ms": %f, "connect": %d, "read": %d, "write": %d, ' ..
+    '"timeout": %d}\n', summary.requests, ok, bad, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
+    e.connect, e.read, e.write, e.timeout))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(port: int, proc: subprocess.Popen | None = None, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            c.request("GET", "/health")
+            if c.getresponse().status in (200, 404, 405):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def wrk(port: int, path: str, seconds: int, rate: int | None, conns: int, threads: int = 1,
+        ) -> dict:
+    lua = Path(tempfile.mkstemp(suffix=".lua")[1])
+    lua.write_text(WRK_LUA.replace("%TOKEN%", TOKEN))
+    interval = threads * 1000.0 / rate if rate else 0
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s",
+           "-s", str(lua), f"http://127.0.0.1:{port}{path}", "--", f"{interval:.6f}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    lua.unlink()
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[7:])
+
+
+# ------------------------------------------------------------------------- preparation
+def datasets(days: int, per_day: int) -> list[Path]:
+    from pbxlens.simulate import generate
+
+    out = []
+    for seed, start in ((42, date(2026, 1, 5)), (43, date(2026, 2, 2))):
+        folder = OUT / f"sim_{seed}_{days}x{per_day}"
+        if not (folder / "cdr_detailed.csv").exists():
+            print(f"generating {days * per_day:,} calls (seed {seed}) ...", flush=True)
+            generate(folder, days=days, calls_per_day=per_day, seed=seed, start=start,
+                     formats=["csv-detailed"])
+        out.append(folder / "cdr_detailed.csv")
+    return out
+
+
+def prepare_store(folder: Path, ops_url: str, operators: int) -> dict:
+    from pbxlens.store import Stores, users
+
+    with Stores(folder / "bench.duckdb", ops_url) as s:
+        admin = users.create_user(s, "bench-admin", PASSWORD, "admin", privacy=True)
+        tokens = {"admin": users.issue_token(s, admin.id), "operators": []}
+        for i in range(operators):
+            u = users.create_user(s, f"op{i:02d}", PASSWORD, "operator", extension=f"2{i:02d}")
+            tokens["operators"].append(users.issue_token(s, u.id))
+    return tokens
+
+
+class Server:
+    def __init__(self, folder: Path, ops_url: str, threads: int, intake_workers: int = 0,
+                 ) -> None:
+        self.folder, self.port = folder, free_port()
+        self.intake_port = free_port() if intake_workers else None
+        intake = (["--intake-port", str(self.intake_port), "--intake-workers",
+                   str(intake_workers)] if intake_workers else [])
+        env = {**os.environ, "PBXLENS_WEBHOOK_TOKEN_EVENTS": TOKEN}
+        env.pop("PBXLENS_PBX_URL", None)
+        self.db = folder / "bench.duckdb"
+        self.log = (folder / "serve.log").open("wb")  # a file: a full pipe would block it
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pbxlens", "serve", "--db", str(self.db), "--ops-url", ops_url,
+             "--host", "127.0.0.1", "--port", str(self.port), "--threads", str(threads),
+             *intake],
+            env=env, stdout=subprocess.DEVNULL, stderr=self.log, cwd=folder)
+        wait_http(self.port, self.proc)
+        if self.intake_port:
+            wait_http(self.intake_port, self.proc)
+        self.hook_port = self.intake_port or self.port
+
+    def get(self, path: str, token: str) -> tuple[int, dict]:
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        c.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        r = c.getresponse()
+        body = r.read()
+        try:
+            return r.status, json.loads(body)
+        except ValueError:
+            return r.status, {}
+
+    def ingest(self, csv: Path) -> subprocess.Popen:
+        """`pbxlens ingest` through the running server: a job of its writer's main lane."""
+        return subprocess.Popen([sys.executable, "-m", "pbxlens", "ingest", str(csv), "--db",
+                                 str(self.db)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, cwd=self.folder)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+        lines = (self.folder / "serve.log").read_text(errors="replace").splitlines()
+        queued = sum("Task queue depth" in x for x in lines)
+        other = [x for x in lines if "Task queue depth" not in x and x.strip()]
+        print(f"server log: {queued} waitress queue warnings; other lines: {other[-5:]}")
+
+
+# ----------------------------------------------------------------------------- phases
+def webhook_phase(srv: Server, csv: Path, admin: str, args) -> dict:
+    job = srv.ingest(csv)
+    time.sleep(2)  # the ingest is under way
+    t0 = time.monotonic()
+    res = wrk(srv.hook_port, "/api/events", args.seconds, args.rate, args.connections)
+    ingest_running_until = None
+    if job.poll() is not None:
+        ingest_running_until = "finished during the load"
+    job_wait = time.monotonic()
+    job.wait(900)
+    ingest_s = time.monotonic() - t0 + 2
+    deadline = time.monotonic() + 120
+    stats = {}
+    while time.monotonic() < deadline:
+        status, stats = srv.get("/api/events/stats", admin)
+        if status == 200 and stats["inbox"]["pending"] == 0:
+            break
+        time.sleep(0.2)
+    res["stored"] = stats.get("total", 0)
+    res["lag"] = stats.get("lag_s", {})
+    res["ingest_s"] = ingest_s
+    res["ingest_note"] = ingest_running_until or "ran through the whole load"
+    res["ingest_rc"] = job.returncode
+    res["drain_s"] = time.monotonic() - job_wait
+    return res
+
+
+def booking_phase(srv: Server, csv: Path, tokens: dict, args) -> dict | str:
+    status, body = srv.get("/api/missed?view=to_call&limit=1", tokens["operators"][0])
+    if status == 404 or "rows" not in body:
+        return ("skipped: this server has no /api/missed endpoint (404); the missed-call JSON "
+                "API comes with the `missed` branch")
+    job = srv.ingest(csv)
+    time.sleep(2)
+    lat: list[float] = []
+    outcomes = {"booked": 0, "conflict": 0, "other": 0}
+    lock = threading.Lock()
+    stop_at = time.monotonic() + args.booking_seconds
+
+    def operator(token: str) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+        hdr = {"Authorization": f"Bearer {token}"}
+        while time.monotonic() < stop_at:
+            conn.request("GET", "/api/missed?view=to_call&limit=20", headers=hdr)
+            r = conn.getresponse()
+            rows = json.loads(r.read()).get("rows", []) if r.status == 200 else []
+            if not rows:
+                time.sleep(0.2)
+                continue
+            tok = random.choice(rows)["token"]
+            t0 = time.perf_counter()
+            conn.request("POST", f"/api/missed/{tok}/book", headers=hdr)
+            r = conn.getresponse()
+            r.read()
+            dt = time.perf_counter() - t0
+            with lock:
+                lat.append(dt)
+                key = {200: "booked", 409: "conflict"}.get(r.status, "other")
+                outcomes[key] += 1
+            time.sleep(random.uniform(0.05, 0.25))  # a person clicks, not a loop
+
+    threads = [threading.Thread(target=operator, args=(t,)) for t in tokens["operators"]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    job.wait(900)
+    lat.sort()
+    if not lat:
+        return "no bookings made (no open callback requests?)"
+    return {"bookings": len(lat), **outcomes, "p50_ms": lat[len(lat) // 2] * 1000,
+            "p99_ms": lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000}
+
+
+# ------------------------------------------------------------------------ breakdown
+_MICRO = r"""
+import logging, os, sys, waitress
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+mode, port, url = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+os.environ["PBXLENS_WEBHOOK_TOKEN_EVENTS"] = "%TOKEN%"
+if mode == "hello":
+    def app(environ, start_response):
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
+        return [b"{}"]
+elif mode == "flask401":
+    import flask
+    app = flask.Flask("bench")
+    @app.route("/api/events", methods=["POST"])
+    def events():
+        return flask.jsonify({"error": "unauthorized"}), 401
+else:
+    from pbxlens.dashboards.webhooks import make_app
+    if mode == "parse":
+        class Inbox:
+            def accept(self, *a, **k): pass
+            def reject(self, *a, **k): pass
+        inbox = Inbox()
+    else:
+        from pbxlens.ingest.inbox import Inbox
+        from pbxlens.store import ops
+        engine = ops.create_engine(url)
+        ops.upgrade(engine)
+        inbox = Inbox(engine)
+    app = make_app(inbox)
+print("ready", flush=True)
+waitress.serve(app, host="127.0.0.1", port=port, threads=8, _quiet=True)
+""".replace("%TOKEN%", TOKEN)
+
+
+def breakdown(ops_url: str, seconds: int) -> list[tuple[str, dict]]:
+    out = []
+    for mode in ("hello", "flask401", "parse", "commit"):
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, "-c", _MICRO, mode, str(port), ops_url],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        proc.stdout.readline()
+        wait_http(port)
+        try:
+            out.append((mode, wrk(port, "/api/events", seconds, None, 8)))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    return out
+
+
+# ------------------------------------------------------------------------------ main
+def run_backend(name: str, ops_url: str, csvs: list[Path], args, workers: int,
+                booking: bool) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix=f"pbxlens-bench-ops-{name}-"))
+    tokens = prepare_store(folder, ops_url, args.operators)
+    srv = Server(folder, ops_url, args.threads, workers)
+    try:
+        hooks = webhook_phase(srv, csvs[0], tokens["admin"], args)
+        bookings = booking_phase(srv, csvs[1], tokens, args) if booking else "see above"
+    finally:
+        srv.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"webhooks": hooks, "booking": bookings}
+
+
+def report(name: str, r: dict, args) -> bool:
+    w = r["webhooks"]
+    rate = w["ok"] / w["seconds"]
+    lost = max(0, w["ok"] - w["stored"])
+    lag = w["lag"] or {}
+    print(f"\n### {name}\n\n| figure | value | target | vs baseline |\n|---|---|---|---|")
+    print(f"| webhook rate (2xx/s) | {rate:,.0f} | >= {args.rate:,} | "
+          f"{rate / 250:.1f}x of ~250/s |")
+    print(f"| webhook p50 / p99 / max | {w['p50_ms']:.1f} / {w['p99_ms']:.1f} / "
+          f"{w['max_ms']:.0f} ms | p99 <= 50 ms | p99 {400 / max(w['p99_ms'], 0.1):.0f}x lower "
+          "than ~400 ms |")
+    print(f"| acknowledged / in DuckDB / lost | {w['ok']:,} / {w['stored']:,} / {lost} | 0 lost"
+          " | |")
+    print(f"| non-2xx / socket errors | {w['bad']} / "
+          f"{w['connect'] + w['read'] + w['write'] + w['timeout']} | 0 | |")
+    if lag.get("p99") is not None:
+        print(f"| inbox-to-DuckDB lag p50 / p99 / max | {lag['p50']:.2f} / {lag['p99']:.2f} / "
+              f"{lag['max']:.2f} s | p99 <= 2 s | |")
+    print(f"| 200k-call ingest during the load | {w['ingest_s']:.0f} s, {w['ingest_note']} "
+          f"(exit {w['ingest_rc']}) | | |")
+    b = r["booking"]
+    if b == "see above":
+        pass
+    elif isinstance(b, str):
+        print(f"| booking, {args.operators} operators | {b} | p50 <= 10, p99 <= 50 ms | |")
+    else:
+        print(f"| booking p50 / p99 ({b['bookings']:,} clicks, {b['booked']} won, "
+              f"{b['conflict']} 409) | {b['p50_ms']:.1f} / {b['p99_ms']:.1f} ms | p50 <= 10, "
+              f"p99 <= 50 ms | p99 {6000 / max(b['p99_ms'], 0.1):.0f}x lower than 4-8 s |")
+    ok = (rate >= args.rate * 0.98 and w["p99_ms"] <= 50 and lost == 0
+          and (lag.get("p99") or 99) <= 2)
+    if isinstance(b, dict):
+        ok = ok and b["p99_ms"] <= 50 and b["p50_ms"] <= 10 and b["other"] == 0
+    return ok
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--rate", type=int, default=1000)
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--connections", type=int, default=200)
+    ap.add_argument("--intake-workers", default="0,2",
+                    help="webhook intake processes to try: 0 = the server process itself")
+    ap.add_argument("--threads", type=int, default=48, help="the server's HTTP threads")
+    ap.add_argument("--days", type=int, default=10)
+    ap.add_argument("--calls-per-day", type=int, default=20_000)
+    ap.add_argument("--operators", type=int, default=50)
+    ap.add_argument("--booking-seconds", type=int, default=30)
+    ap.add_argument("--breakdown-seconds", type=int, default=5)
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is missing: apt-get install -y wrk")
+        return 1
+    csvs = datasets(args.days, args.calls_per_day)
+    ok = True
+    cluster = None
+    try:
+        for name in args.backends.split(","):
+            for i, workers in enumerate(int(w) for w in args.intake_workers.split(",")):
+                if name == "postgresql":
+                    from tests.pgcluster import Cluster
+
+                    if cluster is None:
+                        cluster = Cluster(durable=True)
+                    url = cluster.new_database()
+                else:
+                    url = f"sqlite:///{tempfile.mkdtemp(prefix='pbxlens-bench-ops-')}/ops.sqlite"
+                result = run_backend(name, url, csvs, args, workers, booking=i == 0)
+                where = (f"{workers} intake processes" if workers
+                         else "webhooks in the server process")
+                ok = report(f"{name}, {where}", result, args) and ok
+            if name == "sqlite" and args.breakdown_seconds:
+                parts = breakdown(f"sqlite:///{tempfile.mkdtemp()}/micro.sqlite",
+                                  args.breakdown_seconds)
+                print("\n### one request's cost (wrk at saturation, 8 connections, no ingest)\n")
+                print("| server | requests/s | µs/request | p50 / p99 ms |\n|---|---|---|---|")
+                for mode, res in parts:
+                    rps = res["requests"] / res["seconds"]
+                    label = {"hello": "bare WSGI hello (waitress)",
+                             "flask401": "Flask route answering 401",
+                             "parse": "webhook edge: token, size, parse (no store)",
+                             "commit": "webhook edge + inbox commit (SQLite)"}[mode]
+                    print(f"| {label} | {rps:,.0f} | {1e6 / rps:,.0f} | {res['p50_ms']:.1f} / "
+                          f"{res['p99_ms']:.1f} |")
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    print("\nload generator: wrk (compiled), 1 thread, paced by a LuaJIT clock")
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""The durable webhook inbox on both operations back-ends: committed before the answer, moved
+into DuckDB exactly once (a watermark in the same DuckDB transaction), follow-ups that survive a
+crash, and an intake that never waits for the analytics writer."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from pbxlens.ingest import inbox, inbox_move
+from pbxlens.ingest.webhook_bodies import parse_events, parse_parameters
+from pbxlens.store import Stores
+
+DR = (b"<parameters><unique_id>{uid}</unique_id><caller>3331234567</caller>"
+      b"<param1>Sales</param1><param2>queue</param2></parameters>")
+
+
+def ev(eid: int, name: str = "pbx.queue.enter", uid: str = "1.1", **params) -> dict:
+    return {"event_id": eid, "event_name": name, "event_timestamp": "1778480000.5",
+            "event_pbx_serial": "S1", "params": {"unique_id": uid, **params}}
+
+
+def events(*evs) -> list[dict]:
+    return parse_events(json.dumps(list(evs)).encode())
+
+
+def dr(uid: str) -> list[dict]:
+    return [parse_parameters(DR.replace(b"{uid}", uid.encode()), feedback=False)]
+
+
+@pytest.fixture
+def intake(stores):
+    ib = inbox.Inbox(stores.ops)
+    yield ib
+    ib.close()
+
+
+def q(stores, sql, params=None):
+    with stores.cursor() as cur:
+        return cur.execute(sql, params or []).fetchall()
+
+
+def move(stores) -> dict:
+    with stores.writing() as cur:
+        return inbox_move.move(cur, stores.ops)
+
+
+def test_committed_then_moved_once(stores, intake):
+    intake.accept("events", events(ev(1), ev(2), ev(1)))
+    intake.accept("events", events(ev(2), ev(3, "pbx.call.end")))  # 2 again: a resend
+    intake.accept("dynamic_routing", dr("9.1"), "10.0.0.7")
+    intake.accept("dynamic_routing", dr("9.1"))
+    intake.reject("events", "{not json", "invalid JSON: Expecting value")
+    assert inbox.backlog(stores.ops)["pending"] == 5  # committed, not yet in DuckDB
+    assert q(stores, "SELECT count(*) FROM pbx_events") == [(0,)]
+    res = move(stores)
+    assert (res["inbox_rows"], res["pbx_events"], res["dynamic_routing_requests"]) == (5, 3, 1)
+    assert (res["rows_read"], res["rows_loaded"], res["rows_quarantined"]) == (7, 4, 1)
+    assert q(stores, "SELECT event_key FROM pbx_events ORDER BY 1") == [("1",), ("2",), ("3",)]
+    assert q(stores, "SELECT unique_id, remote_addr, param1 FROM dynamic_routing_requests") == [
+        ("9.1", "10.0.0.7", "Sales")]
+    assert q(stores, "SELECT source, raw, reason FROM quarantine") == [
+        ("webhook:events", "{not json", "invalid JSON: Expecting value")]
+    assert q(stores, "SELECT format, rows_loaded, rows_duplicate, rows_quarantined"
+                     " FROM ingest_batches") == [("webhook_inbox", 4, 3, 1)]
+    assert inbox.backlog(stores.ops)["pending"] == 0
+    assert move(stores)["inbox_rows"] == 0
+    intake.accept("events", events(ev(1), ev(4)))  # later: only the new key is stored
+    assert move(stores)["pbx_events"] == 1
+    assert q(stores, "SELECT count(*) FROM pbx_events") == [(4,)]
+
+
+def test_crash_between_duckdb_commit_and_ops_mark(stores, intake, monkeypatch):
+    intake.accept("events", events(ev(1), ev(2)))
+    intake.reject("events", "<bad>", "invalid JSON")
+    real = inbox_move._mark_moved
+    monkeypatch.setattr(inbox_move, "_mark_moved", lambda engine, last: None)  # "killed" here
+    move(stores)
+    assert inbox.backlog(stores.ops)["pending"] == 2
+    monkeypatch.setattr(inbox_move, "_mark_moved", real)
+    again = move(stores)
+    assert again["inbox_rows"] == 0  # past the watermark: nothing moved twice
+    assert inbox.backlog(stores.ops)["pending"] == 0
+    assert q(stores, "SELECT count(*) FROM pbx_events") == [(2,)]
+    assert q(stores, "SELECT count(*) FROM quarantine") == [(1,)]
+    assert q(stores, "SELECT count(*) FROM ingest_batches") == [(1,)]
+
+
+def test_a_row_duckdb_refuses_is_quarantined_not_a_stuck_inbox(stores, intake):
+    from datetime import UTC, datetime
+
+    from pbxlens.store import schema
+
+    intake.accept("events", events(ev(1)))
+    with stores.ops_write() as c:  # e.g. written by an older version: not a valid payload
+        c.execute(schema.event_inbox.insert().values(
+            source="events", received_at=datetime.now(UTC), payload='[{"event_id": "x1"}]',
+            rows=1))
+    intake.accept("events", events(ev(2)))
+    res = move(stores)
+    assert res["inbox_rows"] == 3 and res["pbx_events"] == 2 and res["rows_quarantined"] == 1
+    assert q(stores, "SELECT event_key FROM pbx_events ORDER BY 1") == [("1",), ("2",)]
+    [(raw, reason)] = q(stores, "SELECT raw, reason FROM quarantine")
+    assert raw == '[{"event_id": "x1"}]' and reason.startswith("not stored: ")
+    assert inbox.backlog(stores.ops)["pending"] == 0 and move(stores)["inbox_rows"] == 0
+
+
+def test_a_new_operations_store_starts_its_own_watermark(tmp_path, ops_url, intake, stores):
+    intake.accept("events", events(ev(1), ev(2)))
+    move(stores)
+    stores.close()
+    # the same DuckDB file with a fresh operations store (e.g. SQLite -> PostgreSQL): its ids
+    # start again at 1 and must not be taken for moved ones
+    with Stores(tmp_path / "store.duckdb", f"sqlite:///{tmp_path / 'other.sqlite'}") as other:
+        ib = inbox.Inbox(other.ops)
+        ib.accept("events", events(ev(3)))
+        ib.close()
+        with other.writing() as cur:
+            assert inbox_move.move(cur, other.ops)["pbx_events"] == 1
+        assert q(other, "SELECT count(*) FROM pbx_events") == [(3,)]
+
+
+def test_follow_ups_are_recorded_and_survive(stores, intake):
+    member = ev(7, "pbx.queuemember.pause", member_exten="201", queue="600", reason="lunch")
+    intake.accept("events", events(member))
+    intake.accept("dynamic_routing", dr("1778480000.77"))
+    res = move(stores)
+    assert res["followups"]
+    # the server "dies" here: the follow-up job never ran; the next start finds it recorded
+    assert q(stores, "SELECT activity, missed FROM inbox_followups") == [(True, True)]
+    assert q(stores, "SELECT count(*) FROM agent_events") == [(0,)]
+    with stores.writing() as cur:
+        assert inbox_move.follow_up(cur) == {"batches": 1}
+    assert q(stores, "SELECT count(*) FROM inbox_followups") == [(0,)]
+    assert q(stores, "SELECT member_exten, reason FROM agent_events") == [("201", "lunch")]
+    assert q(stores, "SELECT call_num FROM missed_requests") == [("3331234567",)]
+
+
+def test_intake_and_move_do_not_wait_for_the_main_lane(tmp_path, ops_url):
+    with Stores(tmp_path / "s.duckdb", ops_url, threaded_writer=True) as s:
+        s.writer.start()
+        started, release = threading.Event(), threading.Event()
+
+        def long_job(ctx):  # an ingest-like job: a DuckDB write transaction held open
+            ctx.con.execute("BEGIN TRANSACTION")
+            ctx.con.execute("INSERT INTO quarantine (batch_id, source, reason)"
+                            " VALUES (0, 'long job', 'open transaction')")
+            started.set()
+            release.wait(60)
+            ctx.con.execute("COMMIT")
+
+        job = s.writer.submit("test", "long", long_job)
+        assert started.wait(30)
+        mover = inbox_move.Mover(s).start()
+        ib = inbox.Inbox(s.ops, on_commit=mover.kick)
+        try:
+            t0 = time.monotonic()
+            for i in range(20):
+                ib.accept("events", events(ev(100 + i)))
+            assert time.monotonic() - t0 < 5  # acknowledged while the main lane is busy
+            deadline = time.monotonic() + 30
+            while inbox.backlog(s.ops)["pending"] and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert inbox.backlog(s.ops)["pending"] == 0  # moved by the inbox lane meanwhile
+            assert q(s, "SELECT count(*) FROM pbx_events") == [(20,)]
+            assert not job.done.is_set()
+        finally:
+            release.set()
+            job.wait(30)
+            mover.stop()
+            ib.close()
