@@ -40,6 +40,7 @@ def ingest_job(paths: list[Path], *, cleanup: Path | None = None,
                 if progress is not None:
                     progress(path, stage)
 
+            missed_sync.prepare(ctx.con, ctx.ops)  # missed-call settings and flushes of now
             results = ingest_paths(ctx.con, paths, progress=note)
             missed_sync.push(ctx.con, ctx.ops)  # the callback requests the files changed
             return results

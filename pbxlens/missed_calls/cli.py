@@ -34,11 +34,12 @@ COLUMNS = ("token", "call_num", "first_call", "last_call", "num_calls", "num_rec
 
 def _actor(stores, username: str):
     from pbxlens.missed_calls import sync
+    from pbxlens.missed_calls import tables as T
     from pbxlens.missed_calls.actor import Actor
     from pbxlens.store import schema
     from pbxlens.store.users import User
 
-    with stores.ops_read() as c:
+    with T.reading(stores.ops) as c:
         r = c.execute(sa.select(schema.users).where(schema.users.c.username == username)
                       ).mappings().first()
     if r is None or r["disabled"]:

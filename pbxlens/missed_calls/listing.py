@@ -53,17 +53,24 @@ def visible_part(col: sa.ColumnElement) -> sa.ColumnElement:
                    else_=col)
 
 
-def in_progress(tenant: sa.ColumnElement, call_num: sa.ColumnElement, vals: dict[str, str],
-                now: datetime) -> sa.ColumnElement[bool]:
+def in_progress(tenant: sa.ColumnElement, call_num: sa.ColumnElement,
+                dial_since: sa.ColumnElement | datetime,
+                live_since: sa.ColumnElement | datetime) -> sa.ColumnElement[bool]:
     """SQL: a callback to the number is in progress (R6b): a click-to-call dial the CDR has not
-    resolved yet (`sync` forgets resolved ones) within `dial_timeout_s`, or a live call to the
-    number (`live_calls`, kept by the event intake) within `live_timeout_s`."""
+    resolved yet (`sync` forgets resolved ones) started after `dial_since`, or a live call to
+    the number (`live_calls`, kept by the event intake) started after `live_since`."""
     d, lc = T.dials, T.live_calls
     return sa.or_(
         sa.exists().where(d.c.tenant == tenant, d.c.call_num == call_num,
-                          d.c.started_at > now - timedelta(seconds=int(vals["dial_timeout_s"]))),
+                          d.c.started_at > dial_since),
         sa.exists().where(lc.c.tenant == tenant, lc.c.called_num == call_num,
-                          lc.c.started_at > now - timedelta(seconds=int(vals["live_timeout_s"]))))
+                          lc.c.started_at > live_since))
+
+
+def since(vals: dict[str, str], now: datetime) -> dict[str, datetime]:
+    """The bounds of `in_progress` at `now`: `dial_timeout_s` and `live_timeout_s` back."""
+    return {"dial_since": now - timedelta(seconds=int(vals["dial_timeout_s"])),
+            "live_since": now - timedelta(seconds=int(vals["live_timeout_s"]))}
 
 
 def _instant(value: Any, *, end: bool) -> datetime:
@@ -141,7 +148,7 @@ def _base(actor: Actor, vals: dict[str, str], now: datetime):
     r, b = T.requests, T.bookings
     j = r.outerjoin(b, sa.and_(b.c.tenant == r.c.tenant, b.c.call_num == r.c.call_num,
                                b.c.booked_at >= r.c.first_call, r.c.state == "open"))
-    dialing = in_progress(r.c.tenant, r.c.call_num, vals, now)
+    dialing = in_progress(r.c.tenant, r.c.call_num, **since(vals, now))
     cols = [r.c.token, r.c.call_num, r.c.first_call, r.c.last_call, r.c.num_calls,
             r.c.num_recalled, r.c.last_recalled, r.c.queue, r.c.type, r.c.source,
             r.c.account_code, r.c.state, r.c.closure, r.c.closed_at, b.c.booked_by,
@@ -181,7 +188,7 @@ def list_requests(stores: Stores, actor: Actor, view: str = "to_call",
     limit = max(1, min(int(limit), MAX_LIMIT))
     offset = max(0, int(offset))
     n = now or datetime.now(UTC)
-    with T.reading(stores) as conn:
+    with T.reading(stores.ops) as conn:
         vals = ms.load(conn)
         j, cols, dialing = _base(actor, vals, n)
         where = [T.requests.c.tenant == actor.tenant, *_view(actor, view, dialing),
@@ -214,7 +221,7 @@ def shown(actor: Actor, row) -> dict:
 def get(stores: Stores, actor: Actor, token: str, now: datetime | None = None) -> dict:
     """One request of the actor's tenant by token, as `list_requests` shows it."""
     n = now or datetime.now(UTC)
-    with T.reading(stores) as conn:
+    with T.reading(stores.ops) as conn:
         vals = ms.load(conn)
         j, cols, _dialing = _base(actor, vals, n)
         row = conn.execute(sa.select(*cols).select_from(j).where(
@@ -242,7 +249,7 @@ def history(stores: Stores, actor: Actor, token: str | None = None,
             raise Forbidden("searching by number needs the privacy right")
         q = q.where(h.c.call_num == (national(number) or number))
     tz = ZoneInfo(analytics.timezone())
-    with T.reading(stores) as conn:
+    with T.reading(stores.ops) as conn:
         rows = conn.execute(q.order_by(h.c.id.desc()).limit(max(1, min(int(limit), 5000)))
                             ).mappings().all()
     return [{**r, "at_ts": r["at_ts"].astimezone(tz),

@@ -14,13 +14,15 @@ After an action that changes what the analytics store copies (bookings, flushes,
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
+from pbxlens.missed_calls import listing, sync
 from pbxlens.missed_calls import settings as ms
-from pbxlens.missed_calls import sync
 from pbxlens.missed_calls import tables as T
 from pbxlens.missed_calls.actor import Actor
 from pbxlens.missed_calls.errors import (
@@ -36,6 +38,7 @@ from pbxlens.missed_calls.listing import in_progress
 from pbxlens.missed_calls.numbers import national
 from pbxlens.store import ops as ops_store
 from pbxlens.store import privacy
+from pbxlens.store.schema import Instant
 
 if TYPE_CHECKING:
     from pbxlens.store import Stores
@@ -51,12 +54,38 @@ def _shown(actor: Actor, num: str) -> str:
     return num if actor.privacy else privacy.mask_number(num)
 
 
+# Statements built once (an action runs them with its values: no per-call construction).
+_R, _B = T.requests, T.bookings
+_OPEN = (sa.select(_R.c.request_key, _R.c.call_num, _R.c.state, _R.c.first_call)
+         .where(_R.c.tenant == sa.bindparam("tenant"), _R.c.token == sa.bindparam("token"))
+         .with_for_update())
+_DIALING = sa.select(in_progress(sa.bindparam("tenant"), sa.bindparam("call_num"),
+                                 sa.bindparam("dial_since", type_=Instant),
+                                 sa.bindparam("live_since", type_=Instant)))
+_HOLDER = sa.select(_B.c.booked_by).where(
+    _B.c.tenant == sa.bindparam("tenant"), _B.c.call_num == sa.bindparam("call_num"),
+    _B.c.booked_at >= sa.bindparam("since_first", type_=Instant))
+_UNBOOK = _B.delete().where(_B.c.tenant == sa.bindparam("tenant"),
+                            _B.c.call_num == sa.bindparam("call_num"))
+_LOG = T.history.insert()
+_DIAL = T.dials.insert()
+_CLAIMED = ("booked_by", "extension", "booked_at", "assigned_by")
+
+
+@functools.cache
+def _claim_stmt(dialect: str, replace: bool):
+    """INSERT a booking ... ON CONFLICT (tenant, number) DO UPDATE when the old one lapsed
+    (`replace`: always) RETURNING a row only when this statement wrote."""
+    ins = (sqlite.insert(_B) if dialect == "sqlite" else postgresql.insert(_B))
+    lapsed = _B.c.booked_at < sa.bindparam("since_first", type_=Instant)
+    return ins.on_conflict_do_update(
+        index_elements=["tenant", "call_num"], set_={c: ins.excluded[c] for c in _CLAIMED},
+        where=None if replace else lapsed).returning(_B.c.call_num)
+
+
 def _open_request(conn: sa.Connection, actor: Actor, token: str) -> sa.RowMapping:
     """The actor's tenant's request `token`, locked, and open."""
-    r = T.requests
-    req = conn.execute(sa.select(r.c.request_key, r.c.call_num, r.c.state, r.c.first_call)
-                       .where(r.c.tenant == actor.tenant, r.c.token == token)
-                       .with_for_update()).mappings().first()
+    req = conn.execute(_OPEN, {"tenant": actor.tenant, "token": token}).mappings().first()
     if req is None:
         raise NotFound("that request no longer exists")
     if req["state"] != "open":
@@ -67,39 +96,32 @@ def _open_request(conn: sa.Connection, actor: Actor, token: str) -> sa.RowMappin
 
 def _history(conn: sa.Connection, tenant: str, req: sa.RowMapping, actor: str, action: str,
              detail: str | None, at: datetime) -> None:
-    conn.execute(T.history.insert().values(
-        tenant=tenant, call_num=req["call_num"], request_key=req["request_key"], at_ts=at,
-        actor=actor, action=action, detail=detail))
+    conn.execute(_LOG, {
+        "tenant": tenant, "call_num": req["call_num"], "request_key": req["request_key"],
+        "at_ts": at, "actor": actor, "action": action, "detail": detail})
 
 
 def _holder(conn: sa.Connection, tenant: str, req: sa.RowMapping) -> str | None:
     """Who holds the booking of the request (None when unbooked or the booking lapsed)."""
-    b = T.bookings
-    return conn.execute(sa.select(b.c.booked_by).where(
-        b.c.tenant == tenant, b.c.call_num == req["call_num"],
-        b.c.booked_at >= req["first_call"])).scalar_one_or_none()
+    return conn.execute(_HOLDER, {"tenant": tenant, "call_num": req["call_num"],
+                                  "since_first": req["first_call"]}).scalar_one_or_none()
 
 
 def _claim(conn: sa.Connection, tenant: str, req: sa.RowMapping, holder: str,
            extension: str | None, at: datetime, assigned_by: str | None) -> bool:
     """Book the request's number for `holder`: a new row, or over a lapsed booking; with
     `assigned_by` (a supervisor) over any booking. True when this transaction won."""
-    b = T.bookings
-    ins = sync.dialect_insert(conn, b).values(
-        tenant=tenant, call_num=req["call_num"], booked_by=holder, extension=extension,
-        booked_at=at, assigned_by=assigned_by)
-    lapsed = b.c.booked_at < req["first_call"]
-    stmt = ins.on_conflict_do_update(
-        index_elements=["tenant", "call_num"],
-        set_={c: ins.excluded[c] for c in ("booked_by", "extension", "booked_at", "assigned_by")},
-        where=None if assigned_by else lapsed)
-    return conn.execute(stmt.returning(b.c.call_num)).first() is not None  # a row: we wrote
+    stmt = _claim_stmt(conn.dialect.name, assigned_by is not None)
+    return conn.execute(stmt, {
+        "tenant": tenant, "call_num": req["call_num"], "booked_by": holder,
+        "extension": extension, "booked_at": at, "assigned_by": assigned_by,
+        "since_first": req["first_call"]}).first() is not None  # a row: this one wrote
 
 
 def _not_dialing(conn: sa.Connection, actor: Actor, req: sa.RowMapping, at: datetime) -> None:
-    vals = ms.load(conn)
-    if conn.execute(sa.select(in_progress(sa.literal(actor.tenant), sa.literal(req["call_num"]),
-                                          vals, at))).scalar():
+    bounds = listing.since(ms.load(conn), at)
+    if conn.execute(_DIALING, {"tenant": actor.tenant, "call_num": req["call_num"], **bounds}
+                    ).scalar():
         raise InProgress(f"a callback to {_shown(actor, req['call_num'])} is in progress",
                          call_num=_shown(actor, req["call_num"]))
 
@@ -131,9 +153,7 @@ def cancel(stores: Stores, actor: Actor, token: str, now: datetime | None = None
         if held != actor.username and not actor.manager:
             raise Forbidden(f"booked by {held}: only they or a supervisor can cancel",
                             booked_by=held)
-        b = T.bookings
-        conn.execute(b.delete().where(b.c.tenant == actor.tenant,
-                                      b.c.call_num == req["call_num"]))
+        conn.execute(_UNBOOK, {"tenant": actor.tenant, "call_num": req["call_num"]})
         _history(conn, actor.tenant, req, actor.username,
                  "cancel" if held == actor.username else "unassign", held, n)
     sync.after_change(stores)
@@ -154,7 +174,7 @@ def _eligible(conn: sa.Connection, tenant: str) -> sa.Select:
 
 def eligible_operators(stores: Stores, tenant: str) -> list[dict]:
     """The operators a supervisor may assign requests to: username, extension, name."""
-    with T.reading(stores) as conn:
+    with T.reading(stores.ops) as conn:
         q = _eligible(conn, tenant).order_by(T.users.c.extension, T.users.c.username)
         return [dict(r) for r in conn.execute(q).mappings()]
 
@@ -225,7 +245,7 @@ def flush(stores: Stores, actor: Actor, tokens: list[str], now: datetime | None 
 def dial_target(stores: Stores, actor: Actor, token: str) -> str:
     """The number to call for an open request (for the PBX originate, never shown)."""
     r = T.requests
-    with T.reading(stores) as conn:
+    with T.reading(stores.ops) as conn:
         req = conn.execute(sa.select(r.c.call_num, r.c.state).where(
             r.c.tenant == actor.tenant, r.c.token == token)).first()
     if req is None:
@@ -243,15 +263,15 @@ def dial(stores: Stores, actor: Actor, token: str, now: datetime | None = None,
     n = _now(now)
     with stores.ops_write() as conn:
         req = _open_request(conn, actor, token)
-        conn.execute(T.dials.insert().values(tenant=actor.tenant, call_num=req["call_num"],
-                                             started_at=n, started_by=actor.username,
-                                             extension=actor.extension, call_uuid=call_uuid))
+        conn.execute(_DIAL, {"tenant": actor.tenant, "call_num": req["call_num"],
+                             "started_at": n, "started_by": actor.username,
+                             "extension": actor.extension, "call_uuid": call_uuid})
         _history(conn, actor.tenant, req, actor.username, "dial", actor.extension, n)
     return {"token": token, "call_num": _shown(actor, req["call_num"]), "started_at": n}
 
 
 def settings_of(stores: Stores) -> dict[str, str]:
-    with T.reading(stores) as conn:
+    with T.reading(stores.ops) as conn:
         return ms.load(conn)
 
 
@@ -273,7 +293,7 @@ def find(stores: Stores, actor: Actor, key: str) -> str:
     """The token of `key`: a token, or (users with the privacy right only) a number, whose
     open request is meant."""
     r = T.requests
-    with T.reading(stores) as conn:
+    with T.reading(stores.ops) as conn:
         if conn.execute(sa.select(r.c.token).where(r.c.tenant == actor.tenant,
                                                    r.c.token == key)).first():
             return key

@@ -179,13 +179,7 @@ WITH r AS (
   FROM _mc_seg GROUP BY tenant, call_num, gap
 )
 SELECT *, call_num || '|' || first_uid AS request_key FROM r WHERE num_calls > 0""")
-    if scoped:
-        for t in ("missed_requests", "missed_attempts"):
-            con.execute(f"DELETE FROM {t} USING _mc_nums s "
-                        f"WHERE {t}.tenant = s.tenant AND {t}.call_num = s.call_num")
-        con.execute(f"INSERT INTO {touched_table(con)} SELECT tenant, call_num FROM _mc_nums")
-    else:
-        con.execute(f"INSERT INTO {touched_table(con)} VALUES (NULL, NULL)")  # everything
+    _clear_and_note(con, scoped=scoped)
     con.execute(f"""INSERT INTO missed_attempts
 SELECT r.tenant, r.request_key, r.call_num, x.unique_id, x.start_ts, x.end_ts, x.bill_s,
   x.status = 'OK' AND x.bill_s > {thr} AS success, x.extension
@@ -209,6 +203,18 @@ SELECT r.tenant, r.request_key, r.call_num, r.first_call, r.last_call,
 FROM _mc_req r LEFT JOIN a ON a.tenant = r.tenant AND a.request_key = r.request_key""").fetchone()[0]
     drop_scratch(con)
     return {"requests": int(n)}
+
+
+def _clear_and_note(con: duckdb.DuckDBPyConnection, *, scoped: bool) -> None:
+    """Drop the rebuilt numbers' old requests and attempts (a full rebuild emptied them all)
+    and note the numbers for `sync.push`."""
+    if scoped:
+        for t in ("missed_requests", "missed_attempts"):
+            con.execute(f"DELETE FROM {t} USING _mc_nums s "
+                        f"WHERE {t}.tenant = s.tenant AND {t}.call_num = s.call_num")
+        con.execute(f"INSERT INTO {touched_table(con)} SELECT tenant, call_num FROM _mc_nums")
+    else:
+        con.execute(f"INSERT INTO {touched_table(con)} VALUES (NULL, NULL)")  # everything
 
 
 def drop_scratch(con: duckdb.DuckDBPyConnection) -> None:

@@ -54,11 +54,13 @@ _CHECK = {
 }
 
 
+_ALL = sa.select(T.settings.c.key, T.settings.c.value)
+
+
 def load(conn: sa.Connection) -> dict[str, str]:
     """The settings from the operations store, defaults filled in."""
     vals = dict(DEFAULTS)
-    vals.update({k: v for k, v in conn.execute(sa.select(T.settings.c.key, T.settings.c.value))
-                 if k in DEFAULTS})
+    vals.update({k: v for k, v in conn.execute(_ALL) if k in DEFAULTS})
     return vals
 
 

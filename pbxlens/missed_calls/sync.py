@@ -22,6 +22,7 @@ import contextlib
 import logging
 import secrets
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -47,10 +48,10 @@ log = logging.getLogger("pbxlens.missed")
 DERIVED = ("call_num", "first_call", "last_call", "num_calls", "num_recalled", "last_recalled",
            "queue", "type", "source", "account_code", "state", "closure", "closed_at",
            "closed_by", "recall_s")
-CHUNK = 500            # rows per operations-store transaction
+CHUNK = 200            # rows per operations-store transaction
 FETCH = 5000           # rows per DuckDB fetch
 DIAL_GRACE_S = 60      # a CDR attempt that started this long before a dial resolves it
-DEBOUNCE_S = 0.5       # actions within this window share one refresh job
+DEBOUNCE_S = 1.0       # actions within this window share one refresh job
 MARK = "missed_synced_at"
 
 
@@ -108,13 +109,22 @@ def _sync(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str | None) -> 
     while batch := cur.fetchmany(FETCH):
         rows = [dict(zip(cols, r, strict=True)) for r in batch]
         for part in _chunks(rows):
+            t0 = time.perf_counter()
             with ops.begin() as c:
                 _upsert_requests(c, part, now)
+            _yield_lock(ops, time.perf_counter() - t0)
         n += len(rows)
     removed = _remove_vanished(con, ops, scope)
     _resolve_dials(con, ops, scope, now)
     push_operators(con, ops)
     return {"requests": n, "removed": removed}
+
+
+def _yield_lock(ops: sa.Engine, held_s: float) -> None:
+    """On SQLite, leave the write lock free as long as we held it: operators waiting for it
+    poll (busy timeout) and would otherwise find it taken again by the next chunk."""
+    if ops.dialect.name == "sqlite":
+        time.sleep(min(held_s, 0.05))
 
 
 def _upsert_requests(conn: sa.Connection, rows: list[dict], now: datetime) -> None:
@@ -164,7 +174,7 @@ def _remove_vanished(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str 
 
 
 def _fetch_ops(ops: sa.Engine, query: sa.Select) -> list[tuple]:
-    with ops.connect() as c:
+    with T.reading(ops) as c:
         return [tuple(r) for r in c.execute(query)]
 
 
@@ -177,9 +187,10 @@ def _resolve_dials(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str | 
         {_scope_sql(scope, 'x')} WHERE x.kind = 'outbound' GROUP BY ALL""").fetchall()
     D = T.dials
     done = [{"t": t, "n": num, "cut": ts + timedelta(seconds=DIAL_GRACE_S)} for t, num, ts in last]
-    with ops.begin() as c:
+    with T.reading(ops) as c:
         vals = ms.load(c)
-        oldest = now - timedelta(seconds=max(int(vals["dial_timeout_s"]), DIAL_GRACE_S) * 2)
+    oldest = now - timedelta(seconds=max(int(vals["dial_timeout_s"]), DIAL_GRACE_S) * 2)
+    with ops.begin() as c:
         c.execute(D.delete().where(D.c.started_at < oldest))
     for part in _chunks(done):
         with ops.begin() as c:
@@ -194,7 +205,7 @@ def push_operators(con: duckdb.DuckDBPyConnection, ops: sa.Engine) -> bool:
     want = {(t, e): n for t, e, n in con.execute(
         "SELECT tenant, extension, any_value(name) FROM operators GROUP BY ALL").fetchall()}
     table = T.operators
-    with ops.connect() as c:
+    with T.reading(ops) as c:
         have = {(t, e): n for t, e, n in c.execute(
             sa.select(table.c.tenant, table.c.extension, table.c.name))}
     if have == want:
@@ -212,16 +223,17 @@ def mirror(con: duckdb.DuckDBPyConnection, ops: sa.Engine) -> list[tuple[str, st
     """Copy bookings, flushes and settings into the analytics store (one DuckDB transaction)
     and reconcile the numbers of the flushes it did not have yet; returns those numbers."""
     B, F, S = T.bookings, T.flushes, T.settings
-    with ops.connect() as c:
+    n_duck, max_duck = con.execute("SELECT count(*), max(id) FROM missed_flushes").fetchone()
+    with T.reading(ops) as c:
         settings_rows = [dict(r) for r in c.execute(sa.select(S)).mappings()]
         booking_rows = [dict(r) for r in c.execute(sa.select(B)).mappings()]
         n_ops, max_ops = c.execute(sa.select(sa.func.count(), sa.func.max(F.c.id))).one()
-        n_duck, max_duck = con.execute("SELECT count(*), max(id) FROM missed_flushes").fetchone()
-        new_flushes: list[dict] = []
-        if (n_ops, max_ops) != (n_duck, max_duck):  # flushes are never deleted
-            have = {i for (i,) in con.execute("SELECT id FROM missed_flushes").fetchall()}
-            new_flushes = [dict(r) for r in c.execute(sa.select(F)).mappings()
-                           if r["id"] not in have]
+        flush_rows = ([dict(r) for r in c.execute(sa.select(F)).mappings()]
+                      if (n_ops, max_ops) != (n_duck, max_duck) else [])  # never deleted
+    new_flushes: list[dict] = []
+    if flush_rows:
+        have = {i for (i,) in con.execute("SELECT id FROM missed_flushes").fetchall()}
+        new_flushes = [f for f in flush_rows if f["id"] not in have]
     con.execute("BEGIN TRANSACTION")
     try:
         _replace(con, "missed_settings", settings_rows, [c.name for c in S.columns])
@@ -254,6 +266,16 @@ def _append(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict],
     data = _arrow(rows, columns)  # noqa: F841 (scanned by name below)
     names = ", ".join(columns)
     con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM data")
+
+
+def prepare(con: duckdb.DuckDBPyConnection, ops: sa.Engine) -> None:
+    """Before a job that reconciles (an ingest): the copies current, so that it counts with
+    the settings and flushes of now. An unreachable operations store only delays that (the
+    push keeps flushed requests closed, the next refresh copies)."""
+    try:
+        mirror(con, ops)
+    except (sa.exc.DBAPIError, ops_store.OpsUnavailable) as exc:
+        log.warning("missed calls: copies not refreshed before the job (%s)", exc)
 
 
 def refresh(con: duckdb.DuckDBPyConnection, ops: sa.Engine) -> dict[str, Any]:
@@ -341,7 +363,7 @@ def start(stores: Stores) -> Job:
 def ensure(stores: Stores) -> None:
     """Before the CLI reads the operations store: a store that was never synchronized (an
     upgrade from the one-store version) is synchronized now."""
-    with stores.ops_read() as c:
+    with T.reading(stores.ops) as c:
         done = ops_store.meta_get(c, MARK)
     if not done:
         stores.writer.run("missed-sync", "missed calls: synchronize the stores",

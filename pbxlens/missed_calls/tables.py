@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from pbxlens.store import ops
 from pbxlens.store import schema as S
-
-if TYPE_CHECKING:
-    from pbxlens.store import Stores
 
 requests = S.callback_requests
 bookings = S.missed_bookings
@@ -26,11 +23,11 @@ users = S.users
 
 
 @contextmanager
-def reading(stores: Stores) -> Iterator[sa.Connection]:
-    """A read-only transaction. On SQLite a deferred BEGIN, so that lists never queue behind
-    the write lock (WAL readers see the last commit); the pooled connection gets its usual
-    BEGIN IMMEDIATE back afterwards."""
-    with stores.ops_read() as conn:
+def reading(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A read-only transaction. On SQLite a deferred BEGIN, so that lists and copies never
+    queue behind the write lock nor hold it (WAL readers see the last commit); the pooled
+    connection gets its usual BEGIN IMMEDIATE back afterwards."""
+    with ops.unavailable_as_error(engine), engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:
             conn.info["write"] = False

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
@@ -94,7 +95,9 @@ def _session(base: str, name: str) -> httpx.Client:
 
 
 def test_fifty_sessions_book_one_request_exactly_one_wins(server):
-    clients = [_session(server["base"], f"op{i:02d}") for i in range(OPERATORS)]
+    with ThreadPoolExecutor(8) as pool:  # the logins hash passwords: in parallel
+        clients = list(pool.map(lambda i: _session(server["base"], f"op{i:02d}"),
+                                range(OPERATORS)))
     try:
         page = clients[0].get("/api/missed", params={"limit": 1}).json()
         assert page["total"] == 1205
