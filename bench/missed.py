@@ -195,6 +195,44 @@ def _seed(db: Path, ops_url: str, operators: int) -> tuple[list[str], list[str],
     return toks, op_tokens, admin
 
 
+def _in_process(db: Path, ops_url: str, requests: list[str], operators: int, seconds: float,
+                think: float) -> dict:
+    """The same operators calling `operations.book` in one process (no HTTP): what the
+    operations store and the booking code cost."""
+    from pbxlens.missed_calls import operations as op
+    from pbxlens.missed_calls.actor import Actor
+    from pbxlens.store import Stores
+
+    lat: list[float] = []
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+    with Stores(db, ops_url, threaded_writer=True) as stores:
+        stores.writer.start()
+
+        def worker(i: int) -> None:
+            me = Actor(f"op{i:02d}", "operator", "default", str(500 + i))
+            mine = requests[i * 40:(i + 1) * 40]
+            time.sleep(think * i / operators)
+            j = 0
+            while time.perf_counter() < stop:
+                t = time.perf_counter()
+                op.book(stores, me, mine[j % 40])
+                with lock:
+                    lat.append(time.perf_counter() - t)
+                op.cancel(stores, me, mine[j % 40])
+                j += 1
+                time.sleep(think)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(operators)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    lat.sort()
+    q = statistics.quantiles(lat, n=100)
+    return {"p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "bookings": len(lat)}
+
+
 class Server:
     """`pbxlens serve` in a child process on `db` and `ops_url`."""
 
@@ -224,11 +262,12 @@ class Server:
 
 
 def _operators(base: str, tokens: list[str], requests: list[str], seconds: float, think: float,
-               busy=None, out=None) -> list[tuple[float, float, int]]:
+               busy=None, out=None, floor: bool = False) -> list[tuple[float, float, int]]:
     """Operators `tokens[i]` book (then cancel) in a loop, each on a keep-alive connection of
     its own (http.client: the client's own cost stays small); (latency, status) of the
     bookings (with their start on the wall clock), counted only while `busy` is set when
-    given. Put in `out` when given."""
+    given. Put in `out` when given. `floor`: the same clicks on `GET /health` instead (what
+    HTTP alone costs on this machine now)."""
     import http.client
     from urllib.parse import urlsplit
 
@@ -239,7 +278,7 @@ def _operators(base: str, tokens: list[str], requests: list[str], seconds: float
     stop = time.perf_counter() + seconds
 
     def post(conn: http.client.HTTPConnection, path: str, headers: dict) -> int:
-        conn.request("POST", path, headers=headers)
+        conn.request("GET" if floor else "POST", "/health" if floor else path, headers=headers)
         r = conn.getresponse()
         r.read()
         return r.status
@@ -259,7 +298,7 @@ def _operators(base: str, tokens: list[str], requests: list[str], seconds: float
             if busy is None or busy.is_set():
                 with lock:
                     got.append((wall, dt, status))
-            if status == 200:
+            if status == 200 and not floor:
                 post(conn, f"/api/missed/{tok}/cancel", headers)
             j += 1
             time.sleep(think)
@@ -276,7 +315,7 @@ def _operators(base: str, tokens: list[str], requests: list[str], seconds: float
 
 
 def _load(base: str, tokens: list[str], requests: list[str], seconds: float, think: float,
-          procs: int, busy=None) -> dict:
+          procs: int, busy=None, floor: bool = False) -> dict:
     """The operators spread over `procs` client processes (one Python process with 50 busy
     threads would measure its own GIL); their latencies summed up."""
     import multiprocessing as mp
@@ -286,7 +325,7 @@ def _load(base: str, tokens: list[str], requests: list[str], seconds: float, thi
     k = -(-len(tokens) // procs)
     parts = [ctx.Process(target=_operators, args=(base, tokens[i:i + k],
                                                   requests[i * 40:(i + k) * 40], seconds,
-                                                  think, busy, out))
+                                                  think, busy, out, floor))
              for i in range(0, len(tokens), k)]
     for p in parts:
         p.start()
@@ -364,8 +403,10 @@ def bench_booking(backend: str, operators: int, seconds: float, think: float,
         ops_url = f"sqlite:///{ops_file}"
     try:
         requests, tokens, admin = _seed(db, ops_url, operators)
+        inproc = _in_process(db, ops_url, requests, operators, seconds / 2, think)
         server = Server(db, ops_url)
         try:
+            floor = _load(server.base, tokens, requests, seconds, think, procs, floor=True)
             idle = _load(server.base, tokens, requests, seconds, think, procs)
             busy, ingest_s = _ingest_while_booking(server, admin, tokens, requests, think,
                                                    procs, 600)
@@ -374,7 +415,8 @@ def bench_booking(backend: str, operators: int, seconds: float, think: float,
     finally:
         if cluster is not None:
             cluster.stop()
-    return {"idle": idle, "ingest": busy, "ingest_s": ingest_s}
+    return {"in_process": inproc, "floor": floor, "idle": idle, "ingest": busy,
+            "ingest_s": ingest_s}
 
 
 def _line(name: str, r: dict) -> str:
@@ -421,6 +463,12 @@ def main() -> None:
         print(f"booking over HTTP on {backend}, {a.operators} operators, think {a.think} s "
               f"(POST /api/missed/<token>/book; machine load average {load:.1f} at start, "
               f"{os.cpu_count()} CPUs):")
+        p = b["in_process"]
+        print(f"  in process (operations.book, no HTTP): {p['bookings']:,} bookings, "
+              f"p50 {p['p50_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms")
+        f = b["floor"]
+        print(f"  floor, the same clicks on GET /health: p50 {f['p50_ms']:.1f} ms, "
+              f"p99 {f['p99_ms']:.1f} ms")
         print(_line("writer idle", b["idle"]))
         took = f"{b['ingest_s']:.0f} s" if b["ingest_s"] else "not seen running"
         print(_line(f"while the writer ingests 200k calls ({took})", b["ingest"]))
