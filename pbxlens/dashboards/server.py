@@ -63,6 +63,9 @@ def create_app(store: Stores, *, https: bool | None = None) -> dash.Dash:
     from pbxlens.dashboards import tickets_web
 
     tickets_web.install(server, store)
+    from pbxlens.dashboards import missed_api
+
+    missed_api.install(server, store)
     return app
 
 

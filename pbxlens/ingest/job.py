@@ -24,6 +24,7 @@ def ingest_job(paths: list[Path], *, cleanup: Path | None = None,
     def run(ctx: JobContext) -> list[FileResult]:
         from pbxlens.ingest import ingest_paths
         from pbxlens.ingest.sniff import walk
+        from pbxlens.missed_calls import sync as missed_sync
 
         try:
             if watch is not None:
@@ -39,7 +40,10 @@ def ingest_job(paths: list[Path], *, cleanup: Path | None = None,
                 if progress is not None:
                     progress(path, stage)
 
-            return ingest_paths(ctx.con, paths, progress=note)
+            missed_sync.prepare(ctx.con, ctx.ops)  # missed-call settings and flushes of now
+            results = ingest_paths(ctx.con, paths, progress=note)
+            missed_sync.push(ctx.con, ctx.ops)  # the callback requests the files changed
+            return results
         finally:
             if cleanup is not None:
                 shutil.rmtree(cleanup, ignore_errors=True)

@@ -1,43 +1,51 @@
 """`pbxlens missed ...`: the callback queue for scripts (list, book, cancel, assign, flush,
-call, history, settings, reconcile). Users are the web app's users (`web_users`): their role,
-tenant and extension decide what they may do, as in the pages."""
+call, history, settings, reconcile). The acting user (`--user`) is a pbxlens user of the
+operations store: their role, tenant, extension and privacy right decide what they may do and
+see, as in the pages. Requests are named by their token (the lists show it); users with the
+privacy right may name an open request by its number too.
+
+Every command works while `pbxlens serve` runs (it runs in the server, on its stores)."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from pbxlens import PbxlensError
+from pbxlens.console import out
+from pbxlens.store.server_link import forwardable, open_stores
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Missed calls: callback requests, booking, assignment, flush.")
-out = Console()
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store")]
 UserOption = Annotated[str, typer.Option("--user", "-u", help="acting pbxlens user (username)")]
+KeyArg = Annotated[str, typer.Argument(help="request token (or its number, with the privacy "
+                                            "right)")]
+COLUMNS = ("token", "call_num", "first_call", "last_call", "num_calls", "num_recalled",
+           "last_recalled", "queue", "booked_by", "booked_at", "state", "closure")
 
 
-def _db(db: Path | None):
-    from pbxlens.missed_calls import operations as op
-    from pbxlens.store import analytics as store
+def _actor(stores, username: str):
+    from pbxlens.missed_calls import sync
+    from pbxlens.missed_calls import tables as T
+    from pbxlens.missed_calls.actor import Actor
+    from pbxlens.store import schema
+    from pbxlens.store.users import User
 
-    return op.Db.from_connection(store.connect(db))
-
-
-def _user(d, username: str):
-    from pbxlens.missed_calls import operations as op
-
-    with d.cursor() as cur:
-        r = cur.execute("SELECT username, role, tenant, extension, disabled FROM web_users "
-                        "WHERE username = ?", [username]).fetchone()
-    if r is None or r[4]:
+    with T.reading(stores.ops) as c:
+        r = c.execute(sa.select(schema.users).where(schema.users.c.username == username)
+                      ).mappings().first()
+    if r is None or r["disabled"]:
         raise PbxlensError(f"no active pbxlens user {username!r} (create it in the web app)")
-    return op.Actor(r[0], r[1], r[2], r[3])
+    sync.ensure(stores)
+    return Actor.of(User.from_row(r))
 
 
 def _fmt(v) -> str:
@@ -48,137 +56,155 @@ def _fmt(v) -> str:
     return str(v)
 
 
-COLUMNS = ("request_key", "call_num", "first_call", "last_call", "num_calls", "num_recalled",
-           "last_recalled", "queue", "booked_by", "booked_at", "state", "closure")
+def _json(v):
+    return v.isoformat() if hasattr(v, "isoformat") else v
 
 
 @app.command("list")
+@forwardable("read")
 def list_(user: UserOption,
           view: Annotated[str, typer.Option(
-              help="to_call | booked | assign | flush | open | all")] = "to_call",
+              help="to_call | booked | open | all")] = "to_call",
           filter_: Annotated[list[str] | None, typer.Option("--filter", help="key=value (type, queue, "
                              "source, caller, account_code, first_from, first_to, last_from, "
                              "last_to, recalled_from, recalled_to, num_recalled)")] = None,
-          sort: str = "first_call", desc: bool = False,
+          sort: str = "first_call",
+          asc: Annotated[bool, typer.Option("--asc", help="oldest / smallest first")] = False,
+          limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+          offset: Annotated[int, typer.Option(min=0)] = 0,
           as_json: Annotated[bool, typer.Option("--json")] = False, db: DbOption = None) -> None:
-    """The requests of one grid, as the pages show them."""
-    from pbxlens.missed_calls import operations as op
+    """One page of the requests of a list, as the pages show them (newest first)."""
+    from pbxlens.missed_calls import listing
 
-    d = _db(db)
     filters = {}
     for item in filter_ or []:
         if "=" not in item:
             raise PbxlensError(f"--filter {item!r}: expected key=value")
         k, v = item.split("=", 1)
         filters[k.strip()] = v.strip()
-    rows = op.list_requests(d, _user(d, user), view, filters, sort, desc)
+    with open_stores(db) as stores:
+        page = listing.list_requests(stores, _actor(stores, user), view, filters, sort,
+                                     not asc, limit, offset)
     if as_json:
-        typer.echo(json.dumps([{k: _fmt(r.get(k)) if not isinstance(r.get(k), int) else r[k]
-                                for k in COLUMNS} for r in rows], indent=1))
+        sys.stdout.write(json.dumps({"rows": [{k: _json(r.get(k)) for k in COLUMNS}
+                                              for r in page.rows], "total": page.total}) + "\n")
         return
-    t = Table(*COLUMNS[1:])
-    for r in rows:
-        t.add_row(*(_fmt(r.get(k)) for k in COLUMNS[1:]))
+    t = Table(*COLUMNS, title=f"{offset + 1}-{offset + len(page.rows)} of {page.total}")
+    for r in page.rows:
+        t.add_row(*(_fmt(r.get(k)) for k in COLUMNS))
     out.print(t)
 
 
 @app.command()
-def book(key: Annotated[str, typer.Argument(help="request key or the caller number")],
-         user: UserOption, db: DbOption = None) -> None:
+@forwardable("jobs")
+def book(key: KeyArg, user: UserOption, db: DbOption = None) -> None:
     """Book a request for yourself (fails with "already booked by X")."""
     from pbxlens.missed_calls import operations as op
 
-    d = _db(db)
-    actor = _user(d, user)
-    r = op.book(d, actor, op.get_request(d, actor.tenant, key)["request_key"])
+    with open_stores(db) as stores:
+        actor = _actor(stores, user)
+        r = op.book(stores, actor, op.find(stores, actor, key))
     out.print(f"{r['call_num']} booked by {r['booked_by']}", highlight=False)
 
 
 @app.command()
-def cancel(key: str, user: UserOption, db: DbOption = None) -> None:
+@forwardable("jobs")
+def cancel(key: KeyArg, user: UserOption, db: DbOption = None) -> None:
     """Cancel a booking (the booker, or a supervisor)."""
     from pbxlens.missed_calls import operations as op
 
-    d = _db(db)
-    actor = _user(d, user)
-    r = op.cancel(d, actor, op.get_request(d, actor.tenant, key)["request_key"])
+    with open_stores(db) as stores:
+        actor = _actor(stores, user)
+        r = op.cancel(stores, actor, op.find(stores, actor, key))
     out.print(f"{r['call_num']}: booking cancelled", highlight=False)
 
 
 @app.command()
-def assign(key: str, operator: Annotated[str, typer.Argument(help="username of the operator")],
+@forwardable("jobs")
+def assign(key: KeyArg, operator: Annotated[str, typer.Argument(help="username of the operator")],
            user: UserOption, db: DbOption = None) -> None:
     """Assign a request to an eligible operator (supervisors)."""
     from pbxlens.missed_calls import operations as op
 
-    d = _db(db)
-    actor = _user(d, user)
-    op.assign(d, actor, op.get_request(d, actor.tenant, key)["request_key"], _user(d, operator))
-    out.print(f"assigned to {operator}", highlight=False)
+    with open_stores(db) as stores:
+        actor = _actor(stores, user)
+        r = op.assign(stores, actor, op.find(stores, actor, key), operator)
+    out.print(f"{r['call_num']} assigned to {operator}", highlight=False)
 
 
 @app.command()
-def flush(keys: Annotated[list[str], typer.Argument(help="request keys or numbers")],
+@forwardable("jobs")
+def flush(keys: Annotated[list[str], typer.Argument(help="request tokens (or numbers)")],
           user: UserOption, db: DbOption = None) -> None:
     """Close requests as forced closure (supervisors)."""
     from pbxlens.missed_calls import operations as op
 
-    d = _db(db)
-    actor = _user(d, user)
-    resolved = [op.get_request(d, actor.tenant, k)["request_key"] for k in keys]
-    out.print(f"{op.flush(d, actor, resolved)} requests flushed", highlight=False)
+    with open_stores(db) as stores:
+        actor = _actor(stores, user)
+        n = op.flush(stores, actor, [op.find(stores, actor, k) for k in keys])
+    out.print(f"{n} requests flushed", highlight=False)
 
 
 @app.command()
-def call(key: str, user: UserOption, db: DbOption = None) -> None:
-    """Click to call: print the tel: link; originate through the PBX when configured."""
+@forwardable("jobs")
+def call(key: KeyArg, user: UserOption, db: DbOption = None) -> None:
+    """Click to call: originate through the PBX when configured; print the tel: link (with
+    the privacy right)."""
     from pbxlens.missed_calls import click2call
+    from pbxlens.missed_calls import operations as op
 
-    d = _db(db)
-    r = click2call.call(d, _user(d, user), key, click2call.configured(d))
-    out.print(f"{r['tel']}" + (f" (PBX call {r['call_uuid']})" if r["originated"] else ""),
+    with open_stores(db) as stores:
+        actor = _actor(stores, user)
+        r = click2call.call(stores, actor, op.find(stores, actor, key),
+                            click2call.configured(stores))
+    shown = r["tel"] or r["call_num"]
+    out.print(f"{shown}" + (f" (PBX call {r['call_uuid']})" if r["originated"] else ""),
               highlight=False)
 
 
 @app.command()
-def history(user: UserOption, number: Annotated[str | None, typer.Option()] = None,
+@forwardable("read")
+def history(user: UserOption, number: Annotated[str | None, typer.Option(
+                help="only this number (privacy right)")] = None,
+            token: Annotated[str | None, typer.Option(help="only this request")] = None,
             db: DbOption = None) -> None:
-    """Who did what and when (book, cancel, assign, flush, dial)."""
-    from pbxlens.missed_calls import operations as op
+    """Who did what and when (book, cancel, assign, unassign, flush, dial), newest first."""
+    from pbxlens.missed_calls import listing
 
-    d = _db(db)
+    with open_stores(db) as stores:
+        rows = listing.history(stores, _actor(stores, user), token, number)
     t = Table("when", "who", "action", "number", "detail")
-    for h in op.history(d, _user(d, user).tenant, number):
+    for h in rows:
         t.add_row(_fmt(h["at_ts"]), h["actor"], h["action"], h["call_num"], h["detail"] or "")
     out.print(t)
 
 
 @app.command()
+@forwardable("jobs")
 def settings(user: UserOption, key: Annotated[str | None, typer.Argument()] = None,
              value: Annotated[str | None, typer.Argument()] = None, db: DbOption = None) -> None:
     """Show the settings, or set KEY to VALUE (supervisors)."""
     from pbxlens.missed_calls import operations as op
-    from pbxlens.missed_calls import settings as ms
 
-    d = _db(db)
-    actor = _user(d, user)
-    if key is not None:
-        if value is None:
-            raise PbxlensError("give a VALUE to set")
-        op.set_setting(d, actor, key, value)
-    with d.cursor() as cur:
-        for k, v in ms.load(cur).items():
+    with open_stores(db) as stores:
+        actor = _actor(stores, user)
+        if key is not None:
+            if value is None:
+                raise PbxlensError("give a VALUE to set")
+            op.set_setting(stores, actor, key, value)
+        for k, v in op.settings_of(stores).items():
             out.print(f"{k} = {v}", highlight=False)
 
 
 @app.command("reconcile")
+@forwardable("jobs")
 def reconcile_(db: DbOption = None) -> None:
-    """Rebuild the callback requests from the stored CDR, dynamic-routing rows and flushes."""
-    from pbxlens.missed_calls import reconcile
-    from pbxlens.store import analytics as store
+    """Rebuild every callback request from the stored CDR, dynamic-routing rows and flushes,
+    and synchronize the operations store (a job of the analytics writer)."""
+    from pbxlens.missed_calls import sync
 
-    con = store.connect(db)
-    con.execute("BEGIN TRANSACTION")
-    r = reconcile.rebuild_all(con)
-    con.execute("COMMIT")
+    with open_stores(db) as stores:
+        r = stores.writer.run("missed-rebuild", "missed calls: rebuild every request",
+                              lambda ctx: sync.full(ctx.con, ctx.ops, rebuild=True),
+                              created_by="cli")
     out.print(f"{r['requests']:,} requests in {r['seconds']} s", highlight=False)

@@ -1,4 +1,5 @@
-"""Click to call (nexus_modules.md A.4): a `tel:` link always, and, when the `originate`
+"""Click to call (nexus_modules.md A.4): a `tel:` link (for users with the privacy right: it
+holds the number), and, when the `originate`
 setting is on and a PBX is configured (pbx_url/pbx_user/pbx_password), a request to the PBX to
 ring the operator's extension and then dial the customer: KalliopePBX
 `GET /rest/phoneServices/c2c/{dest}/{src}` (pbx_callcenter.md, L9179) with X-authenticate.
@@ -12,13 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import quote
 
 from pbxlens import PbxlensError
 from pbxlens.config import get_settings
 from pbxlens.missed_calls import operations as op
 from pbxlens.missed_calls import settings as ms
+from pbxlens.missed_calls.actor import Actor
+from pbxlens.missed_calls.errors import MissedError
+
+if TYPE_CHECKING:
+    from pbxlens.store import Stores
 
 
 class Originator(Protocol):
@@ -53,32 +59,31 @@ def tel_link(call_num: str) -> str:
     return "tel:" + (get_settings().line_prefix or "") + call_num
 
 
-def configured(db: op.Db) -> Originator | None:
+def configured(stores: Stores) -> Originator | None:
     s = get_settings()
-    with db.cursor() as cur:
-        on = ms.flag(ms.load(cur), "originate")
+    on = ms.flag(op.settings_of(stores), "originate")
     if not (on and s.pbx_url and s.pbx_user and s.pbx_password):
         return None
     return PbxOriginator(s.pbx_url, s.pbx_user, s.pbx_password, s.pbx_domain, s.pbx_verify_tls)
 
 
-def call(db: op.Db, actor: op.Actor, key: str, originator: Originator | None = None,
+def call(stores: Stores, actor: Actor, token: str, originator: Originator | None = None,
          now: datetime | None = None) -> dict:
-    """The operator clicked the number of request `key`: hide it while the call runs, ask the
-    PBX to originate when an originator is configured, and return the `tel:` link."""
-    req = op.get_request(db, actor.tenant, key, now)
-    if req["state"] != "open":
-        raise op.NotOpen(f"the request for {req['call_num']} is not open (closed)")
-    dialled = (get_settings().line_prefix or "") + req["call_num"]
+    """The operator clicked the number of request `token`: ask the PBX to originate when an
+    originator is configured, hide the request while the call runs, and return the `tel:`
+    link (only to users with the privacy right: it holds the number)."""
+    number = op.dial_target(stores, actor, token)
+    dialled = (get_settings().line_prefix or "") + number
     uuid = None
     if originator is not None:
         if not actor.extension:
-            raise op.MissedError(f"{actor.username} has no extension to call from")
+            raise MissedError(f"{actor.username} has no extension to call from",
+                              username=actor.username)
         try:
             uuid = originator.originate(actor.extension, dialled)
         except PbxlensError as exc:
-            raise op.MissedError(f"the PBX did not start the call: {exc}") from None
-    op.start_dial(db, actor, req["request_key"], now=now, call_uuid=uuid)
-    return {"request_key": req["request_key"], "call_num": req["call_num"],
-            "tel": tel_link(req["call_num"]), "originated": originator is not None,
-            "call_uuid": uuid}
+            raise MissedError(f"the PBX did not start the call: {exc}") from None
+    r = op.dial(stores, actor, token, now=now, call_uuid=uuid)
+    return {"token": token, "call_num": r["call_num"],
+            "tel": tel_link(number) if actor.privacy else None,
+            "originated": originator is not None, "call_uuid": uuid}

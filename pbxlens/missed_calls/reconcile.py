@@ -23,6 +23,10 @@ An attempt belongs to the request open when it ended and that existed before it 
 Incremental: an ingest batch rebuilds the events and contacts of its own calls and dynamic-
 routing rows, then the requests of every number those rows had or have. The same code with
 every key and every number is the full rebuild.
+
+Every run notes the numbers it rebuilt in the connection's temp table `_mc_touched` (a row of
+NULLs after a full rebuild): `pbxlens.missed_calls.sync.push` on the same connection carries
+those requests to the operations store, where operators work on them.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from pbxlens.missed_calls import settings as ms
 from pbxlens.missed_calls.sources import contacts_sql, events_sql
 
 SCRATCH = ("_mc_keys", "_mc_nums", "_mc_ev", "_mc_cl", "_mc_bad", "_mc_seg", "_mc_req")
+TOUCHED = "_mc_touched"
 MAX_ROUNDS = 50
 
 
@@ -73,12 +78,18 @@ def rebuild_numbers(con: duckdb.DuckDBPyConnection, nums: list[tuple[str, str]])
     con.execute("CREATE OR REPLACE TEMP TABLE _mc_nums (tenant TEXT, call_num TEXT)")
     if nums:
         con.executemany("INSERT INTO _mc_nums VALUES (?, ?)", nums)
-    return _requests(con, ms.load(con), scoped=True)
+    return _requests(con, ms.load_copy(con), scoped=True)
+
+
+def touched_table(con: duckdb.DuckDBPyConnection) -> str:
+    """The temp table of rebuilt numbers on `con` (created when missing)."""
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} (tenant TEXT, call_num TEXT)")
+    return TOUCHED
 
 
 def _refresh(con: duckdb.DuckDBPyConnection, *, scoped: bool) -> dict[str, int]:
     t0 = time.perf_counter()
-    vals = ms.load(con)
+    vals = ms.load_copy(con)
     if scoped:
         con.execute("""CREATE OR REPLACE TEMP TABLE _mc_nums AS
             SELECT tenant, call_num FROM missed_events x
@@ -168,10 +179,7 @@ WITH r AS (
   FROM _mc_seg GROUP BY tenant, call_num, gap
 )
 SELECT *, call_num || '|' || first_uid AS request_key FROM r WHERE num_calls > 0""")
-    if scoped:
-        for t in ("missed_requests", "missed_attempts"):
-            con.execute(f"DELETE FROM {t} USING _mc_nums s "
-                        f"WHERE {t}.tenant = s.tenant AND {t}.call_num = s.call_num")
+    _clear_and_note(con, scoped=scoped)
     con.execute(f"""INSERT INTO missed_attempts
 SELECT r.tenant, r.request_key, r.call_num, x.unique_id, x.start_ts, x.end_ts, x.bill_s,
   x.status = 'OK' AND x.bill_s > {thr} AS success, x.extension
@@ -195,6 +203,18 @@ SELECT r.tenant, r.request_key, r.call_num, r.first_call, r.last_call,
 FROM _mc_req r LEFT JOIN a ON a.tenant = r.tenant AND a.request_key = r.request_key""").fetchone()[0]
     drop_scratch(con)
     return {"requests": int(n)}
+
+
+def _clear_and_note(con: duckdb.DuckDBPyConnection, *, scoped: bool) -> None:
+    """Drop the rebuilt numbers' old requests and attempts (a full rebuild emptied them all)
+    and note the numbers for `sync.push`."""
+    if scoped:
+        for t in ("missed_requests", "missed_attempts"):
+            con.execute(f"DELETE FROM {t} USING _mc_nums s "
+                        f"WHERE {t}.tenant = s.tenant AND {t}.call_num = s.call_num")
+        con.execute(f"INSERT INTO {touched_table(con)} SELECT tenant, call_num FROM _mc_nums")
+    else:
+        con.execute(f"INSERT INTO {touched_table(con)} VALUES (NULL, NULL)")  # everything
 
 
 def drop_scratch(con: duckdb.DuckDBPyConnection) -> None:

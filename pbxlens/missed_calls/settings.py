@@ -1,13 +1,19 @@
-"""Missed-call preferences (the Nexus "VoipToCall" and "Voip" preference tabs), stored in
-`missed_settings` and edited by supervisors; defaults below."""
+"""Missed-call preferences (the Nexus "VoipToCall" and "Voip" preference tabs), kept in the
+operations store (`missed_settings`) and edited by supervisors; defaults below.
+
+The reconciliation in DuckDB reads the analytics store's copy (`load_copy`), which the writer
+refreshes before it reconciles (`pbxlens.missed_calls.sync`).
+"""
 
 from __future__ import annotations
 
 import re
 
 import duckdb
+import sqlalchemy as sa
 
-from pbxlens import PbxlensError
+from pbxlens.missed_calls import tables as T
+from pbxlens.missed_calls.errors import MissedError
 
 DEFAULTS: dict[str, str] = {
     # success = status OK and bill_secs strictly above this (L6228, MC-2; decimal compare)
@@ -28,26 +34,41 @@ DEFAULTS: dict[str, str] = {
     "originate": "no",
     # a click-to-call dial hides its request at most this long without a CDR row (R6b)
     "dial_timeout_s": "120",
-    # a live pbx.call.start without its end hides the request at most this long
+    # a live call to the number without its end hides the request at most this long
     "live_timeout_s": "3600",
 }
+# Settings that change which calls count: a change rebuilds every request.
+REBUILD = frozenset({"success_min_billsec", "import_checktime", "require_queue"})
 _YES = {"yes", "y", "true", "1", "si", "sì", "on"}
+_BOOL = r"(?i)yes|no|true|false|on|off|1|0|si|sì"
 _CHECK = {
     "success_min_billsec": r"\d+(\.\d+)?",
-    "import_checktime": r"(?i)yes|no|true|false|on|off|1|0|si|sì",
-    "require_queue": r"(?i)yes|no|true|false|on|off|1|0|si|sì",
-    "originate": r"(?i)yes|no|true|false|on|off|1|0|si|sì",
+    "import_checktime": _BOOL,
+    "require_queue": _BOOL,
+    "originate": _BOOL,
     "operator_extensions": r"[0-9A-Za-z_\-]*(\s*,\s*[0-9A-Za-z_\-]+)*",
     "callback_window_start": r"([01]\d|2[0-3]):[0-5]\d",
     "callback_window_end": r"([01]\d|2[0-3]):[0-5]\d|24:00",
-    "dial_timeout_s": r"\d+",
-    "live_timeout_s": r"\d+",
+    "dial_timeout_s": r"\d{1,6}",
+    "live_timeout_s": r"\d{1,6}",
 }
 
 
-def load(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+_ALL = sa.select(T.settings.c.key, T.settings.c.value)
+
+
+def load(conn: sa.Connection) -> dict[str, str]:
+    """The settings from the operations store, defaults filled in."""
     vals = dict(DEFAULTS)
-    vals.update(dict(con.execute("SELECT key, value FROM missed_settings").fetchall()))
+    vals.update({k: v for k, v in conn.execute(_ALL) if k in DEFAULTS})
+    return vals
+
+
+def load_copy(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The settings from the analytics store's copy (what the reconciliation counts with)."""
+    vals = dict(DEFAULTS)
+    vals.update({k: v for k, v in con.execute("SELECT key, value FROM missed_settings").fetchall()
+                 if k in DEFAULTS})
     return vals
 
 
@@ -57,13 +78,14 @@ def flag(vals: dict[str, str], key: str) -> bool:
 
 def validate(key: str, value: str) -> str:
     if key not in DEFAULTS:
-        raise PbxlensError(f"unknown missed-calls setting {key!r}; known: {', '.join(DEFAULTS)}")
+        raise MissedError(f"unknown missed-calls setting {key!r}; known: {', '.join(DEFAULTS)}",
+                          key=key)
     value = value.strip()
     pat = _CHECK.get(key)
     if pat and not re.fullmatch(pat, value):
-        raise PbxlensError(f"{key}: invalid value {value!r}")
+        raise MissedError(f"{key}: invalid value {value!r}", key=key)
     if key == "crm_url" and value and not value.startswith(("http://", "https://")):
-        raise PbxlensError("crm_url must start with http:// or https://")
+        raise MissedError("crm_url must start with http:// or https://", key=key)
     return value
 
 

@@ -220,6 +220,7 @@ missed_bookings = sa.Table(
     sa.Column("extension", sa.Text),
     sa.Column("booked_at", Instant, nullable=False),
     sa.Column("assigned_by", sa.Text),
+    sa.Index("ix_missed_bookings_by", "tenant", "booked_by"),
 )
 
 missed_flushes = sa.Table(
@@ -261,6 +262,15 @@ missed_settings = sa.Table(
     "missed_settings", meta,
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+)
+
+# The extensions that exist on the PBX (the directory's operators), copied by the analytics
+# writer: assigning a callback checks them (A.5 "eligible operators") without reading DuckDB.
+missed_operators = sa.Table(
+    "missed_operators", meta,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("extension", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text),
 )
 
 # ------------------------------------------------------------------------- tickets, trace

@@ -1,6 +1,7 @@
 """Hand-made CDR for the missed-call tests: calls written straight into `calls`/`call_legs`
 (the loader's tables), derived by the real `derive.refresh`, reconciled by the real
-`reconcile.on_batch` inside one transaction, as an ingest does. Times are PBX local times."""
+`reconcile.on_batch` inside one transaction and pushed to the operations store by the real
+`sync.push`, as an ingest job does. Times are PBX local times."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import duckdb
+import pyarrow as pa
+import sqlalchemy as sa
 
 from pbxlens.ingest import derive
-from pbxlens.missed_calls import reconcile
+from pbxlens.missed_calls import reconcile, sync
+from pbxlens.store import schema
 
 TZ = ZoneInfo("Europe/Rome")
 DAY = "2021-07-06"
@@ -27,8 +31,9 @@ class Cdr:
 
     _uid = itertools.count(1)
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, tenant: str = "default") -> None:
-        self.con, self.tenant = con, tenant
+    def __init__(self, con: duckdb.DuckDBPyConnection, ops: sa.Engine | None = None,
+                 tenant: str = "default") -> None:
+        self.con, self.ops, self.tenant = con, ops, tenant
         self.calls: list[dict] = []
         self.legs: list[dict] = []
         self.dr: list[dict] = []
@@ -125,16 +130,22 @@ class Cdr:
                 " checktime_in_hours, batch_id) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [self.tenant, lg["uid"], lg["seq"], lg["src"], lg["dtype"], lg["did"], lg["dname"],
                  lg["enter"], lg["answer"], lg["exit"], lg["cause"], lg["ans_by"], lg["ct"], batch])
-        for r in self.dr:
+        if self.dr:  # one statement for them all (a test may post a thousand)
+            dr = pa.table({"uid": [r["uid"] for r in self.dr],  # noqa: F841 (scanned by name)
+                           "caller": [r["caller"] for r in self.dr],
+                           "queue": [r["queue"] for r in self.dr],
+                           "type": [r["type"] for r in self.dr],
+                           "ts": pa.array([r["ts"] for r in self.dr], pa.timestamp("us", "UTC"))})
             con.execute(
                 "INSERT INTO dynamic_routing_requests (tenant, unique_id, caller, called, param1,"
-                " param2, received_at, batch_id) VALUES (?, ?, ?, '0501234567', ?, ?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                [self.tenant, r["uid"], r["caller"], r["queue"], r["type"], r["ts"], batch])
+                " param2, received_at, batch_id) SELECT ?, uid, caller, '0501234567', queue, type,"
+                " ts, ? FROM dr ON CONFLICT DO NOTHING", [self.tenant, batch])
         if self.calls:
             derive.refresh(con, batch)
         reconcile.on_batch(con, batch)
         con.execute("COMMIT")
+        if self.ops is not None:
+            sync.push(con, self.ops)
         self.calls, self.legs, self.dr = [], [], []
         return batch
 
@@ -150,3 +161,28 @@ def request_of(con, num: str, state: str | None = "open") -> dict:
     rs = [r for r in requests(con, state) if r["call_num"] == num]
     assert len(rs) == 1, rs
     return rs[0]
+
+
+def add_user(stores, name: str, role: str = "operator", extension: str | None = None, *,
+             privacy: bool = True, tenant: str = "default") -> None:
+    """A pbxlens user straight into the operations store (no password hashing: these users
+    never log in)."""
+    with stores.ops_write() as c:
+        c.execute(schema.users.insert().values(username=name, password_hash="x", role=role,
+                                               privacy=privacy, tenant=tenant,
+                                               extension=extension))
+
+
+def token_of(stores, num: str, state: str = "open") -> str:
+    """The token of the number's request in the operations store."""
+    r = schema.callback_requests
+    with stores.ops_read() as c:
+        return c.execute(sa.select(r.c.token).where(r.c.call_num == num, r.c.state == state)
+                         ).scalar_one()
+
+
+def ops_requests(stores) -> list[dict]:
+    r = schema.callback_requests
+    with stores.ops_read() as c:
+        return [dict(x) for x in c.execute(sa.select(r).order_by(r.c.first_call, r.c.call_num)
+                                           ).mappings()]

@@ -7,9 +7,16 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
+
 from pbxlens.ingest import ingest_paths
 from pbxlens.missed_calls.numbers import national
 from pbxlens.simulate import generate
+
+
+@pytest.fixture
+def con(duck):
+    return duck  # the state machine alone
 
 
 def _missed_numbers(rows: list[dict]) -> dict[str, int]:

@@ -1,5 +1,6 @@
 """Concurrency, replays, number forms and a randomized differential test of the state machine
-against the naive recomputation (naive_missed.py), on real DuckDB stores."""
+against the naive recomputation (naive_missed.py), on real DuckDB stores; concurrent bookings
+on the operations store (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,26 +13,31 @@ import pytest
 
 from pbxlens.missed_calls import operations as op
 from pbxlens.missed_calls import reconcile
+from pbxlens.missed_calls.actor import Actor
 from pbxlens.missed_calls.numbers import national, national_sql
+from pbxlens.store import schema
 from tests.missed_calls import naive_missed as naive
-from tests.missed_calls.helpers import Cdr, at, requests
-
-SUP = op.Actor("boss", "supervisor", "default", None)
+from tests.missed_calls.helpers import Cdr, at, requests, token_of
 
 
-def test_twenty_threads_book_the_same_request_exactly_one_wins(con):
-    c = Cdr(con)
-    c.dynamic_routing("3331234567", "09:00:00")
-    c.commit()
-    db = op.Db.from_connection(con)
-    key = requests(con)[0]["request_key"]
+@pytest.fixture
+def con(duck):
+    return duck  # the state machine alone
+
+
+def test_twenty_threads_book_the_same_request_exactly_one_wins(stores):
+    with stores.cursor() as cur:
+        c = Cdr(cur, stores.ops)
+        c.dynamic_routing("3331234567", "09:00:00")
+        c.commit()
+    key = token_of(stores, "3331234567")
     barrier = threading.Barrier(20)
     results: list[str] = []
 
     def book(i: int) -> None:
         barrier.wait()
         try:
-            op.book(db, op.Actor(f"op{i}", "operator", "default", str(500 + i)), key)
+            op.book(stores, Actor(f"op{i}", "operator", "default", str(500 + i)), key)
             results.append(f"won:op{i}")
         except op.Conflict as exc:
             results.append(str(exc))
@@ -45,8 +51,9 @@ def test_twenty_threads_book_the_same_request_exactly_one_wins(con):
     assert len(results) == 20 and len(winners) == 1
     who = winners[0][4:]
     assert results.count(f"already booked by {who}") == 19
-    rows = con.execute("SELECT booked_by FROM missed_bookings").fetchall()
-    assert rows == [(who,)]
+    with stores.ops_read() as c:
+        rows = c.execute(schema.missed_bookings.select()).mappings().all()
+    assert [r["booked_by"] for r in rows] == [who]
 
 
 FORMS = ["3331234567", "+393331234567", "+39 333 1234567", "0039 333 123 4567",

@@ -8,10 +8,11 @@ from datetime import date, timedelta
 import openpyxl
 
 from pbxlens.missed_calls import operations as op
+from pbxlens.missed_calls.actor import Actor
 from pbxlens.reports import Params, export, run
-from tests.missed_calls.helpers import Cdr, at, request_of, requests
+from tests.missed_calls.helpers import Cdr, at, requests, token_of
 
-SUP = op.Actor("boss", "supervisor", "default", None)
+SUP = Actor("boss", "supervisor", "default", None)
 D = date(2021, 7, 6)
 
 
@@ -23,9 +24,8 @@ def row(t, key):
     return next(r for r in t.rows if r["key"] == key)
 
 
-def test_mc12_dashboard_partition(con):
-    db = op.Db.from_connection(con)
-    c = Cdr(con)
+def test_mc12_dashboard_partition(con, stores):
+    c = Cdr(con, stores.ops)
     t0 = at("08:00:00")
     nums = [f"33300{i:05d}" for i in range(294)]
     for i, n in enumerate(nums):
@@ -36,8 +36,8 @@ def test_mc12_dashboard_partition(con):
     for n in nums[187:229]:
         c.outbound("0" + n, "15:00:00", status="OK", bill=30)
     c.commit()
-    keys = [request_of(con, n)["request_key"] for n in nums[229:291]]
-    op.flush(db, SUP, keys, now=at("16:00:00"))
+    keys = [token_of(stores, n) for n in nums[229:291]]
+    op.flush(stores, SUP, keys, now=at("16:00:00"))  # the writer copies them to DuckDB
     res = run(con, "missed.dashboard", Params(date_from=D, date_to=D, today=D + timedelta(days=1)))
     r = row(table(res, "total"), "total")
     assert (r["total"], r["served_inbound.n"], r["served_inbound.pct"],
@@ -49,7 +49,8 @@ def test_mc12_dashboard_partition(con):
                                      "unanswered_callbacks", "not_managed")) == r["total"]
 
 
-def test_mc13_daily_detail_and_backlog(con):
+def test_mc13_daily_detail_and_backlog(duck):
+    con = duck  # the state machine and the reports alone
     c = Cdr(con)
     c.dynamic_routing("3400000099", "10:00:00", uid="old.1")  # 05/07, called back 06/07
     for i in range(8):
@@ -81,7 +82,8 @@ def test_mc13_daily_detail_and_backlog(con):
     assert "total" not in {c.group_key for c in b.columns}  # no totali / non gestite rows
 
 
-def test_mc14_caller_queue(con):
+def test_mc14_caller_queue(duck):
+    con = duck
     c = Cdr(con)
     q = "Q"
     c.inbound("3470000001", "09:00:00", answered=True, bill=60, queue=q)   # A
@@ -105,9 +107,8 @@ def test_mc14_caller_queue(con):
     assert got["num_unans"] == got["ok"] + got["ko"] + got["never"]
 
 
-def _mc15(con):
-    db = op.Db.from_connection(con)
-    c = Cdr(con)
+def _mc15(con, stores):
+    c = Cdr(con, stores.ops)
     prev = "2021-07-05"
     c.dynamic_routing("3900000099", at("10:00:00", prev))  # X, backlog: 2 calls
     c.dynamic_routing("3900000099", at("10:05:00", prev))
@@ -119,12 +120,12 @@ def _mc15(con):
     c.outbound("03900000001", "10:00:00", status="OK", bill=60)
     c.outbound("03900000099", "10:30:00", status="NOANSWER", bill=0)
     c.commit()
-    op.book(db, op.Actor("michael", "operator", "default", "515"),
-            request_of(con, "3900000002")["request_key"], now=at("11:00:00"))
+    op.book(stores, Actor("michael", "operator", "default", "515"),
+            token_of(stores, "3900000002"), now=at("11:00:00"))  # copied to DuckDB by the writer
 
 
-def test_mc15_todays_report(con):
-    _mc15(con)
+def test_mc15_todays_report(con, stores):
+    _mc15(con, stores)
     res = run(con, "missed.today", Params(date_from=D, date_to=D, today=D))
     r = row(res.tables[0], D.isoformat())
     g = {k.split(".", 1)[1]: v for k, v in r.items() if "." in k}
@@ -135,8 +136,8 @@ def test_mc15_todays_report(con):
                  "bl_called": 1, "bl_unbooked": 1, "bl_pct_unbooked": 100.0}
 
 
-def test_mc16_history_and_recall_time(con, tmp_path):
-    _mc15(con)
+def test_mc16_history_and_recall_time(con, stores, tmp_path):
+    _mc15(con, stores)
     res = run(con, "missed.history", Params(date_from=D, date_to=D, today=D))
     r = row(res.tables[0], D.isoformat())
     assert (r["customers.n"], r["customers.called"], r["customers.open"], r["calls"]) == (3, 1, 2, 4)
@@ -151,8 +152,8 @@ def test_mc16_history_and_recall_time(con, tmp_path):
     assert 6 in values and 4 in values
 
 
-def test_reports_respect_the_tenant(con):
-    _mc15(con)
+def test_reports_respect_the_tenant(con, stores):
+    _mc15(con, stores)
     res = run(con, "missed.today", Params(date_from=D, date_to=D, today=D, tenant="acme"))
     assert row(res.tables[0], D.isoformat())["today.calls"] == 0
     assert requests(con)

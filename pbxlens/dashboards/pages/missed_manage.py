@@ -1,5 +1,6 @@
-"""Missed calls for supervisors (nexus_modules.md A.5, A.6): every open request, assign to an
-eligible operator, cancel a booking, flush the selected requests; links to the dashboards
+"""Missed calls for supervisors (nexus_modules.md A.5, A.6): every open request, one page at a
+time from the operations store (server-side filters, sorting and paging); assign the selected
+requests to an eligible operator, cancel their bookings, flush them; links to the dashboards
 (the catalog's missed.* reports on the generic report page)."""
 
 from __future__ import annotations
@@ -10,42 +11,28 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import forbidden
-from pbxlens.dashboards.pages.missed_calls import _db, _ts
+from pbxlens.dashboards.pages import missed_common as mc
+from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.missed_calls import operations as op
-from pbxlens.store import users
-from pbxlens.store.privacy import mask_number
+from pbxlens.missed_calls.errors import MissedError
+from pbxlens.store import roles
 
 dash.register_page(__name__, path="/missed/manage", name="Missed calls · manage",
-                   title="pbxlens · missed calls")
+                   title=page_title("mc_manage"))
 
 REPORTS = ("missed.dashboard", "missed.today", "missed.caller_queue", "missed.history")
-
-
-def allowed(user) -> bool:
-    return user is not None and not user.disabled and user.role in ("supervisor", "admin")
-
-
-def _rows() -> list[dict]:
-    user = web.user()
-    out = []
-    for r in op.list_requests(_db(), op.Actor.of(user), "assign"):
-        out.append({"id": op.token(r["request_key"]),
-                    "call_num": r["call_num"] if user.privacy else mask_number(r["call_num"]),
-                    "num_recalled": r["num_recalled"], "last_recalled": _ts(r["last_recalled"]),
-                    "first_call": _ts(r["first_call"]), "last_call": _ts(r["last_call"]),
-                    "num_calls": r["num_calls"], "booked_by": r["booked_by"] or ""})
-    return out
-
-
-def _operators():
-    user = web.user()
-    return op.eligible_operators(_db(), user.tenant, users.list_users(web.store()))
+PAGE_SIZE = 50
+# A.5 / A.6 filters
+FILTERS = (("caller", "mc_caller", "text"), ("num_recalled", "mc_recalled", "number"),
+           ("recalled_from", "mc_recalled_from", "date"), ("recalled_to", "mc_recalled_to", "date"),
+           ("first_from", "mc_first_from", "date"), ("first_to", "mc_first_to", "date"),
+           ("last_from", "mc_last_from", "date"), ("last_to", "mc_last_to", "date"))
+KEEP = ("mm-assign", "mm-unassign", "mm-flush")
 
 
 def layout(**_kwargs):
     user, lang = web.user(), web.lang()
-    if not allowed(user):
+    if not roles.is_manager(user):
         return forbidden(lang)
     cols = [{"field": "call_num", "headerName": t("mc_call_num", lang), "checkboxSelection": True,
              "headerCheckboxSelection": True}] + [
@@ -53,11 +40,17 @@ def layout(**_kwargs):
             ("num_recalled", "mc_recalled"), ("last_recalled", "mc_last_recalled"),
             ("first_call", "mc_first_call"), ("last_call", "mc_last_call"),
             ("num_calls", "mc_calls"), ("booked_by", "mc_booked_by"))]
-    ops = [{"value": u.username, "label": f"{u.extension} ({u.username})"} for u in _operators()]
+    ops = [{"value": o["username"], "label": f"{o['extension']} ({o['name'] or o['username']})"}
+           for o in op.eligible_operators(web.store(), user.tenant)]
     return html.Div([
         html.H1(t("mc_manage", lang)),
         html.Nav([dcc.Link(r, href=f"/reports/{r}", className="pbx-tab") for r in REPORTS],
                  className="pbx-tabs", id="mm-reports"),
+        html.Div([*mc.filter_inputs("mm", lang, FILTERS), *mc.sort_bar("mm", lang),
+                  html.Button(t("search", lang), id="mm-search", n_clicks=0,
+                              className="pbx-btn pbx-btn-primary")],
+                 className="pbx-filters pbx-card"),
+        dcc.Store(id="mm-page", data=0),
         html.Section([
             html.Div([
                 dcc.Dropdown(id="mm-operator", options=ops, placeholder=t("mc_operator", lang),
@@ -68,44 +61,59 @@ def layout(**_kwargs):
                 html.Button(t("mc_flush", lang), id="mm-flush", n_clicks=0, className="pbx-btn"),
             ], className="pbx-actions"),
             html.Div(id="mm-msg", className="pbx-msg"),
-            dag.AgGrid(id="mm-grid", rowData=_rows(), columnDefs=cols, getRowId="params.data.id",
-                       columnSize="sizeToFit",
+            mc.pager("mm", lang),
+            dag.AgGrid(id="mm-grid", rowData=[], columnDefs=cols, getRowId="params.data.id",
+                       columnSize="sizeToFit", defaultColDef={"sortable": False},
                        dashGridOptions={"rowSelection": "multiple", "domLayout": "autoHeight",
-                                        "pagination": True, "paginationPageSize": 50},
+                                        "suppressRowClickSelection": True},
                        className="ag-theme-alpine pbx-grid"),
         ], className="pbx-card"),
     ])
 
 
+def _act(trig: str | None, tokens: list[str], operator: str | None, lang: str) -> str:
+    stores, actor = web.store(), mc.actor()
+    if trig not in KEEP:
+        return ""
+    if not tokens:
+        return t("mc_select", lang)
+    if trig == "mm-flush":
+        return t("mc_flushed", lang, n=op.flush(stores, actor, tokens))
+    if trig == "mm-unassign":
+        for tok in tokens:
+            op.cancel(stores, actor, tok)
+        return t("mc_unassigned", lang, n=len(tokens))
+    if not operator:
+        return t("mc_operator", lang)
+    for tok in tokens:
+        op.assign(stores, actor, tok, operator)
+    return t("mc_assigned", lang, n=len(tokens), name=operator)
+
+
 @dash.callback(
-    Output("mm-grid", "rowData"), Output("mm-msg", "children"),
-    Input("mm-assign", "n_clicks"), Input("mm-unassign", "n_clicks"), Input("mm-flush", "n_clicks"),
-    State("mm-grid", "selectedRows"), State("mm-operator", "value"),
-    prevent_initial_call=True,
+    Output("mm-grid", "rowData"), Output("mm-info", "children"), Output("mm-page", "data"),
+    Output("mm-msg", "children"),
+    Input("mm-search", "n_clicks"), Input("mm-sort", "value"), Input("mm-desc", "value"),
+    Input("mm-prev", "n_clicks"), Input("mm-next", "n_clicks"),
+    Input("mm-assign", "n_clicks"), Input("mm-unassign", "n_clicks"),
+    Input("mm-flush", "n_clicks"),
+    State("mm-grid", "selectedRows"), State("mm-operator", "value"), State("mm-page", "data"),
+    *[State(f"mm-f-{k}", "value") for k, _l, _t in FILTERS],
 )
-def manage(_a, _u, _f, selected, operator):
+def manage(_s, sort, order, _p, _n, _a, _u, _f, selected, operator, page, *filter_values):
     user, lang = web.user(), web.lang()
-    if not allowed(user):
-        return no_update, t("forbidden", lang)
-    if not selected:
-        return no_update, t("mc_select", lang)
-    db, actor, trig = _db(), op.Actor.of(user), dash.ctx.triggered_id
-    keys = [op.resolve(db, actor.tenant, r["id"]) for r in selected]
+    if not roles.is_manager(user):
+        return no_update, no_update, no_update, t("forbidden", lang)
+    trig = dash.ctx.triggered_id
     try:
-        if trig == "mm-flush":
-            n = op.flush(db, actor, keys)
-            msg = t("mc_flushed", lang, n=n)
-        elif trig == "mm-unassign":
-            for k in keys:
-                op.cancel(db, actor, k)
-            msg = t("mc_unassigned", lang, n=len(keys))
-        else:
-            target = next((u for u in users.list_users(web.store()) if u.username == operator), None)
-            if target is None:
-                return no_update, t("mc_operator", lang)
-            for k in keys:
-                op.assign(db, actor, k, target)
-            msg = t("mc_assigned", lang, n=len(keys), name=target.username)
-    except op.MissedError as exc:
-        return _rows(), html.Span(str(exc), className="pbx-alert")
-    return _rows(), msg
+        msg: object = _act(trig, [r["id"] for r in selected or []], operator, lang)
+    except MissedError as exc:
+        msg = html.Span(mc.error_text(exc, lang), className="pbx-alert")
+    filters = mc.filter_values(FILTERS, tuple(str(v) if v is not None else None
+                                              for v in filter_values))
+    try:
+        rows, info, page = mc.fetch("open", filters, sort, order != "asc",
+                                    mc.turn(page, trig, "mm", KEEP), PAGE_SIZE, lang)
+    except MissedError as exc:
+        return [], "", 0, html.Span(mc.error_text(exc, lang), className="pbx-alert")
+    return rows, info, page, msg

@@ -1,0 +1,257 @@
+"""The operators' and supervisors' lists of callback requests (nexus_modules.md A.4-A.6), read
+from the operations store: server-side filters, sorting and paging, newest first by default.
+
+Privacy is applied here, for every consumer (pages, API, CLI): a user without the privacy right
+receives numbers masked (`pbxlens.store.privacy.mask_number`), searches callers only within the
+part of the number they can see, and cannot sort by the hidden digits. Requests are named by
+their random `token`, never by their key (which holds the number).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from pbxlens.missed_calls import settings as ms
+from pbxlens.missed_calls import tables as T
+from pbxlens.missed_calls.actor import Actor
+from pbxlens.missed_calls.errors import Forbidden, MissedError, NotFound
+from pbxlens.missed_calls.numbers import national
+from pbxlens.store import analytics, privacy
+
+if TYPE_CHECKING:
+    from pbxlens.store import Stores
+
+VIEWS = ("to_call", "booked", "open", "assign", "flush", "all")
+MANAGER_VIEWS = frozenset({"open", "assign", "flush", "all"})  # assign/flush: names of A.5/A.6
+SORTS = ("first_call", "last_call", "num_calls", "num_recalled", "last_recalled", "booked_at",
+         "call_num", "queue")
+FILTERS = ("type", "queue", "source", "caller", "account_code", "first_from", "first_to",
+           "last_from", "last_to", "recalled_from", "recalled_to", "num_recalled")
+MAX_LIMIT = 500
+COLUMNS = ("token", "call_num", "first_call", "last_call", "num_calls", "num_recalled",
+           "last_recalled", "queue", "type", "source", "account_code", "state", "closure",
+           "closed_at", "booked_by", "booked_at", "assigned_by", "dialing")
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict]
+    total: int
+    limit: int
+    offset: int
+
+
+def visible_part(col: sa.ColumnElement) -> sa.ColumnElement:
+    """SQL: the digits of a national number that `mask_number` leaves readable."""
+    n = privacy.MIN_EXTERNAL_DIGITS
+    return sa.case((sa.func.length(col) >= n, sa.func.substr(col, 1, sa.func.length(col) - 3)),
+                   else_=col)
+
+
+def in_progress(tenant: sa.ColumnElement, call_num: sa.ColumnElement,
+                dial_since: sa.ColumnElement | datetime,
+                live_since: sa.ColumnElement | datetime) -> sa.ColumnElement[bool]:
+    """SQL: a callback to the number is in progress (R6b): a click-to-call dial the CDR has not
+    resolved yet (`sync` forgets resolved ones) started after `dial_since`, or a live call to
+    the number (`live_calls`, kept by the event intake) started after `live_since`."""
+    d, lc = T.dials, T.live_calls
+    return sa.or_(
+        sa.exists().where(d.c.tenant == tenant, d.c.call_num == call_num,
+                          d.c.started_at > dial_since),
+        sa.exists().where(lc.c.tenant == tenant, lc.c.called_num == call_num,
+                          lc.c.started_at > live_since))
+
+
+def since(vals: dict[str, str], now: datetime) -> dict[str, datetime]:
+    """The bounds of `in_progress` at `now`: `dial_timeout_s` and `live_timeout_s` back."""
+    return {"dial_since": now - timedelta(seconds=int(vals["dial_timeout_s"])),
+            "live_since": now - timedelta(seconds=int(vals["live_timeout_s"]))}
+
+
+def _instant(value: Any, *, end: bool) -> datetime:
+    """A filter bound: a date (its whole day), or a date-time; naive = PBX local time."""
+    tz = ZoneInfo(analytics.timezone())
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        day = value
+    else:
+        text = str(value).strip()
+        try:
+            if len(text) <= 10:
+                day = date.fromisoformat(text)
+            else:
+                got = datetime.fromisoformat(text)
+                return got if got.tzinfo else got.replace(tzinfo=tz)
+        except ValueError:
+            raise MissedError(f"not a date or date-time: {text!r}") from None
+    bound = datetime.combine(day, time.max if end else time.min)
+    return bound.replace(tzinfo=tz)
+
+
+def _caller(actor: Actor, query: str) -> sa.ColumnElement[bool]:
+    """Callers whose number contains the query's digits; without the privacy right only the
+    visible part is searched, so a guess at hidden digits matches nothing."""
+    digits = national(query) or "".join(ch for ch in query if ch.isdigit())
+    if not digits:
+        return sa.false()
+    col = T.requests.c.call_num
+    return (col if actor.privacy else visible_part(col)).contains(digits, autoescape=True)
+
+
+def _filters(actor: Actor, f: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
+    r = T.requests.c
+    out: list[sa.ColumnElement[bool]] = []
+    for key in ("type", "queue", "source", "account_code"):
+        if key in f:
+            vs = f[key] if isinstance(f[key], list | tuple) else [f[key]]
+            out.append(r[key].in_([str(v) for v in vs]))
+    if "caller" in f:
+        out.append(_caller(actor, str(f["caller"])))
+    for key, col, end in (("first_from", "first_call", False), ("first_to", "first_call", True),
+                          ("last_from", "last_call", False), ("last_to", "last_call", True),
+                          ("recalled_from", "last_recalled", False),
+                          ("recalled_to", "last_recalled", True)):
+        if key in f:
+            bound = _instant(f[key], end=end)
+            out.append(r[col] <= bound if end else r[col] >= bound)
+    if "num_recalled" in f:
+        try:
+            out.append(r.num_recalled == int(f["num_recalled"]))
+        except (TypeError, ValueError):
+            raise MissedError(f"num_recalled: not a whole number: {f['num_recalled']!r}") from None
+    return out
+
+
+def _check(actor: Actor, view: str, sort: str, filters: dict | None) -> dict[str, Any]:
+    if view not in VIEWS:
+        raise MissedError(f"unknown view {view!r}; known: {', '.join(VIEWS)}")
+    if view in MANAGER_VIEWS and not actor.manager:
+        raise Forbidden("supervisors only")
+    if sort not in SORTS:
+        raise MissedError(f"unknown sort {sort!r}; known: {', '.join(SORTS)}")
+    f = {k: v for k, v in (filters or {}).items() if v not in (None, "", [])}
+    unknown = set(f) - set(FILTERS)
+    if unknown:
+        raise MissedError(f"unknown filters {sorted(unknown)}; known: {', '.join(FILTERS)}")
+    return f
+
+
+def _base(actor: Actor, vals: dict[str, str], now: datetime):
+    """The requests of the actor's tenant joined to their valid booking (one made while the
+    request existed: a booking lapses with its request), and the projection."""
+    r, b = T.requests, T.bookings
+    j = r.outerjoin(b, sa.and_(b.c.tenant == r.c.tenant, b.c.call_num == r.c.call_num,
+                               b.c.booked_at >= r.c.first_call, r.c.state == "open"))
+    dialing = in_progress(r.c.tenant, r.c.call_num, **since(vals, now))
+    cols = [r.c.token, r.c.call_num, r.c.first_call, r.c.last_call, r.c.num_calls,
+            r.c.num_recalled, r.c.last_recalled, r.c.queue, r.c.type, r.c.source,
+            r.c.account_code, r.c.state, r.c.closure, r.c.closed_at, b.c.booked_by,
+            b.c.booked_at, b.c.assigned_by, dialing.label("dialing")]
+    return j, cols, dialing
+
+
+def _view(actor: Actor, view: str, dialing) -> list[sa.ColumnElement[bool]]:
+    r, b = T.requests.c, T.bookings.c
+    if view == "all":
+        return []
+    where = [r.state == "open", sa.not_(dialing)]
+    if view == "to_call":
+        where.append(b.booked_by.is_(None))
+    elif view == "booked":
+        where.append(b.booked_by == actor.username)
+    return where
+
+
+def _order(actor: Actor, sort: str, desc: bool) -> list:
+    r, b = T.requests.c, T.bookings.c
+    col = b.booked_at if sort == "booked_at" else r[sort]
+    if sort == "call_num" and not actor.privacy:
+        col = visible_part(col)  # the order of hidden digits would leak them
+    key = col.desc() if desc else col.asc()
+    return [key.nulls_last(), r.token]  # the token is random: ties reveal nothing
+
+
+def list_requests(stores: Stores, actor: Actor, view: str = "to_call",
+                  filters: dict | None = None, sort: str = "first_call", desc: bool = True,
+                  limit: int = 50, offset: int = 0, now: datetime | None = None) -> Page:
+    """One page of a list: `to_call` (open, unbooked, no callback in progress: every
+    operator), `booked` (open, booked by the actor, none in progress), `open` (alias `assign`,
+    `flush`: every open request, none in progress: supervisors), `all` (every request, with
+    state and closure: supervisors)."""
+    f = _check(actor, view, sort, filters)
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    offset = max(0, int(offset))
+    n = now or datetime.now(UTC)
+    with T.reading(stores.ops) as conn:
+        vals = ms.load(conn)
+        j, cols, dialing = _base(actor, vals, n)
+        where = [T.requests.c.tenant == actor.tenant, *_view(actor, view, dialing),
+                 *_filters(actor, f)]
+        total = conn.execute(sa.select(sa.func.count()).select_from(j).where(*where)).scalar_one()
+        rows = conn.execute(sa.select(*cols).select_from(j).where(*where)
+                            .order_by(*_order(actor, sort, desc)).limit(limit).offset(offset)
+                            ).mappings().all()
+    return Page([shown(actor, r) for r in rows], total, limit, offset)
+
+
+def shown(actor: Actor, row) -> dict:
+    """A request as the actor may see it: the number masked without the privacy right, times
+    in the PBX time zone."""
+    tz = ZoneInfo(analytics.timezone())
+    out = {}
+    for k in COLUMNS:
+        if k not in row:
+            continue
+        v = row[k]
+        if isinstance(v, datetime):
+            v = v.astimezone(tz)
+        out[k] = v
+    out["call_num"] = row["call_num"] if actor.privacy else privacy.mask_number(row["call_num"])
+    if "dialing" in out:
+        out["dialing"] = bool(out["dialing"])
+    return out
+
+
+def get(stores: Stores, actor: Actor, token: str, now: datetime | None = None) -> dict:
+    """One request of the actor's tenant by token, as `list_requests` shows it."""
+    n = now or datetime.now(UTC)
+    with T.reading(stores.ops) as conn:
+        vals = ms.load(conn)
+        j, cols, _dialing = _base(actor, vals, n)
+        row = conn.execute(sa.select(*cols).select_from(j).where(
+            T.requests.c.tenant == actor.tenant, T.requests.c.token == token)).mappings().first()
+    if row is None:
+        raise NotFound("that request no longer exists")
+    return shown(actor, row)
+
+
+def history(stores: Stores, actor: Actor, token: str | None = None,
+            number: str | None = None, limit: int = 500) -> list[dict]:
+    """Who did what and when, newest first: supervisors see everyone's actions, operators
+    their own. A number is searched only by users with the privacy right (others name the
+    request by its token)."""
+    h, r = T.history, T.requests
+    q = sa.select(h.c.at_ts, h.c.actor, h.c.action, h.c.call_num, h.c.detail).where(
+        h.c.tenant == actor.tenant)
+    if not actor.manager:
+        q = q.where(h.c.actor == actor.username)
+    if token:
+        q = q.where(h.c.request_key == sa.select(r.c.request_key).where(
+            r.c.tenant == actor.tenant, r.c.token == token).scalar_subquery())
+    if number:
+        if not actor.privacy:
+            raise Forbidden("searching by number needs the privacy right")
+        q = q.where(h.c.call_num == (national(number) or number))
+    tz = ZoneInfo(analytics.timezone())
+    with T.reading(stores.ops) as conn:
+        rows = conn.execute(q.order_by(h.c.id.desc()).limit(max(1, min(int(limit), 5000)))
+                            ).mappings().all()
+    return [{**r, "at_ts": r["at_ts"].astimezone(tz),
+             "call_num": r["call_num"] if actor.privacy else privacy.mask_number(r["call_num"])}
+            for r in rows]

@@ -1,0 +1,370 @@
+"""The two directions between the stores for missed calls (design.md "two stores").
+
+- **push** (analytics -> operations): the reconciliation (`reconcile`, DuckDB, in the writer)
+  notes the numbers it rebuilt; `push(con, ops)` on the same connection upserts their requests
+  into `callback_requests` (a random `token` for each new one, from `secrets`), removes the
+  requests that no longer exist, forgets the click-to-call dials the CDR has since resolved and
+  copies the PBX's extensions. A request a supervisor flushed stays closed even if the
+  reconciliation has not seen the flush yet. Rows are written in small transactions, so that
+  operators never queue behind a long one.
+- **mirror** (operations -> analytics): the analytics store keeps copies of `missed_bookings`,
+  `missed_flushes` and `missed_settings` for the `missed.*` reports and the reconciliation.
+  `refresh` (a writer job, debounced after every action that changes them) copies them,
+  reconciles the numbers of new flushes and pushes the result.
+
+`resync` (full push), `rebuild` (a settings change that alters which calls count) and `start`
+(at server start: catches up whatever a stopped process had not pushed) complete the set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from pbxlens.missed_calls import reconcile
+from pbxlens.missed_calls import settings as ms
+from pbxlens.missed_calls import tables as T
+from pbxlens.store import ops as ops_store
+
+if TYPE_CHECKING:
+    from pbxlens.store import Stores
+    from pbxlens.store.writer import Job, JobContext
+
+log = logging.getLogger("pbxlens.missed")
+
+# The columns the reconciliation owns (booking state lives in missed_bookings).
+DERIVED = ("call_num", "first_call", "last_call", "num_calls", "num_recalled", "last_recalled",
+           "queue", "type", "source", "account_code", "state", "closure", "closed_at",
+           "closed_by", "recall_s")
+CHUNK = 200            # rows per operations-store transaction
+FETCH = 5000           # rows per DuckDB fetch
+DIAL_GRACE_S = 60      # a CDR attempt that started this long before a dial resolves it
+DEBOUNCE_S = 1.0       # actions within this window share one refresh job
+MARK = "missed_synced_at"
+
+
+def _chunks(items: list, size: int = CHUNK) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def dialect_insert(conn: sa.Connection, table: sa.Table):
+    """INSERT with ON CONFLICT for the connection's back-end."""
+    return (sqlite.insert(table) if conn.dialect.name == "sqlite" else postgresql.insert(table))
+
+
+# ------------------------------------------------------------------------------ push
+def push(con: duckdb.DuckDBPyConnection, ops: sa.Engine) -> dict[str, Any]:
+    """Carry the requests the reconciliation rebuilt on `con` to the operations store. On an
+    unreachable operations store the numbers stay noted for the next push."""
+    touched = reconcile.touched_table(con)
+    if not con.execute(f"SELECT count(*) FROM {touched}").fetchone()[0]:
+        return {"requests": 0, "removed": 0}
+    everything = con.execute(f"SELECT count(*) FROM {touched} WHERE tenant IS NULL"
+                             ).fetchone()[0] > 0
+    try:
+        out = _sync(con, ops, None if everything else touched)
+    except sa.exc.DBAPIError as exc:
+        log.warning("missed calls: the operations store did not take the requests (%s); "
+                    "they are pushed again next time", exc.orig or exc)
+        return {"requests": 0, "removed": 0, "error": str(exc.orig or exc)[:200]}
+    con.execute(f"DELETE FROM {touched}")
+    return out
+
+
+def resync(con: duckdb.DuckDBPyConnection, ops: sa.Engine) -> dict[str, Any]:
+    """Every request of the analytics store into the operations store (rows already equal are
+    left alone), and the ones it no longer has out."""
+    out = _sync(con, ops, None)
+    with ops.begin() as c:
+        ops_store.meta_set(c, MARK, datetime.now(UTC).isoformat())
+    return out
+
+
+def _scope_sql(scope: str | None, alias: str) -> str:
+    # `scope` is our own temp table's name (reconcile.TOUCHED), never a value
+    return "" if scope is None else (
+        f"SEMI JOIN (SELECT DISTINCT tenant, call_num FROM {scope}) s "
+        f"ON s.tenant = {alias}.tenant AND s.call_num = {alias}.call_num")
+
+
+def _sync(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str | None) -> dict[str, Any]:
+    cur = con.execute(f"SELECT r.tenant, r.request_key, {', '.join('r.' + c for c in DERIVED)} "
+                      f"FROM missed_requests r {_scope_sql(scope, 'r')}")
+    cols = ["tenant", "request_key", *DERIVED]
+    n = 0
+    now = datetime.now(UTC)
+    while batch := cur.fetchmany(FETCH):
+        rows = [dict(zip(cols, r, strict=True)) for r in batch]
+        for part in _chunks(rows):
+            t0 = time.perf_counter()
+            with ops.begin() as c:
+                _upsert_requests(c, part, now)
+            _yield_lock(ops, time.perf_counter() - t0)
+        n += len(rows)
+    removed = _remove_vanished(con, ops, scope)
+    _resolve_dials(con, ops, scope, now)
+    push_operators(con, ops)
+    return {"requests": n, "removed": removed}
+
+
+def _yield_lock(ops: sa.Engine, held_s: float) -> None:
+    """On SQLite, leave the write lock free as long as we held it: operators waiting for it
+    poll (busy timeout) and would otherwise find it taken again by the next chunk."""
+    if ops.dialect.name == "sqlite":
+        time.sleep(min(held_s, 0.05))
+
+
+def _upsert_requests(conn: sa.Connection, rows: list[dict], now: datetime) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE of the derived columns, only where one differs, and
+    never reopening a request a supervisor flushed (the reconciliation learns of the flush a
+    moment later: `refresh`)."""
+    for r in rows:
+        r["token"] = secrets.token_urlsafe(16)  # used only when the request is new
+        r["updated_at"] = now
+    R = T.requests
+    ins = dialect_insert(conn, R)
+    changed = sa.or_(*(R.c[c].is_distinct_from(ins.excluded[c]) for c in DERIVED))
+    flushed = sa.and_(sa.func.coalesce(R.c.closure, "") == "forced_closure",  # NULL-proof
+                      ins.excluded.state == "open")
+    conn.execute(ins.on_conflict_do_update(
+        index_elements=["tenant", "request_key"],
+        set_={c: ins.excluded[c] for c in (*DERIVED, "updated_at")},
+        where=sa.and_(changed, sa.not_(flushed))), rows)
+
+
+def _remove_vanished(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str | None) -> int:
+    """Requests of the scope that the reconciliation no longer has (a late call re-keyed them,
+    a setting removed them): the anti-join runs in DuckDB over the operations store's keys."""
+    R = T.requests
+    q = sa.select(R.c.tenant, R.c.call_num, R.c.request_key)
+    if scope is None:
+        keys = _fetch_ops(ops, q)
+    else:
+        nums = con.execute(f"SELECT DISTINCT tenant, call_num FROM {scope}").fetchall()
+        keys = []
+        for tenant in {t for t, _ in nums}:
+            mine = [num for t, num in nums if t == tenant]
+            for part in _chunks(mine):
+                keys += _fetch_ops(ops, q.where(R.c.tenant == tenant, R.c.call_num.in_(part)))
+    if not keys:
+        return 0
+    ops_keys = pa.table({"tenant": [k[0] for k in keys],  # noqa: F841 (scanned by name)
+                         "request_key": [k[2] for k in keys]})
+    gone = con.execute("SELECT tenant, request_key FROM ops_keys "
+                       "ANTI JOIN missed_requests USING (tenant, request_key)").fetchall()
+    for part in _chunks(gone):
+        with ops.begin() as c:
+            c.execute(R.delete().where(R.c.tenant == sa.bindparam("t"),
+                                       R.c.request_key == sa.bindparam("k")),
+                      [{"t": t, "k": k} for t, k in part])
+    return len(gone)
+
+
+def _fetch_ops(ops: sa.Engine, query: sa.Select) -> list[tuple]:
+    with T.reading(ops) as c:
+        return [tuple(r) for r in c.execute(query)]
+
+
+def _resolve_dials(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str | None,
+                   now: datetime) -> None:
+    """A click-to-call dial hides its request until the CDR shows an outbound call to the
+    number that started after (or just before) it: such dials are done. Dials older than any
+    timeout are pruned too."""
+    last = con.execute(f"""SELECT x.tenant, x.call_num, max(x.start_ts) FROM missed_contacts x
+        {_scope_sql(scope, 'x')} WHERE x.kind = 'outbound' GROUP BY ALL""").fetchall()
+    D = T.dials
+    done = [{"t": t, "n": num, "cut": ts + timedelta(seconds=DIAL_GRACE_S)} for t, num, ts in last]
+    with T.reading(ops) as c:
+        vals = ms.load(c)
+    oldest = now - timedelta(seconds=max(int(vals["dial_timeout_s"]), DIAL_GRACE_S) * 2)
+    with ops.begin() as c:
+        c.execute(D.delete().where(D.c.started_at < oldest))
+    for part in _chunks(done):
+        with ops.begin() as c:
+            c.execute(D.delete().where(D.c.tenant == sa.bindparam("t"),
+                                       D.c.call_num == sa.bindparam("n"),
+                                       D.c.started_at <= sa.bindparam("cut", type_=D.c.started_at.type)),
+                      part)
+
+
+def push_operators(con: duckdb.DuckDBPyConnection, ops: sa.Engine) -> bool:
+    """Copy the directory's extensions (DuckDB `operators`) when they changed; True if so."""
+    want = {(t, e): n for t, e, n in con.execute(
+        "SELECT tenant, extension, any_value(name) FROM operators GROUP BY ALL").fetchall()}
+    table = T.operators
+    with T.reading(ops) as c:
+        have = {(t, e): n for t, e, n in c.execute(
+            sa.select(table.c.tenant, table.c.extension, table.c.name))}
+    if have == want:
+        return False
+    with ops.begin() as c:
+        c.execute(table.delete())
+        if want:
+            c.execute(table.insert(), [{"tenant": t, "extension": e, "name": n}
+                                   for (t, e), n in want.items()])
+    return True
+
+
+# ---------------------------------------------------------------------------- mirror
+def mirror(con: duckdb.DuckDBPyConnection, ops: sa.Engine) -> list[tuple[str, str]]:
+    """Copy bookings, flushes and settings into the analytics store (one DuckDB transaction)
+    and reconcile the numbers of the flushes it did not have yet; returns those numbers."""
+    B, F, S = T.bookings, T.flushes, T.settings
+    n_duck, max_duck = con.execute("SELECT count(*), max(id) FROM missed_flushes").fetchone()
+    with T.reading(ops) as c:
+        settings_rows = [dict(r) for r in c.execute(sa.select(S)).mappings()]
+        booking_rows = [dict(r) for r in c.execute(sa.select(B)).mappings()]
+        n_ops, max_ops = c.execute(sa.select(sa.func.count(), sa.func.max(F.c.id))).one()
+        flush_rows = ([dict(r) for r in c.execute(sa.select(F)).mappings()]
+                      if (n_ops, max_ops) != (n_duck, max_duck) else [])  # never deleted
+    new_flushes: list[dict] = []
+    if flush_rows:
+        have = {i for (i,) in con.execute("SELECT id FROM missed_flushes").fetchall()}
+        new_flushes = [f for f in flush_rows if f["id"] not in have]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _replace(con, "missed_settings", settings_rows, [c.name for c in S.columns])
+        _replace(con, "missed_bookings", booking_rows, [c.name for c in B.columns])
+        _append(con, "missed_flushes", new_flushes, [c.name for c in F.columns])
+        nums = sorted({(f["tenant"], f["call_num"]) for f in new_flushes})
+        if nums:
+            reconcile.rebuild_numbers(con, nums)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return nums
+
+
+def _arrow(rows: list[dict], columns: list[str]) -> pa.Table:
+    return pa.table({c: [r[c] for r in rows] for c in columns})
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict],
+             columns: list[str]) -> None:
+    con.execute(f"DELETE FROM {table}")  # our own table names, never values
+    _append(con, table, rows, columns)
+
+
+def _append(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict],
+            columns: list[str]) -> None:
+    if not rows:
+        return
+    data = _arrow(rows, columns)  # noqa: F841 (scanned by name below)
+    names = ", ".join(columns)
+    con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM data")
+
+
+def prepare(con: duckdb.DuckDBPyConnection, ops: sa.Engine) -> None:
+    """Before a job that reconciles (an ingest): the copies current, so that it counts with
+    the settings and flushes of now. An unreachable operations store only delays that (the
+    push keeps flushed requests closed, the next refresh copies)."""
+    try:
+        mirror(con, ops)
+    except (sa.exc.DBAPIError, ops_store.OpsUnavailable) as exc:
+        log.warning("missed calls: copies not refreshed before the job (%s)", exc)
+
+
+def refresh(con: duckdb.DuckDBPyConnection, ops: sa.Engine) -> dict[str, Any]:
+    """The writer job after operator actions: copies, flushed numbers reconciled, pushed."""
+    flushed = mirror(con, ops)
+    return {"flushed_numbers": len(flushed), **push(con, ops)}
+
+
+def full(con: duckdb.DuckDBPyConnection, ops: sa.Engine, *, rebuild: bool) -> dict[str, Any]:
+    """Copies, then (`rebuild`) every request rebuilt from the facts, then a full push."""
+    mirror(con, ops)
+    out: dict[str, Any] = {}
+    if rebuild:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            out = reconcile.rebuild_all(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    con.execute(f"DELETE FROM {reconcile.touched_table(con)}")  # the resync covers them
+    return {**out, **resync(con, ops)}
+
+
+# ------------------------------------------------------------------- as writer jobs
+class _Refresher:
+    """One pending refresh job at most per process: actions in a burst share it."""
+
+    def __init__(self, stores: Stores) -> None:
+        self.stores = weakref.proxy(stores)
+        self.lock = threading.Lock()
+        self.pending = False
+
+    def request(self) -> None:
+        if not self.stores.writer.threaded:  # the CLI alone: copies current when it ends
+            self.stores.writer.run("missed-refresh", "missed calls: copies", self._run,
+                                   record=False)
+            return
+        with self.lock:
+            if self.pending:
+                return
+            self.pending = True
+        timer = threading.Timer(DEBOUNCE_S, self._submit)
+        timer.daemon = True
+        timer.start()
+
+    def _submit(self) -> None:
+        with contextlib.suppress(ReferenceError):  # the stores were closed meanwhile
+            self.stores.writer.submit("missed-refresh", "missed calls: copies", self._run,
+                                      record=False)
+
+    def _run(self, ctx: JobContext) -> dict[str, Any]:
+        with self.lock:  # changes from now on need another job
+            self.pending = False
+        return refresh(ctx.con, ctx.ops)
+
+
+_refreshers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_refreshers_lock = threading.Lock()
+
+
+def after_change(stores: Stores) -> None:
+    """An action changed bookings, flushes or settings: refresh the copies soon."""
+    with _refreshers_lock:
+        r = _refreshers.get(stores)
+        if r is None:
+            r = _refreshers[stores] = _Refresher(stores)
+    r.request()
+
+
+def rebuild(stores: Stores, created_by: str | None = None) -> Job:
+    """A writer job that rebuilds every request (a setting changed which calls count)."""
+    return stores.writer.submit("missed-rebuild", "missed calls: rebuild every request",
+                                lambda ctx: full(ctx.con, ctx.ops, rebuild=True),
+                                created_by=created_by)
+
+
+def start(stores: Stores) -> Job:
+    """At server start: copies current and every request pushed (a process that stopped
+    between an ingest and its push left some behind)."""
+    return stores.writer.submit("missed-sync", "missed calls: synchronize the stores",
+                                lambda ctx: full(ctx.con, ctx.ops, rebuild=False))
+
+
+def ensure(stores: Stores) -> None:
+    """Before the CLI reads the operations store: a store that was never synchronized (an
+    upgrade from the one-store version) is synchronized now."""
+    with T.reading(stores.ops) as c:
+        done = ops_store.meta_get(c, MARK)
+    if not done:
+        stores.writer.run("missed-sync", "missed calls: synchronize the stores",
+                          lambda ctx: full(ctx.con, ctx.ops, rebuild=False), created_by="cli")

@@ -1,0 +1,181 @@
+"""The callback queue on the operations store (SQLite and PostgreSQL): the lists page past
+1,000 requests newest first, privacy (masked numbers, search by the visible part only, random
+ids), flushes that stay closed whatever the order of ingest and refresh, the push after an
+ingest job, and the full resync."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from pbxlens.ingest.job import ingest_job
+from pbxlens.missed_calls import listing, sync
+from pbxlens.missed_calls import operations as op
+from pbxlens.missed_calls.actor import Actor
+from pbxlens.simulate import generate
+from pbxlens.store import schema
+from tests.missed_calls.helpers import Cdr, at, ops_requests, request_of, requests, token_of
+
+FULL = Actor("boss", "supervisor", "default", None, privacy=True)
+MASKED = Actor("sup", "supervisor", "default", None, privacy=False)
+OPERATOR = Actor("anon", "operator", "default", "515", privacy=False)
+
+
+def _many(con, stores, n: int) -> list[str]:
+    """n requests, one a minute from 08:00, numbers 3330000000 + i."""
+    c = Cdr(con, stores.ops)
+    nums = [str(3330000000 + i) for i in range(n)]
+    t0 = at("08:00:00")
+    for i, num in enumerate(nums):
+        c.dynamic_routing(num, t0 + timedelta(minutes=i))
+    c.commit()
+    return nums
+
+
+def test_the_list_pages_past_1000_newest_first(con, stores):
+    nums = _many(con, stores, 1205)
+    seen: list[str] = []
+    for offset in range(0, 1300, 500):
+        page = listing.list_requests(stores, FULL, "to_call", limit=500, offset=offset,
+                                     now=at("23:00:00"))
+        assert page.total == 1205
+        seen += [r["call_num"] for r in page.rows]
+    assert seen == nums[::-1]  # every request once, the newest first
+    oldest = listing.list_requests(stores, FULL, "open", sort="first_call", desc=False,
+                                   limit=3, offset=1200, now=at("23:00:00"))
+    assert [r["call_num"] for r in oldest.rows] == nums[-5:-2]
+    window = listing.list_requests(stores, FULL, "open", limit=10, now=at("23:00:00"),
+                                   filters={"first_from": "2021-07-06T20:00:00",
+                                            "first_to": "2021-07-06 20:04:59"})
+    assert [r["call_num"] for r in window.rows] == nums[720:725][::-1]  # 20:00 .. 20:04
+    day = listing.list_requests(stores, FULL, "open", filters={"first_to": "2021-07-06"})
+    assert day.total == 16 * 60  # 08:00 .. 23:59 (a date: its whole day)
+
+
+def test_masked_search_cannot_recover_a_hidden_digit(con, stores):
+    c = Cdr(con, stores.ops)
+    secret = "3471234567"
+    c.dynamic_routing(secret, "09:00:00")
+    c.dynamic_routing("3471234999", "09:01:00")  # same visible part, other hidden digits
+    c.commit()
+    shown = listing.list_requests(stores, OPERATOR, now=at("10:00:00")).rows
+    assert {r["call_num"] for r in shown} == {"3471234xxx"}
+    for who in (OPERATOR, MASKED):
+        def hits(q: str, who: Actor = who) -> int:
+            return listing.list_requests(stores, who, "to_call", {"caller": q},
+                                         now=at("10:00:00")).total
+        assert hits("3471234") == 2 and hits("71234") == 2  # what they see
+        assert hits(secret) == 0 and hits("+39 347 123 4567") == 0
+        # one digit at a time: a guess beyond the visible part never narrows anything down
+        assert all(hits("3471234" + d) == 0 for d in "0123456789")
+        assert all(hits("4" + d + "67") == 0 for d in "0123456789")
+        assert hits("567") == 0
+    by_call_num = listing.list_requests(stores, MASKED, "open", sort="call_num",
+                                        now=at("10:00:00")).rows
+    assert {r["call_num"] for r in by_call_num} == {"3471234xxx"}
+    full = listing.list_requests(stores, FULL, "to_call", {"caller": "4567"}, now=at("10:00:00"))
+    assert [r["call_num"] for r in full.rows] == [secret]  # the privacy right: any part
+    with pytest.raises(op.Forbidden):
+        listing.history(stores, MASKED, number=secret)
+    with pytest.raises(op.NotFound):
+        op.find(stores, OPERATOR, secret)  # a number is no key without the right
+
+
+def test_ids_are_random_not_derived_from_the_number(con, stores):
+    c = Cdr(con, stores.ops)
+    c.dynamic_routing("3331234567", "09:00:00", uid="1625554800.1")
+    c.commit()
+    [r] = ops_requests(stores)
+    tok = r["token"]
+    assert len(tok) >= 22 and "3331234567" not in tok and "1234567" not in tok
+    for text in ("3331234567|1625554800.1", "3331234567", r["request_key"]):
+        for algo in ("md5", "sha1", "sha256"):
+            h = hashlib.new(algo, text.encode()).hexdigest()
+            assert tok not in h and h[:len(tok)] != tok
+        assert not hmac.compare_digest(tok, text)
+    row = listing.list_requests(stores, OPERATOR, now=at("10:00:00")).rows[0]
+    assert "request_key" not in row and row["token"] == tok
+    # the same facts in another store get another id
+    with stores.writing() as cur:
+        cur.execute(f"DELETE FROM {sync.reconcile.touched_table(cur)}")
+    with stores.ops_write() as c2:
+        c2.execute(schema.callback_requests.delete())
+    with stores.writing() as cur:
+        sync.resync(cur, stores.ops)
+    assert token_of(stores, "3331234567") != tok
+
+
+def test_a_flush_stays_closed_whatever_runs_first(con, stores, monkeypatch):
+    c = Cdr(con, stores.ops)
+    c.dynamic_routing("3201111111", "09:00:00")
+    c.commit()
+    tok = token_of(stores, "3201111111")
+    pending: list = []
+    monkeypatch.setattr(sync, "after_change", pending.append)  # the refresh has not run yet
+    assert op.flush(stores, FULL, [tok], now=at("14:00:00")) == 1
+    c.dynamic_routing("3201111111", "09:05:00")  # a late call: reconciled before the refresh
+    c.commit()
+    assert request_of(con, "3201111111")["state"] == "open"  # DuckDB does not know yet
+    [o] = ops_requests(stores)
+    assert (o["state"], o["closure"], o["num_calls"]) == ("closed", "forced_closure", 1)
+    with pytest.raises(op.NotOpen):
+        op.book(stores, OPERATOR, tok, now=at("14:01:00"))
+    with stores.writing() as cur:  # the refresh job the flush queued
+        sync.refresh(cur, stores.ops)
+    [r] = requests(con)
+    assert (r["state"], r["closure"], r["num_calls"]) == ("closed", "forced_closure", 2)
+    [o] = ops_requests(stores)
+    assert (o["token"], o["state"], o["closure"], o["num_calls"]) == \
+        (tok, "closed", "forced_closure", 2)
+
+
+def test_flush_then_the_next_ingest_keeps_it_closed(stores, tmp_path):
+    generate(tmp_path / "sim", days=1, calls_per_day=300, seed=5, start=date(2026, 5, 11),
+             formats=["csv-detailed"])
+    stores.writer.run("ingest", "day 1", ingest_job([tmp_path / "sim"]))
+    with stores.cursor() as cur:
+        duck = cur.execute("SELECT call_num, num_calls, state FROM missed_requests "
+                           "ORDER BY ALL").fetchall()
+    pushed = ops_requests(stores)
+    assert duck and sorted((o["call_num"], o["num_calls"], o["state"]) for o in pushed) == duck
+    victim = next(o for o in pushed if o["state"] == "open")
+    op.flush(stores, FULL, [victim["token"]])
+    # the same calls again, as a new file: every number of the file is reconciled again
+    src = next((tmp_path / "sim").rglob("*.csv"))
+    (tmp_path / "again.csv").write_bytes(src.read_bytes() + b"\n")
+    stores.writer.run("ingest", "again", ingest_job([tmp_path / "again.csv"]))
+    got = {o["token"]: o for o in ops_requests(stores)}
+    assert (got[victim["token"]]["state"], got[victim["token"]]["closure"]) == \
+        ("closed", "forced_closure")
+    with stores.cursor() as cur:
+        assert cur.execute("SELECT state, closure FROM missed_requests WHERE request_key = ?",
+                           [victim["request_key"]]).fetchone() == ("closed", "forced_closure")
+    assert len(got) == len(pushed)
+
+
+def test_resync_repairs_the_operations_store(con, stores):
+    _many(con, stores, 30)
+    before = {o["request_key"]: o for o in ops_requests(stores)}
+    r = schema.callback_requests
+    with stores.ops_write() as c:  # damage: one row gone, one wrong, one that never was
+        c.execute(r.delete().where(r.c.call_num == "3330000000"))
+        c.execute(r.update().where(r.c.call_num == "3330000001").values(num_calls=99))
+        c.execute(r.insert().values(tenant="default", request_key="x|1", token="t" * 22,
+                                    call_num="3999999999", first_call=at("08:00:00"),
+                                    last_call=at("08:00:00"), num_calls=1, state="open"))
+    with stores.writing() as cur:
+        out = sync.resync(cur, stores.ops)
+    assert out["removed"] == 1
+    after = {o["request_key"]: o for o in ops_requests(stores)}
+    assert set(after) == set(before)
+    for k, o in after.items():
+        assert o["num_calls"] == before[k]["num_calls"]
+        if before[k]["call_num"] != "3330000000":
+            assert o["token"] == before[k]["token"]  # the rows that were right keep their id
+    with stores.ops_read() as c:
+        assert c.execute(sa.select(schema.ops_meta.c.value).where(
+            schema.ops_meta.c.key == sync.MARK)).scalar_one()
