@@ -130,11 +130,3 @@ def migrate(con: duckdb.DuckDBPyConnection,
             raise
         applied.append(version)
     return applied
-
-
-def file_of(con: duckdb.DuckDBPyConnection) -> Path | None:
-    """The file behind `con`, None for an in-memory store."""
-    path = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchone()[0]
-    return Path(path) if path else None
