@@ -477,38 +477,6 @@ STRINGS.update({
     # the finance export
     "export_period": ("Period (default: the previous calendar month)",
                       "Periodo (predefinito: il mese solare precedente)"),
-    "fx_month": ("Month", "Mese"),
-    "fx_date": ("Date", "Data"),
-    "fx_organization": ("Organization", "Organizzazione"),
-    "fx_gateway": ("Gateway", "Gateway"),
-    "fx_operator": ("Operator", "Operatore"),
-    "fx_cost_center": ("Cost center", "Centro di costo"),
-    "fx_division": ("Division", "Divisione"),
-    "fx_calls": ("Calls", "Quantità"),
-    "fx_calls_in": ("Calls in", "Quantità in"),
-    "fx_calls_out": ("Calls out", "Quantità out"),
-    "fx_seconds": ("Time", "Tempo"),
-    "fx_seconds_in": ("Time in", "Tempo in"),
-    "fx_seconds_out": ("Time out", "Tempo out"),
-    "fx_cost_in": ("Cost in", "Costo in"),
-    "fx_cost_out": ("Cost out", "Costo out"),
-    "fx_cost": ("Cost total", "Costo tot"),
-    "fx_cost_nofree_in": ("Cost in without free minutes", "Costo in senza flat"),
-    "fx_cost_nofree_out": ("Cost out without free minutes", "Costo out senza flat"),
-    "fx_cost_nofree": ("Cost total without free minutes", "Costo tot senza flat"),
-    "fx_total": ("Total", "Totale"),
-    "fx_none": ("(none)", "(nessuno)"),
-    "fx_unrated": ("not rated", "non valorizzate"),
-    "fx_rounding": ("Money is rounded to the cent on each row; every total is the sum of the "
-                    "rounded rows above it.",
-                    "Gli importi sono arrotondati al centesimo su ogni riga; ogni totale è la "
-                    "somma delle righe arrotondate soprastanti."),
-    "fx_period": ("Period: {start} – {end}", "Periodo: {start} – {end}"),
-    "fx_calls_note": ("Calls count every answered inbound and outbound call of the period; costs "
-                      "are those of the tariffs (calls no tariff values cost 0).",
-                      "Le quantità contano tutte le chiamate risposte in ingresso e in uscita del "
-                      "periodo; i costi sono quelli delle tariffe (le chiamate non valorizzate da "
-                      "alcuna tariffa costano 0)."),
     # pause reasons of the agent activity report
     "pause_break": ("break", "pausa"),
     "pause_lunch": ("lunch", "pranzo"),
