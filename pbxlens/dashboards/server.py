@@ -100,8 +100,8 @@ def shell():
                   dcc.Link(i18n.t("settings", lang), href="/admin/settings",
                            className="pbx-nav-link")]
     other = "en" if lang == "it" else "it"
-    right = [html.Span(f"{u.username} · {i18n.role_name(u.role, lang)}" if u else "",
-                       className="pbx-user"),
+    right = [html.Span([html.Span(u.username, className="pbx-data"),
+                        f" · {i18n.role_name(u.role, lang)}"] if u else "", className="pbx-user"),
              html.A(other.upper(), href=f"/lang/{other}", className="pbx-nav-link pbx-lang"),
              html.A(i18n.t("logout", lang), href="/logout", className="pbx-nav-link",
                     id="pbx-logout")]

@@ -50,6 +50,37 @@ def number(v, places: int = 0, *, lang: str = "it", thousands: bool = True) -> s
     return _localize(f"{q:,.{places}f}" if thousands else f"{q:.{places}f}", lang)
 
 
+def exact(v, *, lang: str = "it", max_places: int = 5) -> str:
+    """A decimal as entered (rates, fees): no rounding below `max_places`, trailing zeros
+    trimmed, the language's decimal separator, no thousands separator.
+
+    Example:
+        >>> exact(Decimal("0.01230"), lang="it"), exact(Decimal("45"), lang="en"), exact(None)
+        ('0,0123', '45', '')
+    """
+    if v is None:
+        return ""
+    q = _round(v, max_places).normalize()
+    return _localize(format(q, "f"), lang)
+
+
+def value(v, *, lang: str = "it") -> str:
+    """Any stored value as a person reads it in a list (a tariff, a profile rule, a user):
+    dates `dd/mm/yyyy`, instants `dd/mm/yyyy HH:MM`, decimals exact, booleans and None
+    left to the caller (they need words: the catalog's yes/no)."""
+    from datetime import datetime
+
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return v.strftime("%d/%m/%Y %H:%M")
+    if isinstance(v, date):
+        return day_label(v)
+    if isinstance(v, Decimal | float):
+        return exact(v, lang=lang)
+    return str(v)
+
+
 def duration(seconds: int | None, *, days: bool = True, lang: str = "it") -> str:
     """`HH:MM:SS`; from 24 h on `Ngg HH:MM:SS` / `Nd HH:MM:SS` (days=True) or cumulative hours
     (days=False, the CDR dashboard's breakdown tables).

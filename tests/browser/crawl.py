@@ -27,7 +27,7 @@ while (walker.nextNode()) {
   const text = node.nodeValue.replace(/\s+/g, ' ').trim();
   if (!text) continue;
   const el = node.parentElement;
-  if (!el || el.closest('script, style, noscript, #pbx-i18n, .pbx-code')) continue;
+  if (!el || el.closest('script, style, noscript, #pbx-i18n, .pbx-code, .pbx-data')) continue;
   const r = el.getBoundingClientRect();
   if (r.width < 2 || r.height < 2) continue;  // screen-reader-only texts are 1px boxes
   const cs = getComputedStyle(el);
@@ -67,7 +67,7 @@ LIBRARY = ("No Rows To Show", "Select...", "No results found", "404 - Page not f
 ENGLISH_WORDS = re.compile(
     r"\b(the|and|of|with|from|calls|call|total|totals|answered|unanswered|page|rows|search|"
     r"select|loading|show|queue|queues|operator|operators|missed|booked|download|save|delete|"
-    r"edit|new|users?|settings|language|password|reports?|by day|by hour|cost|costs|duration|"
+    r"edit|new|users?|settings|language|by day|by hour|cost|costs|duration|"
     r"average|quantity|served|unserved|channels|today|history|company|companies|enabled|"
     r"rate|service|services|contracts?)\b", re.I)
 # the PBX's own vocabulary, shown as such by the Italian Nexus too (exit causes, statuses,

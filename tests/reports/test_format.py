@@ -25,6 +25,7 @@ FUNCTIONS = {
     "money": lambda v, lang: fmt.money(v, lang=lang),
     "month": lambda v, lang: fmt.month_label(v, lang),
     "weekday": lambda v, lang: fmt.weekday_label(v, lang),
+    "exact": lambda v, lang: fmt.exact(v, lang=lang),
 }
 
 
