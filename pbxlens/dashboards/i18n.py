@@ -491,11 +491,6 @@ STRINGS.update({
     # the finance export
     "export_period": ("Period (default: the previous calendar month)",
                       "Periodo (predefinito: il mese solare precedente)"),
-    # pause reasons of the agent activity report
-    "pause_break": ("break", "pausa"),
-    "pause_lunch": ("lunch", "pranzo"),
-    "pause_training": ("training", "formazione"),
-    "pause_backoffice": ("back office", "back office"),
 })
 
 
