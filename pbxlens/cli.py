@@ -209,10 +209,10 @@ def demo(
     port: int = 8050,
     ops_url: OpsUrlOption = None,
 ) -> None:
-    """Generate and ingest a sample month when the store is empty, show what it holds, then
-    create demo users (printed with their passwords) and serve the web app."""
-    from pbxlens import simulate
-    from pbxlens.ingest.job import ingest_job
+    """Build the demo when the store is empty (a simulated month of every module: CDR, Call
+    Center CDR, events, feedback, tariffs and a billing profile, companies, tickets), show what
+    it holds, then create demo users (printed with their passwords) and serve the web app."""
+    from pbxlens.dashboards import demo as demo_data
     from pbxlens.store import Stores
 
     try:
@@ -220,14 +220,7 @@ def demo(
             with stores.cursor() as cur:
                 empty = cur.execute("SELECT count(*) FROM calls").fetchone()[0] == 0
             if empty:
-                today = date.today()
-                start = today.replace(day=1) if today.day > 7 else None
-                if not (data_dir / "cdr_detailed.csv").exists():
-                    out.print(f"generating a sample month into {data_dir} ...")
-                    simulate.generate(data_dir, days=30, calls_per_day=1500, seed=seed,
-                                      start=start, formats=["csv-detailed", "events"])
-                _print_results(stores.writer.run("ingest", "demo month",
-                                                 ingest_job([data_dir]), created_by="demo"))
+                demo_data.build(stores, data_dir, seed=seed, say=out.print)
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     status(db=db)

@@ -140,15 +140,19 @@ def export(out_file: Annotated[Path, typer.Option("--out", help="FILE.xlsx")],
            date_from: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD")] = None,
            date_to: Annotated[str | None, typer.Option("--to", help="last day (inclusive)")] = None,
            method: Annotated[str, typer.Option(help="tariff | profile")] = "tariff",
-           db: DbOption = None) -> None:
+           db: DbOption = None,
+           lang: Annotated[str, typer.Option(help="en | it: sheet names and headers")] = "en",
+           ) -> None:
     """Finance workbook: one sheet per breakdown (month, date, organization, gateway, operator,
-    cost center, division) with totals."""
+    cost center, division) with totals, after an information sheet."""
     from pbxlens.billing.export import export_xlsx
 
     if method not in ("tariff", "profile"):
         raise PbxlensError("--method: tariff or profile")
+    if lang not in ("en", "it"):
+        raise PbxlensError("--lang: en or it")
     counts = export_xlsx(_con(db, True), out_file, date_from=_date(date_from, "--from"),
-                         date_to=_date(date_to, "--to"), method=method)
+                         date_to=_date(date_to, "--to"), method=method, lang=lang)
     out.print(f"{out_file}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), highlight=False)
 
 

@@ -60,15 +60,54 @@ BREAKDOWNS: dict[str, tuple[str, str]] = {
 }
 MEASURES = ("calls", "calls_in", "calls_out", "seconds", "seconds_in", "seconds_out", "cost_in",
             "cost_out", "cost", "cost_nofree_in", "cost_nofree_out", "cost_nofree")
+NONE_KEY = "(none)"
+
+
+def _calls(where_cc: list[str], where_c: list[str], with_unrated: bool) -> str:
+    """Every answered inbound/outbound call of the scope once, with its rating: the rated rows
+    of `call_costs` (method), then, when `with_unrated`, the answered calls no tariff or
+    profile valued (cost 0, nexus_modules.md C.2: "cost = null, shown as 0 in sums") with the
+    day, company, extension and gateway the rating would give them."""
+    from pbxlens.billing.rating import company_joins
+
+    rated = f"""SELECT cc.tenant, cc.unique_id, cc.leg_branch, cc.direction, cc.day, cc.company,
+  cc.extension, cc.gateway, cc.billed_s, cc.cost, cc.cost_nofree
+FROM call_costs cc WHERE {' AND '.join(where_cc)}"""
+    if not with_unrated:
+        return rated
+    zero = "CAST(0 AS DECIMAL(18, 5))"
+    return f"""{rated}
+UNION ALL
+SELECT c.tenant, c.unique_id, c.leg_branch,
+  CASE WHEN c.direction = 'incoming' THEN 'in' ELSE 'out' END, CAST(c.start_local AS DATE),
+  coalesce(op.organization, ''), op.extension,
+  CASE WHEN c.direction = 'incoming' THEN c.gateway_name ELSE coalesce(o.cfg, c.gateway_name) END,
+  CAST(ceil(c.bill_s) AS INTEGER), {zero}, {zero}
+FROM calls c
+{company_joins("c")}
+LEFT JOIN (SELECT tenant, unique_id, leg_branch, arg_max(dest_id, seq) AS cfg FROM call_legs
+           WHERE dest_type = 'obl' GROUP BY ALL) o
+  ON o.tenant = c.tenant AND o.unique_id = c.unique_id AND o.leg_branch = c.leg_branch
+WHERE c.direction IN ('incoming', 'outgoing') AND c.bill_s > 0 AND {' AND '.join(where_c)}
+  AND NOT EXISTS (SELECT 1 FROM call_costs r WHERE r.method = ? AND r.tenant = c.tenant
+                  AND r.unique_id = c.unique_id AND r.leg_branch = c.leg_branch)"""
 
 
 def breakdown(con: duckdb.DuckDBPyConnection, by: str, *, date_from: date | None = None,
               date_to: date | None = None, method: str = "tariff",
-              tenant: str | None = None) -> list[dict[str, Any]]:
-    """The 12 dashboard measures per key of one breakdown (C.4), sorted by key."""
+              tenant: str | None = None, with_unrated: bool = False) -> list[dict[str, Any]]:
+    """The 12 dashboard measures per key of one breakdown (C.4), sorted by key. Sums are exact
+    (the stored 5-dp per-call costs). `with_unrated`: count the answered calls no tariff
+    valued too (at cost 0), as the finance workbook does."""
+    if method not in ("tariff", "profile"):
+        raise ValueError(f"unknown rating method {method!r}")
     key = BREAKDOWNS[by][0]
-    where, params = _where(("cc.method = ?", method), ("cc.tenant = ?", tenant),
-                           ("cc.day >= ?", date_from), ("cc.day <= ?", date_to))
+    w_cc, p_cc = _where(("cc.method = ?", method), ("cc.tenant = ?", tenant),
+                        ("cc.day >= ?", date_from), ("cc.day <= ?", date_to))
+    w_c, p_c = _where(("c.tenant = ?", tenant),
+                      ("CAST(c.start_local AS DATE) >= ?", date_from),
+                      ("CAST(c.start_local AS DATE) <= ?", date_to))
+    w_c = w_c or ["true"]
     zero = "CAST(0 AS DECIMAL(18, 5))"
     sql = f"""
 SELECT {key} AS key, count(*) AS calls,
@@ -83,14 +122,13 @@ SELECT {key} AS key, count(*) AS calls,
   coalesce(sum(cc.cost_nofree) FILTER (WHERE cc.direction = 'in'), {zero}) AS cost_nofree_in,
   coalesce(sum(cc.cost_nofree) FILTER (WHERE cc.direction = 'out'), {zero}) AS cost_nofree_out,
   sum(cc.cost_nofree) AS cost_nofree
-FROM call_costs cc
+FROM ({_calls(w_cc, w_c, with_unrated)}) cc
 LEFT JOIN operators op ON op.tenant = cc.tenant AND op.extension = cc.extension
 LEFT JOIN organizations org ON org.tenant = cc.tenant AND org.id = cc.company
 LEFT JOIN cost_centers cen ON cen.tenant = op.tenant AND cen.id = op.cost_center
 LEFT JOIN divisions dv ON dv.tenant = op.tenant AND dv.id = op.division
-WHERE {' AND '.join(where)}
 GROUP BY key ORDER BY key"""
-    cur = con.execute(sql, params)
+    cur = con.execute(sql, p_cc + ([*p_c, method] if with_unrated else []))
     names = [d[0] for d in cur.description]
     rows = []
     for r in cur.fetchall():

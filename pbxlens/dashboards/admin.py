@@ -81,9 +81,13 @@ def _toml_keys() -> set[str]:
         return set()
 
 
+SECRET_GENERATED = "(generated, stored in the database)"  # noqa: S105 - a marker, no secret
+
+
 def effective_settings() -> list[dict]:
     """Every `pbxlens.config` setting: its value in this process and where it came from
-    (environment, TOML file or default). Secrets are never shown."""
+    (environment, TOML file or default). Secrets are never shown (the page words a generated
+    secret key as the catalog's `secret_generated`)."""
     s = get_settings()
     env = {k.upper() for k in os.environ}
     toml = _toml_keys()
@@ -91,7 +95,7 @@ def effective_settings() -> list[dict]:
     for name in Settings.model_fields:
         value = getattr(s, name)
         if name == "secret_key":
-            value = "••••••" if value else "(generated, stored in the database)"
+            value = "••••••" if value else SECRET_GENERATED
         origin = ("env" if f"PBXLENS_{name.upper()}" in env else
                   "toml" if name in toml else "default")
         rows.append({"key": name, "value": str(value), "origin": origin,

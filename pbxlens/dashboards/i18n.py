@@ -29,6 +29,8 @@ STRINGS: dict[str, tuple[str, str]] = {
                    "Nessun report disponibile per il tuo ruolo."),
     "forbidden": ("You may not see this page.", "Non puoi vedere questa pagina."),
     "not_found": ("Page not found.", "Pagina non trovata."),
+    "not_found_hint": ("The address may be mistyped, or the page has moved.",
+                       "L'indirizzo potrebbe essere errato, o la pagina è stata spostata."),
     "no_rows": ("No data in the chosen range.", "Nessun dato nel periodo scelto."),
     "widget_title": ("Widget title", "Titolo del widget"),
     "widget_from_report": ("Widget from a report", "Widget da un report"),
@@ -131,7 +133,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "token_once": ("API token for {name} (shown once): {token}",
                    "Token API per {name} (mostrato una volta): {token}"),
     # missed calls (issue 9)
-    "missed_calls": ("Missed calls", "Missed Calls"),
+    "missed_calls": ("Missed calls", "Chiamate perse"),
     "mc_to_call": ("Numbers to call back", "Numeri da richiamare"),
     "mc_booked": ("Booked calls", "Chiamate prenotate"),
     "mc_first_call": ("first call", "data prima chiamata"),
@@ -149,11 +151,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "mc_calling": ("Calling {num}", "Chiamata a {num}"),
     "mc_window_green": ("inside the callback window", "nella fascia di richiamata"),
     "mc_window_grey": ("outside the callback window", "fuori dalla fascia di richiamata"),
-    "mc_manage": ("Missed calls: assign and flush", "Missed Calls: assegna e svuota"),
+    "mc_manage": ("Missed calls: assign and flush", "Chiamate perse: assegna e svuota"),
     "mc_operator": ("Choose an operator", "Scegli un operatore"),
     "mc_assign": ("Assign", "Assegna"),
     "mc_unassign": ("Cancel booking", "Annulla prenotazione"),
-    "mc_flush": ("Flush queue", "Flush queue"),
+    "mc_flush": ("Flush queue", "Svuota la coda"),
     "mc_select": ("Select requests first.", "Seleziona prima le richieste."),
     "mc_flushed": ("{n} requests closed (forced closure).", "{n} richieste chiuse (chiusura forzata)."),
     "mc_unassigned": ("{n} bookings cancelled.", "{n} prenotazioni annullate."),
@@ -295,3 +297,278 @@ def t(key: str, lang: str = "en", **fmt) -> str:
     en, it = STRINGS.get(key, (key, key))
     s = it if lang == "it" else en
     return s.format(**fmt) if fmt else s
+
+
+# ------------------------------------------------------- the first hour: every visible string
+STRINGS.update({
+    # roles and languages as a person reads them
+    "role_admin": ("Administrator", "Amministratore"),
+    "role_supervisor": ("Supervisor", "Supervisore"),
+    "role_finance": ("Finance", "Finanza"),
+    "role_operator": ("Operator", "Operatore"),
+    "lang_en": ("English", "Inglese"),
+    "lang_it": ("Italian", "Italiano"),
+    # library texts: pickers and grids
+    "select": ("Select…", "Seleziona…"),
+    "no_results": ("No results found", "Nessun risultato"),
+    "start_date": ("Start date", "Data inizio"),
+    "end_date": ("End date", "Data fine"),
+    "grid_no_rows": ("No rows to show", "Nessuna riga da mostrare"),
+    "grid_loading": ("Loading…", "Caricamento…"),
+    "grid_page": ("Page", "Pagina"),
+    "grid_of": ("of", "di"),
+    "grid_to": ("to", "a"),
+    "grid_more": ("more", "altre"),
+    "grid_first": ("First page", "Prima pagina"),
+    "grid_previous": ("Previous page", "Pagina precedente"),
+    "grid_next": ("Next page", "Pagina successiva"),
+    "grid_last": ("Last page", "Ultima pagina"),
+    "grid_page_size": ("Page size:", "Righe per pagina:"),
+    "grid_filter": ("Filter…", "Filtra…"),
+    "grid_equals": ("Equals", "Uguale a"),
+    "grid_not_equal": ("Does not equal", "Diverso da"),
+    "grid_contains": ("Contains", "Contiene"),
+    "grid_not_contains": ("Does not contain", "Non contiene"),
+    "grid_starts": ("Begins with", "Inizia con"),
+    "grid_ends": ("Ends with", "Finisce con"),
+    "grid_blank": ("Blank", "Vuoto"),
+    "grid_not_blank": ("Not blank", "Non vuoto"),
+    "grid_less": ("Less than", "Minore di"),
+    "grid_greater": ("Greater than", "Maggiore di"),
+    "grid_range": ("Between", "Compreso tra"),
+    "grid_and": ("AND", "E"),
+    "grid_or": ("OR", "O"),
+    "grid_apply": ("Apply", "Applica"),
+    "grid_reset": ("Reset", "Reimposta"),
+    "grid_clear": ("Clear", "Cancella"),
+    "grid_cancel": ("Cancel", "Annulla"),
+    "grid_select_all": ("(Select all)", "(Seleziona tutto)"),
+    "grid_search": ("Search…", "Cerca…"),
+    "grid_blanks": ("(Blanks)", "(Vuoti)"),
+    "grid_no_matches": ("No matches", "Nessuna corrispondenza"),
+    "grid_pin": ("Pin column", "Blocca colonna"),
+    "grid_autosize": ("Autosize this column", "Adatta questa colonna"),
+    "grid_autosize_all": ("Autosize all columns", "Adatta tutte le colonne"),
+    "grid_reset_columns": ("Reset columns", "Ripristina colonne"),
+    "grid_sort_asc": ("Sort ascending", "Ordine crescente"),
+    "grid_sort_desc": ("Sort descending", "Ordine decrescente"),
+    "grid_sort_none": ("Clear sort", "Nessun ordinamento"),
+    # chart axes and plotly's mode bar
+    "axis_calls": ("calls", "chiamate"),
+    "axis_duration": ("duration (h:mm)", "durata (h:mm)"),
+    "axis_cost": ("cost (€)", "costo (€)"),
+    "axis_channels": ("channels in use", "canali occupati"),
+    "pl_download": ("Download the chart as PNG", "Scarica il grafico come PNG"),
+    "pl_zoom": ("Zoom", "Zoom"),
+    "pl_pan": ("Pan", "Sposta"),
+    "pl_zoom_in": ("Zoom in", "Ingrandisci"),
+    "pl_zoom_out": ("Zoom out", "Riduci"),
+    "pl_reset": ("Reset axes", "Ripristina gli assi"),
+    "pl_dblclick": ("Double-click to zoom back out", "Doppio clic per tornare alla vista intera"),
+    # chart series and pie slices (by the key a report gives them)
+    "series_total": ("total", "totale"),
+    "series_answered": ("answered", "risposte"),
+    "series_unanswered": ("unanswered", "non risposte"),
+    "series_quantity": ("quantity", "quantità"),
+    "series_n": ("quantity", "quantità"),
+    "series_calls": ("calls", "chiamate"),
+    "series_served": ("served", "servite"),
+    "series_unserved": ("not served", "non servite"),
+    "series_cost": ("cost", "costo"),
+    "series_cost_in": ("cost in", "costo in ingresso"),
+    "series_cost_out": ("cost out", "costo in uscita"),
+    "series_peak": ("peak", "picco"),
+    "series_average": ("average", "media"),
+    "series_range_average": ("average of the period", "media del periodo"),
+    "series_limit": ("channels", "canali"),
+    "series_incoming_total": ("incoming: total", "ingresso: totale"),
+    "series_incoming_answered": ("incoming: answered", "ingresso: risposte"),
+    "series_incoming_unanswered": ("incoming: unanswered", "ingresso: non risposte"),
+    "series_local_total": ("local: total", "locali: totale"),
+    "series_local_answered": ("local: answered", "locali: risposte"),
+    "series_local_unanswered": ("local: unanswered", "locali: non risposte"),
+    "series_called": ("called back", "richiamati"),
+    "series_open": ("not yet called back", "non ancora richiamati"),
+    "series_tel_ans": ("answered", "risposte"),
+    "series_tel_unans": ("unanswered", "non risposte"),
+    "series_served_inbound": ("served inbound", "servite in ingresso"),
+    "series_handled_with_callback": ("handled with callback", "gestite con richiamata"),
+    "series_forced_closure": ("forced closure", "chiusura forzata"),
+    "series_unanswered_callbacks": ("unanswered callbacks", "richiamate senza risposta"),
+    "series_not_managed": ("not managed", "non gestite"),
+    # home
+    "section_cdr": ("CDR", "CDR"),
+    "section_cc": ("Call Center", "Call Center"),
+    "section_missed": ("Missed calls", "Chiamate perse"),
+    "section_billing": ("Billing", "Tariffazione"),
+    "section_other": ("Other reports", "Altri report"),
+    "search_reports": ("Search the reports…", "Cerca tra i report…"),
+    "no_report_matches": ("No report matches “{q}”.", "Nessun report corrisponde a “{q}”."),
+    # empty states: what to do
+    "hint_no_calls": ("No calls are loaded yet: upload the PBX's CDR export on Ingest (or run "
+                      "pbxlens ingest), or try the demo with make demo.",
+                      "Nessuna chiamata caricata: carica l'export CDR del centralino in "
+                      "Importazione (o con pbxlens ingest), oppure prova la demo con make demo."),
+    "hint_no_cc": ("No Call Center CDR is loaded yet: upload the PBX's Call Center CDR export on "
+                   "Ingest.", "Nessun CDR Call Center caricato: carica l'export CDR Call Center "
+                   "del centralino in Importazione."),
+    "hint_no_events": ("No queue-member events yet: point the PBX's event webhook at /api/events "
+                       "(log-in, log-out and pauses of the operators).",
+                       "Nessun evento degli operatori: configura il webhook eventi del centralino "
+                       "verso /api/events (login, logout e pause degli operatori)."),
+    "hint_no_feedback": ("No feedback yet: point the PBX's feedback service at "
+                         "/voip/apiInstradamento/instradamento.",
+                         "Nessun feedback: configura il servizio di feedback del centralino "
+                         "verso /voip/apiInstradamento/instradamento."),
+    "hint_no_tariff": ("No tariff yet: import one on Tariffs (or add it there): every call is "
+                       "rated at once.", "Nessuna tariffa: importane una in Tariffe (o creala "
+                       "lì): ogni chiamata viene valorizzata subito."),
+    "hint_no_contract": ("No multiservice contract yet: give a company its period on "
+                         "Multiservice.", "Nessun contratto multiservizio: assegna un periodo "
+                         "a un'azienda in Multiservizio."),
+    "hint_no_missed": ("No missed calls yet: they come from the CDR (incoming queue calls no "
+                       "one answered) and from the PBX's dynamic routing.",
+                       "Nessuna chiamata persa: arrivano dal CDR (chiamate in coda senza "
+                       "risposta) e dall'instradamento dinamico del centralino."),
+    "hint_range": ("No data in the chosen range: the store holds calls from {first} to {last}.",
+                   "Nessun dato nel periodo scelto: l'archivio contiene chiamate dal {first} al "
+                   "{last}."),
+    # admin: users
+    "edit_user": ("Edit the selected user", "Modifica l'utente selezionato"),
+    "new_password": ("New password", "Nuova password"),
+    "password_hint": ("leave blank to keep it", "lascia vuoto per non cambiarla"),
+    "user_saved": ("Saved {name}.", "Salvato {name}."),
+    "no_extension": ("no extension", "nessun interno"),
+    # admin: settings and ingest
+    "env_var": ("Environment variable", "Variabile d'ambiente"),
+    "secret_generated": ("(generated, stored in the database)",
+                         "(generata, salvata nel database)"),
+    "source": ("Source", "Sorgente"),
+    "format": ("Format", "Formato"),
+    "rows_read": ("Rows read", "Righe lette"),
+    "rows_loaded": ("Rows loaded", "Righe caricate"),
+    "rows_duplicate": ("Duplicates", "Duplicati"),
+    "rows_quarantined": ("Quarantined", "In quarantena"),
+    "calls_loaded": ("Calls loaded", "Chiamate caricate"),
+    "finished_at": ("Finished", "Terminato"),
+    "rows": ("Rows", "Righe"),
+    "dir_operators": ("Operators", "Operatori"),
+    "dir_accounts": ("Accounts", "Account"),
+    "dir_queues": ("Queues", "Code"),
+    "dir_loaded": ("{file}: {n} loaded", "{file}: {n} caricati"),
+    # billing pages: tariffs (nexus_modules.md C.1, in its list order)
+    "tf_description": ("Description", "Descrizione"),
+    "tf_company": ("Company", "Azienda"),
+    "tf_inbound_gateway": ("Inbound gateway", "Gateway name"),
+    "tf_outbound_config": ("Outbound gateway configuration", "Gateway name configurazione"),
+    "tf_valid_from": ("Valid from", "Data inizio validità"),
+    "tf_valid_to": ("Valid to", "Data fine validità"),
+    "tf_answer_charge": ("Answer charge €", "Scatto alla risposta €"),
+    "tf_rate_in": ("Rate in € / min", "Tariffa in € / min"),
+    "tf_rate_out": ("Rate out € / min", "Tariffa out € / min"),
+    "tf_free_minutes": ("Annual free minutes", "Limite gratuito annuale"),
+    "tf_prefix": ("Prefix", "Prefisso"),
+    "tf_countries": ("Countries (IT,FR)", "Paesi (IT,FR)"),
+    "tf_initial_block_s": ("Initial block s", "Blocco iniziale s"),
+    "tf_increment_s": ("Increment s", "Incremento s"),
+    "tf_tenant": ("Tenant", "Tenant"),
+    # billing pages: PBX billing profiles (the PBX template's columns)
+    "pf_name": ("Profile", "Profilo"),
+    "pf_enabled": ("Enabled", "Abilitato"),
+    "pf_type": ("Rule type", "Tipo di regola"),
+    "pf_selection": ("Selection", "Selezione"),
+    "pf_connectionfee": ("Connection fee €", "Scatto alla risposta €"),
+    "pf_connectionduration": ("Connection duration s", "Durata dello scatto s"),
+    "pf_nextunitsfee": ("Next units fee €", "Costo unità successive €"),
+    "pf_nextunitsduration": ("Next units duration s", "Durata unità successive s"),
+    "pf_exact": ("exact", "esatta"),
+    "profiles_rules": ("{profiles} profiles, {rules} rules", "{profiles} profili, {rules} regole"),
+    "required": ("{what}: required", "{what}: obbligatorio"),
+    "pf_prefix": ("prefix", "prefisso"),
+    "pf_any": ("any", "qualsiasi"),
+    # billing pages: multiservice
+    "ms_service": ("Service", "Servizio"),
+    "ms_kind": ("Kind", "Tipo"),
+    "ms_kind_calls_in": ("inbound calls", "chiamate in ingresso"),
+    "ms_kind_calls_out": ("outbound calls", "chiamate in uscita"),
+    "ms_kind_units": ("units", "unità"),
+    "ms_rate": ("Rate €", "Tariffa €"),
+    "ms_free_limit": ("Free limit", "Limite gratuito"),
+    "ms_answer_charge": ("Answer charge €", "Scatto alla risposta €"),
+    "ms_company": ("Company", "Azienda"),
+    "ms_company_name": ("Company name", "Ragione sociale"),
+    "ms_from": ("From", "Dal"),
+    "ms_to": ("To", "Al"),
+    "ms_service_id": ("Service number", "Numero servizio"),
+    "ms_id": ("No.", "N."),
+    "ms_name": ("Service", "Servizio"),
+    "ms_valid_from": ("From", "Dal"),
+    "ms_valid_to": ("To", "Al"),
+    "ms_period_from": ("From", "Dal"),
+    "ms_period_to": ("To", "Al"),
+    "ms_quantity": ("Quantity", "Quantità"),
+    "ms_report": ("Multiservice report", "Report multiservizio"),
+    "ms_service_not_number": ("Service number: a number from the services table.",
+                              "Numero servizio: un numero della tabella dei servizi."),
+    "id": ("No.", "N."),
+    # the finance export
+    "export_period": ("Period (default: the previous calendar month)",
+                      "Periodo (predefinito: il mese solare precedente)"),
+})
+
+
+def series_name(key: str, label: str, lang: str = "en") -> str:
+    """A chart series' or pie slice's name: the catalog's label of its key, else the label the
+    report gave it (already in the user's language, or a name from the data).
+
+    Example:
+        >>> series_name("range_average", "range average", "it"), series_name("700", "Vendite")
+        ('media del periodo', 'Vendite')
+    """
+    k = f"series_{key}".lower()
+    return t(k, lang) if k in STRINGS else label
+
+
+def role_name(role: str, lang: str = "en") -> str:
+    return t(f"role_{role}", lang) if f"role_{role}" in STRINGS else role
+
+
+# AG Grid's own texts (its localeText keys) from the catalog
+_GRID_KEYS = {
+    "noRowsToShow": "grid_no_rows", "loadingOoo": "grid_loading", "page": "grid_page",
+    "of": "grid_of", "to": "grid_to", "more": "grid_more", "firstPage": "grid_first",
+    "previousPage": "grid_previous", "nextPage": "grid_next", "lastPage": "grid_last",
+    "pageSizeSelectorLabel": "grid_page_size", "ariaPageSizeSelectorLabel": "grid_page_size",
+    "filterOoo": "grid_filter", "equals": "grid_equals", "notEqual": "grid_not_equal",
+    "contains": "grid_contains", "notContains": "grid_not_contains", "startsWith": "grid_starts",
+    "endsWith": "grid_ends", "blank": "grid_blank", "notBlank": "grid_not_blank",
+    "lessThan": "grid_less", "greaterThan": "grid_greater", "inRange": "grid_range",
+    "andCondition": "grid_and", "orCondition": "grid_or", "applyFilter": "grid_apply",
+    "resetFilter": "grid_reset", "clearFilter": "grid_clear", "cancelFilter": "grid_cancel",
+    "selectAll": "grid_select_all", "searchOoo": "grid_search", "blanks": "grid_blanks",
+    "noMatches": "grid_no_matches", "pinColumn": "grid_pin", "autosizeThisColumn": "grid_autosize",
+    "autosizeAllColumns": "grid_autosize_all", "resetColumns": "grid_reset_columns",
+    "sortAscending": "grid_sort_asc", "sortDescending": "grid_sort_desc",
+    "sortUnSort": "grid_sort_none",
+}
+
+
+def grid_locale(lang: str = "en") -> dict[str, str]:
+    """AG Grid's `localeText` in `lang`."""
+    return {k: t(v, lang) for k, v in _GRID_KEYS.items()}
+
+
+def plotly_locale(lang: str = "en") -> dict:
+    """A plotly locale (dcc.Graph config `locales`): mode-bar tooltips, month and day names."""
+    from pbxlens.reports import format as fmt
+
+    keys = {"Download plot as a png": "pl_download", "Zoom": "pl_zoom", "Pan": "pl_pan",
+            "Zoom in": "pl_zoom_in", "Zoom out": "pl_zoom_out", "Reset axes": "pl_reset",
+            "Double-click to zoom back out": "pl_dblclick"}
+    months = list(fmt.MONTHS["it" if lang == "it" else "en"])
+    days = [fmt.weekday_label(i, lang) for i in range(7)]
+    dec, thousands = (",", ".") if lang == "it" else (".", ",")
+    return {"dictionary": {k: t(v, lang) for k, v in keys.items()},
+            "format": {"days": days, "shortDays": days, "months": months,
+                       "shortMonths": [m[:3] for m in months], "decimal": dec,
+                       "thousands": thousands, "date": "%d/%m/%Y"}}

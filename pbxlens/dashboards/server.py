@@ -25,7 +25,10 @@ from pbxlens.store import Stores, ops, server_link, users, writer
 PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quarantine",
          "admin_directory", "admin_settings", "tickets_list", "tickets_new", "tickets_edit",
          "trace_records", "tickets_companies", "missed_calls", "missed_manage",
-         "billing_home", "billing_tariffs", "billing_profiles", "billing_multiservice")
+         "billing_home", "billing_tariffs", "billing_profiles", "billing_multiservice",
+         "not_found_404")
+# where each role lands after logging in (when no page was asked for)
+START_PAGES = {"operator": "/missed", "finance": "/billing"}
 _OPEN_PREFIXES = ("/login", "/_dash-component-suites/", "/assets/", "/_favicon.ico", "/health")
 _app_lock = threading.Lock()
 _app_made = False
@@ -52,9 +55,11 @@ def create_app(store: Stores, *, https: bool | None = None) -> dash.Dash:
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
     )
     server.extensions["pbxlens"] = store
+    from pbxlens.dashboards.components.localize import localized
+
     for name in PAGES:  # what Dash does for a pages folder: import, then attach the layout
         module = importlib.import_module(f"pbxlens.dashboards.pages.{name}")
-        dash.page_registry[module.__name__]["layout"] = module.layout
+        dash.page_registry[module.__name__]["layout"] = localized(module.layout, ctx.lang)
     app.layout = shell
     _routes(server, store)
     from pbxlens.dashboards import webhooks
@@ -69,11 +74,17 @@ def create_app(store: Stores, *, https: bool | None = None) -> dash.Dash:
     return app
 
 
+def start_page(user) -> str:
+    """The page a user lands on: the operator's callbacks, finance's billing, else the reports."""
+    return START_PAGES.get(user.role, "/") if user is not None else "/"
+
+
 def shell():
     """The app shell around every page: top bar with navigation, the page, a URL tracker."""
     u = ctx.user()
     lang = ctx.lang()
-    links = [dcc.Link(i18n.t("reports", lang), href="/", className="pbx-nav-link")]
+    links = [dcc.Link(i18n.t("reports", lang), href="/", className="pbx-nav-link")] \
+        if access.visible_reports(u) else []
     if u and access.can_use_widgets(u):
         links.append(dcc.Link(i18n.t("widgets", lang), href="/widgets", className="pbx-nav-link"))
     if u and not u.disabled and u.role in ("operator", "supervisor", "admin"):  # issue 9
@@ -92,17 +103,20 @@ def shell():
                   dcc.Link(i18n.t("settings", lang), href="/admin/settings",
                            className="pbx-nav-link")]
     other = "en" if lang == "it" else "it"
-    right = [html.Span(f"{u.username} · {u.role}" if u else "", className="pbx-user"),
+    right = [html.Span([html.Span(u.username, className="pbx-data"),
+                        f" · {i18n.role_name(u.role, lang)}"] if u else "", className="pbx-user"),
              html.A(other.upper(), href=f"/lang/{other}", className="pbx-nav-link pbx-lang"),
              html.A(i18n.t("logout", lang), href="/logout", className="pbx-nav-link",
                     id="pbx-logout")]
     return html.Div([
         html.Header([html.A([html.Span("pbx", className="pbx-logo-a"),
-                             html.Span("lens", className="pbx-logo-b")], href="/",
+                             html.Span("lens", className="pbx-logo-b")], href=start_page(u),
                             className="pbx-logo"),
                      html.Nav(links, className="pbx-nav"),
                      html.Div(right, className="pbx-nav-right")], className="pbx-topbar"),
         html.Main(dash.page_container, className="pbx-main"),
+        # catalog texts for library widgets that take none as a property (assets/i18n.js)
+        html.Div(id="pbx-i18n", hidden=True, **{"data-no-results": i18n.t("no_results", lang)}),
     ])
 
 
@@ -190,6 +204,9 @@ def _routes(server: flask.Flask, store: Stores) -> None:
         if path.startswith("/api/") and flask.g.user is None:
             flask.g.user = users.token_user(store, _bearer())
             by_token = flask.g.user is not None
+        if path == "/" and flask.g.user is not None and start_page(flask.g.user) != "/" \
+                and not access.visible_reports(flask.g.user):
+            return flask.redirect(start_page(flask.g.user))  # the operator has no reports
         if flask.g.user is not None or path.startswith(_OPEN_PREFIXES):
             if flask.request.method not in _SAFE_METHODS and not by_token and not _csrf_ok():
                 return flask.jsonify({"error": "csrf", "status": 403,
@@ -238,7 +255,7 @@ def _routes(server: flask.Flask, store: Stores) -> None:
             return _login_page(error=str(exc), username=username, next=nxt), status
         flask.session.clear()
         flask.session["sid"] = users.open_session(store, user)
-        return flask.redirect(nxt)
+        return flask.redirect(start_page(user) if nxt == "/" else nxt)
 
     @server.route("/logout")
     def logout():

@@ -143,6 +143,22 @@ def build(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
 _D = "duration"
 
 
+# Italian words of the simulator's and common PBX pause reasons; other reasons are the PBX's
+# own text, shown as they are after the translated "pause"
+PAUSE_REASONS = {"(no reason)": "(senza motivo)", "break": "breve", "lunch": "pranzo",
+                 "training": "formazione", "backoffice": "back office"}
+
+
+class PauseLabels(dict):
+    """(en, it) of a pause block `pause <reason>`: Italian "pausa <motivo>"."""
+
+    def get(self, code, default=None):
+        if not str(code).startswith("pause "):
+            return super().get(code, default)
+        reason = str(code)[len("pause "):]
+        return code, f"pausa {PAUSE_REASONS.get(reason.lower(), reason)}"
+
+
 def _reason_metrics(_code: str):
     return (M("paused", "paused time", "tempo in pausa", _D, field="paused"),
             M("pauses", "pauses", "pause", field="pauses"))
@@ -153,7 +169,7 @@ LAYOUT = (
         M("logged", "logged-in time", "tempo connesso", _D, field="logged"),
         M("logins", "logins", "accessi", field="logins"))),
     Group("paused", "PAUSED", "IN PAUSA", _reason_metrics("")),
-    BlockGroups((), _reason_metrics, include=lambda b: b != ACT,
+    BlockGroups((), _reason_metrics, labels=PauseLabels(), include=lambda b: b != ACT,
                 doc="one group per pause reason present (`pause <reason>`, `pause (no reason)`)"),
     Group("available", "AVAILABLE", "DISPONIBILE", (
         M("avail", "logged in − paused", "connesso − pausa", _D, field="avail"),)),

@@ -137,7 +137,9 @@ class Breakdown:
                     facts[r["k"]].setdefault("pool", {"n": 0})["lim"] = int(r["lim"] or 0)
         order = sorted(labels, key=lambda k: (int(k) if self.allowance and k.isdigit() else 0,
                                               k if self.by_key else labels[k], k))
-        return [RowSpec(k, fmt.day_label(date.fromisoformat(k)) if self.dates else labels[k])
+        none = cm.tr(p.lang, "(none)", "(nessuno)")
+        return [RowSpec(k, fmt.day_label(date.fromisoformat(k)) if self.dates
+                        else none if labels[k] == "(none)" else labels[k])
                 for k in order], facts
 
     def __call__(self, con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:

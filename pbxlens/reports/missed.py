@@ -295,7 +295,7 @@ TODAY_LAYOUT = (
 )
 
 register_report(Report(
-    id="missed.today", en="Missed calls: today's report", it="Report Missed Call",
+    id="missed.today", en="Missed calls: today's report", it="Report Missed Call di oggi",
     source="callback request", build=build_today,
     tables_doc="one row per day (the day as \"today\", state at its end or now): the 13 "
                "Today's-report KPIs and the 6 backlog KPIs of nexus_modules.md A.8.1",

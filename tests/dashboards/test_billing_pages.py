@@ -84,9 +84,11 @@ def test_tariff_page_creates_validates_and_rates(live, client_for):
                      {"id": "bh-dates", "property": "end_date", "value": DAY2}])
     data = out.json()["response"]["bh-download"]["data"]
     wb = openpyxl.load_workbook(io.BytesIO(base64.b64decode(data["content"])))
-    assert "Month" in wb.sheetnames and "Division" in wb.sheetnames
-    last = list(wb["Month"].iter_rows(values_only=True))[-1]
-    assert last[0] == "Total" and abs(last[9] - float(total)) < 1e-6
+    assert "Mese" in wb.sheetnames and "Divisione" in wb.sheetnames  # the user's language
+    *body, last = list(wb["Mese"].iter_rows(values_only=True))[1:]
+    # rows rounded to the cent, the total their sum, within half a cent a row of the exact sum
+    assert last[0] == "Totale" and abs(last[9] - sum(r[9] for r in body)) < 1e-6
+    assert abs(last[9] - float(total)) <= 0.005 * len(body)
 
 
 def test_multiservice_entry(live, client_for):

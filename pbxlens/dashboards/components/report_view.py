@@ -13,8 +13,10 @@ from datetime import date
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from pbxlens.dashboards.components.charts import figure
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards import empty_states
+from pbxlens.dashboards.components.charts import figure, graph_config
+from pbxlens.dashboards.components.charts import title as chart_title
+from pbxlens.dashboards.i18n import grid_locale, t
 from pbxlens.reports import Report, get
 from pbxlens.reports import format as fmt
 from pbxlens.reports.export import group_spans
@@ -28,19 +30,52 @@ _ROW_STYLES = {"styleConditions": [
 ]}
 
 
-_WIDTH = {"duration": 124, "duration_h": 112, "count": 96, "percent": 100}
+# Column widths come from the formatted texts themselves (the cells are formatted here, so their
+# longest text is known): a column is as wide as its longest cell, never narrower than the
+# longest word of its header (headers wrap on word boundaries, never inside a word). Estimated
+# glyph widths of the grid's font; the browser test checks that no cell is cut.
+_GLYPH = (("0123456789€", 9.8), ("ABCDEFGHIJKLMNOPQRSTUVWXYZÀÈÉÌÒÙ", 11.0), (" ", 4.9),
+          (".,:;'|!il/()", 5.7), ("mwMW%", 14.0))  # bold px of the grid's 14 px font, measured
+_PAD = 28  # the cell's horizontal padding (9 + 9), its borders and a little air
+LABEL_MAX = 380  # longer row labels wrap inside their cell
 
 
-def column_defs(table, lang: str, pie: tuple[str, str] | None = None) -> list[dict]:
+def text_width(text: str) -> float:
+    """Estimated width in pixels of `text` in the grid's font, bold (totals and operator rows
+    are bold, and a column must hold them too)."""
+    return sum(next((px for chars, px in _GLYPH if ch in chars), 9.5) for ch in text)
+
+
+def _word_width(label: str) -> float:
+    return max((text_width(w) for w in str(label or "").split()), default=0.0)
+
+
+def column_defs(table, lang: str, pie: tuple[str, str] | None = None,
+                rows: list[dict] | None = None) -> list[dict]:
+    rows = rows or []
+    labels = [str(r.get("label", "")) for r in rows]
+    label_w = max([text_width(x) for x in labels] + [_word_width(table.row_header), 80.0])
+    label_w = min(label_w + _PAD + (26 if pie else 0), LABEL_MAX)
     first = {"field": "label", "headerName": table.row_header or "", "pinned": "left",
-             "width": 210, "cellStyle": {"textAlign": "left"}}
+             "width": round(label_w), "cellStyle": {"textAlign": "left"}, "wrapText": True,
+             "autoHeight": True, "cellClass": "pbx-label-cell"}
     if pie:
-        first.update(cellRenderer="MiniPie", width=236)
+        first.update(cellRenderer="MiniPie")
     defs: list[dict] = [first]
     cols = table.columns
     for i, j in group_spans(cols):
-        children = [{"field": f"c{k}", "headerName": cols[k].label, "type": "rightAligned",
-                     "width": _WIDTH.get(cols[k].unit, 104)} for k in range(i, j + 1)]
+        children = []
+        for k in range(i, j + 1):
+            texts = [r.get(f"c{k}", "") for r in rows]
+            w = max([text_width(x) for x in texts] + [_word_width(cols[k].label), 40.0])
+            children.append({"field": f"c{k}", "headerName": cols[k].label,
+                             "type": "rightAligned", "width": round(w + _PAD)})
+        need = _word_width(cols[i].group) + _PAD  # the group's longest word
+        have = sum(c["width"] for c in children)
+        if need > have:
+            extra = (need - have) / len(children)
+            for c in children:
+                c["width"] = round(c["width"] + extra)
         defs.append({"headerName": cols[i].group, "children": children,
                      "headerClass": "pbx-group", "wrapHeaderText": True,
                      "autoHeaderHeight": True})
@@ -61,7 +96,11 @@ def row_data(table, lang: str, pie: tuple[str, str] | None = None) -> tuple[list
         label = ("\u2003" if lvl == 1 else "") + str(r.get("label", ""))
         row = {"label": label, "_cls": cls, **cells(r)}
         if pie and not lvl:
-            row["_pa"], row["_pu"] = r.get(pie[0]) or 0, r.get(pie[1]) or 0
+            a, u = r.get(pie[0]) or 0, r.get(pie[1]) or 0
+            row["_pa"], row["_pu"] = a, u
+            if a + u:  # the mini pie's tooltip, formatted here like every number
+                row["_pt"] = (f"{fmt.count(a, lang=lang) or 0} / {fmt.count(a + u, lang=lang)} "
+                              f"({fmt.percent(100 * a / (a + u), lang=lang, places=1)})")
         rows.append(row)
     totals = {"label": str(table.totals.get("label", "")), "_cls": "total", **cells(table.totals)}
     return rows, totals
@@ -76,14 +115,15 @@ def grid(table, lang: str, grid_id, pie: tuple[str, str] | None = None) -> dag.A
     auto = len(rows) <= 35
     return dag.AgGrid(
         id=grid_id,
-        columnDefs=column_defs(table, lang, pie),
+        columnDefs=column_defs(table, lang, pie, [*rows, totals]),
         rowData=rows,
         defaultColDef={"sortable": False, "resizable": True, "suppressMovable": True,
                        "wrapHeaderText": True, "autoHeaderHeight": True},
         dashGridOptions={"pinnedBottomRowData": [totals], "suppressFieldDotNotation": True,
                          "domLayout": "autoHeight" if auto else "normal",
                          "rowHeight": 30, "headerHeight": 34, "groupHeaderHeight": 30,
-                         "suppressCellFocus": True, "suppressColumnVirtualisation": True},
+                         "suppressCellFocus": True, "suppressColumnVirtualisation": True,
+                         "localeText": grid_locale(lang)},
         getRowStyle=_ROW_STYLES,
         className="ag-theme-alpine pbx-grid",
         style={"width": "100%"} if auto else {"width": "100%", "height": "640px"},
@@ -103,8 +143,10 @@ def header_strip(table, lang: str) -> html.Div:
 def chart_row(charts: list[dict], lang: str, prefix: str) -> html.Div | None:
     if not charts:
         return None
-    return html.Div([html.Div(dcc.Graph(figure=figure(c, lang), id=f"{prefix}-{c['id']}",
-                                        config={"displaylogo": False}),
+    config = graph_config(lang)
+    return html.Div([html.Div([html.Div(chart_title(c), className="pbx-chart-title"),
+                               dcc.Graph(figure=figure(c, lang), id=f"{prefix}-{c['id']}",
+                                         config=config)],
                               className="pbx-chart " + ("pbx-chart-pie" if c["type"] == "pie"
                                                         else "pbx-chart-wide"))
                      for c in charts], className="pbx-charts")
@@ -128,6 +170,13 @@ def render_result(result, lang: str, export_type: str = "rp-export") -> list:
         defn = None
     pie = defn.row_pie if defn else None
     out: list = [filters_line(result, lang, defn)]
+    if empty_states.result_is_empty(result):  # say what to do, not only that nothing is there
+        from pbxlens.dashboards import context as web
+
+        with web.store().cursor() as cur:
+            text = empty_states.hint(cur, result.report, result, lang)
+        if text:
+            out.append(html.Div(text, className="pbx-hint", id="rp-hint"))
     top = chart_row(result.charts, lang, "rc")
     if top:
         out.append(top)

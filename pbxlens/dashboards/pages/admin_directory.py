@@ -23,8 +23,9 @@ MAX_BYTES = 50 * 1024 * 1024  # a directory is small; the browser holds it in me
 
 def _counts_grid(lang: str) -> dag.AgGrid:
     rows = admin.directory_counts(web.store())
-    cols = [{"field": "tenant", "headerName": t("tenant", lang)}] + [
-        {"field": f, "headerName": f} for f in ("operators", "accounts", "queues")]
+    cols = [{"field": "tenant", "headerName": t("tenant", lang), "cellClass": "pbx-code"}] + [
+        {"field": f, "headerName": t(f"dir_{f}", lang), "type": "rightAligned"}
+        for f in ("operators", "accounts", "queues")]
     return dag.AgGrid(id="ad-grid", rowData=rows, columnDefs=cols, columnSize="sizeToFit",
                       dashGridOptions={"domLayout": "autoHeight"},
                       className="ag-theme-alpine pbx-grid")
@@ -65,5 +66,6 @@ def import_directory(contents, filename):
         r = admin.import_directory(web.store(), filename or "directory.json", data)
     except (PbxlensError, ValueError, IndexError) as exc:
         return error_box(str(exc)), no_update
-    msg = f"{filename}: {r.rows_loaded} loaded" + (f" ({r.skipped})" if r.skipped else "")
+    msg = t("dir_loaded", lang, file=filename, n=r.rows_loaded) + (
+        f" ({r.skipped})" if r.skipped else "")
     return html.Span(msg, id="ad-done"), _counts_grid(lang)

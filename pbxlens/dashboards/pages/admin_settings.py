@@ -31,11 +31,14 @@ def layout(**_kwargs):
     if not access.is_admin(web.user()):
         return forbidden(lang)
     store = web.store()
-    rows = [{**r, "origin": t(f"origin_{r['origin']}", lang)} for r in admin.effective_settings()]
-    cols = [{"field": "key", "headerName": t("setting", lang)},
-            {"field": "value", "headerName": t("value", lang)},
+    rows = [{**r, "origin": t(f"origin_{r['origin']}", lang),
+             "value": t("secret_generated", lang) if r["value"] == admin.SECRET_GENERATED
+             else r["value"]} for r in admin.effective_settings()]
+    cols = [{"field": "key", "headerName": t("setting", lang), "cellClass": "pbx-code"},
+            {"field": "value", "headerName": t("value", lang), "cellClass": "pbx-code",
+             "wrapText": True, "autoHeight": True, "flex": 2},
             {"field": "origin", "headerName": t("origin", lang)},
-            {"field": "env", "headerName": "env"}]
+            {"field": "env", "headerName": t("env_var", lang), "cellClass": "pbx-code"}]
     editable = [html.Div([html.Label(t(k, lang)), _control(k, admin.get_ui(store, k), lang)],
                          className="pbx-field") for k in admin.UI_SETTINGS]
     return html.Div([
@@ -51,7 +54,7 @@ def layout(**_kwargs):
         html.Section([
             html.H3(t("settings", lang) + " · pbxlens.config"),
             html.P(t("settings_readonly", lang), className="pbx-muted", id="as-readonly"),
-            dag.AgGrid(id="as-grid", rowData=rows, columnDefs=cols, columnSize="sizeToFit",
+            dag.AgGrid(id="as-grid", rowData=rows, columnDefs=cols, columnSize="autoSize",
                        dashGridOptions={"domLayout": "autoHeight"},
                        className="ag-theme-alpine pbx-grid"),
         ], className="pbx-card"),

@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import io
 import tempfile
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import dash
 from dash import Input, Output, State, dcc, html, no_update
 
 from pbxlens import PbxlensError
+from pbxlens.billing.export import default_period, export_xlsx
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import error_box, forbidden
+from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
 
-dash.register_page(__name__, path="/billing", name="Billing", title="pbxlens · billing")
+dash.register_page(__name__, path="/billing", name="Billing", title=page_title("billing"))
 
 TABS = (("/billing", "billing"), ("/billing/tariffs", "tariffs"),
         ("/billing/profiles", "profiles"), ("/billing/multiservice", "multiservice"))
@@ -51,20 +52,20 @@ def layout(**_kwargs):
     if not access.can_manage_billing(user):
         return forbidden(lang)
     reports = [d for d in access.visible_reports(user) if d.id.startswith("billing.")]
-    cards = [dcc.Link([html.Div(d.title(lang), className="pbx-card-title"),
-                       html.Div(d.id, className="pbx-card-id")],
+    cards = [dcc.Link(html.Div(d.title(lang), className="pbx-card-title"),
                       href=f"/reports/{d.id}", className="pbx-card pbx-report-card")
              for d in reports]
-    today = date.today()
+    start, end = default_period(date.today())
     return html.Div([
         billing_tabs("/billing", lang),
         html.H1(t("billing", lang)),
         html.Section([
             html.H3(t("finance_export", lang)),
+            html.Label(t("export_period", lang), className="pbx-muted"),
             html.Div([
-                dcc.DatePickerRange(id="bh-dates", start_date=today.replace(day=1) - timedelta(days=1),
-                                    end_date=today, display_format="DD/MM/YYYY",
-                                    first_day_of_week=1, minimum_nights=0),
+                dcc.DatePickerRange(id="bh-dates", start_date=start, end_date=end,
+                                    display_format="DD/MM/YYYY", first_day_of_week=1,
+                                    minimum_nights=0),
                 html.Button(t("download", lang), id="bh-export", n_clicks=0,
                             className="pbx-btn pbx-btn-primary"),
             ], className="pbx-actions"),
@@ -87,8 +88,6 @@ def finance_export(n, start, end):
         return no_update, no_update
     if not access.can_manage_billing(web.user()):
         return no_update, error_box(t("forbidden", web.lang()))
-    from pbxlens.billing.export import export_xlsx
-
     try:
         lo = date.fromisoformat(start[:10]) if start else None
         hi = date.fromisoformat(end[:10]) if end else None
@@ -97,6 +96,7 @@ def finance_export(n, start, end):
     with tempfile.TemporaryDirectory(prefix="pbxlens-fin-") as tmp:
         out = Path(tmp) / "finance.xlsx"
         with web.store().cursor() as cur:
-            export_xlsx(cur, out, date_from=lo, date_to=hi, tenant=web.user().tenant)
+            export_xlsx(cur, out, date_from=lo, date_to=hi, tenant=web.user().tenant,
+                        lang=web.lang())
         data = io.BytesIO(out.read_bytes())
     return dcc.send_bytes(data.getvalue(), f"billing_{lo or ''}_{hi or ''}.xlsx"), ""

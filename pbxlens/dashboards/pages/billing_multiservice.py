@@ -12,24 +12,23 @@ from pbxlens import PbxlensError
 from pbxlens.billing import multiservice as ms
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
+from pbxlens.dashboards.components.tables import columns, display_rows
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.billing_home import billing_tabs
-from pbxlens.dashboards.pages.common import error_box, forbidden
+from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
 
 dash.register_page(__name__, path="/billing/multiservice", name="Multiservice",
-                   title="pbxlens · multiservice")
+                   title=page_title("multiservice"))
 
 
-def _text(rows: list[dict]) -> list[dict]:
-    return [{k: ("" if v is None else (v if isinstance(v, (int, bool)) else str(v)))
-             for k, v in r.items()} for r in rows]
-
-
-def _data(tenant: str) -> tuple[list[dict], list[dict], list[dict]]:
+def _data(tenant: str, lang: str) -> tuple[list[dict], list[dict], list[dict]]:
     with web.store().cursor() as cur:
-        return (_text(ms.list_services(cur, tenant=tenant)),
-                _text(ms.list_contracts(cur, tenant=tenant)),
-                _text(ms.list_quantities(cur, tenant=tenant)))
+        services = ms.list_services(cur, tenant=tenant)
+        for r in services:
+            r["kind"] = t(f"ms_kind_{r['kind']}", lang)
+        return (display_rows(services, lang), display_rows(ms.list_contracts(cur, tenant=tenant),
+                                                           lang),
+                display_rows(ms.list_quantities(cur, tenant=tenant), lang))
 
 
 def _field(label: str, cid: str, **kw) -> html.Div:
@@ -37,8 +36,8 @@ def _field(label: str, cid: str, **kw) -> html.Div:
                     className="pbx-field")
 
 
-def _grid(gid: str, rows: list[dict], cols: tuple[str, ...]) -> dag.AgGrid:
-    return dag.AgGrid(id=gid, rowData=rows, columnDefs=[{"field": c, "headerName": c} for c in cols],
+def _grid(gid: str, rows: list[dict], cols: tuple[str, ...], lang: str) -> dag.AgGrid:
+    return dag.AgGrid(id=gid, rowData=rows, columnDefs=columns(cols, lang, "ms_"),
                       dashGridOptions={"rowSelection": "single", "domLayout": "autoHeight"},
                       className="ag-theme-alpine pbx-grid")
 
@@ -47,59 +46,61 @@ def layout(**_kwargs):
     lang, user = web.lang(), web.user()
     if not access.can_manage_billing(user):
         return forbidden(lang)
-    services, contracts, quantities = _data(user.tenant)
-    kinds = [{"value": k, "label": k} for k in ms.KINDS]
+    services, contracts, quantities = _data(user.tenant, lang)
+    kinds = [{"value": k, "label": t(f"ms_kind_{k}", lang)} for k in ms.KINDS]
     return html.Div([
         billing_tabs("/billing/multiservice", lang),
         html.H1(t("multiservice", lang)),
-        dcc.Link("billing.multiservice →", href="/reports/billing.multiservice", id="bm-report"),
+        dcc.Link(t("ms_report", lang) + " →", href="/reports/billing.multiservice",
+                 id="bm-report"),
         html.Div(id="bm-msg", className="pbx-msg"),
         html.Section([
             html.H3(t("services", lang)),
             html.Div([
-                _field("servizio", "bm-s-name"),
-                html.Div([html.Label("kind"), dcc.Dropdown(id="bm-s-kind", options=kinds,
+                _field(t("ms_service", lang), "bm-s-name"),
+                html.Div([html.Label(t("ms_kind", lang)), dcc.Dropdown(id="bm-s-kind", options=kinds,
                                                            value="units", clearable=False)],
                          className="pbx-field"),
-                _field("tariffa €", "bm-s-rate"),
-                _field("limite gratuito", "bm-s-free"),
-                _field("scatto risposta €", "bm-s-answer"),
+                _field(t("ms_rate", lang), "bm-s-rate"),
+                _field(t("ms_free_limit", lang), "bm-s-free"),
+                _field(t("ms_answer_charge", lang), "bm-s-answer"),
                 html.Button(t("add", lang), id="bm-s-add", n_clicks=0,
                             className="pbx-btn pbx-btn-primary"),
                 html.Button(t("delete_selected", lang), id="bm-s-del", n_clicks=0,
                             className="pbx-btn"),
             ], className="pbx-filters"),
             _grid("bm-services", services, ("id", "name", "kind", "rate", "free_limit",
-                                            "answer_charge")),
+                                            "answer_charge"), lang),
         ], className="pbx-card"),
         html.Section([
             html.H3(t("contracts", lang)),
             html.Div([
-                _field("company", "bm-c-company"),
-                _field("from (YYYY-MM-DD)", "bm-c-from"),
-                _field("to (YYYY-MM-DD)", "bm-c-to"),
+                _field(t("ms_company", lang), "bm-c-company"),
+                _field(t("ms_from", lang), "bm-c-from", placeholder="2026-01-31"),
+                _field(t("ms_to", lang), "bm-c-to", placeholder="2026-12-31"),
                 html.Button(t("save", lang), id="bm-c-save", n_clicks=0,
                             className="pbx-btn pbx-btn-primary"),
                 html.Button(t("delete_selected", lang), id="bm-c-del", n_clicks=0,
                             className="pbx-btn"),
             ], className="pbx-filters"),
-            _grid("bm-contracts", contracts, ("company", "company_name", "valid_from", "valid_to")),
+            _grid("bm-contracts", contracts, ("company", "company_name", "valid_from", "valid_to"),
+                  lang),
         ], className="pbx-card"),
         html.Section([
             html.H3(t("quantities", lang)),
             html.Div([
-                _field("company", "bm-q-company"),
-                _field("service id", "bm-q-service"),
-                _field("from (YYYY-MM-DD)", "bm-q-from"),
-                _field("to (YYYY-MM-DD)", "bm-q-to"),
-                _field("quantity", "bm-q-qty"),
+                _field(t("ms_company", lang), "bm-q-company"),
+                _field(t("ms_service_id", lang), "bm-q-service"),
+                _field(t("ms_from", lang), "bm-q-from", placeholder="2026-01-01"),
+                _field(t("ms_to", lang), "bm-q-to", placeholder="2026-01-31"),
+                _field(t("ms_quantity", lang), "bm-q-qty"),
                 html.Button(t("add", lang), id="bm-q-add", n_clicks=0,
                             className="pbx-btn pbx-btn-primary"),
                 html.Button(t("delete_selected", lang), id="bm-q-del", n_clicks=0,
                             className="pbx-btn"),
             ], className="pbx-filters"),
             _grid("bm-quantities", quantities, ("id", "company", "service", "period_from",
-                                                "period_to", "quantity")),
+                                                "period_to", "quantity"), lang),
         ], className="pbx-card"),
     ])
 
@@ -139,7 +140,7 @@ def multiservice_action(_1, _2, _3, _4, _5, _6, s_name, s_kind, s_rate, s_free, 
                 ms.delete_contract(cur, sel_c[0]["company"], tenant=ten)
             elif trig == "bm-q-add":
                 if not str(q_service or "").strip().isdigit():
-                    raise PbxlensError("service id: a number from the services table")
+                    raise PbxlensError(t("ms_service_not_number", lang))
                 ms.add_quantity(cur, q_company or "", int(q_service), q_from, q_to, q_qty,
                                 tenant=ten)
             elif trig == "bm-q-del" and sel_q:
@@ -150,5 +151,5 @@ def multiservice_action(_1, _2, _3, _4, _5, _6, s_name, s_kind, s_rate, s_free, 
                 return no_update, no_update, no_update, t("select_row", lang)
     except PbxlensError as exc:
         return no_update, no_update, no_update, error_box(str(exc))
-    services, contracts, quantities = _data(ten)
+    services, contracts, quantities = _data(ten, lang)
     return services, contracts, quantities, html.Span(t("saved", lang), id="bm-done")

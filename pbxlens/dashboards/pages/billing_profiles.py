@@ -14,23 +14,33 @@ from pbxlens import PbxlensError
 from pbxlens.billing import profiles
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
+from pbxlens.dashboards.components.tables import columns, shown
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.billing_home import billing_tabs, upload_to_file
-from pbxlens.dashboards.pages.common import error_box, forbidden
+from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
+from pbxlens.reports import format as fmt
 
 dash.register_page(__name__, path="/billing/profiles", name="Billing profiles",
-                   title="pbxlens · billing profiles")
+                   title=page_title("profiles"))
 
 RULE_COLS = ("name", "enabled", "type", "selection", "connectionfee", "connectionduration",
              "nextunitsfee", "nextunitsduration")
 
 
-def _rows(tenant: str) -> tuple[list[dict], list[dict]]:
+def _rows(tenant: str, lang: str) -> tuple[list[dict], list[dict]]:
+    """One row per rule (the PBX template's columns, values in `lang`), and the lines."""
     with web.store().cursor() as cur:
-        rules = profiles.export_rows(cur, tenant=tenant)
+        profs = profiles.list_profiles(cur, tenant=tenant)
         lines = [{"line": ln, "profile": p} for ten, ln, p in profiles.lines(cur) if ten == tenant]
-    out = [dict(zip(("name", "type", "selection", "connectionfee", "connectionduration",
-                     "nextunitsfee", "nextunitsduration", "enabled"), r, strict=True)) for r in rules]
+    out = []
+    for p in profs:
+        for r in p["rules"]:
+            out.append({"name": p["name"], "enabled": shown(p["enabled"], lang),
+                        "type": t(f"pf_{r['kind']}", lang), "selection": r["selection"] or "",
+                        "connectionfee": fmt.exact(r["connection_fee"], lang=lang),
+                        "connectionduration": shown(r["connection_s"], lang),
+                        "nextunitsfee": fmt.exact(r["next_fee"], lang=lang),
+                        "nextunitsduration": shown(r["next_s"], lang)})
     return out, lines
 
 
@@ -38,7 +48,7 @@ def layout(**_kwargs):
     lang, user = web.lang(), web.user()
     if not access.can_manage_billing(user):
         return forbidden(lang)
-    rules, lines = _rows(user.tenant)
+    rules, lines = _rows(user.tenant, lang)
     return html.Div([
         billing_tabs("/billing/profiles", lang),
         html.H1(t("profiles", lang)),
@@ -54,7 +64,7 @@ def layout(**_kwargs):
             html.Div(id="bp-msg", className="pbx-msg"),
             dcc.Download(id="bp-download"),
             dag.AgGrid(id="bp-grid", rowData=rules,
-                       columnDefs=[{"field": c, "headerName": c} for c in RULE_COLS],
+                       columnDefs=columns(RULE_COLS, lang, "pf_"),
                        dashGridOptions={"rowSelection": "single", "domLayout": "autoHeight"},
                        className="ag-theme-alpine pbx-grid"),
         ], className="pbx-card"),
@@ -95,7 +105,7 @@ def profile_action(contents, _d, _a, filename, selected, line, profile):
                 with tempfile.TemporaryDirectory(prefix="pbxlens-profiles-") as tmp:
                     s = profiles.import_profiles(cur, upload_to_file(contents, filename, tmp),
                                                  tenant=user.tenant)
-                msg = t("imported", lang, stats=f"{s['profiles']} profiles, {s['rules']} rules")
+                msg = t("imported", lang, stats=t("profiles_rules", lang, **s))
             elif trig == "bp-delete":
                 if not selected:
                     return no_update, no_update, t("select_row", lang)
@@ -103,7 +113,7 @@ def profile_action(contents, _d, _a, filename, selected, line, profile):
                 msg = t("deleted", lang)
             elif trig == "bp-attach":
                 if not (line or "").strip():
-                    raise PbxlensError(t("line_out", lang) + ": required")
+                    raise PbxlensError(t("required", lang, what=t("line_out", lang)))
                 profiles.set_line(cur, line.strip(), (profile or "").strip() or None,
                                   tenant=user.tenant)
                 msg = t("saved", lang)
@@ -111,7 +121,7 @@ def profile_action(contents, _d, _a, filename, selected, line, profile):
                 return no_update, no_update, no_update
     except PbxlensError as exc:
         return no_update, no_update, error_box(str(exc))
-    rules, lines = _rows(user.tenant)
+    rules, lines = _rows(user.tenant, lang)
     return rules, lines, html.Span(msg, id="bp-done")
 
 

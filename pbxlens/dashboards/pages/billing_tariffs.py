@@ -16,59 +16,41 @@ from pbxlens import PbxlensError
 from pbxlens.billing import tariffs
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
+from pbxlens.dashboards.components.tables import display_rows
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.billing_home import billing_tabs, upload_to_file
-from pbxlens.dashboards.pages.common import error_box, forbidden
+from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
 
-dash.register_page(__name__, path="/billing/tariffs", name="Tariffs", title="pbxlens · tariffs")
+dash.register_page(__name__, path="/billing/tariffs", name="Tariffs", title=page_title("tariffs"))
 
-# form fields: (key, English, Italian) in the Nexus list order (nexus_modules.md C.1)
-FORM = (
-    ("description", "Description", "Descrizione"),
-    ("company", "Company", "Azienda"),
-    ("inbound_gateway", "Inbound gateway", "Gateway name"),
-    ("outbound_config", "Outbound gateway configuration", "Gateway name configurazione"),
-    ("valid_from", "Valid from", "Data inizio validità"),
-    ("valid_to", "Valid to", "Data fine validità"),
-    ("answer_charge", "Answer charge €", "Scatto alla risposta €"),
-    ("rate_in", "Rate in € / min", "Tariffa in € / min"),
-    ("rate_out", "Rate out € / min", "Tariffa out € / min"),
-    ("free_minutes", "Annual free minutes", "Limite gratuito annuale"),
-    ("prefix", "Prefix", "Prefisso"),
-    ("countries", "Countries (IT,FR)", "Paesi (IT,FR)"),
-    ("initial_block_s", "Initial block s", "Blocco iniziale s"),
-    ("increment_s", "Increment s", "Incremento s"),
-)
+# form fields in the Nexus list order (nexus_modules.md C.1); labels: catalog keys tf_<field>
+FORM = ("description", "company", "inbound_gateway", "outbound_config", "valid_from", "valid_to",
+        "answer_charge", "rate_in", "rate_out", "free_minutes", "prefix", "countries",
+        "initial_block_s", "increment_s")
 
 
 def _mine(con, tenant: str) -> list[dict]:
     return [r for r in tariffs.list_tariffs(con) if r["tenant"] in (None, tenant)]
 
 
-def _grid_rows(tenant: str) -> list[dict]:
+def _grid_rows(tenant: str, lang: str) -> list[dict]:
     with web.store().cursor() as cur:
-        rows = _mine(cur, tenant)
-    out = []
-    for r in rows:
-        out.append({k: ("" if v is None else (str(v) if not isinstance(v, (bool, int)) else v))
-                    for k, v in r.items()})
-    return out
+        return display_rows(_mine(cur, tenant), lang)
 
 
 def layout(**_kwargs):
     lang, user = web.lang(), web.user()
     if not access.can_manage_billing(user):
         return forbidden(lang)
-    it = lang == "it"
-    fields = [html.Div([html.Label(it_ if it else en),
+    fields = [html.Div([html.Label(t(f"tf_{k}", lang)),
                         dcc.Input(id={"type": "bt-f", "key": k}, className="pbx-input",
                                   type="text", debounce=False)], className="pbx-field")
-              for k, en, it_ in FORM]
+              for k in FORM]
     fields.append(html.Div(dcc.Checklist(id="bt-active", value=["y"],
                                          options=[{"value": "y", "label": " " + t("active", lang)}]),
                            className="pbx-field pbx-field-check"))
-    cols = [{"field": "id", "headerName": "id", "width": 70}] + [
-        {"field": k, "headerName": it_ if it else en} for k, en, it_ in FORM] + [
+    cols = [{"field": "id", "headerName": t("id", lang), "width": 70}] + [
+        {"field": k, "headerName": t(f"tf_{k}", lang)} for k in FORM] + [
         {"field": "active", "headerName": t("active", lang)}]
     return html.Div([
         billing_tabs("/billing/tariffs", lang),
@@ -93,7 +75,7 @@ def layout(**_kwargs):
             ], className="pbx-actions"),
             html.Div(id="bt-msg", className="pbx-msg"),
             dcc.Download(id="bt-download"),
-            dag.AgGrid(id="bt-grid", rowData=_grid_rows(user.tenant), columnDefs=cols,
+            dag.AgGrid(id="bt-grid", rowData=_grid_rows(user.tenant, lang), columnDefs=cols,
                        dashGridOptions={"rowSelection": "single", "domLayout": "autoHeight"},
                        className="ag-theme-alpine pbx-grid"),
         ], className="pbx-card"),
@@ -130,7 +112,7 @@ def tariff_action(_s, _d, contents, filename, editing, active, values, ids, sele
                 else:
                     tid = tariffs.add_tariff(cur, tenant=user.tenant, **form)
                     msg = f"{t('saved', lang)} #{tid}"
-                return _grid_rows(user.tenant), html.Span(msg, id="bt-done"), tid
+                return _grid_rows(user.tenant, lang), html.Span(msg, id="bt-done"), tid
             if trig == "bt-delete":
                 if not selected:
                     return no_update, t("select_row", lang), no_update
@@ -138,12 +120,12 @@ def tariff_action(_s, _d, contents, filename, editing, active, values, ids, sele
                 if tid not in {r["id"] for r in _mine(cur, user.tenant)}:
                     raise PbxlensError(f"no tariff {tid}")
                 tariffs.delete_tariff(cur, tid)
-                return _grid_rows(user.tenant), t("deleted", lang), None
+                return _grid_rows(user.tenant, lang), t("deleted", lang), None
             if trig == "bt-upload" and contents:
                 with tempfile.TemporaryDirectory(prefix="pbxlens-tariffs-") as tmp:
                     s = tariffs.import_tariffs(cur, upload_to_file(contents, filename, tmp),
                                                tenant=user.tenant)
-                return (_grid_rows(user.tenant),
+                return (_grid_rows(user.tenant, lang),
                         html.Span(t("imported", lang, stats=_stats(s)), id="bt-done"), no_update)
     except PbxlensError as exc:
         return no_update, error_box(str(exc)), no_update
@@ -160,7 +142,7 @@ def tariff_action(_s, _d, contents, filename, editing, active, values, ids, sele
 def fill_form(_e, _n, selected, ids):
     if dash.ctx.triggered_id == "bt-new" or not selected:
         return ["" for _ in ids], ["y"], None
-    r = selected[0]
+    r = selected[0].get("_raw") or selected[0]
     return [r.get(i["key"], "") for i in ids], (["y"] if r.get("active") else []), r["id"]
 
 

@@ -58,8 +58,7 @@ def layout(report_id: str | None = None, **kwargs):
     with web.store().cursor() as cur:
         bar = filter_bar(defn, cur, user.tenant, lang, d_from, d_to, p.filters)
     head = html.Div([
-        html.Div([html.H1(defn.title(lang), id="rp-title"),
-                  html.Div(defn.en if lang == "it" else defn.it, className="pbx-subtitle")]),
+        html.Div([html.H1(defn.title(lang), id="rp-title")]),
         html.Div([html.Button(t("search", lang), id="rp-apply", n_clicks=0,
                               className="pbx-btn pbx-btn-primary"),
                   html.Button(t("reset", lang), id="rp-reset", n_clicks=0, className="pbx-btn"),
