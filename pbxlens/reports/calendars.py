@@ -378,10 +378,16 @@ def analytics_rows(c: sa.Connection) -> dict[str, list[tuple]]:
 # ----------------------------------------------------------------------------- report SQL
 
 # The open intervals [lo, hi) of every calendar on every day of a range: weekly hours minus
-# closed days, each bound the PBX-local wall clock of that day made an instant.
-OPEN_SQL = """SELECT h.tenant, h.calendar_id, d.day,
-    timezone(?, d.day + to_minutes(CAST(h.open_min AS BIGINT))) AS lo,
-    timezone(?, d.day + to_minutes(CAST(h.close_min AS BIGINT))) AS hi
+# closed days, each bound the PBX-local wall clock of that day made an instant. A wall-clock
+# time shown twice (the hour repeated when DST ends) opens at its first instant and closes at
+# its last one, so that an interval spans every instant whose clock reads inside it: DuckDB's
+# `timezone()` picks one of the two, and the time an hour earlier plus an hour is the other
+# (zones shift by one hour).
+_AT = ("{f}(timezone(?, d.day + to_minutes(CAST(h.{c} AS BIGINT))), "
+       "timezone(?, d.day + to_minutes(CAST(h.{c} AS BIGINT) - 60)) + INTERVAL 1 HOUR)")
+OPEN_SQL = f"""SELECT h.tenant, h.calendar_id, d.day,
+    {_AT.format(f="least", c="open_min")} AS lo,
+    {_AT.format(f="greatest", c="close_min")} AS hi
   FROM (SELECT CAST(range AS DATE) AS day FROM range(CAST(? AS DATE),
         CAST(? AS DATE) + INTERVAL 1 DAY, INTERVAL 1 DAY)) d
   JOIN calendar_hours h ON h.isodow = isodow(d.day)
@@ -391,7 +397,7 @@ OPEN_SQL = """SELECT h.tenant, h.calendar_id, d.day,
 
 def open_intervals(d_from: date, d_to: date) -> tuple[str, list]:
     tz = get_settings().timezone
-    return OPEN_SQL, [tz, tz, d_from.isoformat(), d_to.isoformat()]
+    return OPEN_SQL, [tz, tz, tz, tz, d_from.isoformat(), d_to.isoformat()]
 
 
 def calendar_of(alias: str, qkey: str | None) -> str:

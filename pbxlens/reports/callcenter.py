@@ -15,12 +15,12 @@ from datetime import date
 
 from pbxlens import PbxlensError
 from pbxlens.ingest.callcenter_fields import DIRECTIONS
+from pbxlens.reports import calendars, scaffold
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports import format as fmt
 from pbxlens.reports import operator as op_family
 from pbxlens.reports import queue as q_family
-from pbxlens.reports import scaffold
 from pbxlens.reports.catalog import (
     BlockGroups,
     Built,
@@ -57,9 +57,17 @@ def _directions(values: list[str]) -> list[str]:
     return out
 
 
-def _common_where(w: flt.Where, p: flt.Params, a: str) -> None:
+# The instant a Call Center fact is judged by for opening hours: its queue call's entry.
+_CLOCKS = {"v": calendars.Clock("v", instant="v.enter_ts", qkey="v.qkey"),
+           "g": calendars.Clock("g", instant="g.q_enter_ts", qkey="g.qkey")}
+
+
+def _common_where(w: flt.Where, p: flt.Params, a: str, d_from: date | None = None,
+                  d_to: date | None = None) -> None:
     flt.call_filters(w, p, a)  # tenant, status (C25)
     w.any_of([f"{a}.direction"], _directions(p.values("direction")))
+    if d_from is not None and d_to is not None:
+        calendars.hours_where(w, p, _CLOCKS[a], d_from, d_to)
 
 
 def _queue_order(con, labels: dict[str, str], p: flt.Params) -> list[str]:
@@ -96,7 +104,7 @@ BY_QUEUE_HOUR = Grouping(("qkey", "hr"), "(qkey, hr, block)")
 
 def queue_query(g: Grouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     w = flt.Where()
-    _common_where(w, p, "v")
+    _common_where(w, p, "v", d_from, d_to)
     if not p.flag("empty_queue"):
         w.add("v.qkey <> ''")
     w.any_of(["v.exit_cause", "v.block"], flt.cause_codes(p.values("exit_cause")))
@@ -169,7 +177,7 @@ FROM c GROUP BY ALL
 
 def callers_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     w = flt.Where()
-    _common_where(w, p, "v")
+    _common_where(w, p, "v", d_from, d_to)
     if not p.flag("empty_queue"):
         w.add("v.qkey <> ''")
     if p.values("queue"):
@@ -226,7 +234,7 @@ def _and(*preds):
 
 def dashboard_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     w = flt.Where()
-    _common_where(w, p, "v")
+    _common_where(w, p, "v", d_from, d_to)
     return DASH_SQL.format(where=w.sql()), [d_from.isoformat(), d_to.isoformat(), *w.args]
 
 
@@ -350,9 +358,10 @@ BY_QUEUE_OPERATOR = Grouping(("qkey", "op", "account"), "(qkey, op, account, blo
 BY_OPERATOR = Grouping(("op", "dow", "hr"), "(op, block), (dow, block), (hr, block)")
 
 
-def _leg_where(p: flt.Params) -> flt.Where:
+def _leg_where(p: flt.Params, d_from: date | None = None, d_to: date | None = None
+               ) -> flt.Where:
     w = flt.Where()
-    _common_where(w, p, "g")
+    _common_where(w, p, "g", d_from, d_to)
     if not p.flag("empty_queue"):
         w.add("g.qkey <> ''")
     w.any_of(["g.extension"], p.values("operator"))
@@ -363,7 +372,7 @@ def _leg_where(p: flt.Params) -> flt.Where:
 
 def legs_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     """R32: the legs by queue, operator and account."""
-    w, lw = _leg_where(p), flt.Where()
+    w, lw = _leg_where(p, d_from, d_to), flt.Where()
     lw.any_of(["g.qkey", _LQLABEL], p.values("queue"))
     g = BY_QUEUE_OPERATOR
     sql = LEG_SQL.format(where=w.sql(), label_where=lw.sql(), keys=g.columns, sets=g.sets,
@@ -374,7 +383,7 @@ def legs_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
 def operators_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     """R34: the legs by operator (a queue filter matches the key, the exported name or the
     directory's name)."""
-    w, lw = _leg_where(p), flt.Where()
+    w, lw = _leg_where(p, d_from, d_to), flt.Where()
     qs = p.values("queue")
     if qs:
         ph = ", ".join("?" for _ in qs)
@@ -486,14 +495,14 @@ Q_DEFINITIONS = (
     ("averages", "Σ seconds / count, floored; header averages divide by the table quantity "
                  "(C1, C2)."),
 )
-_Q_FILTERS = (flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, DIRECTION, flt.EMPTY_QUEUE)
+_Q_FILTERS = (flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, DIRECTION, flt.EMPTY_QUEUE, calendars.HOURS)
 
 register_report(Report(
     id="cc.dashboard", en="Call Center dashboard", it="Voip Report Call Center",
     source="CC queue call", build=dashboard,
     tables_doc="three tables: every day of the range, 24 hours, 7 weekdays (Sunday first); "
                "columns by direction (incoming / local)",
-    filters=(), layout=(
+    filters=(calendars.HOURS,), layout=(
         Group("total", "TOTAL", "TOTALE", (
             M("served", "served", "servite", blocks=_served, thousands=False),
             M("unserved", "unserved", "non servite", blocks=_unserved, thousands=False))),
@@ -535,7 +544,7 @@ register_report(Report(
     id="cc.queue_callers", en="Call Center queue report per caller",
     it="Voip Report Call Center Code per Caller", source="CC queue call (incoming calls)",
     build=callers, tables_doc="one table; one row per day of the range (the data of the charts)",
-    filters=(flt.QUEUE, flt.EMPTY_QUEUE),
+    filters=(flt.QUEUE, flt.EMPTY_QUEUE, calendars.HOURS),
     layout=(Group("total", "TOTAL", "TOTALE", (cm.QTY,)),
             Group("answered", "ANSWERED", "RISPOSTE", (cm.QTY,), blocks=cm.is_answered),
             Group("unanswered", "UNANSWERED", "NON RISPOSTE", (cm.QTY,),
@@ -577,7 +586,7 @@ register_report(Report(
     source="CC operator event", build=queue_operators,
     tables_doc="one table per queue; rows: operator, then its accounts",
     filters=(flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, flt.OPERATOR, flt.ACCOUNT, DIRECTION,
-             flt.EMPTY_QUEUE),
+             flt.EMPTY_QUEUE, calendars.HOURS),
     layout=op_family.R3_LAYOUT, summary=op_family.LEG_SUMMARY, definitions=L_DEFINITIONS,
     charts_doc="none."))
 
@@ -591,7 +600,7 @@ register_report(Report(
 register_report(Report(
     id="cc.operators", en="Call Center operators report", it="Voip Report Call Center Operatori",
     source="CC operator event", build=operators, tables_doc="one table; one row per operator",
-    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.OPERATOR, flt.QUEUE, DIRECTION),
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.OPERATOR, flt.QUEUE, DIRECTION, calendars.HOURS),
     layout=op_family.R14_LAYOUT, summary=op_family.LEG_SUMMARY, definitions=L_DEFINITIONS,
     charts_doc="report charts: `answered_pie`, `by_weekday`, `by_hour` (total column, answered "
                "and unanswered lines)."))

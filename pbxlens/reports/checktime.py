@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from pbxlens.reports import calendars
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports.catalog import Built, FilterDef, Group, Report, register_report
@@ -90,6 +91,7 @@ class Gate:
         w = flt.Where()
         if p.tenant is not None:
             w.add("p.tenant = ?", p.tenant)
+        calendars.hours_where(w, p, calendars.Clock("p"), d_from, d_to)
         lw = flt.Where()
         lw.any_of(["s.gkey", "coalesce(d.name, s.gname, s.gkey)"], p.values(self.filter.key))
         # only the IVR report needs the called number (to place calls that reached no menu)
@@ -216,7 +218,7 @@ register_report(Report(
     id="cdr.checktime", en="Checktime report", it="Voip Report Cdr Checktime",
     source="CDR checktime line", build=CHECKTIMES,
     tables_doc="two tables: one row per time control; one row per N-minute slot of the day",
-    filters=(CHECKTIMES.filter, CHART_MINUTES), layout=_layout(False), definitions=_CT_DEFS,
+    filters=(CHECKTIMES.filter, CHART_MINUTES, calendars.HOURS), layout=_layout(False), definitions=_CT_DEFS,
     table_title=("Checktime", "Checktime"),
     charts_doc="report charts: `ok_pie` (OK green vs FAILED red), `by_slot` (OK and FAILED "
                "columns per N-minute slot)."))
@@ -225,7 +227,7 @@ register_report(Report(
     id="cdr.ivr", en="IVR menu report", it="Voip Report Cdr Menu IVR",
     source="CDR IVR line / call addressed to an IVR", build=IVR_MENUS,
     tables_doc="two tables: one row per IVR menu; one row per N-minute slot of the day",
-    filters=(IVR_MENUS.filter, CHART_MINUTES), layout=_layout(True), definitions=_IVR_DEFS,
+    filters=(IVR_MENUS.filter, CHART_MINUTES, calendars.HOURS), layout=_layout(True), definitions=_IVR_DEFS,
     table_title=("IVR menu", "Menu IVR"),
     charts_doc="report charts: `ok_pie` (OK green vs FAILED red), `by_slot` (OK and FAILED "
                "columns per N-minute slot)."))

@@ -12,6 +12,7 @@ from datetime import date
 
 from pbxlens.config import get_settings
 from pbxlens.models import numbers, vocabulary
+from pbxlens.reports import calendars
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports import format as fmt
@@ -60,6 +61,7 @@ GROUP BY k.cls, province, o.status
 def _calls(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     w = flt.Where()
     flt.call_filters(w, p)
+    calendars.hours_where(w, p, calendars.Clock("c", instant="c.start_ts"), d_from, d_to)
     return _CALLS.format(where=w.sql()), [d_from.isoformat(), d_to.isoformat(), *w.args]
 
 
@@ -195,7 +197,7 @@ register_report(Report(
     it="Report tempi conversazione chiamate in uscita", source="CDR call (outgoing)",
     build=conversation_times,
     tables_doc="every month of the range (MM-YYYY) x four number classes",
-    filters=(),
+    filters=(calendars.HOURS,),
     layout=tuple(_cls_group(c) for c in CONV_CLASSES),
     charts_doc="`daily_talk`: talk seconds per day, one line per class.",
     definitions=(
@@ -215,7 +217,7 @@ register_report(Report(
     source="CDR call (outgoing)", build=provinces,
     tables_doc="two tables: mobile / fixed rows, and one row per province of fixed numbers; "
                "columns by call status",
-    filters=(flt.STATUS, PROVINCE),
+    filters=(flt.STATUS, PROVINCE, calendars.HOURS),
     layout=(
         Group("total", "TOTAL", "TOTALE", (M("n", "quantity", "quantità"),)),
         BlockGroups(order=STATUS_ORDER, metrics_for=lambda c: (M("n", "quantity", "quantità"),),

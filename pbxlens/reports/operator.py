@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from pbxlens.reports import calendars, scaffold
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
-from pbxlens.reports import scaffold
 from pbxlens.reports.catalog import (
     BlockGroups,
     Built,
@@ -101,10 +101,18 @@ BY_OPERATOR_ACCOUNT = LegGrouping(("op", "account"), "(op, account, dir_block)",
                                   block="dir_block")
 
 
-def query(g: LegGrouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
-    """R14 / R15: received and originated legs by operator."""
+def leg_call_where(p: flt.Params, d_from: date, d_to: date) -> flt.Where:
+    """The filters on the call of a leg of `agent_legs g` (tenant, status, numbers, opening
+    hours of the leg's queue, else its tenant's)."""
     cw = flt.Where()
     flt.call_filters(cw, p, "g")
+    calendars.hours_where(cw, p, calendars.Clock("g", qkey="g.qkey"), d_from, d_to)
+    return cw
+
+
+def query(g: LegGrouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """R14 / R15: received and originated legs by operator."""
+    cw = leg_call_where(p, d_from, d_to)
     lw = flt.Where()
     lw.any_of(["op"], p.values("operator"))
     lw.any_of(["account"], p.values("account"))
@@ -118,8 +126,7 @@ def query(g: LegGrouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str,
 
 def queue_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     """R3: the queue legs by queue, operator and account."""
-    cw = flt.Where()
-    flt.call_filters(cw, p, "g")
+    cw = leg_call_where(p, d_from, d_to)
     lw = flt.Where()
     if not p.flag("empty_queue"):
         lw.add("g.qkey <> ''")
@@ -333,13 +340,15 @@ register_report(Report(
     id="cdr.queue_operators", en="Queue operators report",
     it="Voip Report Cdr Code con Dettaglio Operatori Account", source="operator leg (queue)",
     build=by_queue_operator, tables_doc="one table per queue; rows: operator, then its accounts",
-    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, flt.OPERATOR, flt.ACCOUNT, flt.EMPTY_QUEUE),
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, flt.OPERATOR, flt.ACCOUNT, flt.EMPTY_QUEUE,
+             calendars.HOURS),
     layout=R3_LAYOUT, summary=LEG_SUMMARY, definitions=LEG_DEFINITIONS, charts_doc="none."))
 
 register_report(Report(
     id="cdr.operators", en="Operators report", it="Voip Report Cdr Operatori",
     source="operator leg", build=by_operator, tables_doc="one table; one row per operator",
-    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.OPERATOR, flt.SOURCE, flt.DESTINATION),
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.OPERATOR, flt.SOURCE, flt.DESTINATION,
+             calendars.HOURS),
     layout=R14_LAYOUT, summary=LEG_SUMMARY, definitions=LEG_DEFINITIONS,
     charts_doc="report charts: `answered_pie`, `by_weekday`, `by_hour` (total column, answered "
                "and unanswered lines)."))
@@ -349,7 +358,7 @@ register_report(Report(
     it="Voip Report Cdr Operatori Account", source="operator leg", build=by_operator_account,
     tables_doc="one table; rows: operator, then its accounts",
     filters=(flt.STATUS, flt.EXIT_CAUSE, flt.OPERATOR, flt.ACCOUNT, flt.SOURCE,
-             flt.DESTINATION),
+             flt.DESTINATION, calendars.HOURS),
     layout=R15_LAYOUT, summary=(
         cm.summary_total("worked", "total time worked", "tempo totale lavorato", "worked"),),
     definitions=(

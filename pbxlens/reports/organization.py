@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from pbxlens.reports import calendars, scaffold
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports import operator as op
-from pbxlens.reports import scaffold
 from pbxlens.reports.catalog import BlockGroups, Built, FilterDef, Group, Report, register_report
 from pbxlens.reports.common import Grouping, M
 from pbxlens.reports.engine import RawTable, RowSpec
@@ -98,8 +98,7 @@ BY_UNIT_OPERATOR = UnitGrouping(("unit", "op", "account"), "(unit, op, account, 
 
 def query(unit: Unit, g: UnitGrouping, p: flt.Params, d_from: date, d_to: date
           ) -> tuple[str, list]:
-    cw = flt.Where()
-    flt.call_filters(cw, p, "g")
+    cw = op.leg_call_where(p, d_from, d_to)
     lw = flt.Where()
     lw.any_of(["op"], p.values("operator"))
     lw.any_of(["exit_cause", "block"], flt.cause_codes(p.values("exit_cause")))
@@ -208,7 +207,7 @@ DEFINITIONS = (
     *op.LEG_DEFINITIONS,
 )
 
-_COMMON = (flt.STATUS, flt.EXIT_CAUSE, flt.SOURCE, flt.DESTINATION)
+_COMMON = (flt.STATUS, flt.EXIT_CAUSE, flt.SOURCE, flt.DESTINATION, calendars.HOURS)
 
 register_report(Report(
     id="cdr.organizations", en="Organizations report", it="Voip Report Cdr Organizzazione",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from pbxlens.reports import calendars
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports.catalog import Built, FilterDef, Group, Report, register_report
@@ -63,6 +64,7 @@ class WaitHistogram:
                           "coalesce(q.name, nullif(v.queue_name, ''), v.queue_id, '')"], qs)
             if not self.answered and p.flag("abandon_only"):
                 w.add("v.block IN ('CANCELED', 'CANCELED NOWAIT')")
+            calendars.hours_where(w, p, calendars.Clock("v", qkey="v.qkey"), d_from, d_to)
             # answered: answer - enter (= detail_waiting_time); unanswered: exit - enter (§0.9)
             inner = _QUEUE.format(w="v.asa_s" if self.answered else "v.wait_s", where=w.sql())
         else:
@@ -71,6 +73,7 @@ class WaitHistogram:
             w.add("c.status = 'OK'" if self.answered else "c.status <> 'OK'")
             if not self.answered and p.flag("abandon_only"):
                 w.add("c.status = 'CANCELED'")
+            calendars.hours_where(w, p, calendars.Clock("c"), d_from, d_to)
             # answered: (answer, else channel up) - start (C5, as R1); unanswered: the CDR's
             # own duration = end - start (design.md: durations from the CDR's fields)
             inner = _CALL.format(w="c.wait_s" if self.answered else "c.dur_s", where=w.sql())
@@ -111,7 +114,7 @@ _DEFS_BUCKETS = ("buckets", "whole seconds: w <= 10 in 0-10, then ⌈w / 10⌉ t
 def _def(rid, en, it_, source, build, filters, title, tables_doc, measure):
     register_report(Report(
         id=rid, en=en, it=it_, source=source, build=build, tables_doc=tables_doc,
-        filters=filters, layout=LAYOUT, charts_doc="`histogram`: one column per bucket.",
+        filters=(*filters, calendars.HOURS), layout=LAYOUT, charts_doc="`histogram`: one column per bucket.",
         definitions=(("measure", measure), _DEFS_BUCKETS),
         totals_label=("TOTAL", "TOTALE"), table_title=title))
 
