@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from pbxlens.models import vocabulary
-from pbxlens.reports import calendars, scaffold
+from pbxlens.reports import calendars, drilldown, scaffold
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports import format as fmt
@@ -64,6 +64,18 @@ def call_where(p: flt.Params, d_from: date, d_to: date) -> flt.Where:
 def query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     w = call_where(p, d_from, d_to)
     return SQL.format(where=w.sql()), [d_from.isoformat(), d_to.isoformat(), *w.args]
+
+
+def facts_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """The calls behind the cells (drill-down): the same filters, block = direction|status."""
+    w = call_where(p, d_from, d_to)
+    return ("SELECT c.tenant, c.unique_id, c.leg_branch, c.day, c.hr, dayofweek(c.day) AS dow,"
+            " c.direction || '|' || c.status AS block FROM call_facts c"
+            f" WHERE c.day >= CAST(? AS DATE) AND c.day <= CAST(? AS DATE) {w.sql()}",
+            [d_from.isoformat(), d_to.isoformat(), *w.args])
+
+
+FACTS = drilldown.Facts(facts_query, row={"daily": "day", "hourly": "hr", "weekly": "dow"})
 
 
 def build(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
@@ -177,7 +189,7 @@ register_report(Report(
     tables_doc="three tables: every day of the range, 24 hours, 7 weekdays (Sunday first); "
                "columns by direction",
     filters=(flt.STATUS, flt.SOURCE, flt.DESTINATION, flt.BILLING_CODE, flt.GATEWAY,
-             calendars.HOURS),
+             calendars.HOURS), facts=FACTS,
     layout=LAYOUT,
     summary=_box("incoming", "Incoming", "Ingresso") + _box("outgoing", "Outgoing", "Uscita")
     + _box("internal", "Internal", "Interna"),

@@ -12,7 +12,7 @@ from datetime import date
 
 from pbxlens.config import get_settings
 from pbxlens.models import numbers, vocabulary
-from pbxlens.reports import calendars
+from pbxlens.reports import calendars, drilldown
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports import format as fmt
@@ -84,6 +84,26 @@ def provinces_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]
         pw.add(f"(k.cls = 'mobile' OR k.province IN ({ph}))", *provs)
     return (PROV_SQL.format(calls=calls, classify=_classify(), pwhere=pw.sql()),
             [*args, get_settings().line_prefix, *pw.args])
+
+
+def provinces_facts(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """The calls behind the cells (drill-down): mobile and fixed calls as `provinces_query`,
+    each with its class, province and status block."""
+    calls, args = _calls(p, d_from, d_to)
+    calls = calls.replace("SELECT c.tenant,", "SELECT c.tenant, c.unique_id, c.leg_branch,", 1)
+    pw = flt.Where()
+    provs = [v.strip().upper() for v in p.values("province")]
+    if provs:
+        ph = ", ".join("?" for _ in provs)
+        pw.add(f"(k.cls = 'mobile' OR k.province IN ({ph}))", *provs)
+    sql = f"""WITH o AS MATERIALIZED ({calls}),
+k AS ({_classify()})
+SELECT o.tenant, o.unique_id, o.leg_branch, k.cls,
+  CASE WHEN k.cls = 'fixed' THEN coalesce(nullif(k.province, ''), '?') END AS prov,
+  CASE WHEN o.status IN ('?', '??') THEN '??' ELSE o.status END AS block
+FROM o JOIN k ON k.num = o.num
+WHERE k.cls IN ('mobile', 'fixed') {pw.sql()}"""
+    return sql, [*args, get_settings().line_prefix, *pw.args]
 
 
 def _months(d_from: date, d_to: date) -> list[str]:
@@ -218,6 +238,9 @@ register_report(Report(
     tables_doc="two tables: mobile / fixed rows, and one row per province of fixed numbers; "
                "columns by call status",
     filters=(flt.STATUS, PROVINCE, calendars.HOURS),
+    facts=drilldown.Facts(provinces_facts, table={"provinces": ("cls", "fixed")},
+                          row={"mobile_fixed": "cls", "provinces": "prov"},
+                          extra=(("prov", "province", "provincia", "text"),)),
     layout=(
         Group("total", "TOTAL", "TOTALE", (M("n", "quantity", "quantità"),)),
         BlockGroups(order=STATUS_ORDER, metrics_for=lambda c: (M("n", "quantity", "quantità"),),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from pbxlens.config import get_settings
-from pbxlens.reports import calendars, definitions, scaffold
+from pbxlens.reports import calendars, definitions, drilldown, scaffold
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports.catalog import BlockGroups, Built, Group, Report, SummaryField, register_report
@@ -273,6 +273,38 @@ DEFINITIONS = (
 _Q_FILTERS = (flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, flt.EMPTY_QUEUE, calendars.HOURS)
 
 
+# The visits behind the cells (drill-down): the same filters, the same queue identity; `short`
+# is judged by the queue's own S, as the report does.
+FACTS_SQL = f"""
+SELECT g.tenant, g.unique_id, g.leg_branch, g.seq, g.qkey, g.day, g.hr, g.dow, g.block,
+  {_QLABEL} AS queue, g.asa_s, g.wait_s, g.talk_s,
+  CASE WHEN g.block IN ('CANCELED', 'CANCELED NOWAIT')
+       AND g.wait_s < coalesce(d.short_abandon_s, ?) THEN 1 ELSE 0 END AS short
+FROM (SELECT v.* FROM queue_visits v
+      WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) {{call_where}} {{visit_where}}
+     ) g
+LEFT JOIN queues q ON q.tenant = g.tenant AND q.id = g.queue_id
+LEFT JOIN queue_definitions d ON d.tenant = g.tenant AND d.qkey = g.qkey
+WHERE 1 = 1 {{label_where}}
+"""
+
+
+def facts_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    cw, vw, lw = visit_where(p, d_from, d_to)
+    sql = FACTS_SQL.format(call_where=cw.sql(), visit_where=vw.sql(), label_where=lw.sql())
+    return sql, [get_settings().short_abandon_s, d_from.isoformat(), d_to.isoformat(),
+                 *cw.args, *vw.args, *lw.args]
+
+
+_EXTRA = (("queue", "queue", "coda", "text"), ("asa_s", "answered after", "risposta dopo",
+                                               "duration"),
+          ("wait_s", "wait (unanswered)", "attesa (non risposte)", "duration"),
+          ("talk_s", "talk", "conversazione", "duration"))
+FACTS = drilldown.Facts(facts_query, row="qkey", extra=_EXTRA, order="seq")
+FACTS_BY_DATE = drilldown.Facts(facts_query, table="qkey", row="day", extra=_EXTRA, order="seq")
+FACTS_BY_HOUR = drilldown.Facts(facts_query, table="qkey", row="hr", extra=_EXTRA, order="seq")
+
+
 def explain(con, defn: Report, p: flt.Params) -> list[tuple[str, str]]:
     """The service-level definitions in force: the default and each queue's own."""
     return definitions.explain_queues(con, p.tenant, p.lang)
@@ -281,7 +313,7 @@ def explain(con, defn: Report, p: flt.Params) -> list[tuple[str, str]]:
 register_report(Report(
     id="cdr.queues", en="Queue report", it="Voip Report Cdr Code", source="CDR queue visit",
     build=by_queue, tables_doc="one table; one row per queue",
-    filters=_Q_FILTERS, layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS, explain=explain,
+    filters=_Q_FILTERS, layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS, explain=explain, facts=FACTS,
     charts_doc="report charts: `answered_pie` (answered vs unanswered), `by_weekday` and "
                "`by_hour` (total column, answered and unanswered lines; Sunday first); a mini "
                "pie (answered vs unanswered) before each queue name in the web table.",
@@ -292,10 +324,12 @@ register_report(Report(
     source="CDR queue visit", build=by_date,
     tables_doc="one table per queue; one row per day of the range (every day listed)",
     filters=_Q_FILTERS, layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS, explain=explain,
+    facts=FACTS_BY_DATE,
     charts_doc="per table: `by_weekday` (total, answered, unanswered; Sunday first)."))
 
 register_report(Report(
     id="cdr.queues_by_hour", en="Queue report by hour", it="Voip Report Cdr Code per Ora",
     source="CDR queue visit", build=by_hour, tables_doc="one table per queue; 24 rows 00:00-23:00",
     filters=_Q_FILTERS, layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS, explain=explain,
+    facts=FACTS_BY_HOUR,
     charts_doc="none (tables only)."))

@@ -205,3 +205,49 @@ def test_every_cdr_and_call_center_report_has_the_hours_filter():
     # concurrency is about channels over time and agent activity about agent states: no calls
     without = {d.id for d in all_reports() if d.id in ids and "hours" not in d.filter_keys}
     assert without == {"cdr.coincidences", "cdr.coincidences_out", "cc.agent_activity"}
+
+
+@pytest.fixture(scope="module")
+def seed_with_calendar(tmp_path_factory):
+    """Two simulated weekdays (CDR and Call Center) and calendars written straight into the
+    DuckDB copies (as the writer job leaves them): queue 700 open 09-13, the tenant 08-18."""
+    from pbxlens.simulate import generate
+    from pbxlens.store import analytics as db
+
+    folder = tmp_path_factory.mktemp("hours")
+    generate(folder, days=2, calls_per_day=200, seed=5, start=date(2026, 5, 4),
+             formats=["csv-detailed", "cc-csv-detailed"])
+    con = db.connect(folder / "store.duckdb")
+    ingest_paths(con, [folder])
+    con.executemany("INSERT INTO calendar_hours VALUES ('default', ?, ?, ?, ?)",
+                    [(1, d, 540, 780) for d in range(1, 8)]
+                    + [(2, d, 480, 1080) for d in range(1, 6)])
+    con.executemany("INSERT INTO calendar_assignments VALUES ('default', ?, ?)",
+                    [("700", 1), ("", 2)])
+    yield con
+    con.close()
+
+
+@pytest.mark.parametrize("rid", sorted(d.id for d in all_reports() if "hours" in d.filter_keys))
+def test_within_and_outside_hours_partition_every_report(seed_with_calendar, rid):
+    con = seed_with_calendar
+
+    def totals(hours=None):
+        f = {"hours": [hours]} if hours else {}
+        r = run(con, rid, Params(date_from=date(2026, 5, 4), date_to=date(2026, 5, 5),
+                                 filters=f))
+        return [{c.key: t.totals.get(c.key) or 0 for c in t.columns
+                 if c.kind == "sum" and c.unit == "count"} for t in r.tables]
+
+    def summed(*parts):  # per column key over every table (a queue's table may be absent)
+        out: dict = {}
+        for part in parts:
+            for t in part:
+                for k, v in t.items():
+                    out[k] = out.get(k, 0) + v
+        return {k: v for k, v in out.items() if v}
+
+    every, inside, outside = totals(), totals("open"), totals("closed")
+    assert summed(inside, outside) == summed(every)
+    if rid in ("cdr.queues", "cdr.dashboard", "cc.queues"):  # the calendar bites
+        assert any(v for t in outside for v in t.values())
