@@ -251,3 +251,32 @@ def test_within_and_outside_hours_partition_every_report(seed_with_calendar, rid
     assert summed(inside, outside) == summed(every)
     if rid in ("cdr.queues", "cdr.dashboard", "cc.queues"):  # the calendar bites
         assert any(v for t in outside for v in t.values())
+
+
+def test_missed_calls_count_out_of_hours_requests_apart(seed_with_calendar):
+    con = seed_with_calendar
+    p = Params(date_from=date(2026, 5, 4), date_to=date(2026, 5, 5), today=date(2026, 5, 6))
+    # the oracle: each request's first call against its queue's calendar, else the tenant's
+    cal = {"700": Calendar(1, "default", "q", country="", hours=[(d, 540, 780)
+                                                                 for d in range(1, 8)]),
+           "": Calendar(2, "default", "t", country="", hours=[(d, 480, 1080)
+                                                              for d in range(1, 6)])}
+    qid = dict(con.execute("SELECT name, id FROM queues").fetchall())
+    want = sum(not cal.get(qid.get(q, q), cal[""]).is_open(t, "Europe/Rome")
+               for q, t in con.execute("SELECT queue, first_call FROM missed_requests "
+                                       "WHERE day BETWEEN '2026-05-04' AND '2026-05-05'"
+                                       ).fetchall())
+    assert want > 0
+    r = run(con, "missed.dashboard", p)
+    total = r.tables[0].totals
+    assert total["out_of_hours.n"] == want
+    assert total["out_of_hours.pct"] == round(100 * want / total["total"], 2)
+    daily = r.tables[1]
+    assert sum(row.get("out_of_hours.n") or 0 for row in daily.rows) == want
+    # the categories still partition every request
+    cats = ("served_inbound", "handled_with_callback", "forced_closure",
+            "unanswered_callbacks", "not_managed")
+    assert sum(total.get(f"{c}.n") or 0 for c in cats) == total["total"]
+    outside = run(con, "missed.dashboard", Params(date_from=p.date_from, date_to=p.date_to,
+                                                  today=p.today, filters={"hours": ["closed"]}))
+    assert outside.tables[0].totals["total"] == want
