@@ -272,3 +272,157 @@ def t(key: str, lang: str = "en", **fmt) -> str:
     en, it = STRINGS.get(key, (key, key))
     s = it if lang == "it" else en
     return s.format(**fmt) if fmt else s
+
+# ----------------------------------------------------------------------------- definitions:
+# per-queue service levels, business hours, drill-down, journeys, staffing
+STRINGS.update({
+    "definitions": ("Definitions", "Definizioni"),
+    "sl_definitions": ("Service levels per queue", "Livelli di servizio per coda"),
+    "sl_definitions_help": (
+        "A queue without its own definition follows the settings. Every report that shows "
+        "service level, ASA or abandonment rate uses the queue's definition and states it.",
+        "Una coda senza definizione propria segue le impostazioni. Ogni report con livello di "
+        "servizio, ASA o tasso di abbandono usa la definizione della coda e la riporta."),
+    "sl_threshold": ("Threshold T (s)", "Soglia T (s)"),
+    "sl_target": ("Target (%)", "Obiettivo (%)"),
+    "sl_variant": ("Service-level formula", "Formula del livello di servizio"),
+    "short_abandon": ("Short abandon under (s)", "Abbandono breve sotto (s)"),
+    "own_definition": ("Own definition", "Definizione propria"),
+    "default_def": ("default", "predefinita"),
+    "back_to_default": ("Back to the default", "Torna alla predefinita"),
+    "saved_definitions": ("Saved: the reports use it within seconds.",
+                          "Salvato: i report la usano entro pochi secondi."),
+    "queue": ("Queue", "Coda"),
+    "queues": ("Queues", "Code"),
+    "choose_queue": ("Choose a queue.", "Scegli una coda."),
+    "calendars": ("Business hours", "Orari di apertura"),
+    "calendars_help": (
+        "Weekly opening hours, the national holidays of the country (a province adds its "
+        "patron saint), local holidays and closures. A queue follows its own calendar, else "
+        "the tenant's; the reports' filter 'opening hours' uses them.",
+        "Orari settimanali, festività nazionali del paese (una provincia aggiunge il santo "
+        "patrono), festività locali e chiusure. Una coda segue il proprio calendario, "
+        "altrimenti quello del tenant; il filtro 'orario di apertura' dei report li usa."),
+    "calendar": ("Calendar", "Calendario"),
+    "calendar_edit": ("Calendar and weekly hours", "Calendario e orario settimanale"),
+    "calendar_days": ("Holidays and closures", "Festività e chiusure"),
+    "holidays_of": ("Holidays of", "Festività di"),
+    "country": ("Country", "Paese"),
+    "province": ("Province", "Provincia"),
+    "opening_hours": ("Opening hours", "Orario di apertura"),
+    "local_holidays": ("Local holidays", "Festività locali"),
+    "local_holiday_day": ("Local holiday (DD/MM)", "Festività locale (GG/MM)"),
+    "closures": ("Closures", "Chiusure"),
+    "closure_days": ("Closure days", "Giorni di chiusura"),
+    "day_name": ("Name", "Nome"),
+    "add_holiday": ("Add holiday", "Aggiungi festività"),
+    "add_closure": ("Add closure", "Aggiungi chiusura"),
+    "assign_to": ("Assign to", "Assegna a"),
+    "assigned_to": ("Assigned to", "Assegnato a"),
+    "assign": ("Assign", "Assegna"),
+    "unassign": ("Remove assignment", "Rimuovi assegnazione"),
+    "whole_tenant": ("(whole tenant)", "(tutto il tenant)"),
+    "choose_calendar": ("Choose a calendar.", "Scegli un calendario."),
+    "choose_days": ("Choose the days.", "Scegli i giorni."),
+    "bad_day": ("Not a day DD/MM.", "Non è un giorno GG/MM."),
+    "drill_hint": (" · click to list the calls", " · clic per l'elenco delle chiamate"),
+    "drill_calls": ("{n} calls", "{n} chiamate"),
+    "drill_first": ("the first {shown} of {total} are listed; the export holds them all",
+                    "elencate le prime {shown} di {total}; l'export le contiene tutte"),
+    "totals": ("Totals", "Totali"),
+    "journeys": ("Journeys", "Percorsi"),
+    "journey": ("Journey", "Percorso"),
+    "journeys_help": (
+        "One row per call; open a call to see its path. Repeat caller: the same number called "
+        "in the hours before; first-contact resolution: answered and no new call from the "
+        "number in the hours after.",
+        "Una riga per chiamata; apri una chiamata per vederne il percorso. Richiamante: lo "
+        "stesso numero ha chiamato nelle ore precedenti; risolta al primo contatto: risposta e "
+        "nessuna nuova chiamata dal numero nelle ore successive."),
+    "journeys_found": ("{n} calls · window {hours} h", "{n} chiamate · finestra {hours} h"),
+    "call_id": ("Call", "Chiamata"),
+    "number": ("Number", "Numero"),
+    "direction": ("Direction", "Direzione"),
+    "duration": ("Duration", "Durata"),
+    "wait": ("Wait", "Attesa"),
+    "answered_by": ("Answered by", "Risposta da"),
+    "transferred": ("Transferred", "Trasferita"),
+    "callback": ("Callback", "Richiamata"),
+    "repeat_caller": ("Repeat caller", "Richiamante"),
+    "fcr": ("First-contact resolution", "Risolta al primo contatto"),
+    "repeat_window": ("Window (hours)", "Finestra (ore)"),
+    "every_direction": ("Outgoing and internal too", "Anche uscenti e interne"),
+    "repeat_only": ("Repeat callers only", "Solo richiamanti"),
+    "path": ("Path", "Percorso"),
+    "step": ("Step", "Passo"),
+    "name": ("Name", "Nome"),
+    "outcome": ("Outcome", "Esito"),
+    "answered": ("Answered", "Risposta"),
+    "wait_ring": ("Wait / ring", "Attesa / squillo"),
+    "talk": ("Talk", "Conversazione"),
+    "detail": ("Detail", "Dettaglio"),
+    "step_ivr": ("IVR", "IVR"),
+    "step_queue": ("Queue", "Coda"),
+    "step_agent": ("Operator", "Operatore"),
+    "step_transfer": ("Transfer", "Trasferimento"),
+    "step_group": ("Ring group", "Gruppo"),
+    "step_voicemail": ("Voicemail", "Segreteria"),
+    "step_checktime": ("Time control", "Controllo orario"),
+    "step_outbound": ("Outbound line", "Linea uscente"),
+    "step_service": ("Service", "Servizio"),
+    "step_other": ("Other", "Altro"),
+    "detail_choice": ("choice", "scelta"),
+    "detail_answered_by": ("answered by", "risposta da"),
+    "detail_extension": ("extension", "interno"),
+    "detail_account": ("account", "account"),
+    "detail_block": ("outcome", "esito"),
+    "detail_transferred_by": ("transferred by", "trasferita da"),
+    "detail_by": ("by", "da"),
+    "detail_source": ("source", "fonte"),
+    "callback_request": ("Callback request", "Richiesta di richiamata"),
+    "cb_role": ("This call is", "Questa chiamata è"),
+    "cb_missed_call": ("a missed call of the request", "una chiamata persa della richiesta"),
+    "cb_callback": ("the callback that closed it", "la richiamata che l'ha chiusa"),
+    "cb_state": ("State", "Stato"),
+    "recall_time": ("Recall time", "Tempo di richiamata"),
+    "history": ("History", "Storico"),
+    "recording": ("Recording", "Registrazione"),
+    "recording_open": ("Open the recording on the PBX", "Apri la registrazione sul PBX"),
+    "staffing": ("Staffing", "Dimensionamento"),
+    "staffing_help": (
+        "Agents needed per interval of a typical day by Erlang C (or Erlang A, for callers "
+        "who abandon), from the queues' history and their service-level targets, with an "
+        "occupancy cap and shrinkage; beside the agents logged in and their occupancy. "
+        "Requirements are rounded once, at the end.",
+        "Operatori necessari per intervallo di una giornata tipo con Erlang C (o Erlang A, "
+        "per chi abbandona), dallo storico delle code e dai loro obiettivi di livello di "
+        "servizio, con tetto di occupazione e shrinkage; accanto agli operatori collegati e "
+        "alla loro occupazione. Il fabbisogno è arrotondato una sola volta, alla fine."),
+    "interval": ("Interval", "Intervallo"),
+    "typical_day": ("Typical day", "Giornata tipo"),
+    "weekdays": ("Monday-Friday", "Lunedì-venerdì"),
+    "every_day": ("Every day", "Ogni giorno"),
+    "occupancy_cap": ("Occupancy cap (%)", "Tetto di occupazione (%)"),
+    "shrinkage": ("Shrinkage (%)", "Shrinkage (%)"),
+    "wrap_up": ("After-call work (s)", "Lavoro post-chiamata (s)"),
+    "erlang_a": ("Erlang A (callers abandon)", "Erlang A (chi chiama abbandona)"),
+    "erlang_c": ("Erlang C", "Erlang C"),
+    "compute": ("Compute", "Calcola"),
+    "calls_per_day": ("Calls", "Chiamate"),
+    "erlangs": ("Erlangs", "Erlang"),
+    "agents_exact": ("Agents (exact)", "Operatori (esatti)"),
+    "agents_needed": ("Agents needed", "Operatori necessari"),
+    "agents_scheduled": ("To schedule", "Da pianificare"),
+    "expected_sl": ("Expected SL %", "LdS atteso %"),
+    "expected_asa": ("Expected ASA", "ASA atteso"),
+    "expected_occupancy": ("Expected occupancy %", "Occupazione attesa %"),
+    "logged_in": ("Logged in", "Collegati"),
+    "actual_occupancy": ("Actual occupancy %", "Occupazione effettiva %"),
+    "staffing_queue_head": (
+        "{model} · {target} % within {t} s · AHT {aht} · patience {patience} · {days} days",
+        "{model} · {target} % entro {t} s · AHT {aht} · pazienza {patience} · {days} giorni"),
+    "staffing_total": (
+        "All queues, rounded once: {once} agent-intervals (each queue rounded: {each})",
+        "Tutte le code, arrotondate una volta: {once} operatori-intervallo (ogni coda "
+        "arrotondata: {each})"),
+})
