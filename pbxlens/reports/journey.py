@@ -227,9 +227,9 @@ def _steps(legs: list[dict]) -> list[Step]:
                                                       if x["dest_type"] == "local_exten"}:
                 st.detail["transferred_by"] = r["source_num"]  # the transfer target
         elif kind == "ivr":
-            nxt = legs[i + 1] if i + 1 < len(legs) else None
-            st.detail["choice"] = (f"{_KINDS.get(nxt['dest_type'] or '', 'other')}: {_name(nxt)}"
-                                   if nxt else "")
+            nxt = legs[i + 1] if i + 1 < len(legs) else None  # the CDR holds no digits
+            st.detail["choice"] = _name(nxt) if nxt else ""
+            st.detail["choice_kind"] = _KINDS.get(nxt["dest_type"] or "", "other") if nxt else ""
         elif kind == "checktime":
             ok = (r["checktime_in_hours"] if r["checktime_in_hours"] is not None
                   else r["exit_cause"] != "CLOSED")

@@ -81,7 +81,8 @@ def test_the_path_of_a_transferred_call(journey_stores):
     assert kinds == [("ivr", 0), ("queue", 0), ("agent", 1), ("transfer", 1), ("agent", 1),
                      ("agent", 0)]
     ivr, visit, a301, xfer, a302, target = j.steps
-    assert ivr.label == "Menu" and ivr.detail["choice"] == "queue: Coda Test"
+    assert ivr.label == "Menu" and (ivr.detail["choice_kind"], ivr.detail["choice"]) == (
+        "queue", "Coda Test")
     assert visit.label == "Coda Test" and visit.wait_s == 30 and visit.answered is True
     assert visit.outcome == "ATXFER"
     assert (a301.label, a301.answered, a301.detail["account"]) == ("Tre Account", True,

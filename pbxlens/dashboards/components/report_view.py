@@ -200,7 +200,9 @@ def drill_panel(res, lang: str, title: str) -> list:
             elif c["unit"] == "instant":
                 v = local_time(v)
             elif c["unit"] in ("duration", "count", "money"):
-                v = fmt.cell(v, c["unit"], "avg", lang=lang)
+                v = fmt.cell(v, c["unit"], lang=lang)  # a zero wait is blank, as in reports
+            elif c["key"] == "direction" and v:
+                v = t(f"dir_{v}", lang)
             row[c["key"]] = "" if v is None else v
         rows.append(row)
     more = t("drill_first", lang, shown=fmt.count(len(res.rows), lang=lang),

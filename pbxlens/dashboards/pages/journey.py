@@ -36,7 +36,11 @@ def _steps(j, lang: str) -> html.Table:
                                                   "answered", "wait_ring", "talk", "detail")])
     body = []
     for s in j.steps:
-        detail = ", ".join(f"{t('detail_' + k, lang)}: {v}" for k, v in s.detail.items() if v)
+        d = dict(s.detail)
+        if d.get("choice_kind"):  # the IVR's choice: the next destination, by kind and name
+            d["choice"] = f"{t(_KIND[d.pop('choice_kind')], lang)} {d.get('choice', '')}"
+        d.pop("choice_kind", None)
+        detail = ", ".join(f"{t('detail_' + k, lang)}: {v}" for k, v in d.items() if v)
         body.append(html.Tr([
             html.Td(defs.local_time(s.at)),
             html.Td(("└ " if s.level else "") + t(_KIND.get(s.kind, "step_other"), lang),
@@ -79,7 +83,8 @@ def layout(unique_id: str | None = None, **_kwargs):
         return error_box(str(exc))
     c = j.call
     facts = [(t("start", lang), defs.local_time(c["started"])), (t("caller", lang), c["caller"]),
-             (t("called", lang), c["called"]), (t("direction", lang), c["direction"]),
+             (t("called", lang), c["called"]),
+             (t("direction", lang), t(f"dir_{c['direction']}", lang)),
              (t("status", lang), c["status"]), (t("duration", lang), _dur(c["duration_s"], lang)),
              (t("repeat_caller", lang), _yes(j.repeat, lang)), (t("fcr", lang),
                                                                _yes(j.fcr, lang))]
