@@ -111,6 +111,10 @@ class Gate:
         lw = flt.Where()
         lw.any_of(["s.gkey", "coalesce(d.name, s.gname, s.gkey)"], p.values(self.filter.key))
         called = "p.called" if self.by_called else "CAST(NULL AS TEXT)"
+        # the report filters on the name of each (gate, slot, block) sum: the same window,
+        # needed only when a gate is filtered
+        gname = ("any_value(s.gate_name) OVER (PARTITION BY s.tenant, s.gkey, s.slot, s.block)"
+                 if lw.parts else "s.gate_name")
         sql = f"""
 WITH r AS (
   SELECT p.tenant, p.unique_id, p.leg_branch, p.seq, p.gkey AS gkey0, p.gate_name,
@@ -132,8 +136,7 @@ WITH r AS (
   FROM r LEFT JOIN m ON r.gkey0 IS NULL AND m.tenant = r.tenant
     AND m.called IS NOT DISTINCT FROM r.called
 ), g AS (
-  SELECT s.*, any_value(s.gate_name) OVER (PARTITION BY s.tenant, s.gkey, s.slot, s.block)
-    AS gname FROM s
+  SELECT s.*, {gname} AS gname FROM s
 )
 SELECT s.*, coalesce(d.name, s.gname, s.gkey) AS gate FROM g s
 LEFT JOIN {self.names} d ON d.tenant = s.tenant AND d.id = s.gkey

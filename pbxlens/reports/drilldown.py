@@ -136,13 +136,19 @@ def drill(con, report: str | Report, params: flt.Params, cell: Cell, *, limit: i
     d_from, d_to = params.resolved()
     sql, args = facts.query(params, d_from, d_to)
     conds, cargs = _conds(facts, cell)
-    table_conds, targs = _conds(facts, Cell(cell.report, cell.table, None, cell.column))
-    present = [b for (b,) in con.execute(f"SELECT DISTINCT f.block {_where(sql, table_conds)}",
-                                         [*args, *targs]).fetchall()]
-    g, m = _column(defn, present, cell.column)
+    # one pass: the facts of the cell's row per block (its column's blocks are among them)
+    per_block = dict(con.execute(f"SELECT f.block, count(*) {_where(sql, conds)} GROUP BY 1",
+                                 [*args, *cargs]).fetchall())
+    try:
+        g, m = _column(defn, list(per_block), cell.column)
+    except DrillError:  # a block column of the table that this row does not hold
+        table_conds, targs = _conds(facts, Cell(cell.report, cell.table, None, cell.column))
+        present = [b for (b,) in con.execute(
+            f"SELECT DISTINCT f.block {_where(sql, table_conds)}", [*args, *targs]).fetchall()]
+        g, m = _column(defn, present, cell.column)
     if not is_count(m):
         raise DrillError(f"{cell.column} is not a count: only count cells open their calls")
-    blocks = sorted(b for b in present if g.blocks(b) and (m.blocks is None or m.blocks(b)))
+    blocks = sorted(b for b in per_block if g.blocks(b) and (m.blocks is None or m.blocks(b)))
     if not blocks:
         return DrillResult(cell, 0, 0, _columns(facts, params.lang), [], False, m.doc, [])
     ph = ", ".join("?" for _ in blocks)
@@ -151,30 +157,38 @@ def drill(con, report: str | Report, params: flt.Params, cell: Cell, *, limit: i
         conds.append(f"f.{m.field} <> 0")
     base = _where(sql, conds)
     all_args = [*args, *cargs, *blocks]
-    value_sql = "count(*)" if m.field == "n" else f"sum(f.{m.field})"
-    count, value = con.execute(f"SELECT count(*), coalesce({value_sql}, 0) {base}",
-                               all_args).fetchone()
-    rows = _page(con, facts, base, all_args, limit) if limit else []
+    if m.field == "n":
+        count = value = sum(per_block[b] for b in blocks)
+    else:
+        count, value = con.execute(f"SELECT count(*), coalesce(sum(f.{m.field}), 0) {base}",
+                                   all_args).fetchone()
+    rows = _page(con, facts, base, all_args, limit, (d_from, d_to)) if limit else []
     return DrillResult(cell, int(value), int(count), _columns(facts, params.lang), rows,
                        count > len(rows), m.doc, blocks)
 
 
-def _page(con, facts: Facts, base: str, args: list, limit: int) -> list[dict]:
+def _page(con, facts: Facts, base: str, args: list, limit: int, days: tuple[date, date]
+          ) -> list[dict]:
     extra = "".join(f", f.{c}" for c, *_ in facts.extra)
-    if facts.details == "cdr":
+    if facts.details == "cdr":  # the calls of the page, read within the range's days
         sql = f"""
-WITH page AS (SELECT f.* {base} ORDER BY f.tenant, f.unique_id, f.leg_branch, f.{facts.order}
-              LIMIT ?)
+WITH page AS MATERIALIZED (
+  SELECT f.* {base} ORDER BY f.tenant, f.unique_id, f.leg_branch, f.{facts.order} LIMIT ?),
+c AS (SELECT * FROM calls WHERE start_local >= CAST(? AS DATE)
+      AND start_local < CAST(? AS DATE) + INTERVAL 1 DAY
+      AND unique_id IN (SELECT unique_id FROM page))
 SELECT f.unique_id, c.start_local AS started, c.caller, c.called, c.direction, c.status, f.block
   {extra}
-FROM page f LEFT JOIN calls c ON c.tenant = f.tenant AND c.unique_id = f.unique_id
+FROM page f LEFT JOIN c ON c.tenant = f.tenant AND c.unique_id = f.unique_id
   AND c.leg_branch = f.leg_branch
 ORDER BY started, f.unique_id, f.{facts.order}"""
-    else:
+        args = [*args, limit, days[0].isoformat(), days[1].isoformat()]
+    else:  # the facts carry their own details
         sql = f"""
 SELECT f.unique_id, f.started, f.caller, f.called, NULL AS direction, f.status, f.block {extra}
 {base} ORDER BY f.started, f.unique_id, f.{facts.order} LIMIT ?"""
-    cur = con.execute(sql, [*args, limit])
+        args = [*args, limit]
+    cur = con.execute(sql, args)
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
