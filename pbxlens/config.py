@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     # the longest range in months (the PBX's own retention); 0 = no limit. The CLI may override.
     report_time_limit_s: float = 30.0
     report_max_months: int = 25
+    # Definitions (reports/definitions.py): the service level of a queue without its own
+    # definition (target %, variant), and the repeat-caller / first-contact window of journeys.
+    service_level_target_pct: int = 80
+    service_level_variant: str = "abandon_aware"
+    repeat_caller_hours: int = 24
 
     @field_validator("timezone")
     @classmethod

@@ -26,7 +26,7 @@ PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quar
          "admin_directory", "admin_settings", "tickets_list", "tickets_new", "tickets_edit",
          "trace_records", "tickets_companies", "missed_calls", "missed_manage",
          "billing_home", "billing_tariffs", "billing_profiles", "billing_multiservice",
-         "not_found_404")
+         "definitions", "journeys", "journey", "staffing", "not_found_404")
 # where each role lands after logging in (when no page was asked for)
 START_PAGES = {"operator": "/missed", "finance": "/billing"}
 _OPEN_PREFIXES = ("/login", "/_dash-component-suites/", "/assets/", "/_favicon.ico", "/health")
@@ -97,6 +97,9 @@ def shell():
                   dcc.Link(i18n.t("trace", lang), href="/trace", className="pbx-nav-link")]
     if access.can_manage_billing(u):
         links.append(dcc.Link(i18n.t("billing", lang), href="/billing", className="pbx-nav-link"))
+    if access.is_manager(u):  # definitions, journeys, staffing
+        links += [dcc.Link(i18n.t(k, lang), href=f"/{k}", className="pbx-nav-link")
+                  for k in ("journeys", "staffing", "definitions")]
     if access.is_admin(u):
         links += [dcc.Link(i18n.t("users", lang), href="/admin/users", className="pbx-nav-link"),
                   dcc.Link(i18n.t("ingest", lang), href="/admin/ingest", className="pbx-nav-link"),

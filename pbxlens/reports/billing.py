@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from pbxlens import PbxlensError
 from pbxlens.reports import common as cm
+from pbxlens.reports import drilldown
 from pbxlens.reports import filters as flt
 from pbxlens.reports import format as fmt
 from pbxlens.reports.catalog import (
@@ -141,6 +142,19 @@ class Breakdown:
         return [RowSpec(k, fmt.day_label(date.fromisoformat(k)) if self.dates
                         else none if labels[k] == "(none)" else labels[k])
                 for k in order], facts
+
+    def facts(self, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+        """The rated calls behind the cells (drill-down): the same joins and filters, one row
+        per call with its row key `k` (and its month and date, for the dashboard)."""
+        w = flt.Where()
+        cost_filters(w, p)
+        sql = SQL[:SQL.index("GROUP BY")].replace(
+            SQL[SQL.index("SELECT"):SQL.index("FROM call_costs")],
+            f"SELECT cc.tenant, cc.unique_id, cc.leg_branch, coalesce({self.key}, '') AS k, "
+            "strftime(cc.day, '%Y-%m') AS month, CAST(cc.day AS TEXT) AS date, "
+            "cc.direction AS block, cc.billed_s, cc.cost\n")
+        return (sql.format(where=w.sql()),
+                [method(p), d_from.isoformat(), d_to.isoformat(), *w.args])
 
     def __call__(self, con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
         specs, facts = self.rows(con, p, d_from, d_to)
@@ -315,6 +329,8 @@ DEFS = (
     ("company", "The organization of the call's operator (answered_by for incoming, the "
                 "placing account/extension for outgoing; BL-7)."),
 )
+_EXTRA = (("billed_s", "billed time", "tempo fatturato", "duration"),
+          ("cost", "cost €", "costo €", "money"))
 _COMMON = dict(source="rated call (call_costs)", filters=FILTERS,
                layout=LAYOUT, definitions=DEFS, totals_label=("Total", "Totale"))
 
@@ -323,6 +339,8 @@ register_report(Report(
     tables_doc="two tables: months (YYYY-MM) and dates with rated calls; the header strip "
                "holds the 12 headline totals (C.4)",
     summary=_headline(), table_title=("Costs", "Costi"),
+    facts=drilldown.Facts(BY_MONTH.facts, row={"monthly": "month", "daily": "date"},
+                          extra=_EXTRA),
     charts_doc="`monthly_cost`, `daily_cost`: cost (column), cost in and cost out (lines), EUR.",
     **_COMMON))
 
@@ -339,7 +357,8 @@ for _by, _en, _it in (
     register_report(Report(
         id=f"billing.by_{_by.name}", en=_en, it=_it, build=_by,
         tables_doc=f"one row per {_by.header[0].lower()} with rated calls, sorted",
-        table_title=(_en, _it), charts_doc="none.", **_COMMON))
+        table_title=(_en, _it), charts_doc="none.", **_COMMON,
+        facts=drilldown.Facts(_by.facts, row="k", extra=_EXTRA)))
 
 register_report(Report(
     id="billing.consumption", en="Tariff consumption", it="Consumo tariffe",
@@ -374,6 +393,7 @@ register_report(Report(
               doc="used / allowance, a whole percent rounded half-up (BL-11: `(0%)`)"))),
     ),
     table_title=("Consumption", "Consumo"), charts_doc="none.",
+    facts=drilldown.Facts(BY_TARIFF.facts, row="k", extra=_EXTRA),
     definitions=(*DEFS, ("free minutes", "One pool per tariff, tenant, company and calendar year,"
                                          " shared by inbound and outbound, consumed in start "
                                          "order (C.2, BL-3).")),

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 from pbxlens.models import vocabulary
+from pbxlens.reports import calendars, drilldown, scaffold
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
-from pbxlens.reports import scaffold
 from pbxlens.reports.catalog import BlockGroups, Built, Group, Report, register_report
 from pbxlens.reports.common import Grouping, M
 from pbxlens.reports.engine import RawTable, RowSpec
@@ -73,10 +74,17 @@ BY_CODE_OPERATOR = CodeGrouping(("code", "op", "acc"), "(code, op, acc, block)",
 _STATUS_BLOCK = "CASE WHEN b.status IN ('?', '??') THEN '?' ELSE b.status END"
 
 
-def query(g: CodeGrouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+def call_where(p: flt.Params, d_from: date, d_to: date) -> flt.Where:
+    """The filters on `billing_calls b` (the report and its drill-down's list share them)."""
     w = flt.Where()
     flt.call_filters(w, p, "b")
     w.any_of(["b.exit_cause", "b.block"], flt.cause_codes(p.values("exit_cause")))
+    calendars.hours_where(w, p, calendars.Clock("b"), d_from, d_to)
+    return w
+
+
+def query(g: CodeGrouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    w = call_where(p, d_from, d_to)
     bexpr = _STATUS_BLOCK if g.by_status else "b.block"
     fine_sql = ", ".join([f"b.{f}" for f in g.fine] + [f"{bexpr} AS block"])
     ow = flt.Where()
@@ -88,6 +96,34 @@ def query(g: CodeGrouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str
                      keys=g.columns, gid=g.gid, sets=g.sets, src="o" if g.operators else "g",
                      op_where=ow.sql())
     return sql, [d_from.isoformat(), d_to.isoformat(), *w.args, *ow.args]
+
+
+def facts_query(g: CodeGrouping, p: flt.Params, d_from: date, d_to: date
+                ) -> tuple[str, list]:
+    """The calls behind the cells (drill-down): the same filters and blocks, the operator
+    resolved as R8 does."""
+    w = call_where(p, d_from, d_to)
+    bexpr = _STATUS_BLOCK if g.by_status else "b.block"
+    ow = flt.Where()
+    ops, src = "", "g"
+    if g.operators:
+        ops, src = _OPS, "o"
+        ow.add("op IS NOT NULL")
+        ow.any_of(["op"], p.values("operator"))
+        ow.any_of(["acc"], p.values("account"))
+    sql = f"""WITH g AS (
+  SELECT b.tenant, b.unique_id, b.leg_branch, b.account_code AS code, b.day, b.dow, b.hr,
+    b.account, b.caller, {bexpr} AS block, b.dur_s, b.talk_s
+  FROM billing_calls b
+  WHERE b.day >= CAST(? AS DATE) AND b.day <= CAST(? AS DATE) {w.sql()}
+){ops}
+SELECT * {"REPLACE (acc AS account) " if g.operators else ""}FROM {src} WHERE 1 = 1 {ow.sql()}"""
+    return sql, [d_from.isoformat(), d_to.isoformat(), *w.args, *ow.args]
+
+
+_EXTRA = (("code", "billing code", "codice di fatturazione", "text"),
+          ("dur_s", "duration", "durata", "duration"), ("talk_s", "talk", "conversazione",
+                                                        "duration"))
 
 
 def _codes(recs: list[dict], p: flt.Params) -> list[str]:
@@ -290,7 +326,8 @@ register_report(Report(
     en="Billing codes report", it="Voip Report Cdr Codici Fatturazione",
     source="CDR call (outgoing, with a billing code)", build=by_code,
     tables_doc="one table; one row per billing code",
-    filters=(flt.STATUS, flt.BILLING_CODE), layout=R6_LAYOUT, summary=R6_SUMMARY,
+    facts=drilldown.Facts(partial(facts_query, BY_CODE), row="code", extra=_EXTRA),
+    filters=(flt.STATUS, flt.BILLING_CODE, calendars.HOURS), layout=R6_LAYOUT, summary=R6_SUMMARY,
     definitions=DEFINITIONS,
     charts_doc="report charts (behind the graphs button in Nexus): `answered_pie` (OK vs the "
                "rest), `by_weekday` (total column, answered and unanswered lines; Sunday "
@@ -301,7 +338,10 @@ register_report(Report(
     it="Voip Report Cdr Codici Fatturazione per Data",
     source="CDR call (outgoing, with a billing code)", build=by_date,
     tables_doc="one table per billing code; one row per day of the range (every day listed)",
-    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.BILLING_CODE), layout=_leg_layout(_R7_ANSWERED),
+    facts=drilldown.Facts(partial(facts_query, BY_CODE_DATE), table="code", row="day",
+                          extra=_EXTRA),
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.BILLING_CODE, calendars.HOURS),
+    layout=_leg_layout(_R7_ANSWERED),
     summary=_R7_SUMMARY, definitions=DEFINITIONS,
     charts_doc="per table: `by_weekday` (total column, answered and unanswered lines)."))
 
@@ -310,6 +350,9 @@ register_report(Report(
     it="Voip Report Cdr Codici Fatturazione Dettaglio Operatori Account",
     source="CDR call (outgoing, with a billing code)", build=by_operator,
     tables_doc="one table per billing code; rows: operator, then its accounts",
-    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.BILLING_CODE, flt.OPERATOR, flt.ACCOUNT),
+    facts=drilldown.Facts(partial(facts_query, BY_CODE_OPERATOR), table="code",
+                          accounts=True, extra=_EXTRA),
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.BILLING_CODE, flt.OPERATOR, flt.ACCOUNT,
+             calendars.HOURS),
     layout=_leg_layout(_R8_ANSWERED), summary=_R8_SUMMARY, definitions=DEFINITIONS,
     charts_doc="none."))

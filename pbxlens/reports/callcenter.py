@@ -14,13 +14,14 @@ from __future__ import annotations
 from datetime import date
 
 from pbxlens import PbxlensError
+from pbxlens.config import get_settings
 from pbxlens.ingest.callcenter_fields import DIRECTIONS
+from pbxlens.reports import calendars, drilldown, scaffold
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports import format as fmt
 from pbxlens.reports import operator as op_family
 from pbxlens.reports import queue as q_family
-from pbxlens.reports import scaffold
 from pbxlens.reports.catalog import (
     BlockGroups,
     Built,
@@ -57,9 +58,17 @@ def _directions(values: list[str]) -> list[str]:
     return out
 
 
-def _common_where(w: flt.Where, p: flt.Params, a: str) -> None:
+# The instant a Call Center fact is judged by for opening hours: its queue call's entry.
+_CLOCKS = {"v": calendars.Clock("v", instant="v.enter_ts", qkey="v.qkey"),
+           "g": calendars.Clock("g", instant="g.q_enter_ts", qkey="g.qkey")}
+
+
+def _common_where(w: flt.Where, p: flt.Params, a: str, d_from: date | None = None,
+                  d_to: date | None = None) -> None:
     flt.call_filters(w, p, a)  # tenant, status (C25)
     w.any_of([f"{a}.direction"], _directions(p.values("direction")))
+    if d_from is not None and d_to is not None:
+        calendars.hours_where(w, p, _CLOCKS[a], d_from, d_to)
 
 
 def _queue_order(con, labels: dict[str, str], p: flt.Params) -> list[str]:
@@ -96,7 +105,7 @@ BY_QUEUE_HOUR = Grouping(("qkey", "hr"), "(qkey, hr, block)")
 
 def queue_query(g: Grouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     w = flt.Where()
-    _common_where(w, p, "v")
+    _common_where(w, p, "v", d_from, d_to)
     if not p.flag("empty_queue"):
         w.add("v.qkey <> ''")
     w.any_of(["v.exit_cause", "v.block"], flt.cause_codes(p.values("exit_cause")))
@@ -157,6 +166,7 @@ def by_queue_hour(con, defn: Report, p: flt.Params, d_from: date, d_to: date) ->
 CALLERS_SQL = """
 WITH c AS (
   SELECT v.tenant, v.unique_id, arg_min(v.day, v.enter_ts) AS day, bool_or(v.answered) AS ans
+    {details}
   FROM queue_calls v
   WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) AND v.direction = 'incoming'
     {where}
@@ -167,16 +177,19 @@ FROM c GROUP BY ALL
 """
 
 
-def callers_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+def callers_query(p: flt.Params, d_from: date, d_to: date, *, details: str = ""
+                  ) -> tuple[str, list]:
+    """R30's query; `details` adds columns to its calls (the drill-down's list)."""
     w = flt.Where()
-    _common_where(w, p, "v")
+    _common_where(w, p, "v", d_from, d_to)
     if not p.flag("empty_queue"):
         w.add("v.qkey <> ''")
     if p.values("queue"):
         w.add("(v.qkey IN (SELECT unnest(?)) OR v.queue_name IN (SELECT unnest(?)) OR v.queue_id"
               " IN (SELECT id FROM queues WHERE name IN (SELECT unnest(?))))",
               p.values("queue"), p.values("queue"), p.values("queue"))
-    return CALLERS_SQL.format(where=w.sql()), [d_from.isoformat(), d_to.isoformat(), *w.args]
+    return (CALLERS_SQL.format(where=w.sql(), details=details),
+            [d_from.isoformat(), d_to.isoformat(), *w.args])
 
 
 def callers(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
@@ -226,7 +239,7 @@ def _and(*preds):
 
 def dashboard_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     w = flt.Where()
-    _common_where(w, p, "v")
+    _common_where(w, p, "v", d_from, d_to)
     return DASH_SQL.format(where=w.sql()), [d_from.isoformat(), d_to.isoformat(), *w.args]
 
 
@@ -350,9 +363,10 @@ BY_QUEUE_OPERATOR = Grouping(("qkey", "op", "account"), "(qkey, op, account, blo
 BY_OPERATOR = Grouping(("op", "dow", "hr"), "(op, block), (dow, block), (hr, block)")
 
 
-def _leg_where(p: flt.Params) -> flt.Where:
+def _leg_where(p: flt.Params, d_from: date | None = None, d_to: date | None = None
+               ) -> flt.Where:
     w = flt.Where()
-    _common_where(w, p, "g")
+    _common_where(w, p, "g", d_from, d_to)
     if not p.flag("empty_queue"):
         w.add("g.qkey <> ''")
     w.any_of(["g.extension"], p.values("operator"))
@@ -363,7 +377,7 @@ def _leg_where(p: flt.Params) -> flt.Where:
 
 def legs_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     """R32: the legs by queue, operator and account."""
-    w, lw = _leg_where(p), flt.Where()
+    w, lw = _leg_where(p, d_from, d_to), flt.Where()
     lw.any_of(["g.qkey", _LQLABEL], p.values("queue"))
     g = BY_QUEUE_OPERATOR
     sql = LEG_SQL.format(where=w.sql(), label_where=lw.sql(), keys=g.columns, sets=g.sets,
@@ -374,7 +388,7 @@ def legs_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
 def operators_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     """R34: the legs by operator (a queue filter matches the key, the exported name or the
     directory's name)."""
-    w, lw = _leg_where(p), flt.Where()
+    w, lw = _leg_where(p, d_from, d_to), flt.Where()
     qs = p.values("queue")
     if qs:
         ph = ", ".join("?" for _ in qs)
@@ -443,6 +457,101 @@ def queue_operators(con, defn: Report, p: flt.Params, d_from: date, d_to: date) 
     return raws, []
 
 
+# ============================================================================ drill-down
+# The queue calls and operator legs behind the cells: the same filters and identities as the
+# report queries above; the list shows each fact's own entry time and numbers.
+_OWN = "CAST(timezone(?, {a}.enter_ts) AS TIMESTAMP) AS started, {a}.caller, {a}.called, {a}.status"
+
+
+def _queue_facts_where(p: flt.Params, d_from: date, d_to: date) -> tuple[flt.Where, flt.Where]:
+    w = flt.Where()
+    _common_where(w, p, "v", d_from, d_to)
+    if not p.flag("empty_queue"):
+        w.add("v.qkey <> ''")
+    w.any_of(["v.exit_cause", "v.block"], flt.cause_codes(p.values("exit_cause")))
+    lw = flt.Where()
+    lw.any_of(["g.qkey", _QLABEL], p.values("queue"))
+    return w, lw
+
+
+def queue_facts(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """R29 / R31 / R33: one row per queue call (as `queue_query`)."""
+    w, lw = _queue_facts_where(p, d_from, d_to)
+    sql = f"""SELECT g.tenant, g.unique_id, g.qkey, g.day, g.hr, g.dow, g.block, g.enter_ts,
+  {_OWN.format(a="g")}, {_QLABEL} AS queue, g.hold_s, g.talk_s
+FROM (SELECT v.* FROM queue_calls v
+      WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) {w.sql()}) g
+LEFT JOIN queues qq ON qq.tenant = g.tenant AND qq.id = g.queue_id
+WHERE 1 = 1 {lw.sql()}"""
+    return sql, [get_settings().timezone, d_from.isoformat(), d_to.isoformat(), *w.args,
+                 *lw.args]
+
+
+def dashboard_facts(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """R28: every queue call, block = direction|outcome."""
+    w = flt.Where()
+    _common_where(w, p, "v", d_from, d_to)
+    sql = f"""SELECT v.tenant, v.unique_id, v.qkey, v.day, v.hr, v.dow, v.enter_ts,
+  v.direction || '|' || v.block AS block, {_OWN.format(a="v")}, v.tot_s
+FROM queue_calls v WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) {w.sql()}"""
+    return sql, [get_settings().timezone, d_from.isoformat(), d_to.isoformat(), *w.args]
+
+
+def callers_facts(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """R30: each incoming call once (as `callers_query`)."""
+    sql, args = callers_query(p, d_from, d_to, details=(
+        ", min(v.enter_ts) AS enter_ts, arg_min(v.caller, v.enter_ts) AS caller, "
+        "arg_min(v.called, v.enter_ts) AS called, arg_min(v.status, v.enter_ts) AS status"))
+    cte = sql[:sql.rindex("SELECT day,")]  # the report's own calls, WITH c AS (...)
+    return (f"""{cte}SELECT c.tenant, c.unique_id, c.day, c.caller, c.called, c.status,
+  CAST(timezone(?, c.enter_ts) AS TIMESTAMP) AS started,
+  CASE WHEN c.ans THEN 'ANSWER' ELSE 'UNANSWERED' END AS block FROM c""",
+            [*args, get_settings().timezone])
+
+
+_LEG_OWN = ("CAST(timezone(?, g.q_enter_ts) AS TIMESTAMP) AS started, g.caller, g.called, "
+            "g.status, g.seq, g.extension AS op, g.account, g.ring_s, g.talk_s")
+
+
+def queue_operator_facts(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """R32: the legs by queue, operator and account (as `legs_query`)."""
+    w, lw = _leg_where(p, d_from, d_to), flt.Where()
+    lw.any_of(["g.qkey", _LQLABEL], p.values("queue"))
+    sql = f"""SELECT g.tenant, g.unique_id, g.qkey, g.block, {_LEG_OWN},
+  {_LQLABEL} AS queue
+FROM (SELECT g.* FROM cc_agent_legs g
+      WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) {w.sql()}) g
+LEFT JOIN queues qq ON qq.tenant = g.tenant AND qq.id = g.qkey
+WHERE 1 = 1 {lw.sql()}"""
+    return sql, [get_settings().timezone, d_from.isoformat(), d_to.isoformat(), *w.args,
+                 *lw.args]
+
+
+def operator_facts(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """R34: the legs by operator (as `operators_query`)."""
+    w, lw = _leg_where(p, d_from, d_to), flt.Where()
+    qs = p.values("queue")
+    if qs:
+        ph = ", ".join("?" for _ in qs)
+        lw.add(f"(g.qkey IN ({ph}) OR g.queue_name IN ({ph}) OR g.queue_id IN (SELECT id"
+               f" FROM queues WHERE name IN ({ph})))", *qs, *qs, *qs)
+    sql = f"""SELECT g.tenant, g.unique_id, g.qkey, g.block, {_LEG_OWN} FROM cc_agent_legs g
+WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) {w.sql()} {lw.sql()}"""
+    return sql, [get_settings().timezone, d_from.isoformat(), d_to.isoformat(), *w.args,
+                 *lw.args]
+
+
+_Q_EXTRA = (("queue", "queue", "coda", "text"), ("hold_s", "wait", "attesa", "duration"),
+            ("talk_s", "talk", "conversazione", "duration"))
+_L_EXTRA = (("op", "operator", "operatore", "text"), ("account", "account", "account", "text"),
+            ("ring_s", "ring", "squillo", "duration"), ("talk_s", "talk", "conversazione",
+                                                        "duration"))
+
+
+def _facts(query, **kw) -> drilldown.Facts:
+    return drilldown.Facts(query, details="own", **kw)
+
+
 # ============================================================================ definitions
 Q_LAYOUT = (
     *q_family.LAYOUT[:3],
@@ -486,14 +595,15 @@ Q_DEFINITIONS = (
     ("averages", "Σ seconds / count, floored; header averages divide by the table quantity "
                  "(C1, C2)."),
 )
-_Q_FILTERS = (flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, DIRECTION, flt.EMPTY_QUEUE)
+_Q_FILTERS = (flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, DIRECTION, flt.EMPTY_QUEUE, calendars.HOURS)
 
 register_report(Report(
     id="cc.dashboard", en="Call Center dashboard", it="Voip Report Call Center",
+    facts=_facts(dashboard_facts, row={"daily": "day", "hourly": "hr", "weekly": "dow"}),
     source="CC queue call", build=dashboard,
     tables_doc="three tables: every day of the range, 24 hours, 7 weekdays (Sunday first); "
                "columns by direction (incoming / local)",
-    filters=(), layout=(
+    filters=(calendars.HOURS,), layout=(
         Group("total", "TOTAL", "TOTALE", (
             M("served", "served", "servite", blocks=_served, thousands=False),
             M("unserved", "unserved", "non servite", blocks=_unserved, thousands=False))),
@@ -526,6 +636,7 @@ register_report(Report(
 
 register_report(Report(
     id="cc.queues", en="Call Center queue report", it="Voip Report Call Center Code",
+    facts=_facts(queue_facts, row="qkey", extra=_Q_EXTRA),
     source="CC queue call", build=by_queue, tables_doc="one table; one row per queue",
     filters=_Q_FILTERS, layout=Q_LAYOUT, summary=Q_SUMMARY, definitions=Q_DEFINITIONS,
     charts_doc="report charts: `answered_pie`, `by_weekday`, `by_hour` (total column, answered "
@@ -533,9 +644,10 @@ register_report(Report(
 
 register_report(Report(
     id="cc.queue_callers", en="Call Center queue report per caller",
+    facts=_facts(callers_facts, row="day"),
     it="Voip Report Call Center Code per Caller", source="CC queue call (incoming calls)",
     build=callers, tables_doc="one table; one row per day of the range (the data of the charts)",
-    filters=(flt.QUEUE, flt.EMPTY_QUEUE),
+    filters=(flt.QUEUE, flt.EMPTY_QUEUE, calendars.HOURS),
     layout=(Group("total", "TOTAL", "TOTALE", (cm.QTY,)),
             Group("answered", "ANSWERED", "RISPOSTE", (cm.QTY,), blocks=cm.is_answered),
             Group("unanswered", "UNANSWERED", "NON RISPOSTE", (cm.QTY,),
@@ -551,6 +663,7 @@ register_report(Report(
 
 register_report(Report(
     id="cc.queues_by_date", en="Call Center queue report by date",
+    facts=_facts(queue_facts, table="qkey", row="day", extra=_Q_EXTRA),
     it="Voip Report Call Center Code per Data", source="CC queue call", build=by_queue_date,
     tables_doc="one table per queue; one row per day of the range (every day listed)",
     filters=_Q_FILTERS, layout=Q_LAYOUT, summary=Q_SUMMARY, definitions=Q_DEFINITIONS,
@@ -574,15 +687,18 @@ L_DEFINITIONS = (
 register_report(Report(
     id="cc.queue_operators", en="Call Center queue operators report",
     it="Voip Report Call Center Code con Dettaglio Operatori Account",
+    facts=_facts(queue_operator_facts, table="qkey", accounts=True, extra=_L_EXTRA,
+                 order="seq"),
     source="CC operator event", build=queue_operators,
     tables_doc="one table per queue; rows: operator, then its accounts",
     filters=(flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, flt.OPERATOR, flt.ACCOUNT, DIRECTION,
-             flt.EMPTY_QUEUE),
+             flt.EMPTY_QUEUE, calendars.HOURS),
     layout=op_family.R3_LAYOUT, summary=op_family.LEG_SUMMARY, definitions=L_DEFINITIONS,
     charts_doc="none."))
 
 register_report(Report(
     id="cc.queues_by_hour", en="Call Center queue report by hour",
+    facts=_facts(queue_facts, table="qkey", row="hr", extra=_Q_EXTRA),
     it="Voip Report Call Center Code per Ora", source="CC queue call", build=by_queue_hour,
     tables_doc="one table per queue; 24 rows 00:00-23:00",
     filters=_Q_FILTERS, layout=Q_LAYOUT, summary=Q_SUMMARY, definitions=Q_DEFINITIONS,
@@ -590,8 +706,9 @@ register_report(Report(
 
 register_report(Report(
     id="cc.operators", en="Call Center operators report", it="Voip Report Call Center Operatori",
+    facts=_facts(operator_facts, row="op", extra=_L_EXTRA, order="seq"),
     source="CC operator event", build=operators, tables_doc="one table; one row per operator",
-    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.OPERATOR, flt.QUEUE, DIRECTION),
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.OPERATOR, flt.QUEUE, DIRECTION, calendars.HOURS),
     layout=op_family.R14_LAYOUT, summary=op_family.LEG_SUMMARY, definitions=L_DEFINITIONS,
     charts_doc="report charts: `answered_pie`, `by_weekday`, `by_hour` (total column, answered "
                "and unanswered lines)."))

@@ -133,6 +133,11 @@ class Report:
     table_title: tuple[str, str] = ("Calls handled", "Numero chiamate gestite")
     row_pie: tuple[str, str] | None = None  # page: a mini pie of these two columns per row
     engines: tuple[str, ...] = ("duckdb", "spark")  # where its SQL runs (decisions.md)
+    # (store connection, the report, its parameters) -> more (term, definition) pairs that
+    # depend on the store, e.g. each queue's own service-level definition
+    explain: Callable[[Any, Report, Params], list[tuple[str, str]]] | None = None
+    # the facts behind its count cells (pbxlens.reports.drilldown.Facts); None = no drill-down
+    facts: Any = None
 
     def title(self, lang: str = "en") -> str:
         return self.it if lang == "it" else self.en
@@ -164,9 +169,12 @@ class ColumnOut:
     group_key: str = ""
     kind: str = "sum"
     thousands: bool = True
+    rule: str = ""  # how the column's cells are made, in words (pbxlens.reports.explain)
+    field: str = "n"  # the summed field of a `sum` column (drill-down: its count cells)
 
     def public(self) -> dict:
-        return {"key": self.key, "label": self.label, "group": self.group, "unit": self.unit}
+        return {"key": self.key, "label": self.label, "group": self.group, "unit": self.unit,
+                "rule": self.rule}
 
 
 @dataclass

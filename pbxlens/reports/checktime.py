@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from pbxlens.reports import calendars, drilldown
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports.catalog import Built, FilterDef, Group, Report, register_report
@@ -90,11 +91,56 @@ class Gate:
         w = flt.Where()
         if p.tenant is not None:
             w.add("p.tenant = ?", p.tenant)
+        calendars.hours_where(w, p, calendars.Clock("p"), d_from, d_to)
         lw = flt.Where()
         lw.any_of(["s.gkey", "coalesce(d.name, s.gname, s.gkey)"], p.values(self.filter.key))
         # only the IVR report needs the called number (to place calls that reached no menu)
         sql = SQL.format(where=w.sql(), names=self.names, label_where=lw.sql(),
                          called="p.called" if self.by_called else "CAST(NULL AS TEXT)")
+        minutes = p.number("chart_minutes", DEFAULT_MINUTES)
+        return sql, [d_from.isoformat(), d_to.isoformat(), self.kind, *w.args, minutes,
+                     *lw.args]
+
+    def facts(self, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+        """The passes behind the cells (drill-down): the report's SQL kept per pass (same
+        filters, the same menu assigned to calls that reached none, the same slots)."""
+        w = flt.Where()
+        if p.tenant is not None:
+            w.add("p.tenant = ?", p.tenant)
+        calendars.hours_where(w, p, calendars.Clock("p"), d_from, d_to)
+        lw = flt.Where()
+        lw.any_of(["s.gkey", "coalesce(d.name, s.gname, s.gkey)"], p.values(self.filter.key))
+        called = "p.called" if self.by_called else "CAST(NULL AS TEXT)"
+        # the report filters on the name of each (gate, slot, block) sum: the same window,
+        # needed only when a gate is filtered
+        gname = ("any_value(s.gate_name) OVER (PARTITION BY s.tenant, s.gkey, s.slot, s.block)"
+                 if lw.parts else "s.gate_name")
+        sql = f"""
+WITH r AS (
+  SELECT p.tenant, p.unique_id, p.leg_branch, p.seq, p.gkey AS gkey0, p.gate_name,
+    {called} AS called, p.mod, p.ok, p.routed
+  FROM gate_passes p
+  WHERE p.day >= CAST(? AS DATE) AND p.day <= CAST(? AS DATE) AND p.kind = ? {w.sql()}
+), m AS (
+  SELECT tenant, called, gkey
+  FROM (SELECT tenant, called, gkey, row_number() OVER (
+          PARTITION BY tenant, called ORDER BY n DESC, gkey) AS rk
+        FROM (SELECT tenant, called, gkey0 AS gkey, count(*) AS n FROM r
+              WHERE gkey0 IS NOT NULL AND called IN (SELECT called FROM r WHERE gkey0 IS NULL)
+              GROUP BY tenant, called, gkey0))
+  WHERE rk = 1
+), s AS (
+  SELECT r.*, coalesce(r.gkey0, m.gkey, '') AS gkey, CAST(r.mod // ? AS INTEGER) AS slot,
+    CASE WHEN r.ok THEN 'OK' ELSE 'FAILED' END AS block,
+    CASE WHEN r.ok AND NOT r.routed THEN 1 ELSE 0 END AS unrouted
+  FROM r LEFT JOIN m ON r.gkey0 IS NULL AND m.tenant = r.tenant
+    AND m.called IS NOT DISTINCT FROM r.called
+), g AS (
+  SELECT s.*, {gname} AS gname FROM s
+)
+SELECT s.*, coalesce(d.name, s.gname, s.gkey) AS gate FROM g s
+LEFT JOIN {self.names} d ON d.tenant = s.tenant AND d.id = s.gkey
+WHERE 1 = 1 {lw.sql()}"""
         minutes = p.number("chart_minutes", DEFAULT_MINUTES)
         return sql, [d_from.isoformat(), d_to.isoformat(), self.kind, *w.args, minutes,
                      *lw.args]
@@ -216,7 +262,10 @@ register_report(Report(
     id="cdr.checktime", en="Checktime report", it="Voip Report Cdr Checktime",
     source="CDR checktime line", build=CHECKTIMES,
     tables_doc="two tables: one row per time control; one row per N-minute slot of the day",
-    filters=(CHECKTIMES.filter, CHART_MINUTES), layout=_layout(False), definitions=_CT_DEFS,
+    filters=(CHECKTIMES.filter, CHART_MINUTES, calendars.HOURS), layout=_layout(False),
+    definitions=_CT_DEFS, facts=drilldown.Facts(
+        CHECKTIMES.facts, row={"gates": "gkey", "slots": "slot"},
+        extra=(("gate", "checktime", "checktime", "text"),), order="seq"),
     table_title=("Checktime", "Checktime"),
     charts_doc="report charts: `ok_pie` (OK green vs FAILED red), `by_slot` (OK and FAILED "
                "columns per N-minute slot)."))
@@ -225,7 +274,10 @@ register_report(Report(
     id="cdr.ivr", en="IVR menu report", it="Voip Report Cdr Menu IVR",
     source="CDR IVR line / call addressed to an IVR", build=IVR_MENUS,
     tables_doc="two tables: one row per IVR menu; one row per N-minute slot of the day",
-    filters=(IVR_MENUS.filter, CHART_MINUTES), layout=_layout(True), definitions=_IVR_DEFS,
+    filters=(IVR_MENUS.filter, CHART_MINUTES, calendars.HOURS), layout=_layout(True),
+    definitions=_IVR_DEFS, facts=drilldown.Facts(
+        IVR_MENUS.facts, row={"gates": "gkey", "slots": "slot"},
+        extra=(("gate", "IVR menu", "menu IVR", "text"),), order="seq"),
     table_title=("IVR menu", "Menu IVR"),
     charts_doc="report charts: `ok_pie` (OK green vs FAILED red), `by_slot` (OK and FAILED "
                "columns per N-minute slot)."))

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date
 
 from pbxlens.models import vocabulary
+from pbxlens.reports import calendars, drilldown, scaffold
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports import format as fmt
-from pbxlens.reports import scaffold
 from pbxlens.reports.catalog import Built, Group, Report, SummaryField, register_report
 from pbxlens.reports.common import M
 
@@ -53,10 +53,29 @@ def _and(*preds):
     return lambda b: all(p(b) for p in preds)
 
 
-def query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+def call_where(p: flt.Params, d_from: date, d_to: date) -> flt.Where:
+    """The filters on `call_facts c` (the report and its drill-down's list share them)."""
     w = flt.Where()
     flt.call_filters(w, p)
+    calendars.hours_where(w, p, calendars.Clock("c"), d_from, d_to)
+    return w
+
+
+def query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    w = call_where(p, d_from, d_to)
     return SQL.format(where=w.sql()), [d_from.isoformat(), d_to.isoformat(), *w.args]
+
+
+def facts_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """The calls behind the cells (drill-down): the same filters, block = direction|status."""
+    w = call_where(p, d_from, d_to)
+    return ("SELECT c.tenant, c.unique_id, c.leg_branch, c.day, c.hr, dayofweek(c.day) AS dow,"
+            " c.direction || '|' || c.status AS block FROM call_facts c"
+            f" WHERE c.day >= CAST(? AS DATE) AND c.day <= CAST(? AS DATE) {w.sql()}",
+            [d_from.isoformat(), d_to.isoformat(), *w.args])
+
+
+FACTS = drilldown.Facts(facts_query, row={"daily": "day", "hourly": "hr", "weekly": "dow"})
 
 
 def build(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
@@ -169,7 +188,8 @@ register_report(Report(
     build=build,
     tables_doc="three tables: every day of the range, 24 hours, 7 weekdays (Sunday first); "
                "columns by direction",
-    filters=(flt.STATUS, flt.SOURCE, flt.DESTINATION, flt.BILLING_CODE, flt.GATEWAY),
+    filters=(flt.STATUS, flt.SOURCE, flt.DESTINATION, flt.BILLING_CODE, flt.GATEWAY,
+             calendars.HOURS), facts=FACTS,
     layout=LAYOUT,
     summary=_box("incoming", "Incoming", "Ingresso") + _box("outgoing", "Outgoing", "Uscita")
     + _box("internal", "Internal", "Interna"),

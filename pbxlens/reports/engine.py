@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 
+from pbxlens.reports import explain
 from pbxlens.reports import filters as flt
 from pbxlens.reports.catalog import (
     BlockGroups,
@@ -148,16 +149,19 @@ def build_table(defn: Report, raw: RawTable, lang: str) -> TableOut:
                 add_facts(totals, row_facts[spec.key])
     present = {b for b, fs in totals.items() if fs.get("n", 0)}
     groups = expand_layout(defn, present)
+    all_blocks = list(dict.fromkeys(b for f in [*row_facts.values(), totals] for b in f))
     cols: list[tuple[ColumnOut, Group, Metric]] = []
     for g in groups:
         for m in g.metrics:
             key = f"{g.key}.{m.key}" if len(g.metrics) > 1 or m.key != g.key else g.key
+            bs = [b for b in all_blocks if g.blocks(b) and (m.blocks is None or m.blocks(b))]
             cols.append((ColumnOut(key=key, label=m.it if it else m.en,
                                    group=g.it if it else g.en, unit=m.unit, group_key=g.key,
-                                   kind=m.kind, thousands=m.thousands), g, m))
+                                   kind=m.kind, thousands=m.thousands, field=m.field,
+                                   rule=explain.rule(m, order_codes(bs, ()), len(bs) == len(all_blocks),
+                                                     defn.source, lang)), g, m))
 
-    values = _compiled(cols, list(dict.fromkeys(
-        b for f in [*row_facts.values(), totals] for b in f)), totals)  # totals_key may add blocks
+    values = _compiled(cols, all_blocks, totals)  # totals_key may add blocks
 
     rows = []
     for i, spec in enumerate(raw.rows):
@@ -241,8 +245,10 @@ def run(con: duckdb.DuckDBPyConnection, report: str | Report, params: flt.Params
         for r in raws:  # the Python side stops at the limit too, between tables
             watched.check()
             tables.append(build_table(defn, r, lang))
+        more = defn.explain(watched, defn, params) if defn.explain else []
     shown = {"from": d_from.isoformat(), "to": d_to.isoformat()}
     shown.update({k: v for k, v in sorted(params.filters.items()) if v})
     return Result(report=defn.id, title=defn.title(lang), lang=lang, filters=shown,
                   tables=tables, charts=charts,
-                  definitions=[{"term": t, "definition": d} for t, d in defn.definitions])
+                  definitions=[{"term": t, "definition": d}
+                               for t, d in (*defn.definitions, *more)])

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from pbxlens.reports import common as cm
+from pbxlens.reports import drilldown
 from pbxlens.reports import filters as flt
 from pbxlens.reports.catalog import (
     Built,
@@ -57,8 +58,7 @@ _QUEUE = """EXISTS (SELECT 1 FROM queue_visits v LEFT JOIN queues q
   WHERE v.tenant = f.tenant AND v.unique_id = f.unique_id AND ({cond}))"""
 
 
-def build(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
-    """feedback.service: the calls per rating 6 down to 1 and their share."""
+def _wheres(p: flt.Params) -> tuple[flt.Where, flt.Where]:
     fw = flt.Where()
     if p.tenant is not None:
         fw.add("f.tenant = ?", p.tenant)
@@ -69,6 +69,23 @@ def build(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
         ph = ", ".join("?" for _ in queues)
         qw.add(_QUEUE.format(cond=f"v.qkey IN ({ph}) OR v.queue_name IN ({ph}) OR q.name IN "
                                   f"({ph})"), *queues, *queues, *queues)
+    return fw, qw
+
+
+def facts_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """The ratings behind the cells (drill-down): the report's ratings one by one."""
+    fw, qw = _wheres(p)
+    sql = SQL.format(fw=fw.sql(), qw=qw.sql())
+    sql = sql[:sql.index("SELECT rating, count(*)")] + (
+        "SELECT f.tenant, f.unique_id, CAST(0 AS SMALLINT) AS leg_branch, "
+        "CAST(f.rating AS VARCHAR) AS rating, 'R' AS block FROM f\n"
+        + sql[sql.index("WHERE day >="):sql.index("GROUP BY rating")])
+    return sql, [*fw.args, d_from.isoformat(), d_to.isoformat(), *qw.args]
+
+
+def build(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
+    """feedback.service: the calls per rating 6 down to 1 and their share."""
+    fw, qw = _wheres(p)
     sql = SQL.format(fw=fw.sql(), qw=qw.sql())
     _cols, rows = cm.fetch(con, sql, [*fw.args, d_from.isoformat(), d_to.isoformat(), *qw.args])
     facts = {str(r[0]): {"R": {"n": int(r[1])}} for r in rows}
@@ -109,4 +126,6 @@ register_report(Report(
         ("queue", "ratings of calls with a visit to that queue in the CDR."),
     ),
     table_title=("Rating detail", "Dettaglio Valutazione"),
+    facts=drilldown.Facts(facts_query, row="rating",
+                          extra=(("rating", "rating", "valutazione", "text"),)),
     charts_doc="`ratings` (pie of the calls per rating)."))

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from pbxlens.reports import calendars, drilldown, scaffold
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
-from pbxlens.reports import scaffold
 from pbxlens.reports.catalog import Built, FilterDef, Group, Report, register_report
 from pbxlens.reports.common import Grouping, M
 from pbxlens.reports.engine import RawTable, RowSpec
@@ -51,15 +51,43 @@ BY_GROUP_DATE = Grouping(("gkey", "day", "dow"), "(gkey, day, block), (gkey, dow
 BY_GROUP_HOUR = Grouping(("gkey", "hr"), "(gkey, hr, block)")
 
 
-def query(g: Grouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+def visit_where(p: flt.Params, d_from: date, d_to: date) -> tuple[flt.Where, flt.Where]:
+    """The filters on `group_visits v` and on the group's identity (`g.gkey` and its
+    directory label); the drill-down's list of visits uses the same two."""
     w = flt.Where()
     if p.tenant is not None:
         w.add("v.tenant = ?", p.tenant)
+    calendars.hours_where(w, p, calendars.Clock("v"), d_from, d_to)
     lw = flt.Where()
     lw.any_of(["g.gkey", _GLABEL], p.values("group"))
+    return w, lw
+
+
+def query(g: Grouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    w, lw = visit_where(p, d_from, d_to)
     sql = SQL.format(fine=", ".join(f"v.{k}" for k in g.keys if k != "gkey"), where=w.sql(),
                      label_where=lw.sql(), keys=g.columns, gid=g.gid, sets=g.sets)
     return sql, [d_from.isoformat(), d_to.isoformat(), *w.args, *lw.args]
+
+
+def facts_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """The visits behind the cells (drill-down): the same filters and group identity; the
+    COUNT columns' member legs as counts per visit."""
+    w, lw = visit_where(p, d_from, d_to)
+    sql = f"""SELECT g.tenant, g.unique_id, g.leg_branch, g.seq, g.gkey, g.day, g.hr, g.dow,
+  CASE WHEN g.answered THEN 'ANSWER' ELSE 'NOANSWER' END AS block, {_GLABEL} AS grp,
+  g.talk_s, g.n_cfwd AS cfwd, g.n_ufwd AS ufwd, g.n_fork AS fork
+FROM (SELECT v.* FROM group_visits v
+      WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) AND v.gkey <> ''
+      {w.sql()}) g
+LEFT JOIN ring_groups r ON r.tenant = g.tenant AND r.id = g.group_id
+WHERE 1 = 1 {lw.sql()}"""
+    return sql, [d_from.isoformat(), d_to.isoformat(), *w.args, *lw.args]
+
+
+_EXTRA = (("grp", "group", "gruppo", "text"), ("talk_s", "talk", "conversazione", "duration"),
+          ("cfwd", "CFWD", "CFWD", "count"), ("ufwd", "UFWD", "UFWD", "count"),
+          ("fork", "FORK2MOBILE", "FORK2MOBILE", "count"))
 
 
 def visits(con, g: Grouping, p: flt.Params, d_from: date, d_to: date
@@ -148,23 +176,26 @@ register_report(Report(
     id="cdr.groups", row_pie=("answered.n", "unanswered.n"),
     en="Groups report", it="Voip Report Cdr Gruppi",
     source="CDR ring-group visit", build=by_group,
-    tables_doc="one table; one row per ring group", filters=(GROUP,), layout=LAYOUT,
+    tables_doc="one table; one row per ring group", filters=(GROUP, calendars.HOURS), layout=LAYOUT,
     definitions=DEFINITIONS, table_title=("Calls handled", "Chiamate gestite"),
     charts_doc="report charts: `answered_pie` (answered vs unanswered), `by_weekday` and "
                "`by_hour` (total column, answered and unanswered lines; Sunday first). No "
-               "header strip (as Nexus)."))
+               "header strip (as Nexus).",
+    facts=drilldown.Facts(facts_query, row="gkey", extra=_EXTRA, order="seq")))
 
 register_report(Report(
     id="cdr.groups_by_date", en="Groups report by date", it="Voip Report Cdr Gruppi per Data",
     source="CDR ring-group visit", build=by_date,
     tables_doc="one table per group; one row per day of the range (every day listed)",
-    filters=(GROUP,), layout=LAYOUT, definitions=DEFINITIONS,
+    filters=(GROUP, calendars.HOURS), layout=LAYOUT, definitions=DEFINITIONS,
     table_title=("Calls handled", "Chiamate gestite"),
-    charts_doc="per table: `by_weekday` (total, answered, unanswered; Sunday first)."))
+    charts_doc="per table: `by_weekday` (total, answered, unanswered; Sunday first).",
+    facts=drilldown.Facts(facts_query, table="gkey", row="day", extra=_EXTRA, order="seq")))
 
 register_report(Report(
     id="cdr.groups_by_hour", en="Groups report by hour", it="Voip Report Cdr Gruppi per Ora",
     source="CDR ring-group visit", build=by_hour,
-    tables_doc="one table per group; 24 rows 00:00-23:00", filters=(GROUP,), layout=LAYOUT,
+    tables_doc="one table per group; 24 rows 00:00-23:00", filters=(GROUP, calendars.HOURS), layout=LAYOUT,
     definitions=DEFINITIONS, table_title=("Calls handled", "Chiamate gestite"),
-    charts_doc="none (tables only)."))
+    charts_doc="none (tables only).",
+    facts=drilldown.Facts(facts_query, table="gkey", row="hr", extra=_EXTRA, order="seq")))

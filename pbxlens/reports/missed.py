@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from pbxlens.config import get_settings
+from pbxlens.reports import calendars
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports import format as fmt
@@ -75,14 +76,24 @@ _EOD = "CAST(CAST({d} AS TIMESTAMP) + INTERVAL 1 DAY AS TIMESTAMPTZ)"
 
 DASH_SQL = f"""
 WITH r AS (
-  SELECT r.*, {_EOD.format(d='r.day')} AS eod FROM missed_requests r
+  SELECT r.*, {_EOD.format(d='r.day')} AS eod, CASE WHEN {{closed}} THEN 1 ELSE 0 END AS ooh
+  FROM missed_requests r
   WHERE r.day >= CAST(? AS DATE) AND r.day <= CAST(? AS DATE) {{where}}
 )
-SELECT 'day' AS kind, r.day, {_CAT.format(t='least(r.eod, CAST(? AS TIMESTAMPTZ))')} AS cat, count(*) AS n
+SELECT 'day' AS kind, r.day, {_CAT.format(t='least(r.eod, CAST(? AS TIMESTAMPTZ))')} AS cat, count(*) AS n,
+  sum(r.ooh) AS ooh
 FROM r {_FAIL} GROUP BY ALL
 UNION ALL
-SELECT 'now', NULL, {_CAT.format(t='CAST(? AS TIMESTAMPTZ)')}, count(*) FROM r {_FAIL} GROUP BY ALL
+SELECT 'now', NULL, {_CAT.format(t='CAST(? AS TIMESTAMPTZ)')}, count(*), sum(r.ooh) FROM r {_FAIL}
+GROUP BY ALL
 """
+
+# Out of hours (counted apart): the request's first missed call came outside the opening
+# hours of its queue's calendar (the request names its queue; by id or directory name), else
+# the tenant's; no calendar = within hours.
+_REQ_QKEY = ("coalesce((SELECT min(q.id) FROM queues q WHERE q.tenant = r.tenant "
+             "AND q.name = r.queue), r.queue)")
+_REQ_CLOCK = calendars.Clock("r", instant="r.first_call", qkey=_REQ_QKEY)
 
 BACKLOG_SQL = f"""
 WITH acted AS (
@@ -106,6 +117,12 @@ def _cat_facts(rows, key) -> dict:
         blk = facts.setdefault(k, {}).setdefault("req", {"n": 0, **{c: 0 for c in CATS}})
         blk["n"] += r["n"]
         blk[r["cat"]] += r["n"]
+        if r.get("ooh"):  # a block of its own, only when there are out-of-hours requests
+            ooh = facts[k].setdefault("ooh", {"n": 0, "all": 0})
+            ooh["n"] += int(r["ooh"])
+    for fs in facts.values():
+        if "ooh" in fs:
+            fs["ooh"]["all"] = fs["req"]["n"]
     return facts
 
 
@@ -113,8 +130,11 @@ def build_dashboard(con, defn: Report, p: flt.Params, d_from: date, d_to: date) 
     it = p.lang == "it"
     now = _now(p)
     w = _req_where(p)
-    cols, rows = cm.fetch(con, DASH_SQL.format(where=w.sql()),
-                          [d_from.isoformat(), d_to.isoformat(), *w.args, *[now] * 4])
+    calendars.hours_where(w, p, _REQ_CLOCK, d_from, d_to)
+    closed, closed_args = calendars.hours_clause(_REQ_CLOCK, "closed", d_from, d_to)
+    cols, rows = cm.fetch(con, DASH_SQL.format(where=w.sql(), closed=closed),
+                          [*closed_args, d_from.isoformat(), d_to.isoformat(), *w.args,
+                           *[now] * 4])
     recs = [dict(zip(cols, r, strict=True)) for r in rows]
     total = _cat_facts([r for r in recs if r["kind"] == "now"], lambda r: "total")
     daily = _cat_facts([r for r in recs if r["kind"] == "day"], lambda r: r["day"].isoformat())
@@ -158,6 +178,11 @@ DASH_LAYOUT = (
     Group("total", "total", "totali", (M("total", "n.", "n."),), blocks=_is_req, optional=True),
     *(_cat_group(c) for c in CATS[:4]),
     _cat_group("not_managed", optional=True),
+    Group("out_of_hours", "out of hours", "fuori orario", (
+        M("n", "n.", "n.", doc="requests whose first missed call came outside the opening "
+                                "hours (counted apart; they are also in their category)"),
+        M("pct", "%", "%", "percent", "pct", "n", ("all",))),
+        blocks=lambda b: b == "ooh", optional=True),
 )
 
 register_report(Report(
@@ -166,7 +191,7 @@ register_report(Report(
     tables_doc="three tables: all requests of the range (state now), one row per day of "
                "first call (state at the end of that day), backlog: older requests closed "
                "or called back without answer on that day (state at its end)",
-    filters=(TYPE, flt.QUEUE), layout=DASH_LAYOUT,
+    filters=(TYPE, flt.QUEUE, calendars.HOURS), layout=DASH_LAYOUT,
     charts_doc="`daily_trend`: one line per category over the days of the range.",
     table_title=("Requests", "Richieste"),
     definitions=(
@@ -176,6 +201,10 @@ register_report(Report(
                        "flush), unanswered callbacks (open with an unsuccessful attempt), not "
                        "managed (open, no attempt); they partition the requests."),
         ("%", "count / requests of the row × 100, 2 decimals half-up."),
+        ("out of hours", "Requests whose first missed call came outside the opening hours of "
+                         "their queue's calendar (else the tenant's): counted apart, shown when "
+                         "there are any; the categories still partition every request. The "
+                         "hours filter keeps the requests within or outside the hours."),
     )))
 
 

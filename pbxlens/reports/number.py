@@ -12,6 +12,7 @@ from datetime import date
 
 from pbxlens.config import get_settings
 from pbxlens.models import numbers, vocabulary
+from pbxlens.reports import calendars, drilldown
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports import format as fmt
@@ -60,6 +61,7 @@ GROUP BY k.cls, province, o.status
 def _calls(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     w = flt.Where()
     flt.call_filters(w, p)
+    calendars.hours_where(w, p, calendars.Clock("c", instant="c.start_ts"), d_from, d_to)
     return _CALLS.format(where=w.sql()), [d_from.isoformat(), d_to.isoformat(), *w.args]
 
 
@@ -82,6 +84,26 @@ def provinces_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]
         pw.add(f"(k.cls = 'mobile' OR k.province IN ({ph}))", *provs)
     return (PROV_SQL.format(calls=calls, classify=_classify(), pwhere=pw.sql()),
             [*args, get_settings().line_prefix, *pw.args])
+
+
+def provinces_facts(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """The calls behind the cells (drill-down): mobile and fixed calls as `provinces_query`,
+    each with its class, province and status block."""
+    calls, args = _calls(p, d_from, d_to)
+    calls = calls.replace("SELECT c.tenant,", "SELECT c.tenant, c.unique_id, c.leg_branch,", 1)
+    pw = flt.Where()
+    provs = [v.strip().upper() for v in p.values("province")]
+    if provs:
+        ph = ", ".join("?" for _ in provs)
+        pw.add(f"(k.cls = 'mobile' OR k.province IN ({ph}))", *provs)
+    sql = f"""WITH o AS MATERIALIZED ({calls}),
+k AS ({_classify()})
+SELECT o.tenant, o.unique_id, o.leg_branch, k.cls,
+  CASE WHEN k.cls = 'fixed' THEN coalesce(nullif(k.province, ''), '?') END AS prov,
+  CASE WHEN o.status IN ('?', '??') THEN '??' ELSE o.status END AS block
+FROM o JOIN k ON k.num = o.num
+WHERE k.cls IN ('mobile', 'fixed') {pw.sql()}"""
+    return sql, [*args, get_settings().line_prefix, *pw.args]
 
 
 def _months(d_from: date, d_to: date) -> list[str]:
@@ -195,7 +217,7 @@ register_report(Report(
     it="Report tempi conversazione chiamate in uscita", source="CDR call (outgoing)",
     build=conversation_times,
     tables_doc="every month of the range (MM-YYYY) x four number classes",
-    filters=(),
+    filters=(calendars.HOURS,),
     layout=tuple(_cls_group(c) for c in CONV_CLASSES),
     charts_doc="`daily_talk`: talk seconds per day, one line per class.",
     definitions=(
@@ -215,7 +237,10 @@ register_report(Report(
     source="CDR call (outgoing)", build=provinces,
     tables_doc="two tables: mobile / fixed rows, and one row per province of fixed numbers; "
                "columns by call status",
-    filters=(flt.STATUS, PROVINCE),
+    filters=(flt.STATUS, PROVINCE, calendars.HOURS),
+    facts=drilldown.Facts(provinces_facts, table={"provinces": ("cls", "fixed")},
+                          row={"mobile_fixed": "cls", "provinces": "prov"},
+                          extra=(("prov", "province", "provincia", "text"),)),
     layout=(
         Group("total", "TOTAL", "TOTALE", (M("n", "quantity", "quantità"),)),
         BlockGroups(order=STATUS_ORDER, metrics_for=lambda c: (M("n", "quantity", "quantità"),),

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from pbxlens.reports import calendars, drilldown, scaffold
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
-from pbxlens.reports import scaffold
 from pbxlens.reports.catalog import (
     BlockGroups,
     Built,
@@ -101,10 +101,18 @@ BY_OPERATOR_ACCOUNT = LegGrouping(("op", "account"), "(op, account, dir_block)",
                                   block="dir_block")
 
 
-def query(g: LegGrouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
-    """R14 / R15: received and originated legs by operator."""
+def leg_call_where(p: flt.Params, d_from: date, d_to: date) -> flt.Where:
+    """The filters on the call of a leg of `agent_legs g` (tenant, status, numbers, opening
+    hours of the leg's queue, else its tenant's)."""
     cw = flt.Where()
     flt.call_filters(cw, p, "g")
+    calendars.hours_where(cw, p, calendars.Clock("g", qkey="g.qkey"), d_from, d_to)
+    return cw
+
+
+def query(g: LegGrouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """R14 / R15: received and originated legs by operator."""
+    cw = leg_call_where(p, d_from, d_to)
     lw = flt.Where()
     lw.any_of(["op"], p.values("operator"))
     lw.any_of(["account"], p.values("account"))
@@ -118,8 +126,7 @@ def query(g: LegGrouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str,
 
 def queue_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     """R3: the queue legs by queue, operator and account."""
-    cw = flt.Where()
-    flt.call_filters(cw, p, "g")
+    cw = leg_call_where(p, d_from, d_to)
     lw = flt.Where()
     if not p.flag("empty_queue"):
         lw.add("g.qkey <> ''")
@@ -131,6 +138,71 @@ def queue_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     sql = SQL_QUEUE.format(call_where=cw.sql(), leg_where=lw.sql(), qlabel=_QLABEL,
                            label_where=qw.sql())
     return sql, [d_from.isoformat(), d_to.isoformat(), *cw.args, *lw.args, *qw.args]
+
+
+# The legs behind the cells (drill-down): the same legs, filters and blocks as the reports.
+_LEG_COLS = ("g.tenant, g.unique_id, g.leg_branch, g.seq, {op} AS op, g.account, g.block, "
+             "g.exit_cause, g.dir_block, g.day, g.dow, g.hr, g.qkey, g.ring_s, g.talk_s, "
+             "g.worked_s")
+FACTS_SQL = f"""
+SELECT * FROM (
+  SELECT {_LEG_COLS.format(op="g.extension")} FROM agent_legs g
+  WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) AND g.kind = 'recv' {{cw}}
+  UNION ALL
+  SELECT {_LEG_COLS.format(op="a.extension")}
+  FROM agent_legs g JOIN accounts a ON a.tenant = g.tenant AND a.account = g.account
+  WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) AND g.kind = 'orig' {{cw}}
+) legs WHERE 1 = 1 {{lw}}
+"""
+
+
+def facts_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """R14: received and originated legs (as `query`)."""
+    cw = leg_call_where(p, d_from, d_to)
+    lw = flt.Where()
+    lw.any_of(["op"], p.values("operator"))
+    lw.any_of(["account"], p.values("account"))
+    lw.any_of(["exit_cause", "block"], flt.cause_codes(p.values("exit_cause")))
+    rng = [d_from.isoformat(), d_to.isoformat(), *cw.args]
+    return FACTS_SQL.format(cw=cw.sql(), lw=lw.sql()), [*rng, *rng, *lw.args]
+
+
+def dir_facts_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """R15: the same legs, blocks by direction."""
+    sql, args = facts_query(p, d_from, d_to)
+    return (f"SELECT * REPLACE (dir_block AS block) FROM ({sql}) x WHERE dir_block IS NOT NULL",
+            args)
+
+
+def queue_facts_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    """R3: the queue legs (as `queue_query`)."""
+    cw = leg_call_where(p, d_from, d_to)
+    lw = flt.Where()
+    if not p.flag("empty_queue"):
+        lw.add("g.qkey <> ''")
+    lw.any_of(["g.extension"], p.values("operator"))
+    lw.any_of(["g.account"], p.values("account"))
+    lw.any_of(["g.exit_cause", "g.block"], flt.cause_codes(p.values("exit_cause")))
+    qw = flt.Where()
+    qw.any_of(["g.qkey", _QLABEL], p.values("queue"))
+    sql = f"""
+SELECT {_LEG_COLS.format(op="g.extension")}, {_QLABEL} AS queue
+FROM (SELECT g.* FROM agent_legs g
+      WHERE g.day >= CAST(? AS DATE) AND g.day <= CAST(? AS DATE) AND g.kind = 'recv'
+        AND g.qkey IS NOT NULL {cw.sql()} {lw.sql()}) g
+LEFT JOIN queues qq ON qq.tenant = g.tenant AND qq.id = g.queue_id
+WHERE 1 = 1 {qw.sql()}"""
+    return sql, [d_from.isoformat(), d_to.isoformat(), *cw.args, *lw.args, *qw.args]
+
+
+LEG_EXTRA = (("op", "operator", "operatore", "text"), ("account", "account", "account", "text"),
+             ("ring_s", "ring", "squillo", "duration"), ("talk_s", "talk", "conversazione",
+                                                         "duration"))
+FACTS = drilldown.Facts(facts_query, row="op", extra=LEG_EXTRA, order="seq")
+FACTS_ACCOUNTS = drilldown.Facts(dir_facts_query, accounts=True, extra=LEG_EXTRA, order="seq")
+FACTS_QUEUE = drilldown.Facts(queue_facts_query, table="qkey", accounts=True,
+                              extra=(("queue", "queue", "coda", "text"), *LEG_EXTRA),
+                              order="seq")
 
 
 def _operators(con, recs: list[dict], p: flt.Params):
@@ -333,14 +405,17 @@ register_report(Report(
     id="cdr.queue_operators", en="Queue operators report",
     it="Voip Report Cdr Code con Dettaglio Operatori Account", source="operator leg (queue)",
     build=by_queue_operator, tables_doc="one table per queue; rows: operator, then its accounts",
-    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, flt.OPERATOR, flt.ACCOUNT, flt.EMPTY_QUEUE),
-    layout=R3_LAYOUT, summary=LEG_SUMMARY, definitions=LEG_DEFINITIONS, charts_doc="none."))
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, flt.OPERATOR, flt.ACCOUNT, flt.EMPTY_QUEUE,
+             calendars.HOURS),
+    layout=R3_LAYOUT, summary=LEG_SUMMARY, definitions=LEG_DEFINITIONS, charts_doc="none.",
+    facts=FACTS_QUEUE))
 
 register_report(Report(
     id="cdr.operators", en="Operators report", it="Voip Report Cdr Operatori",
     source="operator leg", build=by_operator, tables_doc="one table; one row per operator",
-    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.OPERATOR, flt.SOURCE, flt.DESTINATION),
-    layout=R14_LAYOUT, summary=LEG_SUMMARY, definitions=LEG_DEFINITIONS,
+    filters=(flt.STATUS, flt.EXIT_CAUSE, flt.OPERATOR, flt.SOURCE, flt.DESTINATION,
+             calendars.HOURS),
+    layout=R14_LAYOUT, summary=LEG_SUMMARY, definitions=LEG_DEFINITIONS, facts=FACTS,
     charts_doc="report charts: `answered_pie`, `by_weekday`, `by_hour` (total column, answered "
                "and unanswered lines)."))
 
@@ -349,7 +424,7 @@ register_report(Report(
     it="Voip Report Cdr Operatori Account", source="operator leg", build=by_operator_account,
     tables_doc="one table; rows: operator, then its accounts",
     filters=(flt.STATUS, flt.EXIT_CAUSE, flt.OPERATOR, flt.ACCOUNT, flt.SOURCE,
-             flt.DESTINATION),
+             flt.DESTINATION, calendars.HOURS),
     layout=R15_LAYOUT, summary=(
         cm.summary_total("worked", "total time worked", "tempo totale lavorato", "worked"),),
     definitions=(
@@ -358,4 +433,4 @@ register_report(Report(
         ("uscita", "originated outgoing calls; OK = status OK, KO = the rest; worked = "
                    "duration."),
         ("interna", "answered received legs of internal calls; worked = talk.")),
-    charts_doc="none."))
+    charts_doc="none.", facts=FACTS_ACCOUNTS))

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from pbxlens.reports import calendars, drilldown, scaffold
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports import operator as op
-from pbxlens.reports import scaffold
 from pbxlens.reports.catalog import BlockGroups, Built, FilterDef, Group, Report, register_report
 from pbxlens.reports.common import Grouping, M
 from pbxlens.reports.engine import RawTable, RowSpec
@@ -98,8 +98,7 @@ BY_UNIT_OPERATOR = UnitGrouping(("unit", "op", "account"), "(unit, op, account, 
 
 def query(unit: Unit, g: UnitGrouping, p: flt.Params, d_from: date, d_to: date
           ) -> tuple[str, list]:
-    cw = flt.Where()
-    flt.call_filters(cw, p, "g")
+    cw = op.leg_call_where(p, d_from, d_to)
     lw = flt.Where()
     lw.any_of(["op"], p.values("operator"))
     lw.any_of(["exit_cause", "block"], flt.cause_codes(p.values("exit_cause")))
@@ -112,6 +111,24 @@ def query(unit: Unit, g: UnitGrouping, p: flt.Params, d_from: date, d_to: date
                      gid=g.gid, sets=g.sets)
     rng = [d_from.isoformat(), d_to.isoformat(), *cw.args]
     return sql, [*rng, *rng, *lw.args, *uw.args]
+
+
+@dataclass(frozen=True)
+class UnitFacts:
+    """The legs behind the cells of a unit report (drill-down): the operators report's legs
+    with the same filters, placed in their operator's unit."""
+
+    unit: Unit
+
+    def __call__(self, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+        sql, args = op.facts_query(p, d_from, d_to)
+        uw = flt.Where()
+        uw.any_of([f"o.{self.unit.key}", "un.name"], p.values(self.unit.key))
+        col, names = self.unit.key, self.unit.names
+        return (f"""SELECT l.*, o.{col} AS unit FROM ({sql}) l
+  JOIN operators o ON o.tenant = l.tenant AND o.extension = l.op
+  LEFT JOIN {names} un ON un.tenant = o.tenant AND un.id = o.{col}
+  WHERE nullif(o.{col}, '') IS NOT NULL {uw.sql()}""", [*args, *uw.args])
 
 
 def _units(con, unit: Unit, recs: list[dict], p: flt.Params):
@@ -208,12 +225,13 @@ DEFINITIONS = (
     *op.LEG_DEFINITIONS,
 )
 
-_COMMON = (flt.STATUS, flt.EXIT_CAUSE, flt.SOURCE, flt.DESTINATION)
+_COMMON = (flt.STATUS, flt.EXIT_CAUSE, flt.SOURCE, flt.DESTINATION, calendars.HOURS)
 
 register_report(Report(
     id="cdr.organizations", en="Organizations report", it="Voip Report Cdr Organizzazione",
     source="operator leg", build=ByUnit(ORGANIZATION),
     tables_doc="one table; one row per organization",
+    facts=drilldown.Facts(UnitFacts(ORGANIZATION), row="unit", extra=op.LEG_EXTRA, order="seq"),
     filters=(*_COMMON, ORGANIZATION.filter, flt.OPERATOR), layout=op.R14_LAYOUT,
     summary=op.LEG_SUMMARY, definitions=DEFINITIONS, row_pie=("answered.n", "unanswered.n"),
     charts_doc="report charts: `answered_pie` (all organizations), `by_weekday` and `by_hour` "
@@ -224,6 +242,8 @@ register_report(Report(
     it="Voip Report Cdr Organizzazione Dettaglio Operatori Account", source="operator leg",
     build=ByUnitOperator(ORGANIZATION),
     tables_doc="one table per organization; rows: operator, then its accounts",
+    facts=drilldown.Facts(UnitFacts(ORGANIZATION), table="unit", accounts=True, extra=op.LEG_EXTRA,
+                          order="seq"),
     filters=(*_COMMON, ORGANIZATION.filter, flt.OPERATOR), layout=DETAIL_LAYOUT,
     summary=op.LEG_SUMMARY, definitions=DEFINITIONS,
     charts_doc="none."))
@@ -232,6 +252,7 @@ register_report(Report(
     id="cdr.org_units", en="Organizational units report", it="Voip Report Cdr Ente",
     source="operator leg", build=ByUnit(ORG_UNIT),
     tables_doc="one table; one row per organizational unit",
+    facts=drilldown.Facts(UnitFacts(ORG_UNIT), row="unit", extra=op.LEG_EXTRA, order="seq"),
     filters=(*_COMMON, ORG_UNIT.filter, flt.OPERATOR), layout=op.R14_LAYOUT,
     summary=op.LEG_SUMMARY, definitions=DEFINITIONS, row_pie=("answered.n", "unanswered.n"),
     charts_doc="report charts: `answered_pie`, `by_weekday`, `by_hour` (as R16)."))
@@ -241,5 +262,7 @@ register_report(Report(
     it="Voip Report Cdr Ente Dettaglio Operatori Account", source="operator leg",
     build=ByUnitOperator(ORG_UNIT),
     tables_doc="one table per organizational unit; rows: operator, then its accounts",
+    facts=drilldown.Facts(UnitFacts(ORG_UNIT), table="unit", accounts=True, extra=op.LEG_EXTRA,
+                          order="seq"),
     filters=(*_COMMON, ORG_UNIT.filter, flt.OPERATOR), layout=DETAIL_LAYOUT,
     summary=op.LEG_SUMMARY, definitions=DEFINITIONS, charts_doc="none."))

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import date
 
 from pbxlens.config import get_settings
+from pbxlens.reports import calendars, definitions, drilldown, scaffold
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
-from pbxlens.reports import scaffold
 from pbxlens.reports.catalog import BlockGroups, Built, Group, Report, SummaryField, register_report
 from pbxlens.reports.common import Grouping, M
 from pbxlens.reports.engine import RawTable, RowSpec
@@ -30,13 +30,13 @@ _QLABEL = "coalesce(q.name, nullif(g.queue_name, ''), g.queue_id, '')"
 # directory on those sums, which are then rolled up into the grouping sets.
 SQL = f"""
 WITH g AS (
-  SELECT v.tenant, v.queue_id, v.queue_name, {{fine}}, v.asa_s <= ? AS fast,
-    v.wait_s >= ? AS long, count(*) AS n, sum(v.tot_s) AS tot, sum(v.talk_s) AS talk,
+  SELECT v.tenant, v.queue_id, v.queue_name, {{fine}}, {{fast}} AS fast,
+    {{long}} AS long,{{variant}} count(*) AS n, sum(v.tot_s) AS tot, sum(v.talk_s) AS talk,
     sum(v.dur_s) AS dur, sum(v.queuing_s) AS queuing, sum(v.resp_s) AS resp,
     sum(v.wait_s) AS wait, sum(v.asa_s) AS asa
-  FROM queue_visits v
+  FROM queue_visits v{{defs}}
   WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) {{call_where}} {{visit_where}}
-  GROUP BY v.tenant, v.queue_id, v.queue_name, {{fine}}, fast, long
+  GROUP BY v.tenant, v.queue_id, v.queue_name, {{fine}}, fast, long{{group_variant}}
 ), l AS (
   SELECT g.*, {_QLABEL} AS qlabel,
     g.block IN ({_ANS}) AS ans, g.block IN ('CANCELED', 'CANCELED NOWAIT') AS canc
@@ -48,7 +48,7 @@ SELECT {{keys}}, max(qlabel) AS qlabel, block, {{gid}} AS gid,
   sum(n) AS n, sum(tot) AS tot, sum(talk) AS talk, sum(dur) AS dur, sum(queuing) AS queuing,
   sum(resp) AS resp, sum(wait) AS wait, sum(tot) - sum(talk) AS notalk, sum(asa) AS asa,
   sum(CASE WHEN ans AND fast THEN n ELSE 0 END) AS sl_hit,
-  sum(CASE WHEN ans OR (canc AND long) THEN n ELSE 0 END) AS sl_den,
+  sum({{sl_den}}) AS sl_den,
   sum(CASE WHEN canc AND long THEN n ELSE 0 END) AS ab,
   sum(CASE WHEN block IN ('QUEUE_JOINEMPTY', 'FULL', 'CLOSED') OR (canc AND NOT long)
       THEN 0 ELSE n END) AS ab_den,
@@ -62,28 +62,62 @@ BY_QUEUE_DATE = Grouping(("qkey", "day", "dow"), "(qkey, day, block), (qkey, dow
 BY_QUEUE_HOUR = Grouping(("qkey", "hr"), "(qkey, hr, block)")
 
 
-def query(g: Grouping, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
-    st = get_settings()
+def visit_where(p: flt.Params, d_from: date, d_to: date
+                ) -> tuple[flt.Where, flt.Where, flt.Where]:
+    """The filters of a queue-visit report: on the call (`v`), on the visit (`v`) and on the
+    queue's identity (`g.qkey` and its directory label, after the directory join). The
+    drill-down's list of visits uses the same three (pbxlens.reports.drilldown)."""
     cw = flt.Where()
     flt.call_filters(cw, p, "v")
     vw = flt.Where()  # on visits
     if not p.flag("empty_queue"):
         vw.add("v.qkey <> ''")
     vw.any_of(["v.exit_cause", "v.block"], flt.cause_codes(p.values("exit_cause")))
+    calendars.hours_where(vw, p, calendars.Clock("v", qkey="v.qkey"), d_from, d_to)
     lw = flt.Where()  # on queue identities (the name comes from the directory)
     lw.any_of(["g.qkey", _QLABEL], p.values("queue"))
+    return cw, vw, lw
+
+
+def query(g: Grouping, p: flt.Params, d_from: date, d_to: date, *, custom: bool = False
+          ) -> tuple[str, list]:
+    """The query of a grouping. `custom`: some queue has its own service-level definition
+    (pbxlens.reports.definitions), so each visit is judged by its queue's T, S and variant;
+    otherwise by the settings, in SQL that the hourly rollup can answer."""
+    st = get_settings()
+    cw, vw, lw = visit_where(p, d_from, d_to)
     fine = ", ".join(f"v.{k}" for k in (*g.keys, "block"))
-    sql = SQL.format(call_where=cw.sql(), visit_where=vw.sql(), label_where=lw.sql(),
-                     keys=g.columns, gid=g.gid, sets=g.sets, fine=fine)
     t, s = st.service_level_s, st.short_abandon_s
-    return sql, [t, s, d_from.isoformat(), d_to.isoformat(), *cw.args, *vw.args, *lw.args]
+    if custom:
+        parts = dict(fast="v.asa_s <= coalesce(d.sl_threshold_s, ?)",
+                     long="v.wait_s >= coalesce(d.short_abandon_s, ?)",
+                     variant=" coalesce(d.sl_variant, ?) AS variant,",
+                     defs="\n  LEFT JOIN queue_definitions d ON d.tenant = v.tenant"
+                          " AND d.qkey = v.qkey", group_variant=", variant",
+                     sl_den=definitions.den_sql("variant"))
+        lead = [t, s, definitions.default().variant]
+    else:
+        parts = dict(fast="v.asa_s <= ?", long="v.wait_s >= ?", variant="", defs="",
+                     group_variant="", sl_den=definitions.den_sql())
+        lead = [t, s]
+    sql = SQL.format(call_where=cw.sql(), visit_where=vw.sql(), label_where=lw.sql(),
+                     keys=g.columns, gid=g.gid, sets=g.sets, fine=fine, **parts)
+    return sql, [*lead, d_from.isoformat(), d_to.isoformat(), *cw.args, *vw.args, *lw.args]
+
+
+def uses_definitions(con, p: flt.Params) -> bool:
+    """Whether a queue of the report's scope has its own definition, or the default variant
+    is not the one the rollup's flags were built for."""
+    return (definitions.default().variant != "abandon_aware"
+            or definitions.custom_count(con, p.tenant) > 0)
 
 
 def visits(con, g: Grouping, p: flt.Params, d_from: date, d_to: date
            ) -> tuple[cm.GroupingSets, dict[str, str], list[str]]:
     """The summed visits by grouping set, the queues' labels and their display order (a
     filtered queue is listed even without data)."""
-    sets = cm.GroupingSets(g.keys, cm.records(con, *query(g, p, d_from, d_to)))
+    sets = cm.GroupingSets(g.keys, cm.records(con, *query(
+        g, p, d_from, d_to, custom=uses_definitions(con, p))))
     labels = {r["qkey"]: r["qlabel"] or "" for r in sets.having("qkey")}
     cm.add_filtered(con, labels, p.values("queue"), "queues")
     return sets, labels, sorted(labels, key=lambda k: (k == "", (labels[k] or "").lower(), k))
@@ -159,17 +193,22 @@ def visit_metrics(code: str):
 
 
 KPI_DOC = {
-    "sl": "Service level % = visits answered within T s of entering the queue / (answered "
-          "visits + abandoned visits that waited at least S s). T = setting service_level_s "
-          "(default 20), S = short_abandon_s (default 5); abandoned = CANCELED. Timeouts "
-          "(NOANSWER) and join-empty visits are outside the denominator (anchors §2.1 default).",
-    "sl_ans": "Service level of answered % = answered within T s / answered visits.",
+    "sl": "Service level % = visits answered within T s of entering the queue / the "
+          "denominator of the queue's variant: by default answered visits + abandoned visits "
+          "that waited at least S s (timeouts and join-empty visits outside it, anchors §2.1); "
+          "or offered visits, answered visits, offered − short abandons. T, S and the variant "
+          "are the queue's own definition, else the settings service_level_s (20), "
+          "short_abandon_s (5), service_level_variant; the definitions block states them. "
+          "Totals: Σ hits / Σ denominators of the queues.",
+    "sl_ans": "Service level of answered % = answered within T s / answered visits (T of the "
+              "queue's definition).",
     "asa": "ASA (average speed of answer) = Σ (answer − queue entry) of answered visits / "
            "answered visits, floored to whole seconds (anchors §2.2).",
     "ab_rate": "Abandonment rate % = visits abandoned (CANCELED) after at least S s / (visits "
-               "− never queued (QUEUE_JOINEMPTY, FULL, CLOSED) − short abandons).",
-    "short": "Short abandons = visits abandoned (CANCELED) in less than S s; excluded from the "
-             "service level and abandonment rate.",
+               "− never queued (QUEUE_JOINEMPTY, FULL, CLOSED) − short abandons); S of the "
+               "queue's definition.",
+    "short": "Short abandons = visits abandoned (CANCELED) in less than S s (S of the queue's "
+             "definition); excluded from the service level and abandonment rate.",
 }
 
 KPI_GROUP = Group("kpi", "SERVICE LEVEL (beyond Nexus)", "LIVELLO DI SERVIZIO (oltre Nexus)", (
@@ -231,12 +270,50 @@ DEFINITIONS = (
     *((k, v) for k, v in KPI_DOC.items()),
 )
 
-_Q_FILTERS = (flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, flt.EMPTY_QUEUE)
+_Q_FILTERS = (flt.STATUS, flt.EXIT_CAUSE, flt.QUEUE, flt.EMPTY_QUEUE, calendars.HOURS)
+
+
+# The visits behind the cells (drill-down): the same filters, the same queue identity; `short`
+# is judged by the queue's own S, as the report does.
+FACTS_SQL = f"""
+SELECT g.tenant, g.unique_id, g.leg_branch, g.seq, g.qkey, g.day, g.hr, g.dow, g.block,
+  {_QLABEL} AS queue, g.asa_s, g.wait_s, g.talk_s,
+  CASE WHEN g.block IN ('CANCELED', 'CANCELED NOWAIT')
+       AND g.wait_s < coalesce(d.short_abandon_s, ?) THEN 1 ELSE 0 END AS short
+FROM (SELECT v.* FROM queue_visits v
+      WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) {{call_where}} {{visit_where}}
+     ) g
+LEFT JOIN queues q ON q.tenant = g.tenant AND q.id = g.queue_id
+LEFT JOIN queue_definitions d ON d.tenant = g.tenant AND d.qkey = g.qkey
+WHERE 1 = 1 {{label_where}}
+"""
+
+
+def facts_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+    cw, vw, lw = visit_where(p, d_from, d_to)
+    sql = FACTS_SQL.format(call_where=cw.sql(), visit_where=vw.sql(), label_where=lw.sql())
+    return sql, [get_settings().short_abandon_s, d_from.isoformat(), d_to.isoformat(),
+                 *cw.args, *vw.args, *lw.args]
+
+
+_EXTRA = (("queue", "queue", "coda", "text"), ("asa_s", "answered after", "risposta dopo",
+                                               "duration"),
+          ("wait_s", "wait (unanswered)", "attesa (non risposte)", "duration"),
+          ("talk_s", "talk", "conversazione", "duration"))
+FACTS = drilldown.Facts(facts_query, row="qkey", extra=_EXTRA, order="seq")
+FACTS_BY_DATE = drilldown.Facts(facts_query, table="qkey", row="day", extra=_EXTRA, order="seq")
+FACTS_BY_HOUR = drilldown.Facts(facts_query, table="qkey", row="hr", extra=_EXTRA, order="seq")
+
+
+def explain(con, defn: Report, p: flt.Params) -> list[tuple[str, str]]:
+    """The service-level definitions in force: the default and each queue's own."""
+    return definitions.explain_queues(con, p.tenant, p.lang)
+
 
 register_report(Report(
     id="cdr.queues", en="Queue report", it="Voip Report Cdr Code", source="CDR queue visit",
     build=by_queue, tables_doc="one table; one row per queue",
-    filters=_Q_FILTERS, layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS,
+    filters=_Q_FILTERS, layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS, explain=explain, facts=FACTS,
     charts_doc="report charts: `answered_pie` (answered vs unanswered), `by_weekday` and "
                "`by_hour` (total column, answered and unanswered lines; Sunday first); a mini "
                "pie (answered vs unanswered) before each queue name in the web table.",
@@ -246,11 +323,13 @@ register_report(Report(
     id="cdr.queues_by_date", en="Queue report by date", it="Voip Report Cdr Code per Data",
     source="CDR queue visit", build=by_date,
     tables_doc="one table per queue; one row per day of the range (every day listed)",
-    filters=_Q_FILTERS, layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS,
+    filters=_Q_FILTERS, layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS, explain=explain,
+    facts=FACTS_BY_DATE,
     charts_doc="per table: `by_weekday` (total, answered, unanswered; Sunday first)."))
 
 register_report(Report(
     id="cdr.queues_by_hour", en="Queue report by hour", it="Voip Report Cdr Code per Ora",
     source="CDR queue visit", build=by_hour, tables_doc="one table per queue; 24 rows 00:00-23:00",
-    filters=_Q_FILTERS, layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS,
+    filters=_Q_FILTERS, layout=LAYOUT, summary=SUMMARY, definitions=DEFINITIONS, explain=explain,
+    facts=FACTS_BY_HOUR,
     charts_doc="none (tables only)."))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from pbxlens.reports import calendars, drilldown
 from pbxlens.reports import common as cm
 from pbxlens.reports import filters as flt
 from pbxlens.reports.catalog import Built, FilterDef, Group, Report, register_report
@@ -31,10 +32,10 @@ _BUCKET = ("CASE WHEN w <= 10 THEN 0 WHEN w > 120 THEN 12 "
            "ELSE CAST(ceil(w / 10.0) AS INTEGER) - 1 END")
 
 # grain -> (relation with column w, its predicates)
-_QUEUE = """SELECT {w} AS w FROM queue_visits v
+_QUEUE = """SELECT {cols}{w} AS w FROM queue_visits v
   LEFT JOIN queues q ON q.tenant = v.tenant AND q.id = v.queue_id
   WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) {where}"""
-_CALL = """SELECT {w} AS w FROM call_facts c
+_CALL = """SELECT {cols}{w} AS w FROM call_facts c
   WHERE c.day >= CAST(? AS DATE) AND c.day <= CAST(? AS DATE) AND c.direction = 'incoming'
   {where}"""
 
@@ -50,6 +51,22 @@ class WaitHistogram:
     answered: bool
 
     def query(self, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+        inner, args = self.inner(p, d_from, d_to)
+        return SQL.format(bucket=_BUCKET, inner=inner), args
+
+    def facts(self, p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
+        """The visits or calls behind the cells (drill-down): the same relation, each with its
+        bucket's label (one block, `all`)."""
+        inner, args = self.inner(p, d_from, d_to, facts=True)
+        labels = ", ".join(f"'{b}'" for b in BUCKETS)
+        return (f"SELECT x.*, list_extract([{labels}], {_BUCKET} + 1) AS bucket, "
+                f"'all' AS block FROM ({inner}) x", args)
+
+    def inner(self, p: flt.Params, d_from: date, d_to: date, *, facts: bool = False
+              ) -> tuple[str, list]:
+        """The relation of waits `w` (with the fact's keys when `facts`) and its arguments."""
+        a = "v" if self.queue else "c"
+        cols = f"{a}.tenant, {a}.unique_id, {a}.leg_branch, " if facts else ""
         w = flt.Where()
         if self.queue:
             if p.tenant is not None:
@@ -63,19 +80,22 @@ class WaitHistogram:
                           "coalesce(q.name, nullif(v.queue_name, ''), v.queue_id, '')"], qs)
             if not self.answered and p.flag("abandon_only"):
                 w.add("v.block IN ('CANCELED', 'CANCELED NOWAIT')")
+            calendars.hours_where(w, p, calendars.Clock("v", qkey="v.qkey"), d_from, d_to)
             # answered: answer - enter (= detail_waiting_time); unanswered: exit - enter (§0.9)
-            inner = _QUEUE.format(w="v.asa_s" if self.answered else "v.wait_s", where=w.sql())
+            inner = _QUEUE.format(w="v.asa_s" if self.answered else "v.wait_s", where=w.sql(),
+                                  cols=cols)
         else:
             if p.tenant is not None:
                 w.add("c.tenant = ?", p.tenant)
             w.add("c.status = 'OK'" if self.answered else "c.status <> 'OK'")
             if not self.answered and p.flag("abandon_only"):
                 w.add("c.status = 'CANCELED'")
+            calendars.hours_where(w, p, calendars.Clock("c"), d_from, d_to)
             # answered: (answer, else channel up) - start (C5, as R1); unanswered: the CDR's
             # own duration = end - start (design.md: durations from the CDR's fields)
-            inner = _CALL.format(w="c.wait_s" if self.answered else "c.dur_s", where=w.sql())
-        return SQL.format(bucket=_BUCKET, inner=inner), [d_from.isoformat(), d_to.isoformat(),
-                                                          *w.args]
+            inner = _CALL.format(w="c.wait_s" if self.answered else "c.dur_s", where=w.sql(),
+                                 cols=cols)
+        return inner, [d_from.isoformat(), d_to.isoformat(), *w.args]
 
     def __call__(self, con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
         counts = [0] * len(BUCKETS)
@@ -111,7 +131,10 @@ _DEFS_BUCKETS = ("buckets", "whole seconds: w <= 10 in 0-10, then ⌈w / 10⌉ t
 def _def(rid, en, it_, source, build, filters, title, tables_doc, measure):
     register_report(Report(
         id=rid, en=en, it=it_, source=source, build=build, tables_doc=tables_doc,
-        filters=filters, layout=LAYOUT, charts_doc="`histogram`: one column per bucket.",
+        filters=(*filters, calendars.HOURS), layout=LAYOUT,
+        facts=drilldown.Facts(build.facts, row="bucket",
+                              extra=(("w", "wait", "attesa", "duration"),)),
+        charts_doc="`histogram`: one column per bucket.",
         definitions=(("measure", measure), _DEFS_BUCKETS),
         totals_label=("TOTAL", "TOTALE"), table_title=title))
 

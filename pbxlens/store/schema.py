@@ -549,3 +549,73 @@ trace_blacklist = sa.Table(
     sa.Column("added_by", Id),
     sa.Column("added_at", Instant, nullable=False, default=_now),
 )
+
+# ------------------------------------------------------- definitions: service levels, calendars
+
+SL_VARIANTS = ("abandon_aware", "offered", "answered", "offered_no_short")
+
+# A queue's own service-level definition (reports/definitions.py); a queue without a row uses
+# the settings (service_level_s, short_abandon_s, service_level_target_pct,
+# service_level_variant). The analytics writer keeps a DuckDB copy that report SQL joins.
+queue_definitions = sa.Table(
+    "queue_definitions", meta,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("qkey", sa.Text, primary_key=True),          # queue id, else name (as reports)
+    sa.Column("sl_threshold_s", sa.Integer, nullable=False),
+    sa.Column("sl_target_pct", sa.Integer, nullable=False),
+    sa.Column("sl_variant", sa.Text, nullable=False),
+    sa.Column("short_abandon_s", sa.Integer, nullable=False),
+    sa.Column("updated_at", Instant, nullable=False, default=_now),
+    sa.Column("updated_by", sa.Text),
+    sa.CheckConstraint(f"sl_variant IN {SL_VARIANTS!r}", name="sl_variant"),
+    sa.CheckConstraint("sl_threshold_s >= 0 AND short_abandon_s >= 0", name="seconds"),
+    sa.CheckConstraint("sl_target_pct BETWEEN 1 AND 100", name="target"),
+)
+
+# Business-hours calendars (reports/calendars.py): weekly opening hours, the holidays of
+# `country`/`subdiv` from the holidays package, local holidays and one-off closures.
+calendars = sa.Table(
+    "calendars", meta,
+    _id(),
+    sa.Column("tenant", sa.Text, nullable=False, default="default"),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("country", sa.Text, nullable=False, default="IT"),
+    sa.Column("subdiv", sa.Text),                          # province: its patron saint's day
+    sa.Column("updated_at", Instant, nullable=False, default=_now),
+    sa.UniqueConstraint("tenant", "name"),
+)
+
+calendar_hours = sa.Table(
+    "calendar_hours", meta,
+    _id(),
+    sa.Column("calendar_id", Id, nullable=False, index=True),
+    sa.Column("isodow", sa.Integer, nullable=False),       # 1 = Monday ... 7 = Sunday
+    sa.Column("open_min", sa.Integer, nullable=False),     # minutes from local midnight
+    sa.Column("close_min", sa.Integer, nullable=False),    # exclusive; 1440 = midnight
+    sa.CheckConstraint("isodow BETWEEN 1 AND 7", name="isodow"),
+    sa.CheckConstraint("open_min >= 0 AND open_min < close_min AND close_min <= 1440",
+                       name="span"),
+)
+
+# kind 'holiday': every year on (month, day); kind 'closure': the days day_from..day_to.
+calendar_days = sa.Table(
+    "calendar_days", meta,
+    _id(),
+    sa.Column("calendar_id", Id, nullable=False, index=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False, default=""),
+    sa.Column("month", sa.Integer),
+    sa.Column("day", sa.Integer),
+    sa.Column("day_from", sa.Date),
+    sa.Column("day_to", sa.Date),
+    sa.CheckConstraint("kind IN ('holiday', 'closure')", name="kind"),
+)
+
+# Which calendar a queue follows; qkey '' = the tenant's calendar (queues without their own,
+# and every call-grain report).
+calendar_assignments = sa.Table(
+    "calendar_assignments", meta,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("qkey", sa.Text, primary_key=True),
+    sa.Column("calendar_id", Id, nullable=False),
+)

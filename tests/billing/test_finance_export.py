@@ -73,7 +73,7 @@ def test_money_is_rounded_per_row_and_totals_add_up(workbook_store, tmp_path):
     export_xlsx(workbook_store, x)
     wb = openpyxl.load_workbook(x)
     cost = list(LABELS).index("cost") + 1
-    head, body, last = _sheet(wb, "Date")
+    _head, body, last = _sheet(wb, "Date")
     got = [D(str(r[cost])) for r in body]
     # 31/10: one call of 0.005 -> 0.01; 02/11: two calls, 0.01 exactly; 03/11: inbound only
     assert got == [D("0.01"), D("0.01"), D("0")]

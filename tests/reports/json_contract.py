@@ -111,7 +111,7 @@ FILTER_VALUES = {
     "checktime": ["CT1"], "ivr": ["1"], "chart_minutes": ["15"], "out_config": ["Uscita-Roma"],
     "from_start": ["yes"], "province": ["MI"], "abandon_only": ["yes"], "company": ["ORG2"],
     "cost_center": ["CC1"], "division": ["DIV1"], "billing_method": ["tariff"],
-    "type": ["queue"], "number": ["3"],
+    "type": ["queue"], "number": ["3"], "hours": ["open"],
 }
 
 

@@ -68,8 +68,7 @@ def column_defs(table, lang: str, pie: tuple[str, str] | None = None,
         for k in range(i, j + 1):
             texts = [r.get(f"c{k}", "") for r in rows]
             w = max([text_width(x) for x in texts] + [_word_width(cols[k].label), 40.0])
-            children.append({"field": f"c{k}", "headerName": cols[k].label,
-                             "type": "rightAligned", "width": round(w + _PAD)})
+            children.append(_child(cols[k], k, lang, round(w + _PAD)))
         need = _word_width(cols[i].group) + _PAD  # the group's longest word
         have = sum(c["width"] for c in children)
         if need > have:
@@ -80,6 +79,32 @@ def column_defs(table, lang: str, pie: tuple[str, str] | None = None,
                      "headerClass": "pbx-group", "wrapHeaderText": True,
                      "autoHeaderHeight": True})
     return defs
+
+
+def _child(col, k: int, lang: str, width: int) -> dict:
+    """A column: its rule as the header's and the cells' tooltip (explainable numbers); a
+    count cell opens the calls behind it."""
+    tip = col.rule + (t("drill_hint", lang) if is_count(col) else "")
+    d = {"field": f"c{k}", "headerName": col.label, "type": "rightAligned",
+         "width": width, "headerTooltip": tip,
+         "tooltipValueGetter": {"function": "params.colDef.headerTooltip"}}
+    if is_count(col):
+        d["cellClass"] = "pbx-drill"
+    return d
+
+
+def is_count(col) -> bool:
+    return col.kind == "sum" and col.unit == "count"
+
+
+def table_meta(table) -> dict:
+    """What a click on a cell needs: the table's key, its column keys (by grid column c{k}),
+    which are counts, and the row keys by row index."""
+    return {"key": table.key, "columns": [c.key for c in table.columns],
+            "count": [is_count(c) for c in table.columns],
+            "titles": [f"{c.group} · {c.label}" for c in table.columns],
+            "rows": [r.get("key") for r in table.rows],
+            "labels": [str(r.get("label", "")) for r in table.rows]}
 
 
 def row_data(table, lang: str, pie: tuple[str, str] | None = None) -> tuple[list[dict], dict]:
@@ -123,7 +148,7 @@ def grid(table, lang: str, grid_id, pie: tuple[str, str] | None = None) -> dag.A
                          "domLayout": "autoHeight" if auto else "normal",
                          "rowHeight": 30, "headerHeight": 34, "groupHeaderHeight": 30,
                          "suppressCellFocus": True, "suppressColumnVirtualisation": True,
-                         "localeText": grid_locale(lang)},
+                         "localeText": grid_locale(lang), "tooltipShowDelay": 400},
         getRowStyle=_ROW_STYLES,
         className="ag-theme-alpine pbx-grid",
         style={"width": "100%"} if auto else {"width": "100%", "height": "640px"},
@@ -192,7 +217,63 @@ def render_result(result, lang: str, export_type: str = "rp-export") -> list:
         if tc:
             body.append(tc)
         body.append(grid(table, lang, {"type": "rp-grid", "table": i}, pie))
+        body.append(dcc.Store(id={"type": "rp-table-meta", "table": i}, data=table_meta(table)))
         out.append(html.Section(body, className="pbx-card pbx-table-card"))
     if not result.tables:
         out.append(html.Div(t("no_rows", lang), className="pbx-empty"))
     return out
+
+
+# ----------------------------------------------------------------------------- drill-down
+
+_DRILL_WIDTH = {"duration": 110, "instant": 170, "count": 90}
+
+
+def drill_panel(res, lang: str, title: str) -> list:
+    """The calls behind a cell: a heading with the cell's value and rule, the first rows in a
+    grid (each call opens its journey), and the export buttons."""
+    from pbxlens.dashboards.definitions_service import local_time
+
+    cols = [{"field": c["key"], "headerName": c["label"],
+             "width": _DRILL_WIDTH.get(c["unit"], 140),
+             **({"cellRenderer": "markdown", "linkTarget": "_self"}
+                if c["key"] == "unique_id" else {})} for c in res.columns]
+    rows = []
+    for r in res.rows:
+        row = {}
+        for c in res.columns:
+            v = r.get(c["key"])
+            if c["key"] == "unique_id":
+                v = f"[{v}](/journeys/{v})"
+            elif c["unit"] == "instant":
+                v = local_time(v)
+            elif c["unit"] in ("duration", "count", "money"):
+                v = fmt.cell(v, c["unit"], lang=lang)  # a zero wait is blank, as in reports
+            elif c["key"] == "direction" and v:
+                v = t(f"dir_{v}", lang)
+            row[c["key"]] = "" if v is None else v
+        rows.append(row)
+    more = t("drill_first", lang, shown=fmt.count(len(res.rows), lang=lang),
+             total=fmt.count(res.count, lang=lang)) if res.truncated else ""
+    return [
+        html.Div([html.H3(f"{title}: {fmt.count(res.value, lang=lang)}", id="rp-drill-title"),
+                  html.Div([html.Button(t("export_csv", lang), id="rp-drill-csv", n_clicks=0,
+                                        className="pbx-btn pbx-btn-small"),
+                            html.Button(t("export_xls", lang), id="rp-drill-xlsx", n_clicks=0,
+                                        className="pbx-btn pbx-btn-small"),
+                            html.Button(t("close", lang), id="rp-drill-close", n_clicks=0,
+                                        className="pbx-btn pbx-btn-small")],
+                           className="pbx-actions")], className="pbx-table-head"),
+        html.P([t("drill_calls", lang, n=fmt.count(res.count, lang=lang)), " · ",
+                html.Span(res.rule or "", className="pbx-muted"),
+                html.Span(" " + ", ".join(res.blocks), className="pbx-muted"), " ", more],
+               id="rp-drill-info"),
+        dag.AgGrid(id="rp-drill-grid", columnDefs=cols, rowData=rows,
+                   defaultColDef={"resizable": True, "sortable": True},
+                   dashGridOptions={"domLayout": "autoHeight" if len(rows) <= 20 else "normal",
+                                    "suppressCellFocus": True, "pagination": len(rows) > 50,
+                                    "paginationPageSize": 50},
+                   className="ag-theme-alpine pbx-grid",
+                   style={"width": "100%"} if len(rows) <= 20 else {"width": "100%",
+                                                                     "height": "560px"}),
+    ]

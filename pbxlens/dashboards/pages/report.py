@@ -12,8 +12,9 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from pbxlens import PbxlensError
 from pbxlens.dashboards import access, service, widgets
 from pbxlens.dashboards import context as web
+from pbxlens.dashboards import definitions_service as defs
 from pbxlens.dashboards.components.filters import filter_bar, reset_value, values_to_filters
-from pbxlens.dashboards.components.report_view import render_result
+from pbxlens.dashboards.components.report_view import drill_panel, render_result
 from pbxlens.dashboards.components.widget_form import widget_form
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import error_box, forbidden
@@ -76,6 +77,10 @@ def layout(report_id: str | None = None, **kwargs):
         html.Div(bar, className="pbx-card pbx-filter-card no-print"),
         widget_form("rp-w", lang, defn.title(lang)),
         dcc.Loading(html.Div(id="rp-content"), type="dot", color="#1f6feb"),
+        dcc.Store(id="rp-drill-cell"),
+        dcc.Download(id="rp-drill-download"),
+        html.Section(id="rp-drill", className="pbx-card pbx-table-card",
+                     style={"display": "none"}),
     ], className="pbx-report-page")
 
 
@@ -180,3 +185,80 @@ dash.clientside_callback(
     Output("rp-print-dummy", "children"), Input("rp-print", "n_clicks"),
     prevent_initial_call=True,
 )
+
+
+# ----------------------------------------------------------------------------- drill-down
+
+
+def _clicked(clicks: list, metas: list) -> tuple[dict, dict] | None:
+    """The clicked cell's click and its table's metadata (the triggering grid)."""
+    trig = ctx.triggered_id
+    if not isinstance(trig, dict) or trig.get("type") != "rp-grid":
+        return None
+    i = trig["table"]
+    if i >= len(metas) or i >= len(clicks) or not clicks[i] or not metas[i]:
+        return None
+    return clicks[i], metas[i]
+
+
+@dash.callback(
+    Output("rp-drill", "children"), Output("rp-drill", "style"),
+    Output("rp-drill-cell", "data"),
+    Input({"type": "rp-grid", "table": ALL}, "cellClicked"),
+    State({"type": "rp-table-meta", "table": ALL}, "data"),
+    State("rp-params", "data"), State("rp-report", "data"),
+    prevent_initial_call=True,
+)
+def drill_cell(clicks, metas, params, report_id):
+    """A click on a count cell lists the calls behind it (same filters, the cell's row and
+    column: the predicate that built the cell)."""
+    lang = web.lang()
+    found = _clicked(clicks, metas)
+    if found is None:
+        return no_update, no_update, no_update
+    click, meta = found
+    col = str(click.get("colId") or "")
+    k = int(col[1:]) if col[:1] == "c" and col[1:].isdigit() else -1
+    if not 0 <= k < len(meta["columns"]) or not meta["count"][k]:
+        return no_update, no_update, no_update
+    pinned = str(click.get("rowId") or "").startswith(("b-", "t-"))
+    idx = click.get("rowIndex")
+    row = None if pinned or idx is None else meta["rows"][idx]
+    label = t("totals", lang) if row is None else meta["labels"][idx]
+    cell = {"report": report_id, "params": params, "table": meta["key"], "row": row,
+            "column": meta["columns"][k], "title": label}
+    try:
+        res = defs.drill(web.store(), web.user(), report_id, params, meta["key"], row,
+                         meta["columns"][k], lang)
+    except PbxlensError as exc:
+        return error_box(str(exc)), {"display": "block"}, None
+    title = f"{label} · {meta['titles'][k]}"
+    return drill_panel(res, lang, title), {"display": "block"}, cell
+
+
+@dash.callback(
+    Output("rp-drill-download", "data"),
+    Input("rp-drill-csv", "n_clicks"), Input("rp-drill-xlsx", "n_clicks"),
+    State("rp-drill-cell", "data"),
+    prevent_initial_call=True,
+)
+def export_drill(_csv, _xlsx, cell):
+    if not cell or not ctx.triggered or not ctx.triggered[0]["value"]:
+        return no_update
+    from pbxlens.reports.drilldown import MAX_EXPORT
+
+    res = defs.drill(web.store(), web.user(), cell["report"], cell["params"], cell["table"],
+                     cell["row"], cell["column"], web.lang(), limit=MAX_EXPORT)
+    name = f"{cell['report']}_{cell['column']}_calls"
+    if ctx.triggered_id == "rp-drill-csv":
+        return dcc.send_bytes(defs.drill_csv(res), f"{name}.csv")
+    return dcc.send_bytes(defs.drill_xlsx(res), f"{name}.xlsx")
+
+
+@dash.callback(
+    Output("rp-drill", "style", allow_duplicate=True),
+    Input("rp-drill-close", "n_clicks"),
+    prevent_initial_call=True,
+)
+def close_drill(n):
+    return {"display": "none"} if n else no_update
