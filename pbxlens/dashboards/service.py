@@ -47,14 +47,16 @@ def scope_tenant(con, user: User, params: Params) -> Params:
     return dataclasses.replace(params, tenant=user.tenant)
 
 
-def run_report(store: Stores, user: User | None, report_id: str, params: Params) -> Result:
+def run_report(store: Stores, user: User | None, report_id: str, params: Params,
+               guard: Guard | None = None) -> Result:
+    """`guard`: the settings' guard unless given (background exports allow more time)."""
     defn = report_def(report_id)
     if not access.can_see_report(user, defn.id):
         raise WebError(f"you may not see {report_id}", status=403, error_id="forbidden")
     try:
         with store.cursor() as cur:
             scoped = scope_tenant(cur, user, params)
-            result = run(cur, defn, scoped, guard=Guard.from_settings())
+            result = run(cur, defn, scoped, guard=guard or Guard.from_settings())
     except ReportGuardError as exc:
         raise WebError(str(exc), status=exc.status, error_id=exc.error_id) from None
     return privacy.mask_result(result, user.privacy)
