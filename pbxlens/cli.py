@@ -470,6 +470,10 @@ app.add_typer(users_app, name="users")
 
 app.add_typer(missed_app, name="missed")
 scale_cli.register(app)  # export-lake, backup, restore, retention, rollups-rebuild (issue 11)
+from pbxlens.views.cli import schedules_app, views_app  # noqa: E402
+
+app.add_typer(views_app, name="views")
+app.add_typer(schedules_app, name="schedules")
 
 
 def main() -> None:

@@ -336,6 +336,8 @@ STRINGS.update({
     "run_rendering": ("in progress", "in corso"),
     "run_failed": ("failed", "fallito"),
     "my_email": ("My email address", "Il mio indirizzo email"),
+    "filters": ("Filters", "Filtri"),
+    "expires": ("Expires", "Scadenza"),
     "sched_mail_body": ("The report \u201c{report}\u201d is attached ({file}).\n\n{applied}",
                         "In allegato il report \u201c{report}\u201d ({file}).\n\n{applied}"),
     "sched_open": ("Open in pbxlens", "Apri in pbxlens"),

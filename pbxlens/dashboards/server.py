@@ -25,7 +25,8 @@ from pbxlens.store import Stores, ops, server_link, users, writer
 PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quarantine",
          "admin_directory", "admin_settings", "tickets_list", "tickets_new", "tickets_edit",
          "trace_records", "tickets_companies", "missed_calls", "missed_manage",
-         "billing_home", "billing_tariffs", "billing_profiles", "billing_multiservice")
+         "billing_home", "billing_tariffs", "billing_profiles", "billing_multiservice",
+         "saved_views")
 _OPEN_PREFIXES = ("/login", "/_dash-component-suites/", "/assets/", "/_favicon.ico", "/health")
 _app_lock = threading.Lock()
 _app_made = False
@@ -63,6 +64,9 @@ def create_app(store: Stores, *, https: bool | None = None) -> dash.Dash:
     from pbxlens.tickets import web as tickets_web
 
     tickets_web.install(server, store)
+    from pbxlens.views import web as views_web
+
+    views_web.install(server, store)  # /views/<id>, /api/views, /exports/<id>/<token>
     return app
 
 
@@ -73,6 +77,7 @@ def shell():
     links = [dcc.Link(i18n.t("reports", lang), href="/", className="pbx-nav-link")]
     if u and access.can_use_widgets(u):
         links.append(dcc.Link(i18n.t("widgets", lang), href="/widgets", className="pbx-nav-link"))
+        links.append(dcc.Link(i18n.t("views_page", lang), href="/views", className="pbx-nav-link"))
     if u and not u.disabled and u.role in ("operator", "supervisor", "admin"):  # issue 9
         links.append(dcc.Link(i18n.t("missed_calls", lang), href="/missed", className="pbx-nav-link"))
     if u and not u.disabled and u.role in ("supervisor", "admin"):

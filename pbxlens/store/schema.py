@@ -640,7 +640,7 @@ delivery_log = sa.Table(
 )
 
 # Background exports of a report (pbxlens.views.exports): the file is downloaded by the user
-# who asked, with the link's token, until it expires.
+# who asked, with the link's token (an HMAC of the export and the user), until it expires.
 report_exports = sa.Table(
     "report_exports", meta,
     _id(),
@@ -651,7 +651,6 @@ report_exports = sa.Table(
     sa.Column("format", sa.Text, nullable=False),                 # xlsx | csv
     sa.Column("lang", sa.Text, nullable=False, default="it"),
     sa.Column("notify", sa.Boolean, nullable=False, default=False),  # mail the link when ready
-    sa.Column("token_hash", sa.Text, nullable=False),             # sha256 hex of the link token
     sa.Column("state", sa.Text, nullable=False, default="queued"),   # queued running ready failed
     sa.Column("file_id", Id),
     sa.Column("rows", sa.Integer),

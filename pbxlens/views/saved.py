@@ -27,6 +27,9 @@ NAME_MAX = 120
 class ViewError(PbxlensError):
     """A view that cannot be saved, found or opened by this user."""
 
+    status = 400
+    error_id = "view-refused"
+
 
 class ViewNotFound(ViewError):
     status = 404

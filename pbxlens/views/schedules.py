@@ -325,3 +325,25 @@ def send_now(stores: Stores, user: User, schedule_id: int, at: datetime | None =
     if not _claim(stores, sched, at, manual=True, at=at):
         raise ScheduleError("this schedule was just sent: try again in a second")
     return render_and_queue(stores, sched, at)
+
+
+def start_scheduler(stores: Stores, stop, interval_s: float = 20.0):
+    """The server's scheduler thread: a pass at once (the runs missed while the server was
+    down, sent once), then every `interval_s`; expired export files are pruned on the way."""
+    import threading
+
+    from pbxlens.views import exports
+
+    def loop() -> None:
+        while True:
+            try:
+                run_due(stores)
+                exports.prune(stores)
+            except Exception as exc:  # the operations store down: next interval
+                log.warning("scheduler pass failed: %s", exc)
+            if stop.wait(interval_s):
+                return
+
+    th = threading.Thread(target=loop, name="pbxlens-schedules", daemon=True)
+    th.start()
+    return th

@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as ctx
+from pbxlens.dashboards.components.saved_list import saved_views_section
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import page_title
 
@@ -24,4 +25,6 @@ def layout(**_kwargs):
                       href=f"/reports/{d.id}", className="pbx-card pbx-report-card",
                       id={"type": "home-report", "id": d.id})
              for d in reports]
-    return html.Div([html.H1(t("reports", lang)), html.Div(cards, className="pbx-card-grid")])
+    views = saved_views_section(ctx.store(), ctx.user(), lang)
+    return html.Div([views, html.H1(t("reports", lang)),
+                     html.Div(cards, className="pbx-card-grid")])

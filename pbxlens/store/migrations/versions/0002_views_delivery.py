@@ -85,7 +85,6 @@ def upgrade() -> None:
     sa.Column('format', sa.Text(), nullable=False),
     sa.Column('lang', sa.Text(), nullable=False),
     sa.Column('notify', sa.Boolean(), nullable=False),
-    sa.Column('token_hash', sa.Text(), nullable=False),
     sa.Column('state', sa.Text(), nullable=False),
     sa.Column('file_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('rows', sa.Integer(), nullable=True),
