@@ -239,7 +239,8 @@ def _messages(sched: Schedule, view, rendered: V.Rendered, targets: list[str], d
     subject = f"{view.name} · {span}"
     body = t("sched_mail_body", lang, report=rendered.result.title, applied=rendered.applied,
              file=rendered.attachment.filename)
-    url = get_settings().public_url.rstrip("/") + view.url
+    # the view's page by id: its URL holds the filters as typed, numbers unmasked
+    url = get_settings().public_url.rstrip("/") + f"/views/{view.id}"
     due = due_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
     return [Message(channel="email", target=addr, subject=subject, body=body,
                     origin=f"schedule:{sched.id}", tenant=sched.tenant, owner=sched.owner,
