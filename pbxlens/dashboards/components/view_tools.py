@@ -81,46 +81,42 @@ def save_view(n, name, shared, report_id, search):
 
 @dash.callback(
     Output("rp-bg-id", "data"), Output("rp-bg-poll", "disabled"), Output("rp-bg", "style"),
-    Output("rp-bg-status", "children", allow_duplicate=True),
-    Input("rp-bg-btn", "n_clicks"),
-    State("rp-params", "data"), State("rp-report", "data"),
-    prevent_initial_call=True,
-)
-def start_export(n, params, report_id):
-    lang, user = web.lang(), web.user()
-    if not n:
-        return no_update, no_update, no_update, no_update
-    try:
-        p = service.params_from_json(params, lang=lang)
-        eid = exports.request(web.store(), user, report_id, p, "xlsx", notify=True)
-    except PbxlensError as exc:
-        return no_update, True, {"display": "block"}, html.Span(str(exc), className="pbx-alert")
-    return eid, False, {"display": "block"}, t("export_queued", lang)
-
-
-@dash.callback(
     Output("rp-bg-status", "children"), Output("rp-bg-link", "href"),
-    Output("rp-bg-link", "style"), Output("rp-bg-poll", "disabled", allow_duplicate=True),
-    Input("rp-bg-poll", "n_intervals"), State("rp-bg-id", "data"),
+    Output("rp-bg-link", "style"),
+    Input("rp-bg-btn", "n_clicks"), Input("rp-bg-poll", "n_intervals"),
+    State("rp-bg-id", "data"), State("rp-params", "data"), State("rp-report", "data"),
     prevent_initial_call=True,
 )
-def follow_export(_n, export_id):
+def background_export(n, _tick, export_id, params, report_id):
+    """The button queues an XLSX of the applied report (mailed too when the user has an
+    address); the poll follows it until its link is ready."""
     lang, user = web.lang(), web.user()
-    hidden = {"display": "none"}
-    if not export_id or ctx.triggered_id != "rp-bg-poll":
-        return no_update, no_update, no_update, no_update
+    shown, hidden = {"display": "block"}, {"display": "none"}
+    if ctx.triggered_id == "rp-bg-btn":
+        if not n:
+            return (no_update,) * 6
+        try:
+            p = service.params_from_json(params, lang=lang)
+            eid = exports.request(web.store(), user, report_id, p, "xlsx", notify=True)
+        except PbxlensError as exc:
+            return None, True, shown, html.Span(str(exc), className="pbx-alert"), None, hidden
+        return eid, False, shown, t("export_queued", lang), None, hidden
+    if not export_id:
+        return (no_update,) * 6
     try:
         row = exports.status(web.store(), user, int(export_id))
     except PbxlensError as exc:
-        return str(exc), None, hidden, True
+        return no_update, True, shown, str(exc), None, hidden
     if row["state"] in ("queued", "running"):
-        return t("export_queued", lang), None, hidden, False
+        return no_update, False, shown, t("export_queued", lang), None, hidden
     if row["state"] != "ready":
-        return t("export_failed", lang, error=row["error"] or row["state"]), None, hidden, True
+        return (no_update, True, shown, t("export_failed", lang, error=row["error"] or
+                                          row["state"]), None, hidden)
     text = t("export_ready", lang, name=row["filename"], size=_size(row["size_bytes"], lang),
              until=_when(row["expires_at"]))
     href = exports.link(web.store(), int(export_id), user.id)
-    return text, href, {"display": "inline-block", "marginLeft": "10px"}, True
+    return (no_update, True, shown, text, href,
+            {"display": "inline-block", "marginLeft": "10px"})
 
 
 def _size(n: int | None, lang: str) -> str:
