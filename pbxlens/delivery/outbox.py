@@ -21,7 +21,6 @@ from pbxlens.store import ops
 from pbxlens.store import schema as T
 
 CHANNELS = ("email", "webhook")
-STATES = ("pending", "sending", "sent", "failed")
 
 
 class DeliveryError(PbxlensError):
