@@ -44,9 +44,19 @@ def _local(instant: datetime | None) -> str:
     return instant.astimezone(ZoneInfo(get_settings().timezone)).strftime("%Y-%m-%d %H:%M")
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="one JSON object on stdout")]
+
+
+def _print_json(key: str, rows: list[dict]) -> None:
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps({key: rows}, default=str, ensure_ascii=False) + "\n")
+
+
 @views_app.command("list")
 @forwardable("read")
-def list_views(db: DbOption = None) -> None:
+def list_views(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Every saved view: id, name, owner, report, period, filters, shared."""
     from pbxlens.views import saved
 
@@ -55,6 +65,12 @@ def list_views(db: DbOption = None) -> None:
             rows = saved.all_views(stores)
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
+    if as_json:
+        _print_json("views", [{"id": v.id, "name": v.name, "owner": v.owner_name,
+                               "report": v.report_id, "period": v.period,
+                               "from": v.date_from, "to": v.date_to, "filters": v.filters,
+                               "shared": v.shared, "url": v.url} for v in rows])
+        return
     table = _table("id", "name", "owner", "report", "period", "filters", "shared")
     for v in rows:
         table.add_row(str(v.id), v.name, v.owner_name, v.report_id, v.period_label("en"),
@@ -117,7 +133,7 @@ def _user(stores, username: str):
 
 @schedules_app.command("list")
 @forwardable("read")
-def list_schedules(db: DbOption = None) -> None:
+def list_schedules(db: DbOption = None, as_json: JsonOption = False) -> None:
     """Every schedule: view, owner, recurrence, format, recipients, next run (PBX time)."""
     from pbxlens.store import users
     from pbxlens.views import saved, schedules
@@ -130,6 +146,14 @@ def list_schedules(db: DbOption = None) -> None:
             last = {s.id: (schedules.runs(stores, s.id, limit=1) or [None])[0] for s in rows}
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
+    if as_json:
+        _print_json("schedules", [{
+            "id": s.id, "view": names.get(s.view_id), "view_id": s.view_id,
+            "owner": owners.get(s.owner), "frequency": s.frequency, "weekday": s.weekday,
+            "month_day": s.month_day, "at": s.at_time, "format": s.format,
+            "recipients": s.recipients, "enabled": s.enabled, "next_due_at": s.next_due_at,
+            "last_run": last[s.id]} for s in rows])
+        return
     table = _table("id", "view", "owner", "when", "format", "to", "next", "last run", "state")
     for s in rows:
         when = {"daily": f"daily {s.at_time}", "weekly": f"weekly day {s.weekday} {s.at_time}",
