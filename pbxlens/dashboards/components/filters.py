@@ -44,7 +44,8 @@ def filter_bar(defn: Report, con, tenant: str, lang: str, d_from, d_to, chosen: 
         else:
             ctl = dcc.Dropdown(id=fid, options=f.options(con, tenant, lang), value=value,
                                multi=True, placeholder=t("any", lang), className="pbx-dd")
-        fields.append(html.Div([html.Label(f.label(lang)), ctl], className="pbx-field"))
+        fields.append(html.Div([html.Label(f.label(lang)), ctl], className="pbx-field",
+                               id=f"rp-field-{f.key}"))
     return html.Div(fields, className="pbx-filters", id="rp-filterbar")
 
 
