@@ -37,7 +37,7 @@ lint: $(STAMP)
 	$(VENV)/bin/vulture pbxlens vulture_whitelist.py
 
 # Each script prints its table of figures and ratios; BENCH=name runs one (e.g. BENCH=billing).
-BENCHES ?= simulate ingest reports coincidences callcenter activity billing missed webhook ui scale
+BENCHES ?= simulate ingest reports coincidences callcenter activity billing missed webhook ui scale views
 
 bench: $(STAMP)
 	@rc=0; for b in $(if $(BENCH),$(BENCH),$(BENCHES)); do \
