@@ -20,6 +20,7 @@ from pbxlens.delivery import log_for
 from pbxlens.reports import format as fmt
 from pbxlens.reports import get
 from pbxlens.store import schema as T
+from pbxlens.store.privacy import NUMBER_KEYS, mask_number
 from pbxlens.store.roles import is_admin
 from pbxlens.views import exports, saved, schedules
 from pbxlens.views.render import FORMATS
@@ -55,13 +56,24 @@ def views_table(lang: str) -> html.Div:
         own = v.owner == user.id or is_admin(user)
         rows.append([dcc.Link(v.name, href=v.url, id={"type": "vw-open", "id": v.id}),
                      get(v.report_id).title(lang), v.period_label(lang),
-                     " · ".join(f"{k} = {', '.join(x)}" for k, x in v.filters.items()),
+                     _filters_text(v.filters, user.privacy),
                      v.owner_name, t("shared" if v.shared else "private", lang),
                      html.Button(t("delete", lang), id={"type": "vw-del-view", "id": v.id},
                                  n_clicks=0, className="pbx-btn pbx-btn-small") if own else ""])
     return _table([t("view_name", lang), t("view_report", lang), t("period", lang),
                    t("filters", lang), t("view_owner", lang), "", ""], rows, "vw-views-table",
                   t("no_saved_views", lang))
+
+
+def _filters_text(filters: dict, privacy: bool) -> str:
+    """A view's filters as saved; number filters masked for a user without the privacy right
+    (a shared view may hold a number its owner typed)."""
+    def shown(k: str, values: list[str]) -> str:
+        if privacy or k not in NUMBER_KEYS:
+            return ", ".join(values)
+        return ", ".join(mask_number(x) or "" for x in values)
+
+    return " · ".join(f"{k} = {shown(k, x)}" for k, x in filters.items())
 
 
 def _recurrence(s: schedules.Schedule, lang: str) -> str:
