@@ -20,14 +20,15 @@ demo: $(STAMP)
 	$(VENV)/bin/pbxlens demo --db $(DB) --port $(PORT)
 
 # The browser tests need Debian's chromium and chromedriver, the operations-store tests Debian's
-# PostgreSQL server binaries (the tests start a throwaway cluster themselves): installed when
-# missing (as root, or with sudo).
+# PostgreSQL server binaries (the tests start a throwaway cluster themselves), the scheduled-PDF
+# tests poppler's pdftotext: installed when missing (as root, or with sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 test: $(STAMP)
 	@missing=""; \
 	[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || missing="chromium chromium-driver"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -x /usr/bin/pdftotext ] || missing="$$missing poppler-utils"; \
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; fi
 	$(PY) -m pytest
 
@@ -36,7 +37,7 @@ lint: $(STAMP)
 	$(VENV)/bin/vulture pbxlens vulture_whitelist.py --exclude pbxlens/store/migrations
 
 # Each script prints its table of figures and ratios; BENCH=name runs one (e.g. BENCH=billing).
-BENCHES ?= simulate ingest reports coincidences callcenter activity billing missed webhook ui scale ops
+BENCHES ?= simulate ingest reports coincidences callcenter activity billing missed webhook ui scale ops views
 
 bench: $(STAMP)
 	@rc=0; for b in $(if $(BENCH),$(BENCH),$(BENCHES)); do \

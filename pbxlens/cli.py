@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -309,6 +309,10 @@ def report(
     filters: Annotated[list[str] | None, typer.Option(
         "--filter", help="key=value[,value...]; repeatable")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table|json|csv|xlsx")] = "table",
+    period: Annotated[str | None, typer.Option(
+        "--period", help="a relative period in the PBX time zone instead of --from/--to: "
+        "today, yesterday, week_to_date, last_week, last_7_days, month_to_date, last_month, "
+        "year_to_date, last_year")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="write to this file")] = None,
     lang: Annotated[str, typer.Option(help="en|it")] = "en",
     lake: Annotated[Path | None, typer.Option("--lake", help="run over a Parquet lake "
@@ -325,8 +329,9 @@ def report(
         "0 = any)")] = None,
 ) -> None:
     """Run one report of the catalog and print or export it."""
-    from pbxlens.reports import Guard, Params, export, get, run
+    from pbxlens.reports import Guard, Params, export, get, periods, run
     from pbxlens.reports.filters import parse_filters
+    from pbxlens.store.analytics import timezone as analytics_tz
 
     try:
         defn = get(report_id)
@@ -339,7 +344,11 @@ def report(
     if fmt == "xlsx" and out_file is None:
         raise _fail("--format xlsx needs --out FILE")
     try:
-        params = Params(date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"),
+        d_from, d_to = _date(date_from, "--from"), _date(date_to, "--to")
+        if period and (period := periods.check(period)) != periods.FIXED:
+            d_from, d_to = periods.resolve(period, periods.local_day(datetime.now(UTC),
+                                                                     analytics_tz()))
+        params = Params(date_from=d_from, date_to=d_to,
                         filters=parse_filters(filters or [], defn), lang=lang)
         params.resolved()
         if engine_ not in defn.engines:
@@ -472,6 +481,10 @@ scale_cli.register(app)  # export-lake, backup, restore, retention, rollups-rebu
 from pbxlens.reports import definitions_cli  # noqa: E402
 
 definitions_cli.register(app)  # definitions, calendars, drill, journeys, journey, staffing
+from pbxlens.views.cli import schedules_app, views_app  # noqa: E402
+
+app.add_typer(views_app, name="views")
+app.add_typer(schedules_app, name="schedules")
 
 
 def main() -> None:

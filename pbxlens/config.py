@@ -98,6 +98,19 @@ class Settings(BaseSettings):
     service_level_target_pct: int = 80
     service_level_variant: str = "abandon_aware"
     repeat_caller_hours: int = 24
+    # Delivery of scheduled reports and alerts (pbxlens.delivery): attempts per message, the
+    # first retry's delay in seconds (doubling, up to the cap), the webhook timeout, the
+    # largest attachment; links in mails start with `public_url`; background-export links
+    # expire after `export_link_hours`; the PDF of a report is Chromium's print of its page.
+    delivery_attempts: int = 5
+    delivery_backoff_s: float = 30.0
+    delivery_backoff_max_s: float = 3600.0
+    delivery_timeout_s: float = 20.0
+    delivery_max_bytes: int = 25 * 1024 * 1024
+    public_url: str = "http://localhost:8050"
+    export_link_hours: int = 24
+    export_time_limit_s: float = 600.0
+    chromium: str = "/usr/bin/chromium"
 
     @field_validator("timezone")
     @classmethod

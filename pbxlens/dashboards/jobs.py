@@ -1,6 +1,7 @@
 """Background jobs of the server process (daemon threads): housekeeping of the operations store
-(expired sessions, old login failures), the scheduled PBX pull (a job of the analytics writer)
-and the ticket notification sender."""
+(expired sessions, old login failures), the scheduled PBX pull (a job of the analytics writer),
+the ticket notification sender, the delivery sender, the schedules of saved views and the
+background exports."""
 
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ def start(store: Stores, interval_s: float = INTERVAL_S) -> threading.Event:
     from pbxlens.tickets.mailer import start_sender
 
     start_sender(store, stop)  # ticket notifications, when smtp_enabled (issue 10)
+    from pbxlens import delivery
+    from pbxlens.views import exports, schedules
+
+    delivery.start_sender(store, stop)  # the delivery outbox: schedules, export links, alerts
+    schedules.start_scheduler(store, stop)
+    exports.start_worker(store, stop)
     return stop
 
 

@@ -26,7 +26,7 @@ PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quar
          "admin_directory", "admin_settings", "tickets_list", "tickets_new", "tickets_edit",
          "trace_records", "tickets_companies", "missed_calls", "missed_manage",
          "billing_home", "billing_tariffs", "billing_profiles", "billing_multiservice",
-         "definitions", "journeys", "journey", "staffing", "not_found_404")
+         "definitions", "journeys", "journey", "staffing", "saved_views", "not_found_404")
 # where each role lands after logging in (when no page was asked for)
 START_PAGES = {"operator": "/missed", "finance": "/billing"}
 _OPEN_PREFIXES = ("/login", "/_dash-component-suites/", "/assets/", "/_favicon.ico", "/health")
@@ -71,6 +71,9 @@ def create_app(store: Stores, *, https: bool | None = None) -> dash.Dash:
     from pbxlens.dashboards import missed_api
 
     missed_api.install(server, store)
+    from pbxlens.views import web as views_web
+
+    views_web.install(server, store)  # /views/<id>, /api/views, /exports/<id>/<token>
     return app
 
 
@@ -87,6 +90,7 @@ def shell():
         if access.visible_reports(u) else []
     if u and access.can_use_widgets(u):
         links.append(dcc.Link(i18n.t("widgets", lang), href="/widgets", className="pbx-nav-link"))
+        links.append(dcc.Link(i18n.t("views_page", lang), href="/views", className="pbx-nav-link"))
     if u and not u.disabled and u.role in ("operator", "supervisor", "admin"):  # issue 9
         links.append(dcc.Link(i18n.t("missed_calls", lang), href="/missed", className="pbx-nav-link"))
     if u and not u.disabled and u.role in ("supervisor", "admin"):

@@ -9,11 +9,12 @@ privacy mask hold everywhere by construction.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import UTC, date, datetime
 
 from pbxlens import PbxlensError
+from pbxlens.config import get_settings
 from pbxlens.dashboards import access
-from pbxlens.reports import Guard, Params, ReportGuardError, Result, get, run
+from pbxlens.reports import Guard, Params, ReportGuardError, Result, get, periods, run
 from pbxlens.reports.filters import parse_filters
 from pbxlens.store import Stores, privacy
 from pbxlens.store.users import User
@@ -47,14 +48,16 @@ def scope_tenant(con, user: User, params: Params) -> Params:
     return dataclasses.replace(params, tenant=user.tenant)
 
 
-def run_report(store: Stores, user: User | None, report_id: str, params: Params) -> Result:
+def run_report(store: Stores, user: User | None, report_id: str, params: Params,
+               guard: Guard | None = None) -> Result:
+    """`guard`: the settings' guard unless given (background exports allow more time)."""
     defn = report_def(report_id)
     if not access.can_see_report(user, defn.id):
         raise WebError(f"you may not see {report_id}", status=403, error_id="forbidden")
     try:
         with store.cursor() as cur:
             scoped = scope_tenant(cur, user, params)
-            result = run(cur, defn, scoped, guard=Guard.from_settings())
+            result = run(cur, defn, scoped, guard=guard or Guard.from_settings())
     except ReportGuardError as exc:
         raise WebError(str(exc), status=exc.status, error_id=exc.error_id) from None
     return privacy.mask_result(result, user.privacy)
@@ -86,12 +89,16 @@ def params_from_json(d: dict | None, lang: str = "en") -> Params:
 
 
 def params_from_query(report_id: str, args, lang: str = "en") -> Params:
-    """`?from=&to=&filter=k=v1,v2&filter=...&lang=` (the CLI's --filter syntax)."""
+    """`?from=&to=&period=&filter=k=v1,v2&filter=...&lang=` (the CLI's --filter syntax; a
+    relative period, e.g. `last_month`, wins over the dates)."""
     defn = report_def(report_id)
     try:
         filters = parse_filters(args.getlist("filter"), defn)
-        p = Params(date_from=_day(args.get("from"), "from"), date_to=_day(args.get("to"), "to"),
-                   filters=filters, lang=args.get("lang") or lang)
+        d_from, d_to = _day(args.get("from"), "from"), _day(args.get("to"), "to")
+        if args.get("period") and periods.check(args.get("period")) != periods.FIXED:
+            d_from, d_to = periods.resolve(periods.check(args.get("period")), periods.local_day(
+                datetime.now(UTC), get_settings().timezone))
+        p = Params(date_from=d_from, date_to=d_to, filters=filters, lang=args.get("lang") or lang)
         p.resolved()
     except WebError:
         raise

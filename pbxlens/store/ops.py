@@ -110,11 +110,12 @@ def unavailable_as_error(engine: sa.Engine) -> Iterator[None]:
 
 def insert_ignoring(conn: sa.Connection, table: sa.Table, rows: list[Mapping] | Mapping,
                     keys: Iterable[str] | None = None) -> int:
-    """INSERT ... ON CONFLICT DO NOTHING on either back-end; returns the rows inserted."""
+    """INSERT ... ON CONFLICT DO NOTHING on either back-end; returns the rows inserted
+    (counted by RETURNING: psycopg reports no rowcount for it)."""
     dialect = conn.dialect.name
     ins = (sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table))
     stmt = ins.on_conflict_do_nothing(index_elements=list(keys) if keys else None)
-    return conn.execute(stmt, rows).rowcount
+    return len(conn.execute(stmt.returning(*table.primary_key.columns), rows).all())
 
 
 def upsert(conn: sa.Connection, table: sa.Table, rows: list[Mapping] | Mapping,

@@ -65,6 +65,7 @@ users = sa.Table(
     sa.Column("lang", sa.Text, nullable=False, default="it"),
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
     sa.Column("api_token_hash", sa.Text),                  # sha256 hex of the bearer token
+    sa.Column("email", sa.Text),                           # where scheduled reports reach them
     sa.Column("created_at", Instant, nullable=False, default=_now),
 )
 
@@ -618,4 +619,138 @@ calendar_assignments = sa.Table(
     sa.Column("tenant", sa.Text, primary_key=True),
     sa.Column("qkey", sa.Text, primary_key=True),
     sa.Column("calendar_id", Id, nullable=False),
+# ------------------------------------------------- saved views, schedules, delivery, exports
+
+# A report with its filters and period, by name: private to its owner or shared with the
+# tenant (pbxlens.views.saved).
+saved_views = sa.Table(
+    "saved_views", meta,
+    _id(),
+    sa.Column("owner", sa.Integer, nullable=False, index=True),   # web_users.id
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("report_id", sa.Text, nullable=False),
+    sa.Column("period", sa.Text, nullable=False),                 # a relative period, or fixed
+    sa.Column("date_from", sa.Date),                              # fixed ranges only
+    sa.Column("date_to", sa.Date),
+    sa.Column("filters", sa.JSON, nullable=False),                # {key: [values]}
+    sa.Column("shared", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", Instant, nullable=False, default=_now),
+    sa.Column("updated_at", Instant, nullable=False, default=_now),
+    sa.UniqueConstraint("owner", "name", name="uq_saved_views_owner_name"),
+)
+
+# A saved view delivered on a recurrence (pbxlens.views.schedules); it runs with its owner's
+# rights (role, tenant, privacy), whoever receives it.
+view_schedules = sa.Table(
+    "view_schedules", meta,
+    _id(),
+    sa.Column("view_id", Id, nullable=False, index=True),
+    sa.Column("owner", sa.Integer, nullable=False, index=True),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("frequency", sa.Text, nullable=False),              # daily | weekly | monthly
+    sa.Column("weekday", sa.Integer),                             # weekly: 1 = Monday .. 7
+    sa.Column("month_day", sa.Integer),                           # monthly: 1..31, -1 = last
+    sa.Column("at_time", sa.Text, nullable=False),                # HH:MM, PBX time zone
+    sa.Column("format", sa.Text, nullable=False),                 # xlsx | csv | pdf
+    sa.Column("lang", sa.Text, nullable=False, default="it"),
+    sa.Column("recipients", sa.JSON, nullable=False),             # {"users": [id], "emails": []}
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("next_due_at", Instant, nullable=False),
+    sa.Column("last_due_at", Instant),
+    sa.Column("created_at", Instant, nullable=False, default=_now),
+    sa.Index("ix_view_schedules_due", "enabled", "next_due_at"),
+)
+
+# One row per (schedule, due instant): the run happens once, whatever restarts in between.
+view_schedule_runs = sa.Table(
+    "view_schedule_runs", meta,
+    sa.Column("schedule_id", Id, primary_key=True),
+    sa.Column("due_at", Instant, primary_key=True),
+    sa.Column("manual", sa.Boolean, nullable=False, default=False),  # "send now"
+    sa.Column("state", sa.Text, nullable=False),                  # rendering | queued | failed
+    sa.Column("started_at", Instant, nullable=False, default=_now),
+    sa.Column("finished_at", Instant),
+    sa.Column("size_bytes", sa.Integer),
+    sa.Column("error", sa.Text),
+)
+
+# Files that deliveries attach and exports offer for download (pbxlens.delivery.outbox).
+delivery_files = sa.Table(
+    "delivery_files", meta,
+    _id(),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("content_type", sa.Text, nullable=False),
+    sa.Column("size_bytes", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", Instant, nullable=False, default=_now),
+    sa.Column("expires_at", Instant),
+)
+
+# Messages to send: email or webhook, one recipient each, retried with backoff
+# (pbxlens.delivery.sender); `dedupe_key` queues the same message once.
+delivery_outbox = sa.Table(
+    "delivery_outbox", meta,
+    _id(),
+    sa.Column("origin", sa.Text, nullable=False),                 # schedule:12 | alert:3 | ...
+    sa.Column("dedupe_key", sa.Text, unique=True),
+    sa.Column("owner", sa.Integer),                               # whose log it is (None: admins)
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),                # email | webhook
+    sa.Column("target", sa.Text, nullable=False),                 # address or URL
+    sa.Column("style", sa.Text),                                  # webhook: json | slack | teams
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("data", sa.JSON),                                   # fields and links of the message
+    sa.Column("file_id", Id),
+    sa.Column("state", sa.Text, nullable=False, default="pending"),  # pending sending sent failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", Instant, nullable=False),
+    sa.Column("claimed_at", Instant),
+    sa.Column("created_at", Instant, nullable=False, default=_now),
+    sa.Column("sent_at", Instant),
+    sa.Column("last_error", sa.Text),
+    sa.Index("ix_delivery_outbox_due", "state", "next_attempt_at"),
+)
+
+# Every delivery attempt: when, to whom, size, outcome and error (admins and owners read it).
+delivery_log = sa.Table(
+    "delivery_log", meta,
+    _id(),
+    sa.Column("outbox_id", Id, nullable=False, index=True),
+    sa.Column("origin", sa.Text, nullable=False),
+    sa.Column("owner", sa.Integer),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("at", Instant, nullable=False, default=_now),
+    sa.Column("size_bytes", sa.Integer, nullable=False, default=0),
+    sa.Column("outcome", sa.Text, nullable=False),                # sent | retry | failed
+    sa.Column("error", sa.Text),
+    sa.Index("ix_delivery_log_at", "tenant", "at"),
+)
+
+# Background exports of a report (pbxlens.views.exports): the file is downloaded by the user
+# who asked, with the link's token (an HMAC of the export and the user), until it expires.
+report_exports = sa.Table(
+    "report_exports", meta,
+    _id(),
+    sa.Column("user_id", sa.Integer, nullable=False, index=True),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("report_id", sa.Text, nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("format", sa.Text, nullable=False),                 # xlsx | csv
+    sa.Column("lang", sa.Text, nullable=False, default="it"),
+    sa.Column("notify", sa.Boolean, nullable=False, default=False),  # mail the link when ready
+    sa.Column("state", sa.Text, nullable=False, default="queued"),   # queued running ready failed
+    sa.Column("file_id", Id),
+    sa.Column("rows", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", Instant, nullable=False, default=_now),
+    sa.Column("started_at", Instant),
+    sa.Column("ready_at", Instant),
+    sa.Column("expires_at", Instant),
+    sa.Index("ix_report_exports_state", "state", "id"),
 )

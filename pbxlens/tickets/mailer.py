@@ -16,11 +16,11 @@ import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 import sqlalchemy as sa
 
 from pbxlens.config import Settings, get_settings
+from pbxlens.delivery import smtp as smtp_client
 from pbxlens.store import Stores
 from pbxlens.tickets import now
 from pbxlens.tickets import schema as S
@@ -85,14 +85,8 @@ def _mark(store: Stores, ids: list[int], error: str | None) -> None:
 
 
 def build(rows: list[dict], sender: str) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = sender
     to = [r["recipient"] for r in rows if r["header"] == "to"]
-    msg["To"] = ", ".join(to) if to else "undisclosed-recipients:;"
-    msg["Subject"] = rows[0]["subject"]
-    msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1] or "pbxlens")
-    msg.set_content(rows[0]["body"])
-    return msg  # Bcc addresses travel in the envelope only, never in a header
+    return smtp_client.new_message(sender, to, rows[0]["subject"], rows[0]["body"])
 
 
 def send_pending(store: Stores, settings: Settings | None = None) -> SendResult:
@@ -103,11 +97,7 @@ def send_pending(store: Stores, settings: Settings | None = None) -> SendResult:
     groups = _pending(store)
     if not groups:
         return res
-    with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30) as smtp:
-        if s.smtp_starttls:
-            smtp.starttls()
-        if s.smtp_user:
-            smtp.login(s.smtp_user, s.smtp_password)
+    with smtp_client.connection(s) as smtp:
         for rows in groups.values():
             if not _claim(store, rows):
                 continue

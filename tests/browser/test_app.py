@@ -53,7 +53,7 @@ def test_each_role_sees_exactly_its_pages(live, browser):
     admin_pages = {"/admin/users", "/admin/ingest", "/admin/settings"}
     for name in ("admin", "sup", "fin", "op"):
         u = _user(live, name)
-        expected = {"/"} | ({"/widgets"} if access.can_use_widgets(u) else set())
+        expected = {"/"} | ({"/widgets", "/views"} if access.can_use_widgets(u) else set())
         expected |= admin_pages if access.is_admin(u) else set()
         expected |= {"/tickets", "/trace"} if access.can_use_tickets(u) else set()
         expected |= {"/missed"} if u.role in ("operator", "supervisor", "admin") else set()
@@ -150,7 +150,7 @@ def test_report_filters_match_the_cli_json(live, browser, tmp_path, shot):
     base_json = _cli_json(snap, "cdr.queues", "--from", DAY1, "--to", DAY2)
     t = base_json["tables"][0]
     queue = t["rows"][0]["key"]
-    dd = d.find_element(By.CSS_SELECTOR, "#rp-filterbar .pbx-field:nth-child(4) input")
+    dd = d.find_element(By.CSS_SELECTOR, "#rp-field-queue input")
     dd.send_keys(f"({queue})")
     dd.send_keys(Keys.ENTER)
     d.find_element(By.ID, "rp-apply").click()

@@ -48,7 +48,7 @@ def test_login_report_filter_and_export(live, browser, downloads):
     # change a filter: pick one queue in the "Coda" multi-select and search again
     labels = d.find_elements(By.CSS_SELECTOR, ".ag-pinned-left-cols-container .ag-row")
     first_queue = labels[0].text.strip()
-    dd = d.find_element(By.CSS_SELECTOR, "#rp-filterbar .pbx-field:nth-child(4) input")
+    dd = d.find_element(By.CSS_SELECTOR, "#rp-field-queue input")
     dd.send_keys(first_queue)
     dd.send_keys(Keys.ENTER)
     d.find_element(By.ID, "rp-apply").click()

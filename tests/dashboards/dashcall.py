@@ -26,12 +26,14 @@ def dash_call(client, outputs: list[tuple], inputs: list, state: list | None = N
     return client.post("/_dash-update-component", json=body)
 
 
-def report_state(report_id: str, d_from: str, d_to: str, filters: dict[str, object]):
+def report_state(report_id: str, d_from: str, d_to: str, filters: dict[str, object],
+                 period: str = "fixed"):
     """State of the report page's `show_report` callback."""
     return [
         {"id": "rp-report", "property": "data", "value": report_id},
-        {"id": "rp-dates", "property": "start_date", "value": d_from},
-        {"id": "rp-dates", "property": "end_date", "value": d_to},
+        {"id": "rp-period", "property": "value", "value": period},
+        {"id": "rp-from", "property": "date", "value": d_from},
+        {"id": "rp-to", "property": "date", "value": d_to},
         [{"id": {"type": "rp-filter", "key": k}, "property": "value", "value": v}
          for k, v in filters.items()],
         [{"id": {"type": "rp-filter", "key": k}, "property": "id",
@@ -39,10 +41,11 @@ def report_state(report_id: str, d_from: str, d_to: str, filters: dict[str, obje
     ]
 
 
-def show_report(client, report_id, d_from, d_to, filters):
-    return dash_call(client, [("rp-content", "children"), ("rp-params", "data")],
+def show_report(client, report_id, d_from, d_to, filters, period="fixed"):
+    return dash_call(client, [("rp-content", "children"), ("rp-params", "data"),
+                              ("rp-search", "data")],
                      [{"id": "rp-apply", "property": "n_clicks", "value": 1}],
-                     report_state(report_id, d_from, d_to, filters))
+                     report_state(report_id, d_from, d_to, filters, period))
 
 
 def export_table(client, report_id, params: dict, table: int = 0):

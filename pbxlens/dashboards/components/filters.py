@@ -6,15 +6,32 @@ from __future__ import annotations
 from dash import dcc, html
 
 from pbxlens.dashboards.i18n import t
-from pbxlens.reports import Report
+from pbxlens.reports import Report, periods
 
 
-def filter_bar(defn: Report, con, tenant: str, lang: str, d_from, d_to, chosen: dict) -> html.Div:
-    fields = [html.Div([html.Label(t("date_range", lang)),
-                        dcc.DatePickerRange(id="rp-dates", start_date=d_from, end_date=d_to,
-                                            display_format="DD/MM/YYYY", first_day_of_week=1,
-                                            minimum_nights=0, clearable=False)],
-                       className="pbx-field pbx-field-dates")]
+def _day_picker(cid: str, value, lang: str) -> dcc.DatePickerSingle:
+    # one picker per date: a range picker moves the focus to its end date while the start date
+    # is still being typed
+    return dcc.DatePickerSingle(id=cid, date=value, display_format="DD/MM/YYYY",
+                                first_day_of_week=1, clearable=False, placeholder="GG/MM/AAAA"
+                                if lang == "it" else "DD/MM/YYYY", className="pbx-date")
+
+
+def period_field(lang: str, period: str) -> html.Div:
+    options = [{"value": p, "label": periods.label(p, lang)}
+               for p in (periods.FIXED, *periods.PERIODS)]
+    return html.Div([html.Label(t("period", lang)),
+                     dcc.Dropdown(id="rp-period", options=options, value=period,
+                                  clearable=False, className="pbx-dd")], className="pbx-field")
+
+
+def filter_bar(defn: Report, con, tenant: str, lang: str, d_from, d_to, chosen: dict,
+               period: str = periods.FIXED) -> html.Div:
+    fields = [period_field(lang, period),
+              html.Div([html.Label(t("date_from_label", lang)),
+                        _day_picker("rp-from", d_from, lang)], className="pbx-field pbx-field-day"),
+              html.Div([html.Label(t("date_to_label", lang)),
+                        _day_picker("rp-to", d_to, lang)], className="pbx-field pbx-field-day")]
     for f in defn.filters:
         fid = {"type": "rp-filter", "key": f.key}
         value = chosen.get(f.key) or []
@@ -27,7 +44,8 @@ def filter_bar(defn: Report, con, tenant: str, lang: str, d_from, d_to, chosen: 
         else:
             ctl = dcc.Dropdown(id=fid, options=f.options(con, tenant, lang), value=value,
                                multi=True, placeholder=t("any", lang), className="pbx-dd")
-        fields.append(html.Div([html.Label(f.label(lang)), ctl], className="pbx-field"))
+        fields.append(html.Div([html.Label(f.label(lang)), ctl], className="pbx-field",
+                               id=f"rp-field-{f.key}"))
     return html.Div(fields, className="pbx-filters", id="rp-filterbar")
 
 

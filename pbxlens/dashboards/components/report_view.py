@@ -8,8 +8,6 @@ styles by `level` (§0.5 rules 8-9).
 
 from __future__ import annotations
 
-from datetime import date
-
 import dash_ag_grid as dag
 from dash import dcc, html
 
@@ -17,7 +15,7 @@ from pbxlens.dashboards import empty_states
 from pbxlens.dashboards.components.charts import figure, graph_config
 from pbxlens.dashboards.components.charts import title as chart_title
 from pbxlens.dashboards.i18n import grid_locale, t
-from pbxlens.reports import Report, get
+from pbxlens.reports import Report, applied, get
 from pbxlens.reports import format as fmt
 from pbxlens.reports.export import group_spans
 
@@ -177,24 +175,22 @@ def chart_row(charts: list[dict], lang: str, prefix: str) -> html.Div | None:
                      for c in charts], className="pbx-charts")
 
 
-def filters_line(result, lang: str, defn: Report | None = None) -> html.Div:
-    """"01/05/2026 – 31/05/2026 · Queue = 700, 701": the applied filters, from their labels."""
-    f = dict(result.filters)
-    d_from, d_to = date.fromisoformat(f.pop("from")), date.fromisoformat(f.pop("to"))
-    parts = [f"{fmt.day_label(d_from)} – {fmt.day_label(d_to)}"]
-    for k, v in f.items():
-        name = defn.filter(k).label(lang) if defn and k in defn.filter_keys else k
-        parts.append(f"{name} = {', '.join(v) if isinstance(v, list) else v}")
-    return html.Div(" · ".join(parts), className="pbx-applied", id="rp-applied")
+def filters_line(result, lang: str, defn: Report | None = None,
+                 names: dict[str, dict[str, str]] | None = None) -> html.Div:
+    """"01/05/2026 – 31/05/2026 · Coda = Vendite (700)": the applied filters, values shown by
+    the names of their filter's choices (`names`, from `reports.applied.value_names`)."""
+    return html.Div(applied.line(result.filters, defn, lang, names), className="pbx-applied",
+                    id="rp-applied")
 
 
-def render_result(result, lang: str, export_type: str = "rp-export") -> list:
+def render_result(result, lang: str, export_type: str = "rp-export",
+                  names: dict[str, dict[str, str]] | None = None) -> list:
     try:
         defn = get(result.report)
     except KeyError:
         defn = None
     pie = defn.row_pie if defn else None
-    out: list = [filters_line(result, lang, defn)]
+    out: list = [filters_line(result, lang, defn, names)]
     if empty_states.result_is_empty(result):  # say what to do, not only that nothing is there
         from pbxlens.dashboards import context as web
 

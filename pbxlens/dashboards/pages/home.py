@@ -9,6 +9,7 @@ from dash import ALL, Input, Output, State, dcc, html
 
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as ctx
+from pbxlens.dashboards.components.saved_list import saved_views_section
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import page_title
 
@@ -51,7 +52,9 @@ def layout(**_kwargs):
                                        className="pbx-card-grid")],
                              id={"type": "home-section", "id": key})
                 for key, items in groups]
+    views = saved_views_section(ctx.store(), user, lang)
     return html.Div([
+        views,
         html.Div([html.H1(t("reports", lang)),
                   dcc.Input(id="home-search", type="search", debounce=False,
                             placeholder=t("search_reports", lang), className="pbx-input "

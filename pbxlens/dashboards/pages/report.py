@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from datetime import UTC, date, datetime
 
 import dash
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
 from pbxlens import PbxlensError
+from pbxlens.config import get_settings
 from pbxlens.dashboards import access, service, widgets
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards import definitions_service as defs
+from pbxlens.dashboards.components import view_tools
 from pbxlens.dashboards.components.filters import filter_bar, reset_value, values_to_filters
 from pbxlens.dashboards.components.report_view import drill_panel, render_result
 from pbxlens.dashboards.components.widget_form import widget_form
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import error_box, forbidden
-from pbxlens.reports import Params, get
+from pbxlens.reports import Params, applied, get, periods
+from pbxlens.views import query as urlstate
+from pbxlens.views.query import ReportQuery
 
 
 def _title(report_id: str | None = None, **_kw) -> str:
@@ -34,16 +39,20 @@ def _title(report_id: str | None = None, **_kw) -> str:
 dash.register_page(__name__, path_template="/reports/<report_id>", name="Report", title=_title)
 
 
-def _initial(defn, kwargs) -> Params:
-    chosen = {k: [x for x in str(v).split(",") if x] for k, v in kwargs.items()
-              if k in defn.filter_keys and v}
+def _initial(defn, kwargs) -> tuple[ReportQuery, Params, str | None]:
+    """The page's state from its URL (`?period=&from=&to=&filter=k=v...`); a bad URL shows the
+    default range and says what was wrong."""
     try:
-        p = service.params_from_json({"from": kwargs.get("from"), "to": kwargs.get("to"),
-                                      "filters": chosen})
+        q = urlstate.parse(defn, kwargs)
+        p = q.params(_today(), web.lang())
         p.resolved()
-    except PbxlensError:
-        p = Params()
-    return p
+        return q, p, None
+    except PbxlensError as exc:
+        return ReportQuery(), Params(), str(exc)
+
+
+def _today():
+    return periods.local_day(datetime.now(UTC), get_settings().timezone)
 
 
 def layout(report_id: str | None = None, **kwargs):
@@ -54,10 +63,10 @@ def layout(report_id: str | None = None, **kwargs):
         return html.Div(t("not_found", lang), className="pbx-alert")
     if not access.can_see_report(user, defn.id):
         return forbidden(lang)
-    p = _initial(defn, kwargs)
+    q, p, problem = _initial(defn, kwargs)
     d_from, d_to = p.resolved()
     with web.store().cursor() as cur:
-        bar = filter_bar(defn, cur, user.tenant, lang, d_from, d_to, p.filters)
+        bar = filter_bar(defn, cur, user.tenant, lang, d_from, d_to, p.filters, q.period)
     head = html.Div([
         html.Div([html.H1(defn.title(lang), id="rp-title")]),
         html.Div([html.Button(t("search", lang), id="rp-apply", n_clicks=0,
@@ -65,17 +74,22 @@ def layout(report_id: str | None = None, **kwargs):
                   html.Button(t("reset", lang), id="rp-reset", n_clicks=0, className="pbx-btn"),
                   html.Button(t("widget", lang), id="rp-widget-btn", n_clicks=0,
                               className="pbx-btn"),
+                  *view_tools.buttons(lang),
                   html.Button(t("print", lang), id="rp-print", n_clicks=0,
                               className="pbx-btn")], className="pbx-actions no-print"),
     ], className="pbx-page-head")
     return html.Div([
         dcc.Store(id="rp-report", data=defn.id),
         dcc.Store(id="rp-params", data=service.params_to_json(p)),
+        dcc.Store(id="rp-search"),
         dcc.Download(id="rp-download"),
         html.Span(id="rp-print-dummy", style={"display": "none"}),
+        html.Span(id="rp-url-dummy", style={"display": "none"}),
         head,
+        error_box(problem) if problem else None,
         html.Div(bar, className="pbx-card pbx-filter-card no-print"),
         widget_form("rp-w", lang, defn.title(lang)),
+        *view_tools.panels(lang),
         dcc.Loading(html.Div(id="rp-content"), type="dot", color="#1f6feb"),
         dcc.Store(id="rp-drill-cell"),
         dcc.Download(id="rp-drill-download"),
@@ -88,23 +102,62 @@ def layout(report_id: str | None = None, **kwargs):
 
 
 @dash.callback(
-    Output("rp-content", "children"), Output("rp-params", "data"),
+    Output("rp-content", "children"), Output("rp-params", "data"), Output("rp-search", "data"),
     Input("rp-apply", "n_clicks"),
-    State("rp-report", "data"), State("rp-dates", "start_date"), State("rp-dates", "end_date"),
+    State("rp-report", "data"), State("rp-period", "value"), State("rp-from", "date"),
+    State("rp-to", "date"),
     State({"type": "rp-filter", "key": ALL}, "value"),
     State({"type": "rp-filter", "key": ALL}, "id"),
 )
-def show_report(_n, report_id, start, end, values, ids):
-    lang = web.lang()
+def show_report(_n, report_id, period, start, end, values, ids):
+    lang, user = web.lang(), web.user()
     try:
         defn = service.report_def(report_id)
-        p = service.params_from_json({"from": start, "to": end,
-                                      "filters": values_to_filters(defn, ids, values)},
-                                     lang=lang)
-        result = service.run_report(web.store(), web.user(), report_id, p)
+        q = urlstate.ReportQuery(periods.check(period), _day(start), _day(end),
+                                 values_to_filters(defn, ids, values))
+        p = q.params(_today(), lang)
+        result = service.run_report(web.store(), user, report_id, p)
+        with web.store().cursor() as cur:
+            names = applied.value_names(defn, cur, user.tenant, lang, result.filters)
     except PbxlensError as exc:
-        return error_box(str(exc)), no_update
-    return render_result(result, lang), service.params_to_json(p)
+        return error_box(str(exc)), no_update, no_update
+    return render_result(result, lang, names=names), service.params_to_json(p), q.search()
+
+
+def _day(value):
+    return date.fromisoformat(str(value)[:10]) if value else None
+
+
+@dash.callback(
+    Output("rp-period", "value"), Output("rp-from", "date"), Output("rp-to", "date"),
+    Input("rp-period", "value"), Input("rp-from", "date"), Input("rp-to", "date"),
+    prevent_initial_call=True,
+)
+def sync_period(period, start, end):
+    """Choosing a period fills in its dates; typing a date makes the range fixed."""
+    if ctx.triggered_id == "rp-period":
+        if period == periods.FIXED:
+            return no_update, no_update, no_update
+        d_from, d_to = periods.resolve(period, _today())
+        return no_update, d_from.isoformat(), d_to.isoformat()
+    if period != periods.FIXED and periods.resolve(period, _today()) == (_day(start), _day(end)):
+        return no_update, no_update, no_update
+    return periods.FIXED, no_update, no_update
+
+
+# The URL follows the applied state (replaceState: a reload or a shared link shows the same
+# report; Dash's router does not re-render for it).
+dash.clientside_callback(
+    """function(search) {
+        if (typeof search !== 'string') { return window.dash_clientside.no_update; }
+        if (window.location.search !== search) {
+            window.history.replaceState(window.history.state, '', window.location.pathname + search);
+        }
+        return window.dash_clientside.no_update;
+    }""",
+    Output("rp-url-dummy", "children"), Input("rp-search", "data"),
+    prevent_initial_call=True,
+)
 
 
 @dash.callback(
