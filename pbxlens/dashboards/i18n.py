@@ -727,6 +727,8 @@ STRINGS.update({
         "All queues, rounded once: {once} agent-intervals (each queue rounded: {each})",
         "Tutte le code, arrotondate una volta: {once} operatori-intervallo (ogni coda "
         "arrotondata: {each})"),
+})
+
 # ----------------------------------------------------------- saved views, schedules, delivery
 STRINGS.update({
     "period": ("Period", "Periodo"),

@@ -619,6 +619,8 @@ calendar_assignments = sa.Table(
     sa.Column("tenant", sa.Text, primary_key=True),
     sa.Column("qkey", sa.Text, primary_key=True),
     sa.Column("calendar_id", Id, nullable=False),
+)
+
 # ------------------------------------------------- saved views, schedules, delivery, exports
 
 # A report with its filters and period, by name: private to its owner or shared with the
