@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import date
 
 from pbxlens.simulate import ALL_FORMATS, generate, simulate
-from pbxlens.simulate.truth import CC_OUTCOMES
+from pbxlens.simulate.truth import CC_OUTCOMES, CC_QUEUE_CAUSES
+from pbxlens.simulate.truth_tables import TRUTH_FILES
 
 
 def _files(out):
@@ -18,12 +19,12 @@ def test_same_seed_identical_files(tmp_path):
     generate(c, seed=12, **kw)
     fa, fb, fc = _files(a), _files(b), _files(c)
     assert set(fa) == {"cdr_summary.csv", "cdr_detailed.csv", "cdr.json", "cdr.xml",
-                       "cdr_detailed.xlsx", "directory.json"}
+                       "cdr_detailed.xlsx", "directory.json", *TRUTH_FILES}
     for name in fa:
         assert fa[name] == fb[name], name
     assert fa["cdr_detailed.csv"] != fc["cdr_detailed.csv"]
     assert sa.calls > 500 and sa.legs > sa.calls
-    assert len(sa.files) == 6
+    assert len(sa.files) == 6 + len(TRUTH_FILES)
 
 
 def test_xlsx_deterministic_cells(tmp_path):
@@ -56,7 +57,11 @@ def test_truth_keeps_call_center_outcomes():
     for c in tr.calls:
         for lg in c.legs:
             if lg.dtype == "queue":
-                assert lg.welcome_end is not None and lg.welcome_end >= lg.t_enter
+                assert lg.cc_cause in CC_QUEUE_CAUSES, lg
+                if lg.t_enqueue is not None:  # queued after the welcome message
+                    assert lg.t_enter <= lg.welcome_end <= lg.t_enqueue <= lg.t_exit
+                elif lg.cc_cause == "CANCELED_NOWAIT":
+                    assert lg.welcome_end is None
             if lg.queue is not None:
                 assert lg.cc_outcome in CC_OUTCOMES, lg
                 assert lg.visit is not None and lg.visit.dtype == "queue"
