@@ -9,7 +9,8 @@
     pauses on the queue of a refused or unanswered presentation, without a reason);
   - calls (scenario `call_events`): `pbx.call.start` / `end`; per queue visit
     `pbx.queue.enter`, `enqueue`, `ringmember` / `ringnoanswer` per presentation, and
-    `servedcall` or `unservedcall` (L13435-13456).
+    `servedcall` or `unservedcall`; `pbx.dynamic-routing.enter` per dynamic-routing step
+    (L13435-13456).
 - ``feedback_requests.ndjson``: the dynamic-routing feedback requests the PBX would POST after
   answered queue calls (nexus_modules.md D.1): one JSON object per line,
   ``{"unique_id", "body"}`` with the XML body; ratings 1-6, a few out of range (FB-2).
@@ -52,6 +53,12 @@ class ActivityLog:
                     queued = True
                     if self.call_events:
                         self._visit(c, lg)
+                elif lg.dtype == "dre" and self.call_events:
+                    prm = {"unique_id": c.unique_id, "caller": c.caller, "called": c.called,
+                           "dynamic_routing": lg.did}
+                    if c.tenant != "default":
+                        prm["tenant"] = c.tenant
+                    ev((lg.t_enter, _CALL, 6, "pbx.dynamic-routing.enter", prm))
             if self.call_events:
                 base = {"unique_id": c.unique_id, "caller": c.caller, "called": c.called,
                         "source_type": c.src_type, "destination_type": c.dst_type}

@@ -105,6 +105,7 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
         self.last_q = [0] * nops
         self.gw_heap: dict[str, list[int]] = {g: [] for g in directory.gateways}
         self.gw_limit = {g.name: g.channel_limit for g in directory.gateways.values()}
+        self.outage: dict[str, tuple[int, int]] = {}  # gateway -> the day's down window
         self.q_heap: dict[str, list[int]] = {q: [] for q in directory.queues}
         self.rr: dict[str, int] = {q: 0 for q in directory.queues}
         self.seq_box = [0]  # the PBX's call sequence (shared by the tenants of one PBX)
@@ -429,7 +430,13 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
         return e
 
     # ------------------------------------------------------------------ gateways
+    def gw_down(self, gw: str, t: int) -> bool:
+        w = self.outage.get(gw)
+        return w is not None and w[0] <= t < w[1]
+
     def gw_free(self, gw: str, t: int, extra: int) -> bool:
+        if self.outage and self.gw_down(gw, t):
+            return False
         h = self.gw_heap[gw]
         while h and h[0] <= t:
             heapq.heappop(h)
@@ -620,8 +627,8 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
         h = self.gw_heap[gw]
         while h and h[0] <= t:
             heapq.heappop(h)
-        if len(h) >= self.gw_limit[gw]:  # gw_free(gw, t, 0)
-            self.stats["inbound_rejected_full"] += 1
+        if len(h) >= self.gw_limit[gw] or (self.outage and self.gw_down(gw, t)):
+            self.stats["inbound_rejected_full"] += 1  # the carrier rejects it: no CDR row
             return None
         reserved = [gw]
         c = self._new_call(t)

@@ -89,8 +89,11 @@ def _operators(rng: random.Random, teams, scale: float, prefix: str = "") -> lis
     return ops
 
 
-def _lines(rng: random.Random, ops: list[Operator], scale: float, lines) -> tuple[dict, dict]:
-    """lines: (gateway name, channels, numbers, ip, outbound configuration name, share)."""
+def _lines(rng: random.Random, ops: list[Operator], scale: float, lines,
+           own_only: tuple[str, ...] = ()) -> tuple[dict, dict]:
+    """lines: (gateway name, channels, numbers, ip, outbound configuration name, share);
+    a configuration falls back to the other lines unless its gateway is in `own_only` (a
+    site whose routing class has only its own line: BLOCKED when it is busy or down)."""
     scale_ch = max(1.0, scale)
     gws = {}
     for i, (name, ch, nums, ip, _cfg, _share) in enumerate(lines):
@@ -98,7 +101,7 @@ def _lines(rng: random.Random, ops: list[Operator], scale: float, lines) -> tupl
     names = list(gws)
     outbound = {}
     for gname, _ch, _n, _ip, cname, _share in lines:
-        fb = [gname] + [n for n in names if n != gname]
+        fb = [gname] + ([] if gname in own_only else [n for n in names if n != gname])
         outbound[cname] = OutboundConfiguration(cname, gname, gws[gname].channel_limit, fb)
     cum = []
     acc = 0.0
@@ -134,6 +137,20 @@ def _members(rng: random.Random, by_ou, ou_list, penalties: bool = True):
             for ou in ou_list for i in by_ou.get(ou, [])]
 
 
+def _features(ops: list[Operator], by: dict[str, list[int]]) -> None:
+    """In a small team the random draws may leave out a feature: the secretaries' first
+    forwards unconditionally to the second, someone forwards to the mobile on no answer, the
+    first of each ring-group team forks to the mobile."""
+    sec = by.get("OU6", [])
+    if len(sec) > 1:
+        ops[sec[-1]].ufwd_to = ops[sec[0]].extension
+        ops[sec[-1]].cfwd_to = None
+    ops[by.get("OU1", by.get("OU3", sec))[0]].cfwd2mobile = True
+    for ou in ("OU5", "OU6"):
+        if by.get(ou):
+            ops[by[ou][0]].fork2mobile = True
+
+
 def _directory(ops, queues, groups, ivrs, gws, outbound, dids, checktimes, **kw) -> Directory:
     d = Directory(ops, queues, groups, ivrs, gws, outbound, dids, list(BILLING_CODES),
                   list(ORGS), list(OUS), list(COST_CENTERS), list(DIVISIONS), checktimes,
@@ -153,7 +170,8 @@ def contact_center(seed: int, scale: float, sc, *, tenant: str = "default",
         ("GW-Milano", 30, ("0287654300", "0287654390", "0287654311", "0287654399"),
          "10.10.0.1:5060", "Uscita-Milano", 0.7),
         ("GW-Roma", 10, ("0698765400",), "10.10.0.2:5060", "Uscita-Roma", 0.2),
-        ("GW-Bergamo", 4, ("035245600",), "10.10.0.3:5060", "Uscita-Bergamo", 0.1)))
+        ("GW-Bergamo", 4, ("035245600",), "10.10.0.3:5060", "Uscita-Bergamo", 0.1)),
+        own_only=("GW-Bergamo",))
     by = _by_ou(ops)
 
     def vm(ou: str, k: int = 0) -> str:
@@ -173,7 +191,7 @@ def contact_center(seed: int, scale: float, sc, *, tenant: str = "default",
         "703": Queue("703", "Supporto Tecnico H24", "leastrecent", 300, None,
                      _members(rng, by, ["OU4"]), (8, 14), voicemail_ext=vm("OU4", -1),
                      talk_mean_s=300, p_voicemail=0.7, announce_s=(2, 5), max_len=6,
-                     autopause=True, p_reserve=0.012),
+                     autopause=True, p_reserve=0.012, overflow_to="701", p_overflow=0.5),
         "704": Queue("704", "Centralino", "random", 120, "CT1",
                      _members(rng, by, ["OU6"]) + [(i, 2) for i in by["OU1"][:3]]
                      + [(i, 1) for i in by["OU3"][:2]], (3, 6), voicemail_ext=vm("OU6"),
@@ -184,6 +202,7 @@ def contact_center(seed: int, scale: float, sc, *, tenant: str = "default",
     }
     for i in by["OU3"][:3]:  # cross-members: operators serve several queues
         queues["703"].members.append((i, 2))
+    _features(ops, by)
     groups = {
         "600": RingGroup("600", "Amministrazione", [by["OU5"][:2], by["OU5"][2:]],
                          checktime="CT1", voicemail_ext=vm("OU5")),
@@ -216,27 +235,31 @@ def small_office(seed: int, scale: float, sc, *, tenant: str = "default",
     teams = ((0, 3, "day", 0), (4, 2, "day", 0), (5, 2, "manager", 0))
     ops = _operators(rng, teams, scale, prefix)
     gws, outbound = _lines(rng, ops, scale, (
-        ("GW-Ufficio", 8, ("0516540000", "0516540011", "0516540099"), "10.20.0.1:5060", "Uscita-Ufficio",
-         1.0),))
+        ("GW-Ufficio", 8, ("0516540000", "0516540011", "0516540022", "0516540033",
+                           "0516540099"), "10.20.0.1:5060", "Uscita-Ufficio", 1.0),))
     by = _by_ou(ops)
     queues = {
         "704": Queue("704", "Centralino", "ringall", 90, "CT1",
                      _members(rng, by, ["OU6"], False) + [(i, 1) for i in by["OU1"]], (3, 5),
-                     voicemail_ext=ops[by["OU6"][0]].extension, talk_mean_s=90, max_len=3,
-                     p_voicemail=0.7, transfers=(("700", 0.1),)),
-        "700": Queue("700", "Vendite", "rrmemory", 120, "CT1", _members(rng, by, ["OU1"]),
+                     voicemail_ext=ops[by["OU6"][0]].extension, talk_mean_s=90, max_len=2,
+                     p_voicemail=0.7, transfers=(("700", 0.1),), p_reserve=0.1),
+        "700": Queue("700", "Vendite", "rrmemory", 120, "CT2", _members(rng, by, ["OU1"]),
                      (3, 6), overflow_to="704", p_overflow=0.5,
                      voicemail_ext=ops[by["OU1"][0]].extension, talk_mean_s=180, max_len=2,
-                     announce_s=(1, 3), autopause=True, p_reserve=0.02),
+                     announce_s=(1, 3), autopause=True, p_reserve=0.15),
     }
     groups = {"600": RingGroup("600", "Amministrazione", [by["OU5"]], checktime="CT1",
                                voicemail_ext=ops[by["OU5"][0]].extension)}
     ivrs = {"1": Ivr("1", "IVR Ufficio", [(0.5, "queue", "700"), (0.3, "queue", "704"),
                                           (0.2, "callg", "600")])}
-    dids = [Did("0516540000", "GW-Ufficio", "CT1", "ivr", "1", 0.9),
+    dids = [Did("0516540000", "GW-Ufficio", "CT1", "ivr", "1", 0.76),
             Did("0516540011", "GW-Ufficio", "CT1", "local_exten", "", 0.1),
+            Did("0516540022", "GW-Ufficio", "CT1", "callg", "600", 0.06),
+            Did("0516540033", "GW-Ufficio", "CT1", "queue", "704", 0.08),
             Did("0516540099", "GW-Ufficio", None, "fax", "fax1", 0.01)]
-    return _directory(ops, queues, groups, ivrs, gws, outbound, dids, {"CT1": OFFICE_HOURS},
+    _features(ops, by)
+    return _directory(ops, queues, groups, ivrs, gws, outbound, dids,
+                      {"CT1": OFFICE_HOURS, "CT2": ADMIN_HOURS},
                       tenant=tenant, tenant_name=tenant_name, ddi_prefix="0516540",
                       conferences=[("9001", "Sala riunioni")])
 
@@ -249,7 +272,8 @@ def night_weekend(seed: int, scale: float, sc, *, tenant: str = "default",
     teams = ((3, 8, "day", 8), (2, 4, "day", 0), (5, 2, "manager", 0))
     ops = _operators(rng, teams, scale, prefix)
     gws, outbound = _lines(rng, ops, scale, (
-        ("GW-Centrale", 16, ("0612340000", "0612340001", "0612340099"), "10.30.0.1:5060",
+        ("GW-Centrale", 16, ("0612340000", "0612340001", "0612340011", "0612340099"),
+         "10.30.0.1:5060",
          "Uscita-Centrale", 0.8),
         ("GW-Backup", 6, ("0612349000",), "10.30.0.2:5060", "Uscita-Backup", 0.2)))
     by = _by_ou(ops)
@@ -273,9 +297,11 @@ def night_weekend(seed: int, scale: float, sc, *, tenant: str = "default",
                                voicemail_ext=ops[by["OU6"][0]].extension)}
     ivrs = {"1": Ivr("1", "IVR Servizio", [(0.7, "queue", "710"), (0.3, "queue", "712")])}
     dids = [Did("0612340000", "GW-Centrale", None, "queue", "710", 0.6),
-            Did("0612340001", "GW-Centrale", None, "ivr", "1", 0.3),
+            Did("0612340001", "GW-Centrale", None, "ivr", "1", 0.15),
+            Did("0612340011", "GW-Centrale", "CT1", "local_exten", "", 0.15),
             Did("0612349000", "GW-Backup", "CT1", "callg", "600", 0.1),
             Did("0612340099", "GW-Centrale", None, "fax", "fax1", 0.005)]
+    _features(ops, by)
     return _directory(ops, queues, groups, ivrs, gws, outbound, dids, {"CT1": OFFICE_HOURS},
-                      tenant=tenant, tenant_name=tenant_name,
+                      tenant=tenant, tenant_name=tenant_name, ddi_prefix="0612340",
                       conferences=[("9001", "Sala operativa")])

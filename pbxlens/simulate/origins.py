@@ -36,6 +36,8 @@ class OriginMixin:
         """The first gateway of the outbound configuration with a free channel at t."""
         gw_heap, gw_limit = self.gw_heap, self.gw_limit
         for g in self.d.outbound[cfg_name].fallback:
+            if self.outage and self.gw_down(g, t):
+                continue
             h = gw_heap[g]
             while h and h[0] <= t:
                 heapq.heappop(h)
@@ -227,8 +229,23 @@ class OriginMixin:
         """An incident (a burst of calls to one number) on some days; a Call Campaign
         (automated notices, source type `service`) on some office days."""
         sc = self.sc
+        self.outage = {}
+        if sc.outage_days and self._rand() < sc.outage_days:
+            # a line goes down for a while, the small ones (a site's ADSL) more often
+            gws = list(self.d.gateways.values())
+            w = [1.0 / max(1, g.channel_limit) for g in gws]
+            u = self._rand() * sum(w)
+            g = gws[-1]
+            for x, wx in zip(gws, w, strict=True):
+                if u < wx:
+                    g = x
+                    break
+                u -= wx
+            t0 = self.local_ms(day, 8) + self._ri(0, 10 * 3_600_000)
+            self.outage[g.name] = (t0, t0 + self._ri(30, 150) * 60_000)
         if sc.burst_days and self._rand() < sc.burst_days:
-            did = self._h24_did or self.d.dids[0]
+            did = self._h24_did or next((x for x in self.d.dids if x.kind == "queue"),
+                                        self.d.dids[0])
             n = self._ri(*sc.burst_calls)
             t0 = self.local_ms(day, 9) + self._ri(0, 8 * 3_600_000)
             span = self._ri(*sc.burst_minutes) * 60_000

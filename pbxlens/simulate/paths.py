@@ -276,7 +276,7 @@ class RoutingMixin:
             ml.t_exit = ml.t_answer + self._talk(90)
             ml.cause = "NCC"
             self.busy[o.idx] = tx + 1000
-            if self._rand() < 0.35:  # back to the desk phone
+            if self._rand() < 0.5:  # back to the desk phone
                 ty = ml.t_exit
                 ml.cause = "FASTXFER2EXTEN"
                 bl = self._op_leg(o, ctx.caller, ctx.anon, ty)

@@ -67,7 +67,7 @@ class Scenario:
     p_queue_pause: float = 0.75  # a pause on the member's queues (else queue-less)
     p_pickup: float = 0.05  # a ringing direct call picked up by a colleague
     p_park: float = 0.01  # answered direct calls parked and retrieved
-    p_fast_transfer: float = 0.01  # answered direct calls moved to the operator's mobile
+    p_fast_transfer: float = 0.015  # answered direct calls moved to the operator's mobile
     p_transfer_fail: float = 0.25  # attended transfers that do not complete
     # ---- missed-call callbacks by the operators (nexus_modules.md A)
     p_callback: float = 0.85  # missed callers the team calls back
@@ -83,8 +83,9 @@ class Scenario:
     p_conference: float = 0.03  # internal calls to a conference room
     p_conference_out: float = 0.003  # a conference room dials out to a participant
     p_fax_out: float = 0.004  # outbound faxes
-    burst_days: float = 0.12  # days with an incident: a burst of calls to one number
-    burst_calls: tuple[int, int] = (25, 70)
+    outage_days: float = 0.15  # days on which a line is down for 30-150 minutes
+    burst_days: float = 0.15  # days with an incident: a burst of calls to one number
+    burst_calls: tuple[int, int] = (40, 90)
     burst_minutes: tuple[int, int] = (20, 60)
     campaign_share: float = 0.7  # billing-code calls placed through the campaign queue
     notification_days: float = 0.3  # days with a Call Campaign (automated notices) run
@@ -122,8 +123,9 @@ register(Scenario(
     mix=(0.55, 0.33, 0.12), caller_pool=600, p_redial=0.35, p_callback=0.9,
     callback_delay_s=(300, 5400), campaign_share=0.0, notification_days=0.0,
     p_conference=0.05, p_conference_out=0.02, p_fax_out=0.02, p_forbidden_in=0.01,
-    p_unknown_end=0.01, p_forbidden_out=0.01, p_park=0.03, p_fast_transfer=0.03,
-    p_pickup=0.15,
+    p_unknown_end=0.01, p_forbidden_out=0.01, p_park=0.04, p_fast_transfer=0.06,
+    p_pickup=0.15, p_transfer_fail=0.6, burst_days=0.3, burst_calls=(15, 35),
+    burst_minutes=(10, 30),
 ))
 
 register(Scenario(
@@ -136,7 +138,7 @@ register(Scenario(
     in_profile=NIGHT_IN_PROFILE, night_h24_share=0.9, caller_pool=1500, p_redial=0.4,
     p_callback=0.95, patience_mean_s=150.0, campaign_share=0.0, notification_days=0.0,
     p_conference=0.03, p_conference_out=0.01, p_fax_out=0.01, p_forbidden_in=0.004,
-    p_unknown_end=0.01, p_forbidden_out=0.01, p_park=0.02, p_fast_transfer=0.03,
+    p_unknown_end=0.01, p_forbidden_out=0.01, p_park=0.05, p_fast_transfer=0.05,
     p_pickup=0.1,
 ))
 
