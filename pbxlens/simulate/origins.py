@@ -184,8 +184,9 @@ class OriginMixin:
                 qleg.work_code = "51"
         else:
             qleg.cause = agent.cause = lg.cause
-            qleg.cc_cause = {"NOANSWER": "TIMEOUT", "CANCELED": "CANCELED",
-                             "BUSY": "BUSY"}.get(lg.cause, "TIMEOUT")
+            # the customer did not answer (TIMEOUT), the agent gave up (CANCELED), or the
+            # line's own outcome (BUSY, UNAVAILABLE, CONGESTION, BLOCKED)
+            qleg.cc_cause = "TIMEOUT" if lg.cause == "NOANSWER" else lg.cause
             agent.cc_outcome = {"NOANSWER": "TIMEOUT", "BLOCKED": "CONGESTION"}.get(
                 lg.cause, lg.cause)
         return self._out_done(c, i, reserved, self._ri(0, 300))

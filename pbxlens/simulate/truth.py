@@ -16,7 +16,10 @@ CC_OUTCOMES = ("NCC-AGENT", "NCC-CALLER", "TRANSFER", "ANSWERED_ELSEWHERE", "TIM
                "CONGESTION")
 # Call Center exit cause of a queue visit (Leg.cc_cause of `queue` lines)
 CC_QUEUE_CAUSES = ("NCC", "TRANSFER", "CANCELED", "CANCELED_NOWAIT", "TIMEOUT", "QUEUE_JOINEMPTY",
-                   "FULL", "LEAVEEMPTY", "CLOSED", "QUEUE_CALLBACK", "CCBS", "BUSY")
+                   "FULL", "LEAVEEMPTY", "CLOSED", "QUEUE_CALLBACK", "CCBS",
+                   # an agent's campaign call: the line's outcome when the customer is not
+                   # reached
+                   "BUSY", "UNAVAILABLE", "CONGESTION", "BLOCKED")
 
 
 class Leg:

@@ -43,8 +43,9 @@ _CAUSE_COL = {"CANCELED": "abandoned", "CANCELED_NOWAIT": "abandoned", "TIMEOUT"
               "CCBS": "callback_requested"}
 MISSED_FIELDS = (
     "tenant", "call_num", "request_key", "first_call", "last_call", "num_calls", "queue",
-    "closure", "closed_at", "closed_by", "attempts", "num_recalled", "last_recalled",
-    "first_success", "recall_s", "team_callbacks", "team_reached", "first_team_callback")
+    "closure", "closed_at", "closed_by", "attempts", "num_recalled", "first_recalled",
+    "last_recalled", "first_success", "recall_s", "team_callbacks", "team_reached",
+    "first_team_callback")
 MISSED_CALL_FIELDS = ("tenant", "unique_id", "call_num", "start", "queue", "request_key")
 CALLBACK_FIELDS = ("tenant", "request_key", "unique_id", "start", "operator",
                    "customer_answered", "success")
@@ -125,7 +126,8 @@ def write_missed(out_dir: Path, ledgers: list[MissedLedger], tz: str) -> list[Pa
             first_ok = min((a.start_s for a in ok), default=None)
             w0.writerow([r.tenant, r.number, key, at(r.first_s), at(r.last_s), r.num_calls,
                          r.queue, r.closure or "", at(r.closed_s), r.closed_by, len(attempts),
-                         len(failed), at(max((a.start_s for a in failed), default=None)),
+                         len(failed), at(min((a.start_s for a in failed), default=None)),
+                         at(max((a.start_s for a in failed), default=None)),
                          at(first_ok), "" if first_ok is None else first_ok - r.first_s,
                          len(r.team), sum(1 for x in r.team if x[3]),
                          fmt(r.team[0][1]) if r.team else ""])
