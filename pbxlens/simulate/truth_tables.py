@@ -1,18 +1,19 @@
 """Truth tables: what the simulator knows happened, written beside the exports as a second,
 independent oracle for the reports (docs/simulator.md "Truth tables" gives the format).
 
-- ``truth_queue_days.csv``: per tenant, day basis, day, queue and direction: queue visits
+- ``truth_queue_days.tsv``: per tenant, day basis, day, queue and direction: queue visits
   offered, answered, abandoned ... and talk seconds. Two day bases: `start` (the local day the
   call started: the CDR queue reports' placement) and `exit` (the local day the visit left the
   queue: the Call Center reports' placement, C22).
-- ``truth_missed.csv``: per callback request (a missed caller's episode, nexus_modules.md A.9):
+- ``truth_missed.tsv``: per callback request (a missed caller's episode, nexus_modules.md A.9):
   when the caller was missed, how often, and whether and when they were called back.
-- ``truth_missed_calls.csv``: each missed call and its request.
-- ``truth_callbacks.csv``: each callback the operators made (the team's ground truth: whether
+- ``truth_missed_calls.tsv``: each missed call and its request.
+- ``truth_callbacks.tsv``: each callback the operators made (the team's ground truth: whether
   the customer answered), beside whether the A.9 rule counts it a success.
 
-Instants are written as the exports write them (PBX local time, truncated to the second) and
-durations are differences of those truncated instants, as a reader of the exports computes them.
+Tab-separated, one header row, UTF-8. Instants are written as the exports write them (PBX
+local time, truncated to the second) and durations are differences of those truncated
+instants, as a reader of the exports computes them.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from .callbacks import SUCCESS_MS, MissedLedger
 from .truth import Call
 from .writers.common import TimeFormatter
 
-QUEUE_DAYS_FILE = "truth_queue_days.csv"
-MISSED_FILE = "truth_missed.csv"
-MISSED_CALLS_FILE = "truth_missed_calls.csv"
-CALLBACKS_FILE = "truth_callbacks.csv"
+# tab-separated (.tsv): `pbxlens ingest FOLDER` reads .csv files, and these are not PBX exports
+QUEUE_DAYS_FILE = "truth_queue_days.tsv"
+MISSED_FILE = "truth_missed.tsv"
+MISSED_CALLS_FILE = "truth_missed_calls.tsv"
+CALLBACKS_FILE = "truth_callbacks.tsv"
 TRUTH_FILES = (QUEUE_DAYS_FILE, MISSED_FILE, MISSED_CALLS_FILE, CALLBACKS_FILE)
 
 QUEUE_DAY_FIELDS = (
@@ -93,7 +95,7 @@ class QueueDays:
     def write(self, out_dir: Path) -> Path:
         path = Path(out_dir) / QUEUE_DAYS_FILE
         with path.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
+            w = csv.writer(fh, delimiter="\t", lineterminator="\n")
             w.writerow(QUEUE_DAY_FIELDS)
             for key in sorted(self.rows):
                 tenant, basis, day, qid, direction = key
@@ -113,7 +115,7 @@ def write_missed(out_dir: Path, ledgers: list[MissedLedger], tz: str) -> list[Pa
     with paths[0].open("w", encoding="utf-8", newline="") as f0, \
             paths[1].open("w", encoding="utf-8", newline="") as f1, \
             paths[2].open("w", encoding="utf-8", newline="") as f2:
-        w0, w1, w2 = (csv.writer(f, lineterminator="\n") for f in (f0, f1, f2))
+        w0, w1, w2 = (csv.writer(f, delimiter="\t", lineterminator="\n") for f in (f0, f1, f2))
         w0.writerow(MISSED_FIELDS)
         w1.writerow(MISSED_CALL_FIELDS)
         w2.writerow(CALLBACK_FIELDS)

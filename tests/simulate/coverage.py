@@ -173,7 +173,7 @@ def _agent_states(con) -> set[str]:
 
 def _truth(folder: Path, name: str) -> list[dict]:
     with open(folder / name, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+        return list(csv.DictReader(fh, delimiter="\t"))
 
 
 def _behaviours(con, folder: Path) -> set[str]:
@@ -214,8 +214,8 @@ def _behaviours(con, folder: Path) -> set[str]:
 
 def _callback_behaviours(con, folder: Path) -> set[str]:
     out = set()
-    cbs = _truth(folder, "truth_callbacks.csv")
-    missed = {r["request_key"]: r for r in _truth(folder, "truth_missed.csv")}
+    cbs = _truth(folder, "truth_callbacks.tsv")
+    missed = {r["request_key"]: r for r in _truth(folder, "truth_missed.tsv")}
     # every callback is an outbound CDR call from the operator to the missed number
     uids = {r["unique_id"] for r in cbs}
     if uids:

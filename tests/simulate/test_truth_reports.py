@@ -17,7 +17,7 @@ Where a report's definition differs from the truth, the mapping is stated here:
   keeps the line's outcome (BUSY, UNAVAILABLE ... = truth `other_unanswered`);
 - missed calls: a request is what nexus_modules.md A.9 makes of a caller's missed calls; the
   truth's ledger applies those rules to the calls it simulated, and the team's own record of
-  its callbacks (`truth_callbacks.csv`, "customer_answered") is ground truth that the A.9 rule
+  its callbacks (`truth_callbacks.tsv`, "customer_answered") is ground truth that the A.9 rule
   sees differently where a callback's bill_secs is 5 s or less, or where an automatic queue
   callback rang an operator who answered but not the customer (status OK, bill > 5 s: A.9
   counts it a successful callback);
@@ -56,7 +56,7 @@ class Sim:
 
     def truth(self, name: str) -> list[dict]:
         with open(self.folder / name, encoding="utf-8", newline="") as fh:
-            return list(csv.DictReader(fh))
+            return list(csv.DictReader(fh, delimiter="\t"))
 
 
 @pytest.fixture(scope="module", params=SEEDS, ids=[f"seed{s}" for s in SEEDS])
@@ -81,7 +81,7 @@ def _p(d_from: date, d_to: date, **filters) -> Params:
 def _queue_days(s: Sim, basis: str) -> list[dict]:
     counts = QUEUE_DAY_FIELDS[QUEUE_DAY_FIELDS.index("offered"):]
     return [{k: (int(v) if k in counts else v) for k, v in r.items()}
-            for r in s.truth("truth_queue_days.csv") if r["basis"] == basis]
+            for r in s.truth("truth_queue_days.tsv") if r["basis"] == basis]
 
 
 def _sum(rows: list[dict], key=lambda r: r["queue_id"]) -> dict:
@@ -221,7 +221,7 @@ def test_missed_requests_are_the_ledger(sim):
                               int(r["num_calls"]), r["queue"], r["closure"], r["closed_at"],
                               r["closed_by"], int(r["num_recalled"]), r["last_recalled"],
                               r["recall_s"])
-           for r in sim.truth("truth_missed.csv")}
+           for r in sim.truth("truth_missed.tsv")}
     assert len(exp) > 20
     assert got == exp
     closures = {r[5] for r in exp.values()}
@@ -229,7 +229,7 @@ def test_missed_requests_are_the_ledger(sim):
 
 
 def test_missed_dashboard(sim):
-    reqs = sim.truth("truth_missed.csv")
+    reqs = sim.truth("truth_missed.tsv")
     now = _eod(LAST.isoformat())
     r = run(sim.con(), "missed.dashboard", _p(START, LAST))
     total = r.tables[0].rows[0]
@@ -253,8 +253,8 @@ def test_missed_dashboard(sim):
 
 
 def test_missed_history_and_today(sim):
-    reqs = {q["request_key"]: q for q in sim.truth("truth_missed.csv")}
-    calls = sim.truth("truth_missed_calls.csv")
+    reqs = {q["request_key"]: q for q in sim.truth("truth_missed.tsv")}
+    calls = sim.truth("truth_missed_calls.tsv")
     con = sim.con()
     hist = run(con, "missed.history", _p(START, LAST)).tables[0]
     today = run(con, "missed.today", _p(START, LAST)).tables[0]
@@ -314,7 +314,7 @@ def test_callbacks_are_outbound_calls_the_reconciliation_sees(sim):
     """Every callback of the team is an outbound CDR call to the missed number; the ones the
     reconciliation attached to the request carry the same success as the truth says."""
     con = sim.con()
-    cbs = sim.truth("truth_callbacks.csv")
+    cbs = sim.truth("truth_callbacks.tsv")
     assert cbs
     got = dict(con.execute("SELECT unique_id, direction FROM calls").fetchall())
     assert all(got[c["unique_id"]] == "outgoing" for c in cbs)
