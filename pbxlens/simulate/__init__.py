@@ -140,6 +140,8 @@ def simulate(*, days: int = 30, calls_per_day: int | None = None, seed: int = 1,
     with _NoCyclicGC():  # no per-day collection: every call is kept, nothing is freed
         for batch in run.run():
             calls.extend(batch)
+            for e in run.engines:
+                e.visits.clear()
             if progress:
                 progress(len(calls))
     eng = run.engines[0]
@@ -206,7 +208,9 @@ def generate(out_dir: Path, *, days: int = 30, calls_per_day: int | None = None,
         with _NoCyclicGC() as nogc:
             for batch in run.run():
                 sink.write(batch)
-                qdays.add(batch)
+                for e in run.engines:
+                    qdays.add(e.visits)
+                    e.visits.clear()
                 if log is not None:
                     log.add(batch)
                 n_calls += len(batch)

@@ -91,7 +91,7 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
         self.seed = seed
         self.rng = random.Random(seed)
         self._rand = self.rng.random
-        self._ct_cache: dict[tuple[str, int], bool] = {}
+        self._ct_maps: dict[tuple[str, int], bytes] = {}
         self._night_cache: dict[int, bool] = {}
         self.start = start
         self.days = days
@@ -139,6 +139,7 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
         self._ivr_cum = {k: list(itertools.accumulate(o[0] for o in v.options))
                          for k, v in directory.ivrs.items()}
         self._campaign_q = next((q for q in directory.queues.values() if q.outbound), None)
+        self.visits: list[tuple[Call, Leg]] = []  # queue lines, for the truth tables
         self.pending: list[tuple] = []  # (t, order, handler name, payload)
         self._pending_n = 0
         self.ledger = MissedLedger()
@@ -182,27 +183,34 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
         return day.weekday() < 5 and day not in self.hol
 
     def ct_open(self, ct: str, t_ms: int) -> bool:
-        """Whether checktime `ct` (directory rules: weekdays 1-7, from-to, holidays) is open."""
-        key = (ct, t_ms // 60000)
-        v = self._ct_cache.get(key)
-        if v is None:
-            v = self._ct_cache[key] = self._ct_eval(ct, key[1] * 60)
-        return v
+        """Whether checktime `ct` (directory rules: weekdays 1-7, from-to, holidays) is open:
+        one byte per minute of the span, built per day on first use."""
+        m = t_ms // 60000
+        day = m // 1440
+        cm = self._ct_maps.get((ct, day))
+        if cm is None:
+            cm = self._ct_maps[(ct, day)] = self._ct_day(ct, day * 86400)
+        return cm[m - day * 1440] == 1
 
-    def _ct_eval(self, ct: str, t_s: int) -> bool:
-        dt = datetime.fromtimestamp(t_s, self.tz)
+    def _ct_day(self, ct: str, t_s: int) -> bytes:
+        """The open (1) / closed (0) minutes of the UTC day from t_s, from the local time of
+        each quarter hour (zones change offset on quarter hours)."""
         spec = self.d.checktimes[ct]
-        if spec.get("holidays") and dt.date() in self.hol:
-            return False
-        m = dt.hour * 60 + dt.minute
-        wd = dt.isoweekday()
-        for r in spec["rules"]:
-            if wd in r["weekdays"]:
-                h1, m1 = map(int, r["from"].split(":"))
-                h2, m2 = map(int, r["to"].split(":"))
-                if h1 * 60 + m1 <= m < h2 * 60 + m2:
-                    return True
-        return False
+        rules = [(set(r["weekdays"]), *(int(a) * 60 + int(b) for a, b in
+                                        (r["from"].split(":"), r["to"].split(":"))))
+                 for r in spec["rules"]]
+        out = bytearray(1440)
+        for qk in range(96):
+            dt = datetime.fromtimestamp(t_s + qk * 900, self.tz)
+            if spec.get("holidays") and dt.date() in self.hol:
+                continue
+            wd = dt.isoweekday()
+            m0 = dt.hour * 60 + dt.minute
+            for k in range(15):
+                m = m0 + k
+                if any(wd in wds and lo <= m < hi for wds, lo, hi in rules):
+                    out[qk * 15 + k] = 1
+        return bytes(out)
 
     def next_open(self, ct: str, t_ms: int) -> int:
         """The first instant >= t_ms at which checktime `ct` opens (or t_ms if open)."""
@@ -475,15 +483,35 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
         heapq.heappush(self.pending, (t, self._pending_n, handler, payload))
 
     def run(self) -> Iterator[list[Call]]:
-        """Yield, day by day, the calls that start that day, in start order."""
+        """Yield, day by day, the calls that start that day, in start order: the day's
+        arrivals merged with the pending calls (a pending call first at equal instants), as
+        `step` does one event at a time for the tenants of a provider's PBX."""
+        handlers = (self.inbound, self.outbound, self.internal)
+        pend = self.pending
+        flush = self.ledger.flush
+        took = self._took
         for di in range(self.days):
             self.begin_day(di)
+            day_end = self._day_end
             calls: list[Call] = []
-            step = self.step
-            while self.next_t() < _NEVER:
-                step(calls)
+            for t, kind in self._arr:
+                while pend and pend[0][0] <= t:
+                    self._run_pending(calls)
+                flush(t)
+                c = handlers[kind](t)
+                if c is not None:
+                    took(calls, c)
+            while pend and pend[0][0] < day_end:
+                self._run_pending(calls)
             yield calls
         self.end_run()
+
+    def _run_pending(self, calls: list[Call]) -> None:
+        t, _n, handler, payload = heapq.heappop(self.pending)
+        self.ledger.flush(t)
+        c = getattr(self, handler)(t, payload)
+        if c is not None:
+            self._took(calls, c)
 
     def begin_day(self, di: int) -> None:
         day = self.start + timedelta(days=di)

@@ -160,6 +160,7 @@ class OriginMixin:
         qleg = Leg("queue", q.id, q.name, "", o.extension, 0, now, now, "", t_enqueue=now)
         qleg.welcome_end = now
         c.legs.append(qleg)
+        self.visits.append((c, qleg))
         agent = self._op_leg(o, o.extension, 0, now)
         agent.queue = q.id
         agent.visit = qleg

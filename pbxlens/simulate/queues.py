@@ -43,6 +43,7 @@ class QueueMixin:
         c = ctx.call
         qleg = Leg("queue", q.id, q.name, "", ctx.caller, ctx.anon, t0, t0, "")
         c.legs.append(qleg)
+        self.visits.append((c, qleg))
         if c.t_up is None:
             c.t_up = t0
         if q.checktime is not None and not self.ct_open(q.checktime, t0):
@@ -92,7 +93,7 @@ class QueueMixin:
     def _queue_wait(self, ctx: CallContext, q: Queue, qleg: Leg, t: int, patience: int,
                     reserve: int, depth: int) -> None:
         """Wait, ring rounds and the way out: the loop runs one ring round per iteration."""
-        busy, qfree, q_avail = self.busy, self.qfree, self.q_avail
+        busy, qfree, q_avail, qmap, m0 = self.busy, self.qfree, self.q_avail, self._qmap, self._m0
         members = q.members
         deadline = qleg.t_enter + q.max_wait_s * 1000
         leave = min(patience, reserve)  # the caller leaves the line (hangs up / reserves)
@@ -102,8 +103,10 @@ class QueueMixin:
             if t >= leave or t >= deadline:
                 return self._queue_out(ctx, q, qleg, min(leave, deadline), patience, reserve,
                                        deadline, depth)
+            m = t // 60000 - m0  # q_avail() through the minute map, inlined
             free = [(i, p, k) for k, (i, p) in enumerate(members)
-                    if busy[i] <= t and qfree[i] <= t and q_avail(i, t)]
+                    if busy[i] <= t and qfree[i] <= t
+                    and ((v := qmap[i][m]) == 1 or (v == 2 and q_avail(i, t)))]
             if not free:
                 nxt = None
                 for i, _p in members:

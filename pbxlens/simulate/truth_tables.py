@@ -22,7 +22,7 @@ import csv
 from pathlib import Path
 
 from .callbacks import SUCCESS_MS, MissedLedger
-from .truth import Call
+from .truth import Call, Leg
 from .writers.common import TimeFormatter
 
 # tab-separated (.tsv): `pbxlens ingest FOLDER` reads .csv files, and these are not PBX exports
@@ -53,6 +53,11 @@ CALLBACK_FIELDS = ("tenant", "request_key", "unique_id", "start", "operator",
                    "customer_answered", "success")
 
 
+def _later_visit(legs: list[Leg], q: Leg) -> bool:
+    """A queue line after q in the call's path (an overflow or a transfer to a queue)."""
+    return any(x.dtype == "queue" for x in legs[legs.index(q) + 1:])
+
+
 class QueueDays:
     """Per (tenant, basis, day, queue, direction) counters, fed call by call."""
 
@@ -60,37 +65,39 @@ class QueueDays:
         self.fmt = TimeFormatter(tz)
         self.rows: dict[tuple, dict[str, int]] = {}
         self.names: dict[tuple[str, str], str] = {}
+        self._days: dict[int, str] = {}  # quarter hour -> local day (zones change on them)
 
-    def add(self, calls: list[Call]) -> None:
-        fmt = self.fmt
+    def _day(self, ms: int) -> str:
+        q = ms // 900_000
+        d = self._days.get(q)
+        if d is None:
+            d = self._days[q] = self.fmt(q * 900_000)[:10]
+        return d
+
+    def add(self, visits: list[tuple[Call, Leg]]) -> None:
+        """Queue lines and their calls (`Engine.visits`: in path order within a call)."""
         rows = self.rows
-        for c in calls:
-            legs = c.legs
-            if not any(lg.dtype == "queue" for lg in legs):
-                continue
+        day = self._day
+        for c, q in visits:
             direction = "incoming" if c.src_type == "ibl" else "local"
-            start_day = fmt(c.t_start)[:10]
-            for k, q in enumerate(legs):
-                if q.dtype != "queue":
-                    continue
-                self.names[(c.tenant, q.did)] = q.dname
-                cnt = {"offered": 1}
-                if q.t_answer is not None:
-                    cnt["answered"] = 1
-                    cnt["talk_s"] = q.t_exit // 1000 - q.t_answer // 1000
-                    if q.cc_cause == "TRANSFER":
-                        cnt["transferred"] = 1
-                else:
-                    cnt["wait_s"] = q.t_exit // 1000 - q.t_enter // 1000
-                    cnt[_CAUSE_COL.get(q.cc_cause, "other_unanswered")] = 1
-                    if q.cc_cause == "CANCELED_NOWAIT":
-                        cnt["abandoned_welcome"] = 1
-                    if any(x.dtype == "queue" for x in legs[k + 1:]):
-                        cnt["overflowed"] = 1
-                for basis, day in (("start", start_day), ("exit", fmt(q.t_exit)[:10])):
-                    acc = rows.setdefault((c.tenant, basis, day, q.did, direction), {})
-                    for f, v in cnt.items():
-                        acc[f] = acc.get(f, 0) + v
+            self.names[(c.tenant, q.did)] = q.dname
+            cnt = {"offered": 1}
+            if q.t_answer is not None:
+                cnt["answered"] = 1
+                cnt["talk_s"] = q.t_exit // 1000 - q.t_answer // 1000
+                if q.cc_cause == "TRANSFER":
+                    cnt["transferred"] = 1
+            else:
+                cnt["wait_s"] = q.t_exit // 1000 - q.t_enter // 1000
+                cnt[_CAUSE_COL.get(q.cc_cause, "other_unanswered")] = 1
+                if q.cc_cause == "CANCELED_NOWAIT":
+                    cnt["abandoned_welcome"] = 1
+                if q is not c.legs[-1] and _later_visit(c.legs, q):
+                    cnt["overflowed"] = 1
+            for basis, d in (("start", day(c.t_start)), ("exit", day(q.t_exit))):
+                acc = rows.setdefault((c.tenant, basis, d, q.did, direction), {})
+                for f, v in cnt.items():
+                    acc[f] = acc.get(f, 0) + v
 
     def write(self, out_dir: Path) -> Path:
         path = Path(out_dir) / QUEUE_DAYS_FILE
