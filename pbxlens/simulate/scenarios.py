@@ -165,13 +165,16 @@ def get_scenario(name: str | Scenario | None) -> Scenario:
 
 # ------------------------------------------------------------------------- documentation
 _DOC_SKIP = ("name", "title", "layout", "tenants")
+_NAMED = {IN_PROFILE: "IN_PROFILE", OUT_PROFILE: "OUT_PROFILE", INT_PROFILE: "INT_PROFILE",
+          NIGHT_IN_PROFILE: "NIGHT_IN_PROFILE", OFFICE_WEEK: "OFFICE_WEEK",
+          SERVICE_WEEK: "SERVICE_WEEK"}
 
 
 def _fmt(v) -> str:
+    if isinstance(v, tuple) and v in _NAMED:
+        return f"`{_NAMED[v]}`"
     if isinstance(v, tuple) and v and isinstance(v[0], tuple):
         return ", ".join(f"{a or '(none)'} {b:g}" for a, b in v)
-    if isinstance(v, tuple) and len(v) > 8:
-        return "(" + " ".join(f"{x:g}" for x in v) + ")"
     if isinstance(v, tuple):
         return "(" + ", ".join(f"{x:g}" for x in v) + ")"
     if isinstance(v, float):
@@ -180,13 +183,22 @@ def _fmt(v) -> str:
 
 
 def parameter_table() -> str:
-    """The Markdown table of every scenario's parameters (docs/simulator.md)."""
-    names = list(SCENARIOS)
-    head = "| parameter | " + " | ".join(f"`{n}`" for n in names) + " |"
-    rows = [head, "|---|" + "---|" * len(names)]
+    """The Markdown tables of every scenario's parameters (docs/simulator.md): one column per
+    single-PBX scenario, then the tenants of the multi-tenant ones, then the named profiles."""
+    names = [n for n, sc in SCENARIOS.items() if not sc.tenants]
+    rows = ["| parameter | " + " | ".join(f"`{n}`" for n in names) + " |",
+            "|---|" + "---|" * len(names)]
     for f in fields(Scenario):
-        if f.name in _DOC_SKIP:
-            continue
-        vals = [_fmt(getattr(SCENARIOS[n], f.name)) for n in names]
-        rows.append(f"| `{f.name}` | " + " | ".join(vals) + " |")
+        if f.name not in _DOC_SKIP:
+            vals = [_fmt(getattr(SCENARIOS[n], f.name)) for n in names]
+            rows.append(f"| `{f.name}` | " + " | ".join(vals) + " |")
+    rows += ["", "| provider scenario | tenant domain | name | scenario | share of calls_per_day |",
+             "|---|---|---|---|---|"]
+    for n, sc in SCENARIOS.items():
+        for domain, name, sub, share in sc.tenants:
+            rows.append(f"| `{n}` ({sc.calls_per_day} calls/day) | `{domain}` | {name} | "
+                        f"`{sub}` | {share:g} |")
+    rows += ["", "| profile | values (local hours 0-23, or Monday-Sunday) |", "|---|---|"]
+    for v, name in _NAMED.items():
+        rows.append(f"| `{name}` | " + " ".join(f"{x:.3g}" for x in v) + " |")
     return "\n".join(rows)
