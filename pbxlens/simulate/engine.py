@@ -139,6 +139,7 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
         self._ivr_cum = {k: list(itertools.accumulate(o[0] for o in v.options))
                          for k, v in directory.ivrs.items()}
         self._campaign_q = next((q for q in directory.queues.values() if q.outbound), None)
+        self._tenant = directory.tenant
         self.visits: list[tuple[Call, Leg]] = []  # queue lines, for the truth tables
         self.pending: list[tuple] = []  # (t, order, handler name, payload)
         self._pending_n = 0
@@ -553,9 +554,11 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
 
     def _took(self, calls: list[Call], c: Call) -> None:
         calls.append(c)
+        if c.direction == "internal":
+            return  # extensions only: nothing for the ledger or the customers' lines
         self.ledger.observe(c)
-        num = c.caller if c.src_type == "ibl" else c.called if c.direction == "out" else None
-        if num is not None and (num in self.pool_set or num in self.ledger.numbers) \
+        num = c.caller if c.src_type == "ibl" else c.called
+        if (num in self.pool_set or num in self.ledger.numbers) \
                 and self.line_busy.get(num, 0) < c.t_end:
             self.line_busy[num] = c.t_end
 
@@ -567,7 +570,7 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
         c.seq = seq
         c.unique_id = f"{t // 1000}.{seq}"
         c.t_start = t
-        c.tenant = self.d.tenant
+        c.tenant = self._tenant
         return c
 
     def _finish(self, c: Call, reserved: list[str]) -> Call:
@@ -714,15 +717,17 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
 
     def _after_inbound(self, c: Call, did, target: str) -> Call:
         """A caller nobody answered may call again a few minutes later."""
-        if c.status != "OK" or not any(lg.t_answer is not None and lg.dtype in _PERSON
-                                       for lg in c.legs):
-            p = self.sc.p_redial * (0.5 if c.why == "redial" else 1.0)
-            if self._rand() < p:
-                lo, hi = self.sc.redial_s
-                self.stats["redials"] += 1
-                self.schedule(c.t_end + self._ri(lo * 1000, hi * 1000), "inbound",
-                              (c.caller, did, target) if did.kind == "local_exten"
-                              else (c.caller, did))
+        if c.status == "OK":
+            for lg in c.legs:
+                if lg.t_answer is not None and lg.dtype in _PERSON:
+                    return c
+        p = self.sc.p_redial * (0.5 if c.why == "redial" else 1.0)
+        if self._rand() < p:
+            lo, hi = self.sc.redial_s
+            self.stats["redials"] += 1
+            self.schedule(c.t_end + self._ri(lo * 1000, hi * 1000), "inbound",
+                          (c.caller, did, target) if did.kind == "local_exten"
+                          else (c.caller, did))
         return c
 
     def _forbidden_inbound(self, t: int) -> Call:

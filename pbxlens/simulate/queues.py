@@ -48,8 +48,13 @@ class QueueMixin:
             c.t_up = t0
         if q.checktime is not None and not self.ct_open(q.checktime, t0):
             return self._queue_refused(ctx, q, qleg, "CLOSED", "CLOSED", depth, False)
-        q_avail = self.q_avail
-        if not any(q_avail(i, t0) for i, _p in q.members):
+        q_avail, qmap = self.q_avail, self._qmap
+        m = t0 // 60000 - self._m0  # q_avail() through the minute map, inlined
+        for i, _p in q.members:
+            v = qmap[i][m]
+            if v == 1 or (v == 2 and q_avail(i, t0)):
+                break
+        else:
             return self._queue_refused(ctx, q, qleg, "JOINEMPTY", "QUEUE_JOINEMPTY", depth, True)
         heap = self.q_heap[q.id]
         while heap and heap[0] <= t0:
@@ -196,11 +201,14 @@ class QueueMixin:
             j = self._free_op(tp, exclude=chosen[0])
             if j is not None and j not in chosen and (best_t is None or tp < best_t):
                 best_t, best_i, picker = tp, chosen[0], j
+        qid = q.id
         if best_t is not None and best_t < leave and best_t < deadline:
             ans_leg = None
             for i, oc, te in ring:
-                lg = self._op_leg(ops[i], caller, anon, t)
-                lg.queue = q.id
+                o = ops[i]
+                lg = Leg("local_exten", o.extension, o.name, o.extension, caller, anon, t, t, "")
+                lg.op = o.extension
+                lg.queue = qid
                 lg.visit = qleg
                 legs.append(lg)
                 if i == best_i and picker is not None:
@@ -230,8 +238,10 @@ class QueueMixin:
         cut = min(leave, deadline, t + ring_ms)
         last = t
         for i, oc, te in ring:
-            lg = self._op_leg(ops[i], caller, anon, t)
-            lg.queue = q.id
+            o = ops[i]
+            lg = Leg("local_exten", o.extension, o.name, o.extension, caller, anon, t, t, "")
+            lg.op = o.extension
+            lg.queue = qid
             lg.visit = qleg
             legs.append(lg)
             if oc in ("ANSWER", "NOANSWER") or te > cut:
