@@ -140,8 +140,8 @@ class Truth:
     seed: int
     tz: str
     stats: dict = field(default_factory=dict)
-    ledger: object = None  # callbacks.MissedLedger: the missed-call truth
-    pauses: list = field(default_factory=list)  # activity.Pause records
+    ledger: list = field(default_factory=list)  # callbacks.MissedLedger per tenant
+    pauses: list = field(default_factory=list)  # engine.Pause records (planned and dynamic)
 
 
 class CallContext:
