@@ -207,10 +207,10 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
                 continue
             wd = dt.isoweekday()
             m0 = dt.hour * 60 + dt.minute
-            for k in range(15):
-                m = m0 + k
-                if any(wd in wds and lo <= m < hi for wds, lo, hi in rules):
-                    out[qk * 15 + k] = 1
+            for wds, lo, hi in rules:
+                a, b = max(m0, lo), min(m0 + 15, hi)
+                if wd in wds and a < b:
+                    out[qk * 15 + a - m0:qk * 15 + b - m0] = b"\x01" * (b - a)
         return bytes(out)
 
     def next_open(self, ct: str, t_ms: int) -> int:
@@ -235,11 +235,12 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
         return self.ct_open("CT1", t_ms)
 
     def _night(self, t_ms: int) -> bool:
-        """Local time between 20:00 and 07:00."""
-        key = t_ms // 60000
+        """Local time between 20:00 and 07:00 (cached per quarter hour: zones change offset
+        on quarter hours)."""
+        key = t_ms // 900_000
         v = self._night_cache.get(key)
         if v is None:
-            h = datetime.fromtimestamp(key * 60, self.tz).hour
+            h = datetime.fromtimestamp(key * 900, self.tz).hour
             v = self._night_cache[key] = h >= 20 or h < 7
         return v
 
@@ -643,7 +644,7 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
         elif redial is None:
             if rand() < sc.p_forbidden_in:
                 return self._forbidden_inbound(t)
-            night = self._night_cache.get(t // 60000)
+            night = self._night_cache.get(t // 900_000)
             if night is None:
                 night = self._night(t)
             if night and self._h24_did is not None and rand() < sc.night_h24_share:
