@@ -49,15 +49,21 @@ def _date(value: str | None, name: str) -> date | None:
 def generate(
     out_dir: Annotated[Path, typer.Option("--out", help="folder to write the files into")],
     days: Annotated[int, typer.Option(min=1, max=3660)] = 30,
-    calls_per_day: Annotated[int, typer.Option(min=1, max=1_000_000)] = 2000,
+    calls_per_day: Annotated[int | None, typer.Option(
+        min=1, max=1_000_000, help="arrivals on an average weekday (default: the scenario's)")]
+    = None,
     seed: int = 1,
     start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD")] = None,
     formats: Annotated[str, typer.Option(help="comma-separated: csv,csv-detailed,json,xml,xlsx; "
                                 "Call Center CDR: cc-csv,cc-csv-detailed,cc-json,cc-xml,"
                                 "cc-xlsx,cc-xlsx-detailed; also: events, feedback")]
     = "csv,csv-detailed,json,xml,xlsx",
+    scenario: Annotated[str, typer.Option(
+        help="contact-center (default), small-office, night-weekend, multi-tenant "
+             "(docs/simulator.md)")] = "contact-center",
 ) -> None:
-    """Simulate a call center and write its PBX exports (deterministic per seed)."""
+    """Simulate a call center and write its PBX exports and truth tables (deterministic per
+    seed)."""
     from pbxlens import simulate
 
     chosen = [f.strip() for f in formats.split(",") if f.strip()]
@@ -66,8 +72,11 @@ def generate(
     if unknown:
         raise _fail(f"unknown format(s): {', '.join(unknown)}; "
                     f"choose from {', '.join(known)}")
+    if scenario not in simulate.SCENARIOS:
+        raise _fail(f"unknown scenario {scenario!r}; choose from {', '.join(simulate.SCENARIOS)}")
     summary = simulate.generate(out_dir, days=days, calls_per_day=calls_per_day, seed=seed,
-                                start=_date(start, "--start"), formats=chosen)
+                                start=_date(start, "--start"), formats=chosen,
+                                scenario=scenario)
     out.print(f"wrote {summary.calls} calls ({summary.legs} path lines) in "
               f"{summary.seconds:.1f} s to {out_dir}:")
     for f in summary.files:

@@ -23,6 +23,9 @@ def test_generate_then_ingest_twice(tmp_path):
     g = run("generate", "--out", str(out), "--days", "2", "--calls-per-day", "200", "--seed",
             "7", "--start", "2026-06-01", "--formats", "csv-detailed,json")
     assert g.returncode == 0, g.stderr
+    assert sorted(p.name for p in out.glob("truth_*.tsv")) == [
+        "truth_callbacks.tsv", "truth_missed.tsv", "truth_missed_calls.tsv",
+        "truth_queue_days.tsv"]  # beside the exports; folder ingest skips them
     first = run("ingest", str(out), "--db", str(db), "--json")
     assert first.returncode == 0, first.stderr
     files = json.loads(first.stdout)["files"]
@@ -51,6 +54,8 @@ def test_missing_path_and_bad_options_exit_2(tmp_path):
     assert r.returncode == 2 and "no such file" in r.stderr
     r = run("generate", "--out", str(tmp_path), "--start", "2026-13-01")
     assert r.returncode == 2 and "YYYY-MM-DD" in r.stderr
+    r = run("generate", "--out", str(tmp_path), "--scenario", "nowhere")
+    assert r.returncode == 2 and "small-office" in r.stderr
 
 
 def test_held_store_gives_a_one_line_error(tmp_path):
@@ -104,3 +109,12 @@ def test_kill_during_ingest_then_rerun_completes_without_duplicates(tmp_path):
     assert legs + con.execute("SELECT count(*) FROM calls WHERE path_len = 0").fetchone()[0] == rows_in_file
     assert con.execute("SELECT count(*) FROM ingest_batches WHERE format = 'kalliope_cdr_csv_detailed'"
                        ).fetchone()[0] == 1
+
+
+def test_generate_a_scenario(tmp_path):
+    g = run("generate", "--out", str(tmp_path), "--days", "1", "--scenario", "night-weekend",
+            "--start", "2026-06-06", "--formats", "cc-csv,events")
+    assert g.returncode == 0, g.stderr
+    assert (tmp_path / "cc_cdr.csv").stat().st_size > 0 and (tmp_path / "events.jsonl").exists()
+    head = (tmp_path / "truth_queue_days.tsv").read_text(encoding="utf-8").splitlines()[0]
+    assert head.startswith("tenant\tbasis\tday\tqueue_id")

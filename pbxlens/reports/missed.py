@@ -342,7 +342,8 @@ WITH v AS (
   FROM queue_visits v
   JOIN calls c ON c.tenant = v.tenant AND c.unique_id = v.unique_id AND c.leg_branch = v.leg_branch
   LEFT JOIN queues q ON q.tenant = v.tenant AND q.id = v.queue_id
-  WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) AND NOT v.empty_queue {where}
+  WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) AND NOT v.empty_queue
+    AND c.direction = 'incoming' {where}
 ), n AS (
   SELECT v.*, {num} AS num FROM v
 ), o AS (  -- outcome of each unanswered call: the request holding its missed-call event

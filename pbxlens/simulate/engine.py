@@ -1,13 +1,23 @@
 """Discrete-event call-center simulation.
 
 Calls are processed in arrival order (a global time-ordered sweep). Shared resources carry their
-state across calls: every operator has a ``busy until`` instant (ringing and talking both occupy
-the operator), every gateway a heap of channel release instants. Because arrivals are processed in
-time order and each call books resources only from its own arrival onwards, earlier callers are
-served first (FIFO queues) and a gateway's channel limit can be checked exactly at arrival time.
+state across calls: every operator has a ``busy until`` instant (ringing and talking occupy the
+phone) and a ``queue-free from`` instant (the queue's rest interval and dynamic pauses), every
+gateway a heap of channel release instants, every queue a heap of the instants its waiting
+callers leave. Because arrivals are processed in time order and each call books resources only
+from its own arrival onwards, earlier callers are served first (FIFO queues) and a gateway's
+channel limit can be checked exactly at arrival time.
 
-Everything is driven by one ``random.Random(seed)``; no clock, no global random state, no
-iteration over sets.
+Calls the simulation itself causes later (a caller who redials, an operator's callback, the
+PBX's automatic callback, a notification campaign) wait in a heap of pending calls that is
+merged with the day's arrivals, so calls still start in time order.
+
+Everything is driven by one ``random.Random(seed)`` (the directory and the planned pauses use
+their own seeded generators); no clock, no global random state, no iteration over sets.
+
+The class is split by subject: queues (queues.py), ring groups and direct calls (paths.py),
+calls placed by operators and PBX services (origins.py), the missed-call ledger and the
+callback team (callbacks.py).
 """
 
 from __future__ import annotations
@@ -25,28 +35,23 @@ from zoneinfo import ZoneInfo
 import holidays as _holidays
 
 from . import numbers
-from .directory import Directory, Operator, Queue
-from .truth import Call, Leg
+from .callbacks import CallbackTeam, MissedLedger
+from .directory import Directory, Operator
+from .origins import OriginMixin
+from .paths import RoutingMixin
+from .queues import QueueMixin
+from .scenarios import Scenario, get_scenario
+from .truth import Call, CallContext, Leg
 
-# local-hour arrival profiles (relative weights)
-IN_PROFILE = (0.8, 0.3, 0.15, 0.1, 0.1, 0.15, 0.4, 1.5, 4, 8, 10, 10, 7, 4, 5, 8, 9, 8, 5, 2,
-              1.4, 1.2, 1.5, 1.8)
-OUT_PROFILE = (0.05, 0.02, 0.01, 0.01, 0.01, 0.02, 0.1, 0.8, 5, 9, 10, 9, 5, 3, 6, 9, 9, 7, 3,
-               0.6, 0.3, 0.2, 0.15, 0.1)
-INT_PROFILE = (0.05, 0.02, 0.01, 0.01, 0.01, 0.02, 0.1, 0.8, 6, 9, 10, 9, 6, 4, 7, 9, 8, 6, 2,
-               0.5, 0.2, 0.15, 0.1, 0.05)
-WEEKDAY_FACTOR = tuple(f * 7 / 6.0 for f in (1.15, 1.1, 1.1, 1.1, 1.05, 0.3, 0.2))
-HOLIDAY_FACTOR = 0.25
-MIX = (0.5, 0.35, 0.15)  # inbound, outbound, internal
-
-ANSWER_TYPES = frozenset(("local_exten", "obl", "voicemail", "service"))
+ANSWER_TYPES = frozenset(("local_exten", "obl", "voicemail", "service", "conference", "fax"))
 
 _STATUS_OF_CAUSE = {
     "CANCELED": "CANCELED", "NOANSWER": "NOANSWER", "TIMEOUT": "NOANSWER",
     "JOINEMPTY": "NOANSWER", "CLOSED": "NOANSWER", "DECLINED": "NOANSWER",
     "ANSWERED_ELSEWHERE": "NOANSWER", "ANSWNOACC": "NOANSWER", "QUEUE_CALLBACK": "NOANSWER",
+    "CCBS": "NOANSWER", "FULL": "NOANSWER", "LEAVEEMPTY": "NOANSWER",
     "BUSY": "BUSY", "UNAVAILABLE": "UNAVAILABLE", "BLOCKED": "FAILED", "CONGESTION": "FAILED",
-    "FORBIDDEN_NOCLASS": "FAILED", "FORBIDDEN_NORULE": "FAILED",
+    "FORBIDDEN_NOCLASS": "FAILED", "FORBIDDEN_NORULE": "FAILED", "?": "??",
 }
 
 
@@ -62,38 +67,65 @@ def status_from_legs(legs: list[Leg]) -> str:
 
 
 _NV_MAGIC = 4 * exp(-0.5) / 2.0 ** 0.5  # random.NV_MAGICCONST
-_PAT_L = 1 / 110  # inbound caller patience: 2 s + exponential, mean 110 s
+_NEVER = 1 << 62
+_DAY_MS = 86_400_000
 
 
-class Engine:
+class Pause:
+    """A member's pause: planned (with a reason or none), after-call work or automatic."""
+
+    __slots__ = ("end", "kind", "op", "queue", "reason", "start")
+
+    def __init__(self, op: int, start: int, end: int, reason: str, queue: str | None,
+                 kind: str):
+        self.op, self.start, self.end = op, start, end
+        self.reason, self.queue, self.kind = reason, queue, kind
+
+
+class Engine(QueueMixin, RoutingMixin, OriginMixin):
     def __init__(self, directory: Directory, *, seed: int, start: date, days: int,
-                 calls_per_day: int, tz: str = "Europe/Rome"):
+                 calls_per_day: int, tz: str = "Europe/Rome",
+                 scenario: Scenario | str | None = None):
         self.d = directory
+        self.sc = sc = get_scenario(scenario)
+        self.seed = seed
         self.rng = random.Random(seed)
         self._rand = self.rng.random
-        self._oh_cache: dict[int, bool] = {}
+        self._ct_maps: dict[tuple[str, int], bytes] = {}
         self._night_cache: dict[int, bool] = {}
         self.start = start
         self.days = days
         self.cpd = calls_per_day
         self.tz = ZoneInfo(tz)
-        years = range(start.year, (start + timedelta(days=days + 1)).year + 1)
+        years = range(start.year - 1, (start + timedelta(days=days + 60)).year + 1)
         self.hol = _holidays.country_holidays("IT", years=list(years))
         nops = len(directory.operators)
-        self.busy = [0] * nops
+        self.busy = [0] * nops  # the phone rings or talks until
+        self.qfree = [0] * nops  # queues may present calls again from (rest interval, pauses)
         self.last_q = [0] * nops
         self.gw_heap: dict[str, list[int]] = {g: [] for g in directory.gateways}
         self.gw_limit = {g.name: g.channel_limit for g in directory.gateways.values()}
+        self.outage: dict[str, tuple[int, int]] = {}  # gateway -> the day's down window
+        self.q_heap: dict[str, list[int]] = {q: [] for q in directory.queues}
         self.rr: dict[str, int] = {q: 0 for q in directory.queues}
-        self.seq = 0
-        self.stats = {"inbound_rejected_full": 0, "outbound_blocked": 0, "skipped_no_operator": 0}
+        self.seq_box = [0]  # the PBX's call sequence (shared by the tenants of one PBX)
+        self.stats = {"inbound_rejected_full": 0, "outbound_blocked": 0, "skipped_no_operator": 0,
+                      "redials": 0, "callbacks": 0, "reserved_callbacks": 0}
         self.gw_primary = {g.name: g.numbers[0] for g in directory.gateways.values()}
         # recurring customers: a pool of numbers reused by inbound callers
         self.pool = [numbers.external_number(self.rng, p_mobile=0.5, p_intl=0.02)
-                     for _ in range(4000)]
+                     for _ in range(sc.caller_pool)]
+        self.pool_set = set(self.pool)
+        # number -> end of its current call: a person is in one call at a time (customers
+        # and missed callers only; fresh numbers are drawn at random)
+        self.line_busy: dict[str, int] = {}
+        self.pauses: list[Pause] = []
+        self._dyn_pause_end = [0] * nops
         self._build_shifts()
+        self._plan_pauses()
         self._did_cum = list(itertools.accumulate(x.weight for x in directory.dids))
-        self._h24_did = next(x for x in directory.dids if x.checktime is None)
+        self._h24_did = next((x for x in directory.dids
+                              if x.checktime is None and x.kind != "fax"), None)
         self.ddi_ops = [o.idx for o in directory.operators if int(o.extension) < 300]
         # per-operator account choice: (accounts, weights, total weight, {account: ip:port})
         self._acc = [(tuple(a for a, _k in o.accounts), tuple(o.account_weights),
@@ -106,7 +138,15 @@ class Engine:
         self._svc_cum = list(itertools.accumulate(x[3] for x in directory.services))
         self._ivr_cum = {k: list(itertools.accumulate(o[0] for o in v.options))
                          for k, v in directory.ivrs.items()}
+        self._campaign_q = next((q for q in directory.queues.values() if q.outbound), None)
+        self._tenant = directory.tenant
+        self.visits: list[tuple[Call, Leg]] = []  # queue lines, for the truth tables
+        self.pending: list[tuple] = []  # (t, order, handler name, payload)
+        self._pending_n = 0
+        self.ledger = MissedLedger()
+        self.team = CallbackTeam(self)
 
+    # ------------------------------------------------------------------ random helpers
     def _lognorm(self, mu: float, sigma: float) -> float:
         """``Random.lognormvariate`` inlined (same draws, same value)."""
         rand = self._rand
@@ -121,6 +161,18 @@ class Engine:
         """Uniform integer in [a, b] (faster than Random.randint, same determinism)."""
         return a + int(self._rand() * (b - a + 1))
 
+    def _patience(self) -> int:
+        """How long a caller waits before hanging up (ms); some never do."""
+        rand = self._rand
+        if rand() < self.sc.p_patient:
+            return 10**12
+        # (expovariate(1 / mean) inlined)
+        return int(1000 * (2 + -log(1.0 - rand()) * self.sc.patience_mean_s))
+
+    def _talk(self, mean_s: float) -> int:
+        # lognormal with the given mean, sigma 0.8
+        return int(1000 * max(3.0, self._lognorm(0, 0.8) * mean_s / 1.377))
+
     # ------------------------------------------------------------------ time helpers
     def local_ms(self, day: date, hh: int, mm: int = 0) -> int:
         # wall-clock arithmetic on the naive components, then localize (fold=0)
@@ -131,28 +183,66 @@ class Engine:
     def is_office_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self.hol
 
+    def ct_open(self, ct: str, t_ms: int) -> bool:
+        """Whether checktime `ct` (directory rules: weekdays 1-7, from-to, holidays) is open:
+        one byte per minute of the span, built per day on first use."""
+        m = t_ms // 60000
+        day = m // 1440
+        cm = self._ct_maps.get((ct, day))
+        if cm is None:
+            cm = self._ct_maps[(ct, day)] = self._ct_day(ct, day * 86400)
+        return cm[m - day * 1440] == 1
+
+    def _ct_day(self, ct: str, t_s: int) -> bytes:
+        """The open (1) / closed (0) minutes of the UTC day from t_s, from the local time of
+        each quarter hour (zones change offset on quarter hours)."""
+        spec = self.d.checktimes[ct]
+        rules = [(set(r["weekdays"]), *(int(a) * 60 + int(b) for a, b in
+                                        (r["from"].split(":"), r["to"].split(":"))))
+                 for r in spec["rules"]]
+        out = bytearray(1440)
+        for qk in range(96):
+            dt = datetime.fromtimestamp(t_s + qk * 900, self.tz)
+            if spec.get("holidays") and dt.date() in self.hol:
+                continue
+            wd = dt.isoweekday()
+            m0 = dt.hour * 60 + dt.minute
+            for wds, lo, hi in rules:
+                a, b = max(m0, lo), min(m0 + 15, hi)
+                if wd in wds and a < b:
+                    out[qk * 15 + a - m0:qk * 15 + b - m0] = b"\x01" * (b - a)
+        return bytes(out)
+
+    def next_open(self, ct: str, t_ms: int) -> int:
+        """The first instant >= t_ms at which checktime `ct` opens (or t_ms if open)."""
+        if self.ct_open(ct, t_ms):
+            return t_ms
+        day = datetime.fromtimestamp(t_ms / 1000, self.tz).date()
+        spec = self.d.checktimes[ct]
+        for k in range(15):
+            d = day + timedelta(days=k)
+            if spec.get("holidays") and d in self.hol:
+                continue
+            for r in sorted(spec["rules"], key=lambda r: r["from"]):
+                if d.isoweekday() in r["weekdays"]:
+                    h, m = map(int, r["from"].split(":"))
+                    o = self.local_ms(d, h, m)
+                    if o >= t_ms:
+                        return o
+        return t_ms + 14 * _DAY_MS
+
     def in_office_hours(self, t_ms: int) -> bool:
-        key = t_ms // 60000
-        v = self._oh_cache.get(key)
-        if v is None:
-            v = self._oh_cache[key] = self._in_office_hours(key * 60000)
-        return v
+        return self.ct_open("CT1", t_ms)
 
     def _night(self, t_ms: int) -> bool:
-        """Local time between 20:00 and 07:00."""
-        key = t_ms // 60000
+        """Local time between 20:00 and 07:00 (cached per quarter hour: zones change offset
+        on quarter hours)."""
+        key = t_ms // 900_000
         v = self._night_cache.get(key)
         if v is None:
-            h = datetime.fromtimestamp(key * 60, self.tz).hour
+            h = datetime.fromtimestamp(key * 900, self.tz).hour
             v = self._night_cache[key] = h >= 20 or h < 7
         return v
-
-    def _in_office_hours(self, t_ms: int) -> bool:
-        dt = datetime.fromtimestamp(t_ms / 1000, self.tz)
-        if dt.weekday() >= 5 or dt.date() in self.hol:
-            return False
-        m = dt.hour * 60 + dt.minute
-        return 8 * 60 + 30 <= m < 18 * 60
 
     # ------------------------------------------------------------------ shifts
     def _build_shifts(self) -> None:
@@ -165,51 +255,113 @@ class Engine:
             day = self.start + timedelta(days=di)
             office = self.is_office_day(day)
             for o in ops:
-                iv: list[tuple[int, int]] = []
-                if o.shift == "night":
-                    k = night_ops.index(o.idx)
-                    if (di + k) % 2 == 0:
-                        iv.append((self.local_ms(day, 20), self.local_ms(day, 32, 30)))
-                    elif not office:
-                        iv.append((self.local_ms(day, 8, 30), self.local_ms(day, 20)))
-                elif not office:
-                    if day.weekday() == 5 and rng.random() < 0.1:
-                        iv.append((self.local_ms(day, 9), self.local_ms(day, 13)))
-                elif rng.random() < 0.05:
-                    pass  # absent (holiday / sick)
-                else:
-                    j1 = self._ri(-20, 15)
-                    j2 = self._ri(-15, 30)
-                    if o.shift == "part_am":
-                        iv.append((self.local_ms(day, 8, 30 + j1), self.local_ms(day, 13, j2 % 30)))
-                    elif o.shift == "part_pm":
-                        iv.append((self.local_ms(day, 13, 30 + j1), self.local_ms(day, 18, j2)))
-                    elif o.shift == "manager":
-                        iv.append((self.local_ms(day, 9, j1 + 20), self.local_ms(day, 19, j2)))
-                    else:
-                        lunch = self._ri(0, 60)
-                        iv.append((self.local_ms(day, 8, 30 + j1), self.local_ms(day, 12, 30 + lunch)))
-                        iv.append((self.local_ms(day, 13, 30 + lunch), self.local_ms(day, 17, 45 + j2)))
-                for a, b in iv:
+                for a, b in self._shift_of(rng, o, di, day, office, night_ops):
                     self.shift_starts[o.idx].append(a)
                     self.shift_ends[o.idx].append(b)
         for i in range(len(ops)):
             pairs = sorted(zip(self.shift_starts[i], self.shift_ends[i], strict=True))
             self.shift_starts[i] = [a for a, _ in pairs]
             self.shift_ends[i] = [b for _, b in pairs]
-        self._build_login_map()
+        self._lmap = self._minute_map(None)
 
-    def _build_login_map(self) -> None:
-        """Per operator, one byte per minute of the simulated span: 0 = logged out the whole
-        minute, 1 = logged in the whole minute, 2 = ask ``logged()`` (a shift boundary inside
-        the minute, overlapping intervals, or outside the span)."""
+    def _shift_of(self, rng, o: Operator, di: int, day: date, office: bool,
+                  night_ops: list[int]) -> list[tuple[int, int]]:
+        iv: list[tuple[int, int]] = []
+        if o.shift == "night":
+            k = night_ops.index(o.idx)
+            if (di + k) % 2 == 0:
+                iv.append((self.local_ms(day, 20), self.local_ms(day, 32, 30)))
+            elif not office:
+                iv.append((self.local_ms(day, 8, 30), self.local_ms(day, 20)))
+        elif not office:
+            if day.weekday() == 5 and rng.random() < 0.1:
+                iv.append((self.local_ms(day, 9), self.local_ms(day, 13)))
+        elif rng.random() < 0.05:
+            pass  # absent (holiday / sick)
+        else:
+            j1 = self._ri(-20, 15)
+            j2 = self._ri(-15, 30)
+            if o.shift == "part_am":
+                iv.append((self.local_ms(day, 8, 30 + j1), self.local_ms(day, 13, j2 % 30)))
+            elif o.shift == "part_pm":
+                iv.append((self.local_ms(day, 13, 30 + j1), self.local_ms(day, 18, j2)))
+            elif o.shift == "manager":
+                iv.append((self.local_ms(day, 9, j1 + 20), self.local_ms(day, 19, j2)))
+            else:
+                lunch = self._ri(0, 60)
+                iv.append((self.local_ms(day, 8, 30 + j1), self.local_ms(day, 12, 30 + lunch)))
+                iv.append((self.local_ms(day, 13, 30 + lunch), self.local_ms(day, 17, 45 + j2)))
+        return iv
+
+    def _plan_pauses(self) -> None:
+        """Planned pauses of queue members (own generator): 0-3 per shift with a reason (or
+        none), on the member's queues or queue-less; night shifts often pause around midnight.
+        Queues present no call to a member during one (`_qmap`)."""
+        sc = self.sc
+        rng = random.Random(f"pbxlens-pauses-{self.seed}")
+        queues_of = self.queues_of()
+        reasons = [r for r, _w in sc.pause_reasons]
+        rweights = [w for _r, w in sc.pause_reasons]
+        lo_s, hi_s = sc.pause_s
+        self.pause_starts: list[list[int]] = [[] for _ in self.d.operators]
+        self.pause_ends: list[list[int]] = [[] for _ in self.d.operators]
+        for o in self.d.operators:
+            qs = queues_of.get(o.idx)
+            if not qs:
+                continue
+            mine: list[Pause] = []
+            for a, b in zip(self.shift_starts[o.idx], self.shift_ends[o.idx], strict=True):
+                want = rng.choices(range(len(sc.pauses_per_shift)), sc.pauses_per_shift)[0]
+                if o.shift == "night" and rng.random() < 0.6:
+                    want += 1
+                placed: list[tuple[int, int]] = []
+                for k in range(want):
+                    dur = rng.randint(lo_s, hi_s) * 1000 + rng.randint(0, 999)
+                    for _try in range(12):
+                        if k == 0 and o.shift == "night" and (b - a) > 10 * 3_600_000:
+                            s = a + 3 * 3_600_000 + rng.randint(0, 3_000_000)
+                        else:
+                            lo, hi = a + 60_000, b - dur - 60_000
+                            if hi <= lo:
+                                break
+                            s = rng.randint(lo, hi)
+                        e = s + dur
+                        if a < s and e < b and all(e + 1000 < x or s > y + 1000
+                                                   for x, y in placed):
+                            placed.append((s, e))
+                            break
+                for s, e in placed:
+                    reason = rng.choices(reasons, rweights)[0]
+                    q = None if rng.random() >= sc.p_queue_pause else "*"
+                    mine.append(Pause(o.idx, s, e, reason, q, "planned"))
+            mine.sort(key=lambda p: p.start)
+            self.pauses.extend(mine)
+            self.pause_starts[o.idx] = [p.start for p in mine]
+            self.pause_ends[o.idx] = [p.end for p in mine]
+        self._qmap = self._minute_map(self.pause_starts, self.pause_ends)
+
+    def queues_of(self) -> dict[int, list[str]]:
+        """Operator index -> ids of the inbound queues it is a member of (directory order)."""
+        out: dict[int, list[str]] = {}
+        for q in self.d.queues.values():
+            if q.outbound:
+                continue
+            for i, _p in q.members:
+                if q.id not in out.setdefault(i, []):
+                    out[i].append(q.id)
+        return out
+
+    def _minute_map(self, p_starts, p_ends=None) -> list[bytearray]:
+        """Per operator, one byte per minute of the simulated span: 0 = out (logged out, or
+        paused when pauses are given) the whole minute, 1 = in the whole minute, 2 = ask
+        ``logged()`` / ``q_avail()`` (a boundary inside the minute, or outside the span)."""
         lo = min((st[0] for st in self.shift_starts if st), default=0) // 60000 - 1
         # 30 days of "logged out" past the last shift end (queries never get that far)
         hi = max((en[-1] for en in self.shift_ends if en), default=0) // 60000 + 30 * 1440
         self._m0 = lo
         size = hi - lo
-        self._lmap: list[bytearray] = []
-        for st, en in zip(self.shift_starts, self.shift_ends, strict=True):
+        maps: list[bytearray] = []
+        for i, (st, en) in enumerate(zip(self.shift_starts, self.shift_ends, strict=True)):
             bm = bytearray(size)
             prev_end = None
             for a, b in zip(st, en, strict=True):
@@ -225,12 +377,26 @@ class Engine:
                     x = a // 60000 - lo
                     bm[x:prev_end // 60000 - lo + 1] = b"\x02" * (prev_end // 60000 - lo + 1 - x)
                 prev_end = b if prev_end is None else max(prev_end, b)
-            self._lmap.append(bm)
+            if p_starts is not None:
+                for a, b in zip(p_starts[i], p_ends[i], strict=True):
+                    x = -(-a // 60000) - lo
+                    y = b // 60000 - lo
+                    if y > x:
+                        bm[x:y] = bytes(y - x)
+                    bm[a // 60000 - lo] = 2
+                    bm[b // 60000 - lo] = 2
+            maps.append(bm)
+        return maps
 
     def logged(self, i: int, t: int) -> bool:
         st = self.shift_starts[i]
         k = bisect.bisect_right(st, t) - 1
         return k >= 0 and t < self.shift_ends[i][k]
+
+    def paused(self, i: int, t: int) -> bool:
+        st = self.pause_starts[i]
+        k = bisect.bisect_right(st, t) - 1
+        return k >= 0 and t < self.pause_ends[i][k]
 
     def is_logged(self, i: int, t: int) -> bool:
         """``logged()`` through the per-minute map (same result)."""
@@ -242,8 +408,45 @@ class Engine:
                 return v == 1
         return self.logged(i, t)
 
+    def q_avail(self, i: int, t: int) -> bool:
+        """Logged in and not on a planned pause (queues may present calls)."""
+        m = t // 60000 - self._m0
+        bm = self._qmap[i]
+        if 0 <= m < len(bm):
+            v = bm[m]
+            if v != 2:
+                return v == 1
+        return self.logged(i, t) and not self.paused(i, t)
+
+    def dynamic_pause(self, i: int, s: int, dur: int, reason: str, queue: str | None,
+                      kind: str) -> int:
+        """Pause member i from s for dur ms (after-call work, automatic pause) unless it is
+        logged out or already paused then; clipped before its next planned pause and its shift
+        end. Returns the end (s when no pause was taken)."""
+        if s < self._dyn_pause_end[i] or not self.logged(i, s) or self.paused(i, s):
+            return s
+        e = s + dur
+        k = bisect.bisect_right(self.pause_starts[i], s)
+        if k < len(self.pause_starts[i]):
+            e = min(e, self.pause_starts[i][k] - 1000)
+        j = bisect.bisect_right(self.shift_starts[i], s) - 1
+        e = min(e, self.shift_ends[i][j] - 1000)
+        if e - s < 5000:
+            return s
+        self._dyn_pause_end[i] = e
+        self.pauses.append(Pause(i, s, e, reason, queue, kind))
+        if self.qfree[i] < e:
+            self.qfree[i] = e
+        return e
+
     # ------------------------------------------------------------------ gateways
+    def gw_down(self, gw: str, t: int) -> bool:
+        w = self.outage.get(gw)
+        return w is not None and w[0] <= t < w[1]
+
     def gw_free(self, gw: str, t: int, extra: int) -> bool:
+        if self.outage and self.gw_down(gw, t):
+            return False
         h = self.gw_heap[gw]
         while h and h[0] <= t:
             heapq.heappop(h)
@@ -252,18 +455,21 @@ class Engine:
     # ------------------------------------------------------------------ arrivals
     def arrivals(self, day: date) -> list[tuple[int, int]]:
         rng = self.rng
-        f = WEEKDAY_FACTOR[day.weekday()] * (HOLIDAY_FACTOR if day in self.hol else 1.0)
+        sc = self.sc
+        f = sc.weekday_factor[day.weekday()] * (sc.holiday_factor if day in self.hol else 1.0)
         n = max(0, round(self.cpd * f * rng.uniform(0.93, 1.07)))
         hour_ms = [self.local_ms(day, h) for h in range(25)]
         out: list[tuple[int, int]] = []
         counts = [0, 0, 0]
+        m0, m1 = sc.mix[0], sc.mix[0] + sc.mix[1]
         for _ in range(n):
             r = rng.random()
-            counts[0 if r < MIX[0] else 1 if r < MIX[0] + MIX[1] else 2] += 1
-        for kind, prof in enumerate((IN_PROFILE, OUT_PROFILE, INT_PROFILE)):
+            counts[0 if r < m0 else 1 if r < m1 else 2] += 1
+        office = self.is_office_day(day)
+        for kind, prof in enumerate((sc.in_profile, sc.out_profile, sc.int_profile)):
             if not counts[kind]:
                 continue
-            if f < 0.9:  # weekend/holiday: flatten daytime a little
+            if not office:  # weekend/holiday: flatten daytime a little
                 prof = tuple(p if (h < 8 or h > 19) else p * 0.6 for h, p in enumerate(prof))
             hours = rng.choices(range(24), weights=prof, k=counts[kind])
             for h in hours:
@@ -273,21 +479,99 @@ class Engine:
         out.sort()
         return out
 
+    def schedule(self, t: int, handler: str, payload) -> None:
+        """A call the simulation causes later (see ``run``)."""
+        self._pending_n += 1
+        heapq.heappush(self.pending, (t, self._pending_n, handler, payload))
+
     def run(self) -> Iterator[list[Call]]:
-        """Yield, day by day, the calls that start that day, in start order."""
+        """Yield, day by day, the calls that start that day, in start order: the day's
+        arrivals merged with the pending calls (a pending call first at equal instants), as
+        `step` does one event at a time for the tenants of a provider's PBX."""
+        handlers = (self.inbound, self.outbound, self.internal)
+        pend = self.pending
+        flush = self.ledger.flush
+        took = self._took
         for di in range(self.days):
-            day = self.start + timedelta(days=di)
-            handlers = (self.inbound, self.outbound, self.internal)
-            calls = [c for t, kind in self.arrivals(day) if (c := handlers[kind](t)) is not None]
+            self.begin_day(di)
+            day_end = self._day_end
+            calls: list[Call] = []
+            for t, kind in self._arr:
+                while pend and pend[0][0] <= t:
+                    self._run_pending(calls)
+                flush(t)
+                c = handlers[kind](t)
+                if c is not None:
+                    took(calls, c)
+            while pend and pend[0][0] < day_end:
+                self._run_pending(calls)
             yield calls
+        self.end_run()
+
+    def _run_pending(self, calls: list[Call]) -> None:
+        t, _n, handler, payload = heapq.heappop(self.pending)
+        self.ledger.flush(t)
+        c = getattr(self, handler)(t, payload)
+        if c is not None:
+            self._took(calls, c)
+
+    def begin_day(self, di: int) -> None:
+        day = self.start + timedelta(days=di)
+        self._day_end = self.local_ms(day + timedelta(days=1), 0)
+        t0 = self.local_ms(day, 0)
+        self.line_busy = {k: v for k, v in self.line_busy.items() if v > t0}
+        self.plan_day(day)
+        self._arr = self.arrivals(day)
+        self._ai = 0
+
+    def next_t(self) -> int:
+        """The instant of the day's next event (an arrival or a pending call), or _NEVER."""
+        a = self._arr[self._ai][0] if self._ai < len(self._arr) else _NEVER
+        pend = self.pending
+        if pend and pend[0][0] < self._day_end and pend[0][0] <= a:
+            return pend[0][0]
+        return a
+
+    def step(self, calls: list[Call]) -> None:
+        """Simulate the next event: a pending call first when due no later than the arrival."""
+        pend = self.pending
+        ai = self._ai
+        a = self._arr[ai][0] if ai < len(self._arr) else _NEVER
+        if pend and pend[0][0] <= a and pend[0][0] < self._day_end:
+            t, _n, handler, payload = heapq.heappop(pend)
+            self.ledger.flush(t)
+            c = getattr(self, handler)(t, payload)
+        else:
+            t, kind = self._arr[ai]
+            self._ai = ai + 1
+            self.ledger.flush(t)
+            c = (self.inbound, self.outbound, self.internal)[kind](t)
+        if c is not None:
+            self._took(calls, c)
+
+    def end_run(self) -> None:
+        self.pending.clear()  # calls caused past the last day are not simulated
+        self.ledger.finish()
+
+    def _took(self, calls: list[Call], c: Call) -> None:
+        calls.append(c)
+        if c.direction == "internal":
+            return  # extensions only: nothing for the ledger or the customers' lines
+        self.ledger.observe(c)
+        num = c.caller if c.src_type == "ibl" else c.called
+        if (num in self.pool_set or num in self.ledger.numbers) \
+                and self.line_busy.get(num, 0) < c.t_end:
+            self.line_busy[num] = c.t_end
 
     # ------------------------------------------------------------------ call helpers
     def _new_call(self, t: int) -> Call:
         c = Call()
-        self.seq = seq = self.seq + 1
+        box = self.seq_box
+        box[0] = seq = box[0] + 1
         c.seq = seq
         c.unique_id = f"{t // 1000}.{seq}"
         c.t_start = t
+        c.tenant = self._tenant
         return c
 
     def _finish(self, c: Call, reserved: list[str]) -> Call:
@@ -331,10 +615,6 @@ class Engine:
                 return a
         return accs[-1]
 
-    def _talk(self, mean_s: float) -> int:
-        # lognormal with the given mean, sigma 0.8
-        return int(1000 * max(3.0, self._lognorm(0, 0.8) * mean_s / 1.377))
-
     def _free_op(self, t: int, exclude: int = -1, present: bool = True) -> int | None:
         rand = self._rand
         n = len(self.busy)
@@ -352,23 +632,35 @@ class Engine:
         return None
 
     # ------------------------------------------------------------------ inbound
-    def inbound(self, t: int) -> Call | None:
+    def inbound(self, t: int, redial: tuple | None = None, did=None) -> Call | None:
+        """An inbound call (`redial`: (caller, did) of a caller calling again; `did`: the
+        number dialled, when an incident makes everyone call the same one)."""
         rng = self.rng
         rand = self._rand
         d = self.d
-        night = self._night_cache.get(t // 60000)
-        if night is None:
-            night = self._night(t)
-        if night and rand() < 0.6:
-            did = self._h24_did  # at night most callers use the H24 support number
+        sc = self.sc
+        if did is not None:
+            pass
+        elif redial is None:
+            if rand() < sc.p_forbidden_in:
+                return self._forbidden_inbound(t)
+            night = self._night_cache.get(t // 900_000)
+            if night is None:
+                night = self._night(t)
+            if night and self._h24_did is not None and rand() < sc.night_h24_share:
+                did = self._h24_did  # at night most callers use the 24-hour number
+            else:
+                did = d.dids[bisect.bisect(self._did_cum, rand() * self._did_cum[-1])]
         else:
-            did = d.dids[bisect.bisect(self._did_cum, rand() * self._did_cum[-1])]
+            if self.line_busy.get(redial[0], 0) > t:
+                return None  # the caller is on another call (a callback, say)
+            did = redial[1]
         gw = did.gateway
         h = self.gw_heap[gw]
         while h and h[0] <= t:
             heapq.heappop(h)
-        if len(h) >= self.gw_limit[gw]:  # gw_free(gw, t, 0)
-            self.stats["inbound_rejected_full"] += 1
+        if len(h) >= self.gw_limit[gw] or (self.outage and self.gw_down(gw, t)):
+            self.stats["inbound_rejected_full"] += 1  # the carrier rejects it: no CDR row
             return None
         reserved = [gw]
         c = self._new_call(t)
@@ -376,34 +668,40 @@ class Engine:
         c.src_type = "ibl"
         c.gateway = gw
         c.ip_port = d.gateways[gw].ip
-        anon = 1 if rand() < 0.03 else 0
-        if anon:
-            caller = "anonymous"
-        elif rand() < 0.6:
-            caller = self.pool[int(len(self.pool) * rand() ** 2.5)]
+        if redial is not None:
+            caller = redial[0]
+            anon = 1 if caller == "anonymous" else 0
+            c.why = "redial"
         else:
-            caller = numbers.external_number(rng, p_mobile=0.5, p_intl=0.02)
+            anon = 1 if rand() < sc.p_anonymous else 0
+            if anon:
+                caller = "anonymous"
+            elif rand() < sc.p_known_caller:
+                caller = self.pool[int(len(self.pool) * rand() ** 1.7)]
+                if self.line_busy.get(caller, 0) > t:  # that customer is on another call
+                    caller = numbers.external_number(rng, p_mobile=0.5, p_intl=0.02)
+            else:
+                caller = numbers.external_number(rng, p_mobile=0.5, p_intl=0.02)
         c.caller = caller
         c.anonymous = anon
         called = did.number
         kind, target = did.kind, did.target
         if kind == "local_exten":
-            i = rng.choice(self.ddi_ops)
-            target = d.operators[i].extension
-            called = "0287654" + target
+            if redial is not None and len(redial) > 2:
+                target = redial[2]
+            else:
+                target = d.operators[rng.choice(self.ddi_ops)].extension
+            called = d.ddi_prefix + target
         c.called = called
         c.dst_type = kind
-        legs = c.legs
-        # (expovariate(1 / 110) inlined)
-        patience = 10**12 if rand() < 0.3 else int(1000 * (2 + -log(1.0 - rand()) / _PAT_L))
-        ctx = _Ctx(c, caller, anon, reserved, t + patience)
+        ctx = CallContext(c, caller, anon, reserved, t + self._patience())
         now = t + self._ri(20, 400)
         if did.checktime:
-            inh = self.in_office_hours(now)
-            legs.append(Leg("checktime", did.checktime, d.checktimes[did.checktime]["name"], "",
-                            caller, anon, now, now + self._ri(5, 60),
-                            "" if inh else "CLOSED", ct_in=1 if inh else 0))
-            now = legs[-1].t_exit
+            inh = self.ct_open(did.checktime, now)
+            c.legs.append(Leg("checktime", did.checktime, d.checktimes[did.checktime]["name"],
+                              "", caller, anon, now, now + self._ri(5, 60),
+                              "" if inh else "CLOSED", ct_in=1 if inh else 0))
+            now = c.legs[-1].t_exit
             if not inh:
                 c.t_up = now
                 vm_ext = self._closed_vm(kind, target)
@@ -411,9 +709,40 @@ class Engine:
                     self._voicemail(ctx, now + self._ri(6000, 15000), vm_ext)
                 else:
                     c.t_end = now + self._ri(5000, 15000)
-                return self._finish(c, reserved)
+                return self._after_inbound(self._finish(c, reserved), did, target)
         self._route(ctx, now, kind, target)
-        return self._finish(c, reserved)
+        return self._after_inbound(self._finish(c, reserved), did, target)
+
+    def burst(self, t: int, did) -> Call | None:
+        return self.inbound(t, None, did)
+
+    def _after_inbound(self, c: Call, did, target: str) -> Call:
+        """A caller nobody answered may call again a few minutes later."""
+        if c.status == "OK":
+            for lg in c.legs:
+                if lg.t_answer is not None and lg.dtype in _PERSON:
+                    return c
+        p = self.sc.p_redial * (0.5 if c.why == "redial" else 1.0)
+        if self._rand() < p:
+            lo, hi = self.sc.redial_s
+            self.stats["redials"] += 1
+            self.schedule(c.t_end + self._ri(lo * 1000, hi * 1000), "inbound",
+                          (c.caller, did, target) if did.kind == "local_exten"
+                          else (c.caller, did))
+        return c
+
+    def _forbidden_inbound(self, t: int) -> Call:
+        """A call from an unknown inbound line: status FORBIDDEN, no path (L13666-13675)."""
+        c = self._new_call(t)
+        c.direction = "in"
+        c.src_type = "ibl"
+        c.caller = numbers.external_number(self.rng, p_mobile=0.4, p_intl=0.1)
+        c.called = self.d.dids[0].number[:-2] + f"{self._ri(0, 99):02d}"
+        c.ip_port = f"203.0.113.{self._ri(2, 250)}:5060"
+        c.t_end = t + self._ri(50, 900)
+        self._finish(c, [])
+        c.status = "FORBIDDEN"
+        return c
 
     def _closed_vm(self, kind: str, target: str) -> str:
         d = self.d
@@ -423,19 +752,24 @@ class Engine:
             return d.ring_groups[target].voicemail_ext
         if kind == "local_exten":
             return target
-        return d.queues["704"].voicemail_ext
+        if kind == "fax":
+            return ""
+        q = next((q for q in d.queues.values() if q.voicemail_ext and not q.outbound), None)
+        return q.voicemail_ext if q else ""
 
-    def _route(self, ctx: _Ctx, now: int, kind: str, target: str) -> None:
+    def _route(self, ctx: CallContext, now: int, kind: str, target: str) -> None:
         if kind == "ivr":
             self._ivr(ctx, now, target)
         elif kind == "queue":
             self._queue(ctx, now, self.d.queues[target], 0)
         elif kind == "callg":
             self._group(ctx, now, target)
+        elif kind == "fax":
+            self._fax_in(ctx, now)
         else:
             self._direct(ctx, now, target)
 
-    def _voicemail(self, ctx: _Ctx, now: int, ext: str) -> None:
+    def _voicemail(self, ctx: CallContext, now: int, ext: str) -> None:
         rng = self.rng
         o = self.d.by_ext[ext]
         ans = now + self._ri(200, 1500)
@@ -447,7 +781,18 @@ class Engine:
             ctx.call.t_up = ans
         ctx.call.t_end = leave
 
-    def _ivr(self, ctx: _Ctx, now: int, ivr_id: str) -> None:
+    def _fax_in(self, ctx: CallContext, now: int) -> None:
+        """A fax received by the PBX's fax server (a `fax` line, answered)."""
+        fid, fname = self.d.fax
+        ans = now + self._ri(300, 2000)
+        ok = self._rand() < 0.9
+        end = ans + (self._ri(20000, 180000) if ok else self._ri(2000, 9000))
+        ctx.call.legs.append(Leg("fax", fid, fname, fid, ctx.caller, ctx.anon, now, end,
+                                 "NCC", t_answer=ans, answered_by=fid))
+        ctx.call.t_up = ans
+        ctx.call.t_end = end
+
+    def _ivr(self, ctx: CallContext, now: int, ivr_id: str) -> None:
         rng = self.rng
         ivr = self.d.ivrs[ivr_id]
         c = ctx.call
@@ -476,229 +821,6 @@ class Engine:
                                                      len(cum) - 1)]
         self._route(ctx, ex + self._ri(10, 200), kind, target)
 
-    # ------------------------------------------------------------------ queues
-    def _queue(self, ctx: _Ctx, t0: int, q: Queue, depth: int) -> None:
-        rng = self.rng
-        d = self.d
-        ops = d.operators
-        busy = self.busy
-        logged = self.logged
-        c = ctx.call
-        legs = c.legs
-        caller, anon = ctx.caller, ctx.anon
-        qleg = Leg("queue", q.id, q.name, "", caller, anon, t0, t0, "", t_enqueue=t0)
-        welcome_end = t0 + int(rng.uniform(*q.welcome_s) * 1000)
-        qleg.welcome_end = welcome_end
-        legs.append(qleg)
-        if c.t_up is None:
-            c.t_up = t0
-        members = q.members
-        if not any(logged(i, t0) for i, _p in members):
-            qleg.t_exit = t0 + self._ri(5, 300)
-            qleg.cause = "JOINEMPTY"
-            self._queue_failover(ctx, qleg.t_exit, q, depth)
-            return
-        deadline = t0 + q.max_wait_s * 1000
-        patience = max(ctx.patience, t0 + 3000)
-        ring_ms = q.ring_timeout_s * 1000
-        t = welcome_end
-        lin_ptr = 0
-        nmem = len(members)
-        strategy = q.strategy
-        while True:
-            if t >= patience or t >= deadline:
-                cut = min(patience, deadline)
-                qleg.t_exit = cut
-                if cut == patience:
-                    qleg.cause = "CANCELED"
-                    c.t_end = cut
-                else:
-                    qleg.cause = "NOANSWER"
-                    self._queue_failover(ctx, cut, q, depth)
-                return
-            free = [(i, p, k) for k, (i, p) in enumerate(members) if busy[i] <= t and logged(i, t)]
-            if not free:
-                nxt = None
-                for i, _p in members:
-                    if logged(i, t) and (nxt is None or busy[i] < nxt):
-                        nxt = busy[i]
-                if nxt is None or nxt <= t:
-                    nxt = t + 15000
-                t = nxt + self._ri(0, 1500)
-                continue
-            if strategy == "ringall":
-                pmin = min(p for _i, p, _k in free)
-                chosen = [i for i, p, _k in free if p == pmin]
-            else:
-                pmin = min(p for _i, p, _k in free)
-                cand = [(i, k) for i, p, k in free if p == pmin or strategy == "linear"]
-                if strategy == "linear":
-                    cand.sort(key=lambda x: (x[1] - lin_ptr) % nmem)
-                    chosen = [cand[0][0]]
-                    lin_ptr = cand[0][1] + 1
-                elif strategy == "rrmemory":
-                    ptr = self.rr[q.id]
-                    cand.sort(key=lambda x: (x[1] - ptr) % nmem)
-                    chosen = [cand[0][0]]
-                    self.rr[q.id] = cand[0][1] + 1
-                elif strategy == "leastrecent":
-                    lq = self.last_q
-                    chosen = [min(cand, key=lambda x: (lq[x[0]], x[1]))[0]]
-                else:  # random
-                    chosen = [cand[int(rng.random() * len(cand))][0]]
-            # ring round
-            ring = []  # (op, outcome, t_end_or_answer)
-            best_t = None
-            best_i = None
-            for i in chosen:
-                u = rng.random()
-                if u < 0.02:
-                    ring.append((i, "UNAVAILABLE", t + self._ri(20, 600)))
-                elif u < 0.035:
-                    ring.append((i, "BUSY", t + self._ri(300, 1500)))
-                elif u < 0.06:
-                    ring.append((i, "DECLINED", t + self._ri(1500, 8000)))
-                elif u < 0.19:
-                    ring.append((i, "NOANSWER", t + ring_ms))
-                else:
-                    ta = t + int(1000 * min(q.ring_timeout_s - 0.3,
-                                            0.8 + rng.lognormvariate(1.2, 0.6)))
-                    ring.append((i, "ANSWER", ta))
-                    if best_t is None or ta < best_t:
-                        best_t, best_i = ta, i
-            rnd_legs = []
-            if best_t is not None and best_t < patience and best_t < deadline:
-                for i, oc, te in ring:
-                    o = ops[i]
-                    lg = Leg("local_exten", o.extension, o.name, o.extension, caller, anon, t, te,
-                             "")
-                    lg.op = o.extension
-                    lg.queue = q.id
-                    lg.visit = qleg
-                    if i == best_i:
-                        pass  # filled in by _queue_answer
-                    elif oc in ("ANSWER", "NOANSWER") or te > best_t:
-                        lg.t_exit = best_t
-                        lg.cause = "ANSWERED_ELSEWHERE"
-                        lg.cc_outcome = "ANSWERED_ELSEWHERE"
-                        busy[i] = max(busy[i], best_t + self._ri(0, 800))
-                    else:
-                        _set_fail(lg, oc)
-                        busy[i] = max(busy[i], te)
-                    legs.append(lg)
-                    rnd_legs.append((i, lg))
-                ans_leg = next(lg for i, lg in rnd_legs if i == best_i)
-                self._queue_answer(ctx, q, qleg, ans_leg, best_i, best_t)
-                return
-            cut = min(patience, deadline, t + ring_ms)
-            last = t
-            for i, oc, te in ring:
-                o = ops[i]
-                lg = Leg("local_exten", o.extension, o.name, o.extension, caller, anon, t, te, "")
-                lg.op = o.extension
-                lg.queue = q.id
-                lg.visit = qleg
-                if oc in ("ANSWER", "NOANSWER") or te > cut:
-                    lg.t_exit = cut
-                    if cut == patience:
-                        lg.cause = "CANCELED"
-                        lg.cc_outcome = "CANCELED"
-                    else:
-                        lg.cause = "NOANSWER"
-                        lg.cc_outcome = "TIMEOUT"
-                else:
-                    _set_fail(lg, oc)
-                busy[i] = max(busy[i], lg.t_exit)
-                if lg.t_exit > last:
-                    last = lg.t_exit
-                legs.append(lg)
-            if cut == patience and patience <= deadline:
-                qleg.t_exit = cut
-                qleg.cause = "CANCELED"
-                c.t_end = cut
-                return
-            t = max(last, t + 500) + q.retry_s * 1000
-
-    def _queue_failover(self, ctx: _Ctx, now: int, q: Queue, depth: int) -> None:
-        rng = self.rng
-        c = ctx.call
-        if q.overflow_to and depth == 0 and rng.random() < q.p_overflow:
-            self._queue(ctx, now + self._ri(50, 500), self.d.queues[q.overflow_to], depth + 1)
-            return
-        if rng.random() < q.p_voicemail:
-            self._voicemail(ctx, now + self._ri(1000, 6000), q.voicemail_ext)
-        else:
-            c.t_end = now + self._ri(1000, 6000)
-
-    def _queue_answer(self, ctx: _Ctx, q: Queue, qleg: Leg, lg: Leg, i: int, ta: int) -> None:
-        rng = self.rng
-        ops = self.d.operators
-        o = ops[i]
-        c = ctx.call
-        acc = self._pick_account(o)
-        lg.t_answer = ta
-        lg.answered_by = acc
-        lg.account = acc
-        qleg.t_answer = ta
-        qleg.answered_by = acc
-        talk = self._talk(q.talk_mean_s)
-        r = rng.random()
-        xfer = None
-        if r < 0.1:
-            tx = ta + min(talk, int(rng.uniform(20, 120) * 1000))
-            j = self._free_op(tx, exclude=i)
-            if j is not None:
-                xfer = ("BLINDXFER" if r < 0.06 else "ATXFER", j, tx)
-        if xfer is None:
-            end = ta + talk
-            lg.t_exit = end
-            lg.cause = "NCC"
-            who = "agent" if rng.random() < 0.5 else "caller"
-            lg.hangup_by = who
-            lg.cc_outcome = "NCC-AGENT" if who == "agent" else "NCC-CALLER"
-            qleg.t_exit = end
-            qleg.cause = "NCC"
-            c.t_end = end
-            self.busy[i] = end + int(rng.uniform(*q.wrapup_s) * 1000)
-            self.last_q[i] = end
-            return
-        kind, j, tx = xfer
-        oj = ops[j]
-        tleg = Leg("local_exten", oj.extension, oj.name, oj.extension, o.extension, 0, tx, tx, "")
-        tleg.op = oj.extension
-        if kind == "BLINDXFER":
-            lg.t_exit = tx + self._ri(200, 1500)
-            tleg.t_enter = lg.t_exit
-            t_x = lg.t_exit
-            tleg.t_exit = t_x
-            if rng.random() < 0.85:
-                ta2 = t_x + self._ri(2000, 12000)
-                self._answered_leg(tleg, oj, ta2, ta2 + self._talk(120))
-                c.legs.append(tleg)
-                self.busy[j] = tleg.t_exit + 3000
-                c.t_end = tleg.t_exit
-            else:
-                tleg.t_exit = t_x + 20000
-                tleg.cause = "NOANSWER"
-                self.busy[j] = tleg.t_exit
-                c.legs.append(tleg)
-                self._voicemail(ctx, tleg.t_exit + self._ri(100, 800), oj.extension)
-        else:
-            ta2 = tx + self._ri(2000, 9000)
-            t_x = ta2 + self._ri(8000, 45000)
-            lg.t_exit = t_x
-            self._answered_leg(tleg, oj, ta2, t_x + self._talk(120))
-            c.legs.append(tleg)
-            self.busy[j] = tleg.t_exit + 3000
-            c.t_end = tleg.t_exit
-        lg.cause = kind
-        lg.cc_outcome = "TRANSFER"
-        lg.hangup_by = "agent"
-        qleg.t_exit = lg.t_exit
-        qleg.cause = "ATXFER" if kind == "ATXFER" else "NCC"
-        self.busy[i] = lg.t_exit + int(rng.uniform(*q.wrapup_s) * 1000)
-        self.last_q[i] = lg.t_exit
-
     def _answered_leg(self, lg: Leg, o: Operator, ta: int, end: int) -> None:
         acc = self._pick_account(o)
         lg.t_answer = ta
@@ -707,380 +829,13 @@ class Engine:
         lg.t_exit = end
         lg.cause = "NCC"
 
-    # ------------------------------------------------------------------ ring groups
-    def _group(self, ctx: _Ctx, t0: int, gid: str) -> None:
-        rng = self.rng
-        d = self.d
-        g = d.ring_groups[gid]
-        c = ctx.call
-        legs = c.legs
-        caller, anon = ctx.caller, ctx.anon
-        gleg = Leg("callg", g.id, g.name, "", caller, anon, t0, t0, "")
-        legs.append(gleg)
-        t = t0 + self._ri(50, 300)
-        busy = self.busy
-        patience = max(ctx.patience, t0 + 3000)
-        for prio in g.priorities:
-            if t >= patience:
-                gleg.t_exit = patience
-                gleg.cause = "CANCELED"
-                c.t_end = patience
-                return
-            round_end = t + g.ring_s * 1000
-            entries = []  # (leg, answer time or None, op idx or None for mobile)
-            for i in prio:
-                o = d.operators[i]
-                lg = Leg("local_exten", o.extension, o.name, o.extension, caller, anon, t, t, "")
-                lg.op = o.extension
-                legs.append(lg)
-                if o.ufwd_to and rng.random() < 0.5:
-                    lg.cause = "UFWD"
-                    lg.t_exit = t + self._ri(10, 200)
-                    tgt = d.by_ext[o.ufwd_to]
-                    lg2 = Leg("local_exten", tgt.extension, tgt.name, tgt.extension, caller, anon,
-                              lg.t_exit, lg.t_exit, "")
-                    lg2.op = tgt.extension
-                    legs.append(lg2)
-                    entries.append((lg2, self._ring_outcome(tgt.idx, lg.t_exit, round_end), tgt.idx))
-                    continue
-                if busy[i] > t:
-                    lg.cause = "BUSY"
-                    lg.t_exit = t + self._ri(100, 900)
-                    if o.cfwd_to and rng.random() < 0.7:
-                        lg.cause = "CFWD"
-                        tgt = d.by_ext[o.cfwd_to]
-                        lg2 = Leg("local_exten", tgt.extension, tgt.name, tgt.extension, caller,
-                                  anon, lg.t_exit, lg.t_exit, "")
-                        lg2.op = tgt.extension
-                        legs.append(lg2)
-                        entries.append((lg2, self._ring_outcome(tgt.idx, lg.t_exit, round_end),
-                                        tgt.idx))
-                    continue
-                oc = self._ring_outcome(i, t, round_end)
-                if o.fork2mobile and rng.random() < 0.8 and self._reserve_any(ctx, o, t):
-                    gw = ctx.last_gw
-                    tm = t + self._ri(100, 600)
-                    ml = Leg("obl", d.operators[i].outbound_config, gw, o.mobile, caller, anon,
-                             tm, tm, "", msrc=self._gw_e164[gw],
-                             mdst=numbers.to_e164(o.mobile))
-                    ml.gateway = gw
-                    ml.op = o.extension
-                    legs.append(ml)
-                    lg.cause = "FORK2MOBILE"
-                    r = rng.random()
-                    mo = None
-                    if r < 0.45:
-                        mo = tm + self._ri(4000, 14000)
-                        if mo >= round_end:
-                            mo = None
-                    if mo is not None and rng.random() < 0.1:
-                        entries.append((ml, ("ANSWNOACC", mo), None))
-                    else:
-                        entries.append((ml, ("ANSWER", mo) if mo else ("NOANSWER", round_end), None))
-                    entries.append((lg, oc, i))
-                    continue
-                entries.append((lg, oc, i))
-            # resolve the round
-            best = None
-            for lg, (oc, te), _i in entries:
-                if oc == "ANSWER" and (best is None or te < best[1]):
-                    best = (lg, te)
-            if best is not None and best[1] < patience:
-                ta = best[1]
-                for lg, (oc, te), i in entries:
-                    if lg is best[0]:
-                        continue
-                    if lg.cause in ("FORK2MOBILE",):
-                        lg.t_exit = ta
-                    elif oc in ("ANSWER", "NOANSWER") or te > ta:
-                        lg.t_exit = ta
-                        lg.cause = "ANSWERED_ELSEWHERE"
-                    else:
-                        lg.t_exit = te
-                        lg.cause = oc
-                    if lg.t_exit < lg.t_enter:
-                        lg.t_exit = lg.t_enter
-                    if i is not None:
-                        busy[i] = max(busy[i], lg.t_exit)
-                blg = best[0]
-                talk = self._talk(150)
-                if blg.dtype == "obl":
-                    blg.t_answer = ta
-                    blg.answered_by = blg.dnum
-                    blg.t_exit = ta + talk
-                    blg.cause = "NCC"
-                    acc = blg.dnum
-                else:
-                    o = d.by_ext[blg.did]
-                    self._answered_leg(blg, o, ta, ta + talk)
-                    acc = blg.answered_by
-                    busy[o.idx] = blg.t_exit + 2000
-                gleg.t_answer = ta
-                gleg.answered_by = acc
-                gleg.t_exit = blg.t_exit
-                gleg.cause = "NCC"
-                c.t_end = blg.t_exit
-                return
-            cut = min(patience, round_end)
-            for lg, (oc, te), i in entries:
-                if lg.cause == "FORK2MOBILE":
-                    lg.t_exit = cut
-                elif oc in ("ANSWER", "NOANSWER") or te > cut:
-                    lg.t_exit = cut
-                    lg.cause = "CANCELED" if cut == patience else "NOANSWER"
-                else:
-                    lg.t_exit = te
-                    lg.cause = oc
-                if lg.t_exit < lg.t_enter:
-                    lg.t_exit = lg.t_enter
-                if i is not None:
-                    busy[i] = max(busy[i], lg.t_exit)
-            if cut == patience:
-                gleg.t_exit = cut
-                gleg.cause = "CANCELED"
-                c.t_end = cut
-                return
-            t = round_end + self._ri(50, 300)
-        gleg.t_exit = t
-        gleg.cause = "NOANSWER"
-        if rng.random() < 0.6:
-            self._voicemail(ctx, t + self._ri(500, 3000), g.voicemail_ext)
-        else:
-            c.t_end = t + self._ri(500, 3000)
-
-    def _ring_outcome(self, i: int, t: int, round_end: int) -> tuple[str, int]:
-        rng = self.rng
-        if self.busy[i] > t:
-            return ("BUSY", t + self._ri(200, 1200))
-        u = rng.random()
-        if u < 0.03:
-            return ("UNAVAILABLE", t + self._ri(20, 500))
-        if not self.is_logged(i, t) or u < 0.35:
-            return ("NOANSWER", round_end)
-        ta = t + int(1000 * (1 + self._lognorm(1.5, 0.5)))
-        if ta >= round_end:
-            return ("NOANSWER", round_end)
-        return ("ANSWER", ta)
-
-    def _reserve_any(self, ctx: _Ctx, o: Operator, t: int) -> bool:
-        cfg = self.d.outbound[o.outbound_config]
-        for gw in cfg.fallback:
-            if self.gw_free(gw, ctx.call.t_start, ctx.reserved.count(gw)):
-                ctx.reserved.append(gw)
-                ctx.last_gw = gw
-                return True
-        return False
-
-    # ------------------------------------------------------------------ direct dial
-    def _direct(self, ctx: _Ctx, t0: int, ext: str, depth: int = 0) -> None:
-        rng = self.rng
-        d = self.d
-        c = ctx.call
-        o = d.by_ext[ext]
-        lg = Leg("local_exten", o.extension, o.name, o.extension, ctx.caller, ctx.anon, t0, t0, "")
+    def _op_leg(self, o: Operator, src: str, anon: int, t: int) -> Leg:
+        lg = Leg("local_exten", o.extension, o.name, o.extension, src, anon, t, t, "")
         lg.op = o.extension
-        c.legs.append(lg)
-        if o.ufwd_to and depth < 3:
-            lg.cause = "UFWD"
-            lg.t_exit = t0 + self._ri(10, 200)
-            self._direct(ctx, lg.t_exit, o.ufwd_to, depth + 1)
-            return
-        end_ring = t0 + 25000
-        oc, te = self._ring_outcome(o.idx, t0, end_ring)
-        patience = max(ctx.patience, t0 + 3000)
-        if oc == "ANSWER" and te < patience:
-            self._answered_leg(lg, o, te, te + self._talk(150))
-            self.busy[o.idx] = lg.t_exit + 2000
-            c.t_end = lg.t_exit
-            return
-        if oc in ("ANSWER", "NOANSWER"):
-            oc, te = "NOANSWER", end_ring
-        if patience < te:
-            lg.t_exit = patience
-            lg.cause = "CANCELED"
-            c.t_end = patience
-            return
-        lg.t_exit = te
-        lg.cause = oc
-        self.busy[o.idx] = max(self.busy[o.idx], te)
-        if rng.random() < 0.7:
-            self._voicemail(ctx, te + self._ri(100, 800), ext)
-        else:
-            c.t_end = te
-
-    # ------------------------------------------------------------------ outbound
-    def outbound(self, t: int) -> Call | None:
-        rng = self.rng
-        d = self.d
-        i = self._free_op(t)
-        if i is None:
-            i = self._free_op(t, present=False)
-            if i is None:
-                self.stats["skipped_no_operator"] += 1
-                return None
-        o = d.operators[i]
-        c = self._new_call(t)
-        c.direction = "out"
-        c.src_type = "local_exten"
-        c.dst_type = "obl"
-        c.caller = o.extension
-        c.caller_name = o.name
-        c.caller_op = o.extension
-        acc = self._pick_account(o)
-        c.peer = acc
-        c.ip_port = self._acc[i][3][acc]
-        dialled = numbers.external_number(rng, p_mobile=0.4, p_intl=0.03, p_tollfree=0.03)
-        c.called = dialled
-        camp = ""
-        if o.org_unit in ("OU1", "OU2") and rng.random() < 0.35:
-            # rng.choices(d.billing_codes, weights=(5, 3, 1, 1))[0][0]
-            cum = self._bc_cum
-            camp = d.billing_codes[bisect.bisect(cum, rng.random() * (cum[-1] + 0.0), 0, 3)][0]
-        elif rng.random() < 0.04:
-            camp = d.billing_codes[2][0]
-        c.acode = camp
-        c.campaign = camp or None
-        cfg = d.outbound[o.outbound_config]
-        reserved: list[str] = []
-        gw = None
-        gw_heap, gw_limit = self.gw_heap, self.gw_limit
-        for g in cfg.fallback:
-            h = gw_heap[g]
-            while h and h[0] <= t:
-                heapq.heappop(h)
-            if len(h) < gw_limit[g]:  # gw_free(g, t, 0)
-                gw = g
-                break
-        now = t + self._ri(50, 400)
-        if gw is None:
-            self.stats["outbound_blocked"] += 1
-            lg = Leg("obl", cfg.name, "", dialled, o.extension, 0, now, now + self._ri(5, 80),
-                     "BLOCKED", acode=camp)
-            c.legs.append(lg)
-            c.t_end = lg.t_exit
-            self.busy[i] = max(self.busy[i], c.t_end)
-            return self._finish(c, reserved)
-        reserved.append(gw)
-        c.gateway = gw
-        lg = Leg("obl", cfg.name, gw, dialled, o.extension, 0, now, now, "",
-                 msrc=self._gw_e164[gw], mdst=numbers.to_e164(dialled), acode=camp)
-        lg.gateway = gw
-        lg.op = o.extension
-        lg.account = acc
-        c.legs.append(lg)
-        u = rng.random()
-        if u < 0.62:
-            ta = now + self._ri(4000, 25000)
-            lg.t_answer = ta
-            lg.answered_by = dialled
-            lg.t_exit = ta + self._talk(140 if not camp else 90)
-            lg.cause = "NCC"
-            c.t_up = ta
-        elif u < 0.76:
-            lg.t_exit = now + self._ri(30000, 45000)
-            lg.cause = "NOANSWER"
-        elif u < 0.84:
-            lg.t_exit = now + self._ri(1500, 6000)
-            lg.cause = "BUSY"
-        elif u < 0.95:
-            lg.t_exit = now + self._ri(3000, 25000)
-            lg.cause = "CANCELED"
-        elif u < 0.99:
-            lg.t_exit = now + self._ri(1000, 4000)
-            lg.cause = "UNAVAILABLE"
-        else:
-            lg.t_exit = now + self._ri(200, 1500)
-            lg.cause = "CONGESTION"
-        c.t_end = lg.t_exit + self._ri(0, 300)
-        self.busy[i] = max(self.busy[i], c.t_end + 1000)
-        return self._finish(c, reserved)
-
-    # ------------------------------------------------------------------ internal
-    def internal(self, t: int) -> Call | None:
-        rng = self.rng
-        d = self.d
-        i = self._free_op(t)
-        if i is None:
-            i = self._free_op(t, present=False)
-            if i is None:
-                self.stats["skipped_no_operator"] += 1
-                return None
-        o = d.operators[i]
-        c = self._new_call(t)
-        c.direction = "internal"
-        c.src_type = "local_exten"
-        c.caller = o.extension
-        c.caller_name = o.name
-        c.caller_op = o.extension
-        acc = self._pick_account(o)
-        c.peer = acc
-        c.ip_port = self._acc[i][3][acc]
-        now = t + self._ri(20, 200)
-        if rng.random() < 0.08:
-            # rng.choices(d.services, weights=...)[0], with precomputed cumulative weights
-            cum = self._svc_cum
-            code, sid, sname, _w = d.services[bisect.bisect(cum, rng.random() * (cum[-1] + 0.0),
-                                                            0, len(cum) - 1)]
-            c.called = code
-            c.dst_type = "service"
-            ta = now + self._ri(50, 300)
-            lg = Leg("service", sid, sname, code, o.extension, 0, now,
-                     ta + self._ri(1500, 30000), "NCC", t_answer=ta, answered_by=code)
-            c.legs.append(lg)
-            c.t_up = ta
-            c.t_end = lg.t_exit
-            self.busy[i] = max(self.busy[i], c.t_end)
-            return self._finish(c, [])
-        j = rng.randrange(len(d.operators) - 1)
-        if j >= i:
-            j += 1
-        oj = d.operators[j]
-        c.called = oj.extension
-        c.dst_type = "local_exten"
-        lg = Leg("local_exten", oj.extension, oj.name, oj.extension, o.extension, 0, now, now, "")
-        lg.op = oj.extension
-        c.legs.append(lg)
-        end_ring = now + 30000
-        oc, te = self._ring_outcome(j, now, end_ring)
-        hang = now + self._ri(4000, 28000) if rng.random() < 0.4 else end_ring + 10**6
-        if oc == "ANSWER" and te < hang:
-            self._answered_leg(lg, oj, te, te + self._talk(80))
-            self.busy[j] = max(self.busy[j], lg.t_exit + 1000)
-        elif oc in ("ANSWER", "NOANSWER"):
-            if hang < end_ring:
-                lg.t_exit = hang
-                lg.cause = "CANCELED"
-            else:
-                lg.t_exit = end_ring
-                lg.cause = "NOANSWER"
-                self.busy[j] = max(self.busy[j], end_ring)
-                if rng.random() < 0.25:
-                    ctx = _Ctx(c, o.extension, 0, [], 10**15)
-                    self._voicemail(ctx, end_ring + self._ri(100, 600), oj.extension)
-        else:
-            lg.t_exit = te
-            lg.cause = oc
-        c.t_end = max(c.t_end, lg.t_exit)
-        self._finish(c, [])
-        self.busy[i] = max(self.busy[i], c.t_end)
-        return c
+        return lg
 
 
-class _Ctx:
-    __slots__ = ("anon", "call", "caller", "last_gw", "patience", "reserved")
-
-    def __init__(self, call: Call, caller: str, anon: int, reserved: list[str], patience: int):
-        self.call = call
-        self.caller = caller
-        self.anon = anon
-        self.reserved = reserved
-        self.patience = patience
-        self.last_gw = None
+_PERSON = frozenset(("local_exten", "obl"))
 
 
 _enter_key = attrgetter("t_enter")
-
-
-def _set_fail(lg: Leg, oc: str) -> None:
-    lg.cause = oc
-    lg.cc_outcome = {"DECLINED": "REFUSED", "BUSY": "BUSY", "UNAVAILABLE": "UNAVAILABLE"}[oc]

@@ -77,8 +77,11 @@ def fixed_number(rng: random.Random, area: str | None = None) -> str:
     else:
         total = next((t for a, _p, t in AREA_CODES if a == area), 10)
     sub = total - len(area)
-    first = str(2 + int(rng.random() * 8))  # subscriber numbers do not start with 0/1
-    return area + first + _digits(rng, sub - 1)
+    while True:
+        first = str(2 + int(rng.random() * 8))  # subscriber numbers do not start with 0/1
+        num = area + first + _digits(rng, sub - 1)
+        if not num.startswith("06698"):  # +39 06 698: Vatican City, not an Italian province
+            return num
 
 
 def mobile_number(rng: random.Random) -> str:

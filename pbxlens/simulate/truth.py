@@ -12,7 +12,14 @@ from .directory import Directory
 
 # Call-Center-style outcome of one presentation of a queue call to an operator
 CC_OUTCOMES = ("NCC-AGENT", "NCC-CALLER", "TRANSFER", "ANSWERED_ELSEWHERE", "TIMEOUT", "REFUSED",
-               "BUSY", "CANCELED", "UNAVAILABLE")
+               "BUSY", "CANCELED", "UNAVAILABLE", "NOANSWER", "PICKUP", "CFWD", "FORWARD",
+               "CONGESTION")
+# Call Center exit cause of a queue visit (Leg.cc_cause of `queue` lines)
+CC_QUEUE_CAUSES = ("NCC", "TRANSFER", "CANCELED", "CANCELED_NOWAIT", "TIMEOUT", "QUEUE_JOINEMPTY",
+                   "FULL", "LEAVEEMPTY", "CLOSED", "QUEUE_CALLBACK", "CCBS",
+                   # an agent's campaign call: the line's outcome when the customer is not
+                   # reached
+                   "BUSY", "UNAVAILABLE", "CONGESTION", "BLOCKED")
 
 
 class Leg:
@@ -23,7 +30,7 @@ class Leg:
         "t_exit", "cause", "answered_by", "msrc", "mdst", "acode", "ct_in",
         # truth-only
         "op", "account", "queue", "visit", "cc_outcome", "welcome_end", "hangup_by",
-        "gateway", "ring_order",
+        "gateway", "ring_order", "cc_cause", "work_code",
     )
 
     def __init__(self, dtype, did, dname, dnum, src, src_anon, t_enter, t_exit, cause,
@@ -54,6 +61,8 @@ class Leg:
         self.hangup_by = None  # "agent" / "caller" for answered legs
         self.gateway = None  # obl legs: gateway used
         self.ring_order = None
+        self.cc_cause = None  # queue lines: the Call Center CDR exit cause (CC_QUEUE_CAUSES)
+        self.work_code = ""  # queue lines: the work code the operator tagged at wrap-up
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return (f"Leg({self.dtype} {self.did} {self.t_enter}->{self.t_exit} {self.cause} "
@@ -70,6 +79,7 @@ class Call:
         "caller_name",
         "caller_op",
         "campaign",
+        "cc_legs",
         "direction",
         "dst_type",
         "gateway",
@@ -83,7 +93,9 @@ class Call:
         "t_end",
         "t_start",
         "t_up",
+        "tenant",
         "unique_id",
+        "why",
     )
 
     def __init__(self):
@@ -109,6 +121,11 @@ class Call:
         self.direction = ""  # "in" / "out" / "internal"
         self.campaign = None
         self.caller_op = None  # extension of the calling operator (out/internal)
+        self.tenant = ""  # tenant domain (multi-tenant runs)
+        self.why = ""  # what made the call: "", "redial", "callback", "reserve", "notify"...
+        # operator presentations the Call Center CDR records but the CDR path does not
+        # (the agent of an outbound campaign call): legs with `visit` set
+        self.cc_legs: list[Leg] | None = None
 
     def __repr__(self) -> str:  # pragma: no cover
         return f"Call({self.unique_id} {self.direction} {self.status} legs={len(self.legs)})"
@@ -123,3 +140,20 @@ class Truth:
     seed: int
     tz: str
     stats: dict = field(default_factory=dict)
+    ledger: list = field(default_factory=list)  # callbacks.MissedLedger per tenant
+    pauses: list = field(default_factory=list)  # engine.Pause records (planned and dynamic)
+
+
+class CallContext:
+    """What the routing steps of one call share: the call, who calls, the gateways it holds and
+    when the caller hangs up."""
+
+    __slots__ = ("anon", "call", "caller", "last_gw", "patience", "reserved")
+
+    def __init__(self, call: Call, caller: str, anon: int, reserved: list[str], patience: int):
+        self.call = call
+        self.caller = caller
+        self.anon = anon
+        self.reserved = reserved
+        self.patience = patience
+        self.last_gw = None

@@ -4,12 +4,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Europe/Rome")
-ANSWER_TYPES = {"local_exten", "obl", "voicemail", "service"}
+# answered lines that make a call OK (a person, an external party, a voicemail, a service, a
+# conference room, the fax server); IVR and queue lines have answer times but do not
+ANSWER_TYPES = {"local_exten", "obl", "voicemail", "service", "conference", "fax"}
 STATUS_OF_CAUSE = {
     "CANCELED": "CANCELED", "NOANSWER": "NOANSWER", "TIMEOUT": "NOANSWER",
     "JOINEMPTY": "NOANSWER", "CLOSED": "NOANSWER", "DECLINED": "NOANSWER",
     "ANSWERED_ELSEWHERE": "NOANSWER", "ANSWNOACC": "NOANSWER", "QUEUE_CALLBACK": "NOANSWER",
+    "CCBS": "NOANSWER", "FULL": "NOANSWER", "LEAVEEMPTY": "NOANSWER", "NCC": "NOANSWER",
     "BUSY": "BUSY", "UNAVAILABLE": "UNAVAILABLE", "BLOCKED": "FAILED", "CONGESTION": "FAILED",
+    "FORBIDDEN_NOCLASS": "FAILED", "FORBIDDEN_NORULE": "FAILED", "?": "??",
 }
 
 

@@ -1,5 +1,6 @@
-"""The simulator's queue-member event log and feedback requests: deterministic, leave the CDR
-unchanged, and consistent with the truth (pauses inside shifts, never over a ring or a talk)."""
+"""The simulator's event log and feedback requests: deterministic, leave the CDR unchanged,
+and consistent with the truth (pauses inside logins; no queue presents a call to a member
+during a pause; call events match the calls)."""
 
 from __future__ import annotations
 
@@ -21,38 +22,66 @@ def test_deterministic_and_cdr_unchanged(tmp_path):
     assert (a / "cdr_detailed.csv").read_bytes() == (c / "cdr_detailed.csv").read_bytes()
 
 
-def test_pauses_inside_logins_and_idle(tmp_path):
-    generate(tmp_path, formats=["events", "feedback"], **KW)
-    truth = simulate(**KW)
-    busy: dict[str, list] = {}
-    for call in truth.calls:
-        for lg in call.legs:
-            if lg.op is not None:
-                busy.setdefault(lg.op, []).append((lg.t_enter, lg.t_exit))
-    evs = [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
-    assert [e["event_id"] for e in evs] == list(range(1, len(evs) + 1))
-    names = {e["event_name"] for e in evs}
-    assert names == {f"pbx.queuemember.{n}" for n in ("added", "removed", "pause", "unpause")}
+def _paused_intervals(evs) -> dict[tuple, list[tuple[int, int, str | None]]]:
+    """(member, queue or None) -> [(start ms, end ms, reason)], checking the log's grammar:
+    pauses only while logged in to that queue (or, queue-less, to any), never twice."""
     state: dict[tuple, int] = {}
-    open_pause: dict[tuple, int] = {}
-    n_pauses = 0
+    open_pause: dict[tuple, tuple[int, str | None]] = {}
+    out: dict[tuple, list] = {}
     for e in evs:
+        name = e["event_name"]
+        if not name.startswith("pbx.queuemember."):
+            continue
         p = e["params"]
         key = (p["member_exten"], p.get("queue"))
         ms = round(float(e["event_timestamp"]) * 1000)
-        if e["event_name"].endswith("added"):
+        if name.endswith("added"):
+            assert key not in state
             state[key] = ms
-        elif e["event_name"].endswith("removed"):
-            assert key in state
+        elif name.endswith("removed"):
+            assert key in state and key not in open_pause
             del state[key]
-        elif e["event_name"].endswith(".pause"):
-            open_pause[key] = ms
-        else:
-            s = open_pause.pop(key)
-            n_pauses += 1
-            assert all(x > ms or y < s for x, y in busy.get(p["member_exten"], [])), key
+        elif name.endswith(".pause"):
+            assert key not in open_pause, key
             if key[1] is not None:
                 assert key in state  # paused while logged in to that queue
-    assert not state and not open_pause and n_pauses > 0
+            else:
+                assert any(k[0] == key[0] for k in state)
+            open_pause[key] = (ms, p.get("reason"))
+        else:
+            s, reason = open_pause.pop(key)
+            out.setdefault(key, []).append((s, ms, reason))
+    assert not state and not open_pause
+    return out
+
+
+def test_pauses_inside_logins_and_no_queue_call_while_paused(tmp_path):
+    generate(tmp_path, formats=["events", "feedback"], **KW)
+    truth = simulate(**KW)
+    evs = [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert [e["event_id"] for e in evs] == list(range(1, len(evs) + 1))
+    assert [float(e["event_timestamp"]) for e in evs] == sorted(
+        float(e["event_timestamp"]) for e in evs)
+    names = {e["event_name"] for e in evs}
+    assert {f"pbx.queuemember.{n}" for n in ("added", "removed", "pause", "unpause")} <= names
+    assert {"cti.client.login", "cti.client.logoff", "pbx.call.start", "pbx.call.end",
+            "pbx.queue.enter", "pbx.queue.enqueue", "pbx.queue.ringmember",
+            "pbx.queue.ringnoanswer", "pbx.queue.servedcall", "pbx.queue.unservedcall"} <= names
+    paused = _paused_intervals(evs)
+    reasons = {r for ivs in paused.values() for _s, _e, r in ivs}
+    assert {"break", "lunch", "wrap-up", None} <= reasons
+    n = 0
+    for call in truth.calls:
+        for lg in call.legs:
+            if lg.visit is None:
+                continue
+            for key in ((lg.op, lg.queue), (lg.op, None)):
+                for s, e, _r in paused.get(key, []):
+                    # a pause may begin during a call (it stops the next presentations)
+                    assert not s <= lg.t_enter < e, (lg, key, s, e)
+                    n += 1
+    assert n > 0
+    starts = sum(1 for e in evs if e["event_name"] == "pbx.call.start")
+    assert starts == len(truth.calls)
     fb = [json.loads(x) for x in (tmp_path / "feedback_requests.ndjson").read_text().splitlines()]
     assert fb and all("<group>CS</group>" in r["body"] for r in fb)

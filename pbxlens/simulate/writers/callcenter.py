@@ -1,19 +1,21 @@
-"""Call Center CDR writers (issue 6): the layouts of docs/formats.md "Kalliope Call Center CDR",
-written from the simulated truth (queue lines, their operator presentations, `cc_outcome`,
+"""Call Center CDR writers: the layouts of docs/formats.md "Kalliope Call Center CDR", written
+from the simulated truth (queue lines, their operator presentations, `cc_outcome`, `cc_cause`,
 `welcome_end`).
 
 Truth -> export rules:
 - one queue-call row per `queue` line; direction `incoming` for calls from an inbound line,
-  `local` otherwise;
-- `welcome_end_datetime` = `enqueue_datetime` = the end of the welcome message when the caller
-  was still in the queue then (the simulated PBX enqueues right after the welcome message);
-  both empty for a join-empty visit or a caller who hung up during the message;
-- exit cause: NCC, TRANSFER (the answering operator transferred, blind or attended), CANCELED,
-  CANCELED_NOWAIT (hung up before the welcome message ended), TIMEOUT (max wait),
-  QUEUE_JOINEMPTY;
-- one operator event per presentation (`local_exten` line of the visit), outcome =
-  `Leg.cc_outcome`; the account is the one that answered, else the operator's primary account
-  (named as the extension: the truth does not say which device rang).
+  `local` otherwise (an agent's campaign call through the outbound queue, say);
+- `welcome_end_datetime` = the end of the welcome message when the caller heard it all (empty
+  for a caller who hung up during it, and for a visit never queued: join-empty, full, closed);
+  `enqueue_datetime` = when the call joined the waiting line (after the welcome message and
+  the position announcement), empty when it never did;
+- exit cause = the queue line's `cc_cause` (queues.py: NCC, TRANSFER, CANCELED,
+  CANCELED_NOWAIT, TIMEOUT, QUEUE_JOINEMPTY, FULL, LEAVEEMPTY, CLOSED, QUEUE_CALLBACK, CCBS);
+- one operator event per presentation (`local_exten` line of the visit, or an agent's
+  campaign presentation in `Call.cc_legs`), outcome = `Leg.cc_outcome`; the account is the one
+  that answered, else the operator's primary account (named as the extension: the truth does
+  not say which device rang);
+- `work_code` = the code the operator tagged at wrap-up.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .cdr import XLSX_MAX_ROWS, _Base, _csv_text, _el
-from .common import TimeFormatter
+from .common import TENANT_FIELD, TimeFormatter
 
 QUEUE_CALL_FIELDS = (
     "unique_id", "direction", "queue_id", "queue_name", "caller", "caller_name", "called",
@@ -47,35 +49,31 @@ def cc_raw(calls) -> list[tuple]:
             if qleg.dtype != "queue":
                 continue
             events = [lg for lg in legs if lg.visit is qleg and lg.cc_outcome]
-            we = qleg.welcome_end
-            if qleg.cause == "JOINEMPTY" or we is None or qleg.t_exit < we:
-                we = None
+            if c.cc_legs:
+                events += [lg for lg in c.cc_legs if lg.visit is qleg]
             ans = next((lg for lg in events if lg.t_answer is not None), None)
-            if qleg.cause == "CANCELED":
-                cause = "CANCELED" if we is not None else "CANCELED_NOWAIT"
-            elif qleg.cause == "ATXFER" or (ans is not None and ans.cc_outcome == "TRANSFER"):
-                cause = "TRANSFER"
-            else:
-                cause = {"NOANSWER": "TIMEOUT", "JOINEMPTY": "QUEUE_JOINEMPTY"}.get(
-                    qleg.cause, qleg.cause)
             out.append((
                 c.unique_id, "incoming" if c.src_type == "ibl" else "local", qleg.did,
-                qleg.dname, c.caller, c.caller_name, c.called, c.status, qleg.t_enter, we, we,
-                qleg.t_answer, qleg.t_exit, cause,
+                qleg.dname, c.caller, c.caller_name, c.called, c.status, qleg.t_enter,
+                qleg.welcome_end, qleg.t_enqueue, qleg.t_answer, qleg.t_exit, qleg.cc_cause,
                 ans.op if ans else "", ans.dname if ans else "", ans.account if ans else "",
-                c.acode, "",
+                c.acode, qleg.work_code,
                 [(lg.op, lg.dname, lg.account or lg.op, lg.t_enter, lg.t_answer, lg.t_exit,
-                  lg.cc_outcome) for lg in events]))
+                  lg.cc_outcome) for lg in events], c.tenant))
     return out
 
 
-def format_cc(batch: list[tuple], fmt: TimeFormatter) -> list[tuple[tuple, list[tuple]]]:
-    """Raw queue-call tuples -> ``[(queue-call values, [event values, ...]), ...]`` (strings)."""
+def format_cc(batch: list[tuple], fmt: TimeFormatter, tenant: bool = False
+              ) -> list[tuple[tuple, list[tuple]]]:
+    """Raw queue-call tuples -> ``[(queue-call values, [event values, ...]), ...]`` (strings;
+    the tenant last when `tenant`)."""
     out = []
     for (uid, dr, qid, qname, caller, cname, called, status, ten, twe, teq, tan, tex, cause,
-         op, opname, acc, acode, wcode, events) in batch:
+         op, opname, acc, acode, wcode, events, tnt) in batch:
         qv = (uid, dr, qid, qname, caller, cname, called, status, fmt(ten), fmt(twe), fmt(teq),
               fmt(tan), fmt(tex), cause, op, opname, acc, acode, wcode)
+        if tenant:
+            qv += (tnt,)
         ev = [(eop, ename, eacc, fmt(tr), fmt(ta), fmt(te), oc)
               for eop, ename, eacc, tr, ta, te, oc in events]
         out.append((qv, ev))
@@ -85,22 +83,26 @@ def format_cc(batch: list[tuple], fmt: TimeFormatter) -> list[tuple[tuple, list[
 class _CcBase(_Base):
     callcenter = True  # the sink hands these the Call Center rows, not the CDR rows
 
+    def __init__(self, out_dir: Path, tenant: bool = False):
+        super().__init__(out_dir, tenant)
+        self.qfields = QUEUE_CALL_FIELDS + ((TENANT_FIELD,) if tenant else ())
+
 
 class _CcCsv(_CcBase):
     detailed = False
 
-    def __init__(self, out_dir: Path):
-        super().__init__(out_dir)
+    def __init__(self, out_dir: Path, tenant: bool = False):
+        super().__init__(out_dir, tenant)
         self.f = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        head = QUEUE_CALL_FIELDS + (EVENT_FIELDS if self.detailed else ())
+        head = self.qfields + (EVENT_FIELDS if self.detailed else ())
         self.f.write(_csv_text([head], len(head)))
 
     def write(self, batch) -> None:
         if self.detailed:
             rows = [qv + ev for qv, evs in batch for ev in (evs or (EMPTY_EVENT,))]
-            self.f.write(_csv_text(rows, len(QUEUE_CALL_FIELDS) + len(EVENT_FIELDS)))
+            self.f.write(_csv_text(rows, len(self.qfields) + len(EVENT_FIELDS)))
         else:
-            self.f.write(_csv_text([qv for qv, _e in batch], len(QUEUE_CALL_FIELDS)))
+            self.f.write(_csv_text([qv for qv, _e in batch], len(self.qfields)))
 
     def close(self) -> None:
         self.f.close()
@@ -120,8 +122,8 @@ class CcJsonWriter(_CcBase):
 
     filename = "cc_cdr.json"
 
-    def __init__(self, out_dir: Path):
-        super().__init__(out_dir)
+    def __init__(self, out_dir: Path, tenant: bool = False):
+        super().__init__(out_dir, tenant)
         self.f = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
         self.f.write("[")
         self.first = True
@@ -129,7 +131,7 @@ class CcJsonWriter(_CcBase):
     def write(self, batch) -> None:
         parts = []
         for qv, evs in batch:
-            obj = dict(zip(QUEUE_CALL_FIELDS, qv, strict=True))
+            obj = dict(zip(self.qfields, qv, strict=True))
             obj["operator_events"] = [dict(zip(EVENT_FIELDS, ev, strict=True)) for ev in evs]
             parts.append(json.dumps(obj, ensure_ascii=False))
         if parts:
@@ -146,8 +148,8 @@ class CcXmlWriter(_CcBase):
 
     filename = "cc_cdr.xml"
 
-    def __init__(self, out_dir: Path):
-        super().__init__(out_dir)
+    def __init__(self, out_dir: Path, tenant: bool = False):
+        super().__init__(out_dir, tenant)
         self.f = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
         self.f.write('<?xml version="1.0" encoding="UTF-8"?>\n<callcenter_cdr>\n')
 
@@ -155,7 +157,7 @@ class CcXmlWriter(_CcBase):
         out = []
         for qv, evs in batch:
             out.append("<queue_call>")
-            out.extend(_el(k, v) for k, v in zip(QUEUE_CALL_FIELDS, qv, strict=True))
+            out.extend(_el(k, v) for k, v in zip(self.qfields, qv, strict=True))
             out.append("<operator_events>")
             for ev in evs:
                 out.append("<event>")
@@ -172,16 +174,16 @@ class CcXmlWriter(_CcBase):
 class _CcXlsx(_CcBase):
     detailed = False
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, tenant: bool = False):
         import xlsxwriter
 
-        super().__init__(out_dir)
+        super().__init__(out_dir, tenant)
         self.wb = xlsxwriter.Workbook(str(self.path), {"constant_memory": True,
                                                        "strings_to_numbers": False,
                                                        "strings_to_formulas": False,
                                                        "strings_to_urls": False})
         self.wb.set_properties({"created": datetime(2000, 1, 1)})
-        self.head = QUEUE_CALL_FIELDS + (EVENT_FIELDS if self.detailed else ())
+        self.head = self.qfields + (EVENT_FIELDS if self.detailed else ())
         self.sheet_no = 0
         self._new_sheet()
 

@@ -11,10 +11,10 @@ from xml.sax.saxutils import escape
 
 from ..truth import Call
 from .common import (
-    CALL_FIELDS,
     DETAIL_FIELDS,
     EMPTY_DETAIL,
     TimeFormatter,
+    call_fields,
     format_raw,
 )
 
@@ -24,8 +24,10 @@ XLSX_MAX_ROWS = 1_048_576
 class _Base:
     filename = ""
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, tenant: bool = False):
         self.path = out_dir / self.filename
+        self.tenant = tenant  # a multi-tenant run: a tenant column ends the call fields
+        self.cfields = call_fields(tenant)
 
     def write(self, batch) -> None:  # batch: list[(call_vals, [detail_vals...])]
         raise NotImplementedError
@@ -53,13 +55,13 @@ def _csv_text(rows, ncols: int) -> str:
 class CsvSummaryWriter(_Base):
     filename = "cdr_summary.csv"
 
-    def __init__(self, out_dir: Path):
-        super().__init__(out_dir)
+    def __init__(self, out_dir: Path, tenant: bool = False):
+        super().__init__(out_dir, tenant)
         self.f = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        self.f.write(_csv_text([CALL_FIELDS], len(CALL_FIELDS)))
+        self.f.write(_csv_text([self.cfields], len(self.cfields)))
 
     def write(self, batch) -> None:
-        self.f.write(_csv_text([cv for cv, _d in batch], len(CALL_FIELDS)))
+        self.f.write(_csv_text([cv for cv, _d in batch], len(self.cfields)))
 
     def close(self) -> None:
         self.f.close()
@@ -68,14 +70,15 @@ class CsvSummaryWriter(_Base):
 class CsvDetailedWriter(_Base):
     filename = "cdr_detailed.csv"
 
-    def __init__(self, out_dir: Path):
-        super().__init__(out_dir)
+    def __init__(self, out_dir: Path, tenant: bool = False):
+        super().__init__(out_dir, tenant)
         self.f = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        self.f.write(_csv_text([CALL_FIELDS + DETAIL_FIELDS], len(CALL_FIELDS + DETAIL_FIELDS)))
+        head = self.cfields + DETAIL_FIELDS
+        self.f.write(_csv_text([head], len(head)))
 
     def write(self, batch) -> None:
         # the call part of a line is joined once per call, then prefixed to each detail part
-        nc, nd = len(CALL_FIELDS), len(DETAIL_FIELDS)
+        nc, nd = len(self.cfields), len(DETAIL_FIELDS)
         empty = ",".join(EMPTY_DETAIL) + "\n"
         parts = []
         app = parts.append
@@ -103,8 +106,8 @@ class CsvDetailedWriter(_Base):
 class JsonWriter(_Base):
     filename = "cdr.json"
 
-    def __init__(self, out_dir: Path):
-        super().__init__(out_dir)
+    def __init__(self, out_dir: Path, tenant: bool = False):
+        super().__init__(out_dir, tenant)
         self.f = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
         self.f.write("[")
         self.first = True
@@ -112,8 +115,9 @@ class JsonWriter(_Base):
     def write(self, batch) -> None:
         parts = []
         dumps = json.dumps
+        cfields = self.cfields
         for cv, dets in batch:
-            obj = dict(zip(CALL_FIELDS, cv, strict=True))
+            obj = dict(zip(cfields, cv, strict=True))
             obj["details"] = [dict(zip(DETAIL_FIELDS, dv, strict=True)) for dv in dets]
             parts.append(dumps(obj, ensure_ascii=False))
         if not parts:
@@ -134,17 +138,18 @@ def _el(name: str, value: str) -> str:
 class XmlWriter(_Base):
     filename = "cdr.xml"
 
-    def __init__(self, out_dir: Path):
-        super().__init__(out_dir)
+    def __init__(self, out_dir: Path, tenant: bool = False):
+        super().__init__(out_dir, tenant)
         self.f = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
         self.f.write('<?xml version="1.0" encoding="UTF-8"?>\n<cdr>\n')
 
     def write(self, batch) -> None:
         out = []
         app = out.append
+        cfields = self.cfields
         for cv, dets in batch:
             app("<call>")
-            for k, v in zip(CALL_FIELDS, cv, strict=True):
+            for k, v in zip(cfields, cv, strict=True):
                 app(_el(k, v))
             if dets:
                 app("<details>")
@@ -170,10 +175,10 @@ class XlsxDetailedWriter(_Base):
 
     filename = "cdr_detailed.xlsx"
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, tenant: bool = False):
         import xlsxwriter
 
-        super().__init__(out_dir)
+        super().__init__(out_dir, tenant)
         self.wb = xlsxwriter.Workbook(str(self.path), {"constant_memory": True,
                                                        "strings_to_numbers": False,
                                                        "strings_to_formulas": False,
@@ -186,7 +191,7 @@ class XlsxDetailedWriter(_Base):
     def _new_sheet(self) -> None:
         self.sheet_no += 1
         self.ws = self.wb.add_worksheet("cdr" if self.sheet_no == 1 else f"cdr_{self.sheet_no}")
-        for c, h in enumerate(CALL_FIELDS + DETAIL_FIELDS):
+        for c, h in enumerate(self.cfields + DETAIL_FIELDS):
             self.ws.write_string(0, c, h)
         self.row = 1
 
@@ -221,6 +226,6 @@ FORMAT_WRITERS = {
 }
 
 
-def format_batch(calls: list[Call], fmt: TimeFormatter):
+def format_batch(calls: list[Call], fmt: TimeFormatter, tenant: bool = False):
     """``Call`` objects -> ``[(call values, [detail values, ...]), ...]`` (all strings)."""
-    return format_raw(calls, fmt, objects=True)
+    return format_raw(calls, fmt, objects=True, tenant=tenant)

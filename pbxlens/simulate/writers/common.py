@@ -32,12 +32,18 @@ DETAIL_FIELDS = (
     "detail_checktime_in_hours",
 )
 EMPTY_DETAIL = ("",) * len(DETAIL_FIELDS)
+# multi-tenant runs add the tenant domain as the last call field (formats.md §1.1)
+TENANT_FIELD = "tenant"
+
+
+def call_fields(tenant: bool) -> tuple[str, ...]:
+    return (*CALL_FIELDS, TENANT_FIELD) if tenant else CALL_FIELDS
 
 # raw tuples: the attributes the writers need, in this order
 call_raw = attrgetter(
     "unique_id", "src_type", "dst_type", "status", "t_start", "t_up", "t_answer", "answered_by",
     "t_end", "caller", "caller_name", "anonymous", "called", "gateway", "acode", "peer",
-    "ip_port", "legs")
+    "ip_port", "legs", "tenant")
 leg_raw = attrgetter(
     "src", "src_anon", "dtype", "did", "dname", "dnum", "t_enter", "t_enqueue", "t_answer",
     "t_exit", "cause", "answered_by", "msrc", "mdst", "acode", "ct_in")
@@ -116,11 +122,12 @@ def hms(seconds: int) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}"
 
 
-def format_raw(batch, fmt: TimeFormatter, *, objects: bool = False
+def format_raw(batch, fmt: TimeFormatter, *, objects: bool = False, tenant: bool = False
                ) -> list[tuple[tuple[str, ...], list[tuple[str, ...]]]]:
-    """Raw call tuples (``call_raw``, whose last item is the list of ``leg_raw`` tuples) ->
-    ``[(call values, [detail values, ...]), ...]`` (all strings). With ``objects=True`` the
-    batch holds ``Call`` objects instead (same result, no intermediate tuples)."""
+    """Raw call tuples (``call_raw``: the list of ``leg_raw`` tuples, then the tenant) ->
+    ``[(call values, [detail values, ...]), ...]`` (all strings; the tenant last when
+    `tenant`). With ``objects=True`` the batch holds ``Call`` objects instead (same result, no
+    intermediate tuples)."""
     get_call = call_raw if objects else tuple  # tuple(t) is t itself
     get_leg = leg_raw if objects else tuple
     HMS = _HMS
@@ -131,7 +138,7 @@ def format_raw(batch, fmt: TimeFormatter, *, objects: bool = False
     out = []
     app = out.append
     for (uid, st, dt, status, ts, tu, ta, ab, te, caller, cname, anon, called, gw, acode, peer,
-         ipp, legs) in map(get_call, batch):
+         ipp, legs, tnt) in map(get_call, batch):
         # --- call values (the local-time formatting is inlined: see TimeFormatter)
         s = ts // 1000
         if not lo <= s < hi:
@@ -162,6 +169,8 @@ def format_raw(batch, fmt: TimeFormatter, *, objects: bool = False
         cv = (uid, st, dt, status, f_ts, f_tu, f_ta, ab, f_te, caller, cname,
               "1" if anon else "0", called, gw, acode,
               HMS[dur] if 0 <= dur < 86400 else hms(dur), bill, peer, ipp)
+        if tenant:
+            cv += (tnt,)
         dets = []
         for (src, sanon, dtype, did, dname, dnum, ten, teq, tan, tex, cause, lab, msrc, mdst,
              lacode, ct) in map(get_leg, legs):
@@ -203,7 +212,7 @@ def to_raw(calls: list[Call]) -> list[tuple]:
              c.acode, c.peer, c.ip_port,
              [(lg.src, lg.src_anon, lg.dtype, lg.did, lg.dname, lg.dnum, lg.t_enter,
                lg.t_enqueue, lg.t_answer, lg.t_exit, lg.cause, lg.answered_by, lg.msrc, lg.mdst,
-               lg.acode, lg.ct_in) for lg in c.legs])
+               lg.acode, lg.ct_in) for lg in c.legs], c.tenant)
             for c in calls]
 
 
@@ -227,4 +236,4 @@ def call_values(c: Call, fmt: TimeFormatter) -> tuple[str, ...]:
 
 def detail_values(lg: Leg, fmt: TimeFormatter) -> tuple[str, ...]:
     return format_raw([("", "", "", "", lg.t_enter, None, None, "", lg.t_enter, "", "", 0, "",
-                        "", "", "", "", [leg_raw(lg)])], fmt)[0][1][0]
+                        "", "", "", "", [leg_raw(lg)], "")], fmt)[0][1][0]

@@ -25,11 +25,12 @@ from .common import TimeFormatter, format_raw, pack, unpack
 
 
 class _Writers:
-    def __init__(self, out_dir: Path, fmts: list[str], tz: str):
+    def __init__(self, out_dir: Path, fmts: list[str], tz: str, tenant: bool = False):
         self.writers = []
+        self.tenant = tenant
         try:
             for f in fmts:
-                self.writers.append(FORMAT_WRITERS[f](out_dir))
+                self.writers.append(FORMAT_WRITERS[f](out_dir, tenant))
         except BaseException:
             self.close()
             raise
@@ -40,11 +41,11 @@ class _Writers:
 
     def write_raw(self, batch, *, objects: bool, cc_batch=None) -> None:
         if self.cdr:
-            rows = format_raw(batch, self.fmt, objects=objects)
+            rows = format_raw(batch, self.fmt, objects=objects, tenant=self.tenant)
             for w in self.cdr:
                 w.write(rows)
         if self.cc:
-            cc_rows = format_cc(cc_raw(batch) if objects else cc_batch, self.fmt)
+            cc_rows = format_cc(cc_raw(batch) if objects else cc_batch, self.fmt, self.tenant)
             for w in self.cc:
                 w.write(cc_rows)
 
@@ -54,8 +55,8 @@ class _Writers:
 
 
 class InlineSink:
-    def __init__(self, out_dir: Path, fmts: list[str], tz: str):
-        self._w = _Writers(out_dir, fmts, tz)
+    def __init__(self, out_dir: Path, fmts: list[str], tz: str, tenant: bool = False):
+        self._w = _Writers(out_dir, fmts, tz, tenant)
 
     def write(self, calls: list[Call]) -> None:
         self._w.write_raw(calls, objects=True)
@@ -64,11 +65,11 @@ class InlineSink:
         self._w.close()
 
 
-def _writer_main(conn, out_dir: str, fmts: list[str], tz: str) -> None:
+def _writer_main(conn, out_dir: str, fmts: list[str], tz: str, tenant: bool) -> None:
     """Writer process: receive pickled raw days until an empty message, write them, reply."""
     gc.disable()  # see simulate._NoCyclicGC; collected once per day below
     try:
-        w = _Writers(Path(out_dir), fmts, tz)
+        w = _Writers(Path(out_dir), fmts, tz, tenant)
         try:
             while True:
                 data = conn.recv_bytes()
@@ -113,10 +114,11 @@ class ProcessSink:
 
     QUEUE_DAYS = 8  # bounds the memory held by days not yet sent
 
-    def __init__(self, out_dir: Path, fmts: list[str], tz: str):
+    def __init__(self, out_dir: Path, fmts: list[str], tz: str, tenant: bool = False):
         ctx = multiprocessing.get_context(_start_method())
         self._conn, child = ctx.Pipe(duplex=True)
-        self._proc = ctx.Process(target=_writer_main, args=(child, str(out_dir), fmts, tz),
+        self._proc = ctx.Process(target=_writer_main,
+                                 args=(child, str(out_dir), fmts, tz, tenant),
                                  name="pbxlens-simulate-writer", daemon=True)
         self._proc.start()
         child.close()
@@ -197,5 +199,5 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def open_sink(out_dir: Path, fmts: list[str], tz: str, process: bool):
-    return (ProcessSink if process else InlineSink)(out_dir, fmts, tz)
+def open_sink(out_dir: Path, fmts: list[str], tz: str, process: bool, tenant: bool = False):
+    return (ProcessSink if process else InlineSink)(out_dir, fmts, tz, tenant)
