@@ -1,0 +1,401 @@
+"""Coincidence day summaries: the 1-second concurrency sweep cut into PBX-local days.
+
+Every interval a coincidence report counts (coincidence.py: [answer, end) or [start, end) of a
+call on a line) is cut into one *piece* per local day it touches, so a call across midnight
+adds to both days and a DST day is 23 or 25 hours long. The sweep then runs per (line, day):
++1 at a piece's start, -1 at its end, summed per second (ends and starts of the same second
+net out, so back-to-back calls never overlap), bucket boundaries added as 0-deltas, and a
+running sum PARTITIONED BY line and day gives the level of every constant segment. Partitions
+are independent, so DuckDB sorts and scans them in parallel (the report sweep used to be one
+global sort). Per bucket: the peak, the first second at the peak, channel-seconds and the
+intervals starting in it (plus, in the day's first bucket, those carried over midnight); per
+level: the seconds at it. A range of days adds these up exactly: bucket boundaries are
+elapsed time from each day's midnight, and every local midnight of a range lies a whole number
+of hours after the first one, so the range's buckets are the days' buckets side by side.
+
+The same sweep serves twice: `refresh`/`rebuild` keep it in coincidence_day_buckets /
+coincidence_day_levels (quarter hours, per line and for all the tenant's lines, both interval
+definitions, both report keys), and `sweep_select` runs it on the fly for what the stored
+summaries cannot answer (a subset of several lines, buckets that are not whole quarter hours,
+all lines of several tenants at once).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from pbxlens.config import get_settings
+
+ALL = "\x1f*"  # line of the all-lines rows (never a line name)
+BUCKET_S = 900  # the stored buckets: quarter hours
+CHUNK_DAYS = 31  # a rebuild sweeps a month at a time (memory stays flat)
+KINDS = ("gateway", "out_config")
+# The longest local day: a piece's second of day fits in 17 bits, so (level, second) orders
+# as one BIGINT; a day is at least 23 h, which bounds how many days an interval can span.
+_DAY_BITS = 131072
+_MIN_DAY_S = 82800
+
+TABLES = ("coincidence_day_buckets", "coincidence_day_levels")
+_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("coincidence_days", default=True)
+_SCRATCH = ("_cd_scope", "_cd_touched", "_cd_agg")
+
+
+def intervals_sql(where: str = "") -> str:
+    """Every counted interval of line_calls under both report keys and both definitions:
+    (tenant, kind, fs, line, day0 = the call's local start day, a, e). `where` filters
+    line_calls (alias l)."""
+    return f"""
+  SELECT l.tenant, k.kind, f.fs,
+    CASE WHEN k.kind = 'gateway' THEN l.gateway ELSE l.out_config END AS line, l.day AS day0,
+    CASE WHEN f.fs THEN l.start_s ELSE l.answer_s END AS a, l.end_s AS e
+  FROM line_calls l
+  CROSS JOIN (SELECT 'gateway' AS kind UNION ALL SELECT 'out_config' AS kind) k
+  CROSS JOIN (SELECT false AS fs UNION ALL SELECT true AS fs) f
+  WHERE (k.kind = 'gateway' OR l.direction = 'outgoing')
+    AND CASE WHEN f.fs THEN l.start_s ELSE l.answer_s END < l.end_s {where}"""
+
+
+def _calendar(iv: str) -> str:
+    """Local midnights (lo) and day ends (hi) of every day an interval of `iv` can touch."""
+    return f"""
+bounds AS (
+  SELECT least(min(day0), CAST(to_timestamp(min(a)) AS DATE)) - 1 AS d0,
+    greatest(max(day0), CAST(to_timestamp(max(e)) AS DATE)) + 1 AS d1
+  FROM {iv}
+), cal AS (
+  SELECT day, CAST(epoch(CAST(day AS TIMESTAMPTZ)) AS BIGINT) AS lo,
+    CAST(epoch(CAST(day + 1 AS TIMESTAMPTZ)) AS BIGINT) AS hi
+  FROM (SELECT CAST(unnest(generate_series(CAST(d0 AS TIMESTAMP), CAST(d1 AS TIMESTAMP),
+                                           INTERVAL 1 DAY)) AS DATE) AS day FROM bounds)
+)"""
+
+
+def pieces_ctes(iv: str) -> str:
+    """CTEs ending in `pieces` (tenant, kind, fs, line, day, a, e): the intervals of `iv` (a
+    subquery with columns tenant, kind, fs, line, day0, a, e) once per local day they touch.
+    The day is found by equality on the call's start day (a hash join); only an interval that
+    leaves that day (across midnight) is expanded to its neighbours."""
+    return f"""
+WITH iv AS MATERIALIZED (SELECT * FROM {iv}),
+{_calendar("iv")},
+iv0 AS (
+  SELECT iv.*, c.lo AS lo0, c.hi AS hi0 FROM iv JOIN cal c ON c.day = iv.day0
+), pieces AS (
+  SELECT tenant, kind, fs, line, day0 AS day, a, e FROM iv0 WHERE a >= lo0 AND e <= hi0
+  UNION ALL
+  SELECT x.tenant, x.kind, x.fs, x.line, c.day, x.a, x.e
+  FROM (SELECT *, unnest(range(
+          CASE WHEN a < lo0 THEN -((lo0 - a + {_MIN_DAY_S - 1}) // {_MIN_DAY_S}) ELSE 0 END,
+          CASE WHEN e > hi0 THEN (e - hi0 + {_MIN_DAY_S - 1}) // {_MIN_DAY_S} ELSE 0 END + 1))
+          AS k
+        FROM iv0 WHERE a < lo0 OR e > hi0) x
+  JOIN cal c ON c.day = x.day0 + CAST(x.k AS INTEGER)
+  WHERE c.lo < x.e AND c.hi > x.a
+)"""
+
+
+def sweep_select(iv: str, keep: str, bucket: str, *, all_tenants: bool = False) -> str:
+    """A SELECT of the sweep of the intervals `iv` (see pieces_ctes) on the days `keep`
+    accepts (a predicate on p.tenant, p.day), with buckets of `bucket` seconds (an expression
+    that divides 3600). Rows (tenant, kind, fs, line, day, gid, b, level, peak, peak_t,
+    level_s, secs, starts, carried): gid 1 = a bucket b with a call in it (peak_t absolute),
+    gid 2 = the seconds at a level > 0. The all-lines rows (line ALL) are per tenant, or
+    across tenants (tenant ALL) with `all_tenants`."""
+    at = f"'{ALL}'" if all_tenants else "tenant"
+    at_k = f"'{ALL}'" if all_tenants else "k.tenant"
+    return f"""{pieces_ctes(iv)}, kept AS (
+  SELECT p.* FROM pieces p WHERE {keep}
+), parts AS MATERIALIZED (
+  SELECT CAST(row_number() OVER () AS INTEGER) AS pid, * FROM (
+    SELECT DISTINCT tenant, kind, fs, line FROM kept
+    UNION SELECT DISTINCT {at}, kind, fs, '{ALL}' FROM kept)
+), pc AS MATERIALIZED (
+  SELECT p.pid, ap.pid AS apid, k.day, CAST(c.hi - c.lo AS INTEGER) AS len,
+    CAST(greatest(k.a, c.lo) - c.lo AS INTEGER) AS t0,
+    CAST(least(k.e, c.hi) - c.lo AS INTEGER) AS t1,
+    CAST(k.a < c.lo AS INTEGER) AS carried
+  FROM kept k JOIN cal c ON c.day = k.day
+  JOIN parts p ON p.tenant = k.tenant AND p.kind = k.kind AND p.fs = k.fs AND p.line = k.line
+  JOIN parts ap ON ap.tenant = {at_k} AND ap.kind = k.kind AND ap.fs = k.fs
+    AND ap.line = '{ALL}'
+), bd AS (
+  SELECT pid, day, unnest(range(0, len, {bucket})) AS t
+  FROM (SELECT DISTINCT pid, day, len FROM pc UNION SELECT DISTINCT apid, day, len FROM pc)
+), ev AS (
+  SELECT pid, day, t0 AS t, 1 AS dv, 1 - carried AS ns, carried AS nc FROM pc
+  UNION ALL SELECT apid, day, t0, 1, 1 - carried, carried FROM pc
+  UNION ALL SELECT pid, day, t1, -1, 0, 0 FROM pc
+  UNION ALL SELECT apid, day, t1, -1, 0, 0 FROM pc
+  UNION ALL SELECT pid, day, CAST(t AS INTEGER), 0, 0, 0 FROM bd
+), g AS (
+  SELECT pid, day, t, sum(dv) AS dv, sum(ns) AS ns, sum(nc) AS nc FROM ev GROUP BY pid, day, t
+), w AS (
+  SELECT pid, day, t, ns, nc,
+    sum(dv) OVER (PARTITION BY pid, day ORDER BY t ROWS UNBOUNDED PRECEDING) AS lv,
+    lead(t) OVER (PARTITION BY pid, day ORDER BY t) - t AS dt
+  FROM g
+), agg AS (
+  SELECT pid, day, t // {bucket} AS b, lv, GROUPING(b, lv) AS gid,
+    max(lv) FILTER (WHERE dt > 0) AS peak,
+    arg_max(t, lv * {_DAY_BITS} - t) FILTER (WHERE dt > 0) AS peak_t,
+    sum(lv * dt) FILTER (WHERE dt > 0) AS level_s, sum(dt) FILTER (WHERE dt > 0) AS secs,
+    sum(ns) AS starts, sum(nc) AS carried
+  FROM w GROUP BY GROUPING SETS ((pid, day, b), (pid, day, lv))
+)
+SELECT p.tenant, p.kind, p.fs, p.line, a.day, a.gid,
+  CASE WHEN a.gid = 1 THEN a.b END AS b, CASE WHEN a.gid = 2 THEN a.lv END AS level,
+  CAST(a.peak AS INTEGER) AS peak, c.lo + a.peak_t AS peak_t,
+  CAST(coalesce(a.level_s, 0) AS BIGINT) AS level_s, CAST(coalesce(a.secs, 0) AS BIGINT) AS secs,
+  CAST(a.starts AS INTEGER) AS starts, CAST(a.carried AS INTEGER) AS carried
+FROM agg a JOIN parts p ON p.pid = a.pid JOIN cal c ON c.day = a.day
+WHERE (a.gid = 1 AND a.peak > 0) OR (a.gid = 2 AND a.lv > 0 AND a.secs > 0)"""
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Sweep line_calls instead of reading the summaries (tests and benchmarks compare both)."""
+    tok = _enabled.set(False)
+    try:
+        yield
+    finally:
+        _enabled.reset(tok)
+
+
+# ----------------------------------------------------------------------------- maintenance
+
+
+def built(con: duckdb.DuckDBPyConnection) -> bool:
+    """The summaries hold every call, cut in the current time zone."""
+    row = con.execute("SELECT max(timezone) FROM coincidence_day_meta").fetchone()
+    return row is not None and row[0] == get_settings().timezone
+
+
+def _store(con: duckdb.DuckDBPyConnection, iv: str, keep: str, args: dict) -> None:
+    """Sweep and insert the summary rows of the kept (tenant, day)s."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cd_agg AS {sweep_select(iv, keep, str(BUCKET_S))}",
+                args)
+    con.execute("""INSERT INTO coincidence_day_buckets
+        SELECT tenant, kind, fs, line, day, CAST(b AS SMALLINT), peak, peak_t, level_s,
+          starts, carried
+        FROM _cd_agg WHERE gid = 1 ORDER BY day, tenant, kind, fs, line, b""")
+    con.execute("""INSERT INTO coincidence_day_levels
+        SELECT tenant, kind, fs, line, day, CAST(level AS INTEGER), secs
+        FROM _cd_agg WHERE gid = 2 ORDER BY day, tenant, kind, fs, line, level""")
+
+
+def _local_day(epoch_s: int) -> date:
+    return datetime.fromtimestamp(epoch_s, ZoneInfo(get_settings().timezone)).date()
+
+
+def _midnight(d: date) -> int:
+    return int(datetime.combine(d, datetime.min.time(), ZoneInfo(get_settings().timezone))
+               .timestamp())
+
+
+def rebuild(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute every summary from line_calls, a month of days at a time."""
+    for t in TABLES:
+        con.execute(f"DELETE FROM {t}")
+    con.execute("DELETE FROM coincidence_day_meta")
+    d0, e1 = con.execute("SELECT min(day), max(end_s) FROM line_calls").fetchone()
+    if d0 is not None:
+        d1 = max(d0, _local_day(int(e1)))
+        day = d0 - timedelta(days=1)  # an answer a little before a call's start day
+        while day <= d1:
+            last = min(d1, day + timedelta(days=CHUNK_DAYS - 1))
+            lo, hi = _midnight(day), _midnight(last + timedelta(days=1))
+            iv = f"({intervals_sql('AND l.end_s > $lo AND l.start_s < $hi')})"
+            _store(con, iv, "p.day BETWEEN $d0 AND $d1",
+                   {"lo": lo, "hi": hi, "d0": day, "d1": last})
+            day = last + timedelta(days=1)
+    con.execute("INSERT INTO coincidence_day_meta (timezone) VALUES (?)",
+                [get_settings().timezone])
+    _drop(con)
+
+
+_BATCH_KEYS = """(SELECT DISTINCT tenant, unique_id, leg_branch FROM calls
+  WHERE list_contains($batches, batch_id))"""
+_TOUCHED = f"""
+SELECT l.tenant, l.day AS day0, least(l.start_s, coalesce(l.answer_s, l.start_s)) AS a,
+  greatest(l.end_s, l.start_s + 1) AS e
+FROM line_calls l SEMI JOIN {_BATCH_KEYS} b
+  ON b.tenant = l.tenant AND b.unique_id = l.unique_id AND b.leg_branch = l.leg_branch"""
+
+
+def capture(con: duckdb.DuckDBPyConnection, batch_ids: int | list[int]) -> None:
+    """Before a batch's derived rows are replaced: remember the intervals its calls held, so
+    that `refresh` also recomputes the days a re-loaded call no longer touches."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cd_touched AS {_TOUCHED}",
+                {"batches": _ids(batch_ids)})
+
+
+def refresh(con: duckdb.DuckDBPyConnection, batch_ids: int | list[int]) -> None:
+    """After a batch's line_calls were derived: recompute the summaries of every (tenant,
+    day) its calls touch, before (`capture`) and after, midnight crossings included. A store
+    whose summaries were never built (or were cut in another time zone) is rebuilt whole."""
+    if not built(con):
+        rebuild(con)
+        return
+    args = {"batches": _ids(batch_ids)}
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary "
+                   "AND table_name = '_cd_touched'").fetchone()[0]:
+        con.execute(f"INSERT INTO _cd_touched {_TOUCHED}", args)
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _cd_touched AS {_TOUCHED}", args)
+    # the touched days: a sweep's piece days of the touched spans (one kind, one definition)
+    iv = "(SELECT tenant, '' AS kind, true AS fs, '' AS line, day0, a, e FROM _cd_touched)"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _cd_scope AS {pieces_ctes(iv)}
+        SELECT DISTINCT tenant, day FROM pieces
+        UNION SELECT DISTINCT tenant, day0 FROM _cd_touched""")
+    lim = con.execute("SELECT min(day), max(day) FROM _cd_scope").fetchone()
+    if lim[0] is not None:
+        for t in TABLES:
+            con.execute(f"DELETE FROM {t} d USING _cd_scope s "
+                        f"WHERE d.tenant = s.tenant AND d.day = s.day")
+        lo, hi = _midnight(lim[0]), _midnight(lim[1] + timedelta(days=1))
+        where = ("AND l.end_s > $lo AND l.start_s < $hi "
+                 "AND l.tenant IN (SELECT tenant FROM _cd_scope)")
+        iv = f"({intervals_sql(where)})"
+        _store(con, iv, "EXISTS (SELECT 1 FROM _cd_scope s WHERE s.tenant = p.tenant "
+                        "AND s.day = p.day)",
+               {"lo": lo, "hi": hi})
+    _drop(con)
+
+
+def _ids(batch_ids: int | list[int]) -> list[int]:
+    return [int(batch_ids)] if isinstance(batch_ids, int) else [int(b) for b in batch_ids]
+
+
+def _drop(con: duckdb.DuckDBPyConnection) -> None:
+    for t in _SCRATCH:
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+# ----------------------------------------------------------------------------- reading
+
+_PEAK_KEY = 1 << 40  # orders (peak, earliest second of the range) in one BIGINT
+
+# A range of days from day rows: a day's bucket b lies (off + b * src) seconds after the
+# range's first midnight (off = its own midnight's offset), so range bucket = that // bucket.
+# Intervals carried over midnight count once, in the first day of the range.
+_RANGE = f"""
+WITH src AS ({{src}}),
+d AS (
+  SELECT day, CAST(epoch(CAST(day AS TIMESTAMPTZ)) AS BIGINT) - $lo AS off
+  FROM (SELECT CAST(x AS DATE) AS day FROM range(CAST($d_from AS TIMESTAMP),
+        CAST($d_to AS TIMESTAMP) + INTERVAL 1 DAY, INTERVAL 1 DAY) r(x))
+), s AS (
+  SELECT {{label}} AS ln, src.*, d.off FROM src JOIN d ON d.day = src.day
+)
+SELECT ln, (off + b * $src_bucket) // $bucket AS b, NULL AS level, 1 AS gid, max(peak) AS peak,
+  sum(level_s) AS level_s, NULL AS secs,
+  sum(starts + CASE WHEN day = CAST($d_from AS DATE) THEN carried ELSE 0 END) AS n,
+  arg_max(peak_t, peak * {_PEAK_KEY} - (peak_t - $lo)) AS peak_t
+FROM s WHERE gid = 1 GROUP BY ln, 2
+UNION ALL
+SELECT ln, NULL, level, 2, NULL, NULL, sum(secs), NULL, NULL FROM s WHERE gid = 2
+GROUP BY ln, level"""
+
+_STORED = """
+SELECT tenant, line, day, 1 AS gid, b, NULL AS level, peak, peak_t, level_s, 0 AS secs, starts,
+  carried
+FROM coincidence_day_buckets WHERE kind = $kind AND from_start = $fs {where}
+UNION ALL
+SELECT tenant, line, day, 2, NULL, level, NULL, NULL, 0, secs, 0, 0
+FROM coincidence_day_levels WHERE kind = $kind AND from_start = $fs {where}"""
+
+
+_LABEL = f"CASE WHEN line = '{ALL}' THEN line ELSE tenant || chr(31) || line END"
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a coincidence report asks: the line key (gateway / out_config), the interval
+    definition, the tenant (None = all), the chosen lines ([] = all), the range as local days
+    and as epoch seconds [lo, hi), and the chart bucket in seconds."""
+
+    kind: str
+    from_start: bool
+    tenant: str | None
+    values: tuple[str, ...]
+    d_from: date
+    d_to: date
+    lo: int
+    hi: int
+    bucket: int
+
+    def args(self) -> dict:
+        a: dict = {"kind": self.kind, "fs": self.from_start, "lo": self.lo,
+                   "d_from": self.d_from.isoformat(), "d_to": self.d_to.isoformat(),
+                   "bucket": self.bucket}
+        if self.tenant is not None:
+            a["tenant"] = self.tenant
+        a.update({f"v{i}": v for i, v in enumerate(self.values)})
+        return a
+
+
+def _stored_where(ask: Ask) -> str:
+    where = " AND day BETWEEN CAST($d_from AS DATE) AND CAST($d_to AS DATE)"
+    if ask.tenant is not None:
+        where += " AND tenant = $tenant"
+    if ask.values:
+        where += " AND line = $v0"
+    return where
+
+
+def stored_sql(ask: Ask) -> tuple[str, dict]:
+    """The report rows from the stored summaries (whole lines, or one line, which is then also
+    the all-lines row)."""
+    src = _STORED.format(where=_stored_where(ask))
+    if ask.values:
+        src = (f"SELECT src1.* REPLACE (CASE WHEN dup THEN '{ALL}' ELSE line END AS line) "
+               f"FROM ({src}) src1, (SELECT false AS dup UNION ALL SELECT true AS dup) x")
+    return _RANGE.format(src=src, label=_LABEL), {**ask.args(), "src_bucket": BUCKET_S}
+
+
+def swept_sql(ask: Ask) -> tuple[str, dict]:
+    """The same rows from a sweep of line_calls over the range, partitioned by line and day
+    (any subset of lines, any bucket that divides an hour, all lines across tenants)."""
+    where = (" AND k.kind = $kind AND f.fs = $fs AND l.day <= CAST($d_to AS DATE)"
+             " AND l.end_s > $lo AND l.start_s < $hi")
+    if ask.tenant is not None:
+        where += " AND l.tenant = $tenant"
+    if ask.values:
+        marks = ", ".join(f"$v{i}" for i in range(len(ask.values)))
+        where += (" AND CASE WHEN k.kind = 'gateway' THEN l.gateway ELSE l.out_config END"
+                  f" IN ({marks})")
+    keep = "p.day BETWEEN CAST($d_from AS DATE) AND CAST($d_to AS DATE)"
+    src = sweep_select(f"({intervals_sql(where)})", keep, "$bucket",
+                       all_tenants=ask.tenant is None)
+    return (_RANGE.format(src=src, label=_LABEL),
+            {**ask.args(), "hi": ask.hi, "src_bucket": ask.bucket})
+
+
+def _stored_answers(con: duckdb.DuckDBPyConnection, ask: Ask) -> bool:
+    """The summaries answer unless: switched off, not built, buckets that are not whole
+    quarter hours, several lines at once (their joint concurrency is not stored), or lines of
+    several tenants at once."""
+    if not _enabled.get() or ask.bucket % BUCKET_S or len(ask.values) > 1 or not built(con):
+        return False
+    if ask.tenant is not None:
+        return True
+    args = {k: v for k, v in ask.args().items() if k in ("kind", "fs", "d_from", "d_to", "v0")}
+    n = con.execute("SELECT count(DISTINCT tenant) FROM coincidence_day_buckets "
+                    f"WHERE kind = $kind AND from_start = $fs {_stored_where(ask)}",
+                    args).fetchone()[0]
+    return n <= 1
+
+
+def rows(con: duckdb.DuckDBPyConnection, ask: Ask) -> list[tuple]:
+    """The report rows (line, b, level, gid, peak, level_s, secs, n, peak_t): line is
+    `tenant \\x1f name` or ALL; gid 1 = range bucket b (peak_t absolute), gid 2 = the
+    seconds at a level."""
+    sql, args = stored_sql(ask) if _stored_answers(con, ask) else swept_sql(ask)
+    return con.execute(sql, args).fetchall()
