@@ -24,11 +24,10 @@ Money is integer hundred-thousandths inside the SQL (exact), DECIMAL(18,5) in th
 from __future__ import annotations
 
 import duckdb
-import phonenumbers
 
-from pbxlens.config import get_settings
+from pbxlens.billing import rating_keys
 
-SCRATCH = ("_bill_cfg", "_bill_scope", "_bill_in", "_bill_t", "_bill_k", "_bill_choice",
+SCRATCH = ("_bill_cfg", "_bill_scope", "_bill_in_s", "_bill_t", "_bill_kc", "_bill_choice",
            "_bill_pool", "_bill_base", "_bill_others", "_bill_new", "_bill_aff", "_bill_old",
            "_bill_diff")
 
@@ -58,10 +57,8 @@ def _units(dec: str) -> str:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:
-    s = get_settings()
-    home = str(phonenumbers.country_code_for_region(s.default_region) or 39)
     con.execute("CREATE OR REPLACE TEMP TABLE _bill_cfg AS SELECT CAST(? AS TEXT) AS seize, "
-                "CAST(? AS TEXT) AS home", [s.line_prefix or "", home])
+                "CAST(? AS TEXT) AS home", list(rating_keys.settings()))
 
 
 def company_joins(c: str = "c") -> str:
@@ -86,46 +83,32 @@ def _between(col: str, lo, hi, *, ts: bool = False) -> str:
 
 
 def _build_inputs(con: duckdb.DuckDBPyConnection, scoped: bool, bounds: str = "") -> None:
-    """One row per ratable call of the scope (key `rid` = the calls rowid, for cheap joins).
+    """The ratable calls of the scope (`_bill_in`: call, kid, start, day, year, billed seconds,
+    from rating_calls) and their keys with the company the directory gives them today
+    (`_bill_kc`). Every call is a row of the persisted rating_calls: no call_legs, no regular
+    expression here (rating_keys.py computed those once, when the call was loaded)."""
+    if scoped:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_in_s AS
+SELECT rc.* FROM rating_calls rc SEMI JOIN _bill_scope s ON {_on("s", "rc")}
+WHERE true {bounds}""")
+        con.execute("CREATE OR REPLACE TEMP VIEW _bill_in AS SELECT * FROM _bill_in_s")
+        keys = "rating_keys k SEMI JOIN (SELECT DISTINCT kid FROM _bill_in) i ON i.kid = k.kid"
+    else:  # every call: read the stored rows as they are
+        con.execute("CREATE OR REPLACE TEMP VIEW _bill_in AS SELECT * FROM rating_calls")
+        keys = "rating_keys k"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_kc AS
+SELECT k.kid, k.tenant, k.dir, k.gw, k.line, k.num, coalesce(op.organization, '') AS company,
+  org.name AS company_name, op.extension AS extension
+FROM {keys}
+{key_company_joins("k")}""")
 
-    Profiled on 5.7M ratable calls (EXPLAIN ANALYZE): the join to the grouped obl legs was the
-    largest cost, so only outgoing calls take it; the number is cleaned by one regexp per row
-    (nested SELECTs, not the expression repeated in every CASE branch)."""
-    cj = "JOIN _bill_scope s ON " + _on("s", "c") if scoped else ""
-    lj = "JOIN _bill_scope s ON " + _on("s", "l") if scoped else ""
-    con.execute(f"""
-CREATE OR REPLACE TEMP TABLE _bill_in AS
-WITH c AS (
-  SELECT c.rowid AS rid, c.tenant, c.unique_id, c.leg_branch, c.direction, c.start_ts,
-    c.start_local, c.bill_s, c.gateway_name, c.answered_by, c.src_peer_name, c.src_extension,
-    c.caller, regexp_replace(CASE WHEN c.direction = 'incoming' THEN c.caller ELSE c.called END,
-                             '[^0-9+]', '', 'g') AS n0
-  FROM calls c {cj}
-  WHERE c.direction IN ('incoming', 'outgoing') AND c.bill_s > 0 {bounds}),
-obl AS (
-  SELECT l.tenant, l.unique_id, l.leg_branch, arg_max(l.dest_id, l.seq) AS cfg,
-         arg_max(l.dest_name, l.seq) AS line
-  FROM call_legs l {lj} WHERE l.dest_type = 'obl' GROUP BY l.tenant, l.unique_id, l.leg_branch),
-co AS (
-  SELECT c.*, c.gateway_name AS gw, c.gateway_name AS line, c.n0 AS n1
-  FROM c WHERE c.direction = 'incoming'
-  UNION ALL
-  SELECT c.*, coalesce(o.cfg, c.gateway_name) AS gw, coalesce(o.line, c.gateway_name) AS line,
-    CASE WHEN g.seize <> '' AND starts_with(c.n0, g.seize) THEN substr(c.n0, length(g.seize) + 1)
-         ELSE c.n0 END AS n1
-  FROM c CROSS JOIN _bill_cfg g LEFT JOIN obl o ON {_on("o", "c")}
-  WHERE c.direction = 'outgoing')
-SELECT c.rid, c.tenant, c.unique_id, c.leg_branch,
-  CASE WHEN c.direction = 'incoming' THEN 'in' ELSE 'out' END AS dir,
-  c.start_ts, CAST(c.start_local AS DATE) AS day, CAST(year(c.start_local) AS SMALLINT) AS yr,
-  CAST(ceil(c.bill_s) AS INTEGER) AS s, c.gw, c.line,
-  CASE WHEN starts_with(c.n1, '+' || g.home) THEN substr(c.n1, length(g.home) + 2)
-       WHEN starts_with(c.n1, '00' || g.home) THEN substr(c.n1, length(g.home) + 3)
-       WHEN starts_with(c.n1, '+') THEN '00' || substr(c.n1, 2) ELSE c.n1 END AS num,
-  coalesce(op.organization, '') AS company, org.name AS company_name, op.extension AS extension
-FROM co c
-CROSS JOIN _bill_cfg g
-{company_joins("c")}""")
+
+def key_company_joins(k: str = "k") -> str:
+    """company_joins() for a rating key `k` (acc = the account, ext = the extension that
+    answered an incoming call / placed an outgoing one)."""
+    return f"""LEFT JOIN accounts a ON a.tenant = {k}.tenant AND a.account = {k}.acc
+LEFT JOIN operators op ON op.tenant = {k}.tenant AND op.extension = coalesce(a.extension, {k}.ext)
+LEFT JOIN organizations org ON org.tenant = {k}.tenant AND org.id = op.organization"""
 
 
 def _build_tariffs(con: duckdb.DuckDBPyConnection) -> None:
@@ -147,38 +130,45 @@ SELECT id, dir, tenant, company, gw, nullif(prefix, '') AS prefix, valid_from, v
 FROM t WHERE rate IS NOT NULL""")
 
 
-# The tariff choice depends on a call only through (direction, day, tenant, company, gateway,
-# the first P digits of the number) -- P = the longest prefix (5 when a tariff names countries:
-# '00' + a calling code). The matching join runs on those distinct keys (tens of thousands)
-# instead of on every call (millions), then the choice is joined back.
-_KEYS = """
-CREATE OR REPLACE TEMP TABLE _bill_k AS
-SELECT row_number() OVER () AS kid, * FROM (
-  SELECT DISTINCT dir, day, tenant, company, company_name, gw, left(num, {p}) AS np FROM _bill_in)"""
-
-_CHOICE = """
-CREATE OR REPLACE TEMP TABLE _bill_choice AS
-SELECT k.*, c.tariff_id FROM _bill_k k JOIN (
-  SELECT k.kid, arg_min(t.id, t.rnk) AS tariff_id
-  FROM _bill_k k CROSS JOIN _bill_cfg g
-  JOIN _bill_t t ON t.dir = k.dir
-    AND k.day >= t.valid_from AND (t.valid_to IS NULL OR k.day <= t.valid_to)
+# The tariff choice depends on a call only through its key (direction, tenant, company,
+# gateway, number) and its day. Per key, the tariffs whose other conditions it meets are its
+# candidates; their validity bounds cut the days into segments over which the candidates
+# valid do not change, and the choice of a segment is its best-ranked valid candidate. A call
+# then takes the choice of its key's segment holding its day (one join on the key id): the
+# matching runs on the keys (thousands) instead of on every call (millions).
+_MATCH = """t.dir = k.dir
     AND (t.tenant IS NULL OR t.tenant = k.tenant)
     AND (t.company IS NULL OR t.company = k.company OR t.company = k.company_name)
     AND (t.gw IS NULL OR t.gw = k.gw)
-    AND (t.prefix IS NULL OR starts_with(k.np, t.prefix))
-    AND (t.ccs IS NULL OR len(list_filter(t.ccs, x -> starts_with(k.np, '00' || x)
-         OR (x = g.home AND NOT starts_with(k.np, '00')))) > 0)
-  GROUP BY k.kid) c ON c.kid = k.kid"""
+    AND (t.prefix IS NULL OR starts_with(k.num, t.prefix))
+    AND (t.ccs IS NULL OR len(list_filter(t.ccs, x -> starts_with(k.num, '00' || x)
+         OR (x = g.home AND NOT starts_with(k.num, '00')))) > 0)"""
+
+_CHOICE = f"""
+CREATE OR REPLACE TEMP TABLE _bill_choice AS
+WITH cand AS (
+  SELECT k.kid, t.id, t.rnk, t.valid_from, t.valid_to
+  FROM _bill_kc k CROSS JOIN _bill_cfg g JOIN _bill_t t ON {_MATCH}
+), bounds AS (
+  SELECT kid, valid_from AS d FROM cand
+  UNION SELECT kid, valid_to + 1 FROM cand WHERE valid_to IS NOT NULL
+), seg AS (
+  SELECT kid, d AS d0, coalesce(lead(d) OVER (PARTITION BY kid ORDER BY d), DATE '9999-12-31')
+    AS d1
+  FROM bounds
+), pick AS (
+  SELECT s.kid, s.d0, s.d1, arg_min(c.id, c.rnk) AS tariff_id
+  FROM seg s JOIN cand c ON c.kid = s.kid AND c.valid_from <= s.d0
+    AND (c.valid_to IS NULL OR c.valid_to >= s.d0)
+  GROUP BY s.kid, s.d0, s.d1
+)
+SELECT p.*, k.dir, k.company, k.extension, k.gw FROM pick p JOIN _bill_kc k ON k.kid = p.kid"""
 
 _ROWS = """
 CREATE OR REPLACE TEMP VIEW _bill_rows AS
-SELECT i.tenant, i.unique_id, i.leg_branch, ch.tariff_id, i.dir AS direction, i.start_ts, i.day,
-  i.yr, i.company, i.extension, i.gw AS gateway, i.s AS billed_s, false AS other
-FROM _bill_in i JOIN _bill_choice ch ON ch.dir = i.dir AND ch.day = i.day
-  AND ch.tenant = i.tenant AND ch.company = i.company
-  AND ch.company_name IS NOT DISTINCT FROM i.company_name AND ch.gw IS NOT DISTINCT FROM i.gw
-  AND ch.np IS NOT DISTINCT FROM left(i.num, {p})"""
+SELECT i.tenant, i.unique_id, i.leg_branch, ch.tariff_id, ch.dir AS direction, i.start_ts, i.day,
+  i.yr, ch.company, ch.extension, ch.gw AS gateway, i.s AS billed_s, false AS other
+FROM _bill_in i JOIN _bill_choice ch ON ch.kid = i.kid AND i.day >= ch.d0 AND i.day < ch.d1"""
 
 # Pools whose running sums can change: those of the new rows and of the old rows of the scope.
 _POOLS = """
@@ -267,28 +257,29 @@ FROM g"""
 
 _PROFILE_NEW = """
 WITH m AS (
-  SELECT i.rid, p.id AS profile_id,
+  SELECT k.kid, any_value(k.company) AS company, any_value(k.extension) AS extension,
+    any_value(k.line) AS line, p.id AS profile_id,
     arg_max(r.id, CASE r.kind WHEN 'exact' THEN 1000000 WHEN 'prefix' THEN 1000 + length(r.selection)
         ELSE 0 END * 100000 - r.pos) AS rule_id
-  FROM _bill_in i
-  JOIN billing_profile_lines pl ON pl.tenant = i.tenant AND pl.line = i.line
+  FROM _bill_kc k
+  JOIN billing_profile_lines pl ON pl.tenant = k.tenant AND pl.line = k.line
   JOIN billing_profiles p ON p.id = pl.profile_id AND p.enabled
   JOIN billing_profile_rules r ON r.profile_id = p.id AND (r.kind = 'any'
-    OR (r.kind = 'exact' AND r.selection = i.num)
-    OR (r.kind = 'prefix' AND starts_with(i.num, r.selection)))
-  WHERE i.dir = 'out'
-  GROUP BY i.rid, p.id),
+    OR (r.kind = 'exact' AND r.selection = k.num)
+    OR (r.kind = 'prefix' AND starts_with(k.num, r.selection)))
+  WHERE k.dir = 'out'
+  GROUP BY k.kid, p.id),
 c AS (
-  SELECT i.* EXCLUDE (rid), m.profile_id, m.rule_id,
+  SELECT i.*, m.company, m.extension, m.line, m.profile_id, m.rule_id,
     {cf} + CASE WHEN i.s > coalesce(r.connection_s, 0) AND coalesce(r.next_s, 0) > 0
                  AND r.next_fee IS NOT NULL
             THEN {nf} * ((i.s - coalesce(r.connection_s, 0) + r.next_s - 1) // r.next_s) ELSE 0 END
       AS cost_u
-  FROM _bill_in i JOIN m ON {on}
+  FROM _bill_in i JOIN m ON m.kid = i.kid
   JOIN billing_profile_rules r ON r.id = m.rule_id
   WHERE r.connection_fee IS NOT NULL OR r.next_fee IS NOT NULL)
 SELECT tenant, unique_id, leg_branch, 'profile' AS method, CAST(NULL AS BIGINT) AS tariff_id,
-  profile_id, rule_id, dir AS direction, start_ts, day, yr, company, extension, line AS gateway,
+  profile_id, rule_id, 'out' AS direction, start_ts, day, yr, company, extension, line AS gateway,
   s AS billed_s, 0 AS free_s, s AS charged_s, {cost} AS cost, {cost} AS cost_nofree
 FROM c"""
 
@@ -297,6 +288,7 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
     """Rate the calls of _bill_scope (or every call) and write the changed rows. bound_old=False
     when a call's stored day may differ from its scope day (a re-ingested call whose start
     changed): its old cost row is then looked up without the day bounds."""
+    rating_keys.ensure(con)
     run_id = con.execute("SELECT nextval('billing_run_seq')").fetchone()[0]
     _prepare(con)
     if not scoped:
@@ -305,13 +297,10 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
     # Constant day bounds of the scope: the scans of calls and call_costs skip the row groups
     # outside them (zone maps; both tables are stored roughly in time order).
     lo, hi = con.execute("SELECT min(day), max(day) FROM _bill_scope").fetchone()
-    _build_inputs(con, scoped, _between("c.start_local", lo, hi, ts=True) if scoped else "")
+    _build_inputs(con, scoped, _between("rc.day", lo, hi) if scoped else "")
     _build_tariffs(con)
-    plen = con.execute("SELECT coalesce(max(length(prefix)), 0), count(ccs) FROM _bill_t").fetchone()
-    p = max(plen[0], 5 if plen[1] else 0)
-    con.execute(_KEYS.format(p=p))
     con.execute(_CHOICE)
-    con.execute(_ROWS.format(p=p))
+    con.execute(_ROWS)
     if scoped:
         con.execute(_POOLS.format(on=_on("cc", "s"),
                                   bounds=_between("cc.day", lo, hi) if bound_old else ""))
@@ -331,9 +320,8 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
         charged_full=_charged("f.billed_s", "f.blk", "f.inc"),
         cost=_money("a_u + (r_u * charged_s + 30) // 60"),
         cost_nofree=_money("a_u + (r_u * charged_full + 30) // 60"))
-    profile_sql = _PROFILE_NEW.format(
-        on="i.rid = m.rid", cf=_units("r.connection_fee"), nf=_units("r.next_fee"),
-        cost=_money("cost_u"))
+    profile_sql = _PROFILE_NEW.format(cf=_units("r.connection_fee"), nf=_units("r.next_fee"),
+                                      cost=_money("cost_u"))
     new = f"SELECT * FROM ({tariff_sql}) UNION ALL SELECT * FROM ({profile_sql})"
     if scoped:
         con.execute("""CREATE OR REPLACE TEMP TABLE _bill_aff AS
@@ -383,6 +371,7 @@ def _cols(alias: str) -> str:
 
 def _drop(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP VIEW IF EXISTS _bill_rows")
+    con.execute("DROP VIEW IF EXISTS _bill_in")
     for t in SCRATCH:
         con.execute(f"DROP TABLE IF EXISTS {t}")
 
@@ -401,57 +390,58 @@ def rate_all(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def rerate_tariffs(con: duckdb.DuckDBPyConnection, tariff_ids: list[int]) -> dict[str, int]:
     """Re-rate what a change of these tariffs (added, edited or deleted) can affect: the calls
-    they rated before and the answered calls inside their (new) validity, direction, tenant and
-    gateway (a superset: prefix and company are left to the rating itself)."""
+    they rated before, and the calls of the keys they match now (direction, tenant, company,
+    gateway, prefix, countries) inside their validity. Every other key keeps its choice."""
     if not tariff_ids:
         return {"run_id": 0, "calls": 0, "written": 0, "deleted": 0}
+    rating_keys.ensure(con)
     ids = ", ".join(str(int(i)) for i in tariff_ids)
+    _prepare(con)
+    _build_tariffs(con)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_kc AS
+SELECT k.kid, k.tenant, k.dir, k.gw, k.num, coalesce(op.organization, '') AS company,
+  org.name AS company_name
+FROM rating_keys k
+{key_company_joins("k")}""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_touched AS
+SELECT DISTINCT k.kid, t.valid_from, t.valid_to
+FROM _bill_kc k CROSS JOIN _bill_cfg g JOIN _bill_t t ON {_MATCH}
+WHERE t.id IN ({ids})""")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_scope AS
 SELECT tenant, unique_id, leg_branch, day FROM call_costs
 WHERE method = 'tariff' AND tariff_id IN ({ids})
 UNION
-SELECT c.tenant, c.unique_id, c.leg_branch, CAST(c.start_local AS DATE) FROM calls c
-JOIN billing_tariffs t ON t.id IN ({ids}) AND t.active
-  AND c.start_local >= t.valid_from
-  AND (t.valid_to IS NULL OR c.start_local < t.valid_to + INTERVAL 1 DAY)
-  AND ((c.direction = 'incoming' AND t.rate_in IS NOT NULL)
-    OR (c.direction = 'outgoing' AND t.rate_out IS NOT NULL))
-  AND (t.tenant IS NULL OR t.tenant = c.tenant)
-  AND (c.direction <> 'incoming' OR t.inbound_gateway IS NULL OR t.inbound_gateway = c.gateway_name)
-  AND (c.direction <> 'outgoing' OR t.outbound_config IS NULL OR t.outbound_config = c.gateway_name
-       OR EXISTS (SELECT 1 FROM call_legs l WHERE l.tenant = c.tenant AND l.unique_id = c.unique_id
-                  AND l.leg_branch = c.leg_branch AND l.dest_type = 'obl'
-                  AND l.dest_id = t.outbound_config))
-WHERE c.bill_s > 0""")
+SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.day FROM rating_calls rc
+JOIN _bill_touched t ON t.kid = rc.kid AND rc.day >= t.valid_from
+  AND (t.valid_to IS NULL OR rc.day <= t.valid_to)""")
+    con.execute("DROP TABLE IF EXISTS _bill_touched")
     return _rate(con, scoped=True)
 
 
 def rerate_lines(con: duckdb.DuckDBPyConnection, tenant: str, lines: list[str]) -> dict[str, int]:
     """Re-rate what a change of the billing profiles of these outgoing lines can affect: the
-    tenant's answered outgoing calls on them (gateway or obl detail line) and the calls their
+    tenant's outgoing calls whose key names one of them as its line, and the calls their
     profiles valued before."""
     if not lines:
         return {"run_id": 0, "calls": 0, "written": 0, "deleted": 0}
+    rating_keys.ensure(con)
     con.execute("CREATE OR REPLACE TEMP TABLE _bill_lines AS SELECT unnest(?::TEXT[]) AS line", [lines])
     con.execute("""CREATE OR REPLACE TEMP TABLE _bill_scope AS
 SELECT tenant, unique_id, leg_branch, day FROM call_costs
 WHERE method = 'profile' AND tenant = ? AND gateway IN (SELECT line FROM _bill_lines)
 UNION
-SELECT c.tenant, c.unique_id, c.leg_branch, CAST(c.start_local AS DATE) FROM calls c
-WHERE c.tenant = ? AND c.direction = 'outgoing' AND c.bill_s > 0
-  AND (c.gateway_name IN (SELECT line FROM _bill_lines)
-       OR EXISTS (SELECT 1 FROM call_legs l WHERE l.tenant = c.tenant AND l.unique_id = c.unique_id
-                  AND l.leg_branch = c.leg_branch AND l.dest_type = 'obl'
-                  AND l.dest_name IN (SELECT line FROM _bill_lines)))""", [tenant, tenant])
+SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.day FROM rating_calls rc
+SEMI JOIN (SELECT kid FROM rating_keys WHERE tenant = ? AND dir = 'out'
+           AND line IN (SELECT line FROM _bill_lines)) k ON k.kid = rc.kid""", [tenant, tenant])
     con.execute("DROP TABLE _bill_lines")
     return _rate(con, scoped=True)
 
 
 def rate_unrated(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rate the answered external calls that have no cost row yet (e.g. loaded before 0006)."""
+    rating_keys.ensure(con)
     con.execute("""CREATE OR REPLACE TEMP TABLE _bill_scope AS
-SELECT c.tenant, c.unique_id, c.leg_branch, CAST(c.start_local AS DATE) AS day FROM calls c
-WHERE c.direction IN ('incoming', 'outgoing') AND c.bill_s > 0
-  AND NOT EXISTS (SELECT 1 FROM call_costs cc WHERE cc.tenant = c.tenant
-                  AND cc.unique_id = c.unique_id AND cc.leg_branch = c.leg_branch)""")
+SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.day FROM rating_calls rc
+WHERE NOT EXISTS (SELECT 1 FROM call_costs cc WHERE cc.tenant = rc.tenant
+                  AND cc.unique_id = rc.unique_id AND cc.leg_branch = rc.leg_branch)""")
     return _rate(con, scoped=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from pbxlens import PbxlensError
-from pbxlens.billing import rating
+from pbxlens.billing import rating, rating_keys
 from pbxlens.config import get_settings
 from pbxlens.ingest import activity as activity_facts
 from pbxlens.ingest import (
@@ -149,6 +149,7 @@ def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
         derive.refresh(con, result.batch_id)
         coincidence_days.refresh(con, result.batch_id)
         activity_facts.refresh_talk(con, result.batch_id)
+        rating_keys.refresh(con, result.batch_id)
         rating.rate_batch(con, result.batch_id)
         missed.on_batch(con, result.batch_id)
     result.rows_quarantined = loader.quarantine(con, result.batch_id, str(path))

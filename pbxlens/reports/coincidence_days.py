@@ -40,6 +40,7 @@ KINDS = ("gateway", "out_config")
 # The longest local day: a piece's second of day fits in 17 bits, so (level, second) orders
 # as one BIGINT; a day is at least 23 h, which bounds how many days an interval can span.
 _DAY_BITS = 131072
+_T_MASK = _DAY_BITS - 1
 _MIN_DAY_S = 82800
 
 TABLES = ("coincidence_day_buckets", "coincidence_day_levels")
@@ -70,10 +71,11 @@ bounds AS (
     greatest(max(day0), CAST(to_timestamp(max(e)) AS DATE)) + 1 AS d1
   FROM {iv}
 ), cal AS (
-  SELECT day, CAST(epoch(CAST(day AS TIMESTAMPTZ)) AS BIGINT) AS lo,
+  SELECT day, CAST(datediff('day', d0, day) AS BIGINT) AS i,
+    CAST(epoch(CAST(day AS TIMESTAMPTZ)) AS BIGINT) AS lo,
     CAST(epoch(CAST(day + 1 AS TIMESTAMPTZ)) AS BIGINT) AS hi
-  FROM (SELECT CAST(unnest(generate_series(CAST(d0 AS TIMESTAMP), CAST(d1 AS TIMESTAMP),
-                                           INTERVAL 1 DAY)) AS DATE) AS day FROM bounds)
+  FROM (SELECT d0, CAST(unnest(generate_series(CAST(d0 AS TIMESTAMP), CAST(d1 AS TIMESTAMP),
+                                               INTERVAL 1 DAY)) AS DATE) AS day FROM bounds)
 )"""
 
 
@@ -107,54 +109,61 @@ def sweep_select(iv: str, keep: str, bucket: str, *, all_tenants: bool = False) 
     that divides 3600). Rows (tenant, kind, fs, line, day, gid, b, level, peak, peak_t,
     level_s, secs, starts, carried): gid 1 = a bucket b with a call in it (peak_t absolute),
     gid 2 = the seconds at a level > 0. The all-lines rows (line ALL) are per tenant, or
-    across tenants (tenant ALL) with `all_tenants`."""
+    across tenants (tenant ALL) with `all_tenants`.
+
+    Every event is one BIGINT: part << 35 | day << 19 | second of day << 2 | kind (0 = an end,
+    1 = a bucket boundary, 2 = a start, 3 = a start carried over midnight), so one sort puts
+    each (line, day) together, in time order, ends before starts. Every (line, day) sums to
+    0, so one running sum over the sorted stream is each one's own level (a streaming
+    window); a row and the one before it in the same (line, day) bound a constant segment.
+    Measured: faster than a window PARTITIONED BY line and day, whose per-partition sums
+    DuckDB builds as segment trees."""
     at = f"'{ALL}'" if all_tenants else "tenant"
     at_k = f"'{ALL}'" if all_tenants else "k.tenant"
+    delta = "CASE k & 3 WHEN 0 THEN -1 WHEN 1 THEN 0 ELSE 1 END"
     return f"""{pieces_ctes(iv)}, kept AS (
   SELECT p.* FROM pieces p WHERE {keep}
 ), parts AS MATERIALIZED (
-  SELECT CAST(row_number() OVER () AS INTEGER) AS pid, * FROM (
+  SELECT CAST(row_number() OVER () AS BIGINT) AS pid, * FROM (
     SELECT DISTINCT tenant, kind, fs, line FROM kept
     UNION SELECT DISTINCT {at}, kind, fs, '{ALL}' FROM kept)
 ), pc AS MATERIALIZED (
-  SELECT p.pid, ap.pid AS apid, k.day, CAST(c.hi - c.lo AS INTEGER) AS len,
-    CAST(greatest(k.a, c.lo) - c.lo AS INTEGER) AS t0,
-    CAST(least(k.e, c.hi) - c.lo AS INTEGER) AS t1,
-    CAST(k.a < c.lo AS INTEGER) AS carried
+  SELECT (p.pid << 16 | c.i) << 19 AS pd, (ap.pid << 16 | c.i) << 19 AS apd,
+    c.hi - c.lo AS len,
+    (greatest(k.a, c.lo) - c.lo) << 2 | CASE WHEN k.a < c.lo THEN 3 ELSE 2 END AS s,
+    (least(k.e, c.hi) - c.lo) << 2 AS e
   FROM kept k JOIN cal c ON c.day = k.day
   JOIN parts p ON p.tenant = k.tenant AND p.kind = k.kind AND p.fs = k.fs AND p.line = k.line
   JOIN parts ap ON ap.tenant = {at_k} AND ap.kind = k.kind AND ap.fs = k.fs
     AND ap.line = '{ALL}'
-), bd AS (
-  SELECT pid, day, unnest(range(0, len, {bucket})) AS t
-  FROM (SELECT DISTINCT pid, day, len FROM pc UNION SELECT DISTINCT apid, day, len FROM pc)
 ), ev AS (
-  SELECT pid, day, t0 AS t, 1 AS dv, 1 - carried AS ns, carried AS nc FROM pc
-  UNION ALL SELECT apid, day, t0, 1, 1 - carried, carried FROM pc
-  UNION ALL SELECT pid, day, t1, -1, 0, 0 FROM pc
-  UNION ALL SELECT apid, day, t1, -1, 0, 0 FROM pc
-  UNION ALL SELECT pid, day, CAST(t AS INTEGER), 0, 0, 0 FROM bd
-), g AS (
-  SELECT pid, day, t, sum(dv) AS dv, sum(ns) AS ns, sum(nc) AS nc FROM ev GROUP BY pid, day, t
-), w AS (
-  SELECT pid, day, t, ns, nc,
-    sum(dv) OVER (PARTITION BY pid, day ORDER BY t ROWS UNBOUNDED PRECEDING) AS lv,
-    lead(t) OVER (PARTITION BY pid, day ORDER BY t) - t AS dt
-  FROM g
+  SELECT pd | s AS k FROM pc UNION ALL SELECT apd | s FROM pc
+  UNION ALL SELECT pd | e FROM pc UNION ALL SELECT apd | e FROM pc
+  UNION ALL
+  SELECT q | (unnest(range(0, len, {bucket})) << 2) | 1
+  FROM (SELECT DISTINCT pd AS q, len FROM pc UNION SELECT DISTINCT apd, len FROM pc)
+), st AS (
+  SELECT k, lag(k) OVER () AS pk, sum({delta}) OVER (ROWS UNBOUNDED PRECEDING) AS level
+  FROM (SELECT k FROM ev ORDER BY k)
+), seg AS (
+  SELECT pk >> 19 AS q, (pk >> 2) & {_T_MASK} AS t,
+    ((k >> 2) & {_T_MASK}) - ((pk >> 2) & {_T_MASK}) AS dt, level - {delta} AS lv,
+    pk & 3 AS kd
+  FROM st WHERE k >> 19 = pk >> 19
 ), agg AS (
-  SELECT pid, day, t // {bucket} AS b, lv, GROUPING(b, lv) AS gid,
+  SELECT q, t // {bucket} AS b, lv, GROUPING(b, lv) AS gid,
     max(lv) FILTER (WHERE dt > 0) AS peak,
     arg_max(t, lv * {_DAY_BITS} - t) FILTER (WHERE dt > 0) AS peak_t,
     sum(lv * dt) FILTER (WHERE dt > 0) AS level_s, sum(dt) FILTER (WHERE dt > 0) AS secs,
-    sum(ns) AS starts, sum(nc) AS carried
-  FROM w GROUP BY GROUPING SETS ((pid, day, b), (pid, day, lv))
+    count(*) FILTER (WHERE kd = 2) AS starts, count(*) FILTER (WHERE kd = 3) AS carried
+  FROM seg GROUP BY GROUPING SETS ((q, b), (q, lv))
 )
-SELECT p.tenant, p.kind, p.fs, p.line, a.day, a.gid,
+SELECT p.tenant, p.kind, p.fs, p.line, c.day, a.gid,
   CASE WHEN a.gid = 1 THEN a.b END AS b, CASE WHEN a.gid = 2 THEN a.lv END AS level,
   CAST(a.peak AS INTEGER) AS peak, c.lo + a.peak_t AS peak_t,
   CAST(coalesce(a.level_s, 0) AS BIGINT) AS level_s, CAST(coalesce(a.secs, 0) AS BIGINT) AS secs,
   CAST(a.starts AS INTEGER) AS starts, CAST(a.carried AS INTEGER) AS carried
-FROM agg a JOIN parts p ON p.pid = a.pid JOIN cal c ON c.day = a.day
+FROM agg a JOIN parts p ON p.pid = a.q >> 16 JOIN cal c ON c.i = a.q & 65535
 WHERE (a.gid = 1 AND a.peak > 0) OR (a.gid = 2 AND a.lv > 0 AND a.secs > 0)"""
 
 
@@ -249,23 +258,35 @@ def refresh(con: duckdb.DuckDBPyConnection, batch_ids: int | list[int]) -> None:
         con.execute(f"INSERT INTO _cd_touched {_TOUCHED}", args)
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _cd_touched AS {_TOUCHED}", args)
-    # the touched days: a sweep's piece days of the touched spans (one kind, one definition)
+    refresh_touched(con)
+
+
+def refresh_touched(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute the summaries of every (tenant, day) an interval of the temp table
+    _cd_touched (tenant, day0, a, e) touches. Days far apart are swept separately, so that a
+    batch of old and new days does not scan every call in between."""
     iv = "(SELECT tenant, '' AS kind, true AS fs, '' AS line, day0, a, e FROM _cd_touched)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _cd_scope AS {pieces_ctes(iv)}
         SELECT DISTINCT tenant, day FROM pieces
         UNION SELECT DISTINCT tenant, day0 FROM _cd_touched""")
-    lim = con.execute("SELECT min(day), max(day) FROM _cd_scope").fetchone()
-    if lim[0] is not None:
-        for t in TABLES:
-            con.execute(f"DELETE FROM {t} d USING _cd_scope s "
-                        f"WHERE d.tenant = s.tenant AND d.day = s.day")
-        lo, hi = _midnight(lim[0]), _midnight(lim[1] + timedelta(days=1))
-        where = ("AND l.end_s > $lo AND l.start_s < $hi "
-                 "AND l.tenant IN (SELECT tenant FROM _cd_scope)")
-        iv = f"({intervals_sql(where)})"
-        _store(con, iv, "EXISTS (SELECT 1 FROM _cd_scope s WHERE s.tenant = p.tenant "
-                        "AND s.day = p.day)",
-               {"lo": lo, "hi": hi})
+    for t in TABLES:
+        con.execute(f"DELETE FROM {t} d USING _cd_scope s "
+                    f"WHERE d.tenant = s.tenant AND d.day = s.day")
+    days = [r[0] for r in con.execute("SELECT DISTINCT day FROM _cd_scope ORDER BY 1").fetchall()]
+    runs: list[list[date]] = []
+    for d in days:
+        if runs and (d - runs[-1][-1]).days <= 7:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    where = ("AND l.end_s > $lo AND l.start_s < $hi "
+             "AND l.tenant IN (SELECT tenant FROM _cd_scope)")
+    keep = ("p.day BETWEEN $d0 AND $d1 AND EXISTS (SELECT 1 FROM _cd_scope s "
+            "WHERE s.tenant = p.tenant AND s.day = p.day)")
+    for run in runs:
+        lo, hi = _midnight(run[0]), _midnight(run[-1] + timedelta(days=1))
+        _store(con, f"({intervals_sql(where)})", keep,
+               {"lo": lo, "hi": hi, "d0": run[0], "d1": run[-1]})
     _drop(con)
 
 
