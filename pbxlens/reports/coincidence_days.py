@@ -119,23 +119,27 @@ def sweep_select(iv: str, keep: str, bucket: str, *, all_tenants: bool = False) 
     Measured: faster than a window PARTITIONED BY line and day, whose per-partition sums
     DuckDB builds as segment trees."""
     at = f"'{ALL}'" if all_tenants else "tenant"
-    at_k = f"'{ALL}'" if all_tenants else "k.tenant"
+    at_lp = f"'{ALL}'" if all_tenants else "lp.tenant"
     delta = "CASE k & 3 WHEN 0 THEN -1 WHEN 1 THEN 0 ELSE 1 END"
     return f"""{pieces_ctes(iv)}, kept AS (
   SELECT p.* FROM pieces p WHERE {keep}
-), parts AS MATERIALIZED (
+), lp AS (
+  SELECT DISTINCT tenant, kind, fs, line FROM kept
+), ap AS MATERIALIZED (
   SELECT CAST(row_number() OVER () AS BIGINT) AS pid, * FROM (
-    SELECT DISTINCT tenant, kind, fs, line FROM kept
-    UNION SELECT DISTINCT {at}, kind, fs, '{ALL}' FROM kept)
+    SELECT DISTINCT {at} AS tenant, kind, fs FROM lp)
+), parts AS MATERIALIZED (
+  SELECT (SELECT count(*) FROM ap) + CAST(row_number() OVER () AS BIGINT) AS pid, lp.*,
+    ap.pid AS apid
+  FROM lp JOIN ap ON ap.tenant = {at_lp} AND ap.kind = lp.kind AND ap.fs = lp.fs
+  UNION ALL SELECT pid, tenant, kind, fs, '{ALL}', NULL FROM ap
 ), pc AS MATERIALIZED (
-  SELECT (p.pid << 16 | c.i) << 19 AS pd, (ap.pid << 16 | c.i) << 19 AS apd,
+  SELECT (p.pid << 16 | c.i) << 19 AS pd, (p.apid << 16 | c.i) << 19 AS apd,
     c.hi - c.lo AS len,
     (greatest(k.a, c.lo) - c.lo) << 2 | CASE WHEN k.a < c.lo THEN 3 ELSE 2 END AS s,
     (least(k.e, c.hi) - c.lo) << 2 AS e
   FROM kept k JOIN cal c ON c.day = k.day
   JOIN parts p ON p.tenant = k.tenant AND p.kind = k.kind AND p.fs = k.fs AND p.line = k.line
-  JOIN parts ap ON ap.tenant = {at_k} AND ap.kind = k.kind AND ap.fs = k.fs
-    AND ap.line = '{ALL}'
 ), ev AS (
   SELECT pd | s AS k FROM pc UNION ALL SELECT apd | s FROM pc
   UNION ALL SELECT pd | e FROM pc UNION ALL SELECT apd | e FROM pc
@@ -145,26 +149,31 @@ def sweep_select(iv: str, keep: str, bucket: str, *, all_tenants: bool = False) 
 ), st AS (
   SELECT k, lag(k) OVER () AS pk, sum({delta}) OVER (ROWS UNBOUNDED PRECEDING) AS level
   FROM (SELECT k FROM ev ORDER BY k)
-), seg AS (
+), seg AS MATERIALIZED (
   SELECT pk >> 19 AS q, (pk >> 2) & {_T_MASK} AS t,
     ((k >> 2) & {_T_MASK}) - ((pk >> 2) & {_T_MASK}) AS dt, level - {delta} AS lv,
     pk & 3 AS kd
   FROM st WHERE k >> 19 = pk >> 19
+), bk AS (
+  SELECT q << 12 | t // {bucket} AS qb,
+    max(lv << 17 | ({_T_MASK} - t)) FILTER (WHERE dt > 0) AS top,
+    sum(lv * dt) AS level_s, count(*) FILTER (WHERE kd = 2) AS starts,
+    count(*) FILTER (WHERE kd = 3) AS carried
+  FROM seg GROUP BY qb
+), lv AS (
+  SELECT q << 23 | lv AS ql, sum(dt) AS secs FROM seg WHERE dt > 0 AND lv > 0 GROUP BY ql
 ), agg AS (
-  SELECT q, t // {bucket} AS b, lv, GROUPING(b, lv) AS gid,
-    max(lv) FILTER (WHERE dt > 0) AS peak,
-    arg_max(t, lv * {_DAY_BITS} - t) FILTER (WHERE dt > 0) AS peak_t,
-    sum(lv * dt) FILTER (WHERE dt > 0) AS level_s, sum(dt) FILTER (WHERE dt > 0) AS secs,
-    count(*) FILTER (WHERE kd = 2) AS starts, count(*) FILTER (WHERE kd = 3) AS carried
-  FROM seg GROUP BY GROUPING SETS ((q, b), (q, lv))
+  SELECT qb >> 12 AS q, 1 AS gid, qb & 4095 AS b, NULL AS lv, top >> 17 AS peak,
+    {_T_MASK} - (top & {_T_MASK}) AS peak_t, level_s, 0 AS secs, starts, carried
+  FROM bk WHERE top >> 17 > 0
+  UNION ALL
+  SELECT ql >> 23, 2, NULL, ql & 8388607, NULL, NULL, 0, secs, 0, 0 FROM lv
 )
-SELECT p.tenant, p.kind, p.fs, p.line, c.day, a.gid,
-  CASE WHEN a.gid = 1 THEN a.b END AS b, CASE WHEN a.gid = 2 THEN a.lv END AS level,
+SELECT p.tenant, p.kind, p.fs, p.line, c.day, a.gid, a.b, a.lv AS level,
   CAST(a.peak AS INTEGER) AS peak, c.lo + a.peak_t AS peak_t,
-  CAST(coalesce(a.level_s, 0) AS BIGINT) AS level_s, CAST(coalesce(a.secs, 0) AS BIGINT) AS secs,
+  CAST(a.level_s AS BIGINT) AS level_s, CAST(a.secs AS BIGINT) AS secs,
   CAST(a.starts AS INTEGER) AS starts, CAST(a.carried AS INTEGER) AS carried
-FROM agg a JOIN parts p ON p.pid = a.q >> 16 JOIN cal c ON c.i = a.q & 65535
-WHERE (a.gid = 1 AND a.peak > 0) OR (a.gid = 2 AND a.lv > 0 AND a.secs > 0)"""
+FROM agg a JOIN parts p ON p.pid = a.q >> 16 JOIN cal c ON c.i = a.q & 65535"""
 
 
 @contextmanager
