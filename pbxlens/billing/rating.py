@@ -5,6 +5,10 @@ the whole store) set-based, then writes to ``call_costs`` only the rows whose va
 rating twice changes nothing, and a change rewrites only the calls it affects plus the later
 calls of the same free-allowance pool (tariff, tenant, company, year) whose consumption shifts.
 
+The inputs are the persisted rating keys (rating_keys.py: number, gateway, line, account,
+computed once per call at ingest): the tariff choice runs per key and validity segment and is
+joined back to the calls by key id; a tariff change re-rates the calls of the keys it matches.
+
 Decisions (docs/decisions.md "Billing"; nexus_modules.md C.2, C.6, errata):
 - billed seconds = ceil(bill_secs) (errata "Billed seconds": whole seconds rounded up);
 - only incoming/outgoing calls with bill_secs > 0 are rated (C.2 step 1, L18314);

@@ -3,15 +3,16 @@
 Every interval a coincidence report counts (coincidence.py: [answer, end) or [start, end) of a
 call on a line) is cut into one *piece* per local day it touches, so a call across midnight
 adds to both days and a DST day is 23 or 25 hours long. The sweep then runs per (line, day):
-+1 at a piece's start, -1 at its end, summed per second (ends and starts of the same second
-net out, so back-to-back calls never overlap), bucket boundaries added as 0-deltas, and a
-running sum PARTITIONED BY line and day gives the level of every constant segment. Partitions
-are independent, so DuckDB sorts and scans them in parallel (the report sweep used to be one
-global sort). Per bucket: the peak, the first second at the peak, channel-seconds and the
-intervals starting in it (plus, in the day's first bucket, those carried over midnight); per
-level: the seconds at it. A range of days adds these up exactly: bucket boundaries are
-elapsed time from each day's midnight, and every local midnight of a range lies a whole number
-of hours after the first one, so the range's buckets are the days' buckets side by side.
++1 at a piece's start, -1 at its end (ends before starts at the same second, so back-to-back
+calls never overlap), bucket boundaries as 0-events, and a running sum gives the level of
+every constant segment. Every (line, day) is independent of the others: its events are one
+range of packed 64-bit keys, so one parallel sort groups them and the running sum restarts at
+zero in each (sweep_select). Per bucket: the peak, the first second at the peak,
+channel-seconds and the intervals starting in it (plus, in the day's first bucket, those
+carried over midnight); per level: the seconds at it. A range of days adds these up exactly:
+bucket boundaries are elapsed time from each day's midnight, and every local midnight of a
+range lies a whole number of hours after the first one, so the range's buckets are the days'
+buckets side by side.
 
 The same sweep serves twice: `refresh`/`rebuild` keep it in coincidence_day_buckets /
 coincidence_day_levels (quarter hours, per line and for all the tenant's lines, both interval
@@ -36,7 +37,6 @@ from pbxlens.config import get_settings
 ALL = "\x1f*"  # line of the all-lines rows (never a line name)
 BUCKET_S = 900  # the stored buckets: quarter hours
 CHUNK_DAYS = 31  # a rebuild sweeps a month at a time (memory stays flat)
-KINDS = ("gateway", "out_config")
 # The longest local day: a piece's second of day fits in 17 bits, so (level, second) orders
 # as one BIGINT; a day is at least 23 h, which bounds how many days an interval can span.
 _DAY_BITS = 131072
@@ -103,13 +103,14 @@ iv0 AS (
 )"""
 
 
-def sweep_select(iv: str, keep: str, bucket: str, *, all_tenants: bool = False) -> str:
+def sweep_select(iv: str, keep: str, bucket: str, *, all_tenants: bool = False,
+                 lines: bool = True) -> str:
     """A SELECT of the sweep of the intervals `iv` (see pieces_ctes) on the days `keep`
     accepts (a predicate on p.tenant, p.day), with buckets of `bucket` seconds (an expression
     that divides 3600). Rows (tenant, kind, fs, line, day, gid, b, level, peak, peak_t,
     level_s, secs, starts, carried): gid 1 = a bucket b with a call in it (peak_t absolute),
     gid 2 = the seconds at a level > 0. The all-lines rows (line ALL) are per tenant, or
-    across tenants (tenant ALL) with `all_tenants`.
+    across tenants (tenant ALL) with `all_tenants`; `lines=False` sweeps only those.
 
     Every event is one BIGINT: part << 35 | day << 19 | second of day << 2 | kind (0 = an end,
     1 = a bucket boundary, 2 = a start, 3 = a start carried over midnight), so one sort puts
@@ -121,6 +122,8 @@ def sweep_select(iv: str, keep: str, bucket: str, *, all_tenants: bool = False) 
     at = f"'{ALL}'" if all_tenants else "tenant"
     at_lp = f"'{ALL}'" if all_tenants else "lp.tenant"
     delta = "CASE k & 3 WHEN 0 THEN -1 WHEN 1 THEN 0 ELSE 1 END"
+    line_events = "UNION ALL SELECT pd | s FROM pc UNION ALL SELECT pd | e FROM pc" if lines else ""
+    line_bounds = "UNION SELECT DISTINCT pd, len FROM pc" if lines else ""
     return f"""{pieces_ctes(iv)}, kept AS (
   SELECT p.* FROM pieces p WHERE {keep}
 ), lp AS (
@@ -141,11 +144,11 @@ def sweep_select(iv: str, keep: str, bucket: str, *, all_tenants: bool = False) 
   FROM kept k JOIN cal c ON c.day = k.day
   JOIN parts p ON p.tenant = k.tenant AND p.kind = k.kind AND p.fs = k.fs AND p.line = k.line
 ), ev AS (
-  SELECT pd | s AS k FROM pc UNION ALL SELECT apd | s FROM pc
-  UNION ALL SELECT pd | e FROM pc UNION ALL SELECT apd | e FROM pc
+  SELECT apd | s AS k FROM pc UNION ALL SELECT apd | e FROM pc
+  {line_events}
   UNION ALL
   SELECT q | (unnest(range(0, len, {bucket})) << 2) | 1
-  FROM (SELECT DISTINCT pd AS q, len FROM pc UNION SELECT DISTINCT apd, len FROM pc)
+  FROM (SELECT DISTINCT apd AS q, len FROM pc {line_bounds})
 ), st AS (
   SELECT k, lag(k) OVER () AS pk, sum({delta}) OVER (ROWS UNBOUNDED PRECEDING) AS level
   FROM (SELECT k FROM ev ORDER BY k)
@@ -371,28 +374,31 @@ class Ask:
         return a
 
 
-def _stored_where(ask: Ask) -> str:
+def _stored_where(ask: Ask, *, all_rows: bool = True) -> str:
     where = " AND day BETWEEN CAST($d_from AS DATE) AND CAST($d_to AS DATE)"
     if ask.tenant is not None:
         where += " AND tenant = $tenant"
     if ask.values:
-        where += " AND line = $v0"
+        where += f" AND line IN ({', '.join(f'$v{i}' for i in range(len(ask.values)))})"
+    elif not all_rows:
+        where += f" AND line <> '{ALL}'"
     return where
 
 
-def stored_sql(ask: Ask) -> tuple[str, dict]:
-    """The report rows from the stored summaries (whole lines, or one line, which is then also
-    the all-lines row)."""
-    src = _STORED.format(where=_stored_where(ask))
-    if ask.values:
+def stored_sql(ask: Ask, *, all_rows: bool = True) -> tuple[str, dict]:
+    """The report rows from the stored summaries: whole lines with their all-lines rows, or
+    one line (then also the all-lines row); `all_rows=False`: the lines' own rows only."""
+    src = _STORED.format(where=_stored_where(ask, all_rows=all_rows))
+    if ask.values and all_rows:
         src = (f"SELECT src1.* REPLACE (CASE WHEN dup THEN '{ALL}' ELSE line END AS line) "
                f"FROM ({src}) src1, (SELECT false AS dup UNION ALL SELECT true AS dup) x")
     return _RANGE.format(src=src, label=_LABEL), {**ask.args(), "src_bucket": BUCKET_S}
 
 
-def swept_sql(ask: Ask) -> tuple[str, dict]:
-    """The same rows from a sweep of line_calls over the range, partitioned by line and day
-    (any subset of lines, any bucket that divides an hour, all lines across tenants)."""
+def swept_sql(ask: Ask, *, lines: bool = True) -> tuple[str, dict]:
+    """The same rows from a sweep of line_calls over the range, per line and day (any subset
+    of lines, any bucket that divides an hour, all lines across tenants); `lines=False`: the
+    all-lines rows only."""
     where = (" AND k.kind = $kind AND f.fs = $fs AND l.day <= CAST($d_to AS DATE)"
              " AND l.end_s > $lo AND l.start_s < $hi")
     if ask.tenant is not None:
@@ -403,16 +409,20 @@ def swept_sql(ask: Ask) -> tuple[str, dict]:
                   f" IN ({marks})")
     keep = "p.day BETWEEN CAST($d_from AS DATE) AND CAST($d_to AS DATE)"
     src = sweep_select(f"({intervals_sql(where)})", keep, "$bucket",
-                       all_tenants=ask.tenant is None)
+                       all_tenants=ask.tenant is None, lines=lines)
     return (_RANGE.format(src=src, label=_LABEL),
             {**ask.args(), "hi": ask.hi, "src_bucket": ask.bucket})
 
 
-def _stored_answers(con: duckdb.DuckDBPyConnection, ask: Ask) -> bool:
-    """The summaries answer unless: switched off, not built, buckets that are not whole
-    quarter hours, several lines at once (their joint concurrency is not stored), or lines of
-    several tenants at once."""
-    if not _enabled.get() or ask.bucket % BUCKET_S or len(ask.values) > 1 or not built(con):
+def _stored_lines(con: duckdb.DuckDBPyConnection, ask: Ask) -> bool:
+    """The summaries hold the lines' own rows: switched on, built, whole quarter hours."""
+    return _enabled.get() and not ask.bucket % BUCKET_S and built(con)
+
+
+def _stored_all(con: duckdb.DuckDBPyConnection, ask: Ask) -> bool:
+    """... and the all-lines row too: whole lines or one line, of one tenant (the joint
+    concurrency of several lines, or of several tenants' lines, is not stored)."""
+    if len(ask.values) > 1:
         return False
     if ask.tenant is not None:
         return True
@@ -426,6 +436,12 @@ def _stored_answers(con: duckdb.DuckDBPyConnection, ask: Ask) -> bool:
 def rows(con: duckdb.DuckDBPyConnection, ask: Ask) -> list[tuple]:
     """The report rows (line, b, level, gid, peak, level_s, secs, n, peak_t): line is
     `tenant \\x1f name` or ALL; gid 1 = range bucket b (peak_t absolute), gid 2 = the
-    seconds at a level."""
-    sql, args = stored_sql(ask) if _stored_answers(con, ask) else swept_sql(ask)
-    return con.execute(sql, args).fetchall()
+    seconds at a level. From the summaries when they hold everything; the lines' rows from
+    the summaries and a sweep of the all-lines row only when they hold the lines; else a sweep
+    of everything."""
+    if not _stored_lines(con, ask):
+        return con.execute(*swept_sql(ask)).fetchall()
+    if _stored_all(con, ask):
+        return con.execute(*stored_sql(ask)).fetchall()
+    return (con.execute(*stored_sql(ask, all_rows=False)).fetchall()
+            + con.execute(*swept_sql(ask, lines=False)).fetchall())

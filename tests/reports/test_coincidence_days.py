@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -227,22 +228,73 @@ def _check_naive(d: dict, store: Store, by_config: bool, fs: bool, p: Params,
         assert ch["series"][0]["data"] == [pk for pk, _s in e["buckets"]], line
 
 
-def test_subsets_and_tenants_fall_back_to_the_sweep(store):
-    """Two lines at once (their joint peak is not stored) and one line (stored) both equal the
-    naive count; the chart buckets of 5 minutes sweep too."""
+def test_subsets_and_buckets_fall_back_to_the_sweep(store, monkeypatch):
+    """One line (stored), two lines at once (the lines stored, their joint peak swept) and 5-
+    minute buckets (all swept) equal the pure sweep and the naive count."""
+    from pbxlens.config import get_settings
+
     con = db.connect(store.path, read_only=True)
     try:
         gws = [r[0] for r in con.execute("SELECT DISTINCT gateway FROM line_calls ORDER BY 1"
                                          ).fetchall()]
-        d_from = PERIODS[0]
-        for sel in (gws[:1], gws[:2]):
+        d_from = PERIODS[1]
+        for sel in (gws[:1], gws[:2], gws[1:]):
             p = Params(date_from=d_from, date_to=d_from + timedelta(days=DAYS - 1),
                        filters={"gateway": sel})
             d = to_dict(run(con, "cdr.coincidences", p))
+            with coincidence_days.disabled():
+                assert to_dict(run(con, "cdr.coincidences", p)) == d, sel
             ivs = [iv for iv in nv.intervals(store.calls, False) if iv[0] in sel]
             exp = nv.coincidences(ivs, p.date_from, p.date_to)
             tot = d["tables"][0]["totals"]
             assert (tot["line.n"], tot["peak.peak"]) == (exp["*"]["n"], exp["*"]["peak"]), sel
+            assert tot["≥1.n"] == sum(s for lv, s in exp["*"]["hist"].items() if lv >= 1)
+        monkeypatch.setenv("PBXLENS_COINCIDENCE_BUCKET_MIN", "5")
+        get_settings.cache_clear()
+        p = Params(date_from=d_from, date_to=d_from + timedelta(days=DAYS - 1))
+        d = to_dict(run(con, "cdr.coincidences_out", p))
+        exp = nv.coincidences(nv.intervals(store.calls, True), p.date_from, p.date_to, 300)
+        charts = {c["id"]: c for c in d["charts"]}
+        assert charts["coincidences_all"]["series"][0]["data"] == [
+            pk for pk, _s in exp["*"]["buckets"]]
+    finally:
+        monkeypatch.delenv("PBXLENS_COINCIDENCE_BUCKET_MIN", raising=False)
+        get_settings.cache_clear()
+        con.close()
+
+
+def _acme(uid: str) -> bool:
+    return zlib.crc32(uid.encode()) % 3 == 0
+
+
+def test_several_tenants(store, tmp_path):
+    """Two tenants: each tenant's report comes from its summaries; the report over both
+    (labels `line (tenant)`, totals = the joint concurrency of every line) sweeps the
+    all-lines row and equals the pure sweep and the naive count."""
+    rows = []
+    with open(store.path.parent / "final.csv", encoding="utf-8", newline="") as f:
+        rd = csv.DictReader(f)
+        header = [*(rd.fieldnames or []), "tenant"]
+        for r in rd:
+            rows.append({**r, "tenant": "acme" if _acme(r["unique_id"]) else "default"})
+    path = _write(tmp_path / "two.csv", header, rows)
+    con = db.connect(tmp_path / "t.duckdb")
+    ingest_paths(con, [path])
+    try:
+        assert {r[0] for r in con.execute("SELECT DISTINCT tenant FROM calls").fetchall()} == {
+            "acme", "default"}
+        p = Params(date_from=PERIODS[0], date_to=PERIODS[0] + timedelta(days=DAYS - 1))
+        for tenant in (None, "acme", "default"):
+            q = Params(date_from=p.date_from, date_to=p.date_to, tenant=tenant)
+            got = to_dict(run(con, "cdr.coincidences", q))
+            with coincidence_days.disabled():
+                assert to_dict(run(con, "cdr.coincidences", q)) == got, tenant
+            tot = got["tables"][0]["totals"]
+            ivs = nv.intervals([c for c in store.calls
+                                if tenant is None or _acme(c[0]["unique_id"])
+                                == (tenant == "acme")], False)
+            exp = nv.coincidences(ivs, p.date_from, p.date_to)["*"]
+            assert (tot["line.n"], tot["peak.peak"]) == (exp["n"], exp["peak"]), tenant
     finally:
         con.close()
 
