@@ -3,10 +3,10 @@
 Store: the line_calls of a source store (default bench/out/reports.duckdb, the 10M-call store of
 bench/reports.py, when it exists; else bench/out/coincidences_src.duckdb, built here by
 ingesting the 200k simulated calls bench/reports.py simulates, 20 days x 10k/day) are tiled
-into bench/out/coincidences_<calls>.duckdb: copy k is shifted back by 13·k days (k = the
-unique_id suffix of the 10M store, or the copy number when tiling here), so 10M calls fall into
-370 days (every interval keeps its length); the gateway and outbound configuration limits come
-along. The day summaries are then built from scratch (timed), and re-built for the days of one
+into bench/out/coincidences_<calls>.duckdb: copy k of the 10M store (k = its unique_id suffix,
+20·k days later) is shifted back by 13·k days, a copy k tiled here by 7·k days, so 10M calls
+fall into 363 days (every interval keeps its length); the gateway and outbound configuration
+limits come along. The day summaries are then built from scratch (timed), and re-built for the days of one
 200k-call copy, as an ingest batch does (timed).
 
 Measured in the same run, for the last 365 days (or the whole span when shorter) and the last
@@ -152,9 +152,11 @@ def build(src: Path, store: Path, calls: int) -> None:
         rows = (f"SELECT l.* REPLACE (l.unique_id || '-' || r.k AS unique_id), r.k "
                 f"FROM src.line_calls l, range({copies}) r(k)")
         limit = ""
-    shift = f"k * {SHIFT_DAYS} * 86400"
+    # net 7 days per copy either way: the 10M store's copies sit 20 days apart already
+    days = SHIFT_DAYS if tiled else 20 - SHIFT_DAYS
+    shift = f"k * {days} * 86400"
     con.execute(f"""INSERT INTO line_calls
-        SELECT tenant, unique_id, leg_branch, day - CAST(k * {SHIFT_DAYS} AS INTEGER),
+        SELECT tenant, unique_id, leg_branch, day - CAST(k * {days} AS INTEGER),
           direction, gateway, out_config, start_s - {shift}, answer_s - {shift}, end_s - {shift}
         FROM ({rows}) {limit} ORDER BY 4, 8""")
     con.execute("INSERT INTO gateways SELECT * FROM src.gateways")
@@ -163,18 +165,17 @@ def build(src: Path, store: Path, calls: int) -> None:
     copy.unlink()
     n = con.execute("SELECT count(*) FROM line_calls").fetchone()[0]
     print(f"tiled {n:,} line calls in {time.perf_counter() - t:.0f} s", flush=True)
-    t = time.perf_counter()
     con.execute("BEGIN TRANSACTION")
-    coincidence_days.rebuild(con)
+    t, cpu = timed(lambda: coincidence_days.rebuild(con), 0)
     con.execute("COMMIT")
     con.execute("CHECKPOINT")
     rows = con.execute("SELECT count(*) FROM coincidence_day_buckets").fetchone()[0]
-    print(f"day summaries built from scratch in {time.perf_counter() - t:.1f} s "
+    print(f"day summaries built from scratch in {t:.1f} s wall, {cpu:.1f} s cpu "
           f"({rows:,} quarter-hour rows)", flush=True)
     con.close()
 
 
-def refresh_one_copy(store: Path) -> tuple[float, int]:
+def refresh_one_copy(store: Path) -> tuple[float, float, int]:
     """Re-sweep the days one 200k-call copy touches (what an ingest batch of it costs)."""
     con = db.connect(store)
     con.execute("BEGIN TRANSACTION")
@@ -183,20 +184,20 @@ def refresh_one_copy(store: Path) -> tuple[float, int]:
           greatest(end_s, start_s + 1) AS e
         FROM line_calls WHERE unique_id LIKE '%-1'""")
     n = con.execute("SELECT count(*) FROM _cd_touched").fetchone()[0]
-    t = time.perf_counter()
-    coincidence_days.refresh_touched(con)
-    dt = time.perf_counter() - t
+    dt, cpu = timed(lambda: coincidence_days.refresh_touched(con), 0)
     con.execute("ROLLBACK")
     con.close()
-    return dt, n
+    return dt, cpu, n
 
 
 def timed(fn, repeat: int = REPEAT) -> tuple[float, float]:
-    """(p50 wall seconds, p50 CPU seconds of this process) after a warm-up; CPU is printed too
-    because the benchmark machine is shared and wall time there includes waiting for a core."""
-    fn()
+    """(p50 wall seconds, p50 CPU seconds of this process) after a warm-up (none when repeat
+    is 0: one timed run); CPU is printed too because the benchmark machine is shared and wall
+    time there includes waiting for a core."""
+    if repeat:
+        fn()
     xs, cs = [], []
-    for _ in range(repeat):
+    for _ in range(max(1, repeat)):
         r0 = resource.getrusage(resource.RUSAGE_SELF)
         t = time.perf_counter()
         fn()
@@ -260,15 +261,16 @@ def main() -> None:
     store = OUT / f"coincidences_{args.calls}.duckdb"
     if args.rebuild or not store.exists():
         build(source(args.src), store, args.calls)
-    t_ref, n_ref = refresh_one_copy(store)
+    t_ref, c_ref, n_ref = refresh_one_copy(store)
     con = db.connect(store, read_only=True)
     n = con.execute("SELECT count(*) FROM line_calls").fetchone()[0]
     first, last = con.execute("SELECT min(day), max(day) FROM line_calls").fetchone()
     print(f"store: {n:,} calls on a line, {first} .. {last}; summaries of the days of one "
-          f"copy ({n_ref:,} calls) re-swept in {t_ref:.2f} s; p50 of {REPEAT} after a warm-up")
-    print(f"{'report':22} {'range':>5} {'calls':>10} {'p50 s':>6} {'cpu s':>6} {'swept s':>7} "
-          f"{'old s':>6} {'/old':>6} {'/issue':>6} {'target':>7}"
-          + ("" if args.no_pandas else f" {'explode s':>9} {'cumsum s':>8}"))
+          f"copy ({n_ref:,} calls) re-swept in {t_ref:.2f} s wall, {c_ref:.2f} s cpu; "
+          f"p50 of {REPEAT} after a warm-up (swept, old: one run after a warm-up)")
+    print(f"{'report':22} {'days':>4} {'calls':>10} {'new s':>6} {'cpu':>5} {'swept':>6} "
+          f"{'cpu':>5} {'old s':>6} {'cpu':>5} {'/old':>6} {'cpu':>6} {'/issue':>6} "
+          f"{'target':>7}" + ("" if args.no_pandas else f" {'explode s':>9} {'cumsum s':>8}"))
     for name, days in (("year", 365), ("month", 30)):
         d0, d1 = max(first, last - timedelta(days=days - 1)), last
         lo, hi = _epoch(d0), _epoch(d1 + timedelta(days=1))
@@ -278,13 +280,14 @@ def main() -> None:
                                    ("cdr.coincidences_out", "out_config", True)):
             p = Params(date_from=d0, date_to=d1)
             t, cpu = timed(lambda r=rid, p=p: run(con, r, p))
-            t_sw, _c = timed(lambda r=rid, p=p: _swept(con, r, p), 1)
-            t_old, _c = timed(lambda k=key, o=outgoing, lo=lo, hi=hi, d1=d1:
-                              old_sweep(con, k, lo, hi, d1, o), 1)
+            t_sw, c_sw = timed(lambda r=rid, p=p: _swept(con, r, p), 1)
+            t_old, c_old = timed(lambda k=key, o=outgoing, lo=lo, hi=hi, d1=d1:
+                                 old_sweep(con, k, lo, hi, d1, o), 1)
             ok = "ok" if t <= TARGET[name] else "MISS"
-            line = (f"{rid:22} {(d1 - d0).days + 1:5} {held:10,} {t:6.2f} {cpu:6.2f} "
-                    f"{t_sw:7.2f} {t_old:6.2f} {t / t_old:6.3f} {t / BASELINE[name]:6.3f} "
-                    f"{'<= ' + str(TARGET[name]):>5} {ok}")
+            line = (f"{rid:22} {(d1 - d0).days + 1:4} {held:10,} {t:6.2f} {cpu:5.2f} "
+                    f"{t_sw:6.2f} {c_sw:5.2f} {t_old:6.2f} {c_old:5.2f} {t / t_old:6.3f} "
+                    f"{cpu / max(c_old, 1e-9):6.3f} {t / BASELINE[name]:6.3f} "
+                    f"{'<= ' + str(TARGET[name]):>7} {ok}")
             if not args.no_pandas:
                 b1, _c = timed(lambda k=key, o=outgoing, lo=lo, hi=hi, d1=d1:
                                pandas_explode(con, k, lo, hi, d1, o), 1)
@@ -292,7 +295,9 @@ def main() -> None:
                                numpy_cumsum(con, k, lo, hi, d1, o))
                 line += f" {b1:9.2f} {b2:8.2f}"
             print(line, flush=True)
-    print("ratios: /old = p50 / the previous SQL measured here; /issue = p50 / the issue's "
+    print("new = the report from the day summaries; swept = the same report swept from "
+          "line_calls per line and day (the path of line subsets); old = the previous report "
+          "SQL alone; ratios: /old = new / old (wall, cpu), /issue = new wall / the issue's "
           "baseline for 10M calls (year 54 s, month 0.6 s)")
 
 

@@ -76,13 +76,10 @@ LEFT JOIN operators op ON op.tenant = {c}.tenant AND op.extension = coalesce(a.e
 LEFT JOIN organizations org ON org.tenant = {c}.tenant AND org.id = op.organization"""
 
 
-def _between(col: str, lo, hi, *, ts: bool = False) -> str:
+def _between(col: str, lo, hi) -> str:
     """A constant range predicate (dates from the store, never user text) for zone-map pruning."""
     if lo is None:
         return " AND false"
-    if ts:
-        return (f" AND {col} >= DATE '{lo.isoformat()}' "
-                f"AND {col} < DATE '{hi.isoformat()}' + INTERVAL 1 DAY")
     return f" AND {col} BETWEEN DATE '{lo.isoformat()}' AND DATE '{hi.isoformat()}'"
 
 
@@ -298,8 +295,8 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
     if not scoped:
         con.execute("CREATE OR REPLACE TEMP TABLE _bill_scope (tenant TEXT, unique_id TEXT, "
                     "leg_branch SMALLINT, day DATE)")
-    # Constant day bounds of the scope: the scans of calls and call_costs skip the row groups
-    # outside them (zone maps; both tables are stored roughly in time order).
+    # Constant day bounds of the scope: the scans of rating_calls and call_costs skip the row
+    # groups outside them (zone maps; both tables are stored roughly in time order).
     lo, hi = con.execute("SELECT min(day), max(day) FROM _bill_scope").fetchone()
     _build_inputs(con, scoped, _between("rc.day", lo, hi) if scoped else "")
     _build_tariffs(con)

@@ -24,6 +24,7 @@ all lines of several tenants at once).
 from __future__ import annotations
 
 import contextvars
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,10 +49,19 @@ _enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("coincidence_day
 _SCRATCH = ("_cd_scope", "_cd_touched", "_cd_agg")
 
 
-def intervals_sql(where: str = "") -> str:
-    """Every counted interval of line_calls under both report keys and both definitions:
-    (tenant, kind, fs, line, day0 = the call's local start day, a, e). `where` filters
-    line_calls (alias l)."""
+def intervals_sql(where: str = "", *, kind: str | None = None, fs: bool | None = None) -> str:
+    """Every counted interval of line_calls under both report keys and both definitions, or
+    under the given ones: (tenant, kind, fs, line, day0 = the call's local start day, a, e).
+    `where` filters line_calls (alias l)."""
+    if kind is not None and fs is not None:  # one report's intervals: no cross product
+        line = "l.gateway" if kind == "gateway" else "l.out_config"
+        a = "l.start_s" if fs else "l.answer_s"
+        out = "" if kind == "gateway" else "AND l.direction = 'outgoing'"
+        return f"""
+  SELECT l.tenant, '{kind}' AS kind, {str(bool(fs)).lower()} AS fs, {line} AS line,
+    l.day AS day0, {a} AS a, l.end_s AS e
+  FROM line_calls l
+  WHERE {a} < l.end_s {out} {where}"""
     return f"""
   SELECT l.tenant, k.kind, f.fs,
     CASE WHEN k.kind = 'gateway' THEN l.gateway ELSE l.out_config END AS line, l.day AS day0,
@@ -63,13 +73,18 @@ def intervals_sql(where: str = "") -> str:
     AND CASE WHEN f.fs THEN l.start_s ELSE l.answer_s END < l.end_s {where}"""
 
 
-def _calendar(iv: str) -> str:
-    """Local midnights (lo) and day ends (hi) of every day an interval of `iv` can touch."""
+def _calendar(iv: str | None) -> str:
+    """Local midnights (lo) and day ends (hi) of every day an interval can touch: the days
+    from $c0 to $c1, or (iv given) those the intervals of `iv` span, with a day of margin."""
+    if iv is None:
+        bounds = "SELECT CAST($c0 AS DATE) AS d0, CAST($c1 AS DATE) AS d1"
+    else:
+        bounds = f"""SELECT least(min(day0), CAST(to_timestamp(min(a)) AS DATE)) - 1 AS d0,
+    greatest(max(day0), CAST(to_timestamp(max(e)) AS DATE)) + 1 AS d1
+  FROM {iv}"""
     return f"""
 bounds AS (
-  SELECT least(min(day0), CAST(to_timestamp(min(a)) AS DATE)) - 1 AS d0,
-    greatest(max(day0), CAST(to_timestamp(max(e)) AS DATE)) + 1 AS d1
-  FROM {iv}
+  {bounds}
 ), cal AS (
   SELECT day, CAST(datediff('day', d0, day) AS BIGINT) AS i,
     CAST(epoch(CAST(day AS TIMESTAMPTZ)) AS BIGINT) AS lo,
@@ -79,14 +94,29 @@ bounds AS (
 )"""
 
 
-def pieces_ctes(iv: str) -> str:
+def calendar_bounds(con: duckdb.DuckDBPyConnection, where: str, args: dict) -> dict:
+    """{c0, c1}: the days (with a day of margin) the line_calls rows that `where` (a filter
+    on alias l) selects can touch, for a calendar given as parameters (see pieces_ctes)."""
+    lo_a, d0, e1, d1 = con.execute(f"""SELECT min(least(l.start_s, coalesce(l.answer_s,
+        l.start_s))), min(l.day), max(l.end_s), max(l.day) FROM line_calls l
+        WHERE true {where}""", _used(where, args)).fetchone()
+    if d0 is None:
+        return {"c0": date(2000, 1, 1), "c1": date(2000, 1, 2)}
+    return {"c0": min(d0, _local_day(int(lo_a))) - timedelta(days=1),
+            "c1": max(d1, _local_day(int(e1))) + timedelta(days=1)}
+
+
+def pieces_ctes(iv: str, *, cal_params: bool = False) -> str:
     """CTEs ending in `pieces` (tenant, kind, fs, line, day, a, e): the intervals of `iv` (a
     subquery with columns tenant, kind, fs, line, day0, a, e) once per local day they touch.
     The day is found by equality on the call's start day (a hash join); only an interval that
-    leaves that day (across midnight) is expanded to its neighbours."""
+    leaves that day (across midnight) is expanded to its neighbours. The calendar spans the
+    days of `iv` (read twice: it is materialized), or with `cal_params` the days $c0 .. $c1
+    (calendar_bounds; `iv` is then streamed once)."""
+    iv_cte = "iv AS (SELECT * FROM {iv})" if cal_params else "iv AS MATERIALIZED (SELECT * FROM {iv})"
     return f"""
-WITH iv AS MATERIALIZED (SELECT * FROM {iv}),
-{_calendar("iv")},
+WITH {iv_cte.format(iv=iv)},
+{_calendar(None if cal_params else "iv")},
 iv0 AS (
   SELECT iv.*, c.lo AS lo0, c.hi AS hi0 FROM iv JOIN cal c ON c.day = iv.day0
 ), pieces AS (
@@ -104,7 +134,7 @@ iv0 AS (
 
 
 def sweep_select(iv: str, keep: str, bucket: str, *, all_tenants: bool = False,
-                 lines: bool = True) -> str:
+                 lines: bool = True, cal_params: bool = True) -> str:
     """A SELECT of the sweep of the intervals `iv` (see pieces_ctes) on the days `keep`
     accepts (a predicate on p.tenant, p.day), with buckets of `bucket` seconds (an expression
     that divides 3600). Rows (tenant, kind, fs, line, day, gid, b, level, peak, peak_t,
@@ -124,7 +154,7 @@ def sweep_select(iv: str, keep: str, bucket: str, *, all_tenants: bool = False,
     delta = "CASE k & 3 WHEN 0 THEN -1 WHEN 1 THEN 0 ELSE 1 END"
     line_events = "UNION ALL SELECT pd | s FROM pc UNION ALL SELECT pd | e FROM pc" if lines else ""
     line_bounds = "UNION SELECT DISTINCT pd, len FROM pc" if lines else ""
-    return f"""{pieces_ctes(iv)}, kept AS (
+    return f"""{pieces_ctes(iv, cal_params=cal_params)}, kept AS (
   SELECT p.* FROM pieces p WHERE {keep}
 ), lp AS (
   SELECT DISTINCT tenant, kind, fs, line FROM kept
@@ -152,25 +182,21 @@ def sweep_select(iv: str, keep: str, bucket: str, *, all_tenants: bool = False,
 ), st AS (
   SELECT k, lag(k) OVER () AS pk, sum({delta}) OVER (ROWS UNBOUNDED PRECEDING) AS level
   FROM (SELECT k FROM ev ORDER BY k)
-), seg AS MATERIALIZED (
+), seg AS (
   SELECT pk >> 19 AS q, (pk >> 2) & {_T_MASK} AS t,
     ((k >> 2) & {_T_MASK}) - ((pk >> 2) & {_T_MASK}) AS dt, level - {delta} AS lv,
     pk & 3 AS kd
   FROM st WHERE k >> 19 = pk >> 19
-), bk AS (
-  SELECT q << 12 | t // {bucket} AS qb,
+), g AS (
+  SELECT q, t // {bucket} AS b, lv, GROUPING(b, lv) AS gid,
     max(lv << 17 | ({_T_MASK} - t)) FILTER (WHERE dt > 0) AS top,
-    sum(lv * dt) AS level_s, count(*) FILTER (WHERE kd = 2) AS starts,
-    count(*) FILTER (WHERE kd = 3) AS carried
-  FROM seg GROUP BY qb
-), lv AS (
-  SELECT q << 23 | lv AS ql, sum(dt) AS secs FROM seg WHERE dt > 0 AND lv > 0 GROUP BY ql
+    sum(lv * dt) AS level_s, sum(dt) FILTER (WHERE dt > 0) AS secs,
+    count(*) FILTER (WHERE kd = 2) AS starts, count(*) FILTER (WHERE kd = 3) AS carried
+  FROM seg GROUP BY GROUPING SETS ((q, b), (q, lv))
 ), agg AS (
-  SELECT qb >> 12 AS q, 1 AS gid, qb & 4095 AS b, NULL AS lv, top >> 17 AS peak,
-    {_T_MASK} - (top & {_T_MASK}) AS peak_t, level_s, 0 AS secs, starts, carried
-  FROM bk WHERE top >> 17 > 0
-  UNION ALL
-  SELECT ql >> 23, 2, NULL, ql & 8388607, NULL, NULL, 0, secs, 0, 0 FROM lv
+  SELECT q, gid, b, lv, top >> 17 AS peak, {_T_MASK} - (top & {_T_MASK}) AS peak_t, level_s,
+    secs, starts, carried
+  FROM g WHERE (gid = 1 AND top >> 17 > 0) OR (gid = 2 AND lv > 0 AND secs > 0)
 )
 SELECT p.tenant, p.kind, p.fs, p.line, c.day, a.gid, a.b, a.lv AS level,
   CAST(a.peak AS INTEGER) AS peak, c.lo + a.peak_t AS peak_t,
@@ -198,10 +224,12 @@ def built(con: duckdb.DuckDBPyConnection) -> bool:
     return row is not None and row[0] == get_settings().timezone
 
 
-def _store(con: duckdb.DuckDBPyConnection, iv: str, keep: str, args: dict) -> None:
-    """Sweep and insert the summary rows of the kept (tenant, day)s."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _cd_agg AS {sweep_select(iv, keep, str(BUCKET_S))}",
-                args)
+def _store(con: duckdb.DuckDBPyConnection, where: str, keep: str, args: dict) -> None:
+    """Sweep the line_calls rows `where` selects and insert the summary rows of the kept
+    (tenant, day)s."""
+    args = {**args, **calendar_bounds(con, where, args)}
+    sql = sweep_select(f"({intervals_sql(where)})", keep, str(BUCKET_S))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cd_agg AS {sql}", args)
     con.execute("""INSERT INTO coincidence_day_buckets
         SELECT tenant, kind, fs, line, day, CAST(b AS SMALLINT), peak, peak_t, level_s,
           starts, carried
@@ -232,8 +260,7 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
         while day <= d1:
             last = min(d1, day + timedelta(days=CHUNK_DAYS - 1))
             lo, hi = _midnight(day), _midnight(last + timedelta(days=1))
-            iv = f"({intervals_sql('AND l.end_s > $lo AND l.start_s < $hi')})"
-            _store(con, iv, "p.day BETWEEN $d0 AND $d1",
+            _store(con, "AND l.end_s > $lo AND l.start_s < $hi", "p.day BETWEEN $d0 AND $d1",
                    {"lo": lo, "hi": hi, "d0": day, "d1": last})
             day = last + timedelta(days=1)
     con.execute("INSERT INTO coincidence_day_meta (timezone) VALUES (?)",
@@ -297,9 +324,13 @@ def refresh_touched(con: duckdb.DuckDBPyConnection) -> None:
             "WHERE s.tenant = p.tenant AND s.day = p.day)")
     for run in runs:
         lo, hi = _midnight(run[0]), _midnight(run[-1] + timedelta(days=1))
-        _store(con, f"({intervals_sql(where)})", keep,
-               {"lo": lo, "hi": hi, "d0": run[0], "d1": run[-1]})
+        _store(con, where, keep, {"lo": lo, "hi": hi, "d0": run[0], "d1": run[-1]})
     _drop(con)
+
+
+def _used(sql: str, args: dict) -> dict:
+    """The named parameters `sql` refers to (DuckDB refuses unused ones)."""
+    return {k: v for k, v in args.items() if re.search(rf"\${k}\b", sql)}
 
 
 def _ids(batch_ids: int | list[int]) -> list[int]:
@@ -395,23 +426,24 @@ def stored_sql(ask: Ask, *, all_rows: bool = True) -> tuple[str, dict]:
     return _RANGE.format(src=src, label=_LABEL), {**ask.args(), "src_bucket": BUCKET_S}
 
 
-def swept_sql(ask: Ask, *, lines: bool = True) -> tuple[str, dict]:
+def swept_sql(ask: Ask, *, lines: bool = True, cal: dict | None = None) -> tuple[str, dict]:
     """The same rows from a sweep of line_calls over the range, per line and day (any subset
     of lines, any bucket that divides an hour, all lines across tenants); `lines=False`: the
     all-lines rows only."""
-    where = (" AND k.kind = $kind AND f.fs = $fs AND l.day <= CAST($d_to AS DATE)"
-             " AND l.end_s > $lo AND l.start_s < $hi")
+    where = " AND l.day <= CAST($d_to AS DATE) AND l.end_s > $lo AND l.start_s < $hi"
     if ask.tenant is not None:
         where += " AND l.tenant = $tenant"
     if ask.values:
         marks = ", ".join(f"$v{i}" for i in range(len(ask.values)))
-        where += (" AND CASE WHEN k.kind = 'gateway' THEN l.gateway ELSE l.out_config END"
-                  f" IN ({marks})")
+        col = "l.gateway" if ask.kind == "gateway" else "l.out_config"
+        where += f" AND {col} IN ({marks})"
     keep = "p.day BETWEEN CAST($d_from AS DATE) AND CAST($d_to AS DATE)"
-    src = sweep_select(f"({intervals_sql(where)})", keep, "$bucket",
-                       all_tenants=ask.tenant is None, lines=lines)
+    iv = intervals_sql(where, kind=ask.kind, fs=ask.from_start)
+    src = sweep_select(f"({iv})", keep, "$bucket", all_tenants=ask.tenant is None, lines=lines)
+    cal = cal or {"c0": ask.d_from - timedelta(days=1), "c1": ask.d_to + timedelta(days=1)}
+    args = {k: v for k, v in ask.args().items() if k not in ("kind", "fs")}
     return (_RANGE.format(src=src, label=_LABEL),
-            {**ask.args(), "hi": ask.hi, "src_bucket": ask.bucket})
+            {**args, "hi": ask.hi, "src_bucket": ask.bucket, **cal})
 
 
 def _stored_lines(con: duckdb.DuckDBPyConnection, ask: Ask) -> bool:
@@ -439,9 +471,16 @@ def rows(con: duckdb.DuckDBPyConnection, ask: Ask) -> list[tuple]:
     seconds at a level. From the summaries when they hold everything; the lines' rows from
     the summaries and a sweep of the all-lines row only when they hold the lines; else a sweep
     of everything."""
-    if not _stored_lines(con, ask):
-        return con.execute(*swept_sql(ask)).fetchall()
-    if _stored_all(con, ask):
+    lines = not _stored_lines(con, ask)
+    if not lines and _stored_all(con, ask):
         return con.execute(*stored_sql(ask)).fetchall()
-    return (con.execute(*stored_sql(ask, all_rows=False)).fetchall()
-            + con.execute(*swept_sql(ask, lines=False)).fetchall())
+    where = " AND l.day <= CAST($d_to AS DATE) AND l.end_s > $lo AND l.start_s < $hi"
+    args = {"d_to": ask.d_to.isoformat(), "lo": ask.lo, "hi": ask.hi}
+    if ask.tenant is not None:
+        where += " AND l.tenant = $tenant"
+        args["tenant"] = ask.tenant
+    swept = con.execute(*swept_sql(ask, lines=lines, cal=calendar_bounds(con, where, args))
+                        ).fetchall()
+    if lines:
+        return swept
+    return con.execute(*stored_sql(ask, all_rows=False)).fetchall() + swept
