@@ -6,8 +6,9 @@ simulated span per tile) into bench/out/billing_<calls>.duckdb (rebuilt with --r
 tiles bypass ingest, so the rating keys (what ingest computes once per call: normalized
 number, gateway, line, account) are built here, timed on their own.
 Measured: the keys; rate all (first run, then again with nothing changed); re-rate after an
-edit of a company's promotion window (a few % of the calls) and after a new tariff valid over
-10 % of the days (every call of those days is re-rated); the plain query. Wall and CPU seconds
+edit of a company's promotion window (a few % of the calls), after a new rate of the
+fixed-network tariff (~11 % of the rated calls) and after a new tariff valid over 10 % of the
+days (only the calls whose tariff moves are re-rated); the plain query. Wall and CPU seconds
 (the machine is shared: wall includes waiting for a core). Targets (issue: rate 10M <= 10 s,
 was 55.8 s; re-rate 10 % <= 3 s, was 20.7 s).
 Usage: python bench/billing.py [--calls 10000000] [--rebuild] [--store PATH]
@@ -104,7 +105,8 @@ def setup_tariffs(con) -> int:
     mk = dict(rerate=False)
     tariffs.add_tariff(con, description="generica", valid_from=lo, rate_in="0.5", rate_out="0.25",
                        answer_charge="0.5", free_minutes=100, initial_block_s=30, increment_s=6, **mk)
-    tariffs.add_tariff(con, description="reti fisse", valid_from=lo, prefix="0", rate_out="0.65", **mk)
+    fixed = tariffs.add_tariff(con, description="reti fisse", valid_from=lo, prefix="0",
+                               rate_out="0.65", **mk)
     tariffs.add_tariff(con, description="reti mobili", valid_from=lo, prefix="3", rate_out="3.9",
                        increment_s=60, **mk)
     tariffs.add_tariff(con, description="gateway Milano", valid_from=lo, inbound_gateway="GW-Milano",
@@ -126,7 +128,7 @@ def setup_tariffs(con) -> int:
     con.execute("INSERT INTO billing_profile_lines VALUES ('default', 'GW-Milano', ?), "
                 "('default', 'GW-Roma', ?)", [pid, pid])
     con.execute("COMMIT")
-    return window, date.fromordinal(start), date.fromordinal(start + span // 10)
+    return window, fixed, date.fromordinal(start), date.fromordinal(start + span // 10)
 
 
 def timed(fn):
@@ -152,7 +154,7 @@ def main() -> None:
         build(args.calls, store)
     con = db.connect(store)
     n_calls = con.execute("SELECT count(*) FROM calls").fetchone()[0]
-    window, w0, w1 = setup_tariffs(con)
+    window, fixed, w0, w1 = setup_tariffs(con)
 
     def in_tx(fn):
         def run():
@@ -172,9 +174,12 @@ def main() -> None:
                           "(SELECT max(run_id) FROM call_costs)").fetchone()[0]
     rated = con.execute("SELECT count(*) FROM call_costs WHERE method = 'tariff'").fetchone()[0]
     ratable = con.execute("SELECT count(*) FROM rating_calls").fetchone()[0]
+    t10, c10, _ = timed(lambda: tariffs.update_tariff(con, fixed, rate_out="0.7"))
+    n10 = con.execute("SELECT count(*) FROM call_costs WHERE run_id = "
+                      "(SELECT max(run_id) FROM call_costs)").fetchone()[0]
     summer = tariffs.add_tariff(con, description="estate", valid_from=w0, valid_to=w1,
                                 rate_in="0.45", rate_out="0.45", rerate=False)
-    t10, c10, s10 = timed(in_tx(lambda: rating.rerate_tariffs(con, [summer])))
+    t_new, c_new, s_new = timed(in_tx(lambda: rating.rerate_tariffs(con, [summer])))
     t_plain, c_plain, _ = timed(lambda: con.execute(PLAIN))
     plain_n = con.execute("SELECT count(*) FROM plain").fetchone()[0]
     rows = [
@@ -189,10 +194,12 @@ def main() -> None:
          f"{s_again['written']} rows written"),
         ("re-rate: promo window edited", f"{t_re:.2f} s", f"{c_re:.2f} s",
          f"{touched:,} rows rewritten ({100 * touched / max(rated, 1):.1f} % of rated)"),
-        ("re-rate: tariff over 10 % of days", f"{t10:.2f} s", f"{c10:.2f} s",
-         f"{s10['calls']:,} calls re-rated ({100 * s10['calls'] / max(ratable, 1):.1f} %), "
-         f"{s10['written']:,} rows written; target <= 3 s at 10M; "
-         f"{t10 / BASELINE['rerate']:.3f} x the issue's 20.7 s"),
+        ("re-rate: fixed-network rate edited", f"{t10:.2f} s", f"{c10:.2f} s",
+         f"{n10:,} rows rewritten ({100 * n10 / max(rated, 1):.1f} % of rated); target <= 3 s "
+         f"at 10M; {t10 / BASELINE['rerate']:.3f} x the issue's 20.7 s"),
+        ("re-rate: new tariff over 10 % of days", f"{t_new:.2f} s", f"{c_new:.2f} s",
+         f"{s_new['calls']:,} calls re-rated, {s_new['written']:,} rows written (the keys it "
+         "matches: the calls whose tariff moves)"),
         ("plain DuckDB query, no free minutes", f"{t_plain:.2f} s", f"{c_plain:.2f} s",
          f"{plain_n:,} rows"),
         ("ratio rate all / plain", f"{t_full / t_plain:.2f}", f"{c_full / max(c_plain, 1e-9):.2f}",

@@ -301,6 +301,7 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
     _build_inputs(con, scoped, _between("rc.day", lo, hi) if scoped else "")
     _build_tariffs(con)
     con.execute(_CHOICE)
+    _keep_choice(con, every_key=not scoped)
     con.execute(_ROWS)
     if scoped:
         con.execute(_POOLS.format(on=_on("cc", "s"),
@@ -389,10 +390,42 @@ def rate_all(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return _rate(con, scoped=False)
 
 
+def _keep_choice(con: duckdb.DuckDBPyConnection, *, every_key: bool) -> None:
+    """Store the choice just computed for the keys of _bill_kc (every key: the table)."""
+    if every_key:
+        con.execute("DELETE FROM rating_choices")
+    else:
+        con.execute("DELETE FROM rating_choices c USING _bill_kc k WHERE c.kid = k.kid")
+    con.execute("INSERT INTO rating_choices SELECT kid, d0, d1, tariff_id FROM _bill_choice "
+                "ORDER BY kid, d0")
+
+
+# The days of a key whose tariff moves with a change (or whose tariff is a changed one): the
+# bounds of its old and new segments cut its days into pieces with one old and one new choice.
+_MOVED = """
+CREATE OR REPLACE TEMP TABLE _bill_moved AS
+WITH old AS (
+  SELECT c.* FROM rating_choices c SEMI JOIN _bill_kc k ON k.kid = c.kid
+), b AS (
+  SELECT kid, d0 AS d FROM _bill_choice UNION SELECT kid, d1 FROM _bill_choice
+  UNION SELECT kid, d0 FROM old UNION SELECT kid, d1 FROM old
+), e AS (
+  SELECT kid, d AS x0, lead(d) OVER (PARTITION BY kid ORDER BY d) AS x1 FROM b
+)
+SELECT e.kid, e.x0, e.x1 FROM e
+LEFT JOIN _bill_choice n ON n.kid = e.kid AND n.d0 <= e.x0 AND e.x0 < n.d1
+LEFT JOIN old o ON o.kid = e.kid AND o.d0 <= e.x0 AND e.x0 < o.d1
+WHERE e.x1 IS NOT NULL
+  AND (n.tariff_id IS DISTINCT FROM o.tariff_id OR n.tariff_id IN ({ids}))"""
+
+
 def rerate_tariffs(con: duckdb.DuckDBPyConnection, tariff_ids: list[int]) -> dict[str, int]:
-    """Re-rate what a change of these tariffs (added, edited or deleted) can affect: the calls
-    they rated before, and the calls of the keys they match now (direction, tenant, company,
-    gateway, prefix, countries) inside their validity. Every other key keeps its choice."""
+    """Re-rate what a change of these tariffs (added, edited or deleted) can affect. The keys
+    concerned are those the changed tariffs match now (direction, tenant, company, gateway,
+    prefix, countries) and those they were chosen for; their choice is computed again and
+    compared with the stored one, and only the calls of the days whose tariff moves, or whose
+    tariff is a changed one, are re-rated (plus the calls the changed tariffs rated before,
+    and the later calls of their free-allowance pools). Every other key keeps its choice."""
     if not tariff_ids:
         return {"run_id": 0, "calls": 0, "written": 0, "deleted": 0}
     rating_keys.ensure(con)
@@ -400,22 +433,25 @@ def rerate_tariffs(con: duckdb.DuckDBPyConnection, tariff_ids: list[int]) -> dic
     _prepare(con)
     _build_tariffs(con)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_kc AS
-SELECT k.kid, k.tenant, k.dir, k.gw, k.num, coalesce(op.organization, '') AS company,
-  org.name AS company_name
+SELECT k.kid, k.tenant, k.dir, k.gw, k.line, k.num, coalesce(op.organization, '') AS company,
+  org.name AS company_name, op.extension AS extension
 FROM rating_keys k
 {key_company_joins("k")}""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_touched AS
-SELECT DISTINCT k.kid, t.valid_from, t.valid_to
-FROM _bill_kc k CROSS JOIN _bill_cfg g JOIN _bill_t t ON {_MATCH}
-WHERE t.id IN ({ids})""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_kc AS
+SELECT k.* FROM _bill_kc k SEMI JOIN (
+  SELECT k.kid FROM _bill_kc k CROSS JOIN _bill_cfg g JOIN _bill_t t ON {_MATCH}
+  WHERE t.id IN ({ids})
+  UNION SELECT kid FROM rating_choices WHERE tariff_id IN ({ids})) s ON s.kid = k.kid""")
+    con.execute(_CHOICE)
+    con.execute(_MOVED.format(ids=ids))
+    _keep_choice(con, every_key=False)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_scope AS
 SELECT tenant, unique_id, leg_branch, day FROM call_costs
 WHERE method = 'tariff' AND tariff_id IN ({ids})
 UNION
 SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.day FROM rating_calls rc
-JOIN _bill_touched t ON t.kid = rc.kid AND rc.day >= t.valid_from
-  AND (t.valid_to IS NULL OR rc.day <= t.valid_to)""")
-    con.execute("DROP TABLE IF EXISTS _bill_touched")
+JOIN _bill_moved m ON m.kid = rc.kid AND rc.day >= m.x0 AND rc.day < m.x1""")
+    con.execute("DROP TABLE IF EXISTS _bill_moved")
     return _rate(con, scoped=True)
 
 

@@ -100,9 +100,10 @@ def _prepare(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute every key and every ratable call's row from calls / call_legs."""
+    """Recompute every key and every ratable call's row from calls / call_legs (the keys get
+    new ids: the stored tariff choices per key go too; the next rating stores them again)."""
     _prepare(con)
-    for t in ("rating_calls", "rating_keys", "rating_keys_meta"):
+    for t in ("rating_calls", "rating_keys", "rating_keys_meta", "rating_choices"):
         con.execute(f"DELETE FROM {t}")
     con.execute(_INPUTS.format(calls="calls"))
     con.execute(_NEW_KEYS)
