@@ -19,8 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pbxlens.billing import rating_keys  # noqa: E402
 from pbxlens.ingest import derive  # noqa: E402
-from pbxlens.reports import Params, run  # noqa: E402
+from pbxlens.reports import Params, coincidence_days, run  # noqa: E402
 from pbxlens.store import analytics as db  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -146,6 +147,8 @@ def build() -> None:
         FROM call_legs l, k ORDER BY k.k, l.enter_ts""")
     n = con.execute("SELECT count(*) FROM calls").fetchone()[0]
     derive.rebuild(con)  # the tiled copies bypassed ingest
+    coincidence_days.rebuild(con)  # so did the day summaries and the rating keys
+    rating_keys.rebuild(con)
     con.execute("CHECKPOINT")
     con.close()
     tmp.rename(STORE)

@@ -5,6 +5,10 @@ the whole store) set-based, then writes to ``call_costs`` only the rows whose va
 rating twice changes nothing, and a change rewrites only the calls it affects plus the later
 calls of the same free-allowance pool (tariff, tenant, company, year) whose consumption shifts.
 
+The inputs are the persisted rating keys (rating_keys.py: number, gateway, line, account,
+computed once per call at ingest): the tariff choice runs per key and validity segment and is
+joined back to the calls by key id; a tariff change re-rates the calls of the keys it matches.
+
 Decisions (docs/decisions.md "Billing"; nexus_modules.md C.2, C.6, errata):
 - billed seconds = ceil(bill_secs) (errata "Billed seconds": whole seconds rounded up);
 - only incoming/outgoing calls with bill_secs > 0 are rated (C.2 step 1, L18314);
@@ -24,11 +28,10 @@ Money is integer hundred-thousandths inside the SQL (exact), DECIMAL(18,5) in th
 from __future__ import annotations
 
 import duckdb
-import phonenumbers
 
-from pbxlens.config import get_settings
+from pbxlens.billing import rating_keys
 
-SCRATCH = ("_bill_cfg", "_bill_scope", "_bill_in", "_bill_t", "_bill_k", "_bill_choice",
+SCRATCH = ("_bill_cfg", "_bill_scope", "_bill_in_s", "_bill_t", "_bill_kc", "_bill_choice",
            "_bill_pool", "_bill_base", "_bill_others", "_bill_new", "_bill_aff", "_bill_old",
            "_bill_diff")
 
@@ -58,10 +61,8 @@ def _units(dec: str) -> str:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:
-    s = get_settings()
-    home = str(phonenumbers.country_code_for_region(s.default_region) or 39)
     con.execute("CREATE OR REPLACE TEMP TABLE _bill_cfg AS SELECT CAST(? AS TEXT) AS seize, "
-                "CAST(? AS TEXT) AS home", [s.line_prefix or "", home])
+                "CAST(? AS TEXT) AS home", list(rating_keys.settings()))
 
 
 def company_joins(c: str = "c") -> str:
@@ -75,57 +76,40 @@ LEFT JOIN operators op ON op.tenant = {c}.tenant AND op.extension = coalesce(a.e
 LEFT JOIN organizations org ON org.tenant = {c}.tenant AND org.id = op.organization"""
 
 
-def _between(col: str, lo, hi, *, ts: bool = False) -> str:
+def _between(col: str, lo, hi) -> str:
     """A constant range predicate (dates from the store, never user text) for zone-map pruning."""
     if lo is None:
         return " AND false"
-    if ts:
-        return (f" AND {col} >= DATE '{lo.isoformat()}' "
-                f"AND {col} < DATE '{hi.isoformat()}' + INTERVAL 1 DAY")
     return f" AND {col} BETWEEN DATE '{lo.isoformat()}' AND DATE '{hi.isoformat()}'"
 
 
 def _build_inputs(con: duckdb.DuckDBPyConnection, scoped: bool, bounds: str = "") -> None:
-    """One row per ratable call of the scope (key `rid` = the calls rowid, for cheap joins).
+    """The ratable calls of the scope (`_bill_in`: call, kid, start, day, year, billed seconds,
+    from rating_calls) and their keys with the company the directory gives them today
+    (`_bill_kc`). Every call is a row of the persisted rating_calls: no call_legs, no regular
+    expression here (rating_keys.py computed those once, when the call was loaded)."""
+    if scoped:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_in_s AS
+SELECT rc.* FROM rating_calls rc SEMI JOIN _bill_scope s ON {_on("s", "rc")}
+WHERE true {bounds}""")
+        con.execute("CREATE OR REPLACE TEMP VIEW _bill_in AS SELECT * FROM _bill_in_s")
+        keys = "rating_keys k SEMI JOIN (SELECT DISTINCT kid FROM _bill_in) i ON i.kid = k.kid"
+    else:  # every call: read the stored rows as they are
+        con.execute("CREATE OR REPLACE TEMP VIEW _bill_in AS SELECT * FROM rating_calls")
+        keys = "rating_keys k"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_kc AS
+SELECT k.kid, k.tenant, k.dir, k.gw, k.line, k.num, coalesce(op.organization, '') AS company,
+  org.name AS company_name, op.extension AS extension
+FROM {keys}
+{key_company_joins("k")}""")
 
-    Profiled on 5.7M ratable calls (EXPLAIN ANALYZE): the join to the grouped obl legs was the
-    largest cost, so only outgoing calls take it; the number is cleaned by one regexp per row
-    (nested SELECTs, not the expression repeated in every CASE branch)."""
-    cj = "JOIN _bill_scope s ON " + _on("s", "c") if scoped else ""
-    lj = "JOIN _bill_scope s ON " + _on("s", "l") if scoped else ""
-    con.execute(f"""
-CREATE OR REPLACE TEMP TABLE _bill_in AS
-WITH c AS (
-  SELECT c.rowid AS rid, c.tenant, c.unique_id, c.leg_branch, c.direction, c.start_ts,
-    c.start_local, c.bill_s, c.gateway_name, c.answered_by, c.src_peer_name, c.src_extension,
-    c.caller, regexp_replace(CASE WHEN c.direction = 'incoming' THEN c.caller ELSE c.called END,
-                             '[^0-9+]', '', 'g') AS n0
-  FROM calls c {cj}
-  WHERE c.direction IN ('incoming', 'outgoing') AND c.bill_s > 0 {bounds}),
-obl AS (
-  SELECT l.tenant, l.unique_id, l.leg_branch, arg_max(l.dest_id, l.seq) AS cfg,
-         arg_max(l.dest_name, l.seq) AS line
-  FROM call_legs l {lj} WHERE l.dest_type = 'obl' GROUP BY l.tenant, l.unique_id, l.leg_branch),
-co AS (
-  SELECT c.*, c.gateway_name AS gw, c.gateway_name AS line, c.n0 AS n1
-  FROM c WHERE c.direction = 'incoming'
-  UNION ALL
-  SELECT c.*, coalesce(o.cfg, c.gateway_name) AS gw, coalesce(o.line, c.gateway_name) AS line,
-    CASE WHEN g.seize <> '' AND starts_with(c.n0, g.seize) THEN substr(c.n0, length(g.seize) + 1)
-         ELSE c.n0 END AS n1
-  FROM c CROSS JOIN _bill_cfg g LEFT JOIN obl o ON {_on("o", "c")}
-  WHERE c.direction = 'outgoing')
-SELECT c.rid, c.tenant, c.unique_id, c.leg_branch,
-  CASE WHEN c.direction = 'incoming' THEN 'in' ELSE 'out' END AS dir,
-  c.start_ts, CAST(c.start_local AS DATE) AS day, CAST(year(c.start_local) AS SMALLINT) AS yr,
-  CAST(ceil(c.bill_s) AS INTEGER) AS s, c.gw, c.line,
-  CASE WHEN starts_with(c.n1, '+' || g.home) THEN substr(c.n1, length(g.home) + 2)
-       WHEN starts_with(c.n1, '00' || g.home) THEN substr(c.n1, length(g.home) + 3)
-       WHEN starts_with(c.n1, '+') THEN '00' || substr(c.n1, 2) ELSE c.n1 END AS num,
-  coalesce(op.organization, '') AS company, org.name AS company_name, op.extension AS extension
-FROM co c
-CROSS JOIN _bill_cfg g
-{company_joins("c")}""")
+
+def key_company_joins(k: str = "k") -> str:
+    """company_joins() for a rating key `k` (acc = the account, ext = the extension that
+    answered an incoming call / placed an outgoing one)."""
+    return f"""LEFT JOIN accounts a ON a.tenant = {k}.tenant AND a.account = {k}.acc
+LEFT JOIN operators op ON op.tenant = {k}.tenant AND op.extension = coalesce(a.extension, {k}.ext)
+LEFT JOIN organizations org ON org.tenant = {k}.tenant AND org.id = op.organization"""
 
 
 def _build_tariffs(con: duckdb.DuckDBPyConnection) -> None:
@@ -147,38 +131,45 @@ SELECT id, dir, tenant, company, gw, nullif(prefix, '') AS prefix, valid_from, v
 FROM t WHERE rate IS NOT NULL""")
 
 
-# The tariff choice depends on a call only through (direction, day, tenant, company, gateway,
-# the first P digits of the number) -- P = the longest prefix (5 when a tariff names countries:
-# '00' + a calling code). The matching join runs on those distinct keys (tens of thousands)
-# instead of on every call (millions), then the choice is joined back.
-_KEYS = """
-CREATE OR REPLACE TEMP TABLE _bill_k AS
-SELECT row_number() OVER () AS kid, * FROM (
-  SELECT DISTINCT dir, day, tenant, company, company_name, gw, left(num, {p}) AS np FROM _bill_in)"""
-
-_CHOICE = """
-CREATE OR REPLACE TEMP TABLE _bill_choice AS
-SELECT k.*, c.tariff_id FROM _bill_k k JOIN (
-  SELECT k.kid, arg_min(t.id, t.rnk) AS tariff_id
-  FROM _bill_k k CROSS JOIN _bill_cfg g
-  JOIN _bill_t t ON t.dir = k.dir
-    AND k.day >= t.valid_from AND (t.valid_to IS NULL OR k.day <= t.valid_to)
+# The tariff choice depends on a call only through its key (direction, tenant, company,
+# gateway, number) and its day. Per key, the tariffs whose other conditions it meets are its
+# candidates; their validity bounds cut the days into segments over which the candidates
+# valid do not change, and the choice of a segment is its best-ranked valid candidate. A call
+# then takes the choice of its key's segment holding its day (one join on the key id): the
+# matching runs on the keys (thousands) instead of on every call (millions).
+_MATCH = """t.dir = k.dir
     AND (t.tenant IS NULL OR t.tenant = k.tenant)
     AND (t.company IS NULL OR t.company = k.company OR t.company = k.company_name)
     AND (t.gw IS NULL OR t.gw = k.gw)
-    AND (t.prefix IS NULL OR starts_with(k.np, t.prefix))
-    AND (t.ccs IS NULL OR len(list_filter(t.ccs, x -> starts_with(k.np, '00' || x)
-         OR (x = g.home AND NOT starts_with(k.np, '00')))) > 0)
-  GROUP BY k.kid) c ON c.kid = k.kid"""
+    AND (t.prefix IS NULL OR starts_with(k.num, t.prefix))
+    AND (t.ccs IS NULL OR len(list_filter(t.ccs, x -> starts_with(k.num, '00' || x)
+         OR (x = g.home AND NOT starts_with(k.num, '00')))) > 0)"""
+
+_CHOICE = f"""
+CREATE OR REPLACE TEMP TABLE _bill_choice AS
+WITH cand AS (
+  SELECT k.kid, t.id, t.rnk, t.valid_from, t.valid_to
+  FROM _bill_kc k CROSS JOIN _bill_cfg g JOIN _bill_t t ON {_MATCH}
+), bounds AS (
+  SELECT kid, valid_from AS d FROM cand
+  UNION SELECT kid, valid_to + 1 FROM cand WHERE valid_to IS NOT NULL
+), seg AS (
+  SELECT kid, d AS d0, coalesce(lead(d) OVER (PARTITION BY kid ORDER BY d), DATE '9999-12-31')
+    AS d1
+  FROM bounds
+), pick AS (
+  SELECT s.kid, s.d0, s.d1, arg_min(c.id, c.rnk) AS tariff_id
+  FROM seg s JOIN cand c ON c.kid = s.kid AND c.valid_from <= s.d0
+    AND (c.valid_to IS NULL OR c.valid_to >= s.d0)
+  GROUP BY s.kid, s.d0, s.d1
+)
+SELECT p.*, k.dir, k.company, k.extension, k.gw FROM pick p JOIN _bill_kc k ON k.kid = p.kid"""
 
 _ROWS = """
 CREATE OR REPLACE TEMP VIEW _bill_rows AS
-SELECT i.tenant, i.unique_id, i.leg_branch, ch.tariff_id, i.dir AS direction, i.start_ts, i.day,
-  i.yr, i.company, i.extension, i.gw AS gateway, i.s AS billed_s, false AS other
-FROM _bill_in i JOIN _bill_choice ch ON ch.dir = i.dir AND ch.day = i.day
-  AND ch.tenant = i.tenant AND ch.company = i.company
-  AND ch.company_name IS NOT DISTINCT FROM i.company_name AND ch.gw IS NOT DISTINCT FROM i.gw
-  AND ch.np IS NOT DISTINCT FROM left(i.num, {p})"""
+SELECT i.tenant, i.unique_id, i.leg_branch, ch.tariff_id, ch.dir AS direction, i.start_ts, i.day,
+  i.yr, ch.company, ch.extension, ch.gw AS gateway, i.s AS billed_s, false AS other
+FROM _bill_in i JOIN _bill_choice ch ON ch.kid = i.kid AND i.day >= ch.d0 AND i.day < ch.d1"""
 
 # Pools whose running sums can change: those of the new rows and of the old rows of the scope.
 _POOLS = """
@@ -267,28 +258,29 @@ FROM g"""
 
 _PROFILE_NEW = """
 WITH m AS (
-  SELECT i.rid, p.id AS profile_id,
+  SELECT k.kid, any_value(k.company) AS company, any_value(k.extension) AS extension,
+    any_value(k.line) AS line, p.id AS profile_id,
     arg_max(r.id, CASE r.kind WHEN 'exact' THEN 1000000 WHEN 'prefix' THEN 1000 + length(r.selection)
         ELSE 0 END * 100000 - r.pos) AS rule_id
-  FROM _bill_in i
-  JOIN billing_profile_lines pl ON pl.tenant = i.tenant AND pl.line = i.line
+  FROM _bill_kc k
+  JOIN billing_profile_lines pl ON pl.tenant = k.tenant AND pl.line = k.line
   JOIN billing_profiles p ON p.id = pl.profile_id AND p.enabled
   JOIN billing_profile_rules r ON r.profile_id = p.id AND (r.kind = 'any'
-    OR (r.kind = 'exact' AND r.selection = i.num)
-    OR (r.kind = 'prefix' AND starts_with(i.num, r.selection)))
-  WHERE i.dir = 'out'
-  GROUP BY i.rid, p.id),
+    OR (r.kind = 'exact' AND r.selection = k.num)
+    OR (r.kind = 'prefix' AND starts_with(k.num, r.selection)))
+  WHERE k.dir = 'out'
+  GROUP BY k.kid, p.id),
 c AS (
-  SELECT i.* EXCLUDE (rid), m.profile_id, m.rule_id,
+  SELECT i.*, m.company, m.extension, m.line, m.profile_id, m.rule_id,
     {cf} + CASE WHEN i.s > coalesce(r.connection_s, 0) AND coalesce(r.next_s, 0) > 0
                  AND r.next_fee IS NOT NULL
             THEN {nf} * ((i.s - coalesce(r.connection_s, 0) + r.next_s - 1) // r.next_s) ELSE 0 END
       AS cost_u
-  FROM _bill_in i JOIN m ON {on}
+  FROM _bill_in i JOIN m ON m.kid = i.kid
   JOIN billing_profile_rules r ON r.id = m.rule_id
   WHERE r.connection_fee IS NOT NULL OR r.next_fee IS NOT NULL)
 SELECT tenant, unique_id, leg_branch, 'profile' AS method, CAST(NULL AS BIGINT) AS tariff_id,
-  profile_id, rule_id, dir AS direction, start_ts, day, yr, company, extension, line AS gateway,
+  profile_id, rule_id, 'out' AS direction, start_ts, day, yr, company, extension, line AS gateway,
   s AS billed_s, 0 AS free_s, s AS charged_s, {cost} AS cost, {cost} AS cost_nofree
 FROM c"""
 
@@ -297,21 +289,20 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
     """Rate the calls of _bill_scope (or every call) and write the changed rows. bound_old=False
     when a call's stored day may differ from its scope day (a re-ingested call whose start
     changed): its old cost row is then looked up without the day bounds."""
+    rating_keys.ensure(con)
     run_id = con.execute("SELECT nextval('billing_run_seq')").fetchone()[0]
     _prepare(con)
     if not scoped:
         con.execute("CREATE OR REPLACE TEMP TABLE _bill_scope (tenant TEXT, unique_id TEXT, "
                     "leg_branch SMALLINT, day DATE)")
-    # Constant day bounds of the scope: the scans of calls and call_costs skip the row groups
-    # outside them (zone maps; both tables are stored roughly in time order).
+    # Constant day bounds of the scope: the scans of rating_calls and call_costs skip the row
+    # groups outside them (zone maps; both tables are stored roughly in time order).
     lo, hi = con.execute("SELECT min(day), max(day) FROM _bill_scope").fetchone()
-    _build_inputs(con, scoped, _between("c.start_local", lo, hi, ts=True) if scoped else "")
+    _build_inputs(con, scoped, _between("rc.day", lo, hi) if scoped else "")
     _build_tariffs(con)
-    plen = con.execute("SELECT coalesce(max(length(prefix)), 0), count(ccs) FROM _bill_t").fetchone()
-    p = max(plen[0], 5 if plen[1] else 0)
-    con.execute(_KEYS.format(p=p))
     con.execute(_CHOICE)
-    con.execute(_ROWS.format(p=p))
+    _keep_choice(con, every_key=not scoped)
+    con.execute(_ROWS)
     if scoped:
         con.execute(_POOLS.format(on=_on("cc", "s"),
                                   bounds=_between("cc.day", lo, hi) if bound_old else ""))
@@ -331,9 +322,8 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
         charged_full=_charged("f.billed_s", "f.blk", "f.inc"),
         cost=_money("a_u + (r_u * charged_s + 30) // 60"),
         cost_nofree=_money("a_u + (r_u * charged_full + 30) // 60"))
-    profile_sql = _PROFILE_NEW.format(
-        on="i.rid = m.rid", cf=_units("r.connection_fee"), nf=_units("r.next_fee"),
-        cost=_money("cost_u"))
+    profile_sql = _PROFILE_NEW.format(cf=_units("r.connection_fee"), nf=_units("r.next_fee"),
+                                      cost=_money("cost_u"))
     new = f"SELECT * FROM ({tariff_sql}) UNION ALL SELECT * FROM ({profile_sql})"
     if scoped:
         con.execute("""CREATE OR REPLACE TEMP TABLE _bill_aff AS
@@ -383,6 +373,7 @@ def _cols(alias: str) -> str:
 
 def _drop(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP VIEW IF EXISTS _bill_rows")
+    con.execute("DROP VIEW IF EXISTS _bill_in")
     for t in SCRATCH:
         con.execute(f"DROP TABLE IF EXISTS {t}")
 
@@ -399,59 +390,95 @@ def rate_all(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return _rate(con, scoped=False)
 
 
+def _keep_choice(con: duckdb.DuckDBPyConnection, *, every_key: bool) -> None:
+    """Store the choice just computed for the keys of _bill_kc (every key: the table)."""
+    if every_key:
+        con.execute("DELETE FROM rating_choices")
+    else:
+        con.execute("DELETE FROM rating_choices c USING _bill_kc k WHERE c.kid = k.kid")
+    con.execute("INSERT INTO rating_choices SELECT kid, d0, d1, tariff_id FROM _bill_choice "
+                "ORDER BY kid, d0")
+
+
+# The days of a key whose tariff moves with a change (or whose tariff is a changed one): the
+# bounds of its old and new segments cut its days into pieces with one old and one new choice.
+_MOVED = """
+CREATE OR REPLACE TEMP TABLE _bill_moved AS
+WITH old AS (
+  SELECT c.* FROM rating_choices c SEMI JOIN _bill_kc k ON k.kid = c.kid
+), b AS (
+  SELECT kid, d0 AS d FROM _bill_choice UNION SELECT kid, d1 FROM _bill_choice
+  UNION SELECT kid, d0 FROM old UNION SELECT kid, d1 FROM old
+), e AS (
+  SELECT kid, d AS x0, lead(d) OVER (PARTITION BY kid ORDER BY d) AS x1 FROM b
+)
+SELECT e.kid, e.x0, e.x1 FROM e
+LEFT JOIN _bill_choice n ON n.kid = e.kid AND n.d0 <= e.x0 AND e.x0 < n.d1
+LEFT JOIN old o ON o.kid = e.kid AND o.d0 <= e.x0 AND e.x0 < o.d1
+WHERE e.x1 IS NOT NULL
+  AND (n.tariff_id IS DISTINCT FROM o.tariff_id OR n.tariff_id IN ({ids}))"""
+
+
 def rerate_tariffs(con: duckdb.DuckDBPyConnection, tariff_ids: list[int]) -> dict[str, int]:
-    """Re-rate what a change of these tariffs (added, edited or deleted) can affect: the calls
-    they rated before and the answered calls inside their (new) validity, direction, tenant and
-    gateway (a superset: prefix and company are left to the rating itself)."""
+    """Re-rate what a change of these tariffs (added, edited or deleted) can affect. The keys
+    concerned are those the changed tariffs match now (direction, tenant, company, gateway,
+    prefix, countries) and those they were chosen for; their choice is computed again and
+    compared with the stored one, and only the calls of the days whose tariff moves, or whose
+    tariff is a changed one, are re-rated (plus the calls the changed tariffs rated before,
+    and the later calls of their free-allowance pools). Every other key keeps its choice."""
     if not tariff_ids:
         return {"run_id": 0, "calls": 0, "written": 0, "deleted": 0}
+    rating_keys.ensure(con)
     ids = ", ".join(str(int(i)) for i in tariff_ids)
+    _prepare(con)
+    _build_tariffs(con)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_kc AS
+SELECT k.kid, k.tenant, k.dir, k.gw, k.line, k.num, coalesce(op.organization, '') AS company,
+  org.name AS company_name, op.extension AS extension
+FROM rating_keys k
+{key_company_joins("k")}""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_kc AS
+SELECT k.* FROM _bill_kc k SEMI JOIN (
+  SELECT k.kid FROM _bill_kc k CROSS JOIN _bill_cfg g JOIN _bill_t t ON {_MATCH}
+  WHERE t.id IN ({ids})
+  UNION SELECT kid FROM rating_choices WHERE tariff_id IN ({ids})) s ON s.kid = k.kid""")
+    con.execute(_CHOICE)
+    con.execute(_MOVED.format(ids=ids))
+    _keep_choice(con, every_key=False)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_scope AS
 SELECT tenant, unique_id, leg_branch, day FROM call_costs
 WHERE method = 'tariff' AND tariff_id IN ({ids})
 UNION
-SELECT c.tenant, c.unique_id, c.leg_branch, CAST(c.start_local AS DATE) FROM calls c
-JOIN billing_tariffs t ON t.id IN ({ids}) AND t.active
-  AND c.start_local >= t.valid_from
-  AND (t.valid_to IS NULL OR c.start_local < t.valid_to + INTERVAL 1 DAY)
-  AND ((c.direction = 'incoming' AND t.rate_in IS NOT NULL)
-    OR (c.direction = 'outgoing' AND t.rate_out IS NOT NULL))
-  AND (t.tenant IS NULL OR t.tenant = c.tenant)
-  AND (c.direction <> 'incoming' OR t.inbound_gateway IS NULL OR t.inbound_gateway = c.gateway_name)
-  AND (c.direction <> 'outgoing' OR t.outbound_config IS NULL OR t.outbound_config = c.gateway_name
-       OR EXISTS (SELECT 1 FROM call_legs l WHERE l.tenant = c.tenant AND l.unique_id = c.unique_id
-                  AND l.leg_branch = c.leg_branch AND l.dest_type = 'obl'
-                  AND l.dest_id = t.outbound_config))
-WHERE c.bill_s > 0""")
+SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.day FROM rating_calls rc
+JOIN _bill_moved m ON m.kid = rc.kid AND rc.day >= m.x0 AND rc.day < m.x1""")
+    con.execute("DROP TABLE IF EXISTS _bill_moved")
     return _rate(con, scoped=True)
 
 
 def rerate_lines(con: duckdb.DuckDBPyConnection, tenant: str, lines: list[str]) -> dict[str, int]:
     """Re-rate what a change of the billing profiles of these outgoing lines can affect: the
-    tenant's answered outgoing calls on them (gateway or obl detail line) and the calls their
+    tenant's outgoing calls whose key names one of them as its line, and the calls their
     profiles valued before."""
     if not lines:
         return {"run_id": 0, "calls": 0, "written": 0, "deleted": 0}
+    rating_keys.ensure(con)
     con.execute("CREATE OR REPLACE TEMP TABLE _bill_lines AS SELECT unnest(?::TEXT[]) AS line", [lines])
     con.execute("""CREATE OR REPLACE TEMP TABLE _bill_scope AS
 SELECT tenant, unique_id, leg_branch, day FROM call_costs
 WHERE method = 'profile' AND tenant = ? AND gateway IN (SELECT line FROM _bill_lines)
 UNION
-SELECT c.tenant, c.unique_id, c.leg_branch, CAST(c.start_local AS DATE) FROM calls c
-WHERE c.tenant = ? AND c.direction = 'outgoing' AND c.bill_s > 0
-  AND (c.gateway_name IN (SELECT line FROM _bill_lines)
-       OR EXISTS (SELECT 1 FROM call_legs l WHERE l.tenant = c.tenant AND l.unique_id = c.unique_id
-                  AND l.leg_branch = c.leg_branch AND l.dest_type = 'obl'
-                  AND l.dest_name IN (SELECT line FROM _bill_lines)))""", [tenant, tenant])
+SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.day FROM rating_calls rc
+SEMI JOIN (SELECT kid FROM rating_keys WHERE tenant = ? AND dir = 'out'
+           AND line IN (SELECT line FROM _bill_lines)) k ON k.kid = rc.kid""", [tenant, tenant])
     con.execute("DROP TABLE _bill_lines")
     return _rate(con, scoped=True)
 
 
 def rate_unrated(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rate the answered external calls that have no cost row yet (e.g. loaded before 0006)."""
+    rating_keys.ensure(con)
     con.execute("""CREATE OR REPLACE TEMP TABLE _bill_scope AS
-SELECT c.tenant, c.unique_id, c.leg_branch, CAST(c.start_local AS DATE) AS day FROM calls c
-WHERE c.direction IN ('incoming', 'outgoing') AND c.bill_s > 0
-  AND NOT EXISTS (SELECT 1 FROM call_costs cc WHERE cc.tenant = c.tenant
-                  AND cc.unique_id = c.unique_id AND cc.leg_branch = c.leg_branch)""")
+SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.day FROM rating_calls rc
+WHERE NOT EXISTS (SELECT 1 FROM call_costs cc WHERE cc.tenant = rc.tenant
+                  AND cc.unique_id = rc.unique_id AND cc.leg_branch = rc.leg_branch)""")
     return _rate(con, scoped=True)

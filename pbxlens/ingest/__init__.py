@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from pbxlens import PbxlensError
-from pbxlens.billing import rating
+from pbxlens.billing import rating, rating_keys
 from pbxlens.config import get_settings
 from pbxlens.ingest import activity as activity_facts
 from pbxlens.ingest import (
@@ -26,6 +26,7 @@ from pbxlens.ingest import (
 from pbxlens.ingest import events as event_log
 from pbxlens.ingest.loader import FileResult
 from pbxlens.missed_calls import reconcile as missed
+from pbxlens.reports import coincidence_days
 
 Progress = Callable[[str, str], None]  # (path, stage)
 
@@ -144,8 +145,11 @@ def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
     result.rows_duplicate = counts["rows_duplicate"]
     result.calls_loaded = counts["calls_loaded"]
     if result.calls_loaded:
+        coincidence_days.capture(con, result.batch_id)  # the days replaced calls held
         derive.refresh(con, result.batch_id)
+        coincidence_days.refresh(con, result.batch_id)
         activity_facts.refresh_talk(con, result.batch_id)
+        rating_keys.refresh(con, result.batch_id)
         rating.rate_batch(con, result.batch_id)
         missed.on_batch(con, result.batch_id)
     result.rows_quarantined = loader.quarantine(con, result.batch_id, str(path))

@@ -1,13 +1,13 @@
 """R9 and R10, coincidences: how many calls hold a line at the same time.
 
 Exact concurrency at one-second resolution over half-open intervals [answer, end) (C10; with
-the `from_start` filter, [start, end): ringing holds a channel too). One SQL sweep over the
-derived table `line_calls`: a +1 event at each interval's start and a −1 at its end, sorted with
-ends before starts at the same second, and a running sum (window function in input order) gives
-the level between consecutive events. Bucket boundaries enter the sweep as 0-events, so every
-constant-level segment lies inside one chart bucket: a bucket's peak is the max level of its
-segments and its time-weighted average is Σ level × length / bucket length. The same sweep over
-all lines at once is the PBX-wide row (the table's totals).
+the `from_start` filter, [start, end): ringing holds a channel too). A sweep over the derived
+table `line_calls`, cut into PBX-local days (coincidence_days.py): +1 at each interval's start,
+−1 at its end (ends before starts at the same second), bucket boundaries as 0-events, and a
+running sum per line and day gives the level of every constant segment; a bucket's peak is the
+max level of its segments and its time-weighted average is Σ level × length / bucket length.
+The same sweep over all lines at once is the PBX-wide row (the table's totals). Reports over
+whole lines (or one line) add up the stored day summaries; other subsets sweep their range.
 
 Beyond Nexus: busy-hour carried traffic (Erlangs = channel-seconds in the busiest clock hour /
 3600), the Erlang B channel recommendation at the `grade_of_service` setting (anchors §2.4),
@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from pbxlens import PbxlensError
 from pbxlens.config import get_settings
+from pbxlens.reports import coincidence_days as days
 from pbxlens.reports import common as cm
 from pbxlens.reports import erlang
 from pbxlens.reports import filters as flt
@@ -59,57 +60,8 @@ GATEWAYS = Lines(key="gateway", limits="gateways", outgoing_only=False, filter="
 OUT_CONFIGS = Lines(key="out_config", limits="outbound_configurations", outgoing_only=True,
                     filter="out_config")
 
-ALL = "\x1f*"  # facts key of the PBX-wide sweep (never a line name)
-_PEAK_KEY = 1 << 40  # orders (level, earliest second) in one BIGINT: levels < 2^23, spans < 2^40
+ALL = days.ALL  # facts key of the PBX-wide sweep (never a line name)
 YELLOW, GREY, BLUE = "#f9a825", "#9e9e9e", "#546e7a"
-
-# The sweep as ONE sort of 64-bit keys and one streaming pass (the window functions run in
-# input order, no PARTITION BY): key = line index << 36 | second << 2 | kind, kind 0 = an end,
-# 1 = a bucket boundary, 2 = a start, so a second's ends sort before its starts (half-open
-# intervals). Line index 0 is the PBX-wide sweep (every event once more). Every line's deltas
-# sum to 0, so the running sum over the whole sorted stream is each line's own level; a row's
-# segment [previous second, its second) holds the level before its own event. Boundaries cut
-# segments at bucket starts, so a segment lies in the bucket of its first second.
-SQL = """
-WITH iv AS (
-  SELECT hash(tenant, {key}) AS h, tenant, {key} AS name,
-    greatest({a}, $lo) - $lo AS s, least(end_s, $hi) - $lo AS e
-  FROM line_calls
-  WHERE day <= CAST($d_to AS DATE) AND end_s > $lo AND {a} < $hi AND end_s > {a} {where}
-), ln AS (
-  SELECT h, tenant, name, row_number() OVER (ORDER BY tenant, name) AS i
-  FROM (SELECT h, any_value(tenant) AS tenant, any_value(name) AS name FROM iv GROUP BY h)
-), ki AS (
-  SELECT ln.i << 36 AS p, iv.s, iv.e FROM iv JOIN ln ON ln.h = iv.h
-), bd AS (
-  SELECT (g.x << 2) | 1 AS k FROM range(0, $hi - $lo, $bucket) AS g(x)
-), ev AS (
-  SELECT p | (s << 2) | 2 AS k FROM ki
-  UNION ALL SELECT p | (e << 2) AS k FROM ki
-  UNION ALL SELECT (s << 2) | 2 AS k FROM ki
-  UNION ALL SELECT e << 2 AS k FROM ki
-  UNION ALL SELECT (ln.i << 36) | bd.k FROM ln CROSS JOIN bd
-  UNION ALL SELECT k FROM bd
-), st AS (
-  SELECT k, lag(k) OVER () AS pk,
-    CAST(sum((k & 3) - 1) OVER (ROWS UNBOUNDED PRECEDING) AS BIGINT) AS level
-  FROM (SELECT k FROM ev ORDER BY k)
-), seg AS (
-  SELECT pk >> 36 AS i, (pk >> 2) & 17179869183 AS pt,
-    ((k >> 2) & 17179869183) - ((pk >> 2) & 17179869183) AS dt,
-    level - ((k & 3) - 1) AS lv, (pk & 3) = 2 AS started
-  FROM st WHERE k >> 36 = pk >> 36
-), agg AS (
-  SELECT i, pt // $bucket AS b, lv, GROUPING(b, lv) AS gid,
-    max(lv) FILTER (WHERE dt > 0) AS peak, sum(lv * dt) AS level_s, sum(dt) AS secs,
-    count(*) FILTER (WHERE started) AS n,
-    arg_max(pt, lv * $key - pt) FILTER (WHERE dt > 0) AS peak_t
-  FROM seg GROUP BY GROUPING SETS ((i, b), (i, lv))
-)
-SELECT coalesce(ln.tenant || chr(31) || ln.name, $all) AS line, agg.b, agg.lv, agg.gid,
-  agg.peak, agg.level_s, agg.secs, agg.n, agg.peak_t + $lo AS peak_t
-FROM agg LEFT JOIN ln ON ln.i = agg.i
-"""
 
 
 def _bucket_s() -> int:
@@ -137,23 +89,18 @@ def _limits(con, table: str, p: flt.Params) -> dict[tuple[str, str], int]:
 def sweep(con, key: str, p: flt.Params, lo: int, hi: int, bucket: int, d_to: date,
           outgoing_only: bool, values: list[str]) -> list[tuple]:
     """Rows (line, b, level, gid, peak, level_s, secs, n, peak_t) of the sweep; line is
-    `tenant \\x1f name`, or ALL for the PBX-wide sweep."""
-    a = "start_s" if p.flag("from_start") else "answer_s"
-    # every value is bound by name (DuckDB does not mix `?` and `$name` in one statement)
-    named: dict = {"lo": lo, "hi": hi, "bucket": bucket, "d_to": d_to.isoformat(), "all": ALL,
-                   "key": _PEAK_KEY}
-    preds = []
-    if p.tenant is not None:
-        preds.append("tenant = $tenant")
-        named["tenant"] = p.tenant
-    if outgoing_only:
-        preds.append("direction = 'outgoing'")
-    if values:
-        preds.append(f"{key} IN ({', '.join(f'$v{i}' for i in range(len(values)))})")
-        named.update({f"v{i}": v for i, v in enumerate(values)})
-    where = "".join(f" AND {x}" for x in preds)
-    sql = SQL.format(key=key, a=a, where=where)
-    return con.execute(sql, named).fetchall()
+    `tenant \\x1f name`, or ALL for the PBX-wide sweep; gid 1 = a bucket b, 2 = the seconds
+    at a level. From the day summaries when they can answer (whole lines, or one line), else
+    from a sweep of the range partitioned by line and day (coincidence_days.py)."""
+    # the summaries' kinds are the two report keys (out_config: outgoing calls only)
+    ask = days.Ask(kind=key, from_start=p.flag("from_start"), tenant=p.tenant,
+                   values=tuple(values), d_from=_day_of(lo), d_to=d_to, lo=lo, hi=hi,
+                   bucket=bucket)
+    return days.rows(con, ask)
+
+
+def _day_of(epoch_s: int) -> date:
+    return datetime.fromtimestamp(epoch_s, ZoneInfo(get_settings().timezone)).date()
 
 
 def build(con, defn: Report, p: flt.Params, d_from: date, d_to: date, lines: Lines) -> Built:

@@ -121,12 +121,18 @@ def retention_cmd(
 
 @forwardable("exclusive")
 def rollups_cmd(db: DbOption = None) -> None:
-    """Rebuild the hourly rollups from the derived tables."""
+    """Rebuild the hourly rollups, the coincidence day summaries and the rating keys."""
+    from pbxlens.billing import rating_keys
+    from pbxlens.reports import coincidence_days
     from pbxlens.scale import rollups
 
     try:
         con = open_analytics(db)
+        con.execute("BEGIN TRANSACTION")
         rollups.rebuild(con)
+        coincidence_days.rebuild(con)
+        rating_keys.rebuild(con)
+        con.execute("COMMIT")
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
 

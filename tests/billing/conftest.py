@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from pbxlens.billing import rating_keys
 from pbxlens.store import analytics as db
 
 
@@ -39,6 +40,7 @@ def add_call(con, *, direction="outgoing", start="2022-06-01 10:00:00", bill=60,
         con.execute("INSERT INTO call_legs (tenant, unique_id, leg_branch, seq, dest_type, dest_id, dest_name,"
                     " dest_num, batch_id) VALUES ('default', ?, 0, 1, 'obl', ?, ?, ?, ?)",
                     [uid, cfg or "=CFG1()", line or gateway, number, batch])
+    rating_keys.refresh(con, batch)  # as an ingest batch does
     return uid
 
 

@@ -280,11 +280,12 @@ def test_sql_transpiles():
     """The new families' SQL stays within what sqlglot transpiles (design.md)."""
     import sqlglot
 
-    from pbxlens.reports import coincidence, number
+    from pbxlens.reports import coincidence_days, number
     from pbxlens.reports.catalog import get
 
     p = Params(date_from=DAY, date_to=DAY)
-    sqls = [coincidence.SQL.format(key="gateway", a="answer_s", where=""),
+    ask = coincidence_days.Ask("gateway", False, None, ("GW-1", "GW-2"), DAY, DAY, 0, 86400, 900)
+    sqls = [coincidence_days.stored_sql(ask)[0], coincidence_days.swept_sql(ask)[0],
             get("cdr.queue_abandon_times").build.query(p, DAY, DAY)[0],
             get("cdr.incoming_wait_times").build.query(p, DAY, DAY)[0],
             number.provinces_query(p, DAY, DAY)[0]]

@@ -34,11 +34,11 @@ from pathlib import Path
 
 import pytest
 
-from pbxlens import db
 from pbxlens.ingest import ingest_paths
 from pbxlens.reports import Params, run
 from pbxlens.simulate import generate
 from pbxlens.simulate.truth_tables import QUEUE_DAY_FIELDS
+from pbxlens.store import analytics as db
 
 SEEDS = (11, 22, 33)
 START = date(2026, 5, 4)  # a Monday, far from both DST changes
