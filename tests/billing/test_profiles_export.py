@@ -74,7 +74,8 @@ def test_tariff_file_roundtrip(con, tmp_path):
                           st.sampled_from(["201", "202", "299"])), min_size=1, max_size=12),
        st.integers(0, 30), st.integers(1, 60))
 def test_properties(con, tmp_path, calls, free_min, inc):
-    con.execute("DELETE FROM calls; DELETE FROM call_legs; DELETE FROM call_costs; DELETE FROM billing_tariffs")
+    con.execute("DELETE FROM calls; DELETE FROM call_legs; DELETE FROM call_costs; DELETE FROM billing_tariffs; "
+                "DELETE FROM rating_calls")  # the keys of the calls of earlier examples
     for i, (s, n, ext) in enumerate(calls):
         add_call(con, start=f"2022-05-01 10:{i:02d}:00", bill=s, number=n, ext=ext, gateway="=SUM(A1)")
     tid = tariffs.add_tariff(con, description="p", valid_from="2022-01-01", rate_out="0.7",
