@@ -9,6 +9,7 @@ styles by `level` (§0.5 rules 8-9).
 from __future__ import annotations
 
 import dash_ag_grid as dag
+import flask
 from dash import dcc, html
 
 from pbxlens.dashboards import empty_states
@@ -191,7 +192,8 @@ def render_result(result, lang: str, export_type: str = "rp-export",
         defn = None
     pie = defn.row_pie if defn else None
     out: list = [filters_line(result, lang, defn, names)]
-    if empty_states.result_is_empty(result):  # say what to do, not only that nothing is there
+    # say what to do, not only that nothing is there (inside the app: the hint reads the store)
+    if empty_states.result_is_empty(result) and flask.has_app_context():
         from pbxlens.dashboards import context as web
 
         with web.store().cursor() as cur:
