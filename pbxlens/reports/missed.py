@@ -192,6 +192,7 @@ register_report(Report(
                "first call (state at the end of that day), backlog: older requests closed "
                "or called back without answer on that day (state at its end)",
     filters=(TYPE, flt.QUEUE, calendars.HOURS), layout=DASH_LAYOUT,
+    engines=("duckdb",),  # the out-of-hours count correlates calendars Spark cannot (decisions)
     charts_doc="`daily_trend`: one line per category over the days of the range.",
     table_title=("Requests", "Richieste"),
     definitions=(

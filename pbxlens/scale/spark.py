@@ -33,9 +33,27 @@ from pbxlens.scale import sqltext
 DIALECT = "spark"
 
 
-def adapt(tree: exp.Expression) -> exp.Expression:
-    """DuckDB semantics -> Spark SQL semantics, on the syntax tree."""
+def adapt(tree: exp.Expression, params: dict[str, object] | None = None,
+          tz: str | None = None) -> exp.Expression:
+    """DuckDB semantics -> Spark SQL semantics, on the syntax tree. `params` and `tz` (the
+    session's time zone) let `timezone(tz, x)` be adapted."""
     tree = tree.copy()
+    for node in list(tree.find_all(exp.Anonymous)):
+        if node.name.lower() == "to_minutes" and len(node.expressions) == 1:
+            node.replace(exp.Anonymous(this="MAKE_DT_INTERVAL", expressions=[
+                exp.Literal.number(0), exp.Literal.number(0), node.expressions[0].copy()]))
+    for node in list(tree.find_all(exp.Anonymous)):
+        if node.name.lower() == "timezone" and len(node.expressions) == 2:
+            # DuckDB's timezone(tz, x) turns a wall clock of tz into an instant and back. The
+            # session runs in the PBX's zone (session()), where a Spark TIMESTAMP reads and
+            # shows wall clocks of that zone: with the same zone it is x itself.
+            zone, arg = node.expressions
+            given = (params or {}).get(zone.name) if isinstance(zone, exp.Placeholder) else (
+                zone.name if isinstance(zone, exp.Literal) else None)
+            if tz is None or given != tz:
+                raise PbxlensError(f"timezone({given!r}, ...) on Spark needs the session's "
+                                   f"time zone ({tz!r})")
+            node.replace(arg.copy())
     for node in list(tree.find_all(exp.DayOfWeek)):
         node.replace(exp.paren(exp.Sub(this=exp.Anonymous(this="DAYOFWEEK",
                                                             expressions=[node.this]),
@@ -67,8 +85,10 @@ def adapt(tree: exp.Expression) -> exp.Expression:
 
 
 def to_spark(sql: str, args=None) -> tuple[str, list]:
+    from pbxlens.store import analytics
+
     tree, params = sqltext.parse(sql, args)
-    return sqltext.render(adapt(tree), params, DIALECT)
+    return sqltext.render(adapt(tree, params, analytics.timezone()), params, DIALECT)
 
 
 _SESSION_LOCK = threading.Lock()
@@ -185,7 +205,7 @@ class SparkEngine:
         tree, params = sqltext.parse(sql, args)
         for name in sqltext.table_names(tree):
             self._view(name)
-        text, values = sqltext.render(adapt(tree), params, DIALECT)
+        text, values = sqltext.render(adapt(tree, params, self.tz), params, DIALECT)
         self.last_sql = text
         df = self.spark.sql(text, args=values) if values else self.spark.sql(text)
         return SparkCursor(df, self.tz)
