@@ -185,3 +185,4 @@ sync_period  # unused function (pbxlens/dashboards/pages/report.py)
 save_email  # unused function (pbxlens/dashboards/pages/saved_views.py)
 _.attempt_number  # unused attribute (pbxlens/delivery/sender.py)
 last_due_at  # unused variable (pbxlens/views/schedules.py)
+_.idle  # unused method (pbxlens/store/writer.py), for the tests

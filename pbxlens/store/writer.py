@@ -178,6 +178,9 @@ class AnalyticsWriter:
     def pending(self, lane: str = "main") -> int:
         return self._queues[lane].qsize() + (1 if self.current.get(lane) else 0)
 
+    def idle(self) -> bool:
+        return all(self.pending(lane) == 0 for lane in LANES)
+
     # ----------------------------------------------------------------- private
     def _loop(self, lane: str) -> None:
         q = self._queues[lane]

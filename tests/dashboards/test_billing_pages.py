@@ -45,9 +45,9 @@ def _form(values: dict) -> list:
     from pbxlens.dashboards.pages.billing_tariffs import FORM
 
     return [[{"id": {"type": "bt-f", "key": k}, "property": "value", "value": values.get(k, "")}
-             for k, _en, _it in FORM],
+             for k in FORM],
             [{"id": {"type": "bt-f", "key": k}, "property": "id",
-              "value": {"type": "bt-f", "key": k}} for k, _en, _it in FORM]]
+              "value": {"type": "bt-f", "key": k}} for k in FORM]]
 
 
 def _save(client, values: dict, editing=None):
@@ -113,7 +113,7 @@ def test_multiservice_entry(live, client_for):
     act("bm-c-save", **{"bm-c-company": "ORG1", "bm-c-from": DAY1, "bm-c-to": DAY2})
     r = act("bm-q-add", **{"bm-q-company": "ORG1", "bm-q-service": str(sid), "bm-q-from": DAY1,
                            "bm-q-to": DAY1, "bm-q-qty": "10"})
-    assert r.json()["response"]["bm-quantities"]["rowData"][0]["quantity"] == 10
+    assert r.json()["response"]["bm-quantities"]["rowData"][0]["quantity"] == "10"  # shown through the formatter
     bad = act("bm-q-add", **{"bm-q-company": "ORG1", "bm-q-service": str(sid), "bm-q-from": DAY1,
                              "bm-q-to": DAY1, "bm-q-qty": "-1"})
     assert "quantity" in bad.text
