@@ -61,6 +61,7 @@ def _directions(values: list[str]) -> list[str]:
 # The instant a Call Center fact is judged by for opening hours: its queue call's entry.
 _CLOCKS = {"v": calendars.Clock("v", instant="v.enter_ts", qkey="v.qkey"),
            "g": calendars.Clock("g", instant="g.q_enter_ts", qkey="g.qkey")}
+_FIRST_VISIT = calendars.Clock("c0", instant="c0.first_ts", qkey="c0.first_qkey")
 
 
 def _common_where(w: flt.Where, p: flt.Params, a: str, d_from: date | None = None,
@@ -163,15 +164,19 @@ def by_queue_hour(con, defn: Report, p: flt.Params, d_from: date, d_to: date) ->
 # ============================================================================ R30 callers
 # C8: each incoming call once across the queues it visited; answered when any visit was
 # answered; placed on the (end) day of its first visit.
+# The opening-hours filter judges the call by its first visit (its queue's calendar), so that
+# within and outside hours split the calls even when their visits' queues follow different
+# calendars.
 CALLERS_SQL = """
-WITH c AS (
-  SELECT v.tenant, v.unique_id, arg_min(v.day, v.enter_ts) AS day, bool_or(v.answered) AS ans
+WITH c0 AS (
+  SELECT v.tenant, v.unique_id, arg_min(v.day, v.enter_ts) AS day, bool_or(v.answered) AS ans,
+    min(v.enter_ts) AS first_ts, arg_min(v.qkey, v.enter_ts) AS first_qkey
     {details}
   FROM queue_calls v
   WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) AND v.direction = 'incoming'
     {where}
   GROUP BY v.tenant, v.unique_id
-)
+), c AS (SELECT * FROM c0 WHERE {hours})
 SELECT day, CASE WHEN ans THEN 'ANSWER' ELSE 'UNANSWERED' END AS block, count(*) AS n
 FROM c GROUP BY ALL
 """
@@ -181,15 +186,18 @@ def callers_query(p: flt.Params, d_from: date, d_to: date, *, details: str = ""
                   ) -> tuple[str, list]:
     """R30's query; `details` adds columns to its calls (the drill-down's list)."""
     w = flt.Where()
-    _common_where(w, p, "v", d_from, d_to)
+    _common_where(w, p, "v")  # opening hours: on the call's first visit, below
+    hours = flt.Where()
+    calendars.hours_where(hours, p, _FIRST_VISIT, d_from, d_to)
     if not p.flag("empty_queue"):
         w.add("v.qkey <> ''")
     if p.values("queue"):
         w.add("(v.qkey IN (SELECT unnest(?)) OR v.queue_name IN (SELECT unnest(?)) OR v.queue_id"
               " IN (SELECT id FROM queues WHERE name IN (SELECT unnest(?))))",
               p.values("queue"), p.values("queue"), p.values("queue"))
-    return (CALLERS_SQL.format(where=w.sql(), details=details),
-            [d_from.isoformat(), d_to.isoformat(), *w.args])
+    return (CALLERS_SQL.format(where=w.sql(), details=details,
+                               hours=" AND ".join(hours.parts) or "true"),
+            [d_from.isoformat(), d_to.isoformat(), *w.args, *hours.args])
 
 
 def callers(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:

@@ -265,5 +265,5 @@ def test_exports_and_sql_transpile(cc_stores, tmp_path):
     for sql in (callcenter.LEG_SQL, callcenter.OP_SQL, callcenter.DASH_SQL,
                 callcenter.CALLERS_SQL):
         sql = sql.format(where="", label_where="", keys="op", sets="(op, block)",
-                         gid="GROUPING(op)")
+                         gid="GROUPING(op)", details="", hours="true")
         assert sqlglot.transpile(sql, read="duckdb", write="spark")
