@@ -21,9 +21,17 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pbxlens.ingest import xlsx_guard
 from pbxlens.ingest.fields import ALL_FIELDS, DETAIL_FIELDS, DETAIL_SHORT, map_headers
 from pbxlens.ingest.normalize import clamp_years
-from pbxlens.ingest.sniff import CHUNK, FileKind, UnreadableFileError, csv_header
+from pbxlens.ingest.sniff import (
+    CHUNK,
+    MAX_LINE_BYTES,
+    FileKind,
+    UnreadableFileError,
+    csv_header,
+)
+from pbxlens.store import sql
 
 RAW_COLUMNS = ("_row", "_rec", "_line", *ALL_FIELDS, "_extra")
 
@@ -62,10 +70,6 @@ def _reset(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE TEMP TABLE rej_steps (k0 BIGINT, before BIGINT)")
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 # ---------------------------------------------------------------------------------------- CSV
 def read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawBatch:
     """Lay the CSV out as the view `raw_rows` over DuckDB's reader; nothing is read yet.
@@ -85,21 +89,21 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawB
     present = [n for n in names if n in ALL_FIELDS]
     extras = [(h, n) for h, n in zip(headers, names, strict=True) if n.startswith("_x")]
     extra_sql = (
-        "json_object(" + ", ".join(f"{_sql_str(h)}, {n}" for h, n in extras) + ")"
+        "json_object(" + ", ".join(f"{sql.literal(h)}, {n}" for h, n in extras) + ")"
         if extras else "NULL"
     )
     cols = ", ".join((f'"{f}"' if f in present else f"NULL::TEXT AS {f}") for f in ALL_FIELDS)
     # read_csv arguments are bound as values; the view keeps them as literals.
-    names_sql = "[" + ", ".join(_sql_str(n) for n in names) + "]"
+    names_sql = "[" + ", ".join(sql.literal(n) for n in names) + "]"
     con.execute(
         # _row (file order) is numbered by normalize after the parallel parse: a window here
         # would serialize the whole scan.
-        "CREATE TEMP VIEW raw_rows AS SELECT NULL::BIGINT AS _row,"
+        "CREATE TEMP VIEW raw_rows AS SELECT NULL::BIGINT AS _row,"  # noqa: S608 -- mapped field names; header texts and paths via sql.literal
         f" NULL::BIGINT AS _rec, NULL::BIGINT AS _line, {cols}, {extra_sql}::TEXT AS _extra"
-        f" FROM read_csv({_sql_str(str(source))}, header = true, names = {names_sql},"
-        f" all_varchar = true, delim = {_sql_str(kind.delimiter)}, quote = '\"', escape = '\"',"
+        f" FROM read_csv({sql.literal(source)}, header = true, names = {names_sql},"
+        f" all_varchar = true, delim = {sql.literal(kind.delimiter)}, quote = '\"', escape = '\"',"
         " strict_mode = true, store_rejects = true, rejects_table = 'csv_rejects',"
-        " rejects_scan = 'csv_rejects_scan', max_line_size = 1048576)"
+        f" rejects_scan = 'csv_rejects_scan', max_line_size = {MAX_LINE_BYTES})"
     )
 
     def after_scan() -> None:
@@ -293,7 +297,7 @@ def _json_fast_path_fits(path: Path, kind: FileKind) -> bool:
 
 
 def _jpath(key: str) -> str:
-    return _sql_str("$." + json.dumps(key))
+    return sql.literal("$." + json.dumps(key))
 
 
 def _read_json_in_duckdb(con: duckdb.DuckDBPyConnection, path: Path) -> RawBatch:
@@ -320,10 +324,10 @@ def _read_json_in_duckdb(con: duckdb.DuckDBPyConnection, path: Path) -> RawBatch
         else:
             cols.append(f"NULL::TEXT AS {f}")
     unknown = [k for k in top if k not in call_map.values() and k not in ("details", "call_details")]
-    extra = ("json_object(" + ", ".join(f"{_sql_str(k)}, json_extract(json, {_jpath(k)})"
+    extra = ("json_object(" + ", ".join(f"{sql.literal(k)}, json_extract(json, {_jpath(k)})"
                                         for k in unknown) + ")::TEXT") if unknown else "NULL::TEXT"
     con.execute(
-        f"CREATE TEMP TABLE raw_rows AS SELECT row_number() OVER () - 1 AS _row, _rec,"
+        f"CREATE TEMP TABLE raw_rows AS SELECT row_number() OVER () - 1 AS _row, _rec,"  # noqa: S608 -- mapped field names; header texts and paths via sql.literal
         f" NULL::BIGINT AS _line, {', '.join(cols)}, {extra} AS _extra FROM jflat")
     rows = con.execute("SELECT count(*) FROM jrec").fetchone()[0]
     has_detail = bool(detail_map) and con.execute(
@@ -420,13 +424,8 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Raw
     """The CSV layouts in a workbook (calamine reads it, ~20x faster than openpyxl). Sheets
     after the first continue it when they carry the same header (an export past Excel's row
     limit)."""
-    from python_calamine import CalamineError, CalamineWorkbook
-
     _reset(con)
-    try:
-        wb = CalamineWorkbook.from_path(str(path))
-    except (CalamineError, ValueError, OSError) as exc:
-        raise UnreadableFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
+    wb = xlsx_guard.open_workbook(path)  # size checks before calamine allocates
     col = _Collector()
     headers: list[str] | None = None
     mapped: list[str | None] = []

@@ -15,6 +15,8 @@ from pathlib import Path
 from pbxlens import PbxlensError
 
 CHUNK = 8 * 1024 * 1024
+# Longest accepted text line (DuckDB's CSV reader is given the same limit).
+MAX_LINE_BYTES = 1024 * 1024
 SUFFIXES = {".csv", ".txt", ".json", ".jsonl", ".xml", ".xlsx"}
 
 
@@ -104,9 +106,32 @@ def csv_delimiter(text: str) -> str:
 def csv_header(path: Path, kind: FileKind) -> list[str]:
     enc = "utf-8-sig" if kind.encoding == "utf-8" else kind.encoding
     with path.open("r", encoding=enc, errors="replace", newline="") as fh:
-        line = fh.readline()
+        line = first_line(fh, path)
     row = next(csv.reader(io.StringIO(line), delimiter=kind.delimiter), [])
     return [c.strip() for c in row]
+
+
+def first_line(fh, path: Path, number: int = 1) -> str:
+    """The next line of a text file, refused when longer than MAX_LINE_BYTES (a file without
+    line breaks is not a CDR export; reading it whole would only waste memory)."""
+    line = fh.readline(MAX_LINE_BYTES + 1)
+    if len(line) > MAX_LINE_BYTES:
+        raise UnreadableFileError(
+            f"{path}: line {number} is longer than {MAX_LINE_BYTES} characters"
+            " (no line break): not a CDR export")
+    return line
+
+
+_LINE_SIZE = re.compile(r"Maximum line size of (\d+) bytes exceeded")
+
+
+def duckdb_message(exc: Exception) -> str:
+    """One readable line from a DuckDB error (which can quote a whole 50 MB line)."""
+    text = str(exc)
+    if m := _LINE_SIZE.search(text):
+        return f"a line is longer than the limit of {m.group(1)} bytes (a missing line break?)"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first[:300]
 
 
 def walk(paths: list[Path]) -> list[Path]:
