@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import dash
 import flask
@@ -112,9 +112,9 @@ def shell():
     other = "en" if lang == "it" else "it"
     right = [html.Span([html.Span(u.username, className="pbx-data"),
                         f" · {i18n.role_name(u.role, lang)}"] if u else "", className="pbx-user"),
-             html.A(other.upper(), href=f"/lang/{other}", className="pbx-nav-link pbx-lang"),
-             html.A(i18n.t("logout", lang), href="/logout", className="pbx-nav-link",
-                    id="pbx-logout")]
+             _post_button(f"/lang/{other}", other.upper(), className="pbx-nav-link pbx-lang"),
+             _post_button("/logout", i18n.t("logout", lang), className="pbx-nav-link",
+                          id="pbx-logout")]
     return html.Div([
         html.Header([html.A([html.Span("pbx", className="pbx-logo-a"),
                              html.Span("lens", className="pbx-logo-b")], href=start_page(u),
@@ -125,6 +125,13 @@ def shell():
         # catalog texts for library widgets that take none as a property (assets/i18n.js)
         html.Div(id="pbx-i18n", hidden=True, **{"data-no-results": i18n.t("no_results", lang)}),
     ])
+
+
+def _post_button(action: str, label: str, **kw) -> html.Form:
+    """A link-looking button that changes state by POST with the CSRF token (never a GET)."""
+    return html.Form([dcc.Input(type="hidden", name="csrf_token", value=_csrf_token()),
+                      html.Button(label, type="submit", **kw)],
+                     method="post", action=action, className="pbx-nav-form")
 
 
 # ----------------------------------------------------------------------------- routes
@@ -186,7 +193,19 @@ def _csrf_ok() -> bool:
 
 
 def _safe_next(target: str | None) -> str:
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A same-origin path, else "/". Browsers drop tabs and line breaks from a URL and read
+    a backslash as a slash, so `/\t/evil.example` would be `//evil.example`: any control
+    character, white space or backslash makes the target unsafe.
+
+    Example:
+        >>> _safe_next("/reports/cdr.queues?x=1"), _safe_next("/\t/evil.example")
+        ('/reports/cdr.queues?x=1', '/')
+    """
+    if not target or "\\" in target or any(c.isspace() or ord(c) < 32 or ord(c) == 127
+                                            for c in target):
+        return "/"
+    parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
         return "/"
     return target
 
@@ -264,13 +283,13 @@ def _routes(server: flask.Flask, store: Stores) -> None:
         flask.session["sid"] = users.open_session(store, user)
         return flask.redirect(start_page(user) if nxt == "/" else nxt)
 
-    @server.route("/logout")
+    @server.route("/logout", methods=["POST"])
     def logout():
         users.close_session(store, flask.session.get("sid"))
         flask.session.clear()
         return flask.redirect("/login")
 
-    @server.route("/lang/<code>")
+    @server.route("/lang/<code>", methods=["POST"])
     def set_lang(code: str):
         if code in ("en", "it") and flask.g.user is not None:
             users.update_user(store, flask.g.user.id, lang=code)
@@ -385,6 +404,12 @@ def _routes(server: flask.Flask, store: Stores) -> None:
         resp.status_code = 503
         resp.headers["Retry-After"] = "5"
         return resp
+
+    @server.errorhandler(service.WebError)
+    def web_error(exc: service.WebError):
+        """A service refusal raised anywhere (a route, a page callback, an export) keeps its
+        status and stable id (403 for a forbidden report), never a 500."""
+        return flask.jsonify(exc.public()), exc.status
 
     @server.errorhandler(413)
     def too_large(_exc):

@@ -17,7 +17,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from pbxlens.dashboards import access
 from pbxlens.reports import get
 from pbxlens.store import users as auth
-from tests.browser.helpers import clear, login, nav_hrefs, rows, wait, wait_download
+from tests.browser.helpers import clear, login, logout, nav_hrefs, rows, wait, wait_download
 from tests.dashboards.live import DAY1, DAY2
 
 PRESENT = EC.presence_of_element_located
@@ -29,7 +29,7 @@ def _user(live, name):
 
 def test_login_and_logout(live, browser, shot):
     d, base = browser, live.base_url
-    d.get(base + "/logout")
+    logout(d, base)
     d.get(base + "/reports/cdr.queues")
     assert "/login?next=/reports/cdr.queues" in d.current_url
     shot("login")
