@@ -61,6 +61,10 @@ def create_app(store: Stores, *, https: bool | None = None) -> dash.Dash:
         module = importlib.import_module(f"pbxlens.dashboards.pages.{name}")
         dash.page_registry[module.__name__]["layout"] = localized(module.layout, ctx.lang)
     app.layout = shell
+    # the policy hashes every inline script, known once all modules registered their
+    # clientside callbacks: computed at the first answer
+    server.extensions["pbxlens_csp"] = lambda: content_security_policy(app.csp_hashes())
+    server.config["PBXLENS_HSTS"] = https
     _routes(server, store)
     from pbxlens.dashboards import webhooks
 
@@ -124,6 +128,17 @@ def shell():
         html.Main(dash.page_container, className="pbx-main"),
         # catalog texts for library widgets that take none as a property (assets/i18n.js)
         html.Div(id="pbx-i18n", hidden=True, **{"data-no-results": i18n.t("no_results", lang)}),
+    ])
+
+
+def content_security_policy(script_hashes: list[str]) -> str:
+    """Everything from this origin; inline scripts only by their hash (Dash's renderer start
+    and the clientside callbacks); inline styles allowed, as plotly and the grid insert them."""
+    return "; ".join([
+        "default-src 'self'", "script-src 'self' " + " ".join(script_hashes),
+        "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
+        "font-src 'self' data:", "connect-src 'self'", "object-src 'none'",
+        "base-uri 'self'", "form-action 'self'", "frame-ancestors 'self'",
     ])
 
 
@@ -256,6 +271,11 @@ def _routes(server: flask.Flask, store: Stores) -> None:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if "PBXLENS_CSP" not in server.config:
+            server.config["PBXLENS_CSP"] = server.extensions["pbxlens_csp"]()
+        resp.headers.setdefault("Content-Security-Policy", server.config["PBXLENS_CSP"])
+        if server.config.get("PBXLENS_HSTS"):
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return resp
 
     def _login_page(**kw):

@@ -247,10 +247,10 @@ def test_italian_switch_is_per_user_and_persists(live, browser, shot):
         d.find_element(By.CSS_SELECTOR, ".pbx-lang").click()  # to English first
         wait(d).until(lambda drv: drv.find_element(By.ID, "pbx-logout").text == "Log out")
     assert _user(live, "supfull").lang == "en"
-    assert d.find_element(By.TAG_NAME, "h1").text == "Reports"
+    wait(d).until(lambda drv: [e.text for e in drv.find_elements(By.TAG_NAME, "h1")] == ["Reports"])
     d.find_element(By.CSS_SELECTOR, ".pbx-lang").click()  # IT
     wait(d).until(lambda drv: drv.find_element(By.ID, "pbx-logout").text == "Esci")
-    assert d.find_element(By.TAG_NAME, "h1").text == "Report"
+    wait(d).until(lambda drv: [e.text for e in drv.find_elements(By.TAG_NAME, "h1")] == ["Report"])
     assert _user(live, "supfull").lang == "it"
     login(d, base, "supfull")  # persisted in the user row, not the session
     d.get(base + "/widgets")

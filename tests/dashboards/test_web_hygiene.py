@@ -91,3 +91,15 @@ def test_a_forbidden_export_answers_403_not_500(client_for):
     assert r.json()["error"] == "forbidden"
     sup = client_for("sup")
     assert sup.post("/_dash-update-component", json=body).status_code == 200
+
+
+def test_hsts_only_when_https_is_set(client_for, live):
+    c = client_for()
+    assert "strict-transport-security" not in c.get("/login").headers
+    cfg = live.app.server.config
+    cfg["PBXLENS_HSTS"] = True  # what create_app sets from the https setting
+    try:
+        assert c.get("/login").headers["strict-transport-security"] == "max-age=31536000"
+    finally:
+        cfg["PBXLENS_HSTS"] = False
+    assert "content-security-policy" in c.get("/login").headers
