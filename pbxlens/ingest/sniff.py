@@ -55,6 +55,7 @@ def _detect(path: Path) -> FileKind:
     else:
         if b"\x00" in head[:8192]:
             raise UnreadableFileError(f"{path}: not a text file (binary content)")
+        refuse_nul(path)
         encoding = text_encoding(path)
         text = head.decode("cp1252" if encoding == "cp1252" else "utf-8", errors="replace")
     body = text.lstrip("\ufeff \t\r\n")
@@ -69,6 +70,18 @@ def _detect(path: Path) -> FileKind:
 
     flavour = asterisk.detect(path, kind)
     return FileKind(flavour, encoding, kind.delimiter) if flavour else kind
+
+
+def refuse_nul(path: Path) -> None:
+    """A NUL byte anywhere in an 8-bit text file: damaged or binary, refused as a whole (its
+    values would be stored with NULs inside)."""
+    offset = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            if (at := chunk.find(b"\x00")) >= 0:
+                raise UnreadableFileError(
+                    f"{path}: a NUL byte at offset {offset + at}: not a text file (damaged?)")
+            offset += len(chunk)
 
 
 def text_encoding(path: Path) -> str:

@@ -191,3 +191,70 @@ def test_a_huge_field_in_a_call_center_export(cc_csv, store, tmp_path):
     assert results[0].error.startswith(f"{bad}: cannot be read (Error: field larger than")
     assert store.execute("SELECT count(*) FROM queue_calls").fetchone()[0] == 0
     assert calls == {"1700000000.900"}
+
+
+# ------------------------------------------------------------------ quarantine tells the truth
+_TOO_WIDE = ("1700000000.5,OK,2023-11-14 23:13:20,2023-11-14 23:14:00,00:00:40,0,Niccolò,202,"
+             ",,x,y")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+def test_quarantine_keeps_the_exact_line_and_one_reason(encoding, store, tmp_path):
+    rows = [HEADER, cdr_row(1), cdr_row(2), _TOO_WIDE, cdr_row(3)]
+    bad = tmp_path / f"wide_{encoding}.csv"
+    bad.write_bytes(("\r\n".join(rows) + "\r\n").encode(encoding))
+    results, _ = _ingest(store, bad)
+    assert (results[0].rows_loaded, results[0].rows_quarantined) == (3, 1)
+    assert store.execute("SELECT line, raw, reason FROM quarantine").fetchall() == [
+        (4, _TOO_WIDE, "too many columns: 12 values where the header has 10")]
+
+
+def test_too_few_columns_in_words(store, tmp_path):
+    bad = tmp_path / "short.csv"
+    bad.write_text("\n".join([HEADER, cdr_row(1), "9.2,OK,2023-11-14 23:13:20"]) + "\n")
+    _ingest(store, bad)
+    assert store.execute("SELECT raw, reason FROM quarantine").fetchall() == [
+        ("9.2,OK,2023-11-14 23:13:20", "too few columns: 3 values where the header has 10")]
+
+
+def test_a_quoted_line_break_stays_in_the_quarantined_record(store, tmp_path):
+    wide = cdr_row(5).replace(",201,", ',"two\nlines",', 1) + ",x"
+    bad = tmp_path / "ml.csv"
+    bad.write_text("\n".join([HEADER, cdr_row(1), wide, cdr_row(3)]) + "\n")
+    _ingest(store, bad)
+    assert store.execute("SELECT raw FROM quarantine").fetchall() == [(wide,)]
+
+
+def test_header_and_rows_with_other_delimiters_is_one_file_error(store, tmp_path):
+    bad = tmp_path / "mixed_delims.csv"
+    rows = [cdr_row(n).replace(",", ";") for n in range(1, 50)]
+    bad.write_text("\n".join([HEADER, *rows]) + "\n")
+    results, calls = _ingest(store, bad, good_csv(tmp_path / "good.csv"))
+    assert results[0].error == (f"{bad}: no row has the header's 10 columns; the rows seem"
+                                " separated by ';', the header by ',': the file was not loaded")
+    assert store.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+    assert calls == {"1700000000.900"}
+
+
+@pytest.mark.parametrize("at", [100, 9000, 3 << 20])
+def test_a_nul_byte_anywhere_refuses_the_file(at, store, tmp_path):
+    body = ("\n".join([HEADER, *(cdr_row(n) for n in range(1, 40_000))]) + "\n").encode()
+    bad = tmp_path / "nul.csv"
+    bad.write_bytes(body[:at] + b"\x00" + body[at:])
+    results, calls = _ingest(store, bad, good_csv(tmp_path / "good.csv"))
+    assert "not a text file" in results[0].error
+    assert calls == {"1700000000.900"}
+
+
+def test_a_feedback_requests_file_is_named_not_skipped(store, tmp_path):
+    out = tmp_path / "sim"
+    generate(out, days=1, calls_per_day=20, seed=3, start=date(2026, 5, 11),
+             formats=["csv", "feedback"])
+    fb = out / "feedback_requests.ndjson"
+    results, _ = _ingest(store, fb, good_csv(tmp_path / "good.csv"))
+    assert results[0].error == (
+        f"{fb}: not a CDR export: its records have no start_datetime or status (keys: unique_id,"
+        " body); it holds request bodies (feedback or dynamic routing), which come in through"
+        " their webhook")
+    assert store.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+    assert results[1].rows_loaded == 1
