@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # largest inflated size of the whole zip; a workbook over either is refused before reading.
     ingest_max_sheet_cells: int = 50_000_000
     ingest_max_unzipped_bytes: int = 2 * 1024 * 1024 * 1024
+    # Uploads to the server are read first in a child process limited to this address space.
+    upload_parse_memory_bytes: int = 4 * 1024 * 1024 * 1024
     # Behind an https proxy: session cookies get the Secure flag.
     https: bool = False
     # PBX REST pull (issue: live feeds); the server pulls only when url, user and password are set.
