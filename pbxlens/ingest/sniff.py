@@ -143,6 +143,9 @@ def duckdb_message(exc: Exception) -> str:
     text = str(exc)
     if m := _LINE_SIZE.search(text):
         return f"a line is longer than the limit of {m.group(1)} bytes (a missing line break?)"
+    if "Error when sniffing file" in text:
+        return ("the CSV cannot be parsed: a quote that is never closed, or rows laid out"
+                " otherwise than the header")
     first = text.splitlines()[0] if text else type(exc).__name__
     return first[:300]
 

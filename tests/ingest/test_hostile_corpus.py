@@ -55,6 +55,8 @@ CORPUS = {
     "no_final_break.csv": ("\n".join([HEADER, cdr_row(1), cdr_row(2)]), ("rows", 2, 0)),
     "absurd_duration.csv": (HEADER + "\n" + cdr_row(1).replace("00:00:40", "99999:00:00") + "\n",
                             ("rows", 0, 1)),
+    "unclosed_quote.csv": ("\n".join([HEADER, cdr_row(1), '"1700000000.2,OK', cdr_row(3)]) + "\n",
+                           ("error", "the CSV cannot be parsed: a quote that is never closed")),
     "utf16_bad_line.csv": (("\n".join([HEADER, cdr_row(1), cdr_row(2) + ",x"]) + "\n")
                            .encode("utf-16"), ("rows", 1, 1)),
     "cp1252_bad_line.csv": (("\n".join([HEADER, cdr_row(1).replace(",201,", ",Niccolò,"),
