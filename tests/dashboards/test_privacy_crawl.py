@@ -62,3 +62,36 @@ def test_no_full_external_number_reaches_a_user_without_the_right(client_for, li
 def test_the_crawl_finds_numbers_when_the_right_is_held(client_for, live):
     leaks = _leaks(_crawl(client_for("supfull")), _full_numbers(live))
     assert {p for p, _n in leaks} >= {"/api/missed?view=all"}  # the callback queue
+
+
+def _xlsx_text(client, report_id: str) -> str:
+    """The text of the page's XLSX export of a report's first table (its inflated XML)."""
+    import base64
+    import io
+    import zipfile
+
+    trigger = {"id": {"table": 0, "type": "rp-export"}, "property": "n_clicks", "value": 1}
+    body = {"output": "rp-download.data", "outputs": {"id": "rp-download", "property": "data"},
+            "inputs": [[trigger]],
+            "state": [{"id": "rp-params", "property": "data",
+                       "value": {"from": DAY1, "to": DAY2}},
+                      {"id": "rp-report", "property": "data", "value": report_id}],
+            "changedPropIds": ['{"table":0,"type":"rp-export"}.n_clicks']}
+    r = client.post("/_dash-update-component", json=body)
+    if r.status_code != 200 or "rp-download" not in r.json().get("response", {}):
+        return ""  # a report without a table answers no download
+    data = r.json()["response"]["rp-download"]["data"]
+    raw = base64.b64decode(data["content"]) if data.get("base64") else data["content"].encode()
+    with zipfile.ZipFile(io.BytesIO(raw)) as z:
+        return "".join(z.read(n).decode("utf-8", "replace") for n in z.namelist()
+                       if n.endswith(".xml"))
+
+
+def test_no_full_number_in_any_xlsx_export_without_the_right(client_for, live):
+    numbers = _full_numbers(live)
+    sup = client_for("sup")
+    ids = [r["id"] for r in sup.get("/api/reports").json()["reports"]]
+    bodies = {f"xlsx {rid}": _xlsx_text(sup, rid) for rid in ids}
+    assert sum(1 for b in bodies.values() if b) >= len(ids) // 2  # the exports ran
+    leaks = _leaks(bodies, numbers)
+    assert not leaks, leaks[:10]
