@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from xml.parsers import expat
 
 from pbxlens.ingest.sniff import UnreadableFileError
@@ -28,6 +28,7 @@ MAX_RATIO = 200
 _CELL_COL = re.compile(rb'<c\b[^>]*?\sr="([A-Z]{1,4})\d+"')
 _CELL_ROW = re.compile(rb'<c\b[^>]*?\sr="[A-Z]{1,4}(\d{1,9})"')
 _ROW_NUM = re.compile(rb'<row\b[^>]*?\sr="(\d{1,9})"')
+_DIMENSION = re.compile(rb'<dimension\b[^>]*?\sref="(?:[A-Z]{1,4}\d{1,9}:)?([A-Z]{1,4})(\d{1,9})"')
 _CELL_TAG = re.compile(rb"<c[\s>/]")
 _ROW_TAG = re.compile(rb"<row[\s>/]")
 
@@ -39,33 +40,36 @@ def column_number(letters: bytes) -> int:
     return n
 
 
-def check(path: Path, *, max_cells: int, max_unzipped: int) -> None:
-    """Refuse a workbook whose inflated size or any sheet's extent (rows x columns) is over
-    the limits; a damaged zip is refused too."""
+def check(path: Path | IO[bytes], *, max_cells: int, max_unzipped: int,
+          name: str | None = None) -> None:
+    """Refuse a workbook whose inflated size or any sheet's extent (rows x columns, the larger
+    of its declared <dimension> and its cells) is over the limits; a damaged zip is refused
+    too. `path` may be an open binary file (`name` then labels the errors)."""
+    path_label = name or str(path)
     try:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
             total = sum(i.file_size for i in infos)
             if total > max_unzipped:
                 raise UnreadableFileError(
-                    f"{path}: the workbook inflates to {total} bytes, over the limit of"
+                    f"{path_label}: the workbook inflates to {total} bytes, over the limit of"
                     f" {max_unzipped} (setting ingest_max_unzipped_bytes)")
             for info in infos:
                 if info.file_size > 1024 * 1024 and (
                         info.file_size > MAX_RATIO * max(info.compress_size, 1)):
                     raise UnreadableFileError(
-                        f"{path}: {info.filename} inflates {info.file_size} bytes from"
+                        f"{path_label}: {info.filename} inflates {info.file_size} bytes from"
                         f" {info.compress_size}: refused as a zip bomb")
             for info in infos:
                 if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
                     rows, cols = sheet_extent(z, info)
                     if rows * cols > max_cells:
                         raise UnreadableFileError(
-                            f"{path}: sheet {info.filename.rsplit('/', 1)[-1]} spans {rows} rows"
+                            f"{path_label}: sheet {info.filename.rsplit('/', 1)[-1]} spans {rows} rows"
                             f" x {cols} columns, over the limit of {max_cells} cells"
                             " (setting ingest_max_sheet_cells)")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
-        raise UnreadableFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
+        raise UnreadableFileError(f"{path_label}: not a readable XLSX workbook ({exc})") from None
 
 
 def sheet_extent(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
@@ -82,6 +86,9 @@ def sheet_extent(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
             part, carry = (buf[:cut], buf[cut:]) if cut > 0 else (b"", buf)
             if len(carry) > 64 * 1024:  # a single "tag" this long is not a sheet
                 raise UnreadableFileError(f"{info.filename}: malformed sheet XML")
+            if dim := _DIMENSION.search(part):  # what openpyxl's reader pads every row to
+                cols = max(cols, column_number(dim.group(1)))
+                rows = max(rows, int(dim.group(2)))
             col_list, row_list = _CELL_COL.findall(part), _ROW_NUM.findall(part)
             cols = max(cols, 0, *(column_number(c) for c in set(col_list)))
             row_refs = set(_CELL_ROW.findall(part)).union(row_list)
@@ -93,7 +100,8 @@ def sheet_extent(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
             if not data:
                 break
     if cells != numbered or row_tags != numbered_rows:
-        return _walk_extent(z, info)
+        walked = _walk_extent(z, info)
+        return max(rows, walked[0]), max(cols, walked[1])
     return rows, cols
 
 
@@ -132,14 +140,21 @@ def _walk_extent(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
     return state["rows"], state["cols"]
 
 
+def check_with_settings(source: Path | IO[bytes], name: str | None = None) -> None:
+    """`check` against the settings (`ingest_max_sheet_cells`, `ingest_max_unzipped_bytes`):
+    what every reader of a workbook from outside calls first (ingest, billing, tickets)."""
+    from pbxlens.config import get_settings
+
+    s = get_settings()
+    check(source, max_cells=s.ingest_max_sheet_cells,
+          max_unzipped=s.ingest_max_unzipped_bytes, name=name)
+
+
 def open_workbook(path: Path) -> Any:
     """The workbook (calamine), after the size checks against the settings."""
     from python_calamine import CalamineError, CalamineWorkbook
 
-    from pbxlens.config import get_settings
-
-    s = get_settings()
-    check(path, max_cells=s.ingest_max_sheet_cells, max_unzipped=s.ingest_max_unzipped_bytes)
+    check_with_settings(path)
     try:
         return CalamineWorkbook.from_path(str(path))
     except (CalamineError, ValueError, OSError) as exc:

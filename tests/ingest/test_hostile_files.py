@@ -77,14 +77,31 @@ def test_zip_bomb_is_refused_from_the_declared_sizes(store, tmp_path):
     assert calls == {"1700000000.900"}
 
 
-def test_a_declared_dimension_alone_is_harmless(store, tmp_path):
-    """The reader allocates from the cells, not from <dimension>: a lying dimension loads."""
+def test_a_huge_declared_dimension_is_refused(store, tmp_path):
+    """openpyxl's reader pads every row to the declared <dimension>: a lying one is refused
+    like a real extent (calamine alone would not care)."""
     rows = [(1, [("A1", "unique_id"), ("B1", "status"), ("C1", "start_datetime")]),
             (2, [("A2", "1700000000.1"), ("B2", "OK"), ("C2", "2023-11-14 23:13:20")])]
     book = xlsx(tmp_path / "dim.xlsx", rows, dimension="A1:XFD1048576")
     results, calls = _ingest(store, book)
-    assert results[0].error is None
-    assert calls == {"1700000000.1"}
+    assert "spans 1048576 rows x 16384 columns" in results[0].error
+    assert not calls
+    small = xlsx(tmp_path / "dim_ok.xlsx", rows, dimension="A1:C2")
+    results, calls = _ingest(store, small)
+    assert results[0].error is None and calls == {"1700000000.1"}
+
+
+def test_billing_and_ticket_imports_check_workbooks_too(tmp_path):
+    from pbxlens.billing.files import BillingFileError, read_rows
+    from pbxlens.tickets import TicketError
+    from pbxlens.tickets.files import read_table
+
+    bomb = xlsx(tmp_path / "tariffs.xlsx", [(1, [("A1", "description")])],
+                dimension="A1:XFD1048576")
+    with pytest.raises(BillingFileError, match="over the limit of 50000000 cells"):
+        read_rows(bomb)
+    with pytest.raises(TicketError, match="tariffs.xlsx: sheet sheet1.xml spans 1048576 rows"):
+        read_table(bomb.name, bomb.read_bytes())
 
 
 def test_inflated_size_over_the_setting_is_refused(store, tmp_path, monkeypatch):
