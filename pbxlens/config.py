@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     secret_key: str = ""
     # DuckDB's memory budget while ingesting; staging spills to <store>.tmp beyond it.
     ingest_memory_limit: str = "1200MB"
+    # Workbooks: the largest sheet extent (rows x columns, what a reader allocates) and the
+    # largest inflated size of the whole zip; a workbook over either is refused before reading.
+    ingest_max_sheet_cells: int = 50_000_000
+    ingest_max_unzipped_bytes: int = 2 * 1024 * 1024 * 1024
+    # Uploads to the server are read first in a child process limited to this address space.
+    upload_parse_memory_bytes: int = 4 * 1024 * 1024 * 1024
     # Behind an https proxy: session cookies get the Secure flag.
     https: bool = False
     # PBX REST pull (issue: live feeds); the server pulls only when url, user and password are set.
@@ -89,6 +95,9 @@ class Settings(BaseSettings):
     rollups: bool = True
     retention_months: int = 25
     lake: str = ""
+    # Backups asked through the server (`POST /api/admin/backup`) are written only inside this
+    # folder (default: `backups/` beside the store).
+    backup_dir: str = ""
     # The guard on reports run by the web app and the HTTP API: seconds a run may take and
     # the longest range in months (the PBX's own retention); 0 = no limit. The CLI may override.
     report_time_limit_s: float = 30.0

@@ -23,6 +23,12 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     if suffix in (".xlsx", ".xlsm"):
         import openpyxl
 
+        from pbxlens.ingest import xlsx_guard
+
+        try:
+            xlsx_guard.check_with_settings(path)  # before openpyxl pads rows to the extent
+        except PbxlensError as exc:
+            raise BillingFileError(str(exc)) from None
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
         rows = [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
     elif suffix == ".xls":

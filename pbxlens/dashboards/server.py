@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import dash
 import flask
@@ -61,6 +61,10 @@ def create_app(store: Stores, *, https: bool | None = None) -> dash.Dash:
         module = importlib.import_module(f"pbxlens.dashboards.pages.{name}")
         dash.page_registry[module.__name__]["layout"] = localized(module.layout, ctx.lang)
     app.layout = shell
+    # the policy hashes every inline script, known once all modules registered their
+    # clientside callbacks: computed at the first answer
+    server.extensions["pbxlens_csp"] = lambda: content_security_policy(app.csp_hashes())
+    server.config["PBXLENS_HSTS"] = https
     _routes(server, store)
     from pbxlens.dashboards import webhooks
 
@@ -112,9 +116,9 @@ def shell():
     other = "en" if lang == "it" else "it"
     right = [html.Span([html.Span(u.username, className="pbx-data"),
                         f" · {i18n.role_name(u.role, lang)}"] if u else "", className="pbx-user"),
-             html.A(other.upper(), href=f"/lang/{other}", className="pbx-nav-link pbx-lang"),
-             html.A(i18n.t("logout", lang), href="/logout", className="pbx-nav-link",
-                    id="pbx-logout")]
+             _post_button(f"/lang/{other}", other.upper(), className="pbx-nav-link pbx-lang"),
+             _post_button("/logout", i18n.t("logout", lang), className="pbx-nav-link",
+                          id="pbx-logout")]
     return html.Div([
         html.Header([html.A([html.Span("pbx", className="pbx-logo-a"),
                              html.Span("lens", className="pbx-logo-b")], href=start_page(u),
@@ -125,6 +129,24 @@ def shell():
         # catalog texts for library widgets that take none as a property (assets/i18n.js)
         html.Div(id="pbx-i18n", hidden=True, **{"data-no-results": i18n.t("no_results", lang)}),
     ])
+
+
+def content_security_policy(script_hashes: list[str]) -> str:
+    """Everything from this origin; inline scripts only by their hash (Dash's renderer start
+    and the clientside callbacks); inline styles allowed, as plotly and the grid insert them."""
+    return "; ".join([
+        "default-src 'self'", "script-src 'self' " + " ".join(script_hashes),
+        "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
+        "font-src 'self' data:", "connect-src 'self'", "object-src 'none'",
+        "base-uri 'self'", "form-action 'self'", "frame-ancestors 'self'",
+    ])
+
+
+def _post_button(action: str, label: str, **kw) -> html.Form:
+    """A link-looking button that changes state by POST with the CSRF token (never a GET)."""
+    return html.Form([dcc.Input(type="hidden", name="csrf_token", value=_csrf_token()),
+                      html.Button(label, type="submit", **kw)],
+                     method="post", action=action, className="pbx-nav-form")
 
 
 # ----------------------------------------------------------------------------- routes
@@ -186,7 +208,19 @@ def _csrf_ok() -> bool:
 
 
 def _safe_next(target: str | None) -> str:
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A same-origin path, else "/". Browsers drop tabs and line breaks from a URL and read
+    a backslash as a slash, so `/\t/evil.example` would be `//evil.example`: any control
+    character, white space or backslash makes the target unsafe.
+
+    Example:
+        >>> _safe_next("/reports/cdr.queues?x=1"), _safe_next("/\t/evil.example")
+        ('/reports/cdr.queues?x=1', '/')
+    """
+    if not target or "\\" in target or any(c.isspace() or ord(c) < 32 or ord(c) == 127
+                                            for c in target):
+        return "/"
+    parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
         return "/"
     return target
 
@@ -237,6 +271,11 @@ def _routes(server: flask.Flask, store: Stores) -> None:
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if "PBXLENS_CSP" not in server.config:
+            server.config["PBXLENS_CSP"] = server.extensions["pbxlens_csp"]()
+        resp.headers.setdefault("Content-Security-Policy", server.config["PBXLENS_CSP"])
+        if server.config.get("PBXLENS_HSTS"):
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return resp
 
     def _login_page(**kw):
@@ -264,13 +303,13 @@ def _routes(server: flask.Flask, store: Stores) -> None:
         flask.session["sid"] = users.open_session(store, user)
         return flask.redirect(start_page(user) if nxt == "/" else nxt)
 
-    @server.route("/logout")
+    @server.route("/logout", methods=["POST"])
     def logout():
         users.close_session(store, flask.session.get("sid"))
         flask.session.clear()
         return flask.redirect("/login")
 
-    @server.route("/lang/<code>")
+    @server.route("/lang/<code>", methods=["POST"])
     def set_lang(code: str):
         if code in ("en", "it") and flask.g.user is not None:
             users.update_user(store, flask.g.user.id, lang=code)
@@ -385,6 +424,12 @@ def _routes(server: flask.Flask, store: Stores) -> None:
         resp.status_code = 503
         resp.headers["Retry-After"] = "5"
         return resp
+
+    @server.errorhandler(service.WebError)
+    def web_error(exc: service.WebError):
+        """A service refusal raised anywhere (a route, a page callback, an export) keeps its
+        status and stable id (403 for a forbidden report), never a 500."""
+        return flask.jsonify(exc.public()), exc.status
 
     @server.errorhandler(413)
     def too_large(_exc):

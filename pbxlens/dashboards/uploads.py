@@ -36,5 +36,5 @@ def queue_uploads(store: Stores, files, user: str | None = None) -> Job | None:
         f.save(p)
         paths.append(p)
     label = ", ".join(p.name[3:] for p in paths)
-    return store.writer.submit("upload", label, ingest_job(paths, cleanup=folder),
+    return store.writer.submit("upload", label, ingest_job(paths, cleanup=folder, isolate=True),
                                created_by=user)

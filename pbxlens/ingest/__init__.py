@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,9 @@ from pbxlens.ingest import events as event_log
 from pbxlens.ingest.loader import FileResult
 from pbxlens.missed_calls import reconcile as missed
 from pbxlens.reports import coincidence_days
+from pbxlens.store import sql
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[str, str], None]  # (path, stage)
 
@@ -45,6 +49,7 @@ def ingest_paths(
         with asterisk.pairing(files):  # queue_log + Master.csv of one run merge (asterisk.py)
             return [ingest_file(con, path, progress=progress) for path in files]
     finally:
+        _rollback(con)  # an interrupted file leaves no open transaction on the stage
         con.execute("SET memory_limit = ?", [before])
         con.execute(f"DETACH DATABASE IF EXISTS {normalize.STAGE}")
         if stage:
@@ -66,8 +71,7 @@ def _attach_stage(con: duckdb.DuckDBPyConnection) -> Path | None:
     path = Path(f"{store}.stage")
     for f in (path, Path(f"{path}.wal")):
         f.unlink(missing_ok=True)
-    literal = "'" + str(path).replace("'", "''") + "'"  # ATTACH takes no bound parameter
-    con.execute(f"ATTACH {literal} AS {normalize.STAGE}")
+    con.execute(f"ATTACH {sql.literal(path)} AS {normalize.STAGE}")  # takes no bound parameter
     return path
 
 
@@ -105,7 +109,12 @@ def ingest_file(
         result.error = str(exc)
     except duckdb.Error as exc:
         _rollback(con)
-        result.error = f"{path}: {str(exc).splitlines()[0]}"
+        result.error = f"{path}: {sniff.duckdb_message(exc)}"
+    except Exception as exc:  # the per-file boundary: no file may stop the others loading
+        _rollback(con)
+        log.exception("ingest of %s failed", path)
+        first = (str(exc).splitlines() or [""])[0][:300]
+        result.error = f"{path}: cannot be read ({type(exc).__name__}: {first})"
     finally:
         result.seconds = round(result.seconds or timer.lap(), 3)
     return result
@@ -134,7 +143,8 @@ def _load_cdr(con, path, kind, result, sha, started, timer, note) -> None:
         normalize.stage(con, tz=get_settings().timezone,
                         years=raw.years or normalize.years_in(con), after_norm=raw.after_scan)
     except duckdb.InvalidInputException as exc:  # the CSV reader gave up on the whole file
-        raise sniff.UnreadableFileError(f"{path}: cannot read as CSV: {str(exc).splitlines()[0]}") from None
+        raise sniff.UnreadableFileError(
+            f"{path}: cannot read as CSV: {sniff.duckdb_message(exc)}") from None
     result.rows_read = raw.rows_read if raw.rows_read is not None else con.execute(
         "SELECT (SELECT count(*) FROM norm) + (SELECT count(*) FROM raw_rejects)").fetchone()[0]
     parse_s = timer.lap()

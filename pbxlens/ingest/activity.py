@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from pbxlens.config import get_settings
+from pbxlens.ingest.normalize import clamp_years
 from pbxlens.models.timezone import base_offset, transitions
 
 FAR = 1 << 40  # seconds: beyond any instant in the store
@@ -146,7 +147,10 @@ _IV_COLS = "tenant, member, member_account, member_exten, qkey, queue_id, queue_
 def _years(con: duckdb.DuckDBPyConnection, sql: str, args: list) -> tuple[int, int]:
     lo, hi = con.execute(sql, args).fetchone()
     now = datetime.now(UTC).year
-    return (lo or now) - 1, (hi or now) + 1
+    # within the supported years: ingest quarantines instants outside them, and the zone's
+    # transitions cannot be computed near year 1 or 9999
+    lo, hi = clamp_years(lo or now, hi or now)
+    return lo - 1, hi + 1
 
 
 def refresh_events(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:

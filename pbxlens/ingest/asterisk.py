@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from pbxlens.ingest.kalliope_cdr import RawBatch, _Collector, _reset
-from pbxlens.ingest.sniff import FileKind, UnreadableFileError
+from pbxlens.ingest.sniff import FileKind, UnreadableFileError, first_line
 
 MASTER_COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel",
                   "lastapp", "lastdata", "start", "answer", "end", "duration", "billsec",
@@ -68,7 +68,7 @@ def detect(path: Path, kind: FileKind) -> str | None:
         return None
     enc = "utf-8-sig" if kind.encoding == "utf-8" else kind.encoding
     with path.open("r", encoding=enc, errors="replace", newline="") as fh:
-        head = [ln for ln in (fh.readline() for _ in range(5)) if ln.strip()]
+        head = [ln for ln in (first_line(fh, path, n) for n in range(1, 6)) if ln.strip()]
     if not head:
         return None
     if all(_QLOG.match(ln) for ln in head[:3]):

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from pbxlens.ingest import activity, loader
 from pbxlens.ingest.loader import FileResult
+from pbxlens.ingest.normalize import MAX_YEAR, MIN_YEAR
 
 MEMBER_EVENTS = {"pbx.queuemember.added": "added", "pbx.queuemember.removed": "removed",
                  "pbx.queuemember.pause": "pause", "pbx.queuemember.unpause": "unpause"}
@@ -61,18 +62,23 @@ def _first(params: dict, keys: tuple[str, ...]) -> str | None:
 
 
 def instant(v: object) -> datetime | None:
-    """`event_timestamp`: epoch seconds (with decimals) or ISO 8601 (no offset = UTC)."""
+    """`event_timestamp`: epoch seconds (with decimals) or ISO 8601 (no offset = UTC), within
+    the supported years."""
     if v in (None, ""):
         return None
     try:
-        return datetime.fromtimestamp(float(Decimal(str(v))), UTC)
-    except (InvalidOperation, ValueError, OverflowError):
-        pass
-    try:
-        ts = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
-    except ValueError:
-        raise BadEvent(f"event_timestamp is neither epoch seconds nor ISO 8601: {str(v)[:40]!r}") from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+        ts = datetime.fromtimestamp(float(Decimal(str(v))), UTC)
+    except (InvalidOperation, ValueError, OverflowError, OSError):
+        try:
+            ts = datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+        except ValueError:
+            raise BadEvent("event_timestamp is neither epoch seconds nor ISO 8601:"
+                           f" {str(v)[:40]!r}") from None
+        ts = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+    if not MIN_YEAR <= ts.astimezone(UTC).year <= MAX_YEAR:
+        raise BadEvent(f"event_timestamp outside the supported years {MIN_YEAR}-{MAX_YEAR}:"
+                       f" {str(v)[:40]!r}")
+    return ts
 
 
 def parse_event(ev: object) -> dict:

@@ -16,10 +16,13 @@ from pbxlens.store.writer import JobContext
 def ingest_job(paths: list[Path], *, cleanup: Path | None = None,
                progress: Callable[[str, str], None] | None = None,
                watch: Callable[[duckdb.DuckDBPyConnection], object] | None = None,
+               isolate: bool = False,
                ) -> Callable[[JobContext], list[FileResult]]:
     """A writer job that ingests `paths` and then removes the folder `cleanup` (an upload's
     own folder), whatever happens. `progress(path, stage)` is told each stage too, and
-    `watch(con)` receives the cursor that runs the job (a progress bar polls it)."""
+    `watch(con)` receives the cursor that runs the job (a progress bar polls it). With
+    `isolate` (uploads to the server), each file is first read in a child process with a
+    memory limit (`preflight`): one that cannot be read there gets its error and is skipped."""
 
     def run(ctx: JobContext) -> list[FileResult]:
         from pbxlens.ingest import ingest_paths
@@ -40,15 +43,30 @@ def ingest_job(paths: list[Path], *, cleanup: Path | None = None,
                 if progress is not None:
                     progress(path, stage)
 
+            refused = _preflight(files) if isolate else {}
             missed_sync.prepare(ctx.con, ctx.ops)  # missed-call settings and flushes of now
-            results = ingest_paths(ctx.con, paths, progress=note)
+            ok = [f for f in files if f not in refused]
+            loaded = iter(ingest_paths(ctx.con, ok, progress=note) if ok else [])
             missed_sync.push(ctx.con, ctx.ops)  # the callback requests the files changed
-            return results
+            return [refused[f] if f in refused else next(loaded) for f in files]
         finally:
             if cleanup is not None:
                 shutil.rmtree(cleanup, ignore_errors=True)
 
     return run
+
+
+def _preflight(files: list[Path]) -> dict[Path, FileResult]:
+    from pbxlens.config import get_settings
+    from pbxlens.ingest import preflight
+
+    limit = get_settings().upload_parse_memory_bytes
+    out = {}
+    for f in files:
+        error = preflight.check(f, limit)
+        if error:
+            out[f] = FileResult(path=str(f), format="unknown", error=error)
+    return out
 
 
 def summary_of(results: list[dict] | None, strip: int = 0) -> str:

@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pbxlens.ingest import xlsx_guard
 from pbxlens.ingest.callcenter_fields import (
     ALL_FIELDS,
     DIRECTIONS,
@@ -35,7 +36,7 @@ from pbxlens.ingest.callcenter_fields import (
     map_headers,
 )
 from pbxlens.ingest.kalliope_cdr import _text, drop_temp
-from pbxlens.ingest.normalize import clamp_years
+from pbxlens.ingest.normalize import clamp_years, out_of_range_sql
 from pbxlens.ingest.sniff import FileKind, UnreadableFileError, csv_header
 from pbxlens.models import timezone, vocabulary
 
@@ -229,12 +230,7 @@ def read_csv(con, path: Path, kind: FileKind) -> CcBatch:
 
 
 def read_xlsx(con, path: Path, kind: FileKind) -> CcBatch:
-    from python_calamine import CalamineError, CalamineWorkbook
-
-    try:
-        wb = CalamineWorkbook.from_path(str(path))
-    except (CalamineError, ValueError, OSError) as exc:
-        raise UnreadableFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
+    wb = xlsx_guard.open_workbook(path)  # size checks before calamine allocates
     col = _Collector()
     headers: list[str] | None = None
     base = 0
@@ -377,6 +373,7 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, default_tenant: str = "def
         "CASE WHEN enter_datetime IS NULL THEN 'missing enter_datetime' END",
         "CASE WHEN exit_datetime IS NULL THEN 'missing exit_datetime' END",
         *(bad(f) for f in QC_TS + EV_TS),
+        *(out_of_range_sql(f, f"p_{f}", f) for f in QC_TS + EV_TS),
         "CASE WHEN p_exit_datetime < p_enter_datetime THEN 'exit_datetime before enter_datetime' END",
         f"CASE WHEN {has_ev} AND p_event_ring_datetime IS NULL AND event_ring_datetime IS NULL"
         " THEN 'operator event without event_ring_datetime' END",

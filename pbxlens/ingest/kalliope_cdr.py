@@ -9,6 +9,8 @@ The CSV path runs entirely inside DuckDB's reader, so large exports never pass t
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import tempfile
@@ -21,9 +23,18 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from pbxlens.ingest import xlsx_guard
 from pbxlens.ingest.fields import ALL_FIELDS, DETAIL_FIELDS, DETAIL_SHORT, map_headers
 from pbxlens.ingest.normalize import clamp_years
-from pbxlens.ingest.sniff import CHUNK, FileKind, UnreadableFileError, csv_header
+from pbxlens.ingest.sniff import (
+    CHUNK,
+    MAX_LINE_BYTES,
+    FileKind,
+    UnreadableFileError,
+    csv_delimiter,
+    csv_header,
+)
+from pbxlens.store import sql
 
 RAW_COLUMNS = ("_row", "_rec", "_line", *ALL_FIELDS, "_extra")
 
@@ -62,10 +73,6 @@ def _reset(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE TEMP TABLE rej_steps (k0 BIGINT, before BIGINT)")
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 # ---------------------------------------------------------------------------------------- CSV
 def read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawBatch:
     """Lay the CSV out as the view `raw_rows` over DuckDB's reader; nothing is read yet.
@@ -85,32 +92,34 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawB
     present = [n for n in names if n in ALL_FIELDS]
     extras = [(h, n) for h, n in zip(headers, names, strict=True) if n.startswith("_x")]
     extra_sql = (
-        "json_object(" + ", ".join(f"{_sql_str(h)}, {n}" for h, n in extras) + ")"
+        "json_object(" + ", ".join(f"{sql.literal(h)}, {n}" for h, n in extras) + ")"
         if extras else "NULL"
     )
     cols = ", ".join((f'"{f}"' if f in present else f"NULL::TEXT AS {f}") for f in ALL_FIELDS)
     # read_csv arguments are bound as values; the view keeps them as literals.
-    names_sql = "[" + ", ".join(_sql_str(n) for n in names) + "]"
+    names_sql = "[" + ", ".join(sql.literal(n) for n in names) + "]"
     con.execute(
         # _row (file order) is numbered by normalize after the parallel parse: a window here
         # would serialize the whole scan.
-        "CREATE TEMP VIEW raw_rows AS SELECT NULL::BIGINT AS _row,"
+        "CREATE TEMP VIEW raw_rows AS SELECT NULL::BIGINT AS _row,"  # noqa: S608 -- mapped field names; header texts and paths via sql.literal
         f" NULL::BIGINT AS _rec, NULL::BIGINT AS _line, {cols}, {extra_sql}::TEXT AS _extra"
-        f" FROM read_csv({_sql_str(str(source))}, header = true, names = {names_sql},"
-        f" all_varchar = true, delim = {_sql_str(kind.delimiter)}, quote = '\"', escape = '\"',"
+        f" FROM read_csv({sql.literal(source)}, header = true, names = {names_sql},"
+        f" all_varchar = true, delim = {sql.literal(kind.delimiter)}, quote = '\"', escape = '\"',"
         " strict_mode = true, store_rejects = true, rejects_table = 'csv_rejects',"
-        " rejects_scan = 'csv_rejects_scan', max_line_size = 1048576)"
+        f" rejects_scan = 'csv_rejects_scan', max_line_size = {MAX_LINE_BYTES})"
     )
 
     def after_scan() -> None:
-        if cleanup:
-            source.unlink(missing_ok=True)
         # DuckDB numbers reject lines by record (header = 1); a good row k sits after the
-        # rejects whose own good-row count (line - 2 - j) is <= k.
+        # rejects whose own good-row count (line - 2 - j) is <= k. One reason per line: the
+        # first error DuckDB met on it (it can report one line several times).
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE rej_lines AS SELECT line, line_byte_position AS pos,"
-            " string_agg(DISTINCT error_type::TEXT || ': ' || error_message, '; ') AS reason,"
-            " any_value(csv_line) AS csv_line FROM csv_rejects GROUP BY ALL"
+            "CREATE OR REPLACE TEMP TABLE rej_lines AS SELECT line,"
+            " min(line_byte_position) AS pos,"
+            " arg_min(error_type::TEXT || ': ' || split_part(error_message, chr(10), 1),"
+            "         byte_position) AS reason,"
+            " arg_min(error_type::TEXT, byte_position) AS kind,"
+            " any_value(csv_line) AS csv_line FROM csv_rejects GROUP BY line"
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE rej_steps AS SELECT line - 2 - j AS k0,"
@@ -118,7 +127,10 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawB
             " FROM (SELECT line, row_number() OVER (ORDER BY line) - 1 AS j FROM rej_lines)"
             " GROUP BY ALL"
         )
-        _csv_rejects_to_raw(con, path)
+        _csv_rejects_to_raw(con, source, kind.delimiter, len(names))
+        if cleanup:  # the transcoded copy: the rejected lines were read from it
+            source.unlink(missing_ok=True)
+        _refuse_layout_mismatch(con, path, kind.delimiter, len(names))
 
     has_detail = any(f in present for f in DETAIL_FIELDS)
     fmt = "kalliope_cdr_csv_detailed" if has_detail else "kalliope_cdr_csv"
@@ -140,20 +152,60 @@ def _sniff_years(path: Path) -> tuple[int, int]:
     return clamp_years(min(years, default=None), max(years, default=None))
 
 
-def _csv_rejects_to_raw(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Copy DuckDB's rejected lines to raw_rejects, with their original bytes from the file."""
-    rejects = con.execute("SELECT line, pos, reason, csv_line FROM rej_lines ORDER BY line").fetchall()
+def _csv_rejects_to_raw(con: duckdb.DuckDBPyConnection, source: Path, delimiter: str,
+                        width: int) -> None:
+    """Copy DuckDB's rejected lines to raw_rejects: the exact line of the file as it was
+    decoded (`source` is UTF-8: the file itself or its transcoded copy) and one reason a user
+    understands. A wrong column count is counted again on that line: DuckDB may name several
+    contradictory counts for one line."""
+    rejects = con.execute("SELECT line, pos, reason, kind, csv_line FROM rej_lines ORDER BY line"
+                          ).fetchall()
     if not rejects:
         return
     out = []
-    with path.open("rb") as fh:
-        for line, pos, reason, csv_line in rejects:
-            raw = csv_line
-            if pos is not None:
-                fh.seek(pos)
-                raw = fh.readline(1 << 20).rstrip(b"\r\n").decode("utf-8", errors="backslashreplace")
+    with source.open("rb") as fh:
+        for line, pos, reason, kind, csv_line in rejects:
+            raw = csv_line if pos is None else _record_at(fh, pos)
+            if kind in ("TOO MANY COLUMNS", "MISSING COLUMNS"):
+                found = len(next(csv.reader(io.StringIO(raw), delimiter=delimiter), []))
+                words = "too many" if found > width else "too few"
+                reason = f"{words} columns: {found} values where the header has {width}"
             out.append((line - 1, line, raw, reason))
     con.executemany("INSERT INTO raw_rejects VALUES (?, ?, ?, ?)", out)
+
+
+def _refuse_layout_mismatch(con: duckdb.DuckDBPyConnection, path: Path, delimiter: str,
+                            width: int) -> None:
+    """No row fits the header and every row has the wrong number of columns: the rows are
+    laid out otherwise (another delimiter than the header's): one file error, not a
+    quarantine of every row."""
+    good, bad, counted = con.execute(
+        "SELECT (SELECT count(*) FROM norm), count(*), count(*) FILTER"
+        " (WHERE kind IN ('TOO MANY COLUMNS', 'MISSING COLUMNS')) FROM rej_lines").fetchone()
+    if good or not bad or counted < bad:
+        return
+    sample = con.execute("SELECT raw FROM raw_rejects ORDER BY _line LIMIT 1").fetchone()[0]
+    rows_delim = csv_delimiter(sample or "")
+    hint = (f"; the rows seem separated by {rows_delim!r}, the header by {delimiter!r}"
+            if rows_delim != delimiter else "")
+    raise UnreadableFileError(
+        f"{path}: no row has the header's {width} columns{hint}: the file was not loaded")
+
+
+def _record_at(fh, pos: int) -> str:
+    """The record starting near byte `pos`: DuckDB 1.5 reports one byte past the line's start
+    (a later version may not), and a quoted field may carry line breaks."""
+    start = pos
+    if pos > 0:
+        fh.seek(max(pos - 2, 0))
+        before = fh.read(min(pos, 2))  # the bytes at pos-2 (when there) and pos-1
+        if before[-1:] not in (b"\n", b"\r") and (pos == 1 or before[:1] in (b"\n", b"\r")):
+            start = pos - 1
+    fh.seek(start)
+    data = fh.readline(MAX_LINE_BYTES)
+    while data.count(b'"') % 2 and len(data) < MAX_LINE_BYTES and (more := fh.readline(MAX_LINE_BYTES)):
+        data += more
+    return data.rstrip(b"\r\n").decode("utf-8", errors="backslashreplace")
 
 
 def _utf8_copy(path: Path, kind: FileKind) -> tuple[Path, bool]:
@@ -251,6 +303,7 @@ def _key_map(keys: tuple[str, ...], detail: bool) -> tuple[tuple[str, str], ...]
 
 def read_json(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawBatch:
     _reset(con)
+    _refuse_unknown_json(path, kind)
     if _json_fast_path_fits(path, kind):
         try:
             return _read_json_in_duckdb(con, path)
@@ -258,22 +311,48 @@ def read_json(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Raw
             _reset(con)  # damaged somewhere: the Python reader salvages what it can
     text = path.read_bytes().decode(_py_encoding(kind), errors="replace").lstrip("\ufeff")
     col = _Collector()
-    for rec, line, item, error in _json_items(text):
-        if error:
-            col.reject(rec, line, item, error)
-        elif not isinstance(item, dict):
-            col.reject(rec, line, json.dumps(item)[:2000], "record is not a JSON object")
-        else:
-            details = item.get("details") or item.get("call_details") or []
-            if not isinstance(details, list):
-                details = []
-            col.add_call(rec, line, item, [d for d in details if isinstance(d, dict)])
+    try:
+        for rec, line, item, error in _json_items(text):
+            if error:
+                col.reject(rec, line, item, error)
+            elif not isinstance(item, dict):
+                col.reject(rec, line, json.dumps(item)[:2000], "record is not a JSON object")
+            else:
+                details = item.get("details") or item.get("call_details") or []
+                if not isinstance(details, list):
+                    details = []
+                col.add_call(rec, line, item, [d for d in details if isinstance(d, dict)])
+    except UnreadableFileError as exc:
+        raise UnreadableFileError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise UnreadableFileError(f"{path}: JSON nested too deep to be a CDR export") from None
     if not col.records:
         raise UnreadableFileError(f"{path}: no CDR records in the JSON")
     if not col.columns["_rec"]:
         raise UnreadableFileError(f"{path}: no complete call in the JSON ({col.rejects[0][3]})")
     col.load(con)
     return RawBatch("kalliope_cdr_json", col.records, col.has_detail)
+
+
+def _refuse_unknown_json(path: Path, kind: FileKind) -> None:
+    """A JSON whose first record names neither a start time nor a status is another kind of
+    file (e.g. the bodies of feedback requests): one file error, not a quarantined row each."""
+    with path.open("rb") as fh:
+        head = fh.read(65536).decode(_py_encoding(kind), errors="ignore").lstrip("\ufeff \t\r\n[")
+    try:
+        first, _end = json.JSONDecoder().raw_decode(head)
+    except ValueError:
+        return  # a first record longer than the head, or damaged: the reader will say
+    if not isinstance(first, dict):
+        return
+    mapped = set(map_headers([str(k) for k in first]))
+    if mapped & {"start_datetime", "status"}:
+        return
+    hint = ("; it holds request bodies (feedback or dynamic routing), which come in through"
+            " their webhook" if "body" in first else "")
+    keys = ", ".join(list(map(str, first))[:8])
+    raise UnreadableFileError(f"{path}: not a CDR export: its records have no start_datetime or"
+                              f" status (keys: {keys}){hint}")
 
 
 def _json_fast_path_fits(path: Path, kind: FileKind) -> bool:
@@ -293,7 +372,7 @@ def _json_fast_path_fits(path: Path, kind: FileKind) -> bool:
 
 
 def _jpath(key: str) -> str:
-    return _sql_str("$." + json.dumps(key))
+    return sql.literal("$." + json.dumps(key))
 
 
 def _read_json_in_duckdb(con: duckdb.DuckDBPyConnection, path: Path) -> RawBatch:
@@ -320,10 +399,10 @@ def _read_json_in_duckdb(con: duckdb.DuckDBPyConnection, path: Path) -> RawBatch
         else:
             cols.append(f"NULL::TEXT AS {f}")
     unknown = [k for k in top if k not in call_map.values() and k not in ("details", "call_details")]
-    extra = ("json_object(" + ", ".join(f"{_sql_str(k)}, json_extract(json, {_jpath(k)})"
+    extra = ("json_object(" + ", ".join(f"{sql.literal(k)}, json_extract(json, {_jpath(k)})"
                                         for k in unknown) + ")::TEXT") if unknown else "NULL::TEXT"
     con.execute(
-        f"CREATE TEMP TABLE raw_rows AS SELECT row_number() OVER () - 1 AS _row, _rec,"
+        f"CREATE TEMP TABLE raw_rows AS SELECT row_number() OVER () - 1 AS _row, _rec,"  # noqa: S608 -- mapped field names; header texts and paths via sql.literal
         f" NULL::BIGINT AS _line, {', '.join(cols)}, {extra} AS _extra FROM jflat")
     rows = con.execute("SELECT count(*) FROM jrec").fetchone()[0]
     has_detail = bool(detail_map) and con.execute(
@@ -420,13 +499,8 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Raw
     """The CSV layouts in a workbook (calamine reads it, ~20x faster than openpyxl). Sheets
     after the first continue it when they carry the same header (an export past Excel's row
     limit)."""
-    from python_calamine import CalamineError, CalamineWorkbook
-
     _reset(con)
-    try:
-        wb = CalamineWorkbook.from_path(str(path))
-    except (CalamineError, ValueError, OSError) as exc:
-        raise UnreadableFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
+    wb = xlsx_guard.open_workbook(path)  # size checks before calamine allocates
     col = _Collector()
     headers: list[str] | None = None
     mapped: list[str | None] = []

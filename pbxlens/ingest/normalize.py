@@ -70,6 +70,18 @@ CREATE OR REPLACE TEMP MACRO pbx_bool(s) AS CASE lower(trim(s))
 MAX_SECONDS = 7 * 86400
 # Pre-4.5.11 firmware wrote small negative bill times for failed calls (#5644, e.g. -0.121).
 BILL_NEGATIVE_TOLERANCE = 5
+# Supported instants: a date before 1990 or after 2100 is a corrupt value, not a call (and the
+# time-zone arithmetic is built only for the years in between).
+MIN_YEAR, MAX_YEAR = 1990, 2100
+
+
+def out_of_range_sql(field: str, instant: str, raw: str) -> str:
+    """A reason when the instant `instant` (TIMESTAMPTZ) of `field` lies outside the supported
+    years, quoting the raw value `raw`."""
+    return (f"CASE WHEN {instant} < TIMESTAMPTZ '{MIN_YEAR}-01-01 00:00:00+00'"
+            f" OR {instant} >= TIMESTAMPTZ '{MAX_YEAR + 1}-01-01 00:00:00+00'"
+            f" THEN '{field} outside the supported years {MIN_YEAR}-{MAX_YEAR} '"
+            f" || to_json(trim({raw}))::TEXT END")
 
 TS_FIELDS = ("start_datetime", "channel_up_datetime", "answer_datetime", "end_datetime")
 DETAIL_TS = ("detail_enter_datetime", "detail_enqueue_datetime", "detail_answer_datetime",
@@ -168,6 +180,7 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
         "CASE WHEN pbx_blank(start_datetime) THEN 'missing start_datetime' END",
         "CASE WHEN pbx_blank(status) THEN 'missing status' END",
         *(bad_ts(f) for f in TS_FIELDS + DETAIL_TS),
+        *(out_of_range_sql(f, f"p_{f}", f) for f in TS_FIELDS + DETAIL_TS),
         "CASE WHEN p_duration IS NULL AND NOT pbx_blank(duration)"
         " THEN 'unparsable duration ' || to_json(trim(duration))::TEXT"
         " WHEN p_duration < 0 THEN 'negative duration ' || to_json(trim(duration))::TEXT"

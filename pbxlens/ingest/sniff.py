@@ -15,6 +15,8 @@ from pathlib import Path
 from pbxlens import PbxlensError
 
 CHUNK = 8 * 1024 * 1024
+# Longest accepted text line (DuckDB's CSV reader is given the same limit).
+MAX_LINE_BYTES = 1024 * 1024
 SUFFIXES = {".csv", ".txt", ".json", ".jsonl", ".xml", ".xlsx"}
 
 
@@ -53,6 +55,7 @@ def _detect(path: Path) -> FileKind:
     else:
         if b"\x00" in head[:8192]:
             raise UnreadableFileError(f"{path}: not a text file (binary content)")
+        refuse_nul(path)
         encoding = text_encoding(path)
         text = head.decode("cp1252" if encoding == "cp1252" else "utf-8", errors="replace")
     body = text.lstrip("\ufeff \t\r\n")
@@ -67,6 +70,18 @@ def _detect(path: Path) -> FileKind:
 
     flavour = asterisk.detect(path, kind)
     return FileKind(flavour, encoding, kind.delimiter) if flavour else kind
+
+
+def refuse_nul(path: Path) -> None:
+    """A NUL byte anywhere in an 8-bit text file: damaged or binary, refused as a whole (its
+    values would be stored with NULs inside)."""
+    offset = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            if (at := chunk.find(b"\x00")) >= 0:
+                raise UnreadableFileError(
+                    f"{path}: a NUL byte at offset {offset + at}: not a text file (damaged?)")
+            offset += len(chunk)
 
 
 def text_encoding(path: Path) -> str:
@@ -104,9 +119,35 @@ def csv_delimiter(text: str) -> str:
 def csv_header(path: Path, kind: FileKind) -> list[str]:
     enc = "utf-8-sig" if kind.encoding == "utf-8" else kind.encoding
     with path.open("r", encoding=enc, errors="replace", newline="") as fh:
-        line = fh.readline()
+        line = first_line(fh, path)
     row = next(csv.reader(io.StringIO(line), delimiter=kind.delimiter), [])
     return [c.strip() for c in row]
+
+
+def first_line(fh, path: Path, number: int = 1) -> str:
+    """The next line of a text file, refused when longer than MAX_LINE_BYTES (a file without
+    line breaks is not a CDR export; reading it whole would only waste memory)."""
+    line = fh.readline(MAX_LINE_BYTES + 1)
+    if len(line) > MAX_LINE_BYTES:
+        raise UnreadableFileError(
+            f"{path}: line {number} is longer than {MAX_LINE_BYTES} characters"
+            " (no line break): not a CDR export")
+    return line
+
+
+_LINE_SIZE = re.compile(r"Maximum line size of (\d+) bytes exceeded")
+
+
+def duckdb_message(exc: Exception) -> str:
+    """One readable line from a DuckDB error (which can quote a whole 50 MB line)."""
+    text = str(exc)
+    if m := _LINE_SIZE.search(text):
+        return f"a line is longer than the limit of {m.group(1)} bytes (a missing line break?)"
+    if "Error when sniffing file" in text:
+        return ("the CSV cannot be parsed: a quote that is never closed, or rows laid out"
+                " otherwise than the header")
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first[:300]
 
 
 def walk(paths: list[Path]) -> list[Path]:

@@ -113,7 +113,7 @@ f AS (
 )
 SELECT c.num, c.cls, pr.province, c.nat AS national
 FROM c LEFT JOIN pr ON pr.num IS NOT DISTINCT FROM c.num
-"""
+"""  # noqa: S608 -- patterns from phonenumbers metadata; the prefix is bound
 
 
 def classify(con, numbers: list[str], line_prefix: str = "") -> dict[str, tuple[str, str | None]]:

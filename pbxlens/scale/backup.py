@@ -21,6 +21,7 @@ import duckdb
 
 from pbxlens import PbxlensError
 from pbxlens.scale import lake as lk
+from pbxlens.store import sql
 
 MANIFEST = "_backup.json"
 
@@ -32,8 +33,9 @@ def _checksums(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
     ).fetchall()]
     out = {}
     for n in names:
-        rows, h = con.execute(f'SELECT count(*), coalesce(sum(hash(t)), 0) FROM "{n}" t'
-                              ).fetchone()
+        rows, h = con.execute(
+            f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {sql.identifier(n)} t"  # noqa: S608 -- a quoted name
+        ).fetchone()
         out[n] = {"rows": int(rows), "checksum": str(h)}
     return out
 
@@ -44,7 +46,7 @@ def partition_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str
     for t in lk.plan(con):
         if not t.month:
             continue
-        rows = con.execute(f"SELECT _tenant, month, count(*), sum(_h) FROM ({lk._source(t)}) "
+        rows = con.execute(f"SELECT _tenant, month, count(*), sum(_h) FROM ({lk._source(t)}) "  # noqa: S608 -- table names and fragments from the lake plan (our schema)
                            "GROUP BY ALL").fetchall()
         out[t.name] = {f"{tn or ''}/{m}": f"{n}:{h}" for tn, m, n, h in rows}
     return out
@@ -58,7 +60,8 @@ def backup(con: duckdb.DuckDBPyConnection, out: str | Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     con.execute("BEGIN TRANSACTION")  # one snapshot for the export and its checksums
     try:
-        con.execute(f"EXPORT DATABASE '{out.as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
+        # EXPORT takes no bound parameter: the path is quoted by the one helper
+        con.execute(f"EXPORT DATABASE {sql.literal(out)} (FORMAT parquet, COMPRESSION zstd)")
         man = {"version": 1, "created": datetime.now(UTC).isoformat(),
                "tables": _checksums(con), "partitions": partition_fingerprints(con)}
     finally:
@@ -67,6 +70,22 @@ def backup(con: duckdb.DuckDBPyConnection, out: str | Path) -> dict:
     tmp.write_text(json.dumps(man, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(tmp, out / MANIFEST)
     return man
+
+
+def server_folder(out: object, store_path: Path) -> Path | None:
+    """The folder a backup asked through the server may write: a new folder inside the
+    configured backup folder (`backup_dir`, default `backups/` beside the store), given as a
+    name or a path there; None for anything else (a path elsewhere, `..`, a symlink out)."""
+    from pbxlens.config import get_settings
+
+    if not isinstance(out, str) or not out or "\x00" in out:
+        return None
+    base = Path(get_settings().backup_dir or Path(store_path).parent / "backups").resolve()
+    target = (base / out).resolve()  # an absolute `out` replaces base; symlinks are followed
+    if target == base or not target.is_relative_to(base):
+        return None
+    base.mkdir(parents=True, exist_ok=True)
+    return target
 
 
 def read_manifest(folder: str | Path) -> dict:
@@ -85,7 +104,7 @@ def restore(folder: str | Path, db: str | Path) -> dict:
     db.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db))
     try:
-        con.execute(f"IMPORT DATABASE '{Path(folder).as_posix()}'")
+        con.execute(f"IMPORT DATABASE {sql.literal(Path(folder))}")
         got = _checksums(con)
     finally:
         con.close()

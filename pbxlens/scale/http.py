@@ -4,8 +4,6 @@ job of its analytics writer (no write can interleave)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import flask
 
 from pbxlens import PbxlensError
@@ -20,14 +18,15 @@ def register(server: flask.Flask, store) -> None:
         if not access.is_admin(flask.g.user):
             return flask.jsonify({"error": "forbidden", "status": 403}), 403
         body = flask.request.get_json(silent=True) or {}
-        out = body.get("out")
-        if not isinstance(out, str) or not Path(out).is_absolute():
+        out = backup.server_folder(body.get("out"), store.path)
+        if out is None:
             return flask.jsonify({"error": "bad-request", "status": 400,
-                                  "message": "out: an absolute folder path"}), 400
+                                  "message": "out: a new folder inside the backup folder"
+                                             " (setting backup_dir)"}), 400
         try:
-            man = store.writer.run("backup", out, lambda ctx: backup.backup(ctx.con, out),
+            man = store.writer.run("backup", str(out), lambda ctx: backup.backup(ctx.con, out),
                                    created_by=flask.g.user.username)
         except PbxlensError as exc:
             return flask.jsonify({"error": "bad-request", "status": 400,
                                   "message": str(exc)}), 400
-        return flask.jsonify({"out": out, "tables": man["tables"]})
+        return flask.jsonify({"out": str(out), "tables": man["tables"]})

@@ -32,6 +32,7 @@ from pathlib import Path
 import duckdb
 
 from pbxlens import PbxlensError
+from pbxlens.store import sql
 
 MANIFEST = "_lake.json"
 SCHEMA_DIR = "_schema"
@@ -107,7 +108,7 @@ def _source(t: LakeTable) -> str:
         src += (" LEFT JOIN calls c ON c.tenant = t.tenant AND c.unique_id = t.unique_id"
                 " AND c.leg_branch = t.leg_branch")
     tenant = "t.tenant" if t.tenant else "NULL"
-    return f"SELECT {cols}, {tenant} AS _tenant, {month}, hash(t) AS _h FROM {src}"
+    return f"SELECT {cols}, {tenant} AS _tenant, {month}, hash(t) AS _h FROM {src}"  # noqa: S608 -- table names and fragments from the lake plan (our schema)
 
 
 def _range_where(t: LakeTable, d_from: date | None, d_to: date | None) -> tuple[str, list]:
@@ -159,11 +160,12 @@ def export(con: duckdb.DuckDBPyConnection, out: str | Path, d_from: date | None 
         entry = man["tables"].setdefault(t.name, {"partitions": {}})
         entry["columns"] = [list(c) for c in t.columns]
         entry["partitioned_by"] = t.partition_cols
-        con.execute(f"COPY (SELECT * FROM {t.name} LIMIT 0) TO "
-                    f"'{(out / SCHEMA_DIR / (t.name + '.parquet')).as_posix()}' (FORMAT parquet)")
+        schema_file = sql.literal(out / SCHEMA_DIR / (t.name + ".parquet"))
+        con.execute(f"COPY (SELECT * FROM {sql.identifier(t.name)} LIMIT 0) TO "  # noqa: S608 -- quoted name and path
+                    f"{schema_file} (FORMAT parquet)")
         where, wargs = _range_where(t, d_from, d_to)
         fps = con.execute(f"""SELECT _tenant, month, count(*) AS n, sum(_h) AS h
-            FROM ({_source(t)}){where} GROUP BY ALL""", wargs).fetchall()
+            FROM ({_source(t)}){where} GROUP BY ALL""", wargs).fetchall()  # noqa: S608 -- table names and fragments from the lake plan (our schema)
         changed = []
         for tenant, month, n, h in fps:
             if t.tenant and not _SAFE.match(tenant or ""):
@@ -192,7 +194,7 @@ def export(con: duckdb.DuckDBPyConnection, out: str | Path, d_from: date | None 
         con.execute(f"""COPY ({sel} FROM ({_source(t)}) s
             SEMI JOIN (SELECT unnest(?) AS a, unnest(?) AS b) k
               ON coalesce(s._tenant, '') = k.a AND coalesce(s.month, '') = k.b)
-            TO '{target.as_posix()}' (FORMAT parquet, COMPRESSION zstd{part})""", keys)
+            TO {sql.literal(target)} (FORMAT parquet, COMPRESSION zstd{part})""", keys)
         for tenant, month, key, n, fp in changed:
             src, dst = tgt / key, out / t.name / key
             if not src.exists():
@@ -248,15 +250,20 @@ def open_duckdb(lake: str | Path, tz: str | None = None) -> duckdb.DuckDBPyConne
 
     lake = Path(lake)
     con = duckdb.connect()
-    con.execute(f"SET TimeZone = '{tz or analytics.timezone()}'")
+    con.execute("SET TimeZone = ?", [tz or analytics.timezone()])
+    # The manifest is a file in the lake folder: every name, path and type from it is quoted
+    # or checked before it becomes SQL (a view cannot take bound parameters).
     for name, entry in tables(lake).items():
+        if not _SAFE.match(name):
+            raise PbxlensError(f"the lake manifest names an unusable table {name!r}")
         glob = files_glob(lake, name, entry)
         if glob is None:
-            src = f"read_parquet('{(lake / SCHEMA_DIR / (name + '.parquet')).as_posix()}')"
+            src = f"read_parquet({sql.literal(lake / SCHEMA_DIR / (name + '.parquet'))})"
         else:
-            hive = ", ".join(f"'{c}': VARCHAR" for c in entry.get("partitioned_by") or [])
-            src = (f"read_parquet('{glob}', hive_partitioning = true"
+            hive = ", ".join(f"{sql.literal(c)}: VARCHAR" for c in entry.get("partitioned_by") or [])
+            src = (f"read_parquet({sql.literal(glob)}, hive_partitioning = true"
                    + (f", hive_types = {{{hive}}}" if hive else "") + ", union_by_name = true)")
-        cols = ", ".join(f"CAST({c} AS {ty}) AS {c}" for c, ty in entry["columns"])
-        con.execute(f"CREATE VIEW {name} AS SELECT {cols} FROM {src}")
+        cols = ", ".join(f"CAST({sql.identifier(c)} AS {sql.type_name(ty)}) AS {sql.identifier(c)}"
+                         for c, ty in entry["columns"])
+        con.execute(f"CREATE VIEW {sql.identifier(name)} AS SELECT {cols} FROM {src}")  # noqa: S608 -- quoted/checked names and types
     return con

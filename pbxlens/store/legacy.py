@@ -40,7 +40,7 @@ def before_migration(con: duckdb.DuckDBPyConnection, version: int, engine: sa.En
 def _rows(con: duckdb.DuckDBPyConnection, table: sa.Table, present: set[str]) -> list[dict]:
     cols = [c.name for c in table.columns if c.name in present]
     quoted = ", ".join(f'"{c}"' for c in cols)  # names from our own schema, not from input
-    res = con.execute(f'SELECT {quoted} FROM "{table.name}"')
+    res = con.execute(f'SELECT {quoted} FROM "{table.name}"')  # noqa: S608 -- names from our own schema; values are bound
     out = []
     for r in res.fetchall():
         row = dict(zip(cols, r, strict=True))
@@ -85,6 +85,6 @@ def _reset_sequences(c: sa.Connection) -> None:
     """Explicit ids were copied: move each identity sequence past the largest one."""
     for table in TABLES:
         if "id" in table.c and table.c.id.autoincrement is True:
-            c.execute(sa.text("SELECT setval(pg_get_serial_sequence(:t, 'id'),"
+            c.execute(sa.text("SELECT setval(pg_get_serial_sequence(:t, 'id'),"  # noqa: S608 -- names from our own schema; values are bound
                               " coalesce(max(id), 0) + 1, false) FROM " + table.name),
                       {"t": table.name})

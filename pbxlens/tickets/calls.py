@@ -45,7 +45,7 @@ WHERE tenant = ? AND (caller LIKE ? OR called LIKE ?)
   AND ((direction <> 'outgoing' AND {phone.national_sql("caller")} = ?)
        OR {phone.national_sql("called", "direction = 'outgoing'")} = ?)
 ORDER BY start_ts DESC, unique_id DESC, leg_branch
-LIMIT ?"""
+LIMIT ?"""  # noqa: S608 -- fixed columns and settings digits; values are bound
     return _rows(cur.execute(sql, [tenant, tail, tail, n, n, limit]), privacy)
 
 
@@ -60,5 +60,5 @@ def by_unique_ids(cur: duckdb.DuckDBPyConnection, unique_ids: list[str], *, tena
 SELECT {_COLUMNS}
 FROM calls
 WHERE tenant = ? AND list_contains(?, unique_id)
-ORDER BY start_ts, unique_id, leg_branch"""
+ORDER BY start_ts, unique_id, leg_branch"""  # noqa: S608 -- fixed columns and settings digits; values are bound
     return _rows(cur.execute(sql, [tenant, ids]), privacy)

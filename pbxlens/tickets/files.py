@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from pbxlens import PbxlensError
 from pbxlens.config import get_settings
 from pbxlens.store import schema as W
 from pbxlens.tickets import TicketError, companies, ticket
@@ -142,6 +143,12 @@ def read_table(path: Path | str, data: bytes | None = None) -> list[tuple[int, l
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         import openpyxl
 
+        from pbxlens.ingest import xlsx_guard
+
+        try:
+            xlsx_guard.check_with_settings(io.BytesIO(raw), name=path.name)
+        except PbxlensError as exc:
+            raise TicketError(str(exc)) from None
         try:
             wb = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
         except Exception as exc:

@@ -18,9 +18,16 @@ def wait(driver, seconds=30):
                          ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
 
 
+def logout(driver, base):
+    """Start anonymous: forget the session cookie (the nav's logout is a POST form, which
+    test_login_and_logout clicks)."""
+    driver.get(base + "/login")
+    driver.delete_all_cookies()
+
+
 def login(driver, base, username, password=PASSWORD):
-    driver.get(base + "/logout")
-    driver.get(base + "/login")  # (an anonymous /logout lands on /login?next=/logout)
+    logout(driver, base)
+    driver.get(base + "/login")
     driver.find_element(By.ID, "username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.ID, "login-btn").click()

@@ -17,7 +17,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from pbxlens.dashboards import access
 from pbxlens.reports import get
 from pbxlens.store import users as auth
-from tests.browser.helpers import clear, login, nav_hrefs, rows, wait, wait_download
+from tests.browser.helpers import clear, login, logout, nav_hrefs, rows, wait, wait_download
 from tests.dashboards.live import DAY1, DAY2
 
 PRESENT = EC.presence_of_element_located
@@ -29,7 +29,7 @@ def _user(live, name):
 
 def test_login_and_logout(live, browser, shot):
     d, base = browser, live.base_url
-    d.get(base + "/logout")
+    logout(d, base)
     d.get(base + "/reports/cdr.queues")
     assert "/login?next=/reports/cdr.queues" in d.current_url
     shot("login")
@@ -247,10 +247,10 @@ def test_italian_switch_is_per_user_and_persists(live, browser, shot):
         d.find_element(By.CSS_SELECTOR, ".pbx-lang").click()  # to English first
         wait(d).until(lambda drv: drv.find_element(By.ID, "pbx-logout").text == "Log out")
     assert _user(live, "supfull").lang == "en"
-    assert d.find_element(By.TAG_NAME, "h1").text == "Reports"
+    wait(d).until(lambda drv: [e.text for e in drv.find_elements(By.TAG_NAME, "h1")] == ["Reports"])
     d.find_element(By.CSS_SELECTOR, ".pbx-lang").click()  # IT
     wait(d).until(lambda drv: drv.find_element(By.ID, "pbx-logout").text == "Esci")
-    assert d.find_element(By.TAG_NAME, "h1").text == "Report"
+    wait(d).until(lambda drv: [e.text for e in drv.find_elements(By.TAG_NAME, "h1")] == ["Report"])
     assert _user(live, "supfull").lang == "it"
     login(d, base, "supfull")  # persisted in the user row, not the session
     d.get(base + "/widgets")

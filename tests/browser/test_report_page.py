@@ -11,6 +11,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browser.helpers import logout
 from tests.dashboards.live import DAY1, DAY2, PASSWORD
 
 
@@ -19,7 +20,7 @@ def _wait(driver, seconds=30):
 
 
 def _login(driver, base, username):
-    driver.get(base + "/logout")
+    logout(driver, base)
     driver.get(base + "/login")
     driver.find_element(By.ID, "username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)

@@ -42,7 +42,9 @@ def test_login_sets_a_safe_cookie_and_logout_ends_the_session(client_for):
     assert "Secure" not in cookie  # https setting off in tests
     saved = dict(c.cookies)
     assert c.get("/api/reports").status_code == 200
-    c.get("/logout")
+    c.get("/logout")  # state changes only by POST: a GET logs nobody out
+    assert c.get("/api/reports").status_code == 200
+    c.post("/logout")
     replay = client_for()
     replay.cookies.update(saved)  # the old cookie is worthless after logout
     assert replay.get("/api/reports").status_code == 401
