@@ -202,3 +202,87 @@ def quantity(company: str, service_id: int, qty: int,
     qid = multiservice.add_quantity(_con(db), company, service_id, date_from, date_to, qty,
                                     tenant=tenant)
     out.print(f"quantity {qid}: {company} service {service_id} x {qty}")
+
+
+# ----------------------------------------------------------------------------- why this cost
+
+_FAIL_TEXT = {
+    "inactive": "inactive", "no_rate": "no rate for this direction",
+    "tenant": "another tenant", "company": "another company", "gateway": "another gateway",
+    "prefix": "prefix does not match", "countries": "number not in its countries",
+    "validity": "not valid on the call's day", "applies": "applies, lost on",
+    "chosen": "chosen"}
+_CRITERION_TEXT = {
+    "company": "a company tariff wins", "tenant": "a tenant tariff wins",
+    "gateway": "a gateway tariff wins", "prefix": "a longer prefix wins",
+    "countries": "a tariff with countries wins", "valid_from": "a later valid_from wins",
+    "id": "same rank: the lowest id wins"}
+
+
+@app.command("explain")
+@forwardable("read")
+def explain_cmd(unique_id: str,
+                method: Annotated[str, typer.Option(help="tariff | profile")] = "tariff",
+                as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
+                db: DbOption = None) -> None:
+    """Why this cost: the tariff, matched prefix and why it won, validity, initial block and
+    increments, answer charge, free minutes used and left, rounding and result of a call."""
+    import json
+
+    from pbxlens.billing.explain import explain
+
+    found = explain(_con(db, True), unique_id, method=method)
+    if as_json:
+        out.print_json(json.dumps([e.to_dict() for e in found]))
+        return
+    for e in found:
+        _print_explanation(e)
+
+
+def _print_explanation(e) -> None:
+    p = out.print
+    p(f"[bold]call {e.unique_id}[/] leg {e.leg_branch} ({e.tenant}): {e.direction}, "
+      f"{e.start:%Y-%m-%d %H:%M:%S}, number {e.number or '-'}, gateway {e.gateway or '-'}, "
+      f"company {e.company_name or e.company or '-'}, billed {e.billed_s} s", highlight=False)
+    if e.candidates:
+        t = Table(title="tariffs considered")
+        for c in ("id", "description", "prefix", "valid", "outcome"):
+            t.add_column(c)
+        for c in e.candidates:
+            if not c.relevant:
+                continue
+            why = _FAIL_TEXT[c.outcome]
+            if c.criterion:
+                why += " " + _CRITERION_TEXT[c.criterion]
+            t.add_row(str(c.tariff_id), c.description, c.prefix or "(any)",
+                      f"{c.valid_from} - {c.valid_to or '...'}", why)
+        p(t)
+        others = sum(1 for c in e.candidates if not c.relevant)
+        if others:
+            p(f"{others} tariffs with other prefixes do not match the number", highlight=False)
+    if e.method is None:
+        p("[bold red]UNRATED[/]: no tariff applies to this call (it is not a zero cost)"
+          if e.candidates else "no billing profile values this call")
+    elif e.tariff:
+        s = e.tariff
+        p(f"tariff {s.tariff_id} {s.description}: prefix {s.prefix or '(any)'}, valid "
+          f"{s.valid_from} - {s.valid_to or '...'}, rate {s.rate} EUR/min, answer charge "
+          f"{s.answer_charge}", highlight=False)
+        if s.free:
+            f = s.free
+            p(f"free minutes {f.year}: allowance {f.allowance_s} s, used before {f.used_before_s}"
+              f" s, used by this call {f.used_s} s, left {f.left_s} s", highlight=False)
+        p(f"billable {s.billable_s} s -> charged {s.charged_s} s (initial block "
+          f"{s.initial_block_s} s, increment {s.increment_s} s)", highlight=False)
+        p(f"rate x charged / 60 = {s.rate_exact} -> {s.rate_part} (half-up to 5 dp, rounding "
+          f"{s.rounding:+}); cost = {s.answer_charge} + {s.rate_part} = [bold]{s.cost}[/] "
+          f"(without free minutes {s.cost_nofree})", highlight=False)
+    elif e.profile:
+        r = e.profile
+        p(f"profile {r.profile} on line {r.line}: rule {r.rule_id} ({r.rule_kind} "
+          f"{r.selection or ''}) of {r.rules_considered} matching; connection fee "
+          f"{r.connection_fee} for {r.connection_s} s + {r.units} x {r.next_fee or 0} per "
+          f"{r.next_s} s = [bold]{r.cost}[/]", highlight=False)
+    stored = "none (unrated)" if e.stored_cost is None else str(e.stored_cost)
+    p(f"stored cost: {stored}" + ("" if e.agrees else "  [bold red]differs: re-rate "
+                                  "(pbxlens billing rate --all)[/]"), highlight=False)
