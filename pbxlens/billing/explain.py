@@ -334,7 +334,9 @@ def explain(con: duckdb.DuckDBPyConnection, unique_id: str, *, tenant: str | Non
     the call is unknown or not ratable (not answered, internal, or 0 billed seconds)."""
     if method not in ("tariff", "profile"):
         raise PbxlensError(f"method: tariff or profile, got {method!r}")
-    rating_keys.ensure(con)
+    if not rating_keys.current(con):  # explaining reads only: it never rebuilds the keys
+        raise ExplainError("the rating keys are missing or out of date: run "
+                           "`pbxlens billing rate --all` first")
     legs = _legs(con, unique_id, tenant)
     if not legs:
         known = con.execute("SELECT count(*) FROM calls WHERE unique_id = ? AND (CAST(? AS TEXT) "

@@ -1,0 +1,66 @@
+"""Why this cost over real HTTP (the live server): roles, tenant, privacy masking, the page
+and the "why" link in the calls listed behind a billing report's cell."""
+
+from __future__ import annotations
+
+import json
+
+import flask
+import plotly
+
+from pbxlens.store import users as auth
+
+
+def _uid(live) -> str:
+    with live.store.cursor() as cur:
+        return cur.execute("SELECT rc.unique_id FROM rating_calls rc JOIN rating_keys k "
+                           "ON k.kid = rc.kid WHERE k.dir = 'out' AND length(k.num) >= 9 "
+                           "ORDER BY 1 LIMIT 1").fetchone()[0]
+
+
+def test_api_roles_privacy_and_errors(live, client_for):
+    uid = _uid(live)
+    r = client_for("fin").get(f"/api/billing/explain/{uid}")
+    assert r.status_code == 200, r.text
+    (call,) = r.json()["calls"]
+    assert call["unique_id"] == uid and call["agrees"] and call["number"].endswith("xxx")
+    assert call["cost"] == call["stored_cost"]
+    full = client_for("admin").get(f"/api/billing/explain/{uid}").json()["calls"][0]
+    assert not full["number"].endswith("xxx") and full["number"][:-3] == call["number"][:-3]
+    assert client_for("sup").get(f"/api/billing/explain/{uid}").status_code == 403
+    assert client_for().get(f"/api/billing/explain/{uid}").status_code == 401
+    nope = client_for("fin").get("/api/billing/explain/no-such-call")
+    assert nope.status_code == 404 and "no such call" in nope.json()["message"]
+    other = client_for("fin").get(f"/api/billing/explain/{uid}?method=profile")
+    assert other.status_code == 200 and other.json()["calls"][0]["method"] is None
+
+
+def _page(live, username, **kw) -> str:
+    from pbxlens.dashboards.pages import billing_explain
+
+    u = next(x for x in auth.list_users(live.store) if x.username == username)
+    with live.app.server.test_request_context("/"):
+        flask.g.user = u
+        return json.dumps(billing_explain.layout(**kw), cls=plotly.utils.PlotlyJSONEncoder)
+
+
+def test_page(live):
+    uid = _uid(live)
+    page = _page(live, "fin", unique_id=uid)
+    assert "why-page" in page and uid in page and "pbx-why-steps" in page
+    assert "Costo registrato" in page or "Stored cost" in page
+    assert "pbx-forbidden" in _page(live, "sup", unique_id=uid)
+    assert "no such call" in _page(live, "fin", unique_id="nope")
+
+
+def test_drill_panel_links_calls_to_their_explanation():
+    from pbxlens.dashboards.components.report_view import drill_panel
+    from pbxlens.reports.drilldown import Cell, DrillResult
+
+    res = DrillResult(Cell("billing.by_month", "month", "2026-05", "qty.n"), 1, 1,
+                      [{"key": "unique_id", "label": "call id", "unit": "text"}],
+                      [{"unique_id": "123.4"}], False)
+    grid = drill_panel(res, "en", "x", explain=True)[-1]
+    assert grid.columnDefs[1]["field"] == "why"
+    assert grid.rowData[0]["why"] == "[why](/billing/explain/123.4)"
+    assert "why" not in drill_panel(res, "en", "x")[-1].rowData[0]
