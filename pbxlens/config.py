@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     export_link_hours: int = 24
     export_time_limit_s: float = 600.0
     chromium: str = "/usr/bin/chromium"
+    # Billing: what the finance export does with a period holding unrated calls (ratable calls
+    # no tariff values, report billing.unrated): "refuse" (an error naming the count) or "mark"
+    # (the workbook says so on its first sheet, the calls count at cost 0).
+    billing_unrated: str = "refuse"
 
     @field_validator("timezone")
     @classmethod

@@ -142,6 +142,9 @@ def export(out_file: Annotated[Path, typer.Option("--out", help="FILE.xlsx")],
            method: Annotated[str, typer.Option(help="tariff | profile")] = "tariff",
            db: DbOption = None,
            lang: Annotated[str, typer.Option(help="en | it: sheet names and headers")] = "en",
+           unrated: Annotated[str | None, typer.Option(
+               help="a period with unrated calls: refuse | mark (default: the setting "
+                    "billing_unrated)")] = None,
            ) -> None:
     """Finance workbook: one sheet per breakdown (month, date, organization, gateway, operator,
     cost center, division) with totals, after an information sheet."""
@@ -152,7 +155,8 @@ def export(out_file: Annotated[Path, typer.Option("--out", help="FILE.xlsx")],
     if lang not in ("en", "it"):
         raise PbxlensError("--lang: en or it")
     counts = export_xlsx(_con(db, True), out_file, date_from=_date(date_from, "--from"),
-                         date_to=_date(date_to, "--to"), method=method, lang=lang)
+                         date_to=_date(date_to, "--to"), method=method, lang=lang,
+                         unrated_calls=unrated)
     out.print(f"{out_file}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), highlight=False)
 
 

@@ -869,3 +869,17 @@ STRINGS.update({
     "why_stale": ("The stored cost differs from the tariffs as they are now: re-rate.",
                   "Il costo registrato differisce dalle tariffe attuali: ricalcolare."),
 })
+
+# billing: unrated calls (pbxlens.billing.unrated)
+STRINGS.update({
+    "unrated_none": ("No unrated calls in this period.",
+                     "Nessuna chiamata non tariffata in questo periodo."),
+    "unrated_count": ("{n} answered calls of this period match no tariff (unrated).",
+                      "{n} chiamate risposte di questo periodo non corrispondono ad alcuna "
+                      "tariffa (non tariffate)."),
+    "unrated_open": ("List them", "Elencale"),
+    "unrated_refused": ("The export is refused: {n} calls of this period are unrated. Fix the "
+                        "tariffs first (report \u201cUnrated calls\u201d).",
+                        "Export rifiutato: {n} chiamate di questo periodo non sono tariffate. "
+                        "Correggere prima le tariffe (report \u201cChiamate non tariffate\u201d)."),
+})

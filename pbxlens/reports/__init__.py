@@ -36,6 +36,7 @@ from pbxlens.reports import activity  # noqa: F401
 from pbxlens.reports import feedback  # noqa: F401
 from pbxlens.reports import missed  # noqa: F401
 from pbxlens.reports import billing  # noqa: F401
+from pbxlens.reports import billing_unrated  # noqa: F401
 # isort: on
 
 __all__ = ["FilterDef", "Guard", "Params", "Report", "ReportGuardError", "Result", "all_reports",

@@ -64,3 +64,23 @@ def test_drill_panel_links_calls_to_their_explanation():
     assert grid.columnDefs[1]["field"] == "why"
     assert grid.rowData[0]["why"] == "[why](/billing/explain/123.4)"
     assert "why" not in drill_panel(res, "en", "x")[-1].rowData[0]
+
+
+def test_billing_home_counts_unrated_calls(live):
+    from pbxlens.dashboards.pages import billing_home
+
+    u = next(x for x in auth.list_users(live.store) if x.username == "fin")
+    with live.app.server.test_request_context("/"):
+        flask.g.user = u
+        with live.store.cursor() as cur:
+            from pbxlens.billing import unrated
+
+            n = unrated.count(cur, None, None, tenant="default")
+        note = json.dumps(billing_home.unrated_note(None, None, "en"),
+                          cls=plotly.utils.PlotlyJSONEncoder)
+        page = json.dumps(billing_home.layout(), cls=plotly.utils.PlotlyJSONEncoder)
+    assert "bh-unrated" in page
+    if n:
+        assert f'"data-count": "{n}"' in note and "billing.unrated" in note
+    else:
+        assert "No unrated calls" in note

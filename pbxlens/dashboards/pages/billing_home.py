@@ -13,11 +13,13 @@ import dash
 from dash import Input, Output, State, dcc, html, no_update
 
 from pbxlens import PbxlensError
-from pbxlens.billing.export import default_period, export_xlsx
+from pbxlens.billing import unrated
+from pbxlens.billing.export import UnratedCallsError, default_period, export_xlsx
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
+from pbxlens.reports import format as fmt
 
 dash.register_page(__name__, path="/billing", name="Billing", title=page_title("billing"))
 
@@ -69,12 +71,43 @@ def layout(**_kwargs):
                 html.Button(t("download", lang), id="bh-export", n_clicks=0,
                             className="pbx-btn pbx-btn-primary"),
             ], className="pbx-actions"),
+            html.Div(unrated_note(start, end, lang), id="bh-unrated"),
             html.Div(id="bh-msg"),
             dcc.Download(id="bh-download"),
         ], className="pbx-card"),
         html.H3(t("billing_reports", lang)),
         html.Div(cards, className="pbx-card-grid", id="bh-reports"),
     ])
+
+
+def unrated_note(lo: date | None, hi: date | None, lang: str) -> html.Div:
+    """The period's unrated calls (an error to fix before billing), linking to their report."""
+    with web.store().cursor() as cur:
+        n = unrated.count(cur, lo, hi, tenant=web.user().tenant)
+    if not n:
+        return html.Div(t("unrated_none", lang), className="pbx-muted")
+    href = f"/reports/billing.unrated?from={lo or ''}&to={hi or ''}"
+    return html.Div([t("unrated_count", lang, n=fmt.number(n, lang=lang)), " ",
+                     dcc.Link(t("unrated_open", lang), href=href)],
+                    className="pbx-alert pbx-unrated", **{"data-count": str(n)})
+
+
+def _day(v: str | None) -> date | None:
+    return date.fromisoformat(v[:10]) if v else None
+
+
+@dash.callback(
+    Output("bh-unrated", "children"),
+    Input("bh-dates", "start_date"), Input("bh-dates", "end_date"),
+    prevent_initial_call=True,
+)
+def refresh_unrated(start, end):
+    if not access.can_manage_billing(web.user()):
+        return no_update
+    try:
+        return unrated_note(_day(start), _day(end), web.lang())
+    except ValueError as exc:
+        return error_box(str(exc))
 
 
 @dash.callback(
@@ -96,7 +129,11 @@ def finance_export(n, start, end):
     with tempfile.TemporaryDirectory(prefix="pbxlens-fin-") as tmp:
         out = Path(tmp) / "finance.xlsx"
         with web.store().cursor() as cur:
-            export_xlsx(cur, out, date_from=lo, date_to=hi, tenant=web.user().tenant,
-                        lang=web.lang())
+            try:
+                export_xlsx(cur, out, date_from=lo, date_to=hi, tenant=web.user().tenant,
+                            lang=web.lang())
+            except UnratedCallsError as exc:
+                return no_update, error_box(t("unrated_refused", web.lang(),
+                                              n=fmt.number(exc.n, lang=web.lang())))
         data = io.BytesIO(out.read_bytes())
     return dcc.send_bytes(data.getvalue(), f"billing_{lo or ''}_{hi or ''}.xlsx"), ""
