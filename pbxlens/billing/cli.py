@@ -281,6 +281,8 @@ def _print_explanation(e) -> None:
         p(f"rate x charged / 60 = {s.rate_exact} -> {s.rate_part} (half-up to 5 dp, rounding "
           f"{s.rounding:+}); cost = {s.answer_charge} + {s.rate_part} = [bold]{s.cost}[/] "
           f"(without free minutes {s.cost_nofree})", highlight=False)
+        if s.minimum_applied:
+            p(f"minimum charge {s.minimum} applies: cost = {s.cost}", highlight=False)
     elif e.profile:
         r = e.profile
         p(f"profile {r.profile} on line {r.line}: rule {r.rule_id} ({r.rule_kind} "
@@ -290,3 +292,26 @@ def _print_explanation(e) -> None:
     stored = "none (unrated)" if e.stored_cost is None else str(e.stored_cost)
     p(f"stored cost: {stored}" + ("" if e.agrees else "  [bold red]differs: re-rate "
                                   "(pbxlens billing rate --all)[/]"), highlight=False)
+
+
+@app.command("bundle")
+@forwardable("exclusive")
+def bundle_add(description: str,
+               tariff: Annotated[int, typer.Option(help="the tariff whose calls it covers")],
+               minutes: Annotated[int, typer.Option(help="minutes included per month")],
+               overage_rate: Annotated[str, typer.Option(help="EUR per minute beyond them")],
+               date_from: Annotated[str, typer.Option("--from", help="first day")],
+               date_to: Annotated[str | None, typer.Option("--to", help="last day")] = None,
+               fee: Annotated[str, typer.Option(help="flat fee per month, EUR")] = "0",
+               rollover: Annotated[bool, typer.Option(help="carry unused minutes over")] = False,
+               company: Annotated[str | None, typer.Option(help="one company (default: each)")]
+               = None,
+               db: DbOption = None, tenant: TenantOption = "default") -> None:
+    """Add a monthly bundle of minutes (flat fee plus overage); its statement is the report
+    billing.bundles."""
+    from pbxlens.billing import bundles
+
+    bid = bundles.add_bundle(_con(db), tenant=tenant, company=company, description=description,
+                             tariff_id=tariff, minutes=minutes, rollover=rollover, flat_fee=fee,
+                             overage_rate=overage_rate, valid_from=date_from, valid_to=date_to)
+    out.print(f"bundle {bid}: {description}")

@@ -12,7 +12,8 @@ stored. The steps are those of rating.py's docstring:
 2. the free allowance of the pool (tariff, tenant, company, year): used before the call (the
    stored billed seconds of the pool's earlier calls, in start order), used by it, left after;
 3. the billable seconds after the free ones, rounded up to the initial block and increments;
-4. answer charge + rate x charged / 60, the rate part rounded once half-up to 5 decimals.
+4. answer charge + rate x charged / 60, the rate part rounded once half-up to 5 decimals, and
+   at least the tariff's minimum charge when seconds are charged.
 
 A ratable call that no tariff values is *unrated* (method None in the tariff explanation): its
 candidates say why each tariff did not apply. Billing profiles (PBX method) are explained the
@@ -86,6 +87,8 @@ class TariffStep:
     rate_exact: Decimal        # rate x charged / 60, unrounded
     rate_part: Decimal         # rounded half-up to 5 decimals
     rounding: Decimal          # rate_part - rate_exact
+    minimum: Decimal | None    # the tariff's minimum charge
+    minimum_applied: bool      # the cost is the minimum (answer + rate part was below it)
     cost: Decimal
     charged_nofree_s: int
     cost_nofree: Decimal
@@ -286,10 +289,16 @@ def tariff_step(con, t: dict, leg: dict) -> TariffStep:
     exact, part = _money(rate, ch)
     ch_full = charged(billed, block, inc)
     _, part_full = _money(rate, ch_full)
+    minimum = t.get("min_charge")
+
+    def floor(cost: Decimal, secs: int) -> Decimal:
+        return max(cost, minimum) if minimum is not None and secs > 0 else cost
+
+    cost = floor(answer + part, ch)
     return TariffStep(t["id"], t["description"], t["prefix"], t["valid_from"], t["valid_to"],
                       rate, answer, block, inc, free, billed - free_s, ch, exact, part,
-                      part - exact, (answer + part).quantize(CENT5), ch_full,
-                      (answer + part_full).quantize(CENT5))
+                      part - exact, minimum, cost != answer + part, cost.quantize(CENT5),
+                      ch_full, floor(answer + part_full, ch_full).quantize(CENT5))
 
 
 def profile_step(con, leg: dict) -> ProfileStep | None:
@@ -334,16 +343,18 @@ def explain(con: duckdb.DuckDBPyConnection, unique_id: str, *, tenant: str | Non
     the call is unknown or not ratable (not answered, internal, or 0 billed seconds)."""
     if method not in ("tariff", "profile"):
         raise PbxlensError(f"method: tariff or profile, got {method!r}")
+    def known() -> int:
+        return con.execute("SELECT count(*) FROM calls WHERE unique_id = ? AND (CAST(? AS TEXT) "
+                           "IS NULL OR tenant = ?)", [unique_id, tenant, tenant]).fetchone()[0]
+
     if not rating_keys.current(con):  # explaining reads only: it never rebuilds the keys
-        raise ExplainError("the rating keys are missing or out of date: run "
-                           "`pbxlens billing rate --all` first")
+        raise ExplainError("the rating keys are missing or out of date: run `pbxlens billing "
+                           "rate --all` first" if known() else f"call {unique_id}: no such call")
     legs = _legs(con, unique_id, tenant)
     if not legs:
-        known = con.execute("SELECT count(*) FROM calls WHERE unique_id = ? AND (CAST(? AS TEXT) "
-                            "IS NULL OR tenant = ?)", [unique_id, tenant, tenant]).fetchone()[0]
         raise ExplainError(f"call {unique_id}: " + (
             "not ratable (only answered incoming/outgoing calls with billed seconds are rated)"
-            if known else "no such call"))
+            if known() else "no such call"))
     home = rating_keys.settings()[1]
     tariffs = _tariffs(con) if method == "tariff" else []
     out = []

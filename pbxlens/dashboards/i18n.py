@@ -472,6 +472,7 @@ STRINGS.update({
     "tf_initial_block_s": ("Initial block s", "Blocco iniziale s"),
     "tf_increment_s": ("Increment s", "Incremento s"),
     "tf_tenant": ("Tenant", "Tenant"),
+    "tf_min_charge": ("Minimum charge €", "Addebito minimo €"),
     # billing pages: PBX billing profiles (the PBX template's columns)
     "pf_name": ("Profile", "Profilo"),
     "pf_enabled": ("Enabled", "Abilitato"),
@@ -854,6 +855,8 @@ STRINGS.update({
     "why_rounding_v": ("{exact} rounded half-up to 5 decimals: {part}",
                        "{exact} arrotondato per eccesso a 5 decimali: {part}"),
     "why_result": ("Cost", "Costo"),
+    "why_minimum": ("Minimum charge", "Addebito minimo"),
+    "why_minimum_v": ("{minimum} applies: cost {cost}", "{minimum} si applica: costo {cost}"),
     "why_nofree": ("Cost without free minutes", "Costo senza minuti gratuiti"),
     "why_profile_v": ("{cf} for {cs} + {units} × {nf} per {ns} = {cost}",
                       "{cf} per {cs} + {units} × {nf} ogni {ns} = {cost}"),

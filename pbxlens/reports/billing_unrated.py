@@ -105,3 +105,4 @@ register_report(Report(
                 "tariff and the condition it fails."),
     ),
     totals_label=("Total", "Totale")))
+

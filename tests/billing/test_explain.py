@@ -185,3 +185,29 @@ def test_cli_explain(con, tmp_path):
     assert d["method"] is None and d["candidates"][0]["outcome"] == "no_rate"
     res = CliRunner().invoke(app, ["billing", "explain", "nope", "--db", path])
     assert isinstance(res.exception, ex.ExplainError) and "no such call" in str(res.exception)
+
+
+def test_minimum_charge_per_tariff(con):
+    """0.6 €/min with a 0.10 € minimum: 5 s cost 0.05 -> 0.10; 20 s cost 0.20 (above it); a
+    call the free minutes cover owes only its answer charge; the hypothetical cost without
+    free minutes has the minimum too."""
+    from tests.billing.conftest import costs
+
+    short = add_call(con, bill=5, start="2022-06-01 10:00:00", number="0612345678")
+    free = add_call(con, bill=30, start="2022-06-01 09:00:00", number="3331234567")
+    long_ = add_call(con, bill=20, start="2022-06-01 11:00:00", number="0612345678")
+    tariffs.add_tariff(con, description="fissi", valid_from="2022-01-01", prefix="0",
+                       rate_out="0.6", min_charge="0.1")
+    tariffs.add_tariff(con, description="mobili", valid_from="2022-01-01", prefix="3",
+                       rate_out="0.6", min_charge="0.5", answer_charge="0.01", free_minutes=1)
+    c = costs(con)
+    assert c[short][4:] == (D("0.10000"), D("0.10000"))
+    assert c[long_][4:] == (D("0.20000"), D("0.20000"))
+    assert c[free][3:] == (30, D("0.01000"), D("0.50000"))
+    e = one(con, short)
+    assert (e.tariff.minimum, e.tariff.minimum_applied, e.tariff.rate_part) == (
+        D("0.1"), True, D("0.05000"))
+    assert not one(con, long_).tariff.minimum_applied
+    f = one(con, free).tariff
+    assert (f.charged_s, f.cost, f.cost_nofree, f.minimum_applied) == (
+        0, D("0.01000"), D("0.50000"), False)

@@ -78,7 +78,9 @@ def _steps(e, lang: str) -> html.Dl:
                                                                           lang=lang),
                                part=_eur(s.rate_part, lang))),
             ("why_result", f"{_eur(s.answer_charge, lang)} + {_eur(s.rate_part, lang)} = "
-                           f"{_eur(s.cost, lang)}"),
+                           f"{_eur(s.answer_charge + s.rate_part, lang)}"),
+            *([("why_minimum", t("why_minimum_v", lang, minimum=_eur(s.minimum, lang),
+                                 cost=_eur(s.cost, lang)))] if s.minimum_applied else []),
             ("why_nofree", _eur(s.cost_nofree, lang))]
     elif e.profile is not None:
         p = e.profile
