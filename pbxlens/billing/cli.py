@@ -315,3 +315,36 @@ def bundle_add(description: str,
                              tariff_id=tariff, minutes=minutes, rollover=rollover, flat_fee=fee,
                              overage_rate=overage_rate, valid_from=date_from, valid_to=date_to)
     out.print(f"bundle {bid}: {description}")
+
+
+carrier_app = typer.Typer(no_args_is_help=True,
+                          help="Carrier reconciliation: invoice detail CSV against the calls.")
+app.add_typer(carrier_app, name="carrier")
+
+
+@carrier_app.command("import")
+@forwardable("exclusive")
+def carrier_import(file: Path,
+                   gateway: Annotated[str, typer.Option(help="the line / outbound configuration "
+                                                              "the invoice bills")],
+                   columns: Annotated[str | None, typer.Option(
+                       help="field=column,... for number, start, duration, cost (default: the "
+                            "setting carrier_columns)")] = None,
+                   start_format: Annotated[str | None, typer.Option(
+                       "--start-format", help="strptime format of the start column")] = None,
+                   db: DbOption = None, tenant: TenantOption = "default") -> None:
+    """Import a carrier's invoice detail and match it to the calls (report billing.carrier)."""
+    from pbxlens.billing import carrier
+
+    s = carrier.import_invoice(_con(db), file, gateway, tenant=tenant, columns_spec=columns,
+                               start_format=start_format)
+    _stats(f"invoice {s.pop('invoice_id')}", s)
+
+
+@carrier_app.command("reconcile")
+@forwardable("exclusive")
+def carrier_reconcile(invoice: int, db: DbOption = None) -> None:
+    """Match an imported invoice's lines to the calls again (new calls, new tolerances)."""
+    from pbxlens.billing import carrier
+
+    out.print(f"invoice {invoice}: {carrier.reconcile(_con(db), invoice):,} lines matched")

@@ -38,6 +38,7 @@ from pbxlens.reports import missed  # noqa: F401
 from pbxlens.reports import billing  # noqa: F401
 from pbxlens.reports import billing_unrated  # noqa: F401
 from pbxlens.reports import billing_bundles  # noqa: F401
+from pbxlens.reports import billing_carrier  # noqa: F401
 # isort: on
 
 __all__ = ["FilterDef", "Guard", "Params", "Report", "ReportGuardError", "Result", "all_reports",
