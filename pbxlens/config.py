@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     carrier_match_window_s: int = 120
     carrier_duration_tolerance_s: int = 2
     carrier_cost_tolerance: str = "0.01"
+    # Callback effectiveness (report missed.effectiveness): the target for the first callback
+    # attempt after the first missed call (minutes), and the window (minutes) within which a
+    # number called back by two different operators is flagged as a duplicate.
+    callback_target_min: int = 15
+    callback_duplicate_window_min: int = 10
 
     @field_validator("timezone")
     @classmethod

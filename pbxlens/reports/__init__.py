@@ -35,6 +35,7 @@ from pbxlens.reports import callcenter  # noqa: F401
 from pbxlens.reports import activity  # noqa: F401
 from pbxlens.reports import feedback  # noqa: F401
 from pbxlens.reports import missed  # noqa: F401
+from pbxlens.reports import missed_effectiveness  # noqa: F401
 from pbxlens.reports import billing  # noqa: F401
 from pbxlens.reports import billing_unrated  # noqa: F401
 from pbxlens.reports import billing_bundles  # noqa: F401
