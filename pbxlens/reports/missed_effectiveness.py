@@ -11,7 +11,8 @@ missed_attempts, reconciled by pbxlens.missed_calls):
   (setting callback_target_min) and the mean times to the first attempt and to recovery;
 - table `times`, one row per queue: the median and 90th percentile of the time to the first
   attempt and of the time to recovery (reached: the first successful callback's start;
-  recovered by the caller: the closing call's start), its totals over every request (percentiles do not add up);
+  recovered by the caller: the closing call's start), its totals over every request
+  (percentiles do not add up);
 - table `operators`, one row per operator (the attempt's extension): attempts, successful
   ones, requests tried, and duplicates: attempts to a number another operator called within
   callback_duplicate_window_min minutes before.
