@@ -24,13 +24,15 @@ order) and the fees.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from pbxlens import PbxlensError
 from pbxlens.billing import rating, rating_keys
+from pbxlens.config import get_settings
 
 CENT5 = Decimal("0.00001")
 # Why a tariff did not apply, in the order the conditions are checked.
@@ -179,20 +181,42 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, args: list) -> list[dict]:
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def _legs(con, unique_id: str, tenant: str | None) -> list[dict]:
-    rows = _rows(con, f"""
+def day_hint(unique_id: str) -> tuple[date, date] | None:
+    """The PBX-local days around the instant an Asterisk unique id starts with (`<epoch>.<n>`:
+    the channel's creation, the call's start): a lookup by id then reads only those days'
+    row groups (rating_calls and call_costs are stored in day order) instead of every row."""
+    head = unique_id.split(".", 1)[0]
+    if not (head.isdigit() and 9 <= len(head) <= 10):
+        return None
+    day = datetime.fromtimestamp(int(head), ZoneInfo(get_settings().timezone)).date()
+    return day - timedelta(days=1), day + timedelta(days=1)
+
+
+_LEGS = """
 SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.start_ts, rc.day, rc.yr, rc.s, k.dir, k.gw,
   k.line, k.num, coalesce(op.organization, '') AS company, org.name AS company_name,
   op.extension AS extension
 FROM rating_calls rc JOIN rating_keys k ON k.kid = rc.kid
-{rating.key_company_joins("k")}
-WHERE rc.unique_id = ? AND (CAST(? AS TEXT) IS NULL OR rc.tenant = ?)
-ORDER BY rc.tenant, rc.leg_branch""", [unique_id, tenant, tenant])
+{joins}
+WHERE rc.unique_id = ? AND (CAST(? AS TEXT) IS NULL OR rc.tenant = ?) {days}
+ORDER BY rc.tenant, rc.leg_branch"""
+
+
+def _legs(con, unique_id: str, tenant: str | None) -> list[dict]:
+    args = [unique_id, tenant, tenant]
+    hint = day_hint(unique_id)
+    rows = []
+    if hint is not None:  # first the days the id names, then (an id of another form) all
+        rows = _rows(con, _LEGS.format(joins=rating.key_company_joins("k"),
+                                       days="AND rc.day BETWEEN ? AND ?"), [*args, *hint])
+    if not rows:
+        rows = _rows(con, _LEGS.format(joins=rating.key_company_joins("k"), days=""), args)
     for r in rows:
         r["start_local"] = con.execute(
             "SELECT start_local FROM calls WHERE tenant = ? AND unique_id = ? AND leg_branch = ?"
-            " AND start_ts = ?", [r["tenant"], r["unique_id"], r["leg_branch"], r["start_ts"]]
-        ).fetchone()[0]
+            " AND start_ts = ? AND start_local >= ? AND start_local < ?",
+            [r["tenant"], r["unique_id"], r["leg_branch"], r["start_ts"], r["day"],
+             r["day"] + timedelta(days=1)]).fetchone()[0]
     return rows
 
 
@@ -262,9 +286,10 @@ def _used_before(con, tariff_id: int, leg: dict) -> int:
     return int(con.execute("""
 SELECT coalesce(sum(billed_s), 0) FROM call_costs
 WHERE method = 'tariff' AND tariff_id = ? AND tenant = ? AND company = ? AND yr = ?
-  AND day <= ? AND (start_ts < ? OR (start_ts = ? AND (unique_id < ?
-    OR (unique_id = ? AND leg_branch < ?))))""",
-        [tariff_id, leg["tenant"], leg["company"], leg["yr"], leg["day"], leg["start_ts"],
+  AND day >= make_date(CAST(? AS INTEGER), 1, 1) AND day <= ?
+  AND (start_ts < ? OR (start_ts = ? AND (unique_id < ? OR (unique_id = ? AND leg_branch < ?))))""",
+        [tariff_id, leg["tenant"], leg["company"], leg["yr"], leg["yr"], leg["day"],
+         leg["start_ts"],
          leg["start_ts"], leg["unique_id"], leg["unique_id"], leg["leg_branch"]]).fetchone()[0])
 
 
@@ -361,8 +386,8 @@ def explain(con: duckdb.DuckDBPyConnection, unique_id: str, *, tenant: str | Non
     for leg in legs:
         stored = con.execute(
             "SELECT cost, free_s FROM call_costs WHERE tenant = ? AND unique_id = ? AND "
-            "leg_branch = ? AND method = ?",
-            [leg["tenant"], leg["unique_id"], leg["leg_branch"], method]).fetchone()
+            "leg_branch = ? AND method = ? AND day = ?",
+            [leg["tenant"], leg["unique_id"], leg["leg_branch"], method, leg["day"]]).fetchone()
         e = Explanation(leg["tenant"], leg["unique_id"], int(leg["leg_branch"]), leg["dir"],
                         leg["start_local"], leg["day"], leg["num"], leg["gw"], leg["line"],
                         leg["company"], leg["company_name"], leg["extension"], int(leg["s"]),
