@@ -152,3 +152,30 @@ def test_duplicates_target_and_outcomes(duck):
     assert (ops["515"]["op.dup"], ops["500"]["op.dup"], ops["500"]["op.success"]) == (0, 1, 1)
     times = t["times"].totals
     assert (times["p.p50_try"], times["p.p50_rec"], times["p.p90_rec"]) == (600, 900, 3300)
+
+
+def test_out_of_hours_split(duck):
+    """The tenant's calendar opens 08:00-18:00 on the day's weekday: a request first missed at
+    07:30 is out of hours, one at 09:00 within; the hours filter keeps either side."""
+    from tests.missed_calls.helpers import DAY, Cdr
+
+    d = date.fromisoformat(DAY)
+    duck.execute("INSERT INTO calendar_hours VALUES ('default', 1, ?, 480, 1080)",
+                 [d.isoweekday()])
+    duck.execute("INSERT INTO calendar_assignments VALUES ('default', '', 1)")
+    c = Cdr(duck)
+    c.inbound("3331111111", "07:30:00")
+    c.inbound("3332222222", "09:00:00")
+    c.commit()
+    c.outbound("03331111111", "08:10:00", status="OK", bill=30, ext="515")
+    c.commit()
+    res = run(duck, "missed.effectiveness", Params(date_from=d, date_to=d))
+    tot = res.tables[0].totals
+    assert (tot["funnel.n"], tot["ooh.n"], tot["ooh.reached"], tot["ooh.never"]) == (2, 1, 1, 0)
+    closed = run(duck, "missed.effectiveness", Params(date_from=d, date_to=d,
+                                                      filters={"hours": ["closed"]}))
+    t = closed.tables[0].totals
+    assert (t["funnel.n"], t["funnel.reached"], t["speed.try"]) == (1, 1, 2400)
+    opened = run(duck, "missed.effectiveness", Params(date_from=d, date_to=d,
+                                                      filters={"hours": ["open"]}))
+    assert (opened.tables[0].totals["funnel.n"], opened.tables[0].totals["funnel.never"]) == (1, 1)
