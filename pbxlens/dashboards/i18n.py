@@ -886,3 +886,22 @@ STRINGS.update({
                         "Export rifiutato: {n} chiamate di questo periodo non sono tariffate. "
                         "Correggere prima le tariffe (report \u201cChiamate non tariffate\u201d)."),
 })
+
+# billing: carrier reconciliation (pbxlens.billing.carrier)
+STRINGS.update({
+    "carrier_invoice": ("Carrier invoice", "Fattura dell'operatore"),
+    "carrier_help": ("The carrier's invoice detail (CSV: number, start, duration, cost), "
+                     "matched to the calls of a line (report \u201cCarrier reconciliation\u201d).",
+                     "Il dettaglio della fattura dell'operatore (CSV: numero, inizio, durata, "
+                     "costo), abbinato alle chiamate di una linea (report \u201cRiconciliazione "
+                     "operatore\u201d)."),
+    "carrier_gateway": ("Line / gateway", "Linea / gateway"),
+    "carrier_columns": ("Columns (field=column,...)", "Colonne (campo=colonna,...)"),
+    "carrier_format": ("Start format", "Formato dell'inizio"),
+    "carrier_no_gateway": ("Enter the line the invoice bills.",
+                           "Indicare la linea fatturata."),
+    "carrier_done": ("{lines} lines imported, {rejected} rejected, {matched} matched.",
+                     "{lines} righe importate, {rejected} scartate, {matched} abbinate."),
+    "carrier_again": ("This file was imported before ({lines} lines, {rejected} rejected).",
+                      "Questo file era già stato importato ({lines} righe, {rejected} scartate)."),
+})

@@ -84,3 +84,38 @@ def test_billing_home_counts_unrated_calls(live):
         assert f'"data-count": "{n}"' in note and "billing.unrated" in note
     else:
         assert "No unrated calls" in note
+
+
+def test_carrier_invoice_upload(live, client_for):
+    import base64
+
+    from tests.dashboards.dashcall import dash_call
+
+    with live.store.cursor() as cur:
+        line, num, start, secs = cur.execute(
+            "SELECT k.line, k.num, strftime(c.start_local, '%d/%m/%Y %H:%M:%S'), rc.s "
+            "FROM rating_calls rc JOIN rating_keys k ON k.kid = rc.kid JOIN calls c "
+            "ON c.tenant = rc.tenant AND c.unique_id = rc.unique_id "
+            "AND c.leg_branch = rc.leg_branch WHERE k.dir = 'out' AND length(k.num) >= 9 "
+            "ORDER BY rc.unique_id LIMIT 1").fetchone()
+    csv = f"Numero;Data;Durata;Importo\n{num};{start};{secs};0,5\nxx;;;\n"
+    data = "data:text/csv;base64," + base64.b64encode(csv.encode()).decode()
+
+    def upload(user, gateway):
+        state = [{"id": "bh-cr-upload", "property": "filename", "value": "fattura.csv"},
+                 {"id": "bh-cr-gw", "property": "value", "value": gateway},
+                 {"id": "bh-cr-cols", "property": "value",
+                  "value": "number=Numero,start=Data,duration=Durata,cost=Importo"},
+                 {"id": "bh-cr-fmt", "property": "value", "value": "%d/%m/%Y %H:%M:%S"}]
+        return dash_call(client_for(user), [("bh-cr-msg", "children")],
+                         [{"id": "bh-cr-upload", "property": "contents", "value": data}], state)
+
+    r = upload("fin", line)
+    assert r.status_code == 200, r.text
+    text = json.dumps(r.json())
+    assert "1 righe importate, 1 scartate, 1 abbinate" in text, text
+    assert "gi\\u00e0 stato importato" in json.dumps(upload("fin", line).json())
+    refused = json.dumps(upload("sup", line).json())
+    assert "Non puoi vedere" in refused and "importate" not in refused
+    got = client_for("fin").get("/api/reports/billing.carrier?from=2026-05-11&to=2026-05-12")
+    assert got.status_code == 200 and got.json()["tables"][0]["totals"]["lines.matched"] == 1

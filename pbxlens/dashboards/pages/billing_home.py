@@ -13,8 +13,9 @@ import dash
 from dash import Input, Output, State, dcc, html, no_update
 
 from pbxlens import PbxlensError
-from pbxlens.billing import unrated
+from pbxlens.billing import carrier, unrated
 from pbxlens.billing.export import UnratedCallsError, default_period, export_xlsx
+from pbxlens.config import get_settings
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
@@ -74,6 +75,26 @@ def layout(**_kwargs):
             html.Div(unrated_note(start, end, lang), id="bh-unrated"),
             html.Div(id="bh-msg"),
             dcc.Download(id="bh-download"),
+        ], className="pbx-card"),
+        html.Section([
+            html.H3(t("carrier_invoice", lang)),
+            html.P(t("carrier_help", lang), className="pbx-muted"),
+            html.Div([
+                html.Div([html.Label(t("carrier_gateway", lang)),
+                          dcc.Input(id="bh-cr-gw", type="text", className="pbx-input")],
+                         className="pbx-field"),
+                html.Div([html.Label(t("carrier_columns", lang)),
+                          dcc.Input(id="bh-cr-cols", type="text", className="pbx-input",
+                                    placeholder=get_settings().carrier_columns)],
+                         className="pbx-field"),
+                html.Div([html.Label(t("carrier_format", lang)),
+                          dcc.Input(id="bh-cr-fmt", type="text", className="pbx-input",
+                                    placeholder=get_settings().carrier_start_format)],
+                         className="pbx-field"),
+            ], className="pbx-actions"),
+            dcc.Upload(html.Button(t("import_file", lang), className="pbx-btn"),
+                       id="bh-cr-upload", multiple=False),
+            html.Div(id="bh-cr-msg"),
         ], className="pbx-card"),
         html.H3(t("billing_reports", lang)),
         html.Div(cards, className="pbx-card-grid", id="bh-reports"),
@@ -137,3 +158,36 @@ def finance_export(n, start, end):
                                               n=fmt.number(exc.n, lang=web.lang())))
         data = io.BytesIO(out.read_bytes())
     return dcc.send_bytes(data.getvalue(), f"billing_{lo or ''}_{hi or ''}.xlsx"), ""
+
+
+@dash.callback(
+    Output("bh-cr-msg", "children"),
+    Input("bh-cr-upload", "contents"),
+    State("bh-cr-upload", "filename"), State("bh-cr-gw", "value"),
+    State("bh-cr-cols", "value"), State("bh-cr-fmt", "value"),
+    prevent_initial_call=True,
+)
+def carrier_upload(contents, filename, gateway, cols, start_format):
+    """Import a carrier invoice detail for a gateway and match it (report billing.carrier)."""
+    lang, user = web.lang(), web.user()
+    if not access.can_manage_billing(user):
+        return error_box(t("forbidden", lang))
+    if not contents:
+        return no_update
+    if not (gateway or "").strip():
+        return error_box(t("carrier_no_gateway", lang))
+    try:
+        with tempfile.TemporaryDirectory(prefix="pbxlens-carrier-") as tmp:
+            path = upload_to_file(contents, filename, tmp)
+            with web.store().writing() as cur:
+                s = carrier.import_invoice(cur, path, gateway.strip(), tenant=user.tenant,
+                                           columns_spec=(cols or "").strip() or None,
+                                           start_format=(start_format or "").strip() or None)
+    except PbxlensError as exc:
+        return error_box(str(exc))
+    href = "/reports/billing.carrier"
+    key = "carrier_again" if s.get("already") else "carrier_done"
+    return html.Div([t(key, lang, lines=fmt.number(s["lines"], lang=lang),
+                       rejected=fmt.number(s["rejected"], lang=lang),
+                       matched=fmt.number(s.get("matched", 0), lang=lang)), " ",
+                     dcc.Link(t("unrated_open", lang), href=href)], id="bh-cr-done")
