@@ -120,6 +120,24 @@ class Settings(BaseSettings):
     export_link_hours: int = 24
     export_time_limit_s: float = 600.0
     chromium: str = "/usr/bin/chromium"
+    # Billing: what the finance export does with a period holding unrated calls (ratable calls
+    # no tariff values, report billing.unrated): "refuse" (an error naming the count) or "mark"
+    # (the workbook says so on its first sheet, the calls count at cost 0).
+    billing_unrated: str = "refuse"
+    # Carrier reconciliation (pbxlens.billing.carrier): the invoice CSV's column for each field
+    # ("field=Column,..."; number, start, duration, cost), its start format (strptime), how far
+    # apart a line's start and a call's start may be, how many seconds their durations may
+    # differ, and the cost difference (EUR) above which a matched call is mispriced.
+    carrier_columns: str = "number=number,start=start,duration=duration,cost=cost"
+    carrier_start_format: str = "%Y-%m-%d %H:%M:%S"
+    carrier_match_window_s: int = 120
+    carrier_duration_tolerance_s: int = 2
+    carrier_cost_tolerance: str = "0.01"
+    # Callback effectiveness (report missed.effectiveness): the target for the first callback
+    # attempt after the first missed call (minutes), and the window (minutes) within which a
+    # number called back by two different operators is flagged as a duplicate.
+    callback_target_min: int = 15
+    callback_duplicate_window_min: int = 10
 
     @field_validator("timezone")
     @classmethod

@@ -137,6 +137,6 @@ def test_the_worked_example_runs(store, tmp_path):
     out = subprocess.run([sys.executable, str(example), str(tmp_path / "store.duckdb")],
                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert "calls from 2026-05-04 to 2026-05-05; 51 reports" in out.stdout
+    assert "calls from 2026-05-04 to 2026-05-05; 55 reports" in out.stdout
     assert (tmp_path / "queues.xlsx").exists()
     assert "api_tour.py" in (ROOT / "docs" / "api.md").read_text(encoding="utf-8")

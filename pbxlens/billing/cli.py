@@ -142,6 +142,9 @@ def export(out_file: Annotated[Path, typer.Option("--out", help="FILE.xlsx")],
            method: Annotated[str, typer.Option(help="tariff | profile")] = "tariff",
            db: DbOption = None,
            lang: Annotated[str, typer.Option(help="en | it: sheet names and headers")] = "en",
+           unrated: Annotated[str | None, typer.Option(
+               help="a period with unrated calls: refuse | mark (default: the setting "
+                    "billing_unrated)")] = None,
            ) -> None:
     """Finance workbook: one sheet per breakdown (month, date, organization, gateway, operator,
     cost center, division) with totals, after an information sheet."""
@@ -152,7 +155,8 @@ def export(out_file: Annotated[Path, typer.Option("--out", help="FILE.xlsx")],
     if lang not in ("en", "it"):
         raise PbxlensError("--lang: en or it")
     counts = export_xlsx(_con(db, True), out_file, date_from=_date(date_from, "--from"),
-                         date_to=_date(date_to, "--to"), method=method, lang=lang)
+                         date_to=_date(date_to, "--to"), method=method, lang=lang,
+                         unrated_calls=unrated)
     out.print(f"{out_file}: " + ", ".join(f"{k} {v}" for k, v in counts.items()), highlight=False)
 
 
@@ -202,3 +206,145 @@ def quantity(company: str, service_id: int, qty: int,
     qid = multiservice.add_quantity(_con(db), company, service_id, date_from, date_to, qty,
                                     tenant=tenant)
     out.print(f"quantity {qid}: {company} service {service_id} x {qty}")
+
+
+# ----------------------------------------------------------------------------- why this cost
+
+_FAIL_TEXT = {
+    "inactive": "inactive", "no_rate": "no rate for this direction",
+    "tenant": "another tenant", "company": "another company", "gateway": "another gateway",
+    "prefix": "prefix does not match", "countries": "number not in its countries",
+    "validity": "not valid on the call's day", "applies": "applies, lost on",
+    "chosen": "chosen"}
+_CRITERION_TEXT = {
+    "company": "a company tariff wins", "tenant": "a tenant tariff wins",
+    "gateway": "a gateway tariff wins", "prefix": "a longer prefix wins",
+    "countries": "a tariff with countries wins", "valid_from": "a later valid_from wins",
+    "id": "same rank: the lowest id wins"}
+
+
+@app.command("explain")
+@forwardable("read")
+def explain_cmd(unique_id: str,
+                method: Annotated[str, typer.Option(help="tariff | profile")] = "tariff",
+                as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
+                db: DbOption = None) -> None:
+    """Why this cost: the tariff, matched prefix and why it won, validity, initial block and
+    increments, answer charge, free minutes used and left, rounding and result of a call."""
+    import json
+
+    from pbxlens.billing.explain import explain
+
+    found = explain(_con(db, True), unique_id, method=method)
+    if as_json:
+        out.print_json(json.dumps([e.to_dict() for e in found]))
+        return
+    for e in found:
+        _print_explanation(e)
+
+
+def _print_explanation(e) -> None:
+    p = out.print
+    p(f"[bold]call {e.unique_id}[/] leg {e.leg_branch} ({e.tenant}): {e.direction}, "
+      f"{e.start:%Y-%m-%d %H:%M:%S}, number {e.number or '-'}, gateway {e.gateway or '-'}, "
+      f"company {e.company_name or e.company or '-'}, billed {e.billed_s} s", highlight=False)
+    if e.candidates:
+        t = Table(title="tariffs considered")
+        for c in ("id", "description", "prefix", "valid", "outcome"):
+            t.add_column(c)
+        for c in e.candidates:
+            if not c.relevant:
+                continue
+            why = _FAIL_TEXT[c.outcome]
+            if c.criterion:
+                why += " " + _CRITERION_TEXT[c.criterion]
+            t.add_row(str(c.tariff_id), c.description, c.prefix or "(any)",
+                      f"{c.valid_from} - {c.valid_to or '...'}", why)
+        p(t)
+        others = sum(1 for c in e.candidates if not c.relevant)
+        if others:
+            p(f"{others} tariffs with other prefixes do not match the number", highlight=False)
+    if e.method is None:
+        p("[bold red]UNRATED[/]: no tariff applies to this call (it is not a zero cost)"
+          if e.candidates else "no billing profile values this call")
+    elif e.tariff:
+        s = e.tariff
+        p(f"tariff {s.tariff_id} {s.description}: prefix {s.prefix or '(any)'}, valid "
+          f"{s.valid_from} - {s.valid_to or '...'}, rate {s.rate} EUR/min, answer charge "
+          f"{s.answer_charge}", highlight=False)
+        if s.free:
+            f = s.free
+            p(f"free minutes {f.year}: allowance {f.allowance_s} s, used before {f.used_before_s}"
+              f" s, used by this call {f.used_s} s, left {f.left_s} s", highlight=False)
+        p(f"billable {s.billable_s} s -> charged {s.charged_s} s (initial block "
+          f"{s.initial_block_s} s, increment {s.increment_s} s)", highlight=False)
+        p(f"rate x charged / 60 = {s.rate_exact} -> {s.rate_part} (half-up to 5 dp, rounding "
+          f"{s.rounding:+}); cost = {s.answer_charge} + {s.rate_part} = [bold]{s.cost}[/] "
+          f"(without free minutes {s.cost_nofree})", highlight=False)
+        if s.minimum_applied:
+            p(f"minimum charge {s.minimum} applies: cost = {s.cost}", highlight=False)
+    elif e.profile:
+        r = e.profile
+        p(f"profile {r.profile} on line {r.line}: rule {r.rule_id} ({r.rule_kind} "
+          f"{r.selection or ''}) of {r.rules_considered} matching; connection fee "
+          f"{r.connection_fee} for {r.connection_s} s + {r.units} x {r.next_fee or 0} per "
+          f"{r.next_s} s = [bold]{r.cost}[/]", highlight=False)
+    stored = "none (unrated)" if e.stored_cost is None else str(e.stored_cost)
+    p(f"stored cost: {stored}" + ("" if e.agrees else "  [bold red]differs: re-rate "
+                                  "(pbxlens billing rate --all)[/]"), highlight=False)
+
+
+@app.command("bundle")
+@forwardable("exclusive")
+def bundle_add(description: str,
+               tariff: Annotated[int, typer.Option(help="the tariff whose calls it covers")],
+               minutes: Annotated[int, typer.Option(help="minutes included per month")],
+               overage_rate: Annotated[str, typer.Option(help="EUR per minute beyond them")],
+               date_from: Annotated[str, typer.Option("--from", help="first day")],
+               date_to: Annotated[str | None, typer.Option("--to", help="last day")] = None,
+               fee: Annotated[str, typer.Option(help="flat fee per month, EUR")] = "0",
+               rollover: Annotated[bool, typer.Option(help="carry unused minutes over")] = False,
+               company: Annotated[str | None, typer.Option(help="one company (default: each)")]
+               = None,
+               db: DbOption = None, tenant: TenantOption = "default") -> None:
+    """Add a monthly bundle of minutes (flat fee plus overage); its statement is the report
+    billing.bundles."""
+    from pbxlens.billing import bundles
+
+    bid = bundles.add_bundle(_con(db), tenant=tenant, company=company, description=description,
+                             tariff_id=tariff, minutes=minutes, rollover=rollover, flat_fee=fee,
+                             overage_rate=overage_rate, valid_from=date_from, valid_to=date_to)
+    out.print(f"bundle {bid}: {description}")
+
+
+carrier_app = typer.Typer(no_args_is_help=True,
+                          help="Carrier reconciliation: invoice detail CSV against the calls.")
+app.add_typer(carrier_app, name="carrier")
+
+
+@carrier_app.command("import")
+@forwardable("exclusive")
+def carrier_import(file: Path,
+                   gateway: Annotated[str, typer.Option(help="the line / outbound configuration "
+                                                              "the invoice bills")],
+                   columns: Annotated[str | None, typer.Option(
+                       help="field=column,... for number, start, duration, cost (default: the "
+                            "setting carrier_columns)")] = None,
+                   start_format: Annotated[str | None, typer.Option(
+                       "--start-format", help="strptime format of the start column")] = None,
+                   db: DbOption = None, tenant: TenantOption = "default") -> None:
+    """Import a carrier's invoice detail and match it to the calls (report billing.carrier)."""
+    from pbxlens.billing import carrier
+
+    s = carrier.import_invoice(_con(db), file, gateway, tenant=tenant, columns_spec=columns,
+                               start_format=start_format)
+    _stats(f"invoice {s.pop('invoice_id')}", s)
+
+
+@carrier_app.command("reconcile")
+@forwardable("exclusive")
+def carrier_reconcile(invoice: int, db: DbOption = None) -> None:
+    """Match an imported invoice's lines to the calls again (new calls, new tolerances)."""
+    from pbxlens.billing import carrier
+
+    out.print(f"invoice {invoice}: {carrier.reconcile(_con(db), invoice):,} lines matched")

@@ -22,7 +22,10 @@ from typing import Any
 import duckdb
 import xlsxwriter
 
+from pbxlens import PbxlensError
 from pbxlens.billing.consumption import BREAKDOWNS, MEASURES, NONE_KEY, breakdown
+from pbxlens.billing.unrated import count as unrated_calls_of
+from pbxlens.config import get_settings
 
 # (English, Italian): the Nexus Billing dashboard's own Italian labels (C.4)
 LABELS: dict[str, tuple[str, str]] = {
@@ -53,6 +56,12 @@ TEXTS: dict[str, tuple[str, str]] = {
                    "no tariff values counts at cost 0.",
                    "Le quantità contano tutte le chiamate risposte in ingresso e in uscita del "
                    "periodo; una chiamata che nessuna tariffa valorizza conta con costo 0."),
+    "unrated": ("UNRATED CALLS: {n} answered calls of this period match no tariff; they count "
+                "at cost 0 here. Fix the tariffs (report billing.unrated, pbxlens billing "
+                "explain) before billing.",
+                "CHIAMATE NON TARIFFATE: {n} chiamate risposte di questo periodo non "
+                "corrispondono ad alcuna tariffa; qui contano con costo 0. Correggere le "
+                "tariffe (report billing.unrated, pbxlens billing explain) prima di fatturare."),
     "rounding_rule": ("Money is rounded to the cent on each row (half up); every total is the "
                       "sum of the rounded rows above it.",
                       "Gli importi sono arrotondati al centesimo su ogni riga (per eccesso da "
@@ -65,6 +74,27 @@ CENT = Decimal("0.01")
 
 def _t(pair: tuple[str, str], lang: str) -> str:
     return pair[1] if lang == "it" else pair[0]
+
+
+class UnratedCallsError(PbxlensError):
+    """The period holds unrated calls and the setting billing_unrated is "refuse"."""
+
+    status = 409
+
+    def __init__(self, n: int) -> None:
+        super().__init__(f"{n} answered calls of the period match no tariff (unrated): fix the "
+                         "tariffs first (pbxlens report billing.unrated; pbxlens billing explain "
+                         "UNIQUE_ID), or set billing_unrated = \"mark\" to export them at cost 0, "
+                         "marked")
+        self.n = n
+
+
+def unrated_policy(choice: str | None = None) -> str:
+    """refuse | mark: `choice`, else the setting billing_unrated."""
+    v = (choice or get_settings().billing_unrated or "refuse").strip().lower()
+    if v not in ("refuse", "mark"):
+        raise PbxlensError(f"setting billing_unrated: refuse or mark, got {v!r}")
+    return v
 
 
 def default_period(today: date) -> tuple[date, date]:
@@ -119,6 +149,7 @@ class _Formats:
                                     "align": "left"})
         self.note = wb.add_format({"italic": True, "font_color": "#555555"})
         self.title = wb.add_format({"bold": True, "font_size": 13})
+        self.alarm = wb.add_format({"bold": True, "font_color": "#B00020"})
 
 
 def _write_key(ws, row: int, by: str, key: str, f: _Formats, lang: str) -> None:
@@ -144,7 +175,8 @@ def _write_values(ws, row: int, vals: dict[str, Any], f: _Formats, bold: bool) -
             ws.write_number(row, j, v, f.int_b if bold else f.int)
 
 
-def _info_sheet(wb, f: _Formats, lang: str, date_from, date_to, method: str) -> None:
+def _info_sheet(wb, f: _Formats, lang: str, date_from, date_to, method: str,
+                unrated: int = 0) -> None:
     ws = wb.add_worksheet(_t(TEXTS["info"], lang))
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 90)
@@ -160,18 +192,28 @@ def _info_sheet(wb, f: _Formats, lang: str, date_from, date_to, method: str) -> 
     ws.write_string(3, 1, _t(TEXTS[method], lang))
     ws.write_string(5, 0, _t(TEXTS["calls_rule"], lang), f.note)
     ws.write_string(6, 0, _t(TEXTS["rounding_rule"], lang), f.note)
+    if unrated:
+        ws.write_string(8, 0, _t(TEXTS["unrated"], lang).format(n=unrated), f.alarm)
 
 
 def export_xlsx(con: duckdb.DuckDBPyConnection, out: Path, *, date_from: date | None = None,
                 date_to: date | None = None, method: str = "tariff",
-                tenant: str | None = None, lang: str = "en") -> dict[str, int]:
-    """Write the finance workbook; returns the number of rows of each breakdown sheet."""
+                tenant: str | None = None, lang: str = "en",
+                unrated_calls: str | None = None) -> dict[str, int]:
+    """Write the finance workbook; returns the number of rows of each breakdown sheet (and
+    `unrated`: the period's unrated calls). A period with unrated calls is refused
+    (UnratedCallsError, nothing written) or marked on the first sheet, per the setting
+    billing_unrated (or `unrated_calls`: refuse | mark)."""
+    policy = unrated_policy(unrated_calls)
+    unrated = unrated_calls_of(con, date_from, date_to, tenant=tenant, method=method)
+    if unrated and policy == "refuse":
+        raise UnratedCallsError(unrated)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(str(out), {"strings_to_formulas": False, "strings_to_numbers": False,
                                         "strings_to_urls": False})
     f = _Formats(wb, lang)
-    _info_sheet(wb, f, lang, date_from, date_to, method)
+    _info_sheet(wb, f, lang, date_from, date_to, method, unrated)
     counts = {}
     for by in BREAKDOWNS:
         rows, total = rounded(breakdown(con, by, date_from=date_from, date_to=date_to,
@@ -193,4 +235,6 @@ def export_xlsx(con: duckdb.DuckDBPyConnection, out: Path, *, date_from: date | 
         _write_values(ws, last, total or zero, f, bold=True)
         counts[by] = len(rows)
     wb.close()
+    if unrated:
+        counts["unrated"] = unrated
     return counts

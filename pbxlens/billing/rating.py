@@ -18,7 +18,8 @@ Decisions (docs/decisions.md "Billing"; nexus_modules.md C.2, C.6, errata):
   start order (ties by unique_id, leg_branch) by the billed seconds, before the initial block /
   increment rounding (C.7); the answer charge is always due (BL-2);
 - charged(x) = 0 if x = 0, the initial block if x <= block, else block + ceil((x - block) /
-  increment) * increment; cost = answer + rate * charged / 60, rounded once, half-up, to 5 dp;
+  increment) * increment; cost = answer + rate * charged / 60, rounded once, half-up, to 5 dp,
+  and at least the tariff's minimum charge when charged > 0 (0080_billing_minimum_bundles.sql);
 - profiles: exact > longest prefix > any (PB-1); cost = connectionfee + nextunitsfee *
   ceil((s - connectionduration) / nextunitsduration) when s > connectionduration and
   nextunitsduration > 0 (flat rules otherwise, PB-3); a rule without fees charges nothing.
@@ -49,6 +50,13 @@ def _charged(x: str, block: str, inc: str) -> str:
     """Seconds billed for x billable seconds under an initial block and an increment."""
     return (f"(CASE WHEN {x} <= 0 THEN 0 WHEN {x} <= {block} THEN {block} "
             f"ELSE {block} + (({x} - {block} + {inc} - 1) // {inc}) * {inc} END)")
+
+
+def _with_minimum(charged: str) -> str:
+    """Cost units of a call: answer + rate x charged / 60 (half-up), at least the tariff's
+    minimum when seconds are charged (a call the free minutes cover owes the answer charge)."""
+    plain = f"a_u + (r_u * {charged} + 30) // 60"
+    return f"(CASE WHEN {charged} > 0 THEN greatest(m_u, {plain}) ELSE {plain} END)"
 
 
 def _money(units: str) -> str:
@@ -125,6 +133,7 @@ WITH t AS (
 SELECT id, dir, tenant, company, gw, nullif(prefix, '') AS prefix, valid_from, valid_to, ccs,
   CAST(coalesce(free_minutes, 0) * 60 AS BIGINT) AS free_l, initial_block_s AS blk, increment_s AS inc,
   CAST(coalesce(answer_charge, 0) * 100000 AS BIGINT) AS a_u, CAST(rate * 100000 AS BIGINT) AS r_u,
+  CAST(coalesce(min_charge, 0) * 100000 AS BIGINT) AS m_u,
   row_number() OVER (ORDER BY (company IS NOT NULL) DESC, (tenant IS NOT NULL) DESC,
     (gw IS NOT NULL) DESC, length(coalesce(prefix, '')) DESC, (ccs IS NOT NULL) DESC,
     valid_from DESC, id) AS rnk
@@ -219,7 +228,7 @@ WHERE cc.method = 'tariff' {years}
 # window over the whole year, without sorting millions of calls.
 _TARIFF_NEW = """
 WITH r AS (
-  SELECT r.*, t.free_l, t.blk, t.inc, t.a_u, t.r_u FROM (
+  SELECT r.*, t.free_l, t.blk, t.inc, t.a_u, t.r_u, t.m_u FROM (
     SELECT * FROM _bill_rows {others}) r
   JOIN _bill_t t ON t.id = r.tariff_id AND t.dir = r.direction),
 base AS (
@@ -320,8 +329,8 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
         others=others, base=base,
         charged=_charged("f.billed_s - f.free_s", "f.blk", "f.inc"),
         charged_full=_charged("f.billed_s", "f.blk", "f.inc"),
-        cost=_money("a_u + (r_u * charged_s + 30) // 60"),
-        cost_nofree=_money("a_u + (r_u * charged_full + 30) // 60"))
+        cost=_money(_with_minimum("charged_s")),
+        cost_nofree=_money(_with_minimum("charged_full")))
     profile_sql = _PROFILE_NEW.format(cf=_units("r.connection_fee"), nf=_units("r.next_fee"),
                                       cost=_money("cost_u"))
     new = f"SELECT * FROM ({tariff_sql}) UNION ALL SELECT * FROM ({profile_sql})"

@@ -37,11 +37,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "countries": ("paesi",),
     "initial_block_s": ("initial_block",),
     "increment_s": ("increment",),
+    "min_charge": ("minimo", "addebito minimo", "minimum charge"),
 }
 FIELDS = ("tenant", "company", "description", "inbound_gateway", "outbound_config", "valid_from",
           "valid_to", "active", "answer_charge", "rate_in", "rate_out", "free_minutes", "prefix",
-          "countries", "initial_block_s", "increment_s")
-MONEY = ("answer_charge", "rate_in", "rate_out")
+          "countries", "initial_block_s", "increment_s", "min_charge")
+MONEY = ("answer_charge", "rate_in", "rate_out", "min_charge")
 
 
 @contextlib.contextmanager

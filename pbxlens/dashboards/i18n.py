@@ -472,6 +472,7 @@ STRINGS.update({
     "tf_initial_block_s": ("Initial block s", "Blocco iniziale s"),
     "tf_increment_s": ("Increment s", "Incremento s"),
     "tf_tenant": ("Tenant", "Tenant"),
+    "tf_min_charge": ("Minimum charge €", "Addebito minimo €"),
     # billing pages: PBX billing profiles (the PBX template's columns)
     "pf_name": ("Profile", "Profilo"),
     "pf_enabled": ("Enabled", "Abilitato"),
@@ -807,4 +808,100 @@ STRINGS.update({
                          "The link works for you only, until {until}.",
                          "L'export di \u201c{title}\u201d ({applied}) è pronto.\n"
                          "Il link funziona solo per te, fino al {until}."),
+})
+
+# billing: why this cost (pbxlens.billing.explain)
+STRINGS.update({
+    "why_cost": ("Why this cost", "Perché questo costo"),
+    "why_explain": ("why", "perché"),
+    "why_tariff": ("Tariff", "Tariffa"),
+    "why_valid": ("Valid", "Validità"),
+    "why_rate": ("Rate € / min", "Tariffa € / min"),
+    "why_profile": ("Billing profile · line", "Profilo di tariffazione · linea"),
+    "why_rule": ("Rule", "Regola"),
+    "why_call": ("{dir} call of {start}, number {number}, gateway {gateway}, billed {billed}",
+                 "Chiamata {dir} del {start}, numero {number}, gateway {gateway}, "
+                 "fatturati {billed}"),
+    "why_company_of": ("Company: {company}", "Azienda: {company}"),
+    "why_candidates": ("Tariffs considered", "Tariffe considerate"),
+    "why_chosen": ("chosen", "scelta"),
+    "why_applies": ("applies, but loses", "applicabile, ma perde"),
+    "why_inactive": ("not active", "non attiva"),
+    "why_no_rate": ("no rate for this direction", "nessuna tariffa per questa direzione"),
+    "why_tenant": ("another tenant", "altro tenant"),
+    "why_company": ("another company", "altra azienda"),
+    "why_gateway": ("another gateway", "altro gateway"),
+    "why_prefix": ("the prefix does not match", "il prefisso non corrisponde"),
+    "why_countries": ("the number is not in its countries", "il numero non è nei suoi paesi"),
+    "why_validity": ("not valid on the call's day", "non valida nel giorno della chiamata"),
+    "why_by_company": ("a company tariff wins", "vince una tariffa di azienda"),
+    "why_by_tenant": ("a tenant tariff wins", "vince una tariffa di tenant"),
+    "why_by_gateway": ("a gateway tariff wins", "vince una tariffa di gateway"),
+    "why_by_prefix": ("a longer prefix wins", "vince un prefisso più lungo"),
+    "why_by_countries": ("a tariff with countries wins", "vince una tariffa con paesi"),
+    "why_by_valid_from": ("a later start of validity wins", "vince un inizio validità più recente"),
+    "why_by_id": ("same rank: the lowest id wins", "pari merito: vince l'id più basso"),
+    "why_other_prefixes": ("{n} tariffs with other prefixes do not match the number.",
+                           "{n} tariffe con altri prefissi non corrispondono al numero."),
+    "why_free": ("{year}: allowance {allowance}, used before {before}, by this call {used}, "
+                 "left {left}",
+                 "{year}: limite {allowance}, usati prima {before}, da questa chiamata {used}, "
+                 "restano {left}"),
+    "why_billable": ("Billable after free minutes", "Fatturabili dopo i minuti gratuiti"),
+    "why_charged": ("Charged", "Addebitati"),
+    "why_charged_v": ("{charged} (initial block {block}, then steps of {inc})",
+                      "{charged} (blocco iniziale {block}, poi scatti di {inc})"),
+    "why_rounding": ("Rate × charged / 60", "Tariffa × addebitati / 60"),
+    "why_rounding_v": ("{exact} rounded half-up to 5 decimals: {part}",
+                       "{exact} arrotondato per eccesso a 5 decimali: {part}"),
+    "why_result": ("Cost", "Costo"),
+    "why_minimum": ("Minimum charge", "Addebito minimo"),
+    "why_minimum_v": ("{minimum} applies: cost {cost}", "{minimum} si applica: costo {cost}"),
+    "why_nofree": ("Cost without free minutes", "Costo senza minuti gratuiti"),
+    "why_profile_v": ("{cf} for {cs} + {units} × {nf} per {ns} = {cost}",
+                      "{cf} per {cs} + {units} × {nf} ogni {ns} = {cost}"),
+    "why_stored": ("Stored cost", "Costo registrato"),
+    "why_unrated": ("none: unrated", "nessuno: non tariffata"),
+    "why_unrated_long": ("Unrated: no tariff applies to this call. It is an error to fix "
+                         "(add or extend a tariff), not a zero cost.",
+                         "Non tariffata: nessuna tariffa si applica a questa chiamata. È un "
+                         "errore da correggere (aggiungere o estendere una tariffa), non un "
+                         "costo zero."),
+    "why_no_profile": ("No billing profile values this call.",
+                       "Nessun profilo di tariffazione valorizza questa chiamata."),
+    "why_stale": ("The stored cost differs from the tariffs as they are now: re-rate.",
+                  "Il costo registrato differisce dalle tariffe attuali: ricalcolare."),
+})
+
+# billing: unrated calls (pbxlens.billing.unrated)
+STRINGS.update({
+    "unrated_none": ("No unrated calls in this period.",
+                     "Nessuna chiamata non tariffata in questo periodo."),
+    "unrated_count": ("{n} answered calls of this period match no tariff (unrated).",
+                      "{n} chiamate risposte di questo periodo non corrispondono ad alcuna "
+                      "tariffa (non tariffate)."),
+    "unrated_open": ("List them", "Elencale"),
+    "unrated_refused": ("The export is refused: {n} calls of this period are unrated. Fix the "
+                        "tariffs first (report \u201cUnrated calls\u201d).",
+                        "Export rifiutato: {n} chiamate di questo periodo non sono tariffate. "
+                        "Correggere prima le tariffe (report \u201cChiamate non tariffate\u201d)."),
+})
+
+# billing: carrier reconciliation (pbxlens.billing.carrier)
+STRINGS.update({
+    "carrier_invoice": ("Carrier invoice", "Fattura dell'operatore"),
+    "carrier_help": ("The carrier's invoice detail (CSV: number, start, duration, cost), "
+                     "matched to the calls of a line (report \u201cCarrier reconciliation\u201d).",
+                     "Il dettaglio della fattura dell'operatore (CSV: numero, inizio, durata, "
+                     "costo), abbinato alle chiamate di una linea (report \u201cRiconciliazione "
+                     "operatore\u201d)."),
+    "carrier_gateway": ("Line / gateway", "Linea / gateway"),
+    "carrier_columns": ("Columns (field=column,...)", "Colonne (campo=colonna,...)"),
+    "carrier_format": ("Start format", "Formato dell'inizio"),
+    "carrier_no_gateway": ("Enter the line the invoice bills.",
+                           "Indicare la linea fatturata."),
+    "carrier_done": ("{lines} lines imported, {rejected} rejected, {matched} matched.",
+                     "{lines} righe importate, {rejected} scartate, {matched} abbinate."),
+    "carrier_again": ("This file was imported before ({lines} lines, {rejected} rejected).",
+                      "Questo file era già stato importato ({lines} righe, {rejected} scartate)."),
 })

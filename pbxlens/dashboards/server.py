@@ -26,6 +26,7 @@ PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quar
          "admin_directory", "admin_settings", "tickets_list", "tickets_new", "tickets_edit",
          "trace_records", "tickets_companies", "missed_calls", "missed_manage",
          "billing_home", "billing_tariffs", "billing_profiles", "billing_multiservice",
+         "billing_explain",
          "definitions", "journeys", "journey", "staffing", "saved_views", "not_found_404")
 # where each role lands after logging in (when no page was asked for)
 START_PAGES = {"operator": "/missed", "finance": "/billing"}
@@ -78,6 +79,9 @@ def create_app(store: Stores, *, https: bool | None = None) -> dash.Dash:
     from pbxlens.views import web as views_web
 
     views_web.install(server, store)  # /views/<id>, /api/views, /exports/<id>/<token>
+    from pbxlens.dashboards import billing_api
+
+    billing_api.install(server, store)  # /api/billing/explain/<unique id>
     return app
 
 

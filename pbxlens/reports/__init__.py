@@ -35,7 +35,11 @@ from pbxlens.reports import callcenter  # noqa: F401
 from pbxlens.reports import activity  # noqa: F401
 from pbxlens.reports import feedback  # noqa: F401
 from pbxlens.reports import missed  # noqa: F401
+from pbxlens.reports import missed_effectiveness  # noqa: F401
 from pbxlens.reports import billing  # noqa: F401
+from pbxlens.reports import billing_unrated  # noqa: F401
+from pbxlens.reports import billing_bundles  # noqa: F401
+from pbxlens.reports import billing_carrier  # noqa: F401
 # isort: on
 
 __all__ = ["FilterDef", "Guard", "Params", "Report", "ReportGuardError", "Result", "all_reports",

@@ -230,6 +230,15 @@ def cost_filters(w: flt.Where, p: flt.Params) -> None:
     if p.tenant is not None:
         w.add("cc.tenant = ?", p.tenant)
     w.any_of(["cc.company", "org.name"], p.values("company"))
+    w.any_of(["cc.direction"], directions(p))
+    w.any_of(["cc.gateway"], p.values("gateway"))
+    w.any_of(["cc.extension"], p.values("operator"))
+    w.any_of(["op.cost_center", "cen.name"], p.values("cost_center"))
+    w.any_of(["op.division", "dv.name"], p.values("division"))
+
+
+def directions(p: flt.Params) -> list[str]:
+    """The direction filter's values as `in` / `out` (English and Italian words accepted)."""
     dirs = set()
     for v in p.values("direction"):
         v = v.strip().lower()
@@ -239,11 +248,7 @@ def cost_filters(w: flt.Where, p: flt.Params) -> None:
             dirs.add("out")
         else:
             raise PbxlensError(f"--filter direction: in or out, got {v!r}")
-    w.any_of(["cc.direction"], sorted(dirs))
-    w.any_of(["cc.gateway"], p.values("gateway"))
-    w.any_of(["cc.extension"], p.values("operator"))
-    w.any_of(["op.cost_center", "cen.name"], p.values("cost_center"))
-    w.any_of(["op.division", "dv.name"], p.values("division"))
+    return sorted(dirs)
 
 
 def _put(facts: dict, row: str, block: str, rec: dict) -> None:

@@ -11,7 +11,13 @@ import openpyxl
 import pytest
 
 from pbxlens.billing import rating, tariffs
-from pbxlens.billing.export import LABELS, SHEETS, default_period, export_xlsx
+from pbxlens.billing.export import (
+    LABELS,
+    SHEETS,
+    UnratedCallsError,
+    default_period,
+    export_xlsx,
+)
 from tests.billing.conftest import add_call
 
 
@@ -41,7 +47,7 @@ def _sheet(wb, name):
 @pytest.mark.parametrize("lang", ["it", "en"])
 def test_workbook_in_the_users_language(workbook_store, tmp_path, lang):
     x = tmp_path / f"finance-{lang}.xlsx"
-    export_xlsx(workbook_store, x, lang=lang)
+    export_xlsx(workbook_store, x, lang=lang, unrated_calls="mark")
     wb = openpyxl.load_workbook(x)
     i = 1 if lang == "it" else 0
     assert wb.sheetnames == [("Information", "Informazioni")[i], *(v[i] for v in SHEETS.values())]
@@ -55,7 +61,7 @@ def test_workbook_in_the_users_language(workbook_store, tmp_path, lang):
 
 def test_dates_and_months_are_excel_dates(workbook_store, tmp_path):
     x = tmp_path / "f.xlsx"
-    export_xlsx(workbook_store, x, lang="it")
+    export_xlsx(workbook_store, x, lang="it", unrated_calls="mark")
     wb = openpyxl.load_workbook(x)
     months = wb["Mese"]
     assert [months.cell(r, 1).value for r in (2, 3)] == [datetime(2026, 10, 1), datetime(2026, 11, 1)]
@@ -70,7 +76,7 @@ def test_dates_and_months_are_excel_dates(workbook_store, tmp_path):
 
 def test_money_is_rounded_per_row_and_totals_add_up(workbook_store, tmp_path):
     x = tmp_path / "f.xlsx"
-    export_xlsx(workbook_store, x)
+    export_xlsx(workbook_store, x, unrated_calls="mark")
     wb = openpyxl.load_workbook(x)
     cost = list(LABELS).index("cost") + 1
     _head, body, last = _sheet(wb, "Date")
@@ -87,7 +93,7 @@ def test_money_is_rounded_per_row_and_totals_add_up(workbook_store, tmp_path):
 
 def test_answered_inbound_calls_are_counted_without_an_inbound_tariff(workbook_store, tmp_path):
     x = tmp_path / "f.xlsx"
-    export_xlsx(workbook_store, x)
+    export_xlsx(workbook_store, x, unrated_calls="mark")
     wb = openpyxl.load_workbook(x)
     col = {k: list(LABELS).index(k) + 1 for k in ("calls", "calls_in", "calls_out", "seconds_in",
                                                   "cost_in")}
@@ -101,8 +107,8 @@ def test_answered_inbound_calls_are_counted_without_an_inbound_tariff(workbook_s
 def test_a_period_limits_the_calls(workbook_store, tmp_path):
     x = tmp_path / "f.xlsx"
     counts = export_xlsx(workbook_store, x, date_from=date(2026, 11, 1),
-                         date_to=date(2026, 11, 30))
-    assert counts["month"] == 1 and counts["date"] == 2
+                         date_to=date(2026, 11, 30), unrated_calls="mark")
+    assert counts["month"] == 1 and counts["date"] == 2 and counts["unrated"] == 2
     wb = openpyxl.load_workbook(x)
     assert wb["Information"].cell(3, 2).value == "01/11/2026 – 30/11/2026"
 
@@ -115,3 +121,31 @@ def test_a_period_limits_the_calls(workbook_store, tmp_path):
 ])
 def test_default_period_is_the_previous_calendar_month(today, period):
     assert default_period(today) == period
+
+
+def test_unrated_calls_refuse_or_mark_the_period(workbook_store, tmp_path, monkeypatch):
+    """The two inbound calls match no tariff: the default refuses the period and writes
+    nothing; "mark" (argument or setting) exports them at cost 0 with a line saying so; a
+    period without unrated calls exports either way."""
+    from pbxlens.config import get_settings
+
+    x = tmp_path / "f.xlsx"
+    with pytest.raises(UnratedCallsError, match="2 answered calls") as exc:
+        export_xlsx(workbook_store, x, date_from=date(2026, 11, 1), date_to=date(2026, 11, 30))
+    assert exc.value.status == 409 and not x.exists()
+    counts = export_xlsx(workbook_store, x, date_from=date(2026, 10, 1),
+                         date_to=date(2026, 10, 31))
+    assert counts["month"] == 1 and "unrated" not in counts
+    monkeypatch.setenv("PBXLENS_BILLING_UNRATED", "mark")
+    get_settings.cache_clear()
+    try:
+        counts = export_xlsx(workbook_store, x, lang="it")
+    finally:
+        monkeypatch.delenv("PBXLENS_BILLING_UNRATED")
+        get_settings.cache_clear()
+    assert counts["unrated"] == 2
+    info = [r[0] for r in openpyxl.load_workbook(x)["Informazioni"].iter_rows(values_only=True)]
+    assert any(v and v.startswith("CHIAMATE NON TARIFFATE: 2 ") for v in info)
+    tariffs.add_tariff(workbook_store, description="entrata", valid_from="2026-01-01",
+                       rate_in="0.1")
+    assert "unrated" not in export_xlsx(workbook_store, x)

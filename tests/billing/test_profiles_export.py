@@ -94,7 +94,7 @@ def test_properties(con, tmp_path, calls, free_min, inc):
         t = totals(breakdown(con, name))
         assert (t["cost"], t["cost_nofree"]) == (total[0], total[1])
     x = tmp_path / "f.xlsx"
-    export_xlsx(con, x)
+    export_xlsx(con, x, unrated_calls="mark")
     wb = openpyxl.load_workbook(x)
     assert len(wb.sheetnames) == len(BREAKDOWNS) + 1  # an information sheet first
     answered = con.execute("SELECT count(*) FROM calls WHERE bill_s > 0").fetchone()[0]

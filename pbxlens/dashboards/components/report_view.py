@@ -227,18 +227,22 @@ def render_result(result, lang: str, export_type: str = "rp-export",
 _DRILL_WIDTH = {"duration": 110, "instant": 170, "count": 90}
 
 
-def drill_panel(res, lang: str, title: str) -> list:
+def drill_panel(res, lang: str, title: str, *, explain: bool = False) -> list:
     """The calls behind a cell: a heading with the cell's value and rule, the first rows in a
-    grid (each call opens its journey), and the export buttons."""
+    grid (each call opens its journey; with `explain`, billing calls also open why they cost
+    what they cost), and the export buttons."""
     from pbxlens.dashboards.definitions_service import local_time
 
+    link = {"cellRenderer": "markdown", "linkTarget": "_self"}
     cols = [{"field": c["key"], "headerName": c["label"],
              "width": _DRILL_WIDTH.get(c["unit"], 140),
-             **({"cellRenderer": "markdown", "linkTarget": "_self"}
-                if c["key"] == "unique_id" else {})} for c in res.columns]
+             **(link if c["key"] == "unique_id" else {})} for c in res.columns]
+    if explain:
+        cols.insert(1, {"field": "why", "headerName": t("why_cost", lang), "width": 120, **link})
     rows = []
     for r in res.rows:
-        row = {}
+        row = {"why": f"[{t('why_explain', lang)}](/billing/explain/{r['unique_id']})"} \
+            if explain else {}
         for c in res.columns:
             v = r.get(c["key"])
             if c["key"] == "unique_id":

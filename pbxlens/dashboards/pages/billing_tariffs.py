@@ -26,7 +26,7 @@ dash.register_page(__name__, path="/billing/tariffs", name="Tariffs", title=page
 # form fields in the Nexus list order (nexus_modules.md C.1); labels: catalog keys tf_<field>
 FORM = ("description", "company", "inbound_gateway", "outbound_config", "valid_from", "valid_to",
         "answer_charge", "rate_in", "rate_out", "free_minutes", "prefix", "countries",
-        "initial_block_s", "increment_s")
+        "initial_block_s", "increment_s", "min_charge")
 
 
 def _mine(con, tenant: str) -> list[dict]:

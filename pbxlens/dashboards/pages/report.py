@@ -286,7 +286,8 @@ def drill_cell(clicks, metas, params, report_id):
     except PbxlensError as exc:
         return error_box(str(exc)), {"display": "block"}, None
     title = f"{label} · {meta['titles'][k]}"
-    return drill_panel(res, lang, title), {"display": "block"}, cell
+    return (drill_panel(res, lang, title, explain=report_id.startswith("billing.")),
+            {"display": "block"}, cell)
 
 
 @dash.callback(
