@@ -93,6 +93,20 @@ class Settings(BaseSettings):
     # the longest range in months (the PBX's own retention); 0 = no limit. The CLI may override.
     report_time_limit_s: float = 30.0
     report_max_months: int = 25
+    # Live wallboard and alerts. Until per-queue service-level definitions exist, every queue
+    # uses service_level_s and this target (%); opening hours (for the "no agent logged in"
+    # alert) as "mon-fri 08:00-18:00; sat 09:00-13:00" in the PBX timezone; the wrap-up shown
+    # after a queue call (the PBX's rest interval); pause limits per reason in minutes (`*` =
+    # any other reason); the snapshot tick; concurrent event-stream clients.
+    service_level_target_pct: float = 80.0
+    opening_hours: str = "mon-fri 08:00-18:00"
+    live_wrapup_s: int = 10
+    pause_limits_min: str = "break=15,lunch=60,training=120,backoffice=60,*=30"
+    live_tick_s: float = 1.0
+    live_max_streams: int = 4
+    # Alert deliveries (email, webhook): attempts per delivery and the first backoff (doubling).
+    alert_retry_attempts: int = 4
+    alert_retry_base_s: float = 2.0
 
     @field_validator("timezone")
     @classmethod
