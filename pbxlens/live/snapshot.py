@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from pbxlens.config import get_settings
 from pbxlens.live import definitions as defs
 from pbxlens.live.state import local_midnight, secs
+from pbxlens.reports.engine import pct
 from pbxlens.store import privacy, schema
 
 STATES = ("talking", "ringing", "wrapup", "available", "paused", "logged_out")
@@ -95,9 +96,9 @@ def _today(c: dict | None, sl: defs.ServiceLevel) -> dict:
     sl_den = g["answered"] + g["abandoned"]
     ab_den = g["offered"] - g["never_queued"] - g["short_abandoned"]
     g.update(sl_den=sl_den,
-             sl_pct=round(100.0 * g["sl_hit"] / sl_den, 2) if sl_den else None,
+             sl_pct=pct(g["sl_hit"], sl_den),
              asa_s=g["asa_sum_s"] // g["answered"] if g["answered"] else None,
-             abandon_rate_pct=round(100.0 * g["abandoned"] / ab_den, 2) if ab_den > 0 else None,
+             abandon_rate_pct=pct(g["abandoned"], ab_den) if ab_den > 0 else None,
              threshold_s=sl.threshold_s, target_pct=sl.target_pct)
     return g
 

@@ -68,6 +68,25 @@ def _free(st: list[int], en: list[int], a: int, b: int) -> bool:
 
 
 def write_events(out_dir: Path, eng: Engine, busy: BusyLog, seed: int) -> Path:
+    path = Path(out_dir) / EVENTS_FILE
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        for n, (ms, _o, name, prm) in enumerate(member_events(eng, busy, seed), start=1):
+            fh.write(json.dumps(event_object(n, ms, name, prm), ensure_ascii=False) + "\n")
+    return path
+
+
+def event_object(event_id: int, ms: int, name: str, params: dict,
+                 serial: str = PBX_SERIAL) -> dict:
+    """One event as the PBX posts it (formats.md §2); the instant in epoch seconds with
+    milliseconds."""
+    return {"event_id": event_id, "event_name": name, "event_severity": 3,
+            "event_timestamp": f"{ms // 1000}.{ms % 1000:03d}000",
+            "event_pbx_serial": serial, "params": params}
+
+
+def member_events(eng: Engine, busy: BusyLog, seed: int) -> list[tuple[int, int, str, dict]]:
+    """The queue-member events of the run, in time order: (epoch ms, order within the
+    instant, event name, params)."""
     rng = random.Random(f"pbxlens-activity-{seed}")
     d = eng.d
     span_lo = eng.local_ms(eng.start, 0)
@@ -124,14 +143,7 @@ def write_events(out_dir: Path, eng: Engine, busy: BusyLog, seed: int) -> Path:
                         evs.append((s, 1, "pbx.queuemember.pause", {**prm, **extra}))
                         evs.append((e, 2, "pbx.queuemember.unpause", prm))
     evs.sort(key=lambda x: (x[0], x[1], x[3].get("member_account", ""), x[3].get("queue", "")))
-    path = Path(out_dir) / EVENTS_FILE
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
-        for n, (ms, _o, name, prm) in enumerate(evs, start=1):
-            fh.write(json.dumps({
-                "event_id": n, "event_name": name, "event_severity": 3,
-                "event_timestamp": f"{ms // 1000}.{ms % 1000:03d}000",
-                "event_pbx_serial": PBX_SERIAL, "params": prm}, ensure_ascii=False) + "\n")
-    return path
+    return evs
 
 
 FEEDBACK_BODY = """<?xml version="1.0"?>
