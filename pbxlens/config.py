@@ -120,7 +120,7 @@ class Settings(BaseSettings):
     opening_hours: str = "mon-fri 08:00-18:00"
     live_wrapup_s: int = 10
     pause_limits_min: str = "break=15,lunch=60,training=120,backoffice=60,*=30"
-    live_tick_s: float = 1.0
+    live_tick_s: float = 0.5
     live_max_streams: int = 4
 
     @field_validator("timezone")
