@@ -314,6 +314,32 @@ STRINGS: dict[str, tuple[str, str]] = {
     "live_state_available": ("available", "disponibile"),
     "live_state_paused": ("paused", "in pausa"),
     "live_state_logged_out": ("logged out", "scollegato"),
+    # alerts (pbxlens.live.alerts, pages/alerts.py)
+    "alerts": ("Alerts", "Allarmi"),
+    "alert_what_sl_below": ("{scope}: service level {value}, below {threshold}",
+                            "{scope}: livello di servizio {value}, sotto {threshold}"),
+    "alert_what_waiting_above": ("{scope}: {value} calls waiting (limit {threshold})",
+                                 "{scope}: {value} chiamate in attesa (limite {threshold})"),
+    "alert_what_longest_wait_above": ("{scope}: a caller waiting {value} (limit {threshold})",
+                                      "{scope}: un chiamante in attesa da {value} "
+                                      "(limite {threshold})"),
+    "alert_what_abandon_rate_above": ("{scope}: abandon rate {value} (limit {threshold})",
+                                      "{scope}: tasso di abbandono {value} (limite {threshold})"),
+    "alert_what_pause_too_long": ("{scope}: paused for {value} (limit {threshold})",
+                                  "{scope}: in pausa da {value} (limite {threshold})"),
+    "alert_what_no_agent": ("{scope}: no agent logged in during opening hours",
+                            "{scope}: nessun operatore collegato in orario di apertura"),
+    "alert_recovered_text": ("{scope}: back to normal", "{scope}: tornato alla normalità"),
+    "alert_rule": ("Rule", "Regola"),
+    "alert_scope": ("Where", "Dove"),
+    "alert_state": ("State", "Stato"),
+    "alert_value": ("Value", "Valore"),
+    "alert_event_fired": ("Alert", "Allarme"),
+    "alert_event_reminder": ("Reminder", "Promemoria"),
+    "alert_event_recovered": ("Recovered", "Rientrato"),
+    "alert_event_acknowledged": ("Acknowledged", "Preso in carico"),
+    "alert_open_live": ("Open the wallboard", "Apri il wallboard"),
+    "alert_open_history": ("Alert history", "Storico allarmi"),
 }
 
 

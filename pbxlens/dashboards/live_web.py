@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import flask
 
-from pbxlens.live import snapshot
+from pbxlens.live import alerts, snapshot
 from pbxlens.live.hub import Hub
 from pbxlens.store import Stores, roles
 from pbxlens.store.users import User
@@ -30,7 +30,9 @@ def snapshot_for(h: Hub, user: User, queues: list[str] | None = None) -> dict:
 def install(server: flask.Flask, store: Stores) -> Hub:
     h = server.extensions.get(EXT)
     if h is None:
-        h = server.extensions[EXT] = Hub(store).start()
+        h = server.extensions[EXT] = Hub(store)
+        h.listeners.append(lambda snaps, now: alerts.evaluate(store, snaps, now))
+        h.start()
 
     @server.route("/api/live")
     def api_live():

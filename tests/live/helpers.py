@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pbxlens.ingest.webhook_bodies import parse_events
 from pbxlens.live import snapshot
 
-T0 = 1_778_490_000  # 2026-05-11 10:20 (Rome): a Monday in office hours
+T0 = 1_778_490_000  # 2026-05-11 11:00 (Rome): a Monday in office hours
 _ids = iter(range(1, 10**9))
 
 
