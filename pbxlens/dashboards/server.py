@@ -27,7 +27,7 @@ PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quar
          "trace_records", "tickets_companies", "missed_calls", "missed_manage",
          "billing_home", "billing_tariffs", "billing_profiles", "billing_multiservice",
          "definitions", "journeys", "journey", "staffing", "saved_views", "live",
-         "not_found_404")
+         "alerts", "not_found_404")
 # where each role lands after logging in (when no page was asked for)
 START_PAGES = {"operator": "/missed", "finance": "/billing"}
 _OPEN_PREFIXES = ("/login", "/_dash-component-suites/", "/assets/", "/_favicon.ico", "/health")
@@ -83,6 +83,9 @@ def _install_live(server: flask.Flask, store: Stores) -> None:
     from pbxlens.dashboards import live_web
 
     live_web.install(server, store)  # the shared snapshot, /api/live (the page: pages/live.py)
+    from pbxlens.dashboards import alerts_web
+
+    alerts_web.install(server, store)  # /api/alerts/... (the page: pages/alerts.py)
 
 
 def start_page(user) -> str:
@@ -111,7 +114,7 @@ def shell():
         links.append(dcc.Link(i18n.t("billing", lang), href="/billing", className="pbx-nav-link"))
     if access.is_manager(u):  # definitions, journeys, staffing
         links += [dcc.Link(i18n.t(k, lang), href=f"/{k}", className="pbx-nav-link")
-                  for k in ("live", "journeys", "staffing", "definitions")]
+                  for k in ("live", "alerts", "journeys", "staffing", "definitions")]
     if access.is_admin(u):
         links += [dcc.Link(i18n.t("users", lang), href="/admin/users", className="pbx-nav-link"),
                   dcc.Link(i18n.t("ingest", lang), href="/admin/ingest", className="pbx-nav-link"),
