@@ -6,7 +6,7 @@ Tables (`pbxlens.store.schema`): `live_visits` (one row per queue visit of a cal
 `live_counters` (today's numbers per queue), `live_agents` (each agent's call register and
 calls today), `live_members` (login and pause per agent and queue).
 
-The events (pbx_data.md §3.2; parameter names in docs/api.md "Live events"):
+The events (pbx_data.md §3.2; parameter names in docs/live.md "Live events"):
 - queue: `pbx.queue.enter` (offered), `ringmember`, `ringnoanswer`, `servedcall` (answered by
   `member_exten`), `unservedcall` (`reason` CANCELLED / TIMEOUT / JOINEMPTY / FULL / CLOSED ...);
 - members: `pbx.queuemember.added|removed|pause|unpause` (a pause without a queue: every queue);
