@@ -116,12 +116,11 @@ class Settings(BaseSettings):
     # opening hours (for the "no agent logged in" alert) as "mon-fri 08:00-18:00; sat
     # 09:00-13:00" in the PBX timezone; the wrap-up shown after a queue call (the PBX's rest
     # interval); pause limits per reason in minutes (`*` = any other reason); the snapshot
-    # tick; concurrent event-stream clients.
+    # tick.
     opening_hours: str = "mon-fri 08:00-18:00"
     live_wrapup_s: int = 10
     pause_limits_min: str = "break=15,lunch=60,training=120,backoffice=60,*=30"
     live_tick_s: float = 0.5
-    live_max_streams: int = 4
 
     @field_validator("timezone")
     @classmethod
