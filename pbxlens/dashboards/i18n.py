@@ -314,6 +314,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "live_state_available": ("available", "disponibile"),
     "live_state_paused": ("paused", "in pausa"),
     "live_state_logged_out": ("logged out", "scollegato"),
+    "kiosk_gone": ("This kiosk link has been revoked.", "Questo link kiosk è stato revocato."),
+    "kiosk_offline": ("The server cannot be reached: retrying…",
+                      "Il server non risponde: nuovo tentativo…"),
     # alerts (pbxlens.live.alerts, pages/alerts.py)
     "alerts": ("Alerts", "Allarmi"),
     "alert_what_sl_below": ("{scope}: service level {value}, below {threshold}",

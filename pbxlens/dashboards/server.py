@@ -30,7 +30,8 @@ PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quar
          "alerts", "not_found_404")
 # where each role lands after logging in (when no page was asked for)
 START_PAGES = {"operator": "/missed", "finance": "/billing"}
-_OPEN_PREFIXES = ("/login", "/_dash-component-suites/", "/assets/", "/_favicon.ico", "/health")
+_OPEN_PREFIXES = ("/login", "/_dash-component-suites/", "/assets/", "/_favicon.ico", "/health",
+                  "/kiosk/")  # a kiosk link is its own credential (live_web.py)
 _app_lock = threading.Lock()
 _app_made = False
 

@@ -1,6 +1,6 @@
 """The wallboard in real Chromium: a supervisor watches `/live`; a call posted to the intake
-shows on its queue's tile within two seconds, its answer moves the agent to "talking", and
-the operator cannot open the page."""
+shows on its queue's tile within two seconds, its answer moves the agent to "talking"; a kiosk
+link of the queue shows the same without a login; the operator cannot open the page."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from selenium.webdriver.support import expected_conditions as EC
 
 from pbxlens.ingest import inbox
 from pbxlens.ingest.webhook_bodies import parse_events
+from pbxlens.live import kiosks
 from tests.browser.helpers import login, wait
 
 QUEUE = "7702"
@@ -59,6 +60,15 @@ def test_the_wallboard_follows_posted_events_within_two_seconds(browser, live, a
     assert time.monotonic() - t0 <= 2.5
     assert "live_" not in browser.find_element(By.ID, "live-tiles").text
     browser.save_screenshot(str(artifacts / "live.png"))
+    # the kiosk link of the queue: no login, the same tiles, moving as fast
+    _k, token = kiosks.create(live.store, "default", "TV", [QUEUE], "en")
+    browser.get(f"{live.base_url}/logout")
+    browser.get(f"{live.base_url}/kiosk/{token}")
+    _text_becomes(browser, f"live-q-{QUEUE}-waiting", "0", 5)
+    t0 = _post(live, _ev("pbx.queue.enter", 4, unique_id=uid + "1", queue_name="Browser desk"))
+    _text_becomes(browser, f"live-q-{QUEUE}-waiting", "1")
+    assert time.monotonic() - t0 <= 2.0
+    assert browser.find_element(By.ID, "kiosk-title").text == "TV"
     login(browser, live.base_url, "op")
     browser.get(live.base_url + "/live")
     wait(browser).until(EC.presence_of_element_located((By.ID, "pbx-forbidden")))

@@ -98,3 +98,29 @@ def test_the_live_page_renders_tiles_and_agents_in_the_user_language(live, clien
                                       ("live-at", "children")],
                    [{"id": "live-tick", "property": "n_intervals", "value": 1}])
     assert "Live desk" not in op.text
+
+
+def test_a_kiosk_link_shows_its_queues_only_without_numbers_until_revoked(live, client_for,
+                                                                         waiting_call):
+    sup = client_for("sup")
+    r = sup.post("/api/live/kiosks", json={"label": "TV desk", "queues": [QUEUE],
+                                           "lang": "en"})
+    assert r.status_code == 201, r.text
+    k = r.json()
+    anon = client_for()
+    page = anon.get(k["url"])
+    assert page.status_code == 200 and "TV desk" in page.text and "in pausa" not in page.text
+    data = anon.get(k["url"] + "/data").json()
+    assert [q["queue"] for q in data["queues"]] == [QUEUE]  # nothing of other queues
+    q = data["queues"][0]
+    assert (q["name"], q["waiting"], q["paused"]) == ("Live desk", "1", "1")
+    assert "3331112" not in json.dumps(data)  # no caller, not even masked
+    assert all(x["id"] != k["id"] for x in
+               client_for("acme").get("/api/live/kiosks").json()["kiosks"])
+    assert client_for("acme").delete(f"/api/live/kiosks/{k['id']}").status_code == 404
+    assert client_for("op").post("/api/live/kiosks", json={"label": "x"}).status_code == 403
+    assert sup.post("/api/live/kiosks", json={"label": ""}).status_code == 400
+    assert sup.delete(f"/api/live/kiosks/{k['id']}").status_code == 200
+    assert anon.get(k["url"]).status_code == 404
+    assert anon.get(k["url"] + "/data").status_code == 404
+    assert anon.get("/kiosk/not-a-token/data").status_code == 404
