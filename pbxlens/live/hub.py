@@ -3,7 +3,7 @@
 that object (scoped per viewer), so a hundred screens cost one computation per tick, not a
 hundred. Directory names (queues, operators) come from the analytics store, re-read once a
 minute by a reading cursor: never on the intake's path. Listeners (the alert rules) run after
-each tick on the new snapshot.
+each tick on the new snapshot; once a minute the upkeep ends calls that never ended.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pbxlens.live import snapshot
 
 log = logging.getLogger("pbxlens.live")
 NAMES_EVERY_S = 60.0
+UPKEEP_EVERY_S = 60.0
 Listener = Callable[[dict[str, dict], datetime], None]
 
 
@@ -37,6 +38,17 @@ def directory_names(stores) -> snapshot.Names:
     return snapshot.Names({(t, q): n for t, q, n in qs}, {(t, e): n for t, e, n in ops_})
 
 
+def upkeep(stores, now: datetime) -> int:
+    """End what never ended (queue visits, agent calls with no news for `live_call_max_hours`,
+    assumed `expired`) and drop old days: pbxlens.live.state.expire."""
+    from datetime import timedelta
+
+    from pbxlens.live import state
+
+    with stores.ops_write() as c:
+        return state.expire(c, now, timedelta(hours=get_settings().live_call_max_hours))
+
+
 class Hub:
     """The shared snapshot: `current()` -> (tenant -> snapshot, computed at)."""
 
@@ -48,6 +60,7 @@ class Hub:
         self._at: datetime | None = None
         self._names = snapshot.NO_NAMES
         self._names_at = float("-inf")
+        self._upkeep_at = time.monotonic()  # not at start-up: the first pass a minute in
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ticks = 0
@@ -64,6 +77,9 @@ class Hub:
             snap = snapshot.compute(c, now, self._names)
         self._snap, self._at = snap, now  # one reference swap: readers never see a half
         self.ticks += 1
+        if time.monotonic() - self._upkeep_at > UPKEEP_EVERY_S:
+            self._upkeep_at = time.monotonic()
+            upkeep(self.stores, now)
         for fn in list(self.listeners):
             try:
                 fn(snap, now)

@@ -254,3 +254,18 @@ def test_a_call_entering_the_same_queue_twice_counts_twice(stores, intake):
          ev("pbx.queue.unservedcall", 11, u, reason="JOINEMPTY"),
          ev("pbx.queue.enter", 40, u), ev("pbx.queue.unservedcall", 41, u, reason="JOINEMPTY"))
     assert queue(stores, 60)["today"]["offered"] == 2
+
+
+def test_the_hub_shares_one_snapshot_and_its_upkeep_expires_stale_calls(stores, intake):
+    from pbxlens.live import hub
+
+    post(intake, login("201", 0), ev("pbx.queue.enter", 10, uid(1, 10)),
+         ev("pbx.queue.servedcall", 15, uid(1, 10), member_exten="201"))
+    h = hub.Hub(stores, tick_s=60)
+    seen = []
+    h.listeners.append(lambda snaps, now: seen.append(now))
+    snap = h.tick(at(20))
+    assert h.current() == (snap, at(20)) and seen == [at(20)]
+    assert snap["default"]["queues"][0]["talking"] == 1
+    assert hub.upkeep(stores, at(20) + timedelta(hours=5)) == 1
+    assert h.tick(at(20) + timedelta(hours=5))["default"]["queues"][0]["talking"] == 0
