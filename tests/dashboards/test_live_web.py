@@ -124,3 +124,29 @@ def test_a_kiosk_link_shows_its_queues_only_without_numbers_until_revoked(live, 
     assert anon.get(k["url"]).status_code == 404
     assert anon.get(k["url"] + "/data").status_code == 404
     assert anon.get("/kiosk/not-a-token/data").status_code == 404
+
+
+def test_simulate_live_posts_a_day_to_the_server_and_the_wallboard_fills(live, client_for,
+                                                                        monkeypatch):
+    from pbxlens.live import feed
+
+    monkeypatch.setenv("PBXLENS_WEBHOOK_TOKEN_EVENTS", "live-feed-token")
+    day = feed.today()
+    events = feed.day_events(day, seed=5, calls_per_day=400)
+    begin = feed.start_of(day, "00:00")
+    todo = feed.window(events, begin, None)
+    assert todo and {e["event_name"] for e in todo} >= {"pbx.queue.enter", "pbx.call.end"}
+    post, http = feed.http_poster(live.base_url + "/api/events", "live-feed-token")
+    try:
+        res = feed.feed(todo, begin, post, speed=86_400)  # today in about a second
+    finally:
+        http.close()
+    assert res.posted == len(todo)
+    body, _took = _wait_for(client_for("admin"), lambda b: any(
+        q["today"]["offered"] for q in b["queues"] if q["queue"].startswith("70")
+        and q["queue"] not in ("7701", "7702", "7703")))
+    sim = [q for q in body["queues"] if q["today"]["offered"] and q["queue"] not in
+           ("7701", "7702", "7703")]
+    entered = {(e["params"]["queue"], e["params"]["unique_id"]) for e in todo
+               if e["event_name"] == "pbx.queue.enter"}
+    assert sum(q["today"]["offered"] for q in sim) >= len(entered) > 0
