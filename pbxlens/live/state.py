@@ -33,6 +33,7 @@ reports place calls: so a day's counters equal the CDR report of that day.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -266,12 +267,23 @@ class Batch:
 
 def _select_in(conn: sa.Connection, table: sa.Table, cols: tuple, keys: list[tuple]
                ) -> list[Any]:
+    """The rows whose (cols[0], cols[1]) is one of `keys`: per first value an equality and an
+    IN list (SQLite scans the whole table for a row-value IN, whatever its indexes)."""
+    firsts: dict[str, list] = {}
+    for a, b in keys:
+        firsts.setdefault(a, []).append(b)
     out = []
-    for i in range(0, len(keys), CHUNK):
-        part = keys[i:i + CHUNK]
-        if part:
-            out += conn.execute(sa.select(table).where(sa.tuple_(*cols).in_(part))).mappings()
+    stmt = _select_stmt(table, cols[0].name, cols[1].name)
+    for a, bs in firsts.items():
+        for i in range(0, len(bs), CHUNK):
+            out += conn.execute(stmt, {"a": a, "bs": bs[i:i + CHUNK]}).mappings()
     return out
+
+
+@functools.cache
+def _select_stmt(table: sa.Table, first: str, second: str) -> sa.Select:
+    return sa.select(table).where(table.c[first] == sa.bindparam("a"),
+                                  table.c[second].in_(sa.bindparam("bs", expanding=True)))
 
 
 # ------------------------------------------------------------------------- the rules
@@ -502,6 +514,20 @@ def _nonkey(t: sa.Table) -> list[str]:
     return [c.name for c in t.columns if not c.primary_key]
 
 
+@functools.cache
+def _counter_update() -> sa.Update:
+    """The counters' update by deltas, built once (building it cost more than running it)."""
+    bp = sa.bindparam
+    longest = bp("d_longest", type_=sa.Integer)
+    return (_C.update().where(_C.c.tenant == bp("k_tenant"), _C.c.queue == bp("k_queue"),
+                              _C.c.day == bp("k_day", type_=sa.Date))
+            .values(**{c: _C.c[c] + bp(f"d_{c}", type_=sa.Integer) for c in COUNTERS},
+                    longest_wait_s=sa.case((_C.c.longest_wait_s < longest, longest),
+                                           else_=_C.c.longest_wait_s),
+                    queue_name=sa.func.coalesce(bp("d_name", type_=sa.Text), _C.c.queue_name),
+                    updated_at=bp("d_now", type_=schema.Instant)))
+
+
 def _write_counters(conn: sa.Connection, deltas: dict[Key, dict], now: datetime) -> None:
     if not deltas:
         return
@@ -510,16 +536,8 @@ def _write_counters(conn: sa.Connection, deltas: dict[Key, dict], now: datetime)
                                     "updated_at": now, **zero}
                                    for (t, q, d), v in sorted(deltas.items())],
                         ["tenant", "queue", "day"])
-    bp = sa.bindparam
-    longest = bp("d_longest", type_=sa.Integer)
     conn.execute(
-        _C.update().where(_C.c.tenant == bp("k_tenant"), _C.c.queue == bp("k_queue"),
-                          _C.c.day == bp("k_day", type_=sa.Date))
-        .values(**{c: _C.c[c] + bp(f"d_{c}", type_=sa.Integer) for c in COUNTERS},
-                longest_wait_s=sa.case((_C.c.longest_wait_s < longest, longest),
-                                       else_=_C.c.longest_wait_s),
-                queue_name=sa.func.coalesce(bp("d_name", type_=sa.Text), _C.c.queue_name),
-                updated_at=bp("d_now", type_=schema.Instant)),
+        _counter_update(),
         [{"k_tenant": t, "k_queue": q, "k_day": d, "d_name": v["_name"], "d_now": now,
           "d_longest": v["_longest"], **{f"d_{c}": v[c] for c in COUNTERS}}
          for (t, q, d), v in sorted(deltas.items())])
