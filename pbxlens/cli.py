@@ -494,6 +494,9 @@ from pbxlens.views.cli import schedules_app, views_app  # noqa: E402
 
 app.add_typer(views_app, name="views")
 app.add_typer(schedules_app, name="schedules")
+from pbxlens.live import cli as live_cli  # noqa: E402
+
+live_cli.register(app)  # simulate-live, live-check
 
 
 def main() -> None:

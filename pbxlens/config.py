@@ -138,6 +138,16 @@ class Settings(BaseSettings):
     # number called back by two different operators is flagged as a duplicate.
     callback_target_min: int = 15
     callback_duplicate_window_min: int = 10
+    # Live wallboard and alerts. A queue's service-level threshold and target come from its
+    # definition (reports/definitions.py, else service_level_s / service_level_target_pct);
+    # opening hours (for the "no agent logged in" alert) as "mon-fri 08:00-18:00; sat
+    # 09:00-13:00" in the PBX timezone; the wrap-up shown after a queue call (the PBX's rest
+    # interval); pause limits per reason in minutes (`*` = any other reason); the snapshot
+    # tick.
+    opening_hours: str = "mon-fri 08:00-18:00"
+    live_wrapup_s: int = 10
+    pause_limits_min: str = "break=15,lunch=60,training=120,backoffice=60,*=30"
+    live_tick_s: float = 0.5
 
     @field_validator("timezone")
     @classmethod

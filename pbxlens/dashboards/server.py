@@ -27,10 +27,12 @@ PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quar
          "trace_records", "tickets_companies", "missed_calls", "missed_manage",
          "billing_home", "billing_tariffs", "billing_profiles", "billing_multiservice",
          "billing_explain",
-         "definitions", "journeys", "journey", "staffing", "saved_views", "not_found_404")
+         "definitions", "journeys", "journey", "staffing", "saved_views", "live",
+         "alerts", "not_found_404")
 # where each role lands after logging in (when no page was asked for)
 START_PAGES = {"operator": "/missed", "finance": "/billing"}
-_OPEN_PREFIXES = ("/login", "/_dash-component-suites/", "/assets/", "/_favicon.ico", "/health")
+_OPEN_PREFIXES = ("/login", "/_dash-component-suites/", "/assets/", "/_favicon.ico", "/health",
+                  "/kiosk/")  # a kiosk link is its own credential (live_web.py)
 _app_lock = threading.Lock()
 _app_made = False
 
@@ -56,6 +58,7 @@ def create_app(store: Stores, *, https: bool | None = None) -> dash.Dash:
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
     )
     server.extensions["pbxlens"] = store
+    _install_live(server, store)  # before the pages: /live reads its snapshot
     from pbxlens.dashboards.components.localize import localized
 
     for name in PAGES:  # what Dash does for a pages folder: import, then attach the layout
@@ -85,6 +88,15 @@ def create_app(store: Stores, *, https: bool | None = None) -> dash.Dash:
     return app
 
 
+def _install_live(server: flask.Flask, store: Stores) -> None:
+    from pbxlens.dashboards import live_web
+
+    live_web.install(server, store)  # the shared snapshot, /api/live (the page: pages/live.py)
+    from pbxlens.dashboards import alerts_web
+
+    alerts_web.install(server, store)  # /api/alerts/... (the page: pages/alerts.py)
+
+
 def start_page(user) -> str:
     """The page a user lands on: the operator's callbacks, finance's billing, else the reports."""
     return START_PAGES.get(user.role, "/") if user is not None else "/"
@@ -111,7 +123,7 @@ def shell():
         links.append(dcc.Link(i18n.t("billing", lang), href="/billing", className="pbx-nav-link"))
     if access.is_manager(u):  # definitions, journeys, staffing
         links += [dcc.Link(i18n.t(k, lang), href=f"/{k}", className="pbx-nav-link")
-                  for k in ("journeys", "staffing", "definitions")]
+                  for k in ("live", "alerts", "journeys", "staffing", "definitions")]
     if access.is_admin(u):
         links += [dcc.Link(i18n.t("users", lang), href="/admin/users", className="pbx-nav-link"),
                   dcc.Link(i18n.t("ingest", lang), href="/admin/ingest", className="pbx-nav-link"),

@@ -4,7 +4,8 @@ The analytics writer moves it into DuckDB afterwards (`pbxlens.ingest.inbox_move
 
 One committer thread per process batches the requests waiting at that moment into one
 transaction (group commit): each request's parsed rows become one inbox row, the call events
-among them update `live_calls` (`pbxlens.ingest.live_calls`) in the same transaction, and only
+among them update `live_calls` (`pbxlens.ingest.live_calls`) and the queue and agent events the
+live state (`pbxlens.live.state`) in the same transaction, and only
 after the commit are the requests released, so every 2xx means "committed". A rejected body is
 recorded the same way (rows = 0, with its reason) for the admin's quarantine view.
 
@@ -25,12 +26,14 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from pbxlens.ingest import live_calls
+from pbxlens.live import state as live_state
 from pbxlens.store import ops, schema
 
 log = logging.getLogger("pbxlens.inbox")
 SOURCES = ("events", "dynamic_routing", "feedback")
 INBOX_LOCK = 0x70627869  # "pbxi": the advisory lock that orders inbox commits on PostgreSQL
 MAX_BATCH_ROWS = 5_000
+LIVE_EVENTS = frozenset(live_calls.TRACKED) | live_state.TRACKED
 COMMIT_TIMEOUT_S = 10.0
 
 
@@ -49,7 +52,7 @@ class Entry:
     rows: int
     remote_addr: str | None = None
     reason: str | None = None
-    calls: list[dict] = field(default_factory=list)  # the call events among the rows
+    calls: list[dict] = field(default_factory=list)  # the call and queue events among the rows
     done: bool = False
     turn: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
@@ -81,7 +84,7 @@ class Inbox:
         when the operations store cannot be written."""
         if source not in SOURCES:
             raise ValueError(f"unknown inbox source {source!r}")
-        calls = ([r for r in rows if r["event_name"] in live_calls.TRACKED]
+        calls = ([r for r in rows if r["event_name"] in LIVE_EVENTS]
                  if source == "events" else [])
         self._submit(Entry(source, json.dumps(rows, default=_iso, ensure_ascii=False),
                            len(rows), remote_addr, calls=calls), timeout)
@@ -205,7 +208,22 @@ class Inbox:
                  "payload": e.payload, "rows": e.rows, "reason": e.reason} for e in batch])
             events = [ev for e in batch for ev in e.calls]
             if events:
+                _apply_live_state(conn, events, now)
                 live_calls.apply(conn, events, now)
+
+
+def _apply_live_state(conn: sa.Connection, events: list[dict], now: datetime) -> None:
+    """Queues and agents (pbxlens.live.state), in a savepoint: a fault there is logged and
+    costs the wallboard those events (a rebuild restores them), never the inbox commit."""
+    try:
+        with conn.begin_nested():
+            live_state.apply(conn, events, now)
+    except sa.exc.DBAPIError as exc:
+        if ops.is_unavailable(exc):
+            raise
+        log.exception("live state: %d events not applied", len(events))
+    except Exception:
+        log.exception("live state: %d events not applied", len(events))
 
 
 def checkpoint(engine: sa.Engine) -> None:

@@ -91,11 +91,33 @@ class ActivityLog:
                     {**m, "cause": lg.cc_outcome or lg.cause}))
         wait = ((q.t_answer if q.t_answer is not None else q.t_exit) - q.t_enter) // 1000
         if q.t_answer is not None:
-            ev((q.t_answer, _CALL, 5, "pbx.queue.servedcall",
-                {**base, "member_account": q.answered_by, "wait": wait}))
+            served = next((lg for lg in pres if lg.t_answer is not None), None)
+            who = {"member_account": q.answered_by}
+            if served is not None:  # the live state follows the member by its extension
+                who = {"member_exten": served.op, "member_account": served.account or served.op}
+            ev((q.t_answer, _CALL, 5, "pbx.queue.servedcall", {**base, **who, "wait": wait}))
+            if served is not None:
+                self._transfer(c, served, base)
         else:
             ev((q.t_exit, _CALL, 5, "pbx.queue.unservedcall",
                 {**base, "wait": wait, "reason": q.cc_cause or q.cause}))
+
+
+    def _transfer(self, c: Call, lg, base: dict) -> None:
+        """A queue operator's transfer: `pbx.extension.answercall` when the colleague answers,
+        `pbx.call.transfer-succeeded` (`member_exten` -> `transfer_recipient`) when the
+        operator leaves the call."""
+        if lg.cause not in ("BLINDXFER", "ATXFER"):
+            return
+        to = next((t for t in c.legs if t.dtype == "local_exten" and t.visit is None
+                   and t.src == lg.op and t.t_enter >= lg.t_enter), None)
+        tenant = {"tenant": base["tenant"]} if "tenant" in base else {}
+        prm = {"unique_id": c.unique_id, "member_exten": lg.op, **tenant}
+        if to is not None and to.t_answer is not None:
+            self.events.append((to.t_answer, _CALL, 6, "pbx.extension.answercall",
+                                {"unique_id": c.unique_id, "extension": to.op, **tenant}))
+            prm["transfer_recipient"] = to.op
+        self.events.append((lg.t_exit, _CALL, 7, "pbx.call.transfer-succeeded", prm))
 
 
 def _agent_events(eng, span_lo: int, span_hi: int) -> list[tuple]:

@@ -8,6 +8,7 @@ app, a one-line message in the CLI).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -112,20 +113,30 @@ def insert_ignoring(conn: sa.Connection, table: sa.Table, rows: list[Mapping] | 
                     keys: Iterable[str] | None = None) -> int:
     """INSERT ... ON CONFLICT DO NOTHING on either back-end; returns the rows inserted
     (counted by RETURNING: psycopg reports no rowcount for it)."""
-    dialect = conn.dialect.name
-    ins = (sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table))
-    stmt = ins.on_conflict_do_nothing(index_elements=list(keys) if keys else None)
-    return len(conn.execute(stmt.returning(*table.primary_key.columns), rows).all())
+    stmt = _ignoring(conn.dialect.name, table, tuple(keys) if keys else None)
+    return len(conn.execute(stmt, rows).all())
 
 
 def upsert(conn: sa.Connection, table: sa.Table, rows: list[Mapping] | Mapping,
            keys: Iterable[str], update: Iterable[str]) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE SET the `update` columns, on either back-end."""
-    dialect = conn.dialect.name
+    conn.execute(_upsert(conn.dialect.name, table, tuple(keys), tuple(update)), rows)
+
+
+# The statements are built once per table and columns: building one (its `excluded` columns
+# above all) cost more than executing it, on the intake's path (live state) too.
+@functools.lru_cache(maxsize=256)
+def _ignoring(dialect: str, table: sa.Table, keys: tuple[str, ...] | None):
     ins = (sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table))
-    stmt = ins.on_conflict_do_update(index_elements=list(keys),
+    return ins.on_conflict_do_nothing(index_elements=list(keys) if keys else None
+                                      ).returning(*table.primary_key.columns)
+
+
+@functools.lru_cache(maxsize=256)
+def _upsert(dialect: str, table: sa.Table, keys: tuple[str, ...], update: tuple[str, ...]):
+    ins = (sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table))
+    return ins.on_conflict_do_update(index_elements=list(keys),
                                      set_={c: ins.excluded[c] for c in update})
-    conn.execute(stmt, rows)
 
 
 def _alembic_config():

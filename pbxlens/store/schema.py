@@ -756,3 +756,170 @@ report_exports = sa.Table(
     sa.Column("expires_at", Instant),
     sa.Index("ix_report_exports_state", "state", "id"),
 )
+
+# ----------------------------------------------------------------- live state and alerts
+# Kept by the event intake in the same transaction as the inbox (pbxlens.live.state); the
+# wallboard's snapshot reads them once per tick (pbxlens.live.snapshot).
+
+# One queue visit of a call (a `pbx.queue.enter` ... served / unserved): waiting while
+# `outcome` is NULL, talking while answered and not ended. Kept two days (today's counters
+# are rebuilt from them).
+live_visits = sa.Table(
+    "live_visits", meta,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("unique_id", sa.Text, primary_key=True),
+    sa.Column("queue", sa.Text, primary_key=True),
+    sa.Column("queue_name", sa.Text),
+    sa.Column("day", sa.Date, nullable=False),             # PBX-local day of the call's start
+    sa.Column("caller", sa.Text),
+    sa.Column("entered_at", Instant, nullable=False),
+    sa.Column("entered_seen", sa.Boolean, nullable=False, default=False),
+    sa.Column("answered_at", Instant),
+    sa.Column("agent", sa.Text),
+    sa.Column("exited_at", Instant),
+    # NULL (in queue) | answered | abandoned | timeout | joinempty | full | closed | other
+    sa.Column("outcome", sa.Text),
+    # the visit's class in today's counters: sl | late | abandoned | short | never | other
+    sa.Column("kpi", sa.Text),
+    sa.Column("wait_s", sa.Integer),                       # whole seconds enter -> answer/exit
+    sa.Column("ended_at", Instant),                        # over (exit, or the talk's end)
+    sa.Column("assumed", sa.Text),                         # what a missing event made us assume
+    sa.Column("updated_at", Instant, nullable=False),
+    sa.Index("ix_live_visits_active", "ended_at"),
+    sa.Index("ix_live_visits_day", "tenant", "day"),
+)
+
+# Today's counters per queue, moved by each visit's change (old contribution out, new in).
+live_counters = sa.Table(
+    "live_counters", meta,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("queue", sa.Text, primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("queue_name", sa.Text),
+    sa.Column("offered", sa.Integer, nullable=False, default=0),
+    sa.Column("answered", sa.Integer, nullable=False, default=0),
+    sa.Column("sl_hit", sa.Integer, nullable=False, default=0),
+    sa.Column("abandoned", sa.Integer, nullable=False, default=0),
+    sa.Column("short_abandoned", sa.Integer, nullable=False, default=0),
+    sa.Column("never_queued", sa.Integer, nullable=False, default=0),
+    sa.Column("unanswered", sa.Integer, nullable=False, default=0),
+    sa.Column("asa_sum_s", sa.BigInteger, nullable=False, default=0),
+    sa.Column("longest_wait_s", sa.Integer, nullable=False, default=0),
+    sa.Column("updated_at", Instant, nullable=False),
+)
+
+# Each agent (operator extension, else account): the call register (ringing / talking on
+# one call) and today's answered calls; logins and pauses are per queue (live_members).
+live_agents = sa.Table(
+    "live_agents", meta,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("agent", sa.Text, primary_key=True),
+    sa.Column("account", sa.Text),
+    sa.Column("call_uid", sa.Text),
+    sa.Column("call_state", sa.Text),                      # NULL | ringing | talking
+    sa.Column("call_queue", sa.Text),
+    sa.Column("call_since", Instant),
+    sa.Column("call_ts", Instant),                         # the register's last event instant
+    sa.Column("last_call_end", Instant),
+    sa.Column("calls_day", sa.Date),
+    sa.Column("calls_today", sa.Integer, nullable=False, default=0),
+    sa.Column("assumed", sa.Text),
+    sa.Column("assumed_at", Instant),
+    sa.Column("updated_at", Instant, nullable=False),
+    sa.Index("ix_live_agents_call", "tenant", "call_uid"),
+)
+
+# Queue membership of an agent: logged in (added/removed) and paused (pause/unpause), each a
+# last-writer-wins register by event instant. queue '' = a pause heard before any login.
+live_members = sa.Table(
+    "live_members", meta,
+    sa.Column("tenant", sa.Text, primary_key=True),
+    sa.Column("agent", sa.Text, primary_key=True),
+    sa.Column("queue", sa.Text, primary_key=True),
+    sa.Column("queue_name", sa.Text),
+    sa.Column("logged_in", sa.Boolean, nullable=False, default=False),
+    sa.Column("login_ts", Instant, nullable=False),
+    sa.Column("paused", sa.Boolean, nullable=False, default=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("pause_ts", Instant),
+    sa.Column("assumed", sa.Text),
+    sa.Column("updated_at", Instant, nullable=False),
+)
+
+# Read-only wallboard links for a TV: bound to a tenant and queues; only the token's sha256
+# is kept.
+live_kiosks = sa.Table(
+    "live_kiosks", meta,
+    _id(),
+    sa.Column("token_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("queues", sa.Text, nullable=False),          # JSON list; [] = every queue
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("lang", sa.Text, nullable=False, default="it"),
+    sa.Column("created_by", sa.Text),
+    sa.Column("created_at", Instant, nullable=False, default=_now),
+    sa.Column("revoked_at", Instant),
+    sa.Column("last_seen_at", Instant),
+)
+
+# The consistency check of a day's live counters against the CDR (a writer job).
+live_checks = sa.Table(
+    "live_checks", meta,
+    _id(),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("checked_at", Instant, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("queues", sa.Integer, nullable=False),
+    sa.Column("differences", sa.Text, nullable=False),     # JSON list
+)
+
+alert_rules = sa.Table(
+    "alert_rules", meta,
+    _id(),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("queues", sa.Text, nullable=False, default="[]"),  # JSON list; [] = every queue
+    sa.Column("threshold", sa.Float),
+    sa.Column("window_min", sa.Integer, nullable=False, default=60),
+    sa.Column("cooldown_min", sa.Integer, nullable=False, default=15),
+    sa.Column("quiet_start", sa.Text),                     # HH:MM, PBX local time
+    sa.Column("quiet_end", sa.Text),
+    sa.Column("channels", sa.Text, nullable=False, default="[]"),  # JSON [{kind,target,style}]
+    sa.Column("lang", sa.Text, nullable=False, default="it"),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_by", sa.Text),
+    sa.Column("created_at", Instant, nullable=False, default=_now),
+)
+
+# Where each rule stands per scope (a queue, an agent, or '*').
+alert_states = sa.Table(
+    "alert_states", meta,
+    sa.Column("rule_id", Id, primary_key=True),
+    sa.Column("scope", sa.Text, primary_key=True),
+    sa.Column("firing", sa.Boolean, nullable=False, default=False),
+    sa.Column("since", Instant),
+    sa.Column("value", sa.Float),
+    sa.Column("notified", sa.Boolean, nullable=False, default=False),  # this firing was sent
+    sa.Column("last_notified_at", Instant),
+    sa.Column("acked_at", Instant),
+    sa.Column("acked_by", sa.Text),
+    sa.Column("updated_at", Instant, nullable=False),
+)
+
+# The history page: every firing, reminder, recovery and acknowledgement.
+alert_events = sa.Table(
+    "alert_events", meta,
+    _id(),
+    sa.Column("rule_id", Id, nullable=False),
+    sa.Column("tenant", sa.Text, nullable=False),
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),            # fired reminder recovered acknowledged
+    sa.Column("at", Instant, nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("threshold", sa.Float),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("delivery", sa.Text, nullable=False),        # sent | quiet | cooldown | none
+    sa.Column("by", sa.Text),
+    sa.Index("ix_alert_events_tenant", "tenant", "at"),
+)

@@ -53,12 +53,15 @@ def test_each_role_sees_exactly_its_pages(live, browser):
     admin_pages = {"/admin/users", "/admin/ingest", "/admin/settings"}
     for name in ("admin", "sup", "fin", "op"):
         u = _user(live, name)
-        expected = {"/"} | ({"/widgets", "/views"} if access.can_use_widgets(u) else set())
+        expected = {"/"} if access.visible_reports(u) else set()
+        expected |= {"/widgets", "/views"} if access.can_use_widgets(u) else set()
         expected |= admin_pages if access.is_admin(u) else set()
         expected |= {"/tickets", "/trace"} if access.can_use_tickets(u) else set()
         expected |= {"/missed"} if u.role in ("operator", "supervisor", "admin") else set()
         expected |= {"/missed/manage"} if u.role in ("supervisor", "admin") else set()
         expected |= {"/billing"} if access.can_manage_billing(u) else set()
+        expected |= ({"/live", "/alerts", "/journeys", "/staffing", "/definitions"}
+                     if access.is_manager(u) else set())
         login(d, base, name)
         assert nav_hrefs(d) == expected, name
         for path, marker in (("/admin/quarantine", "aq-grid"), ("/reports/cdr.queues", "rp-filterbar"),

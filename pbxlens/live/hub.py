@@ -1,0 +1,109 @@
+"""The one shared snapshot of the server: a thread reads the live tables once per tick
+(`live_tick_s`) and keeps the result; the wallboard pages, `GET /api/live` and the kiosks read
+that object (scoped per viewer), so a hundred screens cost one computation per tick, not a
+hundred. Directory names (queues, operators) come from the analytics store, re-read once a
+minute by a reading cursor: never on the intake's path. Listeners (the alert rules) run after
+each tick on the new snapshot; once a minute the upkeep ends calls that never ended.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pbxlens.config import get_settings
+from pbxlens.live import snapshot
+
+log = logging.getLogger("pbxlens.live")
+NAMES_EVERY_S = 60.0
+UPKEEP_EVERY_S = 60.0
+Listener = Callable[[dict[str, dict], datetime], None]
+
+
+def directory_names(stores) -> snapshot.Names:
+    """Queue and operator names of every tenant (the analytics store's directory)."""
+    try:
+        with stores.cursor() as cur:
+            qs = cur.execute("SELECT tenant, id, name FROM queues WHERE name IS NOT NULL"
+                             ).fetchall()
+            ops_ = cur.execute("SELECT tenant, extension, name FROM operators"
+                               " WHERE name IS NOT NULL").fetchall()
+    except Exception:  # no directory yet: ids stand for names
+        log.exception("live: directory names not read")
+        return snapshot.NO_NAMES
+    return snapshot.Names({(t, q): n for t, q, n in qs}, {(t, e): n for t, e, n in ops_})
+
+
+def upkeep(stores, now: datetime) -> int:
+    """End what never ended (queue visits, agent calls with no news for `live_call_max_hours`,
+    assumed `expired`) and drop old days: pbxlens.live.state.expire."""
+    from datetime import timedelta
+
+    from pbxlens.live import state
+
+    with stores.ops_write() as c:
+        return state.expire(c, now, timedelta(hours=get_settings().live_call_max_hours))
+
+
+class Hub:
+    """The shared snapshot: `current()` -> (tenant -> snapshot, computed at)."""
+
+    def __init__(self, stores, tick_s: float | None = None) -> None:
+        self.stores = stores
+        self.tick_s = float(tick_s if tick_s is not None else get_settings().live_tick_s)
+        self.listeners: list[Listener] = []
+        self._snap: dict[str, dict] = {}
+        self._at: datetime | None = None
+        self._names = snapshot.NO_NAMES
+        self._names_at = float("-inf")
+        self._upkeep_at = time.monotonic()  # not at start-up: the first pass a minute in
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.ticks = 0
+
+    def current(self) -> tuple[dict[str, dict], datetime | None]:
+        return self._snap, self._at
+
+    def tick(self, now: datetime | None = None) -> dict[str, dict]:
+        """Compute the snapshot now (the thread's step; tests call it directly)."""
+        now = now or datetime.now(UTC)
+        if time.monotonic() - self._names_at > NAMES_EVERY_S:
+            self._names, self._names_at = directory_names(self.stores), time.monotonic()
+        with self.stores.ops_read() as c:
+            snap = snapshot.compute(c, now, self._names)
+        self._snap, self._at = snap, now  # one reference swap: readers never see a half
+        self.ticks += 1
+        if time.monotonic() - self._upkeep_at > UPKEEP_EVERY_S:
+            self._upkeep_at = time.monotonic()
+            upkeep(self.stores, now)
+        for fn in list(self.listeners):
+            try:
+                fn(snap, now)
+            except Exception:
+                log.exception("live: listener %r failed", fn)
+        return snap
+
+    def start(self) -> Hub:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="pbxlens-live", daemon=True)
+            self._thread.start()
+            atexit.register(self.stop)  # never killed inside a database call at exit
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            try:
+                self.tick()
+            except Exception:  # the operations store away: the last snapshot stays
+                log.exception("live: snapshot failed")
+            self._stop.wait(max(0.05, self.tick_s - (time.monotonic() - t0)))
