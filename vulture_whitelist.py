@@ -231,3 +231,4 @@ _.callback_attempt  # unused method (pbxlens/simulate/origins.py:285)
 _.reserve_callback  # unused method (pbxlens/simulate/origins.py:307)
 _.with_tenant  # unused method (pbxlens/simulate/scenarios.py:96)
 parameter_table  # unused function (pbxlens/simulate/scenarios.py:185)
+kiosk_script  # unused function (pbxlens/dashboards/live_web.py), a Flask route

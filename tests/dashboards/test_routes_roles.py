@@ -37,6 +37,18 @@ TABLE = [
      (302, 404, 404, 404, 404)),
     ("GET", "/exports/1/token", "/exports/<int:export_id>/<token>", (302, 404, 404, 404, 404)),
     ("GET", "/views/1", "/views/<int:view_id>", (302, 404, 404, 404, 404)),
+    ("GET", "/api/live", "/api/live", (401, 403, 403, 200, 200)),
+    ("GET", "/api/live/kiosks", "/api/live/kiosks", (401, 403, 403, 200, 200)),
+    ("DELETE", "/api/live/kiosks/999", "/api/live/kiosks/<int:kiosk_id>",
+     (401, 403, 403, 404, 404)),
+    ("GET", "/api/alerts", "/api/alerts", (401, 403, 403, 200, 200)),
+    ("GET", "/api/alerts/rules", "/api/alerts/rules", (401, 403, 403, 200, 200)),
+    ("DELETE", "/api/alerts/rules/999", "/api/alerts/rules/<int:rule_id>",
+     (401, 403, 403, 404, 404)),
+    ("POST", "/api/alerts/999/ack", "/api/alerts/<int:rule_id>/ack",  # nothing firing: 409
+     (401, 403, 403, 409, 409)),
+    ("GET", "/api/billing/explain/1.1", "/api/billing/explain/<path:unique_id>",
+     (401, 403, 404, 403, 404)),
 ]
 # state changes of the session itself: tested in test_web_hygiene.py (POST with CSRF only)
 ELSEWHERE = {"/lang/<code>", "/logout"}
