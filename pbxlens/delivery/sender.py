@@ -23,6 +23,7 @@ import httpx
 import sqlalchemy as sa
 import tenacity
 
+from pbxlens.background import start_loop
 from pbxlens.config import Settings, get_settings
 from pbxlens.delivery import payloads, smtp
 from pbxlens.delivery.outbox import file_of, now
@@ -216,15 +217,5 @@ def start_sender(stores: Stores, stop: threading.Event, interval_s: float = INTE
                  ) -> threading.Thread:
     """The server's sending thread: a pass every `interval_s`, or at once after `wake()`."""
 
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                send_pending(stores)
-            except Exception as exc:  # the operations store down: next interval
-                log.warning("delivery pass failed: %s", exc)
-            _WAKE.wait(interval_s)
-            _WAKE.clear()
-
-    t = threading.Thread(target=loop, name="pbxlens-delivery", daemon=True)
-    t.start()
-    return t
+    return start_loop("pbxlens-delivery", lambda: send_pending(stores), stop, _WAKE,
+                      interval_s, log)

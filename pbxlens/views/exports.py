@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from pbxlens import PbxlensError
+from pbxlens.background import start_loop
 from pbxlens.config import get_settings
 from pbxlens.dashboards.i18n import t
 from pbxlens.delivery import Attachment, Message, add_file, enqueue, file_of, prune_files, wake
@@ -235,15 +236,5 @@ def start_worker(stores: Stores, stop: threading.Event, interval_s: float = INTE
                  ) -> threading.Thread:
     """The server's export thread: runs queued exports as they arrive."""
 
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                run_queued(stores)
-            except Exception as exc:  # the operations store down: next interval
-                log.warning("export pass failed: %s", exc)
-            _WAKE.wait(interval_s)
-            _WAKE.clear()
-
-    th = threading.Thread(target=loop, name="pbxlens-exports", daemon=True)
-    th.start()
-    return th
+    return start_loop("pbxlens-exports", lambda: run_queued(stores), stop, _WAKE,
+                      interval_s, log)
