@@ -32,7 +32,8 @@ TABLE = [
     ("POST", "/api/local/cli", "/api/local/cli", (403, 403, 403, 403, 403)),
     ("GET", "/admin/upload", "/admin/upload", (302, 403, 403, 403, 200)),
     ("POST", "/admin/upload", "/admin/upload", (401, 403, 403, 403, 200)),
-    ("GET", "/tickets/1/attach", "/tickets/<int:ticket_id>/attach", (302, 403, 403, 403, 403)),
+    ("GET", "/tickets/999999/attach", "/tickets/<int:ticket_id>/attach",  # no such ticket
+     (302, 403, 403, 403, 403)),
     ("GET", "/tickets/attachment/1", "/tickets/attachment/<int:attachment_id>",
      (302, 404, 404, 404, 404)),
     ("GET", "/exports/1/token", "/exports/<int:export_id>/<token>", (302, 404, 404, 404, 404)),

@@ -54,7 +54,10 @@ def test_every_report_same_json_on_spark(sim, spark_engine):
             assert to_json(engine.run(spark_engine, defn.id, p)) == want, defn.id
     # declared, and only these: the coincidence sweep (bit-packed keys over an ordered window),
     # the missed-calls dashboard (its out-of-hours count: nested correlated calendar lookups)
-    assert duckdb_only == {"cdr.coincidences", "cdr.coincidences_out", "missed.dashboard"}
+    # and the bills and callbacks reports (carrier matching, bundles, unrated, effectiveness)
+    assert duckdb_only == {"cdr.coincidences", "cdr.coincidences_out", "missed.dashboard",
+                           "billing.carrier", "billing.bundles", "billing.unrated",
+                           "missed.effectiveness"}
     # the rollup-rewritten SQL runs on Spark too
     with rollups.disabled():
         want = to_json(engine.run(store, "cdr.operators", p))
