@@ -232,6 +232,12 @@ SELECT quantile_cont(s, 0.5), quantile_cont(s, 0.99), max(s), count(*) FROM (
 
 
 def _stats(store: Stores, mover: inbox_move.Mover) -> dict:
+    # The backlog first: rows are stamped moved only after their DuckDB commit, so "pending 0"
+    # in an answer means its counts below include every acknowledged event.
+    try:
+        backlog = inbox_mod.backlog(store.ops)
+    except ops.OpsUnavailable as exc:
+        backlog = {"error": str(exc)}
     with store.cursor() as cur:
         rows = cur.execute(
             "SELECT event_name, count(*), count(*) FILTER (WHERE in_calls)"
@@ -239,10 +245,6 @@ def _stats(store: Stores, mover: inbox_move.Mover) -> dict:
         dr, fb = cur.execute("SELECT (SELECT count(*) FROM dynamic_routing_requests),"
                              " (SELECT count(*) FROM feedback_requests)").fetchone()
         p50, p99, worst, n = cur.execute(_LAG_SQL).fetchone()
-    try:
-        backlog = inbox_mod.backlog(store.ops)
-    except ops.OpsUnavailable as exc:
-        backlog = {"error": str(exc)}
     return {"events": {name: {"count": c, "in_calls": r} for name, c, r in rows},
             "total": sum(c for _n, c, _r in rows), "dynamic_routing": dr, "feedback": fb,
             "inbox": backlog | {"moves": mover.moves, "last_error": mover.last_error},
