@@ -9,7 +9,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,6 +18,7 @@ from pydantic_settings import (
 )
 
 DEFAULT_DB = Path("data/pbxlens.duckdb")
+PATH_SETTINGS = ("ticket_attachments_dir", "lake", "backup_dir")
 
 
 def config_file() -> Path:
@@ -148,6 +149,10 @@ class Settings(BaseSettings):
     live_wrapup_s: int = 10
     pause_limits_min: str = "break=15,lunch=60,training=120,backoffice=60,*=30"
     live_tick_s: float = 0.5
+    # Folders the path settings (ticket_attachments_dir, lake, backup_dir) may point into,
+    # comma-separated; empty = the working directory, the store's folder, the home folder,
+    # /srv, /mnt and /var/lib/pbxlens. A path setting outside them is refused at load.
+    path_roots: str = ""
 
     @field_validator("timezone")
     @classmethod
@@ -162,6 +167,30 @@ class Settings(BaseSettings):
         except (ValueError, ZoneInfoNotFoundError, OSError):
             raise ValueError(f"not a known time zone: {v!r}") from None
         return v
+
+    @model_validator(mode="after")
+    def _paths_inside_roots(self) -> Settings:
+        """Each path setting resolved (symlinks too) inside one of `path_roots`: a settings
+        file cannot make the server write attachments, lakes or backups into /etc."""
+        roots = [Path(r.strip()) for r in self.path_roots.split(",") if r.strip()] or [
+            Path.cwd(), self.db.parent, Path.home(), Path("/srv"), Path("/mnt"),
+            Path("/var/lib/pbxlens")]
+        resolved = [r.expanduser().resolve() for r in roots]
+        for name in PATH_SETTINGS:
+            value = getattr(self, name)
+            if not value:
+                continue
+            if any(ord(ch) < 32 for ch in value) or value != value.strip():
+                raise ValueError(f"{name}: a folder path without control characters or"
+                                 " surrounding spaces")
+            try:
+                path = Path(value).expanduser().resolve()
+            except (OSError, RuntimeError) as exc:  # a symlink loop
+                raise ValueError(f"{name}: {value!r} cannot be resolved ({exc})") from None
+            if not any(path == r or path.is_relative_to(r) for r in resolved):
+                raise ValueError(f"{name}: {path} is outside the allowed folders"
+                                 f" ({', '.join(map(str, resolved))}; setting path_roots)")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -3,6 +3,8 @@ variables; a bad value is one line that names the setting."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pbxlens import PbxlensError
@@ -34,3 +36,29 @@ def test_a_bad_time_zone_is_refused_at_load(settings_file, monkeypatch, zone):
     with pytest.raises(PbxlensError, match="invalid setting timezone") as exc:
         get_settings()
     assert len(str(exc.value).splitlines()) == 1
+
+
+@pytest.mark.parametrize("value", ["/etc", "/proc/self", "../../../../etc/cron.d", "/srv\x00x",
+                                   "/srv/lake\n", " /srv/lake"])
+def test_a_path_setting_outside_the_allowed_folders_is_refused(settings_file, monkeypatch,
+                                                                value):
+    monkeypatch.chdir(settings_file.parent)
+    settings_file.write_text(f"backup_dir = {json.dumps(value)}\n")  # TOML takes JSON escapes
+    with pytest.raises(PbxlensError, match="invalid setting") as exc:
+        get_settings()
+    assert len(str(exc.value).splitlines()) == 1
+
+
+def test_path_settings_inside_the_roots_and_through_symlinks(settings_file, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PBXLENS_LAKE", str(tmp_path / "lake"))
+    monkeypatch.setenv("PBXLENS_TICKET_ATTACHMENTS_DIR", "attachments")  # relative: under cwd
+    assert get_settings().lake == str(tmp_path / "lake")
+    (tmp_path / "out").symlink_to("/etc")  # inside by name, outside once resolved
+    monkeypatch.setenv("PBXLENS_BACKUP_DIR", str(tmp_path / "out"))
+    get_settings.cache_clear()
+    with pytest.raises(PbxlensError, match="backup_dir: /etc is outside"):
+        get_settings()
+    monkeypatch.setenv("PBXLENS_PATH_ROOTS", f"{tmp_path},/etc")  # an admin's explicit choice
+    get_settings.cache_clear()
+    assert get_settings().backup_dir == str(tmp_path / "out")

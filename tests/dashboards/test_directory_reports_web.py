@@ -1,6 +1,7 @@
-"""Issue-5 reports in the running web app: the generic report page shows them with their
-directory dropdowns and charts, the numeric chart-minutes filter travels from the page, and
-the JSON API serves them (waitress on a free port, no mocks)."""
+"""Directory reports (groups, org units, billing codes, IVR) in the running web app: the
+generic report page shows them with their directory dropdowns and charts, the numeric
+chart-minutes filter travels from the page, and the JSON API serves them (waitress on a free
+port, no mocks)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from tests.dashboards.dashcall import show_report
 from tests.dashboards.live import DAY1, DAY2
 
 
-def test_issue5_pages_and_api(client_for, live):
+def test_directory_reports_pages_and_api(client_for, live):
     sup = client_for("sup")
     for rid in ("cdr.groups", "cdr.org_units_operators", "cdr.billing_codes"):
         assert sup.get(f"/reports/{rid}?from={DAY1}&to={DAY2}").status_code == 200
