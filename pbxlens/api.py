@@ -216,7 +216,7 @@ class Lens:
         if not self.privacy:
             frame = frame.with_columns(
                 pl.col(c).map_elements(mask_number, return_dtype=pl.String)
-                for c in frame.columns if c in NUMBER_KEYS | {"answered_by"})
+                for c in frame.columns if c in NUMBER_KEYS)
         return frame.lazy() if lazy else frame
 
 

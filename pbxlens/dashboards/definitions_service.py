@@ -14,10 +14,8 @@ from pbxlens.dashboards import access
 from pbxlens.dashboards.service import WebError, params_from_json, report_def
 from pbxlens.reports import Guard, ReportGuardError, calendars, definitions, drilldown, journey, staffing_plan
 from pbxlens.store import Stores
-from pbxlens.store.privacy import mask_number, mask_text
+from pbxlens.store.privacy import mask_number, mask_row, mask_text
 from pbxlens.store.users import User
-
-NUMBER_FIELDS = ("caller", "called", "call_num")
 
 
 def require_manager(user: User | None) -> User:
@@ -34,8 +32,7 @@ def local_time(dt) -> str:
 def _mask_rows(rows: list[dict], privacy: bool) -> list[dict]:
     if privacy:
         return rows
-    return [{k: (mask_number(v) if k in NUMBER_FIELDS else v) for k, v in r.items()}
-            for r in rows]
+    return [mask_row(r, privacy) for r in rows]
 
 
 # ----------------------------------------------------------------------------- drill-down
@@ -123,7 +120,7 @@ def call_journey(store: Stores, user: User | None, unique_id: str) -> journey.Jo
         except journey.JourneyError as exc:
             raise WebError(str(exc), status=404, error_id="call-not-found") from None
     if not user.privacy:  # numbers masked; recordings are for the privacy right only
-        j.call = {k: (mask_number(v) if k in NUMBER_FIELDS else v) for k, v in j.call.items()}
+        j.call = mask_row(j.call, False)
         j.recording = None
         if j.callback:
             j.callback["call_num"] = mask_number(j.callback["call_num"])

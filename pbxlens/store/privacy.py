@@ -18,8 +18,10 @@ if TYPE_CHECKING:  # the store sits below the report package: the type only, no 
 # (e.g. 201, 5263) stay readable.
 MIN_EXTERNAL_DIGITS = 7
 # Row / filter keys that hold phone numbers (caller, called, ...) in any report or filter.
+# (answered_by: a call forwarded to a mobile is answered by an external number.)
 NUMBER_KEYS = frozenset({"caller", "called", "number", "source", "destination", "src", "dst",
-                         "caller_number", "called_number", "external_number", "did", "cli"})
+                         "caller_number", "called_number", "external_number", "did", "cli",
+                         "answered_by", "call_num", "source_num", "dest_num"})
 NUMBER_UNITS = frozenset({"number", "phone"})
 _DIGIT = re.compile(r"\d")
 # digits and spaces only, so dates (01/06/2026) and hours (10:00) are never taken for numbers
@@ -53,6 +55,19 @@ def mask_text(text: str | None) -> str | None:
     if text is None:
         return None
     return _IN_TEXT.sub(lambda m: mask_number(m.group(0)), str(text))
+
+
+def mask_row(row: dict, privacy: bool) -> dict:
+    """A row (a dict of cells) with its number cells masked; the same row with the right.
+
+    Example:
+        >>> mask_row({"caller": "0461123456", "answered_by": "3331234567", "wait": 12}, False)
+        {'caller': '0461123xxx', 'answered_by': '3331234xxx', 'wait': 12}
+    """
+    if privacy:
+        return row
+    return {k: (mask_number(v) if k in NUMBER_KEYS and isinstance(v, str) else v)
+            for k, v in row.items()}
 
 
 def mask_result(result: Result, privacy: bool) -> Result:
