@@ -251,6 +251,17 @@ def _bearer() -> str | None:
 
 
 def _routes(server: flask.Flask, store: Stores) -> None:
+    _request_guards(server, store)
+    _session_routes(server, store)
+    _api_routes(server, store)
+    _upload_routes(server, store)
+    _cli_and_job_routes(server, store)
+    _error_handlers(server)
+
+
+def _request_guards(server: flask.Flask, store: Stores) -> None:
+    """Who is asking (session or Bearer token), CSRF on state changes, security headers."""
+
     @server.before_request
     def _guard():
         path = flask.request.path
@@ -294,6 +305,9 @@ def _routes(server: flask.Flask, store: Stores) -> None:
             resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return resp
 
+
+def _session_routes(server: flask.Flask, store: Stores) -> None:
+    """Login, logout and the language switch."""
     def _login_page(**kw):
         # No user yet: ?lang= or the browser's Accept-Language picks the language.
         lang = flask.request.values.get("lang") or flask.request.accept_languages.best_match(
@@ -332,7 +346,10 @@ def _routes(server: flask.Flask, store: Stores) -> None:
         return flask.redirect(_safe_next(flask.request.referrer and
                                          "/" + flask.request.referrer.split("/", 3)[-1]))
 
-    from pbxlens.scale import http as scale_http  # POST /api/admin/backup (issue 11)
+
+def _api_routes(server: flask.Flask, store: Stores) -> None:
+    """Health, the report API, the backup endpoint, the local CLI and the writer's jobs."""
+    from pbxlens.scale import http as scale_http  # POST /api/admin/backup
 
     scale_http.register(server, store)
 
@@ -356,6 +373,9 @@ def _routes(server: flask.Flask, store: Stores) -> None:
             return flask.jsonify(exc.public()), exc.status
         return flask.jsonify(export.to_dict(result))
 
+
+def _upload_routes(server: flask.Flask, store: Stores) -> None:
+    """The admin's upload form, queued as an ingest job of the writer."""
     @server.route("/admin/upload", methods=["GET", "POST"])
     def upload():
         from pbxlens.dashboards.uploads import queue_uploads
@@ -394,6 +414,9 @@ def _routes(server: flask.Flask, store: Stores) -> None:
             return f"{state}: {summary_of(row['result'], strip=3)}"
         return state
 
+
+def _cli_and_job_routes(server: flask.Flask, store: Stores) -> None:
+    """The forwarded local CLI and the writer's jobs (admin)."""
     @server.route(server_link.PATH, methods=["POST"])
     def local_cli():
         """A CLI command of this machine's user, forwarded because this server holds the
@@ -423,6 +446,9 @@ def _routes(server: flask.Flask, store: Stores) -> None:
             return flask.jsonify({"error": "not-found", "status": 404}), 404
         return _job_json(row)
 
+
+def _error_handlers(server: flask.Flask) -> None:
+    """Refusals and outages as answers with their status, never a 500."""
     @server.errorhandler(ops.OpsUnavailable)
     def ops_unavailable(exc: ops.OpsUnavailable):
         """The operations store is down (PostgreSQL unreachable): say so on every page and
