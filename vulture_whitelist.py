@@ -117,16 +117,10 @@ p_abandon  # unused variable (pbxlens/reports/staffing.py)
 
 # Reported outside pbxlens/reports/ and not yet reviewed by their owners (used only by tests,
 # kept for a later step, or dead): each owner removes the code or moves the name above.
-update_service  # unused function (pbxlens/billing/multiservice.py:90)
 for_keys  # unused function (pbxlens/missed_calls/reconcile.py:58)
-CLASSES  # unused variable (pbxlens/models/numbers.py:25)
-country_codes  # unused function (pbxlens/models/numbers.py:58)
 classify  # unused function (pbxlens/models/numbers.py:119)
-sql_key  # unused function (pbxlens/models/vocabulary.py:121)
-exported_months  # unused function (pbxlens/scale/lake.py:218)
 rows_deleted  # unused variable (pbxlens/scale/retention.py:28)
 _.rows_deleted  # unused attribute (pbxlens/scale/retention.py:69)
-delete_months  # unused function (pbxlens/scale/rollups.py:159)
 to_spark  # unused function (pbxlens/scale/spark.py:69)
 _.fetchmany  # unused method (pbxlens/scale/spark.py:133)
 _.last_sql  # unused attribute (pbxlens/scale/spark.py:163)
@@ -136,7 +130,6 @@ _.hangup_by  # unused attribute (pbxlens/simulate/engine.py:696)
 _.caller_op  # unused attribute (pbxlens/simulate/engine.py:928)
 _.campaign  # unused attribute (pbxlens/simulate/engine.py:942)
 _.caller_op  # unused attribute (pbxlens/simulate/engine.py:1014)
-caller_presentation  # unused function (pbxlens/simulate/numbers.py:124)
 generate_tenants  # unused function (pbxlens/simulate/tenants.py:17)
 _.hangup_by  # unused attribute (pbxlens/simulate/truth.py:54)
 _.ring_order  # unused attribute (pbxlens/simulate/truth.py:56)
@@ -148,6 +141,7 @@ set_options  # unused function (pbxlens/tickets/notify.py:150)
 # The two stores: Flask routes, typer commands, a pydantic validator, SQLAlchemy's
 # TypeDecorator protocol and DBAPI attributes, helpers the tests and shutdown call.
 _known_zone  # unused method (pbxlens/config.py:97)
+_paths_inside_roots  # a pydantic model validator
 missed_list  # unused function (pbxlens/dashboards/missed_api.py:91)
 missed_book  # unused function (pbxlens/dashboards/missed_api.py:95)
 missed_cancel  # unused function (pbxlens/dashboards/missed_api.py:99)
@@ -225,10 +219,9 @@ _.ticks  # unused attribute (pbxlens/live/hub.py:79)
 revoked  # unused variable (pbxlens/live/kiosks.py:33)
 CALL_EVENTS  # unused variable (pbxlens/live/state.py:64)
 unrated_count  # unused function (pbxlens/reports/billing_unrated.py:49)
-_.in_office_hours  # unused method (pbxlens/simulate/engine.py:234)
 _.burst  # unused method (pbxlens/simulate/engine.py:716)
-_.callback_attempt  # unused method (pbxlens/simulate/origins.py:285)
-_.reserve_callback  # unused method (pbxlens/simulate/origins.py:307)
-_.with_tenant  # unused method (pbxlens/simulate/scenarios.py:96)
 parameter_table  # unused function (pbxlens/simulate/scenarios.py:185)
+# the simulator's event loop dispatches scheduled events to methods by name
+_.callback_attempt
+_.reserve_callback
 kiosk_script  # unused function (pbxlens/dashboards/live_web.py), a Flask route

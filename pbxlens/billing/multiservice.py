@@ -87,20 +87,6 @@ def add_service(con: duckdb.DuckDBPyConnection, *, tenant: str = "default", **va
         "RETURNING id", [v[k] for k in cols]).fetchone()[0]
 
 
-def update_service(con: duckdb.DuckDBPyConnection, service_id: int, **values: Any) -> None:
-    cur = list_services(con, ids=[service_id])
-    if not cur:
-        raise BillingFileError(f"no service {service_id}")
-    v = {**cur[0], **_service_values(values)}
-    if v.get("answer_charge") is not None and v["kind"] == "units":
-        raise BillingFileError("answer_charge: only call services have an answer charge")
-    with transaction(con):
-        con.execute("UPDATE billing_services SET name = ?, kind = ?, rate = ?, free_limit = ?, "
-                    "answer_charge = ? WHERE id = ?",
-                    [v["name"], v["kind"], v["rate"], v["free_limit"], v["answer_charge"],
-                     service_id])
-
-
 def delete_service(con: duckdb.DuckDBPyConnection, service_id: int) -> None:
     with transaction(con):
         con.execute("DELETE FROM billing_service_quantities WHERE service_id = ?", [service_id])

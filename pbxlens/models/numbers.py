@@ -19,10 +19,8 @@ import csv
 from functools import lru_cache
 from importlib import resources
 
-import phonenumbers
 from phonenumbers import PhoneMetadata
 
-CLASSES = ("toll_free", "fixed", "mobile", "international", "other")
 LABELS = {
     "toll_free": ("Toll-free numbers", "Numeri Verdi"),
     "fixed": ("National fixed numbers", "Numeri Nazionali Fissi"),
@@ -56,10 +54,6 @@ def _patterns() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def country_codes() -> list[str]:
-    return sorted(str(cc) for cc in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
-
-
 def _lit(s: str) -> str:
     """A SQL string literal of a constant from phonenumbers' metadata or the data file (never
     of user input: values from users are always bound parameters)."""

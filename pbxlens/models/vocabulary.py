@@ -118,11 +118,6 @@ def key(value: str) -> str:
     return _KEY_RE.sub("_", value.strip().upper())
 
 
-def sql_key(expr: str) -> str:
-    """SQL for `key()` applied to a column expression."""
-    return f"regexp_replace(upper(trim({expr})), '[-_\\s]+', '_', 'g')"
-
-
 def alias_rows() -> list[tuple[str, str, str]]:
     """(scope, key, code) for every code and alias, for the loader's SQL joins."""
     rows: dict[tuple[str, str], str] = {}

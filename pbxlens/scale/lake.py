@@ -217,13 +217,6 @@ def export(con: duckdb.DuckDBPyConnection, out: str | Path, d_from: date | None 
     return stats
 
 
-def exported_months(out: str | Path, table: str) -> dict[tuple[str, str], int]:
-    """(tenant, month) -> rows held in the lake for a table (what retention may rely on)."""
-    ent = read_manifest(Path(out))["tables"].get(table, {})
-    return {(p.get("tenant") or "", p.get("month") or ""): p["rows"]
-            for p in ent.get("partitions", {}).values()}
-
-
 # ----------------------------------------------------------------------------- reading
 
 

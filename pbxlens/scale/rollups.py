@@ -156,12 +156,6 @@ def refresh(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
     con.execute("DROP TABLE IF EXISTS _rollup_days")
 
 
-def delete_months(con: duckdb.DuckDBPyConnection, before: str) -> None:
-    """Retention: drop rollup rows of days before `before` (ISO date)."""
-    for r in ROLLUPS:
-        con.execute(f"DELETE FROM {r.table} WHERE day < CAST(? AS DATE)", [before])
-
-
 # ----------------------------------------------------------------------------- routing
 
 

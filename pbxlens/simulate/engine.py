@@ -231,9 +231,6 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
                         return o
         return t_ms + 14 * _DAY_MS
 
-    def in_office_hours(self, t_ms: int) -> bool:
-        return self.ct_open("CT1", t_ms)
-
     def _night(self, t_ms: int) -> bool:
         """Local time between 20:00 and 07:00 (cached per quarter hour: zones change offset
         on quarter hours)."""

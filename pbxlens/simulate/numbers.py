@@ -122,9 +122,3 @@ def to_e164(number: str) -> str:
     if number.startswith("+"):
         return number
     return "+39" + number
-
-
-def caller_presentation(number: str) -> str:
-    """How an inbound caller id is presented by an Italian carrier: national numbers as dialled,
-    foreign numbers as ``00<cc>...``."""
-    return number

@@ -12,7 +12,7 @@ office, a night service ...) on one PBX, and the exports carry a `tenant` column
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 from pbxlens import PbxlensError
 
@@ -92,9 +92,6 @@ class Scenario:
     notification_calls: tuple[int, int] = (20, 60)
     call_events: bool = True  # call and queue events in events.jsonl (with "events")
     tenants: tuple[tuple[str, str, str, float], ...] = ()  # (domain, name, scenario, share)
-
-    def with_tenant(self, **kw) -> Scenario:
-        return replace(self, **kw)
 
 
 SCENARIOS: dict[str, Scenario] = {}
