@@ -987,3 +987,18 @@ STRINGS.update({
     "carrier_again": ("This file was imported before ({lines} lines, {rejected} rejected).",
                       "Questo file era già stato importato ({lines} righe, {rejected} scartate)."),
 })
+
+# alerts: the tenant-wide rules (pbxlens.live.health) and the rule editor (pages/alerts.py)
+STRINGS.update({
+    "alert_what_intake_stalled": ("{scope}: nothing received for {value} (limit {threshold})",
+                                  "{scope}: nulla ricevuto da {value} (limite {threshold})"),
+    "alert_what_unrated_above": ("{scope}: {value} recent calls match no tariff "
+                                 "(limit {threshold})",
+                                 "{scope}: {value} chiamate recenti senza tariffa "
+                                 "(limite {threshold})"),
+    "alert_scope_events": ("PBX events", "Eventi del centralino"),
+    "alert_scope_cdr": ("CDR and PBX pull", "CDR e scaricamento dal centralino"),
+    "alert_scope_billing": ("Billing", "Tariffazione"),
+    "alert_kind_intake_stalled": ("nothing received for (min)", "nulla ricevuto da (min)"),
+    "alert_kind_unrated_above": ("unrated calls above", "chiamate non tariffate oltre"),
+})
