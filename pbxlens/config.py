@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     live_wrapup_s: int = 10
     pause_limits_min: str = "break=15,lunch=60,training=120,backoffice=60,*=30"
     live_tick_s: float = 0.5
+    # long-polls of the snapshot (GET /api/live/stream) waiting at once: each holds a server
+    # thread while it waits, so keep it well below `serve --threads`; beyond it: 503
+    live_stream_max: int = 4
 
     @field_validator("timezone")
     @classmethod

@@ -1,9 +1,12 @@
 """The live routes around the wallboard: the server's shared snapshot (`pbxlens.live.hub`,
 started here) and `GET /api/live` (supervisors and admins; the viewer's tenant only; callers
 masked without the privacy right; `?queue=700&queue=701` narrows it). The page `/live`
-(pages/live.py) reads the same snapshot through `snapshot_for`. Kiosk links (`/kiosk/<token>`,
-managed by `/api/live/kiosks`) show a tenant's chosen queues to a TV without a login: a plain
-page polling its display values (formatted here, no calls and no numbers of callers).
+(pages/live.py) reads the same snapshot through `snapshot_for`. `GET /api/live/stream` is its
+long-poll: `?since=<version>` waits (up to `wait` s, at most 25) until the snapshot moves
+(docs/live.md "Streaming"; a long-poll rather than server-sent events, docs/decisions.md).
+Kiosk links (`/kiosk/<token>`, managed by `/api/live/kiosks`) show a tenant's chosen queues
+to a TV without a login: a plain page polling its display values (formatted here, no calls and
+no numbers of callers).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import dataclasses
 
 import flask
 
+from pbxlens.config import get_settings
 from pbxlens.dashboards.i18n import t
 from pbxlens.live import alerts, kiosks, snapshot
 from pbxlens.live.hub import Hub
@@ -20,6 +24,7 @@ from pbxlens.store import Stores, roles
 from pbxlens.store.users import User
 
 EXT = "pbxlens_live"
+STREAM_WAIT_MAX_S = 25.0  # below the usual 30 s idle timeout of proxies
 
 
 def hub() -> Hub:
@@ -47,10 +52,53 @@ def install(server: flask.Flask, store: Stores) -> Hub:
             return flask.jsonify({"error": "forbidden", "status": 403,
                                   "message": "the wallboard is for supervisors and admins"}), 403
         queues = flask.request.args.getlist("queue") or None
-        return flask.jsonify(snapshot_for(h, u, queues))
+        return flask.jsonify({**snapshot_for(h, u, queues), "version": h.version(u.tenant)})
+
+    @server.route("/api/live/stream")
+    def api_live_stream():
+        u = flask.g.get("user")
+        if not roles.is_manager(u):
+            return _error(403, "forbidden", "the wallboard is for supervisors and admins")
+        return long_poll(h, u)
 
     install_kiosks(server, store, h)
     return h
+
+
+def _error(status: int, error: str, message: str, **headers):
+    resp = flask.jsonify({"error": error, "status": status, "message": message})
+    resp.status_code = status
+    resp.headers.update(headers)
+    return resp
+
+
+def long_poll(h: Hub, u: User):
+    """The snapshot as soon as its version differs from `?since=` (at once without it); 204
+    after `?wait=` seconds (default and most STREAM_WAIT_MAX_S) with no change; 503 when
+    `live_stream_max` requests already wait, or the server is stopping."""
+    args = flask.request.args
+    since = args.get("since")
+    try:
+        wait = min(STREAM_WAIT_MAX_S, max(0.0, float(args.get("wait", STREAM_WAIT_MAX_S))))
+    except ValueError:
+        return _error(400, "bad_request", "wait is a number of seconds")
+    if since is not None and h.version(u.tenant) == since:
+        with h.stream_slot(get_settings().live_stream_max) as ok:
+            if not ok:
+                return _error(503, "busy", "too many streams are waiting; retry",
+                              **{"Retry-After": "1"})
+            changed = h.wait_change(u.tenant, since, wait)
+        if h.stopping:
+            return _error(503, "stopping", "the server is stopping", **{"Retry-After": "5"})
+        if not changed:
+            resp = flask.Response(status=204)
+            resp.headers.update({"X-Live-Version": since, "Cache-Control": "no-store"})
+            return resp
+    version = h.version(u.tenant)
+    resp = flask.jsonify({**snapshot_for(h, u, args.getlist("queue") or None),
+                          "version": version})
+    resp.headers.update({"X-Live-Version": version, "Cache-Control": "no-store"})
+    return resp
 
 
 # ----------------------------------------------------------------------------- kiosk links
