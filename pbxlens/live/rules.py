@@ -174,3 +174,11 @@ def delete_rule(stores, tenant: str, rule_id: int) -> bool:
         n = c.execute(_R.delete().where(_R.c.id == rule_id, _R.c.tenant == tenant)).rowcount
         c.execute(schema.alert_states.delete().where(schema.alert_states.c.rule_id == rule_id))
     return bool(n)
+
+
+def set_enabled(stores, tenant: str, rule_id: int, enabled: bool) -> bool:
+    """Switch a rule of `tenant` on or off (off: its firing alerts are left as they are and
+    recover at its next evaluation once on again)."""
+    with stores.ops_write() as c:
+        return bool(c.execute(_R.update().where(_R.c.id == rule_id, _R.c.tenant == tenant)
+                              .values(enabled=bool(enabled))).rowcount)

@@ -50,7 +50,7 @@ def test_a_rule_fires_from_the_tick_and_is_acknowledged(live, client_for):
         == [("Crowded desk", QUEUE)]
     page = dash_call(sup, [("alerts-body", "children")],
                      [{"id": "alerts-tick", "property": "n_intervals", "value": 1},
-                      []], [[]])
+                      [], [], [], {"id": "alert-rule-saved", "property": "data", "value": 0}])
     assert page.status_code == 200 and "Crowded desk" in page.text and "Alert desk" in page.text
     assert "alert_" not in page.text
     ack = sup.post(f"/api/alerts/{rule['id']}/ack", json={"scope": QUEUE})
