@@ -84,6 +84,7 @@ class Hub:
         self._upkeep_at = time.monotonic()  # not at start-up: the first pass a minute in
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._upkeeping: threading.Thread | None = None
         self.ticks = 0
         self.versions: dict[str, str] = {}
         self._changed = threading.Condition()
@@ -108,7 +109,7 @@ class Hub:
             self._changed.notify_all()
         if time.monotonic() - self._upkeep_at > UPKEEP_EVERY_S:
             self._upkeep_at = time.monotonic()
-            upkeep(self.stores, now)
+            self._upkeep(now)
         for fn in list(self.listeners):
             try:
                 fn(snap, now)
@@ -122,6 +123,22 @@ class Hub:
             self._thread.start()
             atexit.register(self.stop)  # never killed inside a database call at exit
         return self
+
+    def _upkeep(self, now: datetime) -> None:
+        """The upkeep on a thread of its own: its write waits behind the intake's commits,
+        and the next ticks must not."""
+        def run() -> None:
+            try:
+                upkeep(self.stores, now)
+            except Exception:
+                log.exception("live: upkeep failed")
+
+        if self._thread is None:  # driven by hand (tests): in line
+            upkeep(self.stores, now)
+        elif self._upkeeping is None or not self._upkeeping.is_alive():
+            self._upkeeping = threading.Thread(target=run, name="pbxlens-live-upkeep",
+                                               daemon=True)
+            self._upkeeping.start()
 
     def version(self, tenant: str) -> str:
         return self.versions.get(tenant, EMPTY_VERSION)
