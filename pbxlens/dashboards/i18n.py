@@ -1033,3 +1033,17 @@ STRINGS.update({
     "alert_not_saved": ("Not saved: {reason}", "Non salvata: {reason}"),
     "alert_no_rules": ("No rule yet.", "Nessuna regola."),
 })
+
+# alerts page: the last consistency check of the live counters (pbxlens.live.consistency)
+STRINGS.update({
+    "alert_check": ("Live counters against the CDR", "Contatori live confrontati con il CDR"),
+    "alert_check_none": ("No day checked yet (the server checks yesterday every morning).",
+                         "Nessun giorno ancora verificato (il server verifica ieri ogni "
+                         "mattina)."),
+    "alert_check_ok": ("{day}: {queues} queues, no difference (checked {at}).",
+                       "{day}: {queues} code, nessuna differenza (verificato {at})."),
+    "alert_check_diff": ("{day}: {n} differences in {queues} queues (checked {at}).",
+                         "{day}: {n} differenze in {queues} code (verificato {at})."),
+    "alert_check_field": ("{queue} {field}: live {live}, CDR {cdr}",
+                          "{queue} {field}: live {live}, CDR {cdr}"),
+})

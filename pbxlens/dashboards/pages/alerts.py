@@ -14,7 +14,7 @@ from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.delivery.outbox import DeliveryError
-from pbxlens.live import alerts, rules
+from pbxlens.live import alerts, consistency, rules
 from pbxlens.reports import format as fmt
 
 dash.register_page(__name__, path="/alerts", name="Alerts", title=page_title("alerts"))
@@ -210,12 +210,30 @@ def _rule_buttons(r: rules.Rule, lang: str) -> html.Span:
     ])
 
 
+def _check(c: dict | None, tenant: str, lang: str) -> html.Div:
+    """The last consistency check: its day and outcome, the tenant's differences listed."""
+    if c is None:
+        return html.Div(html.P(t("alert_check_none", lang), className="pbx-muted"),
+                        id="alerts-check")
+    day = fmt.day_label(c["day"])
+    mine = [d for d in c["differences"] if d["tenant"] == tenant]
+    head = (t("alert_check_ok", lang, day=day, queues=fmt.number(c["queues"], lang=lang),
+              at=_when(c["checked_at"])) if c["ok"] else
+            t("alert_check_diff", lang, day=day, n=fmt.number(len(c["differences"]), lang=lang),
+              queues=fmt.number(c["queues"], lang=lang), at=_when(c["checked_at"])))
+    return html.Div([html.P(head), html.Ul([html.Li(t(
+        "alert_check_field", lang, queue=d["queue"], field=d["field"],
+        live=fmt.number(d["live"], lang=lang), cdr=fmt.number(d["cdr"], lang=lang)))
+        for d in mine[:20]])], id="alerts-check")
+
+
 def render(lang: str) -> list:
     store, tenant = web.store(), web.user().tenant
     with store.ops_read() as c:
         now_firing = alerts.firing(c, tenant)
         past = alerts.history(c, tenant, limit=200)
         rs = rules.list_rules(c, tenant)
+        checks = consistency.last_checks(c, limit=1)
     firing_rows = [[r["rule"], _scope(r["scope"], lang), _when(r["since"]),
                     r["acked_by"] or html.Button(
                         t("alert_event_acknowledged", lang), n_clicks=0,
@@ -243,6 +261,8 @@ def render(lang: str) -> list:
                 t("alert_channels", lang), t("alert_active", lang), ""], rule_rows,
                "alerts-rules") if rule_rows
         else html.P(t("alert_no_rules", lang), className="pbx-muted", id="alerts-rules"),
+        html.H2(t("alert_check", lang)),
+        _check(checks[0] if checks else None, tenant, lang),
         html.H2(t("alert_history", lang)),
         _table([t("alert_at", lang), t("alert_rule", lang), t("alert_state", lang),
                 t("alert_message", lang), t("alert_delivery", lang)], past_rows,
