@@ -153,6 +153,9 @@ class Settings(BaseSettings):
     # comma-separated; empty = the working directory, the store's folder, the home folder,
     # /srv, /mnt and /var/lib/pbxlens. A path setting outside them is refused at load.
     path_roots: str = ""
+    # long-polls of the snapshot (GET /api/live/stream) waiting at once: each holds a server
+    # thread while it waits, so keep it well below `serve --threads`; beyond it: 503
+    live_stream_max: int = 4
 
     @field_validator("timezone")
     @classmethod

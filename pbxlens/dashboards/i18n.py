@@ -987,3 +987,63 @@ STRINGS.update({
     "carrier_again": ("This file was imported before ({lines} lines, {rejected} rejected).",
                       "Questo file era già stato importato ({lines} righe, {rejected} scartate)."),
 })
+
+# alerts: the tenant-wide rules (pbxlens.live.health) and the rule editor (pages/alerts.py)
+STRINGS.update({
+    "alert_what_intake_stalled": ("{scope}: nothing received for {value} (limit {threshold})",
+                                  "{scope}: nulla ricevuto da {value} (limite {threshold})"),
+    "alert_what_unrated_above": ("{scope}: {value} recent calls match no tariff "
+                                 "(limit {threshold})",
+                                 "{scope}: {value} chiamate recenti senza tariffa "
+                                 "(limite {threshold})"),
+    "alert_scope_events": ("PBX events", "Eventi del centralino"),
+    "alert_scope_cdr": ("CDR and PBX pull", "CDR e scaricamento dal centralino"),
+    "alert_scope_billing": ("Billing", "Tariffazione"),
+    "alert_kind_intake_stalled": ("nothing received for (min)", "nulla ricevuto da (min)"),
+    "alert_kind_unrated_above": ("unrated calls above", "chiamate non tariffate oltre"),
+})
+
+# alerts: the rule editor (pages/alerts.py)
+STRINGS.update({
+    "alert_editor": ("Add or change a rule", "Aggiungi o modifica una regola"),
+    "alert_name": ("Name", "Nome"),
+    "alert_queues": ("Queues (comma-separated; empty: every queue)",
+                     "Code (separate da virgole; vuoto: tutte)"),
+    "alert_window": ("Window (min)", "Finestra (min)"),
+    "alert_quiet_from": ("Quiet from (HH:MM)", "Silenzio dalle (HH:MM)"),
+    "alert_quiet_to": ("Quiet until (HH:MM)", "Silenzio fino alle (HH:MM)"),
+    "alert_emails": ("Email addresses (comma-separated)", "Indirizzi email (separati da virgole)"),
+    "alert_webhooks": ("Webhook URLs, JSON (comma-separated)",
+                       "URL webhook, JSON (separati da virgole)"),
+    "alert_slack": ("Slack webhook URLs", "URL webhook Slack"),
+    "alert_teams": ("Teams webhook URLs", "URL webhook Teams"),
+    "alert_lang": ("Language of the messages", "Lingua dei messaggi"),
+    "alert_enabled": ("Enabled", "Attiva"),
+    "alert_active": ("Active", "Attiva"),
+    "alert_yes": ("yes", "sì"),
+    "alert_no": ("no", "no"),
+    "alert_save": ("Save rule", "Salva regola"),
+    "alert_new": ("New rule", "Nuova regola"),
+    "alert_edit": ("Edit", "Modifica"),
+    "alert_enable": ("Enable", "Attiva"),
+    "alert_disable": ("Disable", "Disattiva"),
+    "alert_delete": ("Delete", "Elimina"),
+    "alert_saved": ("Rule saved: {name}", "Regola salvata: {name}"),
+    "alert_editing": ("Editing: {name}", "In modifica: {name}"),
+    "alert_not_saved": ("Not saved: {reason}", "Non salvata: {reason}"),
+    "alert_no_rules": ("No rule yet.", "Nessuna regola."),
+})
+
+# alerts page: the last consistency check of the live counters (pbxlens.live.consistency)
+STRINGS.update({
+    "alert_check": ("Live counters against the CDR", "Contatori live confrontati con il CDR"),
+    "alert_check_none": ("No day checked yet (the server checks yesterday every morning).",
+                         "Nessun giorno ancora verificato (il server verifica ieri ogni "
+                         "mattina)."),
+    "alert_check_ok": ("{day}: {queues} queues, no difference (checked {at}).",
+                       "{day}: {queues} code, nessuna differenza (verificato {at})."),
+    "alert_check_diff": ("{day}: {n} differences in {queues} queues (checked {at}).",
+                         "{day}: {n} differenze in {queues} code (verificato {at})."),
+    "alert_check_field": ("{queue} {field}: live {live}, CDR {cdr}",
+                          "{queue} {field}: live {live}, CDR {cdr}"),
+})

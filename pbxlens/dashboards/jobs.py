@@ -43,6 +43,9 @@ def start(store: Stores, interval_s: float = INTERVAL_S) -> threading.Event:
     delivery.start_sender(store, stop)  # the delivery outbox: schedules, export links, alerts
     schedules.start_scheduler(store, stop)
     exports.start_worker(store, stop)
+    from pbxlens.live import consistency
+
+    consistency.start_daily(store, stop)  # yesterday's live counters against its CDR
     return stop
 
 

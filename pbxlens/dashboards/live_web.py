@@ -1,29 +1,66 @@
 """The live routes around the wallboard: the server's shared snapshot (`pbxlens.live.hub`,
 started here) and `GET /api/live` (supervisors and admins; the viewer's tenant only; callers
 masked without the privacy right; `?queue=700&queue=701` narrows it). The page `/live`
-(pages/live.py) reads the same snapshot through `snapshot_for`. Kiosk links (`/kiosk/<token>`,
-managed by `/api/live/kiosks`) show a tenant's chosen queues to a TV without a login: a plain
-page polling its display values (formatted here, no calls and no numbers of callers).
+(pages/live.py) reads the same snapshot through `snapshot_for`. `GET /api/live/stream` is its
+long-poll: `?since=<version>` waits (up to `wait` s, at most 25) until the snapshot moves
+(docs/live.md "Streaming"; a long-poll rather than server-sent events, docs/decisions.md).
+Kiosk links (`/kiosk/<token>`, managed by `/api/live/kiosks`) show a tenant's chosen queues
+to a TV without a login: a plain page polling its display values (formatted here, no calls and
+no numbers of callers).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
+import threading
+from collections.abc import Callable
 
 import flask
 
+from pbxlens.config import get_settings
 from pbxlens.dashboards.i18n import t
 from pbxlens.live import alerts, kiosks, snapshot
 from pbxlens.live.hub import Hub
 from pbxlens.reports import format as fmt
-from pbxlens.store import Stores, roles
+from pbxlens.store import Stores, ops, roles
 from pbxlens.store.users import User
 
 EXT = "pbxlens_live"
+STREAM_WAIT_MAX_S = 25.0  # below the usual 30 s idle timeout of proxies
 
 
 def hub() -> Hub:
     return flask.current_app.extensions[EXT]
+
+
+class TickBodies:
+    """Answers serialized once per snapshot tick and view (tenant, queues, masking or kiosk):
+    a hundred screens of one view cost one serialization a tick, then a copy of bytes."""
+
+    def __init__(self) -> None:
+        self._tick = -1
+        self._bodies: dict[tuple, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get(self, tick: int, key: tuple, make: Callable[[], object]) -> bytes:
+        with self._lock:
+            if tick != self._tick:
+                self._tick, self._bodies = tick, {}
+            body = self._bodies.get(key)
+        if body is None:
+            body = json.dumps(make(), separators=(",", ":"), default=str).encode()
+            with self._lock:
+                if tick == self._tick and len(self._bodies) < 1000:
+                    self._bodies[key] = body
+        return body
+
+
+def _json(body: bytes, **headers) -> flask.Response:
+    resp = flask.Response(body, mimetype="application/json")
+    resp.headers.update(headers)
+    return resp
 
 
 def snapshot_for(h: Hub, user: User, queues: list[str] | None = None) -> dict:
@@ -39,6 +76,7 @@ def install(server: flask.Flask, store: Stores) -> Hub:
         h = server.extensions[EXT] = Hub(store)
         h.listeners.append(lambda snaps, now: alerts.evaluate(store, snaps, now))
         h.start()
+    bodies = server.extensions.setdefault(EXT + "_bodies", TickBodies())
 
     @server.route("/api/live")
     def api_live():
@@ -46,11 +84,59 @@ def install(server: flask.Flask, store: Stores) -> Hub:
         if not roles.is_manager(u):
             return flask.jsonify({"error": "forbidden", "status": 403,
                                   "message": "the wallboard is for supervisors and admins"}), 403
-        queues = flask.request.args.getlist("queue") or None
-        return flask.jsonify(snapshot_for(h, u, queues))
+        return view_of(h, bodies, u)
 
-    install_kiosks(server, store, h)
+    @server.route("/api/live/stream")
+    def api_live_stream():
+        u = flask.g.get("user")
+        if not roles.is_manager(u):
+            return _error(403, "forbidden", "the wallboard is for supervisors and admins")
+        return long_poll(h, bodies, u)
+
+    install_kiosks(server, store, h, bodies)
     return h
+
+
+def _error(status: int, error: str, message: str, **headers):
+    resp = flask.jsonify({"error": error, "status": status, "message": message})
+    resp.status_code = status
+    resp.headers.update(headers)
+    return resp
+
+
+def view_of(h: Hub, bodies: TickBodies, u: User, **headers) -> flask.Response:
+    """The viewer's snapshot (its `?queue=`), with its version, serialized once a tick."""
+    queues = flask.request.args.getlist("queue") or None
+    tick, version = h.ticks, h.version(u.tenant)
+    key = ("api", u.tenant, tuple(queues or ()), bool(u.privacy))
+    body = bodies.get(tick, key, lambda: {**snapshot_for(h, u, queues), "version": version})
+    return _json(body, **headers)
+
+
+def long_poll(h: Hub, bodies: TickBodies, u: User):
+    """The snapshot as soon as its version differs from `?since=` (at once without it); 204
+    after `?wait=` seconds (default and most STREAM_WAIT_MAX_S) with no change; 503 when
+    `live_stream_max` requests already wait, or the server is stopping."""
+    args = flask.request.args
+    since = args.get("since")
+    try:
+        wait = min(STREAM_WAIT_MAX_S, max(0.0, float(args.get("wait", STREAM_WAIT_MAX_S))))
+    except ValueError:
+        return _error(400, "bad_request", "wait is a number of seconds")
+    if since is not None and h.version(u.tenant) == since:
+        with h.stream_slot(get_settings().live_stream_max) as ok:
+            if not ok:
+                return _error(503, "busy", "too many streams are waiting; retry",
+                              **{"Retry-After": "1"})
+            changed = h.wait_change(u.tenant, since, wait)
+        if h.stopping:
+            return _error(503, "stopping", "the server is stopping", **{"Retry-After": "5"})
+        if not changed:
+            resp = flask.Response(status=204)
+            resp.headers.update({"X-Live-Version": since, "Cache-Control": "no-store"})
+            return resp
+    return view_of(h, bodies, u, **{"X-Live-Version": h.version(u.tenant),
+                                    "Cache-Control": "no-store"})
 
 
 # ----------------------------------------------------------------------------- kiosk links
@@ -121,7 +207,58 @@ def kiosk_view(snap: dict, lang: str) -> dict:
                 "ok": q["today"]["sl_ok"]} for q in snap["queues"]]}
 
 
-def install_kiosks(server: flask.Flask, store: Stores, h: Hub) -> None:
+_KIOSK_DATA = re.compile(r"^/kiosk/([A-Za-z0-9_-]{1,100})/data$")
+_JSON_HEADERS = [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
+                 ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "SAMEORIGIN"),
+                 ("Referrer-Policy", "same-origin"),
+                 ("Content-Security-Policy", "default-src 'none'")]
+
+
+def _problem(status: int, error: str, message: str) -> bytes:
+    return json.dumps({"error": error, "status": status, "message": message}).encode()
+
+
+def _send(start_response, status: str, body: bytes) -> list[bytes]:
+    start_response(status, [*_JSON_HEADERS, ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class KioskData:
+    """WSGI in front of the app: `GET /kiosk/<token>/data`, what every TV asks each second,
+    answered without Flask's session, routing and hooks (it has no session and no form): the
+    link resolved (kept a few seconds, kiosks.resolve), the body serialized once a tick."""
+
+    def __init__(self, main, store: Stores, h: Hub, bodies: TickBodies) -> None:
+        self.main, self.store, self.h, self.bodies = main, store, h, bodies
+
+    def __call__(self, environ, start_response):
+        m = _KIOSK_DATA.match(environ.get("PATH_INFO") or "")
+        if m is None or environ.get("REQUEST_METHOD") != "GET":
+            return self.main(environ, start_response)
+        try:
+            k = kiosks.resolve(self.store, m.group(1))
+        except ops.OpsUnavailable:
+            return _send(start_response, "503 Service Unavailable", _problem(
+                503, "unavailable", "the operations store is not reachable"))
+        if k is None:
+            return _send(start_response, "404 Not Found", _problem(
+                404, "not_found", "this kiosk link is unknown or revoked"))
+        return _send(start_response, "200 OK", self.body(k))
+
+    def body(self, k: kiosks.Kiosk) -> bytes:
+        def view() -> dict:
+            snap, _at = self.h.current()
+            return kiosk_view(snapshot.scoped(snap.get(k.tenant), k.tenant, k.queues or None),
+                              k.lang)
+
+        return self.bodies.get(self.h.ticks, ("kiosk", k.id, k.tenant), view)
+
+
+def install_kiosks(server: flask.Flask, store: Stores, h: Hub,
+                   bodies: TickBodies | None = None) -> None:
+    bodies = bodies or TickBodies()
+    server.wsgi_app = KioskData(server.wsgi_app, store, h, bodies)
+
     @server.route("/kiosk/kiosk.js")
     def kiosk_script():
         return flask.Response(_KIOSK_JS, mimetype="text/javascript")
@@ -137,18 +274,6 @@ def install_kiosks(server: flask.Flask, store: Stores, h: Hub) -> None:
                       gone=t("kiosk_gone", k.lang), offline=t("kiosk_offline", k.lang))
         return flask.render_template_string(_KIOSK_HTML, lang=k.lang, label=k.label,
                                             labels=labels, data_url=f"/kiosk/{token}/data")
-
-    @server.route("/kiosk/<token>/data")
-    def kiosk_data(token: str):
-        k = kiosks.resolve(store, token)
-        if k is None:
-            return flask.jsonify({"error": "not_found", "status": 404,
-                                  "message": "this kiosk link is unknown or revoked"}), 404
-        snap, _at = h.current()
-        scoped = snapshot.scoped(snap.get(k.tenant), k.tenant, k.queues or None)
-        resp = flask.jsonify(kiosk_view(scoped, k.lang))
-        resp.headers["Cache-Control"] = "no-store"
-        return resp
 
     @server.route("/api/live/kiosks", methods=["GET", "POST"])
     def api_kiosks():

@@ -517,6 +517,9 @@ def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 805
             server_link.withdraw(*announced)
         if stop is not None:
             stop.set()
+        hub = app.server.extensions.get("pbxlens_live") if app is not None else None
+        if hub is not None:  # waiting long-polls answer 503 at once
+            hub.stop()
         intake.stop(intakes)
         mover = app.server.extensions.get("pbxlens_mover") if app is not None else None
         if mover is not None:  # no move job after the writer stops (the rows wait in the inbox)

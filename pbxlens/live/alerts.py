@@ -23,7 +23,8 @@ from pbxlens import delivery
 from pbxlens.config import get_settings
 from pbxlens.dashboards.i18n import t
 from pbxlens.live import definitions as defs
-from pbxlens.live.rules import Rule, list_rules
+from pbxlens.live import health
+from pbxlens.live.rules import TENANT_WIDE, Rule, list_rules
 from pbxlens.reports import definitions as rdefs
 from pbxlens.reports import format as fmt
 from pbxlens.store import ops, schema
@@ -64,6 +65,8 @@ def breaches(rule: Rule, snap: dict, ctx: dict) -> tuple[dict[str, tuple], set[s
     """(scope -> (value, threshold, label) of what breaches now, every scope evaluated)."""
     hit: dict[str, tuple] = {}
     seen: set[str] = set()
+    if rule.kind in TENANT_WIDE:
+        return health.breaches(rule, ctx), seen
     if rule.kind == "pause_too_long":
         for a in snap.get("agents", []):
             if rule.queues and not set(rule.queues) & set(a["queues"]):
@@ -153,7 +156,7 @@ def _context(stores, d: defs.Definitions, now: datetime) -> dict:
         cid = assigned.get(queue, assigned.get(""))
         return cals[cid].is_open(now) if cid is not None else defs.is_open(tenant, queue, now)
 
-    return {"window": window, "is_open": is_open, "defs": d}
+    return {"window": window, "is_open": is_open, "defs": d, "stores": stores, "now": now}
 
 
 def _step(stores, rule: Rule, hit: dict, seen: set, states: dict, now: datetime
@@ -219,7 +222,7 @@ def _show(kind: str, v, lang: str) -> str:
         return ""
     if kind in ("sl_below", "abandon_rate_above"):
         return fmt.percent(v, lang=lang)
-    if kind in ("longest_wait_above", "pause_too_long"):
+    if kind in ("longest_wait_above", "pause_too_long", "intake_stalled"):
         return fmt.duration(int(v), lang=lang)
     return fmt.number(v, lang=lang)
 
@@ -227,6 +230,8 @@ def _show(kind: str, v, lang: str) -> str:
 def describe(rule: Rule, kind: str, label: str, value, threshold) -> tuple[str, dict]:
     """The alert's sentence and its fields, in the rule's language."""
     lang = rule.lang
+    if rule.kind in TENANT_WIDE:
+        label = t(f"alert_scope_{label}", lang)
     what = t(f"alert_what_{rule.kind}", lang, scope=label,
              value=_show(rule.kind, value, lang), threshold=_show(rule.kind, threshold, lang))
     text = what if kind != "recovered" else t("alert_recovered_text", lang, scope=label)

@@ -12,13 +12,19 @@ queued = QUEUE_JOINEMPTY, FULL, CLOSED.
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+import logging
+import threading
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
 from pbxlens.live import definitions as defs
 from pbxlens.store import schema
 
+log = logging.getLogger("pbxlens.live")
+# The daily check of yesterday runs once the local time passes this (the night's CDR is in).
+DAILY_AFTER = time(6, 0)
+DAILY_EVERY_S = 600.0
 FIELDS = ("offered", "answered", "sl_hit", "abandoned", "short_abandoned", "never_queued",
           "asa_sum_s")
 
@@ -95,3 +101,44 @@ def last_checks(conn: sa.Connection, limit: int = 10) -> list[dict]:
     t = schema.live_checks
     rows = conn.execute(sa.select(t).order_by(t.c.id.desc()).limit(limit)).mappings()
     return [{**r, "differences": json.loads(r["differences"])} for r in rows]
+
+
+def due_day(conn: sa.Connection, now: datetime) -> date | None:
+    """Yesterday (PBX-local), when the daily check should run now: past DAILY_AFTER, live
+    counters of yesterday exist, and no check of yesterday or a later day is recorded
+    (`daily_pass` also waits for the day's CDR)."""
+    local = now.astimezone(defs.zone())
+    yesterday = local.date() - timedelta(days=1)
+    if local.time() < DAILY_AFTER:
+        return None
+    c, k = schema.live_counters, schema.live_checks
+    if conn.execute(sa.select(k.c.id).where(k.c.day >= yesterday).limit(1)).first():
+        return None
+    if not conn.execute(sa.select(c.c.day).where(c.c.day == yesterday).limit(1)).first():
+        return None
+    return yesterday
+
+
+def daily_pass(stores, now: datetime | None = None) -> dict | None:
+    """Check yesterday if it is due (`due_day`), as a writer job; its result or None."""
+    with stores.ops_read() as c:
+        day = due_day(c, now or datetime.now(UTC))
+    if day is None:
+        return None
+    with stores.cursor() as cur:  # the day's CDR not in yet: look again next time
+        if not cur.execute("SELECT 1 FROM queue_visits WHERE day = CAST(? AS DATE) LIMIT 1",
+                           [day.isoformat()]).fetchone():
+            return None
+    res = stores.writer.run("live-check", f"live counters of {day}", check_job(day))
+    log.info("live check of %s: %s", day, "no difference" if res["ok"]
+             else f"{len(res['differences'])} differences")
+    return res
+
+
+def start_daily(stores, stop: threading.Event, interval_s: float = DAILY_EVERY_S
+                ) -> threading.Thread:
+    """The server's daily consistency check: a look every `interval_s`, a check once a day."""
+    from pbxlens.background import start_loop
+
+    return start_loop("pbxlens-live-check", lambda: daily_pass(stores), stop,
+                      threading.Event(), interval_s, log)

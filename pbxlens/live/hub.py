@@ -4,11 +4,19 @@ that object (scoped per viewer), so a hundred screens cost one computation per t
 hundred. Directory names (queues, operators) come from the analytics store, re-read once a
 minute by a reading cursor: never on the intake's path. Listeners (the alert rules) run after
 each tick on the new snapshot; once a minute the upkeep ends calls that never ended.
+
+Each tenant's snapshot has a `version` (a digest of its content without the tick's instant):
+`wait_change` lets a long-poll (`GET /api/live/stream?since=<version>`) sleep until it moves,
+a bounded number at a time (`stream_slot`, setting `live_stream_max`): a waiting request holds
+one of the web server's threads. `stop()` wakes every waiter.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import hashlib
+import json
 import logging
 import threading
 import time
@@ -49,6 +57,19 @@ def upkeep(stores, now: datetime) -> int:
         return state.expire(c, now, timedelta(hours=get_settings().live_call_max_hours))
 
 
+EMPTY_VERSION = "0"
+
+
+def version_of(snap: dict | None) -> str:
+    """A tenant snapshot's content digest, its instant left out (times in state still count:
+    a wallboard shows them)."""
+    if not snap:
+        return EMPTY_VERSION
+    body = json.dumps({k: v for k, v in snap.items() if k != "at"}, sort_keys=True,
+                      default=str, separators=(",", ":"))
+    return hashlib.blake2b(body.encode(), digest_size=8).hexdigest()
+
+
 class Hub:
     """The shared snapshot: `current()` -> (tenant -> snapshot, computed at)."""
 
@@ -63,7 +84,12 @@ class Hub:
         self._upkeep_at = time.monotonic()  # not at start-up: the first pass a minute in
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._upkeeping: threading.Thread | None = None
         self.ticks = 0
+        self.versions: dict[str, str] = {}
+        self._changed = threading.Condition()
+        self._streams = 0
+        self._streams_lock = threading.Lock()
 
     def current(self) -> tuple[dict[str, dict], datetime | None]:
         return self._snap, self._at
@@ -75,11 +101,15 @@ class Hub:
             self._names, self._names_at = directory_names(self.stores), time.monotonic()
         with self.stores.ops_read() as c:
             snap = snapshot.compute(c, now, self._names)
-        self._snap, self._at = snap, now  # one reference swap: readers never see a half
-        self.ticks += 1
+        versions = {tenant: version_of(s) for tenant, s in snap.items()}
+        with self._changed:
+            self._snap, self._at = snap, now  # one reference swap: readers never see a half
+            self.versions = versions
+            self.ticks += 1
+            self._changed.notify_all()
         if time.monotonic() - self._upkeep_at > UPKEEP_EVERY_S:
             self._upkeep_at = time.monotonic()
-            upkeep(self.stores, now)
+            self._upkeep(now)
         for fn in list(self.listeners):
             try:
                 fn(snap, now)
@@ -94,8 +124,54 @@ class Hub:
             atexit.register(self.stop)  # never killed inside a database call at exit
         return self
 
+    def _upkeep(self, now: datetime) -> None:
+        """The upkeep on a thread of its own: its write waits behind the intake's commits,
+        and the next ticks must not."""
+        def run() -> None:
+            try:
+                upkeep(self.stores, now)
+            except Exception:
+                log.exception("live: upkeep failed")
+
+        if self._thread is None:  # driven by hand (tests): in line
+            upkeep(self.stores, now)
+        elif self._upkeeping is None or not self._upkeeping.is_alive():
+            self._upkeeping = threading.Thread(target=run, name="pbxlens-live-upkeep",
+                                               daemon=True)
+            self._upkeeping.start()
+
+    def version(self, tenant: str) -> str:
+        return self.versions.get(tenant, EMPTY_VERSION)
+
+    def wait_change(self, tenant: str, since: str | None, timeout: float) -> bool:
+        """Wait up to `timeout` s for `tenant`'s snapshot version to differ from `since`;
+        True when it does (at once if it already does), False on timeout or shutdown."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._stop.is_set() or self.version(tenant) != since,
+                                   timeout)
+            return not self._stop.is_set() and self.version(tenant) != since
+
+    @contextlib.contextmanager
+    def stream_slot(self, limit: int):
+        """One of `limit` waiting places (yields False when all are taken or stopping)."""
+        with self._streams_lock:
+            ok = self._streams < limit and not self._stop.is_set()
+            self._streams += ok
+        try:
+            yield ok
+        finally:
+            if ok:
+                with self._streams_lock:
+                    self._streams -= 1
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
     def stop(self) -> None:
         self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,6 +19,11 @@ from pbxlens import PbxlensError
 from pbxlens.store import schema
 
 _K = schema.live_kiosks
+# A TV asks every second: a resolved link is kept for RESOLVED_TTL_S (a revocation through this
+# process drops it at once; one through another process takes effect within the TTL).
+RESOLVED_TTL_S = 5.0
+_resolved: dict[str, tuple[float, Kiosk]] = {}
+_resolved_lock = threading.Lock()
 
 
 class KioskError(PbxlensError):
@@ -63,10 +70,21 @@ def resolve(stores, token: str | None) -> Kiosk | None:
     """The live link of `token`, else None (unknown, malformed or revoked)."""
     if not token or len(token) > 100:
         return None
+    key = _hash(token)
+    hit = _resolved.get(key)
+    if hit is not None and time.monotonic() - hit[0] < RESOLVED_TTL_S:
+        return hit[1]
     with stores.ops_read() as c:
-        r = c.execute(sa.select(_K).where(_K.c.token_hash == _hash(token),
+        r = c.execute(sa.select(_K).where(_K.c.token_hash == key,
                                           _K.c.revoked_at.is_(None))).first()
-    return _kiosk(r) if r is not None else None
+    if r is None:
+        return None
+    k = _kiosk(r)
+    with _resolved_lock:
+        if len(_resolved) > 1000:  # bounded: only links that exist get here
+            _resolved.clear()
+        _resolved[key] = (time.monotonic(), k)
+    return k
 
 
 def list_for(conn: sa.Connection, tenant: str) -> list[Kiosk]:
@@ -76,6 +94,10 @@ def list_for(conn: sa.Connection, tenant: str) -> list[Kiosk]:
 
 def revoke(stores, tenant: str, kiosk_id: int) -> bool:
     with stores.ops_write() as c:
-        return bool(c.execute(_K.update().where(
+        done = bool(c.execute(_K.update().where(
             _K.c.id == kiosk_id, _K.c.tenant == tenant, _K.c.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC))).rowcount)
+    with _resolved_lock:
+        for key in [k for k, (_t, kiosk) in _resolved.items() if kiosk.id == kiosk_id]:
+            del _resolved[key]
+    return done

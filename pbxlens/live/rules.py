@@ -9,7 +9,13 @@ Kinds and the unit of `threshold`:
 - `pause_too_long`: an agent paused longer than `threshold` minutes (None: the reason's limit,
   setting `pause_limits_min`);
 - `no_agent`: no agent logged in to a queue while it is open (its calendar, else the setting
-  `opening_hours`).
+  `opening_hours`);
+- `intake_stalled`: nothing new for more than `threshold` minutes (None: 15) while the tenant
+  is open (its default calendar, else `opening_hours`), per source: `events` (the PBX's
+  webhook events, the operations store's inbox) and `cdr` (CDR batches and the PBX pull, the
+  analytics store); a source that never delivered anything is not watched;
+- `unrated_above`: more than `threshold` (None: 0) ratable calls of the tenant started in the
+  last `window_min` minutes match no tariff (billing.unrated).
 
 A rule has a scope (its tenant and `queues`, [] = every queue), a cooldown (minutes between two
 notifications of one alert; an unacknowledged firing alert is reminded after it), quiet hours
@@ -32,7 +38,8 @@ from pbxlens.delivery.payloads import STYLES
 from pbxlens.store import schema
 
 KINDS = ("sl_below", "waiting_above", "longest_wait_above", "abandon_rate_above",
-         "pause_too_long", "no_agent")
+         "pause_too_long", "no_agent", "intake_stalled", "unrated_above")
+TENANT_WIDE = frozenset({"intake_stalled", "unrated_above"})  # scopes are not queues
 NEEDS_THRESHOLD = frozenset({"waiting_above", "longest_wait_above", "abandon_rate_above"})
 _QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _R = schema.alert_rules
@@ -167,3 +174,11 @@ def delete_rule(stores, tenant: str, rule_id: int) -> bool:
         n = c.execute(_R.delete().where(_R.c.id == rule_id, _R.c.tenant == tenant)).rowcount
         c.execute(schema.alert_states.delete().where(schema.alert_states.c.rule_id == rule_id))
     return bool(n)
+
+
+def set_enabled(stores, tenant: str, rule_id: int, enabled: bool) -> bool:
+    """Switch a rule of `tenant` on or off (off: its firing alerts are left as they are and
+    recover at its next evaluation once on again)."""
+    with stores.ops_write() as c:
+        return bool(c.execute(_R.update().where(_R.c.id == rule_id, _R.c.tenant == tenant)
+                              .values(enabled=bool(enabled))).rowcount)

@@ -72,6 +72,7 @@ COUNTERS = ("offered", "answered", "sl_hit", "abandoned", "short_abandoned", "ne
 FROM_KEYS = ("member_exten", "transferer", "extension", "member_account")
 TO_KEYS = ("transfer_recipient", "recipient", "transfer_to", "target")
 CALLER_KEYS = ("caller", "caller_num", "callerid")
+WAIT_KEYS = ("wait", "wait_s", "holdtime")
 CHUNK = 1000
 _UID_EPOCH = re.compile(r"^(\d{9,11})\.\d+$")
 _PLACEHOLDER = re.compile(r"^%[A-Za-z0-9_\[\]]+%$")
@@ -97,6 +98,7 @@ class Ev:
     reason: str | None
     caller: str | None
     recipient: str | None
+    wait: int | None = None  # served/unserved: seconds from the visit's entry
 
 
 def _first(params: dict, keys: Iterable[str]) -> str | None:
@@ -123,9 +125,11 @@ def normalize(row: dict, now: datetime) -> Ev | None:
     agent = (_first(p, FROM_KEYS) if name == TRANSFER
              else _first(p, ev_mod.EXTEN_KEYS) or account)
     queue = _first(p, ev_mod.QUEUE_KEYS) or _first(p, ev_mod.QUEUE_NAME_KEYS) or ""
+    wait = _first(p, WAIT_KEYS) if name in (SERVED, UNSERVED) else None
     return Ev(name, ts, int(row.get("event_id") or 0), row.get("tenant") or "default",
               row.get("unique_id"), queue, _first(p, ev_mod.QUEUE_NAME_KEYS), agent, account,
-              _first(p, ev_mod.REASON_KEYS), _first(p, CALLER_KEYS), _first(p, TO_KEYS))
+              _first(p, ev_mod.REASON_KEYS), _first(p, CALLER_KEYS), _first(p, TO_KEYS),
+              int(wait) if wait and wait.isdigit() else None)
 
 
 def day_of(uid: str | None, ts: datetime) -> date:
@@ -213,23 +217,28 @@ class Batch:
         self.dirty_members: set[Key] = set()
 
     def _add_visit(self, r) -> None:
-        k = (r["tenant"], r["unique_id"], r["queue"])
+        k = (r["tenant"], r["unique_id"], r["queue"], r["n"])
         self.visits[k] = dict(r)
         self.by_call.setdefault(k[:2], []).append(k)
 
     # --------------------------------------------------------------- rows
     def visit(self, e: Ev) -> dict:
-        k = (e.tenant, e.uid, e.queue)
-        v = self.visits.get(k)
+        """The visit of the call to the queue that `e` belongs to (`match_visit`), else a
+        new one."""
+        mine = [k for k in self.by_call.get((e.tenant, e.uid), ()) if k[2] == e.queue]
+        v = match_visit(e, [self.visits[k] for k in mine])
         if v is None:
-            v = {"tenant": e.tenant, "unique_id": e.uid, "queue": e.queue,
+            k = (e.tenant, e.uid, e.queue, 1 + max((k[3] for k in mine), default=-1))
+            v = {"tenant": e.tenant, "unique_id": e.uid, "queue": e.queue, "n": k[3],
                  "queue_name": e.qname, "day": day_of(e.uid, e.ts), "caller": e.caller,
-                 "entered_at": e.ts, "entered_seen": e.name == ENTER, "answered_at": None,
+                 "entered_at": e.ts, "entered_seen": e.name == ENTER, "entry_pinned": False,
+                 "answered_at": None,
                  "agent": None, "exited_at": None, "outcome": None, "kpi": None,
                  "wait_s": None, "ended_at": None,
                  "assumed": None if e.name == ENTER else "no_enter", "updated_at": self.now}
             self.visits[k] = v
             self.by_call.setdefault(k[:2], []).append(k)
+        k = (v["tenant"], v["unique_id"], v["queue"], v["n"])
         v["queue_name"] = v["queue_name"] or e.qname
         v["caller"] = v["caller"] or e.caller
         self.dirty_visits.add(k)
@@ -286,6 +295,67 @@ def _select_stmt(table: sa.Table, first: str, second: str) -> sa.Select:
                                   table.c[second].in_(sa.bindparam("bs", expanding=True)))
 
 
+# ------------------------------------------------------------------------- visit matching
+
+def _s(t: datetime) -> int:
+    return math.floor(t.timestamp())
+
+
+def _open(v: dict) -> bool:
+    """No outcome heard yet (a provisional abandon at the call's end counts as none)."""
+    return v["outcome"] is None or v["assumed"] == "no_exit"
+
+
+def _known(v: dict) -> bool:
+    return v["entered_seen"] or v["entry_pinned"]
+
+
+def match_visit(e: Ev, vs: list[dict]) -> dict | None:
+    """Which of the call's visits to `e.queue` the event `e` belongs to; None: a new visit.
+
+    A call that leaves a queue and enters it again makes a second visit (the CDR writes a
+    second queue line, and the report counts both). Events come in any order, so visits are
+    told apart by time: an enter opens a visit unless it repeats a known entry or is the
+    missing entry of a visit seen only by its later events; a served/unserved call belongs to
+    the visit of its entry (the event's `wait` back from its instant) or to the latest visit
+    still open by then; rings and other steps never open a visit of their own once the call
+    has one (a ring heard after an answer elsewhere is not a new offer)."""
+    if not vs:
+        return None
+    t = _s(e.ts)
+    if e.name == ENTER:
+        if same := [v for v in vs if v["entered_seen"] and _s(v["entered_at"]) == t]:
+            return same[0]
+        if same := [v for v in vs if not v["entered_seen"] and v["entry_pinned"]
+                    and abs(_s(v["entered_at"]) - t) <= 1]:
+            return same[0]
+        known = [_s(v["entered_at"]) for v in vs if _known(v)]
+        later = [v for v in vs if not _known(v) and _s(v["entered_at"]) >= t
+                 and not any(t < s <= _s(v["entered_at"]) for s in known)]
+        return min(later, key=lambda v: v["entered_at"]) if later else None
+    if e.name in (SERVED, UNSERVED):
+        if e.wait is not None:
+            entry = t - e.wait
+            if same := [v for v in vs if _known(v) and abs(_s(v["entered_at"]) - entry) <= 1]:
+                return same[0]
+            vs = [v for v in vs if not _known(v)]  # a known entry elsewhere: another visit
+        if e.name == SERVED:
+            dup = [v for v in vs if v["outcome"] == "answered" and v["answered_at"] is not None
+                   and _s(v["answered_at"]) == t and v["agent"] == e.agent]
+        else:
+            dup = [v for v in vs if not _open(v) and v["outcome"] != "answered"
+                   and v["exited_at"] is not None and _s(v["exited_at"]) == t]
+        if dup:
+            return dup[0]
+        if before := [v for v in vs if _open(v) and _s(v["entered_at"]) <= t]:
+            return max(before, key=lambda v: v["entered_at"])
+        later = [v for v in vs if _open(v) and not v["entered_seen"]]
+        return min(later, key=lambda v: v["entered_at"]) if later else None
+    before = [v for v in vs if _s(v["entered_at"]) <= t]
+    return (max(before, key=lambda v: v["entered_at"]) if before
+            else min(vs, key=lambda v: v["entered_at"]))
+
+
 # ------------------------------------------------------------------------- the rules
 
 def _end_visit(b: Batch, v: dict, ts: datetime, assumed: str = "no_exit") -> None:
@@ -302,9 +372,11 @@ def on_queue(b: Batch, e: Ev) -> None:
     v = b.visit(e)
     if e.name == ENTER:
         if not v["entered_seen"] or e.ts < v["entered_at"]:
-            v.update(entered_at=e.ts, entered_seen=True)
+            v.update(entered_at=e.ts, entered_seen=True, entry_pinned=False)
             if v["assumed"] == "no_enter":
                 v["assumed"] = None
+    elif e.wait is not None and not _known(v):  # the wait places the entry
+        v.update(entered_at=datetime.fromtimestamp(_s(e.ts) - e.wait, UTC), entry_pinned=True)
     elif not v["entered_seen"] and e.ts < v["entered_at"]:  # earlier than what we know
         v["entered_at"] = e.ts
     if e.name == SERVED and (v["outcome"] != "answered" or v["assumed"] == "no_exit"):
@@ -489,7 +561,7 @@ def _write(b: Batch) -> None:
                 _add_calls(b, b.agent(tenant, name), day, n)
     if b.dirty_visits:
         ops.upsert(conn, _V, [b.visits[k] for k in sorted(b.dirty_visits)],
-                   ["tenant", "unique_id", "queue"], _nonkey(_V))
+                   ["tenant", "unique_id", "queue", "n"], _nonkey(_V))
     _write_counters(conn, deltas, now)
     for k in b.dirty_agents:
         b.agents[k]["updated_at"] = now

@@ -769,11 +769,16 @@ live_visits = sa.Table(
     sa.Column("tenant", sa.Text, primary_key=True),
     sa.Column("unique_id", sa.Text, primary_key=True),
     sa.Column("queue", sa.Text, primary_key=True),
+    # the visit's slot among the call's visits to this queue (0, 1, ... in order of creation):
+    # a call that leaves a queue and enters it again is a second visit, as in the CDR
+    sa.Column("n", sa.Integer, primary_key=True, default=0),
     sa.Column("queue_name", sa.Text),
     sa.Column("day", sa.Date, nullable=False),             # PBX-local day of the call's start
     sa.Column("caller", sa.Text),
     sa.Column("entered_at", Instant, nullable=False),
     sa.Column("entered_seen", sa.Boolean, nullable=False, default=False),
+    # no enter heard, but a served/unserved `wait` placed the entry (to the second)
+    sa.Column("entry_pinned", sa.Boolean, nullable=False, default=False),
     sa.Column("answered_at", Instant),
     sa.Column("agent", sa.Text),
     sa.Column("exited_at", Instant),

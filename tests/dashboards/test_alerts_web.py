@@ -50,7 +50,7 @@ def test_a_rule_fires_from_the_tick_and_is_acknowledged(live, client_for):
         == [("Crowded desk", QUEUE)]
     page = dash_call(sup, [("alerts-body", "children")],
                      [{"id": "alerts-tick", "property": "n_intervals", "value": 1},
-                      []], [[]])
+                      [], [], [], {"id": "alert-rule-saved", "property": "data", "value": 0}])
     assert page.status_code == 200 and "Crowded desk" in page.text and "Alert desk" in page.text
     assert "alert_" not in page.text
     ack = sup.post(f"/api/alerts/{rule['id']}/ack", json={"scope": QUEUE})
@@ -78,3 +78,26 @@ def test_a_bad_rule_gets_its_reason(client_for):
     assert r.status_code == 400 and "http" in r.json()["message"]
     assert sup.post("/api/alerts/rules", content=b"[]",
                     headers={"Content-Type": "application/json"}).status_code == 400
+
+
+def test_the_last_consistency_check_shows_on_the_alerts_page(live, client_for):
+    from datetime import date
+
+    from pbxlens.store import schema
+
+    diff = {"tenant": "default", "queue": "7799", "field": "offered", "live": 5, "cdr": 4}
+    with live.store.ops_write() as c:
+        c.execute(schema.live_checks.insert().values(
+            day=date(2026, 5, 11), checked_at=datetime.now(UTC), ok=False, queues=3,
+            differences=json.dumps([diff])))
+
+    def page(user: str) -> str:
+        r = dash_call(client_for(user), [("alerts-body", "children")],
+                      [{"id": "alerts-tick", "property": "n_intervals", "value": 1},
+                       [], [], [], {"id": "alert-rule-saved", "property": "data", "value": 0}])
+        assert r.status_code == 200, r.text
+        return r.text
+
+    text = page("sup").replace("\\u002f", "/")
+    assert "11/05/2026: 1 differenze in 3 code" in text and "7799 offered: live 5, CDR 4" in text
+    assert "7799" not in page("acme")  # another tenant's differences are not listed

@@ -39,6 +39,7 @@ TABLE = [
     ("GET", "/exports/1/token", "/exports/<int:export_id>/<token>", (302, 404, 404, 404, 404)),
     ("GET", "/views/1", "/views/<int:view_id>", (302, 404, 404, 404, 404)),
     ("GET", "/api/live", "/api/live", (401, 403, 403, 200, 200)),
+    ("GET", "/api/live/stream", "/api/live/stream", (401, 403, 403, 200, 200)),
     ("GET", "/api/live/kiosks", "/api/live/kiosks", (401, 403, 403, 200, 200)),
     ("DELETE", "/api/live/kiosks/999", "/api/live/kiosks/<int:kiosk_id>",
      (401, 403, 403, 404, 404)),

@@ -246,14 +246,50 @@ def test_a_per_queue_definition_sets_the_threshold(stores, intake):
             t["sl_variant"], t["sl_ok"]) == (2, 1, 50.0, 5, 90, "answered", False)
 
 
-@pytest.mark.xfail(strict=True, reason="a visit is keyed by call and queue: a call that "
-                   "enters the same queue twice (transferred back) counts once")
 def test_a_call_entering_the_same_queue_twice_counts_twice(stores, intake):
     u = uid(1, 10)
     post(intake, ev("pbx.queue.enter", 10, u),
          ev("pbx.queue.unservedcall", 11, u, reason="JOINEMPTY"),
          ev("pbx.queue.enter", 40, u), ev("pbx.queue.unservedcall", 41, u, reason="JOINEMPTY"))
     assert queue(stores, 60)["today"]["offered"] == 2
+
+
+REENTRY = [ev("pbx.queue.enter", 10, uid(4, 10)),
+           ev("pbx.queue.servedcall", 14, uid(4, 10), member_exten="201", wait=4),
+           ev("pbx.call.transfer-succeeded", 30, uid(4, 10), member_exten="201"),
+           ev("pbx.queue.enter", 31, uid(4, 10)),
+           ev("pbx.queue.ringmember", 33, uid(4, 10), member_exten="202"),
+           ev("pbx.queue.unservedcall", 51, uid(4, 10), reason="CANCELLED", wait=20),
+           ev("pbx.call.end", 51, uid(4, 10))]
+
+
+def test_a_call_transferred_back_to_its_queue_is_two_visits_in_any_order(stores, intake):
+    """Answered, transferred back into the same queue, abandoned there: one answered and one
+    abandoned visit, whatever order and however often the events come."""
+    logins = [login("201", 0), login("202", 0)]
+    post(intake, *_as_tenant(logins + REENTRY, "ref"))
+    want = _final(stores, "ref")
+    assert {k: want[0][k] for k in ("offered", "answered", "abandoned", "asa_s",
+                                    "longest_wait_s")} == {
+        "offered": 2, "answered": 1, "abandoned": 1, "asa_s": 4, "longest_wait_s": 20}
+    orders = list(itertools.permutations(range(len(REENTRY))))
+    for i, order in enumerate(random.Random(7).sample(orders, 24)):
+        tenant = f"r{i}"
+        post(intake, *_as_tenant(logins, tenant))
+        for k in order:
+            post(intake, *_as_tenant([REENTRY[k]], tenant))
+        post(intake, *_as_tenant([REENTRY[order[0]]], tenant))  # and one again
+        assert _final(stores, tenant) == want, order
+
+
+def test_a_reentry_heard_before_its_entry_counts_once(stores, intake):
+    u = uid(2, 10)
+    post(intake, ev("pbx.queue.enter", 10, u),
+         ev("pbx.queue.unservedcall", 20, u, reason="TIMEOUT"))
+    post(intake, ev("pbx.queue.ringmember", 45, u, member_exten="201"))  # the second visit
+    post(intake, ev("pbx.queue.enter", 40, u))
+    t = queue(stores, 50)["today"]
+    assert (t["offered"], t["unanswered"], queue(stores, 50)["waiting"]) == (2, 1, 1)
 
 
 def test_the_hub_shares_one_snapshot_and_its_upkeep_expires_stale_calls(stores, intake):
