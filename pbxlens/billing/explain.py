@@ -10,7 +10,8 @@ stored. The steps are those of rating.py's docstring:
    apply, the precedence criterion on which it lost to the winner (company set > tenant set >
    gateway set > longest prefix > countries set > latest valid_from > lowest id, BL-4);
 2. the free allowance of the pool (tariff, tenant, company, year): used before the call (the
-   stored billed seconds of the pool's earlier calls, in start order), used by it, left after;
+   stored billed seconds of the pool's earlier calls, in start order, up to the allowance),
+   used by it, left after (used before + used + left = the allowance);
 3. the billable seconds after the free ones, rounded up to the initial block and increments;
 4. answer charge + rate x charged / 60, the rate part rounded once half-up to 5 decimals, and
    at least the tariff's minimum charge when seconds are charged.
@@ -67,7 +68,7 @@ class Candidate:
 class FreeMinutes:
     year: int
     allowance_s: int
-    used_before_s: int
+    used_before_s: int    # by the pool's earlier calls, at most the allowance
     used_s: int           # by this call
     left_s: int           # after this call
 
@@ -211,12 +212,11 @@ def _legs(con, unique_id: str, tenant: str | None) -> list[dict]:
                                        days="AND rc.day BETWEEN ? AND ?"), [*args, *hint])
     if not rows:
         rows = _rows(con, _LEGS.format(joins=rating.key_company_joins("k"), days=""), args)
-    for r in rows:
+    for r in rows:  # by the exact instant: its zone maps narrow more than a local-day range
         r["start_local"] = con.execute(
             "SELECT start_local FROM calls WHERE tenant = ? AND unique_id = ? AND leg_branch = ?"
-            " AND start_ts = ? AND start_local >= ? AND start_local < ?",
-            [r["tenant"], r["unique_id"], r["leg_branch"], r["start_ts"], r["day"],
-             r["day"] + timedelta(days=1)]).fetchone()[0]
+            " AND start_ts = ?",
+            [r["tenant"], r["unique_id"], r["leg_branch"], r["start_ts"]]).fetchone()[0]
     return rows
 
 
@@ -282,15 +282,26 @@ def candidates(leg: dict, tariffs: list[dict], home: str) -> list[Candidate]:
     return [c for _, c in applying] + [c for _, c in out]
 
 
-def _used_before(con, tariff_id: int, leg: dict) -> int:
-    return int(con.execute("""
-SELECT coalesce(sum(billed_s), 0) FROM call_costs
+# The pool's calls before the leg (start order, ties by unique_id, leg_branch).
+_POOL_BEFORE = """
+FROM call_costs
 WHERE method = 'tariff' AND tariff_id = ? AND tenant = ? AND company = ? AND yr = ?
   AND day >= make_date(CAST(? AS INTEGER), 1, 1) AND day <= ?
-  AND (start_ts < ? OR (start_ts = ? AND (unique_id < ? OR (unique_id = ? AND leg_branch < ?))))""",
-        [tariff_id, leg["tenant"], leg["company"], leg["yr"], leg["yr"], leg["day"],
-         leg["start_ts"],
-         leg["start_ts"], leg["unique_id"], leg["unique_id"], leg["leg_branch"]]).fetchone()[0])
+  AND (start_ts < ? OR (start_ts = ? AND (unique_id < ? OR (unique_id = ? AND leg_branch < ?))))"""
+
+
+def _used_before(con, tariff_id: int, leg: dict, allowance: int) -> int:
+    """The pool's free seconds used before the leg (at most the allowance). A pool is spent
+    once an earlier call of it was not wholly free (its stored free_s < billed_s: that call
+    reached the allowance); finding one such call stops at the first, where summing the
+    earlier calls reads the pool's whole year so far (about 0.2 s cold on a 10M-call store)."""
+    args = [tariff_id, leg["tenant"], leg["company"], leg["yr"], leg["yr"], leg["day"],
+            leg["start_ts"], leg["start_ts"], leg["unique_id"], leg["unique_id"],
+            leg["leg_branch"]]
+    if con.execute(f"SELECT 1 {_POOL_BEFORE} AND free_s < billed_s LIMIT 1", args).fetchone():
+        return allowance
+    used = con.execute(f"SELECT coalesce(sum(billed_s), 0) {_POOL_BEFORE}", args).fetchone()[0]
+    return min(allowance, int(used))
 
 
 def _money(rate: Decimal, secs: int) -> tuple[Decimal, Decimal]:
@@ -306,7 +317,7 @@ def tariff_step(con, t: dict, leg: dict) -> TariffStep:
     free_s = 0
     allowance = int(t["free_minutes"] or 0) * 60
     if allowance > 0:
-        before = _used_before(con, t["id"], leg)
+        before = _used_before(con, t["id"], leg, allowance)
         free_s = min(billed, max(0, allowance - before))
         free = FreeMinutes(int(leg["yr"]), allowance, before, free_s,
                            max(0, allowance - before - free_s))

@@ -102,7 +102,7 @@ def test_free_minutes_crossing_and_rounding(con):
     # 0.07 x 40 / 60 = 0.0466666... -> 0.04667 (half-up, once)
     assert (eb.tariff.rate_exact.quantize(D("1e-10")), eb.cost) == (D("0.0466666667"), D("0.04667"))
     assert eb.tariff.rounding == D("0.04667") - eb.tariff.rate_exact > 0
-    assert (ec.billed_s, ec.tariff.free.used_before_s, ec.tariff.free.used_s) == (8, 100, 0)
+    assert (ec.billed_s, ec.tariff.free.used_before_s, ec.tariff.free.used_s) == (8, 60, 0)
     assert ec.cost == D("0.00933")  # 0.07 x 8 / 60 = 0.009333...
     assert (en.tariff.free.year, en.tariff.free.used_before_s, en.cost) == (2023, 0, 0)
 
