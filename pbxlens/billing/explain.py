@@ -176,7 +176,7 @@ def charged(x: int, block: int, inc: int) -> int:
     return block + -(-(x - block) // inc) * inc
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, args: list) -> list[dict]:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, args: list | dict) -> list[dict]:
     cur = con.execute(sql, args)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
@@ -193,30 +193,31 @@ def day_hint(unique_id: str) -> tuple[date, date] | None:
     return day - timedelta(days=1), day + timedelta(days=1)
 
 
+# A call's ratable legs with their rating key and company (rating_calls read only where the
+# id's days lie when they are known). The local start shown is the instant in the PBX
+# timezone (what the loader stores when the CDR has no local time): reading the wide calls
+# table for it cost more than the rest of the explanation in a fresh process.
 _LEGS = """
-SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.start_ts, rc.day, rc.yr, rc.s, k.dir, k.gw,
-  k.line, k.num, coalesce(op.organization, '') AS company, org.name AS company_name,
-  op.extension AS extension
+SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.start_ts,
+  CAST(timezone(current_setting('TimeZone'), rc.start_ts) AS TIMESTAMP) AS start_local, rc.day,
+  rc.yr, rc.s, k.dir, k.gw, k.line, k.num, coalesce(op.organization, '') AS company,
+  org.name AS company_name, op.extension AS extension
 FROM rating_calls rc JOIN rating_keys k ON k.kid = rc.kid
 {joins}
-WHERE rc.unique_id = ? AND (CAST(? AS TEXT) IS NULL OR rc.tenant = ?) {days}
+WHERE rc.unique_id = $uid AND (CAST($tenant AS TEXT) IS NULL OR rc.tenant = $tenant) {days}
 ORDER BY rc.tenant, rc.leg_branch"""
 
 
 def _legs(con, unique_id: str, tenant: str | None) -> list[dict]:
-    args = [unique_id, tenant, tenant]
+    args = {"uid": unique_id, "tenant": tenant}
+    joins = rating.key_company_joins("k")
     hint = day_hint(unique_id)
     rows = []
     if hint is not None:  # first the days the id names, then (an id of another form) all
-        rows = _rows(con, _LEGS.format(joins=rating.key_company_joins("k"),
-                                       days="AND rc.day BETWEEN ? AND ?"), [*args, *hint])
+        rows = _rows(con, _LEGS.format(joins=joins, days="AND rc.day BETWEEN $lo AND $hi"),
+                     {**args, "lo": hint[0], "hi": hint[1]})
     if not rows:
-        rows = _rows(con, _LEGS.format(joins=rating.key_company_joins("k"), days=""), args)
-    for r in rows:  # by the exact instant: its zone maps narrow more than a local-day range
-        r["start_local"] = con.execute(
-            "SELECT start_local FROM calls WHERE tenant = ? AND unique_id = ? AND leg_branch = ?"
-            " AND start_ts = ?",
-            [r["tenant"], r["unique_id"], r["leg_branch"], r["start_ts"]]).fetchone()[0]
+        rows = _rows(con, _LEGS.format(joins=joins, days=""), args)
     return rows
 
 
@@ -282,25 +283,34 @@ def candidates(leg: dict, tariffs: list[dict], home: str) -> list[Candidate]:
     return [c for _, c in applying] + [c for _, c in out]
 
 
-# The pool's calls before the leg (start order, ties by unique_id, leg_branch).
-_POOL_BEFORE = """
+# The pool's calls before the leg: on the days before its day ({days} = "day < ?"), and on
+# its day ("day = ?") before it in start order (ties by unique_id, leg_branch).
+_POOL = """
 FROM call_costs
 WHERE method = 'tariff' AND tariff_id = ? AND tenant = ? AND company = ? AND yr = ?
-  AND day >= make_date(CAST(? AS INTEGER), 1, 1) AND day <= ?
-  AND (start_ts < ? OR (start_ts = ? AND (unique_id < ? OR (unique_id = ? AND leg_branch < ?))))"""
+  AND day >= make_date(CAST(? AS INTEGER), 1, 1) AND {days}"""
+_SAME_DAY = """ AND (start_ts < ? OR (start_ts = ?
+  AND (unique_id < ? OR (unique_id = ? AND leg_branch < ?))))"""
 
 
 def _used_before(con, tariff_id: int, leg: dict, allowance: int) -> int:
     """The pool's free seconds used before the leg (at most the allowance). A pool is spent
     once an earlier call of it was not wholly free (its stored free_s < billed_s: that call
-    reached the allowance); finding one such call stops at the first, where summing the
-    earlier calls reads the pool's whole year so far (about 0.2 s cold on a 10M-call store)."""
-    args = [tariff_id, leg["tenant"], leg["company"], leg["yr"], leg["yr"], leg["day"],
-            leg["start_ts"], leg["start_ts"], leg["unique_id"], leg["unique_id"],
+    reached the allowance). Looking for one such call stops at the first, and on the earlier
+    days reads no start/id column; summing the earlier calls reads the pool's whole year so far
+    (about 0.2 s cold late in a year on a 10M-call store), so it runs only when none is found."""
+    pool = [tariff_id, leg["tenant"], leg["company"], leg["yr"], leg["yr"], leg["day"]]
+    same = [leg["start_ts"], leg["start_ts"], leg["unique_id"], leg["unique_id"],
             leg["leg_branch"]]
-    if con.execute(f"SELECT 1 {_POOL_BEFORE} AND free_s < billed_s LIMIT 1", args).fetchone():
+    spent = " AND free_s < billed_s LIMIT 1"
+    if con.execute("SELECT 1" + _POOL.format(days="day < ?") + spent, pool).fetchone() or \
+            con.execute("SELECT 1" + _POOL.format(days="day = ?") + _SAME_DAY + spent,
+                        pool + same).fetchone():
         return allowance
-    used = con.execute(f"SELECT coalesce(sum(billed_s), 0) {_POOL_BEFORE}", args).fetchone()[0]
+    used = con.execute("SELECT coalesce(sum(billed_s), 0) FROM (SELECT billed_s"
+                       + _POOL.format(days="day < ?") + " UNION ALL SELECT billed_s"
+                       + _POOL.format(days="day = ?") + _SAME_DAY + ")",
+                       pool + pool + same).fetchone()[0]
     return min(allowance, int(used))
 
 
@@ -395,7 +405,7 @@ def explain(con: duckdb.DuckDBPyConnection, unique_id: str, *, tenant: str | Non
     tariffs = _tariffs(con) if method == "tariff" else []
     out = []
     for leg in legs:
-        stored = con.execute(
+        stored = con.execute(  # its exact day: the zone maps of call_costs narrow the read
             "SELECT cost, free_s FROM call_costs WHERE tenant = ? AND unique_id = ? AND "
             "leg_branch = ? AND method = ? AND day = ?",
             [leg["tenant"], leg["unique_id"], leg["leg_branch"], method, leg["day"]]).fetchone()
