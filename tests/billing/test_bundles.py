@@ -146,3 +146,27 @@ def test_statement_against_the_naive_months(store, spec):
                 g["carried_out_s"], g["fee"], g["overage"], g["total"], g["payg"]) == (
             w["n"], w["s"], w["carried"], w["covered"], w["over"], w["carried_out"], w["fee"],
             w["overage"], w["total"], w["payg"]), k
+
+
+def test_bundles_xlsx(store, tmp_path):
+    """The statement exported to XLSX (the report page's export) and read back: typed cells,
+    money as numbers, durations as Excel durations, the carried-out column."""
+    import openpyxl
+
+    from pbxlens.reports import Params, export, run
+
+    con, tid = store
+    bundles.add_bundle(con, description="roll", company="ACME", tariff_id=tid, minutes=100,
+                       rollover=True, flat_fee="20", overage_rate="0.05",
+                       valid_from="2022-01-01")
+    r = run(con, "billing.bundles", Params(date_from=date(2022, 1, 1), date_to=date(2022, 2, 28),
+                                           lang="it"))
+    x = tmp_path / "bundles.xlsx"
+    export.to_xlsx(r, x)
+    ws = openpyxl.load_workbook(x).worksheets[0]
+    rows = [list(row) for row in ws.iter_rows(values_only=True)]
+    header = next(row for row in rows if "a riportare" in row)
+    jan = next(row for row in rows if row[0] and str(row[0]).endswith("01/2022"))
+    assert jan[header.index("a riportare")].total_seconds() == 2000  # an Excel duration
+    assert jan[header.index("totale")] == 20
+    assert isinstance(jan[header.index("canone")], (int, float))
