@@ -10,7 +10,8 @@ stored. The steps are those of rating.py's docstring:
    apply, the precedence criterion on which it lost to the winner (company set > tenant set >
    gateway set > longest prefix > countries set > latest valid_from > lowest id, BL-4);
 2. the free allowance of the pool (tariff, tenant, company, year): used before the call (the
-   stored billed seconds of the pool's earlier calls, in start order), used by it, left after;
+   stored billed seconds of the pool's earlier calls, in start order, up to the allowance),
+   used by it, left after (used before + used + left = the allowance);
 3. the billable seconds after the free ones, rounded up to the initial block and increments;
 4. answer charge + rate x charged / 60, the rate part rounded once half-up to 5 decimals, and
    at least the tariff's minimum charge when seconds are charged.
@@ -67,7 +68,7 @@ class Candidate:
 class FreeMinutes:
     year: int
     allowance_s: int
-    used_before_s: int
+    used_before_s: int    # by the pool's earlier calls, at most the allowance
     used_s: int           # by this call
     left_s: int           # after this call
 
@@ -175,7 +176,7 @@ def charged(x: int, block: int, inc: int) -> int:
     return block + -(-(x - block) // inc) * inc
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, args: list) -> list[dict]:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, args: list | dict) -> list[dict]:
     cur = con.execute(sql, args)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
@@ -192,41 +193,50 @@ def day_hint(unique_id: str) -> tuple[date, date] | None:
     return day - timedelta(days=1), day + timedelta(days=1)
 
 
+# A call's ratable legs (rating_calls read only where the id's days lie when they are
+# known), then each leg's rating key with its company, by key id: two small lookups cost less
+# than one join planned around the scan. The local start shown is the instant in the PBX
+# timezone (what the loader stores when the CDR has no local time): reading the wide calls
+# table for it cost more than the rest of the explanation in a fresh process.
 _LEGS = """
-SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.start_ts, rc.day, rc.yr, rc.s, k.dir, k.gw,
-  k.line, k.num, coalesce(op.organization, '') AS company, org.name AS company_name,
-  op.extension AS extension
-FROM rating_calls rc JOIN rating_keys k ON k.kid = rc.kid
+SELECT tenant, unique_id, leg_branch, kid, start_ts,
+  CAST(timezone(current_setting('TimeZone'), start_ts) AS TIMESTAMP) AS start_local, day, yr, s
+FROM rating_calls
+WHERE unique_id = $uid AND (CAST($tenant AS TEXT) IS NULL OR tenant = $tenant) {days}
+ORDER BY tenant, leg_branch"""
+_KEY = """
+SELECT k.dir, k.gw, k.line, k.num, coalesce(op.organization, '') AS company,
+  org.name AS company_name, op.extension AS extension
+FROM rating_keys k
 {joins}
-WHERE rc.unique_id = ? AND (CAST(? AS TEXT) IS NULL OR rc.tenant = ?) {days}
-ORDER BY rc.tenant, rc.leg_branch"""
+WHERE k.kid = ?"""
 
 
 def _legs(con, unique_id: str, tenant: str | None) -> list[dict]:
-    args = [unique_id, tenant, tenant]
+    args = {"uid": unique_id, "tenant": tenant}
     hint = day_hint(unique_id)
     rows = []
     if hint is not None:  # first the days the id names, then (an id of another form) all
-        rows = _rows(con, _LEGS.format(joins=rating.key_company_joins("k"),
-                                       days="AND rc.day BETWEEN ? AND ?"), [*args, *hint])
+        rows = _rows(con, _LEGS.format(days="AND day BETWEEN $lo AND $hi"),
+                     {**args, "lo": hint[0], "hi": hint[1]})
     if not rows:
-        rows = _rows(con, _LEGS.format(joins=rating.key_company_joins("k"), days=""), args)
+        rows = _rows(con, _LEGS.format(days=""), args)
+    key = _KEY.format(joins=rating.key_company_joins("k"))
     for r in rows:
-        r["start_local"] = con.execute(
-            "SELECT start_local FROM calls WHERE tenant = ? AND unique_id = ? AND leg_branch = ?"
-            " AND start_ts = ? AND start_local >= ? AND start_local < ?",
-            [r["tenant"], r["unique_id"], r["leg_branch"], r["start_ts"], r["day"],
-             r["day"] + timedelta(days=1)]).fetchone()[0]
+        r.update(_rows(con, key, [r["kid"]])[0])
     return rows
 
 
 def _tariffs(con) -> list[dict]:
-    rows = _rows(con, """
-SELECT t.*, (SELECT list(tc.calling_code ORDER BY tc.calling_code)
-             FROM billing_tariff_countries tc WHERE tc.tariff_id = t.id) AS ccs
-FROM billing_tariffs t ORDER BY t.id""", [])
+    """Every tariff in id order with its calling codes (None: no country list)."""
+    rows = _rows(con, "SELECT * FROM billing_tariffs ORDER BY id", [])
+    ccs: dict[int, list[str]] = {}
+    for tid, cc in con.execute("SELECT tariff_id, calling_code FROM billing_tariff_countries "
+                               "ORDER BY tariff_id, calling_code").fetchall():
+        ccs.setdefault(tid, []).append(cc)
     for r in rows:
         r["prefix"] = r["prefix"] or None
+        r["ccs"] = ccs.get(r["id"])
     return rows
 
 
@@ -282,15 +292,35 @@ def candidates(leg: dict, tariffs: list[dict], home: str) -> list[Candidate]:
     return [c for _, c in applying] + [c for _, c in out]
 
 
-def _used_before(con, tariff_id: int, leg: dict) -> int:
-    return int(con.execute("""
-SELECT coalesce(sum(billed_s), 0) FROM call_costs
+# The pool's calls before the leg: on the days before its day ({days} = "day < ?"), and on
+# its day ("day = ?") before it in start order (ties by unique_id, leg_branch).
+_POOL = """
+FROM call_costs
 WHERE method = 'tariff' AND tariff_id = ? AND tenant = ? AND company = ? AND yr = ?
-  AND day >= make_date(CAST(? AS INTEGER), 1, 1) AND day <= ?
-  AND (start_ts < ? OR (start_ts = ? AND (unique_id < ? OR (unique_id = ? AND leg_branch < ?))))""",
-        [tariff_id, leg["tenant"], leg["company"], leg["yr"], leg["yr"], leg["day"],
-         leg["start_ts"],
-         leg["start_ts"], leg["unique_id"], leg["unique_id"], leg["leg_branch"]]).fetchone()[0])
+  AND day >= make_date(CAST(? AS INTEGER), 1, 1) AND {days}"""
+_SAME_DAY = """ AND (start_ts < ? OR (start_ts = ?
+  AND (unique_id < ? OR (unique_id = ? AND leg_branch < ?))))"""
+
+
+def _used_before(con, tariff_id: int, leg: dict, allowance: int) -> int:
+    """The pool's free seconds used before the leg (at most the allowance). A pool is spent
+    once an earlier call of it was not wholly free (its stored free_s < billed_s: that call
+    reached the allowance). Looking for one such call stops at the first, and on the earlier
+    days reads no start/id column; summing the earlier calls reads the pool's whole year so far
+    (about 0.2 s cold late in a year on a 10M-call store), so it runs only when none is found."""
+    pool = [tariff_id, leg["tenant"], leg["company"], leg["yr"], leg["yr"], leg["day"]]
+    same = [leg["start_ts"], leg["start_ts"], leg["unique_id"], leg["unique_id"],
+            leg["leg_branch"]]
+    spent = " AND free_s < billed_s LIMIT 1"
+    if con.execute("SELECT 1" + _POOL.format(days="day < ?") + spent, pool).fetchone() or \
+            con.execute("SELECT 1" + _POOL.format(days="day = ?") + _SAME_DAY + spent,
+                        pool + same).fetchone():
+        return allowance
+    used = con.execute("SELECT coalesce(sum(billed_s), 0) FROM (SELECT billed_s"
+                       + _POOL.format(days="day < ?") + " UNION ALL SELECT billed_s"
+                       + _POOL.format(days="day = ?") + _SAME_DAY + ")",
+                       pool + pool + same).fetchone()[0]
+    return min(allowance, int(used))
 
 
 def _money(rate: Decimal, secs: int) -> tuple[Decimal, Decimal]:
@@ -306,7 +336,7 @@ def tariff_step(con, t: dict, leg: dict) -> TariffStep:
     free_s = 0
     allowance = int(t["free_minutes"] or 0) * 60
     if allowance > 0:
-        before = _used_before(con, t["id"], leg)
+        before = _used_before(con, t["id"], leg, allowance)
         free_s = min(billed, max(0, allowance - before))
         free = FreeMinutes(int(leg["yr"]), allowance, before, free_s,
                            max(0, allowance - before - free_s))
@@ -384,7 +414,7 @@ def explain(con: duckdb.DuckDBPyConnection, unique_id: str, *, tenant: str | Non
     tariffs = _tariffs(con) if method == "tariff" else []
     out = []
     for leg in legs:
-        stored = con.execute(
+        stored = con.execute(  # its exact day: the zone maps of call_costs narrow the read
             "SELECT cost, free_s FROM call_costs WHERE tenant = ? AND unique_id = ? AND "
             "leg_branch = ? AND method = ? AND day = ?",
             [leg["tenant"], leg["unique_id"], leg["leg_branch"], method, leg["day"]]).fetchone()

@@ -30,6 +30,7 @@ def bundles_build(con, defn: Report, p: flt.Params, d_from: date, d_to: date) ->
         facts[key] = {"all": {
             "n": int(r["calls"]), "s": int(r["charged_s"]), "b": int(r["bundle_s"]),
             "carried": int(r["carried_s"]), "covered": int(r["covered_s"]),
+            "carried_out": int(r["carried_out_s"]),
             "over": int(r["over_s"]), "fee": Decimal(r["fee"]),
             "overage": Decimal(r["overage"]), "total": Decimal(r["total"]),
             "payg": Decimal(r["payg"])}}
@@ -54,7 +55,11 @@ register_report(Report(
               doc="the bundle's minutes of the month"),
             M("carried", "carried in", "riportati", "duration", field="carried",
               doc="unused time carried over from the earlier months of the year (rollover)"),
-            M("covered", "covered", "coperti", "duration", field="covered"),
+            M("covered", "covered", "coperti", "duration", field="covered",
+              doc="the charged time the bundle and the carried time pay for"),
+            M("carried_out", "carried out", "a riportare", "duration",
+              field="carried_out", doc="unused time carried over to the next month of the year "
+                                       "(rollover; 0 without it, and in a month over the bundle)"),
             M("over", "overage time", "tempo eccedente", "duration", field="over"))),
         Group("money", "Amount €", "Importo €", (
             M("fee", "flat fee", "canone", "money", field="fee"),

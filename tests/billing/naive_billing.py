@@ -155,3 +155,61 @@ def group(rated: dict[str, dict], key) -> dict:
         g[f"nofree_{d}"] += c["nofree"]
         g["free"] += c["free"]
     return out
+
+
+def _month(d: date) -> date:
+    return d.replace(day=1)
+
+
+def _months(lo: date, hi: date) -> list[date]:
+    out, m = [], _month(lo)
+    while m <= hi:
+        out.append(m)
+        m = date(m.year + m.month // 12, m.month % 12 + 1, 1)
+    return out
+
+
+def bundle_statement(rated: dict[str, dict], tariffs: list[dict], bundle: dict, d_from: date,
+                     d_to: date) -> dict[tuple[str, date], dict]:
+    """(company, month) -> the bundle's month, recomputed call by call and month by month:
+    charged = the tariff's block/increment rounding of the billed seconds after the free ones;
+    without rollover each month has the bundle's seconds; with rollover a month's unused time
+    is carried to the next month of the same year (none across a year, none from a month over
+    the bundle); overage = rate x over / 60 rounded half-up to 5 dp once per month."""
+    t = next(t for t in tariffs if t["id"] == bundle["tariff_id"])
+    lo, hi = _day(bundle["valid_from"]), _day(bundle.get("valid_to"))
+    used: dict = defaultdict(lambda: {"n": 0, "s": 0, "payg": Decimal(0)})
+    for c in rated.values():
+        if c["tariff"] != t["id"] or c["day"] < lo or (hi and c["day"] > hi):
+            continue
+        if bundle.get("company") and c["company"] != bundle["company"]:
+            continue
+        if not date(d_from.year, 1, 1) <= c["day"] <= d_to:
+            continue
+        u = used[(c["company"], _month(c["day"]))]
+        u["n"] += 1
+        u["s"] += charged(c["s"] - c["free"], t.get("initial_block_s", 0) or 0,
+                          t.get("increment_s", 1) or 1)
+        u["payg"] += c["cost"]
+    pools = {(co, m.year) for co, m in used}
+    if bundle.get("company"):
+        pools |= {(bundle["company"], y) for y in range(d_from.year, d_to.year + 1)
+                  if lo.year <= y <= (hi or d_to).year}
+    b = bundle["minutes"] * 60
+    fee, rate = Decimal(str(bundle.get("flat_fee") or 0)), Decimal(str(bundle["overage_rate"]))
+    out = {}
+    for company, y in sorted(pools):
+        carried = 0
+        last = min(date(y, 12, 31), d_to, hi or d_to)
+        for m in _months(max(date(y, 1, 1), lo), last):
+            u = used.get((company, m), {"n": 0, "s": 0, "payg": Decimal(0)})
+            covered = min(u["s"], b + carried)
+            over = u["s"] - covered
+            left = b + carried - covered if bundle.get("rollover") else 0
+            overage = (rate * over / 60).quantize(Q5, ROUND_HALF_UP)
+            if m >= _month(d_from):
+                out[(company, m)] = {**u, "b": b, "carried": carried, "covered": covered,
+                                     "over": over, "carried_out": left, "fee": fee,
+                                     "overage": overage, "total": fee + overage}
+            carried = left
+    return out

@@ -12,17 +12,19 @@ from pbxlens.billing import bundles, tariffs
 from pbxlens.billing.files import BillingFileError
 from tests.billing.conftest import add_call
 
+# ACME (operator 201) calls 4000 s in January, 7000 s in February (two calls), none in March,
+# 10000 s in April, 1000 s in May, and 60 s in January of the next year; Nextup (202) 60 s in
+# February.
+CALLS = (("ACME", "2022-01-10 10:00:00", 4000), ("ACME", "2022-02-03 10:00:00", 3000),
+         ("ACME", "2022-02-20 10:00:00", 4000), ("ACME", "2022-04-01 10:00:00", 10000),
+         ("ACME", "2022-05-02 10:00:00", 1000), ("ACME", "2023-01-05 10:00:00", 60),
+         ("NEXT", "2022-02-01 09:00:00", 60))
+
 
 @pytest.fixture()
 def store(con):
-    """ACME (operator 201) calls 4000 s in January, 7000 s in February (two calls), none in
-    March, 10000 s in April, 1000 s in May, and 60 s in January of the next year; Nextup (202)
-    60 s in February."""
-    for start, secs in (("2022-01-10 10:00:00", 4000), ("2022-02-03 10:00:00", 3000),
-                        ("2022-02-20 10:00:00", 4000), ("2022-04-01 10:00:00", 10000),
-                        ("2022-05-02 10:00:00", 1000), ("2023-01-05 10:00:00", 60)):
-        add_call(con, start=start, bill=secs)
-    add_call(con, start="2022-02-01 09:00:00", bill=60, ext="202")
+    for company, start, secs in CALLS:
+        add_call(con, start=start, bill=secs, ext="201" if company == "ACME" else "202")
     tid = tariffs.add_tariff(con, description="pacchetto", valid_from="2022-01-01",
                              rate_out="0.1")
     return con, tid
@@ -111,3 +113,60 @@ def test_bundles_report(store):
                                               date_to=date(2022, 3, 31),
                                               filters={"company": ["NEXT"]}))
     assert none.tables[0].rows == []
+
+
+@pytest.mark.parametrize("spec", [
+    dict(description="100 min", company="ACME", minutes=100, flat_fee="20", overage_rate="0.05",
+         valid_from="2022-01-01"),
+    dict(description="roll", minutes=100, rollover=True, flat_fee="20", overage_rate="0.05",
+         valid_from="2022-01-01"),
+    dict(description="roll 50", company="ACME", minutes=50, rollover=True, overage_rate="0.06",
+         valid_from="2022-02-01", valid_to="2022-05-31"),
+], ids=["no rollover", "rollover", "deficit"])
+def test_statement_against_the_naive_months(store, spec):
+    """The hand-made months against the naive month-by-month recomputation (no free minutes,
+    1 s increments: charged = billed; pay per use 0.1 EUR/min per call)."""
+    from tests.billing import naive_billing as nv
+
+    con, tid = store
+    bundles.add_bundle(con, tariff_id=tid, **spec)
+    rated = {f"c{i}": {"tariff": tid, "company": co, "day": date.fromisoformat(start[:10]),
+                       "s": secs, "free": 0,
+                       "cost": (D("0.1") * secs / 60).quantize(D("0.00001"), "ROUND_HALF_UP")}
+             for i, (co, start, secs) in enumerate(CALLS)}
+    defs = [{"id": tid, "initial_block_s": 0, "increment_s": 1}]
+    want = nv.bundle_statement(rated, defs, {**spec, "tariff_id": tid}, date(2022, 1, 1),
+                               date(2023, 1, 31))
+    got = {(r["company"], r["month"]): r
+           for r in bundles.statement(con, date(2022, 1, 1), date(2023, 1, 31))}
+    assert set(got) == set(want)
+    for k, w in want.items():
+        g = got[k]
+        assert (g["calls"], g["charged_s"], g["carried_s"], g["covered_s"], g["over_s"],
+                g["carried_out_s"], g["fee"], g["overage"], g["total"], g["payg"]) == (
+            w["n"], w["s"], w["carried"], w["covered"], w["over"], w["carried_out"], w["fee"],
+            w["overage"], w["total"], w["payg"]), k
+
+
+def test_bundles_xlsx(store, tmp_path):
+    """The statement exported to XLSX (the report page's export) and read back: typed cells,
+    money as numbers, durations as Excel durations, the carried-out column."""
+    import openpyxl
+
+    from pbxlens.reports import Params, export, run
+
+    con, tid = store
+    bundles.add_bundle(con, description="roll", company="ACME", tariff_id=tid, minutes=100,
+                       rollover=True, flat_fee="20", overage_rate="0.05",
+                       valid_from="2022-01-01")
+    r = run(con, "billing.bundles", Params(date_from=date(2022, 1, 1), date_to=date(2022, 2, 28),
+                                           lang="it"))
+    x = tmp_path / "bundles.xlsx"
+    export.to_xlsx(r, x)
+    ws = openpyxl.load_workbook(x).worksheets[0]
+    rows = [list(row) for row in ws.iter_rows(values_only=True)]
+    header = next(row for row in rows if "a riportare" in row)
+    jan = next(row for row in rows if row[0] and str(row[0]).endswith("01/2022"))
+    assert jan[header.index("a riportare")].total_seconds() == 2000  # an Excel duration
+    assert jan[header.index("totale")] == 20
+    assert isinstance(jan[header.index("canone")], (int, float))

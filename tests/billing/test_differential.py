@@ -142,3 +142,51 @@ def test_consumption(rated):
     gen = next(row for row in t.rows if row["label"] == "generica")
     companies = {c["company"] for c in exp.values() if c["tariff"] == int(gen["key"])}
     assert gen["free.limit"] == 20 * 60 * len(companies)
+
+
+BUNDLES = (
+    # every company of the tariff, without rollover, the statement of the simulated month
+    (dict(description="generica 5 min", tariff="generica", minutes=5, flat_fee="10",
+          overage_rate="0.2", valid_from="2026-01-01"), date(2026, 5, 1), date(2026, 5, 31)),
+    # one company with rollover from February: unused months carry into May, then the deficit
+    (dict(description="ORG2 roll", tariff="servizi clienti", company="ORG2", minutes=3,
+          rollover=True, flat_fee="5", overage_rate="0.1", valid_from="2026-02-01"),
+     date(2026, 1, 1), date(2026, 7, 31)),
+    # rollover ending with its validity, asked from April: carried time from February/March
+    (dict(description="mobili 2 min", tariff="mobili", minutes=2, rollover=True,
+          overage_rate="0.5", valid_from="2026-02-15", valid_to="2026-06-30"),
+     date(2026, 4, 1), date(2026, 12, 31)),
+)
+
+
+@pytest.mark.parametrize("case", range(len(BUNDLES)), ids=lambda i: BUNDLES[i][0]["description"])
+def test_bundles_statement(rated, case):
+    """billing.bundles against the naive month-by-month recomputation (rollover in and out,
+    overage, flat fee, pay per use)."""
+    from pbxlens.billing import bundles
+
+    con, exp = rated
+    spec, d_from, d_to = BUNDLES[case]
+    ids = dict(con.execute("SELECT description, id FROM billing_tariffs").fetchall())
+    defs = [{**t, "id": ids[t["description"]], "initial_block_s": t.get("initial_block_s", 0),
+             "increment_s": t.get("increment_s", 1)} for t in TARIFFS]
+    tid = ids[spec["tariff"]]
+    values = {k: v for k, v in spec.items() if k != "tariff"}
+    bid = bundles.add_bundle(con, tariff_id=tid, **values)
+    try:
+        want = nv.bundle_statement(exp, defs, {**values, "tariff_id": tid}, d_from, d_to)
+        assert any(w["n"] for w in want.values())
+        if spec.get("rollover"):  # carried in and out, and a month over the bundle
+            assert all(any(w[k] for w in want.values()) for k in ("carried", "carried_out", "over"))
+        r = run(con, "billing.bundles", Params(date_from=d_from, date_to=d_to))
+    finally:
+        bundles.delete_bundle(con, bid)
+    rows = {tuple(row["key"].split("|")[1:]): row for row in r.tables[0].rows}
+    assert set(rows) == {(co, f"{m:%Y-%m}") for co, m in want}
+    for (co, m), w in want.items():
+        row = rows[(co, f"{m:%Y-%m}")]
+        got = {k: row[f"use.{k}"] for k in ("n", "s", "b", "carried", "covered", "over",
+                                             "carried_out")}
+        got |= {k: row[f"money.{k}"] for k in ("fee", "overage", "total", "payg")}
+        assert got == {k: w[k] for k in got}, (co, m)
+    assert r.tables[0].totals["money.total"] == sum(w["total"] for w in want.values())

@@ -90,6 +90,7 @@ def test_free_minutes_crossing_and_rounding(con):
     a = add_call(con, bill=50, start="2022-03-01 10:00:00")
     b = add_call(con, bill=50, start="2022-03-01 11:00:00")
     c = add_call(con, bill="7.2", start="2022-03-02 10:00:00")  # ceil -> 8
+    d = add_call(con, bill=20, start="2022-03-01 12:00:00")   # b spent the pool that day
     n = add_call(con, bill=50, start="2023-01-02 10:00:00")       # a new year: a new pool
     tariffs.add_tariff(con, description="free", valid_from="2022-01-01", rate_out="0.07",
                        free_minutes=1, initial_block_s=0, increment_s=1)
@@ -102,9 +103,11 @@ def test_free_minutes_crossing_and_rounding(con):
     # 0.07 x 40 / 60 = 0.0466666... -> 0.04667 (half-up, once)
     assert (eb.tariff.rate_exact.quantize(D("1e-10")), eb.cost) == (D("0.0466666667"), D("0.04667"))
     assert eb.tariff.rounding == D("0.04667") - eb.tariff.rate_exact > 0
-    assert (ec.billed_s, ec.tariff.free.used_before_s, ec.tariff.free.used_s) == (8, 100, 0)
+    assert (ec.billed_s, ec.tariff.free.used_before_s, ec.tariff.free.used_s) == (8, 60, 0)
     assert ec.cost == D("0.00933")  # 0.07 x 8 / 60 = 0.009333...
     assert (en.tariff.free.year, en.tariff.free.used_before_s, en.cost) == (2023, 0, 0)
+    fd = one(con, d).tariff.free
+    assert (fd.used_before_s, fd.used_s, fd.left_s) == (60, 0, 0)
 
 
 def test_unrated_call_says_why(con):

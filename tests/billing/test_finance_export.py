@@ -149,3 +149,29 @@ def test_unrated_calls_refuse_or_mark_the_period(workbook_store, tmp_path, monke
     tariffs.add_tariff(workbook_store, description="entrata", valid_from="2026-01-01",
                        rate_in="0.1")
     assert "unrated" not in export_xlsx(workbook_store, x)
+
+
+def test_cli_export_refuses_or_marks_a_period_with_unrated_calls(workbook_store, tmp_path):
+    """`pbxlens billing export`: refused (an error naming the count, no file) by default,
+    written and marked with --unrated mark."""
+    from typer.testing import CliRunner
+
+    from pbxlens.cli import app
+
+    path = workbook_store.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
+                                  "current_database()").fetchone()[0]
+    workbook_store.close()
+    x = tmp_path / "cli.xlsx"
+    args = ["billing", "export", "--out", str(x), "--from", "2026-11-01", "--to", "2026-11-30",
+            "--db", path]
+    res = CliRunner().invoke(app, args)
+    assert isinstance(res.exception, UnratedCallsError), res.output
+    assert "2 answered calls" in str(res.exception) and not x.exists()
+    res = CliRunner().invoke(app, [*args, "--unrated", "mark", "--lang", "it"])
+    assert res.exit_code == 0, res.output
+    assert "unrated 2" in res.output
+    info = [r[0] for r in openpyxl.load_workbook(x)["Informazioni"].iter_rows(values_only=True)]
+    assert any(v and v.startswith("CHIAMATE NON TARIFFATE: 2 ") for v in info)
+    res = CliRunner().invoke(app, ["billing", "export", "--out", str(x), "--from", "2026-10-01",
+                                   "--to", "2026-10-31", "--db", path])
+    assert res.exit_code == 0 and "unrated" not in res.output, res.output

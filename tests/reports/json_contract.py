@@ -7,6 +7,10 @@ store built from them, and the JSON of every report of the catalog in both langu
 for a deliberate change of the contract):
 
     .venv/bin/python -m tests.reports.json_contract --write
+
+or, to pin one report added later without touching the others' expected JSON:
+
+    .venv/bin/python -m tests.reports.json_contract --add REPORT_ID
 """
 
 from __future__ import annotations
@@ -76,10 +80,24 @@ def build_store(folder: Path) -> Path:
                                  free_limit=10, answer_charge="0.05")
         unit = multiservice.add_service(con, name="visura camerale", rate="24")
         multiservice.add_quantity(con, "ORG1", unit, "2026-05-01", "2026-05-31", 3)
+        _add_bundles(con)
         _load_feedback(con, src / "feedback_requests.ndjson")
     finally:
         con.close()
     return path
+
+
+def _add_bundles(con) -> None:
+    """A bundle for every company without rollover, and one for ORG2 with rollover from March
+    (billing.bundles; no other report reads bundles)."""
+    from pbxlens.billing import bundles
+
+    ids = dict(con.execute("SELECT description, id FROM billing_tariffs").fetchall())
+    bundles.add_bundle(con, description="generica 10 min", tariff_id=ids["generica"],
+                       minutes=10, flat_fee="12.5", overage_rate="0.2", valid_from="2026-01-01")
+    bundles.add_bundle(con, description="ORG2 roll", tariff_id=ids["servizi clienti"],
+                       company="ORG2", minutes=2, rollover=True, flat_fee="5",
+                       overage_rate="0.1", valid_from="2026-03-01")
 
 
 def _load_feedback(con, path: Path) -> None:
@@ -159,6 +177,21 @@ def read_expected() -> dict[str, str]:
         return json.load(fh)
 
 
+def add_expected(folder: Path, report_id: str) -> None:
+    """Pin one more report (all its cases) in the file, leaving every other one as it is."""
+    want = read_expected()
+    con_path = build_store(folder)
+    from pbxlens.store import analytics as db
+
+    con = db.connect(con_path, read_only=True)
+    try:
+        want |= {case_key(*c): report_json(con, *c) for c in cases() if c[0] == report_id}
+    finally:
+        con.close()
+    with gzip.open(EXPECTED, "wt", encoding="utf-8") as fh:
+        json.dump(want, fh, ensure_ascii=False, sort_keys=True, indent=0)
+
+
 def write_expected(folder: Path) -> None:
     got = all_json(build_store(folder))
     with gzip.open(EXPECTED, "wt", encoding="utf-8") as fh:
@@ -168,6 +201,10 @@ def write_expected(folder: Path) -> None:
 if __name__ == "__main__":
     import tempfile
 
+    if "--add" in sys.argv[1:]:  # --add REPORT_ID
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            add_expected(Path(tmp_dir), sys.argv[sys.argv.index("--add") + 1])
+        sys.exit(0)
     if "--write" not in sys.argv[1:]:
         sys.exit(__doc__)
     if "--sources" in sys.argv[1:]:
