@@ -987,3 +987,10 @@ STRINGS.update({
     "carrier_again": ("This file was imported before ({lines} lines, {rejected} rejected).",
                       "Questo file era già stato importato ({lines} righe, {rejected} scartate)."),
 })
+
+# the page crawl: strings it found outside the catalog (tickets, trace)
+STRINGS.update({
+    "created": ("Created", "Creato il"),
+    "caller_company": ("Caller's company", "Azienda del chiamante"),
+    "called_company": ("Called company", "Azienda del chiamato"),
+})

@@ -14,10 +14,10 @@ from pbxlens import PbxlensError
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import forbidden
+from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.tickets import files, views
 
-dash.register_page(__name__, path="/tickets/companies", name="Companies", title="pbxlens · companies")
+dash.register_page(__name__, path="/tickets/companies", name="Companies", title=page_title("companies"))
 
 
 def _rows() -> list[dict]:

@@ -18,11 +18,11 @@ from pbxlens.config import get_settings
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import error_box, forbidden
+from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
 from pbxlens.dashboards.pages.tickets_new import field, priority_options, users_options
 from pbxlens.tickets import companies, listing, ticket, tracking, views
 
-dash.register_page(__name__, path="/tickets/edit", name="Ticket", title="pbxlens · ticket")
+dash.register_page(__name__, path="/tickets/edit", name="Ticket", title=page_title("ticket"))
 
 
 def _fmt(v) -> str:

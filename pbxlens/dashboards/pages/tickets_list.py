@@ -18,12 +18,12 @@ from pbxlens import PbxlensError
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import forbidden
+from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.dashboards.pages.tickets_new import field, options, users_options
 from pbxlens.tickets import companies, files, listing, ticket
 from pbxlens.tickets.tracking import format_hm
 
-dash.register_page(__name__, path="/tickets", name="Tickets", title="pbxlens · tickets")
+dash.register_page(__name__, path="/tickets", name="Tickets", title=page_title("tickets"))
 
 _FACETS = ("status", "priority", "type", "area", "tags", "estimate", "tracking")
 
@@ -142,8 +142,8 @@ def layout(**_kwargs):
         {"field": "area", "headerName": t("area", lang)},
         {"field": "tags", "headerName": t("tags", lang)},
         {"field": "bell", "headerName": "🔔", "width": 70},
-        {"field": "created"},
-        {"field": "estimate"},
+        {"field": "created", "headerName": t("created", lang)},
+        {"field": "estimate", "headerName": t("estimate", lang)},
         {"field": "tracking", "headerName": t("tracking", lang)},
     ]
     panel = [
