@@ -79,6 +79,7 @@ def crawl_user(stores, role: str, lang: str):
 def samples(stores) -> tuple[dict, dict, frozenset]:
     """Path-variable samples, query strings and the directory's names, from the demo."""
     from pbxlens.reports import all_reports
+    from pbxlens.store import users
     from pbxlens.store.schema import tickets
     from tests.browser import crawl
 
@@ -86,6 +87,7 @@ def samples(stores) -> tuple[dict, dict, frozenset]:
         (uid,) = cur.execute("SELECT unique_id FROM call_legs GROUP BY unique_id"
                              " ORDER BY count(*) DESC, unique_id LIMIT 1").fetchone()
         names = crawl.data_names(cur)
+    names |= {u.username for u in users.list_users(stores)}  # in charge of a ticket, ...
     with stores.ops_read() as c:
         ticket = c.execute(tickets.select().limit(1)).first()
     queries = {"/tickets/edit": f"?id={ticket.id}"} if ticket else {}
@@ -93,15 +95,22 @@ def samples(stores) -> tuple[dict, dict, frozenset]:
 
 
 def shoot(driver, path: Path) -> None:
-    """The page at its full height (the window grows for the shot, then shrinks back)."""
+    """The page at its full height: the viewport is stretched to the page for the shot (the
+    page lays itself out again at 1366 px wide), then given back."""
     from tests.browser import crawl
 
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(crawl.CRAWL_WIDTH, min(max(height, crawl.CRAWL_HEIGHT),
-                                                  MAX_SHOT_HEIGHT))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(path))
-    driver.set_window_size(crawl.CRAWL_WIDTH, crawl.CRAWL_HEIGHT)
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": crawl.CRAWL_WIDTH, "height": max(1, min(height, MAX_SHOT_HEIGHT)),
+        "deviceScaleFactor": 1, "mobile": False})
+    try:
+        driver.execute_async_script(  # two frames: the new layout is painted
+            "const done = arguments[0];"
+            "requestAnimationFrame(() => requestAnimationFrame(() => done()));")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(driver.get_screenshot_as_png())
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def slug(url: str) -> str:
@@ -146,12 +155,13 @@ def main() -> None:
                             bad += len(seen.findings)
                             found.setdefault(f"{role} {lang}", {})[page.url] = seen.findings
                     secs = time.perf_counter() - t1
+                    (OUT / "findings.json").write_text(json.dumps(found, indent=1,
+                                                                  ensure_ascii=False))
                     print(f"{role:11} {lang:4} {len(pages):5d} {refused:7d} {bad:8d} {secs:7.1f}"
                           f" {secs / len(pages):7.2f}", flush=True)
         finally:
             driver.quit()
             shutil.rmtree(driver.profile_dir, ignore_errors=True)
-        (OUT / "findings.json").write_text(json.dumps(found, indent=1, ensure_ascii=False))
         print(f"screenshots and findings.json in {OUT}")
         if found:
             sys.exit(1)

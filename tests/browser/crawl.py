@@ -81,18 +81,32 @@ ENGLISH_WORDS = re.compile(
     r"average|quantity|served|unserved|channels|today|history|company|companies|enabled|"
     r"rate|service|services|contracts?)\b", re.I)
 # the PBX's own vocabulary, shown as such by the Italian Nexus too (exit causes, statuses,
-# the module names of the Nexus menu) and English words that are also Italian. The exit-cause
-# columns of the Italian Nexus queue tables are the PBX's codes (NCC, CANCELED, NOANSWER,
-# QUEUE_JOINEMPTY: seed lines 4196, 4211, 4338); CLOSED is one more code of that list (the
-# queue closed by its time control, seed line 13706), shown the same way
+# the module names of the Nexus menu) and English words that are also Italian
 ALLOWED_IN_ITALIAN = re.compile(
     r"\b(NCC(-AGENT|-CALLER)?|ANSWER(ED ELSEWHERE)?|TRANSFER|CANCELED( NOWAIT)?|NOANSWER|BUSY|"
-    r"CLOSED|"
     r"TIMEOUT|REFUSED|UNAVAILABLE|CONGESTION|FAILED|OK|QUEUE_JOINEMPTY|JOINEMPTY|Exit Cause|"
     r"Report|Dashboard|Widget|Ticket|Trace|Tracking|Call Center|Service Report|Missed Call|"
     r"Caller Queue|Caller|Called|Account|Final Customer|Tags|External|Inbound|Outbound|Score|"
     r"Outlook|Email|Gateway( name)?|Voip|Cdr|IVR|Checktime|Menu|Feedback|Tenant|Password|"
     r"Export (XLS|CSV)|Reset|File|Record|Background|back office|Multiservice|Flat)\b")
+
+
+
+
+def _exit_cause_codes() -> re.Pattern:
+    """The exit-cause column groups of the Italian Nexus show the PBX's codes untranslated,
+    underscores included (queue tables: NCC, CANCELED, NOANSWER, QUEUE_JOINEMPTY, seed lines
+    4196, 4211, 4338; operator tables: ANSWERED ELSEWHERE, CONGESTION, REFUSED, TIMEOUT, seed
+    lines 5286, 5292, 5398): every code of the PBX's exit-cause list (seed lines 13677-13706,
+    pbxlens.models.vocabulary: CLOSED, FULL, QUEUE_CALLBACK, ATXFER_BUSY, ...) is shown so."""
+    from pbxlens.models.vocabulary import EXIT_CAUSES
+
+    codes = sorted((t.code for t in EXIT_CAUSES if re.fullmatch(r"[A-Z][A-Z0-9_-]+", t.code)),
+                   key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, codes)) + r")(?![\w-])")
+
+
+EXIT_CAUSE_CODES = _exit_cause_codes()
 
 
 def visible_texts(driver) -> list[str]:
@@ -198,7 +212,7 @@ def findings(texts: list[str], lang: str, data: frozenset[str] = frozenset()) ->
         if text in foreign:
             bad.append(f"{'English' if lang == 'it' else 'Italian'} string: {text!r}")
         elif lang == "it":
-            rest = ALLOWED_IN_ITALIAN.sub(" ", text)
+            rest = ALLOWED_IN_ITALIAN.sub(" ", EXIT_CAUSE_CODES.sub(" ", text))
             words = {w.lower() for w in _WORD.findall(rest)} & english
             if ENGLISH_WORDS.search(rest) or words:
                 bad.append(f"English word: {text!r}")

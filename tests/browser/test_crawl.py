@@ -55,6 +55,7 @@ def site(live):
         (uid,) = cur.execute("SELECT unique_id FROM call_legs GROUP BY unique_id"
                              " ORDER BY count(*) DESC, unique_id LIMIT 1").fetchone()
         names = crawl.data_names(cur)
+    names |= {u.username for u in auth.list_users(live.store)}  # in charge of a ticket, ...
     pages = crawl.registered_pages(
         {"report_id": [d.id for d in all_reports()], "unique_id": [uid]},
         {"/reports/<report_id>": f"?from={DAY1}&to={DAY2}"})

@@ -55,7 +55,7 @@ def layout(**_kwargs):
                     for f in ("company", "contact", "email", "phones", "outlook", "exposure")
                 ],
                 dashGridOptions={"domLayout": "autoHeight", "pagination": True, "paginationPageSize": 50},
-                columnSize="sizeToFit",
+                columnSize="autoSize",  # each column as wide as its values: no cut e-mail
                 className="ag-theme-alpine pbx-grid",
             ),
         ]
