@@ -1047,3 +1047,25 @@ STRINGS.update({
     "alert_check_field": ("{queue} {field}: live {live}, CDR {cdr}",
                           "{queue} {field}: live {live}, CDR {cdr}"),
 })
+# the page crawl: strings it found outside the catalog (tickets, trace)
+STRINGS.update({
+    "created": ("Created", "Creato il"),
+    "caller_company": ("Caller's company", "Azienda del chiamante"),
+    "called_company": ("Called company", "Azienda del chiamato"),
+    "tk_date": ("Date", "Data"),
+    # ticket statuses: stored as the Nexus's Italian codes (pbxlens.tickets.ticket.STATUSES)
+    "tk_status_nuovo": ("New", "Nuovo"),
+    "tk_status_in_lavorazione": ("In progress", "In lavorazione"),
+    "tk_status_sospeso": ("Suspended", "Sospeso"),
+    "tk_status_chiuso": ("Closed", "Chiuso"),
+    "tk_status_annullato": ("Cancelled", "Annullato"),
+    # the estimate and tracking quick filters' values
+    "tk_facet_with": ("with", "con"),
+    "tk_facet_without": ("without", "senza"),
+})
+
+
+def ticket_status(code: str, lang: str = "en") -> str:
+    """A ticket status code (`in_lavorazione`) as the user reads it (`In lavorazione`)."""
+    key = f"tk_status_{code}"
+    return t(key, lang) if key in STRINGS else code

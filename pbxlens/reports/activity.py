@@ -146,7 +146,8 @@ _D = "duration"
 # Italian words of the simulator's and common PBX pause reasons; other reasons are the PBX's
 # own text, shown as they are after the translated "pause"
 PAUSE_REASONS = {"(no reason)": "(senza motivo)", "break": "breve", "lunch": "pranzo",
-                 "training": "formazione", "backoffice": "back office"}
+                 "training": "formazione", "backoffice": "back office",
+                 "wrap-up": "post-chiamata"}
 
 
 class PauseLabels(dict):

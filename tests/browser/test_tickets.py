@@ -11,6 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 
+from pbxlens.dashboards.i18n import ticket_status
 from pbxlens.store import users as auth
 from pbxlens.tickets import companies, listing, ticket
 from tests.browser.helpers import login, rows, wait
@@ -58,8 +59,10 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     d.find_element(By.ID, "te-duration").send_keys("00:30")
     _pick(d, "te-track-type", "assistenza")
     d.find_element(By.ID, "te-track").click()
+    sup = next(u for u in auth.list_users(store) if u.username == "sup")
+    status = ticket_status("in_lavorazione", sup.lang)
     wait(d).until(lambda drv: "00:30" in drv.find_element(By.ID, "te-info").text
-                  and "in_lavorazione" in drv.find_element(By.ID, "te-info").text)
+                  and status in drv.find_element(By.ID, "te-info").text)
     shot("ticket_edit")
     d.get(base + "/tickets")
     wait(d).until(lambda drv: tk["number"] in drv.find_element(By.ID, "tl-grid").text)

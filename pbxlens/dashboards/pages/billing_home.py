@@ -84,7 +84,7 @@ def layout(**_kwargs):
                           dcc.Input(id="bh-cr-gw", type="text", className="pbx-input")],
                          className="pbx-field"),
                 html.Div([html.Label(t("carrier_columns", lang)),
-                          dcc.Input(id="bh-cr-cols", type="text", className="pbx-input",
+                          dcc.Input(id="bh-cr-cols", type="text", className="pbx-input pbx-code",
                                     placeholder=get_settings().carrier_columns)],
                          className="pbx-field"),
                 html.Div([html.Label(t("carrier_format", lang)),

@@ -61,8 +61,11 @@ def _cal_rows(lang: str) -> list[dict]:
 
 
 def _grid(gid: str, cols: list[tuple[str, str]], rows: list[dict], lang: str) -> dag.AgGrid:
+    # long texts (formulas, holiday lists) wrap in their cell rather than being cut
     return dag.AgGrid(id=gid, rowData=rows, columnSize="sizeToFit",
                       columnDefs=[{"field": f, "headerName": t(k, lang)} for f, k in cols],
+                      defaultColDef={"wrapText": True, "autoHeight": True,
+                                     "wrapHeaderText": True, "autoHeaderHeight": True},
                       dashGridOptions={"domLayout": "autoHeight", "suppressCellFocus": True},
                       className="ag-theme-alpine pbx-grid")
 

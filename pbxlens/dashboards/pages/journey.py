@@ -12,6 +12,7 @@ from pbxlens.dashboards import context as web
 from pbxlens.dashboards import definitions_service as defs
 from pbxlens.dashboards.i18n import t
 from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
+from pbxlens.models import vocabulary
 from pbxlens.reports import format as fmt
 
 dash.register_page(__name__, path_template="/journeys/<unique_id>", name="Journey",
@@ -21,6 +22,15 @@ _KIND = {"ivr": "step_ivr", "queue": "step_queue", "agent": "step_agent",
          "transfer": "step_transfer", "group": "step_group", "voicemail": "step_voicemail",
          "checktime": "step_checktime", "outbound": "step_outbound", "service": "step_service",
          "other": "step_other"}
+
+
+# a transfer step's outcome is its kind; every other outcome is an exit cause code
+_TRANSFERS = {"attended": "ATXFER", "blind": "BLINDXFER"}
+
+
+def _outcome(code: str, lang: str) -> str:
+    """A step's outcome as the vocabulary names it in `lang` (an unknown code as it is)."""
+    return vocabulary.label("exit_cause", _TRANSFERS.get(code, code), lang) if code else ""
 
 
 def _yes(v, lang: str) -> str:
@@ -45,7 +55,7 @@ def _steps(j, lang: str) -> html.Table:
             html.Td(defs.local_time(s.at)),
             html.Td(("└ " if s.level else "") + t(_KIND.get(s.kind, "step_other"), lang),
                     style={"paddingLeft": f"{0.3 + 1.5 * s.level}em"}),
-            html.Td(s.label), html.Td(s.outcome), html.Td(_yes(s.answered, lang)),
+            html.Td(s.label), html.Td(_outcome(s.outcome, lang)), html.Td(_yes(s.answered, lang)),
             html.Td(_dur(s.wait_s, lang)), html.Td(_dur(s.talk_s, lang)), html.Td(detail)],
             className=f"pbx-step pbx-step-{s.kind}"))
     return html.Table([html.Thead(head), html.Tbody(body)], className="pbx-table",
@@ -85,7 +95,8 @@ def layout(unique_id: str | None = None, **_kwargs):
     facts = [(t("start", lang), defs.local_time(c["started"])), (t("caller", lang), c["caller"]),
              (t("called", lang), c["called"]),
              (t("direction", lang), t(f"dir_{c['direction']}", lang)),
-             (t("status", lang), c["status"]), (t("duration", lang), _dur(c["duration_s"], lang)),
+             (t("status", lang), vocabulary.label("status", c["status"], lang)),
+             (t("duration", lang), _dur(c["duration_s"], lang)),
              (t("repeat_caller", lang), _yes(j.repeat, lang)), (t("fcr", lang),
                                                                _yes(j.fcr, lang))]
     sections = [

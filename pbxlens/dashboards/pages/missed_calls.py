@@ -46,8 +46,11 @@ def _cols(lang: str, booked: bool) -> list[dict]:
         c.append({"field": "booked_at", "headerName": t("mc_booked_at", lang)})
     c += [{"field": "first_call", "headerName": t("mc_first_call", lang)},
           {"field": "last_call", "headerName": t("mc_last_call", lang)},
-          {"field": "num_calls", "headerName": t("mc_calls", lang), "width": 80},
-          {"field": "num_recalled", "headerName": t("mc_recalled", lang), "width": 90},
+          # counts: narrow, but never narrower than their header ("richiamate")
+          {"field": "num_calls", "headerName": t("mc_calls", lang), "width": 110,
+           "minWidth": 110},
+          {"field": "num_recalled", "headerName": t("mc_recalled", lang), "width": 120,
+           "minWidth": 120},
           {"field": "last_recalled", "headerName": t("mc_last_recalled", lang)},
           {"field": "call_num", "headerName": t("mc_call_num", lang),
            "cellClass": "pbx-mc-num" if booked else ""},

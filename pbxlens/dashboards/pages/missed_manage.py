@@ -15,6 +15,7 @@ from pbxlens.dashboards.pages import missed_common as mc
 from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.missed_calls import operations as op
 from pbxlens.missed_calls.errors import MissedError
+from pbxlens.reports import get
 from pbxlens.store import roles
 
 dash.register_page(__name__, path="/missed/manage", name="Missed calls · manage",
@@ -44,7 +45,8 @@ def layout(**_kwargs):
            for o in op.eligible_operators(web.store(), user.tenant)]
     return html.Div([
         html.H1(t("mc_manage", lang)),
-        html.Nav([dcc.Link(r, href=f"/reports/{r}", className="pbx-tab") for r in REPORTS],
+        html.Nav([dcc.Link(get(r).title(lang), href=f"/reports/{r}", className="pbx-tab")
+                  for r in REPORTS],
                  className="pbx-tabs", id="mm-reports"),
         html.Div([*mc.filter_inputs("mm", lang, FILTERS), *mc.sort_bar("mm", lang),
                   html.Button(t("search", lang), id="mm-search", n_clicks=0,

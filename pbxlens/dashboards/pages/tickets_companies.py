@@ -14,10 +14,10 @@ from pbxlens import PbxlensError
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import forbidden
+from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.tickets import files, views
 
-dash.register_page(__name__, path="/tickets/companies", name="Companies", title="pbxlens · companies")
+dash.register_page(__name__, path="/tickets/companies", name="Companies", title=page_title("companies"))
 
 
 def _rows() -> list[dict]:
@@ -55,7 +55,7 @@ def layout(**_kwargs):
                     for f in ("company", "contact", "email", "phones", "outlook", "exposure")
                 ],
                 dashGridOptions={"domLayout": "autoHeight", "pagination": True, "paginationPageSize": 50},
-                columnSize="sizeToFit",
+                columnSize="autoSize",  # each column as wide as its values: no cut e-mail
                 className="ag-theme-alpine pbx-grid",
             ),
         ]

@@ -17,12 +17,12 @@ from pbxlens import PbxlensError
 from pbxlens.config import get_settings
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import error_box, forbidden
+from pbxlens.dashboards.i18n import t, ticket_status
+from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
 from pbxlens.dashboards.pages.tickets_new import field, priority_options, users_options
 from pbxlens.tickets import companies, listing, ticket, tracking, views
 
-dash.register_page(__name__, path="/tickets/edit", name="Ticket", title="pbxlens · ticket")
+dash.register_page(__name__, path="/tickets/edit", name="Ticket", title=page_title("ticket"))
 
 
 def _fmt(v) -> str:
@@ -31,11 +31,15 @@ def _fmt(v) -> str:
     return "" if v is None else str(v)
 
 
-def _grid(grid_id: str, rows: list[dict], fields: tuple[str, ...]) -> dag.AgGrid:
+# a grid field -> its header's catalog key, where the two differ
+_HEADERS = {"unique_id": "call_id", "date": "tk_date"}
+
+
+def _grid(grid_id: str, rows: list[dict], fields: tuple[str, ...], lang: str) -> dag.AgGrid:
     return dag.AgGrid(
         id=grid_id,
         rowData=rows,
-        columnDefs=[{"field": f} for f in fields],
+        columnDefs=[{"field": f, "headerName": t(_HEADERS.get(f, f), lang)} for f in fields],
         dashGridOptions={"domLayout": "autoHeight"},
         columnSize="sizeToFit",
         className="ag-theme-alpine pbx-grid",
@@ -48,7 +52,7 @@ def _details(tk: dict | None, lang: str):
     info = [
         (t("account", lang), tk["account"]),
         (t("final_customer", lang), tk["final_customer"]),
-        (t("status", lang), tk["status"]),
+        (t("status", lang), ticket_status(tk["status"], lang)),
         (t("priority", lang), tk["priority"]),
         (t("type", lang), tk["type"]),
         (t("area", lang), tk["area"]),
@@ -81,9 +85,10 @@ def _details(tk: dict | None, lang: str):
             ),
             html.P(tk["description"] or "", className="pbx-muted"),
             html.H3(t("tracking", lang)),
-            _grid("te-tracking", tracks, ("date", "duration", "type", "billable", "description")),
+            _grid("te-tracking", tracks, ("date", "duration", "type", "billable", "description"), lang),
             html.H3(t("linked_call", lang)),
-            _grid("te-calls", tk["calls"], ("unique_id", "start", "caller", "called", "status", "direction")),
+            _grid("te-calls", tk["calls"], ("unique_id", "start", "caller", "called", "status", "direction"),
+                  lang),
             html.H3(t("messages", lang)),
             html.Ul(
                 [
@@ -126,7 +131,7 @@ def layout(id: str | None = None, **_kwargs):  # `id`: the query parameter
         prios, users = priority_options(c), users_options(c, u.tenant)
     with web.store().ops_write() as c:
         ticket.mark_read(c, tid, u.id)
-    statuses = [{"label": s, "value": s} for s in ticket.STATUSES]
+    statuses = [{"label": ticket_status(s, lang), "value": s} for s in ticket.STATUSES]
     return html.Div(
         [
             dcc.Store(id="te-id", data=tid),

@@ -17,13 +17,13 @@ from dash import Input, Output, State, dcc, html, no_update
 from pbxlens import PbxlensError
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import forbidden
+from pbxlens.dashboards.i18n import t, ticket_status
+from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.dashboards.pages.tickets_new import field, options, users_options
 from pbxlens.tickets import companies, files, listing, ticket
 from pbxlens.tickets.tracking import format_hm
 
-dash.register_page(__name__, path="/tickets", name="Tickets", title="pbxlens · tickets")
+dash.register_page(__name__, path="/tickets", name="Tickets", title=page_title("tickets"))
 
 _FACETS = ("status", "priority", "type", "area", "tags", "estimate", "tracking")
 
@@ -86,7 +86,7 @@ def _advanced(lang: str) -> html.Div:
     return html.Div(out, className="pbx-filters", id="tl-advanced")
 
 
-def _grid_rows(rows: list[dict]) -> list[dict]:
+def _grid_rows(rows: list[dict], lang: str) -> list[dict]:
     """The grid's cells; the rows come masked for the user from `listing.rows`."""
     out = []
     for r in rows:
@@ -96,7 +96,7 @@ def _grid_rows(rows: list[dict]) -> list[dict]:
                 "title": r["title"],
                 "account": r["account"],
                 "final_customer": r["final_customer"],
-                "status": r["status"],
+                "status": ticket_status(r["status"], lang),
                 "in_charge": r["in_charge"] or "",
                 "assigned": r["assigned"] or "",
                 "priority": r["priority"],
@@ -113,8 +113,19 @@ def _grid_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
-def _facet_options(counts: dict) -> list[list[dict]]:
-    return [[{"value": v, "label": f" {v} ({n})"} for v, n in counts.get(f, [])] for f in _FACETS]
+def _facet_label(facet: str, value: str, lang: str) -> str:
+    """A quick filter's value as shown: statuses and with/without from the catalog; types,
+    areas, tags and priorities are the tenant's own names."""
+    if facet == "status":
+        return ticket_status(value, lang)
+    if facet in ("estimate", "tracking") and value in ("with", "without"):
+        return t(f"tk_facet_{value}", lang)
+    return value
+
+
+def _facet_options(counts: dict, lang: str) -> list[list[dict]]:
+    return [[{"value": v, "label": f" {_facet_label(f, v, lang)} ({n})"}
+             for v, n in counts.get(f, [])] for f in _FACETS]
 
 
 def layout(**_kwargs):
@@ -142,8 +153,8 @@ def layout(**_kwargs):
         {"field": "area", "headerName": t("area", lang)},
         {"field": "tags", "headerName": t("tags", lang)},
         {"field": "bell", "headerName": "🔔", "width": 70},
-        {"field": "created"},
-        {"field": "estimate"},
+        {"field": "created", "headerName": t("created", lang)},
+        {"field": "estimate", "headerName": t("estimate", lang)},
         {"field": "tracking", "headerName": t("tracking", lang)},
     ]
     panel = [
@@ -154,7 +165,7 @@ def layout(**_kwargs):
             ],
             className="pbx-facet",
         )
-        for f, o in zip(_FACETS, _facet_options(counts), strict=True)
+        for f, o in zip(_FACETS, _facet_options(counts, lang), strict=True)
     ]
     tools = [
         html.Button(t("export_xls", lang), id="tl-xlsx", n_clicks=0, className="pbx-btn"),
@@ -201,7 +212,7 @@ def layout(**_kwargs):
                     html.Div(
                         dag.AgGrid(
                             id="tl-grid",
-                            rowData=_grid_rows(rows),
+                            rowData=_grid_rows(rows, lang),
                             columnDefs=cols,
                             dashGridOptions={
                                 "domLayout": "autoHeight",
@@ -247,7 +258,8 @@ def search(_n, values, text, unread, adv):
         rows, counts = _query(values, text, unread, adv)
     except (PbxlensError, ValueError) as exc:
         return no_update, [no_update] * len(_FACETS), str(exc)
-    return _grid_rows(rows), _facet_options(counts), ""
+    lang = web.lang()
+    return _grid_rows(rows, lang), _facet_options(counts, lang), ""
 
 
 @dash.callback(

@@ -13,10 +13,10 @@ from pbxlens import PbxlensError
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import forbidden
+from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.tickets import companies, ticket, views
 
-dash.register_page(__name__, path="/tickets/new", name="New ticket", title="pbxlens · ticket")
+dash.register_page(__name__, path="/tickets/new", name="New ticket", title=page_title("new_ticket"))
 
 
 def field(label: str, control, wide: bool = False) -> html.Div:

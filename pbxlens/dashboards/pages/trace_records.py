@@ -21,11 +21,11 @@ from pbxlens.config import get_settings
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.i18n import t
-from pbxlens.dashboards.pages.common import forbidden
+from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.dashboards.pages.tickets_new import field, options, priority_options
 from pbxlens.tickets import companies, trace
 
-dash.register_page(__name__, path="/trace", name="Trace", title="pbxlens · trace")
+dash.register_page(__name__, path="/trace", name="Trace", title=page_title("trace"))
 
 
 def _fmt(v) -> str:
@@ -222,8 +222,10 @@ def layout(
                         id="tr-calls",
                         rowData=m.recent_calls,
                         columnDefs=[
-                            {"field": f}
-                            for f in ("unique_id", "start", "caller", "called", "status", "direction")
+                            {"field": f, "headerName": t(k, lang)}
+                            for f, k in (("unique_id", "call_id"), ("start", "start"),
+                                         ("caller", "caller"), ("called", "called"),
+                                         ("status", "status"), ("direction", "direction"))
                         ],
                         dashGridOptions={"domLayout": "autoHeight"},
                         columnSize="sizeToFit",
@@ -266,7 +268,7 @@ def layout(
                 dag.AgGrid(
                     id="tr-grid",
                     rowData=_records(),
-                    columnDefs=[{"field": f} for f in cols],
+                    columnDefs=[{"field": f, "headerName": t(f, lang)} for f in cols],
                     dashGridOptions={"domLayout": "autoHeight", "pagination": True, "paginationPageSize": 50},
                     columnSize="autoSize",
                     className="ag-theme-alpine pbx-grid",
