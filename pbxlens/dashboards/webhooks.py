@@ -39,9 +39,10 @@ from pathlib import Path
 import flask
 import pyarrow as pa
 
+from pbxlens import pipeline
 from pbxlens.config import Settings
 from pbxlens.dashboards.store import Store
-from pbxlens.ingest import activity, events
+from pbxlens.ingest import events
 
 EVENTS_PATH = "/api/events"
 DR_PATH = "/voipToCall/kalliopeToCall/insert/"
@@ -291,10 +292,6 @@ class Committer:
                         loaded += lo
                         dup += r - lo
                         sources.add(source)
-                        if source == "events" and any(
-                                row["event_name"] in events.MEMBER_EVENTS
-                                for j in mine for row in j.rows):
-                            activity.refresh_events(cur, batch_id)  # same facts as a file
                 for j in jobs:
                     if j.reject is not None:
                         cur.execute("INSERT INTO quarantine (batch_id, source, line, record, raw, reason)"
@@ -304,10 +301,6 @@ class Committer:
                         quarantined += 1
                         sources.add(j.source)
                     j.batch_id = batch_id
-                if "dynamic_routing" in sources:  # missed calls: new requests (issue 9)
-                    from pbxlens.missed_calls import reconcile
-
-                    reconcile.on_batch(cur, batch_id)
                 fmt = "webhook_" + "+".join(sorted(sources))
                 cur.execute(
                     "INSERT INTO ingest_batches (batch_id, source, sha256, format, rows_read, rows_loaded,"
@@ -319,6 +312,7 @@ class Committer:
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
+            pipeline.run_pending(pipeline.StepContext(cur))  # same facts as from a file
         self.commits += 1
 
     def _insert(self, cur, source: str, jobs: list[_Job], batch_id: int, now: datetime) -> tuple[int, int]:

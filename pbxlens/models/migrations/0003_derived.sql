@@ -146,19 +146,22 @@ WITH c AS (
   JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
     AND l.leg_branch = c.leg_branch
   WHERE l.dest_type IN ('queue', 'local_exten')
-), w AS (
-  SELECT *, max(CASE WHEN dest_type = 'queue' THEN seq END) OVER (
-      PARTITION BY tenant, unique_id, leg_branch ORDER BY seq
-      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_qseq
-  FROM l
+), a AS (
+  -- the nearest earlier queue line of the same call (an ASOF join: no window over the path)
+  SELECT w.*, q.seq AS q_seq0, q.dest_id AS q_id0, q.dest_name AS q_name0,
+    q.enter_ts AS q_enter0,
+    coalesce(w.enter_ts >= q.enter_ts AND w.enter_ts <= q.exit_ts
+      AND w.source_num IS NOT DISTINCT FROM q.source_num, false) AS in_visit
+  FROM (SELECT * FROM l WHERE dest_type = 'local_exten') w
+  ASOF LEFT JOIN (SELECT * FROM l WHERE dest_type = 'queue') q
+    ON q.tenant = w.tenant AND q.unique_id = w.unique_id AND q.leg_branch = w.leg_branch
+    AND w.seq > q.seq
 ), r AS (
-  SELECT w.*, q.seq AS q_seq, q.dest_id AS q_id, q.dest_name AS q_name, q.enter_ts AS q_enter
-  FROM w
-  LEFT JOIN l q ON q.tenant = w.tenant AND q.unique_id = w.unique_id
-    AND q.leg_branch = w.leg_branch AND q.seq = w.prev_qseq
-    AND w.enter_ts >= q.enter_ts AND w.enter_ts <= q.exit_ts
-    AND w.source_num IS NOT DISTINCT FROM q.source_num
-  WHERE w.dest_type = 'local_exten'
+  SELECT a.* EXCLUDE (q_seq0, q_id0, q_name0, q_enter0, in_visit),
+    CASE WHEN in_visit THEN q_seq0 END AS q_seq, CASE WHEN in_visit THEN q_id0 END AS q_id,
+    CASE WHEN in_visit THEN q_name0 END AS q_name,
+    CASE WHEN in_visit THEN q_enter0 END AS q_enter
+  FROM a
 ), rb AS (
   SELECT r.*, CASE
            WHEN r.exit_cause = 'BLINDXFER' THEN 'TRANSFER'
