@@ -57,12 +57,13 @@ CREATE OR REPLACE TEMP MACRO pbx_dur_hms(s) AS CASE
         + CAST(pbx_hms(s).h AS BIGINT) * 3600 + CAST(pbx_hms(s).m AS BIGINT) * 60
         + CAST(replace(pbx_hms(s).s, ',', '.') AS DECIMAL(18, 3)))::DECIMAL(18, 3)
 END;
+-- h:mm:ss first (DuckDB reads it as an interval): a failing TRY_CAST to DECIMAL costs more
+-- than the pattern test, and no h:mm:ss text is a number.
 CREATE OR REPLACE TEMP MACRO pbx_dur(s) AS CASE
     WHEN s IS NULL OR trim(s) = '' THEN NULL::DECIMAL(18, 3)
-    WHEN TRY_CAST(s AS DECIMAL(18, 3)) IS NOT NULL THEN TRY_CAST(s AS DECIMAL(18, 3))
-    -- fast path: h:mm:ss (DuckDB reads it as an interval)
     WHEN regexp_full_match(s, '\d{1,3}:\d{2}:\d{2}')
         THEN epoch(TRY_CAST(s AS INTERVAL))::DECIMAL(18, 3)
+    WHEN TRY_CAST(s AS DECIMAL(18, 3)) IS NOT NULL THEN TRY_CAST(s AS DECIMAL(18, 3))
     WHEN TRY_CAST(replace(trim(s), ',', '.') AS DECIMAL(18, 3)) IS NOT NULL
         THEN TRY_CAST(replace(trim(s), ',', '.') AS DECIMAL(18, 3))
     ELSE pbx_dur_hms(s)
@@ -371,13 +372,16 @@ def group_calls(con: duckdb.DuckDBPyConnection) -> None:
     """stage_calls: one row per call (or click2call branch) of the good rows, in file order,
     with its path's length and hash from the same aggregation."""
     keep = [c for c in GROUP_COLUMNS if c not in ("tenant", "unique_id")]
+    # rows read from a CSV are records; the JSON/XML readers number the call objects (_rec)
+    by_record = con.execute("SELECT count(_rec) > 0 FROM norm_rows").fetchone()[0]
+    records = "count(DISTINCT coalesce(_rec, _row))" if by_record else "count(*)"
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE stage_calls AS
     WITH grouped AS (
       SELECT tenant, unique_id, group_hash, min(_row) AS first_row,
           {', '.join(f'any_value({c}) AS {c}' for c in keep)},
           any_value(unique_epoch) AS unique_epoch, any_value(start_local) AS start_local,
-          any_value(extra) AS extra, count(DISTINCT coalesce(_rec, _row)) AS n_records,
+          any_value(extra) AS extra, {records} AS n_records,
           count(*) FILTER (WHERE has_leg)::INTEGER AS path_len,
           -- order-free and position-free: the same path in another export hashes the same
           hash(sum(hash({_LEG_HASH})::HUGEINT) FILTER (WHERE has_leg)) AS path_hash,
