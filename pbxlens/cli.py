@@ -186,6 +186,20 @@ def status(db: DbOption = None) -> None:
     for d, s, n in by.fetchall():
         t2.add_row(d, s, f"{n:,}")
     out.print(t2)
+    _print_steps(con)
+
+
+def _print_steps(con) -> None:
+    """Where each post-batch step stands (pbxlens.pipeline)."""
+    from pbxlens import pipeline
+
+    t3 = Table(title="post-batch steps")
+    for c in ("step", "last batch", "batches behind", "calls behind", "last run s", "error"):
+        t3.add_column(c, justify="left" if c in ("step", "error") else "right")
+    for s in pipeline.status(con):
+        t3.add_row(s.step, str(s.last_batch), f"{s.batches_behind:,}", f"{s.calls_behind:,}",
+                   "" if s.seconds is None else f"{s.seconds:.2f}", s.error or "")
+    out.print(t3)
 
 
 @app.command()

@@ -120,3 +120,16 @@ def test_file_seconds_cover_the_whole_file(sim_all, store):
     (r,) = ingest_paths(store, [sim_all / "cdr_detailed.csv"])
     parse_s, load_s = store.execute("SELECT parse_s, load_s FROM ingest_batches").fetchone()
     assert r.seconds >= round(parse_s + load_s, 3) > 0
+
+
+def test_status_shows_each_step(sim_all, tmp_path):
+    path = tmp_path / "s.duckdb"
+    con = db.connect(path)
+    ingest_paths(con, [sim_all / "cdr_summary.csv"])
+    con.close()
+    out = subprocess.run([sys.executable, "-m", "pbxlens", "status", "--db", str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "post-batch steps" in out.stdout
+    for s in STEPS:
+        assert s.name in out.stdout

@@ -51,17 +51,25 @@ def ingest_file(
     return result
 
 
+# While an ingest writes: its memory budget (beyond it DuckDB spills the staging tables and
+# joins to its temp directory), and no FSST string compression (the costliest method to
+# write: a quarter of the write time, for a store about a fifth larger; reads gain).
+_WRITE_SETTINGS = {"memory_limit": None, "disabled_compression_methods": "fsst"}
+
+
 @contextlib.contextmanager
 def _ingest_memory(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """The ingest's memory budget (`ingest_memory_limit`): beyond it DuckDB spills the
-    staging tables and joins to its temp directory."""
+    """The ingest's settings (_WRITE_SETTINGS), restored afterwards."""
     normalize.prepare(con)
-    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    con.execute("SET memory_limit = ?", [get_settings().ingest_memory_limit])
+    wanted = {**_WRITE_SETTINGS, "memory_limit": get_settings().ingest_memory_limit}
+    before = {k: con.execute("SELECT current_setting(?)", [k]).fetchone()[0] for k in wanted}
+    for k, v in wanted.items():
+        con.execute(f"SET {k} = ?", [v])
     try:
         yield
     finally:
-        con.execute("SET memory_limit = ?", [before])
+        for k, v in before.items():
+            con.execute(f"SET {k} = ?", [v])
 
 
 def _run_steps(con: duckdb.DuckDBPyConnection, path: Path | None,

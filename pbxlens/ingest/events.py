@@ -22,7 +22,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from pbxlens.ingest import loader
 from pbxlens.ingest.loader import FileResult
@@ -154,11 +153,14 @@ def is_event_log(path: Path) -> bool:
 
 _COLS = ("pbx_serial", "event_key", "event_id", "event_name", "severity", "event_ts", "tenant",
          "unique_id", "params")
-_SCHEMA = pa.schema([("pbx_serial", pa.string()), ("event_key", pa.string()),
-                     ("event_id", pa.int64()), ("event_name", pa.string()),
-                     ("severity", pa.int16()), ("event_ts", pa.timestamp("us", tz="UTC")),
-                     ("tenant", pa.string()), ("unique_id", pa.string()),
-                     ("params", pa.string()), ("line", pa.int64())])
+def _schema():
+    import pyarrow as pa  # loaded with the first event log
+
+    return pa.schema([("pbx_serial", pa.string()), ("event_key", pa.string()),
+                      ("event_id", pa.int64()), ("event_name", pa.string()),
+                      ("severity", pa.int16()), ("event_ts", pa.timestamp("us", tz="UTC")),
+                      ("tenant", pa.string()), ("unique_id", pa.string()),
+                      ("params", pa.string()), ("line", pa.int64())])
 
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, result: FileResult, sha: str,
@@ -195,7 +197,9 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, result: FileResult, sh
     result.rows_read = len(rows) + len(rejects) + dup_in_file
     parse_s = timer.lap()
     result.batch_id = loader.begin_batch(con)
-    ev_rows = pa.Table.from_pylist(rows, schema=_SCHEMA)  # noqa: F841 (DuckDB scans it by name)
+    import pyarrow as pa
+
+    ev_rows = pa.Table.from_pylist(rows, schema=_schema())  # noqa: F841 (DuckDB scans it by name)
     cols = ", ".join(_COLS)
     new = con.execute(
         f"INSERT INTO pbx_events ({cols}, received_at, batch_id)"

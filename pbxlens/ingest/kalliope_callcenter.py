@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from pbxlens.ingest.callcenter_fields import (
     ALL_FIELDS,
@@ -172,6 +171,8 @@ class _Collector:
         self.rejects.append((rec, line, raw[:100_000], reason))
 
     def load(self, con: duckdb.DuckDBPyConnection) -> None:
+        import pyarrow as pa  # loaded with the first Call Center file
+
         table = pa.table({c: pa.array(v, type=pa.int64() if c in ("_rec", "_line")
                                       else pa.string()) for c, v in self.columns.items()})
         con.register("cc_raw_arrow", table)
