@@ -37,7 +37,11 @@ TABLES = ("call_facts", "queue_visits", "agent_legs", "line_calls")
 
 
 def _sec(a: str, b: str) -> str:
-    return f"CAST(date_diff('second', {a}, {b}) AS INTEGER)"
+    """Whole seconds from instant a to b, counted as date_diff('second', a, b) counts them
+    (second boundaries crossed), without the calendar arithmetic date_diff does on a
+    TIMESTAMPTZ (about 50 times slower). Exact: microsecond epochs fit a double."""
+    return (f"CAST(floor(epoch_us({b}) / 1000000) - floor(epoch_us({a}) / 1000000)"
+            " AS INTEGER)")
 
 
 _ANS = "'NCC-AGENT', 'NCC-CALLER', 'NCC', 'ANSWER', 'TRANSFER', 'TRASFERIMENTO'"
@@ -113,23 +117,25 @@ AGENT_LEGS_SQL = f"""INSERT INTO agent_legs
 WITH c AS (
   SELECT * FROM {{scope}}
 ), l AS (
+  -- the path lines alone (the call's fields are joined after the visit lookup: narrower rows)
   SELECT l.tenant, l.unique_id, l.leg_branch, l.seq, l.dest_type, l.dest_id, l.dest_name,
-    l.source_num, l.enter_ts, l.answer_ts, l.exit_ts, l.exit_cause, l.answered_by,
-    c.start_local, c.direction, c.status, c.caller, c.called
-  FROM c
-  JOIN {{legs}} l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
-    AND l.leg_branch = c.leg_branch
+    l.source_num, l.enter_ts, l.answer_ts, l.exit_ts, l.exit_cause, l.answered_by
+  FROM {{legs}} l
   WHERE l.dest_type IN ('queue', 'local_exten')
+), q AS (
+  SELECT *, lead(seq, 1, 2147483647) OVER (PARTITION BY tenant, unique_id, leg_branch
+      ORDER BY seq) AS next_q
+  FROM l WHERE dest_type = 'queue'
 ), a AS (
-  -- the nearest earlier queue line of the same call (an ASOF join: no window over the path)
+  -- the nearest earlier queue line of the same call: the one before the leg whose next queue
+  -- line (if any) comes after it (a hash join on the call; the window runs on queue lines only)
   SELECT w.*, q.seq AS q_seq0, q.dest_id AS q_id0, q.dest_name AS q_name0,
     q.enter_ts AS q_enter0,
     coalesce(w.enter_ts >= q.enter_ts AND w.enter_ts <= q.exit_ts
       AND w.source_num IS NOT DISTINCT FROM q.source_num, false) AS in_visit
   FROM (SELECT * FROM l WHERE dest_type = 'local_exten') w
-  ASOF LEFT JOIN (SELECT * FROM l WHERE dest_type = 'queue') q
-    ON q.tenant = w.tenant AND q.unique_id = w.unique_id AND q.leg_branch = w.leg_branch
-    AND w.seq > q.seq
+  LEFT JOIN q ON q.tenant = w.tenant AND q.unique_id = w.unique_id
+    AND q.leg_branch = w.leg_branch AND q.seq < w.seq AND w.seq < q.next_q
 ), r AS (
   SELECT a.* EXCLUDE (q_seq0, q_id0, q_name0, q_enter0, in_visit),
     CASE WHEN in_visit THEN q_seq0 END AS q_seq, CASE WHEN in_visit THEN q_id0 END AS q_id,
@@ -138,22 +144,26 @@ WITH c AS (
   FROM a
 ), rb AS (
   SELECT r.*, {_R_BLOCK} AS block FROM r
+), ra AS (
+  SELECT rb.*, block IN ({_ANS}) AS ans FROM rb
 ), legs AS (
-  SELECT tenant, unique_id, leg_branch, seq, 'recv' AS kind, start_local, status, direction,
-    caller, called, dest_id AS extension, dest_name AS op_name,
-    CASE WHEN block IN ({_ANS}) THEN nullif(answered_by, '') END AS account,
-    q_seq, CASE WHEN q_seq IS NOT NULL THEN
-      coalesce(nullif(q_id, ''), nullif(q_name, ''), '') END AS qkey,
-    q_id AS queue_id, q_name AS queue_name, exit_cause, block, block IN ({_ANS}) AS answered,
-    coalesce({_sec('enter_ts', 'coalesce(answer_ts, exit_ts)')}, 0) AS ring_s,
-    CASE WHEN block IN ({_ANS}) THEN
-      coalesce({_sec('coalesce(q_enter, enter_ts)', 'answer_ts')}, 0) ELSE 0 END AS resp_s,
-    CASE WHEN block IN ({_ANS}) THEN coalesce({_sec('answer_ts', 'exit_ts')}, 0) ELSE 0 END
-      AS talk_s,
-    CASE WHEN block IN ({_ANS}) THEN coalesce({_sec('answer_ts', 'exit_ts')}, 0)
-         WHEN block IN ('ANSWERED ELSEWHERE', 'REFUSED', 'TIMEOUT') THEN 0
-         ELSE coalesce({_sec('enter_ts', 'exit_ts')}, 0) END AS worked_s
-  FROM rb
+  SELECT r.tenant, r.unique_id, r.leg_branch, r.seq, 'recv' AS kind, c.start_local, c.status,
+    c.direction, c.caller, c.called, r.dest_id AS extension, r.dest_name AS op_name,
+    CASE WHEN r.ans THEN nullif(r.answered_by, '') END AS account,
+    r.q_seq, CASE WHEN r.q_seq IS NOT NULL THEN
+      coalesce(nullif(r.q_id, ''), nullif(r.q_name, ''), '') END AS qkey,
+    r.q_id AS queue_id, r.q_name AS queue_name, r.exit_cause, r.block,
+    r.ans AS answered,
+    coalesce({_sec('r.enter_ts', 'coalesce(r.answer_ts, r.exit_ts)')}, 0) AS ring_s,
+    CASE WHEN r.ans THEN
+      coalesce({_sec('coalesce(r.q_enter, r.enter_ts)', 'r.answer_ts')}, 0) ELSE 0 END AS resp_s,
+    CASE WHEN r.ans THEN coalesce({_sec('r.answer_ts', 'r.exit_ts')}, 0)
+      ELSE 0 END AS talk_s,
+    CASE WHEN r.ans THEN coalesce({_sec('r.answer_ts', 'r.exit_ts')}, 0)
+         WHEN r.block IN ('ANSWERED ELSEWHERE', 'REFUSED', 'TIMEOUT') THEN 0
+         ELSE coalesce({_sec('r.enter_ts', 'r.exit_ts')}, 0) END AS worked_s
+  FROM ra r
+  JOIN c ON c.tenant = r.tenant AND c.unique_id = r.unique_id AND c.leg_branch = r.leg_branch
   UNION ALL
   SELECT c.tenant, c.unique_id, c.leg_branch, 0 AS seq, 'orig' AS kind, c.start_local,
     c.status, c.direction, c.caller, c.called, NULL AS extension, NULL AS op_name,
@@ -245,22 +255,23 @@ WITH gc AS (
   JOIN {{legs}} l ON l.tenant = gc.tenant AND l.unique_id = gc.unique_id
     AND l.leg_branch = gc.leg_branch
   WHERE l.dest_type IN ('callg', 'queue', 'ivr', 'local_exten', 'obl')
-), w AS (
-  SELECT *, max(CASE WHEN dest_type IN ('callg', 'queue', 'ivr') THEN seq END) OVER (
-      PARTITION BY tenant, unique_id, leg_branch ORDER BY seq
-      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_seq
-  FROM l
+), k AS (
+  -- container lines (group, queue, IVR) with the next one's seq: a member line belongs to
+  -- the container before it whose next container comes after it
+  SELECT *, lead(seq, 1, 2147483647) OVER (PARTITION BY tenant, unique_id, leg_branch
+      ORDER BY seq) AS next_k
+  FROM l WHERE dest_type IN ('callg', 'queue', 'ivr')
 ), m AS (
-  SELECT w.tenant, w.unique_id, w.leg_branch, w.prev_seq,
+  SELECT w.tenant, w.unique_id, w.leg_branch, g.seq AS prev_seq,
     count(*) FILTER (WHERE w.exit_cause = 'CFWD') AS n_cfwd,
     count(*) FILTER (WHERE w.exit_cause = 'UFWD') AS n_ufwd,
     count(*) FILTER (WHERE w.exit_cause = 'FORK2MOBILE') AS n_fork
-  FROM w JOIN l g ON g.tenant = w.tenant AND g.unique_id = w.unique_id
-    AND g.leg_branch = w.leg_branch AND g.seq = w.prev_seq
+  FROM l w JOIN k g ON g.tenant = w.tenant AND g.unique_id = w.unique_id
+    AND g.leg_branch = w.leg_branch AND g.seq < w.seq AND w.seq < g.next_k
   WHERE g.dest_type = 'callg' AND w.dest_type IN ('local_exten', 'obl')
     AND w.exit_cause IN ('CFWD', 'UFWD', 'FORK2MOBILE')
     AND w.enter_ts >= g.enter_ts AND w.enter_ts <= g.exit_ts
-  GROUP BY w.tenant, w.unique_id, w.leg_branch, w.prev_seq
+  GROUP BY w.tenant, w.unique_id, w.leg_branch, g.seq
 ), g AS (
   SELECT l.*, coalesce({_sec('l.answer_ts', 'l.exit_ts')}, 0) AS talk
   FROM l WHERE l.dest_type = 'callg'
