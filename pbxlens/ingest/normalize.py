@@ -399,8 +399,7 @@ def group_calls(con: duckdb.DuckDBPyConnection) -> None:
           {_vmap('status', 'c')}
     )
     SELECT c.* EXCLUDE (via_obl), hash({', '.join(CALL_HASH_COLUMNS)}) AS call_hash,
-        (dense_rank() OVER (PARTITION BY c.tenant, c.unique_id ORDER BY c.first_row) - 1)
-            ::SMALLINT AS leg_branch,
+        0::SMALLINT AS leg_branch,
         CASE WHEN c.source_type = 'ibl' THEN 'incoming'
              WHEN c.destination_type = 'obl' OR c.via_obl THEN 'outgoing'
              ELSE 'internal' END AS direction,
@@ -409,6 +408,22 @@ def group_calls(con: duckdb.DuckDBPyConnection) -> None:
     LEFT JOIN (SELECT DISTINCT tenant, unique_id FROM norm_rows WHERE reason IS NOT NULL) b
         USING (tenant, unique_id)
     ORDER BY c.first_row
+    """)
+    _number_branches(con)
+
+
+def _number_branches(con: duckdb.DuckDBPyConnection) -> None:
+    """leg_branch: the rows of one unique_id with different call fields are branches 0, 1 ...
+    in file order (click2call/callback, K-23760). Few calls have two: only those are ranked."""
+    con.execute("""
+    UPDATE stage_calls s SET leg_branch = r.leg_branch FROM (
+      SELECT tenant, unique_id, group_hash,
+        (dense_rank() OVER (PARTITION BY tenant, unique_id ORDER BY first_row) - 1)::SMALLINT
+          AS leg_branch
+      FROM stage_calls
+      SEMI JOIN (SELECT tenant, unique_id FROM stage_calls GROUP BY tenant, unique_id
+                 HAVING count(*) > 1) m USING (tenant, unique_id)) r
+    WHERE s.tenant = r.tenant AND s.unique_id = r.unique_id AND s.group_hash = r.group_hash
     """)
 
 
