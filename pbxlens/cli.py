@@ -191,12 +191,18 @@ def status(db: DbOption = None) -> None:
 
 def _print_steps(con) -> None:
     """Where each post-batch step stands (pbxlens.pipeline)."""
+    import duckdb
+
     from pbxlens import pipeline
 
+    try:
+        steps = pipeline.status(con)
+    except duckdb.CatalogException:  # a store not yet migrated (opened read-only)
+        return
     t3 = Table(title="post-batch steps")
     for c in ("step", "last batch", "batches behind", "calls behind", "last run s", "error"):
         t3.add_column(c, justify="left" if c in ("step", "error") else "right")
-    for s in pipeline.status(con):
+    for s in steps:
         t3.add_row(s.step, str(s.last_batch), f"{s.batches_behind:,}", f"{s.calls_behind:,}",
                    "" if s.seconds is None else f"{s.seconds:.2f}", s.error or "")
     out.print(t3)

@@ -405,8 +405,9 @@ def refresh(con: duckdb.DuckDBPyConnection, batch_ids: int | Sequence[int]) -> N
     slices = max(1, -(-n // CALLS_PER_SLICE))
     for k in range(slices):
         part = "" if slices == 1 else f" AND hash(unique_id) % {slices} = {k}"
+        part_legs = legs if slices == 1 else f"(SELECT * FROM {legs} WHERE true{part})"
         for sql in _INSERTS:
-            text = _batch_sql(sql, scope_sql.format(part=part), legs)
+            text = _batch_sql(sql, scope_sql.format(part=part), part_legs)
             con.execute(text, _params(text, values))
 
 
