@@ -41,9 +41,8 @@ def ingest_job(paths: list[Path], *, cleanup: Path | None = None,
                     progress(path, stage)
 
             missed_sync.prepare(ctx.con, ctx.ops)  # missed-call settings and flushes of now
-            results = ingest_paths(ctx.con, paths, progress=note)
-            missed_sync.push(ctx.con, ctx.ops)  # the callback requests the files changed
-            return results
+            # the reconcile step pushes the callback requests the files changed (ctx.ops)
+            return ingest_paths(ctx.con, paths, progress=note, ops=ctx.ops)
         finally:
             if cleanup is not None:
                 shutil.rmtree(cleanup, ignore_errors=True)
