@@ -18,7 +18,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 

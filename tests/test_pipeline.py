@@ -14,9 +14,9 @@ import duckdb
 import pytest
 
 from pbxlens import pipeline
-from pbxlens.store import analytics as db
 from pbxlens.ingest import derive, ingest_paths
 from pbxlens.pipeline import STEPS, PipelineError, StepContext
+from pbxlens.store import analytics as db
 from tests.ingest.test_batch_paths import DERIVED, _from_scratch, _snapshot
 
 

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pbxlens.store import analytics as db
 from pbxlens.billing import rating
 from pbxlens.ingest import activity, derive, ingest_paths, loader
 from pbxlens.missed_calls import reconcile
 from pbxlens.scale import rollups
+from pbxlens.store import analytics as db
 
 FACTS = ("calls", "call_legs")
 DERIVED = (*derive.TABLES, *(r.table for r in rollups.ROLLUPS), "agent_talk",
