@@ -17,7 +17,7 @@ from pbxlens import pipeline
 from pbxlens.ingest import derive, ingest_paths
 from pbxlens.pipeline import STEPS, PipelineError, StepContext
 from pbxlens.store import analytics as db
-from tests.ingest.test_batch_paths import DERIVED, _from_scratch, _snapshot
+from tests.ingest.test_batch_paths import DERIVED, from_scratch, snapshot
 
 
 def _marks(con) -> dict[str, int]:
@@ -44,7 +44,7 @@ def test_steps_run_once_per_batch(sim_all, store):
     assert pipeline.pending(store) == pipeline.Pending(r.batch_id, 0, 0)
     again = pipeline.run_pending(StepContext(store))
     assert [x.batches for x in again] == [0] * len(STEPS)
-    assert _snapshot(store, DERIVED) == _from_scratch(store)
+    assert snapshot(store, DERIVED) == from_scratch(store)
 
 
 def test_a_failing_step_waits_its_readers_and_resumes(sim_all, store, monkeypatch):
@@ -69,7 +69,7 @@ def test_a_failing_step_waits_its_readers_and_resumes(sim_all, store, monkeypatc
         "derive": 1, "rollups": 1, "activity": 1, "rating": 0, "reconcile": 1}
     assert set(_marks(store).values()) == {batch}
     assert pipeline.status(store)[0].error is None
-    assert _snapshot(store, DERIVED) == _from_scratch(store)
+    assert snapshot(store, DERIVED) == from_scratch(store)
 
 
 def test_a_kill_between_steps_resumes_where_each_step_stands(sim_all, tmp_path):
@@ -94,7 +94,7 @@ def test_a_kill_between_steps_resumes_where_each_step_stands(sim_all, tmp_path):
         (again,) = ingest_paths(con, [sim_all / "cdr_detailed.csv"])  # a rerun
         assert again.skipped
         assert set(_marks(con).values()) == {1}
-        assert _snapshot(con, DERIVED) == _from_scratch(con)
+        assert snapshot(con, DERIVED) == from_scratch(con)
     finally:
         con.close()
 

@@ -17,13 +17,14 @@ from hypothesis import strategies as st
 from pbxlens.billing import rating
 from pbxlens.ingest import activity, derive, ingest_paths, loader
 from pbxlens.missed_calls import reconcile
+from pbxlens.reports import coincidence_days
 from pbxlens.scale import rollups
 from pbxlens.store import analytics as db
 
 FACTS = ("calls", "call_legs")
 DERIVED = (*derive.TABLES, *(r.table for r in rollups.ROLLUPS), "agent_talk",
            "missed_events", "missed_contacts", "missed_requests", "missed_attempts",
-           "call_costs")
+           "call_costs", *coincidence_days.TABLES)
 N_CALLS = 120
 
 
@@ -77,17 +78,18 @@ def _files(tmp: Path, calls, plan) -> list[Path]:
     return files
 
 
-def _snapshot(con, tables) -> dict[str, list]:
+def snapshot(con, tables) -> dict[str, list]:
     return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
 
 
-def _from_scratch(con) -> dict[str, list]:
+def from_scratch(con, tables: tuple[str, ...] = DERIVED) -> dict[str, list]:
     con.execute("BEGIN")
     derive.rebuild(con)
     activity.rebuild(con)
     reconcile.rebuild_all(con)
     rating.rate_all(con)
-    out = _snapshot(con, DERIVED)
+    coincidence_days.rebuild(con)
+    out = snapshot(con, tables)
     con.execute("ROLLBACK")
     return out
 
@@ -118,10 +120,10 @@ def test_fast_and_general_paths_and_scratch_agree(plan, calls, tmp_path_factory,
     fast = _load(tmp / "fast.duckdb", files, fast=True, monkeypatch=monkeypatch)
     general = _load(tmp / "general.duckdb", files, fast=False, monkeypatch=monkeypatch)
     try:
-        assert _snapshot(fast, FACTS) == _snapshot(general, FACTS)
-        batched = _snapshot(fast, DERIVED)
-        assert batched == _snapshot(general, DERIVED)
-        assert batched == _from_scratch(fast)
+        assert snapshot(fast, FACTS) == snapshot(general, FACTS)
+        batched = snapshot(fast, DERIVED)
+        assert batched == snapshot(general, DERIVED)
+        assert batched == from_scratch(fast)
         assert fast.execute("SELECT count(*) FROM replaced_calls").fetchone()[0] == 0  # pruned
     finally:
         fast.close()
@@ -135,6 +137,21 @@ def test_a_newer_version_on_another_day_moves_its_rollup_rows(calls, store, tmp_
     ingest_paths(store, [f1])
     (r,) = ingest_paths(store, [f2])
     assert r.calls_loaded == 2 and r.rows_duplicate == 0
-    assert _snapshot(store, DERIVED) == _from_scratch(store)
+    assert snapshot(store, DERIVED) == from_scratch(store)
     days = store.execute("SELECT DISTINCT day FROM call_facts_hourly ORDER BY 1").fetchall()
     assert len(days) >= 2
+
+
+def test_a_call_moved_to_another_day_leaves_its_old_days_coincidences(calls, store, tmp_path):
+    """The derive step captures the intervals a replaced call's line_calls rows held before it
+    replaces them: the day the call left is swept again (no other call of the batch is on it)."""
+    plan = ([[(i, -1) for i in range(20)], [(3, 0)]], None)
+    f1, f2 = _files(tmp_path, calls, plan)
+    ingest_paths(store, [f1])
+    before = store.execute("SELECT day FROM line_calls WHERE unique_id = ?",
+                           [list(calls[1])[3]]).fetchall()
+    (r,) = ingest_paths(store, [f2])
+    after = store.execute("SELECT day FROM line_calls WHERE unique_id = ?",
+                          [list(calls[1])[3]]).fetchall()
+    assert r.calls_loaded == 1 and before and after and before != after
+    assert snapshot(store, coincidence_days.TABLES) == from_scratch(store, coincidence_days.TABLES)
