@@ -14,8 +14,9 @@ Rules (one per line in docs/decisions.md):
 - instants are truncated to whole seconds; ties are ordered by event_id, then key.
 
 Everything runs as SQL over the sets of the members a batch touched (refresh_events) or of
-the calls a CDR batch loaded (refresh_talk), inside that batch's transaction: the facts of a
-member are a function of all its events, whichever path (webhook or file) stored them.
+the calls a CDR batch loaded (refresh_talk), in the pipeline's activity step after the batch
+commits: the facts of a member are a function of all its events, whichever path (webhook or
+file) stored them.
 
 Hour cutting: the zone's offset segments (zoneinfo transitions) are joined to the intervals;
 inside a segment of constant offset `off`, local hour borders are the instants t with
