@@ -213,12 +213,18 @@ def _print_steps(con) -> None:
     except duckdb.CatalogException:  # a store not yet migrated (opened read-only)
         return
     t3 = Table(title="post-batch steps")
-    for c in ("step", "last batch", "batches behind", "calls behind", "last run s", "error"):
-        t3.add_column(c, justify="left" if c in ("step", "error") else "right")
+    for c in ("step", "last batch", "batches behind", "calls behind", "finished", "last run s",
+              "error"):
+        t3.add_column(c, justify="left" if c in ("step", "finished", "error") else "right")
     for s in steps:
         t3.add_row(s.step, str(s.last_batch), f"{s.batches_behind:,}", f"{s.calls_behind:,}",
+                   "" if s.finished_at is None else f"{s.finished_at:%Y-%m-%d %H:%M:%S}",
                    "" if s.seconds is None else f"{s.seconds:.2f}", s.error or "")
     out.print(t3)
+    p = pipeline.pending(con)
+    if p.behind:
+        out.print(f"settled through batch {p.settled_batch}; processing {p.batches:,} batches"
+                  f" ({p.calls:,} calls)")
 
 
 OpsUrlOption = Annotated[str | None, typer.Option(

@@ -12,9 +12,9 @@ over many batches at once (after a kill, or when one call of `run_pending` follo
 files). A step runs only when the steps that write what it reads have finished every batch
 it would see, so a report never mixes a half-processed batch.
 
-Adding a step is one line in `STEPS` (a function `run(ctx, batch_ids)`; `per_batch` adapts a
-`refresh(con, batch_id)`); a step with no row in `pipeline_steps` starts from batch 0, i.e.
-its first run derives the whole history.
+Adding a step is one line in `STEPS` (a function `run(ctx, batch_ids)` over the batches'
+rows); a step with no row in `pipeline_steps` starts from batch 0, i.e. its first run derives
+the whole history.
 """
 
 from __future__ import annotations
@@ -76,15 +76,6 @@ def span(batch_ids: Sequence[int]) -> tuple[int, int]:
         (4, 9)
     """
     return min(batch_ids), max(batch_ids)
-
-
-def per_batch(refresh: Callable[[duckdb.DuckDBPyConnection, int], object]
-              ) -> Callable[[StepContext, BatchIds], None]:
-    """A step's run from a `refresh(con, batch_id)` that handles one batch."""
-    def run(ctx: StepContext, batch_ids: BatchIds) -> None:
-        for b in batch_ids:
-            refresh(ctx.con, b)
-    return run
 
 
 def _derive(ctx: StepContext, batch_ids: BatchIds) -> None:

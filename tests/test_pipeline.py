@@ -16,6 +16,7 @@ import pytest
 from pbxlens import pipeline
 from pbxlens.ingest import derive, ingest_paths
 from pbxlens.pipeline import STEPS, PipelineError, StepContext
+from pbxlens.scale import rollups
 from pbxlens.store import analytics as db
 from tests.ingest.test_batch_paths import DERIVED, from_scratch, snapshot
 
@@ -110,11 +111,29 @@ def test_a_step_added_later_derives_the_history(sim_all, store, monkeypatch):
     assert pipeline.run_pending(StepContext(store))[-1].batches == 0
 
 
-def test_per_batch_adapts_a_one_batch_refresh(store):
-    done = []
-    run = pipeline.per_batch(lambda con, b: done.append(b))
-    run(StepContext(store), (3, 4, 7))
-    assert done == [3, 4, 7]
+def test_after_runs_once_the_step_committed(sim_all, store, monkeypatch):
+    seen = []
+
+    def after(ctx):  # the step's rows are committed: a new cursor sees its mark
+        seen.append(ctx.con.cursor().execute(
+            "SELECT last_batch FROM pipeline_steps WHERE step = 'audit'").fetchone())
+
+    extra = pipeline.Step("audit", reads=("calls",), writes=(), run=lambda ctx, ids: None,
+                          after=after)
+    monkeypatch.setattr(pipeline, "STEPS", (*STEPS, extra))
+    (r,) = ingest_paths(store, [sim_all / "cdr_summary.csv"])
+    assert seen == [(r.batch_id,)]
+    pipeline.run_pending(StepContext(store))  # nothing to do: no hook
+    assert len(seen) == 1
+
+
+def test_a_rebuild_first_brings_every_step_up(sim_all, store):
+    ingest_paths(store, [sim_all / "cdr_detailed.csv"])
+    store.execute("UPDATE pipeline_steps SET last_batch = 0 WHERE step = 'activity'")
+    store.execute("DELETE FROM agent_talk")
+    pipeline.rebuild(StepContext(store), (rollups.rebuild,))
+    assert not pipeline.pending(store).behind
+    assert snapshot(store, DERIVED) == from_scratch(store)
 
 
 def test_file_seconds_cover_the_whole_file(sim_all, store):

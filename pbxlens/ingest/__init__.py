@@ -47,17 +47,6 @@ def ingest_paths(
     return results
 
 
-def ingest_file(
-    con: duckdb.DuckDBPyConnection, path: Path, *, progress: Progress | None = None,
-    ops: sqlalchemy.Engine | None = None,
-) -> FileResult:
-    """Ingest one file, then run the post-batch steps."""
-    with _ingest_memory(con):
-        result = _load_file(con, path, progress)
-        _run_steps(pipeline.StepContext(con, ops), path, progress)
-    return result
-
-
 # While an ingest writes: its memory budget (beyond it DuckDB spills the staging tables and
 # joins to its temp directory), and no FSST string compression (the costliest method to
 # write: a quarter of the write time, for a store about a fifth larger; reads gain).

@@ -52,11 +52,6 @@ def _threshold(vals: dict[str, str]) -> str:
 TABLES = ("missed_events", "missed_contacts", "missed_requests", "missed_attempts")
 
 
-def on_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict[str, int]:
-    """Reconcile after one ingest batch (see on_batches)."""
-    return on_batches(con, [batch_id])
-
-
 def on_batches(con: duckdb.DuckDBPyConnection, batch_ids: Sequence[int]) -> dict[str, int]:
     """Reconcile after ingest batches (CDR or Call Center CDR files, webhook group commits):
     the calls, queue calls and dynamic-routing rows they inserted or replaced. The pipeline's
