@@ -149,7 +149,7 @@ def bench_reconcile(calls: int, missed: int) -> dict:
         con.execute("BEGIN TRANSACTION")
         _gen(con, calls + 10, calls + 10_010, 1000, batch, max(1000, missed // 3))
         t1 = time.perf_counter()
-        reconcile.on_batch(con, batch)
+        reconcile.on_batches(con, [batch])
         out["batch_s"] = time.perf_counter() - t1
         con.execute("ROLLBACK")
     return out

@@ -199,6 +199,32 @@ def status(db: DbOption = None) -> None:
     for d, s, n in by.fetchall():
         t2.add_row(d, s, f"{n:,}")
     out.print(t2)
+    _print_steps(con)
+
+
+def _print_steps(con) -> None:
+    """Where each post-batch step stands (pbxlens.pipeline)."""
+    import duckdb
+
+    from pbxlens import pipeline
+
+    try:
+        steps = pipeline.status(con)
+    except duckdb.CatalogException:  # a store not yet migrated (opened read-only)
+        return
+    t3 = Table(title="post-batch steps")
+    for c in ("step", "last batch", "batches behind", "calls behind", "finished", "last run s",
+              "error"):
+        t3.add_column(c, justify="left" if c in ("step", "finished", "error") else "right")
+    for s in steps:
+        t3.add_row(s.step, str(s.last_batch), f"{s.batches_behind:,}", f"{s.calls_behind:,}",
+                   "" if s.finished_at is None else f"{s.finished_at:%Y-%m-%d %H:%M:%S}",
+                   "" if s.seconds is None else f"{s.seconds:.2f}", s.error or "")
+    out.print(t3)
+    p = pipeline.pending(con)
+    if p.behind:
+        out.print(f"settled through batch {p.settled_batch}; processing {p.batches:,} batches"
+                  f" ({p.calls:,} calls)")
 
 
 OpsUrlOption = Annotated[str | None, typer.Option(
@@ -434,7 +460,7 @@ def pull(
                                progress=lambda m: err.print(m, highlight=False),
                                write=lambda fn: stores.writer.run(
                                    "pull", f"PBX {pbx}", lambda ctx: fn(ctx.con),
-                                   created_by="cli"))
+                                   created_by="cli"), ops=stores.ops)
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
     out.print(f"pulled {len(res.days)} days, {res.calls:,} calls; watermark {res.watermark}")

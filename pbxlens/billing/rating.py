@@ -388,7 +388,7 @@ def _drop(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def rate_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict[str, int]:
-    """Rate the calls one ingest batch inserted or replaced (runs inside the batch's transaction)."""
+    """Rate the calls one ingest batch inserted or replaced (the pipeline's rating step)."""
     con.execute("CREATE OR REPLACE TEMP TABLE _bill_scope AS SELECT DISTINCT tenant, unique_id, "
                 "leg_branch, CAST(start_local AS DATE) AS day FROM calls WHERE batch_id = ?", [batch_id])
     return _rate(con, scoped=True, bound_old=False)

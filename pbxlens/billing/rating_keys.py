@@ -115,7 +115,7 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
 def refresh(con: duckdb.DuckDBPyConnection, batch_ids: int | list[int]) -> None:
     """Recompute the rows of the calls these ingest batches inserted or replaced (a replaced
     call keeps its key when its inputs did not change; a call no longer ratable loses its
-    row). Runs inside the batch's transaction, before the batch is rated."""
+    row). The pipeline's rating step, before it rates the batches."""
     if not current(con):
         rebuild(con)
         return

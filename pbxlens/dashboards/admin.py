@@ -117,7 +117,7 @@ def import_directory(store: Stores, filename: str, data: bytes):
         if not directory.is_directory(path):
             raise PbxlensError(f"{Path(filename or 'upload').name}: not a pbxlens directory.json")
         (result,) = store.writer.run("directory", "directory.json",
-                                     lambda ctx: ingest_paths(ctx.con, [path]))
+                                     lambda ctx: ingest_paths(ctx.con, [path], ops=ctx.ops))
     if result.error:
         raise PbxlensError(result.error)
     return result

@@ -58,7 +58,7 @@ def pull_once(store: Stores, settings) -> None:
 
     with pbx_api.PbxClient(settings.url, settings.user, settings.password, settings.domain,
                            verify=settings.verify) as client, store.cursor() as cur:
-        pbx_api.pull(cur, client, write=write)
+        pbx_api.pull(cur, client, write=write, ops=store.ops)
 
 
 def start_pull(store: Stores, stop: threading.Event) -> bool:

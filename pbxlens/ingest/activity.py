@@ -14,8 +14,9 @@ Rules (one per line in docs/decisions.md):
 - instants are truncated to whole seconds; ties are ordered by event_id, then key.
 
 Everything runs as SQL over the sets of the members a batch touched (refresh_events) or of
-the calls a CDR batch loaded (refresh_talk), inside that batch's transaction: the facts of a
-member are a function of all its events, whichever path (webhook or file) stored them.
+the calls a CDR batch loaded (refresh_talk), in the pipeline's activity step after the batch
+commits: the facts of a member are a function of all its events, whichever path (webhook or
+file) stored them.
 
 Hour cutting: the zone's offset segments (zoneinfo transitions) are joined to the intervals;
 inside a segment of constant offset `off`, local hour borders are the instants t with
@@ -26,6 +27,7 @@ autumn hour adds both real hours to hour 2), valid for any offset.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import duckdb
@@ -144,7 +146,7 @@ FROM (
 _IV_COLS = "tenant, member, member_account, member_exten, qkey, queue_id, queue_name, kind, reason"
 
 
-def _years(con: duckdb.DuckDBPyConnection, sql: str, args: list) -> tuple[int, int]:
+def _years(con: duckdb.DuckDBPyConnection, sql: str, args: list | dict) -> tuple[int, int]:
     lo, hi = con.execute(sql, args).fetchone()
     now = datetime.now(UTC).year
     # within the supported years: ingest quarantines instants outside them, and the zone's
@@ -153,16 +155,31 @@ def _years(con: duckdb.DuckDBPyConnection, sql: str, args: list) -> tuple[int, i
     return lo - 1, hi + 1
 
 
-def refresh_events(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
-    """Turn the batch's queue-member pbx_events into agent_events, then rebuild the intervals
+TABLES = ("agent_events", "agent_intervals", "agent_activity", "agent_talk")
+
+
+def refresh(con: duckdb.DuckDBPyConnection, batch_ids: int | Sequence[int]) -> None:
+    """The activity step: the member events and the CDR calls of these batches."""
+    refresh_events(con, batch_ids)
+    refresh_talk(con, batch_ids)
+
+
+def _span(batch_ids: int | Sequence[int]) -> dict[str, int]:
+    ids = [batch_ids] if isinstance(batch_ids, int) else batch_ids
+    return {"lo": min(ids), "hi": max(ids)}
+
+
+def refresh_events(con: duckdb.DuckDBPyConnection, batch_ids: int | Sequence[int]) -> int:
+    """Turn the batches' queue-member pbx_events into agent_events, then rebuild the intervals
     and hour pieces of every member they touch. Returns the number of agent events added."""
-    con.execute(_events_sql(), [batch_id])
-    added = con.execute("SELECT count(*) FROM agent_events WHERE batch_id = ?",
-                        [batch_id]).fetchone()[0]
+    span = _span(batch_ids)
+    con.execute(_events_sql("batch_id BETWEEN $lo AND $hi"), span)
+    added = con.execute("SELECT count(*) FROM agent_events WHERE batch_id BETWEEN $lo AND $hi",
+                        span).fetchone()[0]
     if not added:
         return 0
     con.execute("CREATE OR REPLACE TEMP TABLE aff AS SELECT DISTINCT tenant, member"
-                " FROM agent_events WHERE batch_id = ?", [batch_id])
+                " FROM agent_events WHERE batch_id BETWEEN $lo AND $hi", span)
     for table in ("agent_intervals", "agent_activity"):
         con.execute(f"DELETE FROM {table} t USING aff"
                     " WHERE t.tenant = aff.tenant AND t.member = aff.member")
@@ -189,30 +206,39 @@ def open_pieces_sql(year_from: int, year_to: int) -> str:
 TALK_COLS = "tenant, unique_id, leg_branch, seq, extension, account, qkey, queue_id, queue_name"
 
 
-def refresh_talk(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
-    """Rebuild agent_talk for the calls of a CDR batch (after ingest.derive.refresh): the talk
+def refresh_talk(con: duckdb.DuckDBPyConnection, batch_ids: int | Sequence[int]) -> None:
+    """Rebuild agent_talk for the calls of CDR batches (after ingest.derive.refresh): the talk
     of each answered queue leg, [answer, answer + talk_s], cut at local hour borders. The
     answer instant is the leg's own (call_legs); a leg with no path line (e.g. one derived
-    from another source) falls back to the call's answer, then its start."""
+    from another source) falls back to the call's answer, then its start. The rows the calls
+    had are deleted first (bounded by their unique_id range, so zone maps skip the rest)."""
+    span = _span(batch_ids)
+    n, ulo, uhi = con.execute("SELECT count(*), min(unique_id), max(unique_id) FROM calls"
+                              " WHERE batch_id BETWEEN $lo AND $hi", span).fetchone()
+    if not n:
+        return
+    span |= {"ulo": ulo, "uhi": uhi}
     con.execute("""DELETE FROM agent_talk d USING (
-      SELECT DISTINCT tenant, unique_id, leg_branch FROM calls WHERE batch_id = ?) b
-    WHERE d.tenant = b.tenant AND d.unique_id = b.unique_id AND d.leg_branch = b.leg_branch""",
-                [batch_id])
+      SELECT DISTINCT tenant, unique_id, leg_branch FROM calls
+      WHERE batch_id BETWEEN $lo AND $hi) b
+    WHERE d.tenant = b.tenant AND d.unique_id = b.unique_id AND d.leg_branch = b.leg_branch
+      AND d.unique_id BETWEEN $ulo AND $uhi""", span)
     y0, y1 = _years(con, "SELECT year(min(start_ts)), year(max(end_ts)) FROM calls"
-                    " WHERE batch_id = ?", [batch_id])
+                    " WHERE batch_id BETWEEN $lo AND $hi", {"lo": span["lo"], "hi": span["hi"]})
     rel = """(SELECT g.tenant, g.unique_id, g.leg_branch, g.seq, g.extension, g.account, g.qkey,
         g.queue_id, g.queue_name,
         CAST(floor(epoch(coalesce(l.answer_ts, c.answer_ts, c.start_ts))) AS BIGINT) AS s_ep,
         CAST(floor(epoch(coalesce(l.answer_ts, c.answer_ts, c.start_ts))) AS BIGINT)
           + g.talk_s AS e_ep
       FROM (SELECT tenant, unique_id, leg_branch, answer_ts, start_ts FROM calls
-            WHERE batch_id = ?) c
-      JOIN agent_legs g USING (tenant, unique_id, leg_branch)
-      LEFT JOIN call_legs l ON l.tenant = g.tenant AND l.unique_id = g.unique_id
-        AND l.leg_branch = g.leg_branch AND l.seq = g.seq
-      WHERE g.kind = 'recv' AND g.answered AND g.qkey IS NOT NULL AND g.qkey <> ''
-        AND g.talk_s > 0)"""
-    con.execute(f"INSERT INTO agent_talk {split_sql(rel, TALK_COLS, tz(), y0, y1)}", [batch_id])
+            WHERE batch_id BETWEEN $lo AND $hi) c
+      JOIN (SELECT * FROM agent_legs WHERE unique_id BETWEEN $ulo AND $uhi
+              AND kind = 'recv' AND answered AND qkey IS NOT NULL AND qkey <> ''
+              AND talk_s > 0) g USING (tenant, unique_id, leg_branch)
+      LEFT JOIN (SELECT * FROM call_legs WHERE unique_id BETWEEN $ulo AND $uhi) l
+        ON l.tenant = g.tenant AND l.unique_id = g.unique_id
+        AND l.leg_branch = g.leg_branch AND l.seq = g.seq)"""
+    con.execute(f"INSERT INTO agent_talk {split_sql(rel, TALK_COLS, tz(), y0, y1)}", span)
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
@@ -230,8 +256,9 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
            " AS e_ep FROM agent_intervals i WHERE end_ts IS NOT NULL)")
     con.execute(f"INSERT INTO agent_activity {split_sql(rel, _IV_COLS, tz(), y0, y1)}")
     con.execute("DROP TABLE aff")
-    for (b,) in con.execute("SELECT DISTINCT batch_id FROM calls ORDER BY 1").fetchall():
-        refresh_talk(con, b)
+    batches = [b for (b,) in con.execute("SELECT DISTINCT batch_id FROM calls").fetchall()]
+    if batches:
+        refresh_talk(con, batches)
 
 
 def tz() -> str:

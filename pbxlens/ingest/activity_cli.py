@@ -21,13 +21,12 @@ DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store")]
 def rebuild(db: DbOption = None) -> None:
     """Recompute every activity fact from pbx_events and agent_legs, in one transaction
     (stores whose CDR was loaded before the activity facts existed, or repairs)."""
+    from pbxlens import pipeline
     from pbxlens.ingest import activity
 
     con = open_analytics(db)
     try:
-        con.execute("BEGIN TRANSACTION")
-        activity.rebuild(con)
-        con.execute("COMMIT")
+        pipeline.rebuild(pipeline.StepContext(con), (activity.rebuild,))
         n = con.execute("SELECT (SELECT count(*) FROM agent_intervals),"
                         " (SELECT count(*) FROM agent_activity),"
                         " (SELECT count(*) FROM agent_talk)").fetchone()

@@ -1,4 +1,5 @@
-"""Derived facts kept beside calls/call_legs, refreshed inside each batch's transaction.
+"""Derived facts kept beside calls/call_legs, refreshed by the pipeline's derive step after
+each batch (pbxlens.pipeline), from the rows of the batch.
 
 Three narrow tables let each report family read ONE table filtered by a day range, with no
 join to call_legs, no window function and no time-zone arithmetic at report time:
@@ -25,6 +26,9 @@ nearest earlier ``queue`` line of the same call when it starts inside that visit
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 import duckdb
 
 from pbxlens.scale import rollups
@@ -33,7 +37,11 @@ TABLES = ("call_facts", "queue_visits", "agent_legs", "line_calls")
 
 
 def _sec(a: str, b: str) -> str:
-    return f"CAST(date_diff('second', {a}, {b}) AS INTEGER)"
+    """Whole seconds from instant a to b, counted as date_diff('second', a, b) counts them
+    (second boundaries crossed), without the calendar arithmetic date_diff does on a
+    TIMESTAMPTZ (about 50 times slower). Exact: microsecond epochs fit a double."""
+    return (f"CAST(floor(epoch_us({b}) / 1000000) - floor(epoch_us({a}) / 1000000)"
+            " AS INTEGER)")
 
 
 _ANS = "'NCC-AGENT', 'NCC-CALLER', 'NCC', 'ANSWER', 'TRANSFER', 'TRASFERIMENTO'"
@@ -80,7 +88,7 @@ WITH v AS (
     nullif(l.answered_by, '') AS account,
     l.enter_ts, coalesce(l.enqueue_ts, l.enter_ts) AS enq_ts, l.answer_ts, l.exit_ts
   FROM {{scope}} c
-  JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
+  JOIN {{legs}} l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
     AND l.leg_branch = c.leg_branch
   WHERE l.dest_type = 'queue'
 ), a AS (
@@ -109,44 +117,53 @@ AGENT_LEGS_SQL = f"""INSERT INTO agent_legs
 WITH c AS (
   SELECT * FROM {{scope}}
 ), l AS (
+  -- the path lines alone (the call's fields are joined after the visit lookup: narrower rows)
   SELECT l.tenant, l.unique_id, l.leg_branch, l.seq, l.dest_type, l.dest_id, l.dest_name,
-    l.source_num, l.enter_ts, l.answer_ts, l.exit_ts, l.exit_cause, l.answered_by,
-    c.start_local, c.direction, c.status, c.caller, c.called
-  FROM c
-  JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
-    AND l.leg_branch = c.leg_branch
+    l.source_num, l.enter_ts, l.answer_ts, l.exit_ts, l.exit_cause, l.answered_by
+  FROM {{legs}} l
   WHERE l.dest_type IN ('queue', 'local_exten')
-), w AS (
-  SELECT *, max(CASE WHEN dest_type = 'queue' THEN seq END) OVER (
-      PARTITION BY tenant, unique_id, leg_branch ORDER BY seq
-      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_qseq
-  FROM l
+), q AS (
+  SELECT *, lead(seq, 1, 2147483647) OVER (PARTITION BY tenant, unique_id, leg_branch
+      ORDER BY seq) AS next_q
+  FROM l WHERE dest_type = 'queue'
+), a AS (
+  -- the nearest earlier queue line of the same call: the one before the leg whose next queue
+  -- line (if any) comes after it (a hash join on the call; the window runs on queue lines only)
+  SELECT w.*, q.seq AS q_seq0, q.dest_id AS q_id0, q.dest_name AS q_name0,
+    q.enter_ts AS q_enter0,
+    coalesce(w.enter_ts >= q.enter_ts AND w.enter_ts <= q.exit_ts
+      AND w.source_num IS NOT DISTINCT FROM q.source_num, false) AS in_visit
+  FROM (SELECT * FROM l WHERE dest_type = 'local_exten') w
+  LEFT JOIN q ON q.tenant = w.tenant AND q.unique_id = w.unique_id
+    AND q.leg_branch = w.leg_branch AND q.seq < w.seq AND w.seq < q.next_q
 ), r AS (
-  SELECT w.*, q.seq AS q_seq, q.dest_id AS q_id, q.dest_name AS q_name, q.enter_ts AS q_enter
-  FROM w
-  LEFT JOIN l q ON q.tenant = w.tenant AND q.unique_id = w.unique_id
-    AND q.leg_branch = w.leg_branch AND q.seq = w.prev_qseq
-    AND w.enter_ts >= q.enter_ts AND w.enter_ts <= q.exit_ts
-    AND w.source_num IS NOT DISTINCT FROM q.source_num
-  WHERE w.dest_type = 'local_exten'
+  SELECT a.* EXCLUDE (q_seq0, q_id0, q_name0, q_enter0, in_visit),
+    CASE WHEN in_visit THEN q_seq0 END AS q_seq, CASE WHEN in_visit THEN q_id0 END AS q_id,
+    CASE WHEN in_visit THEN q_name0 END AS q_name,
+    CASE WHEN in_visit THEN q_enter0 END AS q_enter
+  FROM a
 ), rb AS (
   SELECT r.*, {_R_BLOCK} AS block FROM r
+), ra AS (
+  SELECT rb.*, block IN ({_ANS}) AS ans FROM rb
 ), legs AS (
-  SELECT tenant, unique_id, leg_branch, seq, 'recv' AS kind, start_local, status, direction,
-    caller, called, dest_id AS extension, dest_name AS op_name,
-    CASE WHEN block IN ({_ANS}) THEN nullif(answered_by, '') END AS account,
-    q_seq, CASE WHEN q_seq IS NOT NULL THEN
-      coalesce(nullif(q_id, ''), nullif(q_name, ''), '') END AS qkey,
-    q_id AS queue_id, q_name AS queue_name, exit_cause, block, block IN ({_ANS}) AS answered,
-    coalesce({_sec('enter_ts', 'coalesce(answer_ts, exit_ts)')}, 0) AS ring_s,
-    CASE WHEN block IN ({_ANS}) THEN
-      coalesce({_sec('coalesce(q_enter, enter_ts)', 'answer_ts')}, 0) ELSE 0 END AS resp_s,
-    CASE WHEN block IN ({_ANS}) THEN coalesce({_sec('answer_ts', 'exit_ts')}, 0) ELSE 0 END
-      AS talk_s,
-    CASE WHEN block IN ({_ANS}) THEN coalesce({_sec('answer_ts', 'exit_ts')}, 0)
-         WHEN block IN ('ANSWERED ELSEWHERE', 'REFUSED', 'TIMEOUT') THEN 0
-         ELSE coalesce({_sec('enter_ts', 'exit_ts')}, 0) END AS worked_s
-  FROM rb
+  SELECT r.tenant, r.unique_id, r.leg_branch, r.seq, 'recv' AS kind, c.start_local, c.status,
+    c.direction, c.caller, c.called, r.dest_id AS extension, r.dest_name AS op_name,
+    CASE WHEN r.ans THEN nullif(r.answered_by, '') END AS account,
+    r.q_seq, CASE WHEN r.q_seq IS NOT NULL THEN
+      coalesce(nullif(r.q_id, ''), nullif(r.q_name, ''), '') END AS qkey,
+    r.q_id AS queue_id, r.q_name AS queue_name, r.exit_cause, r.block,
+    r.ans AS answered,
+    coalesce({_sec('r.enter_ts', 'coalesce(r.answer_ts, r.exit_ts)')}, 0) AS ring_s,
+    CASE WHEN r.ans THEN
+      coalesce({_sec('coalesce(r.q_enter, r.enter_ts)', 'r.answer_ts')}, 0) ELSE 0 END AS resp_s,
+    CASE WHEN r.ans THEN coalesce({_sec('r.answer_ts', 'r.exit_ts')}, 0)
+      ELSE 0 END AS talk_s,
+    CASE WHEN r.ans THEN coalesce({_sec('r.answer_ts', 'r.exit_ts')}, 0)
+         WHEN r.block IN ('ANSWERED ELSEWHERE', 'REFUSED', 'TIMEOUT') THEN 0
+         ELSE coalesce({_sec('r.enter_ts', 'r.exit_ts')}, 0) END AS worked_s
+  FROM ra r
+  JOIN c ON c.tenant = r.tenant AND c.unique_id = r.unique_id AND c.leg_branch = r.leg_branch
   UNION ALL
   SELECT c.tenant, c.unique_id, c.leg_branch, 0 AS seq, 'orig' AS kind, c.start_local,
     c.status, c.direction, c.caller, c.called, NULL AS extension, NULL AS op_name,
@@ -197,7 +214,7 @@ WITH c AS (
   WHERE direction = 'outgoing' AND nullif(account_code, '') IS NOT NULL
 ), o AS (
   SELECT l.tenant, l.unique_id, l.leg_branch, arg_max(l.exit_cause, l.seq) AS exit_cause
-  FROM c JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
+  FROM c JOIN {{legs}} l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
     AND l.leg_branch = c.leg_branch
   WHERE l.dest_type = 'obl'
   GROUP BY l.tenant, l.unique_id, l.leg_branch
@@ -228,32 +245,33 @@ WITH gc AS (
   -- the calls that visit a group (a small share): only their lines are joined and windowed
   SELECT DISTINCT c.tenant, c.unique_id, c.leg_branch, c.start_local, c.status
   FROM {{scope}} c
-  JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
+  JOIN {{legs}} l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
     AND l.leg_branch = c.leg_branch
   WHERE l.dest_type = 'callg'
 ), l AS (
   SELECT l.tenant, l.unique_id, l.leg_branch, l.seq, l.dest_type, l.dest_id, l.dest_name,
     l.enter_ts, l.answer_ts, l.exit_ts, l.exit_cause, gc.start_local, gc.status
   FROM gc
-  JOIN call_legs l ON l.tenant = gc.tenant AND l.unique_id = gc.unique_id
+  JOIN {{legs}} l ON l.tenant = gc.tenant AND l.unique_id = gc.unique_id
     AND l.leg_branch = gc.leg_branch
   WHERE l.dest_type IN ('callg', 'queue', 'ivr', 'local_exten', 'obl')
-), w AS (
-  SELECT *, max(CASE WHEN dest_type IN ('callg', 'queue', 'ivr') THEN seq END) OVER (
-      PARTITION BY tenant, unique_id, leg_branch ORDER BY seq
-      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_seq
-  FROM l
+), k AS (
+  -- container lines (group, queue, IVR) with the next one's seq: a member line belongs to
+  -- the container before it whose next container comes after it
+  SELECT *, lead(seq, 1, 2147483647) OVER (PARTITION BY tenant, unique_id, leg_branch
+      ORDER BY seq) AS next_k
+  FROM l WHERE dest_type IN ('callg', 'queue', 'ivr')
 ), m AS (
-  SELECT w.tenant, w.unique_id, w.leg_branch, w.prev_seq,
+  SELECT w.tenant, w.unique_id, w.leg_branch, g.seq AS prev_seq,
     count(*) FILTER (WHERE w.exit_cause = 'CFWD') AS n_cfwd,
     count(*) FILTER (WHERE w.exit_cause = 'UFWD') AS n_ufwd,
     count(*) FILTER (WHERE w.exit_cause = 'FORK2MOBILE') AS n_fork
-  FROM w JOIN l g ON g.tenant = w.tenant AND g.unique_id = w.unique_id
-    AND g.leg_branch = w.leg_branch AND g.seq = w.prev_seq
+  FROM l w JOIN k g ON g.tenant = w.tenant AND g.unique_id = w.unique_id
+    AND g.leg_branch = w.leg_branch AND g.seq < w.seq AND w.seq < g.next_k
   WHERE g.dest_type = 'callg' AND w.dest_type IN ('local_exten', 'obl')
     AND w.exit_cause IN ('CFWD', 'UFWD', 'FORK2MOBILE')
     AND w.enter_ts >= g.enter_ts AND w.enter_ts <= g.exit_ts
-  GROUP BY w.tenant, w.unique_id, w.leg_branch, w.prev_seq
+  GROUP BY w.tenant, w.unique_id, w.leg_branch, g.seq
 ), g AS (
   SELECT l.*, coalesce({_sec('l.answer_ts', 'l.exit_ts')}, 0) AS talk
   FROM l WHERE l.dest_type = 'callg'
@@ -285,7 +303,7 @@ WITH c AS (
 ), l AS (
   SELECT l.tenant, l.unique_id, l.leg_branch, l.seq, l.dest_type AS kind, l.dest_id,
     l.dest_name, l.exit_cause, l.checktime_in_hours, c.start_local, c.called
-  FROM c JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
+  FROM c JOIN {legs} l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
     AND l.leg_branch = c.leg_branch
   WHERE l.dest_type IN ('checktime', 'ivr')
 ), p AS (
@@ -321,7 +339,7 @@ WITH c AS (
   SELECT * FROM {scope} WHERE nullif(gateway_name, '') IS NOT NULL
 ), o AS (
   SELECT l.tenant, l.unique_id, l.leg_branch, arg_max(nullif(l.dest_id, ''), l.seq) AS cfg
-  FROM c JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
+  FROM c JOIN {legs} l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
     AND l.leg_branch = c.leg_branch
   WHERE l.dest_type = 'obl' AND c.direction = 'outgoing'
   GROUP BY l.tenant, l.unique_id, l.leg_branch
@@ -341,12 +359,8 @@ ORDER BY day, start_s
 _INSERTS = (CALL_FACTS_SQL, QUEUE_VISITS_SQL, AGENT_LEGS_SQL, *_ISSUE5_INSERTS, LINE_CALLS_SQL)
 TABLES = (*TABLES, *ISSUE5_TABLES)
 
-_DELETE = """DELETE FROM {table} d USING (
-  SELECT DISTINCT tenant, unique_id, leg_branch FROM calls WHERE batch_id = ?) b
-WHERE d.tenant = b.tenant AND d.unique_id = b.unique_id AND d.leg_branch = b.leg_branch"""
-
-_BATCH_SCOPE = "(SELECT * FROM calls WHERE batch_id = ?)"
-CALLS_PER_SLICE = 150_000
+CALLS_PER_SLICE = 2_000_000
+_ORDER = re.compile(r"\nORDER BY [^\n]*\n?$")
 
 
 def backfill_sql(which: int | tuple[str, ...] = 3) -> list[str]:
@@ -354,32 +368,88 @@ def backfill_sql(which: int | tuple[str, ...] = 3) -> list[str]:
     tables, `12` those of the issue-5 tables (migration 0012), or the given INSERT statements
     (migration 0013 runs line_calls')."""
     sqls = _INSERTS[:3] if which == 3 else _ISSUE5_INSERTS if which == 12 else which
-    return [sql.format(scope="calls") for sql in sqls]
+    return [sql.format(scope="calls", legs="call_legs") for sql in sqls]
 
 
-def refresh(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
-    """Recompute the derived rows of the calls this batch inserted or replaced.
+def _batch_sql(sql: str, scope: str, legs: str) -> str:
+    """An INSERT for some batches: no ORDER BY (the rows come in the order of the calls they
+    derive from, which a batch appends in file order, roughly by time)."""
+    return _ORDER.sub("\n", sql.format(scope=scope, legs=legs))
 
-    The calls of the batch are those with ``calls.batch_id = batch_id`` (a replaced call was
-    deleted and re-inserted with the new batch id; its path may be older, when a summary
-    export replaced it, so legs are joined by key, not by batch)."""
-    rollups.capture(con, batch_id)  # the days the replaced rows held (issue 11)
-    for table in TABLES:
-        con.execute(_DELETE.format(table=table), [batch_id])
-    # A big batch is derived in slices of whole calls (by unique_id hash), so that the leg
-    # joins and windows stay within the ingest memory budget.
-    n = con.execute("SELECT count(*) FROM calls WHERE batch_id = ?", [batch_id]).fetchone()[0]
+
+def _params(sql: str, values: dict) -> dict:
+    return {k: v for k, v in values.items() if f"${k}" in sql}
+
+
+def refresh(con: duckdb.DuckDBPyConnection, batch_ids: int | Sequence[int]) -> None:
+    """Recompute the derived rows of the calls these batches inserted or replaced.
+
+    The calls of the batches are those with `calls.batch_id` in their range (a replaced call
+    was deleted and re-inserted with the new batch id). Their paths are the call_legs of the
+    same batches, except for a replaced call whose path was kept from an older batch (a
+    summary export, or a Master.csv over a queue_log path): those few are looked up by key.
+    Derived rows of these calls that exist already (the call was replaced, or the batch is
+    derived again) are deleted first; a batch of new calls deletes nothing."""
+    ids = [batch_ids] if isinstance(batch_ids, int) else batch_ids
+    lo, hi = min(ids), max(ids)
+    scope_sql = "(SELECT * FROM calls WHERE batch_id BETWEEN $lo AND $hi{part})"
+    n, ulo, uhi = con.execute("SELECT count(*), min(unique_id), max(unique_id) FROM calls"
+                              " WHERE batch_id BETWEEN ? AND ?", [lo, hi]).fetchone()
+    if not n:
+        return
+    values = {"lo": lo, "hi": hi, "ulo": ulo, "uhi": uhi}
+    _delete_previous(con, values)
+    legs = _legs_sql(con, values)
+    # A very big scope is derived in slices of whole calls (by unique_id hash), so that the
+    # leg joins and windows stay within the ingest memory budget.
     slices = max(1, -(-n // CALLS_PER_SLICE))
     for k in range(slices):
-        scope = _BATCH_SCOPE if slices == 1 else (
-            f"(SELECT * FROM calls WHERE batch_id = ? AND hash(unique_id) % {slices} = {k})")
+        part = "" if slices == 1 else f" AND hash(unique_id) % {slices} = {k}"
+        part_legs = legs if slices == 1 else f"(SELECT * FROM {legs} WHERE true{part})"
         for sql in _INSERTS:
-            con.execute(sql.format(scope=scope), [batch_id])
-    rollups.refresh(con, batch_id)
+            text = _batch_sql(sql, scope_sql.format(part=part), part_legs)
+            con.execute(text, _params(text, values))
+
+
+def _delete_previous(con: duckdb.DuckDBPyConnection, values: dict) -> None:
+    """Delete the derived rows the calls in scope already have. Bounded by the scope's
+    unique_id range (zone maps skip the rest of the history); skipped when call_facts, which
+    has a row for every derived call, has none of them."""
+    keys = ("(SELECT DISTINCT tenant, unique_id, leg_branch FROM calls"
+            " WHERE batch_id BETWEEN $lo AND $hi)")
+    bound = "d.unique_id BETWEEN $ulo AND $uhi"
+    on = ("d.tenant = b.tenant AND d.unique_id = b.unique_id AND d.leg_branch = b.leg_branch")
+    found = con.execute(f"SELECT count(*) FROM call_facts d SEMI JOIN {keys} b ON {on}"
+                        f" WHERE {bound}", values).fetchone()[0]
+    if not found:
+        return
+    for table in TABLES:
+        con.execute(f"DELETE FROM {table} d USING {keys} b WHERE {on} AND {bound}", values)
+
+
+def _legs_sql(con: duckdb.DuckDBPyConnection, values: dict) -> str:
+    """The call_legs relation of the scope: the legs of its batches, plus, when some call of
+    the scope was replaced but kept an older path, the legs of those calls."""
+    own = "(SELECT * FROM call_legs WHERE batch_id BETWEEN $lo AND $hi)"
+    kept = con.execute("""SELECT count(*) FROM replaced_calls r
+        JOIN calls c ON c.tenant = r.tenant AND c.unique_id = r.unique_id
+          AND c.leg_branch = r.leg_branch AND c.batch_id BETWEEN $lo AND $hi
+        WHERE r.batch_id BETWEEN $lo AND $hi AND c.path_len > 0
+          AND c.unique_id BETWEEN $ulo AND $uhi""", values).fetchone()[0]
+    if not kept:
+        return own
+    return """(SELECT * FROM call_legs WHERE batch_id BETWEEN $lo AND $hi
+      UNION ALL
+      SELECT l.* FROM call_legs l
+      SEMI JOIN (SELECT tenant, unique_id, leg_branch FROM replaced_calls
+                 WHERE batch_id BETWEEN $lo AND $hi) r
+        ON r.tenant = l.tenant AND r.unique_id = l.unique_id AND r.leg_branch = l.leg_branch
+      WHERE l.batch_id < $lo AND l.unique_id BETWEEN $ulo AND $uhi)"""
 
 
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute every derived row from calls/call_legs (repairs; equals refreshing all)."""
+    """Recompute every derived row from calls/call_legs (repairs; equals refreshing all),
+    and the rollups over them."""
     for table in TABLES:
         con.execute(f"DELETE FROM {table}")
     for sql in backfill_sql(_INSERTS):

@@ -2,8 +2,9 @@
 
 The same parser serves the events webhook (pbxlens/dashboards/webhooks.py, a body holds one
 event or an array) and the event-log file (JSON lines, loaded by `pbxlens ingest`): both paths
-store the same `pbx_events` rows under the same key, and both turn the queue-member events
-among them into agent activity facts (pbxlens/ingest/activity.py) in the same transaction.
+store the same `pbx_events` rows under the same key, and the pipeline's activity step turns
+the queue-member events among them into agent activity facts (pbxlens/ingest/activity.py)
+after the batch commits, whichever path stored them.
 
 Queue-member events (`pbx.queuemember.added|removed|pause|unpause`, L13453-13459) carry their
 parameters in `params`; the seed does not list them (pbx_data.md A-14), so several spellings
@@ -21,9 +22,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
-from pbxlens.ingest import activity, loader
+from pbxlens.ingest import loader
 from pbxlens.ingest.loader import FileResult
 from pbxlens.ingest.normalize import MAX_YEAR, MIN_YEAR
 
@@ -161,16 +161,20 @@ def is_event_log(path: Path) -> bool:
 
 _COLS = ("pbx_serial", "event_key", "event_id", "event_name", "severity", "event_ts", "tenant",
          "unique_id", "params")
-_SCHEMA = pa.schema([("pbx_serial", pa.string()), ("event_key", pa.string()),
-                     ("event_id", pa.int64()), ("event_name", pa.string()),
-                     ("severity", pa.int16()), ("event_ts", pa.timestamp("us", tz="UTC")),
-                     ("tenant", pa.string()), ("unique_id", pa.string()),
-                     ("params", pa.string()), ("line", pa.int64())])
+def _schema():
+    import pyarrow as pa  # loaded with the first event log
+
+    return pa.schema([("pbx_serial", pa.string()), ("event_key", pa.string()),
+                      ("event_id", pa.int64()), ("event_name", pa.string()),
+                      ("severity", pa.int16()), ("event_ts", pa.timestamp("us", tz="UTC")),
+                      ("tenant", pa.string()), ("unique_id", pa.string()),
+                      ("params", pa.string()), ("line", pa.int64())])
 
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, result: FileResult, sha: str,
               started: datetime, timer: loader.Timer) -> None:
-    """An event log (JSON lines) -> pbx_events (+ agent activity facts), one transaction.
+    """An event log (JSON lines) -> pbx_events, one transaction (the agent activity facts
+    follow in the pipeline's activity step).
     A line that is not a valid event is quarantined with its line number and the reason; an
     event already stored (same serial and id, or same content without id) is a duplicate."""
     result.format = FORMAT
@@ -201,7 +205,9 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, result: FileResult, sh
     result.rows_read = len(rows) + len(rejects) + dup_in_file
     parse_s = timer.lap()
     result.batch_id = loader.begin_batch(con)
-    ev_rows = pa.Table.from_pylist(rows, schema=_SCHEMA)  # noqa: F841 (DuckDB scans it by name)
+    import pyarrow as pa
+
+    ev_rows = pa.Table.from_pylist(rows, schema=_schema())  # noqa: F841 (DuckDB scans it by name)
     cols = ", ".join(_COLS)
     new = con.execute(
         f"INSERT INTO pbx_events ({cols}, received_at, batch_id)"
@@ -216,6 +222,5 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, result: FileResult, sh
             " VALUES (?, ?, ?, NULL, ?, ?)",
             [[result.batch_id, str(path), n, raw[:100_000], reason] for n, raw, reason in rejects])
     result.rows_quarantined = len(rejects)
-    activity.refresh_events(con, result.batch_id)
     loader.finish_batch(con, result, sha=sha, started=started, parse_s=parse_s,
                         load_s=timer.lap())

@@ -11,9 +11,10 @@ batch's `ingest_batches` row and the new watermark (the highest inbox id moved,
 between the two commits finds the watermark already past them, marks them, and moves nothing
 twice.
 
-What the new rows imply (agent activity facts, missed-call reconciliation) is recorded in
-`inbox_followups` in the same transaction and run by one `main`-lane job (`follow_up`), which
-deletes the rows it handled: a server killed in between runs them after its restart.
+What the new rows imply (agent activity facts, missed-call reconciliation) is the post-batch
+pipeline's (`pbxlens.pipeline`): one `main`-lane job (`follow_up`) runs the steps the moved
+batches are pending in, and `pipeline_steps` records how far each got, so a server killed in
+between runs them after its restart.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 
-from pbxlens.ingest import events, inbox, live_calls
+from pbxlens.ingest import inbox, live_calls
 from pbxlens.store import ops, schema
 
 log = logging.getLogger("pbxlens.inbox")
@@ -187,23 +188,15 @@ def _load(con: duckdb.DuckDBPyConnection, inbox: pa.Table, sid: str) -> dict:
         con.execute("INSERT INTO inbox_watermarks VALUES (?, ?, ?) ON CONFLICT (ops_store)"
                     " DO UPDATE SET last_id = excluded.last_id, moved_at = excluded.moved_at",
                     [sid, hi, now])
-        members = list(events.MEMBER_EVENTS)
-        activity = con.execute(
-            f"SELECT count(*) > 0 FROM pbx_events WHERE batch_id = ?"
-            f" AND event_name IN ({', '.join('?' * len(members))})",
-            [batch_id, *members]).fetchone()[0]
-        missed = out["dynamic_routing_requests"] > 0
-        if activity or missed:
-            con.execute("INSERT INTO inbox_followups VALUES (?, ?, ?)",
-                        [batch_id, activity, missed])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     finally:
         con.unregister("inbox_rows")
+    # every batch goes through the pipeline (a step with nothing to do in it only advances)
     return out | {"last_id": hi, "rows_read": read, "rows_loaded": loaded,
-                  "rows_quarantined": quarantined, "followups": bool(activity or missed)}
+                  "rows_quarantined": quarantined, "followups": True}
 
 
 def _insert(con: duckdb.DuckDBPyConnection, source: str, table: str, key: tuple[str, ...],
@@ -239,34 +232,14 @@ def _mark_moved(engine: sa.Engine, last: int) -> None:
 
 
 # ------------------------------------------------------------------------- follow-ups
-def after_move(con: duckdb.DuckDBPyConnection, batches: list[tuple[int, bool, bool]]) -> None:
-    """The steps a webhook batch implies, in the caller's transaction (the one place they are
-    called from: the post-batch pipeline can replace this function)."""
-    from pbxlens.ingest import activity
-    from pbxlens.missed_calls import reconcile
+def follow_up(con: duckdb.DuckDBPyConnection, ops: sa.Engine | None = None) -> dict:
+    """Run the post-batch steps over the moved batches (a main-lane job; the reconcile step
+    pushes the callback requests to `ops`). Returns how many batches the busiest step went
+    through."""
+    from pbxlens import pipeline
 
-    for batch_id, has_activity, has_missed in batches:
-        if has_activity:
-            activity.refresh_events(con, batch_id)
-        if has_missed:
-            reconcile.on_batch(con, batch_id)
-
-
-def follow_up(con: duckdb.DuckDBPyConnection) -> dict:
-    """Run the recorded follow-ups of moved batches (a main-lane job), then forget them."""
-    batches = [tuple(r) for r in con.execute(
-        "SELECT batch_id, activity, missed FROM inbox_followups ORDER BY batch_id").fetchall()]
-    if not batches:
-        return {"batches": 0}
-    con.execute("BEGIN TRANSACTION")
-    try:
-        after_move(con, batches)
-        con.execute("DELETE FROM inbox_followups WHERE batch_id <= ?", [batches[-1][0]])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return {"batches": len(batches)}
+    runs = pipeline.run_pending(pipeline.StepContext(con, ops))
+    return {"batches": max((r.batches for r in runs), default=0)}
 
 
 def prune(engine: sa.Engine, now: datetime | None = None) -> dict:
@@ -360,7 +333,7 @@ class Mover:
             return  # the running one picks up what is recorded when it starts, or the next
         self._need_followup = False
         self._followup = self.stores.writer.submit(
-            "inbox", "webhook follow-up", lambda ctx: follow_up(ctx.con), lane="main",
+            "inbox", "webhook follow-up", lambda ctx: follow_up(ctx.con, ctx.ops), lane="main",
             record=False)
 
     def _safely(self, fn, *args) -> None:
@@ -385,5 +358,6 @@ class Mover:
                                          lane="inbox", record=False)
             if not res["inbox_rows"]:
                 break
-        self.stores.writer.run("inbox", "webhook follow-up", lambda ctx: follow_up(ctx.con),
-                               lane="main", record=False)
+        self.stores.writer.run("inbox", "webhook follow-up",
+                               lambda ctx: follow_up(ctx.con, ctx.ops), lane="main",
+                               record=False)

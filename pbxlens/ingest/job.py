@@ -46,8 +46,9 @@ def ingest_job(paths: list[Path], *, cleanup: Path | None = None,
             refused = _preflight(files) if isolate else {}
             missed_sync.prepare(ctx.con, ctx.ops)  # missed-call settings and flushes of now
             ok = [f for f in files if f not in refused]
-            loaded = iter(ingest_paths(ctx.con, ok, progress=note) if ok else [])
-            missed_sync.push(ctx.con, ctx.ops)  # the callback requests the files changed
+            # the reconcile step pushes the callback requests the files changed (ctx.ops)
+            loaded = iter(ingest_paths(ctx.con, ok, progress=note, ops=ctx.ops))
+            missed_sync.push(ctx.con, ctx.ops)  # what prepare's flushes left (else a no-op)
             return [refused[f] if f in refused else next(loaded) for f in files]
         finally:
             if cleanup is not None:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from pbxlens.ingest import xlsx_guard
 from pbxlens.ingest.callcenter_fields import (
@@ -173,6 +172,8 @@ class _Collector:
         self.rejects.append((rec, line, raw[:100_000], reason))
 
     def load(self, con: duckdb.DuckDBPyConnection) -> None:
+        import pyarrow as pa  # loaded with the first Call Center file
+
         table = pa.table({c: pa.array(v, type=pa.int64() if c in ("_rec", "_line")
                                       else pa.string()) for c, v in self.columns.items()})
         con.register("cc_raw_arrow", table)
@@ -334,7 +335,10 @@ E_BLOCK = """CASE WHEN x = 'ATXFER' THEN 'TRASFERIMENTO' WHEN x = 'BLINDXFER' TH
 
 
 def _sec(a: str, b: str) -> str:
-    return f"greatest(coalesce(CAST(date_diff('second', {a}, {b}) AS INTEGER), 0), 0)"
+    """Whole seconds from a to b (as date_diff('second') counts them, by epoch arithmetic:
+    date_diff on TIMESTAMPTZ does calendar work), never negative."""
+    return (f"greatest(coalesce(CAST(floor(epoch_us({b}) / 1000000)"
+            f" - floor(epoch_us({a}) / 1000000) AS INTEGER), 0), 0)")
 
 
 def _years(con) -> tuple[int, int]:
@@ -346,7 +350,13 @@ def _years(con) -> tuple[int, int]:
 def stage(con: duckdb.DuckDBPyConnection, *, tz: str, default_tenant: str = "default") -> None:
     """cc_raw -> cc_norm (one row per raw row, with a reason when bad) -> cc_qc (queue calls)
     and cc_ev (events) of the good rows."""
-    y0, y1 = _years(con)
+    _map_vocabulary(con)
+    _normalize(con, tz=tz, default_tenant=default_tenant)
+    _group(con)
+
+
+def _map_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
+    """cc_vmap(col, raw, code): this file's spellings of outcomes, statuses and directions."""
     con.execute("CREATE OR REPLACE TEMP TABLE cc_vmap (col TEXT, raw TEXT, code TEXT)")
     rows = []
     for col, scope in (("exit_cause", "exit_cause"), ("event_outcome", "exit_cause"),
@@ -357,6 +367,11 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, default_tenant: str = "def
     for code, spellings in DIRECTIONS.items():
         rows.extend(("direction", s, code) for s in spellings)
     con.executemany("INSERT INTO cc_vmap VALUES (?, ?, ?)", rows)
+
+
+def _normalize(con: duckdb.DuckDBPyConnection, *, tz: str, default_tenant: str) -> None:
+    """cc_norm: every raw row typed, with the reason it is rejected (NULL when good)."""
+    y0, y1 = _years(con)
 
     def inst(f: str) -> str:
         return (f"CASE WHEN pbx_local({f}) IS NOT NULL THEN "
@@ -414,6 +429,11 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, default_tenant: str = "def
     LEFT JOIN cc_vmap vq ON vq.col = 'exit_cause' AND vq.raw = c.exit_cause
     LEFT JOIN cc_vmap ve ON ve.col = 'event_outcome' AND ve.raw = c.event_outcome
     """, {"tz": tz, "tenant": default_tenant})
+
+
+def _group(con: duckdb.DuckDBPyConnection) -> None:
+    """cc_ev (distinct operator events) and cc_qc (one row per queue call, with the content
+    hash of its fields and events) from the good rows of cc_norm."""
     qc_cols = ("tenant", "unique_id", "qkey", "queue_id", "queue_name", "direction", "status",
                "caller", "caller_name", "called", "enter_ts", "welcome_end_ts", "enqueue_ts",
                "answer_ts", "exit_ts", "exit_cause", "operator_exten", "operator_name",

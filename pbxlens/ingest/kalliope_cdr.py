@@ -21,7 +21,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from pbxlens.ingest import xlsx_guard
 from pbxlens.ingest.fields import ALL_FIELDS, DETAIL_FIELDS, DETAIL_SHORT, map_headers
@@ -249,6 +248,8 @@ class _Collector:
         self.rejects.append((rec, line, raw[:100_000], reason))
 
     def load(self, con: duckdb.DuckDBPyConnection) -> None:
+        import pyarrow as pa  # only the JSON/XML/XLSX paths need it
+
         table = pa.table({c: pa.array(v, type=pa.int64() if c in ("_row", "_rec", "_line") else pa.string())
                           for c, v in self.columns.items()})
         con.register("raw_arrow", table)

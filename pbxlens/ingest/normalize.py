@@ -1,8 +1,16 @@
 """SQL that turns `raw_rows` (text, as read) into normalized staged calls, legs and rejects.
 
-Everything runs as set-based SQL in DuckDB: parsing of instants and durations, vocabulary
-mapping, validation with a reason per row, grouping of detail rows into calls and paths.
-Output temp tables: `stage_calls`, `stage_legs`, `stage_rejects`.
+Everything runs as set-based SQL in DuckDB, as a pipeline of named steps (`STEPS`): parsing
+of instants and durations, validation with a reason per row (`parse`: the one scan of the
+file, into the typed temp table `norm_rows`), vocabulary mapping (`map_vocabulary`), the
+rejects (`collect_rejects`), and the grouping of detail rows into calls and paths
+(`group_calls`). Output temp tables/views: `stage_calls`, `stage_legs`, `stage_rejects`.
+
+`norm_rows` is a temp table: typed values (instants, decimals) are narrower than the text they
+come from, and DuckDB spills a temp table's blocks to its temp directory beyond the memory
+limit. Row order: the table is written in file order, so a CSV row's index in the file (after
+the lines the reader rejected) is its `rowid`: no window over the whole scan, which would run
+on one thread.
 """
 
 from __future__ import annotations
@@ -49,12 +57,13 @@ CREATE OR REPLACE TEMP MACRO pbx_dur_hms(s) AS CASE
         + CAST(pbx_hms(s).h AS BIGINT) * 3600 + CAST(pbx_hms(s).m AS BIGINT) * 60
         + CAST(replace(pbx_hms(s).s, ',', '.') AS DECIMAL(18, 3)))::DECIMAL(18, 3)
 END;
+-- h:mm:ss first (DuckDB reads it as an interval): a failing TRY_CAST to DECIMAL costs more
+-- than the pattern test, and no h:mm:ss text is a number.
 CREATE OR REPLACE TEMP MACRO pbx_dur(s) AS CASE
     WHEN s IS NULL OR trim(s) = '' THEN NULL::DECIMAL(18, 3)
-    WHEN TRY_CAST(s AS DECIMAL(18, 3)) IS NOT NULL THEN TRY_CAST(s AS DECIMAL(18, 3))
-    -- fast path: h:mm:ss (DuckDB reads it as an interval)
     WHEN regexp_full_match(s, '\d{1,3}:\d{2}:\d{2}')
         THEN epoch(TRY_CAST(s AS INTERVAL))::DECIMAL(18, 3)
+    WHEN TRY_CAST(s AS DECIMAL(18, 3)) IS NOT NULL THEN TRY_CAST(s AS DECIMAL(18, 3))
     WHEN TRY_CAST(replace(trim(s), ',', '.') AS DECIMAL(18, 3)) IS NOT NULL
         THEN TRY_CAST(replace(trim(s), ',', '.') AS DECIMAL(18, 3))
     ELSE pbx_dur_hms(s)
@@ -104,14 +113,18 @@ LEG_COLUMNS = (
     "answered_by", "waiting_s", "mapped_source_num", "mapped_dst_num", "account_code",
     "checktime_in_hours",
 )
+# Rows of one call (or one click2call branch) share these: the grouping key. The raw forms of
+# end, duration, bill time and source address: the call's own values are computed from them
+# once per call (`_CALL_VALUES`).
+GROUP_COLUMNS = (
+    "tenant", "unique_id", "source_type", "destination_type", "status", "start_ts",
+    "channel_up_ts", "answer_ts", "end_ts_raw", "answered_by", "caller", "caller_name",
+    "caller_anonymous", "called", "gateway_name", "account_code", "duration_d", "bill_d",
+    "src_peer_name", "src_ip_port", "src_extension",
+)
 
-
-# The two big staging tables live in a scratch database beside the store (attached by the
-# ingest): unlike temp tables, its blocks spill to disk, so memory stays within the budget.
-STAGE = "pbx_stage"
-
-SCRATCH = ("norm", "good", "vmap", "stage_legs", "stage_paths", "stage_calls", "stage_class",
-           "stage_rejects")
+SCRATCH = ("norm_rows", "norm", "good", "vmap", "stage_legs", "stage_calls", "stage_old",
+           "stage_class", "stage_rejects")
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
@@ -119,32 +132,6 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_MACROS)
     con.execute("CREATE OR REPLACE TEMP TABLE vocab (scope TEXT, key TEXT, code TEXT)")
     con.executemany("INSERT INTO vocab VALUES (?, ?, ?)", vocabulary.alias_rows())
-
-
-VOCAB_COLUMNS = {
-    "source_type": "endpoint_type",
-    "destination_type": "endpoint_type",
-    "status": "status",
-    "dest_type": "endpoint_type",
-    "exit_cause": "exit_cause",
-}
-
-
-def _map_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
-    """vmap(col, raw, code): the distinct spellings of this batch (read from `norm`, where the
-    vocabulary columns are still raw text), normalized by the vocabulary module. Few values,
-    so Python here is not a per-row loop."""
-    con.execute("CREATE OR REPLACE TEMP TABLE vmap (col TEXT, raw TEXT, code TEXT)")
-    rows = []
-    for col, scope in VOCAB_COLUMNS.items():
-        for (raw,) in con.execute(f"SELECT DISTINCT {col} FROM norm WHERE {col} IS NOT NULL").fetchall():
-            rows.append((col, raw, vocabulary.normalize(scope, raw)))
-    if rows:
-        con.executemany("INSERT INTO vmap VALUES (?, ?, ?)", rows)
-
-
-def _vmap(col: str, alias: str) -> str:
-    return f"LEFT JOIN vmap v_{col} ON v_{col}.col = '{col}' AND v_{col}.raw = {alias}.{col}"
 
 
 def years_in(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
@@ -165,21 +152,31 @@ def clamp_years(lo: int | None, hi: int | None) -> tuple[int, int]:
 
 def stage(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
           default_tenant: str = "default", after_norm: Callable[[], None] | None = None) -> None:
-    """raw_rows -> norm -> stage_calls, stage_legs, stage_rejects (temp tables).
+    """raw_rows -> norm -> stage_calls, stage_legs, stage_rejects (temp tables and views).
 
-    raw_rows may be a view over DuckDB's CSV reader: it is scanned exactly once, by `norm`.
+    raw_rows may be a view over DuckDB's CSV reader: it is scanned exactly once, by `parse`;
+    `after_norm` runs right after that scan (the CSV reader's own rejects are known then).
     """
-    y0, y1 = years
+    parse(con, tz=tz, years=years, default_tenant=default_tenant)
+    if after_norm:
+        after_norm()
+    for step in STEPS:
+        step(con)
 
-    def bad_ts(f: str) -> str:
-        return (f"CASE WHEN NOT pbx_blank({f}) AND p_{f} IS NULL"
-                f" THEN 'unparsable {f} ' || to_json(trim({f}))::TEXT END")
 
+# ------------------------------------------------------------------------------- parse
+def _bad_ts(f: str) -> str:
+    return (f"CASE WHEN NOT pbx_blank({f}) AND p_{f} IS NULL"
+            f" THEN 'unparsable {f} ' || to_json(trim({f}))::TEXT END")
+
+
+def _checks_sql() -> str:
+    """The reason a row is rejected: every failed check, joined with '; '."""
     checks = [
         "CASE WHEN pbx_blank(unique_id) THEN 'missing unique_id' END",
         "CASE WHEN pbx_blank(start_datetime) THEN 'missing start_datetime' END",
         "CASE WHEN pbx_blank(status) THEN 'missing status' END",
-        *(bad_ts(f) for f in TS_FIELDS + DETAIL_TS),
+        *(_bad_ts(f) for f in TS_FIELDS + DETAIL_TS),
         *(out_of_range_sql(f, f"p_{f}", f) for f in TS_FIELDS + DETAIL_TS),
         "CASE WHEN p_duration IS NULL AND NOT pbx_blank(duration)"
         " THEN 'unparsable duration ' || to_json(trim(duration))::TEXT"
@@ -197,12 +194,12 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
         " WHEN p_detail_waiting_time < 0 THEN 'negative detail_waiting_time' END",
         "CASE WHEN p_end_datetime < p_start_datetime THEN 'end_datetime before start_datetime' END",
     ]
-    has_leg = "coalesce(" + ", ".join(f"nullif({f}, '')" for f in DETAIL_TEXT) + ") IS NOT NULL"
-    raw_struct = "to_json(struct_pack(" + ", ".join(
-        f"{f} := {f}" for f in (
-            "unique_id", "status", "start_datetime", "end_datetime", "duration", "bill_secs",
-            "caller", "called", *DETAIL_TEXT)
-    ) + "))::TEXT"
+    return f"nullif(concat_ws('; ', {', '.join(checks)}), '')"
+
+
+def _instants_sql(tz: str, y0: int, y1: int) -> tuple[str, str, str]:
+    """(local, instants, later): the SELECT lists that read wall-clock text as local
+    timestamps and durations, turn them into instants, and settle the autumn fold."""
     local = ", ".join(
         [f"pbx_local({f}) AS l_{f}" for f in TS_FIELDS + DETAIL_TS]
         + [f"pbx_dur({f}) AS p_{f}" for f in ("duration", "bill_secs", "detail_waiting_time")]
@@ -219,15 +216,56 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
         f" THEN p_{f} - to_seconds(fold_{f}) ELSE p_{f} END AS p_{f}"
         for f in TS_FIELDS[1:] + DETAIL_TS
     )
-    # Rows of one call (or one click2call branch) share these: the grouping key.
-    group_cols = ("tenant", "unique_id", "source_type", "destination_type", "status",
-                  "start_ts", "channel_up_ts", "answer_ts", "end_ts_raw", "answered_by",
-                  "caller", "caller_name", "caller_anonymous", "called", "gateway_name",
-                  "account_code", "duration_d", "bill_d", "src_peer_name", "src_ip_port",
-                  "src_extension")
+    return local, instants, later
 
+
+def _columns_sql() -> str:
+    """The typed columns of one row: the call's fields (raw where the call's own value is
+    computed per call) and the path line's."""
+    has_leg = "coalesce(" + ", ".join(f"nullif({f}, '')" for f in DETAIL_TEXT) + ") IS NOT NULL"
+    raw_struct = "to_json(struct_pack(" + ", ".join(
+        f"{f} := {f}" for f in (
+            "unique_id", "status", "start_datetime", "end_datetime", "duration", "bill_secs",
+            "caller", "called", *DETAIL_TEXT)
+    ) + "))::TEXT"
+    txt = ("source_type", "destination_type", "status", "answered_by", "caller", "caller_name",
+           "called", "gateway_name", "account_code", "src_peer_name", "src_ip_port",
+           "src_extension")
+    leg_txt = {"source_num": "detail_source_num", "dest_type": "detail_destination_type",
+               "dest_id": "detail_destination_id", "dest_name": "detail_destination_name",
+               "dest_num": "detail_destination_num", "exit_cause": "detail_exit_cause",
+               "leg_answered_by": "detail_answered_by",
+               "mapped_source_num": "detail_mapped_source_num",
+               "mapped_dst_num": "detail_mapped_dst_num",
+               "leg_account_code": "detail_account_code"}
+    return ",\n        ".join([
+        "_row", "_rec", "_line", "reason",
+        f"CASE WHEN reason IS NOT NULL THEN {raw_struct} END AS raw_json",
+        "coalesce(pbx_txt(tenant), $tenant) AS tenant", "trim(unique_id) AS unique_id",
+        *(f"pbx_txt({c}) AS {c}" for c in txt),
+        "p_start_datetime AS start_ts",
+        "coalesce(l_start_datetime, timezone($tz, p_start_datetime)) AS start_local",
+        "unique_epoch", "p_channel_up_datetime AS channel_up_ts",
+        "p_answer_datetime AS answer_ts", "p_end_datetime AS end_ts_raw",
+        "p_duration AS duration_d", "p_bill_secs AS bill_d",
+        "pbx_bool(anonymous) AS caller_anonymous", "_extra AS extra",
+        f"({has_leg}) AS has_leg",
+        *(f"pbx_txt({src}) AS {c}" for c, src in leg_txt.items()),
+        "pbx_bool(detail_source_anonymous) AS source_anonymous",
+        "p_detail_enter_datetime AS enter_ts", "p_detail_enqueue_datetime AS enqueue_ts",
+        "p_detail_answer_datetime AS leg_answer_ts", "p_detail_exit_datetime AS exit_ts",
+        "p_detail_waiting_time::DECIMAL(10, 3) AS waiting_s",
+        "pbx_bool(detail_checktime_in_hours) AS checktime_in_hours",
+    ])
+
+
+def parse(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
+          default_tenant: str = "default") -> None:
+    """raw_rows -> norm_rows: the one scan of the batch. Every value typed, every row with
+    the reason it is rejected (NULL when good) and the hash of its call's fields."""
+    local, instants, later = _instants_sql(tz, *years)
     con.execute(f"""
-    CREATE OR REPLACE TABLE {STAGE}.norm AS
+    CREATE OR REPLACE TEMP TABLE norm_rows AS
     WITH parsed0 AS (
       SELECT r.*, {local},
           TRY_CAST(split_part(trim(r.unique_id), '.', 1) AS BIGINT) AS unique_epoch
@@ -244,73 +282,50 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
     ), parsed AS (
       SELECT * REPLACE ({later}) FROM parsed2
     ), checked AS (
-      SELECT *, nullif(concat_ws('; ', {', '.join(checks)}), '') AS reason FROM parsed
-    ), out AS (
-    SELECT _row, _rec, _line, reason,
-        CASE WHEN reason IS NOT NULL THEN {raw_struct} END AS raw_json,
-        coalesce(pbx_txt(tenant), $tenant) AS tenant,
-        trim(unique_id) AS unique_id,
-        pbx_txt(source_type) AS source_type,
-        pbx_txt(destination_type) AS destination_type,
-        pbx_txt(status) AS status,
-        p_start_datetime AS start_ts,
-        coalesce(l_start_datetime, timezone($tz, p_start_datetime)) AS start_local,
-        unique_epoch,
-        p_channel_up_datetime AS channel_up_ts,
-        p_answer_datetime AS answer_ts,
-        p_end_datetime AS end_ts_raw,
-        p_duration AS duration_d,
-        p_bill_secs AS bill_d,
-        pbx_txt(answered_by) AS answered_by,
-        pbx_txt(caller) AS caller,
-        pbx_txt(caller_name) AS caller_name,
-        pbx_bool(anonymous) AS caller_anonymous,
-        pbx_txt(called) AS called,
-        pbx_txt(gateway_name) AS gateway_name,
-        pbx_txt(account_code) AS account_code,
-        pbx_txt(src_peer_name) AS src_peer_name,
-        pbx_txt(src_ip_port) AS src_ip_port,
-        pbx_txt(src_extension) AS src_extension,
-        _extra AS extra,
-        ({has_leg}) AS has_leg,
-        pbx_txt(detail_source_num) AS source_num,
-        pbx_bool(detail_source_anonymous) AS source_anonymous,
-        pbx_txt(detail_destination_type) AS dest_type,
-        pbx_txt(detail_destination_id) AS dest_id,
-        pbx_txt(detail_destination_name) AS dest_name,
-        pbx_txt(detail_destination_num) AS dest_num,
-        p_detail_enter_datetime AS enter_ts,
-        p_detail_enqueue_datetime AS enqueue_ts,
-        p_detail_answer_datetime AS leg_answer_ts,
-        p_detail_exit_datetime AS exit_ts,
-        pbx_txt(detail_exit_cause) AS exit_cause,
-        pbx_txt(detail_answered_by) AS leg_answered_by,
-        p_detail_waiting_time::DECIMAL(10, 3) AS waiting_s,
-        pbx_txt(detail_mapped_source_num) AS mapped_source_num,
-        pbx_txt(detail_mapped_dst_num) AS mapped_dst_num,
-        pbx_txt(detail_account_code) AS leg_account_code,
-        pbx_bool(detail_checktime_in_hours) AS checktime_in_hours
-    FROM checked)
-    SELECT * EXCLUDE (end_ts_raw, duration_d, bill_d, src_ip_port)
-            REPLACE (coalesce(_row, row_number() OVER () - 1) AS _row),
-        hash({', '.join(group_cols)}) AS group_hash,
-        -- durations from the CDR's own fields; end from start + duration only when the
-        -- export left it empty; bill time clamped at 0 (#5644)
-        coalesce(end_ts_raw, start_ts + to_seconds(coalesce(floor(duration_d), 0)::BIGINT)) AS end_ts,
-        coalesce(floor(duration_d)::INTEGER,
-                 (epoch(end_ts_raw) - epoch(start_ts))::INTEGER, 0) AS duration_s,
-        greatest(coalesce(bill_d, 0), 0)::DECIMAL(12, 3) AS bill_s,
-        nullif(regexp_extract(src_ip_port, '^\\[?([0-9A-Fa-f:.]+?)\\]?:(\\d+)$', 1), '') AS src_ip,
-        TRY_CAST(regexp_extract(src_ip_port, ':(\\d+)$', 1) AS INTEGER) AS src_port
-    FROM out
+      SELECT *, {_checks_sql()} AS reason FROM parsed
+    ), typed AS (
+      SELECT {_columns_sql()}
+      FROM checked
+    )
+    SELECT *, hash({', '.join(GROUP_COLUMNS)}) AS group_hash FROM typed
     """, {"tenant": default_tenant, "tz": tz})
-    con.execute(f"CREATE OR REPLACE TEMP VIEW norm AS SELECT * FROM {STAGE}.norm")
-    if after_norm:
-        after_norm()
-    _map_vocabulary(con)
+    # A CSV row's index (its position among the rows the reader kept) is the table's rowid.
+    con.execute("CREATE OR REPLACE TEMP VIEW norm AS"
+                " SELECT * REPLACE (coalesce(_row, rowid) AS _row) FROM norm_rows")
 
-    # CSV rows carry only their row index; rejected ones get their record/line numbers here,
-    # shifted past the lines DuckDB's reader rejected before them (rej_steps).
+
+# ----------------------------------------------------------------------- after the scan
+VOCAB_COLUMNS = {
+    "source_type": "endpoint_type",
+    "destination_type": "endpoint_type",
+    "status": "status",
+    "dest_type": "endpoint_type",
+    "exit_cause": "exit_cause",
+}
+
+
+def map_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
+    """vmap(col, raw, code): the distinct spellings of this batch (read from `norm`, where the
+    vocabulary columns are still raw text), normalized by the vocabulary module. Few values,
+    so Python here is not a per-row loop."""
+    con.execute("CREATE OR REPLACE TEMP TABLE vmap (col TEXT, raw TEXT, code TEXT)")
+    rows = []
+    for col, scope in VOCAB_COLUMNS.items():
+        for (raw,) in con.execute(
+                f"SELECT DISTINCT {col} FROM norm_rows WHERE {col} IS NOT NULL").fetchall():
+            rows.append((col, raw, vocabulary.normalize(scope, raw)))
+    if rows:
+        con.executemany("INSERT INTO vmap VALUES (?, ?, ?)", rows)
+
+
+def _vmap(col: str, alias: str) -> str:
+    return f"LEFT JOIN vmap v_{col} ON v_{col}.col = '{col}' AND v_{col}.raw = {alias}.{col}"
+
+
+def collect_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    """stage_rejects: the rows that failed a check and the lines the reader could not split.
+    CSV rows carry only their row index; rejected ones get their record/line numbers here,
+    shifted past the lines DuckDB's reader rejected before them (rej_steps)."""
     con.execute("""
     CREATE OR REPLACE TEMP TABLE stage_rejects AS
     SELECT coalesce(n._rec, n._row + 1 + coalesce(s.before, 0)) AS _rec,
@@ -321,65 +336,110 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
     UNION ALL BY NAME
     SELECT _rec, _line, raw, reason FROM raw_rejects
     """)
-
     con.execute("CREATE OR REPLACE TEMP VIEW good AS SELECT * FROM norm WHERE reason IS NULL")
 
-    # Legs stay a view: seq is given at insert time as the row's offset from its call's first
-    # row (the rows of a call are consecutive and in path order), so no window is needed.
+
+def _mapped_rows() -> str:
+    """The good rows with the path line's vocabulary applied (tiny joins)."""
+    return f"""(SELECT g.*, coalesce(v_dest_type.code, g.dest_type) AS m_dest_type,
+        coalesce(v_exit_cause.code, g.exit_cause) AS m_exit_cause
+      FROM good g {_vmap('dest_type', 'g')} {_vmap('exit_cause', 'g')})"""
+
+
+def stage_legs(con: duckdb.DuckDBPyConnection) -> None:
+    """stage_legs: the path lines of the good rows. A view: seq is given at insert time as the
+    row's offset from its call's first row (the rows of a call are consecutive and in path
+    order), so no window is needed."""
     con.execute(f"""
     CREATE OR REPLACE TEMP VIEW stage_legs AS
-    SELECT g.tenant, g.unique_id, g.group_hash, g._row,
-        source_num, source_anonymous, coalesce(v_dest_type.code, g.dest_type) AS dest_type,
-        dest_id, dest_name, dest_num, enter_ts, enqueue_ts, leg_answer_ts AS answer_ts, exit_ts,
-        coalesce(v_exit_cause.code, g.exit_cause) AS exit_cause, g.exit_cause AS exit_cause_raw,
-        leg_answered_by AS answered_by, waiting_s, mapped_source_num, mapped_dst_num,
-        leg_account_code AS account_code, checktime_in_hours
-    FROM good g {_vmap('dest_type', 'g')} {_vmap('exit_cause', 'g')}
+    SELECT tenant, unique_id, group_hash, _row, {', '.join(_LEG_SELECT)}
+    FROM {_mapped_rows()} g
     WHERE g.has_leg
     """)
-    leg_cols = ", ".join(c for c in LEG_COLUMNS if c != "exit_cause_raw")
+
+
+# stage_legs' columns (LEG_COLUMNS) from the mapped rows.
+_LEG_SELECT = (
+    "source_num", "source_anonymous", "m_dest_type AS dest_type", "dest_id", "dest_name",
+    "dest_num", "enter_ts", "enqueue_ts", "leg_answer_ts AS answer_ts", "exit_ts",
+    "m_exit_cause AS exit_cause", "exit_cause AS exit_cause_raw",
+    "leg_answered_by AS answered_by", "waiting_s", "mapped_source_num", "mapped_dst_num",
+    "leg_account_code AS account_code", "checktime_in_hours",
+)
+# The same values for the path hash (exit_cause_raw is not part of it).
+_LEG_HASH = ", ".join(e.split(" AS ")[0] for e in _LEG_SELECT if "exit_cause_raw" not in e)
+
+# The call's own values from the raw forms its rows share: durations from the CDR's own
+# fields; end from start + duration only when the export left it empty; bill time clamped at
+# 0 (#5644); the source address split into IP and port.
+_CALL_VALUES = r"""
+    coalesce(end_ts_raw, start_ts + to_seconds(coalesce(floor(duration_d), 0)::BIGINT)) AS end_ts,
+    coalesce(floor(duration_d)::INTEGER,
+             (epoch(end_ts_raw) - epoch(start_ts))::INTEGER, 0) AS duration_s,
+    greatest(coalesce(bill_d, 0), 0)::DECIMAL(12, 3) AS bill_s,
+    nullif(regexp_extract(src_ip_port, '^\[?([0-9A-Fa-f:.]+?)\]?:(\d+)$', 1), '') AS src_ip,
+    TRY_CAST(regexp_extract(src_ip_port, ':(\d+)$', 1) AS INTEGER) AS src_port"""
+
+
+def group_calls(con: duckdb.DuckDBPyConnection) -> None:
+    """stage_calls: one row per call (or click2call branch) of the good rows, in file order,
+    with its path's length and hash from the same aggregation."""
+    keep = [c for c in GROUP_COLUMNS if c not in ("tenant", "unique_id")]
+    # rows read from a CSV are records; the JSON/XML readers number the call objects (_rec)
+    by_record = con.execute("SELECT count(_rec) > 0 FROM norm_rows").fetchone()[0]
+    records = "count(DISTINCT coalesce(_rec, _row))" if by_record else "count(*)"
     con.execute(f"""
-    CREATE OR REPLACE TEMP TABLE stage_paths AS
-    SELECT tenant, unique_id, group_hash, count(*)::INTEGER AS path_len,
-        -- order-free and position-free: the same path in another export hashes the same
-        hash(sum(hash({leg_cols})::HUGEINT)) AS path_hash,
-        bool_or(dest_type = 'obl') AS via_obl
-    FROM stage_legs GROUP BY ALL
-    """)
-    any_cols = ", ".join(
-        f"any_value({c}) AS {c}" for c in CALL_HASH_COLUMNS
-        if c not in ("tenant", "unique_id", "source_type", "destination_type", "status")
-    )
-    hash_cols = ", ".join(CALL_HASH_COLUMNS)
-    con.execute(f"""
-    CREATE OR REPLACE TABLE {STAGE}.stage_calls AS
+    CREATE OR REPLACE TEMP TABLE stage_calls AS
     WITH grouped AS (
       SELECT tenant, unique_id, group_hash, min(_row) AS first_row,
-          any_value(source_type) AS source_type, any_value(destination_type) AS destination_type,
-          any_value(status) AS status, {any_cols},
+          {', '.join(f'any_value({c}) AS {c}' for c in keep)},
           any_value(unique_epoch) AS unique_epoch, any_value(start_local) AS start_local,
-          any_value(extra) AS extra
-      FROM good GROUP BY tenant, unique_id, group_hash
+          any_value(extra) AS extra, {records} AS n_records,
+          count(*) FILTER (WHERE has_leg)::INTEGER AS path_len,
+          -- order-free and position-free: the same path in another export hashes the same
+          hash(sum(hash({_LEG_HASH})::HUGEINT) FILTER (WHERE has_leg)) AS path_hash,
+          coalesce(bool_or(m_dest_type = 'obl') FILTER (WHERE has_leg), false) AS via_obl
+      FROM {_mapped_rows()} g
+      GROUP BY tenant, unique_id, group_hash
     ), named AS (
-      SELECT c.* REPLACE (
+      SELECT c.* EXCLUDE (end_ts_raw, duration_d, bill_d, src_ip_port, via_obl) REPLACE (
             coalesce(v_source_type.code, c.source_type) AS source_type,
             coalesce(v_destination_type.code, c.destination_type) AS destination_type,
-            coalesce(v_status.code, upper(c.status)) AS status),
-          c.status AS status_raw
+            coalesce(v_status.code, upper(c.status)) AS status,
+            CASE WHEN c.path_len > 0 THEN c.path_hash END AS path_hash),
+          c.status AS status_raw, c.via_obl, {_CALL_VALUES}
       FROM grouped c {_vmap('source_type', 'c')} {_vmap('destination_type', 'c')}
           {_vmap('status', 'c')}
     )
-    SELECT c.*, hash({hash_cols}) AS call_hash,
-        (dense_rank() OVER (PARTITION BY c.tenant, c.unique_id ORDER BY c.first_row) - 1)
-            ::SMALLINT AS leg_branch,
-        coalesce(p.path_len, 0)::INTEGER AS path_len,
-        p.path_hash,
+    SELECT c.* EXCLUDE (via_obl), hash({', '.join(CALL_HASH_COLUMNS)}) AS call_hash,
+        0::SMALLINT AS leg_branch,
         CASE WHEN c.source_type = 'ibl' THEN 'incoming'
-             WHEN c.destination_type = 'obl' OR coalesce(p.via_obl, false) THEN 'outgoing'
+             WHEN c.destination_type = 'obl' OR c.via_obl THEN 'outgoing'
              ELSE 'internal' END AS direction,
         (b.unique_id IS NOT NULL) AS path_incomplete
-    FROM named c LEFT JOIN stage_paths p USING (tenant, unique_id, group_hash)
-    LEFT JOIN (SELECT DISTINCT tenant, unique_id FROM norm WHERE reason IS NOT NULL) b
+    FROM named c
+    LEFT JOIN (SELECT DISTINCT tenant, unique_id FROM norm_rows WHERE reason IS NOT NULL) b
         USING (tenant, unique_id)
+    ORDER BY c.first_row
     """)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW stage_calls AS SELECT * FROM {STAGE}.stage_calls")
+    _number_branches(con)
+
+
+def _number_branches(con: duckdb.DuckDBPyConnection) -> None:
+    """leg_branch: the rows of one unique_id with different call fields are branches 0, 1 ...
+    in file order (click2call/callback, K-23760). Few calls have two: only those are ranked."""
+    con.execute("""
+    UPDATE stage_calls s SET leg_branch = r.leg_branch FROM (
+      SELECT tenant, unique_id, group_hash,
+        (dense_rank() OVER (PARTITION BY tenant, unique_id ORDER BY first_row) - 1)::SMALLINT
+          AS leg_branch
+      FROM stage_calls
+      SEMI JOIN (SELECT tenant, unique_id FROM stage_calls GROUP BY tenant, unique_id
+                 HAVING count(*) > 1) m USING (tenant, unique_id)) r
+    WHERE s.tenant = r.tenant AND s.unique_id = r.unique_id AND s.group_hash = r.group_hash
+    """)
+
+
+STEPS: tuple[Callable[[duckdb.DuckDBPyConnection], None], ...] = (
+    map_vocabulary, collect_rejects, stage_legs, group_calls,
+)

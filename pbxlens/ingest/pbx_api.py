@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import duckdb
@@ -33,6 +34,9 @@ from tenacity import (
 )
 
 from pbxlens import PbxlensError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 SCHEME = "RestApiUsernameToken"
 CREATED_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -271,13 +275,15 @@ def pull(con: duckdb.DuckDBPyConnection, client: PbxClient, *, since: date | Non
          today: date | None = None, raw_dir: Path | None = None,
          progress: Callable[[str], None] | None = None,
          write: Callable[[Callable[[duckdb.DuckDBPyConnection], object]], object] | None = None,
+         ops: sa.Engine | None = None,
          ) -> PullResult:
     """Pull day by day; each day is one ingest transaction, then the watermark advances.
 
     The payloads are kept as files under `raw_dir` (provenance: the batch's source is the file);
     Call Center CDR payloads are kept there too and ingested the same way.
     `write(fn)` runs `fn(con)` where writes belong (the server: a job of the analytics writer),
-    so nothing waits on the PBX's answers; by default, on `con` itself.
+    so nothing waits on the PBX's answers; by default, on `con` itself. With `ops`, the
+    post-batch reconcile step pushes the callback requests to the operations store.
     """
     from pbxlens.ingest import ingest_paths
 
@@ -296,7 +302,7 @@ def pull(con: duckdb.DuckDBPyConnection, client: PbxClient, *, since: date | Non
             sha = hashlib.sha256(body).hexdigest()[:12]
             path = raw_dir / f"cdr-{day.isoformat()}-{sha}.json"
             path.write_bytes(body)
-            fr = write(lambda c, p=path: ingest_paths(c, [p]))[0]
+            fr = write(lambda c, p=path: ingest_paths(c, [p], ops=ops))[0]
             if fr.error:
                 dr.error = fr.error
                 result.days.append(dr)
@@ -313,7 +319,7 @@ def pull(con: duckdb.DuckDBPyConnection, client: PbxClient, *, since: date | Non
             sha = hashlib.sha256(cc).hexdigest()[:12]
             path = raw_dir / f"callcenter-{day.isoformat()}-{sha}.json"
             path.write_bytes(cc)
-            fr = write(lambda c, p=path: ingest_paths(c, [p]))[0]
+            fr = write(lambda c, p=path: ingest_paths(c, [p], ops=ops))[0]
             if fr.error:
                 dr.cc = f"error: {fr.error}"
                 result.days.append(dr)

@@ -15,10 +15,9 @@ def clean_sql(expr: str) -> str:
 
 def national_sql(expr: str, outbound: bool, *, cleaned: bool = False) -> str:
     """SQL of N(expr). `outbound`: a number the PBX dialled (strip the seizure code).
-    `cleaned`: expr is already `clean_sql(...)` (accepted for callers that computed it once;
-    the rule's own cleaning leaves such a value unchanged)."""
-    del cleaned
-    return f"coalesce({phone.national_sql(expr, 'true' if outbound else 'false')}, '')"
+    `cleaned`: expr is already `clean_sql(...)`, computed once per row by the caller (the
+    rule's own cleaning would leave it unchanged, at the cost of a regexp per use)."""
+    return f"coalesce({phone.national_sql(expr, 'true' if outbound else 'false', cleaned=cleaned)}, '')"
 
 
 def national(raw: str | None, outbound: bool = False) -> str:

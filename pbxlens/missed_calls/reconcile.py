@@ -32,6 +32,7 @@ those requests to the operations store, where operators work on them.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from decimal import Decimal
 
 import duckdb
@@ -48,15 +49,19 @@ def _threshold(vals: dict[str, str]) -> str:
     return str(Decimal(vals["success_min_billsec"]))  # validated digits: safe to inline
 
 
-def on_batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict[str, int]:
-    """Reconcile after one ingest batch (CDR or Call Center CDR file, webhook group commit),
-    inside its transaction: the calls, queue calls and dynamic-routing rows the batch inserted
-    or replaced."""
+TABLES = ("missed_events", "missed_contacts", "missed_requests", "missed_attempts")
+
+
+def on_batches(con: duckdb.DuckDBPyConnection, batch_ids: Sequence[int]) -> dict[str, int]:
+    """Reconcile after ingest batches (CDR or Call Center CDR files, webhook group commits):
+    the calls, queue calls and dynamic-routing rows they inserted or replaced. The pipeline's
+    reconcile step, after the derive step (it reads queue_visits)."""
+    lo, hi = min(batch_ids), max(batch_ids)
     con.execute("""CREATE OR REPLACE TEMP TABLE _mc_keys AS
-        SELECT DISTINCT tenant, unique_id FROM calls WHERE batch_id = ?
-        UNION SELECT tenant, unique_id FROM queue_calls WHERE batch_id = ?
-        UNION SELECT tenant, unique_id FROM dynamic_routing_requests WHERE batch_id = ?""",
-                [batch_id, batch_id, batch_id])
+        SELECT DISTINCT tenant, unique_id FROM calls WHERE batch_id BETWEEN $lo AND $hi
+        UNION SELECT tenant, unique_id FROM queue_calls WHERE batch_id BETWEEN $lo AND $hi
+        UNION SELECT tenant, unique_id FROM dynamic_routing_requests
+        WHERE batch_id BETWEEN $lo AND $hi""", {"lo": lo, "hi": hi})
     return _refresh(con, scoped=True)
 
 

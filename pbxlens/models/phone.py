@@ -74,14 +74,18 @@ def e164(raw: str | None, *, outbound: bool = False) -> str | None:
     return phonenumbers.format_number(p, phonenumbers.PhoneNumberFormat.E164)
 
 
-def national_sql(col: str, outbound: str = "false") -> str:
+def national_sql(col: str, outbound: str = "false", *, cleaned: bool = False) -> str:
     """DuckDB expression: `national(col, outbound=<outbound SQL boolean>)`. The settings'
-    seizure code and home calling code are inlined as literals checked to be digits."""
+    seizure code and home calling code are inlined as literals checked to be digits.
+    `cleaned`: col holds only digits and '+' already (the regexp below, computed once per row
+    by the caller): the expression repeats its input a dozen times, and DuckDB evaluates
+    each copy, so the regexp would run a dozen times per row."""
     seize = get_settings().line_prefix or ""
     home = _home()
     if not (seize.isdigit() or seize == "") or not home.isdigit():
         raise ValueError("line_prefix and the home calling code must be digits")
-    s0 = f"regexp_replace(coalesce({col}, ''), '[^0-9+]', '', 'g')"
+    s0 = (f"coalesce({col}, '')" if cleaned
+          else f"regexp_replace(coalesce({col}, ''), '[^0-9+]', '', 'g')")
     if seize:
         s0 = (
             f"(CASE WHEN ({outbound}) AND starts_with({s0}, '{seize}') AND length({s0}) > "

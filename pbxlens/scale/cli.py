@@ -121,18 +121,17 @@ def retention_cmd(
 
 @forwardable("exclusive")
 def rollups_cmd(db: DbOption = None) -> None:
-    """Rebuild the hourly rollups, the coincidence day summaries and the rating keys."""
+    """Rebuild the hourly rollups, the coincidence day summaries and the rating keys (after
+    the post-batch steps are through every batch)."""
+    from pbxlens import pipeline
     from pbxlens.billing import rating_keys
     from pbxlens.reports import coincidence_days
     from pbxlens.scale import rollups
 
     try:
         con = open_analytics(db)
-        con.execute("BEGIN TRANSACTION")
-        rollups.rebuild(con)
-        coincidence_days.rebuild(con)
-        rating_keys.rebuild(con)
-        con.execute("COMMIT")
+        pipeline.rebuild(pipeline.StepContext(con), (
+            rollups.rebuild, coincidence_days.rebuild, rating_keys.rebuild))
     except PbxlensError as exc:
         raise _fail(str(exc), exc.exit_code) from None
 

@@ -36,7 +36,8 @@ from pbxlens.store import sql
 
 MANIFEST = "_lake.json"
 SCHEMA_DIR = "_schema"
-_SKIP = re.compile(r"^(web_|schema_migrations$|quarantine$|ingest_batches$|pull_watermarks$|_)")
+_SKIP = re.compile(r"^(web_|schema_migrations$|quarantine$|ingest_batches$|pull_watermarks$|"
+                   r"pipeline_steps$|replaced_calls$|_)")
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 

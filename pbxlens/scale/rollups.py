@@ -22,7 +22,7 @@ reads the raw table, so results are identical either way; tests compare both pat
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -125,34 +125,30 @@ def rebuild(con: duckdb.DuckDBPyConnection, only: Rollup | None = None) -> None:
                     "VALUES (?, ?, ?)", [r.table, th["service_level_s"], th["short_abandon_s"]])
 
 
-def capture(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
-    """Before a batch's derived rows are replaced: remember the (tenant, day) they held."""
+def refresh(con: duckdb.DuckDBPyConnection, batch_ids: int | Sequence[int]) -> None:
+    """After the derive step: recompute the rollup rows of every (tenant, day) these batches
+    touched: the days of their calls and the days the calls they replaced held. Incremental;
+    a rollup never built, or built with other thresholds, is rebuilt whole."""
+    ids = [batch_ids] if isinstance(batch_ids, int) else batch_ids
+    lo, hi = min(ids), max(ids)
     con.execute("""CREATE OR REPLACE TEMP TABLE _rollup_days AS
-        SELECT DISTINCT d.tenant, d.day FROM call_facts d
-        JOIN (SELECT DISTINCT tenant, unique_id, leg_branch FROM calls WHERE batch_id = ?) b
-          ON d.tenant = b.tenant AND d.unique_id = b.unique_id AND d.leg_branch = b.leg_branch""",
-                [batch_id])
-
-
-def refresh(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
-    """After a batch's derived rows were rebuilt: recompute the rollup rows of every
-    (tenant, day) the batch touched (before and after). Incremental; a rollup never built, or
-    built with other thresholds, is rebuilt whole."""
-    con.execute("""INSERT INTO _rollup_days
-        SELECT DISTINCT d.tenant, d.day FROM call_facts d
-        JOIN (SELECT DISTINCT tenant, unique_id, leg_branch FROM calls WHERE batch_id = ?) b
-          ON d.tenant = b.tenant AND d.unique_id = b.unique_id AND d.leg_branch = b.leg_branch""",
-                [batch_id])
-    scope = "(SELECT DISTINCT tenant, day FROM _rollup_days)"
+        SELECT DISTINCT tenant, CAST(start_local AS DATE) AS day FROM calls
+        WHERE batch_id BETWEEN $lo AND $hi
+        UNION SELECT tenant, old_day FROM replaced_calls WHERE batch_id BETWEEN $lo AND $hi""",
+                {"lo": lo, "hi": hi})
+    first, last = con.execute("SELECT min(day), max(day) FROM _rollup_days").fetchone()
+    # the day range lets zone maps skip the rest of the history; the semi join picks the days
+    days = {"first": first, "last": last}
     for r in ROLLUPS:
         if not _meta_ok(con, r):
             rebuild(con, r)
             continue
-        con.execute(f"DELETE FROM {r.table} d USING {scope} k "
-                    f"WHERE d.tenant = k.tenant AND d.day = k.day")
-        sql, args = _insert_sql(r, f"SEMI JOIN {scope} k ON {r.raw}.tenant = k.tenant "
-                                   f"AND {r.raw}.day = k.day")
-        con.execute(sql, args)
+        con.execute(f"DELETE FROM {r.table} d USING _rollup_days k WHERE d.tenant = k.tenant"
+                    " AND d.day = k.day AND d.day BETWEEN $first AND $last", days)
+        sql, args = _insert_sql(r, f"SEMI JOIN _rollup_days k ON {r.raw}.tenant = k.tenant "
+                                   f"AND {r.raw}.day = k.day "
+                                   f"WHERE {r.raw}.day BETWEEN ? AND ?")
+        con.execute(sql, [*args, first, last])
     con.execute("DROP TABLE IF EXISTS _rollup_days")
 
 

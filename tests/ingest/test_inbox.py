@@ -9,10 +9,12 @@ import threading
 import time
 
 import pytest
+import sqlalchemy as sa
 
+from pbxlens import pipeline
 from pbxlens.ingest import inbox, inbox_move
 from pbxlens.ingest.webhook_bodies import parse_events, parse_parameters
-from pbxlens.store import Stores
+from pbxlens.store import Stores, schema
 
 DR = (b"<parameters><unique_id>{uid}</unique_id><caller>3331234567</caller>"
       b"<param1>Sales</param1><param2>queue</param2></parameters>")
@@ -129,14 +131,20 @@ def test_follow_ups_are_recorded_and_survive(stores, intake):
     intake.accept("dynamic_routing", dr("1778480000.77"))
     res = move(stores)
     assert res["followups"]
-    # the server "dies" here: the follow-up job never ran; the next start finds it recorded
-    assert q(stores, "SELECT activity, missed FROM inbox_followups") == [(True, True)]
+    # the server "dies" here: the follow-up job never ran; the next start finds the batch
+    # pending in the post-batch pipeline
+    with stores.cursor() as cur:
+        assert pipeline.pending(cur).batches == 1
     assert q(stores, "SELECT count(*) FROM agent_events") == [(0,)]
     with stores.writing() as cur:
-        assert inbox_move.follow_up(cur) == {"batches": 1}
-    assert q(stores, "SELECT count(*) FROM inbox_followups") == [(0,)]
+        assert inbox_move.follow_up(cur, stores.ops) == {"batches": 1}
+        assert not pipeline.pending(cur).behind
     assert q(stores, "SELECT member_exten, reason FROM agent_events") == [("201", "lunch")]
     assert q(stores, "SELECT call_num FROM missed_requests") == [("3331234567",)]
+    # the reconcile step pushed the request to the operations store
+    with stores.ops.connect() as conn:
+        pushed = conn.execute(sa.select(schema.callback_requests.c.call_num)).all()
+    assert [tuple(r) for r in pushed] == [("3331234567",)]
 
 
 def test_intake_and_move_do_not_wait_for_the_main_lane(tmp_path, ops_url):

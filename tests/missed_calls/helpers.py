@@ -1,6 +1,6 @@
 """Hand-made CDR for the missed-call tests: calls written straight into `calls`/`call_legs`
 (the loader's tables), derived by the real `derive.refresh`, reconciled by the real
-`reconcile.on_batch` inside one transaction and pushed to the operations store by the real
+`reconcile.on_batches` inside one transaction and pushed to the operations store by the real
 `sync.push`, as an ingest job does. Times are PBX local times."""
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ class Cdr:
                 " ts, ? FROM dr ON CONFLICT DO NOTHING", [self.tenant, batch])
         if self.calls:
             derive.refresh(con, batch)
-        reconcile.on_batch(con, batch)
+        reconcile.on_batches(con, [batch])
         con.execute("COMMIT")
         if self.ops is not None:
             sync.push(con, self.ops)

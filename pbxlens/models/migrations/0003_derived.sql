@@ -93,7 +93,7 @@ SELECT c.tenant, c.unique_id, c.leg_branch,
   CAST(dayofweek(c.start_local) AS SMALLINT) AS dow, c.direction, c.status, c.caller, c.called,
   c.account_code, c.gateway_name, c.duration_s AS dur_s,
   CASE WHEN c.direction = 'incoming' THEN coalesce(
-    CAST(date_diff('second', c.start_ts, coalesce(c.answer_ts, c.channel_up_ts)) AS INTEGER), c.duration_s)
+    CAST(floor(epoch_us(coalesce(c.answer_ts, c.channel_up_ts)) / 1000000) - floor(epoch_us(c.start_ts) / 1000000) AS INTEGER), c.duration_s)
     ELSE 0 END AS wait_s,
   CASE WHEN c.direction = 'incoming' THEN CAST(floor(c.bill_s) AS INTEGER) ELSE 0 END AS talk_s
 FROM calls c
@@ -115,7 +115,7 @@ WITH v AS (
     AND l.leg_branch = c.leg_branch
   WHERE l.dest_type = 'queue'
 ), a AS (
-  SELECT *, block IN ('NCC-AGENT', 'NCC-CALLER', 'NCC', 'ANSWER', 'TRANSFER', 'TRASFERIMENTO') AS ans, coalesce(CAST(date_diff('second', enter_ts, exit_ts) AS INTEGER), 0) AS tot
+  SELECT *, block IN ('NCC-AGENT', 'NCC-CALLER', 'NCC', 'ANSWER', 'TRANSFER', 'TRASFERIMENTO') AS ans, coalesce(CAST(floor(epoch_us(exit_ts) / 1000000) - floor(epoch_us(enter_ts) / 1000000) AS INTEGER), 0) AS tot
   FROM v
 )
 SELECT tenant, unique_id, leg_branch, seq,
@@ -125,13 +125,13 @@ SELECT tenant, unique_id, leg_branch, seq,
   dest_id AS queue_id, dest_name AS queue_name,
   coalesce(nullif(dest_id, ''), nullif(dest_name, '')) IS NULL AS empty_queue,
   exit_cause, block, ans AS answered, account,
-  coalesce(CAST(date_diff('second', enter_ts, enq_ts) AS INTEGER), 0) AS queuing_s,
-  CASE WHEN ans THEN coalesce(CAST(date_diff('second', enq_ts, answer_ts) AS INTEGER), 0) ELSE 0 END AS resp_s,
-  CASE WHEN ans THEN coalesce(CAST(date_diff('second', answer_ts, exit_ts) AS INTEGER), 0) ELSE 0 END AS talk_s,
+  coalesce(CAST(floor(epoch_us(enq_ts) / 1000000) - floor(epoch_us(enter_ts) / 1000000) AS INTEGER), 0) AS queuing_s,
+  CASE WHEN ans THEN coalesce(CAST(floor(epoch_us(answer_ts) / 1000000) - floor(epoch_us(enq_ts) / 1000000) AS INTEGER), 0) ELSE 0 END AS resp_s,
+  CASE WHEN ans THEN coalesce(CAST(floor(epoch_us(exit_ts) / 1000000) - floor(epoch_us(answer_ts) / 1000000) AS INTEGER), 0) ELSE 0 END AS talk_s,
   tot AS tot_s,
   CASE WHEN ans THEN tot ELSE 0 END AS dur_s,
   CASE WHEN ans THEN 0 ELSE tot END AS wait_s,
-  CASE WHEN ans THEN coalesce(CAST(date_diff('second', enter_ts, answer_ts) AS INTEGER), 0) ELSE 0 END AS asa_s
+  CASE WHEN ans THEN coalesce(CAST(floor(epoch_us(answer_ts) / 1000000) - floor(epoch_us(enter_ts) / 1000000) AS INTEGER), 0) ELSE 0 END AS asa_s
 FROM a
 ORDER BY day, unique_id, leg_branch, seq;
 
@@ -139,26 +139,31 @@ INSERT INTO agent_legs
 WITH c AS (
   SELECT * FROM calls
 ), l AS (
+  -- the path lines alone (the call's fields are joined after the visit lookup: narrower rows)
   SELECT l.tenant, l.unique_id, l.leg_branch, l.seq, l.dest_type, l.dest_id, l.dest_name,
-    l.source_num, l.enter_ts, l.answer_ts, l.exit_ts, l.exit_cause, l.answered_by,
-    c.start_local, c.direction, c.status, c.caller, c.called
-  FROM c
-  JOIN call_legs l ON l.tenant = c.tenant AND l.unique_id = c.unique_id
-    AND l.leg_branch = c.leg_branch
+    l.source_num, l.enter_ts, l.answer_ts, l.exit_ts, l.exit_cause, l.answered_by
+  FROM call_legs l
   WHERE l.dest_type IN ('queue', 'local_exten')
-), w AS (
-  SELECT *, max(CASE WHEN dest_type = 'queue' THEN seq END) OVER (
-      PARTITION BY tenant, unique_id, leg_branch ORDER BY seq
-      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_qseq
-  FROM l
+), q AS (
+  SELECT *, lead(seq, 1, 2147483647) OVER (PARTITION BY tenant, unique_id, leg_branch
+      ORDER BY seq) AS next_q
+  FROM l WHERE dest_type = 'queue'
+), a AS (
+  -- the nearest earlier queue line of the same call: the one before the leg whose next queue
+  -- line (if any) comes after it (a hash join on the call; the window runs on queue lines only)
+  SELECT w.*, q.seq AS q_seq0, q.dest_id AS q_id0, q.dest_name AS q_name0,
+    q.enter_ts AS q_enter0,
+    coalesce(w.enter_ts >= q.enter_ts AND w.enter_ts <= q.exit_ts
+      AND w.source_num IS NOT DISTINCT FROM q.source_num, false) AS in_visit
+  FROM (SELECT * FROM l WHERE dest_type = 'local_exten') w
+  LEFT JOIN q ON q.tenant = w.tenant AND q.unique_id = w.unique_id
+    AND q.leg_branch = w.leg_branch AND q.seq < w.seq AND w.seq < q.next_q
 ), r AS (
-  SELECT w.*, q.seq AS q_seq, q.dest_id AS q_id, q.dest_name AS q_name, q.enter_ts AS q_enter
-  FROM w
-  LEFT JOIN l q ON q.tenant = w.tenant AND q.unique_id = w.unique_id
-    AND q.leg_branch = w.leg_branch AND q.seq = w.prev_qseq
-    AND w.enter_ts >= q.enter_ts AND w.enter_ts <= q.exit_ts
-    AND w.source_num IS NOT DISTINCT FROM q.source_num
-  WHERE w.dest_type = 'local_exten'
+  SELECT a.* EXCLUDE (q_seq0, q_id0, q_name0, q_enter0, in_visit),
+    CASE WHEN in_visit THEN q_seq0 END AS q_seq, CASE WHEN in_visit THEN q_id0 END AS q_id,
+    CASE WHEN in_visit THEN q_name0 END AS q_name,
+    CASE WHEN in_visit THEN q_enter0 END AS q_enter
+  FROM a
 ), rb AS (
   SELECT r.*, CASE
            WHEN r.exit_cause = 'BLINDXFER' THEN 'TRANSFER'
@@ -170,22 +175,26 @@ WITH c AS (
            WHEN r.exit_cause IN ('UFWD', 'CFWD2MOBILE', 'FASTXFER2MOBILE') THEN 'FORWARD'
            WHEN r.exit_cause IS NULL OR r.exit_cause IN ('?', '??') THEN '?'
            ELSE r.exit_cause END AS block FROM r
+), ra AS (
+  SELECT rb.*, block IN ('NCC-AGENT', 'NCC-CALLER', 'NCC', 'ANSWER', 'TRANSFER', 'TRASFERIMENTO') AS ans FROM rb
 ), legs AS (
-  SELECT tenant, unique_id, leg_branch, seq, 'recv' AS kind, start_local, status, direction,
-    caller, called, dest_id AS extension, dest_name AS op_name,
-    CASE WHEN block IN ('NCC-AGENT', 'NCC-CALLER', 'NCC', 'ANSWER', 'TRANSFER', 'TRASFERIMENTO') THEN nullif(answered_by, '') END AS account,
-    q_seq, CASE WHEN q_seq IS NOT NULL THEN
-      coalesce(nullif(q_id, ''), nullif(q_name, ''), '') END AS qkey,
-    q_id AS queue_id, q_name AS queue_name, exit_cause, block, block IN ('NCC-AGENT', 'NCC-CALLER', 'NCC', 'ANSWER', 'TRANSFER', 'TRASFERIMENTO') AS answered,
-    coalesce(CAST(date_diff('second', enter_ts, coalesce(answer_ts, exit_ts)) AS INTEGER), 0) AS ring_s,
-    CASE WHEN block IN ('NCC-AGENT', 'NCC-CALLER', 'NCC', 'ANSWER', 'TRANSFER', 'TRASFERIMENTO') THEN
-      coalesce(CAST(date_diff('second', coalesce(q_enter, enter_ts), answer_ts) AS INTEGER), 0) ELSE 0 END AS resp_s,
-    CASE WHEN block IN ('NCC-AGENT', 'NCC-CALLER', 'NCC', 'ANSWER', 'TRANSFER', 'TRASFERIMENTO') THEN coalesce(CAST(date_diff('second', answer_ts, exit_ts) AS INTEGER), 0) ELSE 0 END
-      AS talk_s,
-    CASE WHEN block IN ('NCC-AGENT', 'NCC-CALLER', 'NCC', 'ANSWER', 'TRANSFER', 'TRASFERIMENTO') THEN coalesce(CAST(date_diff('second', answer_ts, exit_ts) AS INTEGER), 0)
-         WHEN block IN ('ANSWERED ELSEWHERE', 'REFUSED', 'TIMEOUT') THEN 0
-         ELSE coalesce(CAST(date_diff('second', enter_ts, exit_ts) AS INTEGER), 0) END AS worked_s
-  FROM rb
+  SELECT r.tenant, r.unique_id, r.leg_branch, r.seq, 'recv' AS kind, c.start_local, c.status,
+    c.direction, c.caller, c.called, r.dest_id AS extension, r.dest_name AS op_name,
+    CASE WHEN r.ans THEN nullif(r.answered_by, '') END AS account,
+    r.q_seq, CASE WHEN r.q_seq IS NOT NULL THEN
+      coalesce(nullif(r.q_id, ''), nullif(r.q_name, ''), '') END AS qkey,
+    r.q_id AS queue_id, r.q_name AS queue_name, r.exit_cause, r.block,
+    r.ans AS answered,
+    coalesce(CAST(floor(epoch_us(coalesce(r.answer_ts, r.exit_ts)) / 1000000) - floor(epoch_us(r.enter_ts) / 1000000) AS INTEGER), 0) AS ring_s,
+    CASE WHEN r.ans THEN
+      coalesce(CAST(floor(epoch_us(r.answer_ts) / 1000000) - floor(epoch_us(coalesce(r.q_enter, r.enter_ts)) / 1000000) AS INTEGER), 0) ELSE 0 END AS resp_s,
+    CASE WHEN r.ans THEN coalesce(CAST(floor(epoch_us(r.exit_ts) / 1000000) - floor(epoch_us(r.answer_ts) / 1000000) AS INTEGER), 0)
+      ELSE 0 END AS talk_s,
+    CASE WHEN r.ans THEN coalesce(CAST(floor(epoch_us(r.exit_ts) / 1000000) - floor(epoch_us(r.answer_ts) / 1000000) AS INTEGER), 0)
+         WHEN r.block IN ('ANSWERED ELSEWHERE', 'REFUSED', 'TIMEOUT') THEN 0
+         ELSE coalesce(CAST(floor(epoch_us(r.exit_ts) / 1000000) - floor(epoch_us(r.enter_ts) / 1000000) AS INTEGER), 0) END AS worked_s
+  FROM ra r
+  JOIN c ON c.tenant = r.tenant AND c.unique_id = r.unique_id AND c.leg_branch = r.leg_branch
   UNION ALL
   SELECT c.tenant, c.unique_id, c.leg_branch, 0 AS seq, 'orig' AS kind, c.start_local,
     c.status, c.direction, c.caller, c.called, NULL AS extension, NULL AS op_name,
@@ -193,10 +202,10 @@ WITH c AS (
     NULL AS queue_name, c.status AS exit_cause, CASE WHEN c.status = 'OK' THEN 'ANSWER' WHEN c.status IN ('?', '??') THEN '?'
            ELSE c.status END AS block,
     c.status = 'OK' AS answered,
-    coalesce(CAST(date_diff('second', c.start_ts, coalesce(c.answer_ts, c.end_ts)) AS INTEGER), 0) AS ring_s,
-    CASE WHEN c.status = 'OK' THEN coalesce(CAST(date_diff('second', c.start_ts, c.answer_ts) AS INTEGER), 0) ELSE 0 END
+    coalesce(CAST(floor(epoch_us(coalesce(c.answer_ts, c.end_ts)) / 1000000) - floor(epoch_us(c.start_ts) / 1000000) AS INTEGER), 0) AS ring_s,
+    CASE WHEN c.status = 'OK' THEN coalesce(CAST(floor(epoch_us(c.answer_ts) / 1000000) - floor(epoch_us(c.start_ts) / 1000000) AS INTEGER), 0) ELSE 0 END
       AS resp_s,
-    CASE WHEN c.status = 'OK' THEN coalesce(CAST(date_diff('second', c.answer_ts, c.end_ts) AS INTEGER), 0) ELSE 0 END
+    CASE WHEN c.status = 'OK' THEN coalesce(CAST(floor(epoch_us(c.end_ts) / 1000000) - floor(epoch_us(c.answer_ts) / 1000000) AS INTEGER), 0) ELSE 0 END
       AS talk_s,
     c.duration_s AS worked_s
   FROM c

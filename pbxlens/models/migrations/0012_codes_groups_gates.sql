@@ -91,9 +91,9 @@ SELECT c.tenant, c.unique_id, c.leg_branch,
            ELSE o.exit_cause END END AS block,
   c.duration_s AS dur_s, CAST(floor(c.bill_s) AS INTEGER) AS bill_s,
   CASE WHEN c.answer_ts IS NULL THEN 0
-       ELSE coalesce(CAST(date_diff('second', c.answer_ts, c.end_ts) AS INTEGER), 0) END AS talk_s,
+       ELSE coalesce(CAST(floor(epoch_us(c.end_ts) / 1000000) - floor(epoch_us(c.answer_ts) / 1000000) AS INTEGER), 0) END AS talk_s,
   CASE WHEN c.answer_ts IS NULL THEN 0
-       ELSE coalesce(CAST(date_diff('second', c.start_ts, c.answer_ts) AS INTEGER), 0) END AS wait_s
+       ELSE coalesce(CAST(floor(epoch_us(c.answer_ts) / 1000000) - floor(epoch_us(c.start_ts) / 1000000) AS INTEGER), 0) END AS wait_s
 FROM c LEFT JOIN o ON o.tenant = c.tenant AND o.unique_id = c.unique_id
   AND o.leg_branch = c.leg_branch
 ORDER BY day, c.unique_id, c.leg_branch;
@@ -113,24 +113,25 @@ WITH gc AS (
   JOIN call_legs l ON l.tenant = gc.tenant AND l.unique_id = gc.unique_id
     AND l.leg_branch = gc.leg_branch
   WHERE l.dest_type IN ('callg', 'queue', 'ivr', 'local_exten', 'obl')
-), w AS (
-  SELECT *, max(CASE WHEN dest_type IN ('callg', 'queue', 'ivr') THEN seq END) OVER (
-      PARTITION BY tenant, unique_id, leg_branch ORDER BY seq
-      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_seq
-  FROM l
+), k AS (
+  -- container lines (group, queue, IVR) with the next one's seq: a member line belongs to
+  -- the container before it whose next container comes after it
+  SELECT *, lead(seq, 1, 2147483647) OVER (PARTITION BY tenant, unique_id, leg_branch
+      ORDER BY seq) AS next_k
+  FROM l WHERE dest_type IN ('callg', 'queue', 'ivr')
 ), m AS (
-  SELECT w.tenant, w.unique_id, w.leg_branch, w.prev_seq,
+  SELECT w.tenant, w.unique_id, w.leg_branch, g.seq AS prev_seq,
     count(*) FILTER (WHERE w.exit_cause = 'CFWD') AS n_cfwd,
     count(*) FILTER (WHERE w.exit_cause = 'UFWD') AS n_ufwd,
     count(*) FILTER (WHERE w.exit_cause = 'FORK2MOBILE') AS n_fork
-  FROM w JOIN l g ON g.tenant = w.tenant AND g.unique_id = w.unique_id
-    AND g.leg_branch = w.leg_branch AND g.seq = w.prev_seq
+  FROM l w JOIN k g ON g.tenant = w.tenant AND g.unique_id = w.unique_id
+    AND g.leg_branch = w.leg_branch AND g.seq < w.seq AND w.seq < g.next_k
   WHERE g.dest_type = 'callg' AND w.dest_type IN ('local_exten', 'obl')
     AND w.exit_cause IN ('CFWD', 'UFWD', 'FORK2MOBILE')
     AND w.enter_ts >= g.enter_ts AND w.enter_ts <= g.exit_ts
-  GROUP BY w.tenant, w.unique_id, w.leg_branch, w.prev_seq
+  GROUP BY w.tenant, w.unique_id, w.leg_branch, g.seq
 ), g AS (
-  SELECT l.*, coalesce(CAST(date_diff('second', l.answer_ts, l.exit_ts) AS INTEGER), 0) AS talk
+  SELECT l.*, coalesce(CAST(floor(epoch_us(l.exit_ts) / 1000000) - floor(epoch_us(l.answer_ts) / 1000000) AS INTEGER), 0) AS talk
   FROM l WHERE l.dest_type = 'callg'
 )
 SELECT g.tenant, g.unique_id, g.leg_branch, g.seq,
