@@ -69,7 +69,7 @@ def add_bundle(con: duckdb.DuckDBPyConnection, **values: Any) -> int:
     if not con.execute("SELECT 1 FROM billing_tariffs WHERE id = ?", [v["tariff_id"]]).fetchone():
         raise BillingFileError(f"tariff_id: no tariff {v['tariff_id']}")
     cols = list(FIELDS)
-    return con.execute(f"INSERT INTO billing_bundles ({', '.join(cols)}) VALUES "
+    return con.execute(f"INSERT INTO billing_bundles ({', '.join(cols)}) VALUES "  # noqa: S608 -- names and SQL fragments from code; values bound
                        f"({', '.join('?' * len(cols))}) RETURNING id",
                        [v[k] for k in cols]).fetchone()[0]
 
@@ -79,7 +79,7 @@ def delete_bundle(con: duckdb.DuckDBPyConnection, bundle_id: int) -> None:
 
 
 def list_bundles(con: duckdb.DuckDBPyConnection, *, tenant: str | None = None) -> list[dict]:
-    cur = con.execute(f"SELECT id, {', '.join(FIELDS)} FROM billing_bundles WHERE "
+    cur = con.execute(f"SELECT id, {', '.join(FIELDS)} FROM billing_bundles WHERE "  # noqa: S608 -- names and SQL fragments from code; values bound
                       "CAST(? AS TEXT) IS NULL OR tenant = ? ORDER BY id", [tenant, tenant])
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

@@ -34,7 +34,7 @@ FROM call_costs cc LEFT JOIN billing_tariffs t ON t.id = cc.tariff_id
 WHERE {' AND '.join(where)}
 GROUP BY GROUPING SETS ((cc.tariff_id, t.description, t.free_minutes, cc.company, cc.direction),
                         (cc.tariff_id, t.description, t.free_minutes, cc.company))
-ORDER BY cc.tariff_id, cc.company, direction"""
+ORDER BY cc.tariff_id, cc.company, direction"""  # noqa: S608 -- names and SQL fragments from code; values bound
     cur = con.execute(sql, params)
     names = [d[0] for d in cur.description]
     out = []
@@ -72,7 +72,7 @@ def _calls(where_cc: list[str], where_c: list[str], with_unrated: bool) -> str:
 
     rated = f"""SELECT cc.tenant, cc.unique_id, cc.leg_branch, cc.direction, cc.day, cc.company,
   cc.extension, cc.gateway, cc.billed_s, cc.cost, cc.cost_nofree
-FROM call_costs cc WHERE {' AND '.join(where_cc)}"""
+FROM call_costs cc WHERE {' AND '.join(where_cc)}"""  # noqa: S608 -- names and SQL fragments from code; values bound
     if not with_unrated:
         return rated
     zero = "CAST(0 AS DECIMAL(18, 5))"
@@ -90,7 +90,7 @@ LEFT JOIN (SELECT tenant, unique_id, leg_branch, arg_max(dest_id, seq) AS cfg FR
   ON o.tenant = c.tenant AND o.unique_id = c.unique_id AND o.leg_branch = c.leg_branch
 WHERE c.direction IN ('incoming', 'outgoing') AND c.bill_s > 0 AND {' AND '.join(where_c)}
   AND NOT EXISTS (SELECT 1 FROM call_costs r WHERE r.method = ? AND r.tenant = c.tenant
-                  AND r.unique_id = c.unique_id AND r.leg_branch = c.leg_branch)"""
+                  AND r.unique_id = c.unique_id AND r.leg_branch = c.leg_branch)"""  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 def breakdown(con: duckdb.DuckDBPyConnection, by: str, *, date_from: date | None = None,
@@ -127,7 +127,7 @@ LEFT JOIN operators op ON op.tenant = cc.tenant AND op.extension = cc.extension
 LEFT JOIN organizations org ON org.tenant = cc.tenant AND org.id = cc.company
 LEFT JOIN cost_centers cen ON cen.tenant = op.tenant AND cen.id = op.cost_center
 LEFT JOIN divisions dv ON dv.tenant = op.tenant AND dv.id = op.division
-GROUP BY key ORDER BY key"""
+GROUP BY key ORDER BY key"""  # noqa: S608 -- names and SQL fragments from code; values bound
     cur = con.execute(sql, p_cc + ([*p_c, method] if with_unrated else []))
     names = [d[0] for d in cur.description]
     rows = []

@@ -316,7 +316,7 @@ def _used_before(con, tariff_id: int, leg: dict, allowance: int) -> int:
             con.execute("SELECT 1" + _POOL.format(days="day = ?") + _SAME_DAY + spent,
                         pool + same).fetchone():
         return allowance
-    used = con.execute("SELECT coalesce(sum(billed_s), 0) FROM (SELECT billed_s"
+    used = con.execute("SELECT coalesce(sum(billed_s), 0) FROM (SELECT billed_s"  # noqa: S608 -- names and SQL fragments from code; values bound
                        + _POOL.format(days="day < ?") + " UNION ALL SELECT billed_s"
                        + _POOL.format(days="day = ?") + _SAME_DAY + ")",
                        pool + pool + same).fetchone()[0]

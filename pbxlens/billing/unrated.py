@@ -24,7 +24,7 @@ WHERE rc.day >= CAST(? AS DATE) AND rc.day <= CAST(? AS DATE)
   AND NOT EXISTS (SELECT 1 FROM call_costs cc WHERE cc.method = ? AND cc.tenant = rc.tenant
     AND cc.unique_id = rc.unique_id AND cc.leg_branch = rc.leg_branch
     AND cc.day = rc.day)
-  AND (k.dir = 'out' OR ? = 'tariff') {{where}}"""
+  AND (k.dir = 'out' OR ? = 'tariff') {{where}}"""  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 def count(con: duckdb.DuckDBPyConnection, d_from: date | None, d_to: date | None, *,
@@ -33,6 +33,6 @@ def count(con: duckdb.DuckDBPyConnection, d_from: date | None, d_to: date | None
     `tenant` (None = every tenant) have no cost under `method`."""
     lo, hi = d_from or date(1900, 1, 1), d_to or date(9999, 12, 31)
     where = "AND (CAST(? AS TEXT) IS NULL OR rc.tenant = ?)"
-    return int(con.execute(f"SELECT count(*) FROM ({FACTS.format(where=where)})",
+    return int(con.execute(f"SELECT count(*) FROM ({FACTS.format(where=where)})",  # noqa: S608 -- names and SQL fragments from code; values bound
                            [lo.isoformat(), hi.isoformat(), method, method, tenant, tenant]
                            ).fetchone()[0])

@@ -62,7 +62,7 @@ SELECT tenant, pbx_serial, event_key, event_id, date_trunc('second', event_ts), 
 FROM pbx_events
 WHERE {scope} AND event_name IN ({names}) AND event_ts IS NOT NULL
   AND coalesce({acc}, {ext}) IS NOT NULL
-ON CONFLICT DO NOTHING"""
+ON CONFLICT DO NOTHING"""  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 # The members touched by the batch: `aff` (tenant, member).
@@ -112,7 +112,7 @@ SELECT iv.tenant, iv.member, mq.member_account, mq.member_exten, iv.qkey, mq.que
   mq.queue_name, iv.kind, iv.reason, iv.s, nullif(iv.e, 'infinity'::TIMESTAMPTZ)
 FROM iv JOIN mq USING (tenant, member, qkey)
 WHERE iv.e > iv.s
-"""
+"""  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 def segments_sql(tz: str, year_from: int, year_to: int) -> str:
@@ -140,7 +140,7 @@ FROM (
       ON r.s_ep < seg.hi AND r.e_ep > seg.lo
     WHERE r.e_ep > r.s_ep
   ) p
-) h"""
+) h"""  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 _IV_COLS = "tenant, member, member_account, member_exten, qkey, queue_id, queue_name, kind, reason"
@@ -181,7 +181,7 @@ def refresh_events(con: duckdb.DuckDBPyConnection, batch_ids: int | Sequence[int
     con.execute("CREATE OR REPLACE TEMP TABLE aff AS SELECT DISTINCT tenant, member"
                 " FROM agent_events WHERE batch_id BETWEEN $lo AND $hi", span)
     for table in ("agent_intervals", "agent_activity"):
-        con.execute(f"DELETE FROM {table} t USING aff"
+        con.execute(f"DELETE FROM {table} t USING aff"  # noqa: S608 -- names and SQL fragments from code; values bound
                     " WHERE t.tenant = aff.tenant AND t.member = aff.member")
     con.execute(INTERVALS_SQL)
     y0, y1 = _years(con, "SELECT year(min(start_ts)), year(max(end_ts)) FROM agent_intervals"
@@ -245,7 +245,7 @@ def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute every activity fact from pbx_events and agent_legs (repairs, and stores
     whose CDR or events were loaded before migration 0010)."""
     for table in ("agent_events", "agent_intervals", "agent_activity", "agent_talk"):
-        con.execute(f"DELETE FROM {table}")
+        con.execute(f"DELETE FROM {table}")  # noqa: S608 -- names and SQL fragments from code; values bound
     con.execute(_events_sql("true"))
     con.execute("CREATE OR REPLACE TEMP TABLE aff AS SELECT DISTINCT tenant, member"
                 " FROM agent_events")

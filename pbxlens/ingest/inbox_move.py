@@ -205,12 +205,12 @@ def _insert(con: duckdb.DuckDBPyConnection, source: str, table: str, key: tuple[
     each natural key (the lowest inbox id), skip keys already stored. (rows read, inserted)."""
     rows = ("SELECT i.id, i.received_at, i.remote_addr, unnest(from_json(i.payload, ?)) AS r"
             " FROM inbox_rows i WHERE i.source = ? AND i.reason IS NULL")
-    read = con.execute(f"SELECT count(*) FROM ({rows})", [struct, source]).fetchone()[0]
+    read = con.execute(f"SELECT count(*) FROM ({rows})", [struct, source]).fetchone()[0]  # noqa: S608 -- names and SQL fragments from code; values bound
     if not read:
         return 0, 0
     values = ", ".join(f"{c}::JSON" if c == "params" else c for c in cols)
     extra = ", remote_addr" if source != "events" else ""
-    sql = (f"INSERT INTO {table} ({', '.join(cols)}, received_at{extra}, batch_id)"
+    sql = (f"INSERT INTO {table} ({', '.join(cols)}, received_at{extra}, batch_id)"  # noqa: S608 -- names and SQL fragments from code; values bound
            f" SELECT {values}, received_at{extra}, ? FROM ("
            f"  SELECT id, received_at, remote_addr, unnest(r) FROM ({rows}))"
            f" QUALIFY row_number() OVER (PARTITION BY {', '.join(key)} ORDER BY id) = 1"

@@ -161,7 +161,7 @@ def _stored_matches(con: duckdb.DuckDBPyConnection) -> int:
     SEMI JOIN stage_calls s ON s.tenant = c.tenant AND s.unique_id = c.unique_id
         AND s.leg_branch = c.leg_branch
     LEFT JOIN ingest_batches b ON b.batch_id = c.batch_id
-    """, {"lo": lo, "hi": hi})
+    """, {"lo": lo, "hi": hi})  # noqa: S608 -- names and SQL fragments from code; values bound
     return con.execute("SELECT count(*) FROM stage_old").fetchone()[0]
 
 
@@ -193,11 +193,11 @@ _LEG_SELECT = """l.tenant, l.unique_id, k.leg_branch, (l._row - k.first_row + 1)
 
 def _append(con: duckdb.DuckDBPyConnection, batch_id: int, *, has_detail: bool) -> dict[str, int]:
     """The fast path: every call of the batch is new."""
-    con.execute(f"INSERT INTO calls ({', '.join(CALL_COLUMNS)})"
+    con.execute(f"INSERT INTO calls ({', '.join(CALL_COLUMNS)})"  # noqa: S608 -- names and SQL fragments from code; values bound
                 f" SELECT {_call_select(has_detail=has_detail, classified=False)}"
                 " FROM stage_calls s", {"batch": batch_id})
     if has_detail:
-        con.execute(f"INSERT INTO call_legs ({', '.join(LEG_COLUMNS)}) SELECT {_LEG_SELECT}"
+        con.execute(f"INSERT INTO call_legs ({', '.join(LEG_COLUMNS)}) SELECT {_LEG_SELECT}"  # noqa: S608 -- names and SQL fragments from code; values bound
                     " FROM stage_legs l JOIN stage_calls k USING (tenant, unique_id, group_hash)",
                     {"batch": batch_id})
     rows, calls = con.execute(
@@ -229,7 +229,7 @@ def _classify(con: duckdb.DuckDBPyConnection, *, has_detail: bool, fmt: str | No
     FROM stage_calls s
     LEFT JOIN stage_old c ON c.tenant = s.tenant AND c.unique_id = s.unique_id
         AND c.leg_branch = s.leg_branch
-    """)
+    """)  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 def _replace_changed(con: duckdb.DuckDBPyConnection, batch_id: int, *, has_detail: bool,
@@ -254,7 +254,7 @@ def _replace_changed(con: duckdb.DuckDBPyConnection, batch_id: int, *, has_detai
           AND calls.unique_id = k.unique_id AND calls.leg_branch = k.leg_branch
           AND s.tenant = k.tenant AND s.unique_id = k.unique_id
           AND s.leg_branch = k.leg_branch AND calls.unique_id BETWEEN $lo AND $hi
-        """, {"batch": batch_id, **span})
+        """, {"batch": batch_id, **span})  # noqa: S608 -- names and SQL fragments from code; values bound
     con.execute("""
     DELETE FROM calls c USING stage_class k
     WHERE k.cls = 'changed' AND NOT k.legs_only AND c.tenant = k.tenant
@@ -279,14 +279,14 @@ def _insert_classified(con: duckdb.DuckDBPyConnection, batch_id: int, *,
     FROM stage_calls s JOIN stage_class k USING (tenant, unique_id, leg_branch)
     WHERE k.cls <> 'dup' AND NOT k.legs_only
     ORDER BY s.first_row
-    """, {"batch": batch_id})
+    """, {"batch": batch_id})  # noqa: S608 -- names and SQL fragments from code; values bound
     if has_detail:
         con.execute(f"""
         INSERT INTO call_legs ({', '.join(LEG_COLUMNS)})
         SELECT {_LEG_SELECT}
         FROM stage_legs l JOIN stage_class k USING (tenant, unique_id, group_hash)
         WHERE k.cls <> 'dup' AND NOT k.keep_legs
-        """, {"batch": batch_id})
+        """, {"batch": batch_id})  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 class Timer:

@@ -288,7 +288,7 @@ def parse(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
       FROM checked
     )
     SELECT *, hash({', '.join(GROUP_COLUMNS)}) AS group_hash FROM typed
-    """, {"tenant": default_tenant, "tz": tz})
+    """, {"tenant": default_tenant, "tz": tz})  # noqa: S608 -- names and SQL fragments from code; values bound
     # A CSV row's index (its position among the rows the reader kept) is the table's rowid.
     con.execute("CREATE OR REPLACE TEMP VIEW norm AS"
                 " SELECT * REPLACE (coalesce(_row, rowid) AS _row) FROM norm_rows")
@@ -312,7 +312,7 @@ def map_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
     rows = []
     for col, scope in VOCAB_COLUMNS.items():
         for (raw,) in con.execute(
-                f"SELECT DISTINCT {col} FROM norm_rows WHERE {col} IS NOT NULL").fetchall():
+                f"SELECT DISTINCT {col} FROM norm_rows WHERE {col} IS NOT NULL").fetchall():  # noqa: S608 -- names and SQL fragments from code; values bound
             rows.append((col, raw, vocabulary.normalize(scope, raw)))
     if rows:
         con.executemany("INSERT INTO vmap VALUES (?, ?, ?)", rows)
@@ -343,7 +343,7 @@ def _mapped_rows() -> str:
     """The good rows with the path line's vocabulary applied (tiny joins)."""
     return f"""(SELECT g.*, coalesce(v_dest_type.code, g.dest_type) AS m_dest_type,
         coalesce(v_exit_cause.code, g.exit_cause) AS m_exit_cause
-      FROM good g {_vmap('dest_type', 'g')} {_vmap('exit_cause', 'g')})"""
+      FROM good g {_vmap('dest_type', 'g')} {_vmap('exit_cause', 'g')})"""  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 def stage_legs(con: duckdb.DuckDBPyConnection) -> None:
@@ -355,7 +355,7 @@ def stage_legs(con: duckdb.DuckDBPyConnection) -> None:
     SELECT tenant, unique_id, group_hash, _row, {', '.join(_LEG_SELECT)}
     FROM {_mapped_rows()} g
     WHERE g.has_leg
-    """)
+    """)  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 # stage_legs' columns (LEG_COLUMNS) from the mapped rows.
@@ -421,7 +421,7 @@ def group_calls(con: duckdb.DuckDBPyConnection) -> None:
     LEFT JOIN (SELECT DISTINCT tenant, unique_id FROM norm_rows WHERE reason IS NOT NULL) b
         USING (tenant, unique_id)
     ORDER BY c.first_row
-    """)
+    """)  # noqa: S608 -- names and SQL fragments from code; values bound
     _number_branches(con)
 
 

@@ -83,7 +83,7 @@ def build(con, defn: Report, p: flt.Params, d_from: date, d_to: date) -> Built:
     labels: dict[str, str] = {}
     for r in cm.records(con, f"""SELECT k, max(label) AS label, block, count(*) AS n,
         sum(inv) AS inv, sum(pbx) AS pbx, sum(diff) AS diff FROM ({sql}) f
-        GROUP BY k, block""", args):
+        GROUP BY k, block""", args):  # noqa: S608 -- names and SQL fragments from code; values bound
         labels[r["k"]] = r["label"]
         facts.setdefault(r["k"], {})[r["block"]] = {
             "n": int(r["n"]), "inv": Decimal(r["inv"]), "pbx": Decimal(r["pbx"]),

@@ -140,7 +140,7 @@ WITH r AS (
 )
 SELECT s.*, coalesce(d.name, s.gname, s.gkey) AS gate FROM g s
 LEFT JOIN {self.names} d ON d.tenant = s.tenant AND d.id = s.gkey
-WHERE 1 = 1 {lw.sql()}"""
+WHERE 1 = 1 {lw.sql()}"""  # noqa: S608 -- names and SQL fragments from code; values bound
         minutes = p.number("chart_minutes", DEFAULT_MINUTES)
         return sql, [d_from.isoformat(), d_to.isoformat(), self.kind, *w.args, minutes,
                      *lw.args]

@@ -61,7 +61,7 @@ def intervals_sql(where: str = "", *, kind: str | None = None, fs: bool | None =
   SELECT l.tenant, '{kind}' AS kind, {str(bool(fs)).lower()} AS fs, {line} AS line,
     l.day AS day0, {a} AS a, l.end_s AS e
   FROM line_calls l
-  WHERE {a} < l.end_s {out} {where}"""
+  WHERE {a} < l.end_s {out} {where}"""  # noqa: S608 -- names and SQL fragments from code; values bound
     return f"""
   SELECT l.tenant, k.kind, f.fs,
     CASE WHEN k.kind = 'gateway' THEN l.gateway ELSE l.out_config END AS line, l.day AS day0,
@@ -70,7 +70,7 @@ def intervals_sql(where: str = "", *, kind: str | None = None, fs: bool | None =
   CROSS JOIN (SELECT 'gateway' AS kind UNION ALL SELECT 'out_config' AS kind) k
   CROSS JOIN (SELECT false AS fs UNION ALL SELECT true AS fs) f
   WHERE (k.kind = 'gateway' OR l.direction = 'outgoing')
-    AND CASE WHEN f.fs THEN l.start_s ELSE l.answer_s END < l.end_s {where}"""
+    AND CASE WHEN f.fs THEN l.start_s ELSE l.answer_s END < l.end_s {where}"""  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 def _calendar(iv: str | None) -> str:
@@ -81,7 +81,7 @@ def _calendar(iv: str | None) -> str:
     else:
         bounds = f"""SELECT least(min(day0), CAST(to_timestamp(min(a)) AS DATE)) - 1 AS d0,
     greatest(max(day0), CAST(to_timestamp(max(e)) AS DATE)) + 1 AS d1
-  FROM {iv}"""
+  FROM {iv}"""  # noqa: S608 -- names and SQL fragments from code; values bound
     return f"""
 bounds AS (
   {bounds}
@@ -91,7 +91,7 @@ bounds AS (
     CAST(epoch(CAST(day + 1 AS TIMESTAMPTZ)) AS BIGINT) AS hi
   FROM (SELECT d0, CAST(unnest(generate_series(CAST(d0 AS TIMESTAMP), CAST(d1 AS TIMESTAMP),
                                                INTERVAL 1 DAY)) AS DATE) AS day FROM bounds)
-)"""
+)"""  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 def calendar_bounds(con: duckdb.DuckDBPyConnection, where: str, args: dict) -> dict:
@@ -99,7 +99,7 @@ def calendar_bounds(con: duckdb.DuckDBPyConnection, where: str, args: dict) -> d
     on alias l) selects can touch, for a calendar given as parameters (see pieces_ctes)."""
     lo_a, d0, e1, d1 = con.execute(f"""SELECT min(least(l.start_s, coalesce(l.answer_s,
         l.start_s))), min(l.day), max(l.end_s), max(l.day) FROM line_calls l
-        WHERE true {where}""", _used(where, args)).fetchone()
+        WHERE true {where}""", _used(where, args)).fetchone()  # noqa: S608 -- names and SQL fragments from code; values bound
     if d0 is None:
         return {"c0": date(2000, 1, 1), "c1": date(2000, 1, 2)}
     return {"c0": min(d0, _local_day(int(lo_a))) - timedelta(days=1),
@@ -130,7 +130,7 @@ iv0 AS (
         FROM iv0 WHERE a < lo0 OR e > hi0) x
   JOIN cal c ON c.day = x.day0 + CAST(x.k AS INTEGER)
   WHERE c.lo < x.e AND c.hi > x.a
-)"""
+)"""  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 def sweep_select(iv: str, keep: str, bucket: str, *, all_tenants: bool = False,
@@ -202,7 +202,7 @@ SELECT p.tenant, p.kind, p.fs, p.line, c.day, a.gid, a.b, a.lv AS level,
   CAST(a.peak AS INTEGER) AS peak, c.lo + a.peak_t AS peak_t,
   CAST(a.level_s AS BIGINT) AS level_s, CAST(a.secs AS BIGINT) AS secs,
   CAST(a.starts AS INTEGER) AS starts, CAST(a.carried AS INTEGER) AS carried
-FROM agg a JOIN parts p ON p.pid = a.q >> 16 JOIN cal c ON c.i = a.q & 65535"""
+FROM agg a JOIN parts p ON p.pid = a.q >> 16 JOIN cal c ON c.i = a.q & 65535"""  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 @contextmanager
@@ -251,7 +251,7 @@ def _midnight(d: date) -> int:
 def rebuild(con: duckdb.DuckDBPyConnection) -> None:
     """Recompute every summary from line_calls, a month of days at a time."""
     for t in TABLES:
-        con.execute(f"DELETE FROM {t}")
+        con.execute(f"DELETE FROM {t}")  # noqa: S608 -- names and SQL fragments from code; values bound
     con.execute("DELETE FROM coincidence_day_meta")
     d0, e1 = con.execute("SELECT min(day), max(end_s) FROM line_calls").fetchone()
     if d0 is not None:
@@ -274,7 +274,7 @@ _TOUCHED = f"""
 SELECT l.tenant, l.day AS day0, least(l.start_s, coalesce(l.answer_s, l.start_s)) AS a,
   greatest(l.end_s, l.start_s + 1) AS e
 FROM line_calls l SEMI JOIN {_BATCH_KEYS} b
-  ON b.tenant = l.tenant AND b.unique_id = l.unique_id AND b.leg_branch = l.leg_branch"""
+  ON b.tenant = l.tenant AND b.unique_id = l.unique_id AND b.leg_branch = l.leg_branch"""  # noqa: S608 -- names and SQL fragments from code; values bound
 
 
 def capture(con: duckdb.DuckDBPyConnection, batch_ids: int | list[int]) -> None:
@@ -307,9 +307,9 @@ def refresh_touched(con: duckdb.DuckDBPyConnection) -> None:
     iv = "(SELECT tenant, '' AS kind, true AS fs, '' AS line, day0, a, e FROM _cd_touched)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _cd_scope AS {pieces_ctes(iv)}
         SELECT DISTINCT tenant, day FROM pieces
-        UNION SELECT DISTINCT tenant, day0 FROM _cd_touched""")
+        UNION SELECT DISTINCT tenant, day0 FROM _cd_touched""")  # noqa: S608 -- names and SQL fragments from code; values bound
     for t in TABLES:
-        con.execute(f"DELETE FROM {t} d USING _cd_scope s "
+        con.execute(f"DELETE FROM {t} d USING _cd_scope s "  # noqa: S608 -- names and SQL fragments from code; values bound
                     f"WHERE d.tenant = s.tenant AND d.day = s.day")
     days = [r[0] for r in con.execute("SELECT DISTINCT day FROM _cd_scope ORDER BY 1").fetchall()]
     runs: list[list[date]] = []
@@ -365,7 +365,7 @@ SELECT ln, (off + b * $src_bucket) // $bucket AS b, NULL AS level, 1 AS gid, max
 FROM s WHERE gid = 1 GROUP BY ln, 2
 UNION ALL
 SELECT ln, NULL, level, 2, NULL, NULL, sum(secs), NULL, NULL FROM s WHERE gid = 2
-GROUP BY ln, level"""
+GROUP BY ln, level"""  # noqa: S608 -- names and SQL fragments from code; values bound
 
 _STORED = """
 SELECT tenant, line, day, 1 AS gid, b, NULL AS level, peak, peak_t, level_s, 0 AS secs, starts,
@@ -421,7 +421,7 @@ def stored_sql(ask: Ask, *, all_rows: bool = True) -> tuple[str, dict]:
     one line (then also the all-lines row); `all_rows=False`: the lines' own rows only."""
     src = _STORED.format(where=_stored_where(ask, all_rows=all_rows))
     if ask.values and all_rows:
-        src = (f"SELECT src1.* REPLACE (CASE WHEN dup THEN '{ALL}' ELSE line END AS line) "
+        src = (f"SELECT src1.* REPLACE (CASE WHEN dup THEN '{ALL}' ELSE line END AS line) "  # noqa: S608 -- names and SQL fragments from code; values bound
                f"FROM ({src}) src1, (SELECT false AS dup UNION ALL SELECT true AS dup) x")
     return _RANGE.format(src=src, label=_LABEL), {**ask.args(), "src_bucket": BUCKET_S}
 
@@ -459,7 +459,7 @@ def _stored_all(con: duckdb.DuckDBPyConnection, ask: Ask) -> bool:
     if ask.tenant is not None:
         return True
     args = {k: v for k, v in ask.args().items() if k in ("kind", "fs", "d_from", "d_to", "v0")}
-    n = con.execute("SELECT count(DISTINCT tenant) FROM coincidence_day_buckets "
+    n = con.execute("SELECT count(DISTINCT tenant) FROM coincidence_day_buckets "  # noqa: S608 -- names and SQL fragments from code; values bound
                     f"WHERE kind = $kind AND from_start = $fs {_stored_where(ask)}",
                     args).fetchone()[0]
     return n <= 1

@@ -201,7 +201,7 @@ def add_filtered(con, labels: dict[str, str], values: list[str], table: str) -> 
     id or name is a filter value join `labels` (id -> name)."""
     for v in values:
         if v not in labels and v not in labels.values():
-            for k, name in con.execute(f"SELECT id, name FROM {table} WHERE id = ? OR name = ?",
+            for k, name in con.execute(f"SELECT id, name FROM {table} WHERE id = ? OR name = ?",  # noqa: S608 -- names and SQL fragments from code; values bound
                                        [v, v]).fetchall():
                 labels.setdefault(k, name or k)
 

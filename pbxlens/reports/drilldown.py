@@ -181,7 +181,7 @@ SELECT f.unique_id, c.start_local AS started, c.caller, c.called, c.direction, c
   {extra}
 FROM page f LEFT JOIN c ON c.tenant = f.tenant AND c.unique_id = f.unique_id
   AND c.leg_branch = f.leg_branch
-ORDER BY started, f.unique_id, f.{facts.order}"""
+ORDER BY started, f.unique_id, f.{facts.order}"""  # noqa: S608 -- names and SQL fragments from code; values bound
         args = [*args, limit, days[0].isoformat(), days[1].isoformat()]
     else:  # the facts carry their own details
         sql = f"""

@@ -76,7 +76,7 @@ def facts_query(p: flt.Params, d_from: date, d_to: date) -> tuple[str, list]:
     """The ratings behind the cells (drill-down): the report's ratings one by one."""
     fw, qw = _wheres(p)
     sql = SQL.format(fw=fw.sql(), qw=qw.sql())
-    sql = sql[:sql.index("SELECT rating, count(*)")] + (
+    sql = sql[:sql.index("SELECT rating, count(*)")] + (  # noqa: S608 -- names and SQL fragments from code; values bound
         "SELECT f.tenant, f.unique_id, CAST(0 AS SMALLINT) AS leg_branch, "
         "CAST(f.rating AS VARCHAR) AS rating, 'R' AS block FROM f\n"
         + sql[sql.index("WHERE day >="):sql.index("GROUP BY rating")])

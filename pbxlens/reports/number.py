@@ -102,7 +102,7 @@ SELECT o.tenant, o.unique_id, o.leg_branch, k.cls,
   CASE WHEN k.cls = 'fixed' THEN coalesce(nullif(k.province, ''), '?') END AS prov,
   CASE WHEN o.status IN ('?', '??') THEN '??' ELSE o.status END AS block
 FROM o JOIN k ON k.num = o.num
-WHERE k.cls IN ('mobile', 'fixed') {pw.sql()}"""
+WHERE k.cls IN ('mobile', 'fixed') {pw.sql()}"""  # noqa: S608 -- names and SQL fragments from code; values bound
     return sql, [*args, get_settings().line_prefix, *pw.args]
 
 

@@ -78,9 +78,9 @@ def _delete(con: duckdb.DuckDBPyConnection, t: lk.LakeTable, tenant: str, month:
     ten = "t.tenant = ? AND " if t.tenant else ""
     args = [tenant] if t.tenant else []
     if t.join_calls:
-        sql = (f"DELETE FROM {t.name} t USING calls c WHERE c.tenant = t.tenant "
+        sql = (f"DELETE FROM {t.name} t USING calls c WHERE c.tenant = t.tenant "  # noqa: S608 -- names and SQL fragments from code; values bound
                f"AND c.unique_id = t.unique_id AND c.leg_branch = t.leg_branch AND {ten}"
                f"{t.month} = ?")
     else:
-        sql = f"DELETE FROM {t.name} t WHERE {ten}coalesce({t.month}, '0000-00') = ?"
+        sql = f"DELETE FROM {t.name} t WHERE {ten}coalesce({t.month}, '0000-00') = ?"  # noqa: S608 -- names and SQL fragments from code; values bound
     return int(con.execute(sql, [*args, month]).fetchone()[0])
