@@ -512,7 +512,7 @@ from pbxlens.store.users_cli import app as users_app  # noqa: E402
 app.add_typer(users_app, name="users")
 
 app.add_typer(missed_app, name="missed")
-scale_cli.register(app)  # export-lake, backup, restore, retention, rollups-rebuild (issue 11)
+scale_cli.register(app)  # export-lake, backup, restore, retention, rollups-rebuild
 from pbxlens.reports import definitions_cli  # noqa: E402
 
 definitions_cli.register(app)  # definitions, calendars, drill, journeys, journey, staffing

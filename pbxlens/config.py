@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     webhook_max_depth: int = 64
     # A live call (pbx.call.start without its end) older than this is assumed over: pruned.
     live_call_max_hours: int = 4
-    # Tickets (issue 10): attachments on disk (default: <store>.attachments/ beside the store),
+    # Tickets: attachments on disk (default: <store>.attachments/ beside the store),
     # their size limit and content-type allow-list; the SMTP sender of the notification outbox
     # (off by default: the outbox only records who would be notified).
     ticket_attachments_dir: str = ""
@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = False
     smtp_from: str = "pbxlens@localhost"
-    # scale (issue 11): hourly rollups answer the reports they can; retention in months
+    # scale: hourly rollups answer the reports they can; retention in months
     # (current month + 24, as the PBX keeps); the lake that retention exports to first
     rollups: bool = True
     retention_months: int = 25

@@ -1,1 +1,1 @@
-"""Billing (issue 8): Nexus tariffs, PBX billing profiles, rating, consumption, finance export."""
+"""Billing: Nexus tariffs, PBX billing profiles, rating, consumption, finance export."""

@@ -132,7 +132,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "select_user": ("Select a user first.", "Seleziona prima un utente."),
     "token_once": ("API token for {name} (shown once): {token}",
                    "Token API per {name} (mostrato una volta): {token}"),
-    # missed calls (issue 9)
+    # missed calls
     "missed_calls": ("Missed calls", "Chiamate perse"),
     "mc_to_call": ("Numbers to call back", "Numeri da richiamare"),
     "mc_booked": ("Booked calls", "Chiamate prenotate"),
@@ -183,7 +183,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "mc_err_not-booked": ("The request for {call_num} is not booked.",
                           "La richiesta per {call_num} non è prenotata."),
     "mc_err_conflict": ("Already booked by {booked_by}.", "Già prenotata da {booked_by}."),
-    # billing pages (issue 8)
+    # billing pages
     "billing": ("Billing", "Tariffazione"),
     "tariffs": ("Tariffs", "Tariffe"),
     "profiles": ("Billing profiles", "Profili di tariffazione"),
@@ -212,7 +212,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "answered": ("Answered", "Risposte"),
     "unanswered": ("Unanswered", "Non risposte"),
     "quantity": ("Quantity", "Quantità"),
-    # tickets and trace (issue 10)
+    # tickets and trace
     "tickets": ("Tickets", "Ticket"),
     "trace": ("Trace", "Trace"),
     "new_ticket": ("New ticket", "Nuovo ticket"),

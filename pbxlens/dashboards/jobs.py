@@ -36,7 +36,7 @@ def start(store: Stores, interval_s: float = INTERVAL_S) -> threading.Event:
     start_pull(store, stop)
     from pbxlens.tickets.mailer import start_sender
 
-    start_sender(store, stop)  # ticket notifications, when smtp_enabled (issue 10)
+    start_sender(store, stop)  # ticket notifications, when smtp_enabled
     from pbxlens import delivery
     from pbxlens.views import exports, schedules
 

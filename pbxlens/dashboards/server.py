@@ -111,7 +111,7 @@ def shell():
     if u and access.can_use_widgets(u):
         links.append(dcc.Link(i18n.t("widgets", lang), href="/widgets", className="pbx-nav-link"))
         links.append(dcc.Link(i18n.t("views_page", lang), href="/views", className="pbx-nav-link"))
-    if u and not u.disabled and u.role in ("operator", "supervisor", "admin"):  # issue 9
+    if u and not u.disabled and u.role in ("operator", "supervisor", "admin"):  # missed-call users
         links.append(dcc.Link(i18n.t("missed_calls", lang), href="/missed", className="pbx-nav-link"))
     if u and not u.disabled and u.role in ("supervisor", "admin"):
         links.append(dcc.Link(i18n.t("mc_manage", lang), href="/missed/manage",

@@ -1,4 +1,4 @@
-"""Agent activity facts (issue 6 part 3; anchor: Wazo agent statistics, anchors.md §2.2).
+"""Agent activity facts (anchor: Wazo agent statistics, anchors.md §2.2).
 
 pbx_events --(queue-member events)--> agent_events --(state machines)--> agent_intervals
 --(cut at PBX-local hour borders)--> agent_activity;  agent_legs --> agent_talk (same cut).

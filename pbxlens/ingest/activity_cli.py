@@ -1,4 +1,4 @@
-"""`pbxlens activity ...`: maintenance of the agent activity facts (issue 6 part 3)."""
+"""`pbxlens activity ...`: maintenance of the agent activity facts."""
 
 from __future__ import annotations
 

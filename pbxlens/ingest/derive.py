@@ -193,7 +193,7 @@ FROM legs
 ORDER BY day, unique_id, leg_branch, seq
 """  # noqa: S608 -- names and SQL fragments from code; values bound
 
-# --- issue 5 (billing codes, groups, checktime, IVR): three more narrow tables (0012) ---------
+# --- billing codes, groups, checktime, IVR: three more narrow tables (0012) ---------
 
 # Exit cause of an outgoing call's external (obl) line -> report block (as an operator leg's,
 # without the queue-only TIMEOUT case).
@@ -333,7 +333,7 @@ ORDER BY day, unique_id, leg_branch, seq
 ISSUE5_TABLES = ("billing_calls", "group_visits", "gate_passes")
 _ISSUE5_INSERTS = (BILLING_CALLS_SQL, GROUP_VISITS_SQL, GATE_PASSES_SQL)
 
-# line_calls (issue 5, coincidences): one row per call that used a line (migration 0013).
+# line_calls (coincidences): one row per call that used a line (migration 0013).
 LINE_CALLS_SQL = """INSERT INTO line_calls
 WITH c AS (
   SELECT * FROM {scope} WHERE nullif(gateway_name, '') IS NOT NULL
@@ -365,7 +365,7 @@ _ORDER = re.compile(r"\nORDER BY [^\n]*\n?$")
 
 def backfill_sql(which: int | tuple[str, ...] = 3) -> list[str]:
     """The statements that derive every call in the store: `3` those of migration 0003's three
-    tables, `12` those of the issue-5 tables (migration 0012), or the given INSERT statements
+    tables, `12` those of the codes/groups/gates tables (migration 0012), or the given INSERT statements
     (migration 0013 runs line_calls')."""
     sqls = _INSERTS[:3] if which == 3 else _ISSUE5_INSERTS if which == 12 else which
     return [sql.format(scope="calls", legs="call_legs") for sql in sqls]

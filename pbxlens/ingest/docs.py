@@ -223,7 +223,7 @@ def render() -> str:
                          "kept verbatim)", "exit_cause"), ("Source and destination types",
                                                            "endpoint_type")):
         lines += ["", f"## {title}", "", _vocab_table(scope)]
-    lines.append(callcenter_fields.doc_section())  # Call Center CDR (issue 6)
+    lines.append(callcenter_fields.doc_section())  # Call Center CDR
     lines.append(DIRECTORY.rstrip("\n"))
     lines.append(_feeds().rstrip("\n"))
     lines.append(BILLING.rstrip("\n"))

@@ -10,7 +10,7 @@ the CDR contacts of a number.
   failed a time control (A.3.3: type `checktime`, source `time_control`);
 - the dynamic-routing insert endpoint (`dynamic_routing_requests`, A.3.1): type = param2
   (`queue`), queue = param1, time = the CDR start of its unique_id when known, else receipt;
-- the Call Center CDR (`queue_calls`, issue 6): incoming calls none of whose queue visits was
+- the Call Center CDR (`queue_calls`): incoming calls none of whose queue visits was
   answered, for the calls the CDR does not hold (when it does, the CDR decides: a call answered
   after leaving the queue is not missed).
 

@@ -1,2 +1,2 @@
-"""Beyond one DuckDB file (issue 11): the Parquet lake, the engine-neutral catalog (DuckDB and
+"""Beyond one DuckDB file: the Parquet lake, the engine-neutral catalog (DuckDB and
 Spark SQL through sqlglot), hourly rollups, backup/restore and retention."""

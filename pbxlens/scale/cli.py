@@ -1,4 +1,4 @@
-"""CLI commands of issue 11: export-lake, backup, restore, retention, rollups."""
+"""CLI commands of the scale package: export-lake, backup, restore, retention, rollups."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Billing (issue 8 part 8): the billing area's landing page for finance and admin users: links
+"""Billing: the billing area's landing page for finance and admin users: links
 to the billing reports (generic catalog pages), the tariff/profile/multiservice pages, and the
 finance export (`pbxlens billing export` as a download)."""
 
