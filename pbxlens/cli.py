@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from pbxlens import PbxlensError
+from pbxlens.cli_common import fail, parse_date
 from pbxlens.console import err, out
 from pbxlens.store.server_link import forwardable, open_analytics, open_stores
 
@@ -22,27 +23,13 @@ DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store (defau
                                                 "or data/pbxlens.duckdb)")]
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
 def _open(db: Path | None, *, read_only: bool = False):
     """The analytics store (the server's, when it runs), or a one-line error (exit 2, or 3
     when another process holds it)."""
     try:
         return open_analytics(db, read_only=read_only)
     except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
-
-
-def _date(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise _fail(f"{name}: not a date in the form YYYY-MM-DD: {value!r}") from None
+        raise fail(str(exc), exc.exit_code) from None
 
 
 @app.command()
@@ -70,12 +57,12 @@ def generate(
     known = simulate.ALL_FORMATS + simulate.CC_FORMATS + simulate.EXTRA_FORMATS
     unknown = sorted(set(chosen) - set(known))
     if unknown:
-        raise _fail(f"unknown format(s): {', '.join(unknown)}; "
+        raise fail(f"unknown format(s): {', '.join(unknown)}; "
                     f"choose from {', '.join(known)}")
     if scenario not in simulate.SCENARIOS:
-        raise _fail(f"unknown scenario {scenario!r}; choose from {', '.join(simulate.SCENARIOS)}")
+        raise fail(f"unknown scenario {scenario!r}; choose from {', '.join(simulate.SCENARIOS)}")
     summary = simulate.generate(out_dir, days=days, calls_per_day=calls_per_day, seed=seed,
-                                start=_date(start, "--start"), formats=chosen,
+                                start=parse_date(start, "--start"), formats=chosen,
                                 scenario=scenario)
     out.print(f"wrote {summary.calls} calls ({summary.legs} path lines) in "
               f"{summary.seconds:.1f} s to {out_dir}:")
@@ -104,14 +91,14 @@ def ingest(
             else:
                 results = _ingest_with_progress(stores, paths, label)
     except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+        raise fail(str(exc), exc.exit_code) from None
     if as_json:
         sys.stdout.write(json.dumps({"files": [r.public() for r in results]}) + "\n")
     else:
         _print_results(results)
     errors = [r for r in results if r.error]
     if errors:
-        raise _fail(errors[0].error if len(errors) == 1
+        raise fail(errors[0].error if len(errors) == 1
                     else f"{len(errors)} files could not be read; first: {errors[0].error}")
 
 
@@ -257,7 +244,7 @@ def demo(
             if empty:
                 demo_data.build(stores, data_dir, seed=seed, say=out.print)
     except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+        raise fail(str(exc), exc.exit_code) from None
     status(db=db)
     if serve_after:
         serve(db=db, host=host, port=port, demo_users=True, ops_url=ops_url)
@@ -295,7 +282,7 @@ def serve(
         run_server(db=db, host=host, port=port, threads=threads, before=before, ops_url=ops_url,
                    intake_port=intake_port, intake_workers=intake_workers)
     except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+        raise fail(str(exc), exc.exit_code) from None
     except KeyboardInterrupt:
         pass
 
@@ -371,15 +358,15 @@ def report(
     try:
         defn = get(report_id)
     except KeyError:
-        raise _fail(f"unknown report {report_id!r}; see `pbxlens reports`") from None
+        raise fail(f"unknown report {report_id!r}; see `pbxlens reports`") from None
     if fmt not in ("table", "json", "csv", "xlsx"):
-        raise _fail(f"--format: expected table, json, csv or xlsx, got {fmt!r}")
+        raise fail(f"--format: expected table, json, csv or xlsx, got {fmt!r}")
     if lang not in ("en", "it"):
-        raise _fail(f"--lang: expected en or it, got {lang!r}")
+        raise fail(f"--lang: expected en or it, got {lang!r}")
     if fmt == "xlsx" and out_file is None:
-        raise _fail("--format xlsx needs --out FILE")
+        raise fail("--format xlsx needs --out FILE")
     try:
-        d_from, d_to = _date(date_from, "--from"), _date(date_to, "--to")
+        d_from, d_to = parse_date(date_from, "--from"), parse_date(date_to, "--to")
         if period and (period := periods.check(period)) != periods.FIXED:
             d_from, d_to = periods.resolve(period, periods.local_day(datetime.now(UTC),
                                                                      analytics_tz()))
@@ -387,7 +374,7 @@ def report(
                         filters=parse_filters(filters or [], defn), lang=lang)
         params.resolved()
         if engine_ not in defn.engines:
-            raise _fail(f"{report_id} runs on DuckDB only (its SQL has no Spark form yet)")
+            raise fail(f"{report_id} runs on DuckDB only (its SQL has no Spark form yet)")
         from pbxlens.scale.cli import open_reports
 
         con = open_reports(db, lake, engine_, spark_master)
@@ -396,7 +383,7 @@ def report(
                       max_months=guard.max_months if max_months is None else max_months)
         result = run(con, defn, params, guard=guard)
     except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+        raise fail(str(exc), exc.exit_code) from None
     if fmt == "xlsx":
         export.to_xlsx(result, out_file)
         err.print(f"wrote {out_file}")
@@ -434,7 +421,7 @@ def pbx_auth_header(
         try:
             datetime.strptime(created, CREATED_FORMAT)
         except ValueError:
-            raise _fail(f"--created: expected YYYY-MM-DDThh:mm:ssZ, got {created!r}") from None
+            raise fail(f"--created: expected YYYY-MM-DDThh:mm:ssZ, got {created!r}") from None
     sys.stdout.write(header_line(user, password, domain, salt, nonce=nonce, created=created) + "\n")
 
 
@@ -456,13 +443,13 @@ def pull(
     try:
         with open_stores(db) as stores, stores.cursor() as cur, pbx_api.PbxClient(
                 pbx, user, password, domain, verify=not insecure) as client:
-            res = pbx_api.pull(cur, client, since=_date(since, "--since"),
+            res = pbx_api.pull(cur, client, since=parse_date(since, "--since"),
                                progress=lambda m: err.print(m, highlight=False),
                                write=lambda fn: stores.writer.run(
                                    "pull", f"PBX {pbx}", lambda ctx: fn(ctx.con),
                                    created_by="cli"), ops=stores.ops)
     except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+        raise fail(str(exc), exc.exit_code) from None
     out.print(f"pulled {len(res.days)} days, {res.calls:,} calls; watermark {res.watermark}")
 
 

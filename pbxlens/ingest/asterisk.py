@@ -1,5 +1,5 @@
 """Asterisk / FreePBX sources: `Master.csv` (cdr_csv) and `queue_log`, laid out as `raw_rows`
-in the Kalliope field layout (like kalliope_cdr._Collector), so that normalize, the loader and
+in the Kalliope field layout (like kalliope_cdr.Collector), so that normalize, the loader and
 derive treat them as any CDR and the queue and operator reports work on plain Asterisk data.
 
 Master.csv (anchors.md §3.1): no header; `accountcode, src, dst, dcontext, clid, channel,
@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from pbxlens.ingest.kalliope_cdr import RawBatch, _Collector, _reset
+from pbxlens.ingest.kalliope_cdr import Collector, RawBatch, reset_scratch
 from pbxlens.ingest.sniff import FileKind, UnreadableFileError, first_line
 
 MASTER_COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel",
@@ -106,7 +106,7 @@ class MasterCall:
     line: int = 0
 
 
-def parse_master(path: Path, kind: FileKind, col: _Collector | None = None) -> dict[str, MasterCall]:
+def parse_master(path: Path, kind: FileKind, col: Collector | None = None) -> dict[str, MasterCall]:
     """uniqueid (or linkedid, or a synthetic key) -> its Master.csv rows, in file order."""
     enc = "utf-8-sig" if kind.encoding == "utf-8" else kind.encoding
     calls: dict[str, MasterCall] = {}
@@ -201,7 +201,7 @@ class QEvent:
     line: int
 
 
-def parse_queue_log(path: Path, kind: FileKind, col: _Collector | None = None) -> dict[str, list[QEvent]]:
+def parse_queue_log(path: Path, kind: FileKind, col: Collector | None = None) -> dict[str, list[QEvent]]:
     enc = "utf-8-sig" if kind.encoding == "utf-8" else kind.encoding
     by_call: dict[str, list[QEvent]] = defaultdict(list)
     with path.open("r", encoding=enc, errors="replace", newline="") as fh:
@@ -406,8 +406,8 @@ def _formatter():
 
 
 def read_master(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawBatch:
-    _reset(con)
-    col = _Collector()
+    reset_scratch(con)
+    col = Collector()
     pair = _PAIR.get()
     fmt = _formatter()
     for n, mc in enumerate(parse_master(path, kind, col).values(), start=1):
@@ -429,8 +429,8 @@ def read_master(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> R
 
 
 def read_queue_log(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawBatch:
-    _reset(con)
-    col = _Collector()
+    reset_scratch(con)
+    col = Collector()
     pair = _PAIR.get()
     fmt = _formatter()
     calls = parse_queue_log(path, kind, col)

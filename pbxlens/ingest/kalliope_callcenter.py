@@ -34,7 +34,7 @@ from pbxlens.ingest.callcenter_fields import (
     is_callcenter_header,
     map_headers,
 )
-from pbxlens.ingest.kalliope_cdr import _text, drop_temp
+from pbxlens.ingest.kalliope_cdr import cell_text, drop_temp
 from pbxlens.ingest.normalize import clamp_years, out_of_range_sql
 from pbxlens.ingest.sniff import FileKind, UnreadableFileError, csv_header
 from pbxlens.models import timezone, vocabulary
@@ -153,7 +153,7 @@ class _Collector:
         events = next((obj[k] for k in _JSON_EVENTS if isinstance(obj.get(k), list)), [])
         keys = [k for k in obj if k not in _JSON_EVENTS]
         mapped = map_headers(keys)
-        call = {m: _text(obj[k]) or None for k, m in zip(keys, mapped, strict=True)
+        call = {m: cell_text(obj[k]) or None for k, m in zip(keys, mapped, strict=True)
                 if m in QUEUE_CALL_FIELDS}
         extra = {k: obj[k] for k, m in zip(keys, mapped, strict=True) if m is None}
         rows = []
@@ -161,7 +161,7 @@ class _Collector:
             if isinstance(ev, dict):
                 ek = [EVENT_SHORT.get(k.lower(), k) for k in ev]
                 em = map_headers([k if k.startswith("event_") else f"event_{k}" for k in ek])
-                rows.append({m: _text(v) or None for m, v in zip(em, ev.values(), strict=True)
+                rows.append({m: cell_text(v) or None for m, v in zip(em, ev.values(), strict=True)
                              if m in EVENT_FIELDS})
         self.has_events = self.has_events or bool(rows)
         for r in rows or [{}]:
@@ -202,7 +202,7 @@ def _rows_layout(col: _Collector, headers: list[str], rows, path: Path) -> None:
         rec = line - 1
         if (len(values) != width and any(v not in (None, "") for v in values[width:])) or (
                 len(values) < width):
-            col.reject(rec, line, json.dumps([_text(v) for v in values], ensure_ascii=False),
+            col.reject(rec, line, json.dumps([cell_text(v) for v in values], ensure_ascii=False),
                        f"wrong number of columns: expected {width}, found {len(values)}")
             continue
         col.records += 1
@@ -210,10 +210,10 @@ def _rows_layout(col: _Collector, headers: list[str], rows, path: Path) -> None:
         cols["_line"].append(line)
         for lst, i in slots:  # column-wise appends: no per-row dict (the hot loop)
             v = values[i]
-            lst.append((v.strip() or None) if type(v) is str else (_text(v) or None))
+            lst.append((v.strip() or None) if type(v) is str else (cell_text(v) or None))
         for lst in absent:
             lst.append(None)
-        extra = {headers[i]: _text(values[i]) for i in unknown if values[i] not in (None, "")}
+        extra = {headers[i]: cell_text(values[i]) for i in unknown if values[i] not in (None, "")}
         cols["_extra"].append(json.dumps(extra, ensure_ascii=False) if extra else None)
     col.has_events = any(m in EVENT_FIELDS for m in mapped if m)
 
@@ -240,7 +240,7 @@ def read_xlsx(con, path: Path, kind: FileKind) -> CcBatch:
         first = next(it, None)
         if not first:
             continue
-        these = [_text(h) or "" for h in first]
+        these = [cell_text(h) or "" for h in first]
         if headers is None:
             headers = these
         elif these != headers:
@@ -255,11 +255,11 @@ def read_xlsx(con, path: Path, kind: FileKind) -> CcBatch:
 
 
 def read_json(con, path: Path, kind: FileKind) -> CcBatch:
-    from pbxlens.ingest.kalliope_cdr import _json_items, _py_encoding
+    from pbxlens.ingest.kalliope_cdr import json_items, py_encoding
 
-    text = path.read_bytes().decode(_py_encoding(kind), errors="replace").lstrip("\ufeff")
+    text = path.read_bytes().decode(py_encoding(kind), errors="replace").lstrip("\ufeff")
     col = _Collector()
-    for rec, line, item, error in _json_items(text):
+    for rec, line, item, error in json_items(text):
         if error:
             col.reject(rec, line, str(item), error)
         elif not isinstance(item, dict):

@@ -64,7 +64,8 @@ def drop_temp(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> None:
         con.execute(f"DROP {kind} IF EXISTS {name}")
 
 
-def _reset(con: duckdb.DuckDBPyConnection) -> None:
+def reset_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    """Fresh scratch tables for one file: the readers of every format start from these."""
     drop_temp(con, SCRATCH)
     con.execute(
         "CREATE TEMP TABLE raw_rejects (_rec BIGINT, _line BIGINT, raw TEXT, reason TEXT)"
@@ -79,7 +80,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawB
     The scan happens once, when normalize builds `norm`; `after_scan` then collects the lines
     the reader rejected (wrong column count, bad bytes) with their original bytes.
     """
-    _reset(con)
+    reset_scratch(con)
     headers = csv_header(path, kind)
     mapped = map_headers(headers)
     if "unique_id" not in mapped:
@@ -219,7 +220,7 @@ def _utf8_copy(path: Path, kind: FileKind) -> tuple[Path, bool]:
 
 
 # ------------------------------------------------------------------- JSON / XML / XLSX records
-class _Collector:
+class Collector:
     """Accumulates flattened rows (one per detail line) for the Arrow hand-off."""
 
     def __init__(self) -> None:
@@ -259,7 +260,7 @@ class _Collector:
             con.executemany("INSERT INTO raw_rejects VALUES (?, ?, ?, ?)", self.rejects)
 
 
-def _text(value: object) -> str | None:
+def cell_text(value: object) -> str | None:
     """A cell or JSON value as the text an export would carry."""
     if type(value) is str:  # the common case first
         return value.strip()
@@ -284,7 +285,7 @@ def _text(value: object) -> str | None:
 
 def _canonical(obj: dict, *, detail: bool) -> tuple[dict[str, str | None], set[str]]:
     pairs = _key_map(tuple(obj), detail)
-    return {m: _text(obj[k]) for k, m in pairs}, {k for k, _m in pairs}
+    return {m: cell_text(obj[k]) for k, m in pairs}, {k for k, _m in pairs}
 
 
 @lru_cache(maxsize=256)
@@ -303,17 +304,17 @@ def _key_map(keys: tuple[str, ...], detail: bool) -> tuple[tuple[str, str], ...]
 
 
 def read_json(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawBatch:
-    _reset(con)
+    reset_scratch(con)
     _refuse_unknown_json(path, kind)
     if _json_fast_path_fits(path, kind):
         try:
             return _read_json_in_duckdb(con, path)
         except duckdb.Error:
-            _reset(con)  # damaged somewhere: the Python reader salvages what it can
-    text = path.read_bytes().decode(_py_encoding(kind), errors="replace").lstrip("\ufeff")
-    col = _Collector()
+            reset_scratch(con)  # damaged somewhere: the Python reader salvages what it can
+    text = path.read_bytes().decode(py_encoding(kind), errors="replace").lstrip("\ufeff")
+    col = Collector()
     try:
-        for rec, line, item, error in _json_items(text):
+        for rec, line, item, error in json_items(text):
             if error:
                 col.reject(rec, line, item, error)
             elif not isinstance(item, dict):
@@ -339,7 +340,7 @@ def _refuse_unknown_json(path: Path, kind: FileKind) -> None:
     """A JSON whose first record names neither a start time nor a status is another kind of
     file (e.g. the bodies of feedback requests): one file error, not a quarantined row each."""
     with path.open("rb") as fh:
-        head = fh.read(65536).decode(_py_encoding(kind), errors="ignore").lstrip("\ufeff \t\r\n[")
+        head = fh.read(65536).decode(py_encoding(kind), errors="ignore").lstrip("\ufeff \t\r\n[")
     try:
         first, _end = json.JSONDecoder().raw_decode(head)
     except ValueError:
@@ -413,7 +414,7 @@ def _read_json_in_duckdb(con: duckdb.DuckDBPyConnection, path: Path) -> RawBatch
     return RawBatch("kalliope_cdr_json", rows, has_detail)
 
 
-def _json_items(text: str) -> Iterator[tuple[int, int | None, object, str | None]]:
+def json_items(text: str) -> Iterator[tuple[int, int | None, object, str | None]]:
     """(record, line, value, error) for each call object; salvages a truncated array."""
     dec = json.JSONDecoder(parse_float=str, parse_int=str)
     stripped = text.strip()
@@ -465,8 +466,8 @@ def read_xml(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawB
     from defusedxml import DefusedXmlException
     from defusedxml import ElementTree as DET
 
-    _reset(con)
-    col = _Collector()
+    reset_scratch(con)
+    col = Collector()
     n = 0
     try:
         for _event, elem in DET.iterparse(str(path), events=("end",)):
@@ -500,9 +501,9 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Raw
     """The CSV layouts in a workbook (calamine reads it, ~20x faster than openpyxl). Sheets
     after the first continue it when they carry the same header (an export past Excel's row
     limit)."""
-    _reset(con)
+    reset_scratch(con)
     wb = xlsx_guard.open_workbook(path)  # size checks before calamine allocates
-    col = _Collector()
+    col = Collector()
     headers: list[str] | None = None
     mapped: list[str | None] = []
     line_base = 0
@@ -511,7 +512,7 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Raw
         first = next(rows, None)
         if not first:
             continue
-        this_headers = [_text(h) or "" for h in first]
+        this_headers = [cell_text(h) or "" for h in first]
         if headers is None:
             headers, mapped = this_headers, map_headers(this_headers)
             if "unique_id" not in mapped:
@@ -526,7 +527,7 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Raw
                 continue
             if len(values) > width and any(v not in (None, "") for v in values[width:]):
                 col.reject(line_base + line - 1, line,
-                           json.dumps([_text(v) for v in values], ensure_ascii=False),
+                           json.dumps([cell_text(v) for v in values], ensure_ascii=False),
                            f"TOO MANY COLUMNS: expected {width} in sheet {sheet_name}")
                 continue
             col.records += 1
@@ -538,9 +539,9 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Raw
             by_field: dict[str, str | None] = {}
             for h, m, v in zip(headers, mapped, values, strict=False):
                 if m:
-                    by_field[m] = _text(v) or None
+                    by_field[m] = cell_text(v) or None
                 elif v not in (None, ""):
-                    extra[h] = _text(v)
+                    extra[h] = cell_text(v)
             for f in ALL_FIELDS:
                 cols[f].append(by_field.get(f))
             cols["_extra"].append(json.dumps(extra, ensure_ascii=False) if extra else None)
@@ -553,7 +554,7 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> Raw
     return RawBatch(fmt, col.records, col.has_detail)
 
 
-def _py_encoding(kind: FileKind) -> str:
+def py_encoding(kind: FileKind) -> str:
     return {"utf-8": "utf-8-sig", "binary": "utf-8"}.get(kind.encoding, kind.encoding)
 
 

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pbxlens import PbxlensError
+from pbxlens.cli_common import fail, parse_date
 from pbxlens.store.server_link import forwardable, open_analytics
 
 DbOption = Annotated[Path | None, typer.Option("--db", help="DuckDB store (default: PBXLENS_DB "
                                                 "or data/pbxlens.duckdb)")]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    from pbxlens.cli import _fail as fail
-
-    return fail(message, code)
-
-
-def _day(v: str | None, name: str) -> date | None:
-    from pbxlens.cli import _date
-
-    return _date(v, name)
 
 
 @forwardable("read")
@@ -41,9 +29,9 @@ def export_lake(
 
     try:
         con = open_analytics(db, read_only=True)
-        st = lake.export(con, out, _day(date_from, "--from"), _day(date_to, "--to"))
+        st = lake.export(con, out, parse_date(date_from, "--from"), parse_date(date_to, "--to"))
     except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+        raise fail(str(exc), exc.exit_code) from None
     sys.stdout.write(json.dumps({"out": str(out), "tables": st.tables,
                                  "partitions_seen": st.partitions_seen,
                                  "partitions_written": st.partitions_written,
@@ -76,7 +64,7 @@ def backup_cmd(
                                              "the server take the snapshot") from None
             tables = backup.backup(con, out)["tables"]
     except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+        raise fail(str(exc), exc.exit_code) from None
     sys.stdout.write(json.dumps({"out": str(out), "tables": len(tables),
                                  "rows": sum(v["rows"] for v in tables.values())}) + "\n")
 
@@ -91,7 +79,7 @@ def restore_cmd(
     try:
         got = backup.restore(folder, db)
     except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+        raise fail(str(exc), exc.exit_code) from None
     sys.stdout.write(json.dumps({"db": str(db), "tables": len(got),
                                  "rows": sum(v["rows"] for v in got.values())}) + "\n")
 
@@ -115,7 +103,7 @@ def retention_cmd(
         res = retention.apply(con, months=months, lake=lake_dir, backups=list(backups or []),
                               dry_run=dry_run)
     except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+        raise fail(str(exc), exc.exit_code) from None
     sys.stdout.write(json.dumps(res.__dict__) + "\n")
 
 
@@ -133,7 +121,7 @@ def rollups_cmd(db: DbOption = None) -> None:
         pipeline.rebuild(pipeline.StepContext(con), (
             rollups.rebuild, coincidence_days.rebuild, rating_keys.rebuild))
     except PbxlensError as exc:
-        raise _fail(str(exc), exc.exit_code) from None
+        raise fail(str(exc), exc.exit_code) from None
 
 
 def register(app: typer.Typer) -> None:
