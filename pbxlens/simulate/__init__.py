@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from .directory import Directory, build_directory, merge_json
-from .engine import _NEVER, Engine, status_from_legs
+from .engine import NEVER, Engine, status_from_legs
 from .layouts import sip_prefix
 from .scenarios import DEFAULT, SCENARIOS, Scenario, get_scenario
 from .truth import CC_OUTCOMES, CC_QUEUE_CAUSES, Call, Leg, Truth
@@ -88,7 +88,7 @@ class Run:
                 e.begin_day(di)
             calls: list[Call] = []
             while True:
-                best, bt = None, _NEVER
+                best, bt = None, NEVER
                 for e in engines:
                     t = e.next_t()
                     if t < bt:

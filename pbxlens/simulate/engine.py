@@ -67,7 +67,7 @@ def status_from_legs(legs: list[Leg]) -> str:
 
 
 _NV_MAGIC = 4 * exp(-0.5) / 2.0 ** 0.5  # random.NV_MAGICCONST
-_NEVER = 1 << 62
+NEVER = 1 << 62
 _DAY_MS = 86_400_000
 
 
@@ -522,8 +522,8 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
         self._ai = 0
 
     def next_t(self) -> int:
-        """The instant of the day's next event (an arrival or a pending call), or _NEVER."""
-        a = self._arr[self._ai][0] if self._ai < len(self._arr) else _NEVER
+        """The instant of the day's next event (an arrival or a pending call), or NEVER."""
+        a = self._arr[self._ai][0] if self._ai < len(self._arr) else NEVER
         pend = self.pending
         if pend and pend[0][0] < self._day_end and pend[0][0] <= a:
             return pend[0][0]
@@ -533,7 +533,7 @@ class Engine(QueueMixin, RoutingMixin, OriginMixin):
         """Simulate the next event: a pending call first when due no later than the arrival."""
         pend = self.pending
         ai = self._ai
-        a = self._arr[ai][0] if ai < len(self._arr) else _NEVER
+        a = self._arr[ai][0] if ai < len(self._arr) else NEVER
         if pend and pend[0][0] <= a and pend[0][0] < self._day_end:
             t, _n, handler, payload = heapq.heappop(pend)
             self.ledger.flush(t)

@@ -116,7 +116,7 @@ def _details(tk: dict | None, lang: str):
 
 def layout(id: str | None = None, **_kwargs):  # `id`: the query parameter
     u, lang = web.user(), web.lang()
-    # long: one declarative Dash tree of the page; its data comes from the data layer in one go
+    # over 80 lines: one declarative Dash tree of the page; its data comes from the data layer in one go
     if not access.can_use_tickets(u):
         return forbidden(lang)
     try:

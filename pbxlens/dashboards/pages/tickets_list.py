@@ -130,7 +130,7 @@ def _facet_options(counts: dict, lang: str) -> list[list[dict]]:
 
 def layout(**_kwargs):
     u, lang = web.user(), web.lang()
-    # long: one declarative Dash tree of the page; its data comes from the data layer in one go
+    # over 80 lines: one declarative Dash tree of the page; its data comes from the data layer in one go
     if not access.can_use_tickets(u):
         return forbidden(lang)
     with web.store().ops_read() as c:

@@ -68,7 +68,7 @@ def local_when(value: str | None):
 
 def layout(caller: str | None = None, unique_id: str | None = None, uniqueid: str | None = None, **_kwargs):
     u, lang = web.user(), web.lang()
-    # long: one declarative Dash tree of the page; its data comes from the data layer in one go
+    # over 80 lines: one declarative Dash tree of the page; its data comes from the data layer in one go
     if not access.can_use_tickets(u):
         return forbidden(lang)
     uid = (unique_id or uniqueid or "").strip() or None

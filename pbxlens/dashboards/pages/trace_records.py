@@ -122,7 +122,7 @@ def layout(
     **_kwargs,
 ):
     u, lang = web.user(), web.lang()
-    # long: one declarative Dash tree of the page; its data comes from the data layer in one go
+    # over 80 lines: one declarative Dash tree of the page; its data comes from the data layer in one go
     if not access.can_use_tickets(u):
         return forbidden(lang)
     direction = "out" if direction == "out" else "in"

@@ -24,7 +24,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from .cdr import XLSX_MAX_ROWS, _Base, _csv_text, _el
+from .cdr import XLSX_MAX_ROWS, WriterBase, csv_text, xml_element
 from .common import TENANT_FIELD, TimeFormatter
 
 QUEUE_CALL_FIELDS = (
@@ -80,7 +80,7 @@ def format_cc(batch: list[tuple], fmt: TimeFormatter, tenant: bool = False
     return out
 
 
-class _CcBase(_Base):
+class _CcBase(WriterBase):
     callcenter = True  # the sink hands these the Call Center rows, not the CDR rows
 
     def __init__(self, out_dir: Path, tenant: bool = False):
@@ -95,14 +95,14 @@ class _CcCsv(_CcBase):
         super().__init__(out_dir, tenant)
         self.f = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
         head = self.qfields + (EVENT_FIELDS if self.detailed else ())
-        self.f.write(_csv_text([head], len(head)))
+        self.f.write(csv_text([head], len(head)))
 
     def write(self, batch) -> None:
         if self.detailed:
             rows = [qv + ev for qv, evs in batch for ev in (evs or (EMPTY_EVENT,))]
-            self.f.write(_csv_text(rows, len(self.qfields) + len(EVENT_FIELDS)))
+            self.f.write(csv_text(rows, len(self.qfields) + len(EVENT_FIELDS)))
         else:
-            self.f.write(_csv_text([qv for qv, _e in batch], len(self.qfields)))
+            self.f.write(csv_text([qv for qv, _e in batch], len(self.qfields)))
 
     def close(self) -> None:
         self.f.close()
@@ -157,11 +157,11 @@ class CcXmlWriter(_CcBase):
         out = []
         for qv, evs in batch:
             out.append("<queue_call>")
-            out.extend(_el(k, v) for k, v in zip(self.qfields, qv, strict=True))
+            out.extend(xml_element(k, v) for k, v in zip(self.qfields, qv, strict=True))
             out.append("<operator_events>")
             for ev in evs:
                 out.append("<event>")
-                out.extend(_el(k, v) for k, v in zip(EVENT_FIELDS, ev, strict=True))
+                out.extend(xml_element(k, v) for k, v in zip(EVENT_FIELDS, ev, strict=True))
                 out.append("</event>")
             out.append("</operator_events></queue_call>\n")
         self.f.write("".join(out))

@@ -21,7 +21,7 @@ from .common import (
 XLSX_MAX_ROWS = 1_048_576
 
 
-class _Base:
+class WriterBase:
     filename = ""
 
     def __init__(self, out_dir: Path, tenant: bool = False):
@@ -36,7 +36,7 @@ class _Base:
         pass
 
 
-def _csv_text(rows, ncols: int) -> str:
+def csv_text(rows, ncols: int) -> str:
     """``csv.writer(lineterminator="\\n")`` output for ``rows`` (tuples of ``ncols`` strings).
 
     Fast path: plain joins, valid when no field holds a delimiter, quote or line break (checked
@@ -52,29 +52,29 @@ def _csv_text(rows, ncols: int) -> str:
     return buf.getvalue()
 
 
-class CsvSummaryWriter(_Base):
+class CsvSummaryWriter(WriterBase):
     filename = "cdr_summary.csv"
 
     def __init__(self, out_dir: Path, tenant: bool = False):
         super().__init__(out_dir, tenant)
         self.f = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        self.f.write(_csv_text([self.cfields], len(self.cfields)))
+        self.f.write(csv_text([self.cfields], len(self.cfields)))
 
     def write(self, batch) -> None:
-        self.f.write(_csv_text([cv for cv, _d in batch], len(self.cfields)))
+        self.f.write(csv_text([cv for cv, _d in batch], len(self.cfields)))
 
     def close(self) -> None:
         self.f.close()
 
 
-class CsvDetailedWriter(_Base):
+class CsvDetailedWriter(WriterBase):
     filename = "cdr_detailed.csv"
 
     def __init__(self, out_dir: Path, tenant: bool = False):
         super().__init__(out_dir, tenant)
         self.f = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
         head = self.cfields + DETAIL_FIELDS
-        self.f.write(_csv_text([head], len(head)))
+        self.f.write(csv_text([head], len(head)))
 
     def write(self, batch) -> None:
         # the call part of a line is joined once per call, then prefixed to each detail part
@@ -95,7 +95,7 @@ class CsvDetailedWriter(_Base):
         text = "".join(parts)
         if not (text.count(",") == (nc + nd - 1) * n and text.count("\n") == n
                 and '"' not in text and "\r" not in text):
-            text = _csv_text([cv + dv for cv, dets in batch for dv in (dets or (EMPTY_DETAIL,))],
+            text = csv_text([cv + dv for cv, dets in batch for dv in (dets or (EMPTY_DETAIL,))],
                              nc + nd)
         self.f.write(text)
 
@@ -103,7 +103,7 @@ class CsvDetailedWriter(_Base):
         self.f.close()
 
 
-class JsonWriter(_Base):
+class JsonWriter(WriterBase):
     filename = "cdr.json"
 
     def __init__(self, out_dir: Path, tenant: bool = False):
@@ -131,11 +131,11 @@ class JsonWriter(_Base):
         self.f.close()
 
 
-def _el(name: str, value: str) -> str:
+def xml_element(name: str, value: str) -> str:
     return f"<{name}>{escape(value)}</{name}>" if value else f"<{name}/>"
 
 
-class XmlWriter(_Base):
+class XmlWriter(WriterBase):
     filename = "cdr.xml"
 
     def __init__(self, out_dir: Path, tenant: bool = False):
@@ -150,13 +150,13 @@ class XmlWriter(_Base):
         for cv, dets in batch:
             app("<call>")
             for k, v in zip(cfields, cv, strict=True):
-                app(_el(k, v))
+                app(xml_element(k, v))
             if dets:
                 app("<details>")
                 for dv in dets:
                     app("<detail>")
                     for k, v in zip(DETAIL_FIELDS, dv, strict=True):
-                        app(_el(k, v))
+                        app(xml_element(k, v))
                     app("</detail>")
                 app("</details>")
             else:
@@ -169,7 +169,7 @@ class XmlWriter(_Base):
         self.f.close()
 
 
-class XlsxDetailedWriter(_Base):
+class XlsxDetailedWriter(WriterBase):
     """The detailed layout; every cell is a text string. Rows beyond the XLSX sheet limit
     continue on further sheets (``cdr_2``, ...), each with its own header row."""
 
