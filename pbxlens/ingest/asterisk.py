@@ -34,7 +34,7 @@ import hashlib
 import io
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -279,12 +279,7 @@ def queue_call(callid: str, evs: list[QEvent], fmt) -> tuple[dict, list[dict]] |
         if visit is None or visit["destination_id"] != e.queue:
             if visit is not None:
                 close_visit(e, "ATXFER")
-            # ENTERQUEUE missing: back-date the visit by the wait it reports
-            back = {"CONNECT": _num(d[0]), "ABANDON": _num(d[2]), "EXITWITHTIMEOUT": _num(d[2]),
-                    "EXITEMPTY": _num(d[2]), "EXITWITHKEY": _num(d[3])}.get(e.event, 0.0)
-            if e.event in ANSWERED_END:
-                back = _num(d[0]) + _num(d[1]) if e.event != "ATTENDEDTRANSFER" else _num(d[2]) + _num(d[3])
-            open_visit(e, e.t - back)
+            open_visit(e, e.t - _backdate(e.event, d))  # ENTERQUEUE missing
         v = visit
         if e.event == "RINGNOANSWER":
             lines.append(_agent_line(e, e.t - _num(d[0]) / 1000.0, None, e.t, "NOANSWER"))
@@ -314,14 +309,34 @@ def queue_call(callid: str, evs: list[QEvent], fmt) -> tuple[dict, list[dict]] |
             close_visit(e, QUEUE_EXIT[e.event])
     if not lines:
         return None
-    last_t = evs[-1].t
+    _close_lines(lines, ring_open.values(), evs[-1].t)
+    return _call_record(callid, lines, caller, called, fmt)
+
+
+def _backdate(event: str, d: list[str]) -> float:
+    """Seconds before `event` that a queue visit began, by the wait (and talk) the event
+    reports: for a visit whose ENTERQUEUE is missing."""
+    if event in ANSWERED_END:
+        return _num(d[0]) + _num(d[1]) if event != "ATTENDEDTRANSFER" else _num(d[2]) + _num(d[3])
+    return {"CONNECT": _num(d[0]), "ABANDON": _num(d[2]), "EXITWITHTIMEOUT": _num(d[2]),
+            "EXITEMPTY": _num(d[2]), "EXITWITHKEY": _num(d[3])}.get(event, 0.0)
+
+
+def _close_lines(lines: list[dict], rang: Iterable[dict], last_t: float) -> None:
+    """Lines still open end at the callid's last event; an agent whose ring was cancelled
+    while another agent answered was answered elsewhere."""
     for ln in lines:
         if ln["_exit"] is None:
             ln["_exit"] = last_t
-    for agent_ln in ring_open.values():  # rang while another agent answered
+    for agent_ln in rang:
         if any(x.get("_answer") and x is not agent_ln and x["destination_type"] == "local_exten"
                and abs(x["_answer"] - agent_ln["_exit"]) < 1.0 for x in lines):
             agent_ln["exit_cause"] = "ANSWERED_ELSEWHERE"
+
+
+def _call_record(callid: str, lines: list[dict], caller: str, called: str,
+                 fmt) -> tuple[dict, list[dict]]:
+    """The call fields and its detail lines in the Kalliope layout, from the closed lines."""
     start = min(ln["_enter"] for ln in lines)
     end = max(ln["_exit"] for ln in lines)
     answers = [ln["_answer"] for ln in lines if ln["destination_type"] == "queue" and ln["_answer"]]
