@@ -143,6 +143,18 @@ SELECT row_number() OVER () AS cid, * FROM (  -- cid: identity within this run o
   UNION ALL
   SELECT f.tenant, f.call_num, f.flushed_by, 'forced_closure', f.flushed_at, f.flushed_at
   FROM missed_flushes f {nums('f')})""")  # noqa: S608 -- names and SQL fragments from code; values bound
+    _segment(con)
+    _group_requests(con)
+    _clear_and_note(con, scoped=scoped)
+    n = _insert_requests(con, thr)
+    drop_scratch(con)
+    return {"requests": int(n)}
+
+
+def _segment(con: duckdb.DuckDBPyConnection) -> None:
+    """`_mc_seg`: each number's missed calls and closers in one time-ordered stream, cut into
+    gaps by the closers; a closer that started before its gap's first call cannot close it
+    and is dropped (`_mc_bad`), until no such closer is left."""
     con.execute("CREATE OR REPLACE TEMP TABLE _mc_bad (cid BIGINT)")
     # One stream per number, no joins: DuckDB plans joins of transaction-local temp tables
     # badly (no statistics), and reconcile runs inside the ingest batch's transaction.
@@ -168,6 +180,10 @@ FROM g""")
                           "WHERE is_close = 1 AND start_ts <= gap_first").fetchone()[0]
         if not bad:
             break
+
+
+def _group_requests(con: duckdb.DuckDBPyConnection) -> None:
+    """`_mc_req`: one callback request per gap that holds missed calls."""
     con.execute("""CREATE OR REPLACE TEMP TABLE _mc_req AS
 WITH r AS (
   SELECT tenant, call_num, gap, min(t) FILTER (WHERE is_close = 0) AS first_call,
@@ -184,7 +200,11 @@ WITH r AS (
   FROM _mc_seg GROUP BY tenant, call_num, gap
 )
 SELECT *, call_num || '|' || first_uid AS request_key FROM r WHERE num_calls > 0""")
-    _clear_and_note(con, scoped=scoped)
+
+
+def _insert_requests(con: duckdb.DuckDBPyConnection, thr: str) -> int:
+    """The requests of `_mc_req` and their callback attempts into the fact tables; the
+    number of requests."""
     con.execute(f"""INSERT INTO missed_attempts
 SELECT r.tenant, r.request_key, r.call_num, x.unique_id, x.start_ts, x.end_ts, x.bill_s,
   x.status = 'OK' AND x.bill_s > {thr} AS success, x.extension
@@ -206,8 +226,7 @@ SELECT r.tenant, r.request_key, r.call_num, r.first_call, r.last_call,
   r.closure, r.closed_at, r.closed_by,
   CAST(date_diff('second', r.first_call, a.first_success) AS INTEGER) AS recall_s
 FROM _mc_req r LEFT JOIN a ON a.tenant = r.tenant AND a.request_key = r.request_key""").fetchone()[0]
-    drop_scratch(con)
-    return {"requests": int(n)}
+    return int(n)
 
 
 def _clear_and_note(con: duckdb.DuckDBPyConnection, *, scoped: bool) -> None:

@@ -389,16 +389,10 @@ def import_tickets(
     """One row per ticket. Mandatory: account, final_customer, title, status, type, priority;
     an unknown company, contact, user, type, priority or status, or a number already used,
     rejects the row (B.3 DECISION)."""
-    # long: the per-column validators live beside the row they check
+    # the per-column lookups stay closures beside the row they check
     recs = _records(path, data, _TICKET_HEADERS)
-    prios = set(conn.execute(sa.select(S.priorities.c.code)).scalars())
-    types = set(conn.execute(sa.select(S.types.c.code)).scalars())
-    users = {
-        u.lower(): i
-        for i, u in conn.execute(
-            sa.select(W.users.c.id, W.users.c.username).where(W.users.c.tenant == tenant)
-        )
-    }
+    codes = _ticket_codes(conn)
+    users = _tenant_users(conn, tenant)
 
     def company(rec: dict, key: str) -> int:
         c = companies.company_by_name(conn, _text(rec.get(key)) or "", tenant)
@@ -424,16 +418,7 @@ def import_tickets(
         return users[name.lower()]
 
     def apply(rec: dict) -> None:
-        missing = [k for k in TICKET_REQUIRED if not _text(rec.get(k))]
-        if missing:
-            raise _Rejected(f"missing {', '.join(missing)}")
-        if _text(rec["priority"]) not in prios:
-            raise _Rejected(f"priority: unknown {rec['priority']!r}")
-        if _text(rec["type"]) not in types:
-            raise _Rejected(f"type: unknown {rec['type']!r}")
-        number = _text(rec.get("number"))
-        if number and ticket.by_number(conn, number) is not None:
-            raise _Rejected(f"number {number} exists")
+        number = _checked_number(conn, rec, codes)
         acc, fin = company(rec, "account"), company(rec, "final_customer")
         ticket.create(
             conn,
@@ -463,6 +448,33 @@ def import_tickets(
         )  # an import is history: nobody is notified of it
 
     return _run(conn, recs, apply, strict)
+
+
+def _ticket_codes(conn: sa.Connection) -> dict[str, set[str]]:
+    """The priority and type codes a ticket row may name."""
+    return {"priority": set(conn.execute(sa.select(S.priorities.c.code)).scalars()),
+            "type": set(conn.execute(sa.select(S.types.c.code)).scalars())}
+
+
+def _tenant_users(conn: sa.Connection, tenant: str) -> dict[str, int]:
+    """The tenant's user ids by lower-case user name."""
+    return {u.lower(): i for i, u in conn.execute(
+        sa.select(W.users.c.id, W.users.c.username).where(W.users.c.tenant == tenant))}
+
+
+def _checked_number(conn: sa.Connection, rec: dict, codes: dict[str, set[str]]) -> str | None:
+    """The row's ticket number (None: the next one), once its mandatory columns, priority and
+    type are known good and the number is not already used; else the row is rejected."""
+    missing = [k for k in TICKET_REQUIRED if not _text(rec.get(k))]
+    if missing:
+        raise _Rejected(f"missing {', '.join(missing)}")
+    for key in ("priority", "type"):
+        if _text(rec[key]) not in codes[key]:
+            raise _Rejected(f"{key}: unknown {rec[key]!r}")
+    number = _text(rec.get("number"))
+    if number and ticket.by_number(conn, number) is not None:
+        raise _Rejected(f"number {number} exists")
+    return number
 
 
 LABELS = {

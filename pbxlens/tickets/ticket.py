@@ -136,7 +136,6 @@ def create(
     shares: Iterable[tuple[int | None, str | None]] = (),
 ) -> int:
     """Insert a ticket (number taken in this transaction) and queue its creation notice."""
-    # long: most lines are the mask's fields, one keyword each
     tenant = tenant or (user.tenant if user else "default")
     status = status_of(status)
     if creation_mode not in CREATION_MODES:
@@ -152,14 +151,7 @@ def create(
         "estimate_hours": estimate_hours,
     }
     _check_refs(conn, tenant, v)
-    if number:
-        counter, value = numbering.parse(number)
-        if counter != "TICK":
-            raise TicketError(f"not a ticket number: {number!r}")
-        number = numbering.format_number("TICK", value)
-        numbering.bump_to(conn, "TICK", value)
-    else:
-        number = numbering.take(conn, "TICK")
+    number = _ticket_number(conn, number)
     at = created_at or now()
     if owner_email is None and user is not None:
         owner_email = notify.user_email(conn, user.id)
@@ -188,6 +180,26 @@ def create(
         )
         .returning(S.tickets.c.id)
     ).scalar_one()
+    _attach(conn, tid, tags=tags, related=related, unique_ids=unique_ids, shares=shares)
+    notify.queue(conn, tid, "insert")
+    return tid
+
+
+def _ticket_number(conn: sa.Connection, number: str | None) -> str:
+    """The number given (an imported ticket keeps its own; the counter moves past it), else
+    the next one, taken in this transaction."""
+    if not number:
+        return numbering.take(conn, "TICK")
+    counter, value = numbering.parse(number)
+    if counter != "TICK":
+        raise TicketError(f"not a ticket number: {number!r}")
+    numbering.bump_to(conn, "TICK", value)
+    return numbering.format_number("TICK", value)
+
+
+def _attach(conn: sa.Connection, tid: int, *, tags: Iterable[str], related: Iterable[int],
+            unique_ids: Iterable[str], shares: Iterable[tuple[int | None, str | None]]) -> None:
+    """A new ticket's tags, related tickets, linked calls and shares."""
     set_tags(conn, tid, tags)
     for r in related:
         link_ticket(conn, tid, r)
@@ -195,8 +207,6 @@ def create(
         link_call(conn, tid, u)
     for user_id, area in shares:
         conn.execute(S.shares.insert().values(ticket_id=tid, user_id=user_id, area=area))
-    notify.queue(conn, tid, "insert")
-    return tid
 
 
 def get(conn: sa.Connection, ticket_id: int) -> dict | None:
