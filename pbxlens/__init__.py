@@ -9,9 +9,19 @@ __version__ = "0.1.0"
 
 
 class PbxlensError(Exception):
-    """An error with a one-line message meant for the user (the CLI prints it, exit 2)."""
+    """An error with a one-line message meant for the user (the CLI prints it, exit 2).
+
+    `key` names the same text in the translation catalog and `params` the values it fills in:
+    the pages show it in the user's language (`dashboards.i18n.error_text`), the CLI, the API
+    and the logs keep the English message.
+    """
 
     exit_code = 2
+
+    def __init__(self, *args: object, key: str | None = None, **params: object) -> None:
+        super().__init__(*args)
+        self.key = key
+        self.params = params
 
 
 def open(path=None, **options):  # pbxlens.open, as sqlite3.connect

@@ -369,6 +369,28 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 
+def error_text(exc: BaseException, lang: str) -> str:
+    """A refusal in the user's language: the catalog's text of its `key` (PbxlensError) with
+    the values it names; an error without one keeps its own message.
+
+    Example:
+        >>> from pbxlens import PbxlensError
+        >>> error_text(PbxlensError("a rule needs a name", key="alert_err_name"), "it")
+        'Dai un nome alla regola'
+    """
+    key = getattr(exc, "key", None)
+    if key not in STRINGS:
+        return str(exc)
+    from pbxlens.reports.format import number  # numbers as the user reads them
+
+    params = {k: number(v, lang=lang) if isinstance(v, int | float) and not isinstance(v, bool)
+              else v for k, v in getattr(exc, "params", {}).items()}
+    try:
+        return t(key, lang, **params)
+    except (KeyError, IndexError, ValueError):  # a text naming a value the error lacks
+        return str(exc)
+
+
 def t(key: str, lang: str = "en", **fmt) -> str:
     """The label `key` in `lang`; `fmt` fills its {placeholders}.
 
@@ -1031,6 +1053,36 @@ STRINGS.update({
     "alert_saved": ("Rule saved: {name}", "Regola salvata: {name}"),
     "alert_editing": ("Editing: {name}", "In modifica: {name}"),
     "alert_not_saved": ("Not saved: {reason}", "Non salvata: {reason}"),
+    "alert_err_style": ("Unknown webhook style {value!r}: one of {allowed}",
+                        "Stile di webhook sconosciuto {value!r}: uno tra {allowed}"),
+    "alert_err_channel": ("A channel is an email address or a webhook, not {value!r}",
+                          "Un destinatario è un indirizzo email o un webhook, non {value!r}"),
+    "alert_err_kind": ("Choose a condition", "Scegli una condizione"),
+    "alert_err_threshold_needed": ("This condition needs a threshold",
+                                   "Questa condizione richiede una soglia"),
+    "alert_err_threshold_negative": ("The threshold cannot be negative",
+                                     "La soglia non può essere negativa"),
+    "alert_err_minutes": ("Window and cooldown are minutes within a day (at most 1440)",
+                          "Finestra e pausa sono minuti entro un giorno (al massimo 1440)"),
+    "alert_err_quiet": ("Quiet hours are two times HH:MM (from, to)",
+                        "Le ore di silenzio sono due orari HH:MM (da, a)"),
+    "alert_err_name": ("Give the rule a name", "Dai un nome alla regola"),
+    "att_err_type": ("{name}: this type of file is not allowed (allowed: {allowed})",
+                     "{name}: questo tipo di file non è ammesso (ammessi: {allowed})"),
+    "att_err_declared": ("{name}: declared as {declared}, but its name says {type}",
+                         "{name}: dichiarato come {declared}, ma il nome indica {type}"),
+    "att_err_content": ("{name}: its content is not a {type} file",
+                        "{name}: il contenuto non è un file {type}"),
+    "att_err_size": ("{name}: larger than the limit of {limit} bytes",
+                     "{name}: più grande del limite di {limit} byte"),
+    "att_err_empty": ("{name}: empty file", "{name}: file vuoto"),
+    "att_none_chosen": ("No file chosen", "Nessun file scelto"),
+    "att_saved": ("{name}: saved", "{name}: salvato"),
+    "att_upload": ("Upload", "Carica"),
+    "att_max": ("max {size} MiB", "max {size} MiB"),
+    "err_not_email": ("Not an email address: {value!r}", "Non è un indirizzo email: {value!r}"),
+    "err_not_url": ("A webhook address starts with http:// or https://: {value!r}",
+                    "Un indirizzo webhook inizia con http:// o https://: {value!r}"),
     "alert_no_rules": ("No rule yet.", "Nessuna regola."),
 })
 

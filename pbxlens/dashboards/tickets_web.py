@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import flask
 
+from pbxlens.dashboards.i18n import error_text, t
+from pbxlens.reports.format import number
 from pbxlens.store import Stores
 from pbxlens.tickets import TicketError, attachments, listing
 
-_FORM = """<!doctype html><html><head><meta charset="utf-8">
+_FORM = """<!doctype html><html lang="{{ lang }}"><head><meta charset="utf-8">
 <link rel="stylesheet" href="/assets/style.css"></head><body class="pbx-frame-body">
 <form method="post" enctype="multipart/form-data" class="pbx-upload">
 <input type="file" name="file" id="att-file" required>
 <input type="hidden" name="csrf_token" value="{{ csrf }}">
 <button type="submit" class="pbx-btn pbx-btn-primary" id="att-btn">{{ button }}</button>
-<span class="pbx-muted">max {{ limit }}</span>
+<span class="pbx-muted">{{ limit }}</span>
 </form>{% if msg %}<div class="pbx-msg" id="att-msg">{{ msg }}</div>{% endif %}</body></html>"""
 
 
@@ -33,10 +35,11 @@ def install(server: flask.Flask, store: Stores) -> None:
         if not _visible(ticket_id):
             return flask.jsonify({"error": "forbidden", "status": 403}), 403
         msg = None
+        lang = flask.g.user.lang
         if flask.request.method == "POST":
             f = flask.request.files.get("file")
             if f is None or not f.filename:
-                msg = "no file chosen"
+                msg = t("att_none_chosen", lang)
             else:
                 user = flask.g.user
                 try:
@@ -44,13 +47,13 @@ def install(server: flask.Flask, store: Stores) -> None:
                                                     declared_type=f.mimetype)
                     with store.ops_write() as c:  # a short transaction once the file is on disk
                         attachments.record(c, ticket_id, stored, user_id=user.id)
-                    msg = f"{attachments.safe_name(f.filename)}: saved"
+                    msg = t("att_saved", lang, name=attachments.safe_name(f.filename))
                 except TicketError as exc:
-                    msg = str(exc)
+                    msg = error_text(exc, lang)
         limit = get_settings().ticket_attachment_max_bytes
         return flask.render_template_string(
-            _FORM, msg=msg, button="Upload", csrf=flask.session.get("csrf", ""),
-            limit=f"{limit / 1024 / 1024:.0f} MiB"
+            _FORM, lang=lang, msg=msg, button=t("att_upload", lang), csrf=flask.session.get("csrf", ""),
+            limit=t("att_max", lang, size=number(limit / 1024 / 1024, lang=lang))
         )
 
     @server.route("/tickets/attachment/<int:attachment_id>")

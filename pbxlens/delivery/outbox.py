@@ -66,14 +66,16 @@ def clean_address(address: str) -> str:
     _, addr = parseaddr(address or "")
     local, at, domain = addr.strip().rpartition("@")
     if not at or not local or "." not in domain or any(c.isspace() for c in addr):
-        raise DeliveryError(f"not an email address: {address!r}")
+        raise DeliveryError(f"not an email address: {address!r}", key="err_not_email",
+                            value=address)
     return f"{local}@{domain.lower()}"
 
 
 def clean_url(url: str) -> str:
     u = urlparse((url or "").strip())
     if u.scheme not in ("http", "https") or not u.netloc:
-        raise DeliveryError(f"a webhook URL starts with http:// or https://, got {url!r}")
+        raise DeliveryError(f"a webhook URL starts with http:// or https://, got {url!r}",
+                            key="err_not_url", value=url)
     return u.geturl()
 
 

@@ -96,26 +96,29 @@ def clean_channels(channels) -> list[dict]:
         elif kind == "webhook":
             style = ch.get("style") or "json"
             if style not in STYLES:
-                raise AlertError(f"unknown webhook style {style!r}; one of {', '.join(STYLES)}")
+                raise AlertError(f"unknown webhook style {style!r}; one of {', '.join(STYLES)}",
+                                 key="alert_err_style", value=style, allowed=", ".join(STYLES))
             out.append({"kind": "webhook", "target": clean_url(ch.get("target", "")),
                         "style": style})
         else:
-            raise AlertError(f"a channel is email or webhook, not {kind!r}")
+            raise AlertError(f"a channel is email or webhook, not {kind!r}", key="alert_err_channel",
+                             value=kind)
     return out
 
 
 def validate(kind: str, threshold: float | None, window_min: int, cooldown_min: int,
              quiet: tuple[str | None, str | None]) -> None:
     if kind not in KINDS:
-        raise AlertError(f"unknown alert kind {kind!r}; one of {', '.join(KINDS)}")
+        raise AlertError(f"unknown alert kind {kind!r}; one of {', '.join(KINDS)}",
+                         key="alert_err_kind", value=kind)
     if kind in NEEDS_THRESHOLD and threshold is None:
-        raise AlertError(f"a {kind} rule needs a threshold")
+        raise AlertError(f"a {kind} rule needs a threshold", key="alert_err_threshold_needed")
     if threshold is not None and threshold < 0:
-        raise AlertError("the threshold is not negative")
+        raise AlertError("the threshold is not negative", key="alert_err_threshold_negative")
     if not 1 <= int(window_min) <= 24 * 60 or not 0 <= int(cooldown_min) <= 24 * 60:
-        raise AlertError("window and cooldown are minutes within a day")
+        raise AlertError("window and cooldown are minutes within a day", key="alert_err_minutes")
     if any(q is not None for q in quiet) and not all(q and _QUIET.match(q) for q in quiet):
-        raise AlertError("quiet hours are two times HH:MM (from, to)")
+        raise AlertError("quiet hours are two times HH:MM (from, to)", key="alert_err_quiet")
 
 
 def save_rule(stores, tenant: str, name: str, kind: str, *, queues=(), threshold=None,
@@ -125,7 +128,7 @@ def save_rule(stores, tenant: str, name: str, kind: str, *, queues=(), threshold
     """Create (or with `rule_id` replace) a rule of `tenant`."""
     name = (name or "").strip()
     if not name:
-        raise AlertError("a rule needs a name")
+        raise AlertError("a rule needs a name", key="alert_err_name")
     threshold = None if threshold in (None, "") else float(threshold)
     validate(kind, threshold, window_min, cooldown_min, tuple(quiet))
     row = {"tenant": tenant, "name": name, "kind": kind,

@@ -97,7 +97,8 @@ def content_type(filename: str, declared: str | None, allowed: Iterable[str]) ->
     allowed = {a.lower() for a in allowed}
     if ctype is None or ctype not in allowed:
         raise AttachmentError(
-            f"{filename}: this type of file is not allowed (allowed: {', '.join(sorted(allowed))})"
+            f"{filename}: this type of file is not allowed (allowed: {', '.join(sorted(allowed))})",
+            key="att_err_type", name=filename, allowed=", ".join(sorted(allowed)),
         )
     d = (declared or "").split(";")[0].strip().lower()
     if (
@@ -105,7 +106,8 @@ def content_type(filename: str, declared: str | None, allowed: Iterable[str]) ->
         and d not in ("application/octet-stream", ctype)
         and not (ctype == "text/csv" and d in ("text/plain", "application/vnd.ms-excel"))
     ):
-        raise AttachmentError(f"{filename}: declared as {d}, but its name says {ctype}")
+        raise AttachmentError(f"{filename}: declared as {d}, but its name says {ctype}",
+                              key="att_err_declared", name=filename, declared=d, type=ctype)
     return ctype
 
 
@@ -118,7 +120,8 @@ def _check_content(filename: str, ctype: str, head: bytes) -> None:
     elif ctype in _TEXT:
         ok = b"\x00" not in head
     if not ok:
-        raise AttachmentError(f"{filename}: its content is not a {ctype} file")
+        raise AttachmentError(f"{filename}: its content is not a {ctype} file",
+                              key="att_err_content", name=filename, type=ctype)
 
 
 @dataclass(frozen=True)
@@ -158,13 +161,14 @@ def store_file(
             while chunk := read(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise AttachmentError(f"{name}: larger than the limit of {max_bytes:,} bytes")
+                    raise AttachmentError(f"{name}: larger than the limit of {max_bytes:,} bytes",
+                                          key="att_err_size", name=name, limit=max_bytes)
                 if len(head) < 512:
                     head += chunk[: 512 - len(head)]
                 digest.update(chunk)
                 out.write(chunk)
         if size == 0:
-            raise AttachmentError(f"{name}: empty file")
+            raise AttachmentError(f"{name}: empty file", key="att_err_empty", name=name)
         _check_content(name, ctype, head)
         os.replace(tmp, stored)
     except BaseException:

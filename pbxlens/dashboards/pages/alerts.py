@@ -11,7 +11,7 @@ from dash import ALL, Input, Output, State, ctx, dcc, html
 from pbxlens import PbxlensError
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.delivery.outbox import DeliveryError
 from pbxlens.live import alerts, consistency, rules
@@ -133,7 +133,8 @@ def save(_n, name, kind, queues, threshold, window, cooldown, quiet_from, quiet_
             channels=_channels(emails, webhooks, slack, teams), lang=rule_lang or lang,
             enabled=bool(enabled), by=user.username, rule_id=rule_id)
     except (PbxlensError, DeliveryError, ValueError, TypeError) as exc:
-        return t("alert_not_saved", lang, reason=str(exc)), dash.no_update, dash.no_update
+        return (t("alert_not_saved", lang, reason=error_text(exc, lang)), dash.no_update,
+                dash.no_update)
     return t("alert_saved", lang, name=r.name), (saved or 0) + 1, r.id
 
 
