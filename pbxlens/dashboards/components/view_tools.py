@@ -14,7 +14,7 @@ from pbxlens import PbxlensError
 from pbxlens.config import get_settings
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards import service
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.reports import format as fmt
 from pbxlens.views import exports, saved
 from pbxlens.views import query as urlstate
@@ -75,7 +75,7 @@ def save_view(n, name, shared, report_id, search):
         q = urlstate.parse(defn, parse_qs((search or "").lstrip("?"), keep_blank_values=False))
         view = saved.save(web.store(), web.user(), name, defn.id, q, shared=bool(shared))
     except PbxlensError as exc:
-        return html.Span(str(exc), className="pbx-alert")
+        return html.Span(error_text(exc, lang), className="pbx-alert")
     return t("view_saved", lang, name=view.name)
 
 
@@ -99,14 +99,14 @@ def background_export(n, _tick, export_id, params, report_id):
             p = service.params_from_json(params, lang=lang)
             eid = exports.request(web.store(), user, report_id, p, "xlsx", notify=True)
         except PbxlensError as exc:
-            return None, True, shown, html.Span(str(exc), className="pbx-alert"), None, hidden
+            return None, True, shown, html.Span(error_text(exc, lang), className="pbx-alert"), None, hidden
         return eid, False, shown, t("export_queued", lang), None, hidden
     if not export_id:
         return (no_update,) * 6
     try:
         row = exports.status(web.store(), user, int(export_id))
     except PbxlensError as exc:
-        return no_update, True, shown, str(exc), None, hidden
+        return no_update, True, shown, error_text(exc, lang), None, hidden
     if row["state"] in ("queued", "running"):
         return no_update, False, shown, t("export_queued", lang), None, hidden
     if row["state"] != "ready":

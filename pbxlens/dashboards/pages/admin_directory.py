@@ -12,7 +12,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from pbxlens import PbxlensError
 from pbxlens.dashboards import access, admin
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import admin_tabs, error_box, forbidden, page_title
 
 dash.register_page(__name__, path="/admin/directory", name="Directory",
@@ -65,7 +65,7 @@ def import_directory(contents, filename):
         data = base64.b64decode(contents.split(",", 1)[1])
         r = admin.import_directory(web.store(), filename or "directory.json", data)
     except (PbxlensError, ValueError, IndexError) as exc:
-        return error_box(str(exc)), no_update
+        return error_box(error_text(exc, lang)), no_update
     msg = t("dir_loaded", lang, file=filename, n=r.rows_loaded) + (
         f" ({r.skipped})" if r.skipped else "")
     return html.Span(msg, id="ad-done"), _counts_grid(lang)

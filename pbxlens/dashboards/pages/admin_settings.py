@@ -10,7 +10,7 @@ from dash import ALL, Input, Output, State, dcc, html, no_update
 from pbxlens import PbxlensError
 from pbxlens.dashboards import access, admin
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import admin_tabs, forbidden, page_title
 
 dash.register_page(__name__, path="/admin/settings", name="Settings", title=page_title("settings"))
@@ -77,5 +77,5 @@ def save_settings(n, values, ids):
         for cid, v in zip(ids, values, strict=True):
             admin.set_ui(web.store(), cid["key"], v)
     except PbxlensError as exc:
-        return str(exc)
+        return error_text(exc, lang)
     return t("saved", lang)

@@ -11,7 +11,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from pbxlens import PbxlensError
 from pbxlens.dashboards import access, admin
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import role_name, t
+from pbxlens.dashboards.i18n import error_text, role_name, t
 from pbxlens.dashboards.pages.common import admin_tabs, forbidden, page_title
 from pbxlens.store import users
 
@@ -165,5 +165,5 @@ def users_action(_c, _s, _k, name, password, role, tenant, ext, privacy,
         if e_pass:
             users.set_password(store, uid, e_pass)
     except PbxlensError as exc:
-        return no_update, str(exc)
+        return no_update, error_text(exc, lang)
     return _rows(lang), t("user_saved", lang, name=sel["username"])

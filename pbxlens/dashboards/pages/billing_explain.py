@@ -10,7 +10,7 @@ from dash import dcc, html
 from pbxlens import PbxlensError
 from pbxlens.dashboards import access, billing_api
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.billing_home import billing_tabs
 from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
 from pbxlens.reports import format as fmt
@@ -127,5 +127,5 @@ def layout(unique_id: str | None = None, method: str = "tariff", **_kwargs):
         found = billing_api.explanations(web.store(), user, unique_id or "",
                                          "profile" if method == "profile" else "tariff")
     except PbxlensError as exc:
-        return html.Div([*head, error_box(str(exc))], id="why-page")
+        return html.Div([*head, error_box(error_text(exc, lang))], id="why-page")
     return html.Div([*head, *(_call(e, lang) for e in found)], id="why-page")

@@ -18,7 +18,7 @@ from pbxlens.billing.export import UnratedCallsError, default_period, export_xls
 from pbxlens.config import get_settings
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
 from pbxlens.reports import format as fmt
 
@@ -128,7 +128,7 @@ def refresh_unrated(start, end):
     try:
         return unrated_note(_day(start), _day(end), web.lang())
     except ValueError as exc:
-        return error_box(str(exc))
+        return error_box(error_text(exc, web.lang()))
 
 
 @dash.callback(
@@ -146,7 +146,7 @@ def finance_export(n, start, end):
         lo = date.fromisoformat(start[:10]) if start else None
         hi = date.fromisoformat(end[:10]) if end else None
     except ValueError as exc:
-        return no_update, error_box(str(exc))
+        return no_update, error_box(error_text(exc, web.lang()))
     with tempfile.TemporaryDirectory(prefix="pbxlens-fin-") as tmp:
         out = Path(tmp) / "finance.xlsx"
         with web.store().cursor() as cur:
@@ -184,7 +184,7 @@ def carrier_upload(contents, filename, gateway, cols, start_format):
                                            columns_spec=(cols or "").strip() or None,
                                            start_format=(start_format or "").strip() or None)
     except PbxlensError as exc:
-        return error_box(str(exc))
+        return error_box(error_text(exc, lang))
     href = "/reports/billing.carrier"
     key = "carrier_again" if s.get("already") else "carrier_done"
     return html.Div([t(key, lang, lines=fmt.number(s["lines"], lang=lang),

@@ -13,7 +13,7 @@ from pbxlens.billing import multiservice as ms
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.components.tables import columns, display_rows
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.billing_home import billing_tabs
 from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
 
@@ -150,6 +150,6 @@ def multiservice_action(_1, _2, _3, _4, _5, _6, s_name, s_kind, s_rate, s_free, 
             elif trig in ("bm-s-del", "bm-c-del", "bm-q-del"):
                 return no_update, no_update, no_update, t("select_row", lang)
     except PbxlensError as exc:
-        return no_update, no_update, no_update, error_box(str(exc))
+        return no_update, no_update, no_update, error_box(error_text(exc, lang))
     services, contracts, quantities = _data(ten, lang)
     return services, contracts, quantities, html.Span(t("saved", lang), id="bm-done")

@@ -15,7 +15,7 @@ from pbxlens.billing import profiles
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.components.tables import columns, shown
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.billing_home import billing_tabs, upload_to_file
 from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
 from pbxlens.reports import format as fmt
@@ -120,7 +120,7 @@ def profile_action(contents, _d, _a, filename, selected, line, profile):
             else:
                 return no_update, no_update, no_update
     except PbxlensError as exc:
-        return no_update, no_update, error_box(str(exc))
+        return no_update, no_update, error_box(error_text(exc, lang))
     rules, lines = _rows(user.tenant, lang)
     return rules, lines, html.Span(msg, id="bp-done")
 

@@ -17,7 +17,7 @@ from pbxlens.billing import tariffs
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.components.tables import display_rows
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.billing_home import billing_tabs, upload_to_file
 from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
 
@@ -128,7 +128,7 @@ def tariff_action(_s, _d, contents, filename, editing, active, values, ids, sele
                 return (_grid_rows(user.tenant, lang),
                         html.Span(t("imported", lang, stats=_stats(s)), id="bt-done"), no_update)
     except PbxlensError as exc:
-        return no_update, error_box(str(exc)), no_update
+        return no_update, error_box(error_text(exc, lang)), no_update
     return no_update, no_update, no_update
 
 

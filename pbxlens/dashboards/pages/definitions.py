@@ -15,7 +15,7 @@ from pbxlens import PbxlensError
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards import definitions_service as defs
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.reports import calendars, definitions
 from pbxlens.store.schema import SL_VARIANTS
@@ -191,7 +191,7 @@ def save_definition(_save, _delete, qkey, threshold, target, variant, short):
                                 target_pct=int(target or 0), variant=variant,
                                 short_abandon_s=int(short or 0))
     except (PbxlensError, ValueError, TypeError) as exc:
-        return str(exc), no_update
+        return error_text(exc, lang), no_update
     return t("saved_definitions", lang), _def_rows(lang)
 
 
@@ -247,7 +247,7 @@ def calendar_edit(*args):
     except ValueError:
         return t("bad_day", lang), no_update, no_update
     except PbxlensError as exc:
-        return str(exc), no_update, no_update
+        return error_text(exc, lang), no_update, no_update
     rows = _cal_rows(lang)
     return (t("saved_definitions", lang), rows,
             [{"value": str(r["id"]), "label": r["name"]} for r in rows])

@@ -10,7 +10,7 @@ from pbxlens import PbxlensError
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards import definitions_service as defs
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
 from pbxlens.models import vocabulary
 from pbxlens.reports import format as fmt
@@ -90,7 +90,7 @@ def layout(unique_id: str | None = None, **_kwargs):
     try:
         j = defs.call_journey(web.store(), user, unique_id or "")
     except PbxlensError as exc:
-        return error_box(str(exc))
+        return error_box(error_text(exc, lang))
     c = j.call
     facts = [(t("start", lang), defs.local_time(c["started"])), (t("caller", lang), c["caller"]),
              (t("called", lang), c["called"]),

@@ -14,7 +14,7 @@ from pbxlens import PbxlensError
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards import definitions_service as defs
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
 from pbxlens.reports import Params
 from pbxlens.reports import format as fmt
@@ -102,7 +102,7 @@ def search(_n, start, end, number, queue, hours, flags):
                             else "incoming", repeat_only="repeat" in (flags or []),
                             hours=int(hours) if hours else None, limit=5000)
     except (PbxlensError, ValueError, TypeError) as exc:
-        return no_update, error_box(str(exc))
+        return no_update, error_box(error_text(exc, lang))
     info = t("journeys_found", lang, n=fmt.count(res.total, lang=lang), hours=res.hours)
     if res.truncated:
         info += " · " + t("drill_first", lang, shown=fmt.count(len(res.rows), lang=lang),

@@ -19,7 +19,7 @@ from pbxlens.dashboards.components import view_tools
 from pbxlens.dashboards.components.filters import filter_bar, reset_value, values_to_filters
 from pbxlens.dashboards.components.report_view import drill_panel, render_result
 from pbxlens.dashboards.components.widget_form import widget_form
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import error_box, forbidden
 from pbxlens.reports import Params, applied, get, periods
 from pbxlens.views import query as urlstate
@@ -48,7 +48,7 @@ def _initial(defn, kwargs) -> tuple[ReportQuery, Params, str | None]:
         p.resolved()
         return q, p, None
     except PbxlensError as exc:
-        return ReportQuery(), Params(), str(exc)
+        return ReportQuery(), Params(), error_text(exc, web.lang())
 
 
 def _today():
@@ -120,7 +120,7 @@ def show_report(_n, report_id, period, start, end, values, ids):
         with web.store().cursor() as cur:
             names = applied.value_names(defn, cur, user.tenant, lang, result.filters)
     except PbxlensError as exc:
-        return error_box(str(exc)), no_update, no_update
+        return error_box(error_text(exc, lang)), no_update, no_update
     return render_result(result, lang, names=names), service.params_to_json(p), q.search()
 
 
@@ -229,7 +229,7 @@ def save_widget(n, title, size, color, refresh, params, report_id, icon, backgro
                     color=color, auto_refresh=bool(refresh), icon=icon, background=background,
                     widget_color=wcolor)
     except PbxlensError as exc:
-        return str(exc)
+        return error_text(exc, web.lang())
     return t("saved", web.lang())
 
 
@@ -284,7 +284,7 @@ def drill_cell(clicks, metas, params, report_id):
         res = defs.drill(web.store(), web.user(), report_id, params, meta["key"], row,
                          meta["columns"][k], lang)
     except PbxlensError as exc:
-        return error_box(str(exc)), {"display": "block"}, None
+        return error_box(error_text(exc, lang)), {"display": "block"}, None
     title = f"{label} · {meta['titles'][k]}"
     return (drill_panel(res, lang, title, explain=report_id.startswith("billing.")),
             {"display": "block"}, cell)

@@ -14,7 +14,7 @@ from pbxlens import PbxlensError
 from pbxlens.config import get_settings
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.delivery import log_for
 from pbxlens.reports import format as fmt
@@ -266,7 +266,7 @@ def act(_dv, _sa, _cr, view_id, freq, weekday, mday, at_time, file_format, sched
         elif trig["act"] == "delete":
             schedules.delete(store, user, int(trig["id"]))
     except PbxlensError as exc:
-        msg = html.Span(str(exc), className="pbx-alert")
+        msg = html.Span(error_text(exc, lang), className="pbx-alert")
     options = [{"value": v.id, "label": v.name} for v in saved.visible(store, user)]
     return views_table(lang), schedules_table(lang), msg, options, log_table(lang)
 
@@ -281,5 +281,5 @@ def save_email(n, value):
     try:
         schedules.set_user_email(web.store(), web.user().id, value)
     except PbxlensError as exc:
-        return html.Span(str(exc), className="pbx-alert")
+        return html.Span(error_text(exc, web.lang()), className="pbx-alert")
     return t("saved", web.lang())

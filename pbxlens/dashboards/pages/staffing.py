@@ -15,7 +15,7 @@ from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards import definitions_service as defs
 from pbxlens.dashboards.components.charts import figure
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
 from pbxlens.reports import Params
 from pbxlens.reports import format as fmt
@@ -151,7 +151,7 @@ def compute(n, queues, start, end, minutes, day, occupancy, shrinkage, wrap, tar
             target_pct=int(target) if target else None,
             threshold_s=int(threshold) if threshold is not None and threshold != "" else None)
     except (PbxlensError, ValueError, TypeError) as exc:
-        return error_box(str(exc))
+        return error_box(error_text(exc, lang))
     out = [_queue_section(qp, lang) for qp in plan.queues]
     if len(plan.queues) > 1:
         out.insert(0, html.Div(t("staffing_total", lang,

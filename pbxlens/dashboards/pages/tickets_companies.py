@@ -13,7 +13,7 @@ from dash import Input, Output, State, dcc, html
 from pbxlens import PbxlensError
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.tickets import files, views
 
@@ -78,7 +78,7 @@ def import_file(contents, filename):
         with web.store().ops_write() as c:
             rep = files.import_companies(c, filename or "upload.xlsx", data=data, tenant=u.tenant)
     except PbxlensError as exc:
-        return str(exc), dash.no_update
+        return error_text(exc, lang), dash.no_update
     return html.Div(
         [
             html.Div(t("imported_rows", lang, ok=rep.imported, bad=len(rep.rejected))),

@@ -17,7 +17,7 @@ from pbxlens import PbxlensError
 from pbxlens.config import get_settings
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import t, ticket_status
+from pbxlens.dashboards.i18n import error_text, t, ticket_status
 from pbxlens.dashboards.pages.common import error_box, forbidden, page_title
 from pbxlens.dashboards.pages.tickets_new import field, priority_options, users_options
 from pbxlens.tickets import companies, listing, ticket, tracking, views
@@ -312,5 +312,5 @@ def act(
         with web.store().ops_write() as c:
             run(c)
     except PbxlensError as exc:
-        return no_update, str(exc)
+        return no_update, error_text(exc, lang)
     return _details(views.ticket_details(web.store(), u, tid), lang), t("saved", lang)

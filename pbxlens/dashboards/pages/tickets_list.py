@@ -17,7 +17,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from pbxlens import PbxlensError
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import t, ticket_status
+from pbxlens.dashboards.i18n import error_text, t, ticket_status
 from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.dashboards.pages.tickets_new import field, options, users_options
 from pbxlens.tickets import companies, files, listing, ticket
@@ -257,7 +257,7 @@ def search(_n, values, text, unread, adv):
     try:
         rows, counts = _query(values, text, unread, adv)
     except (PbxlensError, ValueError) as exc:
-        return no_update, [no_update] * len(_FACETS), str(exc)
+        return no_update, [no_update] * len(_FACETS), error_text(exc, web.lang())
     lang = web.lang()
     return _grid_rows(rows, lang), _facet_options(counts, lang), ""
 
@@ -299,7 +299,7 @@ def import_file(contents, filename):
         with web.store().ops_write() as c:
             rep = files.import_tickets(c, filename or "upload.xlsx", data=data, tenant=u.tenant, user=u)
     except PbxlensError as exc:
-        return str(exc)
+        return error_text(exc, lang)
     return html.Div(
         [
             html.Div(t("imported_rows", lang, ok=rep.imported, bad=len(rep.rejected))),

@@ -12,7 +12,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from pbxlens import PbxlensError
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.tickets import companies, ticket, views
 
@@ -351,5 +351,5 @@ def save(
         with web.store().ops_write() as c:
             tid = create(c)
     except (PbxlensError, ValueError) as exc:
-        return no_update, str(exc)
+        return no_update, error_text(exc, web.lang())
     return f"/tickets/edit?id={tid}", ""

@@ -20,7 +20,7 @@ from pbxlens import PbxlensError
 from pbxlens.config import get_settings
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.dashboards.pages.tickets_new import field, options, priority_options
 from pbxlens.tickets import companies, trace
@@ -354,7 +354,7 @@ def save(
                 called_actions=set(called_act or []),
             )
     except (PbxlensError, ValueError) as exc:
-        return str(exc), no_update
+        return error_text(exc, lang), no_update
     return t("saved_record", lang, what=number), _records()
 
 
@@ -375,7 +375,7 @@ def _company_maker(prefix: str) -> None:
             with web.store().ops_write() as c:
                 cid = companies.create_company(c, name or "", tenant=u.tenant)
         except PbxlensError as exc:
-            return no_update, no_update, str(exc)
+            return no_update, no_update, error_text(exc, web.lang())
         with web.store().ops_read() as c:
             return options(companies.list_companies(c, u.tenant)), cid, ""
 

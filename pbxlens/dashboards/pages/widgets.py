@@ -13,7 +13,7 @@ from pbxlens.dashboards import access, admin, service, widgets
 from pbxlens.dashboards import context as web
 from pbxlens.dashboards.components.charts import figure, main_chart
 from pbxlens.dashboards.components.widget_form import widget_form
-from pbxlens.dashboards.i18n import t
+from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import forbidden, page_title
 
 dash.register_page(__name__, path="/widgets", name="Dashboard", title=page_title("widgets"))
@@ -27,7 +27,7 @@ def _figure(w: widgets.Widget):
         result = service.run_report(web.store(), web.user(), w.report_id,
                                     service.params_from_json(w.params, lang=web.lang()))
     except PbxlensError as exc:
-        return None, str(exc)
+        return None, error_text(exc, web.lang())
     chart = main_chart(result)
     if chart is None:
         return None, t("no_rows", web.lang())
@@ -168,7 +168,7 @@ def board(lock, _del, _move, order, _save, title, report_id, url, icon, size, co
                         icon=icon, size=size or "m", color=color, background=background,
                         widget_color=wcolor, auto_refresh=bool(refresh))
         except PbxlensError as exc:
-            return (no_update,) * 6 + (str(exc),) + form
+            return (no_update,) * 6 + (error_text(exc, lang),) + form
         msg, form = t("saved", lang), ("", None, "")
     cards, ids = _board(lang, unlocked)
     return (cards, _GRID + (" pbx-layout" if unlocked else ""), _lock_label(unlocked, lang),
