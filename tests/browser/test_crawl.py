@@ -23,6 +23,7 @@ import pytest
 from pbxlens.dashboards.i18n import t
 from pbxlens.reports import all_reports
 from pbxlens.store import users as auth
+from pbxlens.tickets import companies, ticket
 from tests.browser import crawl
 from tests.browser.helpers import login, nav_hrefs
 from tests.dashboards.live import DAY1, DAY2, PASSWORD, USERS
@@ -47,6 +48,18 @@ def crawl_user(live, role: str, lang: str | None) -> auth.User:
                             **extra)
 
 
+def crawl_ticket(live) -> int:
+    """A ticket of the supervisor's area with its company and a tag, so the edit page is
+    crawled with its form filled."""
+    sup = next(u for u in auth.list_users(live.store) if u.username == "sup")
+    with live.store.ops_write() as c:
+        acme = (companies.company_by_name(c, "Crawl Srl") or {}).get("id") \
+            or companies.create_company(c, "Crawl Srl")
+        return ticket.create(c, title="Crawl", account_id=acme, final_customer_id=acme,
+                             type="analisi", priority="priorita 2", user=sup, notify_on=False,
+                             tags=["crawl"])
+
+
 @pytest.fixture(scope="module")
 def site(live):
     """The pages to crawl and the directory's names: one call with the longest path samples
@@ -58,7 +71,8 @@ def site(live):
     names |= {u.username for u in auth.list_users(live.store)}  # in charge of a ticket, ...
     pages = crawl.registered_pages(
         {"report_id": [d.id for d in all_reports()], "unique_id": [uid]},
-        {"/reports/<report_id>": f"?from={DAY1}&to={DAY2}"})
+        {"/reports/<report_id>": f"?from={DAY1}&to={DAY2}",
+         "/tickets/edit": f"?id={crawl_ticket(live)}"})  # the edit form filled, not its empty state
     return pages, names
 
 

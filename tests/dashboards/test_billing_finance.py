@@ -1,7 +1,7 @@
 """The billing area for finance on the live server: the bundles statement among the billing
 reports (a generic catalog page), and the web finance export refusing, or marking per the
-setting billing_unrated, a period with unrated calls (the live store has no tariff, so its
-answered external calls are unrated)."""
+setting billing_unrated, a period with unrated calls (the tariffs the tests create end on the
+live store's first day, so the second day's answered external calls stay unrated)."""
 
 from __future__ import annotations
 
