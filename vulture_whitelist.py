@@ -225,3 +225,11 @@ parameter_table  # unused function (pbxlens/simulate/scenarios.py:185)
 _.callback_attempt
 _.reserve_callback
 kiosk_script  # unused function (pbxlens/dashboards/live_web.py), a Flask route
+
+# Pydantic models of imported rows and webhook bodies: their fields are read through
+# model_dump() or by the row builder's dict, so vulture sees them declared, never read.
+rate_in  # unused variable (pbxlens/billing/tariffs.py)
+rate_out  # unused variable (pbxlens/billing/tariffs.py)
+min_charge  # unused variable (pbxlens/billing/tariffs.py)
+free_minutes  # unused variable (pbxlens/billing/tariffs.py)
+inbound_gateway  # unused variable (pbxlens/billing/tariffs.py)
