@@ -233,3 +233,10 @@ rate_out  # unused variable (pbxlens/billing/tariffs.py)
 min_charge  # unused variable (pbxlens/billing/tariffs.py)
 free_minutes  # unused variable (pbxlens/billing/tariffs.py)
 inbound_gateway  # unused variable (pbxlens/billing/tariffs.py)
+bad_debts  # unused variable (pbxlens/tickets/rows.py)
+exposure  # unused variable (pbxlens/tickets/rows.py)
+credit_line  # unused variable (pbxlens/tickets/rows.py)
+outlook  # unused variable (pbxlens/tickets/rows.py)
+_contact_named  # unused method (pbxlens/tickets/rows.py): a pydantic model validator
+final_customer  # unused variable (pbxlens/tickets/rows.py): read by getattr
+final_customer_contact  # unused variable (pbxlens/tickets/rows.py): read by getattr
