@@ -240,3 +240,8 @@ outlook  # unused variable (pbxlens/tickets/rows.py)
 _contact_named  # unused method (pbxlens/tickets/rows.py): a pydantic model validator
 final_customer  # unused variable (pbxlens/tickets/rows.py): read by getattr
 final_customer_contact  # unused variable (pbxlens/tickets/rows.py): read by getattr
+_member_named  # unused method (pbxlens/ingest/events.py): a pydantic model validator
+param2  # unused variable (pbxlens/ingest/webhook_bodies.py)
+param3  # unused variable (pbxlens/ingest/webhook_bodies.py)
+param4  # unused variable (pbxlens/ingest/webhook_bodies.py)
+param5  # unused variable (pbxlens/ingest/webhook_bodies.py)
