@@ -245,3 +245,4 @@ param2  # unused variable (pbxlens/ingest/webhook_bodies.py)
 param3  # unused variable (pbxlens/ingest/webhook_bodies.py)
 param4  # unused variable (pbxlens/ingest/webhook_bodies.py)
 param5  # unused variable (pbxlens/ingest/webhook_bodies.py)
+_selection_given  # unused method (pbxlens/billing/profiles.py): a pydantic model validator

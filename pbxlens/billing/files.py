@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from pbxlens import PbxlensError
 
 
@@ -127,6 +129,14 @@ def parse_flag(v: Any, default: bool = True) -> bool:
     if s in ("f", "false", "0", "n", "no", "non attiva", "inactive", "disabled"):
         return False
     raise ValueError(f"not a flag (t/f): {v!r}")
+
+
+def reason(exc: ValidationError) -> str:
+    """A row model's first error as `field: what is wrong` (a check between fields: just what
+    is wrong)."""
+    first = exc.errors()[0]
+    msg = first["msg"].removeprefix("Value error, ")
+    return f"{'.'.join(str(p) for p in first['loc'])}: {msg}" if first["loc"] else msg
 
 
 def decimal(v: Any, what: str) -> Decimal | None:

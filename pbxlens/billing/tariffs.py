@@ -135,14 +135,11 @@ class TariffFileRow(TariffValues):
 
 
 def _reason(exc: ValidationError) -> BillingFileError:
-    """The first error as `field: reason` (the unknown fields all named at once)."""
-    errors = exc.errors()
-    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+    """The first error; the unknown fields all named at once."""
+    unknown = sorted(str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden")
     if unknown:
         return BillingFileError(f"unknown tariff fields: {', '.join(unknown)}")
-    first = errors[0]
-    field = ".".join(str(p) for p in first["loc"])
-    return BillingFileError(f"{field}: {first['msg'].removeprefix('Value error, ')}")
+    return BillingFileError(files.reason(exc))
 
 
 def _clean(values: dict[str, Any], model: type[TariffValues] = TariffValues) -> dict[str, Any]:
