@@ -179,8 +179,7 @@ def _records(path, data, aliases: dict[str, str]) -> list[tuple[int, dict[str, A
         d = {}
         for i, h in enumerate(header):
             if h and i < len(cells):
-                v = cells[i]
-                d[h] = v.strip() if isinstance(v, str) else v
+                d[h] = cells[i]  # as read: the row's model trims and types it
         recs.append((line, d))
     return recs
 
