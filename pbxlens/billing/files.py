@@ -1,13 +1,20 @@
-"""Tabular files of the billing module: read CSV/XLSX(/XLS) into rows of text, write them back."""
+"""Tabular files of the billing module: read CSV/XLSX(/XLS) into rows of text, write them back.
+
+The cell parsers (`parse_decimal`, `parse_integer`, `parse_day`, `parse_flag`) raise ValueError,
+so that pydantic models of rows use them as validators; `decimal`, `integer`, `day` and `flag`
+are the same parsers for code that checks one value, their error naming the field."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from pbxlens import PbxlensError
 
@@ -58,8 +65,21 @@ def text(v: Any) -> str | None:
     return s or None
 
 
-def decimal(v: Any, what: str) -> Decimal | None:
-    """A decimal from `0,01`, `0.01`, `1.234,5` or a number cell; blank -> None."""
+def _named(parse: Callable[[Any], Any], v: Any, what: str) -> Any:
+    """`parse(v)`, its ValueError raised as a BillingFileError that names the field."""
+    try:
+        return parse(v)
+    except ValueError as exc:
+        raise BillingFileError(f"{what}: {exc}") from None
+
+
+def parse_decimal(v: Any) -> Decimal | None:
+    """A decimal from `0,01`, `0.01`, `1.234,5` or a number cell; blank -> None.
+
+    Example:
+        >>> parse_decimal("1.234,5"), parse_decimal(" "), parse_decimal(0.1)
+        (Decimal('1234.5'), None, Decimal('0.1'))
+    """
     if v is None or (isinstance(v, str) and not v.strip()):
         return None
     if isinstance(v, (int, Decimal)):
@@ -72,19 +92,19 @@ def decimal(v: Any, what: str) -> Decimal | None:
     try:
         return Decimal(s)
     except InvalidOperation:
-        raise BillingFileError(f"{what}: not a number: {v!r}") from None
+        raise ValueError(f"not a number: {v!r}") from None
 
 
-def integer(v: Any, what: str) -> int | None:
-    d = decimal(v, what)
+def parse_integer(v: Any) -> int | None:
+    d = parse_decimal(v)
     if d is None:
         return None
     if d != d.to_integral_value():
-        raise BillingFileError(f"{what}: not a whole number: {v!r}")
+        raise ValueError(f"not a whole number: {v!r}")
     return int(d)
 
 
-def day(v: Any, what: str) -> date | None:
+def parse_day(v: Any) -> date | None:
     if v is None or (isinstance(v, str) and not v.strip()):
         return None
     if isinstance(v, datetime):
@@ -97,10 +117,10 @@ def day(v: Any, what: str) -> date | None:
             return datetime.strptime(s, fmt).date()
         except ValueError:
             pass
-    raise BillingFileError(f"{what}: not a date (YYYY-MM-DD or DD/MM/YYYY): {v!r}")
+    raise ValueError(f"not a date (YYYY-MM-DD or DD/MM/YYYY): {v!r}")
 
 
-def flag(v: Any, what: str, default: bool = True) -> bool:
+def parse_flag(v: Any, default: bool = True) -> bool:
     s = (text(v) or "").lower()
     if not s:
         return default
@@ -108,7 +128,31 @@ def flag(v: Any, what: str, default: bool = True) -> bool:
         return True
     if s in ("f", "false", "0", "n", "no", "non attiva", "inactive", "disabled"):
         return False
-    raise BillingFileError(f"{what}: not a flag (t/f): {v!r}")
+    raise ValueError(f"not a flag (t/f): {v!r}")
+
+
+def reason(exc: ValidationError) -> str:
+    """A row model's first error as `field: what is wrong` (a check between fields: just what
+    is wrong)."""
+    first = exc.errors()[0]
+    msg = first["msg"].removeprefix("Value error, ")
+    return f"{'.'.join(str(p) for p in first['loc'])}: {msg}" if first["loc"] else msg
+
+
+def decimal(v: Any, what: str) -> Decimal | None:
+    return _named(parse_decimal, v, what)
+
+
+def integer(v: Any, what: str) -> int | None:
+    return _named(parse_integer, v, what)
+
+
+def day(v: Any, what: str) -> date | None:
+    return _named(parse_day, v, what)
+
+
+def flag(v: Any, what: str) -> bool:
+    return _named(parse_flag, v, what)
 
 
 def comma(d: Decimal | None) -> str:

@@ -7,10 +7,12 @@ the profile's flag repeated on every row (t/f), decimals with a comma or a dot.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import duckdb
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
 from pbxlens.billing import files, rating
 from pbxlens.billing.files import BillingFileError
@@ -20,32 +22,75 @@ TEMPLATE = ["name", "type", "selection", "connectionfee", "connectionduration", 
             "nextunitsduration", "enabled"]
 
 
+def _name(v: Any) -> str:
+    s = files.text(v)
+    if not s:
+        raise ValueError("required")
+    return s
+
+
+def _kind(v: Any) -> str:
+    kind = (files.text(v) or "any").lower()
+    if kind not in ("exact", "prefix", "any"):
+        raise ValueError(f"must be exact, prefix or any: {kind!r}")
+    return kind
+
+
+def _fee(v: Any) -> Decimal | None:
+    d = files.parse_decimal(v)
+    if d is not None and d < 0:
+        raise ValueError("must be >= 0")
+    return d
+
+
+def _seconds(v: Any) -> int | None:
+    n = files.parse_integer(v)
+    if n is not None and n < 0:
+        raise ValueError("must be >= 0")
+    return n
+
+
+Fee = Annotated[Decimal | None, BeforeValidator(_fee)]
+Seconds = Annotated[int | None, BeforeValidator(_seconds)]
+
+
+class ProfileRow(BaseModel):
+    """A row of the template: one rule of the profile `name` (the template's column names)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: Annotated[str, BeforeValidator(_name)]
+    type: Annotated[str, BeforeValidator(_kind)] = "any"
+    selection: Annotated[str | None, BeforeValidator(files.text)] = None
+    connectionfee: Fee = None
+    connectionduration: Seconds = None
+    nextunitsfee: Fee = None
+    nextunitsduration: Seconds = None
+    enabled: Annotated[bool, BeforeValidator(files.parse_flag)] = True
+
+    @model_validator(mode="after")
+    def _selection_given(self) -> ProfileRow:
+        if self.type != "any" and not self.selection:
+            raise ValueError(f"a {self.type} rule needs a selection")
+        return self
+
+    def rule(self) -> dict[str, Any]:
+        return {"kind": self.type, "selection": self.selection if self.type != "any" else None,
+                "connection_fee": self.connectionfee, "connection_s": self.connectionduration,
+                "next_fee": self.nextunitsfee, "next_s": self.nextunitsduration}
+
+
 def _parse(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The file's rows grouped into profiles (in file order); a bad row stops the import with
+    its row number (the header is row 1) and reason."""
     profiles: dict[str, dict[str, Any]] = {}
     for n, r in enumerate(rows, start=2):
-        where = f"row {n}"
-        name = files.text(r.get("name"))
-        if not name:
-            raise BillingFileError(f"{where}: name is required")
-        kind = (files.text(r.get("type")) or "any").lower()
-        if kind not in ("exact", "prefix", "any"):
-            raise BillingFileError(f"{where}: type must be exact, prefix or any: {kind!r}")
-        sel = files.text(r.get("selection"))
-        if kind != "any" and not sel:
-            raise BillingFileError(f"{where}: a {kind} rule needs a selection")
-        rule = {
-            "kind": kind, "selection": sel if kind != "any" else None,
-            "connection_fee": files.decimal(r.get("connectionfee"), f"{where} connectionfee"),
-            "connection_s": files.integer(r.get("connectionduration"), f"{where} connectionduration"),
-            "next_fee": files.decimal(r.get("nextunitsfee"), f"{where} nextunitsfee"),
-            "next_s": files.integer(r.get("nextunitsduration"), f"{where} nextunitsduration"),
-        }
-        for k in ("connection_fee", "next_fee", "connection_s", "next_s"):
-            if rule[k] is not None and rule[k] < 0:
-                raise BillingFileError(f"{where}: {k} must be >= 0")
-        p = profiles.setdefault(name, {"name": name, "enabled": files.flag(r.get("enabled"), where),
-                                       "rules": []})
-        p["rules"].append(rule)
+        try:
+            row = ProfileRow.model_validate(r)
+        except ValidationError as exc:
+            raise BillingFileError(f"row {n}: {files.reason(exc)}") from None
+        p = profiles.setdefault(row.name, {"name": row.name, "enabled": row.enabled, "rules": []})
+        p["rules"].append(row.rule())
     return profiles
 
 

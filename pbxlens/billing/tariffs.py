@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import duckdb
 import phonenumbers
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from pbxlens.billing import files, rating
 from pbxlens.billing.files import BillingFileError
@@ -56,42 +58,95 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("COMMIT")
 
 
-def _clean(values: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(values) - set(FIELDS)
+def _money(v: Any) -> Decimal | None:
+    d = files.parse_decimal(v)
+    if d is not None and (d < 0 or d != d.quantize(Decimal("0.00001"))):
+        raise ValueError(f"must be >= 0 with at most 5 decimals: {v!r}")
+    return d
+
+
+def _count(v: Any) -> int | None:
+    n = files.parse_integer(v)
+    if n is not None and n < 0:
+        raise ValueError("must be >= 0")
+    return n
+
+
+def _block(v: Any) -> int:
+    return _count(v) or 0
+
+
+def _increment(v: Any) -> int:
+    n = _count(v)
+    if n == 0:
+        raise ValueError("must be >= 1")
+    return 1 if n is None else n
+
+
+def _countries(v: Any) -> str | None:
+    """`it; FR,de` -> `IT,FR,DE`; every code one phonenumbers knows."""
+    codes = [c.strip().upper() for c in (files.text(v) or "").replace(";", ",").split(",")]
+    codes = [c for c in codes if c]
+    for c in codes:
+        if not phonenumbers.country_code_for_region(c):
+            raise ValueError(f"unknown ISO country code {c!r}")
+    return ",".join(codes) or None
+
+
+Money = Annotated[Decimal | None, BeforeValidator(_money)]
+Count = Annotated[int | None, BeforeValidator(_count)]
+Day = Annotated[date | None, BeforeValidator(files.parse_day)]
+Text = Annotated[str | None, BeforeValidator(files.text)]
+
+
+class TariffValues(BaseModel):
+    """The fields of a tariff as given (a form, a file row, code); only the given ones are
+    kept (`model_dump(exclude_unset=True)`), so an update changes what it names. Fields are
+    declared in the order their errors are reported."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer_charge: Money = None
+    rate_in: Money = None
+    rate_out: Money = None
+    min_charge: Money = None
+    free_minutes: Count = None
+    initial_block_s: Annotated[int, BeforeValidator(_block)] = 0
+    increment_s: Annotated[int, BeforeValidator(_increment)] = 1
+    valid_from: Day = None
+    valid_to: Day = None
+    tenant: Text = None
+    company: Text = None
+    description: Text = None
+    inbound_gateway: Text = None
+    outbound_config: Text = None
+    prefix: Text = None
+    countries: Annotated[str | None, BeforeValidator(_countries)] = None
+    active: bool | None = None
+
+
+class TariffFileRow(TariffValues):
+    """A row of a tariff file: its id (update that tariff) and `status` (attiva / non attiva,
+    blank = active) besides the fields."""
+
+    id: Annotated[int | None, BeforeValidator(files.parse_integer)] = None
+    active: Annotated[bool, BeforeValidator(files.parse_flag)] = Field(True,
+                                                                        validation_alias="status")
+
+
+def _reason(exc: ValidationError) -> BillingFileError:
+    """The first error; the unknown fields all named at once."""
+    unknown = sorted(str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden")
     if unknown:
-        raise BillingFileError(f"unknown tariff fields: {', '.join(sorted(unknown))}")
-    v = dict(values)
-    for k in MONEY:
-        if k in v:
-            d = files.decimal(v[k], k)
-            if d is not None and (d < 0 or d != d.quantize(Decimal("0.00001"))):
-                raise BillingFileError(f"{k}: must be >= 0 with at most 5 decimals: {v[k]!r}")
-            v[k] = d
-    for k in ("free_minutes", "initial_block_s", "increment_s"):
-        if k in v:
-            v[k] = files.integer(v[k], k)
-            if v[k] is not None and v[k] < 0:
-                raise BillingFileError(f"{k}: must be >= 0")
-    if v.get("increment_s") is None and "increment_s" in v:
-        v["increment_s"] = 1
-    if v.get("initial_block_s") is None and "initial_block_s" in v:
-        v["initial_block_s"] = 0
-    if v.get("increment_s") == 0:
-        raise BillingFileError("increment_s: must be >= 1")
-    for k in ("valid_from", "valid_to"):
-        if k in v:
-            v[k] = files.day(v[k], k)
-    for k in ("tenant", "company", "description", "inbound_gateway", "outbound_config", "prefix"):
-        if k in v:
-            v[k] = files.text(v[k])
-    if "countries" in v:
-        codes = [c.strip().upper() for c in (files.text(v["countries"]) or "").replace(";", ",").split(",")]
-        codes = [c for c in codes if c]
-        for c in codes:
-            if not phonenumbers.country_code_for_region(c):
-                raise BillingFileError(f"countries: unknown ISO country code {c!r}")
-        v["countries"] = ",".join(codes) or None
-    return v
+        return BillingFileError(f"unknown tariff fields: {', '.join(unknown)}")
+    return BillingFileError(files.reason(exc))
+
+
+def _clean(values: dict[str, Any], model: type[TariffValues] = TariffValues) -> dict[str, Any]:
+    try:
+        return model.model_validate(values).model_dump(exclude_unset=True)
+    except ValidationError as exc:
+        raise _reason(exc) from None
 
 
 def _save_countries(con: duckdb.DuckDBPyConnection, tariff_id: int, countries: str | None) -> None:
@@ -171,19 +226,17 @@ def delete_tariff(con: duckdb.DuckDBPyConnection, tariff_id: int) -> None:
 
 
 def _from_file_row(row: dict[str, Any], n: int) -> tuple[int | None, dict[str, Any]]:
-    got: dict[str, Any] = {}
+    got: dict[str, Any] = {"status": None}  # no status column: active
     for col, aliases in COLUMNS.items():
         for name in (col, *aliases):
             if name in row:
                 got[col] = row[name]
                 break
     try:
-        tid = files.integer(got.pop("id", None), "id")
-        status = got.pop("status", None)
-        got["active"] = files.flag(status, "status")
-        return tid, _clean(got)
+        v = _clean(got, TariffFileRow)
     except BillingFileError as exc:
         raise BillingFileError(f"row {n + 1}: {exc}") from None
+    return v.pop("id", None), v
 
 
 def import_tariffs(con: duckdb.DuckDBPyConnection, path: Path, *,

@@ -20,8 +20,18 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Annotated, Any
 
 import duckdb
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from pbxlens.ingest import loader
 from pbxlens.ingest.loader import FileResult
@@ -81,64 +91,117 @@ def instant(v: object) -> datetime | None:
     return ts
 
 
+def _name(v: object) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise ValueError("event_name is missing")
+    return v.strip()
+
+
+def _params(v: object) -> dict:
+    """An object, the same as a JSON text (`%event_params[JSON]%` pasted as a string), or
+    nothing ({})."""
+    if isinstance(v, str):
+        try:
+            v = json.loads(v) if v.strip() else {}
+        except json.JSONDecodeError:
+            raise ValueError("params is a string but not JSON") from None
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise ValueError("params must be an object")
+    return v
+
+
+def _event_id(v: object) -> int | None:
+    if v in (None, ""):
+        return None
+    try:
+        eid = int(str(v))
+    except ValueError:
+        raise ValueError(f"event_id is not an integer: {str(v)[:30]!r}") from None
+    if not -(2**63) <= eid < 2**63:
+        raise ValueError(f"event_id out of range: {str(v)[:30]}")
+    return eid
+
+
+def _severity(v: object) -> int | None:
+    if v in (None, ""):
+        return None
+    try:
+        sev = int(str(v))
+    except ValueError:
+        sev = -1
+    if not 0 <= sev <= 4:
+        raise ValueError("event_severity must be 0-4 (0 = FATAL ... 4 = DEBUG)")
+    return sev
+
+
+def _timestamp(v: object) -> datetime | None:
+    try:
+        return instant(v)
+    except BadEvent as exc:
+        raise ValueError(str(exc)) from None
+
+
+class Event(BaseModel):
+    """One event object. Its other keys are ignored here, but they are part of the content
+    that keys an event without an id. Fields are declared in the order their errors are
+    reported; each error is a whole sentence that names its field."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event_name: Annotated[str, BeforeValidator(_name)]
+    params: Annotated[dict, BeforeValidator(_params)] = Field(
+        default_factory=dict, validation_alias=AliasChoices("params", "event_params"))
+    event_id: Annotated[int | None, BeforeValidator(_event_id)] = None
+    event_severity: Annotated[int | None, BeforeValidator(_severity)] = None
+    event_timestamp: Annotated[datetime | None, BeforeValidator(_timestamp)] = None
+    event_pbx_serial: Any = None
+    tenant: Any = None
+    unique_id: Any = None
+
+    @model_validator(mode="after")
+    def _member_named(self) -> Event:
+        if self.event_name in MEMBER_EVENTS:
+            _check_member_event(self.event_name, self.params, self.event_timestamp)
+        return self
+
+
+def _reason(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    if first["type"] == "model_type":
+        return "not a JSON object"
+    if first["type"] == "missing":
+        return f"{first['loc'][0]} is missing"
+    return first["msg"].removeprefix("Value error, ")
+
+
 def parse_event(ev: object) -> dict:
     """One event object -> a `pbx_events` row (params as a JSON string)."""
-    if not isinstance(ev, dict):
-        raise BadEvent("not a JSON object")
-    name = ev.get("event_name")
-    if not isinstance(name, str) or not name.strip():
-        raise BadEvent("event_name is missing")
-    name = name.strip()
-    params = ev.get("params", ev.get("event_params"))
-    if isinstance(params, str):
-        try:
-            params = json.loads(params) if params.strip() else {}
-        except json.JSONDecodeError:
-            raise BadEvent("params is a string but not JSON") from None
-    if params is None:
-        params = {}
-    if not isinstance(params, dict):
-        raise BadEvent("params must be an object")
-    eid = ev.get("event_id")
-    if eid not in (None, ""):
-        try:
-            eid = int(str(eid))
-        except ValueError:
-            raise BadEvent(f"event_id is not an integer: {str(eid)[:30]!r}") from None
-        if not -(2**63) <= eid < 2**63:
-            raise BadEvent(f"event_id out of range: {str(eid)[:30]}")
-    else:
-        eid = None
-    sev = ev.get("event_severity")
-    if sev not in (None, ""):
-        try:
-            sev = int(str(sev))
-        except ValueError:
-            sev = -1
-        if not 0 <= sev <= 4:
-            raise BadEvent("event_severity must be 0-4 (0 = FATAL ... 4 = DEBUG)")
-    else:
-        sev = None
-    ts = instant(ev.get("event_timestamp"))
-    if name in MEMBER_EVENTS:
-        _check_member_event(name, params, ts)
-    key = str(eid) if eid is not None else hashlib.sha256(
+    try:
+        e = Event.model_validate(ev)
+    except ValidationError as exc:
+        raise BadEvent(_reason(exc)) from None
+    key = str(e.event_id) if e.event_id is not None else hashlib.sha256(
         json.dumps(ev, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    uid = _clean(params.get("unique_id", ev.get("unique_id")))
-    return {"pbx_serial": str(ev.get("event_pbx_serial") or ""), "event_key": key,
-            "event_id": eid, "event_name": name, "severity": sev, "event_ts": ts,
-            "tenant": str(ev.get("tenant") or params.get("tenant") or "default"),
-            "unique_id": uid, "params": json.dumps(params, ensure_ascii=False)}
+    uid = _clean(e.params.get("unique_id", e.unique_id))
+    return {"pbx_serial": str(e.event_pbx_serial or ""), "event_key": key,
+            "event_id": e.event_id, "event_name": e.event_name, "severity": e.event_severity,
+            "event_ts": e.event_timestamp,
+            "tenant": str(e.tenant or e.params.get("tenant") or "default"),
+            "unique_id": uid, "params": json.dumps(e.params, ensure_ascii=False)}
 
 
 def _check_member_event(name: str, params: dict, ts: datetime | None) -> None:
+    """A member event names its member, and its queue unless it is a pause; raises
+    ValueError (in the Event model's check)."""
     if ts is None:
-        raise BadEvent(f"{name}: event_timestamp is missing")
+        raise ValueError(f"{name}: event_timestamp is missing")
     if _first(params, ACCOUNT_KEYS) is None and _first(params, EXTEN_KEYS) is None:
-        raise BadEvent(f"{name}: no member (params member_account or member_exten)")
+        raise ValueError(f"{name}: no member (params member_account or member_exten)")
     if MEMBER_EVENTS[name] in ("added", "removed") and (
             _first(params, QUEUE_KEYS) is None and _first(params, QUEUE_NAME_KEYS) is None):
-        raise BadEvent(f"{name}: no queue (params queue or queue_name)")
+        raise ValueError(f"{name}: no queue (params queue or queue_name)")
 
 
 # ---------------------------------------------------------------------------- event-log file

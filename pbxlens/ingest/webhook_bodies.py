@@ -1,13 +1,15 @@
 """The bodies the PBX posts to the webhooks, parsed into rows (no store, no web framework):
 
-- events (formats.md §2): one JSON event or an array, each through `events.parse_event`, the
-  same parser as event-log files;
+- events (formats.md §2): one JSON event or an array, each validated by the `events.Event`
+  model (`events.parse_event`), the same as event-log files;
 - dynamic-routing requests (nexus_modules.md A.3.1, the seed's body L6241-6252) and feedback
-  (D.1): `<parameters>` XML, parsed with defusedxml (no DTD, no entities).
+  (D.1): `<parameters>` XML, parsed with defusedxml (no DTD, no entities), its fields
+  validated by the `Parameters` model.
 
 Size and shape are checked before anything is allocated for them: the byte limit is the
 caller's (it reads at most that much), nesting depth and element counts are counted here with
-C-speed scans before a parser sees the body. Anything refused raises `BadBody` with the reason
+C-speed scans before a parser sees the body; the models see only what passed those checks.
+Anything refused raises `BadBody` with the reason
 a person reads and the HTTP status that fits (400 malformed, 413 too big).
 """
 
@@ -16,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from typing import Annotated
 
 import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from pbxlens.ingest import events
 
@@ -137,6 +141,54 @@ def _xml_root(body: bytes, *, tolerate_seed_form: bool):
             raise BadBody(f"not well-formed XML: {exc}") from None
 
 
+def _unique_id(v: object) -> str:
+    s = _clean(v)
+    if s is None:
+        raise ValueError("<unique_id> is missing or empty")
+    return s
+
+
+Value = Annotated[str | None, BeforeValidator(_clean)]
+
+
+class Parameters(BaseModel):
+    """The fields of a `<parameters>` body, each element's text (empty or an unreplaced
+    `%PLACEHOLDER%`: None). `<unique_id>` must hold a value; `<caller>` must be there, even
+    empty (an anonymous caller)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    unique_id: Annotated[str, BeforeValidator(_unique_id)] = Field(None, validate_default=True)
+    caller: Value
+    called: Value = None
+    param1: Value = None
+    param2: Value = None
+    param3: Value = None
+    param4: Value = None
+    param5: Value = None
+    servicecode: Value = None
+    tenant: Value = None
+    group: Value = None
+
+    def rating(self) -> int | None:
+        """Feedback: the caller's rating (param1), 1-6, else None."""
+        try:
+            r = int(self.param1 or "")
+        except ValueError:
+            return None
+        return r if 1 <= r <= 6 else None
+
+
+def _parameters(root) -> Parameters:
+    try:
+        return Parameters.model_validate({child.tag: child.text for child in root})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "missing":
+            raise BadBody(f"<{first['loc'][0]}> is missing") from None
+        raise BadBody(first["msg"].removeprefix("Value error, ")) from None
+
+
 def parse_parameters(body: bytes, *, feedback: bool) -> dict:
     """A dynamic-routing (`feedback=False`) or feedback `<parameters>` body -> its row."""
     if not body.strip():
@@ -147,27 +199,15 @@ def parse_parameters(body: bytes, *, feedback: bool) -> dict:
     root = _xml_root(body, tolerate_seed_form=feedback)
     if root.tag != "parameters":
         raise BadBody(f"root element is <{root.tag}>, expected <parameters>")
-    vals: dict[str, str | None] = {}
-    present = set()
-    for child in root:
-        present.add(child.tag)
-        vals[child.tag] = _clean(child.text)
-    if not vals.get("unique_id"):
-        raise BadBody("<unique_id> is missing or empty")
-    if "caller" not in present:
-        raise BadBody("<caller> is missing")
-    row = {k: vals.get(k) for k in ("unique_id", "caller", "called", "param1", "param2", "param3",
-                                    "param4", "param5")}
-    row["tenant"] = vals.get("tenant") or "default"
+    p = _parameters(root)
+    row = p.model_dump(include={"unique_id", "caller", "called", "param1", "param2", "param3",
+                                "param4", "param5"})
+    row["tenant"] = p.tenant or "default"
     if feedback:
-        row["grp"] = vals.get("group") or ""
+        row["grp"] = p.group or ""
         row["body_sha256"] = hashlib.sha256(body).hexdigest()
-        try:
-            r = int(row["param1"] or "")
-            row["rating"] = r if 1 <= r <= 6 else None
-        except ValueError:
-            row["rating"] = None
+        row["rating"] = p.rating()
     else:
-        row["servicecode"] = vals.get("servicecode")
+        row["servicecode"] = p.servicecode
     row["raw"] = body.decode("utf-8", errors="replace")
     return row

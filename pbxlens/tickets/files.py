@@ -14,19 +14,21 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ValidationError
 
 from pbxlens import PbxlensError
 from pbxlens.config import get_settings
 from pbxlens.store import schema as W
 from pbxlens.tickets import TicketError, companies, ticket
 from pbxlens.tickets import schema as S
+from pbxlens.tickets.rows import CompanyRow, TicketRow, rejection_reason
 from pbxlens.tickets.tracking import format_hm
 
 MAX_ROWS = 100_000
@@ -97,7 +99,6 @@ _COMPANY_HEADERS = {
     "exposure": "exposure",
     "credit_line": "credit_line",
 }
-TICKET_REQUIRED = ("title", "account", "final_customer", "status", "type", "priority")
 
 
 @dataclass
@@ -178,82 +179,22 @@ def _records(path, data, aliases: dict[str, str]) -> list[tuple[int, dict[str, A
         d = {}
         for i, h in enumerate(header):
             if h and i < len(cells):
-                v = cells[i]
-                d[h] = v.strip() if isinstance(v, str) else v
+                d[h] = cells[i]  # as read: the row's model trims and types it
         recs.append((line, d))
     return recs
 
 
-def _text(v: Any) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    s = str(v).strip()
-    return s or None
-
-
-def _decimal(v: Any, what: str) -> Decimal | None:
-    s = _text(v)
-    if s is None:
-        return None
-    if isinstance(v, int | float):
-        return Decimal(repr(v))
-    s = s.replace("€", "").replace(" ", "")
-    if "," in s:
-        s = s.replace(".", "").replace(",", ".")
-    try:
-        return Decimal(s)
-    except InvalidOperation:
-        raise _Rejected(f"{what}: not a number: {v!r}") from None
-
-
-def _when(v: Any, what: str) -> datetime | None:
-    """A datetime from a typed cell or `YYYY-MM-DD[ HH:MM[:SS]]` / `DD/MM/YYYY[ HH:MM[:SS]]`,
-    read as PBX local time when it has no zone."""
-    if v is None or (isinstance(v, str) and not v.strip()):
-        return None
-    if isinstance(v, datetime):
-        dt = v
-    elif isinstance(v, date):
-        dt = datetime.combine(v, time())
-    else:
-        s = str(v).strip()
-        for fmt in (
-            "%Y-%m-%d %H:%M:%S",
-            "%Y-%m-%d %H:%M",
-            "%Y-%m-%d",
-            "%d/%m/%Y %H:%M:%S",
-            "%d/%m/%Y %H:%M",
-            "%d/%m/%Y",
-            "%Y-%m-%dT%H:%M:%S",
-        ):
-            try:
-                dt = datetime.strptime(s, fmt)
-                break
-            except ValueError:
-                continue
-        else:
-            raise _Rejected(f"{what}: not a date: {v!r}")
-    return dt if dt.tzinfo else dt.replace(tzinfo=ZoneInfo(get_settings().timezone))
-
-
-def _flag(v: Any, what: str) -> bool:
-    s = (_text(v) or "").lower()
-    if s in ("", "0", "no", "n", "false", "f", "falso"):
-        return False
-    if s in ("1", "yes", "y", "si", "sì", "true", "t", "x", "vero"):
-        return True
-    raise _Rejected(f"{what}: not yes/no: {v!r}")
-
-
-def _run(conn: sa.Connection, recs, apply, strict: bool) -> ImportReport:
+def _run(conn: sa.Connection, recs, model: type[BaseModel], apply, strict: bool) -> ImportReport:
+    """Each record validated by `model`, then written by `apply` in its own savepoint."""
     rep = ImportReport(rows=len(recs))
     for line, rec in recs:
         try:
+            row = model.model_validate(rec)
             with conn.begin_nested():  # a savepoint: a rejected row leaves nothing behind
-                apply(rec)
+                apply(row)
             rep.imported += 1
+        except ValidationError as exc:
+            rep.rejected.append((line, rejection_reason(exc)))
         except (_Rejected, TicketError) as exc:
             rep.rejected.append((line, str(exc)))
     if strict and rep.rejected:
@@ -277,70 +218,32 @@ def import_companies(
     row and completed by the next ones). Phones are separated by `;` or `,`."""
     recs = _records(path, data, _COMPANY_HEADERS)
 
-    def phones(v: Any, what: str) -> list[str]:
-        out = [p.strip() for p in re.split(r"[;,/]", _text(v) or "") if p.strip()]
-        for p in out:
-            if companies.valid_phone(p) is None:
-                raise _Rejected(f"{what}: not a phone number: {p!r}")
-        return out
-
-    def email(v: Any, what: str) -> str | None:
-        s = _text(v)
-        if s and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", s):
-            raise _Rejected(f"{what}: not an email address: {s!r}")
-        return s
-
-    def apply(rec: dict) -> None:
-        name = _text(rec.get("company"))
-        if not name:
-            raise _Rejected("company: missing")
-        fin = {k: _text(rec.get(k)) for k in ("score", "outlook")}
-        fin |= {k: _decimal(rec.get(k), k) for k in ("bad_debts", "exposure", "credit_line")}
-        fin = {k: v for k, v in fin.items() if v is not None}
-        cphones, kphones = (
-            phones(rec.get("phones"), "phones"),
-            phones(rec.get("contact_phones"), "contact_phones"),
-        )
-        mail, kmail = email(rec.get("email"), "email"), email(rec.get("contact_email"), "contact_email")
-        contact = _text(rec.get("contact"))
-        if (kphones or kmail) and not contact:
-            raise _Rejected("contact_phones / contact_email without a contact")
-        comp = companies.company_by_name(conn, name, tenant)
+    def apply(row: CompanyRow) -> None:
+        comp = companies.company_by_name(conn, row.company, tenant)
+        given = {"code": row.code, "vat": row.vat, "email": row.email, **row.financials()}
         if comp is None:
-            cid = companies.create_company(
-                conn,
-                name,
-                tenant=tenant,
-                code=_text(rec.get("code")),
-                vat=_text(rec.get("vat")),
-                email=mail,
-                **fin,
-            )
+            cid = companies.create_company(conn, row.company, tenant=tenant, **given)
         else:
             cid = comp["id"]
-            upd = {
-                k: v
-                for k, v in {
-                    "code": _text(rec.get("code")),
-                    "vat": _text(rec.get("vat")),
-                    "email": mail,
-                    **fin,
-                }.items()
-                if v is not None
-            }
+            upd = {k: v for k, v in given.items() if v is not None}
             if upd:
                 companies.update_company(conn, cid, **upd)
-        for p in cphones:
+        for p in row.phones:
             companies.add_phone(conn, cid, p)
-        if contact:
-            k = companies.contact_by_name(conn, cid, contact)
-            kid = k["id"] if k else companies.add_contact(conn, cid, contact, email=kmail)
-            if k and kmail:
-                conn.execute(S.contacts.update().where(S.contacts.c.id == kid).values(email=kmail))
-            for p in kphones:
-                companies.add_phone(conn, cid, p, contact_id=kid)
+        if row.contact:
+            _import_contact(conn, cid, row)
 
-    return _run(conn, recs, apply, strict)
+    return _run(conn, recs, CompanyRow, apply, strict)
+
+
+def _import_contact(conn: sa.Connection, cid: int, row: CompanyRow) -> None:
+    """The row's contact of company `cid`: added, or its e-mail and phones completed."""
+    k = companies.contact_by_name(conn, cid, row.contact)
+    kid = k["id"] if k else companies.add_contact(conn, cid, row.contact, email=row.contact_email)
+    if k and row.contact_email:
+        conn.execute(S.contacts.update().where(S.contacts.c.id == kid).values(email=row.contact_email))
+    for p in row.contact_phones:
+        companies.add_phone(conn, cid, p, contact_id=kid)
 
 
 def export_companies(conn: sa.Connection, path: Path | str, *, tenant: str = "default") -> int:
@@ -389,19 +292,19 @@ def import_tickets(
     """One row per ticket. Mandatory: account, final_customer, title, status, type, priority;
     an unknown company, contact, user, type, priority or status, or a number already used,
     rejects the row (B.3 DECISION)."""
-    # the per-column lookups stay closures beside the row they check
+    # the lookups against the store stay closures beside the row they check
     recs = _records(path, data, _TICKET_HEADERS)
     codes = _ticket_codes(conn)
     users = _tenant_users(conn, tenant)
 
-    def company(rec: dict, key: str) -> int:
-        c = companies.company_by_name(conn, _text(rec.get(key)) or "", tenant)
+    def company(row: TicketRow, key: str) -> int:
+        c = companies.company_by_name(conn, getattr(row, key), tenant)
         if c is None:
-            raise _Rejected(f"{key}: unknown company {rec.get(key)!r}")
+            raise _Rejected(f"{key}: unknown company {getattr(row, key)!r}")
         return c["id"]
 
-    def contact(rec: dict, key: str, cid: int) -> int | None:
-        name = _text(rec.get(key))
+    def contact(row: TicketRow, key: str, cid: int) -> int | None:
+        name = getattr(row, key)
         if not name:
             return None
         k = companies.contact_by_name(conn, cid, name)
@@ -409,45 +312,43 @@ def import_tickets(
             raise _Rejected(f"{key}: unknown contact {name!r}")
         return k["id"]
 
-    def user_id(rec: dict, key: str) -> int | None:
-        name = _text(rec.get(key))
+    def user_id(row: TicketRow, key: str) -> int | None:
+        name = getattr(row, key)
         if not name:
             return None
         if name.lower() not in users:
             raise _Rejected(f"{key}: unknown user {name!r}")
         return users[name.lower()]
 
-    def apply(rec: dict) -> None:
-        number = _checked_number(conn, rec, codes)
-        acc, fin = company(rec, "account"), company(rec, "final_customer")
+    def apply(row: TicketRow) -> None:
+        number = _checked_number(conn, row, codes)
+        acc, fin = company(row, "account"), company(row, "final_customer")
         ticket.create(
             conn,
             tenant=tenant,
             user=user,
             number=number,
-            title=_text(rec["title"]),
+            title=row.title,
             account_id=acc,
             final_customer_id=fin,
-            account_contact_id=contact(rec, "account_contact", acc),
-            final_customer_contact_id=contact(rec, "final_customer_contact", fin),
-            status=ticket.status_of(_text(rec["status"])),
-            type=_text(rec["type"]),
-            priority=_text(rec["priority"]),
-            description=_text(rec.get("description")),
-            tags=[x for x in re.split(r"[;,]", _text(rec.get("tags")) or "") if x.strip()],
-            external=_flag(rec.get("external"), "external"),
-            estimate_hours=_decimal(rec.get("estimate_hours"), "estimate_hours"),
-            created_at=_when(rec.get("created_at"), "created_at"),
-            due_date=_when(rec.get("due_date"), "due_date"),
-            estimated_start=_when(rec.get("estimated_start"), "estimated_start"),
-            in_charge_user_id=user_id(rec, "in_charge"),
-            assigned_user_id=user_id(rec, "assigned"),
-            extra_notify_emails=_text(rec.get("extra_notify_emails")),
+            account_contact_id=contact(row, "account_contact", acc),
+            final_customer_contact_id=contact(row, "final_customer_contact", fin),
+            status=row.status,
+            type=row.type,
+            priority=row.priority,
+            in_charge_user_id=user_id(row, "in_charge"),
+            assigned_user_id=user_id(row, "assigned"),
             creation_mode="import",
-            notify_on=False,
-        )  # an import is history: nobody is notified of it
+            notify_on=False,  # an import is history: nobody is notified of it
+            **row.model_dump(include=_TICKET_AS_IS),
+        )
 
-    return _run(conn, recs, apply, strict)
+    return _run(conn, recs, TicketRow, apply, strict)
+
+
+# the fields a ticket row gives ticket.create as they are
+_TICKET_AS_IS = {"description", "tags", "external", "estimate_hours", "created_at", "due_date",
+                 "estimated_start", "extra_notify_emails"}
 
 
 def _ticket_codes(conn: sa.Connection) -> dict[str, set[str]]:
@@ -462,19 +363,15 @@ def _tenant_users(conn: sa.Connection, tenant: str) -> dict[str, int]:
         sa.select(W.users.c.id, W.users.c.username).where(W.users.c.tenant == tenant))}
 
 
-def _checked_number(conn: sa.Connection, rec: dict, codes: dict[str, set[str]]) -> str | None:
-    """The row's ticket number (None: the next one), once its mandatory columns, priority and
-    type are known good and the number is not already used; else the row is rejected."""
-    missing = [k for k in TICKET_REQUIRED if not _text(rec.get(k))]
-    if missing:
-        raise _Rejected(f"missing {', '.join(missing)}")
+def _checked_number(conn: sa.Connection, row: TicketRow, codes: dict[str, set[str]]) -> str | None:
+    """The row's ticket number (None: the next one), once its priority and type are known
+    codes and the number is not already used; else the row is rejected."""
     for key in ("priority", "type"):
-        if _text(rec[key]) not in codes[key]:
-            raise _Rejected(f"{key}: unknown {rec[key]!r}")
-    number = _text(rec.get("number"))
-    if number and ticket.by_number(conn, number) is not None:
-        raise _Rejected(f"number {number} exists")
-    return number
+        if getattr(row, key) not in codes[key]:
+            raise _Rejected(f"{key}: unknown {getattr(row, key)!r}")
+    if row.number and ticket.by_number(conn, row.number) is not None:
+        raise _Rejected(f"number {row.number} exists")
+    return row.number
 
 
 LABELS = {

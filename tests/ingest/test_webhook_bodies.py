@@ -58,3 +58,46 @@ def test_xml_with_too_many_tags_is_413():
     with pytest.raises(BadBody, match="XML tags") as exc:
         parse_parameters(body, feedback=False)
     assert exc.value.status == 413
+
+
+@pytest.mark.parametrize("event,reason", [
+    ("x", "not a JSON object"),
+    ({"event_id": 1}, "event_name is missing"),
+    ({"event_name": "  "}, "event_name is missing"),
+    ({"event_name": "x", "params": "{nope"}, "params is a string but not JSON"),
+    ({"event_name": "x", "event_params": [1]}, "params must be an object"),
+    ({"event_name": "x", "event_id": 5.5}, "event_id is not an integer: '5.5'"),
+    ({"event_name": "x", "event_severity": "high"}, "event_severity must be 0-4"),
+    ({"event_name": "pbx.queuemember.pause", "event_timestamp": 1.7e9},
+     "pbx.queuemember.pause: no member"),
+    ({"event_name": "pbx.queuemember.added", "event_timestamp": 1.7e9,
+      "params": {"member_account": "101"}}, "pbx.queuemember.added: no queue"),
+    ({"event_name": "pbx.queuemember.added", "params": {"member_account": "101"}},
+     "pbx.queuemember.added: event_timestamp is missing"),
+])
+def test_a_bad_event_is_refused_with_its_reason(event, reason):
+    with pytest.raises(BadBody, match=f"^{reason}") as exc:
+        parse_events(json.dumps(event).encode())
+    assert exc.value.status == 400
+
+
+def test_an_event_row():
+    body = {"event_id": "7", "event_name": " pbx.call.end ", "event_severity": "3",
+            "event_timestamp": "2026-01-01T10:00:00", "event_pbx_serial": 42,
+            "params": None, "event_params": {"unique_id": "ignored: params wins"},
+            "unique_id": "%unique_id%"}
+    [row] = parse_events(json.dumps(body).encode())
+    assert (row["event_key"], row["event_id"], row["event_name"], row["severity"]) == (
+        "7", 7, "pbx.call.end", 3)
+    assert (row["pbx_serial"], row["tenant"], row["unique_id"], row["params"]) == (
+        "42", "default", None, "{}")
+    assert row["event_ts"].isoformat() == "2026-01-01T10:00:00+00:00"
+
+
+def test_parameters_placeholders_and_rating():
+    body = (b"<parameters><unique_id> 1.2 </unique_id><caller>%caller%</caller>"
+            b"<param1>6</param1><group>CS</group><tenant>acme</tenant></parameters>")
+    row = parse_parameters(body, feedback=True)
+    assert (row["unique_id"], row["caller"], row["rating"], row["grp"], row["tenant"]) == (
+        "1.2", None, 6, "CS", "acme")
+    assert parse_parameters(body.replace(b">6<", b">7<"), feedback=True)["rating"] is None

@@ -274,6 +274,9 @@ def test_import_companies_then_tickets_with_bad_rows(world, tmp_path):
         rep = files.import_companies(c, comp)
     assert (rep.rows, rep.imported) == (5, 2)
     assert [ln for ln, _ in rep.rejected] == [4, 5, 6]
+    assert [r for _, r in rep.rejected] == [
+        "missing company", "email: not an email address: 'not-an-email'",
+        "phones: not a phone number: 'abc'"]
     with w.store.ops_read() as c:
         m = files.companies.lookup(c, "02 2222222")
         assert (
@@ -319,6 +322,9 @@ def test_import_companies_then_tickets_with_bad_rows(world, tmp_path):
     with pytest.raises(files.StrictImportError) as e, w.store.ops_write() as c:
         files.import_tickets(c, tick, strict=True)
     assert [ln for ln, _ in e.value.report.rejected] == [4, 5, 6, 7, 8]
+    assert [r.split(";")[0] for _, r in e.value.report.rejected] == [
+        "account: unknown company 'Nessuno'", "type: unknown 'boh'", "missing title",
+        "number TICK-0125 exists", "status: unknown status 'forse'"]
     with w.store.ops_read() as c:  # strict: nothing written
         assert listing.rows(c, w.users["sup"]) == [] and numbering.current(c, "TICK") == before
     with w.store.ops_write() as c:
