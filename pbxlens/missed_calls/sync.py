@@ -50,6 +50,8 @@ DERIVED = ("call_num", "first_call", "last_call", "num_calls", "num_recalled", "
            "closed_by", "recall_s")
 CHUNK = 200            # rows per operations-store transaction
 FETCH = 5000           # rows per DuckDB fetch
+KEYS_CHUNK = 2000      # numbers per IN list read from the operations store (a read holds no
+                       # write lock; SQLite takes 32766 parameters, PostgreSQL 65535)
 DIAL_GRACE_S = 60      # a CDR attempt that started this long before a dial resolves it
 DEBOUNCE_S = 1.0       # actions within this window share one refresh job
 MARK = "missed_synced_at"
@@ -157,7 +159,7 @@ def _remove_vanished(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str 
         keys = []
         for tenant in {t for t, _ in nums}:
             mine = [num for t, num in nums if t == tenant]
-            for part in _chunks(mine):
+            for part in _chunks(mine, KEYS_CHUNK):
                 keys += _fetch_ops(ops, q.where(R.c.tenant == tenant, R.c.call_num.in_(part)))
     if not keys:
         return 0
