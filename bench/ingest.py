@@ -45,22 +45,24 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
     return wall, cpu, rss
 
 
-def profile(db: Path) -> str:
-    """Where an ingest spent its time, from what the store records: the file's read and
-    normalize (parse_s) and load (load_s), then each post-batch step."""
+def profile(db: Path, wall: float) -> str:
+    """Where an ingest spent its wall time, from what the store records: the file's read and
+    normalize (parse_s) and load (load_s), each post-batch step, and the rest (start-up, the
+    store's migrations, the pushes to the operations store, closing)."""
     import duckdb
 
     con = duckdb.connect(str(db), read_only=True)
     try:
-        parts = [f"{k} {v:.1f}" for k, v in zip(("parse", "load"), con.execute(
-            "SELECT sum(parse_s), sum(load_s) FROM ingest_batches").fetchone(), strict=True)]
-        parts += [f"{step} {s:.1f}" for step, s in con.execute(
-            "SELECT step, seconds FROM pipeline_steps ORDER BY finished_at").fetchall()]
+        parts = list(zip(("parse", "load"), con.execute(
+            "SELECT sum(parse_s), sum(load_s) FROM ingest_batches").fetchone(), strict=True))
+        parts += con.execute("SELECT step, seconds FROM pipeline_steps ORDER BY finished_at"
+                             ).fetchall()
     except duckdb.Error as exc:  # an older revision's store may lack these columns
         return f"(no profile: {str(exc).splitlines()[0]})"
     finally:
         con.close()
-    return ", ".join(parts) + " s"
+    parts.append(("rest", wall - sum(s for _, s in parts)))
+    return ", ".join(f"{k} {s:.1f}" for k, s in parts) + " s"
 
 
 def export_ref(ref: str) -> Path:
@@ -125,7 +127,7 @@ def main() -> None:
             print(f"  run {i} {name}: wall {results[name][-1][0]:.1f} s, "
                   f"cpu {results[name][-1][1]:.1f} s", flush=True)
             if name != "duckdb":
-                print(f"    {profile(db)}", flush=True)
+                print(f"    {profile(db, results[name][-1][0])}", flush=True)
             shutil.rmtree(here, ignore_errors=True)
     best = {k: (min(r[0] for r in v), min(r[1] for r in v), max(r[2] for r in v))
             for k, v in results.items()}
