@@ -37,9 +37,32 @@ _CHILD = (
 def timed(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds and peak RSS (MiB) of one child process."""
     proc = subprocess.run([sys.executable, "-c", _CHILD, str(cwd), *cmd],
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"{' '.join(cmd[:4])} ... in {cwd} failed (exit {proc.returncode}):\n"
+                 + "\n".join(proc.stderr.strip().splitlines()[-15:]))
     wall, cpu, rss = json.loads(proc.stdout.strip().splitlines()[-1])
     return wall, cpu, rss
+
+
+def profile(db: Path, wall: float) -> str:
+    """Where an ingest spent its wall time, from what the store records: the file's read and
+    normalize (parse_s) and load (load_s), each post-batch step, and the rest (start-up, the
+    store's migrations, the pushes to the operations store, closing)."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        parts = list(zip(("parse", "load"), con.execute(
+            "SELECT sum(parse_s), sum(load_s) FROM ingest_batches").fetchone(), strict=True))
+        parts += con.execute("SELECT step, seconds FROM pipeline_steps ORDER BY finished_at"
+                             ).fetchall()
+    except duckdb.Error as exc:  # an older revision's store may lack these columns
+        return f"(no profile: {str(exc).splitlines()[0]})"
+    finally:
+        con.close()
+    parts.append(("rest", wall - sum(s for _, s in parts)))
+    return ", ".join(f"{k} {s:.1f}" for k, s in parts) + " s"
 
 
 def export_ref(ref: str) -> Path:
@@ -88,9 +111,12 @@ def main() -> None:
     results: dict[str, list[tuple[float, float, float]]] = {k: [] for k in runs}
     for i in range(args.repeat):
         for name, cwd in runs.items():
-            db = (OUT / f"run_{i}.duckdb").resolve()
-            for f in (db, Path(f"{db}.wal")):
-                f.unlink(missing_ok=True)
+            # a fresh folder per run: the store, its WAL and the operations store beside it
+            # (a later revision's Alembic head left there stops an earlier revision)
+            here = (OUT / f"run_{i}").resolve()
+            shutil.rmtree(here, ignore_errors=True)
+            here.mkdir(parents=True)
+            db = here / "store.duckdb"
             if name == "duckdb":
                 cmd = [sys.executable, "-c",
                        f"import duckdb; duckdb.connect({str(db)!r}).execute({baseline_sql!r})"]
@@ -100,8 +126,9 @@ def main() -> None:
             results[name].append(timed(cmd, cwd))
             print(f"  run {i} {name}: wall {results[name][-1][0]:.1f} s, "
                   f"cpu {results[name][-1][1]:.1f} s", flush=True)
-            for f in (db, Path(f"{db}.wal")):
-                f.unlink(missing_ok=True)
+            if name != "duckdb":
+                print(f"    {profile(db, results[name][-1][0])}", flush=True)
+            shutil.rmtree(here, ignore_errors=True)
     best = {k: (min(r[0] for r in v), min(r[1] for r in v), max(r[2] for r in v))
             for k, v in results.items()}
     base = best["duckdb"]

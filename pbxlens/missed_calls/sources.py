@@ -127,7 +127,9 @@ WITH c AS (
   FROM call_legs l SEMI JOIN c ON c.tenant = l.tenant AND c.unique_id = l.unique_id
     AND c.leg_branch = l.leg_branch AND c.direction = 'incoming'
   GROUP BY l.tenant, l.unique_id, l.leg_branch
-), x AS (
+), x AS MATERIALIZED (
+  -- materialized: else DuckDB pushes `call_num <> ''` into c with the number's expression
+  -- (and its regexp) inlined, computing it once more per call (a third of the statement)
   SELECT c.tenant, c.unique_id,
     CASE WHEN c.direction = 'incoming' THEN {national_sql('c.cleaned', False, cleaned=True)}
          ELSE {national_sql('c.cleaned', True, cleaned=True)} END AS call_num,
