@@ -164,11 +164,11 @@ def _save_countries(con: duckdb.DuckDBPyConnection, tariff_id: int, countries: s
 
 def _insert(con: duckdb.DuckDBPyConnection, v: dict[str, Any], tariff_id: int | None = None) -> int:
     if not v.get("description"):
-        raise BillingFileError("description: required")
+        raise BillingFileError("description: required", key="required", what="description")
     if not v.get("valid_from"):
-        raise BillingFileError("valid_from: required")
+        raise BillingFileError("valid_from: required", key="required", what="valid_from")
     if v.get("valid_to") and v["valid_to"] < v["valid_from"]:
-        raise BillingFileError("valid_to: before valid_from")
+        raise BillingFileError("valid_to: before valid_from", key="tariff_valid_to_before")
     cols = [k for k in FIELDS if k in v and v[k] is not None]
     if tariff_id is not None:
         cols = ["id", *cols]
@@ -255,7 +255,8 @@ def import_tariffs(con: duckdb.DuckDBPyConnection, path: Path, *,
             v["tenant"] = tenant
             row = con.execute("SELECT tenant FROM billing_tariffs WHERE id = ?", [tid]).fetchone()
             if tid is not None and row and row[0] != tenant:
-                raise BillingFileError(f"row {n}: tariff {tid} belongs to another tenant")
+                raise BillingFileError(f"row {n}: tariff {tid} belongs to another tenant",
+                                       key="tariff_other_tenant", row=n, tariff=str(tid))
     added = updated = 0
     touched: list[int] = []
     with transaction(con):

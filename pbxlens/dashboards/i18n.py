@@ -1161,6 +1161,9 @@ STRINGS.update({
     "row_number_exists": ("number {number} exists", "il numero {number} esiste già"),
     "ticket_unknown_status": ("unknown status {value}; choose from {choices}",
                               "stato sconosciuto {value}; scegli tra {choices}"),
+    "tariff_valid_to_before": ("valid_to: before valid_from", "valid_to: precede valid_from"),
+    "tariff_other_tenant": ("row {row}: tariff {tariff} belongs to another tenant",
+                            "riga {row}: la tariffa {tariff} appartiene a un altro tenant"),
     "tariff_unknown_fields": ("unknown tariff fields: {fields}",
                               "campi della tariffa sconosciuti: {fields}"),
 })
