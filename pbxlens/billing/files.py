@@ -1,8 +1,9 @@
 """Tabular files of the billing module: read CSV/XLSX(/XLS) into rows of text, write them back.
 
-The cell parsers (`parse_decimal`, `parse_integer`, `parse_day`, `parse_flag`) raise ValueError,
-so that pydantic models of rows use them as validators; `decimal`, `integer`, `day` and `flag`
-are the same parsers for code that checks one value, their error naming the field."""
+The cell parsers (`parse_decimal`, `parse_integer`, `parse_day`, `parse_flag`) raise CellError
+(a ValueError with a catalog key), so that pydantic models of rows use them as validators;
+`decimal`, `integer`, `day` and `flag` are the same parsers for code that checks one value,
+their error naming the field."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pbxlens import PbxlensError
+from pbxlens import CellError, PbxlensError, Reason, field_reason
 
 
 class BillingFileError(PbxlensError):
@@ -70,7 +71,7 @@ def _named(parse: Callable[[Any], Any], v: Any, what: str) -> Any:
     try:
         return parse(v)
     except ValueError as exc:
-        raise BillingFileError(f"{what}: {exc}") from None
+        raise BillingFileError(f"{what}: {exc}", key="row_field", field=what, reason=exc) from None
 
 
 def parse_decimal(v: Any) -> Decimal | None:
@@ -92,7 +93,7 @@ def parse_decimal(v: Any) -> Decimal | None:
     try:
         return Decimal(s)
     except InvalidOperation:
-        raise ValueError(f"not a number: {v!r}") from None
+        raise CellError(f"not a number: {v!r}", key="row_not_number", value=repr(v)) from None
 
 
 def parse_integer(v: Any) -> int | None:
@@ -100,7 +101,7 @@ def parse_integer(v: Any) -> int | None:
     if d is None:
         return None
     if d != d.to_integral_value():
-        raise ValueError(f"not a whole number: {v!r}")
+        raise CellError(f"not a whole number: {v!r}", key="row_not_whole", value=repr(v))
     return int(d)
 
 
@@ -117,7 +118,8 @@ def parse_day(v: Any) -> date | None:
             return datetime.strptime(s, fmt).date()
         except ValueError:
             pass
-    raise ValueError(f"not a date (YYYY-MM-DD or DD/MM/YYYY): {v!r}")
+    raise CellError(f"not a date (YYYY-MM-DD or DD/MM/YYYY): {v!r}", key="row_not_day",
+                    value=repr(v))
 
 
 def parse_flag(v: Any, default: bool = True) -> bool:
@@ -128,15 +130,14 @@ def parse_flag(v: Any, default: bool = True) -> bool:
         return True
     if s in ("f", "false", "0", "n", "no", "non attiva", "inactive", "disabled"):
         return False
-    raise ValueError(f"not a flag (t/f): {v!r}")
+    raise CellError(f"not a flag (t/f): {v!r}", key="row_not_tf", value=repr(v))
 
 
-def reason(exc: ValidationError) -> str:
+def reason(exc: ValidationError) -> Reason:
     """A row model's first error as `field: what is wrong` (a check between fields: just what
-    is wrong)."""
+    is wrong), with its catalog key."""
     first = exc.errors()[0]
-    msg = first["msg"].removeprefix("Value error, ")
-    return f"{'.'.join(str(p) for p in first['loc'])}: {msg}" if first["loc"] else msg
+    return field_reason(first, ".".join(str(p) for p in first["loc"]))
 
 
 def decimal(v: Any, what: str) -> Decimal | None:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import duckdb
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
+from pbxlens import CellError
 from pbxlens.billing import files, rating
 from pbxlens.billing.files import BillingFileError
 from pbxlens.billing.tariffs import transaction
@@ -25,28 +26,29 @@ TEMPLATE = ["name", "type", "selection", "connectionfee", "connectionduration", 
 def _name(v: Any) -> str:
     s = files.text(v)
     if not s:
-        raise ValueError("required")
+        raise CellError("required", key="row_required")
     return s
 
 
 def _kind(v: Any) -> str:
     kind = (files.text(v) or "any").lower()
     if kind not in ("exact", "prefix", "any"):
-        raise ValueError(f"must be exact, prefix or any: {kind!r}")
+        raise CellError(f"must be exact, prefix or any: {kind!r}", key="row_rule_kind",
+                        value=repr(kind))
     return kind
 
 
 def _fee(v: Any) -> Decimal | None:
     d = files.parse_decimal(v)
     if d is not None and d < 0:
-        raise ValueError("must be >= 0")
+        raise CellError("must be >= 0", key="row_not_negative")
     return d
 
 
 def _seconds(v: Any) -> int | None:
     n = files.parse_integer(v)
     if n is not None and n < 0:
-        raise ValueError("must be >= 0")
+        raise CellError("must be >= 0", key="row_not_negative")
     return n
 
 
@@ -71,7 +73,8 @@ class ProfileRow(BaseModel):
     @model_validator(mode="after")
     def _selection_given(self) -> ProfileRow:
         if self.type != "any" and not self.selection:
-            raise ValueError(f"a {self.type} rule needs a selection")
+            raise CellError(f"a {self.type} rule needs a selection", key="row_rule_selection",
+                            kind=self.type)
         return self
 
     def rule(self) -> dict[str, Any]:
@@ -88,7 +91,8 @@ def _parse(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         try:
             row = ProfileRow.model_validate(r)
         except ValidationError as exc:
-            raise BillingFileError(f"row {n}: {files.reason(exc)}") from None
+            why = files.reason(exc)
+            raise BillingFileError(f"row {n}: {why}", key="row_n_reason", row=n, reason=why) from None
         p = profiles.setdefault(row.name, {"name": row.name, "enabled": row.enabled, "rules": []})
         p["rules"].append(row.rule())
     return profiles

@@ -17,6 +17,7 @@ import duckdb
 import phonenumbers
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from pbxlens import CellError
 from pbxlens.billing import files, rating
 from pbxlens.billing.files import BillingFileError
 
@@ -61,14 +62,15 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 def _money(v: Any) -> Decimal | None:
     d = files.parse_decimal(v)
     if d is not None and (d < 0 or d != d.quantize(Decimal("0.00001"))):
-        raise ValueError(f"must be >= 0 with at most 5 decimals: {v!r}")
+        raise CellError(f"must be >= 0 with at most 5 decimals: {v!r}", key="row_money",
+                        value=repr(v))
     return d
 
 
 def _count(v: Any) -> int | None:
     n = files.parse_integer(v)
     if n is not None and n < 0:
-        raise ValueError("must be >= 0")
+        raise CellError("must be >= 0", key="row_not_negative")
     return n
 
 
@@ -79,7 +81,7 @@ def _block(v: Any) -> int:
 def _increment(v: Any) -> int:
     n = _count(v)
     if n == 0:
-        raise ValueError("must be >= 1")
+        raise CellError("must be >= 1", key="row_at_least_one")
     return 1 if n is None else n
 
 
@@ -89,7 +91,8 @@ def _countries(v: Any) -> str | None:
     codes = [c for c in codes if c]
     for c in codes:
         if not phonenumbers.country_code_for_region(c):
-            raise ValueError(f"unknown ISO country code {c!r}")
+            raise CellError(f"unknown ISO country code {c!r}", key="row_unknown_country",
+                            value=repr(c))
     return ",".join(codes) or None
 
 
@@ -138,8 +141,10 @@ def _reason(exc: ValidationError) -> BillingFileError:
     """The first error; the unknown fields all named at once."""
     unknown = sorted(str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden")
     if unknown:
-        return BillingFileError(f"unknown tariff fields: {', '.join(unknown)}")
-    return BillingFileError(files.reason(exc))
+        return BillingFileError(f"unknown tariff fields: {', '.join(unknown)}",
+                                key="tariff_unknown_fields", fields=", ".join(unknown))
+    why = files.reason(exc)
+    return BillingFileError(why, key="row_reason", reason=why)
 
 
 def _clean(values: dict[str, Any], model: type[TariffValues] = TariffValues) -> dict[str, Any]:
@@ -159,11 +164,11 @@ def _save_countries(con: duckdb.DuckDBPyConnection, tariff_id: int, countries: s
 
 def _insert(con: duckdb.DuckDBPyConnection, v: dict[str, Any], tariff_id: int | None = None) -> int:
     if not v.get("description"):
-        raise BillingFileError("description: required")
+        raise BillingFileError("description: required", key="required", what="description")
     if not v.get("valid_from"):
-        raise BillingFileError("valid_from: required")
+        raise BillingFileError("valid_from: required", key="required", what="valid_from")
     if v.get("valid_to") and v["valid_to"] < v["valid_from"]:
-        raise BillingFileError("valid_to: before valid_from")
+        raise BillingFileError("valid_to: before valid_from", key="tariff_valid_to_before")
     cols = [k for k in FIELDS if k in v and v[k] is not None]
     if tariff_id is not None:
         cols = ["id", *cols]
@@ -235,7 +240,8 @@ def _from_file_row(row: dict[str, Any], n: int) -> tuple[int | None, dict[str, A
     try:
         v = _clean(got, TariffFileRow)
     except BillingFileError as exc:
-        raise BillingFileError(f"row {n + 1}: {exc}") from None
+        raise BillingFileError(f"row {n + 1}: {exc}", key="row_n_reason", row=n + 1,
+                               reason=exc) from None
     return v.pop("id", None), v
 
 
@@ -249,7 +255,8 @@ def import_tariffs(con: duckdb.DuckDBPyConnection, path: Path, *,
             v["tenant"] = tenant
             row = con.execute("SELECT tenant FROM billing_tariffs WHERE id = ?", [tid]).fetchone()
             if tid is not None and row and row[0] != tenant:
-                raise BillingFileError(f"row {n}: tariff {tid} belongs to another tenant")
+                raise BillingFileError(f"row {n}: tariff {tid} belongs to another tenant",
+                                       key="tariff_other_tenant", row=n, tariff=str(tid))
     added = updated = 0
     touched: list[int] = []
     with transaction(con):

@@ -369,9 +369,10 @@ STRINGS: dict[str, tuple[str, str]] = {
 }
 
 
-def error_text(exc: BaseException, lang: str) -> str:
-    """A refusal in the user's language: the catalog's text of its `key` (PbxlensError) with
-    the values it names; an error without one keeps its own message.
+def error_text(exc: BaseException | str, lang: str) -> str:
+    """A refusal in the user's language: the catalog's text of its `key` (PbxlensError, an
+    import row's Reason) with the values it names, a keyed value itself rendered so (a row's
+    reason inside "row N: ..."); an error without one keeps its own message.
 
     Example:
         >>> from pbxlens import PbxlensError
@@ -383,7 +384,8 @@ def error_text(exc: BaseException, lang: str) -> str:
         return str(exc)
     from pbxlens.reports.format import number  # numbers as the user reads them
 
-    params = {k: number(v, lang=lang) if isinstance(v, int | float) and not isinstance(v, bool)
+    params = {k: error_text(v, lang) if hasattr(v, "key")
+              else number(v, lang=lang) if isinstance(v, int | float) and not isinstance(v, bool)
               else v for k, v in getattr(exc, "params", {}).items()}
     try:
         return t(key, lang, **params)
@@ -1121,3 +1123,47 @@ def ticket_status(code: str, lang: str = "en") -> str:
     """A ticket status code (`in_lavorazione`) as the user reads it (`In lavorazione`)."""
     key = f"tk_status_{code}"
     return t(key, lang) if key in STRINGS else code
+
+
+# ------------------------------------- the reasons of rejected import rows (tickets, billing)
+# The English texts are the ones the CLI, the API and the files print (pbxlens.Reason).
+STRINGS.update({
+    "row_field": ("{field}: {reason}", "{field}: {reason}"),
+    "row_reason": ("{reason}", "{reason}"),
+    "row_n_reason": ("row {row}: {reason}", "riga {row}: {reason}"),
+    "row_missing": ("missing {fields}", "campi mancanti: {fields}"),
+    "row_required": ("required", "obbligatorio"),
+    "row_not_number": ("not a number: {value}", "non è un numero: {value}"),
+    "row_not_whole": ("not a whole number: {value}", "non è un numero intero: {value}"),
+    "row_not_date": ("not a date: {value}", "non è una data: {value}"),
+    "row_not_day": ("not a date (YYYY-MM-DD or DD/MM/YYYY): {value}",
+                    "non è una data (AAAA-MM-GG o GG/MM/AAAA): {value}"),
+    "row_not_flag": ("not yes/no: {value}", "non è sì/no: {value}"),
+    "row_not_tf": ("not a flag (t/f): {value}", "non è un valore t/f: {value}"),
+    "row_not_phone": ("not a phone number: {value}", "non è un numero di telefono: {value}"),
+    "row_not_email": ("not an email address: {value}", "non è un indirizzo email: {value}"),
+    "row_not_negative": ("must be >= 0", "deve essere >= 0"),
+    "row_at_least_one": ("must be >= 1", "deve essere >= 1"),
+    "row_money": ("must be >= 0 with at most 5 decimals: {value}",
+                  "deve essere >= 0 con al massimo 5 decimali: {value}"),
+    "row_unknown_country": ("unknown ISO country code {value}",
+                            "codice paese ISO sconosciuto: {value}"),
+    "row_rule_kind": ("must be exact, prefix or any: {value}",
+                      "deve essere exact, prefix o any: {value}"),
+    "row_rule_selection": ("a {kind} rule needs a selection",
+                           "una regola {kind} richiede una selezione"),
+    "row_contact_unnamed": ("contact_phones / contact_email without a contact",
+                            "contact_phones / contact_email senza un contatto"),
+    "row_unknown_company": ("{field}: unknown company {value}", "{field}: azienda sconosciuta {value}"),
+    "row_unknown_contact": ("{field}: unknown contact {value}", "{field}: contatto sconosciuto {value}"),
+    "row_unknown_user": ("{field}: unknown user {value}", "{field}: utente sconosciuto {value}"),
+    "row_unknown_code": ("{field}: unknown {value}", "{field}: valore sconosciuto {value}"),
+    "row_number_exists": ("number {number} exists", "il numero {number} esiste già"),
+    "ticket_unknown_status": ("unknown status {value}; choose from {choices}",
+                              "stato sconosciuto {value}; scegli tra {choices}"),
+    "tariff_valid_to_before": ("valid_to: before valid_from", "valid_to: precede valid_from"),
+    "tariff_other_tenant": ("row {row}: tariff {tariff} belongs to another tenant",
+                            "riga {row}: la tariffa {tariff} appartiene a un altro tenant"),
+    "tariff_unknown_fields": ("unknown tariff fields: {fields}",
+                              "campi della tariffa sconosciuti: {fields}"),
+})

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
 
-from pbxlens import PbxlensError
+from pbxlens import PbxlensError, Reason
 from pbxlens.config import get_settings
 from pbxlens.store import schema as W
 from pbxlens.tickets import TicketError, companies, ticket
@@ -105,7 +105,7 @@ _COMPANY_HEADERS = {
 class ImportReport:
     rows: int = 0
     imported: int = 0
-    rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    rejected: list[tuple[int, Reason]] = field(default_factory=list)  # (line, reason)
     written: bool = True
 
     def as_dict(self) -> dict:
@@ -113,12 +113,12 @@ class ImportReport:
             "rows": self.rows,
             "imported": self.imported,
             "written": self.written,
-            "rejected": [{"line": ln, "reason": r} for ln, r in self.rejected],
+            "rejected": [{"line": ln, "reason": str(r)} for ln, r in self.rejected],
         }
 
 
-class _Rejected(Exception):
-    pass
+class _Rejected(PbxlensError):
+    """A row the store refuses (an unknown company, user, code; a number in use)."""
 
 
 class StrictImportError(TicketError):
@@ -196,7 +196,7 @@ def _run(conn: sa.Connection, recs, model: type[BaseModel], apply, strict: bool)
         except ValidationError as exc:
             rep.rejected.append((line, rejection_reason(exc)))
         except (_Rejected, TicketError) as exc:
-            rep.rejected.append((line, str(exc)))
+            rep.rejected.append((line, Reason(str(exc), exc.key, **exc.params)))
     if strict and rep.rejected:
         rep.imported, rep.written = 0, False
         raise StrictImportError(rep)  # raised inside the caller's transaction: it rolls back
@@ -300,7 +300,8 @@ def import_tickets(
     def company(row: TicketRow, key: str) -> int:
         c = companies.company_by_name(conn, getattr(row, key), tenant)
         if c is None:
-            raise _Rejected(f"{key}: unknown company {getattr(row, key)!r}")
+            raise _Rejected(f"{key}: unknown company {getattr(row, key)!r}",
+                            key="row_unknown_company", field=key, value=repr(getattr(row, key)))
         return c["id"]
 
     def contact(row: TicketRow, key: str, cid: int) -> int | None:
@@ -309,7 +310,8 @@ def import_tickets(
             return None
         k = companies.contact_by_name(conn, cid, name)
         if k is None:
-            raise _Rejected(f"{key}: unknown contact {name!r}")
+            raise _Rejected(f"{key}: unknown contact {name!r}", key="row_unknown_contact",
+                            field=key, value=repr(name))
         return k["id"]
 
     def user_id(row: TicketRow, key: str) -> int | None:
@@ -317,7 +319,8 @@ def import_tickets(
         if not name:
             return None
         if name.lower() not in users:
-            raise _Rejected(f"{key}: unknown user {name!r}")
+            raise _Rejected(f"{key}: unknown user {name!r}", key="row_unknown_user", field=key,
+                            value=repr(name))
         return users[name.lower()]
 
     def apply(row: TicketRow) -> None:
@@ -368,9 +371,11 @@ def _checked_number(conn: sa.Connection, row: TicketRow, codes: dict[str, set[st
     codes and the number is not already used; else the row is rejected."""
     for key in ("priority", "type"):
         if getattr(row, key) not in codes[key]:
-            raise _Rejected(f"{key}: unknown {getattr(row, key)!r}")
+            raise _Rejected(f"{key}: unknown {getattr(row, key)!r}", key="row_unknown_code",
+                            field=key, value=repr(getattr(row, key)))
     if row.number and ticket.by_number(conn, row.number) is not None:
-        raise _Rejected(f"number {row.number} exists")
+        raise _Rejected(f"number {row.number} exists", key="row_number_exists",
+                        number=row.number)
     return row.number
 
 

@@ -4,7 +4,8 @@ A model declares a row's fields: which are mandatory, their types (text trimmed,
 decimal comma, dates in the PBX timezone, yes/no flags, phone numbers, e-mail addresses, the
 ticket status) and the checks between fields. What needs the store (a company, contact, user,
 priority or type that must exist, a number already used) is checked by the importer after.
-`rejection_reason` turns a ValidationError into the rejection report's one-line reason.
+`rejection_reason` turns a ValidationError into the rejection report's one-line reason (a
+`pbxlens.Reason`: the English text with the catalog key the pages translate it by).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from pbxlens import CellError, Reason, field_reason
 from pbxlens.config import get_settings
 from pbxlens.tickets import TicketError, companies, ticket
 
@@ -59,7 +61,7 @@ def _decimal(v: Any) -> Decimal | None:
     try:
         return Decimal(s)
     except InvalidOperation:
-        raise ValueError(f"not a number: {v!r}") from None
+        raise CellError(f"not a number: {v!r}", key="row_not_number", value=repr(v)) from None
 
 
 def _when(v: Any) -> datetime | None:
@@ -74,7 +76,7 @@ def _when(v: Any) -> datetime | None:
     else:
         dt = _strptime(str(v).strip())
         if dt is None:
-            raise ValueError(f"not a date: {v!r}")
+            raise CellError(f"not a date: {v!r}", key="row_not_date", value=repr(v))
     return dt if dt.tzinfo else dt.replace(tzinfo=ZoneInfo(get_settings().timezone))
 
 
@@ -93,7 +95,7 @@ def _flag(v: Any) -> bool:
         return False
     if s in ("1", "yes", "y", "si", "sì", "true", "t", "x", "vero"):
         return True
-    raise ValueError(f"not yes/no: {v!r}")
+    raise CellError(f"not yes/no: {v!r}", key="row_not_flag", value=repr(v))
 
 
 def _phones(v: Any) -> list[str]:
@@ -101,14 +103,14 @@ def _phones(v: Any) -> list[str]:
     out = [p.strip() for p in re.split(r"[;,/]", text(v) or "") if p.strip()]
     for p in out:
         if companies.valid_phone(p) is None:
-            raise ValueError(f"not a phone number: {p!r}")
+            raise CellError(f"not a phone number: {p!r}", key="row_not_phone", value=repr(p))
     return out
 
 
 def _email(v: Any) -> str | None:
     s = text(v)
     if s and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", s):
-        raise ValueError(f"not an email address: {s!r}")
+        raise CellError(f"not an email address: {s!r}", key="row_not_email", value=repr(s))
     return s
 
 
@@ -116,7 +118,7 @@ def _status(v: Any) -> str:
     try:
         return ticket.status_of(_required(v))
     except TicketError as exc:  # the vocabulary's own message (it lists the statuses)
-        raise ValueError(str(exc)) from None
+        raise CellError(str(exc), key=exc.key, **exc.params) from None
 
 
 def _tags(v: Any) -> list[str]:
@@ -158,7 +160,8 @@ class CompanyRow(_Row):
     @model_validator(mode="after")
     def _contact_named(self) -> CompanyRow:
         if (self.contact_phones or self.contact_email) and not self.contact:
-            raise ValueError("contact_phones / contact_email without a contact")
+            raise CellError("contact_phones / contact_email without a contact",
+                            key="row_contact_unnamed")
         return self
 
     def financials(self) -> dict[str, Any]:
@@ -191,7 +194,7 @@ class TicketRow(_Row):
     extra_notify_emails: Text = None
 
 
-def rejection_reason(exc: ValidationError) -> str:
+def rejection_reason(exc: ValidationError) -> Reason:
     """The rejection report's reason: every missing mandatory field at once, else the first
     error as `field: what is wrong` (a check between fields: just what is wrong).
 
@@ -205,7 +208,6 @@ def rejection_reason(exc: ValidationError) -> str:
     errors = exc.errors()
     missing = [str(e["loc"][0]) for e in errors if e["type"] == "missing"]
     if missing:
-        return f"missing {', '.join(missing)}"
+        return Reason(f"missing {', '.join(missing)}", key="row_missing", fields=", ".join(missing))
     first = errors[0]
-    msg = first["msg"].removeprefix("Value error, ")
-    return f"{first['loc'][0]}: {msg}" if first["loc"] else msg
+    return field_reason(first, str(first["loc"][0]) if first["loc"] else "")

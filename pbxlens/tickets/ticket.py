@@ -69,7 +69,8 @@ def status_of(text: str | None) -> str:
     """
     s = _ALIASES.get((text or "").strip().lower().replace("-", " "))
     if s is None:
-        raise TicketError(f"unknown status {text!r}; choose from {', '.join(STATUSES)}")
+        raise TicketError(f"unknown status {text!r}; choose from {', '.join(STATUSES)}",
+                          key="ticket_unknown_status", value=repr(text), choices=", ".join(STATUSES))
     return s
 
 

@@ -123,3 +123,21 @@ def test_multiservice_entry(live, client_for):
     rep = c.get(f"/api/reports/billing.multiservice?from={DAY1}&to={DAY2}").json()
     row = rep["tables"][0]["rows"][0]
     assert row["visura_camerale.cost"] == "240.00000"
+
+
+def test_a_rejected_profile_row_reads_in_the_users_language(client_for):
+    csv_text = "name;type;selection;enabled\nok;any;;t\nko;exact;;t\n"
+    contents = "data:text/csv;base64," + base64.b64encode(csv_text.encode()).decode()
+    r = dash_call(client_for("fin"), [("bp-grid", "rowData"), ("bp-lines", "rowData"),
+                                      ("bp-msg", "children")],
+                  [{"id": "bp-upload", "property": "contents", "value": contents},
+                   {"id": "bp-delete", "property": "n_clicks", "value": 0},
+                   {"id": "bp-attach", "property": "n_clicks", "value": 0}],
+                  [{"id": "bp-upload", "property": "filename", "value": "p.csv"},
+                   {"id": "bp-grid", "property": "selectedRows", "value": None},
+                   {"id": "bp-line", "property": "value", "value": None},
+                   {"id": "bp-profile", "property": "value", "value": None}])
+    assert r.status_code == 200, r.text
+    # fin reads Italian; the CLI says "row 3: a exact rule needs a selection"
+    assert "riga 3: una regola exact richiede una selezione" in json.dumps(
+        r.json()["response"]["bp-msg"], ensure_ascii=False)

@@ -17,11 +17,21 @@ from pbxlens.live.rules import AlertError
 PACKAGE = Path(pbxlens.__file__).parent
 
 
+def _keyed_call(node: ast.AST) -> ast.Call | None:
+    """A raised error, or a rejected row's Reason built, with its catalog key."""
+    if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+        return node.exc
+    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Reason":
+        return node
+    return None
+
+
 def _keyed_raises():
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
-                kw = {k.arg: k.value for k in node.exc.keywords if k.arg}
+            call = _keyed_call(node)
+            if call is not None:
+                kw = {k.arg: k.value for k in call.keywords if k.arg}
                 if isinstance(kw.get("key"), ast.Constant):
                     yield path.relative_to(PACKAGE.parent), node.lineno, kw["key"].value, set(kw)
 
@@ -51,6 +61,36 @@ def test_alert_rule_refusals_in_the_users_language():
         rules.clean_channels([{"kind": "email", "target": "nobody"}])
     assert error_text(exc.value, "it") == "Non è un indirizzo email: 'nobody'"
     assert str(exc.value) == "not an email address: 'nobody'"  # the CLI and the API keep theirs
+
+
+def test_pydantic_parsing_errors_name_a_catalog_text():
+    from pbxlens import PARSING_KEYS
+
+    for key in set(PARSING_KEYS.values()):
+        for text in STRINGS[key]:
+            assert {f for _l, f, _s, _c in string.Formatter().parse(text) if f} <= {"value"}
+
+
+def test_rejected_rows_in_the_users_language(tmp_path):
+    import duckdb
+    from pydantic import ValidationError
+
+    from pbxlens.billing import files, profiles
+    from pbxlens.tickets.rows import TicketRow, rejection_reason
+
+    with pytest.raises(ValidationError) as exc:
+        TicketRow.model_validate({"title": "x", "account": "a", "final_customer": "b",
+                                  "status": "forse", "type": "t", "priority": "p"})
+    why = rejection_reason(exc.value)
+    assert error_text(why, "it").startswith("status: stato sconosciuto 'forse'; scegli tra nuovo")
+    assert error_text(why, "en") == why  # the English text is the one the CLI prints
+    f = tmp_path / "p.csv"
+    f.write_text("name;connectionduration\nok;2,5\n")
+    with pytest.raises(files.BillingFileError) as err:
+        profiles.import_profiles(duckdb.connect(), f)  # refused before the store is written
+    assert str(err.value) == "row 2: connectionduration: not a whole number: '2,5'"
+    assert error_text(err.value, "it") == "riga 2: connectionduration: non è un numero intero: '2,5'"
+    assert error_text(err.value, "en") == str(err.value)
 
 
 def test_an_error_without_key_keeps_its_message():

@@ -103,3 +103,33 @@ def test_ticket_and_trace_pages_mask_numbers_without_the_privacy_right(live):
         live, "supfull", tickets_edit.layout, id=str(tid))
     assert '"te-calls"' in full and uid in full and caller in full
     assert uid in masked and caller not in masked and caller[:-3] + "xxx" in masked
+
+
+def _import_companies(live, username: str, lang: str, csv_text: str):
+    """The companies page's import callback as `username` reading `lang`: its summary and
+    the rejected lines, as shown."""
+    import base64
+    import dataclasses
+
+    from pbxlens.dashboards.pages import tickets_companies
+
+    u = next(x for x in auth.list_users(live.store) if x.username == username)
+    contents = "data:text/csv;base64," + base64.b64encode(csv_text.encode()).decode()
+    with live.app.server.test_request_context("/"):
+        flask.g.user = dataclasses.replace(u, lang=lang)
+        msg, _rows = tickets_companies.import_file(contents, "companies.csv")
+    summary, rejected = msg.children
+    return [summary.children, *(li.children for li in rejected.children)]
+
+
+def test_rejected_import_rows_read_in_the_users_language(live):
+    # every row rejected: the shared store is left as it was
+    rows = "company;email;phones\n;;021\nGamma;not-an-email;\nDelta;;abc\n"
+    it = _import_companies(live, "sup", "it", rows)
+    assert it == ["0 importati, 3 scartati", "Riga 2: campi mancanti: company",
+                  "Riga 3: email: non è un indirizzo email: 'not-an-email'",
+                  "Riga 4: phones: non è un numero di telefono: 'abc'"]
+    en = _import_companies(live, "sup", "en", rows)
+    assert en == ["0 imported, 3 rejected", "Line 2: missing company",  # as the CLI prints them
+                  "Line 3: email: not an email address: 'not-an-email'",
+                  "Line 4: phones: not a phone number: 'abc'"]

@@ -82,6 +82,7 @@ def import_file(contents, filename):
     return html.Div(
         [
             html.Div(t("imported_rows", lang, ok=rep.imported, bad=len(rep.rejected))),
-            html.Ul([html.Li(f"{t('line', lang)} {ln}: {r}") for ln, r in rep.rejected], id="tc-rejected"),
+            html.Ul([html.Li(f"{t('line', lang)} {ln}: {error_text(r, lang)}")
+                     for ln, r in rep.rejected], id="tc-rejected"),
         ]
     ), _rows()
