@@ -35,6 +35,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/vulture pbxlens vulture_whitelist.py --exclude pbxlens/store/migrations
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_architecture.py  # the import rules
 
 # Each script prints its table of figures and ratios; BENCH=name runs one (e.g. BENCH=billing).
 BENCHES ?= simulate ingest reports coincidences callcenter activity billing missed webhook ui scale ops views
