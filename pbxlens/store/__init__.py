@@ -67,7 +67,10 @@ class Stores:
     # ---------------------------------------------------------- operations (SQLAlchemy)
     @contextmanager
     def ops_read(self) -> Iterator[sa.Connection]:
-        with ops.unavailable_as_error(self.ops), self.ops.connect() as conn:
+        """A read-only transaction (on SQLite it neither takes nor waits for the write lock:
+        it was a BEGIN IMMEDIATE, so every API request's token check queued with the
+        bookings)."""
+        with ops.reading(self.ops) as conn:
             yield conn
 
     @contextmanager

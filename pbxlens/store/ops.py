@@ -109,6 +109,24 @@ def unavailable_as_error(engine: sa.Engine) -> Iterator[None]:
             f"the operations store {describe(str(engine.url))} is unavailable: {first}") from exc
 
 
+@contextmanager
+def reading(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A read-only transaction. On SQLite a deferred BEGIN, so that reads (a token's user on
+    every API request, lists, copies) never queue behind the write lock nor hold it (WAL
+    readers see the last commit); the pooled connection gets its usual BEGIN IMMEDIATE back
+    afterwards."""
+    with unavailable_as_error(engine), engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.info["write"] = False
+        try:
+            yield conn
+        finally:
+            if sqlite:
+                conn.rollback()  # end the read before the connection goes back to the pool
+                conn.info["write"] = True
+
+
 def insert_ignoring(conn: sa.Connection, table: sa.Table, rows: list[Mapping] | Mapping,
                     keys: Iterable[str] | None = None) -> int:
     """INSERT ... ON CONFLICT DO NOTHING on either back-end; returns the rows inserted
