@@ -176,9 +176,14 @@ def test_pull_fails_cleanly_on_bad_password(fake, store, tmp_path):
 
 
 def test_pull_cli_against_fake_pbx(fake, tmp_path):
-    from pbxlens.cli import app
+    from zoneinfo import ZoneInfo
 
-    today = datetime.now().date()
+    from pbxlens.cli import app
+    from pbxlens.config import get_settings
+
+    # the PBX's today, as the pull counts days (the machine's clock is UTC: between 23:00 and
+    # midnight it is already tomorrow in Rome)
+    today = datetime.now(ZoneInfo(get_settings().timezone)).date()
     fake.add_calls([_call("1778490000.5", today, "00:00:01")])
     db = tmp_path / "cli.duckdb"
     args = ["pull", "--pbx", fake.url, "--user", "admin", "--password", "admin", "--db", str(db),
