@@ -64,3 +64,10 @@ def stores(tmp_path, ops_url):
     s = Stores(tmp_path / "store.duckdb", ops_url)
     yield s
     s.close()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """The shared live server stopped before the interpreter ends (see stop_live_server)."""
+    from tests.dashboards.live import stop_live_server
+
+    stop_live_server()

@@ -9,6 +9,7 @@ import contextlib
 import threading
 from datetime import UTC, datetime, timedelta
 
+from pbxlens.background import spawn
 from pbxlens.store import Stores
 from pbxlens.store import schema as T
 
@@ -32,7 +33,7 @@ def start(store: Stores, interval_s: float = INTERVAL_S) -> threading.Event:
             with contextlib.suppress(Exception):  # a failed pass is retried next interval
                 housekeeping(store)
 
-    threading.Thread(target=loop, name="pbxlens-jobs", daemon=True).start()
+    spawn("pbxlens-jobs", loop, stop)
     start_pull(store, stop)
     from pbxlens.tickets.mailer import start_sender
 
@@ -81,5 +82,5 @@ def start_pull(store: Stores, stop: threading.Event) -> bool:
             if stop.wait(settings.interval_s):
                 return
 
-    threading.Thread(target=loop, name="pbxlens-pull", daemon=True).start()
+    spawn("pbxlens-pull", loop, stop)
     return True

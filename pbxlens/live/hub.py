@@ -172,8 +172,9 @@ class Hub:
         self._stop.set()
         with self._changed:
             self._changed.notify_all()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+        for t in (self._thread, self._upkeeping):
+            if t is not None and t is not threading.current_thread():
+                t.join(timeout=5)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -17,6 +17,7 @@ files itself) the same jobs run inline, in the caller's thread.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import queue
@@ -132,6 +133,9 @@ class AnalyticsWriter:
                                  daemon=True)
             t.start()
             self._threads.append(t)
+        # Stopped before the interpreter ends: a lane killed inside DuckDB aborts the process
+        # (see pbxlens.background).
+        atexit.register(self.stop)
 
     def stop(self, timeout: float = 30.0) -> None:
         for lane in LANES:

@@ -19,6 +19,7 @@ from email.message import EmailMessage
 
 import sqlalchemy as sa
 
+from pbxlens.background import spawn
 from pbxlens.config import Settings, get_settings
 from pbxlens.delivery import smtp as smtp_client
 from pbxlens.store import Stores
@@ -121,7 +122,6 @@ def start_sender(store: Stores, stop, interval_s: float = 60) -> bool:
     """The server's sending loop (a daemon thread, started with the server's jobs) when
     `smtp_enabled`; a failed pass (SMTP or the store down) is logged and retried next interval."""
     import logging
-    import threading
 
     if not get_settings().smtp_enabled:
         return False
@@ -134,5 +134,5 @@ def start_sender(store: Stores, stop, interval_s: float = 60) -> bool:
             except Exception as exc:
                 log.warning("ticket notifications not sent: %s", exc)
 
-    threading.Thread(target=loop, name="pbxlens-mail", daemon=True).start()
+    spawn("pbxlens-mail", loop, stop)
     return True

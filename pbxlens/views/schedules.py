@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 
 from pbxlens import PbxlensError
+from pbxlens.background import spawn
 from pbxlens.config import get_settings
 from pbxlens.dashboards.i18n import t
 from pbxlens.delivery import Message, add_file, enqueue, outbox, wake
@@ -331,8 +332,6 @@ def send_now(stores: Stores, user: User, schedule_id: int, at: datetime | None =
 def start_scheduler(stores: Stores, stop, interval_s: float = 20.0):
     """The server's scheduler thread: a pass at once (the runs missed while the server was
     down, sent once), then every `interval_s`; expired export files are pruned on the way."""
-    import threading
-
     from pbxlens.views import exports
 
     def loop() -> None:
@@ -345,6 +344,4 @@ def start_scheduler(stores: Stores, stop, interval_s: float = 20.0):
             if stop.wait(interval_s):
                 return
 
-    th = threading.Thread(target=loop, name="pbxlens-schedules", daemon=True)
-    th.start()
-    return th
+    return spawn("pbxlens-schedules", loop, stop)

@@ -30,6 +30,7 @@ class Live:
     folder: Path
     tokens: dict = field(default_factory=dict)
     app: object = None
+    server: object = None
 
 
 @functools.cache
@@ -59,7 +60,22 @@ def live_server() -> Live:
     server = waitress.create_server(app.server, host="127.0.0.1", port=0, threads=8)
     threading.Thread(target=server.run, name="pbxlens-test-server", daemon=True).start()
     live.base_url = f"http://127.0.0.1:{server.effective_port}"
+    live.server = server
     return live
+
+
+def stop_live_server() -> None:
+    """At the session's end, when the server was started: no more requests, the running ones
+    finished, the background threads joined. A thread still inside DuckDB when the interpreter
+    ends aborts the process (see pbxlens.background), and the run with it."""
+    if not live_server.cache_info().currsize:
+        return
+    from pbxlens import background
+
+    server = live_server().server
+    server.close()  # no new connections
+    server.task_dispatcher.shutdown(timeout=10)  # the running requests finish
+    background.stop_all()
 
 
 def login(client, username: str, password: str = PASSWORD):
