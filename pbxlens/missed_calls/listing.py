@@ -161,10 +161,11 @@ def _view(actor: Actor, view: str, dialing) -> list[sa.ColumnElement[bool]]:
     if view == "all":
         return []
     where = [r.state == "open", sa.not_(dialing)]
+    # `held_by` selects the range of the index; the booking itself stays the truth
     if view == "to_call":
-        where.append(b.booked_by.is_(None))
+        where += [r.held_by.is_(None), b.booked_by.is_(None)]
     elif view == "booked":
-        where.append(b.booked_by == actor.username)
+        where += [r.held_by == actor.username, b.booked_by == actor.username]
     return where
 
 

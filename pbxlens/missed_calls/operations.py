@@ -67,6 +67,14 @@ _HOLDER = sa.select(_B.c.booked_by).where(
     _B.c.booked_at >= sa.bindparam("since_first", type_=Instant))
 _UNBOOK = _B.delete().where(_B.c.tenant == sa.bindparam("tenant"),
                             _B.c.call_num == sa.bindparam("call_num"))
+# The requests' copy of the holder (`held_by`, the lists' index): a booking holds the number's
+# requests that began before it; a cancelled one none.
+_HOLD = _R.update().where(
+    _R.c.tenant == sa.bindparam("t"), _R.c.call_num == sa.bindparam("n"),
+    _R.c.first_call <= sa.bindparam("at", type_=Instant)
+).values(held_by=sa.bindparam("holder"))
+_RELEASE = _R.update().where(_R.c.tenant == sa.bindparam("t"),
+                             _R.c.call_num == sa.bindparam("n")).values(held_by=None)
 _LOG = T.history.insert()
 _DIAL = T.dials.insert()
 _CLAIMED = ("booked_by", "extension", "booked_at", "assigned_by")
@@ -112,10 +120,13 @@ def _claim(conn: sa.Connection, tenant: str, req: sa.RowMapping, holder: str,
     """Book the request's number for `holder`: a new row, or over a lapsed booking; with
     `assigned_by` (a supervisor) over any booking. True when this transaction won."""
     stmt = _claim_stmt(conn.dialect.name, assigned_by is not None)
-    return conn.execute(stmt, {
+    won = conn.execute(stmt, {
         "tenant": tenant, "call_num": req["call_num"], "booked_by": holder,
         "extension": extension, "booked_at": at, "assigned_by": assigned_by,
         "since_first": req["first_call"]}).first() is not None  # a row: this one wrote
+    if won:
+        conn.execute(_HOLD, {"t": tenant, "n": req["call_num"], "at": at, "holder": holder})
+    return won
 
 
 def _not_dialing(conn: sa.Connection, actor: Actor, req: sa.RowMapping, at: datetime) -> None:
@@ -154,6 +165,7 @@ def cancel(stores: Stores, actor: Actor, token: str, now: datetime | None = None
             raise Forbidden(f"booked by {held}: only they or a supervisor can cancel",
                             booked_by=held)
         conn.execute(_UNBOOK, {"tenant": actor.tenant, "call_num": req["call_num"]})
+        conn.execute(_RELEASE, {"t": actor.tenant, "n": req["call_num"]})
         _history(conn, actor.tenant, req, actor.username,
                  "cancel" if held == actor.username else "unassign", held, n)
     sync.after_change(stores)

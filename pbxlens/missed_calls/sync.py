@@ -117,6 +117,8 @@ def _sync(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str | None) -> 
             _yield_lock(ops, time.perf_counter() - t0)
         n += len(rows)
     removed = _remove_vanished(con, ops, scope)
+    with ops.begin() as c:
+        c.execute(_HOLDERS)
     _resolve_dials(con, ops, scope, now)
     push_operators(con, ops)
     return {"requests": n, "removed": removed}
@@ -127,6 +129,16 @@ def _yield_lock(ops: sa.Engine, held_s: float) -> None:
     poll (busy timeout) and would otherwise find it taken again by the next chunk."""
     if ops.dialect.name == "sqlite":
         time.sleep(min(held_s, 0.05))
+
+
+# New requests that a booking already holds (booked on the number's previous request after this
+# one began, before the push brought it): the holder copied, as the actions do for the others.
+_B = T.bookings
+_HELD = sa.and_(_B.c.tenant == T.requests.c.tenant, _B.c.call_num == T.requests.c.call_num,
+                _B.c.booked_at >= T.requests.c.first_call)
+_HOLDERS = T.requests.update().where(
+    T.requests.c.state == "open", T.requests.c.held_by.is_(None), sa.exists().where(_HELD)
+).values(held_by=sa.select(_B.c.booked_by).where(_HELD).scalar_subquery())
 
 
 def _upsert_requests(conn: sa.Connection, rows: list[dict], now: datetime) -> None:

@@ -209,7 +209,12 @@ callback_requests = sa.Table(
     sa.Column("closed_by", sa.Text),
     sa.Column("recall_s", sa.Integer),
     sa.Column("updated_at", Instant, nullable=False, default=_now),
+    # Who holds the request's valid booking (missed_bookings stays the truth): written by the
+    # actions in their transaction, so that an operator's list is a range of the index below
+    # instead of a probe of missed_bookings for every open request.
+    sa.Column("held_by", sa.Text),
     sa.Index("ix_callback_requests_open", "tenant", "state", "first_call"),
+    sa.Index("ix_callback_requests_held", "tenant", "state", "held_by", "first_call"),
     sa.Index("ix_callback_requests_num", "tenant", "call_num"),
 )
 

@@ -179,3 +179,76 @@ def test_resync_repairs_the_operations_store(con, stores):
     with stores.ops_read() as c:
         assert c.execute(sa.select(schema.ops_meta.c.value).where(
             schema.ops_meta.c.key == sync.MARK)).scalar_one()
+
+
+def _holders(stores) -> list[tuple[str, str | None, str | None]]:
+    """Per open request: its `held_by` copy and the holder of its valid booking (the truth)."""
+    r, b = schema.callback_requests, schema.missed_bookings
+    j = r.outerjoin(b, sa.and_(b.c.tenant == r.c.tenant, b.c.call_num == r.c.call_num,
+                               b.c.booked_at >= r.c.first_call))
+    with stores.ops_read() as c:
+        return [tuple(x) for x in c.execute(sa.select(r.c.call_num, r.c.held_by, b.c.booked_by)
+                                            .select_from(j).where(r.c.state == "open")
+                                            .order_by(r.c.call_num))]
+
+
+def test_the_holder_copy_follows_every_action(con, stores):
+    """`held_by` (the lists' index) equals the valid booking's holder after any run of book,
+    cancel, assign, flush, callbacks and new calls; the lists agree with the truth."""
+    import random
+
+    nums = _many(con, stores, 12)
+    ops_ = {n: Actor(n, "operator", "default", e, privacy=True)
+            for n, e in (("michael", "515"), ("celeste", "500"))}
+    rnd = random.Random(7)
+    clock = at("20:00:00")
+    c = Cdr(con, stores.ops)
+    for step in range(60):
+        clock += timedelta(minutes=1)
+        num = rnd.choice(nums)
+        open_ = [o for o in ops_requests(stores) if o["call_num"] == num and o["state"] == "open"]
+        kind = rnd.choice(["book", "book", "cancel", "assign", "flush", "call", "callback"])
+        try:
+            if kind == "call":
+                c.dynamic_routing(num, clock)
+                c.commit()
+            elif kind == "callback":
+                c.outbound(num, clock, status="OK", bill=20)
+                c.commit()
+            elif open_ and kind == "book":
+                op.book(stores, ops_[rnd.choice(list(ops_))], open_[0]["token"], now=clock)
+            elif open_ and kind == "cancel":
+                op.cancel(stores, FULL, open_[0]["token"], now=clock)
+            elif open_ and kind == "assign":
+                op.assign(stores, FULL, open_[0]["token"], rnd.choice(list(ops_)), now=clock)
+            elif open_ and kind == "flush":
+                op.flush(stores, FULL, [open_[0]["token"]], now=clock)
+        except op.MissedError:
+            pass  # a conflict or a refusal: nothing changed
+        rows = _holders(stores)
+        assert [(n, h) for n, h, _ in rows] == [(n, b) for n, _, b in rows], (step, kind, num)
+    truth = {n for n, _, b in _holders(stores) if b is None}
+    page = listing.list_requests(stores, FULL, "to_call", limit=500, now=clock)
+    assert {r["call_num"] for r in page.rows} == truth and page.total == len(truth)
+    for name, actor in ops_.items():
+        mine = {n for n, _, b in _holders(stores) if b == name}
+        assert {r["call_num"] for r in listing.list_requests(stores, actor, "booked", limit=500,
+                                                              now=clock).rows} == mine
+
+
+def test_a_request_pushed_after_its_booking_is_held(con, stores):
+    """Booked on the number's request while the callback that closed it and the next missed
+    call were still on their way: the new request began before the booking, so it is held."""
+    c = Cdr(con, stores.ops)
+    c.dynamic_routing("3331112222", "09:00:00")
+    c.commit()
+    michael = Actor("michael", "operator", "default", "515", privacy=True)
+    op.book(stores, michael, token_of(stores, "3331112222"), now=at("11:00:00"))
+    c.outbound("3331112222", "10:00:00", status="OK", bill=30)  # closes the first request
+    c.dynamic_routing("3331112222", "10:30:00")  # a new one, begun before the booking
+    c.commit()
+    [(num, held, booked)] = _holders(stores)
+    assert held == booked == "michael"
+    assert [r["call_num"] for r in listing.list_requests(stores, michael, "booked",
+                                                         now=at("11:05:00")).rows] == [num]
+    assert listing.list_requests(stores, michael, "to_call", now=at("11:05:00")).total == 0

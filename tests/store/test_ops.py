@@ -110,3 +110,38 @@ def test_expired_sessions_are_not_users(stores):
         c.execute(schema.sessions.update().values(
             expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     assert users.session_user(stores, sid) is None
+
+
+def test_the_holder_migration_backfills_booked_requests(ops_url):
+    """0009 on a store of 0008 with requests and bookings: `held_by` is the holder of each
+    request's valid booking (one begun before the booking), and the migrated schema equals the
+    models (nothing the autogenerate would add or drop)."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    engine = ops.create_engine(ops_url)
+    cfg = ops._alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0008_live_visit_reentry")
+    t0 = datetime(2026, 5, 11, 9, tzinfo=UTC)
+    with engine.begin() as c:
+        for i, (num, first) in enumerate((("3331", t0), ("3332", t0), ("3333", t0 + timedelta(hours=3)))):
+            c.execute(sa.text(
+                "INSERT INTO callback_requests (tenant, request_key, token, call_num, first_call,"
+                " last_call, num_calls, num_recalled, state, updated_at) VALUES ('default', :k,"
+                " :t, :n, :f, :f, 1, 0, 'open', :f)"),
+                {"k": f"{num}|{i}", "t": f"tok{i}", "n": num, "f": first.isoformat()})
+        c.execute(sa.text(
+            "INSERT INTO missed_bookings (tenant, call_num, booked_by, booked_at) VALUES"
+            " ('default', '3331', 'michael', :b), ('default', '3333', 'celeste', :b)"),
+            {"b": (t0 + timedelta(hours=1)).isoformat()})
+    ops.upgrade(engine)
+    r = schema.callback_requests
+    with engine.connect() as c:
+        got = dict(c.execute(sa.select(r.c.call_num, r.c.held_by)).all())
+        diff = compare_metadata(MigrationContext.configure(c), schema.meta)
+    assert got == {"3331": "michael", "3332": None, "3333": None}  # 3333 began after it
+    assert not [d for d in diff if "callback_requests" in repr(d)], diff
+    engine.dispose()
