@@ -14,8 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1] / "pbxlens"
 
 # Below everything: the error base class (`pbxlens`), settings, the consoles, the background
-# thread helper and the CLI's shared error/date helpers. Every package may import these.
-BASE = frozenset({"pbxlens", "config", "console", "background", "cli_common"})
+# thread helper, the CLI's shared error/date helpers and the number-cell parsers. Every package
+# may import these.
+BASE = frozenset({"pbxlens", "config", "console", "background", "cli_common", "cells"})
 
 # package (or top-level module) -> the other packages it may import, beyond BASE
 ALLOWED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
@@ -24,6 +25,7 @@ ALLOWED: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "console": set(),
     "background": set(),
     "cli_common": set(),
+    "cells": set(),
     "store": set(),
     "models": {"store"},
     "ingest": {"store", "models", "pipeline", "live", "missed_calls", "scale"},

@@ -11,13 +11,14 @@ import csv
 import io
 from collections.abc import Callable
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from pbxlens import CellError, PbxlensError, Reason, field_reason
+from pbxlens.cells import parse_decimal, parse_integer
 
 
 class BillingFileError(PbxlensError):
@@ -72,37 +73,6 @@ def _named(parse: Callable[[Any], Any], v: Any, what: str) -> Any:
         return parse(v)
     except ValueError as exc:
         raise BillingFileError(f"{what}: {exc}", key="row_field", field=what, reason=exc) from None
-
-
-def parse_decimal(v: Any) -> Decimal | None:
-    """A decimal from `0,01`, `0.01`, `1.234,5` or a number cell; blank -> None.
-
-    Example:
-        >>> parse_decimal("1.234,5"), parse_decimal(" "), parse_decimal(0.1)
-        (Decimal('1234.5'), None, Decimal('0.1'))
-    """
-    if v is None or (isinstance(v, str) and not v.strip()):
-        return None
-    if isinstance(v, (int, Decimal)):
-        return Decimal(v)
-    if isinstance(v, float):
-        return Decimal(repr(v))
-    s = str(v).strip().replace("€", "").replace(" ", "")
-    if "," in s:
-        s = s.replace(".", "").replace(",", ".")
-    try:
-        return Decimal(s)
-    except InvalidOperation:
-        raise CellError(f"not a number: {v!r}", key="row_not_number", value=repr(v)) from None
-
-
-def parse_integer(v: Any) -> int | None:
-    d = parse_decimal(v)
-    if d is None:
-        return None
-    if d != d.to_integral_value():
-        raise CellError(f"not a whole number: {v!r}", key="row_not_whole", value=repr(v))
-    return int(d)
 
 
 def parse_day(v: Any) -> date | None:

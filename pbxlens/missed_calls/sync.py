@@ -126,8 +126,9 @@ def _sync(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str | None) -> 
 
 def _yield_lock(ops: sa.Engine, held_s: float) -> None:
     """On SQLite, leave the write lock free as long as we held it: operators waiting for it
-    poll (busy timeout) and would otherwise find it taken again by the next chunk."""
-    if ops.dialect.name == "sqlite":
+    poll (busy timeout) and would otherwise find it taken again by the next chunk. Only in a
+    server: a CLI ingest alone has nobody to wait for (it slept seconds per million calls)."""
+    if ops.dialect.name == "sqlite" and ops_store.is_shared(ops):
         time.sleep(min(held_s, 0.05))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,19 @@ class OpsUnavailable(PbxlensError):
 
     status = 503
     error_id = "ops-unavailable"
+
+
+_SHARED: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
+
+
+def mark_shared(engine: sa.Engine) -> None:
+    """A server's engine: request threads write this store while the writer's jobs do."""
+    _SHARED.add(engine)
+
+
+def is_shared(engine: sa.Engine) -> bool:
+    """Whether other threads of this process write the store (see `mark_shared`)."""
+    return engine in _SHARED
 
 
 def default_url(db_path: Path) -> str:

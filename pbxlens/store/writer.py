@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import sqlalchemy as sa
 
-from pbxlens.store import analytics, schema
+from pbxlens.store import analytics, ops, schema
 
 if TYPE_CHECKING:
     from pbxlens.store import Stores
@@ -127,6 +127,7 @@ class AnalyticsWriter:
     def start(self) -> None:
         if not self.threaded or self._threads:
             return
+        ops.mark_shared(self.stores.ops)  # the jobs yield the SQLite lock to the requests
         self._fail_orphans()
         for lane in LANES:
             t = threading.Thread(target=self._loop, args=(lane,), name=f"pbxlens-writer-{lane}",

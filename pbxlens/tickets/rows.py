@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, mo
 from pydantic_core import PydanticCustomError
 
 from pbxlens import CellError, Reason, field_reason
+from pbxlens.cells import parse_decimal
 from pbxlens.config import get_settings
 from pbxlens.tickets import TicketError, companies, ticket
 
@@ -47,21 +48,6 @@ def _required(v: Any) -> str:
     if s is None:
         raise PydanticCustomError("missing", "missing")  # reported with the other missing ones
     return s
-
-
-def _decimal(v: Any) -> Decimal | None:
-    s = text(v)
-    if s is None:
-        return None
-    if isinstance(v, int | float):
-        return Decimal(repr(v))
-    s = s.replace("€", "").replace(" ", "")
-    if "," in s:
-        s = s.replace(".", "").replace(",", ".")
-    try:
-        return Decimal(s)
-    except InvalidOperation:
-        raise CellError(f"not a number: {v!r}", key="row_not_number", value=repr(v)) from None
 
 
 def _when(v: Any) -> datetime | None:
@@ -127,7 +113,7 @@ def _tags(v: Any) -> list[str]:
 
 Text = Annotated[str | None, BeforeValidator(text)]
 Required = Annotated[str, BeforeValidator(_required)]
-Money = Annotated[Decimal | None, BeforeValidator(_decimal)]
+Money = Annotated[Decimal | None, BeforeValidator(parse_decimal)]
 When = Annotated[datetime | None, BeforeValidator(_when)]
 Phones = Annotated[list[str], BeforeValidator(_phones)]
 Email = Annotated[str | None, BeforeValidator(_email)]
