@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     ingest_max_unzipped_bytes: int = 2 * 1024 * 1024 * 1024
     # Uploads to the server are read first in a child process limited to this address space.
     upload_parse_memory_bytes: int = 4 * 1024 * 1024 * 1024
+    # The server's GIL switch interval (ms). A request thread that waits on I/O (the socket,
+    # SQLite) must win the GIL back from the writer's busy job at each wake-up; Python's 5 ms
+    # default makes an operator's click cost tens of those waits while an ingest runs.
+    server_switch_interval_ms: float = Field(default=1.0, gt=0, le=50)
     # Behind an https proxy: session cookies get the Secure flag.
     https: bool = False
     # PBX REST pull (issue: live feeds); the server pulls only when url, user and password are set.

@@ -20,7 +20,7 @@ from dash import dcc, html
 from pbxlens.config import get_settings
 from pbxlens.dashboards import access, i18n, service
 from pbxlens.dashboards import context as ctx
-from pbxlens.store import Stores, ops, server_link, users, writer
+from pbxlens.store import Stores, ops, priority, server_link, users, writer
 
 PAGES = ("home", "report", "widgets", "admin_users", "admin_ingest", "admin_quarantine",
          "admin_directory", "admin_settings", "tickets_list", "tickets_new", "tickets_edit",
@@ -491,8 +491,10 @@ def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 805
 
     from pbxlens.dashboards import intake, jobs
 
+    sys.setswitchinterval(get_settings().server_switch_interval_ms / 1000)
     store = Stores(db, ops_url, threaded_writer=True)
     store.writer.start()
+    priority.lower_engine_threads()  # DuckDB's workers yield the CPU to requests
     stop = None
     announced = None
     app = None

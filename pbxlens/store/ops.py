@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -79,10 +80,34 @@ def _sqlite_pragmas(dbapi_con, _record) -> None:
     cur.close()
 
 
+# One write turn per SQLite engine: the process's writers queue on a lock and are handed the
+# turn the moment it frees, instead of polling SQLite's busy handler (its back-off sleeps up to
+# 100 ms however soon the lock frees, and lets a newcomer win over a long waiter). Writers of
+# other processes (intake workers) still meet at the busy handler.
+_TURNS: weakref.WeakKeyDictionary[sa.Engine, threading.RLock] = weakref.WeakKeyDictionary()
+
+
 def _sqlite_begin(conn) -> None:
     # BEGIN IMMEDIATE takes the write lock up front: a transaction that reads then writes never
     # fails half-way with "database is locked"; it waits (busy_timeout) at its start instead.
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write", True) else "BEGIN")
+    if not conn.info.get("write", True):
+        conn.exec_driver_sql("BEGIN")
+        return
+    turn = _TURNS.get(conn.engine)
+    if turn is not None:
+        turn.acquire()
+        conn.info["turn"] = turn
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        _sqlite_end(conn)
+        raise
+
+
+def _sqlite_end(conn) -> None:
+    turn = conn.info.pop("turn", None)
+    if turn is not None:
+        turn.release()
 
 
 def create_engine(url: str) -> sa.Engine:
@@ -92,13 +117,19 @@ def create_engine(url: str) -> sa.Engine:
         if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
             folder = Path(u.database).resolve().parent
             folder.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(u, pool_size=8, max_overflow=32, pool_timeout=30,
+        # Connections kept for every server thread: an overflow connection is opened and
+        # closed per checkout (its PRAGMAs included) exactly when the server is busiest.
+        engine = sa.create_engine(u, pool_size=64, max_overflow=16, pool_timeout=30,
                                   connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin)
+        sa.event.listen(engine, "commit", _sqlite_end)
+        sa.event.listen(engine, "rollback", _sqlite_end)
+        _TURNS[engine] = threading.RLock()
         return engine
     if u.get_backend_name() == "postgresql":
-        return sa.create_engine(u, pool_size=10, max_overflow=40, pool_pre_ping=True,
+        # PostgreSQL forks a backend per new connection: enough kept for a busy server.
+        return sa.create_engine(u, pool_size=32, max_overflow=32, pool_pre_ping=True,
                                 pool_timeout=30)
     raise PbxlensError(f"unsupported operations store {describe(url)}: use sqlite or postgresql")
 

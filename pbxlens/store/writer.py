@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import sqlalchemy as sa
 
-from pbxlens.store import analytics, ops, schema
+from pbxlens.store import analytics, ops, priority, schema
 
 if TYPE_CHECKING:
     from pbxlens.store import Stores
@@ -188,6 +188,7 @@ class AnalyticsWriter:
 
     # ----------------------------------------------------------------- private
     def _loop(self, lane: str) -> None:
+        priority.lower_this_thread()  # a server's requests come first (store.priority)
         q = self._queues[lane]
         while True:
             job = q.get()

@@ -52,7 +52,7 @@ def test_cli_list_book_conflict_assign_flush(store_file):
     mine = rows(cli("list", "-u", "michael", "--view", "booked", "--json", *db))
     assert [x["call_num"] for x in mine] == ["3331234567"]
     r = cli("cancel", mine[0]["token"], "-u", "michael", *db)  # by token
-    assert r.exit_code == 0 and "cancelled" in r.output
+    assert r.exit_code == 0 and "cancelled" in r.output, (r.output, r.exception)
     r = cli("assign", "3349998888", "celeste", "-u", "michael", *db)
     assert r.exit_code != 0 and "supervisors" in str(r.exception)
     assert cli("assign", "3349998888", "celeste", "-u", "boss", *db).exit_code == 0

@@ -252,3 +252,9 @@ def test_a_request_pushed_after_its_booking_is_held(con, stores):
     assert [r["call_num"] for r in listing.list_requests(stores, michael, "booked",
                                                          now=at("11:05:00")).rows] == [num]
     assert listing.list_requests(stores, michael, "to_call", now=at("11:05:00")).total == 0
+
+
+def test_request_tokens_never_read_as_a_cli_option(con, stores):
+    _many(con, stores, 300)
+    tokens = [o["token"] for o in ops_requests(stores)]
+    assert len(tokens) == 300 and not [t for t in tokens if "-" in t]
