@@ -145,3 +145,34 @@ def test_the_holder_migration_backfills_booked_requests(ops_url):
     assert got == {"3331": "michael", "3332": None, "3333": None}  # 3333 began after it
     assert not [d for d in diff if "callback_requests" in repr(d)], diff
     engine.dispose()
+
+
+def test_the_write_turn_is_handed_back_after_a_failed_transaction(tmp_path):
+    """SQLite writers of a process queue on one turn: a transaction that fails returns it, and
+    eight threads writing at once all commit, none with "database is locked"."""
+    engine = ops.create_engine(f"sqlite:///{tmp_path / 'ops.sqlite'}")
+    ops.upgrade(engine)
+    m = schema.ops_meta
+    with pytest.raises(ZeroDivisionError), engine.begin() as c:
+        c.execute(m.insert().values(key="k", value="v"))
+        1 / 0  # noqa: B018 -- the failure under test
+    errors: list[BaseException] = []
+
+    def write(i: int) -> None:
+        try:
+            for j in range(20):
+                with engine.begin() as c:
+                    ops.upsert(c, m, {"key": f"t{i}", "value": str(j)}, ["key"], ["value"])
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and not any(t.is_alive() for t in threads)
+    with engine.connect() as c:
+        got = dict(c.execute(sa.select(m.c.key, m.c.value).where(m.c.key.like("t%"))).all())
+    assert got == {f"t{i}": "19" for i in range(8)}
+    engine.dispose()
