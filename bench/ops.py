@@ -20,7 +20,7 @@ Each back-end runs twice: webhooks served by the server process itself, then by 
 processes of their own (`pbxlens serve --intake-port P --intake-workers 2`).
 
 Usage: python bench/ops.py [--backends sqlite,postgresql] [--intake-workers 0,2] [--rate 1000]
-       [--seconds 60] [--calls-per-day 20000] [--days 10] [--operators 50]
+       [--seconds 60] [--calls-per-day 20000] [--days 10] [--operators 50] [--think 0.05,0.25]
 """
 
 from __future__ import annotations
@@ -274,7 +274,7 @@ def booking_phase(srv: Server, csv: Path, tokens: dict, args) -> dict | str:
                 lat.append(dt)
                 key = {200: "booked", 409: "conflict"}.get(r.status, "other")
                 outcomes[key] += 1
-            time.sleep(random.uniform(0.05, 0.25))  # a person clicks, not a loop
+            time.sleep(random.uniform(*args.think))  # between one click and the next
 
     threads = [threading.Thread(target=operator, args=(t,)) for t in tokens["operators"]]
     for t in threads:
@@ -405,6 +405,10 @@ def main() -> int:
     ap.add_argument("--calls-per-day", type=int, default=20_000)
     ap.add_argument("--operators", type=int, default=50)
     ap.add_argument("--booking-seconds", type=int, default=30)
+    ap.add_argument("--think", type=lambda s: tuple(float(x) for x in s.split(",")),
+                    default=(0.05, 0.25),
+                    help="an operator's pause between two clicks, min,max seconds (default: "
+                    "4-5 list+book rounds a second each, far above a person's pace)")
     ap.add_argument("--breakdown-seconds", type=int, default=5)
     args = ap.parse_args()
     if shutil.which("wrk") is None:
