@@ -187,15 +187,12 @@ _FROM_STAGE = _upserting(sqlite.insert(T.requests).from_select(
 
 def _upsert_staged(ops: sa.Engine, rows: list[dict], now: datetime) -> None:
     with ops.connect() as conn:
-        conn.info["write"] = False  # a deferred BEGIN: the temporary table locks nothing
-        try:
+        with ops_store.deferred(conn):  # the temporary table locks nothing
             conn.execute(sa.schema.CreateTable(_STAGE, if_not_exists=True))
             conn.execute(_STAGE.delete())
             conn.execute(_STAGE.insert(), [{"n": i, **r} for i, r in
                                            enumerate(_stamped(rows, now))])
             conn.commit()
-        finally:
-            conn.info["write"] = True
         # short turns only when request threads share the store (a server); alone, one
         # statement and one commit per fetch (a commit each 200 rows cost ~2 s per 1M calls)
         chunk = CHUNK if ops_store.is_shared(ops) else len(rows)

@@ -155,21 +155,31 @@ def unavailable_as_error(engine: sa.Engine) -> Iterator[None]:
 
 
 @contextmanager
+def deferred(conn: sa.Connection) -> Iterator[sa.Connection]:
+    """On SQLite, the transactions `conn` begins meanwhile are deferred (BEGIN): they take no
+    write lock, nor the write turn (reads; writes to temporary tables only)."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.info["write"] = False
+    try:
+        yield conn
+    finally:
+        if sqlite:
+            conn.info["write"] = True
+
+
+@contextmanager
 def reading(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A read-only transaction. On SQLite a deferred BEGIN, so that reads (a token's user on
     every API request, lists, copies) never queue behind the write lock nor hold it (WAL
     readers see the last commit); the pooled connection gets its usual BEGIN IMMEDIATE back
     afterwards."""
-    with unavailable_as_error(engine), engine.connect() as conn:
-        sqlite = conn.dialect.name == "sqlite"
-        if sqlite:
-            conn.info["write"] = False
+    with unavailable_as_error(engine), engine.connect() as conn, deferred(conn):
         try:
             yield conn
         finally:
-            if sqlite:
+            if conn.dialect.name == "sqlite":
                 conn.rollback()  # end the read before the connection goes back to the pool
-                conn.info["write"] = True
 
 
 def insert_ignoring(conn: sa.Connection, table: sa.Table, rows: list[Mapping] | Mapping,
