@@ -259,8 +259,8 @@ def serve(
     demo_users: Annotated[bool, typer.Option(hidden=True)] = False,
     ops_url: OpsUrlOption = None,
     intake_port: Annotated[int | None, typer.Option(
-        min=1, max=65535, help="also serve the webhooks on this port, from intake processes "
-        "of their own")] = None,
+        min=1, max=65535, help="also serve the webhooks and the operators' callback API "
+        "(Bearer tokens) on this port, from intake processes of their own")] = None,
     intake_workers: Annotated[int, typer.Option(
         min=1, max=16, help="intake processes on --intake-port")] = 2,
 ) -> None:

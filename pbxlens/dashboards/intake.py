@@ -1,9 +1,14 @@
-"""Webhook intake processes: `pbxlens serve --intake-port P --intake-workers N` starts N child
-processes that serve only the three webhook endpoints on port P (all bound to it with
-SO_REUSEPORT; the kernel spreads the connections). They need no DuckDB: each commits to the
-operations store's inbox with its own group commit, and the server's inbox mover (which polls
-the inbox at least twice a second) brings the rows into DuckDB. So the intake has interpreters
-of its own and never queues behind the web app or the analytics writer for Python's GIL.
+"""Intake processes: `pbxlens serve --intake-port P --intake-workers N` starts N child
+processes that serve, on port P (all bound to it with SO_REUSEPORT; the kernel spreads the
+connections), what needs only the operations store:
+- the three webhook endpoints: each process commits to the inbox with its own group commit,
+  and the server's inbox mover (which polls the inbox at least twice a second) brings the rows
+  into DuckDB;
+- the operators' callback API (`/api/missed...`, Bearer tokens only): the same handlers as on
+  the main port; the server's `missed_calls.sync.watch` notices their actions and refreshes
+  the analytics copies.
+They need no DuckDB, so they have interpreters of their own and never queue behind the web app
+or the analytics writer for Python's GIL.
 
 The main port keeps serving the webhooks too; a child ends when its parent does.
 
@@ -69,9 +74,10 @@ def _watch_parent(parent: int) -> None:
 def main(argv: list[str] | None = None) -> None:
     import waitress
 
+    from pbxlens.dashboards import missed_api
     from pbxlens.dashboards.webhooks import make_app
     from pbxlens.ingest.inbox import Inbox
-    from pbxlens.store import ops
+    from pbxlens.store import OpsOnly
 
     ap = argparse.ArgumentParser(description="pbxlens webhook intake process")
     ap.add_argument("--host", default="127.0.0.1")
@@ -82,17 +88,30 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # busy is normal here
     threading.Thread(target=_watch_parent, args=(args.parent,), daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    engine = ops.create_engine(os.environ["PBXLENS_OPS_URL"])  # the server migrated it
-    inbox = Inbox(engine)
-    server = waitress.create_server(make_app(inbox), sockets=[listening_socket(args.host,
-                                                                               args.port)],
+    stores = OpsOnly(os.environ["PBXLENS_OPS_URL"])  # the server migrated it
+    inbox = Inbox(stores.ops)
+    app = dispatch(make_app(inbox), missed_api.side_app(stores).wsgi_app)
+    server = waitress.create_server(app, sockets=[listening_socket(args.host, args.port)],
                                     threads=args.threads, ident="pbxlens-intake",
                                     connection_limit=1000)
     try:
         server.run()
     finally:
         inbox.close()
-        engine.dispose()
+        stores.close()
+
+
+def dispatch(webhooks, callbacks):
+    """One WSGI function: the callback API under /api/missed, the webhooks otherwise (they
+    answer 404 for any other path)."""
+
+    def app(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/api/missed" or path.startswith("/api/missed/"):
+            return callbacks(environ, start_response)
+        return webhooks(environ, start_response)
+
+    return app
 
 
 if __name__ == "__main__":

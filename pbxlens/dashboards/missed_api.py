@@ -24,7 +24,8 @@ from pbxlens.missed_calls import click2call, listing, sync
 from pbxlens.missed_calls import operations as op
 from pbxlens.missed_calls.actor import Actor
 from pbxlens.missed_calls.errors import MissedError
-from pbxlens.store import Stores, roles
+from pbxlens.store import OpsOnly, Stores, roles, users
+from pbxlens.store import ops as ops_store
 
 MAX_BODY = 1 << 20  # a flush of 10,000 tokens fits
 
@@ -87,6 +88,42 @@ def _page(stores: Stores, actor: Actor) -> dict:
 def install(server: flask.Flask, stores: Stores) -> None:
     """Register the routes, and bring the operations store up to date in the writer."""
     sync.start(stores)
+    routes(server, stores)
+
+
+def side_app(stores: OpsOnly) -> flask.Flask:
+    """The same API for an intake process (pbxlens.dashboards.intake): the operations store
+    alone, Bearer tokens only. Browsers use the main port; this port is for API clients (a
+    CTI panel, a wallboard), so it keeps no session and needs no CSRF token."""
+    app = flask.Flask("pbxlens.missed_api")
+
+    @app.before_request
+    def _guard():
+        flask.g.user = users.token_user(stores, users.bearer_token(
+            flask.request.headers.get("Authorization")))
+        if flask.g.user is None:
+            return _fail(401, "unauthenticated", "a Bearer API token is needed on this port")
+        return None
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    @app.errorhandler(ops_store.OpsUnavailable)
+    def ops_unavailable(_exc):
+        resp = _fail(503, "ops-unavailable", "the operations store is unavailable")[0]
+        resp.status_code = 503
+        resp.headers["Retry-After"] = "5"
+        return resp
+
+    routes(app, stores)
+    return app
+
+
+def routes(server: flask.Flask, stores: Stores | OpsOnly) -> None:
+    """The callback queue's routes on `server`."""
 
     @server.get("/api/missed")
     def missed_list():

@@ -245,11 +245,6 @@ def _client_ip() -> str:
     return flask.request.remote_addr or "?"
 
 
-def _bearer() -> str | None:
-    h = flask.request.headers.get("Authorization", "")
-    return h[7:].strip() if h.lower().startswith("bearer ") else None
-
-
 def _routes(server: flask.Flask, store: Stores) -> None:
     _request_guards(server, store)
     _session_routes(server, store)
@@ -270,7 +265,8 @@ def _request_guards(server: flask.Flask, store: Stores) -> None:
         flask.g.user = users.session_user(store, flask.session.get("sid"))
         by_token = False
         if path.startswith("/api/") and flask.g.user is None:
-            flask.g.user = users.token_user(store, _bearer())
+            flask.g.user = users.token_user(store, users.bearer_token(
+                flask.request.headers.get("Authorization")))
             by_token = flask.g.user is not None
         if path == "/" and flask.g.user is not None and start_page(flask.g.user) != "/" \
                 and not access.visible_reports(flask.g.user):
@@ -486,7 +482,8 @@ def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 805
     """Run the app with waitress: UI, HTTP endpoints, the analytics writer and background
     jobs, one process that owns both stores. `before(store)` runs once the stores are open
     (e.g. to create demo users). With `intake_port`, `intake_workers` child processes serve
-    the webhooks on that port too (pbxlens.dashboards.intake)."""
+    the webhooks and the operators' callback API on that port too
+    (pbxlens.dashboards.intake)."""
     import waitress
 
     from pbxlens.dashboards import intake, jobs
@@ -506,6 +503,10 @@ def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 805
             intakes = intake.start(store.ops_url, host, intake_port, intake_workers)
         app = create_app(store)
         stop = jobs.start(store)
+        if intake_port:  # their operators' actions: the analytics copies follow
+            from pbxlens.missed_calls import sync
+
+            sync.watch(store, stop)
         http = waitress.create_server(
             app.server, host=host, port=port, threads=threads, ident="pbxlens",
             max_request_body_size=get_settings().max_upload_bytes + 1024 * 1024)

@@ -33,6 +33,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from pbxlens.background import start_loop
 from pbxlens.missed_calls import reconcile
 from pbxlens.missed_calls import settings as ms
 from pbxlens.missed_calls import tables as T
@@ -54,6 +55,7 @@ KEYS_CHUNK = 2000      # numbers per IN list read from the operations store (a r
                        # write lock; SQLite takes 32766 parameters, PostgreSQL 65535)
 DIAL_GRACE_S = 60      # a CDR attempt that started this long before a dial resolves it
 DEBOUNCE_S = 1.0       # actions within this window share one refresh job
+WATCH_S = 1.0          # the server polls other processes' actions this often (`watch`)
 MARK = "missed_synced_at"
 
 
@@ -135,10 +137,14 @@ def _yield_lock(ops: sa.Engine, held_s: float) -> None:
 
 # New requests that a booking already holds (booked on the number's previous request after this
 # one began, before the push brought it): the holder copied, as the actions do for the others.
+# Driven by the bookings (a few per operator) through the requests' number index, not by a
+# scan of every open request on each push.
 _B = T.bookings
 _HELD = sa.and_(_B.c.tenant == T.requests.c.tenant, _B.c.call_num == T.requests.c.call_num,
                 _B.c.booked_at >= T.requests.c.first_call)
 _HOLDERS = T.requests.update().where(
+    sa.tuple_(T.requests.c.tenant, T.requests.c.call_num).in_(
+        sa.select(_B.c.tenant, _B.c.call_num)),
     T.requests.c.state == "open", T.requests.c.held_by.is_(None), sa.exists().where(_HELD)
 ).values(held_by=sa.select(_B.c.booked_by).where(_HELD).scalar_subquery())
 
@@ -412,12 +418,32 @@ _refreshers_lock = threading.Lock()
 
 
 def after_change(stores: Stores) -> None:
-    """An action changed bookings, flushes or settings: refresh the copies soon."""
+    """An action changed bookings, flushes or settings: refresh the copies soon. A process
+    without the analytics writer (an intake process) leaves it to the server's `watch`."""
+    if stores.writer is None:
+        return
     with _refreshers_lock:
         r = _refreshers.get(stores)
         if r is None:
             r = _refreshers[stores] = _Refresher(stores)
     r.request()
+
+
+def watch(stores: Stores, stop: threading.Event, interval_s: float = WATCH_S) -> None:
+    """In the server, while other processes act on requests (the intake processes serve the
+    callback API): refresh the copies when the actions' history grew. Every action writes
+    one history row in its transaction, so its newest id is the one thing to poll."""
+    H = T.history
+    seen: list[int | None] = []
+
+    def one_pass() -> None:
+        with T.reading(stores.ops) as c:
+            newest = c.execute(sa.select(sa.func.max(H.c.id))).scalar()
+        if seen and newest != seen[0]:
+            after_change(stores)
+        seen[:] = [newest]
+
+    start_loop("pbxlens-missed-watch", one_pass, stop, threading.Event(), interval_s, log)
 
 
 def rebuild(stores: Stores, created_by: str | None = None) -> Job:

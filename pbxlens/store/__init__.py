@@ -89,3 +89,23 @@ class Stores:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class OpsOnly:
+    """The operations store alone, as `Stores` offers it, for a process that holds no DuckDB
+    (the intake processes serving webhooks and the operators' callback API). It has no
+    analytics writer: the server that owns the DuckDB file notices their changes itself
+    (`missed_calls.sync.watch`). The server migrated the store before starting them."""
+
+    writer = None
+
+    def __init__(self, ops_url: str) -> None:
+        self.ops_url = ops_url
+        self.ops = ops.create_engine(ops_url)
+        self.tz = analytics.timezone()
+
+    ops_read = Stores.ops_read
+    ops_write = Stores.ops_write
+
+    def close(self) -> None:
+        self.ops.dispose()

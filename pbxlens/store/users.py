@@ -212,6 +212,17 @@ def issue_token(store: Stores, user_id: int) -> str:
     return token
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value, else None.
+
+    Example:
+        >>> bearer_token("Bearer pbx_1_x"), bearer_token("Basic eDp5"), bearer_token(None)
+        ('pbx_1_x', None, None)
+    """
+    h = authorization or ""
+    return h[7:].strip() if h.lower().startswith("bearer ") else None
+
+
 def token_user(store: Stores, token: str | None) -> User | None:
     if not token or not token.startswith("pbx_"):
         return None

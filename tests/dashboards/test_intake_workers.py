@@ -1,6 +1,7 @@
 """`pbxlens serve --intake-port P --intake-workers 2`: webhook intake processes of their own on
 P (no DuckDB in them) commit to the inbox; the server moves what they committed into DuckDB;
-they end with the server."""
+they serve the operators' callback API too, and the server copies their bookings; they end with
+the server."""
 
 from __future__ import annotations
 
@@ -10,12 +11,17 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 import httpx
+import sqlalchemy as sa
 
-from pbxlens.store import Stores, users
+from pbxlens.missed_calls import sync
+from pbxlens.store import Stores, schema, users
+from tests.missed_calls.helpers import Cdr
 
 TOKEN = "intake-events-token"
+DAY = "2026-05-11"
 
 
 def free_port() -> int:
@@ -48,10 +54,53 @@ def alive(pid: int) -> bool:
         return False
 
 
+def _requests(s: Stores) -> dict[str, str]:
+    """Three open callback requests on 2026-05-11 and two operators with API tokens."""
+    with s.writing() as cur:
+        cur.execute("INSERT INTO operators (tenant, extension, name) VALUES ('default', '515', 'M')")
+        c = Cdr(cur, s.ops)
+        for i in range(3):
+            c.dynamic_routing(f"33300000{i:02d}", datetime(2026, 5, 11, 8, i, tzinfo=UTC))
+        c.commit()
+        sync.push_operators(cur, s.ops)
+    return {name: users.issue_token(s, users.create_user(s, name, "op-password-1", "operator",
+                                                         extension="515").id)
+            for name in ("op1", "op2")}
+
+
+def _unbooked(port: int, token: str) -> int:
+    r = httpx.get(f"http://127.0.0.1:{port}/api/reports/missed.today", timeout=30,
+                  params={"from": DAY, "to": DAY}, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    return sum(row.get("today.unbooked") or 0 for t in r.json()["tables"] for row in t["rows"])
+
+
+def _book_on_the_intake(port: int, intake_port: int, admin: str, ops: dict[str, str]) -> str:
+    """The operators' callback API on the intake port: Bearer tokens only, one winner, and the
+    server copies the booking into DuckDB (its reports count it) without being told."""
+    base = f"http://127.0.0.1:{intake_port}"
+    assert httpx.get(base + "/api/missed").status_code == 401  # no session on this port
+    before = _unbooked(port, admin)
+    assert before == 3
+    one, two = ({"Authorization": f"Bearer {ops[n]}"} for n in ("op1", "op2"))
+    page = httpx.get(base + "/api/missed", params={"limit": 2}, headers=one).json()
+    assert page["total"] == 3 and len(page["rows"]) == 2
+    token = page["rows"][0]["token"]
+    won = httpx.post(f"{base}/api/missed/{token}/book", headers=one)
+    assert won.status_code == 200 and won.json()["booked_by"] == "op1"
+    lost = httpx.post(f"{base}/api/missed/{token}/book", headers=two)
+    assert lost.status_code == 409 and lost.json()["booked_by"] == "op1"
+    mine = httpx.get(base + "/api/missed", params={"view": "booked"}, headers=one).json()
+    assert [r["token"] for r in mine["rows"]] == [token]
+    wait_for(lambda: _unbooked(port, admin) == 2, 15, "the booking in the reports")
+    return token
+
+
 def test_intake_processes_feed_the_server(tmp_path, ops_url):
     db = tmp_path / "store.duckdb"
     with Stores(db, ops_url) as s:
         token = users.issue_token(s, users.create_user(s, "adm", "adm-password-1", "admin").id)
+        operators = _requests(s)
     port, intake_port = free_port(), free_port()
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
@@ -88,6 +137,7 @@ def test_intake_processes_feed_the_server(tmp_path, ops_url):
                           headers={"Authorization": f"Bearer {token}"}).json()
             return r["inbox"]["pending"] == 0 and r["total"] == 50 and r
         wait_for(moved, 30, "the move of what the intake processes committed")
+        booked = _book_on_the_intake(port, intake_port, token, operators)
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         # the workers end with their parent
@@ -96,3 +146,9 @@ def test_intake_processes_feed_the_server(tmp_path, ops_url):
         if proc.poll() is None:
             proc.kill()
         log.close()
+    with Stores(db, ops_url) as s, s.cursor() as cur:
+        copied = cur.execute("SELECT call_num, booked_by FROM missed_bookings").fetchall()
+        with s.ops_read() as c:
+            num = c.execute(sa.select(schema.callback_requests.c.call_num).where(
+                schema.callback_requests.c.token == booked)).scalar_one()
+        assert copied == [(num, "op1")]
