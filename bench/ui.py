@@ -58,15 +58,20 @@ def first_day(path: Path) -> date:
     return d
 
 
-def cli_time(db: Path, report_id: str, d_from: date, d_to: date, repeat: int) -> tuple[float, int]:
+def cli_time(db: Path, report_id: str, d_from: date, d_to: date, repeat: int
+             ) -> tuple[float, int | str]:
+    """The best time of `pbxlens report` and its row count, or the CLI's refusal (the query
+    guard's time limit) instead of the count."""
     exe = Path(sys.executable).with_name("pbxlens")
     best, rows = float("inf"), 0
     for _ in range(repeat):
         t0 = time.perf_counter()
         out = subprocess.run([str(exe), "report", report_id, "--db", str(db), "--format", "json",
                               "--from", d_from.isoformat(), "--to", d_to.isoformat()],
-                             capture_output=True, text=True, check=True, timeout=1800)
+                             capture_output=True, text=True, timeout=1800)
         best = min(best, time.perf_counter() - t0)
+        if out.returncode:
+            return best, (out.stderr.strip().splitlines() or ["exit " + str(out.returncode)])[-1]
         rows = sum(len(t["rows"]) for t in json.loads(out.stdout)["tables"])
     return best, rows
 
@@ -102,17 +107,23 @@ def browser():
     return d
 
 
-def page_time(d, base: str, report_id: str, d_from: date, d_to: date) -> float:
+SHOWN = {"rows": ".ag-center-cols-container .ag-row", "empty": "#rp-content .pbx-empty",
+         "message": "#rp-content .pbx-alert"}
+
+
+def page_time(d, base: str, report_id: str, d_from: date, d_to: date) -> tuple[float, str]:
+    """Seconds from navigation to the page's rows, its "no data" box or its message (the
+    query guard's), and which of the three it showed."""
     from selenium.webdriver.common.by import By
 
-    done = (".ag-center-cols-container .ag-row, #rp-content .pbx-empty, #rp-content .pbx-alert")
     d.get(base + "/")  # a neutral page, so the next navigation is a fresh first render
     t0 = time.perf_counter()
     d.get(f"{base}/reports/{report_id}?from={d_from}&to={d_to}")
     deadline = t0 + 1800
     while time.perf_counter() < deadline:
-        if d.find_elements(By.CSS_SELECTOR, done):
-            return time.perf_counter() - t0
+        for what, css in SHOWN.items():
+            if d.find_elements(By.CSS_SELECTOR, css):
+                return time.perf_counter() - t0, what
         time.sleep(0.02)
     raise TimeoutError(report_id)
 
@@ -156,11 +167,14 @@ def main() -> None:
             d.find_element(By.ID, "password").send_keys(PASSWORD)
             d.find_element(By.ID, "login-btn").click()
             page_time(d, base, reports[0], d_from, d_to)  # warm the browser's asset cache
-            print(f"{'report':24} {'rows':>6} {'browser s':>10} {'cli json s':>11} {'ratio':>7}")
+            print(f"{'report':28} {'rows':>6} {'browser s':>10} {'shown':>8} {'cli json s':>11}"
+                  f" {'ratio':>7}")
             for r in reports:
-                t = min(page_time(d, base, r, d_from, d_to) for _ in range(args.repeat))
+                t, shown = min(page_time(d, base, r, d_from, d_to) for _ in range(args.repeat))
                 c, rows = cli[r]
-                print(f"{r:24} {rows:6d} {t:10.2f} {c:11.2f} {t / c:7.2f}", flush=True)
+                count = f"{rows:6d}" if isinstance(rows, int) else "     -"
+                print(f"{r:28} {count} {t:10.2f} {shown:>8} {c:11.2f} {t / c:7.2f}"
+                      + ("" if isinstance(rows, int) else f"  cli: {rows}"), flush=True)
         finally:
             d.quit()
     finally:
