@@ -58,7 +58,9 @@ SELECT r.tenant, r.request_key, coalesce(r.queue, '') AS queue, r.block, r.num_c
 FROM r LEFT JOIN a ON a.tenant = r.tenant AND a.request_key = r.request_key
 LEFT JOIN (SELECT tenant, unique_id, min(start_ts) AS start_ts FROM missed_contacts
            WHERE kind = 'inbound' GROUP BY ALL) cl
-  ON r.closure = 'served_inbound' AND cl.tenant = r.tenant AND cl.unique_id = r.closed_by"""
+  -- equalities only (one row per key): a condition on r alone in ON made it a nested loop,
+  -- 1 s for 13k requests; the CASE above reads cl for served_inbound closures only
+  ON cl.tenant = r.tenant AND cl.unique_id = r.closed_by"""
 
 _FUNNEL = """
 SELECT queue, block, count(*) AS n, sum(num_calls) AS missed,
