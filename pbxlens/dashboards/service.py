@@ -9,6 +9,10 @@ privacy mask hold everywhere by construction.
 from __future__ import annotations
 
 import dataclasses
+import secrets
+import threading
+import time
+from collections import OrderedDict
 from datetime import UTC, date, datetime
 
 from pbxlens import PbxlensError
@@ -61,6 +65,34 @@ def run_report(store: Stores, user: User | None, report_id: str, params: Params,
     except ReportGuardError as exc:
         raise WebError(str(exc), status=exc.status, error_id=exc.error_id) from None
     return privacy.mask_result(result, user.privacy)
+
+
+# A page shows its first tables at once and asks for the rest right after (report page,
+# `rp-more`): the result waits here for that second request, so the report runs once. Held in
+# this process only, briefly and for the user who ran it; a miss (another process, expired)
+# runs the report again, so this is a saving, never a source of truth.
+_KEPT_MAX, _KEPT_TTL_S = 32, 120.0
+_kept: OrderedDict[str, tuple[float, int, Result]] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def keep_result(user: User, result: Result) -> str:
+    """Hold an already masked `result` for `user`'s next request; the key to take it back."""
+    key = secrets.token_urlsafe(16)
+    with _kept_lock:
+        _kept[key] = (time.monotonic() + _KEPT_TTL_S, user.id, result)
+        while len(_kept) > _KEPT_MAX:
+            _kept.popitem(last=False)
+    return key
+
+
+def take_result(user: User, key: str) -> Result | None:
+    """The result kept under `key` for this user (once), or None."""
+    with _kept_lock:
+        held = _kept.pop(str(key or ""), None)
+    if held is None or held[0] < time.monotonic() or held[1] != user.id:
+        return None
+    return held[2]
 
 
 # ----------------------------------------------------------------------------- params

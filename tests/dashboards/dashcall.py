@@ -54,3 +54,24 @@ def export_table(client, report_id, params: dict, table: int = 0):
                      [[{"id": cid, "property": "n_clicks", "value": 1}]],
                      [{"id": "rp-params", "property": "data", "value": params},
                       {"id": "rp-report", "property": "data", "value": report_id}])
+
+
+def show_more(client, more: dict, params: dict, report_id: str):
+    """The report page's later tables (`rp-more-key` from `show_report`'s content)."""
+    return dash_call(client, [("rp-more", "children")],
+                     [{"id": "rp-more-go", "property": "data", "value": more}],
+                     [{"id": "rp-params", "property": "data", "value": params},
+                      {"id": "rp-report", "property": "data", "value": report_id}])
+
+
+def report_content(client, report_id, d_from, d_to, filters) -> list:
+    """The report page's content as the browser ends up showing it: `show_report`'s, then its
+    later tables (`show_more`) in their place."""
+    body = show_report(client, report_id, d_from, d_to, filters).json()["response"]
+    content = body["rp-content"]["children"]
+    more = next((x["props"]["data"] for x in content
+                 if isinstance(x, dict) and x.get("props", {}).get("id") == "rp-more-key"), None)
+    if more:
+        rest = show_more(client, more, body["rp-params"]["data"], report_id).json()["response"]
+        content = [*content, *rest["rp-more"]["children"]]
+    return content

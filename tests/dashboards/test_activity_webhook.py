@@ -17,7 +17,7 @@ from pbxlens.ingest import ingest_paths
 from pbxlens.reports import Params, export, run
 from pbxlens.simulate import generate
 from pbxlens.store import analytics as db
-from tests.dashboards.dashcall import export_table, show_report
+from tests.dashboards.dashcall import export_table, report_content, show_report
 from tests.dashboards.live import DAY1, DAY2
 
 TOKEN = "ev-activity-token"
@@ -117,9 +117,8 @@ def test_pages_and_export(live, sim, client_for, monkeypatch):
             assert c.post("/api/events", json=events[i:i + 500]).status_code == 200
     live.app.server.extensions["pbxlens_mover"].drain()
     sup = client_for("sup")
-    r = show_report(sup, "cc.agent_activity", DAY1, DAY2, {"queue": [], "operator": []})
-    assert r.status_code == 200, r.text
-    grids = _types(r.json()["response"]["rp-content"]["children"], "AgGrid")
+    content = report_content(sup, "cc.agent_activity", DAY1, DAY2, {"queue": [], "operator": []})
+    grids = _types(content, "AgGrid")
     assert len(grids) == 3 and all(g["props"]["rowData"] for g in grids)
     r = show_report(sup, "feedback.service", DAY1, DAY2, {"queue": [], "group": []})
     assert r.status_code == 200, r.text

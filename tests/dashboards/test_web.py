@@ -15,7 +15,7 @@ import plotly
 
 from pbxlens.store import users as auth
 from tests.dashboards.choices import options
-from tests.dashboards.dashcall import export_table, show_report
+from tests.dashboards.dashcall import export_table, show_more, show_report
 from tests.dashboards.live import DAY1, DAY2, PASSWORD, login
 
 RANGE = f"from={DAY1}&to={DAY2}"
@@ -188,6 +188,41 @@ def test_report_page_data_masked_and_filtered(client_for):
     r = show_report(client_for("supfull"), "cdr.dashboard", DAY1, DAY2,
                     {"source": "0461123456"})
     assert "0461123456" in r.text
+
+
+def _grid_keys(content) -> list[str]:
+    return [g["props"]["id"]["table"] for g in _find(content, "AgGrid")]
+
+
+def test_report_page_shows_its_first_tables_then_the_rest_from_the_same_result(
+        client_for, monkeypatch):
+    from pbxlens.dashboards.components import report_view
+
+    monkeypatch.setattr(report_view, "EAGER_ROWS", 1)  # the first table only, then the rest
+    c = client_for("sup")
+    api = c.get(f"/api/reports/cdr.queue_operators?{RANGE}&lang=it").json()  # sup reads it
+    assert len(api["tables"]) >= 2
+    body = show_report(c, "cdr.queue_operators", DAY1, DAY2, {}).json()["response"]
+    content = body["rp-content"]["children"]
+    assert _grid_keys(content) == [0]
+    more = next(x["props"]["data"] for x in content if x["props"].get("id") == "rp-more-key")
+    assert more["from"] == 1
+    params = body["rp-params"]["data"]
+    rest = show_more(c, more, params, "cdr.queue_operators").json()["response"]
+    later = rest["rp-more"]["children"]
+    assert _grid_keys(later) == list(range(1, len(api["tables"])))
+    titles = [h["props"]["children"] for h in _find(later, "H3")]
+    assert titles == [t["title"] for t in api["tables"][1:]]
+    # the key is taken once: asked again (or from another process) the report runs again
+    again = show_more(c, more, params, "cdr.queue_operators").json()["response"]
+    assert json.dumps(again["rp-more"]["children"]) == json.dumps(later)
+    # another user's key holds nothing for this one: the report runs in this user's scope
+    other = client_for("supfull")
+    body2 = show_report(other, "cdr.queue_operators", DAY1, DAY2, {}).json()["response"]
+    more2 = next(x["props"]["data"] for x in body2["rp-content"]["children"]
+                 if x["props"].get("id") == "rp-more-key")
+    theirs = show_more(c, more2, params, "cdr.queue_operators").json()["response"]
+    assert json.dumps(theirs["rp-more"]["children"]) == json.dumps(later)
 
 
 def test_report_page_grid_has_rows_totals_and_two_level_headers(client_for):

@@ -37,6 +37,13 @@ _GLYPH = (("0123456789€", 9.8), ("ABCDEFGHIJKLMNOPQRSTUVWXYZÀÈÉÌÒÙ", 11.
           (".,:;'|!il/()", 5.7), ("mwMW%", 14.0))  # bold px of the grid's 14 px font, measured
 _PAD = 28  # the cell's horizontal padding (9 + 9), its borders and a little air
 LABEL_MAX = 380  # longer row labels wrap inside their cell
+AUTO_HEIGHT_ROWS = 35  # a grid of up to this many rows shows them all; a longer one scrolls
+SCROLL_ROWS = 20  # about the rows a scrolling grid (640 px) renders
+# A grid renders every column (find in page and print see every cell) while its rendered cells
+# stay under this; a bigger one renders the columns in view (AG Grid's column virtualisation):
+# six grids of 120 rows x 86 columns took 8 s to a first render in Chromium, 4 s virtualised.
+ALL_COLUMNS_CELLS = 500
+EAGER_ROWS = 40  # about a screenful (`first_tables`)
 
 
 def text_width(text: str) -> float:
@@ -54,10 +61,14 @@ def column_defs(table, lang: str, pie: tuple[str, str] | None = None,
     rows = rows or []
     labels = [str(r.get("label", "")) for r in rows]
     label_w = max([text_width(x) for x in labels] + [_word_width(table.row_header), 80.0])
-    label_w = min(label_w + _PAD + (26 if pie else 0), LABEL_MAX)
+    label_w += _PAD + (26 if pie else 0)
+    # a row measures its height only when a label must wrap: measuring every row of every
+    # grid cost about 0.7 s of a six-table page's first render on a 10M-call store
     first = {"field": "label", "headerName": table.row_header or "", "pinned": "left",
-             "width": round(label_w), "cellStyle": {"textAlign": "left"}, "wrapText": True,
-             "autoHeight": True, "cellClass": "pbx-label-cell"}
+             "width": round(min(label_w, LABEL_MAX)), "cellStyle": {"textAlign": "left"},
+             "cellClass": "pbx-label-cell"}
+    if label_w > LABEL_MAX:
+        first.update(wrapText=True, autoHeight=True)
     if pie:
         first.update(cellRenderer="MiniPie")
     defs: list[dict] = [first]
@@ -85,8 +96,7 @@ def _child(col, k: int, lang: str, width: int) -> dict:
     count cell opens the calls behind it."""
     tip = col.rule + (t("drill_hint", lang) if is_count(col) else "")
     d = {"field": f"c{k}", "headerName": col.label, "type": "rightAligned",
-         "width": width, "headerTooltip": tip,
-         "tooltipValueGetter": {"function": "params.colDef.headerTooltip"}}
+         "width": width, "headerTooltip": tip}
     if is_count(col):
         d["cellClass"] = "pbx-drill"
     return d
@@ -136,17 +146,22 @@ def grid(table, lang: str, grid_id, pie: tuple[str, str] | None = None) -> dag.A
     if pie and not {c.key for c in table.columns} >= set(pie):
         pie = None
     rows, totals = row_data(table, lang, pie)
-    auto = len(rows) <= 35
+    auto = len(rows) <= AUTO_HEIGHT_ROWS
+    shown_rows = len(rows) if auto else SCROLL_ROWS
     return dag.AgGrid(
         id=grid_id,
         columnDefs=column_defs(table, lang, pie, [*rows, totals]),
         rowData=rows,
+        # a cell's tooltip is its column's rule: one getter for the grid, not one per column
         defaultColDef={"sortable": False, "resizable": True, "suppressMovable": True,
-                       "wrapHeaderText": True, "autoHeaderHeight": True},
+                       "wrapHeaderText": True, "autoHeaderHeight": True,
+                       "tooltipValueGetter": {"function": "params.colDef.headerTooltip"}},
         dashGridOptions={"pinnedBottomRowData": [totals], "suppressFieldDotNotation": True,
                          "domLayout": "autoHeight" if auto else "normal",
                          "rowHeight": 30, "headerHeight": 34, "groupHeaderHeight": 30,
-                         "suppressCellFocus": True, "suppressColumnVirtualisation": True,
+                         "suppressCellFocus": True,
+                         "suppressColumnVirtualisation":
+                             shown_rows * (len(table.columns) + 1) <= ALL_COLUMNS_CELLS,
                          "localeText": grid_locale(lang), "tooltipShowDelay": 400},
         getRowStyle=_ROW_STYLES,
         className="ag-theme-alpine pbx-grid",
@@ -184,13 +199,28 @@ def filters_line(result, lang: str, defn: Report | None = None,
                     id="rp-applied")
 
 
+def first_tables(result) -> int:
+    """How many tables render with the page: at least one, then more while they fit about a
+    screenful of rows (`EAGER_ROWS`); the page asks for the rest right after. Each grid costs
+    Chromium about 0.3 s to build, and a page of six took 3-6 s before its first row showed."""
+    n = used = 0
+    for table in result.tables:
+        used += len(table.rows) + 4  # its title, headers and totals take about four rows
+        if n and used > EAGER_ROWS:
+            break
+        n += 1
+    return n
+
+
 def render_result(result, lang: str, export_type: str = "rp-export",
-                  names: dict[str, dict[str, str]] | None = None) -> list:
+                  names: dict[str, dict[str, str]] | None = None,
+                  upto: int | None = None) -> list:
+    """The page's content: the applied filters, a hint when empty, the report's charts, then
+    its tables (the first `upto` of them; `table_cards` renders the others)."""
     try:
         defn = get(result.report)
     except KeyError:
         defn = None
-    pie = defn.row_pie if defn else None
     out: list = [filters_line(result, lang, defn, names)]
     # say what to do, not only that nothing is there (inside the app: the hint reads the store)
     if empty_states.result_is_empty(result) and flask.has_app_context():
@@ -203,7 +233,22 @@ def render_result(result, lang: str, export_type: str = "rp-export",
     top = chart_row(result.charts, lang, "rc")
     if top:
         out.append(top)
-    for i, table in enumerate(result.tables):
+    out += table_cards(result, lang, range(len(result.tables) if upto is None else upto),
+                       export_type)
+    if not result.tables:
+        out.append(html.Div(t("no_rows", lang), className="pbx-empty"))
+    return out
+
+
+def table_cards(result, lang: str, indexes: range, export_type: str = "rp-export") -> list:
+    """One card per table of `indexes`: title, export button, strip, charts and grid."""
+    try:
+        pie = get(result.report).row_pie
+    except KeyError:
+        pie = None
+    out = []
+    for i in indexes:
+        table = result.tables[i]
         body = [html.Div([html.H3(table.title, className="pbx-table-title"),
                           html.Button(t("export_xls", lang), id={"type": export_type, "table": i},
                                       className="pbx-btn pbx-btn-small pbx-export",
@@ -217,8 +262,6 @@ def render_result(result, lang: str, export_type: str = "rp-export",
         body.append(grid(table, lang, {"type": "rp-grid", "table": i}, pie))
         body.append(dcc.Store(id={"type": "rp-table-meta", "table": i}, data=table_meta(table)))
         out.append(html.Section(body, className="pbx-card pbx-table-card"))
-    if not result.tables:
-        out.append(html.Div(t("no_rows", lang), className="pbx-empty"))
     return out
 
 

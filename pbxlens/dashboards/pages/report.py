@@ -17,7 +17,12 @@ from pbxlens.dashboards import context as web
 from pbxlens.dashboards import definitions_service as defs
 from pbxlens.dashboards.components import view_tools
 from pbxlens.dashboards.components.filters import filter_bar, reset_value, values_to_filters
-from pbxlens.dashboards.components.report_view import drill_panel, render_result
+from pbxlens.dashboards.components.report_view import (
+    drill_panel,
+    first_tables,
+    render_result,
+    table_cards,
+)
 from pbxlens.dashboards.components.widget_form import widget_form
 from pbxlens.dashboards.i18n import error_text, t
 from pbxlens.dashboards.pages.common import error_box, forbidden
@@ -90,7 +95,9 @@ def layout(report_id: str | None = None, **kwargs):
         html.Div(bar, className="pbx-card pbx-filter-card no-print"),
         widget_form("rp-w", lang, defn.title(lang)),
         *view_tools.panels(lang),
-        dcc.Loading(html.Div(id="rp-content"), type="dot", color="#1f6feb"),
+        # the spinner is for the report itself, not for its later tables (`show_more`)
+        dcc.Loading(html.Div(id="rp-content"), type="dot", color="#1f6feb",
+                    target_components={"rp-content": "children"}),
         dcc.Store(id="rp-drill-cell"),
         dcc.Download(id="rp-drill-download"),
         html.Section(id="rp-drill", className="pbx-card pbx-table-card",
@@ -121,7 +128,57 @@ def show_report(_n, report_id, period, start, end, values, ids):
             names = applied.value_names(defn, cur, user.tenant, lang, result.filters)
     except PbxlensError as exc:
         return error_box(error_text(exc, lang)), no_update, no_update
-    return render_result(result, lang, names=names), service.params_to_json(p), q.search()
+    n = first_tables(result)
+    content = render_result(result, lang, names=names, upto=n)
+    if n < len(result.tables):  # the rest right after, from the same result
+        content += [html.Div(id="rp-more"), dcc.Store(id="rp-more-go"),
+                    dcc.Store(id="rp-more-key", data={"key": service.keep_result(user, result),
+                                                      "from": n})]
+    return content, service.params_to_json(p), q.search()
+
+
+# Ask for the later tables once the first grid shows its rows (at most 3 s later): built in the
+# same frames, they held back the first rows they were meant not to delay.
+dash.clientside_callback(
+    """function(more) {
+        if (!more) { return window.dash_clientside.no_update; }
+        const sel = '#rp-content .ag-row, #rp-content .ag-overlay-no-rows-wrapper';
+        const t0 = performance.now();
+        return new Promise((resolve) => {
+            const tick = () => {
+                if (document.querySelector(sel) || performance.now() - t0 > 3000) {
+                    requestAnimationFrame(() => setTimeout(() => resolve(more), 0));
+                } else {
+                    setTimeout(tick, 25);
+                }
+            };
+            tick();
+        });
+    }""",
+    Output("rp-more-go", "data"), Input("rp-more-key", "data"),
+)
+
+
+@dash.callback(
+    Output("rp-more", "children"),
+    Input("rp-more-go", "data"),
+    State("rp-params", "data"), State("rp-report", "data"),
+)
+def show_more(more, params, report_id):
+    """The tables after the first screenful (`first_tables`): the page shows its first rows
+    without waiting for every grid to be built."""
+    if not more:
+        return no_update
+    lang, user = web.lang(), web.user()
+    result = service.take_result(user, more.get("key"))
+    try:
+        if result is None:  # another process, or expired: run it again
+            result = service.run_report(web.store(), user, report_id,
+                                        service.params_from_json(params, lang=lang))
+    except PbxlensError as exc:
+        return error_box(error_text(exc, lang))
+    start = int(more.get("from") or 0)
+    return table_cards(result, lang, range(min(start, len(result.tables)), len(result.tables)))
 
 
 def _day(value):
