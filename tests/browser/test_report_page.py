@@ -83,3 +83,30 @@ def test_operator_sees_no_reports_and_admin_sees_users(live, browser):
     _login(d, base, "admin")
     d.get(base + "/admin/users")
     _wait(d).until(lambda drv: "supfull" in drv.find_element(By.ID, "au-grid").text)
+
+
+def test_later_tables_follow_the_first_and_drill_like_it(live, browser, monkeypatch):
+    """A page renders its first tables at once and the others right after: every table shows,
+    in the report's order, and a count cell of a later table lists its calls."""
+    import httpx
+
+    from pbxlens.dashboards.components import report_view
+
+    monkeypatch.setattr(report_view, "EAGER_ROWS", 1)  # the first table, then the others
+    d, base = browser, live.base_url
+    api = httpx.get(f"{base}/api/reports/cdr.queue_operators?from={DAY1}&to={DAY2}&lang=it",
+                    headers={"Authorization": f"Bearer {live.tokens['sup']}"}, timeout=60).json()
+    n = len(api["tables"])
+    assert n >= 2
+    _login(d, base, "sup")
+    d.get(f"{base}/reports/cdr.queue_operators?from={DAY1}&to={DAY2}")
+    cards = "#rp-content .pbx-table-card .ag-center-cols-container .ag-row[row-index='0']"
+    _wait(d).until(lambda drv: len(drv.find_elements(By.CSS_SELECTOR, cards)) == n)
+    titles = [e.text for e in d.find_elements(By.CSS_SELECTOR, "#rp-content .pbx-table-title")]
+    assert titles == [t["title"] for t in api["tables"]]
+    last = d.find_elements(By.CSS_SELECTOR, "#rp-content .pbx-table-card")[-1]
+    cell = last.find_element(By.CSS_SELECTOR, ".ag-center-cols-container .ag-row .pbx-drill")
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'});", cell)
+    cell.click()
+    _wait(d).until(lambda drv: drv.find_element(By.ID, "rp-drill").is_displayed())
+    assert d.find_element(By.ID, "rp-drill-title").text
