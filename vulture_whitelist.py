@@ -36,6 +36,7 @@ tariff_action  # unused function (pbxlens/dashboards/pages/billing_tariffs.py:10
 fill_form  # unused function (pbxlens/dashboards/pages/billing_tariffs.py:153)
 manage  # unused function (pbxlens/dashboards/pages/missed_manage.py:80)
 show_report  # unused function (pbxlens/dashboards/pages/report.py:86)
+show_more  # unused function (pbxlens/dashboards/pages/report.py: a Dash callback)
 reset_filters  # unused function (pbxlens/dashboards/pages/report.py:106)
 toggle_widget_form  # unused function (pbxlens/dashboards/pages/report.py:145)
 save_widget  # unused function (pbxlens/dashboards/pages/report.py:158)
