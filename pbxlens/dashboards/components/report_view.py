@@ -199,6 +199,14 @@ def filters_line(result, lang: str, defn: Report | None = None,
                     id="rp-applied")
 
 
+def _definition(result) -> Report | None:
+    """The catalog entry of `result` (None for a result of no catalog report)."""
+    try:
+        return get(result.report)
+    except KeyError:
+        return None
+
+
 def first_tables(result) -> int:
     """How many tables render with the page: at least one, then more while they fit about a
     screenful of rows (`EAGER_ROWS`); the page asks for the rest right after. Each grid costs
@@ -217,10 +225,7 @@ def render_result(result, lang: str, export_type: str = "rp-export",
                   upto: int | None = None) -> list:
     """The page's content: the applied filters, a hint when empty, the report's charts, then
     its tables (the first `upto` of them; `table_cards` renders the others)."""
-    try:
-        defn = get(result.report)
-    except KeyError:
-        defn = None
+    defn = _definition(result)
     out: list = [filters_line(result, lang, defn, names)]
     # say what to do, not only that nothing is there (inside the app: the hint reads the store)
     if empty_states.result_is_empty(result) and flask.has_app_context():
@@ -242,10 +247,8 @@ def render_result(result, lang: str, export_type: str = "rp-export",
 
 def table_cards(result, lang: str, indexes: range, export_type: str = "rp-export") -> list:
     """One card per table of `indexes`: title, export button, strip, charts and grid."""
-    try:
-        pie = get(result.report).row_pie
-    except KeyError:
-        pie = None
+    defn = _definition(result)
+    pie = defn.row_pie if defn else None
     out = []
     for i in indexes:
         table = result.tables[i]

@@ -177,8 +177,7 @@ def show_more(more, params, report_id):
                                         service.params_from_json(params, lang=lang))
     except PbxlensError as exc:
         return error_box(error_text(exc, lang))
-    start = int(more.get("from") or 0)
-    return table_cards(result, lang, range(min(start, len(result.tables)), len(result.tables)))
+    return table_cards(result, lang, range(int(more.get("from") or 0), len(result.tables)))
 
 
 def _day(value):
