@@ -20,6 +20,7 @@ from typing import Any
 import flask
 
 from pbxlens import PbxlensError
+from pbxlens.dashboards import i18n
 from pbxlens.missed_calls import click2call, listing, sync
 from pbxlens.missed_calls import operations as op
 from pbxlens.missed_calls.actor import Actor
@@ -113,10 +114,9 @@ def side_app(stores: OpsOnly) -> flask.Flask:
 
     @app.errorhandler(ops_store.OpsUnavailable)
     def ops_unavailable(_exc):
-        resp = _fail(503, "ops-unavailable", "the operations store is unavailable")[0]
-        resp.status_code = 503
-        resp.headers["Retry-After"] = "5"
-        return resp
+        lang = flask.request.accept_languages.best_match(["en", "it"], default="en")
+        resp, status = _fail(503, "ops-unavailable", i18n.t("ops_unavailable", lang))
+        return resp, status, {"Retry-After": "5"}  # as the main port says it
 
     routes(app, stores)
     return app

@@ -70,3 +70,39 @@ def test_pages_say_the_database_is_down_and_recover(tmp_path):
             server.wait(60)
     finally:
         cluster.stop()
+
+
+def test_the_intake_callback_api_says_the_database_is_down_and_recovers(tmp_path):
+    """The operators' callback API of the intake processes (no DuckDB, Bearer tokens): 503
+    with Retry-After and the catalog's text in the client's language, then 200 again."""
+    from pbxlens.dashboards import i18n, missed_api
+    from pbxlens.store import OpsOnly, Stores
+    from pbxlens.store import users as auth
+
+    cluster = Cluster()
+    try:
+        url = cluster.new_database()
+        with Stores(tmp_path / "s.duckdb", url) as store:  # the server migrates the store
+            token = auth.issue_token(store, auth.create_user(
+                store, "op", PASSWORD, "operator", extension="201").id)
+        stores = OpsOnly(url)
+        try:
+            c = missed_api.side_app(stores).test_client()
+            headers = {"Authorization": f"Bearer {token}", "Accept-Language": "it"}
+            assert c.get("/api/missed", headers=headers).status_code == 200
+            cluster.pause()
+            r = c.get("/api/missed", headers=headers)
+            assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+            assert r.get_json() == {"error": "ops-unavailable", "status": 503,
+                                    "message": i18n.t("ops_unavailable", "it")}
+            cluster.resume()
+            for _ in range(100):  # the pool reconnects (pre-ping) on the next request
+                r = c.get("/api/missed", headers=headers)
+                if r.status_code == 200:
+                    break
+                time.sleep(0.2)
+            assert r.status_code == 200
+        finally:
+            stores.close()
+    finally:
+        cluster.stop()
