@@ -26,6 +26,7 @@ webhook_token_feedback  # unused variable (pbxlens/config.py:68)
 webhook_max_bytes  # unused variable (pbxlens/config.py:69)
 _.settings_customise_sources  # unused method (pbxlens/config.py:98)
 dotenv_settings  # unused variable (pbxlens/config.py:104)
+_.cache_clear  # unused method (pbxlens/config.py), for the tests' fixtures that set PBXLENS_*
 show_page  # unused function (pbxlens/dashboards/pages/admin_quarantine.py:62)
 save_settings  # unused function (pbxlens/dashboards/pages/admin_settings.py:61)
 users_action  # unused function (pbxlens/dashboards/pages/admin_users.py:78)

@@ -6,7 +6,7 @@ The TOML file is `pbxlens.toml` in the working directory or the path in PBXLENS_
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+import threading
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -213,10 +213,37 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, toml, file_secret_settings)
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The settings, validated once; a bad value is one line naming the setting and where
-    settings come from."""
+class _Cached:
+    """The settings loaded once, until `cache_clear()`. Unlike `lru_cache`, a load that was
+    under way when the cache was cleared is not kept: a background thread (a server's writer
+    or inbox mover) would otherwise cache settings read before the PBXLENS_* variables changed
+    and outlive the clear (a test then ran with the previous test's settings)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._settings: Settings | None = None
+        self._generation = 0  # cache_clear() calls so far
+
+    def __call__(self) -> Settings:
+        s = self._settings
+        if s is not None:
+            return s
+        generation = self._generation
+        s = _load()
+        with self._lock:
+            if self._generation == generation and self._settings is None:
+                self._settings = s
+        return s
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._settings = None
+            self._generation += 1
+
+
+def _load() -> Settings:
+    """The settings, validated; a bad value is one line naming the setting and where settings
+    come from."""
     from pydantic import ValidationError
 
     from pbxlens import PbxlensError
@@ -229,3 +256,6 @@ def get_settings() -> Settings:
         raise PbxlensError(f"invalid setting {name} (from {config_file()} or PBXLENS_"
                            f"{name.upper()}): {first['msg'].removeprefix('Value error, ')}"
                            ) from None
+
+
+get_settings = _Cached()  # get_settings(): the settings, validated once

@@ -62,3 +62,35 @@ def test_path_settings_inside_the_roots_and_through_symlinks(settings_file, monk
     monkeypatch.setenv("PBXLENS_PATH_ROOTS", f"{tmp_path},/etc")  # an admin's explicit choice
     get_settings.cache_clear()
     assert get_settings().backup_dir == str(tmp_path / "out")
+
+
+def test_a_load_that_began_before_a_cache_clear_is_not_kept(settings_file, monkeypatch):
+    """A background thread (a live server's writer, its inbox mover) that was loading the
+    settings when a test changed PBXLENS_* and cleared the cache must not leave its stale
+    settings cached: the test would then run with the old ones (mc15 once lost its line prefix
+    this way, so the callbacks to 0... matched no request)."""
+    import threading
+
+    from pbxlens import config
+
+    loading, release = threading.Event(), threading.Event()
+    real = config.Settings
+
+    def paused() -> config.Settings:  # loaded (environment read), not yet cached: hold here
+        s = real()
+        if threading.current_thread().name == "loader":
+            loading.set()
+            release.wait(10)
+        return s
+
+    monkeypatch.setattr(config, "Settings", paused)
+    got = []
+    t = threading.Thread(target=lambda: got.append(get_settings()), name="loader")
+    t.start()
+    assert loading.wait(10)
+    monkeypatch.setenv("PBXLENS_LINE_PREFIX", "0")  # what the missed_calls fixture does
+    get_settings.cache_clear()
+    release.set()
+    t.join(10)
+    assert got[0].line_prefix == ""  # the thread's own call still answers what it loaded
+    assert get_settings().line_prefix == "0"
