@@ -1,6 +1,7 @@
 """Nexus tariffs ("Tariffazione", nexus_modules.md C.1): CRUD, file import/export.
 
-Every change re-rates only the calls it can affect (rating.rerate_tariffs). The functions run
+Every change re-rates only the calls it can affect (rating.rerate_tariffs; an edit of prices
+only re-prices its tariff's calls in place, rating.reprice_tariffs). The functions run
 their own transaction; the web app calls them as they are.
 """
 
@@ -46,6 +47,8 @@ FIELDS = ("tenant", "company", "description", "inbound_gateway", "outbound_confi
           "valid_to", "active", "answer_charge", "rate_in", "rate_out", "free_minutes", "prefix",
           "countries", "initial_block_s", "increment_s", "min_charge")
 MONEY = ("answer_charge", "rate_in", "rate_out", "min_charge")
+# What a rated call pays, not which calls a tariff rates nor its free allowance.
+PRICES = ("answer_charge", "rate_in", "rate_out", "min_charge", "initial_block_s", "increment_s")
 
 
 @contextlib.contextmanager
@@ -180,6 +183,27 @@ def _insert(con: duckdb.DuckDBPyConnection, v: dict[str, Any], tariff_id: int | 
     return row[0]
 
 
+def prices_only(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether an edit changes only prices: the same calls keep the tariff (same conditions,
+    validity, state, directions rated) and the same free seconds (same allowance)."""
+    return (all(old[k] == new.get(k) for k in FIELDS if k not in PRICES and k != "description")
+            and all((old[k] is None) == (new.get(k) is None) for k in ("rate_in", "rate_out")))
+
+
+def rerate(con: duckdb.DuckDBPyConnection,
+           changes: list[tuple[int, dict[str, Any] | None, dict[str, Any] | None]]) -> dict[str, int]:
+    """Re-rate after these changes (tariff id, values before or None when added, values after
+    or None when deleted): a price edit re-prices its calls in place, any other change re-rates
+    what it can affect."""
+    general = {t for t, old, new in changes
+               if old is None or new is None or not prices_only(old, new)}
+    ids = list(dict.fromkeys(t for t, *_ in changes))
+    a = rating.reprice_tariffs(con, [t for t in ids if t not in general])
+    b = rating.rerate_tariffs(con, [t for t in ids if t in general])
+    return {"run_id": max(a["run_id"], b["run_id"]),
+            **{k: a[k] + b[k] for k in ("calls", "written", "deleted")}}
+
+
 def add_tariff(con: duckdb.DuckDBPyConnection, *, rerate: bool = True, **values: Any) -> int:
     """Create a tariff; re-rate the calls it can affect. Returns its id."""
     v = _clean(values)
@@ -220,7 +244,7 @@ def update_tariff(con: duckdb.DuckDBPyConnection, tariff_id: int, **values: Any)
         con.execute("DELETE FROM billing_tariffs WHERE id = ?", [tariff_id])
         _insert(con, v, tariff_id)
         con.execute("UPDATE billing_tariffs SET updated_at = current_timestamp WHERE id = ?", [tariff_id])
-        rating.rerate_tariffs(con, [tariff_id])
+        rerate(con, [(tariff_id, current, v)])
 
 
 def delete_tariff(con: duckdb.DuckDBPyConnection, tariff_id: int) -> None:
@@ -258,7 +282,7 @@ def import_tariffs(con: duckdb.DuckDBPyConnection, path: Path, *,
                 raise BillingFileError(f"row {n}: tariff {tid} belongs to another tenant",
                                        key="tariff_other_tenant", row=n, tariff=str(tid))
     added = updated = 0
-    touched: list[int] = []
+    touched: list[tuple[int, dict[str, Any] | None, dict[str, Any]]] = []
     with transaction(con):
         for tid, v in parsed:
             exists = con.execute("SELECT 1 FROM billing_tariffs WHERE id = ?", [tid]).fetchone()
@@ -268,17 +292,17 @@ def import_tariffs(con: duckdb.DuckDBPyConnection, path: Path, *,
                 if merged == current:
                     continue  # unchanged row: nothing to re-rate (importing twice is a no-op)
                 con.execute("DELETE FROM billing_tariffs WHERE id = ?", [tid])
-                touched.append(_insert(con, merged, tid))
+                touched.append((_insert(con, merged, tid), current, merged))
                 updated += 1
             else:
-                touched.append(_insert(con, v, tid))
+                touched.append((_insert(con, v, tid), None, v))
                 added += 1
         if any(tid is not None for tid, _ in parsed):  # keep the sequence ahead of explicit ids
             top = con.execute("SELECT max(id) FROM billing_tariffs").fetchone()[0] or 0
             while con.execute("SELECT nextval('billing_tariff_seq')").fetchone()[0] <= top:
                 pass
         # only the calls the new and changed tariffs can touch (their old calls included)
-        stats = rating.rerate_tariffs(con, touched)
+        stats = rerate(con, touched)
     return {"added": added, "updated": updated, **stats}
 
 

@@ -130,3 +130,37 @@ def test_ingest_rates_batch(tmp_path):
     ingest_paths(con, [Path(tmp_path / "sim")])
     n = con.execute("SELECT count(*) FROM calls WHERE bill_s > 0 AND direction <> 'internal'").fetchone()[0]
     assert n > 0 and con.execute("SELECT count(*) FROM call_costs").fetchone()[0] == n
+
+
+def test_price_edit_reprices_its_calls_in_place(con):
+    """A price edit (rate, answer charge, minimum, block, increment) re-prices the calls of its
+    tariff only, with the free seconds they had; an edit that changes which directions a
+    tariff rates re-rates as any other change. Both equal a full rating."""
+    a = add_call(con, start="2022-03-01 10:00:00", bill=100)
+    b = add_call(con, start="2022-03-02 10:00:00", bill=100)
+    m = add_call(con, start="2022-03-02 11:00:00", bill=100, number="3331234567")
+    i = add_call(con, direction="incoming", bill=100)
+    free = tariffs.add_tariff(con, description="free", valid_from="2022-01-01", rate_out="0.6",
+                              free_minutes=2)
+    mob = tariffs.add_tariff(con, description="mob", valid_from="2022-01-01", prefix="3", rate_out="1")
+    assert costs(con)[a][3] == 100 and costs(con)[b][3] == 20  # 120 free seconds
+    choices = con.execute("SELECT * FROM rating_choices ORDER BY ALL").fetchall()
+    assert tariffs.prices_only(tariffs.get_tariff(con, free), {
+        **tariffs.get_tariff(con, free), "rate_out": D("0.9"), "increment_s": 30})
+    tariffs.update_tariff(con, free, rate_out="0.9", increment_s=30, min_charge="0.5")
+    run = con.execute("SELECT max(run_id) FROM call_costs").fetchone()[0]
+    got = costs(con)
+    assert {r[0] for r in con.execute("SELECT unique_id FROM call_costs WHERE run_id = ?",
+                                      [run]).fetchall()} == {a, b}
+    assert got[a][3:] == (100, D("0.00000"), D("1.80000"))   # all free: no minimum
+    assert got[b][2:] == (100, 20, D("1.35000"), D("1.80000"))  # 80 s -> 90 s
+    assert got[m][0] == mob and i not in got
+    assert con.execute("SELECT * FROM rating_choices ORDER BY ALL").fetchall() == choices
+    assert not tariffs.prices_only(tariffs.get_tariff(con, free), {
+        **tariffs.get_tariff(con, free), "rate_in": D("0.1")})
+    tariffs.update_tariff(con, free, rate_in="0.1")  # now rates incoming calls too
+    assert costs(con)[i][0] == free
+    kept = con.execute("SELECT * EXCLUDE (run_id) FROM call_costs ORDER BY ALL").fetchall()
+    con.execute("DELETE FROM call_costs")
+    rate(con)
+    assert con.execute("SELECT * EXCLUDE (run_id) FROM call_costs ORDER BY ALL").fetchall() == kept

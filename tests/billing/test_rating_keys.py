@@ -64,7 +64,7 @@ def _tariff(rng: random.Random) -> dict:
 def _change(con, rng: random.Random) -> str:
     """One random change through the public billing functions (each re-rates what it can)."""
     ids = [r[0] for r in con.execute("SELECT id FROM billing_tariffs").fetchall()]
-    op = rng.choice(["add", "add", "update", "delete", "profile"] if ids else ["add"])
+    op = rng.choice(["add", "add", "update", "price", "price", "delete", "profile"] if ids else ["add"])
     if op == "add":
         tariffs.add_tariff(con, **_tariff(rng))
     elif op == "update":
@@ -72,6 +72,17 @@ def _change(con, rng: random.Random) -> str:
         keys = rng.sample(sorted(fresh), rng.randrange(1, 4))
         tariffs.update_tariff(con, rng.choice(ids), **{k: fresh[k] for k in keys
                                                        if k != "description"})
+    elif op == "price":  # prices only: re-priced in place (rating.reprice_tariffs)
+        rated = [r[0] for r in con.execute("SELECT DISTINCT tariff_id FROM call_costs "
+                                           "WHERE method = 'tariff' ORDER BY 1").fetchall()]
+        tid = rng.choice(rated or ids)  # preferably one whose calls it re-prices
+        old = tariffs.get_tariff(con, tid)
+        new = {"answer_charge": rng.choice([None, "0.05", "0.2"]),
+               "min_charge": rng.choice([None, "0.1", "1"]),
+               "initial_block_s": rng.choice([0, 30, 60]), "increment_s": rng.choice([1, 6, 60]),
+               **{k: rng.choice(["0.15", "0.8"]) for k in ("rate_in", "rate_out") if old[k] is not None}}
+        tariffs.update_tariff(con, tid, **new)
+        assert tariffs.prices_only(old, tariffs.get_tariff(con, tid))
     elif op == "delete":
         tariffs.delete_tariff(con, rng.choice(ids))
     else:
@@ -89,7 +100,8 @@ def _change(con, rng: random.Random) -> str:
         rating.rerate_lines(con, "default", lines)
         con.execute("COMMIT")
         line = rng.choice(["GW-Milano", "GW-Roma", "GW-Bergamo"])
-        profiles.set_line(con, line, rng.choice([None, "p1", "p2"]))
+        names = [r[0] for r in con.execute("SELECT name FROM billing_profiles ORDER BY name").fetchall()]
+        profiles.set_line(con, line, rng.choice([None, *names]))
     return op
 
 
@@ -102,19 +114,24 @@ def test_rerating_touched_keys_equals_a_full_rating(sim, tmp_path, seed):
     rng = random.Random(seed)
     con = db.connect(tmp_path / "s.duckdb")
     ingest_paths(con, [sim / "directory.json", sim / "cdr_detailed.csv"])
-    ops = []
+    # a tariff for every call, with an allowance: the random changes act on rated calls
+    tariffs.add_tariff(con, description="base", valid_from=START - timedelta(days=1),
+                       rate_in="0.1", rate_out="0.2", free_minutes=30)
+    ops, most = [], 0
     try:
         for _ in range(12):
             ops.append(_change(con, rng))
             kept = _costs(con)
+            most = max(most, len(kept))
             con.execute("BEGIN TRANSACTION")
             con.execute("DELETE FROM call_costs")
             rating.rate_all(con)
             full = _costs(con)
             con.execute("ROLLBACK")
             assert kept == full, ops
-        assert con.execute("SELECT count(*) FROM call_costs").fetchone()[0] > 0
-        assert len(set(ops)) >= 3, ops  # adds, edits, deletions, profile changes
+        assert most > 0, ops  # the changes acted on rated calls
+        assert len(set(ops)) >= 3, ops  # adds, edits, price edits, deletions, profile changes
+        assert "price" in ops, ops
     finally:
         con.close()
 
