@@ -258,6 +258,9 @@ def booking_phase(srv: Server, csv: Path, tokens: dict, args) -> dict | str:
     def operator(token: str) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", srv.hook_port, timeout=60)
         hdr = {"Authorization": f"Bearer {token}"}
+        # operators do not click in the same millisecond: each starts at a random moment of
+        # one pause (without this, 50 first requests at once measured the queue they form)
+        time.sleep(random.uniform(0, args.think[1]))
         while time.monotonic() < stop_at:
             conn.request("GET", "/api/missed?view=to_call&limit=20", headers=hdr)
             r = conn.getresponse()

@@ -8,6 +8,7 @@ app, a one-line message in the CLI).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -19,6 +20,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: the other processes then meet at the busy handler
+    fcntl = None  # type: ignore[assignment]
 
 from pbxlens import PbxlensError
 from pbxlens.store import schema
@@ -80,11 +86,40 @@ def _sqlite_pragmas(dbapi_con, _record) -> None:
     cur.close()
 
 
-# One write turn per SQLite engine: the process's writers queue on a lock and are handed the
-# turn the moment it frees, instead of polling SQLite's busy handler (its back-off sleeps up to
-# 100 ms however soon the lock frees, and lets a newcomer win over a long waiter). Writers of
-# other processes (intake workers) still meet at the busy handler.
-_TURNS: weakref.WeakKeyDictionary[sa.Engine, threading.RLock] = weakref.WeakKeyDictionary()
+# One write turn per SQLite file. Writers queue for it and are handed it the moment it frees,
+# instead of polling SQLite's busy handler (its back-off sleeps up to 100 ms however soon the
+# lock frees, and lets a newcomer win over a long waiter): this process's threads on a lock,
+# then the processes (a server and its intake workers) on an flock of a file beside the
+# database, which the kernel hands over at once and frees when its holder dies.
+class _Turn:
+    def __init__(self, database: str | None) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0  # the RLock's nesting: the flock is taken once, by the outermost
+        self._fd: int | None = None
+        if fcntl is not None and database and database != ":memory:" and not database.startswith("file:"):
+            with contextlib.suppress(OSError):  # a read-only folder: the start-up check says so
+                self._fd = os.open(f"{database}-turn", os.O_RDWR | os.O_CREAT, 0o600)
+                weakref.finalize(self, os.close, self._fd)
+
+    def acquire(self) -> None:
+        self._lock.acquire()
+        self._depth += 1
+        if self._depth == 1 and self._fd is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._depth -= 1
+                self._lock.release()
+                raise
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._lock.release()
+
+
+_TURNS: weakref.WeakKeyDictionary[sa.Engine, _Turn] = weakref.WeakKeyDictionary()
 
 
 def _sqlite_begin(conn) -> None:
@@ -125,7 +160,7 @@ def create_engine(url: str) -> sa.Engine:
         sa.event.listen(engine, "begin", _sqlite_begin)
         sa.event.listen(engine, "commit", _sqlite_end)
         sa.event.listen(engine, "rollback", _sqlite_end)
-        _TURNS[engine] = threading.RLock()
+        _TURNS[engine] = _Turn(u.database)
         return engine
     if u.get_backend_name() == "postgresql":
         # PostgreSQL forks a backend per new connection: enough kept for a busy server.

@@ -176,3 +176,48 @@ def test_the_write_turn_is_handed_back_after_a_failed_transaction(tmp_path):
         got = dict(c.execute(sa.select(m.c.key, m.c.value).where(m.c.key.like("t%"))).all())
     assert got == {f"t{i}": "19" for i in range(8)}
     engine.dispose()
+
+
+def test_the_write_turn_spans_processes_and_dies_with_its_holder(tmp_path):
+    """The turn is also an flock of a file beside the database (owner-only): a writer waits
+    while another process holds it (not for SQLite's lock, which that process does not hold),
+    and goes on at once when the holder dies, even killed."""
+    import os
+    import signal
+    import stat
+    import subprocess
+    import sys
+    import time
+
+    db = tmp_path / "ops.sqlite"
+    engine = ops.create_engine(f"sqlite:///{db}")
+    ops.upgrade(engine)
+    turn = tmp_path / "ops.sqlite-turn"
+    assert stat.S_IMODE(turn.stat().st_mode) == 0o600
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time\n"
+         f"fd = os.open({str(turn)!r}, os.O_RDWR)\nfcntl.flock(fd, fcntl.LOCK_EX)\n"
+         "print('held', flush=True)\ntime.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        done = threading.Event()
+
+        def write() -> None:
+            with engine.begin() as c:
+                c.execute(schema.ops_meta.insert().values(key="after", value="1"))
+            done.set()
+
+        t = threading.Thread(target=write)
+        t.start()
+        assert not done.wait(0.5)  # waiting for the other process's turn
+        killed = time.monotonic()
+        os.kill(holder.pid, signal.SIGKILL)
+        assert done.wait(10) and time.monotonic() - killed < 2
+        t.join(10)
+    finally:
+        holder.kill()
+        holder.wait(10)
+    with engine.connect() as c:
+        assert c.execute(sa.select(schema.ops_meta.c.value).where(
+            schema.ops_meta.c.key == "after")).scalar_one() == "1"
+    engine.dispose()
