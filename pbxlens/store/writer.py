@@ -188,7 +188,8 @@ class AnalyticsWriter:
 
     # ----------------------------------------------------------------- private
     def _loop(self, lane: str) -> None:
-        priority.lower_this_thread()  # a server's requests come first (store.priority)
+        if lane != "inbox":  # the inbox's moves are small and have a lag to keep (2 s)
+            priority.lower_this_thread()  # a server's requests come first (store.priority)
         q = self._queues[lane]
         while True:
             job = q.get()
