@@ -12,6 +12,7 @@ import contextlib
 import functools
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -86,15 +87,18 @@ def _sqlite_pragmas(dbapi_con, _record) -> None:
     cur.close()
 
 
-# One write turn per SQLite file. Writers queue for it and are handed it the moment it frees,
+# One write turn per SQLite file. Writers queue for it and are handed it when it frees,
 # instead of polling SQLite's busy handler (its back-off sleeps up to 100 ms however soon the
 # lock frees, and lets a newcomer win over a long waiter): this process's threads on a lock,
 # then the processes (a server and its intake workers) on an flock of a file beside the
-# database, which the kernel hands over at once and frees when its holder dies.
+# database, freed by the kernel when its holder dies. The flock is polled at most 1 ms apart
+# and given up after the busy timeout (SQLite's own wait then decides), so that a writer
+# never waits for ever.
 class _Turn:
     def __init__(self, database: str | None) -> None:
         self._lock = threading.RLock()
         self._depth = 0  # the RLock's nesting: the flock is taken once, by the outermost
+        self._held = False
         self._fd: int | None = None
         if fcntl is not None and database and database != ":memory:" and not database.startswith("file:"):
             with contextlib.suppress(OSError):  # a read-only folder: the start-up check says so
@@ -106,7 +110,7 @@ class _Turn:
         self._depth += 1
         if self._depth == 1 and self._fd is not None:
             try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
+                self._held = _flock(self._fd, SQLITE_BUSY_MS / 1000)
             except BaseException:
                 self._depth -= 1
                 self._lock.release()
@@ -114,9 +118,24 @@ class _Turn:
 
     def release(self) -> None:
         self._depth -= 1
-        if self._depth == 0 and self._fd is not None:
+        if self._depth == 0 and self._held:
+            self._held = False
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._lock.release()
+
+
+def _flock(fd: int, timeout_s: float) -> bool:
+    """Take the exclusive flock of `fd` within `timeout_s`; False when it stayed taken."""
+    delay, deadline = 0.0001, time.monotonic() + timeout_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.001)
 
 
 _TURNS: weakref.WeakKeyDictionary[sa.Engine, _Turn] = weakref.WeakKeyDictionary()

@@ -3,7 +3,13 @@ users, sessions, throttling, tokens, instants that stay aware, unreachable datab
 
 from __future__ import annotations
 
+import os
+import signal
+import stat
+import subprocess
+import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -178,46 +184,63 @@ def test_the_write_turn_is_handed_back_after_a_failed_transaction(tmp_path):
     engine.dispose()
 
 
-def test_the_write_turn_spans_processes_and_dies_with_its_holder(tmp_path):
-    """The turn is also an flock of a file beside the database (owner-only): a writer waits
-    while another process holds it (not for SQLite's lock, which that process does not hold),
-    and goes on at once when the holder dies, even killed."""
-    import os
-    import signal
-    import stat
-    import subprocess
-    import sys
-    import time
-
-    db = tmp_path / "ops.sqlite"
-    engine = ops.create_engine(f"sqlite:///{db}")
-    ops.upgrade(engine)
-    turn = tmp_path / "ops.sqlite-turn"
-    assert stat.S_IMODE(turn.stat().st_mode) == 0o600
-    holder = subprocess.Popen(
+def _turn_holder(turn) -> subprocess.Popen:
+    """Another process holding the write turn's flock (not SQLite's lock)."""
+    p = subprocess.Popen(
         [sys.executable, "-c", "import fcntl, os, sys, time\n"
          f"fd = os.open({str(turn)!r}, os.O_RDWR)\nfcntl.flock(fd, fcntl.LOCK_EX)\n"
          "print('held', flush=True)\ntime.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "held"
+    return p
+
+
+def _write_in_thread(engine, key: str) -> threading.Event:
+    done = threading.Event()
+
+    def write() -> None:
+        with engine.begin() as c:
+            c.execute(schema.ops_meta.insert().values(key=key, value="1"))
+        done.set()
+
+    threading.Thread(target=write, daemon=True).start()
+    return done
+
+
+def test_the_write_turn_spans_processes_and_dies_with_its_holder(tmp_path):
+    """The turn is also an flock of a file beside the database (owner-only): a writer waits
+    while another process holds it, and goes on at once when the holder dies, even killed."""
+    engine = ops.create_engine(f"sqlite:///{tmp_path / 'ops.sqlite'}")
+    ops.upgrade(engine)
+    turn = tmp_path / "ops.sqlite-turn"
+    assert stat.S_IMODE(turn.stat().st_mode) == 0o600
+    holder = _turn_holder(turn)
     try:
-        assert holder.stdout.readline().strip() == "held"
-        done = threading.Event()
-
-        def write() -> None:
-            with engine.begin() as c:
-                c.execute(schema.ops_meta.insert().values(key="after", value="1"))
-            done.set()
-
-        t = threading.Thread(target=write)
-        t.start()
+        done = _write_in_thread(engine, "after")
         assert not done.wait(0.5)  # waiting for the other process's turn
         killed = time.monotonic()
         os.kill(holder.pid, signal.SIGKILL)
-        assert done.wait(10) and time.monotonic() - killed < 2
-        t.join(10)
+        assert done.wait(10) and time.monotonic() - killed < 5
+    finally:
+        holder.kill()
+        holder.wait(10)
+    engine.dispose()
+
+
+def test_a_turn_never_freed_is_given_up_after_the_busy_timeout(tmp_path, monkeypatch):
+    """A writer does not wait for ever on a turn nobody frees: after the busy timeout it goes
+    on, and SQLite's own lock (free here) decides."""
+    monkeypatch.setattr(ops, "SQLITE_BUSY_MS", 400)
+    engine = ops.create_engine(f"sqlite:///{tmp_path / 'ops.sqlite'}")
+    ops.upgrade(engine)
+    holder = _turn_holder(tmp_path / "ops.sqlite-turn")
+    try:
+        t0 = time.monotonic()
+        assert _write_in_thread(engine, "anyway").wait(10)
+        assert 0.3 < time.monotonic() - t0 < 5
     finally:
         holder.kill()
         holder.wait(10)
     with engine.connect() as c:
         assert c.execute(sa.select(schema.ops_meta.c.value).where(
-            schema.ops_meta.c.key == "after")).scalar_one() == "1"
+            schema.ops_meta.c.key == "anyway")).scalar_one() == "1"
     engine.dispose()
