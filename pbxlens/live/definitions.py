@@ -45,6 +45,20 @@ def load(conn: sa.Connection) -> Definitions:
         for r in conn.execute(sa.select(t))})
 
 
+class Lazy:
+    """`load(conn)` on the first `of()`: an intake commit whose events end no visit (a call
+    entering a queue, ringing) reads no definition (one statement fewer per webhook)."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+        self._loaded: Definitions | None = None
+
+    def of(self, tenant: str, queue: str) -> QueueDefinition:
+        if self._loaded is None:
+            self._loaded = load(self._conn)
+        return self._loaded.of(tenant, queue)
+
+
 def service_level(tenant: str, queue: str, d: Definitions | None = None) -> QueueDefinition:
     return (d or Definitions()).of(tenant, queue)
 

@@ -147,7 +147,7 @@ def secs(a: datetime, b: datetime) -> int:
 
 # ------------------------------------------------------------------------- visit rules
 
-def classify(v: dict, d: defs.Definitions) -> None:
+def classify(v: dict, d: defs.Definitions | defs.Lazy) -> None:
     """Set a visit's wait and counter class from its facts and its queue's definition `d`
     (`kpi` stays once an answer is classified, so a threshold changed later does not move past
     counters)."""
@@ -192,7 +192,7 @@ class Batch:
 
     def __init__(self, conn: sa.Connection, evs: list[Ev], now: datetime) -> None:
         self.conn, self.now = conn, now
-        self.defs = defs.load(conn)
+        self.defs = defs.Lazy(conn)
         uids = sorted({(e.tenant, e.uid) for e in evs if e.uid})
         self.visits: dict[Key, dict] = {}
         self.by_call: dict[Key, list[Key]] = {}

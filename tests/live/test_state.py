@@ -305,3 +305,25 @@ def test_the_hub_shares_one_snapshot_and_its_upkeep_expires_stale_calls(stores, 
     assert snap["default"]["queues"][0]["talking"] == 1
     assert hub.upkeep(stores, at(20) + timedelta(hours=5)) == 1
     assert h.tick(at(20) + timedelta(hours=5))["default"]["queues"][0]["talking"] == 0
+
+
+def test_a_queue_definition_classifies_its_answers_and_abandons(stores, intake):
+    """The queue's own service level and short-abandon cutoff (read only when a visit ends:
+    an enter or a ring reads no definition) decide its counters; another queue keeps the
+    defaults."""
+    from pbxlens.reports import definitions
+
+    definitions.set_definition(stores, "default", "700", threshold_s=5, target_pct=80,
+                               variant="abandon_aware", short_abandon_s=2)
+    a, b, c = uid(1, 10), uid(2, 10), uid(3, 10)
+    post(intake, login("201", 0), ev("pbx.queue.enter", 10, a), ev("pbx.queue.enter", 10, b),
+         ev("pbx.queue.enter", 10, c, queue="701"))
+    post(intake, ev("pbx.queue.servedcall", 16, a, member_exten="201", member_account="201"),
+         ev("pbx.queue.servedcall", 16, c, queue="701", member_exten="201",
+            member_account="201"))
+    post(intake, ev("pbx.call.end", 13, b))  # gone after 3 s: past the 2-s cutoff
+    got = counters(queue(stores, 20))
+    assert (got["answered"], got["sl_hit"], got["abandoned"], got["short_abandoned"]) == \
+        (1, 0, 1, 0)  # 6 s > the queue's 5 s: late
+    other = counters(queue(stores, 20, q="701"))
+    assert (other["answered"], other["sl_hit"]) == (1, 1)  # the default threshold
