@@ -1,13 +1,16 @@
-"""DuckDB's worker threads and the writer's lanes run at a lower CPU priority than the
-server's request threads (Linux): checked in a process of its own, on the real threads."""
+"""DuckDB's worker threads and the writer's main lane run at a lower CPU priority than the
+server's request threads, the inbox lane at theirs (Linux): checked on the real threads."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+
+from pbxlens.store import Stores, writer
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="Linux only")
 
@@ -37,3 +40,19 @@ def test_engine_threads_and_lanes_yield_to_requests():
     n, main, lane, others = out.stdout.split(maxsplit=3)
     assert int(n) >= 1  # DuckDB's worker
     assert (main, lane, others.strip()) == ("0", "10", "[10]")
+
+
+def test_the_main_lane_yields_the_cpu_and_the_inbox_lane_does_not(tmp_path):
+    """Ingests and rebuilds (main lane) run below the request threads; the inbox's moves keep
+    their lag (2 s) under load, so their lane stays at the requests' priority."""
+    def nice(tid: int) -> int:
+        with open(f"/proc/self/task/{tid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[16])
+
+    with Stores(tmp_path / "s.duckdb", threaded_writer=True) as s:
+        s.writer.start()
+        got = {lane: s.writer.run("test", lane, lambda ctx: nice(threading.get_native_id()),
+                                  lane=lane, record=False, timeout=30)
+               for lane in writer.LANES}
+    base = nice(threading.get_native_id())  # 10 cannot be set below a higher base niceness
+    assert got == {"main": max(10, base), "inbox": base}

@@ -73,19 +73,3 @@ def test_a_restarted_server_marks_unfinished_jobs_failed(tmp_path):
         (row,) = writer.jobs(s)
         assert row["state"] == "failed" and "stopped" in row["error"]
 
-
-@pytest.mark.skipif(not __import__("pathlib").Path("/proc/self/task").is_dir(), reason="Linux")
-def test_the_main_lane_yields_the_cpu_and_the_inbox_lane_does_not(tmp_path):
-    """Ingests and rebuilds (main lane) run below the request threads; the inbox's moves keep
-    their lag (2 s) under load, so their lane stays at the requests' priority."""
-    def nice(tid: int) -> int:
-        with open(f"/proc/self/task/{tid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[16])
-
-    with Stores(tmp_path / "s.duckdb", threaded_writer=True) as s:
-        s.writer.start()
-        got = {lane: s.writer.run("test", lane, lambda ctx: nice(threading.get_native_id()),
-                                  lane=lane, record=False, timeout=30)
-               for lane in writer.LANES}
-    base = nice(threading.get_native_id())  # 10 cannot be set below a higher base niceness
-    assert got == {"main": max(10, base), "inbox": base}
