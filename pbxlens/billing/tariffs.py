@@ -190,8 +190,9 @@ def prices_only(old: dict[str, Any], new: dict[str, Any]) -> bool:
             and all((old[k] is None) == (new.get(k) is None) for k in ("rate_in", "rate_out")))
 
 
-def rerate(con: duckdb.DuckDBPyConnection,
-           changes: list[tuple[int, dict[str, Any] | None, dict[str, Any] | None]]) -> dict[str, int]:
+def rerate_changes(con: duckdb.DuckDBPyConnection,
+                   changes: list[tuple[int, dict[str, Any] | None, dict[str, Any] | None]],
+                   ) -> dict[str, int]:
     """Re-rate after these changes (tariff id, values before or None when added, values after
     or None when deleted): a price edit re-prices its calls in place, any other change re-rates
     what it can affect."""
@@ -244,7 +245,7 @@ def update_tariff(con: duckdb.DuckDBPyConnection, tariff_id: int, **values: Any)
         con.execute("DELETE FROM billing_tariffs WHERE id = ?", [tariff_id])
         _insert(con, v, tariff_id)
         con.execute("UPDATE billing_tariffs SET updated_at = current_timestamp WHERE id = ?", [tariff_id])
-        rerate(con, [(tariff_id, current, v)])
+        rerate_changes(con, [(tariff_id, current, v)])
 
 
 def delete_tariff(con: duckdb.DuckDBPyConnection, tariff_id: int) -> None:
@@ -302,7 +303,7 @@ def import_tariffs(con: duckdb.DuckDBPyConnection, path: Path, *,
             while con.execute("SELECT nextval('billing_tariff_seq')").fetchone()[0] <= top:
                 pass
         # only the calls the new and changed tariffs can touch (their old calls included)
-        stats = rerate(con, touched)
+        stats = rerate_changes(con, touched)
     return {"added": added, "updated": updated, **stats}
 
 
