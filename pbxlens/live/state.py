@@ -204,8 +204,11 @@ class Batch:
                                           schema.live_call_ends.c.unique_id), uids)}
         names = {(e.tenant, a) for e in evs for a in (e.agent, e.recipient) if a}
         self.agents: dict[Key, dict] = {}
-        for r in _select_in(conn, _A, (_A.c.tenant, _A.c.call_uid), uids):
-            self.agents[(r["tenant"], r["agent"])] = dict(r)
+        # The agents on these calls, for the events that free them (an unserved exit, the
+        # call's end): the commonest commits (enters, rings) skip this read.
+        if any(e.name in FREEING for e in evs):
+            for r in _select_in(conn, _A, (_A.c.tenant, _A.c.call_uid), uids):
+                self.agents[(r["tenant"], r["agent"])] = dict(r)
         for r in _select_in(conn, _A, (_A.c.tenant, _A.c.agent),
                             sorted(names - set(self.agents))):
             self.agents[(r["tenant"], r["agent"])] = dict(r)
@@ -507,6 +510,7 @@ def _release(b: Batch, a: dict, ts: datetime, *, talked: bool, assumed: str | No
     b.dirty_agents.add((a["tenant"], a["agent"]))
 
 
+FREEING = frozenset({UNSERVED, CALL_END, EXPIRE})  # the events `b.agents` is scanned by call for
 HANDLERS = {ENTER: on_queue, ENQUEUE: on_queue, RING: on_queue, NOANSWER: on_queue,
             SERVED: on_queue, UNSERVED: on_queue, ADDED: on_member, REMOVED: on_member,
             PAUSE: on_member, UNPAUSE: on_member, CALL_END: on_call, TRANSFER: on_call,
@@ -587,32 +591,30 @@ def _nonkey(t: sa.Table) -> list[str]:
 
 
 @functools.cache
-def _counter_update() -> sa.Update:
-    """The counters' update by deltas, built once (building it cost more than running it)."""
-    bp = sa.bindparam
-    longest = bp("d_longest", type_=sa.Integer)
-    return (_C.update().where(_C.c.tenant == bp("k_tenant"), _C.c.queue == bp("k_queue"),
-                              _C.c.day == bp("k_day", type_=sa.Date))
-            .values(**{c: _C.c[c] + bp(f"d_{c}", type_=sa.Integer) for c in COUNTERS},
-                    longest_wait_s=sa.case((_C.c.longest_wait_s < longest, longest),
-                                           else_=_C.c.longest_wait_s),
-                    queue_name=sa.func.coalesce(bp("d_name", type_=sa.Text), _C.c.queue_name),
-                    updated_at=bp("d_now", type_=schema.Instant)))
+def _counter_upsert(dialect: str) -> sa.Insert:
+    """The counters' deltas in one statement: a new (queue, day) row takes them as they are
+    (0 + delta), an existing one adds them. Built once per back-end (building it cost more than
+    running it); one statement, not an insert of zeros and an update, on the intake's path."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    ins = (sqlite.insert(_C) if dialect == "sqlite" else postgresql.insert(_C))
+    x = ins.excluded
+    return ins.on_conflict_do_update(
+        index_elements=["tenant", "queue", "day"],
+        set_={**{c: _C.c[c] + x[c] for c in COUNTERS},
+              "longest_wait_s": sa.case((_C.c.longest_wait_s < x.longest_wait_s,
+                                         x.longest_wait_s), else_=_C.c.longest_wait_s),
+              "queue_name": sa.func.coalesce(x.queue_name, _C.c.queue_name),
+              "updated_at": x.updated_at})
 
 
 def _write_counters(conn: sa.Connection, deltas: dict[Key, dict], now: datetime) -> None:
     if not deltas:
         return
-    zero = {c: 0 for c in (*COUNTERS, "longest_wait_s")}
-    ops.insert_ignoring(conn, _C, [{"tenant": t, "queue": q, "day": d, "queue_name": v["_name"],
-                                    "updated_at": now, **zero}
-                                   for (t, q, d), v in sorted(deltas.items())],
-                        ["tenant", "queue", "day"])
-    conn.execute(
-        _counter_update(),
-        [{"k_tenant": t, "k_queue": q, "k_day": d, "d_name": v["_name"], "d_now": now,
-          "d_longest": v["_longest"], **{f"d_{c}": v[c] for c in COUNTERS}}
-         for (t, q, d), v in sorted(deltas.items())])
+    conn.execute(_counter_upsert(conn.dialect.name), [
+        {"tenant": t, "queue": q, "day": d, "queue_name": v["_name"], "updated_at": now,
+         "longest_wait_s": v["_longest"], **{c: v[c] for c in COUNTERS}}
+        for (t, q, d), v in sorted(deltas.items())])
 
 
 # ------------------------------------------------------------------------- upkeep
