@@ -262,8 +262,9 @@ def prune(engine: sa.Engine, now: datetime | None = None) -> dict:
 # ------------------------------------------------------------------------------ the mover
 class Mover:
     """The thread that submits the moves to the writer's inbox lane: when a local commit kicks
-    it (at most every MIN_GAP_S) and at least every INTERVAL_S (commits of other processes),
-    then the follow-up job to the main lane when a move recorded some, one at a time."""
+    it (at most every MIN_GAP_S), right after a move that found rows (more are coming, maybe
+    from other processes), and at least every INTERVAL_S; then the follow-up job to the main
+    lane when a move recorded some, one at a time."""
 
     def __init__(self, stores) -> None:
         self.stores = stores
@@ -301,7 +302,7 @@ class Mover:
                 return
             self._kick.clear()
             started = time.monotonic()
-            full = self._move_once()
+            full, moved = self._move_once()
             self._follow_up_if_due()
             self._safely(inbox.checkpoint, self.stores.ops)
             if started - self._pruned >= PRUNE_EVERY_S:
@@ -309,10 +310,16 @@ class Mover:
                 self._safely(prune, self.stores.ops)
             if full:
                 self._kick.set()  # a backlog: go on at once
-            else:
-                self._stop.wait(max(0.0, MIN_GAP_S - (time.monotonic() - started)))
+                continue
+            self._stop.wait(max(0.0, MIN_GAP_S - (time.monotonic() - started)))
+            if moved:
+                # Rows came, so more are likely coming, from intake processes too, whose
+                # commits kick no one here: waiting INTERVAL_S on top of a move made the
+                # period move + 0.5 s and the lag p99 up to 2.7 s during an ingest.
+                self._kick.set()
 
-    def _move_once(self) -> bool:
+    def _move_once(self) -> tuple[bool, bool]:
+        """One move: (a full page was moved, some rows were moved)."""
         ops_engine = self.stores.ops
         try:
             res = self.stores.writer.run("inbox", "inbox move",
@@ -320,11 +327,11 @@ class Mover:
                                          lane="inbox", record=False)
         except Exception as exc:  # PostgreSQL down, ...: the rows wait in the inbox
             self._note(exc)
-            return False
+            return False, False
         self.moves += 1
         self.last_error = None
         self._need_followup |= bool(res.get("followups"))
-        return bool(res.get("full"))
+        return bool(res.get("full")), bool(res.get("inbox_rows"))
 
     def _follow_up_if_due(self) -> None:
         if not self._need_followup:

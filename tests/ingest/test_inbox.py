@@ -180,3 +180,34 @@ def test_intake_and_move_do_not_wait_for_the_main_lane(tmp_path, ops_url):
             job.wait(30)
             mover.stop()
             ib.close()
+
+
+def test_rows_keep_moving_without_kicks_while_they_come(tmp_path, ops_url, monkeypatch):
+    """An intake process's commits kick no mover: after a move that found rows the mover goes
+    on at once, instead of waiting its interval (the lag was move + interval)."""
+    monkeypatch.setattr(inbox_move, "INTERVAL_S", 60.0)
+    monkeypatch.setattr(inbox_move, "MIN_GAP_S", 0.05)
+    real_move, sent = inbox_move.move, [1]
+    with Stores(tmp_path / "s.duckdb", ops_url, threaded_writer=True) as s:
+        s.writer.start()
+        other = inbox.Inbox(s.ops)  # another process's intake: no on_commit
+
+        def move_while_events_come(con, engine):
+            res = real_move(con, engine)
+            if res["inbox_rows"] and sent[0] < 5:  # the next event arrives during this move
+                sent[0] += 1
+                other.accept("events", events(ev(sent[0])))
+            return res
+
+        monkeypatch.setattr(inbox_move, "move", move_while_events_come)
+        mover = inbox_move.Mover(s).start()
+        try:
+            other.accept("events", events(ev(1)))
+            mover.kick()  # the first move, as the interval would start it
+            deadline = time.monotonic() + 20  # far below the 60 s interval
+            while q(s, "SELECT count(*) FROM pbx_events") != [(5,)]:
+                assert time.monotonic() < deadline, "an event waited for the interval"
+                time.sleep(0.02)
+        finally:
+            mover.stop()
+            other.close()
