@@ -22,6 +22,7 @@ serve the operators' callback API too.
 
 Usage: python bench/ops.py [--backends sqlite,postgresql] [--intake-workers 0,2] [--rate 1000]
        [--seconds 60] [--calls-per-day 20000] [--days 10] [--operators 50] [--think 0.05,0.25]
+       [--keep]
 """
 
 from __future__ import annotations
@@ -355,7 +356,10 @@ def run_backend(name: str, ops_url: str, csvs: list[Path], args, workers: int) -
         bookings = booking_phase(srv, csvs[1], tokens, args)
     finally:
         srv.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        if args.keep:
+            print(f"store kept in {folder}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
     return {"webhooks": hooks, "booking": bookings}
 
 
@@ -412,6 +416,8 @@ def main() -> int:
                     help="an operator's pause between two clicks, min,max seconds (default: "
                     "4-5 list+book rounds a second each, far above a person's pace)")
     ap.add_argument("--breakdown-seconds", type=int, default=5)
+    ap.add_argument("--keep", action="store_true",
+                    help="keep each run's folder (stores, server log) and print where")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is missing: apt-get install -y wrk")
