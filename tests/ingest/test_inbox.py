@@ -211,3 +211,34 @@ def test_rows_keep_moving_without_kicks_while_they_come(tmp_path, ops_url, monke
         finally:
             mover.stop()
             other.close()
+
+
+@pytest.mark.parametrize("fault", ["python", "database"])
+def test_a_live_state_fault_costs_the_wallboard_never_the_inbox(stores, intake, monkeypatch,
+                                                                 fault, caplog):
+    """The live state runs in the inbox's transaction without a savepoint: when it fails
+    (a bug, or a statement the database refuses, which aborts a PostgreSQL transaction), the
+    commit is rolled back and made again without it. Its half-done writes are gone; the inbox
+    row and the live calls are committed."""
+    from pbxlens.live import state as live_state
+
+    def broken(conn, rows, now):
+        row = {"tenant": "default", "queue": "half-done", "day": now.date(), "updated_at": now}
+        conn.execute(schema.live_counters.insert().values(row))
+        if fault == "python":
+            raise RuntimeError("a bug in a handler")
+        conn.execute(schema.live_counters.insert().values(row))  # a key violation
+
+    monkeypatch.setattr(live_state, "apply", broken)
+    intake.accept("events", events(ev(1), ev(2, "pbx.call.start", uid="7.1", caller="201",
+                                                called="0612345678")))
+    assert "live state: 2 events not applied" in caplog.text
+    with stores.ops.connect() as c:
+        assert c.execute(sa.select(sa.func.count()).select_from(schema.event_inbox)).scalar() == 1
+        assert c.execute(sa.select(schema.live_calls.c.unique_id)).scalars().all() == ["7.1"]
+        assert c.execute(sa.select(sa.func.count()).select_from(schema.live_counters)
+                         ).scalar() == 0
+    monkeypatch.undo()
+    intake.accept("events", events(ev(3)))  # the connection is sound afterwards
+    with stores.ops.connect() as c:
+        assert c.execute(sa.select(schema.live_counters.c.offered)).scalars().all() == [1]
