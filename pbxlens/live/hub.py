@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 
 from pbxlens.config import get_settings
 from pbxlens.live import snapshot
+from pbxlens.store import ops
 
 log = logging.getLogger("pbxlens.live")
 NAMES_EVERY_S = 60.0
@@ -53,8 +54,13 @@ def upkeep(stores, now: datetime) -> int:
 
     from pbxlens.live import state
 
+    max_age = timedelta(hours=get_settings().live_call_max_hours)
+    with ops.reading(stores.ops) as c:  # the scans without the write lock
+        due = state.expiry_due(c, now, max_age)
+    if not (due.stale or due.old_days):
+        return 0
     with stores.ops_write() as c:
-        return state.expire(c, now, timedelta(hours=get_settings().live_call_max_hours))
+        return state.expire(c, now, max_age, due=due)
 
 
 EMPTY_VERSION = "0"

@@ -11,10 +11,12 @@ import random
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from pbxlens.ingest import inbox
 from pbxlens.ingest.webhook_bodies import parse_events
-from pbxlens.live import state
+from pbxlens.live import hub, state
+from pbxlens.store import ops, schema
 from tests.live.helpers import agent, at, ev, login, post, queue, snap, uid
 
 
@@ -216,6 +218,32 @@ def test_a_call_with_no_end_expires(stores, intake):
     a = agent(stores, later, "201")
     assert (a["state"], a["assumed"]) == ("available", ["expired"])
     assert queue(stores, later)["talking"] == 0
+
+
+def test_expiry_read_before_its_transaction_spares_a_call_with_news_since(stores):
+    """The upkeep reads what is due without the write lock (`expiry_due`), then expires in
+    a short write transaction only the calls still without news."""
+    quiet, news = uid(9, 10), uid(10, 10)
+
+    def arrive(s: float, *evs) -> None:  # applied as if received `s` s after T0
+        rows = parse_events(json.dumps(list(evs)).encode())
+        with stores.ops_write() as c:
+            state.apply_events(c, [state.normalize(r, at(s)) for r in rows], at(s))
+
+    arrive(10, ev("pbx.queue.enter", 10, quiet), ev("pbx.queue.enter", 10, news))
+    now = at(20) + timedelta(hours=5)
+    with ops.reading(stores.ops) as c:
+        due = state.expiry_due(c, now, timedelta(hours=4))
+    assert due.stale == {("default", quiet), ("default", news)} and not due.old_days
+    arrive(5 * 3600, ev("pbx.queue.ringmember", 5 * 3600 - 60, news,  # news since the read
+                        member_exten="201"))
+    with stores.ops_write() as c:
+        assert state.expire(c, now, timedelta(hours=4), due=due) == 1
+    with stores.ops_read() as c:
+        open_calls = c.execute(sa.select(schema.live_visits.c.unique_id)
+                               .where(schema.live_visits.c.ended_at.is_(None))).scalars()
+        assert list(open_calls) == [news]
+    assert hub.upkeep(stores, now) == 0  # nothing due: no write transaction at all
 
 
 def test_a_fault_in_the_live_state_never_fails_the_inbox(stores, intake, monkeypatch):
