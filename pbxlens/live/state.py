@@ -681,7 +681,8 @@ def _still_stale(conn: sa.Connection, calls: list[Key], cut: datetime) -> frozen
         conn, _V, (_V.c.tenant, _V.c.unique_id), calls)
         if r["ended_at"] is None and r["updated_at"] < cut}
     out |= {(r["tenant"], r["call_uid"]) for r in _select_in(
-        conn, _A, (_A.c.tenant, _A.c.call_uid), calls) if r["call_ts"] < cut}
+        conn, _A, (_A.c.tenant, _A.c.call_uid), calls)
+        if r["call_ts"] is not None and r["call_ts"] < cut}  # as SQL's NULL < cut: not stale
     return frozenset(out)
 
 
