@@ -44,7 +44,8 @@ def ingest_paths(
     the operations store). A file that cannot be read at all gets an `error` in its result
     and the others still load; a failing step raises PipelineError once the files are in."""
     files = sniff.walk(paths)
-    with _ingest_memory(con), asterisk.pairing(files):  # queue_log + Master.csv of one run merge
+    # each file inspected once (sniff.one_run); queue_log + Master.csv of one run merge
+    with sniff.one_run(), _ingest_memory(con), asterisk.pairing(files):
         results = [_load_file(con, path, progress) for path in files]
         _run_steps(pipeline.StepContext(con, ops), files[-1] if files else None, progress)
     return results

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 
+from pbxlens.ingest import sniff
+
 CALL_COLUMNS = (
     "tenant", "unique_id", "leg_branch", "unique_epoch", "source_type", "destination_type",
     "status", "status_raw", "start_ts", "start_local", "channel_up_ts", "answer_ts", "end_ts", "answered_by",
@@ -53,6 +55,10 @@ class FileResult:
 
 
 def sha256_of(path: Path) -> str:
+    """The SHA-256 of the file's bytes (taken by the run's detection when it read them all)."""
+    known = sniff.run_sha256(path)
+    if known is not None:
+        return known
     h = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):

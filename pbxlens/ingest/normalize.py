@@ -58,15 +58,15 @@ CREATE OR REPLACE TEMP MACRO pbx_dur_hms(s) AS CASE
         + CAST(replace(pbx_hms(s).s, ',', '.') AS DECIMAL(18, 3)))::DECIMAL(18, 3)
 END;
 -- h:mm:ss first (DuckDB reads it as an interval): a failing TRY_CAST to DECIMAL costs more
--- than the pattern test, and no h:mm:ss text is a number.
+-- than the pattern test, and no h:mm:ss text is a number. A blank text needs no test of its
+-- own (every branch reads it as NULL; a trim per value cost more than the rest), and each
+-- cast runs once (coalesce evaluates an argument only where the ones before it are NULL).
 CREATE OR REPLACE TEMP MACRO pbx_dur(s) AS CASE
-    WHEN s IS NULL OR trim(s) = '' THEN NULL::DECIMAL(18, 3)
+    WHEN s IS NULL THEN NULL::DECIMAL(18, 3)
     WHEN regexp_full_match(s, '\d{1,3}:\d{2}:\d{2}')
         THEN epoch(TRY_CAST(s AS INTERVAL))::DECIMAL(18, 3)
-    WHEN TRY_CAST(s AS DECIMAL(18, 3)) IS NOT NULL THEN TRY_CAST(s AS DECIMAL(18, 3))
-    WHEN TRY_CAST(replace(trim(s), ',', '.') AS DECIMAL(18, 3)) IS NOT NULL
-        THEN TRY_CAST(replace(trim(s), ',', '.') AS DECIMAL(18, 3))
-    ELSE pbx_dur_hms(s)
+    ELSE coalesce(TRY_CAST(s AS DECIMAL(18, 3)),
+                  TRY_CAST(replace(trim(s), ',', '.') AS DECIMAL(18, 3)), pbx_dur_hms(s))
 END;
 CREATE OR REPLACE TEMP MACRO pbx_bool(s) AS CASE lower(trim(s))
     WHEN '1' THEN true WHEN 'true' THEN true WHEN 'yes' THEN true WHEN 'si' THEN true
@@ -166,15 +166,19 @@ def stage(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
 
 # ------------------------------------------------------------------------------- parse
 def _bad_ts(f: str) -> str:
-    return (f"CASE WHEN NOT pbx_blank({f}) AND p_{f} IS NULL"
+    # the blank test (a trim) only where the value did not parse: an AND in a CASE condition
+    # evaluates its second term on the rows the first one kept
+    return (f"CASE WHEN p_{f} IS NULL AND NOT pbx_blank({f})"
             f" THEN 'unparsable {f} ' || to_json(trim({f}))::TEXT END")
 
 
 def _checks_sql() -> str:
     """The reason a row is rejected: every failed check, joined with '; '."""
     checks = [
-        "CASE WHEN pbx_blank(unique_id) THEN 'missing unique_id' END",
-        "CASE WHEN pbx_blank(start_datetime) THEN 'missing start_datetime' END",
+        # a value that parsed is not blank: the blank test only where it did not
+        "CASE WHEN unique_epoch IS NULL AND pbx_blank(unique_id) THEN 'missing unique_id' END",
+        "CASE WHEN p_start_datetime IS NULL AND pbx_blank(start_datetime)"
+        " THEN 'missing start_datetime' END",
         "CASE WHEN pbx_blank(status) THEN 'missing status' END",
         *(_bad_ts(f) for f in TS_FIELDS + DETAIL_TS),
         *(out_of_range_sql(f, f"p_{f}", f) for f in TS_FIELDS + DETAIL_TS),

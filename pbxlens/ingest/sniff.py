@@ -6,9 +6,13 @@ Pure inspection of bytes; nothing here touches the store.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import hashlib
 import io
 import re
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +36,40 @@ class FileKind:
     delimiter: str = ","
 
 
+# Within one ingest run (`one_run`): each file's kind, and the SHA-256 of its bytes taken by
+# the same read that checked them (the batch's provenance, `loader.sha256_of`). A 1.7 GB export
+# was read five times before DuckDB read it (two detections of two full scans each, one hash).
+_RUN: ContextVar[dict | None] = ContextVar("sniff_run", default=None)
+
+
+@contextlib.contextmanager
+def one_run() -> Iterator[None]:
+    """Inspect each file once while this block runs (the files of one ingest run do not
+    change meanwhile, as the run already assumes between detection and reading)."""
+    token = _RUN.set({})
+    try:
+        yield
+    finally:
+        _RUN.reset(token)
+
+
+def run_sha256(path: Path) -> str | None:
+    """The SHA-256 of `path` if this run's detection read the whole file, else None."""
+    run = _RUN.get()
+    return None if run is None else run.get(("sha256", Path(path)))
+
+
 def detect(path: Path) -> FileKind:
+    run = _RUN.get()
+    if run is None:
+        return _detect_kind(path)
+    key = ("kind", Path(path))
+    if key not in run:  # a refusal is not kept: it is raised again, as before
+        run[key] = _detect_kind(path)
+    return run[key]
+
+
+def _detect_kind(path: Path) -> FileKind:
     kind = _detect(path)
     from pbxlens.ingest import kalliope_callcenter  # a Call Center CDR, not a plain CDR?
 
@@ -55,8 +92,7 @@ def _detect(path: Path) -> FileKind:
     else:
         if b"\x00" in head[:8192]:
             raise UnreadableFileError(f"{path}: not a text file (binary content)")
-        refuse_nul(path)
-        encoding = text_encoding(path)
+        encoding = scan_text(path)
         text = head.decode("cp1252" if encoding == "cp1252" else "utf-8", errors="replace")
     body = text.lstrip("\ufeff \t\r\n")
     if not body:
@@ -72,37 +108,36 @@ def _detect(path: Path) -> FileKind:
     return FileKind(flavour, encoding, kind.delimiter) if flavour else kind
 
 
-def refuse_nul(path: Path) -> None:
-    """A NUL byte anywhere in an 8-bit text file: damaged or binary, refused as a whole (its
-    values would be stored with NULs inside)."""
+def scan_text(path: Path) -> str:
+    """One read of an 8-bit text file: refused as a whole at a NUL byte anywhere (damaged or
+    binary; its values would be stored with NULs inside); else its encoding, utf-8 unless the
+    bytes say cp1252: non-UTF-8 bytes and no valid multi-byte UTF-8 at all. A UTF-8 file with
+    a few broken bytes stays UTF-8: the broken rows go to quarantine. Within a run
+    (`one_run`) the same read hashes the file (`run_sha256`)."""
+    has_multibyte = has_invalid = settled = False
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    run = _RUN.get()
+    sha = hashlib.sha256() if run is not None else None
     offset = 0
     with path.open("rb") as fh:
         while chunk := fh.read(CHUNK):
             if (at := chunk.find(b"\x00")) >= 0:
                 raise UnreadableFileError(
                     f"{path}: a NUL byte at offset {offset + at}: not a text file (damaged?)")
+            if sha is not None:
+                sha.update(chunk)
+            if offset == 0 and chunk.startswith(codecs.BOM_UTF8):
+                settled = True  # a UTF-8 byte order mark: utf-8, whatever follows
+                has_multibyte = True
             offset += len(chunk)
-
-
-def text_encoding(path: Path) -> str:
-    """utf-8 unless the bytes say cp1252: non-UTF-8 bytes and no valid multi-byte UTF-8 at all.
-
-    A UTF-8 file with a few broken bytes stays UTF-8: the broken rows go to quarantine.
-    """
-    has_multibyte = has_invalid = False
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    with path.open("rb") as fh:
-        if fh.read(3) == codecs.BOM_UTF8:
-            return "utf-8"
-        fh.seek(0)
-        while chunk := fh.read(CHUNK):
-            if chunk.isascii():
+            if settled or chunk.isascii():
                 continue
             text = decoder.decode(chunk)
             has_invalid = has_invalid or "\ufffd" in text
             has_multibyte = has_multibyte or _MULTIBYTE.search(text) is not None
-            if has_multibyte and has_invalid:
-                break
+            settled = has_multibyte and has_invalid
+    if run is not None and sha is not None:
+        run[("sha256", Path(path))] = sha.hexdigest()
     return "cp1252" if has_invalid and not has_multibyte else "utf-8"
 
 

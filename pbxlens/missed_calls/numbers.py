@@ -13,11 +13,14 @@ def clean_sql(expr: str) -> str:
     return f"regexp_replace(coalesce({expr}, ''), '[^0-9+]', '', 'g')"
 
 
-def national_sql(expr: str, outbound: bool, *, cleaned: bool = False) -> str:
+def national_sql(expr: str, outbound: bool, *, cleaned: bool = False, bound: bool = False) -> str:
     """SQL of N(expr). `outbound`: a number the PBX dialled (strip the seizure code).
     `cleaned`: expr is already `clean_sql(...)`, computed once per row by the caller (the
-    rule's own cleaning would leave it unchanged, at the cost of a regexp per use)."""
-    return f"coalesce({phone.national_sql(expr, 'true' if outbound else 'false', cleaned=cleaned)}, '')"
+    rule's own cleaning would leave it unchanged, at the cost of a regexp per use).
+    `bound`: each step once per row (DuckDB lambdas, `phone.national_sql`): the writer's
+    reconciliation over a batch's calls."""
+    sql = phone.national_sql(expr, 'true' if outbound else 'false', cleaned=cleaned, bound=bound)
+    return f"coalesce({sql}, '')"
 
 
 def national(raw: str | None, outbound: bool = False) -> str:

@@ -98,7 +98,7 @@ WITH c AS (
   UNION ALL
   SELECT *, 2 AS pri FROM cc
 ), n AS (
-  SELECT *, {national_sql('cleaned', outbound=False, cleaned=True)} AS call_num
+  SELECT *, {national_sql('cleaned', outbound=False, cleaned=True, bound=True)} AS call_num
   FROM (SELECT *, {clean_sql('caller')} AS cleaned FROM u
         WHERE NOT anon AND lower(coalesce(caller, '')) NOT IN ('anonymous', 'unknown', 'restricted'))
 )
@@ -131,8 +131,8 @@ WITH c AS (
   -- materialized: else DuckDB pushes `call_num <> ''` into c with the number's expression
   -- (and its regexp) inlined, computing it once more per call (a third of the statement)
   SELECT c.tenant, c.unique_id,
-    CASE WHEN c.direction = 'incoming' THEN {national_sql('c.cleaned', False, cleaned=True)}
-         ELSE {national_sql('c.cleaned', True, cleaned=True)} END AS call_num,
+    CASE WHEN c.direction = 'incoming' THEN {national_sql('c.cleaned', False, cleaned=True, bound=True)}
+         ELSE {national_sql('c.cleaned', True, cleaned=True, bound=True)} END AS call_num,
     CASE WHEN c.direction = 'incoming' THEN 'inbound' ELSE 'outbound' END AS kind,
     c.start_ts, {_END} AS end_ts, c.status, c.bill_s,
     coalesce(lg.person, true) AS person,

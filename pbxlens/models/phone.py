@@ -74,27 +74,42 @@ def e164(raw: str | None, *, outbound: bool = False) -> str | None:
     return phonenumbers.format_number(p, phonenumbers.PhoneNumberFormat.E164)
 
 
-def national_sql(col: str, outbound: str = "false", *, cleaned: bool = False) -> str:
+def national_sql(col: str, outbound: str = "false", *, cleaned: bool = False,
+                 bound: bool = False) -> str:
     """DuckDB expression: `national(col, outbound=<outbound SQL boolean>)`. The settings'
     seizure code and home calling code are inlined as literals checked to be digits.
     `cleaned`: col holds only digits and '+' already (the regexp below, computed once per row
     by the caller): the expression repeats its input a dozen times, and DuckDB evaluates
-    each copy, so the regexp would run a dozen times per row."""
+    each copy, so the regexp would run a dozen times per row.
+    `bound`: each intermediate form is bound once per row by a lambda (`list_transform` of a
+    one-element list), so every step runs once per row: about ten times cheaper over a big
+    scan (DuckDB's optimizer inlines a form computed in a subquery into every place that
+    uses it, filters included). DuckDB syntax: not for SQL another engine must run."""
     seize = get_settings().line_prefix or ""
     home = _home()
     if not (seize.isdigit() or seize == "") or not home.isdigit():
         raise ValueError("line_prefix and the home calling code must be digits")
+
+    def seized(s: str) -> str:
+        if not seize:
+            return s
+        return (f"(CASE WHEN ({outbound}) AND starts_with({s}, '{seize}') AND length({s}) > "
+                f"{len(seize) + 3} THEN substr({s}, {len(seize) + 1}) ELSE {s} END)")
+
+    def one_plus(s: str) -> str:  # a '+' only as the first character
+        return f"(left({s}, 1) || replace(substr({s}, 2), '+', ''))"
+
+    def national_form(s1: str) -> str:
+        return (
+            f"nullif(CASE WHEN replace({s1}, '+', '') = '' THEN NULL "
+            f"WHEN starts_with({s1}, '+{home}') THEN substr({s1}, {len(home) + 2}) "
+            f"WHEN starts_with({s1}, '00{home}') THEN substr({s1}, {len(home) + 3}) "
+            f"WHEN starts_with({s1}, '+') THEN '00' || substr({s1}, 2) ELSE {s1} END, '')"
+        )
+
     s0 = (f"coalesce({col}, '')" if cleaned
           else f"regexp_replace(coalesce({col}, ''), '[^0-9+]', '', 'g')")
-    if seize:
-        s0 = (
-            f"(CASE WHEN ({outbound}) AND starts_with({s0}, '{seize}') AND length({s0}) > "
-            f"{len(seize) + 3} THEN substr({s0}, {len(seize) + 1}) ELSE {s0} END)"
-        )
-    s1 = f"(left({s0}, 1) || replace(substr({s0}, 2), '+', ''))"
-    return (
-        f"nullif(CASE WHEN replace({s1}, '+', '') = '' THEN NULL "
-        f"WHEN starts_with({s1}, '+{home}') THEN substr({s1}, {len(home) + 2}) "
-        f"WHEN starts_with({s1}, '00{home}') THEN substr({s1}, {len(home) + 3}) "
-        f"WHEN starts_with({s1}, '+') THEN '00' || substr({s1}, 2) ELSE {s1} END, '')"
-    )
+    if not bound:
+        return national_form(one_plus(seized(s0)))
+    return (f"list_transform([{s0}], lambda pbx_n0: list_transform([{one_plus(seized('pbx_n0'))}],"
+            f" lambda pbx_n1: {national_form('pbx_n1')})[1])[1]")

@@ -66,10 +66,13 @@ def test_number_forms_are_one_number(con):
     assert national("0 0039 333 1234567", outbound=True) == "3331234567"
     assert national("+33 6 12 34 56 78") == "0033612345678"
     assert national("anonymous") == ""
-    sql = national_sql("x", outbound=False)
     for f in [*FORMS, "0501234567", "+39 050 1234567", "0033612345678", "+33612345678",
-              "+44 20 7946 0000", "anonymous", ""]:
-        assert con.execute(f"SELECT {sql} FROM (SELECT ? AS x)", [f]).fetchone()[0] == national(f), f
+              "+44 20 7946 0000", "anonymous", "", "+", "+39", "0039", "0+39 333 1234567"]:
+        for outbound in (False, True):
+            for bound in (False, True):  # the inline and the lambda-bound forms: one rule
+                sql = national_sql("x", outbound=outbound, bound=bound)
+                got = con.execute(f"SELECT {sql} FROM (SELECT ? AS x)", [f]).fetchone()[0]
+                assert got == national(f, outbound), (f, outbound, bound)
     c = Cdr(con)
     t = at("09:00:00")
     for i, f in enumerate(FORMS):
