@@ -34,7 +34,7 @@ import duckdb
 from pbxlens.billing import rating_keys
 
 SCRATCH = ("_bill_cfg", "_bill_scope", "_bill_in_s", "_bill_t", "_bill_kc", "_bill_choice",
-           "_bill_pool", "_bill_base", "_bill_others", "_bill_diff")
+           "_bill_whole", "_bill_pool", "_bill_base", "_bill_others", "_bill_diff")
 
 VALUE_COLS = ("tenant, unique_id, leg_branch, method, tariff_id, profile_id, rule_id, direction, "
               "start_ts, day, yr, company, extension, gateway, billed_s, free_s, charged_s, cost, "
@@ -181,9 +181,14 @@ SELECT i.tenant, i.unique_id, i.leg_branch, ch.tariff_id, ch.dir AS direction, i
 FROM _bill_in i JOIN _bill_choice ch ON ch.kid = i.kid AND i.day >= ch.d0 AND i.day < ch.d1"""
 
 # Pools whose running sums can change: those of the new rows and of the old rows of the scope.
+# A pool is `whole` when its tariff's every stored row is in the scope (_bill_whole: the
+# tariffs a re-rating took all the calls of): nothing of it precedes its first call in the scope
+# and no later call of it lies outside, so it has no prior use and no others to replay.
 _POOLS = """
 CREATE OR REPLACE TEMP TABLE _bill_pool AS
-SELECT tariff_id, tenant, company, yr, min(start_ts) AS t0 FROM (
+SELECT tariff_id, tenant, company, yr, min(start_ts) AS t0,
+  tariff_id IN (SELECT id FROM _bill_whole) AS whole
+FROM (
   SELECT r.tariff_id, r.tenant, r.company, r.yr, r.start_ts FROM _bill_rows r
   JOIN _bill_t t ON t.id = r.tariff_id AND t.dir = r.direction WHERE t.free_l > 0
   UNION ALL
@@ -203,7 +208,7 @@ WITH prior AS (
   FROM call_costs cc
   JOIN _bill_pool p ON p.tariff_id = cc.tariff_id AND p.tenant = cc.tenant AND p.company = cc.company
     AND p.yr = cc.yr AND cc.start_ts < p.t0
-  WHERE cc.method = 'tariff' {years}
+  WHERE cc.method = 'tariff' AND NOT p.whole {years}
   GROUP BY cc.tariff_id, cc.tenant, cc.company, cc.yr)
 SELECT p.*, coalesce(prior.used, 0) AS used, coalesce(t.free_l, 0) AS free_l
 FROM _bill_pool p
@@ -217,7 +222,7 @@ SELECT cc.tenant, cc.unique_id, cc.leg_branch, cc.tariff_id, cc.direction, cc.st
   cc.yr, cc.company, cc.extension, cc.gateway, cc.billed_s, true AS other
 FROM call_costs cc
 JOIN _bill_base p ON p.tariff_id = cc.tariff_id AND p.tenant = cc.tenant AND p.company = cc.company
-  AND p.yr = cc.yr AND p.used < p.free_l AND cc.start_ts >= p.t0
+  AND p.yr = cc.yr AND p.used < p.free_l AND NOT p.whole AND cc.start_ts >= p.t0
 WHERE cc.method = 'tariff' {years}
   AND NOT EXISTS (SELECT 1 FROM _bill_scope s WHERE {on})"""
 
@@ -294,10 +299,19 @@ SELECT tenant, unique_id, leg_branch, 'profile' AS method, CAST(NULL AS BIGINT) 
 FROM c"""
 
 
-def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = True) -> dict[str, int]:
+def _years(con: duckdb.DuckDBPyConnection, pools: str) -> str:
+    """A constant range of years (from the store) of these pools, for zone-map pruning; none:
+    a false condition (the scan is skipped)."""
+    y = con.execute(f"SELECT min(yr), max(yr) FROM {pools}").fetchone()  # noqa: S608 -- names and SQL fragments from code; values bound
+    return f" AND cc.yr BETWEEN {int(y[0])} AND {int(y[1])}" if y[0] is not None else " AND false"
+
+
+def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = True,
+          whole: list[int] | tuple[int, ...] = ()) -> dict[str, int]:
     """Rate the calls of _bill_scope (or every call) and write the changed rows. bound_old=False
     when a call's stored day may differ from its scope day (a re-ingested call whose start
-    changed): its old cost row is then looked up without the day bounds."""
+    changed): its old cost row is then looked up without the day bounds. `whole`: tariffs all
+    of whose stored rows are in the scope (their pools replay nothing outside it)."""
     rating_keys.ensure(con)
     run_id = con.execute("SELECT nextval('billing_run_seq')").fetchone()[0]
     _prepare(con)
@@ -313,12 +327,15 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
     _keep_choice(con, every_key=not scoped)
     con.execute(_ROWS)
     if scoped:
+        con.execute("CREATE OR REPLACE TEMP TABLE _bill_whole AS SELECT unnest(?::BIGINT[]) AS id",
+                    [list(whole)])
         con.execute(_POOLS.format(on=_on("cc", "s"),
                                   bounds=_between("cc.day", lo, hi) if bound_old else ""))
-        y = con.execute("SELECT min(yr), max(yr) FROM _bill_pool").fetchone()
-        years = f" AND cc.yr BETWEEN {int(y[0])} AND {int(y[1])}" if y[0] is not None else " AND false"
-        con.execute(_BASE.format(years=years))
-        con.execute(_OTHERS.format(on=_on("s", "cc"), years=years))
+        # the years of the pools that read stored rows outside the scope: their prior use
+        # (every pool but the whole ones), the later calls to replay (those with allowance left)
+        con.execute(_BASE.format(years=_years(con, "_bill_pool WHERE NOT whole")))
+        con.execute(_OTHERS.format(on=_on("s", "cc"), years=_years(
+            con, "_bill_base WHERE used < free_l AND NOT whole")))
         others = "UNION ALL SELECT * FROM _bill_others WHERE other"
         base = "SELECT tariff_id, tenant, company, yr, used FROM _bill_base"
     else:
@@ -467,7 +484,8 @@ UNION
 SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.day FROM rating_calls rc
 JOIN _bill_moved m ON m.kid = rc.kid AND rc.day >= m.x0 AND rc.day < m.x1""")  # noqa: S608 -- names and SQL fragments from code; values bound
     con.execute("DROP TABLE IF EXISTS _bill_moved")
-    return _rate(con, scoped=True)
+    # the scope holds every stored row of the changed tariffs
+    return _rate(con, scoped=True, whole=tariff_ids)
 
 
 _REPRICE = """
