@@ -381,17 +381,24 @@ def _write(con: duckdb.DuckDBPyConnection, old: str, new: str, run_id: int) -> t
                         [run_id]).fetchone()[0]
         return n, 0
     keys = (*KEY, "method")
-    differs = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in VALUE_COLS.replace(" ", "").split(",")
-                          if c not in keys)
+    cols = [c for c in VALUE_COLS.replace(" ", "").split(",") if c not in keys]
+    differs = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in cols)
+    # bit i of `changed` set: the row's column cols[i] changes (computed on the kept rows only)
+    mask = " + ".join(f"CAST(o.{c} IS DISTINCT FROM n.{c} AS INTEGER) * {1 << i}"
+                      for i, c in enumerate(cols))
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_diff AS
-SELECT o.orow, n.unique_id IS NOT NULL AS has_new, n.* FROM ({old}) o
+SELECT o.orow, n.unique_id IS NOT NULL AS has_new, {mask} AS changed, n.* FROM ({old}) o
 FULL JOIN ({new}) n ON {_on('o', 'n', keys)}
 WHERE o.orow IS NULL OR n.unique_id IS NULL OR {differs}""")  # noqa: S608 -- names and SQL fragments from code; values bound
     # a changed row is updated in place (about half the time of a delete and an insert); it
-    # counts as deleted and written, as a row that goes or comes
-    sets = ", ".join(f"{c} = d.{c}" for c in VALUE_COLS.replace(" ", "").split(",") if c not in keys)
-    changed = con.execute(f"UPDATE call_costs SET {sets}, run_id = ? FROM _bill_diff d "  # noqa: S608 -- names and SQL fragments from code; values bound
-                          "WHERE call_costs.rowid = d.orow AND d.has_new", [run_id]).fetchone()[0]
+    # counts as deleted and written, as a row that goes or comes. Only the columns some row
+    # changes are set: an update's cost grows with its columns (a new allowance changes 4 of 15)
+    bits = con.execute("SELECT bit_or(changed) FROM _bill_diff "
+                       "WHERE orow IS NOT NULL AND has_new").fetchone()[0] or 0
+    sets = ", ".join(f"{c} = d.{c}" for i, c in enumerate(cols) if bits >> i & 1)
+    changed = 0 if not bits else con.execute(
+        f"UPDATE call_costs SET {sets}, run_id = ? FROM _bill_diff d "  # noqa: S608 -- names and SQL fragments from code; values bound
+        "WHERE call_costs.rowid = d.orow AND d.has_new", [run_id]).fetchone()[0]
     gone = con.execute("DELETE FROM call_costs WHERE rowid IN (SELECT orow FROM _bill_diff "
                        "WHERE orow IS NOT NULL AND NOT has_new)").fetchone()[0]
     came = con.execute(f"INSERT INTO call_costs SELECT {VALUE_COLS}, ? FROM _bill_diff "  # noqa: S608 -- names and SQL fragments from code; values bound
