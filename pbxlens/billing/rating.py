@@ -91,13 +91,16 @@ def _between(col: str, lo, hi) -> str:
     return f" AND {col} BETWEEN DATE '{lo.isoformat()}' AND DATE '{hi.isoformat()}'"
 
 
-def _build_inputs(con: duckdb.DuckDBPyConnection, scoped: bool, bounds: str = "") -> None:
+def _build_inputs(con: duckdb.DuckDBPyConnection, scoped: bool, bounds: str = "",
+                  *, calls_read: bool = False) -> None:
     """The ratable calls of the scope (`_bill_in`: call, kid, start, day, year, billed seconds,
     from rating_calls) and their keys with the company the directory gives them today
     (`_bill_kc`). Every call is a row of the persisted rating_calls: no call_legs, no regular
-    expression here (rating_keys.py computed those once, when the call was loaded)."""
+    expression here (rating_keys.py computed those once, when the call was loaded).
+    calls_read: the caller built _bill_in_s with the scope."""
     if scoped:
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_in_s AS
+        if not calls_read:
+            con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_in_s AS
 SELECT rc.* FROM rating_calls rc SEMI JOIN _bill_scope s ON {_on("s", "rc")}
 WHERE true {bounds}""")  # noqa: S608 -- names and SQL fragments from code; values bound
         con.execute("CREATE OR REPLACE TEMP VIEW _bill_in AS SELECT * FROM _bill_in_s")
@@ -307,11 +310,14 @@ def _years(con: duckdb.DuckDBPyConnection, pools: str) -> str:
 
 
 def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = True,
-          whole: list[int] | tuple[int, ...] = ()) -> dict[str, int]:
+          whole: list[int] | tuple[int, ...] = (), calls_read: bool = False,
+          stored: bool | None = None) -> dict[str, int]:
     """Rate the calls of _bill_scope (or every call) and write the changed rows. bound_old=False
     when a call's stored day may differ from its scope day (a re-ingested call whose start
     changed): its old cost row is then looked up without the day bounds. `whole`: tariffs all
-    of whose stored rows are in the scope (their pools replay nothing outside it)."""
+    of whose stored rows are in the scope (their pools replay nothing outside it);
+    calls_read: the caller built _bill_in_s (the scope's rating_calls rows) with the scope;
+    stored=True: the caller knows some scope call has a stored row (None: look)."""
     rating_keys.ensure(con)
     run_id = con.execute("SELECT nextval('billing_run_seq')").fetchone()[0]
     _prepare(con)
@@ -321,7 +327,7 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
     # Constant day bounds of the scope: the scans of rating_calls and call_costs skip the row
     # groups outside them (zone maps; both tables are stored roughly in time order).
     lo, hi = con.execute("SELECT min(day), max(day) FROM _bill_scope").fetchone()
-    _build_inputs(con, scoped, _between("rc.day", lo, hi) if scoped else "")
+    _build_inputs(con, scoped, _between("rc.day", lo, hi) if scoped else "", calls_read=calls_read)
     _build_tariffs(con)
     con.execute(_CHOICE)
     _keep_choice(con, every_key=not scoped)
@@ -366,17 +372,21 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
                     f"_bill_others a ON {_on('a', 'cc')} WHERE cc.method = 'tariff' {bounds}")
     else:
         old = f"SELECT rowid AS orow, {VALUE_COLS} FROM call_costs"  # noqa: S608 -- names and SQL fragments from code; values bound
-    written, deleted = _write(con, old, new, run_id)
+    written, deleted = _write(con, old, new, run_id, stored)
     rated = con.execute("SELECT count(*) FROM _bill_in").fetchone()[0]
     _drop(con)
     return {"run_id": run_id, "calls": rated, "written": written, "deleted": deleted}
 
 
-def _write(con: duckdb.DuckDBPyConnection, old: str, new: str, run_id: int) -> tuple[int, int]:
+def _write(con: duckdb.DuckDBPyConnection, old: str, new: str, run_id: int,
+           stored: bool | None = None) -> tuple[int, int]:
     """Replace the old rows of the scope by the new ones, touching only what changed: rows are
     matched on their key (one hash join), compared column by column; nothing old -> one insert
-    (the first rating of a store, a batch of new calls, writes without comparing)."""
-    if not con.execute(f"SELECT EXISTS ({old})").fetchone()[0]:
+    (the first rating of a store, a batch of new calls, writes without comparing). stored:
+    whether there are old rows, when the caller knows (None: look)."""
+    if stored is None:
+        stored = con.execute(f"SELECT EXISTS ({old})").fetchone()[0]
+    if not stored:
         n = con.execute(f"INSERT INTO call_costs SELECT {VALUE_COLS}, ? FROM ({new})",  # noqa: S608 -- names and SQL fragments from code; values bound
                         [run_id]).fetchone()[0]
         return n, 0
@@ -484,15 +494,28 @@ SELECT k.* FROM _bill_kc k SEMI JOIN (
     con.execute(_CHOICE)
     con.execute(_MOVED.format(ids=ids))
     _keep_choice(con, every_key=False)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_scope AS
-SELECT tenant, unique_id, leg_branch, day FROM call_costs
-WHERE method = 'tariff' AND tariff_id IN ({ids})
-UNION
-SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.day FROM rating_calls rc
-JOIN _bill_moved m ON m.kid = rc.kid AND rc.day >= m.x0 AND rc.day < m.x1""")  # noqa: S608 -- names and SQL fragments from code; values bound
-    con.execute("DROP TABLE IF EXISTS _bill_moved")
-    # the scope holds every stored row of the changed tariffs
-    return _rate(con, scoped=True, whole=tariff_ids)
+    # The scope: the calls of the moved days, read from rating_calls once as the calls to rate,
+    # and the calls the changed tariffs rated that they miss (_bill_extra, normally none: a
+    # call whose key's choice changed since its rating, or no longer ratable).
+    con.execute("""CREATE OR REPLACE TEMP TABLE _bill_in_s AS
+SELECT rc.* FROM rating_calls rc
+JOIN _bill_moved m ON m.kid = rc.kid AND rc.day >= m.x0 AND rc.day < m.x1""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_extra AS
+SELECT cc.tenant, cc.unique_id, cc.leg_branch, cc.day FROM call_costs cc
+ANTI JOIN _bill_in_s i ON {_on("i", "cc")}
+WHERE cc.method = 'tariff' AND cc.tariff_id IN ({ids})""")  # noqa: S608 -- names and SQL fragments from code; values bound
+    con.execute("CREATE OR REPLACE TEMP TABLE _bill_scope AS SELECT tenant, unique_id, leg_branch, "
+                "day FROM _bill_in_s UNION ALL SELECT * FROM _bill_extra")
+    if con.execute("SELECT count(*) FROM _bill_extra").fetchone()[0]:
+        con.execute(f"INSERT INTO _bill_in_s SELECT rc.* FROM rating_calls rc "  # noqa: S608 -- names and SQL fragments from code; values bound
+                    f"SEMI JOIN _bill_extra e ON {_on('e', 'rc')}")
+    stored = con.execute(f"SELECT EXISTS (SELECT 1 FROM call_costs WHERE method = 'tariff' "  # noqa: S608 -- names and SQL fragments from code; values bound
+                         f"AND tariff_id IN ({ids}))").fetchone()[0]
+    for t in ("_bill_moved", "_bill_extra"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    # the scope holds every stored row of the changed tariffs; when they have any, the scope
+    # has stored rows
+    return _rate(con, scoped=True, whole=tariff_ids, calls_read=True, stored=stored or None)
 
 
 _REPRICE = """
