@@ -29,6 +29,8 @@ Money is integer hundred-thousandths inside the SQL (exact), DECIMAL(18,5) in th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 
 from pbxlens.billing import rating_keys
@@ -91,23 +93,24 @@ def _between(col: str, lo, hi) -> str:
     return f" AND {col} BETWEEN DATE '{lo.isoformat()}' AND DATE '{hi.isoformat()}'"
 
 
-def _build_inputs(con: duckdb.DuckDBPyConnection, scoped: bool, bounds: str = "",
-                  *, calls_read: bool = False) -> None:
+def _build_inputs(con: duckdb.DuckDBPyConnection, scoped: bool, bounds: str = "") -> None:
     """The ratable calls of the scope (`_bill_in`: call, kid, start, day, year, billed seconds,
-    from rating_calls) and their keys with the company the directory gives them today
-    (`_bill_kc`). Every call is a row of the persisted rating_calls: no call_legs, no regular
-    expression here (rating_keys.py computed those once, when the call was loaded).
-    calls_read: the caller built _bill_in_s with the scope."""
+    from rating_calls). Every call is a row of the persisted rating_calls: no call_legs, no
+    regular expression here (rating_keys.py computed those once, when the call was loaded)."""
     if scoped:
-        if not calls_read:
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_in_s AS
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_in_s AS
 SELECT rc.* FROM rating_calls rc SEMI JOIN _bill_scope s ON {_on("s", "rc")}
 WHERE true {bounds}""")  # noqa: S608 -- names and SQL fragments from code; values bound
         con.execute("CREATE OR REPLACE TEMP VIEW _bill_in AS SELECT * FROM _bill_in_s")
-        keys = "rating_keys k SEMI JOIN (SELECT DISTINCT kid FROM _bill_in) i ON i.kid = k.kid"
     else:  # every call: read the stored rows as they are
         con.execute("CREATE OR REPLACE TEMP VIEW _bill_in AS SELECT * FROM rating_calls")
-        keys = "rating_keys k"
+
+
+def _build_keys(con: duckdb.DuckDBPyConnection, scoped: bool) -> None:
+    """The keys of the calls of `_bill_in` with the company the directory gives them today
+    (`_bill_kc`)."""
+    keys = ("rating_keys k SEMI JOIN (SELECT DISTINCT kid FROM _bill_in) i ON i.kid = k.kid"
+            if scoped else "rating_keys k")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_kc AS
 SELECT k.kid, k.tenant, k.dir, k.gw, k.line, k.num, coalesce(op.organization, '') AS company,
   org.name AS company_name, op.extension AS extension
@@ -183,23 +186,24 @@ SELECT i.tenant, i.unique_id, i.leg_branch, ch.tariff_id, ch.dir AS direction, i
   i.yr, ch.company, ch.extension, ch.gw AS gateway, i.s AS billed_s, false AS other
 FROM _bill_in i JOIN _bill_choice ch ON ch.kid = i.kid AND i.day >= ch.d0 AND i.day < ch.d1"""
 
-# Pools whose running sums can change: those of the new rows and of the old rows of the scope.
-# A pool is `whole` when its tariff's every stored row is in the scope (_bill_whole: the
-# tariffs a re-rating took all the calls of): nothing of it precedes its first call in the scope
+# Pools whose running sums can change: those of the new rows and of the old rows of the scope,
+# but for the tariffs whose every stored row is in the scope (_bill_whole: the tariffs a
+# re-rating took all the calls of): nothing of such a pool precedes its first call in the scope
 # and no later call of it lies outside, so it has no prior use and no others to replay.
 _POOLS = """
 CREATE OR REPLACE TEMP TABLE _bill_pool AS
-SELECT tariff_id, tenant, company, yr, min(start_ts) AS t0,
-  tariff_id IN (SELECT id FROM _bill_whole) AS whole
-FROM (
+SELECT tariff_id, tenant, company, yr, min(start_ts) AS t0 FROM (
   SELECT r.tariff_id, r.tenant, r.company, r.yr, r.start_ts FROM _bill_rows r
   JOIN _bill_t t ON t.id = r.tariff_id AND t.dir = r.direction WHERE t.free_l > 0
+  {old}) p
+WHERE tariff_id NOT IN (SELECT id FROM _bill_whole)
+GROUP BY tariff_id, tenant, company, yr"""
+_POOLS_OLD = """
   UNION ALL
   SELECT cc.tariff_id, cc.tenant, cc.company, cc.yr, cc.start_ts FROM call_costs cc
   JOIN _bill_scope s ON {on}
   WHERE cc.method = 'tariff' {bounds} AND (cc.free_s > 0 OR cc.tariff_id IN (
-    SELECT id FROM billing_tariffs WHERE free_minutes > 0))) p
-GROUP BY tariff_id, tenant, company, yr"""
+    SELECT id FROM billing_tariffs WHERE free_minutes > 0))"""
 
 # What each pool had used before its first changed call (t0): those calls keep their values.
 # A pool already exhausted by then cannot move: its later calls keep free_s = 0 whatever the
@@ -211,7 +215,7 @@ WITH prior AS (
   FROM call_costs cc
   JOIN _bill_pool p ON p.tariff_id = cc.tariff_id AND p.tenant = cc.tenant AND p.company = cc.company
     AND p.yr = cc.yr AND cc.start_ts < p.t0
-  WHERE cc.method = 'tariff' AND NOT p.whole {years}
+  WHERE cc.method = 'tariff' {years}
   GROUP BY cc.tariff_id, cc.tenant, cc.company, cc.yr)
 SELECT p.*, coalesce(prior.used, 0) AS used, coalesce(t.free_l, 0) AS free_l
 FROM _bill_pool p
@@ -225,7 +229,7 @@ SELECT cc.tenant, cc.unique_id, cc.leg_branch, cc.tariff_id, cc.direction, cc.st
   cc.yr, cc.company, cc.extension, cc.gateway, cc.billed_s, true AS other
 FROM call_costs cc
 JOIN _bill_base p ON p.tariff_id = cc.tariff_id AND p.tenant = cc.tenant AND p.company = cc.company
-  AND p.yr = cc.yr AND p.used < p.free_l AND NOT p.whole AND cc.start_ts >= p.t0
+  AND p.yr = cc.yr AND p.used < p.free_l AND cc.start_ts >= p.t0
 WHERE cc.method = 'tariff' {years}
   AND NOT EXISTS (SELECT 1 FROM _bill_scope s WHERE {on})"""
 
@@ -309,39 +313,58 @@ def _years(con: duckdb.DuckDBPyConnection, pools: str) -> str:
     return f" AND cc.yr BETWEEN {int(y[0])} AND {int(y[1])}" if y[0] is not None else " AND false"
 
 
+@dataclass(frozen=True)
+class _Known:
+    """What the caller of _rate already knows of its scope; _rate skips finding it out.
+    calls_read: _bill_in_s holds the scope's rating_calls rows. keys_ready: _bill_cfg, _bill_t,
+    _bill_kc and _bill_choice hold every key of the scope, its choice already stored. whole:
+    the tariffs all of whose stored rows are in the scope. old_in_whole: every stored tariff
+    row of the scope's calls is one of theirs. stored: some call of the scope has a stored row
+    (None: look)."""
+
+    calls_read: bool = False
+    keys_ready: bool = False
+    whole: tuple[int, ...] = ()
+    old_in_whole: bool = False
+    stored: bool | None = None
+
+
 def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = True,
-          whole: list[int] | tuple[int, ...] = (), calls_read: bool = False,
-          stored: bool | None = None) -> dict[str, int]:
+          known: _Known = _Known()) -> dict[str, int]:
     """Rate the calls of _bill_scope (or every call) and write the changed rows. bound_old=False
     when a call's stored day may differ from its scope day (a re-ingested call whose start
-    changed): its old cost row is then looked up without the day bounds. `whole`: tariffs all
-    of whose stored rows are in the scope (their pools replay nothing outside it);
-    calls_read: the caller built _bill_in_s (the scope's rating_calls rows) with the scope;
-    stored=True: the caller knows some scope call has a stored row (None: look)."""
+    changed): its old cost row is then looked up without the day bounds."""
     rating_keys.ensure(con)
     run_id = con.execute("SELECT nextval('billing_run_seq')").fetchone()[0]
-    _prepare(con)
+    if not known.keys_ready:
+        _prepare(con)
     if not scoped:
         con.execute("CREATE OR REPLACE TEMP TABLE _bill_scope (tenant TEXT, unique_id TEXT, "
                     "leg_branch SMALLINT, day DATE)")
     # Constant day bounds of the scope: the scans of rating_calls and call_costs skip the row
     # groups outside them (zone maps; both tables are stored roughly in time order).
     lo, hi = con.execute("SELECT min(day), max(day) FROM _bill_scope").fetchone()
-    _build_inputs(con, scoped, _between("rc.day", lo, hi) if scoped else "", calls_read=calls_read)
-    _build_tariffs(con)
-    con.execute(_CHOICE)
-    _keep_choice(con, every_key=not scoped)
+    if not known.calls_read:
+        _build_inputs(con, scoped, _between("rc.day", lo, hi) if scoped else "")
+    else:
+        con.execute("CREATE OR REPLACE TEMP VIEW _bill_in AS SELECT * FROM _bill_in_s")
+    if not known.keys_ready:
+        _build_keys(con, scoped)
+        _build_tariffs(con)
+        con.execute(_CHOICE)
+        _keep_choice(con, every_key=not scoped)
     con.execute(_ROWS)
     if scoped:
         con.execute("CREATE OR REPLACE TEMP TABLE _bill_whole AS SELECT unnest(?::BIGINT[]) AS id",
-                    [list(whole)])
-        con.execute(_POOLS.format(on=_on("cc", "s"),
-                                  bounds=_between("cc.day", lo, hi) if bound_old else ""))
-        # the years of the pools that read stored rows outside the scope: their prior use
-        # (every pool but the whole ones), the later calls to replay (those with allowance left)
-        con.execute(_BASE.format(years=_years(con, "_bill_pool WHERE NOT whole")))
+                    [list(known.whole)])
+        old_pools = "" if known.old_in_whole else _POOLS_OLD.format(
+            on=_on("cc", "s"), bounds=_between("cc.day", lo, hi) if bound_old else "")
+        con.execute(_POOLS.format(old=old_pools))
+        # the years of the pools: their prior use, the later calls to replay (those with
+        # allowance left)
+        con.execute(_BASE.format(years=_years(con, "_bill_pool")))
         con.execute(_OTHERS.format(on=_on("s", "cc"), years=_years(
-            con, "_bill_base WHERE used < free_l AND NOT whole")))
+            con, "_bill_base WHERE used < free_l")))
         others = "UNION ALL SELECT * FROM _bill_others WHERE other"
         base = "SELECT tariff_id, tenant, company, yr, used FROM _bill_base"
     else:
@@ -372,7 +395,7 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
                     f"_bill_others a ON {_on('a', 'cc')} WHERE cc.method = 'tariff' {bounds}")
     else:
         old = f"SELECT rowid AS orow, {VALUE_COLS} FROM call_costs"  # noqa: S608 -- names and SQL fragments from code; values bound
-    written, deleted = _write(con, old, new, run_id, stored)
+    written, deleted = _write(con, old, new, run_id, known.stored)
     rated = con.execute("SELECT count(*) FROM _bill_in").fetchone()[0]
     _drop(con)
     return {"run_id": run_id, "calls": rated, "written": written, "deleted": deleted}
@@ -506,16 +529,22 @@ ANTI JOIN _bill_in_s i ON {_on("i", "cc")}
 WHERE cc.method = 'tariff' AND cc.tariff_id IN ({ids})""")  # noqa: S608 -- names and SQL fragments from code; values bound
     con.execute("CREATE OR REPLACE TEMP TABLE _bill_scope AS SELECT tenant, unique_id, leg_branch, "
                 "day FROM _bill_in_s UNION ALL SELECT * FROM _bill_extra")
-    if con.execute("SELECT count(*) FROM _bill_extra").fetchone()[0]:
+    extra = con.execute("SELECT count(*) FROM _bill_extra").fetchone()[0]
+    if extra:
         con.execute(f"INSERT INTO _bill_in_s SELECT rc.* FROM rating_calls rc "  # noqa: S608 -- names and SQL fragments from code; values bound
                     f"SEMI JOIN _bill_extra e ON {_on('e', 'rc')}")
-    stored = con.execute(f"SELECT EXISTS (SELECT 1 FROM call_costs WHERE method = 'tariff' "  # noqa: S608 -- names and SQL fragments from code; values bound
-                         f"AND tariff_id IN ({ids}))").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM call_costs WHERE method = 'tariff' "  # noqa: S608 -- names and SQL fragments from code; values bound
+                       f"AND tariff_id IN ({ids})").fetchone()[0]
+    calls = con.execute("SELECT count(*) FROM _bill_scope").fetchone()[0]
     for t in ("_bill_moved", "_bill_extra"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
-    # the scope holds every stored row of the changed tariffs; when they have any, the scope
-    # has stored rows
-    return _rate(con, scoped=True, whole=tariff_ids, calls_read=True, stored=stored or None)
+    # The scope holds every stored row of the changed tariffs (whole); when it has as many
+    # calls as they have rows, each of its calls has its stored tariff row among them (a call
+    # has one), and when they have any, it has stored rows. Without extra calls, its keys are
+    # among the ones whose choice was just computed and stored.
+    return _rate(con, scoped=True, known=_Known(
+        calls_read=True, keys_ready=not extra, whole=tuple(tariff_ids),
+        old_in_whole=rows == calls, stored=True if rows else None))
 
 
 _REPRICE = """

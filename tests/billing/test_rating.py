@@ -191,3 +191,27 @@ def test_allowance_edit_replays_the_pools_it_takes_calls_from(con):
     con.execute("DELETE FROM call_costs")
     rate(con)
     assert con.execute("SELECT * EXCLUDE (run_id) FROM call_costs ORDER BY ALL").fetchall() == kept
+
+
+def test_edit_rerates_the_calls_it_rated_under_a_key_since_chosen_otherwise(con):
+    """A call keeps the tariff it was rated with while its key's stored choice moves on (the
+    directory moved its operator to another company, then a new call of the same key was
+    rated): an edit of that tariff re-rates it too (an extra call of the scope, outside the
+    days whose choice moves), as a full rating would."""
+    a = add_call(con, start="2022-03-01 10:00:00", bill=100)
+    base = tariffs.add_tariff(con, description="base", valid_from="2022-01-01", rate_out="0.5")
+    acme = tariffs.add_tariff(con, description="acme", valid_from="2022-01-01", company="ACME",
+                              rate_out="0.3", free_minutes=1)
+    assert costs(con)[a][0] == acme
+    con.execute("UPDATE operators SET organization = 'NEXT' WHERE extension = '201'")
+    b = add_call(con, start="2022-03-02 10:00:00", bill=100, batch=2)
+    con.execute("BEGIN TRANSACTION")
+    rating.rate_batch(con, 2)
+    con.execute("COMMIT")
+    assert (costs(con)[a][0], costs(con)[b][0]) == (acme, base)
+    tariffs.update_tariff(con, acme, rate_out="0.35", free_minutes=2)
+    assert (costs(con)[a][0], costs(con)[b][0]) == (base, base)
+    kept = con.execute("SELECT * EXCLUDE (run_id) FROM call_costs ORDER BY ALL").fetchall()
+    con.execute("DELETE FROM call_costs")
+    rate(con)
+    assert con.execute("SELECT * EXCLUDE (run_id) FROM call_costs ORDER BY ALL").fetchall() == kept
