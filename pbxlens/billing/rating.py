@@ -388,8 +388,16 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
         bounds = _between("cc.day", lo, hi2) if bound_old else ""
         # (equality joins only: a condition on the method in the ON clause made it a nested
         # loop, minutes on 10M calls)
-        old = (f"SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN _bill_scope a "  # noqa: S608 -- names and SQL fragments from code; values bound
-               f"ON {_on('a', 'cc')} WHERE true {bounds}")
+        if known.old_in_whole:
+            # their tariff rows are the rows of the whole tariffs: read by tariff (the scan
+            # skips every other row), only the profile rows are looked up by call
+            old = (f"SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc "  # noqa: S608 -- names and SQL fragments from code; values bound
+                   f"WHERE cc.method = 'tariff' AND cc.tariff_id IN (SELECT id FROM _bill_whole) {bounds} "
+                   f"UNION ALL SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN "
+                   f"_bill_scope a ON {_on('a', 'cc')} WHERE cc.method = 'profile' {bounds}")
+        else:
+            old = (f"SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN _bill_scope a "  # noqa: S608 -- names and SQL fragments from code; values bound
+                   f"ON {_on('a', 'cc')} WHERE true {bounds}")
         if top is not None:
             old += (f" UNION ALL SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN "  # noqa: S608 -- names and SQL fragments from code; values bound
                     f"_bill_others a ON {_on('a', 'cc')} WHERE cc.method = 'tariff' {bounds}")
