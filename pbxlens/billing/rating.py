@@ -353,6 +353,11 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
         _build_tariffs(con)
         con.execute(_CHOICE)
         _keep_choice(con, every_key=not scoped)
+    elif scoped:  # the caller's keys may be many more than the scope's: keep the scope's
+        con.execute("CREATE OR REPLACE TEMP TABLE _bill_kc AS SELECT k.* FROM _bill_kc k "
+                    "SEMI JOIN (SELECT DISTINCT kid FROM _bill_in) i ON i.kid = k.kid")
+        con.execute("CREATE OR REPLACE TEMP TABLE _bill_choice AS SELECT c.* FROM _bill_choice c "
+                    "SEMI JOIN _bill_kc k ON k.kid = c.kid")
     con.execute(_ROWS)
     if scoped:
         con.execute("CREATE OR REPLACE TEMP TABLE _bill_whole AS SELECT unnest(?::BIGINT[]) AS id",
