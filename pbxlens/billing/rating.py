@@ -29,12 +29,14 @@ Money is integer hundred-thousandths inside the SQL (exact), DECIMAL(18,5) in th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 
 from pbxlens.billing import rating_keys
 
 SCRATCH = ("_bill_cfg", "_bill_scope", "_bill_in_s", "_bill_t", "_bill_kc", "_bill_choice",
-           "_bill_pool", "_bill_base", "_bill_others", "_bill_diff")
+           "_bill_whole", "_bill_pool", "_bill_base", "_bill_others", "_bill_diff")
 
 VALUE_COLS = ("tenant, unique_id, leg_branch, method, tariff_id, profile_id, rule_id, direction, "
               "start_ts, day, yr, company, extension, gateway, billed_s, free_s, charged_s, cost, "
@@ -93,18 +95,22 @@ def _between(col: str, lo, hi) -> str:
 
 def _build_inputs(con: duckdb.DuckDBPyConnection, scoped: bool, bounds: str = "") -> None:
     """The ratable calls of the scope (`_bill_in`: call, kid, start, day, year, billed seconds,
-    from rating_calls) and their keys with the company the directory gives them today
-    (`_bill_kc`). Every call is a row of the persisted rating_calls: no call_legs, no regular
-    expression here (rating_keys.py computed those once, when the call was loaded)."""
+    from rating_calls). Every call is a row of the persisted rating_calls: no call_legs, no
+    regular expression here (rating_keys.py computed those once, when the call was loaded)."""
     if scoped:
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_in_s AS
 SELECT rc.* FROM rating_calls rc SEMI JOIN _bill_scope s ON {_on("s", "rc")}
 WHERE true {bounds}""")  # noqa: S608 -- names and SQL fragments from code; values bound
         con.execute("CREATE OR REPLACE TEMP VIEW _bill_in AS SELECT * FROM _bill_in_s")
-        keys = "rating_keys k SEMI JOIN (SELECT DISTINCT kid FROM _bill_in) i ON i.kid = k.kid"
     else:  # every call: read the stored rows as they are
         con.execute("CREATE OR REPLACE TEMP VIEW _bill_in AS SELECT * FROM rating_calls")
-        keys = "rating_keys k"
+
+
+def _build_keys(con: duckdb.DuckDBPyConnection, scoped: bool) -> None:
+    """The keys of the calls of `_bill_in` with the company the directory gives them today
+    (`_bill_kc`)."""
+    keys = ("rating_keys k SEMI JOIN (SELECT DISTINCT kid FROM _bill_in) i ON i.kid = k.kid"
+            if scoped else "rating_keys k")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_kc AS
 SELECT k.kid, k.tenant, k.dir, k.gw, k.line, k.num, coalesce(op.organization, '') AS company,
   org.name AS company_name, op.extension AS extension
@@ -180,18 +186,24 @@ SELECT i.tenant, i.unique_id, i.leg_branch, ch.tariff_id, ch.dir AS direction, i
   i.yr, ch.company, ch.extension, ch.gw AS gateway, i.s AS billed_s, false AS other
 FROM _bill_in i JOIN _bill_choice ch ON ch.kid = i.kid AND i.day >= ch.d0 AND i.day < ch.d1"""
 
-# Pools whose running sums can change: those of the new rows and of the old rows of the scope.
+# Pools whose running sums can change: those of the new rows and of the old rows of the scope,
+# but for the tariffs whose every stored row is in the scope (_bill_whole: the tariffs a
+# re-rating took all the calls of): nothing of such a pool precedes its first call in the scope
+# and no later call of it lies outside, so it has no prior use and no others to replay.
 _POOLS = """
 CREATE OR REPLACE TEMP TABLE _bill_pool AS
 SELECT tariff_id, tenant, company, yr, min(start_ts) AS t0 FROM (
   SELECT r.tariff_id, r.tenant, r.company, r.yr, r.start_ts FROM _bill_rows r
   JOIN _bill_t t ON t.id = r.tariff_id AND t.dir = r.direction WHERE t.free_l > 0
+  {old}) p
+WHERE tariff_id NOT IN (SELECT id FROM _bill_whole)
+GROUP BY tariff_id, tenant, company, yr"""
+_POOLS_OLD = """
   UNION ALL
   SELECT cc.tariff_id, cc.tenant, cc.company, cc.yr, cc.start_ts FROM call_costs cc
   JOIN _bill_scope s ON {on}
   WHERE cc.method = 'tariff' {bounds} AND (cc.free_s > 0 OR cc.tariff_id IN (
-    SELECT id FROM billing_tariffs WHERE free_minutes > 0))) p
-GROUP BY tariff_id, tenant, company, yr"""
+    SELECT id FROM billing_tariffs WHERE free_minutes > 0))"""
 
 # What each pool had used before its first changed call (t0): those calls keep their values.
 # A pool already exhausted by then cannot move: its later calls keep free_s = 0 whatever the
@@ -294,31 +306,70 @@ SELECT tenant, unique_id, leg_branch, 'profile' AS method, CAST(NULL AS BIGINT) 
 FROM c"""
 
 
-def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = True) -> dict[str, int]:
+def _years(con: duckdb.DuckDBPyConnection, pools: str) -> str:
+    """A constant range of years (from the store) of these pools, for zone-map pruning; none:
+    a false condition (the scan is skipped)."""
+    y = con.execute(f"SELECT min(yr), max(yr) FROM {pools}").fetchone()  # noqa: S608 -- names and SQL fragments from code; values bound
+    return f" AND cc.yr BETWEEN {int(y[0])} AND {int(y[1])}" if y[0] is not None else " AND false"
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the caller of _rate already knows of its scope; _rate skips finding it out.
+    calls_read: _bill_in_s holds the scope's rating_calls rows. keys_ready: _bill_cfg, _bill_t,
+    _bill_kc and _bill_choice hold every key of the scope, its choice already stored. whole:
+    the tariffs all of whose stored rows are in the scope. old_in_whole: every stored tariff
+    row of the scope's calls is one of theirs. stored: some call of the scope has a stored row
+    (None: look)."""
+
+    calls_read: bool = False
+    keys_ready: bool = False
+    whole: tuple[int, ...] = ()
+    old_in_whole: bool = False
+    stored: bool | None = None
+
+
+def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = True,
+          known: _Known = _Known()) -> dict[str, int]:
     """Rate the calls of _bill_scope (or every call) and write the changed rows. bound_old=False
     when a call's stored day may differ from its scope day (a re-ingested call whose start
     changed): its old cost row is then looked up without the day bounds."""
     rating_keys.ensure(con)
     run_id = con.execute("SELECT nextval('billing_run_seq')").fetchone()[0]
-    _prepare(con)
+    if not known.keys_ready:
+        _prepare(con)
     if not scoped:
         con.execute("CREATE OR REPLACE TEMP TABLE _bill_scope (tenant TEXT, unique_id TEXT, "
                     "leg_branch SMALLINT, day DATE)")
     # Constant day bounds of the scope: the scans of rating_calls and call_costs skip the row
     # groups outside them (zone maps; both tables are stored roughly in time order).
     lo, hi = con.execute("SELECT min(day), max(day) FROM _bill_scope").fetchone()
-    _build_inputs(con, scoped, _between("rc.day", lo, hi) if scoped else "")
-    _build_tariffs(con)
-    con.execute(_CHOICE)
-    _keep_choice(con, every_key=not scoped)
+    if not known.calls_read:
+        _build_inputs(con, scoped, _between("rc.day", lo, hi) if scoped else "")
+    else:
+        con.execute("CREATE OR REPLACE TEMP VIEW _bill_in AS SELECT * FROM _bill_in_s")
+    if not known.keys_ready:
+        _build_keys(con, scoped)
+        _build_tariffs(con)
+        con.execute(_CHOICE)
+        _keep_choice(con, every_key=not scoped)
+    elif scoped:  # the caller's keys may be many more than the scope's: keep the scope's
+        con.execute("CREATE OR REPLACE TEMP TABLE _bill_kc AS SELECT k.* FROM _bill_kc k "
+                    "SEMI JOIN (SELECT DISTINCT kid FROM _bill_in) i ON i.kid = k.kid")
+        con.execute("CREATE OR REPLACE TEMP TABLE _bill_choice AS SELECT c.* FROM _bill_choice c "
+                    "SEMI JOIN _bill_kc k ON k.kid = c.kid")
     con.execute(_ROWS)
     if scoped:
-        con.execute(_POOLS.format(on=_on("cc", "s"),
-                                  bounds=_between("cc.day", lo, hi) if bound_old else ""))
-        y = con.execute("SELECT min(yr), max(yr) FROM _bill_pool").fetchone()
-        years = f" AND cc.yr BETWEEN {int(y[0])} AND {int(y[1])}" if y[0] is not None else " AND false"
-        con.execute(_BASE.format(years=years))
-        con.execute(_OTHERS.format(on=_on("s", "cc"), years=years))
+        con.execute("CREATE OR REPLACE TEMP TABLE _bill_whole AS SELECT unnest(?::BIGINT[]) AS id",
+                    [list(known.whole)])
+        old_pools = "" if known.old_in_whole else _POOLS_OLD.format(
+            on=_on("cc", "s"), bounds=_between("cc.day", lo, hi) if bound_old else "")
+        con.execute(_POOLS.format(old=old_pools))
+        # the years of the pools: their prior use, the later calls to replay (those with
+        # allowance left)
+        con.execute(_BASE.format(years=_years(con, "_bill_pool")))
+        con.execute(_OTHERS.format(on=_on("s", "cc"), years=_years(
+            con, "_bill_base WHERE used < free_l")))
         others = "UNION ALL SELECT * FROM _bill_others WHERE other"
         base = "SELECT tariff_id, tenant, company, yr, used FROM _bill_base"
     else:
@@ -342,39 +393,58 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
         bounds = _between("cc.day", lo, hi2) if bound_old else ""
         # (equality joins only: a condition on the method in the ON clause made it a nested
         # loop, minutes on 10M calls)
-        old = (f"SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN _bill_scope a "  # noqa: S608 -- names and SQL fragments from code; values bound
-               f"ON {_on('a', 'cc')} WHERE true {bounds}")
+        if known.old_in_whole:
+            # their tariff rows are the rows of the whole tariffs: read by tariff (the scan
+            # skips every other row), only the profile rows are looked up by call
+            old = (f"SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc "  # noqa: S608 -- names and SQL fragments from code; values bound
+                   f"WHERE cc.method = 'tariff' AND cc.tariff_id IN (SELECT id FROM _bill_whole) {bounds} "
+                   f"UNION ALL SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN "
+                   f"_bill_scope a ON {_on('a', 'cc')} WHERE cc.method = 'profile' {bounds}")
+        else:
+            old = (f"SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN _bill_scope a "  # noqa: S608 -- names and SQL fragments from code; values bound
+                   f"ON {_on('a', 'cc')} WHERE true {bounds}")
         if top is not None:
             old += (f" UNION ALL SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN "  # noqa: S608 -- names and SQL fragments from code; values bound
                     f"_bill_others a ON {_on('a', 'cc')} WHERE cc.method = 'tariff' {bounds}")
     else:
         old = f"SELECT rowid AS orow, {VALUE_COLS} FROM call_costs"  # noqa: S608 -- names and SQL fragments from code; values bound
-    written, deleted = _write(con, old, new, run_id)
+    written, deleted = _write(con, old, new, run_id, known.stored)
     rated = con.execute("SELECT count(*) FROM _bill_in").fetchone()[0]
     _drop(con)
     return {"run_id": run_id, "calls": rated, "written": written, "deleted": deleted}
 
 
-def _write(con: duckdb.DuckDBPyConnection, old: str, new: str, run_id: int) -> tuple[int, int]:
+def _write(con: duckdb.DuckDBPyConnection, old: str, new: str, run_id: int,
+           stored: bool | None = None) -> tuple[int, int]:
     """Replace the old rows of the scope by the new ones, touching only what changed: rows are
     matched on their key (one hash join), compared column by column; nothing old -> one insert
-    (the first rating of a store, a batch of new calls, writes without comparing)."""
-    if not con.execute(f"SELECT EXISTS ({old})").fetchone()[0]:
+    (the first rating of a store, a batch of new calls, writes without comparing). stored:
+    whether there are old rows, when the caller knows (None: look)."""
+    if stored is None:
+        stored = con.execute(f"SELECT EXISTS ({old})").fetchone()[0]
+    if not stored:
         n = con.execute(f"INSERT INTO call_costs SELECT {VALUE_COLS}, ? FROM ({new})",  # noqa: S608 -- names and SQL fragments from code; values bound
                         [run_id]).fetchone()[0]
         return n, 0
     keys = (*KEY, "method")
-    differs = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in VALUE_COLS.replace(" ", "").split(",")
-                          if c not in keys)
+    cols = [c for c in VALUE_COLS.replace(" ", "").split(",") if c not in keys]
+    differs = " OR ".join(f"o.{c} IS DISTINCT FROM n.{c}" for c in cols)
+    # bit i of `changed` set: the row's column cols[i] changes (computed on the kept rows only)
+    mask = " + ".join(f"CAST(o.{c} IS DISTINCT FROM n.{c} AS INTEGER) * {1 << i}"
+                      for i, c in enumerate(cols))
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_diff AS
-SELECT o.orow, n.unique_id IS NOT NULL AS has_new, n.* FROM ({old}) o
+SELECT o.orow, n.unique_id IS NOT NULL AS has_new, {mask} AS changed, n.* FROM ({old}) o
 FULL JOIN ({new}) n ON {_on('o', 'n', keys)}
 WHERE o.orow IS NULL OR n.unique_id IS NULL OR {differs}""")  # noqa: S608 -- names and SQL fragments from code; values bound
     # a changed row is updated in place (about half the time of a delete and an insert); it
-    # counts as deleted and written, as a row that goes or comes
-    sets = ", ".join(f"{c} = d.{c}" for c in VALUE_COLS.replace(" ", "").split(",") if c not in keys)
-    changed = con.execute(f"UPDATE call_costs SET {sets}, run_id = ? FROM _bill_diff d "  # noqa: S608 -- names and SQL fragments from code; values bound
-                          "WHERE call_costs.rowid = d.orow AND d.has_new", [run_id]).fetchone()[0]
+    # counts as deleted and written, as a row that goes or comes. Only the columns some row
+    # changes are set: an update's cost grows with its columns (a new allowance changes 4 of 15)
+    bits = con.execute("SELECT bit_or(changed) FROM _bill_diff "
+                       "WHERE orow IS NOT NULL AND has_new").fetchone()[0] or 0
+    sets = ", ".join(f"{c} = d.{c}" for i, c in enumerate(cols) if bits >> i & 1)
+    changed = 0 if not bits else con.execute(
+        f"UPDATE call_costs SET {sets}, run_id = ? FROM _bill_diff d "  # noqa: S608 -- names and SQL fragments from code; values bound
+        "WHERE call_costs.rowid = d.orow AND d.has_new", [run_id]).fetchone()[0]
     gone = con.execute("DELETE FROM call_costs WHERE rowid IN (SELECT orow FROM _bill_diff "
                        "WHERE orow IS NOT NULL AND NOT has_new)").fetchone()[0]
     came = con.execute(f"INSERT INTO call_costs SELECT {VALUE_COLS}, ? FROM _bill_diff "  # noqa: S608 -- names and SQL fragments from code; values bound
@@ -460,14 +530,34 @@ SELECT k.* FROM _bill_kc k SEMI JOIN (
     con.execute(_CHOICE)
     con.execute(_MOVED.format(ids=ids))
     _keep_choice(con, every_key=False)
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_scope AS
-SELECT tenant, unique_id, leg_branch, day FROM call_costs
-WHERE method = 'tariff' AND tariff_id IN ({ids})
-UNION
-SELECT rc.tenant, rc.unique_id, rc.leg_branch, rc.day FROM rating_calls rc
-JOIN _bill_moved m ON m.kid = rc.kid AND rc.day >= m.x0 AND rc.day < m.x1""")  # noqa: S608 -- names and SQL fragments from code; values bound
-    con.execute("DROP TABLE IF EXISTS _bill_moved")
-    return _rate(con, scoped=True)
+    # The scope: the calls of the moved days, read from rating_calls once as the calls to rate,
+    # and the calls the changed tariffs rated that they miss (_bill_extra, normally none: a
+    # call whose key's choice changed since its rating, or no longer ratable).
+    con.execute("""CREATE OR REPLACE TEMP TABLE _bill_in_s AS
+SELECT rc.* FROM rating_calls rc
+JOIN _bill_moved m ON m.kid = rc.kid AND rc.day >= m.x0 AND rc.day < m.x1""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_extra AS
+SELECT cc.tenant, cc.unique_id, cc.leg_branch, cc.day FROM call_costs cc
+ANTI JOIN _bill_in_s i ON {_on("i", "cc")}
+WHERE cc.method = 'tariff' AND cc.tariff_id IN ({ids})""")  # noqa: S608 -- names and SQL fragments from code; values bound
+    con.execute("CREATE OR REPLACE TEMP TABLE _bill_scope AS SELECT tenant, unique_id, leg_branch, "
+                "day FROM _bill_in_s UNION ALL SELECT * FROM _bill_extra")
+    extra = con.execute("SELECT count(*) FROM _bill_extra").fetchone()[0]
+    if extra:
+        con.execute(f"INSERT INTO _bill_in_s SELECT rc.* FROM rating_calls rc "  # noqa: S608 -- names and SQL fragments from code; values bound
+                    f"SEMI JOIN _bill_extra e ON {_on('e', 'rc')}")
+    rows = con.execute(f"SELECT count(*) FROM call_costs WHERE method = 'tariff' "  # noqa: S608 -- names and SQL fragments from code; values bound
+                       f"AND tariff_id IN ({ids})").fetchone()[0]
+    calls = con.execute("SELECT count(*) FROM _bill_scope").fetchone()[0]
+    for t in ("_bill_moved", "_bill_extra"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    # The scope holds every stored row of the changed tariffs (whole); when it has as many
+    # calls as they have rows, each of its calls has its stored tariff row among them (a call
+    # has one), and when they have any, it has stored rows. Without extra calls, its keys are
+    # among the ones whose choice was just computed and stored.
+    return _rate(con, scoped=True, known=_Known(
+        calls_read=True, keys_ready=not extra, whole=tuple(tariff_ids),
+        old_in_whole=rows == calls, stored=True if rows else None))
 
 
 _REPRICE = """

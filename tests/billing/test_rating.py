@@ -164,3 +164,54 @@ def test_price_edit_reprices_its_calls_in_place(con):
     con.execute("DELETE FROM call_costs")
     rate(con)
     assert con.execute("SELECT * EXCLUDE (run_id) FROM call_costs ORDER BY ALL").fetchall() == kept
+
+
+def test_allowance_edit_replays_the_pools_it_takes_calls_from(con):
+    """An edit of a tariff's validity and allowance (the general path): the edited tariff's
+    pools hold all its calls (nothing before or after them to replay), the pool it takes a
+    call from replays its later calls; equal to a full rating."""
+    a = add_call(con, start="2022-02-01 10:00:00", bill=50, number="3331234567")
+    b = add_call(con, start="2022-03-01 10:00:00", bill=50)
+    c_ = add_call(con, start="2022-04-01 10:00:00", bill=50)
+    m = add_call(con, start="2022-07-01 10:00:00", bill=100, number="3339876543")
+    tariffs.add_tariff(con, description="free", valid_from="2022-01-01", rate_out="0.6",
+                       free_minutes=1)
+    mob = tariffs.add_tariff(con, description="mob", valid_from="2022-06-01", prefix="3",
+                             rate_out="1", free_minutes=1)
+    c = costs(con)
+    assert (c[a][3], c[b][3], c[c_][3], c[m][3]) == (50, 10, 0, 60)
+    tariffs.update_tariff(con, mob, valid_from="2022-01-01", free_minutes=2)
+    run = con.execute("SELECT max(run_id) FROM call_costs").fetchone()[0]
+    assert {r[0] for r in con.execute("SELECT unique_id FROM call_costs WHERE run_id = ?",
+                                      [run]).fetchall()} == {a, b, c_, m}
+    c = costs(con)
+    assert (c[a][0], c[a][3], c[m][3]) == (mob, 50, 70)  # mob's pool: 120 s from February
+    assert (c[b][3], c[c_][3]) == (50, 10)  # free's pool replayed without the moved call
+    kept = con.execute("SELECT * EXCLUDE (run_id) FROM call_costs ORDER BY ALL").fetchall()
+    con.execute("DELETE FROM call_costs")
+    rate(con)
+    assert con.execute("SELECT * EXCLUDE (run_id) FROM call_costs ORDER BY ALL").fetchall() == kept
+
+
+def test_edit_rerates_the_calls_it_rated_under_a_key_since_chosen_otherwise(con):
+    """A call keeps the tariff it was rated with while its key's stored choice moves on (the
+    directory moved its operator to another company, then a new call of the same key was
+    rated): an edit of that tariff re-rates it too (an extra call of the scope, outside the
+    days whose choice moves), as a full rating would."""
+    a = add_call(con, start="2022-03-01 10:00:00", bill=100)
+    base = tariffs.add_tariff(con, description="base", valid_from="2022-01-01", rate_out="0.5")
+    acme = tariffs.add_tariff(con, description="acme", valid_from="2022-01-01", company="ACME",
+                              rate_out="0.3", free_minutes=1)
+    assert costs(con)[a][0] == acme
+    con.execute("UPDATE operators SET organization = 'NEXT' WHERE extension = '201'")
+    b = add_call(con, start="2022-03-02 10:00:00", bill=100, batch=2)
+    con.execute("BEGIN TRANSACTION")
+    rating.rate_batch(con, 2)
+    con.execute("COMMIT")
+    assert (costs(con)[a][0], costs(con)[b][0]) == (acme, base)
+    tariffs.update_tariff(con, acme, rate_out="0.35", free_minutes=2)
+    assert (costs(con)[a][0], costs(con)[b][0]) == (base, base)
+    kept = con.execute("SELECT * EXCLUDE (run_id) FROM call_costs ORDER BY ALL").fetchall()
+    con.execute("DELETE FROM call_costs")
+    rate(con)
+    assert con.execute("SELECT * EXCLUDE (run_id) FROM call_costs ORDER BY ALL").fetchall() == kept
