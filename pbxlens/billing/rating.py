@@ -385,33 +385,39 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
     profile_sql = _PROFILE_NEW.format(cf=_units("r.connection_fee"), nf=_units("r.next_fee"),
                                       cost=_money("cost_u"))
     new = f"SELECT * FROM ({tariff_sql}) UNION ALL SELECT * FROM ({profile_sql})"  # noqa: S608 -- names and SQL fragments from code; values bound
-    if scoped:
-        # the old rows: every row of the scope's calls, and the tariff rows of the later calls
-        # of their pools (disjoint sets)
-        top = con.execute("SELECT max(day) FROM _bill_others WHERE other").fetchone()[0]
-        hi2 = max(d for d in (hi, top) if d is not None) if (hi or top) else None
-        bounds = _between("cc.day", lo, hi2) if bound_old else ""
-        # (equality joins only: a condition on the method in the ON clause made it a nested
-        # loop, minutes on 10M calls)
-        if known.old_in_whole:
-            # their tariff rows are the rows of the whole tariffs: read by tariff (the scan
-            # skips every other row), only the profile rows are looked up by call
-            old = (f"SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc "  # noqa: S608 -- names and SQL fragments from code; values bound
-                   f"WHERE cc.method = 'tariff' AND cc.tariff_id IN (SELECT id FROM _bill_whole) {bounds} "
-                   f"UNION ALL SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN "
-                   f"_bill_scope a ON {_on('a', 'cc')} WHERE cc.method = 'profile' {bounds}")
-        else:
-            old = (f"SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN _bill_scope a "  # noqa: S608 -- names and SQL fragments from code; values bound
-                   f"ON {_on('a', 'cc')} WHERE true {bounds}")
-        if top is not None:
-            old += (f" UNION ALL SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN "  # noqa: S608 -- names and SQL fragments from code; values bound
-                    f"_bill_others a ON {_on('a', 'cc')} WHERE cc.method = 'tariff' {bounds}")
-    else:
-        old = f"SELECT rowid AS orow, {VALUE_COLS} FROM call_costs"  # noqa: S608 -- names and SQL fragments from code; values bound
+    old = _old_rows(con, scoped, known, lo, hi, bound_old)
     written, deleted = _write(con, old, new, run_id, known.stored)
     rated = con.execute("SELECT count(*) FROM _bill_in").fetchone()[0]
     _drop(con)
     return {"run_id": run_id, "calls": rated, "written": written, "deleted": deleted}
+
+
+def _old_rows(con: duckdb.DuckDBPyConnection, scoped: bool, known: _Known, lo, hi,
+              bound_old: bool) -> str:
+    """The SELECT of the stored rows the new ones replace (with their rowid, `orow`): every
+    row of the scope's calls, and the tariff rows of the later calls of their pools (disjoint
+    sets); without a scope, every row."""
+    if not scoped:
+        return f"SELECT rowid AS orow, {VALUE_COLS} FROM call_costs"  # noqa: S608 -- names and SQL fragments from code; values bound
+    top = con.execute("SELECT max(day) FROM _bill_others WHERE other").fetchone()[0]
+    hi2 = max(d for d in (hi, top) if d is not None) if (hi or top) else None
+    bounds = _between("cc.day", lo, hi2) if bound_old else ""
+    # (equality joins only: a condition on the method in the ON clause made it a nested
+    # loop, minutes on 10M calls)
+    if known.old_in_whole:
+        # their tariff rows are the rows of the whole tariffs: read by tariff (the scan
+        # skips every other row), only the profile rows are looked up by call
+        old = (f"SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc "  # noqa: S608 -- names and SQL fragments from code; values bound
+               f"WHERE cc.method = 'tariff' AND cc.tariff_id IN (SELECT id FROM _bill_whole) {bounds} "
+               f"UNION ALL SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN "
+               f"_bill_scope a ON {_on('a', 'cc')} WHERE cc.method = 'profile' {bounds}")
+    else:
+        old = (f"SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN _bill_scope a "  # noqa: S608 -- names and SQL fragments from code; values bound
+               f"ON {_on('a', 'cc')} WHERE true {bounds}")
+    if top is not None:
+        old += (f" UNION ALL SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN "  # noqa: S608 -- names and SQL fragments from code; values bound
+                f"_bill_others a ON {_on('a', 'cc')} WHERE cc.method = 'tariff' {bounds}")
+    return old
 
 
 def _write(con: duckdb.DuckDBPyConnection, old: str, new: str, run_id: int,
