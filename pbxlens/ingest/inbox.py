@@ -236,11 +236,9 @@ def _apply_live_state(conn: sa.Connection, events: list[dict], now: datetime) ->
     back, and `_commit_live` commits it again without the live state."""
     try:
         live_state.apply(conn, events, now)
-    except sa.exc.DBAPIError as exc:
-        if ops.is_unavailable(exc) or exc.connection_invalidated:
-            raise
-        raise _LiveStateFault(len(events), exc) from exc
     except Exception as exc:
+        if ops.is_unavailable(exc):  # the store, not the live state: the commit fails
+            raise
         raise _LiveStateFault(len(events), exc) from exc
 
 
