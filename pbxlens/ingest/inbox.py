@@ -35,6 +35,7 @@ INBOX_LOCK = 0x70627869  # "pbxi": the advisory lock that orders inbox commits o
 MAX_BATCH_ROWS = 5_000
 LIVE_EVENTS = frozenset(live_calls.TRACKED) | live_state.TRACKED
 COMMIT_TIMEOUT_S = 10.0
+MOVED_KEY = "inbox_moved_upto"  # ops_meta: the highest inbox id known to be in DuckDB
 
 
 def _iso(v: object) -> str:
@@ -254,12 +255,17 @@ def checkpoint(engine: sa.Engine) -> None:
         raw.close()
 
 
+def moved_upto(conn: sa.Connection) -> int:
+    """The highest inbox id known to be in DuckDB (0: none); the mover records it."""
+    return int(ops.meta_get(conn, MOVED_KEY) or 0)
+
+
 def backlog(engine: sa.Engine) -> dict:
     """Inbox rows not yet in DuckDB: how many, and how old the oldest is (seconds)."""
     t = schema.event_inbox
-    with ops.unavailable_as_error(engine), engine.connect() as conn:
+    with ops.reading(engine) as conn:
         n, oldest = conn.execute(sa.select(sa.func.count(), sa.func.min(t.c.received_at))
-                                 .where(t.c.moved_at.is_(None))).one()
+                                 .where(t.c.id > moved_upto(conn))).one()
     if isinstance(oldest, str):  # SQLite's min() over the text column loses the type
         oldest = datetime.fromisoformat(oldest).replace(tzinfo=UTC)
     age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0

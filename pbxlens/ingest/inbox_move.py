@@ -7,9 +7,9 @@ One move, one DuckDB transaction: the pending inbox rows (by id, above the water
 table (the payloads unnested by DuckDB from an Arrow table; ON CONFLICT DO NOTHING on the
 natural keys, so a resent event is stored once), rejected bodies go to `quarantine`, with the
 batch's `ingest_batches` row and the new watermark (the highest inbox id moved,
-`inbox_watermarks`). Only then are the rows marked moved in the operations store: a crash
-between the two commits finds the watermark already past them, marks them, and moves nothing
-twice.
+`inbox_watermarks`). Only then is the watermark recorded in the operations store (one row,
+`ops_meta.inbox_moved_upto`, which the backlog and the pruning read): a crash between the two
+commits finds DuckDB's watermark already past the rows, records it, and moves nothing twice.
 
 What the new rows imply (agent activity facts, missed-call reconciliation) is the post-batch
 pipeline's (`pbxlens.pipeline`): one `main`-lane job (`follow_up`) runs the steps the moved
@@ -103,7 +103,7 @@ def _pending(engine: sa.Engine, after: int, limit: int) -> pa.Table:
     """The next inbox rows above `after`: at most `limit`, and no more than MOVE_EVENTS rows
     of theirs (the sizes are read first, the payloads only up to that cut)."""
     t = schema.event_inbox
-    with ops.unavailable_as_error(engine), engine.connect() as conn:
+    with ops.reading(engine) as conn:  # on SQLite a deferred BEGIN: no write turn for reads
         sizes = conn.execute(sa.select(t.c.id, t.c.rows).where(t.c.id > after)
                              .order_by(t.c.id).limit(limit)).all()
         if not sizes:
@@ -220,15 +220,18 @@ def _insert(con: duckdb.DuckDBPyConnection, source: str, table: str, key: tuple[
 
 
 def _mark_moved(engine: sa.Engine, last: int) -> None:
-    """Stamp `moved_at` up to the watermark (also rows a crash left unstamped). A failure here
-    loses nothing: the next move stamps them."""
-    t = schema.event_inbox
+    """Record the watermark in the operations store (`inbox_moved_upto`: one row, whatever
+    the move's size; also catches up after a crash left it behind). A failure here loses
+    nothing: the next move records it."""
     try:
+        with ops.reading(engine) as conn:  # most moves find it recorded: no write turn then
+            if last <= inbox.moved_upto(conn):
+                return
         with engine.begin() as conn:
-            conn.execute(t.update().where(t.c.moved_at.is_(None), t.c.id <= last)
-                         .values(moved_at=datetime.now(UTC)))
-    except sa.exc.DBAPIError as exc:
-        log.warning("could not mark inbox rows moved (next move will): %s", exc)
+            if last > inbox.moved_upto(conn):
+                ops.meta_set(conn, inbox.MOVED_KEY, str(last))
+    except (sa.exc.DBAPIError, ops.OpsUnavailable) as exc:
+        log.warning("could not record the inbox rows moved (next move will): %s", exc)
 
 
 # ------------------------------------------------------------------------- follow-ups
@@ -253,8 +256,8 @@ def prune(engine: sa.Engine, now: datetime | None = None) -> dict:
     with engine.begin() as conn:
         newest = conn.execute(sa.select(sa.func.max(t.c.id))).scalar()
         gone = conn.execute(t.delete().where(
-            t.c.moved_at < now - timedelta(days=s.inbox_retention_days),
-            t.c.id < (newest or 0))).rowcount
+            t.c.id <= inbox.moved_upto(conn), t.c.id < (newest or 0),
+            t.c.received_at < now - timedelta(days=s.inbox_retention_days))).rowcount
         calls = live_calls.prune(conn, now, timedelta(hours=s.live_call_max_hours))
     return {"inbox_rows": gone, "live_calls": calls}
 

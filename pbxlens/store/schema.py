@@ -139,7 +139,8 @@ writer_jobs = sa.Table(
 # ------------------------------------------------------------------ the PBX's live feeds
 
 # Every webhook body, committed before the 2xx answer; the writer moves it into DuckDB
-# (idempotently by the row's natural key) and stamps `moved_at`; moved rows are pruned later.
+# (idempotently by the row's natural key), then records the highest id moved in `ops_meta`
+# (`inbox_moved_upto`, one row: no stamp per row); moved rows are pruned later.
 event_inbox = sa.Table(
     "event_inbox", meta,
     _id(),
@@ -148,11 +149,9 @@ event_inbox = sa.Table(
     sa.Column("remote_addr", sa.Text),
     sa.Column("payload", sa.Text, nullable=False),         # JSON: the parsed rows
     sa.Column("rows", sa.Integer, nullable=False),
-    sa.Column("moved_at", Instant),
     # A rejected body (rows = 0, payload = the body as text): the move files it in DuckDB's
     # quarantine with this reason.
     sa.Column("reason", sa.Text),
-    sa.Index("ix_event_inbox_pending", "moved_at", "id"),
 )
 
 # Calls in progress as the event intake sees them (pbx.call.* events): a callback to a

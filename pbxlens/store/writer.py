@@ -262,13 +262,13 @@ class AnalyticsWriter:
 def jobs(stores: Stores, limit: int = 50) -> list[dict]:
     """The newest jobs, for the admin page and `pbxlens status`."""
     t = schema.writer_jobs
-    with stores.ops.connect() as c:
+    with ops.reading(stores.ops) as c:  # a read: no SQLite write turn
         rows = c.execute(sa.select(t).order_by(t.c.id.desc()).limit(limit)).mappings().all()
     return [dict(r) for r in rows]
 
 
 def job(stores: Stores, job_id: int) -> dict | None:
     t = schema.writer_jobs
-    with stores.ops.connect() as c:
+    with ops.reading(stores.ops) as c:
         r = c.execute(sa.select(t).where(t.c.id == job_id)).mappings().first()
     return dict(r) if r else None

@@ -91,6 +91,28 @@ def test_crash_between_duckdb_commit_and_ops_mark(stores, intake, monkeypatch):
     assert q(stores, "SELECT count(*) FROM ingest_batches") == [(1,)]
 
 
+def test_the_moved_rows_are_one_number_and_pruned_after_retention(stores, intake):
+    """The move records the highest id moved (one row, however many it moved); pruning takes
+    moved rows past the retention, never a pending one nor the newest row."""
+    from datetime import UTC, datetime, timedelta
+
+    for i in range(1, 4):
+        intake.accept("events", events(ev(i)))
+    move(stores)
+    intake.accept("events", events(ev(4)))  # pending
+    with stores.ops_read() as c:
+        assert inbox.moved_upto(c) == 3
+    assert inbox.backlog(stores.ops)["pending"] == 1
+    later = datetime.now(UTC) + timedelta(days=8)  # past the default 7 days
+    assert inbox_move.prune(stores.ops, datetime.now(UTC))["inbox_rows"] == 0
+    assert inbox_move.prune(stores.ops, later)["inbox_rows"] == 3
+    move(stores)
+    assert inbox_move.prune(stores.ops, later)["inbox_rows"] == 0  # the newest stays
+    with stores.ops_read() as c:
+        assert c.execute(sa.select(schema.event_inbox.c.id)).scalars().all() == [4]
+    assert inbox.backlog(stores.ops)["pending"] == 0
+
+
 def test_a_row_duckdb_refuses_is_quarantined_not_a_stuck_inbox(stores, intake):
     from datetime import UTC, datetime
 

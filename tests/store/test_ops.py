@@ -153,6 +153,37 @@ def test_the_holder_migration_backfills_booked_requests(ops_url):
     engine.dispose()
 
 
+def test_the_inbox_migration_keeps_what_was_moved(ops_url):
+    """0010 on a store of 0009 whose first two inbox rows are stamped moved: the highest
+    stamped id becomes `inbox_moved_upto`, the other rows stay pending, and the migrated
+    schema equals the models."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from pbxlens.ingest import inbox
+
+    engine = ops.create_engine(ops_url)
+    cfg = ops._alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0009_request_holder")
+    at = datetime(2026, 5, 11, 9, tzinfo=UTC).isoformat()
+    with engine.begin() as c:
+        for i in range(1, 5):
+            c.execute(sa.text(
+                "INSERT INTO event_inbox (id, source, received_at, payload, rows, moved_at)"
+                " VALUES (:i, 'events', :at, '[]', 0, :m)"), {"i": i, "at": at,
+                                                          "m": at if i <= 2 else None})
+    ops.upgrade(engine)
+    assert inbox.backlog(engine)["pending"] == 2
+    with engine.connect() as c:
+        assert inbox.moved_upto(c) == 2
+        diff = compare_metadata(MigrationContext.configure(c), schema.meta)
+    assert not [d for d in diff if "event_inbox" in repr(d)], diff
+    engine.dispose()
+
+
 def test_the_write_turn_is_handed_back_after_a_failed_transaction(tmp_path):
     """SQLite writers of a process queue on one turn: a transaction that fails returns it, and
     eight threads writing at once all commit, none with "database is locked"."""
