@@ -78,6 +78,9 @@ def claim(stores: Stores, at: datetime) -> list[dict]:
     stale = at - timedelta(seconds=STALE_S)
     due = sa.or_(sa.and_(o.c.state == "pending", o.c.next_attempt_at <= at),
                  sa.and_(o.c.state == "sending", o.c.claimed_at < stale))
+    with stores.ops_read() as conn:  # most passes find nothing: then no write turn
+        if conn.execute(sa.select(o.c.id).where(due).limit(1)).first() is None:
+            return []
     with stores.ops_write() as conn:
         ids = conn.execute(sa.select(o.c.id).where(due).order_by(o.c.id).limit(BATCH)).scalars().all()
         mine = [i for i in ids

@@ -157,6 +157,9 @@ def _claim(stores: Stores, at: datetime) -> dict | None:
     e = T.report_exports
     stale = at - timedelta(seconds=get_settings().export_time_limit_s + 60)
     waiting = sa.or_(e.c.state == "queued", sa.and_(e.c.state == "running", e.c.started_at < stale))
+    with stores.ops_read() as c:  # most passes find nothing: then no write turn
+        if c.execute(sa.select(e.c.id).where(waiting).limit(1)).first() is None:
+            return None
     with stores.ops_write() as c:
         for eid in c.execute(sa.select(e.c.id).where(waiting).order_by(e.c.id).limit(5)).scalars():
             if c.execute(e.update().where(e.c.id == eid, waiting)

@@ -172,3 +172,22 @@ def test_a_claim_left_by_a_dead_process_is_sent_later(stores, fast):
         assert delivery.send_pending(stores).sent == 0
     with stores.ops_read() as c:
         assert c.execute(sa.select(sa.func.count()).select_from(T.delivery_log)).scalar() == 1
+
+
+def test_a_pass_with_nothing_due_writes_nothing(stores, fast):
+    """The sender's pass every few seconds reads first: with nothing due it takes no write
+    transaction (on SQLite that would queue with every webhook's commit for the write turn)."""
+    from pbxlens.views import exports
+
+    commits: list[object] = []
+
+    def seen(conn) -> None:
+        commits.append(conn)
+
+    sa.event.listen(stores.ops, "commit", seen)
+    try:
+        assert delivery.send_pending(stores).sent == 0
+        assert exports.run_queued(stores) == 0
+    finally:
+        sa.event.remove(stores.ops, "commit", seen)
+    assert commits == []
