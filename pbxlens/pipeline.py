@@ -34,7 +34,7 @@ from pbxlens.missed_calls import reconcile
 from pbxlens.missed_calls import sync as missed_sync
 from pbxlens.reports import coincidence_days
 from pbxlens.scale import rollups
-from pbxlens.store import sql
+from pbxlens.store import priority, sql
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -199,8 +199,8 @@ def _run_one(ctx: StepContext, step: Step) -> StepRun:
                     " ON CONFLICT (step) DO UPDATE SET error = excluded.error",
                     [step.name, out.error])
         return out
-    if step.after is not None:
-        step.after(ctx)
+    if step.after is not None:  # operations-store writes: not at a lowered lane's priority
+        priority.unlowered(step.after, ctx)
     return out
 
 

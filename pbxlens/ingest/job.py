@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from pbxlens.ingest.loader import FileResult
+from pbxlens.store import priority
 from pbxlens.store.writer import JobContext
 
 
@@ -48,7 +49,8 @@ def ingest_job(paths: list[Path], *, cleanup: Path | None = None,
             ok = [f for f in files if f not in refused]
             # the reconcile step pushes the callback requests the files changed (ctx.ops)
             loaded = iter(ingest_paths(ctx.con, ok, progress=note, ops=ctx.ops))
-            missed_sync.push(ctx.con, ctx.ops)  # what prepare's flushes left (else a no-op)
+            # what prepare's flushes left (else a no-op); its writes hold SQLite's write turn
+            priority.unlowered(missed_sync.push, ctx.con, ctx.ops)
             return [refused[f] if f in refused else next(loaded) for f in files]
         finally:
             if cleanup is not None:

@@ -6,21 +6,49 @@ wakes (a booking's next statement, a webhook's commit) then waits for a time sli
 at every wake-up, and an operator's click that needs a millisecond of CPU took hundreds. With
 DuckDB's worker threads and the writer's lanes at a higher niceness, the scheduler runs a
 request thread as soon as it is ready; with nothing else to run, the analytics work still gets
-every core. Elsewhere (other systems, no permission) this does nothing."""
+every core. Elsewhere (other systems, no permission) this does nothing.
+
+A lowered lane must not hold a lock that request threads wait for: at niceness 10 it gets a
+tenth of their CPU weight while they wait for it (priority inversion). Its operations-store
+writes (the push of callback requests, a job's progress: each holds SQLite's write turn) run
+through `unlowered`, in a thread at the priority the lane had before it was lowered (an
+unprivileged thread cannot raise its priority back)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 NICENESS = 10
+R = TypeVar("R")
+_lowered: set[int] = set()  # the native ids of the threads lower_this_thread lowered
+_unlowered: ThreadPoolExecutor | None = None
+_start = threading.Lock()
 
 
 def lower_this_thread(niceness: int = NICENESS) -> None:
     """The calling thread at `niceness` (a writer lane)."""
-    _renice(threading.get_native_id(), niceness)
+    global _unlowered
+    with _start:
+        if _unlowered is None:
+            _unlowered = ThreadPoolExecutor(1, thread_name_prefix="pbxlens-unlowered")
+            _unlowered.submit(int).result()  # its thread starts now, at this thread's priority
+    tid = threading.get_native_id()
+    if _renice(tid, niceness):
+        _lowered.add(tid)
+
+
+def unlowered(fn: Callable[..., R], *args, **kwargs) -> R:
+    """`fn(*args, **kwargs)`; from a lowered thread, in the thread at its former priority
+    (the caller waits: it is the same work, one at a time)."""
+    if _unlowered is None or threading.get_native_id() not in _lowered:
+        return fn(*args, **kwargs)
+    return _unlowered.submit(fn, *args, **kwargs).result()
 
 
 def lower_engine_threads(niceness: int = NICENESS) -> int:

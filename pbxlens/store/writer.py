@@ -243,12 +243,15 @@ class AnalyticsWriter:
     def _record(self, job: Job, **values: Any) -> None:
         if job.id is None:
             return
-        try:
-            with self.stores.ops.begin() as c:
-                c.execute(schema.writer_jobs.update()
-                          .where(schema.writer_jobs.c.id == job.id).values(**values))
+        try:  # from a lane's thread: a write turn is not held at a lowered priority
+            priority.unlowered(self._update_job, job.id, values)
         except sa.exc.DBAPIError as exc:
             log.warning("could not record job %s: %s", job.id, exc)
+
+    def _update_job(self, job_id: int, values: dict[str, Any]) -> None:
+        with self.stores.ops.begin() as c:
+            c.execute(schema.writer_jobs.update()
+                      .where(schema.writer_jobs.c.id == job_id).values(**values))
 
     def _fail_orphans(self) -> None:
         """Jobs left queued or running by a server that died: they did not finish."""

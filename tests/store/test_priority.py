@@ -20,9 +20,10 @@ from pbxlens.store import priority
 con = duckdb.connect()
 con.execute("SET threads = 2")
 con.execute("SELECT sum(i) FROM range(100000) t(i)").fetchall()
-lane = threading.Thread(target=lambda: (priority.lower_this_thread(), done.wait()))
-done = threading.Event()
+lane = threading.Thread(target=lambda: (priority.lower_this_thread(), lowered.set(), done.wait()))
+done, lowered = threading.Event(), threading.Event()
 lane.start()
+lowered.wait()
 n = priority.lower_engine_threads()
 def nice(tid):
     return int(open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()[16])
@@ -56,3 +57,26 @@ def test_the_main_lane_yields_the_cpu_and_the_inbox_lane_does_not(tmp_path):
                for lane in writer.LANES}
     base = nice(threading.get_native_id())  # 10 cannot be set below a higher base niceness
     assert got == {"main": max(10, base), "inbox": base}
+
+
+def test_a_lowered_lane_writes_the_operations_store_at_the_requests_priority(tmp_path):
+    """What a lowered lane runs through `priority.unlowered` (the push of callback requests, a
+    job's progress: both hold SQLite's write turn) runs at the priority the request threads
+    have, so that a webhook waiting for the turn never waits for a thread at a tenth of its
+    CPU weight; the lane's own work stays lowered."""
+    from pbxlens.store import priority
+
+    def nice(tid: int) -> int:
+        with open(f"/proc/self/task/{tid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[16])
+
+    def here() -> int:
+        return nice(threading.get_native_id())
+
+    with Stores(tmp_path / "s.duckdb", threaded_writer=True) as s:
+        s.writer.start()
+        lane, helped = s.writer.run("test", "main", lambda ctx: (here(), priority.unlowered(here)),
+                                    record=False, timeout=30)
+    base = here()
+    assert (lane, helped) == (max(10, base), base)
+    assert priority.unlowered(here) == base  # from a thread never lowered: run in place
