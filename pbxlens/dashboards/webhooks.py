@@ -232,8 +232,8 @@ SELECT quantile_cont(s, 0.5), quantile_cont(s, 0.99), max(s), count(*) FROM (
 
 
 def _stats(store: Stores, mover: inbox_move.Mover) -> dict:
-    # The backlog first: rows are stamped moved only after their DuckDB commit, so "pending 0"
-    # in an answer means its counts below include every acknowledged event.
+    # The backlog first: rows count as moved only after their DuckDB commit, so "pending 0" in
+    # an answer means its counts below include every acknowledged event.
     try:
         backlog = inbox_mod.backlog(store.ops)
     except ops.OpsUnavailable as exc:
