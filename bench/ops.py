@@ -80,12 +80,15 @@ end
 function request()
   counter = counter + 1
   local id = (tid + 1) * 100000000 + counter
-  -- stamped now, as a PBX stamps its live events (a fixed day months back made the live
-  -- state's upkeep drop every visit of that "old" day at each pass)
+  -- stamped now, as a PBX stamps its live events, and so is the unique id's epoch (the day
+  -- of a call): a fixed day months back made the live state's upkeep drop every visit of
+  -- that "old" day at each pass
+  local t = now_ms() / 1000
   local body = '{"event_id": ' .. id .. ', "event_name": "pbx.queue.enter", ' ..
-    '"event_severity": 3, "event_timestamp": "' .. string.format("%.3f", now_ms() / 1000) ..
+    '"event_severity": 3, "event_timestamp": "' .. string.format("%.3f", t) ..
     '", "event_pbx_serial": "BENCH", ' ..
-    '"params": {"unique_id": "1778480000.' .. id .. '", "queue": "600"}}'
+    '"params": {"unique_id": "' .. string.format("%d", math.floor(t)) .. '.' .. id ..
+    '", "queue": "600"}}'
   return wrk.format("POST", nil, {["Content-Type"] = "application/json",
                                   ["X-Pbxlens-Token"] = "%TOKEN%"}, body)
 end
