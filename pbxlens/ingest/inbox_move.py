@@ -247,18 +247,29 @@ def follow_up(con: duckdb.DuckDBPyConnection, ops: sa.Engine | None = None) -> d
 
 def prune(engine: sa.Engine, now: datetime | None = None) -> dict:
     """Delete moved inbox rows past `inbox_retention_days`, and stale live calls. The newest
-    inbox row is always kept, so that SQLite never hands out an id twice."""
+    inbox row is always kept, so that SQLite never hands out an id twice. What to delete is
+    found in a read transaction, and the inbox's deletion is a range of ids: a scan of every
+    row's receipt inside the write transaction held SQLite's write turn for each pass."""
     from pbxlens.config import get_settings
 
     s = get_settings()
     now = now or datetime.now(UTC)
+    max_age = timedelta(hours=s.live_call_max_hours)
     t = schema.event_inbox
+    with ops.reading(engine) as conn:
+        newest = conn.execute(sa.select(sa.func.max(t.c.id))).scalar() or 0
+        # every id below the first row received within the retention is past it
+        young = conn.execute(sa.select(t.c.id).where(
+            t.c.received_at >= now - timedelta(days=s.inbox_retention_days))
+            .order_by(t.c.id).limit(1)).scalar()
+        below = min(inbox.moved_upto(conn) + 1, newest, newest if young is None else young)
+        old = conn.execute(sa.select(sa.literal(1)).where(t.c.id < below).limit(1)).first()
+        stale = live_calls.stale(conn, now, max_age)
+    if old is None and not stale:
+        return {"inbox_rows": 0, "live_calls": 0}
     with engine.begin() as conn:
-        newest = conn.execute(sa.select(sa.func.max(t.c.id))).scalar()
-        gone = conn.execute(t.delete().where(
-            t.c.id <= inbox.moved_upto(conn), t.c.id < (newest or 0),
-            t.c.received_at < now - timedelta(days=s.inbox_retention_days))).rowcount
-        calls = live_calls.prune(conn, now, timedelta(hours=s.live_call_max_hours))
+        gone = conn.execute(t.delete().where(t.c.id < below)).rowcount if old else 0
+        calls = live_calls.prune(conn, now, max_age) if stale else 0
     return {"inbox_rows": gone, "live_calls": calls}
 
 

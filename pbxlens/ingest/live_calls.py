@@ -129,6 +129,13 @@ def _ended(conn: sa.Connection, keys: set[tuple]) -> set[tuple]:
     return {tuple(r) for r in found}
 
 
+def stale(conn: sa.Connection, now: datetime, max_age: timedelta) -> bool:
+    """Whether `prune` has anything to drop (read first: most passes find nothing)."""
+    cut = now - max_age
+    return any(conn.execute(sa.select(sa.literal(1)).where(cond).limit(1)).first()
+               for cond in (_lc.c.started_at < cut, _ends.c.ended_at < cut))
+
+
 def prune(conn: sa.Connection, now: datetime, max_age: timedelta) -> int:
     """Drop calls (and remembered ends) older than `max_age`; returns the calls dropped."""
     cut = now - max_age
