@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     # The operations store (users, bookings, tickets, the webhook inbox): a SQLAlchemy URL,
     # e.g. postgresql+psycopg://pbxlens@/pbxlens; empty = SQLite beside the DuckDB file.
     ops_url: str = ""
-    # Webhook inbox rows already moved into DuckDB are deleted after this many days.
+    # Webhook inbox rows already moved into DuckDB are deleted this many days after receipt.
     inbox_retention_days: int = 7
     timezone: str = "Europe/Rome"
     default_region: str = "IT"
