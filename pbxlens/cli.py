@@ -263,6 +263,9 @@ def serve(
         "(Bearer tokens) on this port, from intake processes of their own")] = None,
     intake_workers: Annotated[int, typer.Option(
         min=1, max=16, help="intake processes on --intake-port")] = 2,
+    intake_threads: Annotated[int, typer.Option(
+        min=1, max=256, help="threads per intake process: requests waiting for the same "
+        "commit share it")] = 96,
 ) -> None:
     """Serve the web app, HTTP API and background jobs: this process owns both stores (CLI
     commands run meanwhile go through it)."""
@@ -280,7 +283,8 @@ def serve(
 
     try:
         run_server(db=db, host=host, port=port, threads=threads, before=before, ops_url=ops_url,
-                   intake_port=intake_port, intake_workers=intake_workers)
+                   intake_port=intake_port, intake_workers=intake_workers,
+                   intake_threads=intake_threads)
     except PbxlensError as exc:
         raise fail(str(exc), exc.exit_code) from None
     except KeyboardInterrupt:

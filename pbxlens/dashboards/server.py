@@ -478,7 +478,8 @@ def _error_handlers(server: flask.Flask) -> None:
 
 def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 8050,
           threads: int = 8, before=None, ops_url: str | None = None,
-          intake_port: int | None = None, intake_workers: int = 2) -> None:
+          intake_port: int | None = None, intake_workers: int = 2,
+          intake_threads: int | None = None) -> None:
     """Run the app with waitress: UI, HTTP endpoints, the analytics writer and background
     jobs, one process that owns both stores. `before(store)` runs once the stores are open
     (e.g. to create demo users). With `intake_port`, `intake_workers` child processes serve
@@ -500,7 +501,8 @@ def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 805
         if before is not None:
             before(store)
         if intake_port:
-            intakes = intake.start(store.ops_url, host, intake_port, intake_workers)
+            intakes = intake.start(store.ops_url, host, intake_port, intake_workers,
+                                   intake_threads or intake.THREADS)
         app = create_app(store)
         stop = jobs.start(store)
         if intake_port:  # their operators' actions: the analytics copies follow

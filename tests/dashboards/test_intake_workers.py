@@ -105,7 +105,8 @@ def test_intake_processes_feed_the_server(tmp_path, ops_url):
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "pbxlens", "serve", "--db", str(db), "--ops-url", ops_url,
-         "--port", str(port), "--intake-port", str(intake_port), "--intake-workers", "2"],
+         "--port", str(port), "--intake-port", str(intake_port), "--intake-workers", "2",
+         "--intake-threads", "12"],
         env={**os.environ, "PBXLENS_WEBHOOK_TOKEN_EVENTS": TOKEN},
         stdout=subprocess.DEVNULL, stderr=log)
 
@@ -120,6 +121,10 @@ def test_intake_processes_feed_the_server(tmp_path, ops_url):
         wait_for(lambda: up(port) and up(intake_port), 90, "the server and its intake")
         workers = children(proc.pid)
         assert len(workers) == 2
+        for w in workers:  # each with the threads asked for
+            with open(f"/proc/{w}/cmdline", "rb") as fh:
+                argv = fh.read().split(b"\0")
+            assert argv[argv.index(b"--threads") + 1] == b"12"
         with httpx.Client(base_url=f"http://127.0.0.1:{intake_port}", timeout=30,
                           headers={"X-Pbxlens-Token": TOKEN}) as c:
             for i in range(1, 51):  # new connections: the kernel spreads them
