@@ -68,11 +68,14 @@ CREATE OR REPLACE TEMP MACRO pbx_dur(s) AS CASE
     ELSE coalesce(TRY_CAST(s AS DECIMAL(18, 3)),
                   TRY_CAST(replace(trim(s), ',', '.') AS DECIMAL(18, 3)), pbx_dur_hms(s))
 END;
-CREATE OR REPLACE TEMP MACRO pbx_bool(s) AS CASE lower(trim(s))
+CREATE OR REPLACE TEMP MACRO pbx_bool_any(s) AS CASE lower(trim(s))
     WHEN '1' THEN true WHEN 'true' THEN true WHEN 'yes' THEN true WHEN 'si' THEN true
     WHEN 'sì' THEN true WHEN 'y' THEN true WHEN 't' THEN true
     WHEN '0' THEN false WHEN 'false' THEN false WHEN 'no' THEN false WHEN 'n' THEN false
     WHEN 'f' THEN false ELSE NULL END;
+-- the PBX's own spellings ('0', '1', blank) first: no lower/trim for them
+CREATE OR REPLACE TEMP MACRO pbx_bool(s) AS CASE s
+    WHEN '0' THEN false WHEN '1' THEN true WHEN '' THEN NULL ELSE pbx_bool_any(s) END;
 """
 
 # Longest accepted call: a call (or a CDR value) beyond a week is a corrupt value, not a call.
