@@ -390,24 +390,32 @@ _CALL_VALUES = r"""
 
 def group_calls(con: duckdb.DuckDBPyConnection) -> None:
     """stage_calls: one row per call (or click2call branch) of the good rows, in file order,
-    with its path's length and hash from the same aggregation."""
+    with its path's length and hash from the same aggregation, and the call's fields from
+    its first row (an aggregate carrying every call field over every path row cost more,
+    most at scale, where norm_rows is read back from DuckDB's temp files)."""
     keep = [c for c in GROUP_COLUMNS if c not in ("tenant", "unique_id")]
     # rows read from a CSV are records; the JSON/XML readers number the call objects (_rec)
     by_record = con.execute("SELECT count(_rec) > 0 FROM norm_rows").fetchone()[0]
     records = "count(DISTINCT coalesce(_rec, _row))" if by_record else "count(*)"
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE stage_calls AS
-    WITH grouped AS (
-      SELECT tenant, unique_id, group_hash, min(_row) AS first_row,
-          {', '.join(f'any_value({c}) AS {c}' for c in keep)},
-          any_value(unique_epoch) AS unique_epoch, any_value(start_local) AS start_local,
-          any_value(extra) AS extra, {records} AS n_records,
+    WITH paths AS (
+      SELECT tenant, unique_id, group_hash, min(_row) AS first_row, {records} AS n_records,
+          -- not hashed into group_hash: any row's (the unknown columns of a call)
+          any_value(extra) AS extra,
           count(*) FILTER (WHERE has_leg)::INTEGER AS path_len,
           -- order-free and position-free: the same path in another export hashes the same
           hash(sum(hash({_LEG_HASH})::HUGEINT) FILTER (WHERE has_leg)) AS path_hash,
           coalesce(bool_or(m_dest_type = 'obl') FILTER (WHERE has_leg), false) AS via_obl
       FROM {_mapped_rows()} g
       GROUP BY tenant, unique_id, group_hash
+    ), grouped AS (
+      -- the call's fields from its first row (the rows of a group share them: they are what
+      -- group_hash hashes), looked up by row: the aggregate above stays narrow
+      SELECT p.tenant, p.unique_id, p.group_hash, p.first_row,
+          {', '.join(f'n.{c}' for c in keep)}, n.unique_epoch, n.start_local, p.extra,
+          p.n_records, p.path_len, p.path_hash, p.via_obl
+      FROM paths p JOIN good n ON n._row = p.first_row
     ), named AS (
       SELECT c.* EXCLUDE (end_ts_raw, duration_d, bill_d, src_ip_port, via_obl) REPLACE (
             coalesce(v_source_type.code, c.source_type) AS source_type,
