@@ -154,7 +154,8 @@ def _load_cdr_batch(con, path, kind, result, sha, started, timer, note) -> None:
     note(str(path), "normalizing")
     try:
         normalize.stage(con, tz=get_settings().timezone,
-                        years=raw.years or normalize.years_in(con), after_norm=raw.after_scan)
+                        years=raw.years or normalize.years_in(con), after_norm=raw.after_scan,
+                        null_columns=raw.null_columns)
     except duckdb.InvalidInputException as exc:  # the CSV reader gave up on the whole file
         raise sniff.UnreadableFileError(
             f"{path}: cannot read as CSV: {sniff.duckdb_message(exc)}") from None

@@ -45,6 +45,9 @@ class RawBatch:
     has_detail: bool
     years: tuple[int, int] | None = None  # None: scan raw_rows for them
     after_scan: Callable[[], None] | None = None
+    # raw_rows columns NULL on every row (the CSV reader's row numbers, an export without
+    # unknown columns): normalize leaves them out of its typed rows
+    null_columns: tuple[str, ...] = ()
 
 
 SCRATCH = ("raw_rows", "raw_csv", "raw_rejects", "csv_rejects", "csv_rejects_scan", "raw_arrow",
@@ -134,7 +137,9 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, kind: FileKind) -> RawB
 
     has_detail = any(f in present for f in DETAIL_FIELDS)
     fmt = "kalliope_cdr_csv_detailed" if has_detail else "kalliope_cdr_csv"
-    return RawBatch(fmt, None, has_detail, years=_sniff_years(path), after_scan=after_scan)
+    null_columns = ("_row", "_rec", "_line", *(() if extras else ("_extra",)))
+    return RawBatch(fmt, None, has_detail, years=_sniff_years(path), after_scan=after_scan,
+                    null_columns=null_columns)
 
 
 _YEAR = re.compile(rb"(?:\b(19\d\d|20\d\d)-\d\d-\d\d)|(?:\d\d/\d\d/(19\d\d|20\d\d)\b)")

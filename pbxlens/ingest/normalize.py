@@ -68,11 +68,14 @@ CREATE OR REPLACE TEMP MACRO pbx_dur(s) AS CASE
     ELSE coalesce(TRY_CAST(s AS DECIMAL(18, 3)),
                   TRY_CAST(replace(trim(s), ',', '.') AS DECIMAL(18, 3)), pbx_dur_hms(s))
 END;
-CREATE OR REPLACE TEMP MACRO pbx_bool(s) AS CASE lower(trim(s))
+CREATE OR REPLACE TEMP MACRO pbx_bool_any(s) AS CASE lower(trim(s))
     WHEN '1' THEN true WHEN 'true' THEN true WHEN 'yes' THEN true WHEN 'si' THEN true
     WHEN 'sì' THEN true WHEN 'y' THEN true WHEN 't' THEN true
     WHEN '0' THEN false WHEN 'false' THEN false WHEN 'no' THEN false WHEN 'n' THEN false
     WHEN 'f' THEN false ELSE NULL END;
+-- the PBX's own spellings ('0', '1', blank) first: no lower/trim for them
+CREATE OR REPLACE TEMP MACRO pbx_bool(s) AS CASE s
+    WHEN '0' THEN false WHEN '1' THEN true WHEN '' THEN NULL ELSE pbx_bool_any(s) END;
 """
 
 # Longest accepted call: a call (or a CDR value) beyond a week is a corrupt value, not a call.
@@ -151,13 +154,15 @@ def clamp_years(lo: int | None, hi: int | None) -> tuple[int, int]:
 
 
 def stage(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
-          default_tenant: str = "default", after_norm: Callable[[], None] | None = None) -> None:
+          default_tenant: str = "default", after_norm: Callable[[], None] | None = None,
+          null_columns: tuple[str, ...] = ()) -> None:
     """raw_rows -> norm -> stage_calls, stage_legs, stage_rejects (temp tables and views).
 
     raw_rows may be a view over DuckDB's CSV reader: it is scanned exactly once, by `parse`;
     `after_norm` runs right after that scan (the CSV reader's own rejects are known then).
+    `null_columns`: the raw_rows columns the reader leaves NULL on every row.
     """
-    parse(con, tz=tz, years=years, default_tenant=default_tenant)
+    parse(con, tz=tz, years=years, default_tenant=default_tenant, null_columns=null_columns)
     if after_norm:
         after_norm()
     for step in STEPS:
@@ -223,9 +228,31 @@ def _instants_sql(tz: str, y0: int, y1: int) -> tuple[str, str, str]:
     return local, instants, later
 
 
-def _columns_sql() -> str:
+# The typed columns that come from a raw column alone, by raw name: left out of norm_rows when
+# the reader leaves that raw column NULL on every row (`norm` gives them back).
+_NULL_TYPED = {"_row": ("_row", "rowid"), "_rec": ("_rec", "NULL::BIGINT"),
+               "_line": ("_line", "NULL::BIGINT"), "_extra": ("extra", "NULL::TEXT")}
+
+
+def _columns_sql(null_columns: tuple[str, ...] = ()) -> str:
     """The typed columns of one row: the call's fields (raw where the call's own value is
-    computed per call) and the path line's."""
+    computed per call) and the path line's; none of those `null_columns` alone make."""
+    left_out = {_NULL_TYPED[c][0] for c in null_columns}
+    return ",\n        ".join(e for e in _typed_columns() if e.split(" AS ")[-1] not in left_out)
+
+
+def _norm_view_sql(null_columns: tuple[str, ...]) -> str:
+    """`norm`: norm_rows with every typed column, in order; a CSV row's index (its position
+    among the rows the reader kept) is the table's rowid."""
+    given = {_NULL_TYPED[c][0]: _NULL_TYPED[c][1] for c in null_columns}
+    given.setdefault("_row", "coalesce(_row, rowid)")
+    names = [e.split(" AS ")[-1] for e in _typed_columns()]
+    return ("SELECT " + ", ".join(f"{given[n]} AS {n}" if n in given else n for n in names)  # noqa: S608 -- names and SQL fragments from code; values bound
+            + ", group_hash FROM norm_rows")
+
+
+def _typed_columns() -> list[str]:
+    """The typed columns' expressions (see _columns_sql), each ending in its name."""
     has_leg = "coalesce(" + ", ".join(f"nullif({f}, '')" for f in DETAIL_TEXT) + ") IS NOT NULL"
     raw_struct = "to_json(struct_pack(" + ", ".join(
         f"{f} := {f}" for f in (
@@ -242,7 +269,7 @@ def _columns_sql() -> str:
                "mapped_source_num": "detail_mapped_source_num",
                "mapped_dst_num": "detail_mapped_dst_num",
                "leg_account_code": "detail_account_code"}
-    return ",\n        ".join([
+    return [
         "_row", "_rec", "_line", "reason",
         f"CASE WHEN reason IS NOT NULL THEN {raw_struct} END AS raw_json",
         "coalesce(pbx_txt(tenant), $tenant) AS tenant", "trim(unique_id) AS unique_id",
@@ -260,11 +287,11 @@ def _columns_sql() -> str:
         "p_detail_answer_datetime AS leg_answer_ts", "p_detail_exit_datetime AS exit_ts",
         "p_detail_waiting_time::DECIMAL(10, 3) AS waiting_s",
         "pbx_bool(detail_checktime_in_hours) AS checktime_in_hours",
-    ])
+    ]
 
 
 def parse(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
-          default_tenant: str = "default") -> None:
+          default_tenant: str = "default", null_columns: tuple[str, ...] = ()) -> None:
     """raw_rows -> norm_rows: the one scan of the batch. Every value typed, every row with
     the reason it is rejected (NULL when good) and the hash of its call's fields."""
     local, instants, later = _instants_sql(tz, *years)
@@ -288,14 +315,12 @@ def parse(con: duckdb.DuckDBPyConnection, *, tz: str, years: tuple[int, int],
     ), checked AS (
       SELECT *, {_checks_sql()} AS reason FROM parsed
     ), typed AS (
-      SELECT {_columns_sql()}
+      SELECT {_columns_sql(null_columns)}
       FROM checked
     )
     SELECT *, hash({', '.join(GROUP_COLUMNS)}) AS group_hash FROM typed
     """, {"tenant": default_tenant, "tz": tz})  # noqa: S608 -- names and SQL fragments from code; values bound
-    # A CSV row's index (its position among the rows the reader kept) is the table's rowid.
-    con.execute("CREATE OR REPLACE TEMP VIEW norm AS"
-                " SELECT * REPLACE (coalesce(_row, rowid) AS _row) FROM norm_rows")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW norm AS {_norm_view_sql(null_columns)}")
 
 
 # ----------------------------------------------------------------------- after the scan
@@ -387,24 +412,32 @@ _CALL_VALUES = r"""
 
 def group_calls(con: duckdb.DuckDBPyConnection) -> None:
     """stage_calls: one row per call (or click2call branch) of the good rows, in file order,
-    with its path's length and hash from the same aggregation."""
+    with its path's length and hash from the same aggregation, and the call's fields from
+    its first row (an aggregate carrying every call field over every path row cost more,
+    most at scale, where norm_rows is read back from DuckDB's temp files)."""
     keep = [c for c in GROUP_COLUMNS if c not in ("tenant", "unique_id")]
     # rows read from a CSV are records; the JSON/XML readers number the call objects (_rec)
-    by_record = con.execute("SELECT count(_rec) > 0 FROM norm_rows").fetchone()[0]
+    by_record = con.execute("SELECT count(_rec) > 0 FROM norm").fetchone()[0]
     records = "count(DISTINCT coalesce(_rec, _row))" if by_record else "count(*)"
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE stage_calls AS
-    WITH grouped AS (
-      SELECT tenant, unique_id, group_hash, min(_row) AS first_row,
-          {', '.join(f'any_value({c}) AS {c}' for c in keep)},
-          any_value(unique_epoch) AS unique_epoch, any_value(start_local) AS start_local,
-          any_value(extra) AS extra, {records} AS n_records,
+    WITH paths AS (
+      SELECT tenant, unique_id, group_hash, min(_row) AS first_row, {records} AS n_records,
+          -- not hashed into group_hash: any row's (the unknown columns of a call)
+          any_value(extra) AS extra,
           count(*) FILTER (WHERE has_leg)::INTEGER AS path_len,
           -- order-free and position-free: the same path in another export hashes the same
           hash(sum(hash({_LEG_HASH})::HUGEINT) FILTER (WHERE has_leg)) AS path_hash,
           coalesce(bool_or(m_dest_type = 'obl') FILTER (WHERE has_leg), false) AS via_obl
       FROM {_mapped_rows()} g
       GROUP BY tenant, unique_id, group_hash
+    ), grouped AS (
+      -- the call's fields from its first row (the rows of a group share them: they are what
+      -- group_hash hashes), looked up by row: the aggregate above stays narrow
+      SELECT p.tenant, p.unique_id, p.group_hash, p.first_row,
+          {', '.join(f'n.{c}' for c in keep)}, n.unique_epoch, n.start_local, p.extra,
+          p.n_records, p.path_len, p.path_hash, p.via_obl
+      FROM paths p JOIN good n ON n._row = p.first_row
     ), named AS (
       SELECT c.* EXCLUDE (end_ts_raw, duration_d, bill_d, src_ip_port, via_obl) REPLACE (
             coalesce(v_source_type.code, c.source_type) AS source_type,
