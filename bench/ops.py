@@ -175,7 +175,7 @@ def prepare_store(folder: Path, ops_url: str, operators: int) -> dict:
 class Server:
     def __init__(self, folder: Path, ops_url: str, threads: int, intake_workers: int = 0,
                  ) -> None:
-        self.folder, self.port = folder, free_port()
+        self.folder, self.port, self.ops_url = folder, free_port(), ops_url
         self.intake_port = free_port() if intake_workers else None
         intake = (["--intake-port", str(self.intake_port), "--intake-workers",
                    str(intake_workers)] if intake_workers else [])
@@ -192,6 +192,11 @@ class Server:
         if self.intake_port:
             wait_http(self.intake_port, self.proc)
         self.hook_port = self.intake_port or self.port
+
+    def ops_engine(self):
+        import sqlalchemy as sa
+
+        return sa.create_engine(self.ops_url)
 
     def get(self, path: str, token: str) -> tuple[int, dict]:
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
@@ -259,6 +264,7 @@ def booking_phase(srv: Server, csv: Path, tokens: dict, args) -> dict | str:
     time.sleep(2)
     lat: list[float] = []
     outcomes = {"booked": 0, "conflict": 0, "other": 0}
+    lists: dict[int, int] = {}  # the list requests' statuses, to say why nobody booked
     lock = threading.Lock()
     stop_at = time.monotonic() + args.booking_seconds
 
@@ -272,6 +278,8 @@ def booking_phase(srv: Server, csv: Path, tokens: dict, args) -> dict | str:
             conn.request("GET", "/api/missed?view=to_call&limit=20", headers=hdr)
             r = conn.getresponse()
             rows = json.loads(r.read()).get("rows", []) if r.status == 200 else []
+            with lock:
+                lists[r.status] = lists.get(r.status, 0) + 1
             if not rows:
                 time.sleep(0.2)
                 continue
@@ -295,7 +303,11 @@ def booking_phase(srv: Server, csv: Path, tokens: dict, args) -> dict | str:
     job.wait(900)
     lat.sort()
     if not lat:
-        return "no bookings made (no open callback requests?)"
+        with srv.ops_engine().connect() as c:
+            held = c.exec_driver_sql("SELECT state, count(*) FROM callback_requests"
+                                     " GROUP BY 1").all()
+        return (f"no bookings made: list statuses {lists}, requests in the operations store"
+                f" {dict(held)}")
     return {"bookings": len(lat), **outcomes, "p50_ms": lat[len(lat) // 2] * 1000,
             "p99_ms": lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000}
 
