@@ -14,6 +14,7 @@ from rich.table import Table
 from pbxlens import PbxlensError
 from pbxlens.cli_common import fail, parse_date
 from pbxlens.console import err, out
+from pbxlens.dashboards.intake import THREADS as INTAKE_THREADS  # standard library only
 from pbxlens.store.server_link import forwardable, open_analytics, open_stores
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -265,7 +266,7 @@ def serve(
         min=1, max=16, help="intake processes on --intake-port")] = 2,
     intake_threads: Annotated[int, typer.Option(
         min=1, max=256, help="threads per intake process: requests waiting for the same "
-        "commit share it")] = 96,
+        "commit share it")] = INTAKE_THREADS,
 ) -> None:
     """Serve the web app, HTTP API and background jobs: this process owns both stores (CLI
     commands run meanwhile go through it)."""
