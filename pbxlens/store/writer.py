@@ -203,15 +203,18 @@ class AnalyticsWriter:
 
     def _execute_locked(self, job: Job) -> None:
         self.current[job.lane] = job
-        # a cursor of its own: no temp table or macro of one job leaks into the next
-        ctx = JobContext(con=analytics.cursor(self.stores.con), stores=self.stores,
-                         job_id=job.id)
-        self._record(job, state="running", started_at=datetime.now(UTC))
-        try:
+        con = None
+        try:  # its set-up too: a cursor that cannot open (invalid settings) fails the job, not
+            # the lane's thread (which died, leaving the job unfinished and the lane stopped)
+            # a cursor of its own: no temp table or macro of one job leaks into the next
+            con = analytics.cursor(self.stores.con)
+            ctx = JobContext(con=con, stores=self.stores, job_id=job.id)
+            self._record(job, state="running", started_at=datetime.now(UTC))
             job.result = job.fn(ctx)
         except BaseException as exc:  # the job failed; the writer goes on with the next one
             job.error = exc
-            self._rollback(ctx.con)
+            if con is not None:
+                self._rollback(con)
             if not isinstance(exc, Exception):
                 log.error("writer job %s interrupted: %r", job.id, exc)
             self._record(job, state="failed", finished_at=datetime.now(UTC),
@@ -220,7 +223,8 @@ class AnalyticsWriter:
             self._record(job, state="done", finished_at=datetime.now(UTC), progress=1.0,
                          result=_jsonable(job.result))
         finally:
-            ctx.con.close()
+            if con is not None:
+                con.close()
             self.current[job.lane] = None
             job.done.set()
 

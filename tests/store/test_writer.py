@@ -28,6 +28,28 @@ def test_jobs_run_in_order_and_are_recorded(tmp_path):
         assert rows[jobs[0].id]["state"] == "done" and rows[jobs[0].id]["result"] == 0
 
 
+def test_a_job_that_cannot_start_fails_and_the_lane_goes_on(tmp_path, monkeypatch):
+    """A job whose cursor cannot be opened (the settings turned invalid under a running
+    server) fails like any job: its waiter hears why and the lane runs the next one (its
+    thread died, and the inbox stopped moving)."""
+    from pbxlens import PbxlensError
+    from pbxlens.store import analytics
+
+    with Stores(tmp_path / "s.duckdb", threaded_writer=True) as s:
+        s.writer.start()
+
+        def broken() -> str:
+            raise PbxlensError("invalid setting timezone")
+
+        monkeypatch.setattr(analytics, "timezone", broken)
+        job = s.writer.submit("test", "cannot start", lambda ctx: "ran", lane="inbox")
+        with pytest.raises(PbxlensError, match="invalid setting"):
+            job.wait(30)
+        monkeypatch.undo()
+        assert s.writer.run("test", "next", lambda ctx: "ran", lane="inbox", timeout=30) == "ran"
+        assert {r["id"]: r["state"] for r in writer.jobs(s, limit=10)}[job.id] == "failed"
+
+
 def test_readers_do_not_wait_for_a_running_job(tmp_path):
     with Stores(tmp_path / "s.duckdb", threaded_writer=True) as s:
         s.writer.start()
