@@ -5,7 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -13,9 +17,26 @@ from selenium.webdriver.support.ui import WebDriverWait
 from tests.dashboards.live import PASSWORD
 
 
+class _Wait(WebDriverWait):
+    """A look-up that lands while the page is being replaced (a save that navigates) is
+    answered "aborted by navigation" by chromedriver, not "no such element": ask again on the
+    next poll (CI once failed a ticket's save on it under load)."""
+
+    def until(self, method, message: str = ""):
+        def tolerant(driver):
+            try:
+                return method(driver)
+            except WebDriverException as exc:
+                if "aborted by navigation" in (exc.msg or ""):
+                    return False
+                raise
+
+        return super().until(tolerant, message)
+
+
 def wait(driver, seconds=30):
-    return WebDriverWait(driver, seconds, poll_frequency=0.1,
-                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+    return _Wait(driver, seconds, poll_frequency=0.1,
+                 ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
 
 
 def logout(driver, base):
