@@ -275,3 +275,28 @@ def test_a_live_state_fault_costs_the_wallboard_never_the_inbox(stores, intake, 
     intake.accept("events", events(ev(3)))  # the connection is sound afterwards
     with stores.ops.connect() as c:
         assert c.execute(sa.select(schema.live_counters.c.offered)).scalars().all() == [1]
+
+
+def test_a_new_stores_live_tables_get_statistics_early(stores, intake, monkeypatch):
+    """PostgreSQL: after the first commits of a process, the live tables that autovacuum has
+    not analyzed yet are analyzed (their look-ups otherwise scan every visit of the tenant
+    until autovacuum's first pass); once analyzed they are left to autovacuum. SQLite: no-op."""
+    from pbxlens.store import ops
+
+    monkeypatch.setattr(inbox, "ANALYZE_AFTER", (3,))
+    for i in range(3):
+        intake.accept("events", events(ev(i + 1, uid=f"1.{i}")))
+    pg = stores.ops.dialect.name == "postgresql"
+    if not pg:
+        assert ops.analyze_unanalyzed(stores.ops, inbox.LOOKED_UP) == []
+        return
+    never = sa.text("SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'live_visits'"
+                    " AND last_analyze IS NULL AND last_autoanalyze IS NULL")
+    deadline = time.monotonic() + 20
+    while True:
+        with stores.ops.connect() as c:
+            if c.execute(never).scalar() == 0:
+                break
+        assert time.monotonic() < deadline, "live_visits was not analyzed"
+        time.sleep(0.05)
+    assert ops.analyze_unanalyzed(stores.ops, inbox.LOOKED_UP) == []
