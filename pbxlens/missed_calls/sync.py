@@ -131,6 +131,9 @@ def _sync(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str | None) -> 
         c.execute(_HOLDERS)
     _resolve_dials(con, ops, scope, now)
     push_operators(con, ops)
+    if n:  # a first push fills a new PostgreSQL store faster than autovacuum's first pass
+        with contextlib.suppress(sa.exc.SQLAlchemyError):  # statistics only
+            ops_store.analyze_unanalyzed(ops, (T.requests, T.bookings, T.dials, T.operators))
     return {"requests": n, "removed": removed}
 
 
