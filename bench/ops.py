@@ -265,6 +265,8 @@ def booking_phase(srv: Server, csv: Path, tokens: dict, args) -> dict | str:
     lat: list[float] = []
     outcomes = {"booked": 0, "conflict": 0, "other": 0}
     lists: dict[int, int] = {}  # the list requests' statuses, to say why nobody booked
+    empty: list[str] = []  # the first answers without rows
+    started = time.monotonic()
     lock = threading.Lock()
     stop_at = time.monotonic() + args.booking_seconds
 
@@ -277,9 +279,12 @@ def booking_phase(srv: Server, csv: Path, tokens: dict, args) -> dict | str:
         while time.monotonic() < stop_at:
             conn.request("GET", "/api/missed?view=to_call&limit=20", headers=hdr)
             r = conn.getresponse()
-            rows = json.loads(r.read()).get("rows", []) if r.status == 200 else []
+            body = r.read()
+            rows = json.loads(body).get("rows", []) if r.status == 200 else []
             with lock:
                 lists[r.status] = lists.get(r.status, 0) + 1
+                if not rows and len(empty) < 3:  # what an empty list said, to say why
+                    empty.append(f"{time.monotonic() - started:.1f} s: {body[:300]!r}")
             if not rows:
                 time.sleep(0.2)
                 continue
@@ -307,7 +312,7 @@ def booking_phase(srv: Server, csv: Path, tokens: dict, args) -> dict | str:
             held = c.exec_driver_sql("SELECT state, count(*) FROM callback_requests"
                                      " GROUP BY 1").all()
         return (f"no bookings made: list statuses {lists}, requests in the operations store"
-                f" {dict(held)}")
+                f" {dict(held)}, first empty lists {empty}")
     return {"bookings": len(lat), **outcomes, "p50_ms": lat[len(lat) // 2] * 1000,
             "p99_ms": lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1000}
 
