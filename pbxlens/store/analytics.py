@@ -75,7 +75,7 @@ def connect(db: str | Path | None = None, *, read_only: bool = False,
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config=_new_file_config(path))
+        con = duckdb.connect(str(path), read_only=read_only, config=new_file_config(path))
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise _lock_error(path, exc) from None
@@ -95,7 +95,7 @@ def connect(db: str | Path | None = None, *, read_only: bool = False,
 STORAGE_VERSION = "latest"
 
 
-def _new_file_config(path: Path) -> dict[str, str]:
+def new_file_config(path: Path) -> dict[str, str]:
     """Connection config: the storage format, for a file about to be created only."""
     if str(path) == ":memory:" or path.exists():
         return {}
