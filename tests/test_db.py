@@ -29,3 +29,22 @@ def test_path_from_environment(tmp_path, monkeypatch):
         assert db.resolve_path(tmp_path / "cli.duckdb") == tmp_path / "cli.duckdb"
     finally:
         get_settings.cache_clear()
+
+
+def _storage_version(con) -> str:
+    return con.execute("SELECT tags['storage_version'] FROM duckdb_databases()"
+                       " WHERE database_name = current_database()").fetchone()[0]
+
+
+def test_a_new_store_takes_the_newer_storage_format_and_an_old_one_keeps_its_own(tmp_path):
+    import duckdb
+
+    old_path = tmp_path / "old.duckdb"
+    duckdb.connect(str(old_path)).close()  # DuckDB's default format, as stores made before
+    default = _storage_version(duckdb.connect(str(old_path), read_only=True))
+    new = db.connect(tmp_path / "new.duckdb")
+    assert _storage_version(new) != default
+    new.close()
+    old = db.connect(old_path)
+    assert _storage_version(old) == default
+    assert db.migrate(old) == []

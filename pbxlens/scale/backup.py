@@ -21,7 +21,7 @@ import duckdb
 
 from pbxlens import PbxlensError
 from pbxlens.scale import lake as lk
-from pbxlens.store import sql
+from pbxlens.store import analytics, sql
 
 MANIFEST = "_backup.json"
 
@@ -102,7 +102,7 @@ def restore(folder: str | Path, db: str | Path) -> dict:
     if db.exists():
         raise PbxlensError(f"{db} exists: restore into a new file")
     db.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db))
+    con = duckdb.connect(str(db), config=analytics.new_file_config(db))  # a store's format
     try:
         con.execute(f"IMPORT DATABASE {sql.literal(Path(folder))}")
         got = _checksums(con)

@@ -75,7 +75,7 @@ def connect(db: str | Path | None = None, *, read_only: bool = False,
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only, config=new_file_config(path))
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise _lock_error(path, exc) from None
@@ -86,6 +86,20 @@ def connect(db: str | Path | None = None, *, read_only: bool = False,
     if not read_only:
         migrate(con, before=before_migration)
     return con
+
+
+# A store file takes the storage format of the DuckDB that creates it (DuckDB's own default is
+# v0.10.2's, readable by every 1.x): the newer string compression (DICT_FSST) writes the
+# ingest's rows with about a fifth less CPU into a smaller file. A file keeps the format it was
+# created with; an older store stays readable and keeps its own.
+STORAGE_VERSION = "latest"
+
+
+def new_file_config(path: Path) -> dict[str, str]:
+    """Connection config: the storage format, for a file about to be created only."""
+    if str(path) == ":memory:" or path.exists():
+        return {}
+    return {"storage_compatibility_version": STORAGE_VERSION}
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
