@@ -88,11 +88,12 @@ def connect(db: str | Path | None = None, *, read_only: bool = False,
     return con
 
 
-# A store file takes the storage format of the DuckDB that creates it (DuckDB's own default is
-# v0.10.2's, readable by every 1.x): the newer string compression (DICT_FSST) writes the
-# ingest's rows with about a fifth less CPU into a smaller file. A file keeps the format it was
-# created with; an older store stays readable and keeps its own.
-STORAGE_VERSION = "latest"
+# A new store file takes v1.5.0's storage format (DuckDB's own default is v0.10.2's, readable
+# by every 1.x): the newer string compression (DICT_FSST) writes the ingest's rows with about
+# a fifth less CPU into a smaller file. Named, not "latest", so that a DuckDB upgrade does not
+# change silently which DuckDB can open new stores (pyproject requires >= 1.5). A file keeps
+# the format it was created with; an older store stays readable and keeps its own.
+STORAGE_VERSION = "v1.5.0"
 
 
 def new_file_config(path: Path) -> dict[str, str]:
