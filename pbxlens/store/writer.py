@@ -204,8 +204,9 @@ class AnalyticsWriter:
     def _execute_locked(self, job: Job) -> None:
         self.current[job.lane] = job
         con = None
-        try:  # its set-up too: a cursor that cannot open (invalid settings) fails the job, not
-            # the lane's thread (which died, leaving the job unfinished and the lane stopped)
+        # The set-up is inside the try: a cursor that cannot open (invalid settings) fails the
+        # job, not the lane's thread (it died, leaving the job unfinished, the lane stopped).
+        try:
             # a cursor of its own: no temp table or macro of one job leaks into the next
             con = analytics.cursor(self.stores.con)
             ctx = JobContext(con=con, stores=self.stores, job_id=job.id)
