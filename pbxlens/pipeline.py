@@ -168,15 +168,19 @@ def _upstream(step: Step) -> list[Step]:
     return [s for s in before if set(s.writes) & set(step.reads)]
 
 
-def _run_one(ctx: StepContext, step: Step) -> StepRun:
-    """One step over every batch it has not finished, in one transaction."""
+def _run_one(ctx: StepContext, step: Step, hi: int) -> StepRun:
+    """One step over every batch up to `hi` it has not finished, in one transaction. `hi` is
+    fixed for the whole run: a batch another lane commits meanwhile (a webhook move) is left
+    to the next run. Read afresh per step, it made each step wait for the one before, which
+    had stopped at the older last batch: under a steady webhook load the reconcile of a
+    200k-call file was put off until the next ingest, its callback requests with it."""
     con = ctx.con
     out = StepRun(step.name)
     t0 = time.perf_counter()
     con.execute("BEGIN TRANSACTION")
     try:
         marks = _marks(con)
-        hi, lo = _last_batch(con), marks.get(step.name, 0) + 1
+        lo = marks.get(step.name, 0) + 1
         waiting = [s.name for s in _upstream(step) if marks.get(s.name, 0) < hi]
         if hi < lo or waiting:
             out.skipped = f"waiting for {', '.join(waiting)}" if waiting else None
@@ -204,11 +208,12 @@ def _run_one(ctx: StepContext, step: Step) -> StepRun:
     return out
 
 
-def _advance_idle(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, int]]:
+def _advance_idle(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, int], int]:
     """In one transaction: move every step that has nothing to do in its pending batches
     (no table it reads got rows there) to the last batch. Returns the steps that have work,
-    and how many batches each idle step passed. (A webhook group commit, say, concerns one
-    or two steps: the others cost one shared commit, not one each.)"""
+    how many batches each idle step passed, and that last batch (the run's end). (A webhook
+    group commit, say, concerns one or two steps: the others cost one shared commit, not one
+    each.)"""
     con.execute("BEGIN TRANSACTION")
     try:
         marks, hi = _marks(con), _last_batch(con)
@@ -231,7 +236,7 @@ def _advance_idle(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, i
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return busy, idle
+    return busy, idle, hi
 
 
 def run_pending(ctx: StepContext, *, progress: Callable[[str], None] | None = None
@@ -239,7 +244,7 @@ def run_pending(ctx: StepContext, *, progress: Callable[[str], None] | None = No
     """Run every step over the batches it has not finished yet, in order. A step that fails
     is rolled back (its error kept in pipeline_steps); the steps that read what it writes wait,
     the others go on. Raises PipelineError at the end if a step failed."""
-    busy, idle = _advance_idle(ctx.con)
+    busy, idle, hi = _advance_idle(ctx.con)
     runs = []
     for step in STEPS:
         if step.name not in busy:
@@ -247,7 +252,7 @@ def run_pending(ctx: StepContext, *, progress: Callable[[str], None] | None = No
             continue
         if progress:
             progress(step.name)
-        runs.append(_run_one(ctx, step))
+        runs.append(_run_one(ctx, step, hi))
     if busy or idle:
         _prune(ctx.con)
     failed = [r for r in runs if r.error]

@@ -73,6 +73,28 @@ def test_a_failing_step_waits_its_readers_and_resumes(sim_all, store, monkeypatc
     assert snapshot(store, DERIVED) == from_scratch(store)
 
 
+def test_a_batch_committed_during_the_steps_waits_for_the_next_run(sim_all, store, monkeypatch):
+    # Another lane (the webhook inbox's moves) commits batches while the steps run. The run
+    # ends at the batch it started with: read afresh per step, the new batch put every step
+    # after derive "waiting for derive", and the file's callback requests waited for the next
+    # ingest.
+    real, other = derive.refresh, store.cursor()
+
+    def refresh_then_a_webhook_batch(con, batch_ids):
+        real(con, batch_ids)
+        other.execute("INSERT INTO ingest_batches (source, sha256, format, started_at,"
+                      " finished_at) VALUES ('/api/events', 'x', 'events', now(), now())")
+
+    monkeypatch.setattr(derive, "refresh", refresh_then_a_webhook_batch)
+    (r,) = ingest_paths(store, [sim_all / "cdr_detailed.csv"])
+    assert set(_marks(store).values()) == {r.batch_id}
+    assert store.execute("SELECT count(*) FROM missed_requests").fetchone()[0] > 0
+    monkeypatch.undo()
+    pipeline.run_pending(StepContext(store))  # the next run passes the (empty) new batch
+    assert set(_marks(store).values()) == {r.batch_id + 1}
+    assert snapshot(store, DERIVED) == from_scratch(store)
+
+
 def test_a_kill_between_steps_resumes_where_each_step_stands(sim_all, tmp_path):
     path = tmp_path / "killed.duckdb"
     # a real kill: the process dies inside the rollups step, after derive committed
