@@ -68,6 +68,7 @@ function init(args)
   tid = tonumber(wrk.thread:get("tid"))
   interval = tonumber(args[1])  -- ms between two requests of this thread; 0 = no pacing
   counter, ok_count, bad_count = 0, 0, 0
+  calls = {}
   next_due = now_ms() + 200
 end
 function delay()
@@ -77,6 +78,7 @@ function delay()
   if d < 0 then return 0 end
   return d
 end
+local WAITING = 25  -- calls of a thread in the queue at once, and as many talking
 function request()
   counter = counter + 1
   local id = (tid + 1) * 100000000 + counter
@@ -84,11 +86,31 @@ function request()
   -- of a call): a fixed day months back made the live state's upkeep drop every visit of
   -- that "old" day at each pass
   local t = now_ms() / 1000
-  local body = '{"event_id": ' .. id .. ', "event_name": "pbx.queue.enter", ' ..
+  -- A call's life in three requests: it enters the queue, WAITING calls later one of 50
+  -- agents answers it, WAITING calls after that it ends. So the live state holds about
+  -- 2 * WAITING calls per thread, as a real queue does: with entries only, 60,000 calls
+  -- waited at once, all read by the wallboard's snapshot every second.
+  local stage, name, params = counter % 3, nil, nil
+  local call = (stage == 1 and (counter + 2) / 3) or (stage == 2 and (counter + 1) / 3 - WAITING)
+    or (counter / 3 - 2 * WAITING)  -- whole numbers: counter + 2 - stage is a multiple of 3
+  local uid = calls[call]
+  if stage == 1 or not uid then
+    uid = string.format("%d", math.floor(t)) .. "." .. id
+    if stage == 1 then calls[call] = uid end
+    name, params = "pbx.queue.enter", '{"unique_id": "' .. uid .. '", "queue": "600"}'
+  elseif stage == 2 then
+    name = "pbx.queue.servedcall"
+    params = '{"unique_id": "' .. uid .. '", "queue": "600", "member_exten": "2' ..
+      string.format("%02d", call % 50) .. '", "holdtime": 3}'
+  else
+    calls[call] = nil
+    name = "pbx.call.end"
+    params = '{"unique_id": "' .. uid .. '", "member_exten": "2' ..
+      string.format("%02d", call % 50) .. '"}'
+  end
+  local body = '{"event_id": ' .. id .. ', "event_name": "' .. name .. '", ' ..
     '"event_severity": 3, "event_timestamp": "' .. string.format("%.3f", t) ..
-    '", "event_pbx_serial": "BENCH", ' ..
-    '"params": {"unique_id": "' .. string.format("%d", math.floor(t)) .. '.' .. id ..
-    '", "queue": "600"}}'
+    '", "event_pbx_serial": "BENCH", "params": ' .. params .. '}'
   return wrk.format("POST", nil, {["Content-Type"] = "application/json",
                                   ["X-Pbxlens-Token"] = "%TOKEN%"}, body)
 end
