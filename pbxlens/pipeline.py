@@ -146,20 +146,33 @@ def _last_batch(con: duckdb.DuckDBPyConnection) -> int:
 _BATCH_TABLES: set[str] = set()
 
 
-def _has_rows(con: duckdb.DuckDBPyConnection, tables: Sequence[str], lo: int, hi: int) -> bool:
-    """Whether any of these tables holds rows of batches lo..hi (zone maps on batch_id: the
-    tables are appended batch after batch, so this reads the last row groups only)."""
+def _batch_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     if not _BATCH_TABLES:
         _BATCH_TABLES.update(t for (t,) in con.execute(
             "SELECT table_name FROM duckdb_columns() WHERE column_name = 'batch_id'"
             " AND NOT internal").fetchall())
-    for t in tables:
-        if t in _BATCH_TABLES and con.execute(
-                f"SELECT EXISTS (SELECT 1 FROM {sql.identifier(t)}"  # noqa: S608 -- a step's table
-                " WHERE batch_id BETWEEN ? AND ?)",
-                [lo, hi]).fetchone()[0]:
-            return True
-    return False
+    return _BATCH_TABLES
+
+
+def _has_rows(con: duckdb.DuckDBPyConnection, tables: Sequence[str], lo: int, hi: int) -> bool:
+    """Whether any of these tables holds rows of batches lo..hi (zone maps on batch_id: the
+    tables are appended batch after batch, so this reads the last row groups only)."""
+    last = _last_rows(con, tables, lo, hi)
+    return any(b is not None for b in last.values())
+
+
+def _last_rows(con: duckdb.DuckDBPyConnection, tables: Sequence[str], lo: int, hi: int
+               ) -> dict[str, int | None]:
+    """Each table's highest batch among lo..hi that holds rows of it (None: none), in one
+    statement (a webhook follow-up asks for about fifteen tables a few times a second)."""
+    names = sorted(set(tables) & _batch_tables(con))
+    if not names:
+        return {}
+    parts = " UNION ALL ".join(
+        f"SELECT {i} AS i, max(batch_id) AS b FROM {sql.identifier(t)}"  # noqa: S608 -- a step's table
+        " WHERE batch_id BETWEEN $lo AND $hi" for i, t in enumerate(names))
+    got = dict(con.execute(parts, {"lo": lo, "hi": hi}).fetchall())
+    return {t: got.get(i) for i, t in enumerate(names)}
 
 
 def _upstream(step: Step) -> list[Step]:
@@ -217,21 +230,27 @@ def _advance_idle(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, i
     con.execute("BEGIN TRANSACTION")
     try:
         marks, hi = _marks(con), _last_batch(con)
+        los = {s.name: marks.get(s.name, 0) + 1 for s in STEPS}
+        los = {name: lo for name, lo in los.items() if lo <= hi}
         busy, idle = set(), {}
-        for s in STEPS:
-            lo = marks.get(s.name, 0) + 1
-            if lo > hi:
-                continue
-            if _has_rows(con, s.reads, lo, hi):
-                busy.add(s.name)
-            else:
-                idle[s.name] = con.execute(
-                    "SELECT count(*) FROM ingest_batches WHERE batch_id BETWEEN ? AND ?",
-                    [lo, hi]).fetchone()[0]
-        now = datetime.now(UTC)
-        for name in idle:
+        if los:
+            last = _last_rows(con, [t for s in STEPS if s.name in los for t in s.reads],
+                              min(los.values()), hi)
+            counts = {lo: con.execute(
+                "SELECT count(*) FROM ingest_batches WHERE batch_id BETWEEN ? AND ?",
+                [lo, hi]).fetchone()[0] for lo in set(los.values())}
+            for s in STEPS:
+                if s.name not in los:
+                    continue
+                lo = los[s.name]
+                if any((last.get(t) or 0) >= lo for t in s.reads):
+                    busy.add(s.name)
+                else:
+                    idle[s.name] = counts[lo]
+        if idle:
             con.execute("INSERT OR REPLACE INTO pipeline_steps (step, last_batch, finished_at,"
-                        " seconds, error) VALUES (?, ?, ?, 0, NULL)", [name, hi, now])
+                        " seconds, error) SELECT unnest($names), $hi, $now, 0, NULL",
+                        {"names": sorted(idle), "hi": hi, "now": datetime.now(UTC)})
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
