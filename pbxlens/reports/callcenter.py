@@ -458,7 +458,7 @@ def queue_operators(con, defn: Report, p: flt.Params, d_from: date, d_to: date) 
         facts_of = per_q.get(qk, {})
         rows, facts = scaffold.operator_rows(
             scaffold.operator_order({o for o, _a in facts_of}), label, facts_of, accounts,
-            p.lang, only=set(p.values("account")), sort_extra=True)
+            p.lang, only=set(p.values("account")))
         raws.append(RawTable(qk, scaffold.per_entity_title(title, p.lang, ("queue", "coda"),
                                                            labels[qk]),
                              rows, facts, row_header=cm.tr(p.lang, "Operator", "Operatore")))

@@ -139,17 +139,18 @@ def account_label(a: str, lang: str) -> str:
 
 def operator_rows(ops: list[str], label: Callable[[str], str], facts_of: dict,
                   directory: dict[str, list[str]], lang: str, *, only: set[str] | None = None,
-                  sort_extra: bool = False) -> tuple[list[RowSpec], dict]:
+                  ) -> tuple[list[RowSpec], dict]:
     """Rows operator, then its accounts (§0.5 rule 8: the directory's accounts are listed even
-    without data, then the accounts that only the data names), and the facts keyed by row.
+    without data, then the accounts that only the data names, sorted), and the facts keyed by
+    row.
 
     `facts_of` maps (operator, account) to facts; `only` restricts the directory's accounts
-    (an account filter); `sort_extra` sorts the data-only accounts (else first seen first)."""
+    (an account filter). The data-only accounts are sorted: `facts_of` comes from queries
+    without an order, so "first seen" changed from run to run on the same store."""
     rows: list[RowSpec] = []
     for op in ops:
         seen = [a for a in directory.get(op, []) if not only or a in only]
-        extra = [a for (o, a) in facts_of if o == op and a not in seen]
-        seen += sorted(set(extra)) if sort_extra else list(dict.fromkeys(extra))
+        seen += sorted({a for (o, a) in facts_of if o == op and a not in seen})
         kids = [RowSpec(f"{op}\x1f{a}", account_label(a, lang), 1) for a in seen]
         rows += [RowSpec(op, label(op), 0, children=[k.key for k in kids]), *kids]
     return rows, {f"{o}\x1f{a}": v for (o, a), v in facts_of.items()}

@@ -164,3 +164,15 @@ def test_identities_on_simulated_data(store):
     r14 = run(con, "cdr.operators", p).tables[0]
     for row in r14.rows:
         assert row["total.n"] == row["answered.n"] + row["unanswered.n"]
+
+
+def test_accounts_only_the_data_names_are_sorted_under_their_operator():
+    # the facts come from queries without an order: "first seen" changed between two runs of
+    # cdr.queue_operators on the same store
+    from pbxlens.reports import scaffold
+
+    facts = {("201", "zeta"): 1, ("201", "201-APP"): 2, ("201", "Account011"): 3}
+    for order in (list(facts.items()), list(reversed(facts.items()))):
+        rows, _ = scaffold.operator_rows(["201"], str, dict(order), {"201": ["zeta"]}, "en")
+        assert [r.key for r in rows] == ["201", "201\x1fzeta", "201\x1f201-APP",
+                                         "201\x1fAccount011"]
