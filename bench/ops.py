@@ -3,6 +3,9 @@ ingest runs in its analytics writer, on each operations back-end (SQLite, Postgr
 
 1. Webhooks: single-event POSTs to /api/events at a fixed rate (default 1,000/s) for 60 s,
    sent by `wrk` (compiled; Debian's package: `apt-get install -y wrk`) paced by a LuaJIT clock.
+   Each call's life is three events (queue enter, served by an agent, call end), so the live
+   state holds about as many calls as a real queue; `--stream enters` sends the entries only,
+   the stream of the figures before 2026-12-06.
    Targets: >= 1,000 requests/s, p99 <= 50 ms, 0 lost (every 2xx'd event in DuckDB once),
    inbox-to-DuckDB lag p99 <= 2 s. Baseline (before the inbox): about 250/s, p99 about 400 ms.
 2. Bookings: 50 concurrent operators over HTTP (`GET /api/missed?view=to_call`, `POST
@@ -21,7 +24,7 @@ two intake processes of their own (`pbxlens serve --intake-port P --intake-worke
 serve the operators' callback API too.
 
 Usage: python bench/ops.py [--backends sqlite,postgresql] [--intake-workers 0,2] [--rate 1000]
-       [--seconds 60] [--calls-per-day 20000] [--days 10] [--operators 50] [--think 0.05,0.25]
+       [--stream life|enters] [--seconds 60] [--calls-per-day 20000] [--days 10] [--operators 50] [--think 0.05,0.25]
        [--keep]
 """
 
@@ -67,6 +70,7 @@ end
 function init(args)
   tid = tonumber(wrk.thread:get("tid"))
   interval = tonumber(args[1])  -- ms between two requests of this thread; 0 = no pacing
+  enters_only = args[2] == "enters"  -- the stream of the figures before 2026-12-06
   counter, ok_count, bad_count = 0, 0, 0
   calls = {}
   next_due = now_ms() + 200
@@ -94,9 +98,9 @@ function request()
   local call = (stage == 1 and (counter + 2) / 3) or (stage == 2 and (counter + 1) / 3 - WAITING)
     or (counter / 3 - 2 * WAITING)  -- whole numbers: counter + 2 - stage is a multiple of 3
   local uid = calls[call]
-  if stage == 1 or not uid then
+  if stage == 1 or not uid or enters_only then
     uid = string.format("%d", math.floor(t)) .. "." .. id
-    if stage == 1 then calls[call] = uid end
+    if stage == 1 and not enters_only then calls[call] = uid end
     name, params = "pbx.queue.enter", '{"unique_id": "' .. uid .. '", "queue": "600"}'
   elseif stage == 2 then
     name = "pbx.queue.servedcall"
@@ -155,12 +159,12 @@ def wait_http(port: int, proc: subprocess.Popen | None = None, timeout: float = 
 
 
 def wrk(port: int, path: str, seconds: int, rate: int | None, conns: int, threads: int = 1,
-        ) -> dict:
+        stream: str = "life") -> dict:
     lua = Path(tempfile.mkstemp(suffix=".lua")[1])
     lua.write_text(WRK_LUA.replace("%TOKEN%", TOKEN))
     interval = threads * 1000.0 / rate if rate else 0
     cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s",
-           "-s", str(lua), f"http://127.0.0.1:{port}{path}", "--", f"{interval:.6f}"]
+           "-s", str(lua), f"http://127.0.0.1:{port}{path}", "--", f"{interval:.6f}", stream]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     lua.unlink()
     line = next(x for x in out.splitlines() if x.startswith("RESULT "))
@@ -254,7 +258,8 @@ def webhook_phase(srv: Server, csv: Path, admin: str, args) -> dict:
     job = srv.ingest(csv)
     time.sleep(2)  # the ingest is under way
     t0 = time.monotonic()
-    res = wrk(srv.hook_port, "/api/events", args.seconds, args.rate, args.connections)
+    res = wrk(srv.hook_port, "/api/events", args.seconds, args.rate, args.connections,
+              stream=args.stream)
     ingest_running_until = None
     if job.poll() is not None:
         ingest_running_until = "finished during the load"
@@ -452,6 +457,10 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--rate", type=int, default=1000)
+    ap.add_argument("--stream", choices=("life", "enters"), default="life",
+                    help="life: each call enters a queue, is answered and ends (three events); "
+                    "enters: queue entries only, the stream of the figures before 2026-12-06 "
+                    "(the calls never leave: 60,000 wait at once after a minute)")
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--connections", type=int, default=200)
     ap.add_argument("--intake-workers", default="0,2",
