@@ -24,8 +24,8 @@ two intake processes of their own (`pbxlens serve --intake-port P --intake-worke
 serve the operators' callback API too.
 
 Usage: python bench/ops.py [--backends sqlite,postgresql] [--intake-workers 0,2] [--rate 1000]
-       [--stream life|enters] [--seconds 60] [--calls-per-day 20000] [--days 10] [--operators 50] [--think 0.05,0.25]
-       [--keep]
+       [--stream life|enters] [--seconds 60] [--calls-per-day 20000] [--days 10] [--operators 50]
+       [--think 0.05,0.25] [--keep]
 """
 
 from __future__ import annotations
