@@ -122,11 +122,10 @@ def _live(r: dict, state: str, now: datetime) -> dict:
 
 
 def _ended(conn: sa.Connection, keys: set[tuple]) -> set[tuple]:
-    if not keys:
-        return set()
-    found = conn.execute(sa.select(_ends.c.tenant, _ends.c.unique_id).where(
-        sa.tuple_(_ends.c.tenant, _ends.c.unique_id).in_(sorted(keys)))).all()
-    return {tuple(r) for r in found}
+    """The calls among `keys` whose end is remembered (by tenant and IN lists: a row-value
+    IN read the whole table on SQLite, every remembered end, at each commit)."""
+    rows = ops.select_pairs(conn, _ends, (_ends.c.tenant, _ends.c.unique_id), sorted(keys))
+    return {(r["tenant"], r["unique_id"]) for r in rows}
 
 
 def stale(conn: sa.Connection, now: datetime, max_age: timedelta) -> bool:

@@ -40,7 +40,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -196,10 +195,10 @@ class Batch:
         uids = sorted({(e.tenant, e.uid) for e in evs if e.uid})
         self.visits: dict[Key, dict] = {}
         self.by_call: dict[Key, list[Key]] = {}
-        for r in _select_in(conn, _V, (_V.c.tenant, _V.c.unique_id), uids):
+        for r in ops.select_pairs(conn, _V, (_V.c.tenant, _V.c.unique_id), uids):
             self._add_visit(r)
         self.orig_visits = {k: dict(v) for k, v in self.visits.items()}
-        self.ended = {(r["tenant"], r["unique_id"]): r["ended_at"] for r in _select_in(
+        self.ended = {(r["tenant"], r["unique_id"]): r["ended_at"] for r in ops.select_pairs(
             conn, schema.live_call_ends, (schema.live_call_ends.c.tenant,
                                           schema.live_call_ends.c.unique_id), uids)}
         names = {(e.tenant, a) for e in evs for a in (e.agent, e.recipient) if a}
@@ -207,13 +206,13 @@ class Batch:
         # The agents on these calls, for the events that free them (an unserved exit, the
         # call's end): the commonest commits (enters, rings) skip this read.
         if any(e.name in FREEING for e in evs):
-            for r in _select_in(conn, _A, (_A.c.tenant, _A.c.call_uid), uids):
+            for r in ops.select_pairs(conn, _A, (_A.c.tenant, _A.c.call_uid), uids):
                 self.agents[(r["tenant"], r["agent"])] = dict(r)
-        for r in _select_in(conn, _A, (_A.c.tenant, _A.c.agent),
+        for r in ops.select_pairs(conn, _A, (_A.c.tenant, _A.c.agent),
                             sorted(names - set(self.agents))):
             self.agents[(r["tenant"], r["agent"])] = dict(r)
         self.members: dict[Key, dict] = {}
-        for r in _select_in(conn, _M, (_M.c.tenant, _M.c.agent), sorted(names)):
+        for r in ops.select_pairs(conn, _M, (_M.c.tenant, _M.c.agent), sorted(names)):
             self.members[(r["tenant"], r["agent"], r["queue"])] = dict(r)
         self.dirty_visits: set[Key] = set()
         self.dirty_agents: set[Key] = set()
@@ -276,29 +275,6 @@ class Batch:
     def members_of(self, tenant: str, agent: str) -> list[dict]:
         return [m for (t, a, _q), m in self.members.items() if t == tenant and a == agent]
 
-
-def _select_in(conn: sa.Connection, table: sa.Table, cols: tuple, keys: list[tuple]
-               ) -> list[Any]:
-    """The rows whose (cols[0], cols[1]) is one of `keys`: per first value an equality and an
-    IN list (SQLite scans the whole table for a row-value IN, whatever its indexes)."""
-    firsts: dict[str, list] = {}
-    for a, b in keys:
-        firsts.setdefault(a, []).append(b)
-    out = []
-    stmt = _select_stmt(table, cols[0].name, cols[1].name)
-    for a, bs in firsts.items():
-        for i in range(0, len(bs), CHUNK):
-            out += conn.execute(stmt, {"a": a, "bs": bs[i:i + CHUNK]}).mappings()
-    return out
-
-
-@functools.cache
-def _select_stmt(table: sa.Table, first: str, second: str) -> sa.Select:
-    return sa.select(table).where(table.c[first] == sa.bindparam("a"),
-                                  table.c[second].in_(sa.bindparam("bs", expanding=True)))
-
-
-# ------------------------------------------------------------------------- visit matching
 
 def _s(t: datetime) -> int:
     return math.floor(t.timestamp())
@@ -677,10 +653,10 @@ def expire(conn: sa.Connection, now: datetime, max_age: timedelta, keep_days: in
 
 def _still_stale(conn: sa.Connection, calls: list[Key], cut: datetime) -> frozenset[Key]:
     """The `calls` still without news since `cut` (news may have come since the read)."""
-    out = {(r["tenant"], r["unique_id"]) for r in _select_in(
+    out = {(r["tenant"], r["unique_id"]) for r in ops.select_pairs(
         conn, _V, (_V.c.tenant, _V.c.unique_id), calls)
         if r["ended_at"] is None and r["updated_at"] < cut}
-    out |= {(r["tenant"], r["call_uid"]) for r in _select_in(
+    out |= {(r["tenant"], r["call_uid"]) for r in ops.select_pairs(
         conn, _A, (_A.c.tenant, _A.c.call_uid), calls)
         if r["call_ts"] is not None and r["call_ts"] < cut}  # as SQL's NULL < cut: not stale
     return frozenset(out)

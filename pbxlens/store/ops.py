@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -266,6 +267,31 @@ def analyze_unanalyzed(engine: sa.Engine, tables: Iterable[sa.Table]) -> list[st
             conn.execute(sa.text(f"ANALYZE {identifier(name)}"))
         conn.commit()
     return sorted(todo)
+
+
+PAIRS_CHUNK = 1000  # values per IN list
+
+
+def select_pairs(conn: sa.Connection, table: sa.Table, cols: tuple, keys: Iterable[tuple]
+                 ) -> list[Any]:
+    """The rows of `table` whose (cols[0], cols[1]) is one of `keys`: per first value an
+    equality and an IN list, PAIRS_CHUNK values at a time. SQLite scans the whole table for a
+    row-value IN (`(a, b) IN (VALUES ...)`), whatever its indexes."""
+    firsts: dict[Any, list] = {}
+    for a, b in keys:
+        firsts.setdefault(a, []).append(b)
+    out: list[Any] = []
+    stmt = _pairs_stmt(table, cols[0].name, cols[1].name)
+    for a, bs in firsts.items():
+        for i in range(0, len(bs), PAIRS_CHUNK):
+            out += conn.execute(stmt, {"a": a, "bs": bs[i:i + PAIRS_CHUNK]}).mappings()
+    return out
+
+
+@functools.cache
+def _pairs_stmt(table: sa.Table, first: str, second: str) -> sa.Select:
+    return sa.select(table).where(table.c[first] == sa.bindparam("a"),
+                                  table.c[second].in_(sa.bindparam("bs", expanding=True)))
 
 
 def upsert(conn: sa.Connection, table: sa.Table, rows: list[Mapping] | Mapping,

@@ -275,3 +275,24 @@ def test_a_turn_never_freed_is_given_up_after_the_busy_timeout(tmp_path, monkeyp
         assert c.execute(sa.select(schema.ops_meta.c.value).where(
             schema.ops_meta.c.key == "anyway")).scalar_one() == "1"
     engine.dispose()
+
+
+def test_pairs_are_looked_up_through_the_index(stores, monkeypatch):
+    # A row-value IN read every remembered call end on SQLite at each intake commit.
+    e = schema.live_call_ends
+    now = datetime.now(UTC)
+    with stores.ops_write() as c:
+        c.execute(e.insert(), [{"tenant": t, "unique_id": f"{i}.1", "ended_at": now}
+                               for t in ("a", "b") for i in range(5)])
+    monkeypatch.setattr(ops, "PAIRS_CHUNK", 2)  # several IN lists per tenant
+    keys = [("a", "1.1"), ("b", "1.1"), ("a", "3.1"), ("a", "4.1"), ("a", "9.1"), ("c", "1.1")]
+    with stores.ops_read() as c:
+        got = {(r["tenant"], r["unique_id"]) for r in ops.select_pairs(
+            c, e, (e.c.tenant, e.c.unique_id), keys)}
+        assert got == {("a", "1.1"), ("b", "1.1"), ("a", "3.1"), ("a", "4.1")}
+        if stores.ops.dialect.name == "sqlite":
+            stmt = ops._pairs_stmt(e, "tenant", "unique_id").params(a="a", bs=["1.1", "3.1"])
+            sql = str(stmt.compile(stores.ops, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(r[-1]) for r in c.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + sql).all())
+            assert "SEARCH" in plan and "SCAN" not in plan, plan
