@@ -4,6 +4,7 @@ crash, and an intake that never waits for the analytics writer."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -244,6 +245,45 @@ def test_rows_keep_moving_without_kicks_while_they_come(tmp_path, ops_url, monke
         finally:
             mover.stop()
             other.close()
+
+
+def test_follow_ups_come_at_most_once_a_second(tmp_path, ops_url, monkeypatch):
+    """Moves come up to five times a second under a steady stream; the follow-ups (the
+    post-batch steps) at most once a second, and the last one still comes after the stream."""
+    monkeypatch.setattr(inbox_move, "MIN_GAP_S", 0.05)
+    runs: list[float] = []
+    real = inbox_move.follow_up
+
+    def counted(con, ops=None):
+        runs.append(time.monotonic())
+        return real(con, ops)
+
+    monkeypatch.setattr(inbox_move, "follow_up", counted)
+    with Stores(tmp_path / "s.duckdb", ops_url, threaded_writer=True) as s:
+        s.writer.start()
+        mover = inbox_move.Mover(s).start()
+        ib = inbox.Inbox(s.ops, on_commit=mover.kick)
+        try:
+            t0 = time.monotonic()
+            i = 0
+            while time.monotonic() - t0 < 3.0:  # a steady stream for 3 s
+                i += 1
+                ib.accept("events", events(ev(1000 + i)))
+                time.sleep(0.02)
+            assert len(runs) <= 3.0 / inbox_move.FOLLOW_UP_EVERY_S + 2  # unpaced: one per move
+            assert all(b - a >= inbox_move.FOLLOW_UP_EVERY_S - 0.05
+                       for a, b in itertools.pairwise(runs))
+            deadline = time.monotonic() + 10
+            while True:
+                with s.cursor() as cur:
+                    stored = cur.execute("SELECT count(*) FROM pbx_events").fetchone()[0]
+                    if stored == i and not pipeline.pending(cur).behind:
+                        break
+                assert time.monotonic() < deadline, "the last batches were never followed up"
+                time.sleep(0.05)
+        finally:
+            mover.stop()
+            ib.close()
 
 
 @pytest.mark.parametrize("fault", ["python", "database"])
