@@ -66,30 +66,61 @@ def stores(tmp_path, ops_url):
     s.close()
 
 
-# `make test` runs the suite in two worker processes (pytest-xdist, `--dist loadgroup`): each
-# test folder goes whole to one worker, so its session fixtures (seeded stores, the live
-# server, Chromium, a PostgreSQL cluster) are built once, and the folders are handed out
-# heaviest first so that both workers end together. Seconds of a serial run (--durations),
-# rounded; a folder not listed comes last.
+# `make test` runs the suite in two worker processes (pytest-xdist): each test file goes whole
+# to one worker (`FileScheduling`), so its module fixtures (seeded stores, a Spark session, a
+# crawl's pages) are built once, and the files are handed out longest first so that both
+# workers end together: the files below by their seconds in a run of the suite (--durations,
+# two workers, 2026-12-06), then the others by their folder's.
+_FILE_SECONDS = {"browser/test_crawl.py": 340, "scale/test_spark.py": 155,
+                 "tickets/test_cli.py": 95, "simulate/test_coverage.py": 80,
+                 "browser/test_app.py": 75, "views/test_cli.py": 75,
+                 "scale/test_lake_rollups.py": 60, "reports/test_definitions_cli.py": 55,
+                 "test_cli.py": 55, "dashboards/test_webhook_faults.py": 45,
+                 "test_cli_server.py": 40, "simulate/test_formats.py": 35,
+                 "reports/test_coincidence_days.py": 35, "ingest/test_batch_paths.py": 30,
+                 "missed_calls/test_api.py": 30, "dashboards/test_intake_workers.py": 30}
 _FOLDER_SECONDS = {"reports": 420, "browser": 420, "ingest": 310, "missed_calls": 180,
                    "dashboards": 150, "billing": 130, "scale": 125, "live": 100, "tests": 95,
                    "tickets": 80, "views": 80, "simulate": 70, "store": 35, "delivery": 30,
                    "pbxlens": 10}
-_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _folder(item: pytest.Item) -> str:
-    """tests/<folder>/... -> <folder>; the top-level tests -> "tests"; doctests -> "pbxlens"."""
-    parts = Path(str(item.fspath)).resolve().relative_to(_ROOT).parts
-    return parts[1] if parts[0] == "tests" and len(parts) > 2 else parts[0]
+def test_file(nodeid: str) -> str:
+    """The file of a test id, below tests/ (doctests: the module's path).
+
+    >>> test_file("tests/reports/test_a.py::test_b[x]"), test_file("pbxlens/cli.py::pbxlens.cli")
+    ('reports/test_a.py', 'pbxlens/cli.py')
+    """
+    return nodeid.split("::", 1)[0].removeprefix("tests/")
+
+
+def _weight(nodeid: str) -> tuple[int, int]:
+    file = test_file(nodeid)
+    if nodeid.startswith("pbxlens/"):
+        folder = "pbxlens"  # doctests
+    else:
+        folder = file.split("/")[0] if "/" in file else "tests"
+    return -_FILE_SECONDS.get(file, 0), -_FOLDER_SECONDS.get(folder, 0)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """The file is the unit of work, whatever --dist says (not xdist's `loadgroup` with a mark
+    per folder: it writes the group into `item._nodeid`, which pytest 9.2 no longer reads, so
+    every test went out alone and the module fixtures were built in both workers)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return test_file(nodeid)
+
+    return FileScheduling(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not getattr(config.option, "numprocesses", None):
+    # collection runs in the workers; the scheduler keeps its order (--no-loadscope-reorder)
+    if "PYTEST_XDIST_WORKER" not in os.environ:
         return  # a serial run keeps the collection order
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_folder(item)))
-    items.sort(key=lambda item: -_FOLDER_SECONDS.get(_folder(item), 0))  # stable
+    items.sort(key=lambda item: _weight(item.nodeid))  # stable
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
