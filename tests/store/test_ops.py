@@ -22,9 +22,18 @@ def test_alembic_creates_every_table_of_the_schema_once(stores):
     names = set(sa.inspect(stores.ops).get_table_names())
     assert set(schema.meta.tables) <= names
     assert ops.current_revision(stores.ops) == ops.head_revision()
+    assert ops.shipped_head() == ops.head_revision() and ops.at_head(stores.ops)
     ops.upgrade(stores.ops)  # a second upgrade is a no-op
     with stores.ops_read() as c:  # the ticket configuration is seeded
         assert c.execute(sa.select(sa.func.count()).select_from(schema.ticket_types)).scalar() == 7
+
+
+def test_a_store_at_the_newest_revision_opens_without_alembic(stores):
+    code = ("import sys; from pbxlens.store import ops; "
+            f"ops.upgrade(ops.create_engine({stores.ops_url!r})); "
+            "assert 'alembic' not in sys.modules, 'alembic loaded'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
 
 
 def test_users_sessions_and_tokens(stores):
