@@ -1,5 +1,5 @@
-"""Ingest: read files of any supported source into the store, one transaction per file; then
-the post-batch steps (pbxlens.pipeline) bring the derived tables up to date."""
+"""Ingest files of any supported source into the store, one transaction per file; then the
+post-batch steps (pbxlens.pipeline) bring the derived tables up to date."""
 
 from __future__ import annotations
 
