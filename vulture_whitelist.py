@@ -248,3 +248,4 @@ param3  # unused variable (pbxlens/ingest/webhook_bodies.py)
 param4  # unused variable (pbxlens/ingest/webhook_bodies.py)
 param5  # unused variable (pbxlens/ingest/webhook_bodies.py)
 _selection_given  # unused method (pbxlens/billing/profiles.py): a pydantic model validator
+__getattr__  # unused function (pbxlens/ingest/__init__.py): a module's own attribute hook (PEP 562)
