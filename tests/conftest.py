@@ -79,23 +79,23 @@ _FILE_SECONDS = {"browser/test_crawl.py": 340, "scale/test_spark.py": 155,
                  "test_cli_server.py": 40, "simulate/test_formats.py": 35,
                  "reports/test_coincidence_days.py": 35, "ingest/test_batch_paths.py": 30,
                  "missed_calls/test_api.py": 30, "dashboards/test_intake_workers.py": 30}
-_FOLDER_SECONDS = {"reports": 420, "browser": 420, "ingest": 310, "missed_calls": 180,
-                   "dashboards": 150, "billing": 130, "scale": 125, "live": 100, "tests": 95,
-                   "tickets": 80, "views": 80, "simulate": 70, "store": 35, "delivery": 30,
-                   "pbxlens": 10}
+_FOLDER_SECONDS = {"browser": 620, "reports": 590, "ingest": 420, "scale": 250,
+                   "missed_calls": 220, "billing": 200, "tests": 195, "dashboards": 190,
+                   "tickets": 165, "views": 160, "simulate": 155, "live": 145, "store": 80,
+                   "delivery": 45, "models": 20, "pbxlens": 1}
 
 
-def test_file(nodeid: str) -> str:
+def file_of(nodeid: str) -> str:
     """The file of a test id, below tests/ (doctests: the module's path).
 
-    >>> test_file("tests/reports/test_a.py::test_b[x]"), test_file("pbxlens/cli.py::pbxlens.cli")
+    >>> file_of("tests/reports/test_a.py::test_b[x]"), file_of("pbxlens/cli.py::pbxlens.cli")
     ('reports/test_a.py', 'pbxlens/cli.py')
     """
     return nodeid.split("::", 1)[0].removeprefix("tests/")
 
 
 def _weight(nodeid: str) -> tuple[int, int]:
-    file = test_file(nodeid)
+    file = file_of(nodeid)
     if nodeid.startswith("pbxlens/"):
         folder = "pbxlens"  # doctests
     else:
@@ -111,7 +111,7 @@ def pytest_xdist_make_scheduler(config, log):
 
     class FileScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return test_file(nodeid)
+            return file_of(nodeid)
 
     return FileScheduling(config, log)
 
