@@ -166,10 +166,8 @@ def _load_cdr_batch(con, path, kind, result, sha, started, timer, note) -> None:
     parse_s = timer.lap()
     note(str(path), "loading")
     result.batch_id = loader.begin_batch(con)
-    counts = loader.load_cdr(con, result.batch_id, has_detail=raw.has_detail, fmt=raw.format)
-    result.rows_loaded = counts["rows_loaded"]
-    result.rows_duplicate = counts["rows_duplicate"]
-    result.calls_loaded = counts["calls_loaded"]
+    _take_counts(result, loader.load_cdr(con, result.batch_id, has_detail=raw.has_detail,
+                                         fmt=raw.format))
     result.rows_quarantined = loader.quarantine(con, result.batch_id, str(path))
     loader.finish_batch(con, result, sha=sha, started=started, parse_s=parse_s,
                         load_s=timer.lap())
@@ -187,12 +185,16 @@ def _load_callcenter(con, path, kind, result, sha, started, timer, note) -> None
         parse_s = timer.lap()
         note(str(path), "loading")
         result.batch_id = loader.begin_batch(con)
-        counts = cc.load(con, result.batch_id, has_events=raw.has_events)
-        result.rows_loaded = counts["rows_loaded"]
-        result.rows_duplicate = counts["rows_duplicate"]
-        result.calls_loaded = counts["calls_loaded"]
+        _take_counts(result, cc.load(con, result.batch_id, has_events=raw.has_events))
         result.rows_quarantined = cc.quarantine(con, result.batch_id, str(path))
         loader.finish_batch(con, result, sha=sha, started=started, parse_s=parse_s,
                             load_s=timer.lap())
     finally:
         cc.drop_scratch(con)
+
+
+def _take_counts(result: FileResult, counts: dict[str, int]) -> None:
+    """A loader's counts (CDR or Call Center) into the file's result."""
+    result.rows_loaded = counts["rows_loaded"]
+    result.rows_duplicate = counts["rows_duplicate"]
+    result.calls_loaded = counts["calls_loaded"]
