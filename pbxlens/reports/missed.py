@@ -222,15 +222,17 @@ WITH days AS (
 ), a AS (
   SELECT a.*, CAST(a.start_ts AS DATE) AS d FROM missed_attempts a
   SEMI JOIN r ON r.tenant = a.tenant AND r.request_key = a.request_key
-), rs AS (  -- each request as of the end of each day it existed on
+), rs AS (  -- each request as of the end of each day it existed on, with its attempts
+  -- (one row per day and request: a request has at most one booking, the bookings' key)
   SELECT days.d, days.t, r.tenant, r.request_key, r.call_num, r.day, r.num_calls, r.booked,
     (r.closed_at IS NULL OR r.closed_at >= days.t) AS open,
-    (SELECT count(*) FROM a WHERE a.tenant = r.tenant AND a.request_key = r.request_key
-       AND NOT a.success AND a.start_ts < days.t) AS recalled,
-    EXISTS (SELECT 1 FROM a WHERE a.tenant = r.tenant AND a.request_key = r.request_key
-       AND a.d = days.d) AS called_today
+    sum(CASE WHEN NOT a.success AND a.start_ts < days.t THEN 1 ELSE 0 END) AS recalled,
+    max(CASE WHEN a.d = days.d THEN 1 ELSE 0 END) = 1 AS called_today
   FROM days JOIN r ON r.day <= days.d AND (r.day = days.d OR r.closed_at IS NULL
     OR r.closed_at >= CAST(days.d AS TIMESTAMPTZ))
+  LEFT JOIN a ON a.tenant = r.tenant AND a.request_key = r.request_key
+  GROUP BY days.d, days.t, r.tenant, r.request_key, r.call_num, r.day, r.num_calls, r.booked,
+    r.closed_at
 ), ev AS (  -- the day's missed calls per number, managed = their request closed by then
   SELECT days.d, e.call_num, count(*) AS n, bool_or(coalesce(NOT rq.open, false)) AS managed
   FROM missed_events e
@@ -239,27 +241,42 @@ WITH days AS (
     AND e.event_ts >= r0.first_call AND e.event_ts <= r0.last_call
   LEFT JOIN rs rq ON rq.d = days.d AND rq.tenant = r0.tenant AND rq.request_key = r0.request_key
   GROUP BY ALL
-)
+), ev_day AS (
+  SELECT d, sum(n) AS calls, count(*) AS customers,
+    sum(CASE WHEN managed THEN 1 ELSE 0 END) AS managed
+  FROM ev GROUP BY d
+), a_day AS (
+  SELECT d, sum(bill_s) AS bill_sum, count(*) AS bill_n FROM a WHERE bill_s > 0 GROUP BY d
+), rs_day AS (  -- today: the requests of the row's day; backlog (bl_): older ones
+  SELECT d,
+    sum(CASE WHEN day = d THEN 1 ELSE 0 END) AS inquiries,
+    sum(CASE WHEN called_today THEN 1 ELSE 0 END) AS called_back,
+    sum(CASE WHEN called_today THEN recalled ELSE 0 END) AS recalled_sum,
+    sum(CASE WHEN called_today THEN 100 ELSE 0 END) AS recalled_den,
+    sum(CASE WHEN day = d AND open THEN 1 ELSE 0 END) AS to_manage,
+    sum(CASE WHEN day = d AND open AND NOT booked THEN 1 ELSE 0 END) AS unbooked,
+    count(DISTINCT CASE WHEN day = d AND open AND recalled = 0 THEN call_num END)
+      AS not_contacted,
+    sum(CASE WHEN day < d AND open THEN num_calls ELSE 0 END) AS bl_calls,
+    sum(CASE WHEN day < d AND open THEN 1 ELSE 0 END) AS bl_requests,
+    count(DISTINCT CASE WHEN day < d AND open THEN call_num END) AS bl_customers,
+    sum(CASE WHEN day < d AND called_today THEN 1 ELSE 0 END) AS bl_called,
+    sum(CASE WHEN day < d AND open AND NOT booked THEN 1 ELSE 0 END) AS bl_unbooked
+  FROM rs GROUP BY d
+)  -- one aggregate per source, joined by day (not 17 correlated look-ups per day)
 SELECT days.d AS day,
-  (SELECT coalesce(sum(n), 0) FROM ev WHERE ev.d = days.d) AS calls,
-  (SELECT count(*) FROM ev WHERE ev.d = days.d) AS customers,
-  (SELECT count(*) FROM ev WHERE ev.d = days.d AND managed) AS managed,
-  (SELECT count(*) FROM rs WHERE rs.d = days.d AND rs.day = days.d) AS inquiries,
-  (SELECT count(*) FROM rs WHERE rs.d = days.d AND rs.called_today) AS called_back,
-  (SELECT coalesce(sum(a.bill_s), 0) FROM a WHERE a.d = days.d AND a.bill_s > 0) AS bill_sum,
-  (SELECT count(*) FROM a WHERE a.d = days.d AND a.bill_s > 0) AS bill_n,
-  (SELECT coalesce(sum(recalled), 0) FROM rs WHERE rs.d = days.d AND rs.called_today) AS recalled_sum,
-  (SELECT count(*) * 100 FROM rs WHERE rs.d = days.d AND rs.called_today) AS recalled_den,
-  (SELECT count(*) FROM rs WHERE rs.d = days.d AND rs.day = days.d AND open) AS to_manage,
-  (SELECT count(*) FROM rs WHERE rs.d = days.d AND rs.day = days.d AND open AND NOT booked) AS unbooked,
-  (SELECT count(DISTINCT call_num) FROM rs WHERE rs.d = days.d AND rs.day = days.d AND open
-     AND recalled = 0) AS not_contacted,
-  (SELECT coalesce(sum(num_calls), 0) FROM rs WHERE rs.d = days.d AND rs.day < days.d AND open) AS bl_calls,
-  (SELECT count(*) FROM rs WHERE rs.d = days.d AND rs.day < days.d AND open) AS bl_requests,
-  (SELECT count(DISTINCT call_num) FROM rs WHERE rs.d = days.d AND rs.day < days.d AND open) AS bl_customers,
-  (SELECT count(*) FROM rs WHERE rs.d = days.d AND rs.day < days.d AND called_today) AS bl_called,
-  (SELECT count(*) FROM rs WHERE rs.d = days.d AND rs.day < days.d AND open AND NOT booked) AS bl_unbooked
-FROM days ORDER BY days.d
+  coalesce(ev_day.calls, 0) AS calls, coalesce(ev_day.customers, 0) AS customers,
+  coalesce(ev_day.managed, 0) AS managed, coalesce(rs_day.inquiries, 0) AS inquiries,
+  coalesce(rs_day.called_back, 0) AS called_back, coalesce(a_day.bill_sum, 0) AS bill_sum,
+  coalesce(a_day.bill_n, 0) AS bill_n, coalesce(rs_day.recalled_sum, 0) AS recalled_sum,
+  coalesce(rs_day.recalled_den, 0) AS recalled_den, coalesce(rs_day.to_manage, 0) AS to_manage,
+  coalesce(rs_day.unbooked, 0) AS unbooked, coalesce(rs_day.not_contacted, 0) AS not_contacted,
+  coalesce(rs_day.bl_calls, 0) AS bl_calls, coalesce(rs_day.bl_requests, 0) AS bl_requests,
+  coalesce(rs_day.bl_customers, 0) AS bl_customers, coalesce(rs_day.bl_called, 0) AS bl_called,
+  coalesce(rs_day.bl_unbooked, 0) AS bl_unbooked
+FROM days LEFT JOIN ev_day ON ev_day.d = days.d LEFT JOIN a_day ON a_day.d = days.d
+  LEFT JOIN rs_day ON rs_day.d = days.d
+ORDER BY days.d
 """  # noqa: S608 -- names and SQL fragments from code; values bound
 TODAY_FIELDS = ("calls", "customers", "managed", "inquiries", "called_back", "bill_sum", "bill_n",
                 "recalled_sum", "recalled_den", "to_manage", "unbooked", "not_contacted",
