@@ -2,7 +2,7 @@
 
 `visible_texts(driver)` returns the page's visible texts (text nodes with a box, input
 placeholders, the document title; not what is marked `.pbx-code` or `.pbx-data`), `cut_cells`
-the grid cells and headers whose text is wider than their box, `overflow` how much wider than
+the grid cells and headers whose text is wider than their box (or a header's taller), `overflow` how much wider than
 the window the page is, `console_errors` the browser's errors. `findings(texts, lang)` flags,
 for a page in `lang`:
 - raw keys: snake_case words and report ids (`range_average`, `cdr.queues`);
@@ -64,6 +64,15 @@ document.querySelectorAll(sel).forEach(el => {
   const text = el.textContent.trim();
   if (!text) return;
   if (el.scrollWidth > el.clientWidth + 1) { cut.push(text); }
+});
+// header heights are estimated on the server (report_view.header_heights): no header text may
+// run over its cell's top or bottom
+document.querySelectorAll('.ag-header-cell-text, .ag-header-group-text').forEach(el => {
+  const cell = el.closest('.ag-header-cell, .ag-header-group-cell');
+  const text = el.textContent.trim();
+  if (!cell || !text) return;
+  const t = el.getBoundingClientRect(), c = cell.getBoundingClientRect();
+  if (t.top < c.top - 1 || t.bottom > c.bottom + 1) { cut.push(text); }
 });
 return cut;
 """

@@ -44,6 +44,13 @@ SCROLL_ROWS = 20  # about the rows a scrolling grid (640 px) renders
 # six grids of 120 rows x 86 columns took 8 s to a first render in Chromium, 4 s virtualised.
 ALL_COLUMNS_CELLS = 500
 EAGER_ROWS = 40  # about a screenful (`first_tables`)
+# Header heights come from the same estimate, not from AG Grid's autoHeaderHeight: measuring
+# every header cell in the browser took 1.9 s of a six-grid page's 4.9 s (480 layouts).
+# Measured in Chromium on 5,460 headers of every report in both languages: a line is 15 px, a
+# row 11 px more (34 px at least, the one-line row); the estimate assumes glyphs 8 % wider than
+# measured, so a header never gets fewer lines than it needs (70 got one more).
+HEADER_LINE, HEADER_EXTRA, HEADER_MIN, GROUP_MIN = 15, 11, 34, 30
+_HEADER_PAD, _HEADER_SLACK = 20, 0.92
 
 
 def text_width(text: str) -> float:
@@ -54,6 +61,34 @@ def text_width(text: str) -> float:
 
 def _word_width(label: str) -> float:
     return max((text_width(w) for w in str(label or "").split()), default=0.0)
+
+
+def header_lines(label: str, width: float) -> int:
+    """The lines `label` wraps to (between words) in a header `width` px wide.
+
+    >>> header_lines("Calls", 80), header_lines("Average waiting time", 80)
+    (1, 3)
+    """
+    avail = (width - _HEADER_PAD) / _HEADER_SLACK
+    lines, used, space = 1, 0.0, text_width(" ")
+    for word in str(label or "").split():
+        w = text_width(word)
+        if used and used + space + w > avail:
+            lines, used = lines + 1, w
+        else:
+            used = used + space + w if used else w
+    return lines
+
+
+def header_heights(defs: list[dict]) -> tuple[int, int]:
+    """(header row, group row) heights of `column_defs`' grid, in px."""
+    cols = [c for d in defs for c in d.get("children", [d])]
+    groups = [(d["headerName"], sum(c["width"] for c in d["children"]))
+              for d in defs if "children" in d]
+    col_lines = max((header_lines(c["headerName"], c["width"]) for c in cols), default=1)
+    group_lines = max((header_lines(name, w) for name, w in groups), default=1)
+    return (max(HEADER_MIN, HEADER_LINE * col_lines + HEADER_EXTRA),
+            max(GROUP_MIN, HEADER_LINE * group_lines + HEADER_EXTRA))
 
 
 def column_defs(table, lang: str, pie: tuple[str, str] | None = None,
@@ -86,8 +121,7 @@ def column_defs(table, lang: str, pie: tuple[str, str] | None = None,
             for c in children:
                 c["width"] = round(c["width"] + extra)
         defs.append({"headerName": cols[i].group, "children": children,
-                     "headerClass": "pbx-group", "wrapHeaderText": True,
-                     "autoHeaderHeight": True})
+                     "headerClass": "pbx-group", "wrapHeaderText": True})
     return defs
 
 
@@ -148,17 +182,19 @@ def grid(table, lang: str, grid_id, pie: tuple[str, str] | None = None) -> dag.A
     rows, totals = row_data(table, lang, pie)
     auto = len(rows) <= AUTO_HEIGHT_ROWS
     shown_rows = len(rows) if auto else SCROLL_ROWS
+    defs = column_defs(table, lang, pie, [*rows, totals])
+    header_h, group_h = header_heights(defs)
     return dag.AgGrid(
         id=grid_id,
-        columnDefs=column_defs(table, lang, pie, [*rows, totals]),
+        columnDefs=defs,
         rowData=rows,
         # a cell's tooltip is its column's rule: one getter for the grid, not one per column
         defaultColDef={"sortable": False, "resizable": True, "suppressMovable": True,
-                       "wrapHeaderText": True, "autoHeaderHeight": True,
+                       "wrapHeaderText": True,
                        "tooltipValueGetter": {"function": "params.colDef.headerTooltip"}},
         dashGridOptions={"pinnedBottomRowData": [totals], "suppressFieldDotNotation": True,
                          "domLayout": "autoHeight" if auto else "normal",
-                         "rowHeight": 30, "headerHeight": 34, "groupHeaderHeight": 30,
+                         "rowHeight": 30, "headerHeight": header_h, "groupHeaderHeight": group_h,
                          "suppressCellFocus": True,
                          "suppressColumnVirtualisation":
                              shown_rows * (len(table.columns) + 1) <= ALL_COLUMNS_CELLS,
