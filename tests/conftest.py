@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 # Tests never read a developer's pbxlens.toml or PBXLENS_* settings.
 os.environ["PBXLENS_CONFIG"] = "/nonexistent/pbxlens.toml"
@@ -48,12 +51,17 @@ def pg_cluster():
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def ops_url(request, tmp_path) -> str:
+def ops_url(request, tmp_path) -> Iterator[str]:
     """Each operations-store test runs on both back-ends: a SQLite file, a fresh PostgreSQL
-    database."""
+    database (dropped after the test)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ops.sqlite'}"
-    return request.getfixturevalue("pg_cluster").new_database()
+        yield f"sqlite:///{tmp_path / 'ops.sqlite'}"
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    url = cluster.new_database()
+    yield url
+    with contextlib.suppress(OperationalError):  # a test that left the server paused
+        cluster.drop_database(url)
 
 
 @pytest.fixture

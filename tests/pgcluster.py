@@ -58,12 +58,20 @@ class Cluster:
         return f"postgresql+psycopg://pbxlens@/{database}?host={self.sock}&port={self.port}"
 
     def new_database(self) -> str:
-        """A fresh, empty database's URL."""
+        """A fresh, empty database's URL. FILE_COPY: a copy of the template's files, 190 ms
+        here against 295 ms for the default WAL_LOG, which writes the template into the WAL."""
         self._n += 1
         name = f"t{self._n}_{int(time.time() * 1000) % 100000}"
         with self.admin.connect() as c:
-            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            c.execute(sa.text(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY'))
         return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        """Drop a database of `new_database` (its sessions ended): the cluster of a test run
+        stays small (170 databases of 7.5 MB otherwise, removed only at the end)."""
+        name = sa.engine.make_url(url).database
+        with self.admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     def pause(self) -> None:
         """Stop the server cleanly (the data stays): clients see a database that is down."""
