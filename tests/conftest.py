@@ -30,10 +30,12 @@ def sim_all(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def store(tmp_path):
-    """A fresh store on disk; yields an open connection."""
+    """A fresh store on disk (a copy of a migrated one, tests/templates.py); yields an open
+    connection."""
     from pbxlens.store import analytics as db
+    from tests import templates
 
-    con = db.connect(tmp_path / "store.duckdb")
+    con = db.connect(templates.analytics(tmp_path / "store.duckdb"))
     yield con
     con.close()
 
@@ -65,10 +67,13 @@ def ops_url(request, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture
-def stores(tmp_path, ops_url):
-    """Both stores, fresh: a DuckDB file and the operations store of `ops_url`."""
+def stores(tmp_path, ops_url, request):
+    """Both stores, fresh: a DuckDB file and the operations store of `ops_url`, copies of
+    migrated ones (tests/templates.py)."""
     from pbxlens.store import Stores
+    from tests import templates
 
+    templates.migrated(tmp_path / "store.duckdb", ops_url, request)
     s = Stores(tmp_path / "store.duckdb", ops_url)
     yield s
     s.close()

@@ -4,17 +4,19 @@ import pytest
 
 
 @pytest.fixture
-def stores(tmp_path, ops_url, monkeypatch):
+def stores(tmp_path, ops_url, monkeypatch, request):
     """Both stores (the operations store on each back-end) with the fixtures of the spec's
     acceptance examples: line-seizure code 0, operators 515, 500, 612 on the PBX and as
     pbxlens users (michael, celeste, luca), mario without an extension, supervisor boss."""
     from pbxlens.config import get_settings
     from pbxlens.missed_calls import sync
     from pbxlens.store import Stores
+    from tests import templates
     from tests.missed_calls.helpers import add_user
 
     monkeypatch.setenv("PBXLENS_LINE_PREFIX", "0")
     get_settings.cache_clear()
+    templates.migrated(tmp_path / "store.duckdb", ops_url, request)  # copies of migrated ones
     s = Stores(tmp_path / "store.duckdb", ops_url)
     with s.writing() as cur:
         for ext, name in (("515", "Michael"), ("500", "Celeste"), ("612", "Luca")):

@@ -13,6 +13,7 @@ from pbxlens.ingest import ingest_paths
 from pbxlens.reports import Params, all_reports, calendars, run
 from pbxlens.reports.calendars import Calendar, CalendarError, parse_hours
 from pbxlens.store import Stores
+from tests import templates
 
 from .conftest import CdrBuilder, q
 
@@ -59,7 +60,8 @@ def test_is_open_on_dst_change_days():
 # ----------------------------------------------------------------------------- the store
 
 @pytest.fixture
-def two_stores(tmp_path, ops_url):
+def two_stores(tmp_path, ops_url, request):
+    templates.migrated(tmp_path / "store.duckdb", ops_url, request)
     s = Stores(tmp_path / "store.duckdb", ops_url)
     yield s
     s.close()

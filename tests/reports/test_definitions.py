@@ -13,6 +13,7 @@ from pbxlens.reports import Params, definitions, run
 from pbxlens.scale import rollups
 from pbxlens.store import Stores
 from pbxlens.store.schema import SL_VARIANTS
+from tests import templates
 
 from .conftest import CdrBuilder, q
 
@@ -54,8 +55,9 @@ def queue_day() -> CdrBuilder:
 
 
 @pytest.fixture
-def two_stores(tmp_path, ops_url):
+def two_stores(tmp_path, ops_url, request):
     """Both stores on each operations back-end (tests/reports' own `stores` is the seeds')."""
+    templates.migrated(tmp_path / "store.duckdb", ops_url, request)
     s = Stores(tmp_path / "store.duckdb", ops_url)
     yield s
     s.close()

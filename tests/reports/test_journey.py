@@ -13,6 +13,7 @@ from pbxlens.ingest import ingest_paths
 from pbxlens.reports import journey
 from pbxlens.store import Stores
 from pbxlens.store import schema as S
+from tests import templates
 
 from .conftest import CdrBuilder, ext, q
 
@@ -58,7 +59,8 @@ def hand_calls() -> CdrBuilder:
 
 
 @pytest.fixture
-def journey_stores(tmp_path, ops_url):
+def journey_stores(tmp_path, ops_url, request):
+    templates.migrated(tmp_path / "store.duckdb", ops_url, request)
     s = Stores(tmp_path / "store.duckdb", ops_url)
     hand_calls().write(tmp_path / "src")
     with s.writing() as cur:

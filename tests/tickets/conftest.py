@@ -9,6 +9,7 @@ from pbxlens.store import Stores as Store
 from pbxlens.store import schema as W
 from pbxlens.store import users as auth
 from pbxlens.tickets import companies, notify
+from tests import templates
 
 
 @dataclass
@@ -30,11 +31,11 @@ def migrated(tmp_path_factory):
 
 
 @pytest.fixture
-def store(tmp_path, migrated, ops_url):
-    """Both stores: a copy of the migrated DuckDB file and a fresh operations store on each
-    back-end (`ops_url`: SQLite, PostgreSQL)."""
+def store(tmp_path, migrated, ops_url, request):
+    """Both stores: a copy of the migrated DuckDB file and of a migrated operations store on
+    each back-end (`ops_url`: SQLite, PostgreSQL; tests/templates.py)."""
     shutil.copy(migrated, tmp_path / "t.duckdb")
-    s = Store(tmp_path / "t.duckdb", ops_url)
+    s = Store(tmp_path / "t.duckdb", templates.ops_store(ops_url, request))
     yield s
     s.close()
 

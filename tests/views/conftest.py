@@ -36,13 +36,14 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path, ops_url, sim_store) -> World:
+def world(tmp_path, ops_url, sim_store, request) -> World:
     from pbxlens.store import Stores, users
     from pbxlens.views import schedules
+    from tests import templates
 
     for p in sim_store.parent.glob(sim_store.name + "*"):
         shutil.copy(p, tmp_path / p.name.replace(sim_store.name, "store.duckdb"))
-    s = Stores(tmp_path / "store.duckdb", ops_url)
+    s = Stores(tmp_path / "store.duckdb", templates.ops_store(ops_url, request))
     made = {}
     for name, role, privacy, tenant in (("sup", "supervisor", False, "default"),
                                         ("supfull", "supervisor", True, "default"),
