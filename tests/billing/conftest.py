@@ -7,11 +7,12 @@ import pytest
 
 from pbxlens.billing import rating_keys
 from pbxlens.store import analytics as db
+from tests import templates
 
 
 @pytest.fixture()
 def con(tmp_path):
-    c = db.connect(tmp_path / "b.duckdb")
+    c = db.connect(templates.analytics(tmp_path / "b.duckdb"))  # a copy of a migrated one
     c.execute("INSERT INTO organizations VALUES ('default', 'ACME', 'Acme'), ('default', 'NEXT', 'Nextup')")
     c.execute("INSERT INTO operators VALUES ('default', '201', 'Anna', 'ACME', NULL, NULL, NULL, NULL),"
               " ('default', '202', 'Bruno', 'NEXT', NULL, NULL, NULL, NULL)")

@@ -45,10 +45,11 @@ def duck(tmp_path, monkeypatch):
     """The analytics store alone, for the state machine's own tests (no operations store)."""
     from pbxlens.config import get_settings
     from pbxlens.store import analytics
+    from tests import templates
 
     monkeypatch.setenv("PBXLENS_LINE_PREFIX", "0")
     get_settings.cache_clear()
-    c = analytics.connect(tmp_path / "store.duckdb")
+    c = analytics.connect(templates.analytics(tmp_path / "store.duckdb"))  # a migrated copy
     yield c
     c.close()
     get_settings.cache_clear()
