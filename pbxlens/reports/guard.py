@@ -103,6 +103,10 @@ class Guard:
             _RUNNING.reset(token)
             if timer is not None:
                 timer.cancel()
+                # its thread holds `con` (through watched.expire) until it ends: joined, the
+                # connection is not closed later in that thread, nor while the interpreter
+                # exits (a DuckDB destructor in a thread ended at exit aborts the process)
+                timer.join()
 
     def _exceeded(self, report_id: str) -> TimeLimitExceeded:
         return TimeLimitExceeded(f"{report_id}: stopped after the time limit of "
