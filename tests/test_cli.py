@@ -1,4 +1,6 @@
-"""The CLI end to end, in real subprocesses: generate, ingest --json twice, exit codes, the lock."""
+"""The CLI end to end: generate, ingest --json twice, exit codes, the lock (held by another
+process), an ingest killed part-way. The commands run in this process (tests/clirun.py), the
+killed ingest in real `python -m pbxlens` processes."""
 
 from __future__ import annotations
 
@@ -11,11 +13,14 @@ import time
 
 import duckdb
 
-PBX = [sys.executable, "-m", "pbxlens"]
+from tests.clirun import PBX, pbxlens
 
 
 def run(*args: str, check: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run([*PBX, *args], capture_output=True, text=True, timeout=300, check=check)
+    r = pbxlens(*args)
+    if check:
+        r.check_returncode()
+    return r
 
 
 def test_generate_then_ingest_twice(tmp_path):

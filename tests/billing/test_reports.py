@@ -19,6 +19,7 @@ from pbxlens.billing.files import BillingFileError
 from pbxlens.reports import Params, export, run
 from pbxlens.reports import format as fmt
 from tests.billing.conftest import add_call
+from tests.clirun import pbxlens
 
 JUN = Params(date_from=date(2022, 6, 1), date_to=date(2022, 6, 30))
 
@@ -129,6 +130,7 @@ def test_cli_report_billing(tmp_path, con):
     path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
                        ).fetchone()[0]
     con.close()
+    # a real `python -m pbxlens`, the file's one (the other commands run in this process)
     out = subprocess.run([sys.executable, "-m", "pbxlens", "report", "billing.by_month", "--db", path,
                           "--from", "2022-06-01", "--to", "2022-06-30", "--format", "json"],
                          capture_output=True, text=True, timeout=120)
@@ -188,18 +190,15 @@ def test_cli_multiservice(tmp_path):
     db.connect(path).close()
 
     def cli(*args):
-        r = subprocess.run([sys.executable, "-m", "pbxlens", "billing", *args, "--db", path],
-                           capture_output=True, text=True, timeout=120)
-        return r
+        return pbxlens("billing", *args, "--db", path)  # in this process (tests/clirun.py)
 
     assert cli("service", "visura camerale", "--rate", "24").returncode == 0
     assert cli("contract", "ACME", "--from", "2022-06-01").returncode == 0
     assert cli("quantity", "ACME", "1", "10", "--from", "2022-06-01", "--to", "2022-06-30").returncode == 0
     bad = cli("quantity", "ACME", "1", "-2", "--from", "2022-06-01", "--to", "2022-06-30")
     assert bad.returncode == 2 and "quantity" in (bad.stderr + bad.stdout)
-    r = subprocess.run([sys.executable, "-m", "pbxlens", "report", "billing.multiservice", "--db", path,
-                        "--from", "2022-06-01", "--to", "2022-06-30", "--format", "json"],
-                       capture_output=True, text=True, timeout=120)
+    r = pbxlens("report", "billing.multiservice", "--db", path, "--from", "2022-06-01", "--to",
+                "2022-06-30", "--format", "json")
     assert json.loads(r.stdout)["tables"][0]["totals"]["total.cost"] == "240.00000"
 
 

@@ -91,6 +91,8 @@ def test_a_plugin_registers_a_report_the_same_way(tmp_path):
         r = run(con, "plugin.by_status", Params(today=__import__("datetime").date(2026, 5, 6)))
         print(all_reports()[-1].id, r.tables[0].totals["total.n"], "plugin.by_status" in render())
     ''')
+    # a fresh interpreter (not tests/clirun.py): the plugin's report would stay registered in
+    # this process's catalog for the tests after it
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
                          text=True, timeout=120, env={"PYTHONPATH": str(tmp_path),
                                                       "PBXLENS_CONFIG": "/nonexistent",

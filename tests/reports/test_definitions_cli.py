@@ -1,13 +1,12 @@
-"""`pbxlens definitions | calendars | drill | journeys | journey | staffing` in real
-subprocesses, on a store of simulated calls."""
+"""`pbxlens definitions | calendars | drill | journeys | journey | staffing` on a store of
+simulated calls: in this process (tests/clirun.py), `definitions list` in a real
+`python -m pbxlens`."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import subprocess
-import sys
 from datetime import date
 
 import pytest
@@ -16,13 +15,10 @@ from pbxlens.ingest import ingest_paths
 from pbxlens.reports import Params, run
 from pbxlens.simulate import generate
 from pbxlens.store import analytics as db
+from tests.clirun import pbxlens as cli
+from tests.clirun import pbxlens_process
 
-PBX = [sys.executable, "-m", "pbxlens"]
 DAY1, DAY2 = "2026-05-04", "2026-05-05"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*PBX, *args], capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +38,7 @@ def test_definitions_and_calendars(store):
     r = cli("definitions", "set", "700", "--db", d, "--threshold", "30", "--variant", "answered")
     assert r.returncode == 0, r.stderr
     assert "T = 30 s" in r.stdout
-    assert "answered" in cli("definitions", "list", "--db", d).stdout
+    assert "answered" in pbxlens_process("definitions", "list", "--db", d).stdout
     bad = cli("definitions", "set", "700", "--db", d, "--variant", "nope")
     assert bad.returncode == 2 and "variant" in bad.stderr and "Traceback" not in bad.stderr
     out = json.loads(cli("report", "cdr.queues", "--db", d, "--from", DAY1, "--to", DAY2,

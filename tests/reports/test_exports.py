@@ -17,6 +17,7 @@ import sqlglot
 from pbxlens.reports import Params, all_reports, export, run
 from pbxlens.reports import format as fmt
 from pbxlens.reports.docs import render
+from tests.clirun import pbxlens
 
 ROOT = Path(__file__).resolve().parents[2]
 IDS = ["cdr.dashboard", "cdr.queues", "cdr.queue_operators", "cdr.queues_by_date",
@@ -104,14 +105,16 @@ def test_formatter():
 
 
 def _cli(*args, db=None):
-    cmd = [sys.executable, "-c", "from pbxlens.cli import main; main()", *args]
+    """The CLI in this process (tests/clirun.py)."""
     if db:
-        cmd += ["--db", str(db)]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120)
+        args = (*args, "--db", str(db))
+    return pbxlens(*args, cwd=ROOT)
 
 
 def test_cli(one, tmp_path):
-    r = _cli("reports")
+    # in a real process (the file's one): `main()` itself, as the console script calls it
+    r = subprocess.run([sys.executable, "-c", "from pbxlens.cli import main; main()", "reports"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert r.returncode == 0 and all(i in r.stdout for i in IDS)
     for args in (("report", "nope"), ("report", "cdr.queues", "--filter", "foo=1"),
                  ("report", "cdr.queues", "--from", "2026-02-30"),

@@ -1,7 +1,8 @@
 """`pbxlens tickets ...` end to end on real stores (both operations back-ends): import companies
 and tickets from CSV (with a bad row), list as JSON, export XLSX read back with openpyxl, lookup
 of a number; and the same commands while `pbxlens serve` holds the store, through the server,
-with the same output."""
+with the same output (the commands in this process, tests/clirun.py; the server a process of its
+own)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 
 import openpyxl
@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pbxlens.cli import app
+from tests.clirun import PBX, pbxlens
 
 run = CliRunner().invoke
 
@@ -86,12 +87,13 @@ def _free_port() -> int:
 
 
 def test_commands_through_a_running_server_equal_commands_alone(tmp_path, ops_url):
-    env = {**os.environ, "PBXLENS_OPS_URL": ops_url}
+    env = {"PBXLENS_OPS_URL": ops_url}
     db = str(tmp_path / "s.duckdb")
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "pbxlens", "tickets", *args, "--db", db],
-                              capture_output=True, text=True, timeout=300, env=env)
+        # in this process (tests/clirun.py): while the server runs, the command only talks to
+        # it over HTTP; the server itself stays a process of its own, holding the store
+        return pbxlens("tickets", *args, "--db", db, env=env)
 
     (tmp_path / "c.csv").write_text(COMPANIES, encoding="utf-8")
     (tmp_path / "t.csv").write_text(TICKETS, encoding="utf-8")
@@ -102,9 +104,9 @@ def test_commands_through_a_running_server_equal_commands_alone(tmp_path, ops_ur
     assert cli("import-companies", str(tmp_path / "c.csv")).returncode == 1
     assert cli("import", str(tmp_path / "t.csv")).returncode == 0
     alone = [cli(*c) for c in reads]
-    server = subprocess.Popen([sys.executable, "-m", "pbxlens", "serve", "--db", db, "--port",
-                               str(_free_port())], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=env)
+    server = subprocess.Popen([*PBX, "serve", "--db", db, "--port", str(_free_port())],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, **env})
     link = tmp_path / "s.duckdb.server.json"
     try:
         for _ in range(600):

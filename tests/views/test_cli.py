@@ -1,23 +1,20 @@
-"""`pbxlens views list|run` and `pbxlens schedules list|run-due` in real subprocesses, on both
-operations back-ends (PBXLENS_OPS_URL), against a real SMTP server for run-due."""
+"""`pbxlens views list|run` and `pbxlens schedules list|run-due` on both operations back-ends
+(PBXLENS_OPS_URL), against a real SMTP server for run-due: in this process (tests/clirun.py),
+the first one in a real `python -m pbxlens`."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import openpyxl
 
 from pbxlens.views.query import ReportQuery
+from tests.clirun import pbxlens, pbxlens_process
 from tests.delivery.servers import smtp_server
 from tests.views.conftest import DAY1, DAY2, PASSWORD
-
-PBX = [sys.executable, "-m", "pbxlens"]
 
 
 def _prepare(tmp_path, ops_url, sim_store):
@@ -38,13 +35,13 @@ def _prepare(tmp_path, ops_url, sim_store):
 
 
 def _run(env, *args):
-    return subprocess.run([*PBX, *args], capture_output=True, text=True, timeout=300, env=env)
+    return pbxlens(*args, env=env)
 
 
 def test_views_and_schedules_from_the_command_line(tmp_path, ops_url, sim_store):
     db = _prepare(tmp_path, ops_url, sim_store)
-    env = {**os.environ, "PBXLENS_OPS_URL": ops_url, "COLUMNS": "80"}
-    listed = _run(env, "views", "list", "--db", str(db))
+    env = {"PBXLENS_OPS_URL": ops_url, "COLUMNS": "80"}  # over this process's environment
+    listed = pbxlens_process("views", "list", "--db", str(db), env=env)  # the entry point too
     assert listed.returncode == 0, listed.stderr
     assert "Code maggio" in listed.stdout and "│ sup " in listed.stdout
     (view,) = json.loads(_run(env, "views", "list", "--json", "--db", str(db)).stdout)["views"]
