@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
+from itertools import accumulate
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -74,10 +75,12 @@ def intervals(calls, by_config: bool, from_start: bool = False) -> list[tuple[st
 
 def coincidences(ivs, d_from: date, d_to: date, bucket_s: int = 900) -> dict:
     """{line or '*': {n, peak, level_s, hist{k: secs}, buckets: [(peak, level_s)],
-    hours: [level_s]}} by expanding every interval into its seconds."""
+    hours: [level_s]}} from the number of calls in progress at every second of the range (an
+    interval [a, e) adds one from its second a up to, not including, its second e: marked at
+    both ends, then summed second by second)."""
     lo, hi = midnight(d_from), midnight(d_to + timedelta(days=1))
     span = hi - lo
-    counts: dict[str, list[int]] = defaultdict(lambda: [0] * span)
+    marks: dict[str, list[int]] = defaultdict(lambda: [0] * (span + 1))
     n: dict[str, int] = defaultdict(int)
     for line, a, e in ivs:
         s, t = max(a, lo), min(e, hi)
@@ -85,15 +88,13 @@ def coincidences(ivs, d_from: date, d_to: date, bucket_s: int = 900) -> dict:
             continue
         n[line] += 1
         n["*"] += 1
-        c, c_all = counts[line], counts["*"]
-        for x in range(s - lo, t - lo):  # [a, e): the second e itself is free
-            c[x] += 1
-            c_all[x] += 1
+        for key in (line, "*"):
+            marks[key][s - lo] += 1
+            marks[key][t - lo] -= 1  # [a, e): the second e itself is free
+    counts = {line: list(accumulate(m[:span])) for line, m in marks.items()}
     out = {}
     for line, c in counts.items():
-        hist: dict[int, int] = defaultdict(int)
-        for v in c:
-            hist[v] += 1
+        hist = Counter(c)
         out[line] = {
             "n": n[line], "peak": max(c), "level_s": sum(c), "hist": dict(hist),
             "buckets": [(max(c[i:i + bucket_s]), sum(c[i:i + bucket_s]))
