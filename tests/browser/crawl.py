@@ -30,6 +30,15 @@ from selenium.webdriver.common.by import By
 
 VISIBLE_TEXTS_JS = r"""
 const out = [];
+const hiddenMemo = new Map();  // an element's answer, shared by its descendants' text nodes
+function hiddenUp(el) {  // el or one of its ancestors is display: none or visibility: hidden
+  if (!el) return false;
+  if (hiddenMemo.has(el)) return hiddenMemo.get(el);
+  const s = getComputedStyle(el);
+  const hidden = s.display === 'none' || s.visibility === 'hidden' || hiddenUp(el.parentElement);
+  hiddenMemo.set(el, hidden);
+  return hidden;
+}
 const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
 while (walker.nextNode()) {
   const node = walker.currentNode;
@@ -41,12 +50,7 @@ while (walker.nextNode()) {
   if (r.width < 2 || r.height < 2) continue;  // screen-reader-only texts are 1px boxes
   const cs = getComputedStyle(el);
   if (cs.visibility === 'hidden' || cs.display === 'none' || cs.opacity === '0') continue;
-  let hidden = false;
-  for (let p = el; p; p = p.parentElement) {
-    const s = getComputedStyle(p);
-    if (s.display === 'none' || s.visibility === 'hidden') { hidden = true; break; }
-  }
-  if (!hidden) out.push(text);
+  if (!hiddenUp(el)) out.push(text);
 }
 document.querySelectorAll('input[placeholder], textarea[placeholder]').forEach(e => {
   if (e.closest('.pbx-code, .pbx-data')) return;  // a syntax to type or a value, not a label
