@@ -5,8 +5,6 @@ them."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from datetime import date
 
@@ -20,7 +18,7 @@ from pbxlens.reports.common import QTY
 from pbxlens.reports.engine import RawTable
 from pbxlens.reports.guard import RangeTooLong, TimeLimitExceeded
 from pbxlens.store import analytics as db
-from tests.clirun import pbxlens
+from tests.clirun import pbxlens, pbxlens_process
 
 ALL_TIME = Params(date_from=date(1, 1, 1), date_to=date(9999, 12, 31))
 # about a minute of work for DuckDB on two cores: far beyond any limit below
@@ -106,8 +104,7 @@ def test_the_cli_applies_the_setting_and_may_lift_it(tmp_path):
     args = ["report", "cdr.queues", "--db", str(path), "--format", "json", "--from",
             "2020-01-01", "--to", "2026-05-31"]
     # a real `python -m pbxlens` (the file's one), then one in this process (tests/clirun.py)
-    refused = subprocess.run([sys.executable, "-m", "pbxlens", *args], capture_output=True,
-                             text=True, timeout=120)
+    refused = pbxlens_process(*args, timeout=120)
     assert refused.returncode == 2 and "longer than 25 months" in refused.stderr
     lifted = pbxlens(*args, "--max-months", "0")
     assert lifted.returncode == 0, lifted.stderr
