@@ -42,6 +42,9 @@ def _child(limit_bytes: int, path: Path) -> int:
     resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
     from pbxlens import PbxlensError
     from pbxlens.ingest import sniff
+    from pbxlens.store import pandas_probe
+
+    pandas_probe.skip()  # pandas' import would count against the limit, for nothing
 
     try:
         kind = sniff.detect(path)
