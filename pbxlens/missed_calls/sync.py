@@ -29,7 +29,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -41,6 +40,8 @@ from pbxlens.store import ops as ops_store
 from pbxlens.store.schema import Instant
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from pbxlens.store import Stores
     from pbxlens.store.writer import Job, JobContext
 
@@ -270,8 +271,8 @@ def _remove_vanished(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str 
                 keys += _fetch_ops(ops, q.where(R.c.tenant == tenant, R.c.call_num.in_(part)))
     if not keys:
         return 0
-    ops_keys = pa.table({"tenant": [k[0] for k in keys],  # noqa: F841 (scanned by name)
-                         "request_key": [k[2] for k in keys]})
+    ops_keys = _table({"tenant": [k[0] for k in keys],  # noqa: F841 (scanned by name)
+                       "request_key": [k[2] for k in keys]})
     gone = con.execute("SELECT tenant, request_key FROM ops_keys "
                        "ANTI JOIN missed_requests USING (tenant, request_key)").fetchall()
     for part in _chunks(gone):
@@ -302,8 +303,8 @@ def _resolve_dials(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str | 
     dialed = _fetch_ops(ops, sa.select(D.c.tenant, D.c.call_num).distinct())
     if not dialed:
         return
-    dialed_nums = pa.table({"tenant": [d[0] for d in dialed],  # noqa: F841 (scanned by name)
-                            "call_num": [d[1] for d in dialed]})
+    dialed_nums = _table({"tenant": [d[0] for d in dialed],  # noqa: F841 (scanned by name)
+                          "call_num": [d[1] for d in dialed]})
     last = con.execute(f"""SELECT x.tenant, x.call_num, max(x.start_ts) FROM missed_contacts x
         SEMI JOIN dialed_nums d ON d.tenant = x.tenant AND d.call_num = x.call_num
         {_scope_sql(scope, 'x')} WHERE x.kind = 'outbound' GROUP BY ALL""").fetchall()  # noqa: S608 -- names and SQL fragments from code; values bound
@@ -365,8 +366,16 @@ def mirror(con: duckdb.DuckDBPyConnection, ops: sa.Engine) -> list[tuple[str, st
     return nums
 
 
+def _table(columns: dict[str, list]) -> pa.Table:
+    """An Arrow table for DuckDB to scan by its variable's name. pyarrow (with numpy, about
+    0.25 s) is imported here, not with the module: every command imports this one."""
+    import pyarrow as pa
+
+    return pa.table(columns)
+
+
 def _arrow(rows: list[dict], columns: list[str]) -> pa.Table:
-    return pa.table({c: [r[c] for r in rows] for c in columns})
+    return _table({c: [r[c] for r in rows] for c in columns})
 
 
 def _replace(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict],
