@@ -362,6 +362,9 @@ WITH v AS (
   LEFT JOIN queues q ON q.tenant = v.tenant AND q.id = v.queue_id
   WHERE v.day >= CAST(? AS DATE) AND v.day <= CAST(? AS DATE) AND NOT v.empty_queue
     AND c.direction = 'incoming' {where}
+    -- the same days on calls (a visit's day is its call's local start day): the calls table
+    -- is then read in the range's row groups, not whole (10M calls, a month: 0.76 -> 0.22 s)
+    AND c.start_local >= CAST(? AS DATE) AND c.start_local < CAST(? AS DATE) + INTERVAL 1 DAY
 ), n AS (
   SELECT v.*, {num} AS num FROM v
 ), o AS (  -- outcome of each unanswered call: the request holding its missed-call event
@@ -403,7 +406,8 @@ def build_caller_queue(con, defn: Report, p: flt.Params, d_from: date, d_to: dat
         w.add("(" + " OR ".join(["v.queue_id IN ({0})", "v.queue_name IN ({0})", "q.name IN ({0})"])
               .format(", ".join("?" for _ in qs)) + ")", *qs, *qs, *qs)
     cols, rows = cm.fetch(con, CQ_SQL.format(where=w.sql(), num=national_sql("caller", False)),
-                          [d_from.isoformat(), d_to.isoformat(), *w.args])
+                          [d_from.isoformat(), d_to.isoformat(), *w.args,
+                           d_from.isoformat(), d_to.isoformat()])
     by_queue: dict[str, dict] = {}
     for row in rows:
         r = dict(zip(cols, row, strict=True))
