@@ -227,16 +227,20 @@ def _legs(con, unique_id: str, tenant: str | None) -> list[dict]:
     return rows
 
 
+# Every tariff with its calling codes, in one statement (a query costs about a millisecond
+# here whatever it reads, and an explanation is a handful of them).
+_TARIFFS = """
+SELECT t.*, c.ccs FROM billing_tariffs t
+LEFT JOIN (SELECT tariff_id, list(calling_code ORDER BY calling_code) AS ccs
+           FROM billing_tariff_countries GROUP BY tariff_id) c ON c.tariff_id = t.id
+ORDER BY t.id"""
+
+
 def _tariffs(con) -> list[dict]:
     """Every tariff in id order with its calling codes (None: no country list)."""
-    rows = _rows(con, "SELECT * FROM billing_tariffs ORDER BY id", [])
-    ccs: dict[int, list[str]] = {}
-    for tid, cc in con.execute("SELECT tariff_id, calling_code FROM billing_tariff_countries "
-                               "ORDER BY tariff_id, calling_code").fetchall():
-        ccs.setdefault(tid, []).append(cc)
+    rows = _rows(con, _TARIFFS, [])
     for r in rows:
         r["prefix"] = r["prefix"] or None
-        r["ccs"] = ccs.get(r["id"])
     return rows
 
 
