@@ -1,6 +1,6 @@
 """`python -m pbxlens ...` run inside the test's own process.
 
-Why: a fresh interpreter spends ~2.5 s importing typer, rich, DuckDB, pandas and the report
+Why: a fresh interpreter spends ~2 s importing typer, rich, DuckDB, SQLAlchemy and the report
 catalog before a command starts, and the CLI tests started about 110 of them (~300 s of the
 suite on two cores). `pbxlens(*args)` runs the same entry point here, where those modules are
 imported once, and returns what `subprocess.run(..., capture_output=True, text=True)` did.
