@@ -15,6 +15,7 @@ from pbxlens import PbxlensError
 from pbxlens.cli_common import fail, parse_date
 from pbxlens.console import err, out
 from pbxlens.dashboards.intake import THREADS as INTAKE_THREADS  # standard library only
+from pbxlens.store import pandas_probe
 from pbxlens.store.server_link import forwardable, open_analytics, open_stores
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -518,6 +519,7 @@ live_cli.register(app)  # simulate-live, live-check
 
 
 def main() -> None:
+    pandas_probe.skip()  # before any DuckDB parameter: ~0.5 s of pandas import per command
     try:
         app()
     except PbxlensError as exc:

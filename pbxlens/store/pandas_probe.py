@@ -11,7 +11,7 @@ then as usual.
 
 The price is that a real `pandas.NaT` / `pandas.NA` bound as a parameter is no longer taken
 for NULL, so only the processes that never bind pandas values call `skip()`: the command line
-(`pbxlens/__main__.py`, which starts the server too) and the preflight child; not the Python
+(`pbxlens.cli.main`, which starts the server too) and the preflight child; not the Python
 API (`pbxlens.api`), whose callers may. When pandas is already imported it does nothing.
 """
 

@@ -70,8 +70,11 @@ def test_ticket_from_a_caller_url(live, browser, shot):
     box = d.find_element(By.ID, "tl-text")
     box.send_keys("bloccata")
     d.find_element(By.ID, "tl-search").click()
-    wait(d).until(lambda drv: len(rows(drv)) == 1 and tk["number"] in rows(drv)[0].text)
-    assert "0461 765xxx" in rows(d)[0].text and "765999" not in d.find_element(By.TAG_NAME, "main").text
+    # the row's text is read inside the wait: the grid may draw its rows once more after the
+    # search answers, and a row element read after the wait can be gone (stale) by then
+    row = wait(d).until(lambda drv: len(found := rows(drv)) == 1
+                        and tk["number"] in (text := found[0].text) and text)
+    assert "0461 765xxx" in row and "765999" not in d.find_element(By.TAG_NAME, "main").text
     shot("tickets_list")
     d.get(base + "/tickets/companies")
     wait(d).until(lambda drv: "Acme Browser" in drv.find_element(By.ID, "tc-grid").text)
