@@ -249,3 +249,5 @@ param4  # unused variable (pbxlens/ingest/webhook_bodies.py)
 param5  # unused variable (pbxlens/ingest/webhook_bodies.py)
 _selection_given  # unused method (pbxlens/billing/profiles.py): a pydantic model validator
 __getattr__  # unused function (pbxlens/ingest/__init__.py): a module's own attribute hook (PEP 562)
+_.NaT  # unused attribute (pbxlens/store/pandas_probe.py): read by DuckDB's import cache
+_.NA  # unused attribute (pbxlens/store/pandas_probe.py): read by DuckDB's import cache
