@@ -13,6 +13,10 @@ The price is that a real `pandas.NaT` / `pandas.NA` bound as a parameter is no l
 for NULL, so only the processes that never bind pandas values call `skip()`: the command line
 (`pbxlens.cli.main`, which starts the server too) and the preflight child; not the Python
 API (`pbxlens.api`), whose callers may. When pandas is already imported it does nothing.
+
+pyarrow imports pandas too, at its first `pa.array` of a Python list (its own check for pandas
+objects): an ingest of Call Center files, the missed-call push and the inbox moves still load
+pandas when they first run. Commands that only read (status, reports, lists) no longer do.
 """
 
 from __future__ import annotations
