@@ -127,13 +127,14 @@ def _code(value: str) -> str:
 def observe(folder: Path) -> dict[str, set[str]]:
     """Every code and behaviour of `EXPECTED` the files of `folder` show."""
     con = duckdb.connect()
-    con.execute(f"CREATE VIEW cdr AS SELECT * FROM read_csv('{folder / 'cdr_detailed.csv'}', "
-                "all_varchar=true)")
-    con.execute(f"CREATE VIEW cc AS SELECT * FROM read_csv('{folder / 'cc_cdr_detailed.csv'}', "
-                "all_varchar=true)")
-    con.execute(f"CREATE VIEW ev AS SELECT event_name, params FROM read_json("
-                f"'{folder / 'events.jsonl'}', format='newline_delimited', "
-                "columns={'event_name': 'VARCHAR', 'params': 'JSON'})")
+    # read once into tables: some twenty queries below would each parse the files again
+    con.execute("CREATE TABLE cdr AS SELECT * FROM read_csv(?, all_varchar=true)",
+                [str(folder / "cdr_detailed.csv")])
+    con.execute("CREATE TABLE cc AS SELECT * FROM read_csv(?, all_varchar=true)",
+                [str(folder / "cc_cdr_detailed.csv")])
+    con.execute("CREATE TABLE ev AS SELECT event_name, params FROM read_json(?, "
+                "format='newline_delimited', columns={'event_name': 'VARCHAR', 'params': 'JSON'})",
+                [str(folder / "events.jsonl")])
     got: dict[str, set[str]] = {}
     got["status"] = _set(con, "SELECT DISTINCT status FROM cdr")
     got["source_type"] = _set(con, "SELECT DISTINCT source_type FROM cdr")
