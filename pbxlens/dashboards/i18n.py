@@ -1113,6 +1113,13 @@ STRINGS.update({
     "tk_status_sospeso": ("Suspended", "Sospeso"),
     "tk_status_chiuso": ("Closed", "Chiuso"),
     "tk_status_annullato": ("Cancelled", "Annullato"),
+    # how a ticket was created (pbxlens.tickets.ticket.CREATION_MODES)
+    "tk_mode_manual": ("Manual", "Manuale"),
+    "tk_mode_email": ("Email", "Email"),
+    "tk_mode_web_form": ("Web form", "Modulo web"),
+    "tk_mode_call": ("Call", "Chiamata"),
+    "tk_mode_monitoring": ("Monitoring", "Monitoraggio"),
+    "tk_mode_import": ("Import", "Importazione"),
     # the estimate and tracking quick filters' values
     "tk_facet_with": ("with", "con"),
     "tk_facet_without": ("without", "senza"),
@@ -1122,6 +1129,12 @@ STRINGS.update({
 def ticket_status(code: str, lang: str = "en") -> str:
     """A ticket status code (`in_lavorazione`) as the user reads it (`In lavorazione`)."""
     key = f"tk_status_{code}"
+    return t(key, lang) if key in STRINGS else code
+
+
+def ticket_mode(code: str, lang: str = "en") -> str:
+    """A ticket's creation mode (`web-form`) as the user reads it (`Web form`)."""
+    key = "tk_mode_" + code.replace("-", "_")
     return t(key, lang) if key in STRINGS else code
 
 

@@ -40,7 +40,7 @@ EXIT_CAUSES: tuple[Term, ...] = (
     Term("NCC-AGENT", "Closed by agent", "Chiusa dall'operatore"),
     Term("NCC-CALLER", "Closed by caller", "Chiusa dal chiamante"),
     Term("ANSWER", "Answered", "Risposta"),
-    Term("TRANSFER", "Transfer", "Transfer"),
+    Term("TRANSFER", "Transfer", "Trasferita"),  # Nexus's column shows the code itself
     Term("ATXFER", "Attended transfer", "Trasferimento", ("TRASFERIMENTO",)),
     Term("BLINDXFER", "Blind transfer", "Trasferimento cieco"),
     Term("ATXFER_START", "Attended transfer started", "Inizio trasferimento"),

@@ -153,7 +153,7 @@ def schedule_form(lang: str) -> html.Section:
                 options=[{"value": f, "label": f.upper()} for f in FORMATS])),
             _field(t("language", lang), dcc.Dropdown(
                 id="vw-sc-lang", value=lang, clearable=False,
-                options=[{"value": "it", "label": "Italiano"}, {"value": "en", "label": "English"}])),
+                options=[{"value": c, "label": t(f"lang_{c}", lang)} for c in ("it", "en")])),
             _field(t("recipient_users", lang), dcc.Dropdown(
                 id="vw-sc-users", options=_user_options(user.tenant), multi=True,
                 placeholder=t("any", lang))),

@@ -17,7 +17,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from pbxlens import PbxlensError
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import error_text, t, ticket_status
+from pbxlens.dashboards.i18n import error_text, t, ticket_mode, ticket_status
 from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.dashboards.pages.tickets_new import field, options, users_options
 from pbxlens.tickets import companies, files, listing, ticket
@@ -64,7 +64,7 @@ def _advanced(lang: str) -> html.Div:
     with web.store().ops_read() as c:
         comps = options(companies.list_companies(c, web.user().tenant))
         users = users_options(c, web.user().tenant)
-    modes = [{"label": m, "value": m} for m in ticket.CREATION_MODES]
+    modes = [{"label": ticket_mode(m, lang), "value": m} for m in ticket.CREATION_MODES]
     yes_no = [{"label": t("yes", lang), "value": "y"}, {"label": t("no", lang), "value": "n"}]
     controls = {
         "account_id": (t("account", lang), dcc.Dropdown(options=comps)),

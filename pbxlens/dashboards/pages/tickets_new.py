@@ -12,7 +12,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from pbxlens import PbxlensError
 from pbxlens.dashboards import access
 from pbxlens.dashboards import context as web
-from pbxlens.dashboards.i18n import error_text, t
+from pbxlens.dashboards.i18n import error_text, t, ticket_status
 from pbxlens.dashboards.pages.common import forbidden, page_title
 from pbxlens.tickets import companies, ticket, views
 
@@ -166,7 +166,8 @@ def layout(caller: str | None = None, unique_id: str | None = None, uniqueid: st
                                     id="tn-status",
                                     value="nuovo",
                                     clearable=False,
-                                    options=[{"label": s, "value": s} for s in ticket.STATUSES],
+                                    options=[{"label": ticket_status(s, lang), "value": s}
+                                             for s in ticket.STATUSES],
                                 ),
                             ),
                             field(t("tags", lang), dcc.Input(id="tn-tags", className="pbx-input")),
