@@ -235,6 +235,37 @@ def findings(texts: list[str], lang: str, data: frozenset[str] = frozenset()) ->
     return bad
 
 
+# props of a Dash component whose string a user reads (children, a placeholder, a tooltip)
+_SHOWN_PROPS = ("children", "placeholder", "title", "label", "headerName")
+
+
+def layout_texts(tree) -> list[str]:
+    """The strings a page's layout (its component tree as JSON) puts before a user: what the
+    browser shows of it before any callback answers. Used where the same page in the same
+    language is already crawled in Chromium for another role."""
+    out: list[str] = []
+
+    def walk(node, key: str | None = None) -> None:
+        if isinstance(node, str):
+            if key in _SHOWN_PROPS and node.strip():
+                out.append(" ".join(node.split()))
+        elif isinstance(node, list):
+            for x in node:
+                walk(x, key)
+        elif isinstance(node, dict):
+            if "props" in node and "type" in node:  # a component
+                classes = str(node["props"].get("className") or "").split()
+                if "pbx-code" not in classes and "pbx-data" not in classes:  # as in Chromium
+                    walk(node["props"])
+            else:
+                for k, v in node.items():
+                    if k not in ("id", "style", "className", "value", "href", "data"):
+                        walk(v, k if k in _SHOWN_PROPS else key)
+
+    walk(tree)
+    return out
+
+
 # installed in every document before its own scripts: counts the requests in flight, so that
 # "loaded" also means no callback answer on its way
 FETCH_COUNTER_JS = r"""

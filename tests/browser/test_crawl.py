@@ -4,10 +4,12 @@ catalog strings of the user's language (no raw key, snake_case, "null", library 
 string of the other language, English word on an Italian page), no console error and no cut
 grid cell; a page a role may not open shows the translated forbidden state.
 
-The matrix here: admin (who may open every page) in both languages, and each other role in
-its own language over the pages it may open, plus the pages it may not open that are not
-reports and one report it may not see (every refused page's layout is also checked on the
-server). The complete role × language matrix, with a screenshot of each page, is
+The matrix here: each role other than admin in its own language (Italian, a new user's) over
+the pages it may open, plus the pages it may not open that are not reports and one report it
+may not see (every refused page's layout is also checked on the server); admin (who may open
+every page) over every page in English, and in Italian over the pages no other role opens. On
+the pages they do open, the admin's own controls are checked in the admin's layout on the
+server, with every option of its lists (Chromium shows an option only once its list opens). The complete role × language matrix, with a screenshot of each page, is
 `make bench BENCH=ui_crawl` (bench/ui_crawl.py)."""
 
 from __future__ import annotations
@@ -84,14 +86,19 @@ def crawler():
     shutil.rmtree(driver.profile_dir, ignore_errors=True)
 
 
-def refused(live, user, page: crawl.Page) -> bool:
-    """Whether `user` gets the forbidden state on `page`, from its layout on the server (no
-    browser needed); a refusal must be in the user's language."""
+def server_layout(live, user, page: crawl.Page):
+    """`page`'s layout for `user`, as the server sends it (JSON), no browser needed."""
     with live.app.server.test_request_context(page.url):
         flask.g.user = user
         layout = dash.page_registry[page.module]["layout"]
-        tree = json.dumps(layout(**dict(page.variables), **flask.request.args.to_dict()),
-                          cls=plotly.utils.PlotlyJSONEncoder)
+        return json.loads(json.dumps(layout(**dict(page.variables), **flask.request.args.to_dict()),
+                                     cls=plotly.utils.PlotlyJSONEncoder))
+
+
+def refused(live, user, page: crawl.Page) -> bool:
+    """Whether `user` gets the forbidden state on `page`, from its layout on the server (no
+    browser needed); a refusal must be in the user's language."""
+    tree = json.dumps(server_layout(live, user, page))
     if "pbx-forbidden" not in tree:
         return False
     assert json.dumps(t("forbidden", user.lang)) in tree, (page.url, user.lang)
@@ -99,15 +106,48 @@ def refused(live, user, page: crawl.Page) -> bool:
 
 
 def pages_for(live, user, pages: list[crawl.Page]) -> tuple[list[crawl.Page], set[str]]:
-    """Admin: every page. Another role: the pages it may open, its refused pages that are not
-    reports, and its first refused report; with the paths it is refused."""
+    """Another role: the pages it may open, its refused pages that are not reports, and its
+    first refused report; with the paths it is refused. Admin: every page, but in the
+    language the other roles read, only the pages none of them opens (the admin's own
+    controls on the others are checked in its layouts, `test_admin_layouts_...`)."""
     if user.role == "admin":
-        return pages, set()
+        seen = opened_by_others(live, user.lang, pages)
+        return [p for p in pages if p.path not in seen], set()
     refusals = {p.path for p in pages if refused(live, user, p)}
     mine = [p for p in pages if p.path not in refusals]
     other = [p for p in pages if p.path in refusals and not p.report_id]
     reports = [p for p in pages if p.path in refusals and p.report_id][:1]
     return mine + other + reports, refusals
+
+
+def opened_by_others(live, lang: str, pages: list[crawl.Page]) -> set[str]:
+    """The paths that another role's case of CASES opens (not refused) in Chromium in `lang`."""
+    out: set[str] = set()
+    for role, case_lang in CASES:
+        user = crawl_user(live, role, case_lang)
+        if role != "admin" and user.lang == lang:
+            out |= {p.path for p in pages if not refused(live, user, p)}
+    return out
+
+
+def test_admin_layouts_of_the_pages_other_roles_crawl(live, site):
+    """The admin's own controls on a page another role crawls in the same language (an owner
+    column, an edit button), and every option of its lists, which Chromium shows only once
+    opened: the admin's layout of that page, read on the server, holds only strings of the
+    language."""
+    pages, names = site
+    problems = {}
+    for _role, lang in CASES:
+        if lang is None:
+            continue
+        admin, others = crawl_user(live, "admin", lang), opened_by_others(live, lang, pages)
+        names |= {u.username for u in auth.list_users(live.store)}  # the crawl's users too
+        for page in pages:
+            if page.path in others:
+                texts = crawl.layout_texts(server_layout(live, admin, page))
+                if bad := crawl.findings(texts, lang, data=names):
+                    problems[f"{lang} {page.url}"] = bad
+    assert not problems, json.dumps(problems, indent=1, ensure_ascii=False)
 
 
 @pytest.mark.parametrize("role,lang", CASES,
