@@ -29,7 +29,7 @@ import duckdb
 
 from pbxlens import PbxlensError
 from pbxlens.billing import rating, rating_keys
-from pbxlens.ingest import activity, derive
+from pbxlens.ingest import activity, batch_ids, derive
 from pbxlens.missed_calls import reconcile
 from pbxlens.missed_calls import sync as missed_sync
 from pbxlens.reports import coincidence_days
@@ -227,9 +227,15 @@ def _advance_idle(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, i
     how many batches each idle step passed, and that last batch (the run's end). (A webhook
     group commit, say, concerns one or two steps: the others cost one shared commit, not one
     each.)"""
-    con.execute("BEGIN TRANSACTION")
+    with batch_ids.snapshot() as bounded:  # not past a lower batch still being loaded
+        con.execute("BEGIN TRANSACTION")
+        try:
+            hi = bounded(_last_batch(con))
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     try:
-        marks, hi = _marks(con), _last_batch(con)
+        marks = _marks(con)
         los = {s.name: marks.get(s.name, 0) + 1 for s in STEPS}
         los = {name: lo for name, lo in los.items() if lo <= hi}
         busy, idle = set(), {}

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from pbxlens import pipeline
-from pbxlens.ingest import derive, ingest_paths
+from pbxlens.ingest import batch_ids, derive, ingest_paths, loader
 from pbxlens.pipeline import STEPS, PipelineError, StepContext
 from pbxlens.scale import rollups
 from pbxlens.store import analytics as db
@@ -92,6 +92,28 @@ def test_a_batch_committed_during_the_steps_waits_for_the_next_run(sim_all, stor
     monkeypatch.undo()
     pipeline.run_pending(StepContext(store))  # the next run passes the (empty) new batch
     assert set(_marks(store).values()) == {r.batch_id + 1}
+    assert snapshot(store, DERIVED) == from_scratch(store)
+
+
+def test_a_lower_batch_still_loading_in_another_lane_holds_the_steps(sim_all, store):
+    # The inbox lane took a batch id and is still moving rows when the main lane commits a
+    # file with a higher id. Had the file's steps gone through its id, the move's batch would
+    # have been behind every step once committed, and never processed.
+    other = store.cursor()
+    low = loader.begin_batch(other)
+    try:
+        (r,) = ingest_paths(store, [sim_all / "cdr_detailed.csv"])
+        assert r.batch_id > low
+        assert set(_marks(store).values()) == {low - 1}
+        assert store.execute("SELECT count(*) FROM call_facts").fetchone()[0] == 0
+        other.execute("INSERT INTO ingest_batches (batch_id, source, sha256, format, started_at,"
+                      " finished_at) VALUES (?, 'event_inbox:1-1', 'x', 'webhook_inbox', now(),"
+                      " now())", [low])
+        other.execute("COMMIT")
+    finally:
+        batch_ids.done(low)
+    pipeline.run_pending(StepContext(store))
+    assert set(_marks(store).values()) == {r.batch_id}
     assert snapshot(store, DERIVED) == from_scratch(store)
 
 

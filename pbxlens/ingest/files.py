@@ -17,6 +17,7 @@ from pbxlens import PbxlensError, pipeline
 from pbxlens.config import get_settings
 from pbxlens.ingest import (
     asterisk,
+    batch_ids,
     directory,
     kalliope_callcenter,
     kalliope_cdr,
@@ -123,6 +124,7 @@ def _load_file(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress | 
         first = (str(exc).splitlines() or [""])[0][:300]
         result.error = f"{path}: cannot be read ({type(exc).__name__}: {first})"
     finally:
+        batch_ids.done(result.batch_id)  # committed or rolled back by now
         result.seconds = round(time.perf_counter() - t0, 3)
     return result
 

@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 import sqlalchemy as sa
 
-from pbxlens.ingest import inbox, live_calls
+from pbxlens.ingest import batch_ids, inbox, live_calls
 from pbxlens.store import ops, schema
 
 log = logging.getLogger("pbxlens.inbox")
@@ -168,9 +168,10 @@ def _load_apart(con: duckdb.DuckDBPyConnection, inbox: pa.Table, sid: str,
 def _load(con: duckdb.DuckDBPyConnection, inbox: pa.Table, sid: str) -> dict:
     now = datetime.now(UTC)
     con.execute("BEGIN TRANSACTION")
+    batch_id = None
     try:
         con.register("inbox_rows", inbox)
-        batch_id = con.execute("SELECT nextval('ingest_batch_seq')").fetchone()[0]
+        batch_id = batch_ids.take(con)
         read = loaded = 0
         out: dict = {"batch_id": batch_id}
         for source, table, key, cols, struct in TARGETS:
@@ -196,6 +197,7 @@ def _load(con: duckdb.DuckDBPyConnection, inbox: pa.Table, sid: str) -> dict:
         con.execute("ROLLBACK")
         raise
     finally:
+        batch_ids.done(batch_id)
         con.unregister("inbox_rows")
     # every batch goes through the pipeline (a step with nothing to do in it only advances)
     return out | {"last_id": hi, "rows_read": read, "rows_loaded": loaded,

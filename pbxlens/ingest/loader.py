@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from pbxlens.ingest import sniff
+from pbxlens.ingest import batch_ids, sniff
 
 CALL_COLUMNS = (
     "tenant", "unique_id", "leg_branch", "unique_epoch", "source_type", "destination_type",
@@ -77,8 +77,10 @@ def already_loaded(con: duckdb.DuckDBPyConnection, sha: str) -> tuple[int, int, 
 
 
 def begin_batch(con: duckdb.DuckDBPyConnection) -> int:
+    """Open the batch's transaction; its id is in flight until `finish_batch` (or the file's
+    error path) calls `batch_ids.done`."""
     con.execute("BEGIN TRANSACTION")
-    return con.execute("SELECT nextval('ingest_batch_seq')").fetchone()[0]
+    return batch_ids.take(con)
 
 
 def finish_batch(
@@ -94,6 +96,7 @@ def finish_batch(
          datetime.now(UTC), parse_s, load_s],
     )
     con.execute("COMMIT")
+    batch_ids.done(result.batch_id)
 
 
 def quarantine(con: duckdb.DuckDBPyConnection, batch_id: int, source: str) -> int:
