@@ -12,7 +12,7 @@ of the steps stops below the lowest id in flight (`bounded`). One process writes
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import duckdb
@@ -37,7 +37,7 @@ def done(batch_id: int | None) -> None:
 
 
 @contextmanager
-def snapshot() -> Iterator[callable]:
+def snapshot() -> Iterator[Callable[[int], int]]:
     """Hold while a run of the steps opens its transaction and reads the last batch: yields
     `bounded(hi)`, the last batch it may go through. No id is taken meanwhile, and an id not
     in flight any more was committed (or rolled back) before, so the transaction sees it."""
