@@ -9,7 +9,8 @@ the pages it may open, plus the pages it may not open that are not reports and o
 may not see (every refused page's layout is also checked on the server); admin (who may open
 every page) over every page in English, and in Italian over the pages no other role opens. On
 the pages they do open, the admin's own controls are checked in the admin's layout on the
-server, with every option of its lists (Chromium shows an option only once its list opens). The complete role × language matrix, with a screenshot of each page, is
+server, with every option of its lists (Chromium shows an option only once its list opens).
+The complete role × language matrix, with a screenshot of each page, is
 `make bench BENCH=ui_crawl` (bench/ui_crawl.py)."""
 
 from __future__ import annotations
@@ -105,6 +106,16 @@ def refused(live, user, page: crawl.Page) -> bool:
     return True
 
 
+_REFUSALS: dict[str, set[str]] = {}  # a crawl user's name -> the paths it is refused
+
+
+def refusals(live, user, pages: list[crawl.Page]) -> set[str]:
+    """The paths `user` is refused (each crawl user's role never changes: computed once)."""
+    if user.username not in _REFUSALS:
+        _REFUSALS[user.username] = {p.path for p in pages if refused(live, user, p)}
+    return _REFUSALS[user.username]
+
+
 def pages_for(live, user, pages: list[crawl.Page]) -> tuple[list[crawl.Page], set[str]]:
     """Another role: the pages it may open, its refused pages that are not reports, and its
     first refused report; with the paths it is refused. Admin: every page, but in the
@@ -113,11 +124,11 @@ def pages_for(live, user, pages: list[crawl.Page]) -> tuple[list[crawl.Page], se
     if user.role == "admin":
         seen = opened_by_others(live, user.lang, pages)
         return [p for p in pages if p.path not in seen], set()
-    refusals = {p.path for p in pages if refused(live, user, p)}
-    mine = [p for p in pages if p.path not in refusals]
-    other = [p for p in pages if p.path in refusals and not p.report_id]
-    reports = [p for p in pages if p.path in refusals and p.report_id][:1]
-    return mine + other + reports, refusals
+    refused_paths = refusals(live, user, pages)
+    mine = [p for p in pages if p.path not in refused_paths]
+    other = [p for p in pages if p.path in refused_paths and not p.report_id]
+    reports = [p for p in pages if p.path in refused_paths and p.report_id][:1]
+    return mine + other + reports, refused_paths
 
 
 def opened_by_others(live, lang: str, pages: list[crawl.Page]) -> set[str]:
@@ -126,7 +137,7 @@ def opened_by_others(live, lang: str, pages: list[crawl.Page]) -> set[str]:
     for role, case_lang in CASES:
         user = crawl_user(live, role, case_lang)
         if role != "admin" and user.lang == lang:
-            out |= {p.path for p in pages if not refused(live, user, p)}
+            out |= {p.path for p in pages} - refusals(live, user, pages)
     return out
 
 
