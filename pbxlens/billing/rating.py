@@ -152,9 +152,10 @@ FROM t WHERE rate IS NOT NULL""")
 # valid do not change, and the choice of a segment is its best-ranked valid candidate. A call
 # then takes the choice of its key's segment holding its day (one join on the key id): the
 # matching runs on the keys (thousands) instead of on every call (millions).
+_COMPANY = "AND (t.company IS NULL OR t.company = k.company OR t.company = k.company_name)"
 _MATCH = """t.dir = k.dir
     AND (t.tenant IS NULL OR t.tenant = k.tenant)
-    AND (t.company IS NULL OR t.company = k.company OR t.company = k.company_name)
+    """ + _COMPANY + """
     AND (t.gw IS NULL OR t.gw = k.gw)
     AND (t.prefix IS NULL OR starts_with(k.num, t.prefix))
     AND (t.ccs IS NULL OR len(list_filter(t.ccs, x -> starts_with(k.num, '00' || x)
@@ -320,13 +321,15 @@ class _Known:
     _bill_kc and _bill_choice hold every key of the scope, its choice already stored. whole:
     the tariffs all of whose stored rows are in the scope. old_in_whole: every stored tariff
     row of the scope's calls is one of theirs. stored: some call of the scope has a stored row
-    (None: look)."""
+    (None: look). tariffs_only: only tariffs changed, so the scope's profile rows (which no
+    tariff enters) are neither computed nor read again."""
 
     calls_read: bool = False
     keys_ready: bool = False
     whole: tuple[int, ...] = ()
     old_in_whole: bool = False
     stored: bool | None = None
+    tariffs_only: bool = False
 
 
 def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = True,
@@ -384,7 +387,8 @@ def _rate(con: duckdb.DuckDBPyConnection, scoped: bool, *, bound_old: bool = Tru
         cost_nofree=_money(_with_minimum("charged_full")))
     profile_sql = _PROFILE_NEW.format(cf=_units("r.connection_fee"), nf=_units("r.next_fee"),
                                       cost=_money("cost_u"))
-    new = f"SELECT * FROM ({tariff_sql}) UNION ALL SELECT * FROM ({profile_sql})"  # noqa: S608 -- names and SQL fragments from code; values bound
+    new = (tariff_sql if known.tariffs_only else
+           f"SELECT * FROM ({tariff_sql}) UNION ALL SELECT * FROM ({profile_sql})")  # noqa: S608 -- names and SQL fragments from code; values bound
     old = _old_rows(con, scoped, known, lo, hi, bound_old)
     written, deleted = _write(con, old, new, run_id, known.stored)
     rated = con.execute("SELECT count(*) FROM _bill_in").fetchone()[0]
@@ -408,12 +412,14 @@ def _old_rows(con: duckdb.DuckDBPyConnection, scoped: bool, known: _Known, lo, h
         # their tariff rows are the rows of the whole tariffs: read by tariff (the scan
         # skips every other row), only the profile rows are looked up by call
         old = (f"SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc "  # noqa: S608 -- names and SQL fragments from code; values bound
-               f"WHERE cc.method = 'tariff' AND cc.tariff_id IN (SELECT id FROM _bill_whole) {bounds} "
-               f"UNION ALL SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN "
-               f"_bill_scope a ON {_on('a', 'cc')} WHERE cc.method = 'profile' {bounds}")
+               f"WHERE cc.method = 'tariff' AND cc.tariff_id IN (SELECT id FROM _bill_whole) {bounds}")
+        if not known.tariffs_only:
+            old += (f" UNION ALL SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN "  # noqa: S608 -- names and SQL fragments from code; values bound
+                    f"_bill_scope a ON {_on('a', 'cc')} WHERE cc.method = 'profile' {bounds}")
     else:
+        method = "cc.method = 'tariff'" if known.tariffs_only else "true"
         old = (f"SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN _bill_scope a "  # noqa: S608 -- names and SQL fragments from code; values bound
-               f"ON {_on('a', 'cc')} WHERE true {bounds}")
+               f"ON {_on('a', 'cc')} WHERE {method} {bounds}")
     if top is not None:
         old += (f" UNION ALL SELECT cc.rowid AS orow, {_cols('cc')} FROM call_costs cc SEMI JOIN "  # noqa: S608 -- names and SQL fragments from code; values bound
                 f"_bill_others a ON {_on('a', 'cc')} WHERE cc.method = 'tariff' {bounds}")
@@ -438,8 +444,12 @@ def _write(con: duckdb.DuckDBPyConnection, old: str, new: str, run_id: int,
     # bit i of `changed` set: the row's column cols[i] changes (computed on the kept rows only)
     mask = " + ".join(f"CAST(o.{c} IS DISTINCT FROM n.{c} AS INTEGER) * {1 << i}"
                       for i, c in enumerate(cols))
+    # the key columns only matter to the rows to insert (an updated row keeps its key): not
+    # writing them for the others spares copying a long text per changed row
+    key_vals = ", ".join(f"CASE WHEN o.orow IS NULL THEN n.{c} END AS {c}" for c in keys)
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_diff AS
-SELECT o.orow, n.unique_id IS NOT NULL AS has_new, {mask} AS changed, n.* FROM ({old}) o
+SELECT o.orow, n.unique_id IS NOT NULL AS has_new, {mask} AS changed, {key_vals},
+  {", ".join(f"n.{c}" for c in cols)} FROM ({old}) o
 FULL JOIN ({new}) n ON {_on('o', 'n', keys)}
 WHERE o.orow IS NULL OR n.unique_id IS NULL OR {differs}""")  # noqa: S608 -- names and SQL fragments from code; values bound
     # a changed row is updated in place (about half the time of a delete and an insert); it
@@ -523,10 +533,15 @@ def rerate_tariffs(con: duckdb.DuckDBPyConnection, tariff_ids: list[int]) -> dic
     ids = ", ".join(str(int(i)) for i in tariff_ids)
     _prepare(con)
     _build_tariffs(con)
+    # the keys the changed tariffs may match (every condition but the company, which needs
+    # the directory) or were chosen for; the company is looked up for those only
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_kc AS
 SELECT k.kid, k.tenant, k.dir, k.gw, k.line, k.num, coalesce(op.organization, '') AS company,
   org.name AS company_name, op.extension AS extension
-FROM rating_keys k
+FROM rating_keys k SEMI JOIN (
+  SELECT k.kid FROM rating_keys k CROSS JOIN _bill_cfg g JOIN _bill_t t ON {_MATCH.replace(_COMPANY, "")}
+  WHERE t.id IN ({ids})
+  UNION SELECT kid FROM rating_choices WHERE tariff_id IN ({ids})) s ON s.kid = k.kid
 {key_company_joins("k")}""")  # noqa: S608 -- names and SQL fragments from code; values bound
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _bill_kc AS
 SELECT k.* FROM _bill_kc k SEMI JOIN (
@@ -563,7 +578,7 @@ WHERE cc.method = 'tariff' AND cc.tariff_id IN ({ids})""")  # noqa: S608 -- name
     # among the ones whose choice was just computed and stored.
     return _rate(con, scoped=True, known=_Known(
         calls_read=True, keys_ready=not extra, whole=tuple(tariff_ids),
-        old_in_whole=rows == calls, stored=True if rows else None))
+        old_in_whole=rows == calls, stored=True if rows else None, tariffs_only=True))
 
 
 _REPRICE = """
