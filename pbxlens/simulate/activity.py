@@ -168,9 +168,11 @@ def _agent_events(eng, span_lo: int, span_hi: int) -> list[tuple]:
 
 def write_events(out_dir: Path, engines, log: ActivityLog) -> Path:
     evs: list[tuple] = []
+    first = None  # the run's first local midnight, epoch ms
     for eng in engines:
         span_lo = eng.local_ms(eng.start, 0)
         span_hi = eng.local_ms(eng.start + timedelta(days=eng.days), 0)
+        first = span_lo if first is None else min(first, span_lo)
         for ms, order, sub, name, prm in _agent_events(eng, span_lo, span_hi):
             evs.append((ms, order, prm.get("tenant", ""), prm["member_account"]
                         if "member_account" in prm else prm.get("account", ""), str(sub), name,
@@ -179,10 +181,18 @@ def write_events(out_dir: Path, engines, log: ActivityLog) -> Path:
         evs.append((ms, order, prm.get("tenant", ""), prm["unique_id"], f"{sub}", name, prm))
     evs.sort(key=lambda x: x[:5])
     path = Path(out_dir) / EVENTS_FILE
+    # The PBX numbers its events with one counter. Ids 1, 2, ... in every run made two runs
+    # (a month, then today's live feed; or the live feeds of two days) share (serial, id)
+    # keys, so a store holding one run dropped the other's events as resends. The counter
+    # starts at the run's first midnight in ms x 1000: runs that start on different days never
+    # meet (a run would need 86 billion events to reach the next day's start), and the ids
+    # stay exact as JSON numbers (< 2^53) until the year 2255.
+    base = (first or 0) * 1000
     with path.open("w", encoding="utf-8", newline="\n") as fh:
         for n, (ms, _o, _t, _k, _s, name, prm) in enumerate(evs, start=1):
+            eid = base + n
             fh.write(json.dumps({
-                "event_id": n, "event_name": name, "event_severity": 3,
+                "event_id": eid, "event_name": name, "event_severity": 3,
                 "event_timestamp": f"{ms // 1000}.{ms % 1000:03d}000",
                 "event_pbx_serial": PBX_SERIAL, "params": prm}, ensure_ascii=False) + "\n")
     return path

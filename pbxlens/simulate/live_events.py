@@ -19,7 +19,7 @@ def live_run(*, days: int = 1, calls_per_day: int | None = None, seed: int = 1,
              start: date, tz: str = "Europe/Rome", scenario: str | None = None
              ) -> list[dict]:
     """The event objects of the run `generate` makes with these arguments (same calls, same
-    unique ids), ids 1.. in time order."""
+    unique ids), ids increasing in time order."""
     from . import generate
 
     with tempfile.TemporaryDirectory(prefix="pbxlens-live-") as tmp:

@@ -38,6 +38,16 @@ def _facts(cur) -> dict[str, list]:
     return {k: sorted(cur.execute(q).fetchall(), key=repr) for k, q in FACT_QUERIES.items()}
 
 
+def _differences(hook: dict[str, list], file: dict[str, list]) -> str:
+    """The rows only one side has, per table (what a failure needs to be understood)."""
+    out = []
+    for k in FACT_QUERIES:
+        a, b = set(hook[k]), set(file[k])
+        out += [f"{k}: webhook only {sorted(a - b, key=repr)[:20]}",
+                f"{k}: file only {sorted(b - a, key=repr)[:20]}"]
+    return "\n".join(out)
+
+
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory) -> Path:
     # the live server holds seed 11, 2026-05-11..12, 250 calls/day: the same CDR, plus events
@@ -81,7 +91,7 @@ def test_webhook_and_file_give_the_same_facts(live, sim, monkeypatch):
         hook_facts = _facts(cur)
     assert file_facts["agent_intervals"]
     assert any(r[7] == "paused" for r in file_facts["agent_intervals"])
-    assert hook_facts == file_facts
+    assert hook_facts == file_facts, _differences(hook_facts, file_facts)
 
     with httpx.Client(base_url=live.base_url, timeout=60,
                       headers={"Authorization": f"Bearer {live.tokens['admin']}"}) as c:

@@ -59,7 +59,8 @@ def test_pauses_inside_logins_and_no_queue_call_while_paused(tmp_path):
     generate(tmp_path, formats=["events", "feedback"], **KW)
     truth = simulate(**KW)
     evs = [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
-    assert [e["event_id"] for e in evs] == list(range(1, len(evs) + 1))
+    ids = [e["event_id"] for e in evs]  # one counter from the run's first midnight
+    assert ids == list(range(ids[0], ids[0] + len(ids))) and ids[0] > 10**15
     assert [float(e["event_timestamp"]) for e in evs] == sorted(
         float(e["event_timestamp"]) for e in evs)
     names = {e["event_name"] for e in evs}
@@ -85,3 +86,16 @@ def test_pauses_inside_logins_and_no_queue_call_while_paused(tmp_path):
     assert starts == len(truth.calls)
     fb = [json.loads(x) for x in (tmp_path / "feedback_requests.ndjson").read_text().splitlines()]
     assert fb and all("<group>CS</group>" in r["body"] for r in fb)
+
+
+def test_runs_of_different_days_share_no_event_key():
+    """A store fed one run (a month) and then another (today's live feed, or the next day's)
+    keeps both: with ids 1, 2, ... in every run, the second run's events were dropped as
+    resends of the first's (same PBX serial, same id). The two runs here even overlap (the
+    first's night shift ends on the second's day)."""
+    from pbxlens.simulate.live_events import live_run
+
+    one, two = (live_run(start=date(2026, 5, d), calls_per_day=60, seed=s)
+                for d, s in ((11, 11), (12, 5)))
+    keys = [{(e["event_pbx_serial"], e["event_id"]) for e in run} for run in (one, two)]
+    assert keys[0] and keys[1] and not keys[0] & keys[1]
