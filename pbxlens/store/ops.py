@@ -252,10 +252,16 @@ def analyze_unanalyzed(engine: sa.Engine, tables: Iterable[sa.Table]) -> list[st
     table starts filling, and until then the planner guesses. It guessed wrong on the live
     state: the intake's `tenant = ? AND unique_id IN (...)` look-up scanned every visit of the
     tenant (a single tenant looks selective without statistics), a cost that grows with each
-    commit (5 ms a commit at 8,000 visits). No-op on SQLite (its planner prefers the key)."""
+    commit (5 ms a commit at 8,000 visits). SQLite never gathers statistics by itself: there
+    the tables never analyzed, or grown tenfold since (and past 1,000 rows), are analyzed
+    (without them an operator's list count drove from every open request instead of the few
+    booked numbers: 4.3 against 1.4 ms a list at 2,300 open requests)."""
+    from pbxlens.store.sql import identifier
+
+    if engine.dialect.name == "sqlite":
+        return _analyze_sqlite(engine, [t.name for t in tables])
     if engine.dialect.name != "postgresql":
         return []
-    from pbxlens.store.sql import identifier
 
     names = [t.name for t in tables]
     st = sa.table("pg_stat_user_tables", sa.column("relname"), sa.column("last_analyze"),
@@ -268,6 +274,26 @@ def analyze_unanalyzed(engine: sa.Engine, tables: Iterable[sa.Table]) -> list[st
             conn.execute(sa.text(f"ANALYZE {identifier(name)}"))
         conn.commit()
     return sorted(todo)
+
+
+def _analyze_sqlite(engine: sa.Engine, names: list[str]) -> list[str]:
+    from pbxlens.store.sql import identifier
+
+    with engine.connect() as conn:
+        known: dict[str, int] = {}
+        if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first():
+            for tbl, stat in conn.exec_driver_sql("SELECT tbl, stat FROM sqlite_stat1").all():
+                rows = int(str(stat).split(" ", 1)[0] or 0)
+                known[tbl] = max(known.get(tbl, 0), rows)
+        sizes = {n: conn.execute(sa.select(sa.func.count()).select_from(sa.table(n))).scalar_one()
+                 for n in names}
+    todo = sorted(n for n, size in sizes.items()
+                  if (n not in known and size) or (size >= 1000 and size >= 10 * known.get(n, 0)))
+    if todo:
+        with engine.begin() as conn:  # statistics are written: a (short) write transaction
+            for name in todo:
+                conn.exec_driver_sql(f"ANALYZE {identifier(name)}")
+    return todo
 
 
 PAIRS_CHUNK = 1000  # values per IN list

@@ -261,9 +261,10 @@ def test_request_tokens_never_read_as_a_cli_option(con, stores):
 
 
 def test_a_first_push_leaves_the_requests_with_statistics(con, stores):
-    """PostgreSQL: the push that fills a new store's requests analyzes them (the lists' and
+    """The push that fills a new store's requests analyzes them: on PostgreSQL the lists' and
     bookings' queries were planned without statistics until autovacuum's first pass, up to a
-    minute later); on SQLite nothing to do."""
+    minute later; SQLite never makes them by itself (an operator's list count then drove from
+    every open request)."""
     from pbxlens.missed_calls import tables as T
     from pbxlens.store import ops
 
@@ -274,3 +275,38 @@ def test_a_first_push_leaves_the_requests_with_statistics(con, stores):
             assert c.execute(sa.text(
                 "SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL"
                 " FROM pg_stat_user_tables WHERE relname = 'callback_requests'")).scalar()
+    else:
+        with stores.ops.connect() as c:
+            assert c.exec_driver_sql("SELECT count(*) FROM sqlite_stat1"
+                                     " WHERE tbl = 'callback_requests'").scalar()
+
+
+def test_the_to_call_total_counts_its_rows(con, stores):
+    """`to_call`'s total (every open, unheld request, less those booked or with a callback in
+    progress, found from their numbers) is the number of rows the list pages through: with
+    bookings, a booking made before a number's request began (it holds nothing), a click-to-
+    call dial and a live call to two numbers, one of them booked as well, and filters."""
+    from pbxlens.missed_calls import tables as T
+
+    nums = _many(con, stores, 40)
+    now = at("23:00:00")
+    for i, who in ((3, "ann"), (4, "bob"), (7, "ann")):
+        op.book(stores, Actor(who, "operator", "default", "51" + str(i)),
+                token_of(stores, nums[i]), now=now)
+    with stores.ops.begin() as c:
+        c.execute(T.bookings.insert().values(  # before the request began: lapsed
+            tenant="default", call_num=nums[9], booked_by="cy", booked_at=at("07:00:00")))
+        c.execute(T.dials.insert(), [
+            {"tenant": "default", "call_num": n, "started_at": now - timedelta(seconds=5),
+             "started_by": "ann"} for n in (nums[11], nums[3])])
+        c.execute(T.live_calls.insert().values(
+            tenant="default", unique_id="9.1", called_num=nums[12], state="talking",
+            started_at=now - timedelta(seconds=5), updated_at=now))
+    listed = listing.list_requests(stores, FULL, "to_call", limit=500, now=now)
+    assert {r["call_num"] for r in listed.rows} == set(nums) - {nums[i] for i in (3, 4, 7, 11, 12)}
+    assert listed.total == len(listed.rows) == 35
+    for flt in ({"caller": "333000001"}, {"first_from": "2021-07-06 08:10:00"}, {"queue": "x"}):
+        page = listing.list_requests(stores, FULL, "to_call", flt, limit=500, now=now)
+        assert page.total == len(page.rows), flt
+    later = listing.list_requests(stores, FULL, "to_call", limit=5, offset=30, now=now)
+    assert later.total == 35 and len(later.rows) == 5
