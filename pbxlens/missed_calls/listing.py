@@ -107,8 +107,9 @@ def _filters(f: dict[str, Any]) -> tuple[tuple, dict[str, Any]]:
             params[f"f_{key}"] = [str(v) for v in vs]
     if "caller" in f:
         query = str(f["caller"])
-        digits = national(query) or "".join(ch for ch in query if ch.isdigit())
-        shape.append(("caller", bool(digits)))  # digits only: nothing to escape in LIKE
+        # digits only (kept so whatever `national` gives): nothing to escape in the LIKE
+        digits = "".join(ch for ch in (national(query) or query) if ch.isdigit())
+        shape.append(("caller", bool(digits)))
         params["f_caller"] = digits
     for key, _col, end in _BOUNDS:
         if key in f:
