@@ -152,14 +152,15 @@ FROM t WHERE rate IS NOT NULL""")
 # valid do not change, and the choice of a segment is its best-ranked valid candidate. A call
 # then takes the choice of its key's segment holding its day (one join on the key id): the
 # matching runs on the keys (thousands) instead of on every call (millions).
-_COMPANY = "AND (t.company IS NULL OR t.company = k.company OR t.company = k.company_name)"
-_MATCH = """t.dir = k.dir
+# every condition of a tariff on a key but the company (which needs the directory)
+_MATCH_BUT_COMPANY = """t.dir = k.dir
     AND (t.tenant IS NULL OR t.tenant = k.tenant)
-    """ + _COMPANY + """
     AND (t.gw IS NULL OR t.gw = k.gw)
     AND (t.prefix IS NULL OR starts_with(k.num, t.prefix))
     AND (t.ccs IS NULL OR len(list_filter(t.ccs, x -> starts_with(k.num, '00' || x)
          OR (x = g.home AND NOT starts_with(k.num, '00')))) > 0)"""
+_MATCH = _MATCH_BUT_COMPANY + """
+    AND (t.company IS NULL OR t.company = k.company OR t.company = k.company_name)"""
 
 _CHOICE = f"""
 CREATE OR REPLACE TEMP TABLE _bill_choice AS
@@ -539,7 +540,7 @@ def rerate_tariffs(con: duckdb.DuckDBPyConnection, tariff_ids: list[int]) -> dic
 SELECT k.kid, k.tenant, k.dir, k.gw, k.line, k.num, coalesce(op.organization, '') AS company,
   org.name AS company_name, op.extension AS extension
 FROM rating_keys k SEMI JOIN (
-  SELECT k.kid FROM rating_keys k CROSS JOIN _bill_cfg g JOIN _bill_t t ON {_MATCH.replace(_COMPANY, "")}
+  SELECT k.kid FROM rating_keys k CROSS JOIN _bill_cfg g JOIN _bill_t t ON {_MATCH_BUT_COMPANY}
   WHERE t.id IN ({ids})
   UNION SELECT kid FROM rating_choices WHERE tariff_id IN ({ids})) s ON s.kid = k.kid
 {key_company_joins("k")}""")  # noqa: S608 -- names and SQL fragments from code; values bound

@@ -166,6 +166,11 @@ def _check(actor: Actor, view: str, sort: str, filters: dict | None) -> dict[str
     return f
 
 
+# The bounds of `in_progress` as bound parameters (values from `since`).
+_DIAL_SINCE = sa.bindparam("dial_since", type_=Instant)
+_LIVE_SINCE = sa.bindparam("live_since", type_=Instant)
+
+
 def _base():
     """The requests joined to their valid booking (one made while the request existed: a
     booking lapses with its request), and the projection; `dialing` on the bound parameters
@@ -173,8 +178,7 @@ def _base():
     r, b = T.requests, T.bookings
     j = r.outerjoin(b, sa.and_(b.c.tenant == r.c.tenant, b.c.call_num == r.c.call_num,
                                b.c.booked_at >= r.c.first_call, r.c.state == "open"))
-    dialing = in_progress(r.c.tenant, r.c.call_num, sa.bindparam("dial_since", type_=Instant),
-                          sa.bindparam("live_since", type_=Instant))
+    dialing = in_progress(r.c.tenant, r.c.call_num, _DIAL_SINCE, _LIVE_SINCE)
     cols = [r.c.token, r.c.call_num, r.c.first_call, r.c.last_call, r.c.num_calls,
             r.c.num_recalled, r.c.last_recalled, r.c.queue, r.c.type, r.c.source,
             r.c.account_code, r.c.state, r.c.closure, r.c.closed_at, b.c.booked_by,
@@ -236,7 +240,7 @@ def _statements(view: str, sort: str, desc: bool, privacy_right: bool, shape: tu
     mine = [T.requests.c.tenant == sa.bindparam("tenant", type_=sa.Text),
             *_filter_sql(privacy_right, shape)]
     where = [*mine, *_view(view, dialing)]
-    count = (_to_call_count(mine, j) if view == "to_call"
+    count = (_to_call_count(mine, j, dialing) if view == "to_call"
              else sa.select(sa.func.count()).select_from(j).where(*where))
     page = (sa.select(*cols).select_from(j).where(*where)
             .order_by(*_order(privacy_right, sort, desc))
@@ -245,7 +249,7 @@ def _statements(view: str, sort: str, desc: bool, privacy_right: bool, shape: tu
     return count, page
 
 
-def _to_call_count(in_range: list, j) -> sa.Select:
+def _to_call_count(in_range: list, j, dialing) -> sa.Select:
     """`to_call`'s count: every open, unheld request (the index's range, read for a count
     only) but those booked or with a callback in progress, which are found from the bookings
     and the calls in progress (few numbers) through the number index, instead of probing a
@@ -256,15 +260,11 @@ def _to_call_count(in_range: list, j) -> sa.Select:
     in_range = [*in_range, r.state == "open", r.held_by.is_(None)]
     numbers = sa.union(
         sa.select(b.call_num.label("num")).where(b.tenant == tenant),
-        sa.select(d.call_num).where(d.tenant == tenant,
-                                    d.started_at > sa.bindparam("dial_since", type_=Instant)),
-        sa.select(lc.called_num).where(lc.tenant == tenant,
-                                       lc.started_at > sa.bindparam("live_since", type_=Instant))
+        sa.select(d.call_num).where(d.tenant == tenant, d.started_at > _DIAL_SINCE),
+        sa.select(lc.called_num).where(lc.tenant == tenant, lc.started_at > _LIVE_SINCE)
     ).subquery()
     few = numbers.join(T.requests, sa.and_(r.tenant == tenant, r.call_num == numbers.c.num)
                        ).outerjoin(T.bookings, j.onclause)
-    dialing = in_progress(r.tenant, r.call_num, sa.bindparam("dial_since", type_=Instant),
-                          sa.bindparam("live_since", type_=Instant))
     out = (sa.select(sa.func.count()).select_from(few)
            .where(*in_range, sa.or_(b.booked_by.is_not(None), dialing)).scalar_subquery())
     return sa.select(sa.func.count() - out).select_from(T.requests).where(*in_range)

@@ -256,12 +256,11 @@ def analyze_unanalyzed(engine: sa.Engine, tables: Iterable[sa.Table]) -> list[st
     the tables never analyzed, or grown tenfold since (and past 1,000 rows), are analyzed
     (without them an operator's list count drove from every open request instead of the few
     booked numbers: 4.3 against 1.4 ms a list at 2,300 open requests)."""
-    from pbxlens.store.sql import identifier
-
     if engine.dialect.name == "sqlite":
         return _analyze_sqlite(engine, [t.name for t in tables])
     if engine.dialect.name != "postgresql":
         return []
+    from pbxlens.store.sql import identifier
 
     names = [t.name for t in tables]
     st = sa.table("pg_stat_user_tables", sa.column("relname"), sa.column("last_analyze"),
