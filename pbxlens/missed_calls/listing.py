@@ -191,9 +191,11 @@ def _view(view: str, dialing) -> list[sa.ColumnElement[bool]]:
     if view == "all":
         return []
     where = [r.state == "open", sa.not_(dialing)]
-    # `held_by` selects the range of the index; the booking itself stays the truth
+    # `held_by` is the holder of the request's valid booking, written in every transaction
+    # that books, cancels or pushes the request (sync._holding): `to_call` is its range of
+    # the index, and its count needs no look at the bookings (one per number ever booked)
     if view == "to_call":
-        where += [r.held_by.is_(None), b.booked_by.is_(None)]
+        where += [r.held_by.is_(None)]
     elif view == "booked":
         me = sa.bindparam("username", type_=sa.Text)
         where += [r.held_by == me, b.booked_by == me]
@@ -240,7 +242,7 @@ def _statements(view: str, sort: str, desc: bool, privacy_right: bool, shape: tu
     mine = [T.requests.c.tenant == sa.bindparam("tenant", type_=sa.Text),
             *_filter_sql(privacy_right, shape)]
     where = [*mine, *_view(view, dialing)]
-    count = (_to_call_count(mine, j, dialing) if view == "to_call"
+    count = (_to_call_count(mine, dialing) if view == "to_call"
              else sa.select(sa.func.count()).select_from(j).where(*where))
     page = (sa.select(*cols).select_from(j).where(*where)
             .order_by(*_order(privacy_right, sort, desc))
@@ -249,24 +251,22 @@ def _statements(view: str, sort: str, desc: bool, privacy_right: bool, shape: tu
     return count, page
 
 
-def _to_call_count(in_range: list, j, dialing) -> sa.Select:
+def _to_call_count(in_range: list, dialing) -> sa.Select:
     """`to_call`'s count: every open, unheld request (the index's range, read for a count
-    only) but those booked or with a callback in progress, which are found from the bookings
-    and the calls in progress (few numbers) through the number index, instead of probing a
-    booking and the two in-progress tables for every open request (4 ms a list at 2,300 open
-    requests on SQLite). The second count is subtracted from the first in SQL."""
-    r, b, d, lc = T.requests.c, T.bookings.c, T.dials.c, T.live_calls.c
+    only) but those with a callback in progress, which are found from the dials and the live
+    calls of the last minutes (few numbers) through the number index, instead of probing the
+    two in-progress tables for every open request (4 ms a list at 2,300 open requests on
+    SQLite). The second count is subtracted from the first in SQL."""
+    r, d, lc = T.requests.c, T.dials.c, T.live_calls.c
     tenant = sa.bindparam("tenant", type_=sa.Text)
     in_range = [*in_range, r.state == "open", r.held_by.is_(None)]
     numbers = sa.union(
-        sa.select(b.call_num.label("num")).where(b.tenant == tenant),
-        sa.select(d.call_num).where(d.tenant == tenant, d.started_at > _DIAL_SINCE),
+        sa.select(d.call_num.label("num")).where(d.tenant == tenant, d.started_at > _DIAL_SINCE),
         sa.select(lc.called_num).where(lc.tenant == tenant, lc.started_at > _LIVE_SINCE)
     ).subquery()
-    few = numbers.join(T.requests, sa.and_(r.tenant == tenant, r.call_num == numbers.c.num)
-                       ).outerjoin(T.bookings, j.onclause)
+    few = numbers.join(T.requests, sa.and_(r.tenant == tenant, r.call_num == numbers.c.num))
     out = (sa.select(sa.func.count()).select_from(few)
-           .where(*in_range, sa.or_(b.booked_by.is_not(None), dialing)).scalar_subquery())
+           .where(*in_range, dialing).scalar_subquery())
     return sa.select(sa.func.count() - out).select_from(T.requests).where(*in_range)
 
 

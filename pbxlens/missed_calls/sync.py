@@ -128,8 +128,6 @@ def _sync(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str | None) -> 
                     _upsert_requests(c, part, now)
         n += len(batch)
     removed = _remove_vanished(con, ops, scope)
-    with ops.begin() as c:
-        c.execute(_HOLDERS)
     _resolve_dials(con, ops, scope, now)
     push_operators(con, ops)
     if n:  # a first push fills a new PostgreSQL store faster than autovacuum's first pass
@@ -146,18 +144,25 @@ def _yield_lock(ops: sa.Engine, held_s: float) -> None:
         time.sleep(min(held_s, 0.05))
 
 
-# New requests that a booking already holds (booked on the number's previous request after this
-# one began, before the push brought it): the holder copied, as the actions do for the others.
-# Driven by the bookings (a few per operator) through the requests' number index, not by a
-# scan of every open request on each push.
+# The holder of each pushed request (its `held_by`, the lists' index), written in the upsert's
+# own transaction: a request that a booking holds (booked on the number's previous request after
+# this one began, before the push brought it) is never listed as one to call, not even between
+# two statements; one whose first call moved past its number's booking is released. Driven by
+# the pushed keys, not by every booking (they are never deleted: one per number ever booked).
 _B = T.bookings
 _HELD = sa.and_(_B.c.tenant == T.requests.c.tenant, _B.c.call_num == T.requests.c.call_num,
                 _B.c.booked_at >= T.requests.c.first_call)
-_HOLDERS = T.requests.update().where(
-    sa.tuple_(T.requests.c.tenant, T.requests.c.call_num).in_(
-        sa.select(_B.c.tenant, _B.c.call_num)),
-    T.requests.c.state == "open", T.requests.c.held_by.is_(None), sa.exists().where(_HELD)
-).values(held_by=sa.select(_B.c.booked_by).where(_HELD).scalar_subquery())
+
+
+def _holding(pushed: sa.ColumnElement[bool]) -> sa.Update:
+    holder = sa.select(_B.c.booked_by).where(_HELD).scalar_subquery()
+    return T.requests.update().where(pushed, T.requests.c.state == "open",
+                                     T.requests.c.held_by.is_distinct_from(holder)
+                                     ).values(held_by=holder)
+
+
+_PUSHED_KEY = sa.tuple_(T.requests.c.tenant, T.requests.c.request_key)
+_HOLD_ROWS = _holding(_PUSHED_KEY.in_(sa.bindparam("keys", expanding=True)))
 
 
 def _upserting(ins):
@@ -182,8 +187,10 @@ def _stamped(rows: list[dict], now: datetime) -> list[dict]:
 
 
 def _upsert_requests(conn: sa.Connection, rows: list[dict], now: datetime) -> None:
-    """Upsert `rows` (PostgreSQL: row locks, nobody waits on the whole table)."""
+    """Upsert `rows` and their holders (PostgreSQL: row locks, nobody waits on the whole
+    table)."""
     conn.execute(_upserting(dialect_insert(conn, T.requests)), _stamped(rows, now))
+    conn.execute(_HOLD_ROWS, {"keys": [(r["tenant"], r["request_key"]) for r in rows]})
 
 
 # SQLite: the rows go first into a temporary table of the push's connection, which takes no
@@ -197,6 +204,9 @@ _STAGE = sa.Table("push_stage", sa.MetaData(), sa.Column("n", sa.Integer),
                   prefixes=["TEMPORARY"])
 _FROM_STAGE = _upserting(sqlite.insert(T.requests).from_select(
     list(_STAGED), sa.select(*(_STAGE.c[c] for c in _STAGED)).where(
+        _STAGE.c.n.between(sa.bindparam("lo"), sa.bindparam("hi")))))
+_HOLD_STAGED = _holding(_PUSHED_KEY.in_(
+    sa.select(_STAGE.c.tenant, _STAGE.c.request_key).where(
         _STAGE.c.n.between(sa.bindparam("lo"), sa.bindparam("hi")))))
 _STAGE_INSERT = (f"INSERT INTO {_STAGE.name} (n, {', '.join(_STAGED)}) "  # noqa: S608 -- names from code; values bound
                  f"VALUES ({', '.join('?' * (len(_STAGED) + 1))})")
@@ -243,6 +253,7 @@ def _upsert_staged(ops: sa.Engine, rows: list[tuple], now: datetime) -> None:
             t0 = time.perf_counter()
             with conn.begin():
                 conn.execute(_FROM_STAGE, {"lo": lo, "hi": lo + chunk - 1})
+                conn.execute(_HOLD_STAGED, {"lo": lo, "hi": lo + chunk - 1})
             _yield_lock(ops, time.perf_counter() - t0)
 
 

@@ -282,10 +282,10 @@ def test_a_first_push_leaves_the_requests_with_statistics(con, stores):
 
 
 def test_the_to_call_total_counts_its_rows(con, stores):
-    """`to_call`'s total (every open, unheld request, less those booked or with a callback in
-    progress, found from their numbers) is the number of rows the list pages through: with
-    bookings, a booking made before a number's request began (it holds nothing), a click-to-
-    call dial and a live call to two numbers, one of them booked as well, and filters."""
+    """`to_call`'s total (every open, unheld request, less those with a callback in progress,
+    found from their numbers) is the number of rows the list pages through: with bookings, a
+    booking made before a number's request began (it holds nothing), a click-to-call dial and
+    a live call to two numbers, one of them booked as well, and filters."""
     from pbxlens.missed_calls import tables as T
 
     nums = _many(con, stores, 40)
