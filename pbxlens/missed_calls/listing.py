@@ -208,7 +208,12 @@ def _order(privacy_right: bool, sort: str, desc: bool) -> list:
     if sort == "call_num" and not privacy_right:
         col = visible_part(col)  # the order of hidden digits would leak them
     key = col.desc() if desc else col.asc()
-    return [key.nulls_last(), r.token]  # the token is random: ties reveal nothing
+    # NULLS LAST only where a NULL can be: on a NOT NULL column it is the index's own order,
+    # which PostgreSQL then reads backwards and stops at the page (with it, it sorted every
+    # open request, probing the calls in progress for each: 3.5 ms a list at 2,300)
+    if getattr(col, "nullable", True):
+        key = key.nulls_last()
+    return [key, r.token]  # the token is random: ties reveal nothing
 
 
 def list_requests(stores: Stores, actor: Actor, view: str = "to_call",

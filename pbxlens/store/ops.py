@@ -226,11 +226,15 @@ def deferred(conn: sa.Connection) -> Iterator[sa.Connection]:
 
 @contextmanager
 def reading(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A read-only transaction. On SQLite a deferred BEGIN, so that reads (a token's user on
-    every API request, lists, copies) never queue behind the write lock nor hold it (WAL
-    readers see the last commit); the pooled connection gets its usual BEGIN IMMEDIATE back
-    afterwards."""
+    """Reads. On SQLite a deferred BEGIN, so that reads (a token's user on every API request,
+    lists, copies) never queue behind the write lock nor hold it (WAL readers see the last
+    commit); the pooled connection gets its usual BEGIN IMMEDIATE back afterwards. On
+    PostgreSQL no transaction at all (autocommit): at READ COMMITTED each statement takes its
+    own snapshot inside one anyway, and the BEGIN and ROLLBACK were two of an operator's
+    list's six round trips, and two of the four of every API request's token check."""
     with unavailable_as_error(engine), engine.connect() as conn, deferred(conn):
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")  # reset when pooled again
         try:
             yield conn
         finally:
