@@ -254,6 +254,34 @@ def test_a_request_pushed_after_its_booking_is_held(con, stores):
     assert listing.list_requests(stores, michael, "to_call", now=at("11:05:00")).total == 0
 
 
+def test_the_analytics_copy_holds_the_bookings_of_open_requests(con, stores):
+    """The analytics store copies the bookings of the numbers with an open request (the only
+    ones that can hold one), not every booking ever made; a push copies the bookings of the
+    numbers it touched, so that a request it brings, held by a booking made on the number's
+    previous request, is booked in the reports too."""
+    c = Cdr(con, stores.ops)
+    c.dynamic_routing("3331112222", "09:00:00")
+    c.commit()
+    michael = Actor("michael", "operator", "default", "515", privacy=True)
+    op.book(stores, michael, token_of(stores, "3331112222"), now=at("11:00:00"))
+
+    def copied() -> list[tuple]:
+        return con.execute("SELECT call_num, booked_by FROM missed_bookings").fetchall()
+
+    sync.mirror(con, stores.ops)
+    assert copied() == [("3331112222", "michael")]
+    c.outbound("3331112222", "10:00:00", status="OK", bill=30)  # closes the request
+    c.commit()
+    sync.mirror(con, stores.ops)
+    assert copied() == []  # no open request: the booking holds nothing
+    with stores.ops_read() as o:  # and it stays in the operations store
+        assert o.execute(sa.select(sa.func.count()).select_from(schema.missed_bookings)
+                         ).scalar_one() == 1
+    c.dynamic_routing("3331112222", "10:30:00")  # a new request, begun before the booking
+    c.commit()
+    assert copied() == [("3331112222", "michael")]
+
+
 def test_request_tokens_never_read_as_a_cli_option(con, stores):
     _many(con, stores, 300)
     tokens = [o["token"] for o in ops_requests(stores)]
