@@ -373,18 +373,31 @@ def _copy_bookings(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str | 
             con.execute("ROLLBACK")
             raise
         return
-    nums = con.execute(f"SELECT DISTINCT tenant, call_num FROM {scope}").fetchall()  # noqa: S608 -- names and SQL fragments from code; values bound
     rows = []
-    for tenant in {t for t, _ in nums}:
-        for part in _chunks([num for t, num in nums if t == tenant], KEYS_CHUNK):
-            with T.reading(ops) as c:
-                rows += [dict(r) for r in c.execute(sa.select(_BK).where(
-                    _BK.c.tenant == tenant, _BK.c.call_num.in_(part))).mappings()]
+    for (tenant,) in con.execute(f"SELECT DISTINCT tenant FROM {scope}").fetchall():  # noqa: S608 -- names and SQL fragments from code; values bound
+        with T.reading(ops) as c:
+            booked = c.execute(sa.select(sa.func.count()).where(_BK.c.tenant == tenant)
+                               ).scalar_one()
+        if not booked:
+            continue
+        mine = [n for (n,) in con.execute(f"SELECT DISTINCT call_num FROM {scope}"  # noqa: S608 -- names and SQL fragments from code; values bound
+                                          " WHERE tenant = ?", [tenant]).fetchall()]
+        if booked <= len(mine):  # fewer bookings than numbers (a first load): all of them
+            rows += _fetch_ops(ops, sa.select(_BK).where(_BK.c.tenant == tenant))
+            continue
+        for part in _chunks(mine, KEYS_CHUNK):
+            rows += _fetch_ops(ops, sa.select(_BK).where(_BK.c.tenant == tenant,
+                                                          _BK.c.call_num.in_(part)))
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DELETE FROM missed_bookings b USING (SELECT DISTINCT tenant, call_num "  # noqa: S608 -- names and SQL fragments from code; values bound
                     f"FROM {scope}) s WHERE b.tenant = s.tenant AND b.call_num = s.call_num")
-        _append(con, "missed_bookings", rows, _BOOKING_COLUMNS)
+        if rows:
+            data = _table({c: [r[i] for r in rows]  # noqa: F841 (scanned by name)
+                           for i, c in enumerate(_BOOKING_COLUMNS)})
+            names = ", ".join(_BOOKING_COLUMNS)
+            con.execute(f"INSERT INTO missed_bookings ({names}) SELECT {names} FROM data d "  # noqa: S608 -- names and SQL fragments from code; values bound
+                        f"SEMI JOIN {scope} s ON s.tenant = d.tenant AND s.call_num = d.call_num")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
