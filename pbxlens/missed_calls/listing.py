@@ -231,7 +231,7 @@ def list_requests(stores: Stores, actor: Actor, view: str = "to_call",
     count, page = _statements(view, sort, bool(desc), actor.privacy, shape)
     with T.reading(stores.ops) as conn:
         params |= {"tenant": actor.tenant, "username": actor.username, "limit": limit,
-                   "offset": offset, **since(ms.load(conn), n)}
+                   "offset": offset, **since(ms.recent(conn), n)}
         total = conn.execute(count, params).scalar_one()
         rows = conn.execute(page, params).mappings().all()
     tz = ZoneInfo(analytics.timezone())
@@ -298,7 +298,7 @@ def get(stores: Stores, actor: Actor, token: str, now: datetime | None = None) -
     with T.reading(stores.ops) as conn:
         row = conn.execute(sa.select(*cols).select_from(j).where(
             T.requests.c.tenant == actor.tenant, T.requests.c.token == token),
-            since(ms.load(conn), n)).mappings().first()
+            since(ms.recent(conn), n)).mappings().first()
     if row is None:
         raise NotFound("that request no longer exists")
     return shown(actor, row)

@@ -59,9 +59,15 @@ _R, _B = T.requests, T.bookings
 _OPEN = (sa.select(_R.c.request_key, _R.c.call_num, _R.c.state, _R.c.first_call)
          .where(_R.c.tenant == sa.bindparam("tenant"), _R.c.token == sa.bindparam("token"))
          .with_for_update())
-_DIALING = sa.select(in_progress(sa.bindparam("tenant"), sa.bindparam("call_num"),
-                                 sa.bindparam("dial_since", type_=Instant),
-                                 sa.bindparam("live_since", type_=Instant)))
+# A booking reads its request and whether a callback to the number is in progress in one
+# statement (on PostgreSQL each statement is a round trip to another process).
+_OPEN_DIALING = (sa.select(_R.c.request_key, _R.c.call_num, _R.c.state, _R.c.first_call,
+                           in_progress(_R.c.tenant, _R.c.call_num,
+                                       sa.bindparam("dial_since", type_=Instant),
+                                       sa.bindparam("live_since", type_=Instant)
+                                       ).label("dialing"))
+                 .where(_R.c.tenant == sa.bindparam("tenant"), _R.c.token == sa.bindparam("token"))
+                 .with_for_update(of=_R))
 _HOLDER = sa.select(_B.c.booked_by).where(
     _B.c.tenant == sa.bindparam("tenant"), _B.c.call_num == sa.bindparam("call_num"),
     _B.c.booked_at >= sa.bindparam("since_first", type_=Instant))
@@ -91,14 +97,24 @@ def _claim_stmt(dialect: str, replace: bool):
         where=None if replace else lapsed).returning(_B.c.call_num)
 
 
-def _open_request(conn: sa.Connection, actor: Actor, token: str) -> sa.RowMapping:
-    """The actor's tenant's request `token`, locked, and open."""
-    req = conn.execute(_OPEN, {"tenant": actor.tenant, "token": token}).mappings().first()
+def _open_request(conn: sa.Connection, actor: Actor, token: str,
+                  at: datetime | None = None) -> sa.RowMapping:
+    """The actor's tenant's request `token`, locked, and open; with `at`, refused too when a
+    callback to its number is in progress then."""
+    if at is None:
+        req = conn.execute(_OPEN, {"tenant": actor.tenant, "token": token}).mappings().first()
+    else:
+        req = conn.execute(_OPEN_DIALING, {"tenant": actor.tenant, "token": token,
+                                           **listing.since(ms.recent(conn), at)}
+                           ).mappings().first()
     if req is None:
         raise NotFound("that request no longer exists")
     if req["state"] != "open":
         raise NotOpen(f"the request for {_shown(actor, req['call_num'])} is not open (closed)",
                       call_num=_shown(actor, req["call_num"]))
+    if at is not None and req["dialing"]:
+        raise InProgress(f"a callback to {_shown(actor, req['call_num'])} is in progress",
+                         call_num=_shown(actor, req["call_num"]))
     return req
 
 
@@ -129,21 +145,12 @@ def _claim(conn: sa.Connection, tenant: str, req: sa.RowMapping, holder: str,
     return won
 
 
-def _not_dialing(conn: sa.Connection, actor: Actor, req: sa.RowMapping, at: datetime) -> None:
-    bounds = listing.since(ms.load(conn), at)
-    if conn.execute(_DIALING, {"tenant": actor.tenant, "call_num": req["call_num"], **bounds}
-                    ).scalar():
-        raise InProgress(f"a callback to {_shown(actor, req['call_num'])} is in progress",
-                         call_num=_shown(actor, req["call_num"]))
-
-
 def book(stores: Stores, actor: Actor, token: str, now: datetime | None = None) -> dict:
     """R3: book the open, unbooked request `token` for the actor. Of concurrent bookers
     exactly one wins; the others get Conflict naming the winner."""
     n = _now(now)
     with stores.ops_write() as conn:
-        req = _open_request(conn, actor, token)
-        _not_dialing(conn, actor, req, n)
+        req = _open_request(conn, actor, token, n)
         if not _claim(conn, actor.tenant, req, actor.username, actor.extension, n, None):
             raise Conflict(_holder(conn, actor.tenant, req) or "another operator")
         _history(conn, actor.tenant, req, actor.username, "book", None, n)
@@ -295,6 +302,7 @@ def set_setting(stores: Stores, actor: Actor, key: str, value: str) -> None:
     value = ms.validate(key, value)
     with stores.ops_write() as conn:
         ops_store.upsert(conn, T.settings, {"key": key, "value": value}, ["key"], ["value"])
+    ms.forget(stores.ops)
     if key in ms.REBUILD:
         sync.rebuild(stores, actor.username)
     else:

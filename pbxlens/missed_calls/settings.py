@@ -8,6 +8,9 @@ refreshes before it reconciles (`pbxlens.missed_calls.sync`).
 from __future__ import annotations
 
 import re
+import threading
+import time
+import weakref
 
 import duckdb
 import sqlalchemy as sa
@@ -62,6 +65,34 @@ def load(conn: sa.Connection) -> dict[str, str]:
     vals = dict(DEFAULTS)
     vals.update({k: v for k, v in conn.execute(_ALL) if k in DEFAULTS})
     return vals
+
+
+# An operator's list and booking read the callback timeouts on every call: a round trip each on
+# PostgreSQL. They read this process's copy, at most RECENT_S old; a change made in this
+# process is seen at once (`forget`), one made in another process within RECENT_S.
+RECENT_S = 1.0
+_recent: weakref.WeakKeyDictionary[sa.Engine, tuple[float, dict[str, str]]] = (
+    weakref.WeakKeyDictionary())
+_recent_lock = threading.Lock()
+
+
+def recent(conn: sa.Connection) -> dict[str, str]:
+    """`load`, from this process's copy when it is under RECENT_S old."""
+    now = time.monotonic()
+    with _recent_lock:
+        got = _recent.get(conn.engine)
+    if got is not None and now - got[0] < RECENT_S:
+        return dict(got[1])
+    vals = load(conn)
+    with _recent_lock:
+        _recent[conn.engine] = (now, vals)
+    return dict(vals)
+
+
+def forget(engine: sa.Engine) -> None:
+    """A setting changed through `engine`: the next `recent` reads the store."""
+    with _recent_lock:
+        _recent.pop(engine, None)
 
 
 def load_copy(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
