@@ -282,6 +282,27 @@ def test_the_analytics_copy_holds_the_bookings_of_open_requests(con, stores):
     assert copied() == [("3331112222", "michael")]
 
 
+def test_a_timeout_changed_here_applies_at_once(con, stores):
+    """Lists and bookings read the callback timeouts from a copy at most a second old; a
+    change made in this process is seen by the next list and booking at once."""
+    from pbxlens.missed_calls import tables as T
+
+    nums = _many(con, stores, 2)
+    now = at("23:00:00")
+    with stores.ops.begin() as c:  # a click-to-call dial 200 s ago: past the default 120 s
+        c.execute(T.dials.insert().values(tenant="default", call_num=nums[0],
+                                          started_at=now - timedelta(seconds=200),
+                                          started_by="boss"))
+    listed = listing.list_requests(stores, FULL, "to_call", limit=50, now=now)
+    assert {r["call_num"] for r in listed.rows} == set(nums)
+    op.set_setting(stores, FULL, "dial_timeout_s", "300")
+    listed = listing.list_requests(stores, FULL, "to_call", limit=50, now=now)
+    assert [r["call_num"] for r in listed.rows] == [nums[1]] and listed.total == 1
+    with pytest.raises(op.InProgress):
+        op.book(stores, Actor("michael", "operator", "default", "515"),
+                token_of(stores, nums[0]), now=now)
+
+
 def test_request_tokens_never_read_as_a_cli_option(con, stores):
     _many(con, stores, 300)
     tokens = [o["token"] for o in ops_requests(stores)]
