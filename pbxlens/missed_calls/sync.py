@@ -7,10 +7,12 @@
   copies the PBX's extensions. A request a supervisor flushed stays closed even if the
   reconciliation has not seen the flush yet. Rows are written in small transactions, so that
   operators never queue behind a long one.
-- **mirror** (operations -> analytics): the analytics store keeps copies of `missed_bookings`,
+- **mirror** (operations -> analytics): the analytics store keeps copies of `missed_bookings`
+  (those of the numbers with an open request: the only ones that can hold one),
   `missed_flushes` and `missed_settings` for the `missed.*` reports and the reconciliation.
   `refresh` (a writer job, debounced after every action that changes them) copies them,
-  reconciles the numbers of new flushes and pushes the result.
+  reconciles the numbers of new flushes and pushes the result; a push copies the bookings of
+  the numbers it touched.
 
 `resync` (full push), `rebuild` (a settings change that alters which calls count) and `start`
 (at server start: catches up whatever a stopped process had not pushed) complete the set.
@@ -405,8 +407,9 @@ def _copy_bookings(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str | 
 
 
 def mirror(con: duckdb.DuckDBPyConnection, ops: sa.Engine) -> list[tuple[str, str]]:
-    """Copy bookings, flushes and settings into the analytics store (one DuckDB transaction)
-    and reconcile the numbers of the flushes it did not have yet; returns those numbers."""
+    """Copy the bookings that can hold a request, the flushes and the settings into the
+    analytics store (one DuckDB transaction) and reconcile the numbers of the flushes it did
+    not have yet; returns those numbers."""
     F, S = T.flushes, T.settings
     n_duck, max_duck = con.execute("SELECT count(*), max(id) FROM missed_flushes").fetchone()
     with T.reading(ops) as c:
