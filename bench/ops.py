@@ -53,9 +53,9 @@ OUT = ROOT / "bench" / "out" / "ops"
 TOKEN = "bench-ops-events"
 PASSWORD = "bench-password-1"
 
-# wrk's LuaJIT: a wall clock through the FFI paces the requests (each thread sends on its own
-# schedule); every event gets a unique id; statuses are counted; done() prints one JSON line.
-WRK_LUA = r"""
+# Both wrk scripts: a wall clock through LuaJIT's FFI (now_ms), and the threads numbered and
+# kept (tid; done() reads their counters).
+_WRK_PRELUDE = r"""
 local ffi = require("ffi")
 ffi.cdef[[ typedef struct { long tv_sec; long tv_usec; } pbx_timeval;
            int gettimeofday(pbx_timeval *tv, void *tz); ]]
@@ -69,6 +69,11 @@ function setup(thread)
   thread:set("tid", #threads)
   table.insert(threads, thread)
 end
+"""
+
+# wrk's LuaJIT: a wall clock through the FFI paces the requests (each thread sends on its own
+# schedule); every event gets a unique id; statuses are counted; done() prints one JSON line.
+WRK_LUA = _WRK_PRELUDE + r"""
 function init(args)
   tid = tonumber(wrk.thread:get("tid"))
   interval = tonumber(args[1])  -- ms between two requests of this thread; 0 = no pacing
@@ -144,20 +149,7 @@ end
 # (as when a callback is put off: the queue does not run dry during the run), pause, again. A
 # compiled client: 50 Python threads in the benchmark's own process used the same two cores and
 # a GIL, and their scheduling showed up in the latencies they measured.
-WRK_OPERATORS_LUA = r"""
-local ffi = require("ffi")
-ffi.cdef[[ typedef struct { long tv_sec; long tv_usec; } pbx_timeval;
-           int gettimeofday(pbx_timeval *tv, void *tz); ]]
-local tv = ffi.new("pbx_timeval")
-local function now_ms()
-  ffi.C.gettimeofday(tv, nil)
-  return tonumber(tv.tv_sec) * 1000 + tonumber(tv.tv_usec) / 1000
-end
-local threads = {}
-function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
-end
+WRK_OPERATORS_LUA = _WRK_PRELUDE + r"""
 function init(args)
   tid = tonumber(wrk.thread:get("tid"))
   think_lo, think_hi = tonumber(args[1]) * 1000, tonumber(args[2]) * 1000
