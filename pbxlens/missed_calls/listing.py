@@ -232,8 +232,10 @@ def list_requests(stores: Stores, actor: Actor, view: str = "to_call",
     with T.reading(stores.ops) as conn:
         params |= {"tenant": actor.tenant, "username": actor.username, "limit": limit,
                    "offset": offset, **since(ms.recent(conn), n)}
-        total = conn.execute(count, params).scalar_one()
         rows = conn.execute(page, params).mappings().all()
+        # The page carries the count (one statement, one round trip on PostgreSQL); a page
+        # past the end has no row to carry it.
+        total = rows[0]["total_rows"] if rows else conn.execute(count, params).scalar_one()
     tz = ZoneInfo(analytics.timezone())
     return Page([shown(actor, r, tz) for r in rows], total, limit, offset)
 
@@ -241,15 +243,17 @@ def list_requests(stores: Stores, actor: Actor, view: str = "to_call",
 @functools.lru_cache(maxsize=512)
 def _statements(view: str, sort: str, desc: bool, privacy_right: bool, shape: tuple,
                 ) -> tuple[sa.Select, sa.Select]:
-    """A list's count and page, built once per shape on bound parameters: building and keying
-    these statements was most of a list's time (an operator's panel asks every few seconds)."""
+    """A list's count and page (which carries the count as `total_rows`), built once per shape
+    on bound parameters: building and keying these statements was most of a list's time (an
+    operator's panel asks every few seconds)."""
     j, cols, dialing = _base()
     mine = [T.requests.c.tenant == sa.bindparam("tenant", type_=sa.Text),
             *_filter_sql(privacy_right, shape)]
     where = [*mine, *_view(view, dialing)]
     count = (_to_call_count(mine, dialing) if view == "to_call"
              else sa.select(sa.func.count()).select_from(j).where(*where))
-    page = (sa.select(*cols).select_from(j).where(*where)
+    page = (sa.select(*cols, count.correlate(None).scalar_subquery().label("total_rows"))
+            .select_from(j).where(*where)
             .order_by(*_order(privacy_right, sort, desc))
             .limit(sa.bindparam("limit", type_=sa.Integer))
             .offset(sa.bindparam("offset", type_=sa.Integer)))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from pbxlens.missed_calls import listing, sync
+from pbxlens.missed_calls import listing, oneshot, sync
 from pbxlens.missed_calls import settings as ms
 from pbxlens.missed_calls import tables as T
 from pbxlens.missed_calls.actor import Actor
@@ -107,15 +107,21 @@ def _open_request(conn: sa.Connection, actor: Actor, token: str,
         req = conn.execute(_OPEN_DIALING, {"tenant": actor.tenant, "token": token,
                                            **listing.since(ms.recent(conn), at)}
                            ).mappings().first()
+    _refuse(actor, req, dialing=at is not None)
+    return req
+
+
+def _refuse(actor: Actor, req: sa.RowMapping | None, dialing: bool) -> None:
+    """The errors of an action on request `req`: unknown, closed, or (`dialing`) being called
+    back."""
     if req is None:
         raise NotFound("that request no longer exists")
     if req["state"] != "open":
         raise NotOpen(f"the request for {_shown(actor, req['call_num'])} is not open (closed)",
                       call_num=_shown(actor, req["call_num"]))
-    if at is not None and req["dialing"]:
+    if dialing and req["dialing"]:
         raise InProgress(f"a callback to {_shown(actor, req['call_num'])} is in progress",
                          call_num=_shown(actor, req["call_num"]))
-    return req
 
 
 def _history(conn: sa.Connection, tenant: str, req: sa.RowMapping, actor: str, action: str,
@@ -149,35 +155,70 @@ def book(stores: Stores, actor: Actor, token: str, now: datetime | None = None) 
     """R3: book the open, unbooked request `token` for the actor. Of concurrent bookers
     exactly one wins; the others get Conflict naming the winner."""
     n = _now(now)
-    with stores.ops_write() as conn:
-        req = _open_request(conn, actor, token, n)
-        if not _claim(conn, actor.tenant, req, actor.username, actor.extension, n, None):
-            raise Conflict(_holder(conn, actor.tenant, req) or "another operator")
-        _history(conn, actor.tenant, req, actor.username, "book", None, n)
+    if stores.ops.dialect.name == "postgresql":
+        req = _book_once(stores, actor, token, n)
+    else:
+        with stores.ops_write() as conn:
+            req = _open_request(conn, actor, token, n)
+            if not _claim(conn, actor.tenant, req, actor.username, actor.extension, n, None):
+                raise Conflict(_holder(conn, actor.tenant, req) or "another operator")
+            _history(conn, actor.tenant, req, actor.username, "book", None, n)
     sync.after_change(stores)
     return {"token": token, "call_num": _shown(actor, req["call_num"]),
             "booked_by": actor.username, "booked_at": n}
 
 
+def _book_once(stores: Stores, actor: Actor, token: str, at: datetime) -> sa.RowMapping:
+    """`book` on PostgreSQL: one statement (`oneshot.booking`)."""
+    with ops_store.autocommit(stores.ops) as conn:
+        req = conn.execute(oneshot.booking(), {
+            "t": actor.tenant, "tok": token, "who": actor.username, "ext": actor.extension,
+            "at": at, **listing.since(ms.recent(conn), at)}
+        ).mappings().first()
+        _refuse(actor, req, dialing=True)
+        if not req["won"]:
+            raise Conflict(_holder(conn, actor.tenant, req) or "another operator")
+    return req
+
+
 def cancel(stores: Stores, actor: Actor, token: str, now: datetime | None = None) -> dict:
     """R4 / A.5: the booker ("−") or a supervisor removes the booking."""
     n = _now(now)
-    with stores.ops_write() as conn:
-        req = _open_request(conn, actor, token)
-        held = _holder(conn, actor.tenant, req)
-        if held is None:
-            raise NotBooked(f"the request for {_shown(actor, req['call_num'])} is not booked",
-                            call_num=_shown(actor, req["call_num"]))
-        if held != actor.username and not actor.manager:
-            raise Forbidden(f"booked by {held}: only they or a supervisor can cancel",
-                            booked_by=held)
-        conn.execute(_UNBOOK, {"tenant": actor.tenant, "call_num": req["call_num"]})
-        conn.execute(_RELEASE, {"t": actor.tenant, "n": req["call_num"]})
-        _history(conn, actor.tenant, req, actor.username,
-                 "cancel" if held == actor.username else "unassign", held, n)
+    if stores.ops.dialect.name == "postgresql":
+        req, held = _cancel_once(stores, actor, token, n)
+    else:
+        with stores.ops_write() as conn:
+            req = _open_request(conn, actor, token)
+            held = _holder(conn, actor.tenant, req)
+            _may_cancel(actor, req, held)
+            conn.execute(_UNBOOK, {"tenant": actor.tenant, "call_num": req["call_num"]})
+            conn.execute(_RELEASE, {"t": actor.tenant, "n": req["call_num"]})
+            _history(conn, actor.tenant, req, actor.username,
+                     "cancel" if held == actor.username else "unassign", held, n)
     sync.after_change(stores)
     return {"token": token, "call_num": _shown(actor, req["call_num"]), "booked_by": None,
             "was_booked_by": held}
+
+
+def _cancel_once(stores: Stores, actor: Actor, token: str,
+                 at: datetime) -> tuple[sa.RowMapping, str]:
+    """`cancel` on PostgreSQL: one statement (`oneshot.cancelling`)."""
+    with ops_store.autocommit(stores.ops) as conn:
+        req = conn.execute(oneshot.cancelling(), {
+            "t": actor.tenant, "tok": token, "who": actor.username, "mgr": actor.manager,
+            "at": at}).mappings().first()
+    _refuse(actor, req, dialing=False)
+    _may_cancel(actor, req, req["held"])
+    return req, req["held"]
+
+
+def _may_cancel(actor: Actor, req: sa.RowMapping, held: str | None) -> None:
+    if held is None:
+        raise NotBooked(f"the request for {_shown(actor, req['call_num'])} is not booked",
+                        call_num=_shown(actor, req["call_num"]))
+    if held != actor.username and not actor.manager:
+        raise Forbidden(f"booked by {held}: only they or a supervisor can cancel",
+                        booked_by=held)
 
 
 def _eligible(conn: sa.Connection, tenant: str) -> sa.Select:

@@ -225,6 +225,15 @@ def deferred(conn: sa.Connection) -> Iterator[sa.Connection]:
 
 
 @contextmanager
+def autocommit(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """PostgreSQL: a connection outside any transaction block, where each statement is its own
+    transaction (no BEGIN and COMMIT round trips; `missed_calls.oneshot`)."""
+    with unavailable_as_error(engine), engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")  # reset when pooled again
+        yield conn
+
+
+@contextmanager
 def reading(engine: sa.Engine) -> Iterator[sa.Connection]:
     """Reads. On SQLite a deferred BEGIN, so that reads (a token's user on every API request,
     lists, copies) never queue behind the write lock nor hold it (WAL readers see the last

@@ -1,18 +1,21 @@
 """Concurrency, replays, number forms and a randomized differential test of the state machine
 against the naive recomputation (naive_missed.py), on real DuckDB stores; concurrent bookings
-on the operations store (SQLite and PostgreSQL)."""
+on the operations store (SQLite and PostgreSQL), racing books and cancels, and the
+PostgreSQL actions as one statement each."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from pbxlens.missed_calls import operations as op
-from pbxlens.missed_calls import reconcile
+from pbxlens.missed_calls import reconcile, sync
 from pbxlens.missed_calls.actor import Actor
 from pbxlens.missed_calls.numbers import national, national_sql
 from pbxlens.store import schema
@@ -54,6 +57,74 @@ def test_twenty_threads_book_the_same_request_exactly_one_wins(stores):
     with stores.ops_read() as c:
         rows = c.execute(schema.missed_bookings.select()).mappings().all()
     assert [r["booked_by"] for r in rows] == [who]
+
+
+def test_racing_books_and_cancels_of_one_request_keep_it_consistent(stores):
+    """Ten operators book and cancel one request at once, five times each: every answer is a
+    win or a refusal, the history has a row per win, and the request's `held_by` copy names the
+    valid booking's holder."""
+    with stores.cursor() as cur:
+        c = Cdr(cur, stores.ops)
+        c.dynamic_routing("3331234567", "09:00:00")
+        c.commit()
+    key = token_of(stores, "3331234567")
+    barrier = threading.Barrier(10)
+    done: list[tuple[str, str]] = []
+
+    def work(i: int) -> None:
+        me = Actor(f"op{i}", "operator", "default", str(500 + i))
+        barrier.wait()
+        for _ in range(5):
+            for action in (op.book, op.cancel):
+                try:
+                    action(stores, me, key)
+                    done.append((me.username, action.__name__))
+                except (op.Conflict, op.NotBooked, op.Forbidden):
+                    pass
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    r, b, h = schema.callback_requests, schema.missed_bookings, schema.missed_history
+    with stores.ops_read() as conn:
+        held = conn.execute(sa.select(r.c.held_by)).scalar_one()
+        booked = conn.execute(sa.select(b.c.booked_by)).scalar_one_or_none()
+        log = conn.execute(sa.select(h.c.actor, h.c.action).order_by(h.c.id)).all()
+    books = sum(a == "book" for _, a in done)
+    assert books and books - sum(a == "cancel" for _, a in done) == (booked is not None)
+    assert held == booked
+    assert sorted(log) == sorted(done)  # a history row per win, none per refusal
+    for earlier, later in itertools.pairwise(log):
+        # alternation: nobody books a booked request, nobody cancels an unbooked one
+        assert (earlier[1], later[1]) in (("book", "cancel"), ("cancel", "book"))
+
+
+def test_a_booking_and_a_cancel_are_one_statement_on_postgresql(stores, monkeypatch):
+    if stores.ops.dialect.name != "postgresql":
+        pytest.skip("SQLite runs the statements in-process, one transaction")
+    with stores.cursor() as cur:
+        c = Cdr(cur, stores.ops)
+        c.dynamic_routing("3331234567", "09:00:00")
+        c.commit()
+    key = token_of(stores, "3331234567")
+    me = Actor("op1", "operator", "default", "501")
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *_):
+        seen.append(statement.split(None, 1)[0].upper())
+
+    op.book(stores, me, key)  # the settings' copy is read now; the pool's connection too
+    op.cancel(stores, me, key)
+    monkeypatch.setattr(sync, "after_change", lambda _stores: None)  # the copies' refresh
+    sa.event.listen(stores.ops, "before_cursor_execute", count)
+    try:
+        op.book(stores, me, key)
+        op.cancel(stores, me, key)
+    finally:
+        sa.event.remove(stores.ops, "before_cursor_execute", count)
+    assert seen == ["WITH", "WITH"]  # no BEGIN, no COMMIT: each its own transaction
 
 
 FORMS = ["3331234567", "+393331234567", "+39 333 1234567", "0039 333 123 4567",
