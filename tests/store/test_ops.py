@@ -305,3 +305,34 @@ def test_pairs_are_looked_up_through_the_index(stores, monkeypatch):
             plan = " ".join(str(r[-1]) for r in c.exec_driver_sql(
                 "EXPLAIN QUERY PLAN " + sql).all())
             assert "SEARCH" in plan and "SCAN" not in plan, plan
+
+
+def test_a_postgresql_connection_is_checked_only_after_sitting_idle(ops_url, monkeypatch):
+    """A connection in steady use goes out unchecked (no SELECT 1 round trip); one that sat
+    idle past PING_IDLE_S is checked, and one whose backend died meanwhile is replaced
+    without an error."""
+    if not ops_url.startswith("postgresql"):
+        pytest.skip("SQLite has no connection to lose")
+    monkeypatch.setattr(ops, "PING_IDLE_S", 0.2)
+    engine = ops.create_engine(ops_url)
+    pings: list[int] = []
+    real = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda con: pings.append(1) or real(con))
+    backend = sa.text("SELECT pg_backend_pid()")
+    try:
+        with engine.connect() as c:
+            first = c.execute(backend).scalar_one()
+        for _ in range(5):
+            with engine.connect() as c:
+                assert c.execute(backend).scalar_one() == first  # the same, unchecked
+        assert pings == []
+        killer = sa.create_engine(ops_url, poolclass=sa.pool.NullPool)
+        with killer.connect() as other:
+            other.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": first})
+            other.commit()
+        time.sleep(0.3)
+        with engine.connect() as c:  # idle: checked, found dead, replaced
+            assert c.execute(backend).scalar_one() != first
+        assert pings
+    finally:
+        engine.dispose()
