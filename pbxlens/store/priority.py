@@ -17,6 +17,7 @@ unprivileged thread cannot raise its priority back)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 NICENESS = 10
+log = logging.getLogger("pbxlens.priority")
 R = TypeVar("R")
 _lowered: set[int] = set()  # the native ids of the threads lower_this_thread lowered
 _unlowered: ThreadPoolExecutor | None = None
@@ -64,6 +66,51 @@ def lower_engine_threads(niceness: int = NICENESS) -> int:
         if tid not in python and tid != os.getpid():
             n += _renice(tid, niceness)
     return n
+
+
+class CoreReserve:
+    """DuckDB's threads while the writer's main lane has jobs: every core but `reserved` (at
+    least one), and all of them again once the lane is idle.
+
+    Niceness alone did not leave the requests enough: on two cores, with both in an ingest's
+    DuckDB threads (niceness 10), 50 operators' bookings on PostgreSQL took p50 / p99 20 / 125
+    ms, with one core left to them 11 / 64 ms (`bench/ops.py`). The scheduler lets a running
+    thread finish its slice before a woken one runs, and every round trip of a request (HTTP,
+    each statement, on both sides) is a wake-up. DuckDB's `threads` is one setting for the
+    database, so a report read meanwhile runs on the narrowed pool too. The workers DuckDB
+    starts when the pool widens again are started by the lane's thread, and inherit its
+    niceness."""
+
+    def __init__(self, con, reserved: int) -> None:
+        self._con = con  # the database's connection: each use takes a cursor of its own
+        cur = con.cursor()
+        try:
+            self.full = int(cur.execute("SELECT current_setting('threads')").fetchone()[0])
+        finally:
+            cur.close()
+        self.narrow_to = max(1, self.full - reserved) if reserved > 0 else self.full
+        self.narrowed = False
+
+    def narrow(self) -> None:
+        if not self.narrowed and self.narrow_to < self.full:
+            self._set(self.narrow_to)
+            self.narrowed = True
+
+    def widen(self) -> None:
+        if self.narrowed:
+            self._set(self.full)
+            self.narrowed = False
+
+    def _set(self, threads: int) -> None:
+        import duckdb
+
+        cur = self._con.cursor()
+        try:
+            cur.execute("SET threads = ?", [threads])
+        except duckdb.Error as exc:  # the jobs run anyway, on the pool as it is
+            log.warning("could not set DuckDB's threads to %d: %s", threads, exc)
+        finally:
+            cur.close()
 
 
 def _renice(tid: int, niceness: int) -> bool:

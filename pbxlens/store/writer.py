@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import sqlalchemy as sa
 
+from pbxlens.config import get_settings
 from pbxlens.store import analytics, ops, priority, schema
 
 if TYPE_CHECKING:
@@ -188,14 +189,21 @@ class AnalyticsWriter:
 
     # ----------------------------------------------------------------- private
     def _loop(self, lane: str) -> None:
+        reserve = None
         if lane != "inbox":  # the inbox's moves are small and have a lag to keep (2 s)
             priority.lower_this_thread()  # a server's requests come first (store.priority)
+            reserve = priority.CoreReserve(self.stores.con,
+                                           get_settings().writer_reserved_cores)
         q = self._queues[lane]
         while True:
             job = q.get()
             if job is None:
                 return
+            if reserve is not None:
+                reserve.narrow()
             self._execute(job)
+            if reserve is not None and q.empty():
+                reserve.widen()
 
     def _execute(self, job: Job) -> None:
         with self._lane_locks[job.lane]:
