@@ -157,9 +157,10 @@ class Settings(BaseSettings):
     # comma-separated; empty = the working directory, the store's folder, the home folder,
     # /srv, /mnt and /var/lib/pbxlens. A path setting outside them is refused at load.
     path_roots: str = ""
-    # Cores the server's analytics writer leaves to the requests while its main lane runs jobs
-    # (ingests, rebuilds, re-rating): DuckDB then runs on the others (at least one), and gets
-    # every core back when the lane is idle. 0: every core always (store.writer).
+    # Cores a server with intake processes (`serve --intake-port`) leaves to them while its
+    # analytics writer's main lane runs jobs (ingests, rebuilds, re-rating): DuckDB then runs
+    # on the others (at least one), and gets every core back when the lane is idle. 0: every
+    # core always (store.priority.CoreReserve).
     writer_reserved_cores: int = Field(default=1, ge=0, le=64)
     # long-polls of the snapshot (GET /api/live/stream) waiting at once: each holds a server
     # thread while it waits, so keep it well below `serve --threads`; beyond it: 503

@@ -503,6 +503,8 @@ def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 805
         if intake_port:
             intakes = intake.start(store.ops_url, host, intake_port, intake_workers,
                                    intake_threads or intake.THREADS)
+            # they answer the operators and the PBX: the ingests leave them a core
+            store.writer.reserve_cores(get_settings().writer_reserved_cores)
         app = create_app(store)
         stop = jobs.start(store)
         if intake_port:  # their operators' actions: the analytics copies follow

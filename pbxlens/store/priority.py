@@ -70,30 +70,34 @@ def lower_engine_threads(niceness: int = NICENESS) -> int:
 
 class CoreReserve:
     """DuckDB's threads while the writer's main lane has jobs: every core but `reserved` (at
-    least one), and all of them again once the lane is idle.
+    least one), and all of them again once the lane is idle. `reserved` is 0 until the server
+    starts intake processes (`writer.AnalyticsWriter.reserve_cores`).
 
-    Niceness alone did not leave the requests enough: on two cores, with both in an ingest's
-    DuckDB threads (niceness 10), 50 operators' bookings on PostgreSQL took p50 / p99 20 / 125
-    ms, with one core left to them 11 / 64 ms (`bench/ops.py`). The scheduler lets a running
-    thread finish its slice before a woken one runs, and every round trip of a request (HTTP,
-    each statement, on both sides) is a wake-up. DuckDB's `threads` is one setting for the
-    database, so a report read meanwhile runs on the narrowed pool too. The workers DuckDB
-    starts when the pool widens again are started by the lane's thread, and inherit its
-    niceness."""
+    Niceness alone did not leave the intake processes enough: on two cores, with both in an
+    ingest's DuckDB threads (niceness 10), 50 operators' bookings on PostgreSQL took p50 / p99
+    20 / 125 ms, with one core left to them 11 / 64 ms (`bench/ops.py`). The scheduler lets a
+    running thread finish its slice before a woken one runs, and every round trip of a request
+    (HTTP, each statement, on both sides) is a wake-up. Without intake processes the server
+    answers the requests itself, and there the narrowing made the webhooks slower (p99 844
+    against 80 ms in one run; the cause was not found): it stays off. DuckDB's `threads` is one
+    setting for the database, so a report read meanwhile runs on the narrowed pool too. The
+    workers DuckDB starts when the pool widens again are started by the lane's thread, and
+    inherit its niceness."""
 
-    def __init__(self, con, reserved: int) -> None:
+    def __init__(self, con) -> None:
         self._con = con  # the database's connection: each use takes a cursor of its own
         cur = con.cursor()
         try:
             self.full = int(cur.execute("SELECT current_setting('threads')").fetchone()[0])
         finally:
             cur.close()
-        self.narrow_to = max(1, self.full - reserved) if reserved > 0 else self.full
+        self.reserved = 0
         self.narrowed = False
 
     def narrow(self) -> None:
-        if not self.narrowed and self.narrow_to < self.full:
-            self._set(self.narrow_to)
+        to = max(1, self.full - self.reserved)
+        if not self.narrowed and self.reserved > 0 and to < self.full:
+            self._set(to)
             self.narrowed = True
 
     def widen(self) -> None:

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import sqlalchemy as sa
 
-from pbxlens.config import get_settings
 from pbxlens.store import analytics, ops, priority, schema
 
 if TYPE_CHECKING:
@@ -123,12 +122,16 @@ class AnalyticsWriter:
         # Held by each lane while it runs a job; `exclusive()` takes them all.
         self._lane_locks = {lane: threading.RLock() for lane in LANES}
         self.current: dict[str, Job | None] = dict.fromkeys(LANES)
+        self._reserved = 0  # cores left to other processes while the main lane has jobs
+        self._reserve: priority.CoreReserve | None = None
 
     # ------------------------------------------------------------------ public
     def start(self) -> None:
         if not self.threaded or self._threads:
             return
         ops.mark_shared(self.stores.ops)  # the jobs yield the SQLite lock to the requests
+        self._reserve = priority.CoreReserve(self.stores.con)
+        self._reserve.reserved = self._reserved
         self._fail_orphans()
         for lane in LANES:
             t = threading.Thread(target=self._loop, args=(lane,), name=f"pbxlens-writer-{lane}",
@@ -188,12 +191,18 @@ class AnalyticsWriter:
         return all(self.pending(lane) == 0 for lane in LANES)
 
     # ----------------------------------------------------------------- private
+    def reserve_cores(self, n: int) -> None:
+        """While the main lane has jobs, DuckDB leaves `n` cores to other processes (the
+        server's intake processes: `priority.CoreReserve`)."""
+        self._reserved = n
+        if self._reserve is not None:
+            self._reserve.reserved = n
+
     def _loop(self, lane: str) -> None:
         reserve = None
         if lane != "inbox":  # the inbox's moves are small and have a lag to keep (2 s)
             priority.lower_this_thread()  # a server's requests come first (store.priority)
-            reserve = priority.CoreReserve(self.stores.con,
-                                           get_settings().writer_reserved_cores)
+            reserve = self._reserve
         q = self._queues[lane]
         while True:
             job = q.get()

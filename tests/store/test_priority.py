@@ -83,34 +83,29 @@ def test_a_lowered_lane_writes_the_operations_store_at_the_requests_priority(tmp
     assert priority.unlowered(here) == base  # from a thread never lowered: run in place
 
 
-def test_the_main_lane_leaves_a_core_to_the_requests_while_it_has_jobs(tmp_path, monkeypatch):
-    """While the main lane runs a job DuckDB has one thread fewer (at least one), and all of
-    them again once the lane is idle."""
-    from pbxlens.config import get_settings
-
-    monkeypatch.setenv("PBXLENS_WRITER_RESERVED_CORES", "1")
-    get_settings.cache_clear()
-
+def test_the_main_lane_leaves_a_core_to_the_intake_while_it_has_jobs(tmp_path):
+    """With cores reserved (a server with intake processes), DuckDB has one thread fewer (at
+    least one) while the main lane runs a job, and all of them again once the lane is idle;
+    with none reserved (the server answers the requests itself) it keeps them all."""
     def threads(cur) -> int:
         return int(cur.execute("SELECT current_setting('threads')").fetchone()[0])
 
-    try:
-        with Stores(tmp_path / "s.duckdb", threaded_writer=True) as s:
-            with s.cursor() as cur:
-                cur.execute("SET threads = 3")
-                full = threads(cur)
-            s.writer.start()
-            during = s.writer.run("test", "a job", lambda ctx: threads(ctx.con), record=False,
-                                  timeout=30)
-            inbox = s.writer.run("test", "a move", lambda ctx: threads(ctx.con), lane="inbox",
-                                 record=False, timeout=30)
-            deadline = time.monotonic() + 10
-            with s.cursor() as cur:
-                while threads(cur) != full and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                after = threads(cur)
-                cur.execute("SELECT sum(i) FROM range(10000000) t(i)").fetchall()  # wake them
-        assert (full, during, after) == (3, 2, 3)
-        assert inbox in (2, 3)  # the inbox lane runs on whatever pool there is
-    finally:
-        get_settings.cache_clear()
+    with Stores(tmp_path / "s.duckdb", threaded_writer=True) as s:
+        with s.cursor() as cur:
+            cur.execute("SET threads = 3")
+        s.writer.start()
+        alone = s.writer.run("test", "a job", lambda ctx: threads(ctx.con), record=False,
+                             timeout=30)
+        s.writer.reserve_cores(1)
+        during = s.writer.run("test", "a job", lambda ctx: threads(ctx.con), record=False,
+                              timeout=30)
+        inbox = s.writer.run("test", "a move", lambda ctx: threads(ctx.con), lane="inbox",
+                             record=False, timeout=30)
+        deadline = time.monotonic() + 10
+        with s.cursor() as cur:
+            while threads(cur) != 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            after = threads(cur)
+            cur.execute("SELECT sum(i) FROM range(10000000) t(i)").fetchall()  # the workers run
+    assert (alone, during, after) == (3, 2, 3)
+    assert inbox in (2, 3)  # the inbox lane runs on whatever pool there is
