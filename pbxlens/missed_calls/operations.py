@@ -6,7 +6,8 @@ Booking is one conditional INSERT ... ON CONFLICT DO UPDATE on `missed_bookings`
 number): it inserts, or takes over a booking that lapsed (made before the number's current
 request existed), and otherwise changes nothing, so exactly one of concurrent bookers wins.
 The request row is read FOR UPDATE first (PostgreSQL; SQLite's BEGIN IMMEDIATE serializes the
-whole transaction), so a flush and a booking of one request never interleave.
+whole transaction), so a flush and a booking of one request never interleave. On PostgreSQL a
+booking and a cancel are one statement each (`oneshot`): there every statement is a round trip.
 
 After an action that changes what the analytics store copies (bookings, flushes, settings)
 `sync.after_change` queues a refresh job for the writer; the action does not wait for it.
