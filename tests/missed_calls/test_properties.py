@@ -101,9 +101,8 @@ def test_racing_books_and_cancels_of_one_request_keep_it_consistent(stores):
         assert (earlier[1], later[1]) in (("book", "cancel"), ("cancel", "book"))
 
 
+@pytest.mark.parametrize("ops_url", ["postgresql"], indirect=True)  # SQLite: in-process
 def test_a_booking_and_a_cancel_are_one_statement_on_postgresql(stores, monkeypatch):
-    if stores.ops.dialect.name != "postgresql":
-        pytest.skip("SQLite runs the statements in-process, one transaction")
     with stores.cursor() as cur:
         c = Cdr(cur, stores.ops)
         c.dynamic_routing("3331234567", "09:00:00")

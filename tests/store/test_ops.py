@@ -307,12 +307,11 @@ def test_pairs_are_looked_up_through_the_index(stores, monkeypatch):
             assert "SEARCH" in plan and "SCAN" not in plan, plan
 
 
+@pytest.mark.parametrize("ops_url", ["postgresql"], indirect=True)  # SQLite: no server
 def test_a_postgresql_connection_is_checked_only_after_sitting_idle(ops_url, monkeypatch):
     """A connection in steady use goes out unchecked (no SELECT 1 round trip); one that sat
     idle past PING_IDLE_S is checked, and one whose backend died meanwhile is replaced
     without an error."""
-    if not ops_url.startswith("postgresql"):
-        pytest.skip("SQLite has no connection to lose")
     monkeypatch.setattr(ops, "PING_IDLE_S", 0.2)
     engine = ops.create_engine(ops_url)
     pings: list[int] = []
