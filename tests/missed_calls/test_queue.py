@@ -45,6 +45,9 @@ def test_the_list_pages_past_1000_newest_first(con, stores):
         assert page.total == 1205
         seen += [r["call_num"] for r in page.rows]
     assert seen == nums[::-1]  # every request once, the newest first
+    past = listing.list_requests(stores, FULL, "to_call", limit=500, offset=5000,
+                                 now=at("23:00:00"))
+    assert past.rows == [] and past.total == 1205  # no row to carry the count: counted alone
     oldest = listing.list_requests(stores, FULL, "open", sort="first_call", desc=False,
                                    limit=3, offset=1200, now=at("23:00:00"))
     assert [r["call_num"] for r in oldest.rows] == nums[-5:-2]
