@@ -190,7 +190,6 @@ class AnalyticsWriter:
     def idle(self) -> bool:
         return all(self.pending(lane) == 0 for lane in LANES)
 
-    # ----------------------------------------------------------------- private
     def reserve_cores(self, n: int) -> None:
         """While the main lane has jobs, DuckDB leaves `n` cores to other processes (the
         server's intake processes: `priority.CoreReserve`)."""
@@ -198,6 +197,7 @@ class AnalyticsWriter:
         if self._reserve is not None:
             self._reserve.reserved = n
 
+    # ----------------------------------------------------------------- private
     def _loop(self, lane: str) -> None:
         reserve = None
         if lane != "inbox":  # the inbox's moves are small and have a lag to keep (2 s)

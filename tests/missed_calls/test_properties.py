@@ -28,12 +28,17 @@ def con(duck):
     return duck  # the state machine alone
 
 
-def test_twenty_threads_book_the_same_request_exactly_one_wins(stores):
+def _one_request(stores) -> str:
+    """One open request (3331234567, missed at 09:00); its token."""
     with stores.cursor() as cur:
         c = Cdr(cur, stores.ops)
         c.dynamic_routing("3331234567", "09:00:00")
         c.commit()
-    key = token_of(stores, "3331234567")
+    return token_of(stores, "3331234567")
+
+
+def test_twenty_threads_book_the_same_request_exactly_one_wins(stores):
+    key = _one_request(stores)
     barrier = threading.Barrier(20)
     results: list[str] = []
 
@@ -63,11 +68,7 @@ def test_racing_books_and_cancels_of_one_request_keep_it_consistent(stores):
     """Ten operators book and cancel one request at once, five times each: every answer is a
     win or a refusal, the history has a row per win, and the request's `held_by` copy names the
     valid booking's holder."""
-    with stores.cursor() as cur:
-        c = Cdr(cur, stores.ops)
-        c.dynamic_routing("3331234567", "09:00:00")
-        c.commit()
-    key = token_of(stores, "3331234567")
+    key = _one_request(stores)
     barrier = threading.Barrier(10)
     done: list[tuple[str, str]] = []
 
@@ -103,11 +104,7 @@ def test_racing_books_and_cancels_of_one_request_keep_it_consistent(stores):
 
 @pytest.mark.parametrize("ops_url", ["postgresql"], indirect=True)  # SQLite: in-process
 def test_a_booking_and_a_cancel_are_one_statement_on_postgresql(stores, monkeypatch):
-    with stores.cursor() as cur:
-        c = Cdr(cur, stores.ops)
-        c.dynamic_routing("3331234567", "09:00:00")
-        c.commit()
-    key = token_of(stores, "3331234567")
+    key = _one_request(stores)
     me = Actor("op1", "operator", "default", "501")
     seen: list[str] = []
 
