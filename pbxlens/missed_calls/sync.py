@@ -110,6 +110,9 @@ def _scope_sql(scope: str | None, alias: str) -> str:
 
 def _sync(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str | None) -> dict[str, Any]:
     sqlite_ops = ops.dialect.name == "sqlite"
+    # before the upsert: every key it writes is one the reconciliation has, so none of them
+    # could vanish, and a first load (an empty store) has no key to read at all
+    removed = _remove_vanished(con, ops, scope)
     # SQLite: instants as the UTC text SQLAlchemy stores there, made by DuckDB (Python
     # datetimes came through pytz per value, then Instant per value: a third of the push)
     values = ", ".join(_SQLITE_INSTANT.format(c=f"r.{c}") if sqlite_ops and c in _INSTANTS
@@ -129,7 +132,6 @@ def _sync(con: duckdb.DuckDBPyConnection, ops: sa.Engine, scope: str | None) -> 
                 with ops.begin() as c:
                     _upsert_requests(c, part, now)
         n += len(batch)
-    removed = _remove_vanished(con, ops, scope)
     _copy_bookings(con, ops, scope)
     _resolve_dials(con, ops, scope, now)
     push_operators(con, ops)
