@@ -362,3 +362,32 @@ def test_the_to_call_total_counts_its_rows(con, stores):
         assert page.total == len(page.rows), flt
     later = listing.list_requests(stores, FULL, "to_call", limit=5, offset=30, now=now)
     assert later.total == 35 and len(later.rows) == 5
+
+
+@pytest.mark.parametrize("ops_url", ["postgresql"], indirect=True)
+def test_postgresql_plans_the_list_once_with_many_closed_requests(con, stores):
+    """The operators' list is planned once per prepared statement (a generic plan), not at
+    every execution, also when closed requests outnumber the open ones (with the state bound,
+    the generic plan assumed half of the table open, and PostgreSQL planned every list anew).
+    A page's size and offset are part of its text: page 2 is its own statement, still right."""
+    nums = _many(con, stores, 30)
+    with stores.ops.begin() as c:  # a long history: closed requests outnumber the open ones
+        c.execute(schema.callback_requests.insert(), [
+            {"tenant": "default", "request_key": f"old{i}", "token": f"old-token-{i:06d}",
+             "call_num": f"3990{i:06d}", "first_call": at("08:00:00") - timedelta(days=90),
+             "last_call": at("08:00:00") - timedelta(days=90), "num_calls": 1,
+             "num_recalled": 0, "state": "closed", "closure": "callback"}
+            for i in range(20_000)])
+        c.exec_driver_sql("ANALYZE callback_requests")
+    for _ in range(60):
+        page = listing.list_requests(stores, FULL, "to_call", limit=20, now=at("23:00:00"))
+        assert page.total == 30 and [r["call_num"] for r in page.rows] == nums[::-1][:20]
+    second = listing.list_requests(stores, FULL, "to_call", limit=20, offset=20,
+                                   now=at("23:00:00"))
+    assert [r["call_num"] for r in second.rows] == nums[::-1][20:]
+    with stores.ops.connect() as c:  # psycopg prepares from the fifth execution on
+        plans = c.exec_driver_sql(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE strpos(statement, 'total_rows') > 0 AND strpos(statement, 'LIMIT 20') > 0"
+        ).all()
+    assert plans and sum(p.generic_plans for p in plans) > 0, plans
