@@ -49,6 +49,8 @@ def test_users_sessions_and_tokens(stores):
     token = users.issue_token(stores, u.id)
     assert users.token_user(stores, token).username == "anna"
     assert users.token_user(stores, token[:-1] + ("x" if token[-1] != "x" else "y")) is None
+    for bad in ("pbx_99999999999999999999_x", "pbx_0_x", "pbx_-1_x", "pbx__x", "pbx_1"):
+        assert users.token_user(stores, bad) is None, bad  # refused, never an error
 
 
 def test_instants_come_back_aware_and_equal(stores):
