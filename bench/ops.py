@@ -14,7 +14,10 @@ ingest runs in its analytics writer, on each operations back-end (SQLite, Postgr
    bookings sent while the ingest ran (baseline p50 about 3 s, p99 4-8 s); the whole run's
    figures, the lists' and the releases' are printed beside them. Until 2026-12-07 the
    operators were 50 Python threads of this process, which shared the two cores and a GIL
-   with the server and never released a booking (the queue ran dry half-way).
+   with the server and never released a booking (the queue ran dry half-way). With intake
+   processes, the CPU per operator request of the intake processes and of PostgreSQL is
+   printed too: on two cores it decides the queueing, and it varies far less from run to run
+   than the latencies do.
 3. Where one request's time goes: wrk at saturation against a bare WSGI hello, a Flask route
    answering 401 (the baseline's "bare 401"), the webhook edge with parsing only, and with the
    inbox commit, each under the same waitress server, no ingest.
@@ -375,6 +378,27 @@ def webhook_phase(srv: Server, csv: Path, admin: str, args) -> dict:
     return res
 
 
+def cpu_seconds(srv: Server) -> dict[str, float]:
+    """CPU seconds (user + system) so far of the server's intake processes and of every
+    PostgreSQL process: what an operator request costs, a figure that the machine's
+    scheduling noise moves far less than the latencies do."""
+    import psutil
+
+    out = {"intake": 0.0, "postgresql": 0.0}
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        try:
+            cmd = " ".join(proc.info["cmdline"] or [])
+            kind = ("intake" if "pbxlens.dashboards.intake" in cmd
+                    else "postgresql" if (proc.info["name"] or "").startswith("postgres")
+                    else None)
+            if kind:
+                t = proc.cpu_times()
+                out[kind] += t.user + t.system
+        except psutil.Error:
+            continue
+    return out
+
+
 def booking_phase(srv: Server, csv: Path, tokens: dict, args) -> dict | str:
     status, body = srv.get("/api/missed?view=to_call&limit=1", tokens["operators"][0])
     if status == 404 or "rows" not in body:
@@ -391,6 +415,7 @@ def booking_phase(srv: Server, csv: Path, tokens: dict, args) -> dict | str:
     cmd = ["wrk", f"-t{n}", f"-c{n}", f"-d{args.booking_seconds}s", "--timeout", "60s",
            "-s", str(lua), f"http://127.0.0.1:{srv.hook_port}/", "--",
            str(args.think[0]), str(args.think[1]), *tokens["operators"][:n]]
+    cpu0 = cpu_seconds(srv)
     with tempfile.TemporaryFile("w+") as out:
         load = subprocess.Popen(cmd, stdout=out, text=True)
         ingest_end = None  # epoch ms: the bookings sent before it ran beside the ingest
@@ -400,13 +425,15 @@ def booking_phase(srv: Server, csv: Path, tokens: dict, args) -> dict | str:
             time.sleep(0.05)
         out.seek(0)
         res = json.loads(next(x for x in out.read().splitlines() if x.startswith("RESULT "))[7:])
+    cpu = {k: v - cpu0[k] for k, v in cpu_seconds(srv).items()}
     lua.unlink()
     job.wait(900)
     sent_at = res.pop("book_at")
     during = sorted(ms for ms, at in zip(res["book_ms"], sent_at, strict=True)
                     if ingest_end is None or at < ingest_end)
     book, lists = sorted(res.pop("book_ms")), sorted(res.pop("list_ms"))
-    cancels = sorted(res.pop("cancel_ms")) or [0.0]
+    released = res.pop("cancel_ms")
+    cancels = sorted(released) or [0.0]
     if not book:
         with srv.ops_engine().connect() as c:
             held = c.exec_driver_sql("SELECT state, count(*) FROM callback_requests"
@@ -417,7 +444,9 @@ def booking_phase(srv: Server, csv: Path, tokens: dict, args) -> dict | str:
     def pct(xs: list[float], q: float) -> float:
         return xs[min(len(xs) - 1, int(q * len(xs)))]
 
-    return {**res, "bookings": len(book), "open_at_start": open_at_start,
+    requests = len(book) + len(lists) + len(released)
+    return {**res, "cpu": cpu, "requests": requests,
+            "bookings": len(book), "open_at_start": open_at_start,
             "during": len(during), "all_p50_ms": pct(book, 0.5), "all_p99_ms": pct(book, 0.99),
             "p50_ms": pct(during or book, 0.5), "p99_ms": pct(during or book, 0.99),
             "list_p50_ms": pct(lists, 0.5), "list_p99_ms": pct(lists, 0.99),
@@ -544,6 +573,11 @@ def _report_bookings(b: dict | str, args) -> bool:
           f"{b['list_p50_ms']:.1f} / {b['list_p99_ms']:.1f} ms | | |")
     print(f"| release (cancel) p50 / p99 ({b['booked']:,} releases, {b['cancel_bad']} refused) | "
           f"{b['cancel_p50_ms']:.1f} / {b['cancel_p99_ms']:.1f} ms | | |")
+    if b["cpu"]["intake"] > 0:  # the operators' requests went to intake processes
+        per = {k: v / max(b["requests"], 1) * 1000 for k, v in b["cpu"].items()}
+        print(f"| CPU per operator request: intake processes / PostgreSQL "
+              f"({b['requests']:,} requests) | {per['intake']:.2f} / {per['postgresql']:.2f} ms"
+              " | | PostgreSQL's includes the ingest's pushes |")
     return (b["p99_ms"] <= 50 and b["p50_ms"] <= 10 and b["other"] == 0 and b["errors"] == 0
             and b["cancel_bad"] == 0)
 
