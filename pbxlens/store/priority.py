@@ -86,18 +86,20 @@ class CoreReserve:
 
     def __init__(self, con) -> None:
         self._con = con  # the database's connection: each use takes a cursor of its own
-        cur = con.cursor()
+        self.reserved = 0
+        self.full = 0  # DuckDB's threads before the pool narrowed (read as it narrows)
+        self.narrowed = False
+
+    def narrow(self) -> None:
+        if self.narrowed or self.reserved <= 0:
+            return
+        cur = self._con.cursor()
         try:
             self.full = int(cur.execute("SELECT current_setting('threads')").fetchone()[0])
         finally:
             cur.close()
-        self.reserved = 0
-        self.narrowed = False
-
-    def narrow(self) -> None:
-        to = max(1, self.full - self.reserved)
-        if not self.narrowed and self.reserved > 0 and to < self.full:
-            self._set(to)
+        if self.full - self.reserved >= 1:
+            self._set(self.full - self.reserved)
             self.narrowed = True
 
     def widen(self) -> None:

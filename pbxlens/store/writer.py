@@ -122,16 +122,15 @@ class AnalyticsWriter:
         # Held by each lane while it runs a job; `exclusive()` takes them all.
         self._lane_locks = {lane: threading.RLock() for lane in LANES}
         self.current: dict[str, Job | None] = dict.fromkeys(LANES)
-        self._reserved = 0  # cores left to other processes while the main lane has jobs
-        self._reserve: priority.CoreReserve | None = None
+        # DuckDB's pool while the main lane has jobs: no core is left to other processes until
+        # the server starts intake processes (`reserve_cores`)
+        self._reserve = priority.CoreReserve(stores.con)
 
     # ------------------------------------------------------------------ public
     def start(self) -> None:
         if not self.threaded or self._threads:
             return
         ops.mark_shared(self.stores.ops)  # the jobs yield the SQLite lock to the requests
-        self._reserve = priority.CoreReserve(self.stores.con)
-        self._reserve.reserved = self._reserved
         self._fail_orphans()
         for lane in LANES:
             t = threading.Thread(target=self._loop, args=(lane,), name=f"pbxlens-writer-{lane}",
@@ -193,9 +192,7 @@ class AnalyticsWriter:
     def reserve_cores(self, n: int) -> None:
         """While the main lane has jobs, DuckDB leaves `n` cores to other processes (the
         server's intake processes: `priority.CoreReserve`)."""
-        self._reserved = n
-        if self._reserve is not None:
-            self._reserve.reserved = n
+        self._reserve.reserved = n
 
     # ----------------------------------------------------------------- private
     def _loop(self, lane: str) -> None:
