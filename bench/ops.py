@@ -20,7 +20,8 @@ ingest runs in its analytics writer, on each operations back-end (SQLite, Postgr
    than the latencies do.
 3. Where one request's time goes: wrk at saturation against a bare WSGI hello, a Flask route
    answering 401 (the baseline's "bare 401"), the webhook edge with parsing only, and with the
-   inbox commit, each under the same waitress server, no ingest.
+   inbox commit, each under the same waitress server (the web app's), then the hello, the edge
+   and the commit under granian (the intake's server), no ingest.
 
 The ingest is the CLI's `pbxlens ingest` of the simulated CDR (cached under bench/out/ops/),
 forwarded to the running server as a writer job. PostgreSQL is a throwaway cluster
@@ -457,7 +458,7 @@ def booking_phase(srv: Server, csv: Path, tokens: dict, args) -> dict | str:
 _MICRO = r"""
 import logging, os, sys, waitress
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-mode, port, url = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+mode, port, url, server = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 os.environ["PBXLENS_WEBHOOK_TOKEN_EVENTS"] = "%TOKEN%"
 if mode == "hello":
     def app(environ, start_response):
@@ -485,20 +486,33 @@ else:
         inbox = Inbox(engine)
     app = make_app(inbox)
 print("ready", flush=True)
-waitress.serve(app, host="127.0.0.1", port=port, threads=8, _quiet=True)
+if server == "granian":  # the intake's server
+    from granian.constants import HTTPModes, Interfaces
+    from granian.log import LogLevels
+    from granian.server import Server
+    Server("bench", port=port, interface=Interfaces.WSGI, http=HTTPModes.http1, websockets=False,
+           blocking_threads=8, log_level=LogLevels.error).serve(target_loader=lambda: app,
+                                                                wrap_loader=False)
+else:
+    waitress.serve(app, host="127.0.0.1", port=port, threads=8, _quiet=True)
 """.replace("%TOKEN%", TOKEN)
+
+
+BREAKDOWN = (("hello", "waitress"), ("flask401", "waitress"), ("parse", "waitress"),
+             ("commit", "waitress"), ("hello", "granian"), ("parse", "granian"),
+             ("commit", "granian"))
 
 
 def breakdown(ops_url: str, seconds: int) -> list[tuple[str, dict]]:
     out = []
-    for mode in ("hello", "flask401", "parse", "commit"):
+    for mode, server in BREAKDOWN:
         port = free_port()
-        proc = subprocess.Popen([sys.executable, "-c", _MICRO, mode, str(port), ops_url],
+        proc = subprocess.Popen([sys.executable, "-c", _MICRO, mode, str(port), ops_url, server],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         proc.stdout.readline()
         wait_http(port)
         try:
-            out.append((mode, wrk(port, "/api/events", seconds, None, 8)))
+            out.append((f"{mode} {server}", wrk(port, "/api/events", seconds, None, 8)))
         finally:
             proc.terminate()
             proc.wait(10)
@@ -643,10 +657,12 @@ def main() -> int:
                 print("| server | requests/s | µs/request | p50 / p99 ms |\n|---|---|---|---|")
                 for mode, res in parts:
                     rps = res["requests"] / res["seconds"]
-                    label = {"hello": "bare WSGI hello (waitress)",
+                    what, server = mode.split()
+                    label = {"hello": "bare WSGI hello",
                              "flask401": "Flask route answering 401",
                              "parse": "webhook edge: token, size, parse (no store)",
-                             "commit": "webhook edge + inbox commit (SQLite)"}[mode]
+                             "commit": "webhook edge + inbox commit (SQLite)"}[what]
+                    label += f" ({server})"
                     print(f"| {label} | {rps:,.0f} | {1e6 / rps:,.0f} | {res['p50_ms']:.1f} / "
                           f"{res['p99_ms']:.1f} |")
     finally:

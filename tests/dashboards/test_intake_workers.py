@@ -5,6 +5,7 @@ the server."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ import time
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from pbxlens.missed_calls import sync
@@ -119,12 +121,13 @@ def test_intake_processes_feed_the_server(tmp_path, ops_url):
 
     try:
         wait_for(lambda: up(port) and up(intake_port), 90, "the server and its intake")
-        workers = children(proc.pid)
+        [intake] = children(proc.pid)
+        workers = children(intake)
         assert len(workers) == 2
-        for w in workers:  # each with the threads asked for
-            with open(f"/proc/{w}/cmdline", "rb") as fh:
-                argv = fh.read().split(b"\0")
-            assert argv[argv.index(b"--threads") + 1] == b"12"
+        with open(f"/proc/{intake}/cmdline", "rb") as fh:  # the workers and threads asked for
+            argv = fh.read().split(b"\0")
+        assert argv[argv.index(b"--workers") + 1] == b"2"
+        assert argv[argv.index(b"--threads") + 1] == b"12"
         with httpx.Client(base_url=f"http://127.0.0.1:{intake_port}", timeout=30,
                           headers={"X-Pbxlens-Token": TOKEN}) as c:
             for i in range(1, 51):  # new connections: the kernel spreads them
@@ -145,8 +148,9 @@ def test_intake_processes_feed_the_server(tmp_path, ops_url):
         booked = _book_on_the_intake(port, intake_port, token, operators)
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
-        # the workers end with their parent
-        wait_for(lambda: not any(alive(w) for w in workers), 15, "the intake processes to end")
+        # the intake and its workers end with the server
+        wait_for(lambda: not any(alive(w) for w in [intake, *workers]), 15,
+                 "the intake processes to end")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -157,3 +161,76 @@ def test_intake_processes_feed_the_server(tmp_path, ops_url):
             num = c.execute(sa.select(schema.callback_requests.c.call_num).where(
                 schema.callback_requests.c.token == booked)).scalar_one()
         assert copied == [(num, "op1")]
+
+
+_STAND_IN = """
+import sys, time
+from pbxlens.dashboards import intake
+intake.start(sys.argv[1], "127.0.0.1", int(sys.argv[2]), 2, 4)
+time.sleep(600)
+"""
+
+
+@pytest.fixture
+def stand_in(tmp_path):
+    """A stand-in for the server that only starts the intake: (its process, the port)."""
+    url = f"sqlite:///{tmp_path}/ops.sqlite"
+    Stores(tmp_path / "s.duckdb", url).close()  # the server migrates the operations store
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", _STAND_IN, url, str(port)],
+                              env={**os.environ, "PBXLENS_WEBHOOK_TOKEN_EVENTS": TOKEN})
+    wait_for(lambda: _serving(port), 60, "the intake")
+    yield server, port
+    if server.poll() is None:
+        server.kill()
+        server.wait(10)
+
+
+def _serving(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/api/missed", timeout=1).status_code == 401
+    except httpx.HTTPError:
+        return False
+
+
+def _raw_post(port: int, head: bytes, body: bytes) -> bytes:
+    """Send a request as bytes, the body until the server stops reading; its status line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"POST /api/events HTTP/1.1\r\nHost: pbx\r\nX-Pbxlens-Token: "
+                  + TOKEN.encode() + b"\r\nContent-Type: application/json\r\n" + head
+                  + b"\r\n")
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            s.sendall(body)  # refused before the end: the answer is waiting
+        return s.recv(4096).split(b"\r\n", 1)[0]
+
+
+def test_the_intake_refuses_bad_bodies_before_reading_them(stand_in):
+    """Over the intake's own HTTP server: a declared length over the limit is refused before a
+    byte of the body is sent; a chunked body is cut at the limit; too deep JSON is a 400."""
+    _, port = stand_in
+    mib = 1 << 20
+    assert _raw_post(port, b"Content-Length: 1000000000\r\n", b"") \
+        == b"HTTP/1.1 413 Payload Too Large"
+    chunk = b"100000\r\n" + b"[" * mib + b"\r\n"  # 64 chunks of 1 MiB, never all read
+    assert _raw_post(port, b"Transfer-Encoding: chunked\r\n", chunk * 64) \
+        == b"HTTP/1.1 413 Payload Too Large"
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert _raw_post(port, b"Content-Length: %d\r\n" % len(deep), deep) \
+        == b"HTTP/1.1 400 Bad Request"
+    r = httpx.post(f"http://127.0.0.1:{port}/api/events", headers={"X-Pbxlens-Token": TOKEN},
+                   json={"event_id": 1, "event_name": "pbx.queue.enter",
+                         "event_timestamp": "1778480000"})
+    assert r.status_code == 200 and r.json() == {"accepted": 1}
+
+
+def test_the_intake_ends_when_the_server_is_killed(stand_in):
+    """kill -9 of the server: its intake process stops its workers within seconds, and no
+    worker is left serving the port."""
+    server, port = stand_in
+    [intake] = children(server.pid)
+    processes = [intake, *children(intake)]
+    assert len(processes) == 3
+    server.kill()
+    server.wait(10)
+    wait_for(lambda: not any(alive(p) for p in processes), 20, "the intake to end")
+    assert not _serving(port)
