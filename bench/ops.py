@@ -15,9 +15,9 @@ ingest runs in its analytics writer, on each operations back-end (SQLite, Postgr
    figures, the lists' and the releases' are printed beside them. Until 2026-12-07 the
    operators were 50 Python threads of this process, which shared the two cores and a GIL
    with the server and never released a booking (the queue ran dry half-way). With intake
-   processes, the CPU per operator request of the intake processes and of PostgreSQL is
-   printed too: on two cores it decides the queueing, and it varies far less from run to run
-   than the latencies do.
+   processes, the CPU per operator request (and per webhook, in phase 1) of the intake
+   processes and of PostgreSQL is printed too: on two cores it decides the queueing, and it
+   varies far less from run to run than the latencies do.
 3. Where one request's time goes: wrk at saturation against a bare WSGI hello, a Flask route
    answering 401 (the baseline's "bare 401"), the webhook edge with parsing only, and with the
    inbox commit, each under the same waitress server (the web app's), then the hello, the edge
@@ -355,8 +355,11 @@ def webhook_phase(srv: Server, csv: Path, admin: str, args) -> dict:
     job = srv.ingest(csv)
     time.sleep(2)  # the ingest is under way
     t0 = time.monotonic()
+    before = cpu_seconds(srv)
     res = wrk(srv.hook_port, "/api/events", args.seconds, args.rate, args.connections,
               stream=args.stream)
+    after = cpu_seconds(srv)
+    res["cpu"] = {k: after[k] - before[k] for k in after}
     ingest_running_until = None
     if job.poll() is not None:
         ingest_running_until = "finished during the load"
@@ -569,6 +572,10 @@ def _report_webhooks(w: dict, args) -> bool:
               f"{lag['max']:.2f} s | p99 <= 2 s | |")
     print(f"| 200k-call ingest during the load | {w['ingest_s']:.0f} s, {w['ingest_note']} "
           f"(exit {w['ingest_rc']}) | | |")
+    if w["cpu"]["intake"] > 0:  # the webhooks went to intake processes
+        per = {k: v / max(w["ok"], 1) * 1000 for k, v in w["cpu"].items()}
+        print(f"| CPU per webhook: intake processes / PostgreSQL | {per['intake']:.2f} / "
+              f"{per['postgresql']:.2f} ms | | PostgreSQL's includes the ingest's pushes |")
     return (rate >= args.rate * 0.98 and w["p99_ms"] <= 50 and lost == 0
             and (lag.get("p99") or 99) <= 2)
 
