@@ -230,7 +230,7 @@ class Inbox:
         now = datetime.now(UTC)
         with conn.begin():
             if self._pg:
-                conn.execute(_PG_COMMIT_START)
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(INBOX_LOCK)))
             conn.execute(schema.event_inbox.insert(), [
                 {"source": e.source, "received_at": now, "remote_addr": e.remote_addr,
                  "payload": e.payload, "rows": e.rows, "reason": e.reason} for e in batch])
@@ -239,14 +239,6 @@ class Inbox:
                 if live:
                     _apply_live_state(conn, events, now)
                 live_calls.apply(conn, events, now)
-
-
-# The advisory lock, and custom plans for the rest of the commit: the live state's look-ups
-# by IN lists (`ops.select_pairs`) got generic plans once prepared, and those read the live
-# tables whole (16 -> 0.7 ms for the visits of 30 calls). Transaction-scoped: the process's
-# other statements (the operators' list) keep their cached plans.
-_PG_COMMIT_START = sa.select(sa.func.set_config("plan_cache_mode", "force_custom_plan", True),
-                             sa.func.pg_advisory_xact_lock(INBOX_LOCK))
 
 
 class _LiveStateFault(Exception):

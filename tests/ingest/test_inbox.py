@@ -344,20 +344,3 @@ def test_a_new_stores_live_tables_get_statistics_early(stores, intake, monkeypat
         assert time.monotonic() < deadline, "live_visits was not analyzed"
         time.sleep(0.05)
     assert ops.analyze_unanalyzed(stores.ops, inbox.LOOKED_UP) == []
-
-
-@pytest.mark.parametrize("ops_url", ["postgresql"], indirect=True)
-def test_postgresql_plans_the_commits_look_ups_for_their_values(stores, intake):
-    """Each inbox commit's look-ups of the live tables (IN lists of the batch's calls) are
-    planned for their values, not run on a prepared statement's generic plan, which could be
-    one made while the tables were small (a whole-table read); and the setting ends with the
-    commit: the connection's other statements keep theirs."""
-    for i in range(1, 41):  # psycopg prepares a statement from its fifth execution on
-        intake.accept("events", events(ev(i, uid=f"{1778480000 + i}.{i}", queue="600")))
-    plans = intake._conn.exec_driver_sql(
-        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
-        " WHERE strpos(statement, 'FROM live_visits') > 0").all()
-    assert plans and all(p.generic_plans == 0 and p.custom_plans > 0 for p in plans), plans
-    setting = intake._conn.exec_driver_sql("SHOW plan_cache_mode").scalar()
-    intake._conn.rollback()
-    assert setting == "auto"
