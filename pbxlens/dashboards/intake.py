@@ -23,11 +23,14 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
+
+from pbxlens import PbxlensError
 
 WATCH_PARENT_S = 1.0
 
@@ -42,10 +45,24 @@ def start(ops_url: str, host: str, port: int, workers: int, threads: int = THREA
     and the more wait, the larger each commit (on PostgreSQL with synchronous commit,
     throughput = threads x processes / commit time: with 32 threads two processes took
     481-670 webhooks/s of 1,000 during an ingest, with 96 839-995)."""
+    check_port(host, port)
     env = {**os.environ, "PBXLENS_OPS_URL": ops_url}
     return [subprocess.Popen([sys.executable, "-m", "pbxlens.dashboards.intake", "--host", host,
                               "--port", str(port), "--workers", str(workers),
                               "--threads", str(threads), "--parent", str(os.getpid())], env=env)]
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port that cannot be bound, before the intake starts: its own failure would be
+    a native backtrace in the log while the server went on without it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise PbxlensError(f"the intake port {host}:{port} cannot be used: "
+                               f"{exc.strerror}") from exc
 
 
 def stop(procs: list[subprocess.Popen], timeout: float = 10.0) -> None:

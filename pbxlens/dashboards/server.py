@@ -498,13 +498,13 @@ def serve(db: str | Path | None = None, host: str = "127.0.0.1", port: int = 805
     app = None
     intakes = []
     try:
-        if before is not None:
-            before(store)
-        if intake_port:
+        if intake_port:  # first: a port it cannot bind stops the server before it says so
             intakes = intake.start(store.ops_url, host, intake_port, intake_workers,
                                    intake_threads or intake.THREADS)
             # they answer the operators and the PBX: the ingests leave them a core
             store.writer.reserve_cores(get_settings().writer_reserved_cores)
+        if before is not None:
+            before(store)
         app = create_app(store)
         stop = jobs.start(store)
         if intake_port:  # their operators' actions: the analytics copies follow

@@ -234,3 +234,22 @@ def test_the_intake_ends_when_the_server_is_killed(stand_in):
     server.wait(10)
     wait_for(lambda: not any(alive(p) for p in processes), 20, "the intake to end")
     assert not _serving(port)
+
+
+def test_a_busy_intake_port_is_refused_with_a_clear_error(tmp_path):
+    """`pbxlens serve --intake-port P` with P taken: exit 2 and one line that names the port
+    (not a native backtrace while the server goes on without its intake)."""
+    db, url = tmp_path / "s.duckdb", f"sqlite:///{tmp_path}/ops.sqlite"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        r = subprocess.run(
+            [sys.executable, "-m", "pbxlens", "serve", "--db", str(db), "--ops-url", url,
+             "--port", str(free_port()), "--intake-port", str(busy)],
+            capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert f"the intake port 127.0.0.1:{busy} cannot be used: Address already in use" \
+        in r.stdout + r.stderr
+    assert "Traceback" not in r.stderr and "panicked" not in r.stderr
+    assert "serving on" not in r.stdout
