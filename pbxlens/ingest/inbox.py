@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from pbxlens.ingest import live_calls
 from pbxlens.live import state as live_state
-from pbxlens.store import ops, schema
+from pbxlens.store import direct, ops, schema
 
 log = logging.getLogger("pbxlens.inbox")
 SOURCES = ("events", "dynamic_routing", "feedback")
@@ -40,6 +40,7 @@ MOVED_KEY = "inbox_moved_upto"  # ops_meta: the highest inbox id known to be in 
 # are made if autovacuum has not made them yet (`ops.analyze_unanalyzed`): a new store's
 # tables fill faster than autovacuum's first pass comes.
 ANALYZE_AFTER = (32, 256, 2048)
+_INSERT = schema.event_inbox.insert()
 LOOKED_UP = (schema.live_visits, schema.live_call_ends, schema.live_calls, schema.live_agents,
              schema.live_members)
 
@@ -231,7 +232,7 @@ class Inbox:
         with conn.begin():
             if self._pg:
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(INBOX_LOCK)))
-            conn.execute(schema.event_inbox.insert(), [
+            direct.execute(conn, _INSERT, [
                 {"source": e.source, "received_at": now, "remote_addr": e.remote_addr,
                  "payload": e.payload, "rows": e.rows, "reason": e.reason} for e in batch])
             events = [ev for e in batch for ev in e.calls]

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from pbxlens.models import phone
-from pbxlens.store import ops, schema
+from pbxlens.store import direct, ops, schema
 
 START = "pbx.call.start"
 END = "pbx.call.end"
@@ -60,6 +60,18 @@ def _row(ev: dict, now: datetime) -> dict:
             "ts": ts}
 
 
+# The commit's statements, built once (the intake runs them at every commit: `direct`).
+_MARK = (_lc.update()
+         .where(_lc.c.tenant == sa.bindparam("k_tenant"),
+                _lc.c.unique_id == sa.bindparam("k_uid"))
+         .values(state="talking", updated_at=sa.bindparam("k_now", type_=schema.Instant),
+                 answered_at=sa.func.coalesce(_lc.c.answered_at,
+                                              sa.bindparam("k_ts", type_=schema.Instant)),
+                 agent=sa.func.coalesce(sa.bindparam("k_agent", type_=sa.Text), _lc.c.agent)))
+_DROP = _lc.delete().where(_lc.c.tenant == sa.bindparam("k_tenant"),
+                           _lc.c.unique_id == sa.bindparam("k_uid"))
+
+
 def apply(conn: sa.Connection, events: Iterable[dict], now: datetime) -> None:
     """Apply the call events among `events` (parsed `pbx_events` rows) to `live_calls`, inside
     the caller's transaction. A few statements per commit, not one per event."""
@@ -87,31 +99,21 @@ def apply(conn: sa.Connection, events: Iterable[dict], now: datetime) -> None:
     done = _ended(conn, set(starts) | set(answers) | set(others)) | set(ends)
     fresh = [r for k, r in starts.items() if k not in done]
     if fresh:
-        ops.insert_ignoring(conn, _lc, [_live(r, "ringing", now) for r in fresh],
-                            ["tenant", "unique_id"])
+        ops.insert_new(conn, _lc, [_live(r, "ringing", now) for r in fresh],
+                       ["tenant", "unique_id"])
     talking = [r for k, r in answers.items() if k not in done]
     if talking:
-        ops.insert_ignoring(conn, _lc, [_live(r, "talking", now) for r in talking],
-                            ["tenant", "unique_id"])
+        ops.insert_new(conn, _lc, [_live(r, "talking", now) for r in talking],
+                       ["tenant", "unique_id"])
     marks = [r for k, r in (answers | others).items() if k not in done]
     if marks:
-        conn.execute(
-            _lc.update()
-            .where(_lc.c.tenant == sa.bindparam("k_tenant"),
-                   _lc.c.unique_id == sa.bindparam("k_uid"))
-            .values(state="talking", updated_at=sa.bindparam("k_now", type_=schema.Instant),
-                    answered_at=sa.func.coalesce(_lc.c.answered_at,
-                                                 sa.bindparam("k_ts", type_=schema.Instant)),
-                    agent=sa.func.coalesce(sa.bindparam("k_agent", type_=sa.Text),
-                                           _lc.c.agent)),
-            [{"k_tenant": r["tenant"], "k_uid": r["unique_id"], "k_now": now, "k_ts": r["ts"],
-              "k_agent": r["agent"]} for r in marks])
+        direct.execute(conn, _MARK, [
+            {"k_tenant": r["tenant"], "k_uid": r["unique_id"], "k_now": now, "k_ts": r["ts"],
+             "k_agent": r["agent"]} for r in marks])
     if ends:
-        conn.execute(_lc.delete().where(_lc.c.tenant == sa.bindparam("k_tenant"),
-                                        _lc.c.unique_id == sa.bindparam("k_uid")),
-                     [{"k_tenant": t, "k_uid": u} for t, u in ends])
-        ops.insert_ignoring(conn, _ends, [{"tenant": t, "unique_id": u, "ended_at": r["ts"]}
-                                          for (t, u), r in ends.items()], ["tenant", "unique_id"])
+        direct.execute(conn, _DROP, [{"k_tenant": t, "k_uid": u} for t, u in ends])
+        ops.insert_new(conn, _ends, [{"tenant": t, "unique_id": u, "ended_at": r["ts"]}
+                                     for (t, u), r in ends.items()], ["tenant", "unique_id"])
 
 
 def _live(r: dict, state: str, now: datetime) -> dict:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from pbxlens.config import get_settings
 from pbxlens.reports import definitions as rdefs
 from pbxlens.reports.definitions import QueueDefinition
-from pbxlens.store import schema
+from pbxlens.store import direct, schema
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ServiceLevel = QueueDefinition  # threshold_s, target_pct, variant, short_abandon_s
@@ -37,12 +37,14 @@ class Definitions:
         return self.rows.get((tenant, queue)) or self.default
 
 
+_ALL = sa.select(schema.queue_definitions)
+
+
 def load(conn: sa.Connection) -> Definitions:
     """The definitions as the operations store holds them now (one small query)."""
-    t = schema.queue_definitions
-    return Definitions({(r.tenant, r.qkey): QueueDefinition(
-        r.qkey, r.sl_threshold_s, r.sl_target_pct, r.sl_variant, r.short_abandon_s, custom=True)
-        for r in conn.execute(sa.select(t))})
+    return Definitions({(r["tenant"], r["qkey"]): QueueDefinition(
+        r["qkey"], r["sl_threshold_s"], r["sl_target_pct"], r["sl_variant"],
+        r["short_abandon_s"], custom=True) for r in direct.rows(conn, _ALL)})
 
 
 class Lazy:

@@ -45,7 +45,7 @@ import sqlalchemy as sa
 
 from pbxlens.ingest import events as ev_mod
 from pbxlens.live import definitions as defs
-from pbxlens.store import ops, schema
+from pbxlens.store import direct, ops, schema
 
 ENTER, ENQUEUE = "pbx.queue.enter", "pbx.queue.enqueue"
 RING, NOANSWER = "pbx.queue.ringmember", "pbx.queue.ringnoanswer"
@@ -587,7 +587,7 @@ def _counter_upsert(dialect: str) -> sa.Insert:
 def _write_counters(conn: sa.Connection, deltas: dict[Key, dict], now: datetime) -> None:
     if not deltas:
         return
-    conn.execute(_counter_upsert(conn.dialect.name), [
+    direct.execute(conn, _counter_upsert(conn.dialect.name), [
         {"tenant": t, "queue": q, "day": d, "queue_name": v["_name"], "updated_at": now,
          "longest_wait_s": v["_longest"], **{c: v[c] for c in COUNTERS}}
         for (t, q, d), v in sorted(deltas.items())])

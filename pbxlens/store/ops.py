@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import re
 import threading
@@ -30,7 +31,7 @@ except ImportError:  # not on Windows: the other processes then meet at the busy
     fcntl = None  # type: ignore[assignment]
 
 from pbxlens import PbxlensError
-from pbxlens.store import schema
+from pbxlens.store import direct, schema
 
 SQLITE_BUSY_MS = 10_000
 
@@ -287,6 +288,13 @@ def insert_ignoring(conn: sa.Connection, table: sa.Table, rows: list[Mapping] | 
     return len(conn.execute(stmt, rows).all())
 
 
+def insert_new(conn: sa.Connection, table: sa.Table, rows: list[Mapping],
+               keys: Iterable[str] | None = None) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING, not counted (`insert_ignoring` counts)."""
+    direct.execute(conn, _ignoring(conn.dialect.name, table, tuple(keys) if keys else None,
+                                   returning=False), rows)
+
+
 def analyze_unanalyzed(engine: sa.Engine, tables: Iterable[sa.Table]) -> list[str]:
     """PostgreSQL: ANALYZE those of `tables` that have never been analyzed; returns them.
     Autovacuum's first pass over a new table comes up to a minute (its naptime) after the
@@ -336,44 +344,54 @@ def _analyze_sqlite(engine: sa.Engine, names: list[str]) -> list[str]:
     return todo
 
 
-PAIRS_CHUNK = 1000  # values per IN list
+PAIRS_CHUNK = 1000  # values per list
 
 
 def select_pairs(conn: sa.Connection, table: sa.Table, cols: tuple, keys: Iterable[tuple]
                  ) -> list[Any]:
-    """The rows of `table` whose (cols[0], cols[1]) is one of `keys`: per first value an
-    equality and an IN list, PAIRS_CHUNK values at a time. SQLite scans the whole table for a
-    row-value IN (`(a, b) IN (VALUES ...)`), whatever its indexes."""
+    """The rows of `table` (dicts) whose (cols[0], cols[1]) is one of `keys`: per first value
+    an equality and a list of the second, as one bound value (a PostgreSQL array, a JSON array
+    on SQLite), so the statement's text never changes (compiled once, prepared once by
+    psycopg). SQLite scans the whole table for a row-value IN (`(a, b) IN (VALUES ...)`),
+    whatever its indexes; `b IN (SELECT value FROM json_each(?))` searches the index."""
     firsts: dict[Any, list] = {}
     for a, b in keys:
         firsts.setdefault(a, []).append(b)
     out: list[Any] = []
-    stmt = _pairs_stmt(table, cols[0].name, cols[1].name)
+    pg = conn.dialect.name == "postgresql"
+    stmt = _pairs_stmt(table, cols[0].name, cols[1].name, pg)
     for a, bs in firsts.items():
         for i in range(0, len(bs), PAIRS_CHUNK):
-            out += conn.execute(stmt, {"a": a, "bs": bs[i:i + PAIRS_CHUNK]}).mappings()
+            chunk = bs[i:i + PAIRS_CHUNK]
+            out += direct.rows(conn, stmt, {"a": a, "bs": chunk if pg else json.dumps(chunk)})
     return out
 
 
 @functools.cache
-def _pairs_stmt(table: sa.Table, first: str, second: str) -> sa.Select:
-    return sa.select(table).where(table.c[first] == sa.bindparam("a"),
-                                  table.c[second].in_(sa.bindparam("bs", expanding=True)))
+def _pairs_stmt(table: sa.Table, first: str, second: str, pg: bool) -> sa.Select:
+    col = table.c[second]
+    if pg:
+        match = col == sa.any_(sa.bindparam("bs", type_=postgresql.ARRAY(col.type)))
+    else:
+        match = col.in_(sa.select(sa.column("value")).select_from(
+            sa.func.json_each(sa.bindparam("bs", type_=sa.Text))))
+    return sa.select(table).where(table.c[first] == sa.bindparam("a"), match)
 
 
 def upsert(conn: sa.Connection, table: sa.Table, rows: list[Mapping] | Mapping,
            keys: Iterable[str], update: Iterable[str]) -> None:
     """INSERT ... ON CONFLICT (keys) DO UPDATE SET the `update` columns, on either back-end."""
-    conn.execute(_upsert(conn.dialect.name, table, tuple(keys), tuple(update)), rows)
+    direct.execute(conn, _upsert(conn.dialect.name, table, tuple(keys), tuple(update)), rows)
 
 
 # The statements are built once per table and columns: building one (its `excluded` columns
 # above all) cost more than executing it, on the intake's path (live state) too.
 @functools.lru_cache(maxsize=256)
-def _ignoring(dialect: str, table: sa.Table, keys: tuple[str, ...] | None):
+def _ignoring(dialect: str, table: sa.Table, keys: tuple[str, ...] | None,
+              returning: bool = True):
     ins = (sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table))
-    return ins.on_conflict_do_nothing(index_elements=list(keys) if keys else None
-                                      ).returning(*table.primary_key.columns)
+    ins = ins.on_conflict_do_nothing(index_elements=list(keys) if keys else None)
+    return ins.returning(*table.primary_key.columns) if returning else ins
 
 
 @functools.lru_cache(maxsize=256)
