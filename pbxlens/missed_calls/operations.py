@@ -37,8 +37,8 @@ from pbxlens.missed_calls.errors import (
 )
 from pbxlens.missed_calls.listing import in_progress
 from pbxlens.missed_calls.numbers import national
+from pbxlens.store import direct, privacy
 from pbxlens.store import ops as ops_store
-from pbxlens.store import privacy
 from pbxlens.store.schema import Instant
 
 if TYPE_CHECKING:
@@ -103,11 +103,10 @@ def _open_request(conn: sa.Connection, actor: Actor, token: str,
     """The actor's tenant's request `token`, locked, and open; with `at`, refused too when a
     callback to its number is in progress then."""
     if at is None:
-        req = conn.execute(_OPEN, {"tenant": actor.tenant, "token": token}).mappings().first()
+        req = direct.first(conn, _OPEN, {"tenant": actor.tenant, "token": token})
     else:
-        req = conn.execute(_OPEN_DIALING, {"tenant": actor.tenant, "token": token,
-                                           **listing.since(ms.recent(conn), at)}
-                           ).mappings().first()
+        req = direct.first(conn, _OPEN_DIALING, {"tenant": actor.tenant, "token": token,
+                                                 **listing.since(ms.recent(conn), at)})
     _refuse(actor, req, dialing=at is not None)
     return req
 
@@ -127,15 +126,16 @@ def _refuse(actor: Actor, req: sa.RowMapping | None, dialing: bool) -> None:
 
 def _history(conn: sa.Connection, tenant: str, req: sa.RowMapping, actor: str, action: str,
              detail: str | None, at: datetime) -> None:
-    conn.execute(_LOG, {
+    direct.execute(conn, _LOG, {
         "tenant": tenant, "call_num": req["call_num"], "request_key": req["request_key"],
         "at_ts": at, "actor": actor, "action": action, "detail": detail})
 
 
 def _holder(conn: sa.Connection, tenant: str, req: sa.RowMapping) -> str | None:
     """Who holds the booking of the request (None when unbooked or the booking lapsed)."""
-    return conn.execute(_HOLDER, {"tenant": tenant, "call_num": req["call_num"],
-                                  "since_first": req["first_call"]}).scalar_one_or_none()
+    row = direct.first(conn, _HOLDER, {"tenant": tenant, "call_num": req["call_num"],
+                                       "since_first": req["first_call"]})
+    return row["booked_by"] if row else None
 
 
 def _claim(conn: sa.Connection, tenant: str, req: sa.RowMapping, holder: str,
@@ -143,12 +143,13 @@ def _claim(conn: sa.Connection, tenant: str, req: sa.RowMapping, holder: str,
     """Book the request's number for `holder`: a new row, or over a lapsed booking; with
     `assigned_by` (a supervisor) over any booking. True when this transaction won."""
     stmt = _claim_stmt(conn.dialect.name, assigned_by is not None)
-    won = conn.execute(stmt, {
+    won = direct.first(conn, stmt, {
         "tenant": tenant, "call_num": req["call_num"], "booked_by": holder,
         "extension": extension, "booked_at": at, "assigned_by": assigned_by,
-        "since_first": req["first_call"]}).first() is not None  # a row: this one wrote
+        "since_first": req["first_call"]}) is not None  # a row: this one wrote
     if won:
-        conn.execute(_HOLD, {"t": tenant, "n": req["call_num"], "at": at, "holder": holder})
+        direct.execute(conn, _HOLD, {"t": tenant, "n": req["call_num"], "at": at,
+                                     "holder": holder})
     return won
 
 
@@ -172,10 +173,9 @@ def book(stores: Stores, actor: Actor, token: str, now: datetime | None = None) 
 def _book_once(stores: Stores, actor: Actor, token: str, at: datetime) -> sa.RowMapping:
     """`book` on PostgreSQL: one statement (`oneshot.booking`)."""
     with ops_store.autocommit(stores.ops) as conn:
-        req = conn.execute(oneshot.booking(), {
+        req = direct.first(conn, oneshot.booking(), {
             "t": actor.tenant, "tok": token, "who": actor.username, "ext": actor.extension,
-            "at": at, **listing.since(ms.recent(conn), at)}
-        ).mappings().first()
+            "at": at, **listing.since(ms.recent(conn), at)})
         _refuse(actor, req, dialing=True)
         if not req["won"]:
             raise Conflict(_holder(conn, actor.tenant, req) or "another operator")
@@ -192,8 +192,8 @@ def cancel(stores: Stores, actor: Actor, token: str, now: datetime | None = None
             req = _open_request(conn, actor, token)
             held = _holder(conn, actor.tenant, req)
             _may_cancel(actor, req, held)
-            conn.execute(_UNBOOK, {"tenant": actor.tenant, "call_num": req["call_num"]})
-            conn.execute(_RELEASE, {"t": actor.tenant, "n": req["call_num"]})
+            direct.execute(conn, _UNBOOK, {"tenant": actor.tenant, "call_num": req["call_num"]})
+            direct.execute(conn, _RELEASE, {"t": actor.tenant, "n": req["call_num"]})
             _history(conn, actor.tenant, req, actor.username,
                      "cancel" if held == actor.username else "unassign", held, n)
     sync.after_change(stores)
@@ -205,9 +205,9 @@ def _cancel_once(stores: Stores, actor: Actor, token: str,
                  at: datetime) -> tuple[sa.RowMapping, str]:
     """`cancel` on PostgreSQL: one statement (`oneshot.cancelling`)."""
     with ops_store.autocommit(stores.ops) as conn:
-        req = conn.execute(oneshot.cancelling(), {
+        req = direct.first(conn, oneshot.cancelling(), {
             "t": actor.tenant, "tok": token, "who": actor.username, "mgr": actor.manager,
-            "at": at}).mappings().first()
+            "at": at})
     _refuse(actor, req, dialing=False)
     _may_cancel(actor, req, req["held"])
     return req, req["held"]

@@ -8,7 +8,7 @@ compiled once (with SQLAlchemy's compiler, so the SQL and the types' bind and re
 processing are SQLAlchemy's own) and each execution is one driver call.
 
 Only what is plain is run this way: no expanding IN list, no Python-side column default, no
-RETURNING. Anything else goes through `Connection.execute` as before (`Plan` is None).
+RETURNING in an executemany. Anything else goes through `Connection.execute` as before.
 Run inside the caller's transaction, which SQLAlchemy opened (`conn.begin()`).
 """
 
@@ -35,16 +35,26 @@ class Plan:
     results: tuple[tuple[str, Callable | None], ...]  # () for statements without rows
 
 
-def rows(conn: sa.Connection, stmt: sa.Select, params: Mapping[str, Any] | None = None
+def rows(conn: sa.Connection, stmt: sa.Executable, params: Mapping[str, Any] | None = None
          ) -> list[dict]:
-    """The rows of a SELECT as dicts (column name -> value, as SQLAlchemy would convert it)."""
-    plan = _plan(conn.dialect, stmt, None)
+    """The rows of a SELECT (or of a statement with RETURNING, run once) as dicts: column name
+    -> value, as SQLAlchemy would convert it."""
+    params = params or {}
+    keys = tuple(sorted(params)) if isinstance(stmt, dml.UpdateBase) else None
+    plan = None if _watched(conn) else _plan(conn.dialect, stmt, keys)
     if plan is None:
-        return [dict(r) for r in conn.execute(stmt, dict(params or {})).mappings()]
-    got = _run(conn, plan, _args(plan, params or {}), many=False, fetch=True)
+        return [dict(r) for r in conn.execute(stmt, dict(params)).mappings()]
+    got = _run(conn, plan, _args(plan, params), many=False, fetch=True)
     res = plan.results
     return [{name: (proc(v) if proc is not None else v) for (name, proc), v in zip(res, r, strict=True)}
             for r in got]
+
+
+def first(conn: sa.Connection, stmt: sa.Executable, params: Mapping[str, Any] | None = None
+          ) -> dict | None:
+    """The first row of `rows()`, or None."""
+    got = rows(conn, stmt, params)
+    return got[0] if got else None
 
 
 def execute(conn: sa.Connection, stmt: sa.Executable,
@@ -58,8 +68,8 @@ def execute(conn: sa.Connection, stmt: sa.Executable,
         params, many = params[0], False
     first = params[0] if many else params
     keys = tuple(sorted(first)) if isinstance(stmt, dml.UpdateBase) else None
-    plan = _plan(conn.dialect, stmt, keys)
-    if plan is None:
+    plan = None if _watched(conn) else _plan(conn.dialect, stmt, keys)
+    if plan is None or plan.results:  # rows to fetch: `rows()`, once
         conn.execute(stmt, list(params) if many else dict(params))
         return
     _run(conn, plan, [_args(plan, p) for p in params] if many else _args(plan, params),
@@ -96,11 +106,19 @@ def _args(plan: Plan, p: Mapping[str, Any]) -> tuple | dict:
     return {key: v for (_n, key, _s, _p), v in zip(plan.binds, out, strict=True)}
 
 
+def _watched(conn: sa.Connection) -> bool:
+    """Statement events or echo are on (tests, debugging): SQLAlchemy runs the statement, so
+    that whoever listens sees it."""
+    d = conn.dispatch
+    return bool(d.before_cursor_execute or d.after_cursor_execute or d.before_execute
+                or d.after_execute or conn._echo)
+
+
 @functools.lru_cache(maxsize=512)
 def _plan(dialect: sa.Dialect, stmt: sa.Executable, keys: tuple[str, ...] | None
           ) -> Plan | None:
     compiled = stmt.compile(dialect=dialect, column_keys=list(keys) if keys else None)
-    if (compiled.insert_prefetch or compiled.update_prefetch or compiled.returning
+    if (compiled.insert_prefetch or compiled.update_prefetch
             or compiled.literal_execute_params or compiled.post_compile_params
             or any(b.expanding or b.callable is not None for b in compiled.binds.values())):
         return None

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from pbxlens import PbxlensError
+from pbxlens.store import direct
 from pbxlens.store import schema as T
 
 if TYPE_CHECKING:
@@ -239,7 +240,7 @@ def token_user(store: Stores, token: str | None) -> User | None:
     if not 0 < uid < 2**31:  # a user id is an INTEGER
         return None
     with store.ops_read() as c:
-        r = c.execute(_TOKEN_USER, {"uid": uid}).mappings().first()
+        r = direct.first(c, _TOKEN_USER, {"uid": uid})  # every API request: `direct`
     if not r or r["disabled"] or not r["api_token_hash"]:
         return None
     if not hmac.compare_digest(_sha(token), r["api_token_hash"]):

@@ -79,3 +79,18 @@ def test_errors_are_sqlalchemy_s(stores):
         assert direct.rows(c, sa.select(M)) == []  # the transaction was rolled back
         with pytest.raises(KeyError, match="'t'"):
             direct.rows(c, sa.select(M).where(M.c.tenant == sa.bindparam("t")), {})
+
+
+def test_listened_statements_go_through_sqlalchemy(stores):
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *_):
+        seen.append(statement.split(None, 1)[0])
+
+    sa.event.listen(stores.ops, "before_cursor_execute", count)
+    try:
+        with stores.ops_read() as c:
+            direct.rows(c, sa.select(M))
+    finally:
+        sa.event.remove(stores.ops, "before_cursor_execute", count)
+    assert "SELECT" in seen
