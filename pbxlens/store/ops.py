@@ -353,7 +353,9 @@ def select_pairs(conn: sa.Connection, table: sa.Table, cols: tuple, keys: Iterab
     an equality and a list of the second, as one bound value (a PostgreSQL array, a JSON array
     on SQLite), so the statement's text never changes (compiled once, prepared once by
     psycopg). SQLite scans the whole table for a row-value IN (`(a, b) IN (VALUES ...)`),
-    whatever its indexes; `b IN (SELECT value FROM json_each(?))` searches the index."""
+    whatever its indexes; `b IN (SELECT value FROM json_each(?))` searches the index.
+    PostgreSQL plans it for its values each time (`direct.rows`): the live tables it reads grow
+    from nothing on a new store, faster than statistics come."""
     firsts: dict[Any, list] = {}
     for a, b in keys:
         firsts.setdefault(a, []).append(b)
@@ -363,7 +365,8 @@ def select_pairs(conn: sa.Connection, table: sa.Table, cols: tuple, keys: Iterab
     for a, bs in firsts.items():
         for i in range(0, len(bs), PAIRS_CHUNK):
             chunk = bs[i:i + PAIRS_CHUNK]
-            out += direct.rows(conn, stmt, {"a": a, "bs": chunk if pg else json.dumps(chunk)})
+            out += direct.rows(conn, stmt, {"a": a, "bs": chunk if pg else json.dumps(chunk)},
+                               planned_each_time=True)
     return out
 
 

@@ -94,3 +94,19 @@ def test_listened_statements_go_through_sqlalchemy(stores):
     finally:
         sa.event.remove(stores.ops, "before_cursor_execute", count)
     assert "SELECT" in seen
+
+
+@pytest.mark.parametrize("ops_url", ["postgresql"], indirect=True)  # psycopg's prepared plans
+def test_pair_look_ups_are_planned_for_their_values(stores):
+    """psycopg prepares a statement run five times on a connection; PostgreSQL may then keep
+    a generic plan made while the live tables were nearly empty (a sequential scan)."""
+    e = schema.live_call_ends
+    by_tenant = sa.select(e).where(e.c.tenant == sa.bindparam("t"))
+    with stores.ops_read() as c:
+        for _ in range(8):
+            ops.select_pairs(c, e, (e.c.tenant, e.c.unique_id), [("t", "1.1"), ("t", "2.1")])
+            direct.rows(c, by_tenant, {"t": "t"})
+        prepared = [r[0] for r in c.exec_driver_sql(
+            "SELECT statement FROM pg_prepared_statements").all()]
+    assert any("live_call_ends.tenant = $1" in s and "ANY" not in s for s in prepared), prepared
+    assert not any("ANY" in s for s in prepared), prepared
