@@ -351,9 +351,9 @@ def select_pairs(conn: sa.Connection, table: sa.Table, cols: tuple, keys: Iterab
                  ) -> list[Any]:
     """The rows of `table` (dicts) whose (cols[0], cols[1]) is one of `keys`: per first value
     an equality and a list of the second, as one bound value (a PostgreSQL array, a JSON array
-    on SQLite), so the statement's text never changes (compiled once, prepared once by
-    psycopg). SQLite scans the whole table for a row-value IN (`(a, b) IN (VALUES ...)`),
-    whatever its indexes; `b IN (SELECT value FROM json_each(?))` searches the index.
+    on SQLite), so the statement's text never changes (compiled once). SQLite scans the
+    whole table for a row-value IN (`(a, b) IN (VALUES ...)`), whatever its indexes;
+    `b IN (SELECT value FROM json_each(?))` searches the index.
     PostgreSQL plans it for its values each time (`direct.rows`): the live tables it reads grow
     from nothing on a new store, faster than statistics come."""
     firsts: dict[Any, list] = {}
